@@ -1,0 +1,72 @@
+/* lwIP 2.1.3 options for subtunnel: NO_SYS, raw API, one event-loop thread,
+ * 1 MiB windows with window scaling, pools from malloc. See netstack/README.md. */
+#ifndef SUBTUNNEL_LWIPOPTS_H
+#define SUBTUNNEL_LWIPOPTS_H
+
+/* System: no OS layer, the gateway's event loop drives lwIP. */
+#define NO_SYS 1
+#define SYS_LIGHTWEIGHT_PROT 0
+#define LWIP_TIMERS 1
+#define LWIP_NETCONN 0
+#define LWIP_SOCKET 0
+#define LWIP_CALLBACK_API 1
+
+/* Memory: everything from libc malloc; MEMP_NUM_* below are only nominal limits. */
+#define MEM_LIBC_MALLOC 1
+#define MEMP_MEM_MALLOC 1
+#define MEM_ALIGNMENT 8
+#define MEMP_NUM_TCP_PCB 65535
+#define MEMP_NUM_TCP_PCB_LISTEN 16
+#define MEMP_NUM_UDP_PCB 4096
+
+/* Protocols */
+#define LWIP_IPV4 1
+#define LWIP_IPV6 0
+#define LWIP_TCP 1
+#define LWIP_UDP 1
+#define LWIP_ICMP 1
+#define LWIP_RAW 0
+#define LWIP_ARP 0
+#define LWIP_ETHERNET 0
+#define LWIP_DHCP 0
+#define LWIP_AUTOIP 0
+#define LWIP_IGMP 0
+#define LWIP_DNS 0
+#define LWIP_SINGLE_NETIF 0
+#define LWIP_NETIF_STATUS_CALLBACK 0
+#define LWIP_NETIF_LINK_CALLBACK 0
+#define IP_FORWARD 0
+
+/* TCP: MSS for a 1500-byte TUN MTU, 1 MiB receive window (scale 5: 0xffff << 5 >= 1 MiB)
+ * and 1 MiB send buffer. */
+#define TCP_MSS 1460
+#define LWIP_WND_SCALE 1
+#define TCP_RCV_SCALE 5
+#define TCP_WND (1024 * 1024)
+#define TCP_SND_BUF (1024 * 1024)
+#define TCP_SND_QUEUELEN (4 * TCP_SND_BUF / TCP_MSS)
+/* TCP_SNDLOWAT is a u16_t and must stay 4 * MSS below 0xffff (init.c check). */
+#define TCP_SNDLOWAT (16 * TCP_MSS)
+#define TCP_LISTEN_BACKLOG 0
+#define LWIP_TCP_KEEPALIVE 1
+#define TCP_QUEUE_OOSEQ 1
+
+/* Checksums: TUN traffic comes from the local kernel, do not re-verify it. */
+#define CHECKSUM_CHECK_IP 0
+#define CHECKSUM_CHECK_TCP 0
+#define CHECKSUM_CHECK_UDP 0
+#define CHECKSUM_CHECK_ICMP 0
+#define CHECKSUM_GEN_IP 1
+#define CHECKSUM_GEN_TCP 1
+#define CHECKSUM_GEN_UDP 1
+#define CHECKSUM_GEN_ICMP 1
+
+/* Randomness (arch/cc.h declares ns_rand): ephemeral ports and TCP initial sequence numbers. */
+#define LWIP_RAND() ns_rand()
+#define LWIP_HOOK_TCP_ISN(local_ip, local_port, remote_ip, remote_port) ns_rand()
+
+#define LWIP_STATS 0
+#define LWIP_STATS_DISPLAY 0
+/* Define LWIP_DEBUG (e.g. -DLWIP_DEBUG) and set *_DEBUG to LWIP_DBG_ON to trace lwIP. */
+
+#endif /* SUBTUNNEL_LWIPOPTS_H */

@@ -1,0 +1,30 @@
+/* lwIP netif over a TUN-like fd: one IPv4 packet per read/write, no packet-info header. */
+#ifndef SUBTUNNEL_NS_NETIF_H
+#define SUBTUNNEL_NS_NETIF_H
+
+#include <netinet/in.h>
+#include <stdint.h>
+
+#include "lwip/netif.h"
+
+struct ns_netif {
+    struct netif netif;
+    int fd; /* borrowed: ns_netif_fini does not close it */
+    uint64_t rx_packets, tx_packets, rx_drops, tx_drops;
+};
+
+/* Adds a netif over a TUN-like fd (one IP packet per read/write, no PI header), sets it up,
+ * default, with NETIF_FLAG_ACCEPT_ANY. addr/mask are the lwIP-side address.
+ * Initialises lwIP if needed (ns_stack_init). `nif` must stay at a fixed address until
+ * ns_netif_fini. Returns 0, -EINVAL for a bad prefix/mtu/fd, or -ENOMEM. */
+int ns_netif_init(struct ns_netif *nif, int fd, struct in_addr addr, int prefix, int mtu);
+
+/* Reads up to `budget` packets from fd (non-blocking) and feeds them to lwIP; returns
+ * packets read (0 on EAGAIN) or -errno. An error after some packets returns the count;
+ * the error shows on the next call. Runs lwIP callbacks synchronously. */
+int ns_netif_read(struct ns_netif *nif, int budget);
+
+/* Removes the netif from lwIP (pcbs using it fall back to other netifs or fail). */
+void ns_netif_fini(struct ns_netif *nif);
+
+#endif /* SUBTUNNEL_NS_NETIF_H */

@@ -1,0 +1,49 @@
+#include "ns_stack.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "lwip/init.h"
+#include "lwip/sys.h"
+#include "lwip/timeouts.h"
+
+int ns_stack_init(void) {
+    static bool initialised;
+
+    if (!initialised) {
+        lwip_init();
+        initialised = true;
+    }
+    return 0;
+}
+
+void ns_stack_poll_timers(void) {
+    sys_check_timeouts();
+}
+
+u32_t sys_now(void) {
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (u32_t)((uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u);
+}
+
+uint32_t ns_rand(void) {
+    uint32_t r;
+
+    if (getrandom(&r, sizeof(r), GRND_NONBLOCK) == (ssize_t)sizeof(r))
+        return r;
+    return ((uint32_t)random() << 16) ^ (uint32_t)random();
+}
+
+void ns_diag(const char *fmt, ...) {
+    va_list ap;
+
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+}

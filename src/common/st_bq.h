@@ -1,0 +1,41 @@
+#ifndef SUBTUNNEL_ST_BQ_H
+#define SUBTUNNEL_ST_BQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Bounded byte queue made of fixed-size chunks allocated on demand and freed as soon
+ * as they are consumed, so an idle flow holds no buffer memory. Bytes stay at a fixed
+ * address until consumed (lwIP may reference them without copying). */
+
+#define ST_BQ_CHUNK 16384
+
+struct st_bq_chunk {
+    struct st_bq_chunk *next;
+    size_t start, end;
+    uint8_t data[ST_BQ_CHUNK];
+};
+
+struct st_bq {
+    struct st_bq_chunk *head, *tail;
+    size_t len;   /* bytes queued */
+    size_t limit; /* st_bq_append refuses to grow past this */
+};
+
+void st_bq_init(struct st_bq *q, size_t limit);
+/* Frees every chunk. */
+void st_bq_fini(struct st_bq *q);
+/* Copies len bytes in. Returns 0, -ENOBUFS past the limit (nothing copied), -ENOMEM. */
+int st_bq_append(struct st_bq *q, const void *data, size_t len);
+/* Contiguous bytes starting `offset` bytes after the head; returns their count (0 past end). */
+size_t st_bq_peek(const struct st_bq *q, size_t offset, const uint8_t **p);
+/* Copies up to len bytes from the head without consuming; returns the count. */
+size_t st_bq_copy(const struct st_bq *q, void *out, size_t len);
+/* Drops n bytes (<= len) from the head, freeing emptied chunks. */
+void st_bq_consume(struct st_bq *q, size_t n);
+static inline size_t st_bq_room(const struct st_bq *q)
+{
+    return q->len >= q->limit ? 0 : q->limit - q->len;
+}
+
+#endif

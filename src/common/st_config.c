@@ -1,0 +1,571 @@
+#include "st_config.h"
+
+#include "st_log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#define MAX_DEPTH 32
+#define MAX_FILE_SIZE (1 << 20)
+
+struct parser {
+    yaml_parser_t yp;
+    struct st_cfg *cfg;
+    int depth;
+};
+
+static int parse_node(struct parser *p, yaml_event_t *ev, const char *path,
+                      struct st_cfg_node **out);
+
+int st_cfg_fail(struct st_cfg *cfg, int line, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (!cfg->err || cfg->errlen == 0)
+        return -EINVAL;
+    n = snprintf(cfg->err, cfg->errlen, "%s:%d: ", cfg->name ? cfg->name : "<config>", line);
+    if (n >= 0 && (size_t)n < cfg->errlen) {
+        va_start(ap, fmt);
+        vsnprintf(cfg->err + n, cfg->errlen - (size_t)n, fmt, ap);
+        va_end(ap);
+    }
+    return -EINVAL;
+}
+
+static void node_free(struct st_cfg_node *n)
+{
+    if (!n)
+        return;
+    for (size_t i = 0; i < n->n_children; i++)
+        node_free(n->children[i]);
+    free(n->children);
+    free(n->path);
+    free(n->key);
+    free(n->scalar);
+    free(n);
+}
+
+static struct st_cfg_node *node_new(enum st_cfg_kind kind, const yaml_event_t *ev, const char *path)
+{
+    struct st_cfg_node *n = calloc(1, sizeof(*n));
+
+    if (!n)
+        return NULL;
+    n->kind = kind;
+    n->line = (int)ev->start_mark.line + 1;
+    n->path = strdup(path);
+    if (!n->path) {
+        free(n);
+        return NULL;
+    }
+    return n;
+}
+
+static int add_child(struct st_cfg_node *parent, struct st_cfg_node *child)
+{
+    struct st_cfg_node **c;
+
+    c = realloc(parent->children, (parent->n_children + 1) * sizeof(*c));
+    if (!c)
+        return -ENOMEM;
+    parent->children = c;
+    c[parent->n_children++] = child;
+    return 0;
+}
+
+static int syntax_error(struct parser *p)
+{
+    yaml_parser_t *yp = &p->yp;
+    int line = (int)yp->problem_mark.line + 1;
+
+    if (yp->error == YAML_MEMORY_ERROR) {
+        st_cfg_fail(p->cfg, line, "out of memory");
+        return -ENOMEM;
+    }
+    if (yp->context)
+        return st_cfg_fail(p->cfg, line, "YAML syntax error: %s (%s at line %d)",
+                           yp->problem ? yp->problem : "unknown", yp->context,
+                           (int)yp->context_mark.line + 1);
+    return st_cfg_fail(p->cfg, line, "YAML syntax error: %s",
+                       yp->problem ? yp->problem : "unknown");
+}
+
+static int next_event(struct parser *p, yaml_event_t *ev)
+{
+    return yaml_parser_parse(&p->yp, ev) ? 0 : syntax_error(p);
+}
+
+static const char *event_anchor(const yaml_event_t *ev)
+{
+    switch (ev->type) {
+    case YAML_SCALAR_EVENT:
+        return (const char *)ev->data.scalar.anchor;
+    case YAML_MAPPING_START_EVENT:
+        return (const char *)ev->data.mapping_start.anchor;
+    case YAML_SEQUENCE_START_EVENT:
+        return (const char *)ev->data.sequence_start.anchor;
+    default:
+        return NULL;
+    }
+}
+
+static const struct st_cfg_node *find_child(const struct st_cfg_node *map, const char *key)
+{
+    for (size_t i = 0; i < map->n_children; i++)
+        if (strcmp(map->children[i]->key, key) == 0)
+            return map->children[i];
+    return NULL;
+}
+
+static char *child_path(const char *parent, const char *key, size_t index)
+{
+    char *s = NULL;
+    int n;
+
+    if (key)
+        n = *parent ? asprintf(&s, "%s.%s", parent, key) : asprintf(&s, "%s", key);
+    else
+        n = asprintf(&s, "%s[%zu]", parent, index);
+    return n < 0 ? NULL : s;
+}
+
+/* Parses the value that follows a key event; the key event is consumed here. */
+static int parse_map_entry(struct parser *p, struct st_cfg_node *map, yaml_event_t *kev)
+{
+    const struct st_cfg_node *dup;
+    struct st_cfg_node *child;
+    yaml_event_t vev;
+    char *key, *path;
+    int key_line = (int)kev->start_mark.line + 1, rc;
+
+    if (kev->type != YAML_SCALAR_EVENT) {
+        yaml_event_delete(kev);
+        return st_cfg_fail(p->cfg, key_line, "mapping keys must be scalars");
+    }
+    key = strdup((const char *)kev->data.scalar.value);
+    yaml_event_delete(kev);
+    if (!key)
+        return -ENOMEM;
+    dup = find_child(map, key);
+    if (dup) {
+        rc = st_cfg_fail(p->cfg, key_line, "duplicate key '%s' (first at line %d)", key,
+                         dup->key_line);
+        goto fail_free_key;
+    }
+    path = child_path(map->path, key, 0);
+    rc = path ? next_event(p, &vev) : -ENOMEM;
+    if (rc == 0)
+        rc = parse_node(p, &vev, path, &child);
+    free(path);
+    if (rc < 0)
+        goto fail_free_key;
+    child->key = key;
+    child->key_line = key_line;
+    rc = add_child(map, child);
+    if (rc < 0)
+        node_free(child);
+    return rc;
+
+fail_free_key:
+    free(key);
+    return rc;
+}
+
+static int parse_children(struct parser *p, struct st_cfg_node *n, yaml_event_type_t end)
+{
+    yaml_event_t ev;
+    struct st_cfg_node *child;
+    char *path;
+    int rc;
+
+    for (;;) {
+        rc = next_event(p, &ev);
+        if (rc < 0)
+            return rc;
+        if (ev.type == end) {
+            yaml_event_delete(&ev);
+            return 0;
+        }
+        if (n->kind == ST_CFG_MAP) {
+            rc = parse_map_entry(p, n, &ev);
+        } else {
+            path = child_path(n->path, NULL, n->n_children);
+            rc = path ? parse_node(p, &ev, path, &child) : -ENOMEM;
+            free(path);
+            if (rc == 0 && (rc = add_child(n, child)) < 0)
+                node_free(child);
+        }
+        if (rc < 0)
+            return rc;
+    }
+}
+
+static int parse_collection(struct parser *p, yaml_event_t *ev, const char *path,
+                            struct st_cfg_node **out)
+{
+    bool is_map = ev->type == YAML_MAPPING_START_EVENT;
+    struct st_cfg_node *n = node_new(is_map ? ST_CFG_MAP : ST_CFG_SEQ, ev, path);
+    int rc;
+
+    yaml_event_delete(ev);
+    if (!n)
+        return -ENOMEM;
+    if (++p->depth > MAX_DEPTH) {
+        rc = st_cfg_fail(p->cfg, n->line, "nesting deeper than %d levels", MAX_DEPTH);
+    } else {
+        rc = parse_children(p, n, is_map ? YAML_MAPPING_END_EVENT : YAML_SEQUENCE_END_EVENT);
+    }
+    p->depth--;
+    if (rc < 0) {
+        node_free(n);
+        return rc;
+    }
+    *out = n;
+    return 0;
+}
+
+static int parse_scalar(yaml_event_t *ev, const char *path, struct st_cfg_node **out)
+{
+    struct st_cfg_node *n = node_new(ST_CFG_SCALAR, ev, path);
+
+    if (n) {
+        n->scalar = strdup((const char *)ev->data.scalar.value);
+        n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+    }
+    yaml_event_delete(ev);
+    if (!n || !n->scalar) {
+        node_free(n);
+        return -ENOMEM;
+    }
+    *out = n;
+    return 0;
+}
+
+/* Builds the node starting with *ev (consumed). */
+static int parse_node(struct parser *p, yaml_event_t *ev, const char *path,
+                      struct st_cfg_node **out)
+{
+    int line = (int)ev->start_mark.line + 1, rc;
+    const char *anchor = event_anchor(ev);
+
+    if (ev->type == YAML_ALIAS_EVENT || anchor) {
+        rc = st_cfg_fail(p->cfg, line, "YAML %s '%s' not supported: write values out in full",
+                         anchor ? "anchor" : "alias",
+                         anchor ? anchor : (const char *)ev->data.alias.anchor);
+        yaml_event_delete(ev);
+        return rc;
+    }
+    if (ev->type == YAML_SCALAR_EVENT)
+        return parse_scalar(ev, path, out);
+    if (ev->type == YAML_MAPPING_START_EVENT || ev->type == YAML_SEQUENCE_START_EVENT)
+        return parse_collection(p, ev, path, out);
+    yaml_event_delete(ev);
+    return st_cfg_fail(p->cfg, line, "unexpected YAML event");
+}
+
+/* Expects the next event to be of type want (deleted); mismatches give msg. */
+static int expect_event(struct parser *p, yaml_event_type_t want, const char *msg)
+{
+    yaml_event_t ev;
+    int rc = next_event(p, &ev), line;
+
+    if (rc < 0)
+        return rc;
+    line = (int)ev.start_mark.line + 1;
+    rc = ev.type == want ? 0 : 1;
+    yaml_event_delete(&ev);
+    return rc == 0 ? 0 : st_cfg_fail(p->cfg, line, "%s", msg);
+}
+
+static int parse_stream(struct parser *p)
+{
+    yaml_event_t ev;
+    int rc;
+
+    rc = expect_event(p, YAML_STREAM_START_EVENT, "expected YAML stream");
+    if (rc == 0)
+        rc = next_event(p, &ev);
+    if (rc < 0)
+        return rc;
+    if (ev.type == YAML_STREAM_END_EVENT) {
+        yaml_event_delete(&ev);
+        return 0;
+    }
+    yaml_event_delete(&ev); /* document start */
+    rc = next_event(p, &ev);
+    if (rc == 0)
+        rc = parse_node(p, &ev, "", &p->cfg->root);
+    if (rc == 0)
+        rc = expect_event(p, YAML_DOCUMENT_END_EVENT, "expected end of document");
+    if (rc == 0)
+        rc = expect_event(p, YAML_STREAM_END_EVENT, "multiple YAML documents are not supported");
+    return rc;
+}
+
+int st_cfg_parse(struct st_cfg *cfg, const char *text, size_t len, const char *name, char *err,
+                 size_t errlen)
+{
+    struct parser p = {.cfg = cfg};
+    int rc;
+
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->err = err;
+    cfg->errlen = errlen;
+    if (err && errlen)
+        err[0] = '\0';
+    cfg->name = strdup(name ? name : "<config>");
+    if (!cfg->name)
+        return -ENOMEM;
+    if (!yaml_parser_initialize(&p.yp)) {
+        rc = -ENOMEM;
+        goto fail_fini;
+    }
+    yaml_parser_set_input_string(&p.yp, (const unsigned char *)text, len);
+    rc = parse_stream(&p);
+    yaml_parser_delete(&p.yp);
+    if (rc == 0)
+        return 0;
+fail_fini:
+    st_cfg_fini(cfg);
+    cfg->err = err;
+    cfg->errlen = errlen;
+    return rc;
+}
+
+static int read_file(const char *path, char **text, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    size_t n;
+
+    if (!f)
+        return -errno;
+    buf = malloc(MAX_FILE_SIZE + 1);
+    if (!buf) {
+        fclose(f);
+        return -ENOMEM;
+    }
+    n = fread(buf, 1, MAX_FILE_SIZE + 1, f);
+    if (ferror(f) || n > MAX_FILE_SIZE) {
+        int rc = ferror(f) ? -EIO : -EFBIG;
+        fclose(f);
+        free(buf);
+        return rc;
+    }
+    fclose(f);
+    *text = buf;
+    *len = n;
+    return 0;
+}
+
+int st_cfg_load(struct st_cfg *cfg, const char *path, char *err, size_t errlen)
+{
+    char *text = NULL;
+    size_t len = 0;
+    int rc = read_file(path, &text, &len);
+
+    if (rc < 0) {
+        memset(cfg, 0, sizeof(*cfg));
+        if (err && errlen)
+            snprintf(err, errlen, "%s: cannot read: %s", path, strerror(-rc));
+        return rc;
+    }
+    rc = st_cfg_parse(cfg, text, len, path, err, errlen);
+    free(text);
+    return rc;
+}
+
+void st_cfg_fini(struct st_cfg *cfg)
+{
+    if (!cfg)
+        return;
+    node_free(cfg->root);
+    free(cfg->name);
+    memset(cfg, 0, sizeof(*cfg));
+}
+
+const struct st_cfg_node *st_cfg_get(const struct st_cfg_node *map, const char *key)
+{
+    if (!map || map->kind != ST_CFG_MAP)
+        return NULL;
+    return find_child(map, key);
+}
+
+int st_cfg_check_keys(struct st_cfg *cfg, const struct st_cfg_node *map, const char *const *allowed)
+{
+    for (size_t i = 0; i < map->n_children; i++) {
+        const struct st_cfg_node *c = map->children[i];
+        size_t k = 0;
+        while (allowed[k] && strcmp(allowed[k], c->key) != 0)
+            k++;
+        if (!allowed[k]) {
+            if (*map->path)
+                return st_cfg_fail(cfg, c->key_line, "unknown key '%s' in '%s'", c->key, map->path);
+            return st_cfg_fail(cfg, c->key_line, "unknown key '%s'", c->key);
+        }
+    }
+    return 0;
+}
+
+int st_cfg_require(struct st_cfg *cfg, const struct st_cfg_node *map, const char *key,
+                   const struct st_cfg_node **out)
+{
+    *out = st_cfg_get(map, key);
+    if (*out)
+        return 0;
+    if (*map->path)
+        return st_cfg_fail(cfg, map->line, "missing required key '%s' in '%s'", key, map->path);
+    return st_cfg_fail(cfg, map->line, "missing required key '%s'", key);
+}
+
+/* Name of node for messages: its path, or "configuration" for the root. */
+static const char *what(const struct st_cfg_node *node)
+{
+    return *node->path ? node->path : "configuration";
+}
+
+int st_cfg_map(struct st_cfg *cfg, const struct st_cfg_node *node)
+{
+    if (node->kind == ST_CFG_MAP)
+        return 0;
+    return st_cfg_fail(cfg, node->line, "'%s' must be a mapping", what(node));
+}
+
+int st_cfg_seq(struct st_cfg *cfg, const struct st_cfg_node *node, size_t min_items)
+{
+    if (node->kind != ST_CFG_SEQ)
+        return st_cfg_fail(cfg, node->line, "'%s' must be a list", what(node));
+    if (node->n_children < min_items)
+        return st_cfg_fail(cfg, node->line, "'%s' needs at least %zu item%s", what(node), min_items,
+                           min_items == 1 ? "" : "s");
+    return 0;
+}
+
+int st_cfg_string(struct st_cfg *cfg, const struct st_cfg_node *node, const char **out)
+{
+    if (node->kind != ST_CFG_SCALAR || node->scalar[0] == '\0')
+        return st_cfg_fail(cfg, node->line, "'%s' must be a non-empty string", what(node));
+    *out = node->scalar;
+    return 0;
+}
+
+int st_cfg_strdup(struct st_cfg *cfg, const struct st_cfg_node *node, char **out)
+{
+    const char *s = NULL;
+    int rc = st_cfg_string(cfg, node, &s);
+
+    if (rc < 0)
+        return rc;
+    *out = strdup(s);
+    return *out ? 0 : -ENOMEM;
+}
+
+int st_cfg_int(struct st_cfg *cfg, const struct st_cfg_node *node, long min, long max, long *out)
+{
+    char *end;
+    long v;
+
+    if (node->kind != ST_CFG_SCALAR || node->scalar[0] == '\0')
+        return st_cfg_fail(cfg, node->line, "'%s' must be an integer", what(node));
+    errno = 0;
+    v = strtol(node->scalar, &end, 10);
+    if (*end != '\0' ||
+        !(node->scalar[0] == '-' || (node->scalar[0] >= '0' && node->scalar[0] <= '9')))
+        return st_cfg_fail(cfg, node->line, "'%s' must be an integer, not '%s'", what(node),
+                           node->scalar);
+    if (errno == ERANGE || v < min || v > max)
+        return st_cfg_fail(cfg, node->line, "'%s' is %s, must be between %ld and %ld", what(node),
+                           node->scalar, min, max);
+    *out = v;
+    return 0;
+}
+
+int st_cfg_bool(struct st_cfg *cfg, const struct st_cfg_node *node, bool *out)
+{
+    if (node->kind == ST_CFG_SCALAR && strcmp(node->scalar, "true") == 0)
+        *out = true;
+    else if (node->kind == ST_CFG_SCALAR && strcmp(node->scalar, "false") == 0)
+        *out = false;
+    else
+        return st_cfg_fail(cfg, node->line, "'%s' must be true or false", what(node));
+    return 0;
+}
+
+/* Explains why s is not a valid CIDR (host bits vs. syntax). */
+static const char *cidr_reason(const char *s)
+{
+    const char *slash = strchr(s, '/');
+    struct st_cidr c;
+    char addr[64];
+    long prefix;
+    char *end;
+
+    if (!slash || (size_t)(slash - s) >= sizeof(addr))
+        return "not an IP address or CIDR";
+    memcpy(addr, s, (size_t)(slash - s));
+    addr[slash - s] = '\0';
+    if (st_cidr_parse(addr, &c) < 0)
+        return "not an IP address or CIDR";
+    prefix = strtol(slash + 1, &end, 10);
+    if (slash[1] < '0' || slash[1] > '9' || *end != '\0' || prefix > c.prefix)
+        return "bad prefix length";
+    return "host bits set (the address must be the network address)";
+}
+
+int st_cfg_cidr(struct st_cfg *cfg, const struct st_cfg_node *node, struct st_cidr *out)
+{
+    if (node->kind != ST_CFG_SCALAR)
+        return st_cfg_fail(cfg, node->line, "'%s' must be a CIDR string", what(node));
+    if (st_cidr_parse(node->scalar, out) == 0)
+        return 0;
+    return st_cfg_fail(cfg, node->line, "'%s': invalid CIDR '%s': %s", what(node), node->scalar,
+                       cidr_reason(node->scalar));
+}
+
+int st_cfg_sockaddr(struct st_cfg *cfg, const struct st_cfg_node *node, struct st_sockaddr *out)
+{
+    if (node->kind == ST_CFG_SCALAR && st_sockaddr_parse(node->scalar, out) == 0)
+        return 0;
+    return st_cfg_fail(cfg, node->line,
+                       "'%s': invalid address '%s' (want numeric ip:port or [ipv6]:port)",
+                       what(node), node->kind == ST_CFG_SCALAR ? node->scalar : "");
+}
+
+int st_cfg_log_level(struct st_cfg *cfg, const struct st_cfg_node *node, int *out)
+{
+    int level = node->kind == ST_CFG_SCALAR ? st_log_parse_level(node->scalar) : -1;
+
+    if (level < 0)
+        return st_cfg_fail(cfg, node->line, "'%s' must be one of error, warn, info, debug",
+                           what(node));
+    *out = level;
+    return 0;
+}
+
+int st_cfg_readable_file(struct st_cfg *cfg, const struct st_cfg_node *node, const char **out)
+{
+    struct stat st;
+    const char *path = NULL;
+    int rc = st_cfg_string(cfg, node, &path), fd;
+
+    if (rc < 0)
+        return rc;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return st_cfg_fail(cfg, node->line, "'%s': cannot read '%s': %s", what(node), path,
+                           strerror(errno));
+    rc = fstat(fd, &st);
+    close(fd);
+    if (rc < 0 || !S_ISREG(st.st_mode))
+        return st_cfg_fail(cfg, node->line, "'%s': '%s' is not a regular file", what(node), path);
+    *out = path;
+    return 0;
+}

@@ -1,0 +1,319 @@
+#include "st_h2conn.h"
+
+#include <errno.h>
+#include <openssl/err.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "st_log.h"
+#include "st_tls.h"
+
+#define OUT_BATCH 65536 /* stop pulling frames from nghttp2 past this */
+#define READ_BUF 65536
+#define READ_BUDGET 16 /* reads per wake-up before yielding to other connections */
+
+static void on_io(struct st_io *io, uint32_t events);
+static void on_kick(struct st_defer *d);
+static void on_close_defer(struct st_defer *d);
+
+int st_h2conn_init(struct st_h2conn *c, struct st_loop *loop, int fd, SSL *ssl, bool connecting,
+                   bool tls_client, const struct st_h2conn_ops *ops, void *owner)
+{
+    memset(c, 0, sizeof(*c));
+    c->loop = loop;
+    c->ssl = ssl;
+    c->connecting = connecting;
+    c->tls_client = tls_client;
+    c->ops = ops;
+    c->owner = owner;
+    st_io_init(&c->io, loop, fd, on_io, c);
+    st_defer_init(&c->kick, on_kick, c);
+    st_defer_init(&c->close_defer, on_close_defer, c);
+    if (ssl)
+        SSL_set_fd(ssl, fd);
+    int rv = st_io_set(&c->io, connecting ? EPOLLOUT : EPOLLIN | EPOLLOUT);
+    return rv;
+}
+
+void st_h2conn_fini(struct st_h2conn *c)
+{
+    st_defer_cancel(c->loop, &c->kick);
+    st_defer_cancel(c->loop, &c->close_defer);
+    st_io_stop(&c->io);
+    if (c->session)
+        nghttp2_session_del(c->session);
+    c->session = NULL;
+    if (c->ssl)
+        SSL_free(c->ssl);
+    c->ssl = NULL;
+    if (c->io.fd >= 0)
+        close(c->io.fd);
+    c->io.fd = -1;
+    free(c->out);
+    c->out = NULL;
+}
+
+void st_h2conn_fail(struct st_h2conn *c, const char *fmt, ...)
+{
+    if (c->dead)
+        return;
+    c->dead = true;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->why, sizeof(c->why), fmt, ap);
+    va_end(ap);
+    st_io_stop(&c->io);
+    st_defer_cancel(c->loop, &c->kick);
+    st_defer_queue(c->loop, &c->close_defer);
+}
+
+static void on_close_defer(struct st_defer *d)
+{
+    struct st_h2conn *c = d->data;
+    c->ops->closed(c, c->why);
+}
+
+void st_h2conn_kick(struct st_h2conn *c)
+{
+    if (!c->dead && c->established)
+        st_defer_queue(c->loop, &c->kick);
+}
+
+void st_h2conn_alpn(struct st_h2conn *c, char *buf, size_t len)
+{
+    const unsigned char *p = NULL;
+    unsigned int n = 0;
+    if (c->ssl)
+        SSL_get0_alpn_selected(c->ssl, &p, &n);
+    if (n >= len)
+        n = (unsigned)len - 1;
+    if (n)
+        memcpy(buf, p, n);
+    buf[n] = 0;
+}
+
+/* Returns >0 bytes, 0 would block, -1 fatal (reason recorded). */
+static ssize_t tx(struct st_h2conn *c, const uint8_t *p, size_t n)
+{
+    if (!c->ssl) {
+        ssize_t w = send(c->io.fd, p, n, MSG_NOSIGNAL);
+        if (w >= 0)
+            return w;
+        if (errno == EAGAIN || errno == EINTR)
+            return 0;
+        st_h2conn_fail(c, "send: %s", strerror(errno));
+        return -1;
+    }
+    int w = SSL_write(c->ssl, p, (int)(n > INT32_MAX ? INT32_MAX : n));
+    if (w > 0)
+        return w;
+    int e = SSL_get_error(c->ssl, w);
+    if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ)
+        return 0;
+    char buf[200];
+    st_h2conn_fail(c, "TLS write: %s", st_tls_errstr(buf, sizeof(buf)));
+    return -1;
+}
+
+/* Returns >0 bytes, 0 would block, -1 EOF or fatal (reason recorded). */
+static ssize_t rx(struct st_h2conn *c, uint8_t *p, size_t n)
+{
+    if (!c->ssl) {
+        ssize_t r = recv(c->io.fd, p, n, 0);
+        if (r > 0)
+            return r;
+        if (r < 0 && (errno == EAGAIN || errno == EINTR))
+            return 0;
+        if (r == 0)
+            st_h2conn_fail(c, "peer closed the connection");
+        else
+            st_h2conn_fail(c, "recv: %s", strerror(errno));
+        return -1;
+    }
+    int r = SSL_read(c->ssl, p, (int)n);
+    if (r > 0)
+        return r;
+    int e = SSL_get_error(c->ssl, r);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+        return 0;
+    char buf[200];
+    if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0))
+        st_h2conn_fail(c, "peer closed the connection");
+    else
+        st_h2conn_fail(c, "TLS read: %s", st_tls_errstr(buf, sizeof(buf)));
+    return -1;
+}
+
+static int append_out(struct st_h2conn *c, const uint8_t *p, size_t n)
+{
+    if (c->out_len + n > c->out_cap) {
+        size_t cap = c->out_cap ? c->out_cap : OUT_BATCH + 32768;
+        while (cap < c->out_len + n)
+            cap *= 2;
+        uint8_t *o = realloc(c->out, cap);
+        if (!o)
+            return -ENOMEM;
+        c->out = o;
+        c->out_cap = cap;
+    }
+    memcpy(c->out + c->out_len, p, n);
+    c->out_len += n;
+    return 0;
+}
+
+static void flush(struct st_h2conn *c)
+{
+    for (int round = 0; !c->dead && round < 64; round++) {
+        while (c->out_off < c->out_len) {
+            ssize_t w = tx(c, c->out + c->out_off, c->out_len - c->out_off);
+            if (w < 0)
+                return;
+            if (w == 0) {
+                st_io_set(&c->io, EPOLLIN | EPOLLOUT);
+                return;
+            }
+            c->out_off += (size_t)w;
+            c->bytes_out += (uint64_t)w;
+        }
+        c->out_off = c->out_len = 0;
+        while (c->out_len < OUT_BATCH) {
+            const uint8_t *data;
+            ssize_t n = nghttp2_session_mem_send(c->session, &data);
+            if (n < 0) {
+                st_h2conn_fail(c, "HTTP/2 send: %s", nghttp2_strerror((int)n));
+                return;
+            }
+            if (n == 0)
+                break;
+            if (append_out(c, data, (size_t)n) < 0) {
+                st_h2conn_fail(c, "out of memory");
+                return;
+            }
+        }
+        if (c->out_len == 0)
+            break;
+    }
+    if (c->out_len > c->out_off) {
+        st_h2conn_kick(c); /* round budget used up: continue next iteration */
+        return;
+    }
+    st_io_set(&c->io, EPOLLIN);
+    if (!nghttp2_session_want_read(c->session) && !nghttp2_session_want_write(c->session))
+        st_h2conn_fail(c, "HTTP/2 session finished");
+}
+
+static void do_read(struct st_h2conn *c)
+{
+    static uint8_t buf[READ_BUF];
+    c->read_more = false;
+    for (int i = 0; i < READ_BUDGET && !c->dead; i++) {
+        ssize_t n = rx(c, buf, sizeof(buf));
+        if (n <= 0)
+            return;
+        c->bytes_in += (uint64_t)n;
+        ssize_t rv = nghttp2_session_mem_recv(c->session, buf, (size_t)n);
+        if (rv < 0) {
+            st_h2conn_fail(c, "HTTP/2 protocol error: %s", nghttp2_strerror((int)rv));
+            return;
+        }
+    }
+    if (!c->dead) {
+        c->read_more = true; /* TLS may hold decrypted bytes the fd will not signal */
+        st_h2conn_kick(c);
+    }
+}
+
+static void established(struct st_h2conn *c)
+{
+    c->established = true;
+    if (c->ops->ready(c) < 0 || !c->session) {
+        if (!c->dead)
+            st_h2conn_fail(c, "connection setup refused");
+        return;
+    }
+    st_io_set(&c->io, EPOLLIN);
+    st_h2conn_kick(c);
+}
+
+static void do_handshake(struct st_h2conn *c)
+{
+    int r = SSL_do_handshake(c->ssl);
+    if (r == 1) {
+        established(c);
+        return;
+    }
+    int e = SSL_get_error(c->ssl, r);
+    if (e == SSL_ERROR_WANT_READ) {
+        st_io_set(&c->io, EPOLLIN);
+    } else if (e == SSL_ERROR_WANT_WRITE) {
+        st_io_set(&c->io, EPOLLIN | EPOLLOUT);
+    } else {
+        char buf[200];
+        st_h2conn_fail(c, "TLS handshake: %s", st_tls_errstr(buf, sizeof(buf)));
+    }
+}
+
+static void start_transport(struct st_h2conn *c)
+{
+    if (!c->ssl) {
+        established(c);
+        return;
+    }
+    if (c->tls_client)
+        SSL_set_connect_state(c->ssl);
+    else
+        SSL_set_accept_state(c->ssl);
+    do_handshake(c);
+}
+
+static void on_io(struct st_io *io, uint32_t events)
+{
+    struct st_h2conn *c = io->data;
+    if (c->connecting) {
+        int err = 0;
+        socklen_t len = sizeof(err);
+        getsockopt(io->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+        if (err) {
+            st_h2conn_fail(c, "connect: %s", strerror(err));
+            return;
+        }
+        c->connecting = false;
+        start_transport(c);
+        return;
+    }
+    if (!c->established) {
+        if (c->ssl)
+            do_handshake(c);
+        else
+            start_transport(c);
+        return;
+    }
+    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+        do_read(c);
+    if (!c->dead)
+        flush(c);
+}
+
+static void on_kick(struct st_defer *d)
+{
+    struct st_h2conn *c = d->data;
+    if (c->dead)
+        return;
+    if (c->read_more)
+        do_read(c);
+    if (!c->dead)
+        flush(c);
+}
+
+void st_h2conn_goaway(struct st_h2conn *c, uint32_t error)
+{
+    if (!c->session || c->dead)
+        return;
+    nghttp2_session_terminate_session(c->session, error);
+    st_h2conn_kick(c);
+}

@@ -1,0 +1,56 @@
+#ifndef SUBTUNNEL_ST_H2CONN_H
+#define SUBTUNNEL_ST_H2CONN_H
+
+#include <nghttp2/nghttp2.h>
+#include <openssl/ssl.h>
+#include <stdbool.h>
+
+#include "st_loop.h"
+
+/* One HTTP/2 connection over a non-blocking socket, plain or TLS: drives the TLS
+ * handshake, feeds received bytes to nghttp2 and writes what nghttp2 queues, in large
+ * batches. The owner creates `session` in ops->ready and frees the connection with
+ * st_h2conn_fini from ops->closed (which always runs from a deferred callback). */
+
+struct st_h2conn;
+
+struct st_h2conn_ops {
+    /* Transport ready (TCP connected, TLS handshake done). Must create c->session;
+     * return <0 to close the connection. */
+    int (*ready)(struct st_h2conn *c);
+    /* The connection is finished; `why` says why. Owner releases everything on it. */
+    void (*closed)(struct st_h2conn *c, const char *why);
+};
+
+struct st_h2conn {
+    struct st_loop *loop;
+    struct st_io io;
+    SSL *ssl; /* NULL: plain TCP (h2c) */
+    bool connecting, established, dead, tls_client, read_more;
+    nghttp2_session *session;
+    uint8_t *out;
+    size_t out_off, out_len, out_cap;
+    struct st_defer kick;
+    struct st_defer close_defer;
+    char why[160];
+    const struct st_h2conn_ops *ops;
+    void *owner;
+    uint64_t bytes_in, bytes_out;
+};
+
+/* Takes ownership of fd and ssl (either may be freed by st_h2conn_fini). `connecting`:
+ * a non-blocking connect() is in progress. tls_client selects SSL_connect. 0 or -errno. */
+int st_h2conn_init(struct st_h2conn *c, struct st_loop *loop, int fd, SSL *ssl, bool connecting,
+                   bool tls_client, const struct st_h2conn_ops *ops, void *owner);
+/* Schedules sending whatever nghttp2 has queued (cheap; coalesces). */
+void st_h2conn_kick(struct st_h2conn *c);
+/* Marks the connection dead and schedules ops->closed with the formatted reason. */
+void st_h2conn_fail(struct st_h2conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Closes fd, frees SSL, session and buffers. */
+void st_h2conn_fini(struct st_h2conn *c);
+/* Negotiated ALPN protocol or "" (plain). */
+void st_h2conn_alpn(struct st_h2conn *c, char *buf, size_t len);
+/* Sends a GOAWAY (NO_ERROR or `error`), flushes, and closes once nghttp2 is done. */
+void st_h2conn_goaway(struct st_h2conn *c, uint32_t error);
+
+#endif

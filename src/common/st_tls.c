@@ -1,0 +1,85 @@
+#include "st_tls.h"
+
+#include <openssl/err.h>
+#include <stdio.h>
+#include <string.h>
+
+const char *st_tls_errstr(char *buf, size_t len)
+{
+    unsigned long e = ERR_get_error();
+    if (!e)
+        snprintf(buf, len, "connection closed or system error");
+    else
+        ERR_error_string_n(e, buf, len);
+    ERR_clear_error();
+    return buf;
+}
+
+static int select_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+                       const unsigned char *in, unsigned int inlen, void *arg)
+{
+    (void)ssl;
+    const unsigned char *alpn = arg; /* wire format, NUL-terminated */
+    if (SSL_select_next_proto((unsigned char **)out, outlen, alpn,
+                              (unsigned int)strlen((const char *)alpn), in,
+                              inlen) != OPENSSL_NPN_NEGOTIATED)
+        return SSL_TLSEXT_ERR_ALERT_FATAL;
+    return SSL_TLSEXT_ERR_OK;
+}
+
+static SSL_CTX *new_ctx(const SSL_METHOD *m)
+{
+    SSL_CTX *ctx = SSL_CTX_new(m);
+    if (!ctx)
+        return NULL;
+    SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                              SSL_MODE_RELEASE_BUFFERS);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
+    return ctx;
+}
+
+SSL_CTX *st_tls_server_ctx(const char *cert_file, const char *key_file, const unsigned char *alpn,
+                           char *err, size_t errlen)
+{
+    char e[256];
+    SSL_CTX *ctx = new_ctx(TLS_server_method());
+    if (!ctx) {
+        snprintf(err, errlen, "TLS context: %s", st_tls_errstr(e, sizeof(e)));
+        return NULL;
+    }
+    if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1) {
+        snprintf(err, errlen, "%s: %s", cert_file, st_tls_errstr(e, sizeof(e)));
+        goto fail_free_ctx;
+    }
+    if (SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(ctx) != 1) {
+        snprintf(err, errlen, "%s: %s", key_file, st_tls_errstr(e, sizeof(e)));
+        goto fail_free_ctx;
+    }
+    SSL_CTX_set_alpn_select_cb(ctx, select_alpn, (void *)alpn);
+    return ctx;
+
+fail_free_ctx:
+    SSL_CTX_free(ctx);
+    return NULL;
+}
+
+SSL_CTX *st_tls_client_ctx(const char *ca_file, char *err, size_t errlen)
+{
+    char e[256];
+    SSL_CTX *ctx = new_ctx(TLS_client_method());
+    if (!ctx) {
+        snprintf(err, errlen, "TLS context: %s", st_tls_errstr(e, sizeof(e)));
+        return NULL;
+    }
+    if (SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1) {
+        snprintf(err, errlen, "%s: %s", ca_file, st_tls_errstr(e, sizeof(e)));
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    static const unsigned char h2[] = "\x02h2";
+    SSL_CTX_set_alpn_protos(ctx, h2, sizeof(h2) - 1);
+    return ctx;
+}

@@ -1,0 +1,258 @@
+#include "edge_access.h"
+
+#include <errno.h>
+#include <http_parser.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "edge_ah2.h"
+#include "edge_flow.h"
+#include "edge_server.h"
+#include "st_addr.h"
+#include "st_log.h"
+#include "st_token.h"
+
+#define HEAD_MAX 8192
+#define HEAD_TIMEOUT_MS 10000
+
+struct access_req {
+    struct edge_server *srv;
+    struct st_io io;
+    struct st_timer timer;
+    struct st_defer done;
+    http_parser parser;
+    uint8_t buf[HEAD_MAX];
+    size_t len;
+    char client[64];
+    char target[256];
+    char field[32];
+    size_t field_len;
+    bool in_auth, head_done, closing;
+    char auth[1024];
+    size_t auth_len;
+};
+
+static bool match_token(const struct edge_config *cfg, const char *tok, size_t len)
+{
+    uint8_t h[32];
+    st_sha256(tok, len, h);
+    bool ok = false;
+    for (size_t i = 0; i < cfg->n_tokens; i++)
+        ok |= st_hash_equal(h, cfg->tokens[i].sha256);
+    return ok;
+}
+
+bool edge_access_authorized(const struct edge_config *cfg, const char *v, size_t len)
+{
+    while (len && (*v == ' ' || *v == '\t'))
+        v++, len--;
+    while (len && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+        len--;
+    if (len > 7 && strncasecmp(v, "Bearer ", 7) == 0)
+        return match_token(cfg, v + 7, len - 7);
+    if (len <= 6 || strncasecmp(v, "Basic ", 6) != 0 || len - 6 > 680)
+        return false;
+    unsigned char dec[512];
+    int n = EVP_DecodeBlock(dec, (const unsigned char *)v + 6, (int)(len - 6));
+    if (n < 0)
+        return false;
+    /* EVP_DecodeBlock counts '=' padding as zero bytes: trim them. */
+    for (size_t i = len; i > 6 && v[i - 1] == '='; i--)
+        n--;
+    if (n < 0)
+        return false;
+    unsigned char *colon = memchr(dec, ':', (size_t)n);
+    if (!colon)
+        return false;
+    return match_token(cfg, (const char *)colon + 1, (size_t)(dec + n - colon - 1));
+}
+
+static void req_done(struct st_defer *d)
+{
+    free(d->data);
+}
+
+static void req_close(struct access_req *r, bool close_fd)
+{
+    if (r->closing)
+        return;
+    r->closing = true;
+    st_io_stop(&r->io);
+    st_timer_stop(&r->timer);
+    if (close_fd)
+        close(r->io.fd);
+    st_defer_queue(&r->srv->loop, &r->done);
+}
+
+static void reply_close(struct access_req *r, const char *status, const char *extra)
+{
+    char buf[512];
+    int n = snprintf(buf, sizeof(buf),
+                     "HTTP/1.1 %s\r\n%scontent-length: 0\r\nconnection: close\r\n\r\n", status,
+                     extra);
+    if (send(r->io.fd, buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+        st_debug("access %s: reply: %s", r->client, strerror(errno));
+    shutdown(r->io.fd, SHUT_WR);
+    req_close(r, true);
+}
+
+static int on_url(http_parser *p, const char *at, size_t len)
+{
+    struct access_req *r = p->data;
+    size_t cur = strlen(r->target);
+    if (cur + len >= sizeof(r->target))
+        return 1;
+    memcpy(r->target + cur, at, len);
+    r->target[cur + len] = 0;
+    return 0;
+}
+
+static int on_field(http_parser *p, const char *at, size_t len)
+{
+    struct access_req *r = p->data;
+    if (r->in_auth || r->field_len + len >= sizeof(r->field)) {
+        r->in_auth = false;
+        r->field_len = sizeof(r->field); /* too long to be a header we care for */
+        return 0;
+    }
+    memcpy(r->field + r->field_len, at, len);
+    r->field_len += len;
+    return 0;
+}
+
+static int on_value(http_parser *p, const char *at, size_t len)
+{
+    struct access_req *r = p->data;
+    if (r->field_len < sizeof(r->field)) {
+        r->in_auth = r->field_len == 19 && strncasecmp(r->field, "proxy-authorization", 19) == 0;
+        r->field_len = sizeof(r->field);
+        if (r->in_auth)
+            r->auth_len = 0;
+    }
+    if (r->in_auth) {
+        if (r->auth_len + len >= sizeof(r->auth))
+            return 1;
+        memcpy(r->auth + r->auth_len, at, len);
+        r->auth_len += len;
+    }
+    return 0;
+}
+
+static int on_field_start(http_parser *p)
+{
+    struct access_req *r = p->data;
+    r->field_len = 0;
+    r->in_auth = false;
+    return 0;
+}
+
+static int on_headers_complete(http_parser *p)
+{
+    struct access_req *r = p->data;
+    r->head_done = true;
+    return 0;
+}
+
+static const http_parser_settings parser_settings = {
+    .on_url = on_url,
+    .on_header_field = on_field,
+    .on_header_value = on_value,
+    .on_message_begin = on_field_start,
+    .on_headers_complete = on_headers_complete,
+};
+
+static void handle_head(struct access_req *r, size_t head_len)
+{
+    struct edge_server *srv = r->srv;
+    if (r->parser.method != HTTP_CONNECT) {
+        reply_close(r, "405 Method Not Allowed", "allow: CONNECT\r\n");
+        return;
+    }
+    if (!edge_access_authorized(&srv->cfg, r->auth, r->auth_len)) {
+        srv->auth_failures++;
+        st_info("access %s: CONNECT %s: proxy authentication %s", r->client, r->target,
+                r->auth_len ? "failed" : "missing");
+        reply_close(r, "407 Proxy Authentication Required",
+                    "proxy-authenticate: Basic realm=\"subtunnel\"\r\n");
+        return;
+    }
+    if (srv->draining) {
+        reply_close(r, "503 Service Unavailable", "proxy-status: subtunnel; error=proxy_internal_error; details=\"draining\"\r\n");
+        return;
+    }
+    int fd = r->io.fd;
+    req_close(r, false);
+    edge_flow_start(srv, fd, r->target, r->client, r->buf + head_len, r->len - head_len);
+}
+
+static void req_io(struct st_io *io, uint32_t events)
+{
+    (void)events;
+    struct access_req *r = io->data;
+    ssize_t n = recv(io->fd, r->buf + r->len, sizeof(r->buf) - r->len, 0);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (n <= 0) {
+        req_close(r, true);
+        return;
+    }
+    if (r->len == 0 && n >= 3 && memcmp(r->buf, "PRI", 3) == 0) {
+        /* HTTP/2 with prior knowledge (h2c): hand the socket and the preface over. */
+        int fd = io->fd;
+        req_close(r, false);
+        edge_ah2_start(r->srv, fd, NULL, r->client, r->buf, (size_t)n);
+        return;
+    }
+    size_t before = r->len;
+    r->len += (size_t)n;
+    size_t used = http_parser_execute(&r->parser, &parser_settings, (const char *)r->buf + before,
+                                      (size_t)n);
+    if (r->head_done) {
+        handle_head(r, before + used);
+        return;
+    }
+    if (HTTP_PARSER_ERRNO(&r->parser) != HPE_OK || used != (size_t)n) {
+        reply_close(r, "400 Bad Request", "");
+        return;
+    }
+    if (r->len == sizeof(r->buf))
+        reply_close(r, "431 Request Header Fields Too Large", "");
+}
+
+static void req_timeout(struct st_timer *t)
+{
+    struct access_req *r = t->data;
+    reply_close(r, "408 Request Timeout", "");
+}
+
+void edge_access_accept(struct edge_server *srv, int lfd)
+{
+    for (int i = 0; i < 64; i++) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0)
+            return;
+        struct access_req *r = calloc(1, sizeof(*r));
+        if (!r) {
+            close(fd);
+            continue;
+        }
+        r->srv = srv;
+        struct st_sockaddr peer = {.ss = ss, .len = sl};
+        st_sockaddr_format(&peer, r->client, sizeof(r->client));
+        http_parser_init(&r->parser, HTTP_REQUEST);
+        r->parser.data = r;
+        st_io_init(&r->io, &srv->loop, fd, req_io, r);
+        st_timer_init(&r->timer, &srv->loop, req_timeout, r);
+        st_defer_init(&r->done, req_done, r);
+        st_io_set(&r->io, EPOLLIN);
+        st_timer_start(&r->timer, HEAD_TIMEOUT_MS);
+    }
+}

@@ -1,0 +1,20 @@
+#ifndef SUBTUNNEL_EDGE_ACCESS_H
+#define SUBTUNNEL_EDGE_ACCESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Access proxy listener: HTTP/1.1 CONNECT with an access token in Proxy-Authorization
+ * (Basic with the token as password, or Bearer). A valid request becomes an edge_flow. */
+
+struct edge_server;
+struct edge_config;
+
+/* Accepts pending connections on the access listener fd. */
+void edge_access_accept(struct edge_server *srv, int lfd);
+
+/* Checks a Proxy-Authorization value against the configured access tokens. Pure. */
+bool edge_access_authorized(const struct edge_config *cfg, const char *value, size_t len);
+
+#endif

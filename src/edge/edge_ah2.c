@@ -1,0 +1,247 @@
+#include "edge_ah2.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "edge_flow.h"
+#include "edge_server.h"
+#include "st_addr.h"
+#include "st_log.h"
+
+#define CONN_WINDOW (64 * 1024 * 1024)
+
+#define NV(n, v)                                                                                   \
+    {                                                                                              \
+        (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NO_COPY_NAME     \
+    }
+
+void edge_ah2_unlink(struct edge_ah2 *a, struct edge_flow *f)
+{
+    if (f->ah_prev)
+        f->ah_prev->ah_next = f->ah_next;
+    else
+        a->flows = f->ah_next;
+    if (f->ah_next)
+        f->ah_next->ah_prev = f->ah_prev;
+    f->ah_next = f->ah_prev = NULL;
+}
+
+static int on_begin_headers(nghttp2_session *s, const nghttp2_frame *fr, void *ud)
+{
+    struct edge_ah2 *a = ud;
+    if (fr->hd.type != NGHTTP2_HEADERS || fr->headers.cat != NGHTTP2_HCAT_REQUEST)
+        return 0;
+    struct edge_flow *f = edge_flow_new_h2(a->srv, a, fr->hd.stream_id);
+    if (!f)
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    f->ah_next = a->flows;
+    if (a->flows)
+        a->flows->ah_prev = f;
+    a->flows = f;
+    nghttp2_session_set_stream_user_data(s, fr->hd.stream_id, f);
+    return 0;
+}
+
+static int on_header(nghttp2_session *s, const nghttp2_frame *fr, const uint8_t *name, size_t nlen,
+                     const uint8_t *value, size_t vlen, uint8_t flags, void *ud)
+{
+    (void)flags;
+    (void)ud;
+    struct edge_flow *f = nghttp2_session_get_stream_user_data(s, fr->hd.stream_id);
+    if (f && fr->headers.cat == NGHTTP2_HCAT_REQUEST)
+        edge_flow_h2_header(f, name, nlen, value, vlen);
+    return 0;
+}
+
+static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *fr, void *ud)
+{
+    struct edge_ah2 *a = ud;
+    if (fr->hd.stream_id == 0)
+        return 0;
+    struct edge_flow *f = nghttp2_session_get_stream_user_data(s, fr->hd.stream_id);
+    if (!f)
+        return 0;
+    if (fr->hd.type == NGHTTP2_HEADERS && fr->headers.cat == NGHTTP2_HCAT_REQUEST)
+        edge_flow_h2_request(f, a->client);
+    if ((fr->hd.type == NGHTTP2_HEADERS || fr->hd.type == NGHTTP2_DATA) &&
+        (fr->hd.flags & NGHTTP2_FLAG_END_STREAM))
+        edge_flow_h2_eof(f);
+    return 0;
+}
+
+static int on_data(nghttp2_session *s, uint8_t flags, int32_t sid, const uint8_t *p, size_t n,
+                   void *ud)
+{
+    (void)flags;
+    (void)ud;
+    struct edge_flow *f = nghttp2_session_get_stream_user_data(s, sid);
+    if (!f || edge_flow_h2_data(f, p, n) < 0) {
+        nghttp2_session_consume(s, sid, n);
+        nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, sid, NGHTTP2_CANCEL);
+    }
+    return 0;
+}
+
+static int on_stream_close(nghttp2_session *s, int32_t sid, uint32_t code, void *ud)
+{
+    struct edge_ah2 *a = ud;
+    struct edge_flow *f = nghttp2_session_get_stream_user_data(s, sid);
+    if (f) {
+        edge_ah2_unlink(a, f);
+        edge_flow_h2_close(f, code);
+    }
+    return 0;
+}
+
+static ssize_t down_read(nghttp2_session *s, int32_t sid, uint8_t *buf, size_t len,
+                         uint32_t *flags, nghttp2_data_source *src, void *ud)
+{
+    (void)s;
+    (void)sid;
+    (void)ud;
+    return edge_flow_read_down(src->ptr, buf, len, flags);
+}
+
+void edge_ah2_respond(struct edge_ah2 *a, int32_t sid, int status, const char *proxy_status,
+                      struct edge_flow *body)
+{
+    char st[4];
+    snprintf(st, sizeof(st), "%d", status);
+    if (body) {
+        nghttp2_nv nva[] = {NV(":status", st)};
+        nghttp2_data_provider dp = {.source.ptr = body, .read_callback = down_read};
+        nghttp2_submit_response(a->h2.session, sid, nva, 1, &dp);
+    } else if (status == 407) {
+        nghttp2_nv nva[] = {NV(":status", st), NV("proxy-status", proxy_status),
+                            NV("proxy-authenticate", "Basic realm=\"subtunnel\"")};
+        nghttp2_submit_response(a->h2.session, sid, nva, 3, NULL);
+    } else {
+        nghttp2_nv nva[] = {NV(":status", st), NV("proxy-status", proxy_status)};
+        nghttp2_submit_response(a->h2.session, sid, nva, 2, NULL);
+    }
+    st_h2conn_kick(&a->h2);
+}
+
+void edge_ah2_resume(struct edge_ah2 *a, int32_t sid)
+{
+    nghttp2_session_resume_data(a->h2.session, sid);
+    st_h2conn_kick(&a->h2);
+}
+
+void edge_ah2_consume(struct edge_ah2 *a, int32_t sid, size_t n)
+{
+    nghttp2_session_consume(a->h2.session, sid, n);
+    st_h2conn_kick(&a->h2);
+}
+
+void edge_ah2_reset(struct edge_ah2 *a, int32_t sid, uint32_t code)
+{
+    nghttp2_submit_rst_stream(a->h2.session, NGHTTP2_FLAG_NONE, sid, code);
+    st_h2conn_kick(&a->h2);
+}
+
+static int session_ready(struct st_h2conn *h)
+{
+    struct edge_ah2 *a = h->owner;
+    if (h->ssl) {
+        char alpn[16];
+        st_h2conn_alpn(h, alpn, sizeof(alpn));
+        if (strcmp(alpn, "h2") != 0) {
+            st_info("access %s: TLS without ALPN h2 ('%s'): only HTTP/2 is served on this port",
+                    a->client, alpn);
+            return -1;
+        }
+    }
+    nghttp2_session_callbacks *cb;
+    nghttp2_option *opt;
+    if (nghttp2_session_callbacks_new(&cb))
+        return -1;
+    if (nghttp2_option_new(&opt)) {
+        nghttp2_session_callbacks_del(cb);
+        return -1;
+    }
+    nghttp2_session_callbacks_set_on_begin_headers_callback(cb, on_begin_headers);
+    nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data);
+    nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
+    nghttp2_option_set_no_auto_window_update(opt, 1);
+    int rv = nghttp2_session_server_new2(&h->session, cb, a, opt);
+    nghttp2_session_callbacks_del(cb);
+    nghttp2_option_del(opt);
+    if (rv)
+        return -1;
+    nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, EDGE_FLOW_WINDOW},
+                                   {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, 1000},
+                                   {NGHTTP2_SETTINGS_MAX_FRAME_SIZE, 65536}};
+    nghttp2_submit_settings(h->session, NGHTTP2_FLAG_NONE, iv, 3);
+    nghttp2_session_set_local_window_size(h->session, NGHTTP2_FLAG_NONE, 0, CONN_WINDOW);
+    if (a->early_len) {
+        ssize_t n = nghttp2_session_mem_recv(h->session, a->early, a->early_len);
+        free(a->early);
+        a->early = NULL;
+        a->early_len = 0;
+        if (n < 0) {
+            st_info("access %s: HTTP/2: %s", a->client, nghttp2_strerror((int)n));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void session_closed(struct st_h2conn *h, const char *why)
+{
+    struct edge_ah2 *a = h->owner;
+    st_debug("access %s: HTTP/2 connection closed: %s", a->client, why);
+    while (a->flows) {
+        struct edge_flow *f = a->flows;
+        edge_ah2_unlink(a, f);
+        edge_flow_h2_close(f, NGHTTP2_CANCEL);
+    }
+    st_h2conn_fini(&a->h2);
+    free(a->early);
+    free(a);
+}
+
+static const struct st_h2conn_ops ah2_ops = {.ready = session_ready, .closed = session_closed};
+
+void edge_ah2_start(struct edge_server *srv, int fd, SSL *ssl, const char *client,
+                    const uint8_t *early, size_t early_len)
+{
+    struct edge_ah2 *a = calloc(1, sizeof(*a));
+    if (!a || (early_len && !(a->early = malloc(early_len)))) {
+        free(a);
+        SSL_free(ssl);
+        close(fd);
+        return;
+    }
+    a->srv = srv;
+    snprintf(a->client, sizeof(a->client), "%s", client);
+    if (early_len)
+        memcpy(a->early, early, early_len);
+    a->early_len = early_len;
+    st_h2conn_init(&a->h2, &srv->loop, fd, ssl, false, false, &ah2_ops, a);
+}
+
+void edge_ah2_accept_tls(struct edge_server *srv, int lfd)
+{
+    for (int i = 0; i < 64; i++) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0)
+            return;
+        SSL *ssl = SSL_new(srv->access_ctx);
+        if (!ssl) {
+            close(fd);
+            continue;
+        }
+        char client[64];
+        struct st_sockaddr peer = {.ss = ss, .len = sl};
+        st_sockaddr_format(&peer, client, sizeof(client));
+        edge_ah2_start(srv, fd, ssl, client, NULL, 0);
+    }
+}

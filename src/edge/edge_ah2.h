@@ -1,0 +1,39 @@
+#ifndef SUBTUNNEL_EDGE_AH2_H
+#define SUBTUNNEL_EDGE_AH2_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "st_h2conn.h"
+
+/* An HTTP/2 access connection from a user (h2c with prior knowledge on the access
+ * listener, or h2 over TLS on the access TLS listener): every CONNECT stream becomes an
+ * edge_flow whose access side is that stream. */
+
+struct edge_server;
+struct edge_flow;
+
+struct edge_ah2 {
+    struct edge_server *srv;
+    struct st_h2conn h2;
+    char client[64];
+    uint8_t *early; /* bytes read before the hand-over (the preface), fed on ready */
+    size_t early_len;
+    struct edge_flow *flows; /* flows whose access side is a stream here */
+};
+
+/* Takes fd (and ssl, may be NULL) over; `early` bytes are copied. */
+void edge_ah2_start(struct edge_server *srv, int fd, SSL *ssl, const char *client,
+                    const uint8_t *early, size_t early_len);
+/* Accepts pending connections on the access TLS listener. */
+void edge_ah2_accept_tls(struct edge_server *srv, int lfd);
+
+/* Calls used by edge_flow for its access stream. */
+void edge_ah2_respond(struct edge_ah2 *a, int32_t sid, int status, const char *proxy_status,
+                      struct edge_flow *body);
+void edge_ah2_resume(struct edge_ah2 *a, int32_t sid);
+void edge_ah2_consume(struct edge_ah2 *a, int32_t sid, size_t n);
+void edge_ah2_reset(struct edge_ah2 *a, int32_t sid, uint32_t code);
+void edge_ah2_unlink(struct edge_ah2 *a, struct edge_flow *f);
+
+#endif

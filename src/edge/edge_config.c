@@ -1,0 +1,315 @@
+#include "edge_config.h"
+
+#include "st_config.h"
+#include "st_log.h"
+#include "st_token.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const top_keys[] = {
+    "log-level", "location", "tunnel-listen", "access-listen", "access-tls-listen",
+    "cert",      "key",      "tunnels",       "access-tokens", NULL,
+};
+static const char *const tunnel_keys[] = {"id", "secret-sha256", "routes", "hostnames", NULL};
+static const char *const token_keys[] = {"name", "sha256", NULL};
+
+static int get_hash(struct st_cfg *c, const struct st_cfg_node *n, uint8_t out[32])
+{
+    const char *s = NULL;
+    int rc = st_cfg_string(c, n, &s);
+
+    if (rc == 0 && st_hex_decode32(s, out) < 0)
+        return st_cfg_fail(c, n->line, "'%s' must be 64 hex digits (a SHA-256)", n->path);
+    return rc;
+}
+
+static int get_routes(struct st_cfg *c, const struct st_cfg_node *n, struct edge_tunnel_conf *t)
+{
+    int rc = st_cfg_seq(c, n, 1);
+
+    if (rc < 0)
+        return rc;
+    t->routes = calloc(n->n_children, sizeof(*t->routes));
+    if (!t->routes)
+        return -ENOMEM;
+    for (size_t i = 0; i < n->n_children; i++) {
+        rc = st_cfg_cidr(c, n->children[i], &t->routes[i]);
+        if (rc < 0)
+            return rc;
+        t->n_routes++;
+    }
+    return 0;
+}
+
+/* DNS name of letters, digits, '-' and '.', optionally starting with "*."; max 253 chars. */
+static bool hostname_valid(const char *s)
+{
+    size_t n = strlen(s), label = 0;
+
+    if (n == 0 || n > 253)
+        return false;
+    if (s[0] == '*' && s[1] == '.')
+        s += 2;
+    for (; *s; s++) {
+        if (*s == '.') {
+            if (label == 0)
+                return false;
+            label = 0;
+        } else if (isalnum((unsigned char)*s) || *s == '-') {
+            if (++label > 63)
+                return false;
+        } else {
+            return false;
+        }
+    }
+    return label > 0;
+}
+
+static int get_hostnames(struct st_cfg *c, const struct st_cfg_node *n, struct edge_tunnel_conf *t)
+{
+    int rc = st_cfg_seq(c, n, 0);
+
+    if (rc < 0)
+        return rc;
+    t->hostnames = calloc(n->n_children + 1, sizeof(*t->hostnames));
+    if (!t->hostnames)
+        return -ENOMEM;
+    for (size_t i = 0; i < n->n_children; i++) {
+        const struct st_cfg_node *h = n->children[i];
+        rc = st_cfg_strdup(c, h, &t->hostnames[i]);
+        if (rc < 0)
+            return rc;
+        t->n_hostnames++;
+        if (!hostname_valid(h->scalar))
+            return st_cfg_fail(c, h->line, "'%s': invalid hostname '%s'", h->path, h->scalar);
+        for (char *p = t->hostnames[i]; *p; p++)
+            *p = (char)tolower((unsigned char)*p);
+    }
+    return 0;
+}
+
+static int get_tunnel(struct st_cfg *c, const struct st_cfg_node *n, struct edge_tunnel_conf *t)
+{
+    const struct st_cfg_node *v;
+    int rc;
+
+    if ((rc = st_cfg_map(c, n)) < 0 || (rc = st_cfg_check_keys(c, n, tunnel_keys)) < 0)
+        return rc;
+    if ((rc = st_cfg_require(c, n, "id", &v)) < 0 || (rc = st_cfg_strdup(c, v, &t->id)) < 0)
+        return rc;
+    if (!st_token_id_valid(t->id))
+        return st_cfg_fail(c, v->line, "'%s': tunnel id '%s' must be 1-63 of [A-Za-z0-9_.-]",
+                           v->path, t->id);
+    if ((rc = st_cfg_require(c, n, "secret-sha256", &v)) < 0 ||
+        (rc = get_hash(c, v, t->secret_sha256)) < 0)
+        return rc;
+    if ((rc = st_cfg_require(c, n, "routes", &v)) < 0 || (rc = get_routes(c, v, t)) < 0)
+        return rc;
+    v = st_cfg_get(n, "hostnames");
+    return v ? get_hostnames(c, v, t) : 0;
+}
+
+/* Rejects a tunnel id or route already used by an earlier tunnel. */
+static int check_tunnel_unique(struct st_cfg *c, const struct st_cfg_node *n,
+                               const struct edge_config *cfg, size_t k)
+{
+    const struct edge_tunnel_conf *t = &cfg->tunnels[k];
+
+    for (size_t i = 0; i < k; i++) {
+        const struct edge_tunnel_conf *o = &cfg->tunnels[i];
+        if (strcmp(o->id, t->id) == 0)
+            return st_cfg_fail(c, st_cfg_get(n, "id")->line, "duplicate tunnel id '%s'", t->id);
+        for (size_t r = 0; r < t->n_routes; r++)
+            for (size_t q = 0; q < o->n_routes; q++)
+                if (o->routes[q].family == t->routes[r].family &&
+                    o->routes[q].prefix == t->routes[r].prefix &&
+                    memcmp(o->routes[q].addr, t->routes[r].addr, 16) == 0)
+                    return st_cfg_fail(c, st_cfg_get(n, "routes")->children[r]->line,
+                                       "route '%s' already belongs to tunnel '%s'",
+                                       st_cfg_get(n, "routes")->children[r]->scalar, o->id);
+    }
+    return 0;
+}
+
+static int get_tunnels(struct st_cfg *c, const struct st_cfg_node *n, struct edge_config *cfg)
+{
+    int rc = st_cfg_seq(c, n, 1);
+
+    if (rc < 0)
+        return rc;
+    cfg->tunnels = calloc(n->n_children, sizeof(*cfg->tunnels));
+    if (!cfg->tunnels)
+        return -ENOMEM;
+    for (size_t i = 0; i < n->n_children; i++) {
+        cfg->n_tunnels++;
+        rc = get_tunnel(c, n->children[i], &cfg->tunnels[i]);
+        if (rc == 0)
+            rc = check_tunnel_unique(c, n->children[i], cfg, i);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int get_token(struct st_cfg *c, const struct st_cfg_node *n, struct edge_config *cfg,
+                     size_t k)
+{
+    struct edge_access_token *t = &cfg->tokens[k];
+    const struct st_cfg_node *v;
+    int rc;
+
+    if ((rc = st_cfg_map(c, n)) < 0 || (rc = st_cfg_check_keys(c, n, token_keys)) < 0)
+        return rc;
+    if ((rc = st_cfg_require(c, n, "name", &v)) < 0 || (rc = st_cfg_strdup(c, v, &t->name)) < 0)
+        return rc;
+    for (size_t i = 0; i < k; i++)
+        if (strcmp(cfg->tokens[i].name, t->name) == 0)
+            return st_cfg_fail(c, v->line, "duplicate access token name '%s'", t->name);
+    if ((rc = st_cfg_require(c, n, "sha256", &v)) < 0)
+        return rc;
+    return get_hash(c, v, t->sha256);
+}
+
+static int get_tokens(struct st_cfg *c, const struct st_cfg_node *n, struct edge_config *cfg)
+{
+    int rc = st_cfg_seq(c, n, 1);
+
+    if (rc < 0)
+        return rc;
+    cfg->tokens = calloc(n->n_children, sizeof(*cfg->tokens));
+    if (!cfg->tokens)
+        return -ENOMEM;
+    for (size_t i = 0; i < n->n_children; i++) {
+        cfg->n_tokens++;
+        rc = get_token(c, n->children[i], cfg, i);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int set_defaults(struct edge_config *cfg)
+{
+    cfg->log_level = ST_LOG_INFO;
+    st_sockaddr_parse("0.0.0.0:7844", &cfg->tunnel_listen);
+    st_sockaddr_parse("0.0.0.0:8080", &cfg->access_listen);
+    cfg->location = strdup("edge");
+    return cfg->location ? 0 : -ENOMEM;
+}
+
+static int get_listeners(struct st_cfg *c, const struct st_cfg_node *root, struct edge_config *cfg)
+{
+    const struct st_cfg_node *v;
+    int rc = 0;
+
+    if ((v = st_cfg_get(root, "tunnel-listen")))
+        rc = st_cfg_sockaddr(c, v, &cfg->tunnel_listen);
+    if (rc == 0 && (v = st_cfg_get(root, "access-listen")))
+        rc = st_cfg_sockaddr(c, v, &cfg->access_listen);
+    if (rc == 0 && (v = st_cfg_get(root, "access-tls-listen"))) {
+        rc = st_cfg_sockaddr(c, v, &cfg->access_tls_listen);
+        cfg->has_access_tls = rc == 0;
+    }
+    return rc;
+}
+
+static int get_files(struct st_cfg *c, const struct st_cfg_node *root, struct edge_config *cfg)
+{
+    const struct st_cfg_node *v;
+    const char *path = NULL;
+    int rc;
+
+    if ((rc = st_cfg_require(c, root, "cert", &v)) < 0 ||
+        (rc = st_cfg_readable_file(c, v, &path)) < 0 || !(cfg->cert_file = strdup(path)))
+        return rc < 0 ? rc : -ENOMEM;
+    if ((rc = st_cfg_require(c, root, "key", &v)) < 0 ||
+        (rc = st_cfg_readable_file(c, v, &path)) < 0 || !(cfg->key_file = strdup(path)))
+        return rc < 0 ? rc : -ENOMEM;
+    return 0;
+}
+
+static int from_tree(struct st_cfg *c, struct edge_config *cfg)
+{
+    const struct st_cfg_node *root = c->root, *v;
+    int rc;
+
+    if (!root)
+        return st_cfg_fail(c, 1, "empty configuration");
+    if ((rc = st_cfg_map(c, root)) < 0 || (rc = st_cfg_check_keys(c, root, top_keys)) < 0)
+        return rc;
+    if ((v = st_cfg_get(root, "log-level")) && (rc = st_cfg_log_level(c, v, &cfg->log_level)) < 0)
+        return rc;
+    if ((v = st_cfg_get(root, "location"))) {
+        free(cfg->location);
+        cfg->location = NULL;
+        if ((rc = st_cfg_strdup(c, v, &cfg->location)) < 0)
+            return rc;
+    }
+    if ((rc = get_listeners(c, root, cfg)) < 0 || (rc = get_files(c, root, cfg)) < 0)
+        return rc;
+    if ((rc = st_cfg_require(c, root, "tunnels", &v)) < 0 || (rc = get_tunnels(c, v, cfg)) < 0)
+        return rc;
+    if ((rc = st_cfg_require(c, root, "access-tokens", &v)) < 0)
+        return rc;
+    return get_tokens(c, v, cfg);
+}
+
+/* Converts a parsed tree (rc from st_cfg_parse/load) into cfg; releases the tree. */
+static int finish(struct st_cfg *c, int rc, const char *name, struct edge_config *cfg, char *err,
+                  size_t errlen)
+{
+    if (rc < 0)
+        return rc;
+    rc = set_defaults(cfg);
+    if (rc == 0)
+        rc = from_tree(c, cfg);
+    if (rc == -ENOMEM && err && errlen)
+        snprintf(err, errlen, "%s: out of memory", name);
+    st_cfg_fini(c);
+    if (rc < 0)
+        edge_config_fini(cfg);
+    return rc;
+}
+
+int edge_config_parse(const char *text, size_t len, const char *name, struct edge_config *cfg,
+                      char *err, size_t errlen)
+{
+    struct st_cfg c;
+
+    memset(cfg, 0, sizeof(*cfg));
+    return finish(&c, st_cfg_parse(&c, text, len, name, err, errlen), name, cfg, err, errlen);
+}
+
+int edge_config_load(const char *path, struct edge_config *cfg, char *err, size_t errlen)
+{
+    struct st_cfg c;
+
+    memset(cfg, 0, sizeof(*cfg));
+    return finish(&c, st_cfg_load(&c, path, err, errlen), path, cfg, err, errlen);
+}
+
+void edge_config_fini(struct edge_config *cfg)
+{
+    if (!cfg)
+        return;
+    for (size_t i = 0; i < cfg->n_tunnels; i++) {
+        struct edge_tunnel_conf *t = &cfg->tunnels[i];
+        free(t->id);
+        free(t->routes);
+        for (size_t h = 0; h < t->n_hostnames; h++)
+            free(t->hostnames[h]);
+        free(t->hostnames);
+    }
+    for (size_t i = 0; i < cfg->n_tokens; i++)
+        free(cfg->tokens[i].name);
+    free(cfg->tunnels);
+    free(cfg->tokens);
+    free(cfg->location);
+    free(cfg->cert_file);
+    free(cfg->key_file);
+    memset(cfg, 0, sizeof(*cfg));
+}

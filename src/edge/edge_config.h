@@ -1,0 +1,49 @@
+#ifndef SUBTUNNEL_EDGE_CONFIG_H
+#define SUBTUNNEL_EDGE_CONFIG_H
+
+/* subtunnel-edge configuration file (YAML); see docs/configuration.md. */
+
+#include "st_addr.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct edge_tunnel_conf {
+    char *id;
+    uint8_t secret_sha256[32];
+    struct st_cidr *routes;
+    size_t n_routes;
+    char **hostnames; /* lower-cased */
+    size_t n_hostnames;
+};
+
+struct edge_access_token {
+    char *name;
+    uint8_t sha256[32];
+};
+
+struct edge_config {
+    int log_level;                    /* log-level: error|warn|info|debug (default info) */
+    char *location;                   /* location: default "edge" */
+    struct st_sockaddr tunnel_listen; /* tunnel-listen: default 0.0.0.0:7844 */
+    struct st_sockaddr access_listen; /* access-listen: default 0.0.0.0:8080 (CONNECT, h2c) */
+    bool has_access_tls;
+    struct st_sockaddr access_tls_listen; /* access-tls-listen: optional */
+    char *cert_file, *key_file;           /* cert:, key: required, must be readable files */
+    struct edge_tunnel_conf *tunnels;     /* tunnels: list, >=1, ids unique */
+    size_t n_tunnels;
+    struct edge_access_token *tokens; /* access-tokens: list of {name, sha256}, >=1 */
+    size_t n_tokens;
+};
+
+/* Loads and validates path into *cfg (overwritten; release with edge_config_fini). On failure
+ * returns a negative errno, leaves *cfg zeroed and writes "FILE:LINE: reason" into err. */
+int edge_config_load(const char *path, struct edge_config *cfg, char *err, size_t errlen);
+/* Same from text[0..len); name is used in messages. */
+int edge_config_parse(const char *text, size_t len, const char *name, struct edge_config *cfg,
+                      char *err, size_t errlen);
+/* Frees everything cfg owns and zeroes it; accepts a zeroed cfg. */
+void edge_config_fini(struct edge_config *cfg);
+
+#endif

@@ -1,0 +1,446 @@
+#include "edge_flow.h"
+
+#include <errno.h>
+#include <nghttp2/nghttp2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "edge_access.h"
+#include "edge_ah2.h"
+#include "edge_registry.h"
+#include "edge_server.h"
+#include "edge_tconn.h"
+#include "st_addr.h"
+#include "st_log.h"
+
+#define READ_CHUNK 65536
+
+static void write_down(struct edge_flow *f);
+
+static void on_done(struct st_defer *d)
+{
+    struct edge_flow *f = d->data;
+    st_bq_fini(&f->up);
+    st_bq_fini(&f->down);
+    free(f);
+}
+
+static bool access_gone(const struct edge_flow *f)
+{
+    return f->h2 ? f->ah == NULL : f->io.fd < 0;
+}
+
+/* Frees the flow once both sides are gone. */
+static void maybe_free(struct edge_flow *f)
+{
+    if (!f->freeing && access_gone(f) && !f->tc) {
+        f->freeing = true;
+        st_defer_queue(&f->srv->loop, &f->done);
+    }
+}
+
+static void close_socket(struct edge_flow *f, bool rst)
+{
+    if (f->io.fd < 0)
+        return;
+    st_io_stop(&f->io);
+    if (rst) {
+        struct linger lg = {.l_onoff = 1, .l_linger = 0};
+        setsockopt(f->io.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    }
+    close(f->io.fd);
+    f->io.fd = -1;
+    maybe_free(f);
+}
+
+/* Drops the access side abruptly (RST / RST_STREAM). */
+static void access_abort(struct edge_flow *f)
+{
+    f->failed = true;
+    if (f->h2) {
+        if (f->ah)
+            edge_ah2_reset(f->ah, f->asid, NGHTTP2_CONNECT_ERROR);
+    } else {
+        close_socket(f, true);
+    }
+}
+
+static void tunnel_reset(struct edge_flow *f, uint32_t code)
+{
+    if (f->tc)
+        edge_tconn_reset(f->tc, f->sid, code);
+}
+
+static void update_events(struct edge_flow *f)
+{
+    if (f->h2 || f->io.fd < 0)
+        return;
+    uint32_t ev = 0;
+    if (f->reading && !f->up_eof && st_bq_room(&f->up) > 0)
+        ev |= EPOLLIN;
+    if (f->down.len > 0)
+        ev |= EPOLLOUT;
+    if (ev == 0)
+        ev = EPOLLRDHUP; /* stay registered to notice errors */
+    st_io_set(&f->io, ev);
+}
+
+/* Bytes delivered to the user: reopen the tunnel window for the part that came from it. */
+static void delivered(struct edge_flow *f, size_t n)
+{
+    size_t local = n < f->local_head ? n : f->local_head;
+    f->local_head -= local;
+    if (f->tc && n > local)
+        edge_tconn_consume(f->tc, f->sid, n - local);
+}
+
+static void write_down(struct edge_flow *f)
+{
+    if (f->h2) {
+        if (f->ah && f->access_deferred) {
+            f->access_deferred = false;
+            edge_ah2_resume(f->ah, f->asid);
+        }
+        return;
+    }
+    while (f->down.len > 0 && f->io.fd >= 0) {
+        const uint8_t *p;
+        size_t n = st_bq_peek(&f->down, 0, &p);
+        ssize_t w = send(f->io.fd, p, n, MSG_NOSIGNAL);
+        if (w < 0) {
+            if (errno == EAGAIN || errno == EINTR)
+                break;
+            st_debug("flow %s: client write: %s", f->target, strerror(errno));
+            tunnel_reset(f, NGHTTP2_CANCEL);
+            access_abort(f);
+            return;
+        }
+        st_bq_consume(&f->down, (size_t)w);
+        delivered(f, (size_t)w);
+    }
+    if (f->io.fd < 0)
+        return;
+    if (f->down.len == 0) {
+        if (f->failed) {
+            close_socket(f, false);
+            return;
+        }
+        if (f->down_eof && !f->down_shut) {
+            shutdown(f->io.fd, SHUT_WR);
+            f->down_shut = true;
+        }
+        if (f->down_shut && (f->up_eof || !f->tc)) {
+            close_socket(f, false);
+            return;
+        }
+    }
+    update_events(f);
+}
+
+static void queue_local(struct edge_flow *f, const char *text)
+{
+    size_t n = strlen(text);
+    if (st_bq_append(&f->down, text, n) == 0)
+        f->local_head += n;
+}
+
+static const char *reason(int status)
+{
+    switch (status) {
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 407: return "Proxy Authentication Required";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return "Error";
+    }
+}
+
+/* Answers the user with an error; the access side closes after it is written. */
+static void respond_error(struct edge_flow *f, int status, const char *proxy_status)
+{
+    f->failed = true;
+    f->responded = true;
+    f->reading = false;
+    tunnel_reset(f, NGHTTP2_CANCEL);
+    if (f->h2) {
+        if (f->ah)
+            edge_ah2_respond(f->ah, f->asid, status, proxy_status, NULL);
+        return;
+    }
+    char buf[400];
+    snprintf(buf, sizeof(buf),
+             "HTTP/1.1 %d %s\r\nproxy-status: %s\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+             status, reason(status), proxy_status);
+    queue_local(f, buf);
+    write_down(f);
+}
+
+static void resume_tunnel(struct edge_flow *f)
+{
+    if (f->tc && f->provider_deferred) {
+        f->provider_deferred = false;
+        edge_tconn_resume(f->tc, f->sid);
+    }
+}
+
+static void read_up(struct edge_flow *f)
+{
+    static uint8_t buf[READ_CHUNK];
+    for (int i = 0; i < 8 && f->reading && !f->up_eof; i++) {
+        size_t room = st_bq_room(&f->up);
+        if (room == 0)
+            break;
+        ssize_t r = recv(f->io.fd, buf, room < sizeof(buf) ? room : sizeof(buf), 0);
+        if (r < 0) {
+            if (errno == EAGAIN || errno == EINTR)
+                break;
+            st_debug("flow %s: client read: %s", f->target, strerror(errno));
+            tunnel_reset(f, NGHTTP2_CANCEL);
+            access_abort(f);
+            return;
+        }
+        if (r == 0)
+            f->up_eof = true;
+        else
+            st_bq_append(&f->up, buf, (size_t)r);
+    }
+    resume_tunnel(f);
+    update_events(f);
+}
+
+static void flow_io(struct st_io *io, uint32_t events)
+{
+    struct edge_flow *f = io->data;
+    if (events & EPOLLOUT)
+        write_down(f);
+    if (f->io.fd >= 0 && (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP))) {
+        if (f->reading) {
+            read_up(f);
+        } else if (events & (EPOLLHUP | EPOLLERR)) {
+            tunnel_reset(f, NGHTTP2_CANCEL);
+            access_abort(f);
+        }
+    }
+}
+
+static struct edge_flow *flow_alloc(struct edge_server *srv)
+{
+    struct edge_flow *f = calloc(1, sizeof(*f));
+    if (!f)
+        return NULL;
+    f->srv = srv;
+    st_io_init(&f->io, &srv->loop, -1, flow_io, f);
+    st_defer_init(&f->done, on_done, f);
+    st_bq_init(&f->up, EDGE_FLOW_WINDOW);
+    st_bq_init(&f->down, EDGE_FLOW_WINDOW + 4096);
+    return f;
+}
+
+/* Routes the flow to a tunnel connection and opens its stream, or answers an error. */
+static void route(struct edge_flow *f, const char *client)
+{
+    struct edge_server *srv = f->srv;
+    int family;
+    uint8_t addr[16];
+    uint16_t port;
+    if (st_authority_parse(f->target, strlen(f->target), &family, addr, &port) < 0) {
+        respond_error(f, 400, "subtunnel; error=http_request_error; details=\"target must be ip:port\"");
+        return;
+    }
+    struct edge_tunnel *t;
+    struct edge_tconn *c = edge_registry_pick(&srv->reg, family, addr, &t);
+    if (!c) {
+        srv->flows_refused++;
+        if (!t) {
+            st_info("flow %s -> %s: refused: no tunnel announces this destination", client,
+                    f->target);
+            respond_error(f, 403, "subtunnel; error=destination_ip_prohibited");
+        } else {
+            st_info("flow %s -> %s: tunnel %s has no registered connection", client, f->target,
+                    t->conf->id);
+            respond_error(f, 502, "subtunnel; error=destination_unavailable; "
+                                  "details=\"tunnel not connected\"");
+        }
+        return;
+    }
+    int32_t sid = edge_tconn_open_stream(c, f, f->target, client);
+    if (sid < 0) {
+        st_warn("flow %s -> %s: cannot open stream: %s", client, f->target, nghttp2_strerror(sid));
+        respond_error(f, 503, "subtunnel; error=connection_limit_reached");
+        return;
+    }
+    srv->flows_opened++;
+    st_debug("flow %s -> %s: stream %d on tunnel %s", client, f->target, sid, t->conf->id);
+}
+
+void edge_flow_start(struct edge_server *srv, int fd, const char *target, const char *client,
+                     const uint8_t *early, size_t early_len)
+{
+    struct edge_flow *f = flow_alloc(srv);
+    if (!f) {
+        close(fd);
+        return;
+    }
+    f->io.fd = fd;
+    snprintf(f->target, sizeof(f->target), "%s", target);
+    if (early_len)
+        st_bq_append(&f->up, early, early_len);
+    route(f, client);
+    update_events(f);
+}
+
+struct edge_flow *edge_flow_new_h2(struct edge_server *srv, struct edge_ah2 *ah, int32_t asid)
+{
+    struct edge_flow *f = flow_alloc(srv);
+    if (!f)
+        return NULL;
+    f->h2 = true;
+    f->ah = ah;
+    f->asid = asid;
+    return f;
+}
+
+void edge_flow_h2_header(struct edge_flow *f, const uint8_t *name, size_t nlen,
+                         const uint8_t *value, size_t vlen)
+{
+    if (nlen == 7 && memcmp(name, ":method", 7) == 0)
+        snprintf(f->method, sizeof(f->method), "%.*s", (int)vlen, (const char *)value);
+    else if (nlen == 10 && memcmp(name, ":authority", 10) == 0)
+        snprintf(f->target, sizeof(f->target), "%.*s", (int)vlen, (const char *)value);
+    else if (nlen == 9 && memcmp(name, ":protocol", 9) == 0)
+        f->has_protocol = true;
+    else if (nlen == 19 && memcmp(name, "proxy-authorization", 19) == 0)
+        f->authorized = edge_access_authorized(&f->srv->cfg, (const char *)value, vlen);
+}
+
+void edge_flow_h2_request(struct edge_flow *f, const char *client)
+{
+    if (strcmp(f->method, "CONNECT") != 0 || f->has_protocol) {
+        respond_error(f, 501, "subtunnel; error=http_request_error; details=\"only CONNECT\"");
+        return;
+    }
+    if (!f->authorized) {
+        f->srv->auth_failures++;
+        st_info("access %s: CONNECT %s over HTTP/2: proxy authentication failed", client,
+                f->target);
+        respond_error(f, 407, "subtunnel; error=http_request_denied");
+        return;
+    }
+    route(f, client);
+}
+
+int edge_flow_h2_data(struct edge_flow *f, const uint8_t *p, size_t n)
+{
+    if (f->failed || st_bq_append(&f->up, p, n) < 0)
+        return -1;
+    resume_tunnel(f);
+    return 0;
+}
+
+void edge_flow_h2_eof(struct edge_flow *f)
+{
+    f->up_eof = true;
+    resume_tunnel(f);
+}
+
+void edge_flow_h2_close(struct edge_flow *f, uint32_t code)
+{
+    f->ah = NULL;
+    if (code != NGHTTP2_NO_ERROR || !f->down_eof || !f->up_eof)
+        tunnel_reset(f, NGHTTP2_CANCEL);
+    maybe_free(f);
+}
+
+ssize_t edge_flow_read_down(struct edge_flow *f, uint8_t *buf, size_t len, uint32_t *flags)
+{
+    size_t n = st_bq_copy(&f->down, buf, len);
+    st_bq_consume(&f->down, n);
+    delivered(f, n);
+    if (f->down.len == 0 && f->down_eof) {
+        *flags |= NGHTTP2_DATA_FLAG_EOF;
+        f->down_shut = true;
+    } else if (n == 0) {
+        f->access_deferred = true;
+        return NGHTTP2_ERR_DEFERRED;
+    }
+    return (ssize_t)n;
+}
+
+void edge_flow_on_response(struct edge_flow *f)
+{
+    if (f->responded)
+        return;
+    if (f->status < 200 || f->status >= 300) {
+        char ps[200];
+        snprintf(ps, sizeof(ps), "%s", f->proxy_status[0] ? f->proxy_status : "subtunnel");
+        respond_error(f, f->status, ps);
+        return;
+    }
+    f->responded = true;
+    if (f->h2) {
+        if (f->ah)
+            edge_ah2_respond(f->ah, f->asid, 200, NULL, f);
+        return;
+    }
+    f->reading = true;
+    queue_local(f, "HTTP/1.1 200 Connection established\r\n\r\n");
+    write_down(f);
+    if (f->io.fd >= 0 && f->up.len)
+        resume_tunnel(f);
+}
+
+int edge_flow_on_tunnel_data(struct edge_flow *f, const uint8_t *p, size_t n)
+{
+    if (access_gone(f) || f->failed)
+        return -1;
+    if (st_bq_append(&f->down, p, n) < 0)
+        return -1;
+    write_down(f);
+    return 0;
+}
+
+void edge_flow_on_tunnel_eof(struct edge_flow *f)
+{
+    f->down_eof = true;
+    if (f->responded && !f->failed)
+        write_down(f);
+}
+
+void edge_flow_on_tunnel_close(struct edge_flow *f, uint32_t code)
+{
+    f->tc = NULL;
+    if (!access_gone(f)) {
+        if (!f->responded)
+            respond_error(f, 502, "subtunnel; error=connection_terminated");
+        else if (code != NGHTTP2_NO_ERROR || !f->down_eof)
+            access_abort(f); /* the far side reset: reset the user too */
+        else
+            write_down(f);
+    }
+    maybe_free(f);
+}
+
+ssize_t edge_flow_read_up(struct edge_flow *f, uint8_t *buf, size_t len, uint32_t *flags)
+{
+    size_t n = st_bq_copy(&f->up, buf, len);
+    st_bq_consume(&f->up, n);
+    if (n && f->h2 && f->ah)
+        edge_ah2_consume(f->ah, f->asid, n);
+    if (f->up.len == 0 && f->up_eof) {
+        *flags |= NGHTTP2_DATA_FLAG_EOF;
+        f->up_eof_sent = true;
+    } else if (n == 0) {
+        f->provider_deferred = true;
+        return NGHTTP2_ERR_DEFERRED;
+    }
+    if (n)
+        update_events(f);
+    return (ssize_t)n;
+}

@@ -1,0 +1,72 @@
+#ifndef SUBTUNNEL_EDGE_FLOW_H
+#define SUBTUNNEL_EDGE_FLOW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "st_bq.h"
+#include "st_loop.h"
+
+/* One user flow at the edge: an access side (an HTTP/1.1 CONNECT socket, or a CONNECT
+ * stream on an HTTP/2 access connection) relayed to a CONNECT stream on a tunnel
+ * connection. Both directions go through bounded queues; HTTP/2 windows reopen only as
+ * the other side takes the bytes. The flow is freed once both sides are gone. */
+
+#define EDGE_FLOW_WINDOW (1024 * 1024) /* per-stream HTTP/2 window == queue limit */
+
+struct edge_server;
+struct edge_tconn;
+struct edge_ah2;
+
+struct edge_flow {
+    struct edge_server *srv;
+    struct edge_tconn *tc; /* tunnel side; NULL once the stream is gone */
+    int32_t sid;
+    struct edge_flow *tc_next, *tc_prev;
+    struct edge_ah2 *ah; /* HTTP/2 access side; NULL for HTTP/1.1 or once gone */
+    int32_t asid;
+    struct edge_flow *ah_next, *ah_prev;
+    bool h2;             /* access side is an HTTP/2 stream */
+    struct st_io io;     /* HTTP/1.1 access socket (fd -1 once closed) */
+    struct st_defer done;
+    struct st_bq up;   /* access -> tunnel */
+    struct st_bq down; /* tunnel -> access */
+    char target[80];
+    char method[16];
+    bool has_protocol, authorized;
+    int status;
+    size_t local_head; /* bytes at the head of `down` we generated (not from the tunnel) */
+    char proxy_status[160];
+    bool responded, up_eof, up_eof_sent, down_eof, down_shut, failed;
+    bool provider_deferred, access_deferred, reading, freeing;
+};
+
+/* Starts a flow for an authenticated HTTP/1.1 CONNECT on socket fd (ownership passes to
+ * the flow) to target "ip:port"; `early` holds bytes already read after the request
+ * head. On failure the flow answers the client itself (403/502...). */
+void edge_flow_start(struct edge_server *srv, int fd, const char *target, const char *client,
+                     const uint8_t *early, size_t early_len);
+
+/* HTTP/2 access side, called by edge_ah2. */
+struct edge_flow *edge_flow_new_h2(struct edge_server *srv, struct edge_ah2 *ah, int32_t asid);
+void edge_flow_h2_header(struct edge_flow *f, const uint8_t *name, size_t nlen,
+                         const uint8_t *value, size_t vlen);
+void edge_flow_h2_request(struct edge_flow *f, const char *client);
+int edge_flow_h2_data(struct edge_flow *f, const uint8_t *p, size_t n);
+void edge_flow_h2_eof(struct edge_flow *f);
+/* The access stream closed (or its connection died): code 0 = clean. */
+void edge_flow_h2_close(struct edge_flow *f, uint32_t code);
+/* nghttp2 data source for the response body to the user. */
+ssize_t edge_flow_read_down(struct edge_flow *f, uint8_t *buf, size_t len, uint32_t *flags);
+
+/* Tunnel-side events, called by edge_tconn. */
+void edge_flow_on_response(struct edge_flow *f);
+int edge_flow_on_tunnel_data(struct edge_flow *f, const uint8_t *p, size_t n);
+void edge_flow_on_tunnel_eof(struct edge_flow *f);
+/* The stream is closed (error_code 0 = clean). The flow forgets the tunnel side. */
+void edge_flow_on_tunnel_close(struct edge_flow *f, uint32_t error_code);
+/* nghttp2 data source for the request body: copies up to len bytes of the up queue. */
+ssize_t edge_flow_read_up(struct edge_flow *f, uint8_t *buf, size_t len, uint32_t *flags);
+
+#endif

@@ -1,0 +1,191 @@
+/* subtunnel-edge: public meeting point for gateways (tunnels) and users (access proxy). */
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "edge_access.h"
+#include "edge_ah2.h"
+#include "edge_server.h"
+#include "edge_tconn.h"
+#include "st_log.h"
+#include "st_tls.h"
+
+static const unsigned char h2_alpn[] = "\x02h2";
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: subtunnel-edge --config FILE [--check-config] [--log-level LEVEL]\n"
+                 "       subtunnel-edge --help | --version\n"
+                 "  -c, --config FILE      YAML configuration (see docs/configuration.md)\n"
+                 "  -t, --check-config     validate the configuration and exit (0 ok, 2 bad)\n"
+                 "  -l, --log-level LEVEL  error|warn|info|debug (overrides the file)\n");
+}
+
+int edge_listen(const struct st_sockaddr *addr)
+{
+    int fd = socket(addr->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, (const struct sockaddr *)&addr->ss, addr->len) < 0 || listen(fd, 1024) < 0) {
+        int err = -errno;
+        close(fd);
+        return err;
+    }
+    return fd;
+}
+
+static void on_tunnel_lis(struct st_io *io, uint32_t ev)
+{
+    (void)ev;
+    edge_tconn_accept(io->data, io->fd);
+}
+
+static void on_access_lis(struct st_io *io, uint32_t ev)
+{
+    (void)ev;
+    edge_access_accept(io->data, io->fd);
+}
+
+static void on_access_tls_lis(struct st_io *io, uint32_t ev)
+{
+    (void)ev;
+    edge_ah2_accept_tls(io->data, io->fd);
+}
+
+static void on_signal(struct st_loop *loop, int signo, void *data)
+{
+    struct edge_server *srv = data;
+    if (signo == SIGHUP) {
+        st_info("SIGHUP: configuration reload is not supported yet; keeping the running config");
+        return;
+    }
+    if (srv->draining) {
+        st_info("second signal: exiting now");
+        st_loop_stop(loop);
+        return;
+    }
+    st_info("signal %d: shutting down", signo);
+    srv->draining = true;
+    st_loop_stop(loop);
+}
+
+static int open_listener(struct edge_server *srv, struct st_io *io, const struct st_sockaddr *a,
+                         st_io_cb cb, const char *what)
+{
+    char name[80];
+    st_sockaddr_format(a, name, sizeof(name));
+    int fd = edge_listen(a);
+    if (fd < 0) {
+        st_err("%s listener %s: %s", what, name, strerror(-fd));
+        return fd;
+    }
+    st_io_init(io, &srv->loop, fd, cb, srv);
+    st_io_set(io, EPOLLIN);
+    st_info("%s listening on %s", what, name);
+    return 0;
+}
+
+static int run(struct edge_server *srv)
+{
+    char err[300];
+    srv->tunnel_ctx = st_tls_server_ctx(srv->cfg.cert_file, srv->cfg.key_file, h2_alpn, err,
+                                        sizeof(err));
+    if (srv->tunnel_ctx && srv->cfg.has_access_tls)
+        srv->access_ctx = st_tls_server_ctx(srv->cfg.cert_file, srv->cfg.key_file, h2_alpn, err,
+                                            sizeof(err));
+    if (!srv->tunnel_ctx || (srv->cfg.has_access_tls && !srv->access_ctx)) {
+        st_err("TLS: %s", err);
+        return 1;
+    }
+    if (edge_registry_init(&srv->reg, &srv->cfg) < 0 || st_loop_init(&srv->loop) < 0) {
+        st_err("start-up: out of memory or no epoll");
+        return 1;
+    }
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    st_loop_signals(&srv->loop, &set, on_signal, srv);
+    signal(SIGPIPE, SIG_IGN);
+    if (open_listener(srv, &srv->tunnel_lis, &srv->cfg.tunnel_listen, on_tunnel_lis, "tunnel") ||
+        open_listener(srv, &srv->access_lis, &srv->cfg.access_listen, on_access_lis, "access"))
+        return 1;
+    if (srv->cfg.has_access_tls && open_listener(srv, &srv->access_tls_lis,
+                                                 &srv->cfg.access_tls_listen, on_access_tls_lis,
+                                                 "access (TLS, HTTP/2)"))
+        return 1;
+    int rv = st_loop_run(&srv->loop);
+    st_info("stopped (%llu flows opened, %llu refused, %llu auth failures)",
+            (unsigned long long)srv->flows_opened, (unsigned long long)srv->flows_refused,
+            (unsigned long long)srv->auth_failures);
+    return rv < 0 ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+                                         {"check-config", no_argument, NULL, 't'},
+                                         {"log-level", required_argument, NULL, 'l'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {"version", no_argument, NULL, 'V'},
+                                         {NULL, 0, NULL, 0}};
+    const char *config = NULL, *level = NULL;
+    bool check = false;
+    int o;
+    st_log_set_ident("subtunnel-edge");
+    while ((o = getopt_long(argc, argv, "c:tl:hV", opts, NULL)) != -1) {
+        switch (o) {
+        case 'c': config = optarg; break;
+        case 't': check = true; break;
+        case 'l': level = optarg; break;
+        case 'h': usage(stdout); return 0;
+        case 'V': printf("subtunnel-edge %s\n", ST_VERSION); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "subtunnel-edge: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+    if (!config) {
+        fprintf(stderr, "subtunnel-edge: --config FILE is required\n");
+        usage(stderr);
+        return 2;
+    }
+    static struct edge_server srv;
+    char err[512];
+    if (edge_config_load(config, &srv.cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "subtunnel-edge: %s\n", err);
+        return 2;
+    }
+    st_log_set_level(srv.cfg.log_level);
+    if (level) {
+        int l = st_log_parse_level(level);
+        if (l < 0) {
+            fprintf(stderr, "subtunnel-edge: bad --log-level '%s' (error|warn|info|debug)\n", level);
+            return 2;
+        }
+        st_log_set_level(l);
+    }
+    if (check) {
+        printf("%s: configuration OK (%zu tunnels, %zu access tokens)\n", config,
+               srv.cfg.n_tunnels, srv.cfg.n_tokens);
+        edge_config_fini(&srv.cfg);
+        return 0;
+    }
+    int rc = run(&srv);
+    edge_config_fini(&srv.cfg);
+    return rc;
+}

@@ -1,0 +1,99 @@
+#include "edge_registry.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int edge_registry_init(struct edge_registry *r, const struct edge_config *cfg)
+{
+    memset(r, 0, sizeof(*r));
+    r->routes = edge_route_new();
+    if (!r->routes)
+        return -ENOMEM;
+    r->tunnels = calloc(cfg->n_tunnels ? cfg->n_tunnels : 1, sizeof(*r->tunnels));
+    if (!r->tunnels) {
+        edge_route_free(r->routes);
+        return -ENOMEM;
+    }
+    r->n_tunnels = cfg->n_tunnels;
+    for (size_t i = 0; i < cfg->n_tunnels; i++)
+        r->tunnels[i].conf = &cfg->tunnels[i];
+    return 0;
+}
+
+void edge_registry_fini(struct edge_registry *r)
+{
+    for (size_t i = 0; i < r->n_tunnels; i++)
+        free(r->tunnels[i].conns);
+    free(r->tunnels);
+    edge_route_free(r->routes);
+    memset(r, 0, sizeof(*r));
+}
+
+struct edge_tunnel *edge_registry_find(struct edge_registry *r, const char *id)
+{
+    for (size_t i = 0; i < r->n_tunnels; i++)
+        if (strcmp(r->tunnels[i].conf->id, id) == 0)
+            return &r->tunnels[i];
+    return NULL;
+}
+
+static bool route_allowed(const struct edge_tunnel_conf *conf, const struct st_cidr *c)
+{
+    for (size_t i = 0; i < conf->n_routes; i++)
+        if (st_cidr_covers(&conf->routes[i], c))
+            return true;
+    return false;
+}
+
+int edge_registry_attach(struct edge_registry *r, struct edge_tunnel *t, struct edge_tconn *c,
+                         const struct st_cidr *routes, size_t n_routes, const struct st_cidr **bad)
+{
+    for (size_t i = 0; i < n_routes; i++) {
+        if (!route_allowed(t->conf, &routes[i])) {
+            *bad = &routes[i];
+            return -EPERM;
+        }
+    }
+    for (size_t i = 0; i < n_routes; i++) {
+        int rv = edge_route_add(r->routes, &routes[i], t);
+        if (rv < 0) {
+            *bad = &routes[i];
+            if (t->n_conns == 0)
+                edge_route_remove_owner(r->routes, t);
+            return rv;
+        }
+    }
+    if (t->n_conns == t->cap_conns) {
+        size_t cap = t->cap_conns ? t->cap_conns * 2 : 4;
+        struct edge_tconn **v = realloc(t->conns, cap * sizeof(*v));
+        if (!v)
+            return -ENOMEM;
+        t->conns = v;
+        t->cap_conns = cap;
+    }
+    t->conns[t->n_conns++] = c;
+    return 0;
+}
+
+void edge_registry_detach(struct edge_registry *r, struct edge_tunnel *t, struct edge_tconn *c)
+{
+    for (size_t i = 0; i < t->n_conns; i++) {
+        if (t->conns[i] == c) {
+            t->conns[i] = t->conns[--t->n_conns];
+            break;
+        }
+    }
+    if (t->n_conns == 0)
+        edge_route_remove_owner(r->routes, t);
+}
+
+struct edge_tconn *edge_registry_pick(struct edge_registry *r, int family, const uint8_t *addr,
+                                      struct edge_tunnel **t_out)
+{
+    struct edge_tunnel *t = edge_route_lookup(r->routes, family, addr);
+    *t_out = t;
+    if (!t || t->n_conns == 0)
+        return NULL;
+    return t->conns[t->rr++ % t->n_conns];
+}

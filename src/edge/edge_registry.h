@@ -1,0 +1,44 @@
+#ifndef SUBTUNNEL_EDGE_REGISTRY_H
+#define SUBTUNNEL_EDGE_REGISTRY_H
+
+#include <stddef.h>
+
+#include "edge_config.h"
+#include "edge_route.h"
+
+/* Tunnels known from the config, their registered connections, and the route table
+ * mapping announced CIDRs to tunnels. */
+
+struct edge_tconn;
+
+struct edge_tunnel {
+    const struct edge_tunnel_conf *conf;
+    struct edge_tconn **conns; /* registered connections */
+    size_t n_conns, cap_conns;
+    size_t rr; /* round-robin cursor */
+};
+
+struct edge_registry {
+    struct edge_tunnel *tunnels;
+    size_t n_tunnels;
+    struct edge_route_table *routes;
+};
+
+/* Builds one entry per configured tunnel. 0 or -ENOMEM. */
+int edge_registry_init(struct edge_registry *r, const struct edge_config *cfg);
+void edge_registry_fini(struct edge_registry *r);
+/* Tunnel by id, NULL if unknown. */
+struct edge_tunnel *edge_registry_find(struct edge_registry *r, const char *id);
+/* Adds a registered connection and its routes (each must be covered by the tunnel's
+ * configured routes). 0, -EPERM (route not allowed; *bad set), -EEXIST (route owned by
+ * another tunnel; *bad set), -ENOMEM. */
+int edge_registry_attach(struct edge_registry *r, struct edge_tunnel *t, struct edge_tconn *c,
+                         const struct st_cidr *routes, size_t n_routes, const struct st_cidr **bad);
+/* Removes a connection; the tunnel's routes go when its last connection goes. */
+void edge_registry_detach(struct edge_registry *r, struct edge_tunnel *t, struct edge_tconn *c);
+/* Picks a registered connection for a destination: LPM, then round robin over the
+ * tunnel's connections. NULL and *t_out NULL: no route; NULL with *t_out: no connection. */
+struct edge_tconn *edge_registry_pick(struct edge_registry *r, int family, const uint8_t *addr,
+                                      struct edge_tunnel **t_out);
+
+#endif

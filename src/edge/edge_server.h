@@ -1,0 +1,35 @@
+#ifndef SUBTUNNEL_EDGE_SERVER_H
+#define SUBTUNNEL_EDGE_SERVER_H
+
+#include <openssl/ssl.h>
+#include <stdbool.h>
+
+#include "edge_config.h"
+#include "edge_registry.h"
+#include "st_loop.h"
+
+/* The edge process: one loop, its listeners and the tunnel registry. */
+
+struct edge_tconn;
+struct edge_flow;
+
+struct edge_server {
+    struct st_loop loop;
+    struct edge_config cfg;
+    SSL_CTX *tunnel_ctx;
+    SSL_CTX *access_ctx;
+    struct st_io tunnel_lis;
+    struct st_io access_lis;
+    struct st_io access_tls_lis;
+    struct edge_registry reg;
+    struct edge_tconn *tconns; /* every tunnel connection, registered or not */
+    uint64_t next_conn_id;
+    bool draining;
+    /* counters */
+    uint64_t flows_opened, flows_refused, auth_failures;
+};
+
+/* Opens a non-blocking listening TCP socket on addr; returns fd or -errno. */
+int edge_listen(const struct st_sockaddr *addr);
+
+#endif

@@ -1,0 +1,420 @@
+#include "edge_tconn.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "edge_flow.h"
+#include "edge_server.h"
+#include "st_addr.h"
+#include "st_capsule.h"
+#include "st_ctrl.h"
+#include "st_log.h"
+#include "st_token.h"
+
+#define CONN_WINDOW (64 * 1024 * 1024)
+
+#define NV(n, v)                                                                                   \
+    {                                                                                              \
+        (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NO_COPY_NAME     \
+    }
+
+static void send_ctrl(struct edge_tconn *c, const uint8_t *p, size_t n)
+{
+    if (c->ctrl_out_off == c->ctrl_out_len)
+        c->ctrl_out_off = c->ctrl_out_len = 0;
+    if (n > sizeof(c->ctrl_out) - c->ctrl_out_len) {
+        st_h2conn_fail(&c->h2, "control stream output overflow");
+        return;
+    }
+    memcpy(c->ctrl_out + c->ctrl_out_len, p, n);
+    c->ctrl_out_len += n;
+    if (c->ctrl_deferred) {
+        c->ctrl_deferred = false;
+        nghttp2_session_resume_data(c->h2.session, c->ctrl_sid);
+    }
+    st_h2conn_kick(&c->h2);
+}
+
+static ssize_t ctrl_read(nghttp2_session *s, int32_t sid, uint8_t *buf, size_t len,
+                         uint32_t *flags, nghttp2_data_source *src, void *ud)
+{
+    (void)s;
+    (void)sid;
+    (void)src;
+    struct edge_tconn *c = ud;
+    size_t n = c->ctrl_out_len - c->ctrl_out_off;
+    if (n == 0) {
+        if (c->closing) {
+            *flags |= NGHTTP2_DATA_FLAG_EOF;
+            return 0;
+        }
+        c->ctrl_deferred = true;
+        return NGHTTP2_ERR_DEFERRED;
+    }
+    if (n > len)
+        n = len;
+    memcpy(buf, c->ctrl_out + c->ctrl_out_off, n);
+    c->ctrl_out_off += n;
+    return (ssize_t)n;
+}
+
+static void refuse(struct edge_tconn *c, const char *cause, bool retry)
+{
+    struct st_ctrl_error e = {.retry = retry, .retry_after_s = retry ? 5 : 0};
+    snprintf(e.cause, sizeof(e.cause), "%s", cause);
+    uint8_t buf[512];
+    int n = st_ctrl_encode_error(&e, buf, sizeof(buf));
+    if (n > 0)
+        send_ctrl(c, buf, (size_t)n);
+    c->closing = true;
+    nghttp2_session_resume_data(c->h2.session, c->ctrl_sid);
+    st_h2conn_goaway(&c->h2, NGHTTP2_NO_ERROR);
+}
+
+static void on_register(struct edge_tconn *c, const uint8_t *v, size_t len)
+{
+    struct st_ctrl_register *m = calloc(1, sizeof(*m));
+    char id[64], secret[256], why[200];
+    if (!m) {
+        st_h2conn_fail(&c->h2, "out of memory");
+        return;
+    }
+    int rv = st_ctrl_decode_register(v, len, m);
+    if (rv < 0) {
+        st_warn("tunnel connection %s: registration refused: malformed REGISTER: %s", c->peer,
+                st_ctrl_strerror(rv));
+        refuse(c, "malformed REGISTER", false);
+        goto out;
+    }
+    if (c->registered) {
+        refuse(c, "already registered", false);
+        goto out;
+    }
+    struct edge_tunnel *t = NULL;
+    if (st_token_split(m->token, id, sizeof(id), secret, sizeof(secret)) == 0)
+        t = edge_registry_find(&c->srv->reg, id);
+    if (!t || !st_secret_matches(secret, t->conf->secret_sha256)) {
+        st_warn("tunnel connection %s: registration refused: invalid token", c->peer);
+        refuse(c, "invalid token", false);
+        goto out;
+    }
+    const struct st_cidr *bad = NULL;
+    rv = edge_registry_attach(&c->srv->reg, t, c, m->routes, m->n_routes, &bad);
+    if (rv < 0) {
+        char cidr[64] = "?";
+        if (bad)
+            st_cidr_format(bad, cidr, sizeof(cidr));
+        snprintf(why, sizeof(why), "route %s %s", cidr,
+                 rv == -EPERM    ? "is not allowed for this tunnel"
+                 : rv == -EEXIST ? "is owned by another tunnel"
+                                 : "could not be added");
+        st_warn("tunnel %s: connection %s: registration refused: %s", t->conf->id, c->peer, why);
+        refuse(c, why, false);
+        goto out;
+    }
+    c->tunnel = t;
+    c->registered = true;
+    struct st_ctrl_registered ok = {0};
+    snprintf(ok.conn_id, sizeof(ok.conn_id), "%s-%llu", t->conf->id, (unsigned long long)c->id);
+    snprintf(ok.location, sizeof(ok.location), "%s", c->srv->cfg.location);
+    uint8_t buf[256];
+    int n = st_ctrl_encode_registered(&ok, buf, sizeof(buf));
+    if (n > 0)
+        send_ctrl(c, buf, (size_t)n);
+    st_info("tunnel %s: connection %llu registered (peer %s, index %llu, %zu routes)",
+            t->conf->id, (unsigned long long)c->id, c->peer,
+            (unsigned long long)m->conn_index, m->n_routes);
+out:
+    free(m);
+}
+
+static void on_ctrl_data(struct edge_tconn *c, const uint8_t *p, size_t n)
+{
+    if (n > sizeof(c->ctrl_in) - c->ctrl_in_len) {
+        st_warn("tunnel connection %s: control capsule too large", c->peer);
+        st_h2conn_goaway(&c->h2, NGHTTP2_PROTOCOL_ERROR);
+        return;
+    }
+    memcpy(c->ctrl_in + c->ctrl_in_len, p, n);
+    c->ctrl_in_len += n;
+    size_t off = 0;
+    while (!c->h2.dead) {
+        struct st_capsule cap;
+        int rv = st_capsule_parse(c->ctrl_in + off, c->ctrl_in_len - off, sizeof(c->ctrl_in), &cap);
+        if (rv == 0)
+            break;
+        if (rv < 0) {
+            st_warn("tunnel connection %s: bad control capsule", c->peer);
+            st_h2conn_goaway(&c->h2, NGHTTP2_PROTOCOL_ERROR);
+            return;
+        }
+        off += (size_t)rv;
+        if (cap.type == ST_CAP_REGISTER)
+            on_register(c, cap.value, cap.len);
+        else if (cap.type == ST_CAP_UNREGISTER && c->registered) {
+            st_info("tunnel %s: connection %llu unregistered (draining)", c->tunnel->conf->id,
+                    (unsigned long long)c->id);
+            edge_registry_detach(&c->srv->reg, c->tunnel, c);
+            c->registered = false;
+        }
+        /* Unknown capsule types are ignored (RFC 9297 3.2). */
+    }
+    memmove(c->ctrl_in, c->ctrl_in + off, c->ctrl_in_len - off);
+    c->ctrl_in_len -= off;
+}
+
+static void open_ctrl(struct edge_tconn *c)
+{
+    nghttp2_nv nva[] = {NV(":method", "CONNECT"), NV(":protocol", "subtunnel-control"),
+                        NV(":scheme", "https"), NV(":path", "/"), NV(":authority", "subtunnel")};
+    nghttp2_data_provider dp = {.read_callback = ctrl_read};
+    int32_t sid = nghttp2_submit_request(c->h2.session, NULL, nva, 5, &dp, NULL);
+    if (sid < 0) {
+        st_h2conn_fail(&c->h2, "control stream: %s", nghttp2_strerror(sid));
+        return;
+    }
+    c->ctrl_sid = sid;
+}
+
+static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *fr, void *ud)
+{
+    struct edge_tconn *c = ud;
+    int32_t sid = fr->hd.stream_id;
+    if (fr->hd.type == NGHTTP2_SETTINGS && !(fr->hd.flags & NGHTTP2_FLAG_ACK) && !c->ctrl_sid) {
+        open_ctrl(c);
+        return 0;
+    }
+    if (sid == 0 || sid == c->ctrl_sid)
+        return 0;
+    struct edge_flow *f = nghttp2_session_get_stream_user_data(s, sid);
+    if (!f)
+        return 0;
+    if (fr->hd.type == NGHTTP2_HEADERS && fr->headers.cat == NGHTTP2_HCAT_RESPONSE)
+        edge_flow_on_response(f);
+    if ((fr->hd.type == NGHTTP2_HEADERS || fr->hd.type == NGHTTP2_DATA) &&
+        (fr->hd.flags & NGHTTP2_FLAG_END_STREAM))
+        edge_flow_on_tunnel_eof(f);
+    return 0;
+}
+
+static int on_header(nghttp2_session *s, const nghttp2_frame *fr, const uint8_t *name, size_t nlen,
+                     const uint8_t *value, size_t vlen, uint8_t flags, void *ud)
+{
+    (void)flags;
+    struct edge_tconn *c = ud;
+    int32_t sid = fr->hd.stream_id;
+    if (sid == c->ctrl_sid) {
+        if (nlen == 7 && memcmp(name, ":status", 7) == 0 && (vlen != 3 || memcmp(value, "200", 3))) {
+            st_warn("tunnel connection %s: control stream refused (status %.*s)", c->peer,
+                    (int)vlen, value);
+            st_h2conn_goaway(&c->h2, NGHTTP2_REFUSED_STREAM);
+        }
+        return 0;
+    }
+    struct edge_flow *f = nghttp2_session_get_stream_user_data(s, sid);
+    if (!f || f->responded)
+        return 0;
+    if (nlen == 7 && memcmp(name, ":status", 7) == 0) {
+        f->status = 0;
+        for (size_t i = 0; i < vlen && i < 3; i++)
+            f->status = f->status * 10 + (value[i] - '0');
+        if (vlen != 3 || f->status < 100 || f->status > 599)
+            f->status = 502;
+    } else if (nlen == 12 && memcmp(name, "proxy-status", 12) == 0) {
+        snprintf(f->proxy_status, sizeof(f->proxy_status), "%.*s", (int)vlen, value);
+    }
+    return 0;
+}
+
+static int on_data(nghttp2_session *s, uint8_t flags, int32_t sid, const uint8_t *p, size_t n,
+                   void *ud)
+{
+    (void)flags;
+    struct edge_tconn *c = ud;
+    if (sid == c->ctrl_sid) {
+        nghttp2_session_consume(s, sid, n);
+        on_ctrl_data(c, p, n);
+        return 0;
+    }
+    struct edge_flow *f = nghttp2_session_get_stream_user_data(s, sid);
+    if (!f || edge_flow_on_tunnel_data(f, p, n) < 0) {
+        nghttp2_session_consume(s, sid, n);
+        nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, sid, NGHTTP2_INTERNAL_ERROR);
+    }
+    return 0;
+}
+
+static void unlink_flow(struct edge_tconn *c, struct edge_flow *f)
+{
+    if (f->tc_prev)
+        f->tc_prev->tc_next = f->tc_next;
+    else
+        c->flows = f->tc_next;
+    if (f->tc_next)
+        f->tc_next->tc_prev = f->tc_prev;
+    f->tc_next = f->tc_prev = NULL;
+    c->n_flows--;
+}
+
+static int on_stream_close(nghttp2_session *s, int32_t sid, uint32_t code, void *ud)
+{
+    struct edge_tconn *c = ud;
+    if (sid == c->ctrl_sid) {
+        st_h2conn_fail(&c->h2, "control stream closed");
+        return 0;
+    }
+    struct edge_flow *f = nghttp2_session_get_stream_user_data(s, sid);
+    if (f) {
+        unlink_flow(c, f);
+        edge_flow_on_tunnel_close(f, code);
+    }
+    return 0;
+}
+
+static ssize_t flow_read(nghttp2_session *s, int32_t sid, uint8_t *buf, size_t len,
+                         uint32_t *flags, nghttp2_data_source *src, void *ud)
+{
+    (void)s;
+    (void)sid;
+    (void)ud;
+    return edge_flow_read_up(src->ptr, buf, len, flags);
+}
+
+int32_t edge_tconn_open_stream(struct edge_tconn *c, struct edge_flow *f, const char *authority,
+                               const char *client)
+{
+    nghttp2_nv nva[] = {NV(":method", "CONNECT"), NV(":authority", authority),
+                        NV("subtunnel-client", client)};
+    nghttp2_data_provider dp = {.source.ptr = f, .read_callback = flow_read};
+    int32_t sid = nghttp2_submit_request(c->h2.session, NULL, nva, 3, &dp, f);
+    if (sid < 0)
+        return sid;
+    f->tc = c;
+    f->sid = sid;
+    f->tc_prev = NULL;
+    f->tc_next = c->flows;
+    if (c->flows)
+        c->flows->tc_prev = f;
+    c->flows = f;
+    c->n_flows++;
+    st_h2conn_kick(&c->h2);
+    return sid;
+}
+
+void edge_tconn_resume(struct edge_tconn *c, int32_t sid)
+{
+    nghttp2_session_resume_data(c->h2.session, sid);
+    st_h2conn_kick(&c->h2);
+}
+
+void edge_tconn_consume(struct edge_tconn *c, int32_t sid, size_t n)
+{
+    nghttp2_session_consume(c->h2.session, sid, n);
+    st_h2conn_kick(&c->h2);
+}
+
+void edge_tconn_reset(struct edge_tconn *c, int32_t sid, uint32_t code)
+{
+    nghttp2_submit_rst_stream(c->h2.session, NGHTTP2_FLAG_NONE, sid, code);
+    st_h2conn_kick(&c->h2);
+}
+
+static int session_ready(struct st_h2conn *h)
+{
+    struct edge_tconn *c = h->owner;
+    char alpn[16];
+    st_h2conn_alpn(h, alpn, sizeof(alpn));
+    if (strcmp(alpn, "h2") != 0) {
+        st_warn("tunnel connection %s: ALPN '%s' is not h2", c->peer, alpn);
+        return -1;
+    }
+    nghttp2_session_callbacks *cb;
+    nghttp2_option *opt;
+    if (nghttp2_session_callbacks_new(&cb) || nghttp2_option_new(&opt))
+        return -1;
+    nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
+    nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data);
+    nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
+    nghttp2_option_set_no_auto_window_update(opt, 1);
+    int rv = nghttp2_session_client_new2(&h->session, cb, c, opt);
+    nghttp2_session_callbacks_del(cb);
+    nghttp2_option_del(opt);
+    if (rv)
+        return -1;
+    nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+                                   {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, EDGE_FLOW_WINDOW},
+                                   {NGHTTP2_SETTINGS_MAX_FRAME_SIZE, 65536}};
+    nghttp2_submit_settings(h->session, NGHTTP2_FLAG_NONE, iv, 3);
+    nghttp2_session_set_local_window_size(h->session, NGHTTP2_FLAG_NONE, 0, CONN_WINDOW);
+    st_debug("tunnel connection %s: TLS up", c->peer);
+    return 0;
+}
+
+static void session_closed(struct st_h2conn *h, const char *why)
+{
+    struct edge_tconn *c = h->owner;
+    struct edge_server *srv = c->srv;
+    if (c->registered) {
+        st_info("tunnel %s: connection %llu closed: %s", c->tunnel->conf->id,
+                (unsigned long long)c->id, why);
+        edge_registry_detach(&srv->reg, c->tunnel, c);
+    } else {
+        st_info("tunnel connection %s closed: %s", c->peer, why);
+    }
+    while (c->flows) {
+        struct edge_flow *f = c->flows;
+        unlink_flow(c, f);
+        edge_flow_on_tunnel_close(f, NGHTTP2_CONNECT_ERROR);
+    }
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->tconns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    st_h2conn_fini(&c->h2);
+    free(c);
+}
+
+static const struct st_h2conn_ops tconn_ops = {.ready = session_ready, .closed = session_closed};
+
+void edge_tconn_accept(struct edge_server *srv, int lfd)
+{
+    for (int i = 0; i < 64; i++) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0)
+            return;
+        struct edge_tconn *c = calloc(1, sizeof(*c));
+        SSL *ssl = SSL_new(srv->tunnel_ctx);
+        if (!c || !ssl) {
+            st_err("tunnel listener: out of memory");
+            free(c);
+            SSL_free(ssl);
+            close(fd);
+            continue;
+        }
+        c->srv = srv;
+        c->id = ++srv->next_conn_id;
+        struct st_sockaddr peer = {.ss = ss, .len = sl};
+        st_sockaddr_format(&peer, c->peer, sizeof(c->peer));
+        st_h2conn_init(&c->h2, &srv->loop, fd, ssl, false, false, &tconn_ops, c);
+        c->next = srv->tconns;
+        if (srv->tconns)
+            srv->tconns->prev = c;
+        srv->tconns = c;
+        st_debug("tunnel connection %s accepted", c->peer);
+    }
+}
+
+void edge_tconn_shutdown(struct edge_tconn *c)
+{
+    st_h2conn_goaway(&c->h2, NGHTTP2_NO_ERROR);
+}

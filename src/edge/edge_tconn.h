@@ -1,0 +1,48 @@
+#ifndef SUBTUNNEL_EDGE_TCONN_H
+#define SUBTUNNEL_EDGE_TCONN_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "st_h2conn.h"
+
+/* One tunnel connection accepted from a gateway: TLS server, HTTP/2 *client* role.
+ * Opens the control stream, handles REGISTER, then carries data streams for flows. */
+
+struct edge_server;
+struct edge_tunnel;
+struct edge_flow;
+
+struct edge_tconn {
+    struct edge_server *srv;
+    struct st_h2conn h2;
+    struct edge_tconn *next, *prev; /* srv->tconns */
+    struct edge_tunnel *tunnel;     /* set once registered */
+    uint64_t id;
+    char peer[64];
+    int32_t ctrl_sid;
+    bool registered, ctrl_deferred, closing;
+    uint8_t ctrl_in[32768];
+    size_t ctrl_in_len;
+    uint8_t ctrl_out[16384];
+    size_t ctrl_out_len, ctrl_out_off;
+    struct edge_flow *flows; /* flows with a stream on this connection */
+    size_t n_flows;
+};
+
+/* Accepts one connection from the tunnel listener fd (non-blocking). */
+void edge_tconn_accept(struct edge_server *srv, int lfd);
+/* Opens a CONNECT stream for f to `authority`, carrying `client` in subtunnel-client.
+ * Returns the stream id or a negative nghttp2 error. */
+int32_t edge_tconn_open_stream(struct edge_tconn *c, struct edge_flow *f, const char *authority,
+                               const char *client);
+/* The flow has more request data (or EOF) for stream sid. */
+void edge_tconn_resume(struct edge_tconn *c, int32_t sid);
+/* The flow delivered n response bytes of sid: reopen the HTTP/2 windows. */
+void edge_tconn_consume(struct edge_tconn *c, int32_t sid, size_t n);
+/* Resets stream sid with an HTTP/2 error code. */
+void edge_tconn_reset(struct edge_tconn *c, int32_t sid, uint32_t code);
+/* Starts a graceful close (GOAWAY); used on drain. */
+void edge_tconn_shutdown(struct edge_tconn *c);
+
+#endif

@@ -1,0 +1,314 @@
+#include "gw_config.h"
+
+#include "st_config.h"
+#include "st_log.h"
+#include "st_token.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TOKEN_FILE_MAX 1024
+
+static const char *const top_keys[] = {
+    "log-level",
+    "edges",
+    "edge-name",
+    "ca-file",
+    "token",
+    "token-file",
+    "ha-connections",
+    "heartbeat-interval",
+    "heartbeat-count",
+    "expose",
+    "tun",
+    "virtual-pool",
+    NULL,
+};
+static const char *const expose_keys[] = {"routes", "connect-timeout", "allow-link-local", NULL};
+static const char *const tun_keys[] = {"name", "mtu", NULL};
+
+static const char token_rules[] =
+    "'<tunnel-id>:<secret>' (id: 1-63 of [A-Za-z0-9_.-]; secret: at least 16 printable "
+    "characters without spaces)";
+
+static bool sockaddr_is_any(const struct st_sockaddr *a)
+{
+    static const struct in6_addr any6 = IN6ADDR_ANY_INIT;
+
+    if (a->ss.ss_family == AF_INET)
+        return ((const struct sockaddr_in *)&a->ss)->sin_addr.s_addr == htonl(INADDR_ANY);
+    return memcmp(&((const struct sockaddr_in6 *)&a->ss)->sin6_addr, &any6, sizeof(any6)) == 0;
+}
+
+static uint16_t sockaddr_port(const struct st_sockaddr *a)
+{
+    if (a->ss.ss_family == AF_INET)
+        return ntohs(((const struct sockaddr_in *)&a->ss)->sin_port);
+    return ntohs(((const struct sockaddr_in6 *)&a->ss)->sin6_port);
+}
+
+static int get_edges(struct st_cfg *c, const struct st_cfg_node *n, struct gw_config *cfg)
+{
+    int rc = st_cfg_seq(c, n, 1);
+
+    if (rc < 0)
+        return rc;
+    cfg->edges = calloc(n->n_children, sizeof(*cfg->edges));
+    if (!cfg->edges)
+        return -ENOMEM;
+    for (size_t i = 0; i < n->n_children; i++) {
+        const struct st_cfg_node *e = n->children[i];
+        struct st_sockaddr *a = &cfg->edges[i];
+        if ((rc = st_cfg_sockaddr(c, e, a)) < 0)
+            return rc;
+        if (sockaddr_is_any(a) || sockaddr_port(a) == 0)
+            return st_cfg_fail(c, e->line, "'%s': '%s' needs a concrete address and a port",
+                               e->path, e->scalar);
+        cfg->n_edges++;
+    }
+    return 0;
+}
+
+static int set_token(struct st_cfg *c, const struct st_cfg_node *n, const char *token,
+                     struct gw_config *cfg)
+{
+    if (st_token_split(token, cfg->tunnel_id, sizeof(cfg->tunnel_id), cfg->secret,
+                       sizeof(cfg->secret)) == 0)
+        return 0;
+    return st_cfg_fail(c, n->line, "'%s' must be %s", n->path, token_rules);
+}
+
+static void trim(char *s)
+{
+    size_t n = strlen(s), start = 0;
+
+    while (n > 0 && isspace((unsigned char)s[n - 1]))
+        s[--n] = '\0';
+    while (isspace((unsigned char)s[start]))
+        start++;
+    memmove(s, s + start, n - start + 1);
+}
+
+static int read_token_file(struct st_cfg *c, const struct st_cfg_node *n, struct gw_config *cfg)
+{
+    char buf[TOKEN_FILE_MAX + 1];
+    const char *path = NULL;
+    size_t len = 0;
+    FILE *f;
+    int rc = st_cfg_readable_file(c, n, &path);
+
+    if (rc < 0)
+        return rc;
+    f = fopen(path, "r");
+    if (!f)
+        return st_cfg_fail(c, n->line, "'%s': cannot read '%s': %s", n->path, path,
+                           strerror(errno));
+    len = fread(buf, 1, TOKEN_FILE_MAX, f);
+    fclose(f);
+    buf[len] = '\0';
+    if (memchr(buf, '\0', len))
+        buf[0] = '\0'; /* embedded NUL: reject */
+    trim(buf);
+    rc = st_token_split(buf, cfg->tunnel_id, sizeof(cfg->tunnel_id), cfg->secret,
+                        sizeof(cfg->secret));
+    explicit_bzero(buf, sizeof(buf));
+    if (rc < 0)
+        return st_cfg_fail(c, n->line, "'%s': file '%s' must hold %s", n->path, path, token_rules);
+    return 0;
+}
+
+static int get_token(struct st_cfg *c, const struct st_cfg_node *root, struct gw_config *cfg)
+{
+    const struct st_cfg_node *tok = st_cfg_get(root, "token");
+    const struct st_cfg_node *file = st_cfg_get(root, "token-file");
+    const char *s = NULL;
+    int rc;
+
+    if (tok && file) {
+        int line = tok->key_line > file->key_line ? tok->key_line : file->key_line;
+        return st_cfg_fail(c, line, "'token' and 'token-file' are mutually exclusive");
+    }
+    if (file)
+        return read_token_file(c, file, cfg);
+    if (!tok)
+        return st_cfg_fail(c, root->line, "missing required key 'token' (or 'token-file')");
+    if ((rc = st_cfg_string(c, tok, &s)) < 0)
+        return rc;
+    return set_token(c, tok, s, cfg);
+}
+
+/* Optional integer key with a range; *out keeps its default when the key is absent. */
+static int opt_int(struct st_cfg *c, const struct st_cfg_node *map, const char *key, long min,
+                   long max, long scale, int *out)
+{
+    const struct st_cfg_node *v = st_cfg_get(map, key);
+    long x;
+    int rc;
+
+    if (!v)
+        return 0;
+    if ((rc = st_cfg_int(c, v, min, max, &x)) < 0)
+        return rc;
+    *out = (int)(x * scale);
+    return 0;
+}
+
+static int get_expose(struct st_cfg *c, const struct st_cfg_node *n, struct gw_config *cfg)
+{
+    const struct st_cfg_node *v;
+    int rc;
+
+    if ((rc = st_cfg_map(c, n)) < 0 || (rc = st_cfg_check_keys(c, n, expose_keys)) < 0)
+        return rc;
+    cfg->expose = true;
+    if ((rc = st_cfg_require(c, n, "routes", &v)) < 0 || (rc = st_cfg_seq(c, v, 1)) < 0)
+        return rc;
+    cfg->routes = calloc(v->n_children, sizeof(*cfg->routes));
+    if (!cfg->routes)
+        return -ENOMEM;
+    for (size_t i = 0; i < v->n_children; i++, cfg->n_routes++)
+        if ((rc = st_cfg_cidr(c, v->children[i], &cfg->routes[i])) < 0)
+            return rc;
+    if ((rc = opt_int(c, n, "connect-timeout", 1, 300, 1000, &cfg->connect_timeout_ms)) < 0)
+        return rc;
+    v = st_cfg_get(n, "allow-link-local");
+    return v ? st_cfg_bool(c, v, &cfg->allow_link_local) : 0;
+}
+
+static int get_tun(struct st_cfg *c, const struct st_cfg_node *n, struct gw_config *cfg)
+{
+    const struct st_cfg_node *v;
+    const char *name;
+    int rc;
+
+    if ((rc = st_cfg_map(c, n)) < 0 || (rc = st_cfg_check_keys(c, n, tun_keys)) < 0)
+        return rc;
+    if ((v = st_cfg_get(n, "name"))) {
+        if ((rc = st_cfg_string(c, v, &name)) < 0)
+            return rc;
+        if (strlen(name) >= sizeof(cfg->tun_name) || strpbrk(name, "/: \t") ||
+            strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+            return st_cfg_fail(c, v->line,
+                               "'%s': '%s' is not a valid interface name (1-15 "
+                               "characters, no '/', ':' or spaces)",
+                               v->path, name);
+        strcpy(cfg->tun_name, name);
+    }
+    return opt_int(c, n, "mtu", 576, 9000, 1, &cfg->tun_mtu);
+}
+
+static int get_pool(struct st_cfg *c, const struct st_cfg_node *n, struct gw_config *cfg)
+{
+    int rc = st_cfg_cidr(c, n, &cfg->virtual_pool);
+
+    if (rc < 0)
+        return rc;
+    if (cfg->virtual_pool.family != AF_INET || cfg->virtual_pool.prefix > 29)
+        return st_cfg_fail(c, n->line, "'%s' must be an IPv4 CIDR with a prefix of at most /29",
+                           n->path);
+    return 0;
+}
+
+static void set_defaults(struct gw_config *cfg)
+{
+    cfg->log_level = ST_LOG_INFO;
+    cfg->ha_connections = 4;
+    cfg->heartbeat_interval_ms = 5000;
+    cfg->heartbeat_count = 5;
+    cfg->connect_timeout_ms = 10000;
+    strcpy(cfg->tun_name, "st0");
+    cfg->tun_mtu = 1500;
+    st_cidr_parse("100.64.0.0/10", &cfg->virtual_pool);
+}
+
+static int get_tls(struct st_cfg *c, const struct st_cfg_node *root, struct gw_config *cfg)
+{
+    const struct st_cfg_node *v;
+    const char *path = NULL;
+    int rc;
+
+    if ((rc = st_cfg_require(c, root, "edge-name", &v)) < 0 ||
+        (rc = st_cfg_strdup(c, v, &cfg->edge_name)) < 0)
+        return rc;
+    if ((rc = st_cfg_require(c, root, "ca-file", &v)) < 0 ||
+        (rc = st_cfg_readable_file(c, v, &path)) < 0)
+        return rc;
+    cfg->ca_file = strdup(path);
+    return cfg->ca_file ? 0 : -ENOMEM;
+}
+
+static int from_tree(struct st_cfg *c, struct gw_config *cfg)
+{
+    const struct st_cfg_node *root = c->root, *v;
+    int rc;
+
+    if (!root)
+        return st_cfg_fail(c, 1, "empty configuration");
+    if ((rc = st_cfg_map(c, root)) < 0 || (rc = st_cfg_check_keys(c, root, top_keys)) < 0)
+        return rc;
+    if ((v = st_cfg_get(root, "log-level")) && (rc = st_cfg_log_level(c, v, &cfg->log_level)) < 0)
+        return rc;
+    if ((rc = st_cfg_require(c, root, "edges", &v)) < 0 || (rc = get_edges(c, v, cfg)) < 0 ||
+        (rc = get_tls(c, root, cfg)) < 0 || (rc = get_token(c, root, cfg)) < 0)
+        return rc;
+    if ((rc = opt_int(c, root, "ha-connections", 1, 16, 1, &cfg->ha_connections)) < 0 ||
+        (rc = opt_int(c, root, "heartbeat-interval", 1, 300, 1000, &cfg->heartbeat_interval_ms)) <
+            0 ||
+        (rc = opt_int(c, root, "heartbeat-count", 1, 100, 1, &cfg->heartbeat_count)) < 0)
+        return rc;
+    if ((v = st_cfg_get(root, "expose")) && (rc = get_expose(c, v, cfg)) < 0)
+        return rc;
+    if ((v = st_cfg_get(root, "tun")) && (rc = get_tun(c, v, cfg)) < 0)
+        return rc;
+    if ((v = st_cfg_get(root, "virtual-pool")) && (rc = get_pool(c, v, cfg)) < 0)
+        return rc;
+    return 0;
+}
+
+/* Converts a parsed tree (rc from st_cfg_parse/load) into cfg; releases the tree. */
+static int finish(struct st_cfg *c, int rc, const char *name, struct gw_config *cfg, char *err,
+                  size_t errlen)
+{
+    if (rc < 0)
+        return rc;
+    set_defaults(cfg);
+    rc = from_tree(c, cfg);
+    if (rc == -ENOMEM && err && errlen)
+        snprintf(err, errlen, "%s: out of memory", name);
+    st_cfg_fini(c);
+    if (rc < 0)
+        gw_config_fini(cfg);
+    return rc;
+}
+
+int gw_config_parse(const char *text, size_t len, const char *name, struct gw_config *cfg,
+                    char *err, size_t errlen)
+{
+    struct st_cfg c;
+
+    memset(cfg, 0, sizeof(*cfg));
+    return finish(&c, st_cfg_parse(&c, text, len, name, err, errlen), name, cfg, err, errlen);
+}
+
+int gw_config_load(const char *path, struct gw_config *cfg, char *err, size_t errlen)
+{
+    struct st_cfg c;
+
+    memset(cfg, 0, sizeof(*cfg));
+    return finish(&c, st_cfg_load(&c, path, err, errlen), path, cfg, err, errlen);
+}
+
+void gw_config_fini(struct gw_config *cfg)
+{
+    if (!cfg)
+        return;
+    free(cfg->edges);
+    free(cfg->edge_name);
+    free(cfg->ca_file);
+    free(cfg->routes);
+    explicit_bzero(cfg, sizeof(*cfg));
+}

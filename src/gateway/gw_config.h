@@ -1,0 +1,41 @@
+#ifndef SUBTUNNEL_GW_CONFIG_H
+#define SUBTUNNEL_GW_CONFIG_H
+
+/* subtunnel-gateway configuration file (YAML); see docs/configuration.md. */
+
+#include "st_addr.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct gw_config {
+    int log_level;             /* log-level: error|warn|info|debug (default info) */
+    struct st_sockaddr *edges; /* edges: list of "ip:port" (>=1) */
+    size_t n_edges;
+    char *edge_name;    /* edge-name: TLS name to verify (required) */
+    char *ca_file;      /* ca-file: required readable file */
+    char tunnel_id[64]; /* from token: "id:secret" or token-file: path */
+    char secret[256];
+    int ha_connections;        /* ha-connections: default 4, 1..16 */
+    int heartbeat_interval_ms; /* heartbeat-interval: seconds, default 5, 1..300 */
+    int heartbeat_count;       /* heartbeat-count: default 5, 1..100 */
+    bool expose;               /* true if an expose: section is present */
+    struct st_cidr *routes;    /* expose.routes: list of CIDRs (>=1 when expose present) */
+    size_t n_routes;
+    int connect_timeout_ms;      /* expose.connect-timeout: seconds, default 10, 1..300 */
+    bool allow_link_local;       /* expose.allow-link-local: default false */
+    char tun_name[16];           /* tun.name: default "st0", <= 15 chars */
+    int tun_mtu;                 /* tun.mtu: default 1500, 576..9000 */
+    struct st_cidr virtual_pool; /* virtual-pool: IPv4 CIDR, default 100.64.0.0/10, prefix <= 29 */
+};
+
+/* Loads and validates path into *cfg (overwritten; release with gw_config_fini). On failure
+ * returns a negative errno, leaves *cfg zeroed and writes "FILE:LINE: reason" into err. */
+int gw_config_load(const char *path, struct gw_config *cfg, char *err, size_t errlen);
+/* Same from text[0..len); name is used in messages. token-file and ca-file are read/checked. */
+int gw_config_parse(const char *text, size_t len, const char *name, struct gw_config *cfg,
+                    char *err, size_t errlen);
+/* Frees everything cfg owns, wipes the secret and zeroes cfg; accepts a zeroed cfg. */
+void gw_config_fini(struct gw_config *cfg);
+
+#endif

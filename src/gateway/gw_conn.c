@@ -1,0 +1,416 @@
+#include "gw_conn.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "gw_flow.h"
+#include "gw_server.h"
+#include "st_capsule.h"
+#include "st_ctrl.h"
+#include "st_log.h"
+#include "st_tls.h"
+
+#define CONN_WINDOW (64 * 1024 * 1024)
+#define BACKOFF_MAX_EXP 5 /* waits < 2^5 = 32 s */
+
+#define NV(n, v)                                                                                   \
+    {                                                                                              \
+        (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NO_COPY_NAME     \
+    }
+
+static void dial(struct st_timer *t);
+
+static void schedule_retry(struct gw_conn *c)
+{
+    if (c->stopped || c->gw->draining)
+        return;
+    unsigned exp = c->attempts < BACKOFF_MAX_EXP ? c->attempts : BACKOFF_MAX_EXP;
+    uint32_t r = 0;
+    if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+        r = (uint32_t)rand();
+    uint64_t wait = (uint64_t)r % ((1000ULL << exp));
+    c->attempts++;
+    st_info("edge connection %u: reconnecting in %llu ms", c->index, (unsigned long long)wait);
+    st_timer_start(&c->retry, wait);
+}
+
+static void send_ctrl(struct gw_conn *c, const uint8_t *p, size_t n)
+{
+    if (c->ctrl_out_off == c->ctrl_out_len)
+        c->ctrl_out_off = c->ctrl_out_len = 0;
+    if (n > sizeof(c->ctrl_out) - c->ctrl_out_len) {
+        st_h2conn_fail(&c->h2, "control stream output overflow");
+        return;
+    }
+    memcpy(c->ctrl_out + c->ctrl_out_len, p, n);
+    c->ctrl_out_len += n;
+    if (c->ctrl_deferred) {
+        c->ctrl_deferred = false;
+        nghttp2_session_resume_data(c->h2.session, c->ctrl_sid);
+    }
+    st_h2conn_kick(&c->h2);
+}
+
+static ssize_t ctrl_read(nghttp2_session *s, int32_t sid, uint8_t *buf, size_t len,
+                         uint32_t *flags, nghttp2_data_source *src, void *ud)
+{
+    (void)s;
+    (void)sid;
+    (void)src;
+    (void)flags;
+    struct gw_conn *c = ud;
+    size_t n = c->ctrl_out_len - c->ctrl_out_off;
+    if (n == 0) {
+        c->ctrl_deferred = true;
+        return NGHTTP2_ERR_DEFERRED;
+    }
+    if (n > len)
+        n = len;
+    memcpy(buf, c->ctrl_out + c->ctrl_out_off, n);
+    c->ctrl_out_off += n;
+    return (ssize_t)n;
+}
+
+static void send_register(struct gw_conn *c)
+{
+    const struct gw_config *cfg = &c->gw->cfg;
+    struct st_ctrl_register *m = calloc(1, sizeof(*m));
+    uint8_t *buf = malloc(16384);
+    if (!m || !buf)
+        goto out;
+    snprintf(m->token, sizeof(m->token), "%s:%s", cfg->tunnel_id, cfg->secret);
+    m->conn_index = c->index;
+    m->prev_attempts = c->attempts;
+    snprintf(m->version, sizeof(m->version), "subtunnel-gateway/%s", ST_VERSION);
+    for (size_t i = 0; i < cfg->n_routes && i < ST_CTRL_MAX_ROUTES; i++)
+        m->routes[m->n_routes++] = cfg->routes[i];
+    int n = st_ctrl_encode_register(m, buf, 16384);
+    if (n > 0)
+        send_ctrl(c, buf, (size_t)n);
+    else
+        st_h2conn_fail(&c->h2, "cannot encode REGISTER");
+out:
+    free(m);
+    free(buf);
+}
+
+static void on_ctrl_capsule(struct gw_conn *c, const struct st_capsule *cap)
+{
+    if (cap->type == ST_CAP_REGISTERED) {
+        struct st_ctrl_registered ok;
+        if (st_ctrl_decode_registered(cap->value, cap->len, &ok) < 0) {
+            st_h2conn_fail(&c->h2, "malformed REGISTERED");
+            return;
+        }
+        c->registered = true;
+        c->attempts = 0;
+        snprintf(c->conn_id, sizeof(c->conn_id), "%s", ok.conn_id);
+        st_info("edge connection %u: registered: connection %s at %s (%s)", c->index, ok.conn_id,
+                ok.location, c->edge);
+    } else if (cap->type == ST_CAP_ERROR) {
+        struct st_ctrl_error e;
+        if (st_ctrl_decode_error(cap->value, cap->len, &e) < 0) {
+            st_h2conn_fail(&c->h2, "malformed ERROR");
+            return;
+        }
+        st_err("edge connection %u: registration refused by %s: %s%s", c->index, c->edge,
+               e.cause, e.retry ? "" : " (not retrying)");
+        if (!e.retry)
+            c->stopped = true;
+        else if (e.retry_after_s)
+            c->attempts = BACKOFF_MAX_EXP;
+        st_h2conn_fail(&c->h2, "registration refused: %s", e.cause);
+    }
+}
+
+static void on_ctrl_data(struct gw_conn *c, const uint8_t *p, size_t n)
+{
+    if (n > sizeof(c->ctrl_in) - c->ctrl_in_len) {
+        st_h2conn_fail(&c->h2, "control capsule too large");
+        return;
+    }
+    memcpy(c->ctrl_in + c->ctrl_in_len, p, n);
+    c->ctrl_in_len += n;
+    size_t off = 0;
+    while (!c->h2.dead) {
+        struct st_capsule cap;
+        int rv = st_capsule_parse(c->ctrl_in + off, c->ctrl_in_len - off, sizeof(c->ctrl_in), &cap);
+        if (rv == 0)
+            break;
+        if (rv < 0) {
+            st_h2conn_goaway(&c->h2, NGHTTP2_PROTOCOL_ERROR);
+            return;
+        }
+        off += (size_t)rv;
+        on_ctrl_capsule(c, &cap);
+    }
+    memmove(c->ctrl_in, c->ctrl_in + off, c->ctrl_in_len - off);
+    c->ctrl_in_len -= off;
+}
+
+static void link_flow(struct gw_conn *c, struct gw_flow *f)
+{
+    f->prev = NULL;
+    f->next = c->flows;
+    if (c->flows)
+        c->flows->prev = f;
+    c->flows = f;
+}
+
+static void unlink_flow(struct gw_conn *c, struct gw_flow *f)
+{
+    if (f->prev)
+        f->prev->next = f->next;
+    else
+        c->flows = f->next;
+    if (f->next)
+        f->next->prev = f->prev;
+    f->next = f->prev = NULL;
+}
+
+static int on_begin_headers(nghttp2_session *s, const nghttp2_frame *fr, void *ud)
+{
+    struct gw_conn *c = ud;
+    if (fr->hd.type != NGHTTP2_HEADERS || fr->headers.cat != NGHTTP2_HCAT_REQUEST)
+        return 0;
+    struct gw_flow *f = gw_flow_new(c, fr->hd.stream_id);
+    if (!f)
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    link_flow(c, f);
+    nghttp2_session_set_stream_user_data(s, fr->hd.stream_id, f);
+    return 0;
+}
+
+static void copy_hdr(char *dst, size_t cap, const uint8_t *v, size_t len)
+{
+    snprintf(dst, cap, "%.*s", (int)len, (const char *)v);
+}
+
+static int on_header(nghttp2_session *s, const nghttp2_frame *fr, const uint8_t *name, size_t nlen,
+                     const uint8_t *value, size_t vlen, uint8_t flags, void *ud)
+{
+    (void)flags;
+    (void)ud;
+    struct gw_flow *f = nghttp2_session_get_stream_user_data(s, fr->hd.stream_id);
+    if (!f || f->started)
+        return 0;
+    if (nlen == 7 && memcmp(name, ":method", 7) == 0)
+        copy_hdr(f->method, sizeof(f->method), value, vlen);
+    else if (nlen == 9 && memcmp(name, ":protocol", 9) == 0)
+        copy_hdr(f->protocol, sizeof(f->protocol), value, vlen);
+    else if (nlen == 10 && memcmp(name, ":authority", 10) == 0)
+        copy_hdr(f->authority, sizeof(f->authority), value, vlen);
+    else if (nlen == 16 && memcmp(name, "subtunnel-client", 16) == 0)
+        copy_hdr(f->client, sizeof(f->client), value, vlen);
+    return 0;
+}
+
+static void open_control(struct gw_conn *c, struct gw_flow *f)
+{
+    int32_t sid = f->sid;
+    /* The control stream is not a flow: drop the placeholder. */
+    unlink_flow(c, f);
+    nghttp2_session_set_stream_user_data(c->h2.session, sid, NULL);
+    gw_flow_on_conn_lost(f);
+    if (c->ctrl_sid) {
+        nghttp2_submit_rst_stream(c->h2.session, NGHTTP2_FLAG_NONE, sid, NGHTTP2_REFUSED_STREAM);
+        return;
+    }
+    c->ctrl_sid = sid;
+    nghttp2_nv nva[] = {NV(":status", "200")};
+    nghttp2_data_provider dp = {.read_callback = ctrl_read};
+    nghttp2_submit_response(c->h2.session, sid, nva, 1, &dp);
+    send_register(c);
+}
+
+static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *fr, void *ud)
+{
+    struct gw_conn *c = ud;
+    int32_t sid = fr->hd.stream_id;
+    if (sid == 0 || sid == c->ctrl_sid)
+        return 0;
+    struct gw_flow *f = nghttp2_session_get_stream_user_data(s, sid);
+    if (!f)
+        return 0;
+    if (fr->hd.type == NGHTTP2_HEADERS && fr->headers.cat == NGHTTP2_HCAT_REQUEST) {
+        if (strcmp(f->protocol, "subtunnel-control") == 0)
+            open_control(c, f);
+        else
+            gw_flow_start(f);
+        return 0;
+    }
+    if ((fr->hd.type == NGHTTP2_DATA || fr->hd.type == NGHTTP2_HEADERS) &&
+        (fr->hd.flags & NGHTTP2_FLAG_END_STREAM))
+        gw_flow_on_eof(f);
+    return 0;
+}
+
+static int on_data(nghttp2_session *s, uint8_t flags, int32_t sid, const uint8_t *p, size_t n,
+                   void *ud)
+{
+    (void)flags;
+    struct gw_conn *c = ud;
+    if (sid == c->ctrl_sid) {
+        nghttp2_session_consume(s, sid, n);
+        on_ctrl_data(c, p, n);
+        return 0;
+    }
+    struct gw_flow *f = nghttp2_session_get_stream_user_data(s, sid);
+    if (!f || gw_flow_on_data(f, p, n) < 0) {
+        nghttp2_session_consume(s, sid, n);
+        nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, sid, NGHTTP2_FLOW_CONTROL_ERROR);
+    }
+    return 0;
+}
+
+static int on_stream_close(nghttp2_session *s, int32_t sid, uint32_t code, void *ud)
+{
+    struct gw_conn *c = ud;
+    if (sid == c->ctrl_sid) {
+        st_h2conn_fail(&c->h2, "control stream closed by the edge");
+        return 0;
+    }
+    struct gw_flow *f = nghttp2_session_get_stream_user_data(s, sid);
+    if (f) {
+        unlink_flow(c, f);
+        gw_flow_on_close(f, code);
+    }
+    return 0;
+}
+
+static int session_ready(struct st_h2conn *h)
+{
+    struct gw_conn *c = h->owner;
+    char alpn[16];
+    st_h2conn_alpn(h, alpn, sizeof(alpn));
+    if (strcmp(alpn, "h2") != 0) {
+        st_warn("edge connection %u: %s did not negotiate h2 (ALPN '%s')", c->index, c->edge,
+                alpn);
+        return -1;
+    }
+    nghttp2_session_callbacks *cb;
+    nghttp2_option *opt;
+    if (nghttp2_session_callbacks_new(&cb))
+        return -1;
+    if (nghttp2_option_new(&opt)) {
+        nghttp2_session_callbacks_del(cb);
+        return -1;
+    }
+    nghttp2_session_callbacks_set_on_begin_headers_callback(cb, on_begin_headers);
+    nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data);
+    nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
+    nghttp2_option_set_no_auto_window_update(opt, 1);
+    int rv = nghttp2_session_server_new2(&h->session, cb, c, opt);
+    nghttp2_session_callbacks_del(cb);
+    nghttp2_option_del(opt);
+    if (rv)
+        return -1;
+    nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL, 1},
+                                   {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, GW_FLOW_WINDOW},
+                                   {NGHTTP2_SETTINGS_MAX_FRAME_SIZE, 65536}};
+    nghttp2_submit_settings(h->session, NGHTTP2_FLAG_NONE, iv, 3);
+    nghttp2_session_set_local_window_size(h->session, NGHTTP2_FLAG_NONE, 0, CONN_WINDOW);
+    st_debug("edge connection %u: TLS up to %s", c->index, c->edge);
+    return 0;
+}
+
+static void session_closed(struct st_h2conn *h, const char *why)
+{
+    struct gw_conn *c = h->owner;
+    if (c->registered)
+        st_warn("edge connection %u (%s) lost: %s", c->index, c->conn_id, why);
+    else
+        st_warn("edge connection %u to %s failed: %s", c->index, c->edge, why);
+    while (c->flows) {
+        struct gw_flow *f = c->flows;
+        unlink_flow(c, f);
+        gw_flow_on_conn_lost(f);
+    }
+    st_h2conn_fini(&c->h2);
+    c->active = false;
+    c->registered = false;
+    c->ctrl_sid = 0;
+    c->ctrl_deferred = false;
+    c->ctrl_in_len = c->ctrl_out_len = c->ctrl_out_off = 0;
+    schedule_retry(c);
+}
+
+static const struct st_h2conn_ops conn_ops = {.ready = session_ready, .closed = session_closed};
+
+static void dial(struct st_timer *t)
+{
+    struct gw_conn *c = t->data;
+    struct gw_server *gw = c->gw;
+    const struct st_sockaddr *a = &gw->cfg.edges[(c->index + c->attempts) % gw->cfg.n_edges];
+    st_sockaddr_format(a, c->edge, sizeof(c->edge));
+    int fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        st_err("edge connection %u: socket: %s", c->index, strerror(errno));
+        schedule_retry(c);
+        return;
+    }
+    if (connect(fd, (const struct sockaddr *)&a->ss, a->len) < 0 && errno != EINPROGRESS) {
+        st_warn("edge connection %u: connect %s: %s", c->index, c->edge, strerror(errno));
+        close(fd);
+        schedule_retry(c);
+        return;
+    }
+    SSL *ssl = SSL_new(gw->tls);
+    if (!ssl) {
+        close(fd);
+        schedule_retry(c);
+        return;
+    }
+    SSL_set_tlsext_host_name(ssl, gw->cfg.edge_name);
+    SSL_set1_host(ssl, gw->cfg.edge_name);
+    st_h2conn_init(&c->h2, &gw->loop, fd, ssl, true, true, &conn_ops, c);
+    c->active = true;
+    st_debug("edge connection %u: dialing %s", c->index, c->edge);
+}
+
+struct gw_conn *gw_conn_new(struct gw_server *gw, unsigned index)
+{
+    struct gw_conn *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->gw = gw;
+    c->index = index;
+    st_timer_init(&c->retry, &gw->loop, dial, c);
+    st_timer_start(&c->retry, 0);
+    return c;
+}
+
+void gw_conn_free(struct gw_conn *c)
+{
+    if (!c)
+        return;
+    st_timer_stop(&c->retry);
+    while (c->flows) {
+        struct gw_flow *f = c->flows;
+        unlink_flow(c, f);
+        gw_flow_on_conn_lost(f);
+    }
+    if (c->active)
+        st_h2conn_fini(&c->h2);
+    free(c);
+}
+
+void gw_conn_drain(struct gw_conn *c)
+{
+    c->stopped = true;
+    st_timer_stop(&c->retry);
+    if (!c->active || c->h2.dead || !c->ctrl_sid)
+        return;
+    uint8_t buf[16];
+    int n = st_ctrl_encode_unregister(buf, sizeof(buf));
+    if (n > 0)
+        send_ctrl(c, buf, (size_t)n);
+    st_h2conn_goaway(&c->h2, NGHTTP2_NO_ERROR);
+}

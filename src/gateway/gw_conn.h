@@ -1,0 +1,40 @@
+#ifndef SUBTUNNEL_GW_CONN_H
+#define SUBTUNNEL_GW_CONN_H
+
+#include <stdint.h>
+
+#include "st_h2conn.h"
+
+/* One outbound tunnel connection to an edge: TLS client (CA + name verified), HTTP/2
+ * *server* role. Answers the edge's control stream with REGISTER and serves CONNECT
+ * streams as gw_flows. Reconnects with jittered exponential backoff. */
+
+struct gw_server;
+struct gw_flow;
+
+struct gw_conn {
+    struct gw_server *gw;
+    struct st_h2conn h2;
+    bool active; /* h2 is initialised */
+    unsigned index;
+    unsigned attempts;
+    bool registered, stopped;
+    struct st_timer retry;
+    int32_t ctrl_sid;
+    bool ctrl_deferred;
+    uint8_t ctrl_in[32768];
+    size_t ctrl_in_len;
+    uint8_t ctrl_out[16384];
+    size_t ctrl_out_len, ctrl_out_off;
+    struct gw_flow *flows;
+    char edge[64];
+    char conn_id[64];
+};
+
+/* Creates connection `index` and schedules its first dial. NULL on ENOMEM. */
+struct gw_conn *gw_conn_new(struct gw_server *gw, unsigned index);
+void gw_conn_free(struct gw_conn *c);
+/* Sends UNREGISTER and GOAWAY (drain). */
+void gw_conn_drain(struct gw_conn *c);
+
+#endif

@@ -1,0 +1,388 @@
+#include "gw_flow.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <nghttp2/nghttp2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gw_conn.h"
+#include "gw_server.h"
+#include "st_addr.h"
+#include "st_log.h"
+
+#define LINGER_MS 30000 /* how long a cleanly closed stream waits for lwIP to drain */
+
+#define NV(n, v)                                                                                   \
+    {                                                                                              \
+        (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NO_COPY_NAME     \
+    }
+
+static void detach_pcb(struct gw_flow *f)
+{
+    tcp_arg(f->pcb, NULL);
+    tcp_recv(f->pcb, NULL);
+    tcp_sent(f->pcb, NULL);
+    tcp_err(f->pcb, NULL);
+}
+
+static void abort_pcb(struct gw_flow *f)
+{
+    if (!f->pcb)
+        return;
+    detach_pcb(f);
+    tcp_abort(f->pcb);
+    f->pcb = NULL;
+    f->inflight = 0;
+}
+
+static void on_release(struct st_defer *d)
+{
+    struct gw_flow *f = d->data;
+    st_timer_stop(&f->timer);
+    if (f->pcb) {
+        detach_pcb(f);
+        if (f->inflight || tcp_close(f->pcb) != ERR_OK)
+            tcp_abort(f->pcb); /* lwIP must keep no reference into `down` */
+        f->pcb = NULL;
+    }
+    if (f->up)
+        pbuf_free(f->up);
+    st_bq_fini(&f->down);
+    if (f->has_vip)
+        gw_vip_release(f->gw->vips, f->vip);
+    free(f);
+}
+
+static void maybe_release(struct gw_flow *f)
+{
+    if (f->finishing || !f->stream_closed)
+        return;
+    if (f->pcb && f->inflight) {
+        if (!st_timer_active(&f->timer))
+            st_timer_start(&f->timer, LINGER_MS);
+        return;
+    }
+    f->finishing = true;
+    st_defer_queue(&f->gw->loop, &f->release);
+}
+
+static void kick(struct gw_flow *f)
+{
+    if (f->conn)
+        st_h2conn_kick(&f->conn->h2);
+}
+
+static void resume_up(struct gw_flow *f)
+{
+    if (f->provider_deferred && f->conn && !f->stream_closed) {
+        f->provider_deferred = false;
+        nghttp2_session_resume_data(f->conn->h2.session, f->sid);
+        kick(f);
+    }
+}
+
+static void reset_stream(struct gw_flow *f, uint32_t code)
+{
+    if (f->conn && !f->stream_closed) {
+        nghttp2_submit_rst_stream(f->conn->h2.session, NGHTTP2_FLAG_NONE, f->sid, code);
+        kick(f);
+    }
+}
+
+static ssize_t provider_read(nghttp2_session *s, int32_t sid, uint8_t *buf, size_t len,
+                             uint32_t *flags, nghttp2_data_source *src, void *ud)
+{
+    (void)s;
+    (void)sid;
+    (void)ud;
+    return gw_flow_read_up(src->ptr, buf, len, flags);
+}
+
+static void respond(struct gw_flow *f, int status, const char *proxy_status)
+{
+    if (f->responded || !f->conn || f->stream_closed)
+        return;
+    f->responded = true;
+    char st[4];
+    snprintf(st, sizeof(st), "%d", status);
+    nghttp2_session *s = f->conn->h2.session;
+    if (status == 200) {
+        nghttp2_nv nva[] = {NV(":status", st)};
+        nghttp2_data_provider dp = {.source.ptr = f, .read_callback = provider_read};
+        nghttp2_submit_response(s, f->sid, nva, 1, &dp);
+    } else {
+        nghttp2_nv nva[] = {NV(":status", st), NV("proxy-status", proxy_status)};
+        nghttp2_submit_response(s, f->sid, nva, 2, NULL);
+        f->gw->flows_refused++;
+    }
+    kick(f);
+}
+
+static void push_down(struct gw_flow *f)
+{
+    if (!f->pcb || !f->connected)
+        return;
+    while (f->inflight < f->down.len) {
+        size_t room = tcp_sndbuf(f->pcb);
+        if (room == 0)
+            break;
+        const uint8_t *p;
+        size_t n = st_bq_peek(&f->down, f->inflight, &p);
+        if (n > room)
+            n = room;
+        if (n > 0xffff)
+            n = 0xffff;
+        u8_t more = f->inflight + n < f->down.len ? TCP_WRITE_FLAG_MORE : 0;
+        err_t e = tcp_write(f->pcb, p, (u16_t)n, more); /* no COPY: bytes stay in `down` */
+        if (e == ERR_MEM)
+            break;
+        if (e != ERR_OK) {
+            st_debug("flow %s: tcp_write: %d", f->authority, e);
+            abort_pcb(f);
+            reset_stream(f, NGHTTP2_CONNECT_ERROR);
+            return;
+        }
+        f->inflight += n;
+    }
+    tcp_output(f->pcb);
+    if (f->down_eof && f->inflight == f->down.len && !f->fin_sent) {
+        tcp_shutdown(f->pcb, 0, 1);
+        f->fin_sent = true;
+    }
+}
+
+static err_t on_tcp_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
+{
+    (void)pcb;
+    (void)err;
+    struct gw_flow *f = arg;
+    if (!p) {
+        f->up_eof = true;
+    } else {
+        f->up_len += p->tot_len;
+        if (f->up)
+            pbuf_cat(f->up, p);
+        else
+            f->up = p;
+    }
+    resume_up(f);
+    return ERR_OK;
+}
+
+static err_t on_tcp_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
+{
+    (void)pcb;
+    struct gw_flow *f = arg;
+    st_bq_consume(&f->down, len);
+    f->inflight -= len;
+    if (f->conn && !f->stream_closed) {
+        nghttp2_session_consume(f->conn->h2.session, f->sid, len);
+        kick(f);
+    }
+    push_down(f);
+    maybe_release(f);
+    return ERR_OK;
+}
+
+static void on_tcp_err(void *arg, err_t err)
+{
+    struct gw_flow *f = arg;
+    f->pcb = NULL; /* lwIP freed it, with every segment referencing `down` */
+    f->inflight = 0;
+    st_timer_stop(&f->timer);
+    if (!f->connected) {
+        if (err == ERR_RST) {
+            st_info("flow %s -> %s: connection refused", f->client, f->authority);
+            respond(f, 502, "subtunnel; error=connection_refused");
+        } else {
+            st_info("flow %s -> %s: connect failed (%d)", f->client, f->authority, err);
+            respond(f, 504, "subtunnel; error=connection_timeout");
+        }
+    } else {
+        st_debug("flow %s -> %s: reset by host (%d)", f->client, f->authority, err);
+        reset_stream(f, NGHTTP2_CONNECT_ERROR);
+    }
+    maybe_release(f);
+}
+
+static err_t on_tcp_connected(void *arg, struct tcp_pcb *pcb, err_t err)
+{
+    (void)pcb;
+    (void)err;
+    struct gw_flow *f = arg;
+    f->connected = true;
+    st_timer_stop(&f->timer);
+    respond(f, 200, NULL);
+    push_down(f);
+    return ERR_OK;
+}
+
+static void on_timer(struct st_timer *t)
+{
+    struct gw_flow *f = t->data;
+    if (!f->connected) {
+        st_info("flow %s -> %s: connect timed out", f->client, f->authority);
+        abort_pcb(f);
+        respond(f, 504, "subtunnel; error=connection_timeout");
+        return;
+    }
+    /* Linger expired: the host never acknowledged the tail of the data. */
+    abort_pcb(f);
+    maybe_release(f);
+}
+
+struct gw_flow *gw_flow_new(struct gw_conn *c, int32_t sid)
+{
+    struct gw_flow *f = calloc(1, sizeof(*f));
+    if (!f)
+        return NULL;
+    f->gw = c->gw;
+    f->conn = c;
+    f->sid = sid;
+    st_timer_init(&f->timer, &c->gw->loop, on_timer, f);
+    st_defer_init(&f->release, on_release, f);
+    st_bq_init(&f->down, GW_FLOW_WINDOW);
+    return f;
+}
+
+static bool in_routes(const struct gw_config *cfg, const uint8_t *addr)
+{
+    for (size_t i = 0; i < cfg->n_routes; i++)
+        if (st_cidr_contains(&cfg->routes[i], AF_INET, addr))
+            return true;
+    return false;
+}
+
+/* Why the destination is refused, or NULL when it may be reached. */
+static const char *policy_refusal(struct gw_server *gw, const uint8_t *addr)
+{
+    static const struct st_cidr link_local = {.family = AF_INET, .addr = {169, 254}, .prefix = 16};
+    if (!in_routes(&gw->cfg, addr))
+        return "not in the exposed routes";
+    if (!gw->cfg.allow_link_local && st_cidr_contains(&link_local, AF_INET, addr))
+        return "link-local/metadata address";
+    if (st_cidr_contains(&gw->cfg.virtual_pool, AF_INET, addr))
+        return "address of the gateway's virtual pool";
+    return NULL;
+}
+
+void gw_flow_start(struct gw_flow *f)
+{
+    struct gw_server *gw = f->gw;
+    f->started = true;
+    if (strcmp(f->method, "CONNECT") != 0 || f->protocol[0]) {
+        respond(f, 501, "subtunnel; error=http_request_error; details=\"only CONNECT\"");
+        return;
+    }
+    int family;
+    uint8_t addr[16];
+    uint16_t port;
+    if (st_authority_parse(f->authority, strlen(f->authority), &family, addr, &port) < 0 ||
+        family != AF_INET) {
+        respond(f, 400, "subtunnel; error=http_request_error; details=\"authority must be ipv4:port\"");
+        return;
+    }
+    const char *why = policy_refusal(gw, addr);
+    if (why) {
+        st_info("flow %s -> %s: refused: %s", f->client, f->authority, why);
+        respond(f, 403, "subtunnel; error=destination_ip_prohibited");
+        return;
+    }
+    int cfam = AF_INET;
+    uint8_t caddr[16] = {0};
+    uint16_t cport;
+    if (st_authority_parse(f->client, strlen(f->client), &cfam, caddr, &cport) < 0)
+        cfam = AF_INET;
+    if (gw_vip_acquire(gw->vips, cfam, caddr, &f->vip) < 0) {
+        respond(f, 503, "subtunnel; error=connection_limit_reached; details=\"virtual pool full\"");
+        return;
+    }
+    f->has_vip = true;
+    f->pcb = tcp_new();
+    if (!f->pcb) {
+        respond(f, 503, "subtunnel; error=proxy_internal_error");
+        return;
+    }
+    ip_addr_t local, remote;
+    ip_addr_set_ip4_u32(&local, f->vip.s_addr);
+    memcpy(&remote.addr, addr, 4);
+    IP_SET_TYPE_VAL(remote, IPADDR_TYPE_V4);
+    tcp_arg(f->pcb, f);
+    tcp_err(f->pcb, on_tcp_err);
+    tcp_recv(f->pcb, on_tcp_recv);
+    tcp_sent(f->pcb, on_tcp_sent);
+    tcp_nagle_disable(f->pcb);
+    if (tcp_bind(f->pcb, &local, 0) != ERR_OK ||
+        tcp_connect(f->pcb, &remote, port, on_tcp_connected) != ERR_OK) {
+        abort_pcb(f);
+        respond(f, 503, "subtunnel; error=proxy_internal_error; details=\"no local port\"");
+        return;
+    }
+    gw->flows_opened++;
+    st_timer_start(&f->timer, (uint64_t)gw->cfg.connect_timeout_ms);
+    char vip[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &f->vip, vip, sizeof(vip));
+    st_debug("flow %s -> %s: connecting from %s", f->client, f->authority, vip);
+}
+
+int gw_flow_on_data(struct gw_flow *f, const uint8_t *p, size_t n)
+{
+    if (!f->started || (f->responded && !f->connected))
+        return 0; /* refused flow: drop the body, the stream is ending */
+    if (st_bq_append(&f->down, p, n) < 0)
+        return -1;
+    push_down(f);
+    return 0;
+}
+
+void gw_flow_on_eof(struct gw_flow *f)
+{
+    f->down_eof = true;
+    push_down(f);
+}
+
+void gw_flow_on_close(struct gw_flow *f, uint32_t code)
+{
+    f->stream_closed = true;
+    f->conn = NULL;
+    if (code != NGHTTP2_NO_ERROR || !f->connected)
+        abort_pcb(f);
+    else if (f->pcb && f->inflight)
+        st_timer_start(&f->timer, LINGER_MS);
+    maybe_release(f);
+}
+
+void gw_flow_on_conn_lost(struct gw_flow *f)
+{
+    f->stream_closed = true;
+    f->conn = NULL;
+    abort_pcb(f);
+    maybe_release(f);
+}
+
+ssize_t gw_flow_read_up(struct gw_flow *f, uint8_t *buf, size_t len, uint32_t *flags)
+{
+    size_t n = len < f->up_len ? len : f->up_len;
+    if (n > 0xffff)
+        n = 0xffff;
+    if (n) {
+        pbuf_copy_partial(f->up, buf, (u16_t)n, 0);
+        f->up = pbuf_free_header(f->up, (u16_t)n);
+        f->up_len -= n;
+        for (size_t left = n; f->pcb && left;) {
+            u16_t k = left > 0xffff ? 0xffff : (u16_t)left;
+            tcp_recved(f->pcb, k);
+            left -= k;
+        }
+    }
+    if (f->up_len == 0 && f->up_eof) {
+        *flags |= NGHTTP2_DATA_FLAG_EOF;
+        f->up_eof_sent = true;
+    } else if (n == 0) {
+        f->provider_deferred = true;
+        return NGHTTP2_ERR_DEFERRED;
+    }
+    return (ssize_t)n;
+}

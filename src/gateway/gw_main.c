@@ -1,0 +1,195 @@
+/* subtunnel-gateway: dials edges and serves their streams into the private subnet. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "gw_conn.h"
+#include "gw_server.h"
+#include "ns_stack.h"
+#include "ns_tun.h"
+#include "st_log.h"
+#include "st_tls.h"
+
+#define LWIP_TICK_MS 100
+#define TUN_READ_BUDGET 256
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: subtunnel-gateway --config FILE [--check-config] [--log-level LEVEL]\n"
+                 "       subtunnel-gateway --help | --version\n"
+                 "  -c, --config FILE      YAML configuration (see docs/configuration.md)\n"
+                 "  -t, --check-config     validate the configuration and exit (0 ok, 2 bad)\n"
+                 "  -l, --log-level LEVEL  error|warn|info|debug (overrides the file)\n");
+}
+
+static void on_tun(struct st_io *io, uint32_t ev)
+{
+    (void)ev;
+    struct gw_server *gw = io->data;
+    int n = ns_netif_read(&gw->nif, TUN_READ_BUDGET);
+    if (n < 0)
+        st_warn("TUN %s read: %s", gw->ifname, strerror(-n));
+    else if (n == TUN_READ_BUDGET)
+        st_loop_now(&gw->loop); /* more pending: level-triggered epoll calls us again */
+}
+
+static void on_lwip_tick(struct st_timer *t)
+{
+    ns_stack_poll_timers();
+    st_timer_start(t, LWIP_TICK_MS);
+}
+
+static void on_signal(struct st_loop *loop, int signo, void *data)
+{
+    struct gw_server *gw = data;
+    if (signo == SIGHUP) {
+        st_info("SIGHUP: configuration reload is not supported yet; keeping the running config");
+        return;
+    }
+    if (gw->draining) {
+        st_info("second signal: exiting now");
+        st_loop_stop(loop);
+        return;
+    }
+    st_info("signal %d: unregistering and shutting down", signo);
+    gw->draining = true;
+    for (size_t i = 0; i < gw->n_conns; i++)
+        gw_conn_drain(gw->conns[i]);
+    st_loop_stop(loop);
+}
+
+static int setup_tun(struct gw_server *gw)
+{
+    const struct gw_config *cfg = &gw->cfg;
+    uint32_t base;
+    memcpy(&base, cfg->virtual_pool.addr, 4);
+    gw->tun_addr.s_addr = htonl(ntohl(base) + 1);
+    gw->stack_addr.s_addr = htonl(ntohl(base) + 2);
+    int fd = ns_tun_open(cfg->tun_name, gw->ifname);
+    if (fd < 0) {
+        st_err("TUN %s: %s (the gateway needs CAP_NET_ADMIN)", cfg->tun_name, strerror(-fd));
+        return -1;
+    }
+    int rv;
+    if ((rv = ns_tun_set_mtu(gw->ifname, cfg->tun_mtu)) < 0 ||
+        (rv = ns_tun_add_addr4(gw->ifname, gw->tun_addr, cfg->virtual_pool.prefix)) < 0 ||
+        (rv = ns_tun_set_up(gw->ifname)) < 0) {
+        st_err("TUN %s: configuring: %s", gw->ifname, strerror(-rv));
+        close(fd);
+        return -1;
+    }
+    ns_stack_init();
+    if ((rv = ns_netif_init(&gw->nif, fd, gw->stack_addr, cfg->virtual_pool.prefix,
+                            cfg->tun_mtu)) < 0) {
+        st_err("lwIP netif: %s", strerror(-rv));
+        close(fd);
+        return -1;
+    }
+    st_io_init(&gw->tun_io, &gw->loop, fd, on_tun, gw);
+    st_io_set(&gw->tun_io, EPOLLIN);
+    st_timer_init(&gw->lwip_timer, &gw->loop, on_lwip_tick, gw);
+    st_timer_start(&gw->lwip_timer, LWIP_TICK_MS);
+    char pool[64];
+    st_cidr_format(&cfg->virtual_pool, pool, sizeof(pool));
+    st_info("TUN %s up (mtu %d), virtual pool %s", gw->ifname, cfg->tun_mtu, pool);
+    return 0;
+}
+
+static int run(struct gw_server *gw)
+{
+    char err[300];
+    gw->tls = st_tls_client_ctx(gw->cfg.ca_file, err, sizeof(err));
+    if (!gw->tls) {
+        st_err("TLS: %s", err);
+        return 1;
+    }
+    if (st_loop_init(&gw->loop) < 0)
+        return 1;
+    gw->vips = gw_vip_pool_new(&gw->cfg.virtual_pool, 2);
+    if (!gw->vips) {
+        st_err("virtual pool: invalid or out of memory");
+        return 1;
+    }
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    st_loop_signals(&gw->loop, &set, on_signal, gw);
+    signal(SIGPIPE, SIG_IGN);
+    if (gw->cfg.expose && setup_tun(gw) < 0)
+        return 1;
+    gw->n_conns = (size_t)gw->cfg.ha_connections;
+    gw->conns = calloc(gw->n_conns, sizeof(*gw->conns));
+    for (size_t i = 0; gw->conns && i < gw->n_conns; i++)
+        gw->conns[i] = gw_conn_new(gw, (unsigned)i);
+    int rv = st_loop_run(&gw->loop);
+    st_info("stopped (%llu flows opened, %llu refused)", (unsigned long long)gw->flows_opened,
+            (unsigned long long)gw->flows_refused);
+    return rv < 0 ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+                                         {"check-config", no_argument, NULL, 't'},
+                                         {"log-level", required_argument, NULL, 'l'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {"version", no_argument, NULL, 'V'},
+                                         {NULL, 0, NULL, 0}};
+    const char *config = NULL, *level = NULL;
+    bool check = false;
+    int o;
+    st_log_set_ident("subtunnel-gateway");
+    while ((o = getopt_long(argc, argv, "c:tl:hV", opts, NULL)) != -1) {
+        switch (o) {
+        case 'c': config = optarg; break;
+        case 't': check = true; break;
+        case 'l': level = optarg; break;
+        case 'h': usage(stdout); return 0;
+        case 'V': printf("subtunnel-gateway %s\n", ST_VERSION); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "subtunnel-gateway: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+    if (!config) {
+        fprintf(stderr, "subtunnel-gateway: --config FILE is required\n");
+        usage(stderr);
+        return 2;
+    }
+    static struct gw_server gw;
+    char err[512];
+    if (gw_config_load(config, &gw.cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "subtunnel-gateway: %s\n", err);
+        return 2;
+    }
+    st_log_set_level(gw.cfg.log_level);
+    if (level) {
+        int l = st_log_parse_level(level);
+        if (l < 0) {
+            fprintf(stderr, "subtunnel-gateway: bad --log-level '%s' (error|warn|info|debug)\n",
+                    level);
+            return 2;
+        }
+        st_log_set_level(l);
+    }
+    if (check) {
+        printf("%s: configuration OK (tunnel %s, %zu edges, %zu exposed routes)\n", config,
+               gw.cfg.tunnel_id, gw.cfg.n_edges, gw.cfg.n_routes);
+        gw_config_fini(&gw.cfg);
+        return 0;
+    }
+    int rc = run(&gw);
+    gw_config_fini(&gw.cfg);
+    return rc;
+}

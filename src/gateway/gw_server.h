@@ -1,0 +1,32 @@
+#ifndef SUBTUNNEL_GW_SERVER_H
+#define SUBTUNNEL_GW_SERVER_H
+
+#include <net/if.h>
+#include <openssl/ssl.h>
+
+#include "gw_config.h"
+#include "gw_vip.h"
+#include "ns_netif.h"
+#include "st_loop.h"
+
+/* The gateway process: loop, TUN + lwIP, the edge connections and the virtual IP pool. */
+
+struct gw_conn;
+
+struct gw_server {
+    struct st_loop loop;
+    struct gw_config cfg;
+    SSL_CTX *tls;
+    struct gw_conn **conns;
+    size_t n_conns;
+    struct gw_vip_pool *vips;
+    struct ns_netif nif;
+    struct st_io tun_io;
+    struct st_timer lwip_timer;
+    char ifname[IFNAMSIZ];
+    struct in_addr tun_addr, stack_addr;
+    bool draining;
+    uint64_t flows_opened, flows_refused;
+};
+
+#endif

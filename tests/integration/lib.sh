@@ -1,0 +1,150 @@
+# shellcheck shell=bash
+# Shared helpers for tests/integration/test_*.sh (sourced, not executed).
+# Run by ctest (BUILD_DIR and ST_SOURCE_DIR set) or by hand from the repo root.
+
+ST_SOURCE_DIR=${ST_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+BUILD_DIR=${BUILD_DIR:-$ST_SOURCE_DIR/build}
+LAB_DIR=${LAB_DIR:-$ST_SOURCE_DIR/lab}
+export ST_SOURCE_DIR BUILD_DIR LAB_DIR
+LAB=$ST_SOURCE_DIR/scripts/lab.sh
+HTTPD_PY=$ST_SOURCE_DIR/tests/integration/httpd.py
+TEST_NAME=$(basename "$0" .sh)
+export PRIV_IP=198.51.100.10
+CLEANUP_FNS=()
+
+log() { printf '[%s %s] %s\n' "$TEST_NAME" "$(date +%T)" "$*"; }
+pass() { log "PASS: $*"; }
+fail() {
+    log "FAIL: $*"
+    exit 1
+}
+
+# require_root: exit 77 (ctest SKIP) without root or network namespace support
+require_root() {
+    if [[ $(id -u) -ne 0 ]] || ! command -v ip >/dev/null || ! unshare -n true 2>/dev/null; then
+        echo "SKIP: needs root and network namespaces"
+        exit 77
+    fi
+}
+
+# require_cmd CMD...: fail clearly when a client tool is missing
+require_cmd() {
+    local c
+    for c in "$@"; do
+        command -v "$c" >/dev/null || fail "missing tool: $c (run scripts/bootstrap-deps.sh)"
+    done
+}
+
+# on_cleanup FN: run FN at exit (last registered runs first), before lab down
+on_cleanup() { CLEANUP_FNS+=("$1"); }
+
+dump_logs() {
+    local f
+    for f in "${EDGE_LOG:-}" "${GATEWAY_LOG:-}" "${EDGE_LOG_2:-}" "${GATEWAY_LOG_2:-}"; do
+        [[ -n $f && -s $f ]] || continue
+        echo "---- last lines of $f"
+        tail -n 30 "$f"
+    done
+}
+
+_on_exit() {
+    local rc=$? i
+    trap - EXIT INT TERM
+    for ((i = ${#CLEANUP_FNS[@]} - 1; i >= 0; i--)); do
+        "${CLEANUP_FNS[i]}" || true
+    done
+    if ((rc != 0 && rc != 77)); then
+        dump_logs || true
+    fi
+    if [[ ${ST_KEEP_LAB:-0} != 1 ]]; then
+        bash "$LAB" down >/dev/null 2>&1 || true
+    fi
+    if ((rc == 0)); then log "OK"; fi
+    exit "$rc"
+}
+
+# lab_up [lab.sh up args]: start the lab (down at exit), import its environment
+lab_up() {
+    trap _on_exit EXIT
+    trap 'exit 130' INT TERM
+    bash "$LAB" up "$@" || fail "lab.sh up $* failed"
+    eval "$(bash "$LAB" env)"
+}
+
+in_ns() {
+    local ns=$1
+    shift
+    ip netns exec "$ns" "$@"
+}
+
+# wait_for SECS DESC CMD...: poll CMD (every 0.2 s) until it succeeds, at most SECS
+wait_for() {
+    local secs=$1 desc=$2 i
+    shift 2
+    for ((i = 0; i < secs * 5; i++)); do
+        if "$@"; then return 0; fi
+        sleep 0.2
+    done
+    fail "timed out after ${secs}s: $desc"
+}
+
+listening() { in_ns "$1" ss -Hltn "src $2" 2>/dev/null | grep -q .; }
+
+# start_bg NAME NS CMD...: detached in NS; lab.sh down stops it via $LAB_DIR/run
+start_bg() {
+    local name=$1 ns=$2
+    shift 2
+    mkdir -p "$LAB_DIR/run" "$LAB_DIR/logs"
+    setsid ip netns exec "$ns" "$@" </dev/null >>"$LAB_DIR/logs/$name.log" 2>&1 &
+    echo $! >"$LAB_DIR/run/$name.pid"
+}
+
+# start_httpd NAME ADDR:PORT DIR: tests/integration/httpd.py in st-priv
+start_httpd() {
+    local name=$1 addr=${2%:*} port=${2##*:} dir=$3
+    start_bg "$name" st-priv python3 "$HTTPD_PY" "$addr" "$port" "$dir"
+    wait_for 15 "$name listening on $2" listening st-priv "$2"
+}
+
+sha256_file() { sha256sum "$1" | cut -d' ' -f1; }
+file_size() { stat -c %s "$1"; }
+
+# random_file FILE KIB
+random_file() { head -c "$(($2 * 1024))" /dev/urandom >"$1"; }
+
+assert_eq() {
+    local expected=$1 actual=$2 what=$3
+    [[ $expected == "$actual" ]] || fail "$what: expected '$expected', got '$actual'"
+    pass "$what ($actual)"
+}
+
+assert_ne() {
+    local unexpected=$1 actual=$2 what=$3
+    [[ $unexpected != "$actual" ]] || fail "$what: got '$actual'"
+    pass "$what ($actual)"
+}
+
+# assert_match REGEX TEXT WHAT (case-insensitive, grep -E)
+assert_match() {
+    local re=$1 text=$2 what=$3
+    grep -Eiq -- "$re" <<<"$text" || fail "$what: '$re' not found in: $text"
+    pass "$what"
+}
+
+# pcurl ARGS...: curl in st-client through the edge's CONNECT proxy (tunnel mode)
+pcurl() {
+    in_ns st-client curl -sS -p -x "$EDGE_PROXY" -U "lab:$ACCESS_TOKEN" "$@"
+}
+
+# proxy_probe HOST:PORT [curl auth args...]: CONNECT through the edge and print
+# "<CONNECT status> <proxy-status header value>"; never fails.
+proxy_probe() {
+    local target=$1 hdr code ps
+    shift
+    hdr=$(mktemp)
+    code=$(in_ns st-client curl -s -p -x "$EDGE_PROXY" "$@" -m 40 -o /dev/null -D "$hdr" \
+        -w '%{http_connect}' "http://$target/" 2>/dev/null) || true
+    ps=$(tr -d '\r' <"$hdr" | sed -n 's/^[Pp]roxy-[Ss]tatus: *//p' | head -n 1)
+    rm -f "$hdr"
+    echo "${code:-000} ${ps:-none}"
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# A gateway with a wrong tunnel secret: the edge refuses it with a clear log
+# line, the gateway logs the error, and no flow reaches site 1.
+set -euo pipefail
+# shellcheck source=tests/integration/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+require_root
+require_cmd curl
+export LAB_BAD_TOKEN=1
+# shellcheck disable=SC2119
+lab_up
+
+edge_refused() { grep -Eiq 'refused|invalid token' "$EDGE_LOG"; }
+gateway_error() { grep -Eiq 'error|refused|invalid|denied|unauthori' "$GATEWAY_LOG"; }
+wait_for 30 "edge log line refusing the registration" edge_refused
+pass "edge: $(grep -Eim1 'refused|invalid token' "$EDGE_LOG")"
+wait_for 30 "gateway log line with the error" gateway_error
+pass "gateway: $(grep -Eim1 'error|refused|invalid|denied|unauthori' "$GATEWAY_LOG")"
+if grep -vi 'not registered' "$GATEWAY_LOG" | grep -Eq '(^|[^[:alpha:]])registered'; then
+    fail "gateway with a wrong token logged 'registered'"
+fi
+
+r=$(proxy_probe "$PRIV_IP:8000" -U "lab:$ACCESS_TOKEN")
+assert_ne 200 "${r%% *}" "CONNECT with no registered tunnel"
+log "answer: $r"

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Error answers of the access proxy (status + proxy-status), and ssh through a
+# socat ProxyCommand.
+set -euo pipefail
+# shellcheck source=tests/integration/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+require_root
+require_cmd curl socat ssh sshd ssh-keygen
+# shellcheck disable=SC2119
+lab_up
+auth=(-U "lab:$ACCESS_TOKEN")
+
+r=$(proxy_probe "$PRIV_IP:8000" "${auth[@]}")
+assert_eq 200 "${r%% *}" "CONNECT to a listening port"
+
+r=$(proxy_probe "$PRIV_IP:9" "${auth[@]}")
+assert_eq 502 "${r%% *}" "refused port status"
+assert_match "connection_refused" "$r" "refused port proxy-status"
+
+r=$(proxy_probe 203.0.113.99:80 "${auth[@]}")
+assert_eq 403 "${r%% *}" "destination nobody exposes"
+assert_match "destination_ip_prohibited" "$r" "prohibited proxy-status"
+
+r=$(proxy_probe "$PRIV_IP:8000" -U "lab:wrong-$ACCESS_TOKEN")
+assert_eq 407 "${r%% *}" "wrong access token"
+r=$(proxy_probe "$PRIV_IP:8000")
+assert_eq 407 "${r%% *}" "no access token"
+r=$(in_ns st-client curl -s -p -x "$EDGE_PROXY" -H "Proxy-Authorization: Bearer $ACCESS_TOKEN" \
+    -m 20 "http://$PRIV_IP:8000/file") || true
+assert_match "hello from st-priv" "$r" "Bearer proxy authorization"
+
+connect_timeout=$(sed -n 's/^ *connect-timeout: *\([0-9]*\).*/\1/p' "$GATEWAY_CONFIG" | head -n 1)
+SECONDS=0
+r=$(proxy_probe 198.51.100.12:80 "${auth[@]}")
+elapsed=$SECONDS
+assert_eq 504 "${r%% *}" "unanswered destination"
+assert_match "connection_timeout" "$r" "timeout proxy-status"
+((elapsed <= ${connect_timeout:-10} + 5)) ||
+    fail "timeout answer after ${elapsed}s (connect-timeout ${connect_timeout:-10}s + 5)"
+pass "timeout answered after ${elapsed}s"
+
+# ssh through the proxy: sshd in st-priv with throwaway keys
+sdir=$LAB_DIR/t-errors-ssh
+rm -rf "$sdir"
+mkdir -p "$sdir" /run/sshd
+cleanup_dir() { rm -rf "$sdir"; }
+on_cleanup cleanup_dir
+ssh-keygen -q -t ed25519 -N '' -f "$sdir/host_key"
+ssh-keygen -q -t ed25519 -N '' -f "$sdir/user_key"
+cp "$sdir/user_key.pub" "$sdir/authorized_keys"
+start_bg sshd st-priv "$(command -v sshd)" -D -e -f /dev/null \
+    -o "ListenAddress=$PRIV_IP:22" -o "HostKey=$sdir/host_key" \
+    -o "AuthorizedKeysFile=$sdir/authorized_keys" -o "PidFile=$sdir/sshd.pid" \
+    -o PermitRootLogin=prohibit-password -o StrictModes=no -o UsePAM=no \
+    -o PasswordAuthentication=no -o KbdInteractiveAuthentication=no
+wait_for 15 "sshd listening" listening st-priv "$PRIV_IP:22"
+phost=${EDGE_PROXY#http://}
+pport=${phost##*:}
+phost=${phost%:*}
+out=$(in_ns st-client timeout 60 ssh -F /dev/null -i "$sdir/user_key" -o BatchMode=yes \
+    -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
+    -o ConnectTimeout=20 \
+    -o "ProxyCommand=socat - PROXY:$phost:%h:%p,proxyport=$pport,proxyauth=lab:$ACCESS_TOKEN" \
+    "root@$PRIV_IP" echo ok) || fail "ssh through the proxy failed"
+assert_eq ok "$out" "ssh through ProxyCommand"

@@ -1,0 +1,474 @@
+#include "edge_config.h"
+#include "gw_config.h"
+#include "st_config.h"
+#include "st_log.h"
+
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define HASH_A "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+
+static char tmpdir[64], cert[128], key[128], ca[128], tokfile[128];
+static char err[512];
+static char text[8192];
+
+static void write_file(const char *path, const char *content)
+{
+    FILE *f = fopen(path, "w");
+
+    ck_assert_ptr_nonnull(f);
+    fputs(content, f);
+    fclose(f);
+}
+
+static void setup(void)
+{
+    strcpy(tmpdir, "/tmp/st_test_config.XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+    snprintf(cert, sizeof(cert), "%s/edge.crt", tmpdir);
+    snprintf(key, sizeof(key), "%s/edge.key", tmpdir);
+    snprintf(ca, sizeof(ca), "%s/ca.crt", tmpdir);
+    snprintf(tokfile, sizeof(tokfile), "%s/token", tmpdir);
+    write_file(cert, "cert\n");
+    write_file(key, "key\n");
+    write_file(ca, "ca\n");
+    write_file(tokfile, "\n  site-1:0123456789abcdefghij  \n");
+}
+
+static void teardown(void)
+{
+    unlink(cert);
+    unlink(key);
+    unlink(ca);
+    unlink(tokfile);
+    rmdir(tmpdir);
+}
+
+/* ---- generic tree ---- */
+
+static int cfg_parse(struct st_cfg *c, const char *yaml)
+{
+    return st_cfg_parse(c, yaml, strlen(yaml), "t.yaml", err, sizeof(err));
+}
+
+START_TEST(test_tree)
+{
+    struct st_cfg c;
+    const struct st_cfg_node *v, *list;
+    static const char *const allowed[] = {"a", "list", "m", NULL};
+    long n;
+
+    ck_assert_int_eq(cfg_parse(&c, "a: 5\nlist:\n  - x\n  - 'y'\nm:\n  k: true\n"), 0);
+    ck_assert_int_eq(c.root->kind, ST_CFG_MAP);
+    ck_assert_int_eq(st_cfg_check_keys(&c, c.root, allowed), 0);
+    v = st_cfg_get(c.root, "a");
+    ck_assert_int_eq(v->line, 1);
+    ck_assert_int_eq(st_cfg_int(&c, v, 1, 10, &n), 0);
+    ck_assert_int_eq(n, 5);
+    ck_assert_int_eq(st_cfg_int(&c, v, 6, 10, &n), -EINVAL);
+    ck_assert_str_eq(err, "t.yaml:1: 'a' is 5, must be between 6 and 10");
+    list = st_cfg_get(c.root, "list");
+    ck_assert_int_eq(list->kind, ST_CFG_SEQ);
+    ck_assert_uint_eq(list->n_children, 2);
+    ck_assert_str_eq(list->children[1]->scalar, "y");
+    ck_assert(!list->children[1]->plain);
+    ck_assert_int_eq(list->children[1]->line, 4);
+    ck_assert_str_eq(list->children[1]->path, "list[1]");
+    ck_assert_str_eq(st_cfg_get(st_cfg_get(c.root, "m"), "k")->path, "m.k");
+    ck_assert_ptr_null(st_cfg_get(c.root, "zzz"));
+    ck_assert_int_eq(st_cfg_int(&c, list, 0, 1, &n), -EINVAL);
+    ck_assert_str_eq(err, "t.yaml:3: 'list' must be an integer");
+    st_cfg_fini(&c);
+}
+END_TEST
+
+START_TEST(test_tree_errors)
+{
+    struct st_cfg c;
+    static const char *const allowed[] = {"a", NULL};
+
+    ck_assert_int_eq(cfg_parse(&c, "a: 1\nb: [1, 2\nc: 3\n"), -EINVAL);
+    ck_assert_msg(strncmp(err, "t.yaml:3: YAML syntax error: ", 29) == 0, "%s", err);
+    ck_assert_int_eq(cfg_parse(&c, "a: 1\n  b: 2\n"), -EINVAL);
+    ck_assert_msg(strncmp(err, "t.yaml:2: YAML syntax error: ", 29) == 0, "%s", err);
+
+    ck_assert_int_eq(cfg_parse(&c, "a: 1\nx:\n  y: 2\na: 3\n"), -EINVAL);
+    ck_assert_str_eq(err, "t.yaml:4: duplicate key 'a' (first at line 1)");
+    ck_assert_int_eq(cfg_parse(&c, "a: &x 1\nb: *x\n"), -EINVAL);
+    ck_assert_msg(strstr(err, "t.yaml:1: YAML anchor 'x' not supported") == err, "%s", err);
+    ck_assert_int_eq(cfg_parse(&c, "a: 1\nb: *x\n"), -EINVAL); /* undefined alias */
+    ck_assert_msg(strncmp(err, "t.yaml:2: ", 10) == 0, "%s", err);
+    ck_assert_int_eq(cfg_parse(&c, "a: 1\n---\nb: 2\n"), -EINVAL);
+    ck_assert_str_eq(err, "t.yaml:2: multiple YAML documents are not supported");
+    ck_assert_int_eq(cfg_parse(&c, "? [a]\n: 1\n"), -EINVAL);
+    ck_assert_str_eq(err, "t.yaml:1: mapping keys must be scalars");
+
+    ck_assert_int_eq(cfg_parse(&c, "a: 1\n\nfoo: 2\n"), 0);
+    ck_assert_int_eq(st_cfg_check_keys(&c, c.root, allowed), -EINVAL);
+    ck_assert_str_eq(err, "t.yaml:3: unknown key 'foo'");
+    st_cfg_fini(&c);
+
+    ck_assert_int_eq(cfg_parse(&c, ""), 0);
+    ck_assert_ptr_null(c.root);
+    st_cfg_fini(&c);
+}
+END_TEST
+
+/* ---- edge ---- */
+
+static int edge_parse(struct edge_config *cfg, const char *extra_top, const char *tunnels)
+{
+    snprintf(text, sizeof(text),
+             "cert: %s\n"
+             "key: %s\n"
+             "%s"
+             "tunnels:\n%s"
+             "access-tokens:\n"
+             "  - name: alice\n"
+             "    sha256: " HASH_A "\n",
+             cert, key, extra_top,
+             tunnels ? tunnels
+                     : "  - id: site-1\n"
+                       "    secret-sha256: " HASH_A "\n"
+                       "    routes: [198.51.100.0/24, \"2001:db8:1::/48\"]\n"
+                       "    hostnames: [App.Lab.Test, ws.lab.test]\n");
+    return edge_config_parse(text, strlen(text), "edge.yaml", cfg, err, sizeof(err));
+}
+
+START_TEST(test_edge_good_defaults)
+{
+    struct edge_config cfg;
+    char buf[64];
+
+    ck_assert_msg(edge_parse(&cfg, "", NULL) == 0, "%s", err);
+    ck_assert_int_eq(cfg.log_level, ST_LOG_INFO);
+    ck_assert_str_eq(cfg.location, "edge");
+    st_sockaddr_format(&cfg.tunnel_listen, buf, sizeof(buf));
+    ck_assert_str_eq(buf, "0.0.0.0:7844");
+    st_sockaddr_format(&cfg.access_listen, buf, sizeof(buf));
+    ck_assert_str_eq(buf, "0.0.0.0:8080");
+    ck_assert(!cfg.has_access_tls);
+    ck_assert_str_eq(cfg.cert_file, cert);
+    ck_assert_str_eq(cfg.key_file, key);
+    ck_assert_uint_eq(cfg.n_tunnels, 1);
+    ck_assert_str_eq(cfg.tunnels[0].id, "site-1");
+    ck_assert_uint_eq(cfg.tunnels[0].secret_sha256[0], 0xba);
+    ck_assert_uint_eq(cfg.tunnels[0].n_routes, 2);
+    ck_assert_int_eq(cfg.tunnels[0].routes[1].family, AF_INET6);
+    ck_assert_uint_eq(cfg.tunnels[0].routes[1].prefix, 48);
+    ck_assert_uint_eq(cfg.tunnels[0].n_hostnames, 2);
+    ck_assert_str_eq(cfg.tunnels[0].hostnames[0], "app.lab.test");
+    ck_assert_uint_eq(cfg.n_tokens, 1);
+    ck_assert_str_eq(cfg.tokens[0].name, "alice");
+    ck_assert_uint_eq(cfg.tokens[0].sha256[31], 0xad);
+    edge_config_fini(&cfg);
+    edge_config_fini(&cfg);
+}
+END_TEST
+
+START_TEST(test_edge_good_full)
+{
+    struct edge_config cfg;
+    char buf[64];
+
+    ck_assert_msg(
+        edge_parse(&cfg,
+                   "log-level: debug\nlocation: edge-ams\n"
+                   "tunnel-listen: 192.0.2.1:7844\naccess-listen: \"[2001:db8::1]:8080\"\n"
+                   "access-tls-listen: '*:8443'\n",
+                   "  - id: a\n    secret-sha256: " HASH_A "\n    routes: [192.0.2.0/24]\n"
+                   "  - id: b\n    secret-sha256: " HASH_A "\n    routes: [192.0.2.0/25]\n") == 0,
+        "%s", err);
+    ck_assert_int_eq(cfg.log_level, ST_LOG_DEBUG);
+    ck_assert_str_eq(cfg.location, "edge-ams");
+    st_sockaddr_format(&cfg.tunnel_listen, buf, sizeof(buf));
+    ck_assert_str_eq(buf, "192.0.2.1:7844");
+    st_sockaddr_format(&cfg.access_listen, buf, sizeof(buf));
+    ck_assert_str_eq(buf, "[2001:db8::1]:8080");
+    ck_assert(cfg.has_access_tls);
+    st_sockaddr_format(&cfg.access_tls_listen, buf, sizeof(buf));
+    ck_assert_str_eq(buf, "0.0.0.0:8443");
+    ck_assert_uint_eq(cfg.n_tunnels, 2);
+    ck_assert_uint_eq(cfg.tunnels[1].n_hostnames, 0);
+    edge_config_fini(&cfg);
+}
+END_TEST
+
+static void edge_bad(const char *top, const char *tunnels, const char *want)
+{
+    struct edge_config cfg;
+
+    ck_assert_int_lt(edge_parse(&cfg, top, tunnels), 0);
+    ck_assert_msg(strcmp(err, want) == 0, "got '%s', want '%s'", err, want);
+    ck_assert_ptr_null(cfg.tunnels);
+    ck_assert_ptr_null(cfg.location);
+}
+
+START_TEST(test_edge_errors)
+{
+    static const char t1[] = "  - id: site-1\n    secret-sha256: " HASH_A "\n";
+    char want[256];
+
+    edge_bad("foo: 1\n", NULL, "edge.yaml:3: unknown key 'foo'");
+    edge_bad("log-level: loud\n", NULL,
+             "edge.yaml:3: 'log-level' must be one of error, warn, info, debug");
+    edge_bad("tunnel-listen: 192.0.2.1\n", NULL,
+             "edge.yaml:3: 'tunnel-listen': invalid address '192.0.2.1' (want numeric ip:port "
+             "or [ipv6]:port)");
+    edge_bad("location: [a]\n", NULL, "edge.yaml:3: 'location' must be a non-empty string");
+    edge_bad("", "  - id: site-1\n    secret-sha256: " HASH_A "\n    routes: [198.51.100.1/24]\n",
+             "edge.yaml:6: 'tunnels[0].routes[0]': invalid CIDR '198.51.100.1/24': host bits set "
+             "(the address must be the network address)");
+    edge_bad("", "  - id: site-1\n    secret-sha256: " HASH_A "\n    routes: [198.51.100.0/40]\n",
+             "edge.yaml:6: 'tunnels[0].routes[0]': invalid CIDR '198.51.100.0/40': bad prefix "
+             "length");
+    edge_bad("", t1, "edge.yaml:4: missing required key 'routes' in 'tunnels[0]'");
+    edge_bad("", "  - id: site-1\n    secret-sha256: abc\n    routes: [192.0.2.0/24]\n",
+             "edge.yaml:5: 'tunnels[0].secret-sha256' must be 64 hex digits (a SHA-256)");
+    edge_bad("", "  - id: a b\n    secret-sha256: " HASH_A "\n    routes: [192.0.2.0/24]\n",
+             "edge.yaml:4: 'tunnels[0].id': tunnel id 'a b' must be 1-63 of [A-Za-z0-9_.-]");
+    edge_bad("", "  - id: a\n    secret-sha256: " HASH_A "\n    routes: []\n",
+             "edge.yaml:6: 'tunnels[0].routes' needs at least 1 item");
+    edge_bad("",
+             "  - id: a\n    secret-sha256: " HASH_A "\n    routes: [192.0.2.0/24]\n"
+             "  - id: a\n    secret-sha256: " HASH_A "\n    routes: [203.0.113.0/24]\n",
+             "edge.yaml:7: duplicate tunnel id 'a'");
+    edge_bad("",
+             "  - id: a\n    secret-sha256: " HASH_A "\n    routes: [192.0.2.0/24]\n"
+             "  - id: b\n    secret-sha256: " HASH_A "\n    routes: [192.0.2.0/24]\n",
+             "edge.yaml:9: route '192.0.2.0/24' already belongs to tunnel 'a'");
+    edge_bad("",
+             "  - id: a\n    secret-sha256: " HASH_A "\n    routes: [192.0.2.0/24]\n"
+             "    hostnames: [bad_host.test]\n",
+             "edge.yaml:7: 'tunnels[0].hostnames[0]': invalid hostname 'bad_host.test'");
+    edge_bad("", "  - id: a\n    extra: 1\n", "edge.yaml:5: unknown key 'extra' in 'tunnels[0]'");
+    edge_bad("", "  {}\n", "edge.yaml:4: 'tunnels' must be a list");
+
+    snprintf(text, sizeof(text), "cert: /nonexistent/x.crt\n");
+    struct edge_config cfg;
+    ck_assert_int_lt(edge_config_parse(text, strlen(text), "e.yaml", &cfg, err, sizeof(err)), 0);
+    ck_assert_str_eq(err, "e.yaml:1: 'cert': cannot read '/nonexistent/x.crt': No such file or "
+                          "directory");
+    snprintf(text, sizeof(text), "cert: %s\n", tmpdir);
+    ck_assert_int_lt(edge_config_parse(text, strlen(text), "e.yaml", &cfg, err, sizeof(err)), 0);
+    snprintf(want, sizeof(want), "e.yaml:1: 'cert': '%s' is not a regular file", tmpdir);
+    ck_assert_str_eq(err, want);
+    snprintf(text, sizeof(text), "cert: %s\nkey: %s\n", cert, key);
+    ck_assert_int_lt(edge_config_parse(text, strlen(text), "e.yaml", &cfg, err, sizeof(err)), 0);
+    ck_assert_str_eq(err, "e.yaml:1: missing required key 'tunnels'");
+    ck_assert_int_lt(edge_config_parse("", 0, "e.yaml", &cfg, err, sizeof(err)), 0);
+    ck_assert_str_eq(err, "e.yaml:1: empty configuration");
+    ck_assert_int_lt(edge_config_parse("- a\n", 4, "e.yaml", &cfg, err, sizeof(err)), 0);
+    ck_assert_str_eq(err, "e.yaml:1: 'configuration' must be a mapping");
+}
+END_TEST
+
+START_TEST(test_edge_load)
+{
+    struct edge_config cfg;
+    char path[160];
+
+    ck_assert_int_eq(edge_parse(&cfg, "", NULL), 0);
+    edge_config_fini(&cfg);
+    snprintf(path, sizeof(path), "%s/edge.yaml", tmpdir);
+    write_file(path, text);
+    ck_assert_msg(edge_config_load(path, &cfg, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_str_eq(cfg.tunnels[0].id, "site-1");
+    edge_config_fini(&cfg);
+    unlink(path);
+    ck_assert_int_eq(edge_config_load(path, &cfg, err, sizeof(err)), -ENOENT);
+    ck_assert_msg(strstr(err, "cannot read: No such file or directory") != NULL, "%s", err);
+}
+END_TEST
+
+/* ---- gateway ---- */
+
+static int gw_parse(struct gw_config *cfg, const char *extra)
+{
+    snprintf(text, sizeof(text),
+             "edges: [192.0.2.1:7844, \"[2001:db8::2]:7844\"]\n"
+             "edge-name: edge.lab.test\n"
+             "ca-file: %s\n"
+             "%s",
+             ca, extra);
+    return gw_config_parse(text, strlen(text), "gw.yaml", cfg, err, sizeof(err));
+}
+
+START_TEST(test_gw_good_defaults)
+{
+    struct gw_config cfg;
+    char buf[64];
+
+    ck_assert_msg(gw_parse(&cfg, "token: site-1:0123456789abcdef\n") == 0, "%s", err);
+    ck_assert_int_eq(cfg.log_level, ST_LOG_INFO);
+    ck_assert_uint_eq(cfg.n_edges, 2);
+    st_sockaddr_format(&cfg.edges[1], buf, sizeof(buf));
+    ck_assert_str_eq(buf, "[2001:db8::2]:7844");
+    ck_assert_str_eq(cfg.edge_name, "edge.lab.test");
+    ck_assert_str_eq(cfg.ca_file, ca);
+    ck_assert_str_eq(cfg.tunnel_id, "site-1");
+    ck_assert_str_eq(cfg.secret, "0123456789abcdef");
+    ck_assert_int_eq(cfg.ha_connections, 4);
+    ck_assert_int_eq(cfg.heartbeat_interval_ms, 5000);
+    ck_assert_int_eq(cfg.heartbeat_count, 5);
+    ck_assert(!cfg.expose);
+    ck_assert_uint_eq(cfg.n_routes, 0);
+    ck_assert_int_eq(cfg.connect_timeout_ms, 10000);
+    ck_assert(!cfg.allow_link_local);
+    ck_assert_str_eq(cfg.tun_name, "st0");
+    ck_assert_int_eq(cfg.tun_mtu, 1500);
+    st_cidr_format(&cfg.virtual_pool, buf, sizeof(buf));
+    ck_assert_str_eq(buf, "100.64.0.0/10");
+    gw_config_fini(&cfg);
+    ck_assert_ptr_null(cfg.edges);
+    ck_assert_str_eq(cfg.secret, "");
+}
+END_TEST
+
+START_TEST(test_gw_good_full)
+{
+    struct gw_config cfg;
+    char buf[64], extra[512];
+
+    snprintf(extra, sizeof(extra),
+             "log-level: warn\n"
+             "token-file: %s\n"
+             "ha-connections: 16\n"
+             "heartbeat-interval: 2\n"
+             "heartbeat-count: 100\n"
+             "expose:\n"
+             "  routes:\n"
+             "    - 198.51.100.0/24\n"
+             "    - 2001:db8:1::/48\n"
+             "  connect-timeout: 3\n"
+             "  allow-link-local: true\n"
+             "tun:\n"
+             "  name: st-site1\n"
+             "  mtu: 9000\n"
+             "virtual-pool: 100.64.8.0/29\n",
+             tokfile);
+    ck_assert_msg(gw_parse(&cfg, extra) == 0, "%s", err);
+    ck_assert_int_eq(cfg.log_level, ST_LOG_WARN);
+    ck_assert_str_eq(cfg.tunnel_id, "site-1");
+    ck_assert_str_eq(cfg.secret, "0123456789abcdefghij");
+    ck_assert_int_eq(cfg.ha_connections, 16);
+    ck_assert_int_eq(cfg.heartbeat_interval_ms, 2000);
+    ck_assert_int_eq(cfg.heartbeat_count, 100);
+    ck_assert(cfg.expose);
+    ck_assert_uint_eq(cfg.n_routes, 2);
+    ck_assert_int_eq(cfg.routes[1].family, AF_INET6);
+    ck_assert_int_eq(cfg.connect_timeout_ms, 3000);
+    ck_assert(cfg.allow_link_local);
+    ck_assert_str_eq(cfg.tun_name, "st-site1");
+    ck_assert_int_eq(cfg.tun_mtu, 9000);
+    st_cidr_format(&cfg.virtual_pool, buf, sizeof(buf));
+    ck_assert_str_eq(buf, "100.64.8.0/29");
+    gw_config_fini(&cfg);
+}
+END_TEST
+
+static void gw_bad(const char *extra, const char *want)
+{
+    struct gw_config cfg;
+
+    ck_assert_int_lt(gw_parse(&cfg, extra), 0);
+    ck_assert_msg(strcmp(err, want) == 0, "got '%s', want '%s'", err, want);
+    ck_assert_ptr_null(cfg.edges);
+}
+
+START_TEST(test_gw_errors)
+{
+    static const char tok[] = "token: site-1:0123456789abcdef\n";
+    char buf[512];
+
+    gw_bad("", "gw.yaml:1: missing required key 'token' (or 'token-file')");
+    gw_bad("token: site-1:short\n",
+           "gw.yaml:4: 'token' must be '<tunnel-id>:<secret>' (id: 1-63 of [A-Za-z0-9_.-]; "
+           "secret: at least 16 printable characters without spaces)");
+    snprintf(buf, sizeof(buf), "%stoken-file: %s\n", tok, tokfile);
+    gw_bad(buf, "gw.yaml:5: 'token' and 'token-file' are mutually exclusive");
+#define WITH_TOKEN(x) "token: site-1:0123456789abcdef\n" x
+    gw_bad(WITH_TOKEN("ha-connections: 17\n"),
+           "gw.yaml:5: 'ha-connections' is 17, must be between 1 and 16");
+    gw_bad(WITH_TOKEN("ha-connections: 0\n"),
+           "gw.yaml:5: 'ha-connections' is 0, must be between 1 and 16");
+    gw_bad(WITH_TOKEN("heartbeat-interval: 301\n"),
+           "gw.yaml:5: 'heartbeat-interval' is 301, must be between 1 and 300");
+    gw_bad(WITH_TOKEN("heartbeat-count: five\n"),
+           "gw.yaml:5: 'heartbeat-count' must be an integer, not 'five'");
+    gw_bad(WITH_TOKEN("expose:\n  connect-timeout: 5\n"),
+           "gw.yaml:6: missing required key 'routes' in 'expose'");
+    gw_bad(WITH_TOKEN("expose:\n"), "gw.yaml:5: 'expose' must be a mapping");
+    gw_bad(WITH_TOKEN("expose:\n  routes: [198.51.100.0/24]\n  connect-timeout: 0\n"),
+           "gw.yaml:7: 'expose.connect-timeout' is 0, must be between 1 and 300");
+    gw_bad(WITH_TOKEN("expose:\n  routes: [198.51.100.0/24]\n  allow-link-local: yes\n"),
+           "gw.yaml:7: 'expose.allow-link-local' must be true or false");
+    gw_bad(WITH_TOKEN("expose:\n  routes: [198.51.100.0/24]\n  snat: true\n"),
+           "gw.yaml:7: unknown key 'snat' in 'expose'");
+    gw_bad(WITH_TOKEN("expose:\n  routes: [nonsense]\n"),
+           "gw.yaml:6: 'expose.routes[0]': invalid CIDR 'nonsense': not an IP address or CIDR");
+    gw_bad(WITH_TOKEN("tun:\n  mtu: 575\n"),
+           "gw.yaml:6: 'tun.mtu' is 575, must be between 576 and 9000");
+    gw_bad(WITH_TOKEN("tun:\n  name: a-very-long-name\n"),
+           "gw.yaml:6: 'tun.name': 'a-very-long-name' is not a valid interface name (1-15 "
+           "characters, no '/', ':' or spaces)");
+    gw_bad(WITH_TOKEN("virtual-pool: 100.64.0.0/30\n"),
+           "gw.yaml:5: 'virtual-pool' must be an IPv4 CIDR with a prefix of at most /29");
+    gw_bad(WITH_TOKEN("virtual-pool: 2001:db8::/64\n"),
+           "gw.yaml:5: 'virtual-pool' must be an IPv4 CIDR with a prefix of at most /29");
+    gw_bad(WITH_TOKEN("tunnel-id: x\n"), "gw.yaml:5: unknown key 'tunnel-id'");
+    gw_bad(WITH_TOKEN("log-level: info\nlog-level: debug\n"),
+           "gw.yaml:6: duplicate key 'log-level' (first at line 5)");
+
+    write_file(tokfile, "site-1:short\n");
+    snprintf(buf, sizeof(buf), "token-file: %s\n", tokfile);
+    ck_assert_int_lt(gw_parse(&(struct gw_config){0}, buf), 0);
+    ck_assert_msg(strstr(err, "gw.yaml:4: 'token-file': file '") == err, "%s", err);
+
+    snprintf(text, sizeof(text), "edges: ['*:7844']\nedge-name: e\nca-file: %s\n%s", ca, tok);
+    struct gw_config cfg;
+    ck_assert_int_lt(gw_config_parse(text, strlen(text), "g", &cfg, err, sizeof(err)), 0);
+    ck_assert_str_eq(err, "g:1: 'edges[0]': '*:7844' needs a concrete address and a port");
+    snprintf(text, sizeof(text), "edges: []\n");
+    ck_assert_int_lt(gw_config_parse(text, strlen(text), "g", &cfg, err, sizeof(err)), 0);
+    ck_assert_str_eq(err, "g:1: 'edges' needs at least 1 item");
+    snprintf(text, sizeof(text), "edges: [192.0.2.1:7844]\nedge-name: e\n%s", tok);
+    ck_assert_int_lt(gw_config_parse(text, strlen(text), "g", &cfg, err, sizeof(err)), 0);
+    ck_assert_str_eq(err, "g:1: missing required key 'ca-file'");
+}
+END_TEST
+
+static Suite *config_suite(void)
+{
+    Suite *s = suite_create("config");
+    TCase *tc = tcase_create("core");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_tree);
+    tcase_add_test(tc, test_tree_errors);
+    tcase_add_test(tc, test_edge_good_defaults);
+    tcase_add_test(tc, test_edge_good_full);
+    tcase_add_test(tc, test_edge_errors);
+    tcase_add_test(tc, test_edge_load);
+    tcase_add_test(tc, test_gw_good_defaults);
+    tcase_add_test(tc, test_gw_good_full);
+    tcase_add_test(tc, test_gw_errors);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(config_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,417 @@
+/* ns_netif + the lwIP accept-any patch, over a socketpair standing in for the TUN fd. */
+#include <arpa/inet.h>
+#include <check.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "lwip/ip.h"
+#include "lwip/tcp.h"
+#include "lwip/udp.h"
+#include "ns_netif.h"
+#include "ns_stack.h"
+
+#define F_FIN 0x01
+#define F_SYN 0x02
+#define F_RST 0x04
+#define F_ACK 0x10
+
+struct pkt {
+    uint8_t b[1600];
+    size_t len;
+};
+
+/* Parsed view of a packet read back from lwIP. */
+struct seg {
+    uint32_t src, dst; /* network order */
+    uint16_t sport, dport;
+    uint32_t seq, ack;
+    uint8_t flags, proto;
+};
+
+static int sv[2];
+static struct ns_netif nif;
+
+static uint32_t addr(const char *s) {
+    struct in_addr a;
+
+    ck_assert_int_eq(inet_pton(AF_INET, s, &a), 1);
+    return a.s_addr;
+}
+
+static uint32_t sum16(const void *data, size_t len, uint32_t sum) {
+    const uint8_t *p = data;
+
+    for (; len > 1; p += 2, len -= 2)
+        sum += (uint32_t)p[0] << 8 | p[1];
+    if (len)
+        sum += (uint32_t)p[0] << 8;
+    return sum;
+}
+
+static uint16_t fold(uint32_t sum) {
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    return (uint16_t)~sum;
+}
+
+/* Transport checksum over the IPv4 pseudo header; 0 when a received packet is valid. */
+static uint16_t l4_csum(const uint8_t *ip, size_t l4len) {
+    uint8_t ph[12];
+
+    memcpy(ph, ip + 12, 8);
+    ph[8] = 0;
+    ph[9] = ip[9];
+    ph[10] = (uint8_t)(l4len >> 8);
+    ph[11] = (uint8_t)l4len;
+    return fold(sum16(ip + 20, l4len, sum16(ph, sizeof(ph), 0)));
+}
+
+static void put16(uint8_t *p, uint16_t v) {
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+static void put32(uint8_t *p, uint32_t v) {
+    put16(p, (uint16_t)(v >> 16));
+    put16(p + 2, (uint16_t)v);
+}
+
+static uint16_t get16(const uint8_t *p) {
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t get32(const uint8_t *p) {
+    return (uint32_t)get16(p) << 16 | get16(p + 2);
+}
+
+static void ip_hdr(struct pkt *k, uint8_t proto, uint32_t src, uint32_t dst, size_t l4len) {
+    uint8_t *ip = k->b;
+
+    memset(ip, 0, 20);
+    ip[0] = 0x45;
+    put16(ip + 2, (uint16_t)(20 + l4len));
+    ip[8] = 64;
+    ip[9] = proto;
+    memcpy(ip + 12, &src, 4);
+    memcpy(ip + 16, &dst, 4);
+    put16(ip + 10, fold(sum16(ip, 20, 0)));
+    k->len = 20 + l4len;
+}
+
+static void tcp_pkt(struct pkt *k, const char *src, uint16_t sport, const char *dst, uint16_t dport,
+                    uint32_t seq, uint32_t ack, uint8_t flags) {
+    uint8_t *t = k->b + 20;
+
+    ip_hdr(k, IP_PROTO_TCP, addr(src), addr(dst), 20);
+    memset(t, 0, 20);
+    put16(t, sport);
+    put16(t + 2, dport);
+    put32(t + 4, seq);
+    put32(t + 8, ack);
+    t[12] = 5 << 4;
+    t[13] = flags;
+    put16(t + 14, 65535);
+    put16(t + 16, l4_csum(k->b, 20));
+}
+
+static void udp_pkt(struct pkt *k, const char *src, uint16_t sport, const char *dst, uint16_t dport,
+                    const char *data) {
+    size_t n = strlen(data);
+    uint8_t *u = k->b + 20;
+
+    ip_hdr(k, IP_PROTO_UDP, addr(src), addr(dst), 8 + n);
+    put16(u, sport);
+    put16(u + 2, dport);
+    put16(u + 4, (uint16_t)(8 + n));
+    put16(u + 6, 0);
+    memcpy(u + 8, data, n);
+    put16(u + 6, l4_csum(k->b, 8 + n));
+}
+
+/* Sends one packet into lwIP and lets it process it. */
+static void inject(const struct pkt *k) {
+    ck_assert_int_eq(send(sv[1], k->b, k->len, 0), (ssize_t)k->len);
+    ck_assert_int_eq(ns_netif_read(&nif, 8), 1);
+}
+
+/* Reads the next packet lwIP wrote, checks its checksums and parses it. */
+static struct seg expect_pkt(void) {
+    uint8_t b[1600];
+    struct seg s;
+    ssize_t n = recv(sv[1], b, sizeof(b), MSG_DONTWAIT);
+
+    ck_assert_int_ge(n, 40);
+    ck_assert_int_eq(b[0], 0x45);
+    ck_assert_int_eq(get16(b + 2), n);
+    ck_assert_uint_eq(fold(sum16(b, 20, 0)), 0);
+    ck_assert_uint_eq(l4_csum(b, (size_t)n - 20), 0);
+    memset(&s, 0, sizeof(s));
+    s.proto = b[9];
+    memcpy(&s.src, b + 12, 4);
+    memcpy(&s.dst, b + 16, 4);
+    s.sport = get16(b + 20);
+    s.dport = get16(b + 22);
+    if (s.proto == IP_PROTO_TCP) {
+        s.seq = get32(b + 24);
+        s.ack = get32(b + 28);
+        s.flags = b[33];
+    }
+    return s;
+}
+
+static void expect_no_pkt(void) {
+    uint8_t b[1600];
+
+    ck_assert_int_lt(recv(sv[1], b, sizeof(b), MSG_DONTWAIT), 0);
+}
+
+static void setup(void) {
+    struct in_addr a = {.s_addr = addr("100.64.0.2")};
+
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv), 0);
+    ck_assert_int_eq(fcntl(sv[0], F_SETFL, O_NONBLOCK), 0);
+    ck_assert_int_eq(ns_stack_init(), 0);
+    ck_assert_int_eq(ns_netif_init(&nif, sv[0], a, 10, 1500), 0);
+}
+
+static void teardown(void) {
+    ns_netif_fini(&nif);
+    close(sv[0]);
+    close(sv[1]);
+}
+
+struct accept_rec {
+    int calls;
+    struct tcp_pcb *pcb;
+};
+
+static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err) {
+    struct accept_rec *r = arg;
+
+    ck_assert_int_eq(err, ERR_OK);
+    r->calls++;
+    r->pcb = pcb;
+    return ERR_OK;
+}
+
+static struct tcp_pcb *listener(const ip_addr_t *ip, u16_t port, struct accept_rec *r) {
+    struct tcp_pcb *pcb = tcp_new(), *lpcb;
+
+    ck_assert_ptr_nonnull(pcb);
+    if (ip)
+        ck_assert_int_eq(tcp_bind(pcb, ip, port), ERR_OK);
+    lpcb = tcp_listen(pcb);
+    ck_assert_ptr_nonnull(lpcb);
+    tcp_arg(lpcb, r);
+    tcp_accept(lpcb, on_accept);
+    return lpcb;
+}
+
+/* Client 192.0.2.1:sport opens a connection to dst:dport through lwIP's listener. */
+static void handshake(const char *dst, uint16_t dport, uint16_t sport, struct accept_rec *r) {
+    struct pkt k;
+    struct seg s;
+
+    tcp_pkt(&k, "192.0.2.1", sport, dst, dport, 1000, 0, F_SYN);
+    inject(&k);
+    s = expect_pkt();
+    ck_assert_uint_eq(s.src, addr(dst));
+    ck_assert_uint_eq(s.dst, addr("192.0.2.1"));
+    ck_assert_uint_eq(s.sport, dport);
+    ck_assert_uint_eq(s.dport, sport);
+    ck_assert_uint_eq(s.flags, F_SYN | F_ACK);
+    ck_assert_uint_eq(s.ack, 1001);
+    ck_assert_int_eq(r->calls, 0);
+
+    tcp_pkt(&k, "192.0.2.1", sport, dst, dport, 1001, s.seq + 1, F_ACK);
+    inject(&k);
+    ck_assert_int_eq(r->calls, 1);
+    ck_assert_ptr_nonnull(r->pcb);
+    ck_assert_uint_eq(ip4_addr_get_u32(ip_2_ip4(&r->pcb->local_ip)), addr(dst));
+    ck_assert_uint_eq(r->pcb->local_port, dport);
+    ck_assert_uint_eq(r->pcb->remote_port, sport);
+    ck_assert_int_eq(r->pcb->state, ESTABLISHED);
+}
+
+START_TEST(test_listen_any_destination) {
+    struct accept_rec r = {0};
+    struct tcp_pcb *lpcb = listener(IP4_ADDR_ANY, 8000, &r);
+
+    handshake("198.51.100.10", 8000, 40000, &r);
+    tcp_abort(r.pcb);
+    tcp_close(lpcb);
+}
+END_TEST
+
+START_TEST(test_listen_any_port) {
+    struct accept_rec any = {0}, exact = {0};
+    struct tcp_pcb *lany = listener(NULL, 0, &any);
+    struct tcp_pcb *l8000 = listener(IP4_ADDR_ANY, 8000, &exact);
+
+    ip_set_option(lany, SOF_ANYPORT);
+    handshake("198.51.100.11", 31337, 40001, &any);
+    /* A listener on the exact port still wins over the any-port one. */
+    handshake("203.0.113.10", 8000, 40002, &exact);
+    ck_assert_int_eq(any.calls, 1);
+    tcp_abort(any.pcb);
+    tcp_abort(exact.pcb);
+    tcp_close(lany);
+    tcp_close(l8000);
+}
+END_TEST
+
+START_TEST(test_no_listener_rst) {
+    struct pkt k;
+    struct seg s;
+
+    tcp_pkt(&k, "192.0.2.1", 40003, "198.51.100.10", 9999, 1000, 0, F_SYN);
+    inject(&k);
+    s = expect_pkt();
+    ck_assert_uint_eq(s.flags & F_RST, F_RST);
+    ck_assert_uint_eq(s.src, addr("198.51.100.10"));
+}
+END_TEST
+
+static err_t on_connected(void *arg, struct tcp_pcb *pcb, err_t err) {
+    (void)pcb;
+    ck_assert_int_eq(err, ERR_OK);
+    (*(int *)arg)++;
+    return ERR_OK;
+}
+
+START_TEST(test_connect_from_foreign_source) {
+    struct tcp_pcb *pcb = tcp_new();
+    ip_addr_t local, remote;
+    int connected = 0;
+    struct pkt k;
+    struct seg s;
+
+    ip_addr_set_ip4_u32_val(local, addr("100.64.0.7"));
+    ip_addr_set_ip4_u32_val(remote, addr("198.51.100.10"));
+    ck_assert_ptr_nonnull(pcb);
+    ck_assert_int_eq(tcp_bind(pcb, &local, 0), ERR_OK);
+    tcp_arg(pcb, &connected);
+    ck_assert_int_eq(tcp_connect(pcb, &remote, 22, on_connected), ERR_OK);
+
+    s = expect_pkt();
+    ck_assert_uint_eq(s.src, addr("100.64.0.7"));
+    ck_assert_uint_eq(s.dst, addr("198.51.100.10"));
+    ck_assert_uint_eq(s.dport, 22);
+    ck_assert_uint_eq(s.sport, pcb->local_port);
+    ck_assert_uint_eq(s.flags, F_SYN);
+
+    tcp_pkt(&k, "198.51.100.10", 22, "100.64.0.7", s.sport, 7000, s.seq + 1, F_SYN | F_ACK);
+    inject(&k);
+    ck_assert_int_eq(connected, 1);
+    ck_assert_int_eq(pcb->state, ESTABLISHED);
+    s = expect_pkt(); /* the final ACK of the handshake */
+    ck_assert_uint_eq(s.flags, F_ACK);
+    ck_assert_uint_eq(s.ack, 7001);
+    ck_assert_uint_eq(s.src, addr("100.64.0.7"));
+    tcp_abort(pcb);
+}
+END_TEST
+
+struct udp_rec {
+    int calls;
+    uint32_t src, dst;
+    uint16_t sport, dport, len;
+    char data[16];
+};
+
+static void on_udp(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *src,
+                   u16_t sport) {
+    struct udp_rec *r = arg;
+
+    (void)pcb;
+    r->calls++;
+    r->src = ip4_addr_get_u32(ip_2_ip4(src));
+    r->sport = sport;
+    r->dst = ip4_addr_get_u32(ip4_current_dest_addr());
+    r->len = p->tot_len;
+    pbuf_copy_partial(p, r->data, sizeof(r->data) - 1, 0);
+    /* The UDP header (destination port) sits just before the payload. */
+    ck_assert_int_eq(pbuf_add_header(p, 8), 0);
+    r->dport = get16((uint8_t *)p->payload + 2);
+    pbuf_free(p);
+}
+
+START_TEST(test_udp_any_destination) {
+    struct udp_pcb *u53 = udp_new(), *uany = udp_new();
+    struct udp_rec r53 = {0}, rany = {0};
+    struct pkt k;
+
+    ck_assert_ptr_nonnull(u53);
+    ck_assert_ptr_nonnull(uany);
+    ck_assert_int_eq(udp_bind(u53, IP4_ADDR_ANY, 53), ERR_OK);
+    udp_recv(u53, on_udp, &r53);
+    ck_assert_int_eq(udp_bind(uany, IP4_ADDR_ANY, 0), ERR_OK);
+    ip_set_option(uany, SOF_ANYPORT);
+    udp_recv(uany, on_udp, &rany);
+
+    udp_pkt(&k, "192.0.2.1", 5353, "203.0.113.5", 53, "hello");
+    inject(&k);
+    ck_assert_int_eq(r53.calls, 1);
+    ck_assert_int_eq(rany.calls, 0);
+    ck_assert_uint_eq(r53.src, addr("192.0.2.1"));
+    ck_assert_uint_eq(r53.sport, 5353);
+    ck_assert_uint_eq(r53.dst, addr("203.0.113.5"));
+    ck_assert_uint_eq(r53.dport, 53);
+    ck_assert_uint_eq(r53.len, 5);
+    ck_assert_str_eq(r53.data, "hello");
+
+    udp_pkt(&k, "192.0.2.1", 5354, "203.0.113.6", 4444, "any");
+    inject(&k);
+    ck_assert_int_eq(rany.calls, 1);
+    ck_assert_uint_eq(rany.dst, addr("203.0.113.6"));
+    ck_assert_uint_eq(rany.dport, 4444);
+    ck_assert_str_eq(rany.data, "any");
+    expect_no_pkt();
+    udp_remove(u53);
+    udp_remove(uany);
+}
+END_TEST
+
+START_TEST(test_read_counters) {
+    struct pkt k;
+
+    ck_assert_int_eq(ns_netif_read(&nif, 8), 0); /* EAGAIN */
+    udp_pkt(&k, "192.0.2.1", 5353, "203.0.113.5", 53, "x");
+    ck_assert_int_eq(send(sv[1], k.b, k.len, 0), (ssize_t)k.len);
+    ck_assert_int_eq(send(sv[1], k.b, k.len, 0), (ssize_t)k.len);
+    ck_assert_int_eq(ns_netif_read(&nif, 1), 1);
+    ck_assert_int_eq(ns_netif_read(&nif, 8), 1);
+    ck_assert_uint_eq(nif.rx_packets, 2);
+    /* No pcb on port 53 and not the netif address: dropped silently (no ICMP). */
+    expect_no_pkt();
+    ck_assert_uint_eq(nif.tx_packets, 0);
+}
+END_TEST
+
+static Suite *ns_netif_suite(void) {
+    Suite *s = suite_create("ns_netif");
+    TCase *tc = tcase_create("core");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_listen_any_destination);
+    tcase_add_test(tc, test_listen_any_port);
+    tcase_add_test(tc, test_no_listener_rst);
+    tcase_add_test(tc, test_connect_from_foreign_source);
+    tcase_add_test(tc, test_udp_any_destination);
+    tcase_add_test(tc, test_read_counters);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) {
+    SRunner *sr = srunner_create(ns_netif_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
