@@ -34,8 +34,13 @@ int st_h2conn_init(struct st_h2conn *c, struct st_loop *loop, int fd, SSL *ssl, 
     st_io_init(&c->io, loop, fd, on_io, c);
     st_defer_init(&c->kick, on_kick, c);
     st_defer_init(&c->close_defer, on_close_defer, c);
-    if (ssl)
+    if (ssl) {
         SSL_set_fd(ssl, fd);
+        if (tls_client)
+            SSL_set_connect_state(ssl);
+        else
+            SSL_set_accept_state(ssl);
+    }
     int rv = st_io_set(&c->io, connecting ? EPOLLOUT : EPOLLIN | EPOLLOUT);
     return rv;
 }
@@ -260,15 +265,10 @@ static void do_handshake(struct st_h2conn *c)
 
 static void start_transport(struct st_h2conn *c)
 {
-    if (!c->ssl) {
+    if (!c->ssl)
         established(c);
-        return;
-    }
-    if (c->tls_client)
-        SSL_set_connect_state(c->ssl);
     else
-        SSL_set_accept_state(c->ssl);
-    do_handshake(c);
+        do_handshake(c);
 }
 
 static void on_io(struct st_io *io, uint32_t events)

@@ -33,7 +33,7 @@ struct access_req {
     char target[256];
     char field[32];
     size_t field_len;
-    bool in_auth, head_done, closing;
+    bool in_auth, in_value, head_done, closing;
     char auth[1024];
     size_t auth_len;
 };
@@ -116,8 +116,12 @@ static int on_url(http_parser *p, const char *at, size_t len)
 static int on_field(http_parser *p, const char *at, size_t len)
 {
     struct access_req *r = p->data;
-    if (r->in_auth || r->field_len + len >= sizeof(r->field)) {
+    if (r->in_value) { /* a new header starts */
+        r->in_value = false;
         r->in_auth = false;
+        r->field_len = 0;
+    }
+    if (r->field_len + len >= sizeof(r->field)) {
         r->field_len = sizeof(r->field); /* too long to be a header we care for */
         return 0;
     }
@@ -129,9 +133,9 @@ static int on_field(http_parser *p, const char *at, size_t len)
 static int on_value(http_parser *p, const char *at, size_t len)
 {
     struct access_req *r = p->data;
-    if (r->field_len < sizeof(r->field)) {
+    if (!r->in_value) {
+        r->in_value = true;
         r->in_auth = r->field_len == 19 && strncasecmp(r->field, "proxy-authorization", 19) == 0;
-        r->field_len = sizeof(r->field);
         if (r->in_auth)
             r->auth_len = 0;
     }
@@ -141,14 +145,6 @@ static int on_value(http_parser *p, const char *at, size_t len)
         memcpy(r->auth + r->auth_len, at, len);
         r->auth_len += len;
     }
-    return 0;
-}
-
-static int on_field_start(http_parser *p)
-{
-    struct access_req *r = p->data;
-    r->field_len = 0;
-    r->in_auth = false;
     return 0;
 }
 
@@ -163,7 +159,6 @@ static const http_parser_settings parser_settings = {
     .on_url = on_url,
     .on_header_field = on_field,
     .on_header_value = on_value,
-    .on_message_begin = on_field_start,
     .on_headers_complete = on_headers_complete,
 };
 
