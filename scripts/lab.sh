@@ -334,6 +334,7 @@ cmd_up() {
     fi
     cmd_down >/dev/null 2>&1 || true
     mkdir -p "$RUN" "$LOGS" "$LAB_DIR/www" "$LAB_DIR/certs"
+    rm -f "$LOGS"/*.log # each lab run starts with fresh logs
     printf 'edges=%s\nsites=%s\ndaemons=%s\n' "$edges" "$sites" "$daemons" >"$LAB_DIR/state"
 
     build_network "$edges" "$sites"

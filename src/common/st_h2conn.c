@@ -53,8 +53,11 @@ void st_h2conn_fini(struct st_h2conn *c)
     if (c->session)
         nghttp2_session_del(c->session);
     c->session = NULL;
-    if (c->ssl)
+    if (c->ssl) {
+        if (c->established)
+            SSL_shutdown(c->ssl); /* best effort close_notify; never blocks */
         SSL_free(c->ssl);
+    }
     c->ssl = NULL;
     if (c->io.fd >= 0)
         close(c->io.fd);

@@ -71,9 +71,12 @@ static void refuse(struct edge_tconn *c, const char *cause, bool retry)
     int n = st_ctrl_encode_error(&e, buf, sizeof(buf));
     if (n > 0)
         send_ctrl(c, buf, (size_t)n);
+    /* End the control stream after the ERROR and announce GOAWAY; the ERROR capsule is
+     * still delivered (a terminate would drop it). The gateway closes on receipt. */
     c->closing = true;
     nghttp2_session_resume_data(c->h2.session, c->ctrl_sid);
-    st_h2conn_goaway(&c->h2, NGHTTP2_NO_ERROR);
+    nghttp2_submit_goaway(c->h2.session, NGHTTP2_FLAG_NONE, 0, NGHTTP2_NO_ERROR, NULL, 0);
+    st_h2conn_kick(&c->h2);
 }
 
 static void on_register(struct edge_tconn *c, const uint8_t *v, size_t len)

@@ -25,7 +25,7 @@ r=$(proxy_probe "$PRIV_IP:8000" -U "lab:wrong-$ACCESS_TOKEN")
 assert_eq 407 "${r%% *}" "wrong access token"
 r=$(proxy_probe "$PRIV_IP:8000")
 assert_eq 407 "${r%% *}" "no access token"
-r=$(in_ns st-client curl -s -p -x "$EDGE_PROXY" -H "Proxy-Authorization: Bearer $ACCESS_TOKEN" \
+r=$(in_ns st-client curl -s -p -x "$EDGE_PROXY" --proxy-header "Proxy-Authorization: Bearer $ACCESS_TOKEN" \
     -m 20 "http://$PRIV_IP:8000/file") || true
 assert_match "hello from st-priv" "$r" "Bearer proxy authorization"
 
