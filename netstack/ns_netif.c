@@ -10,7 +10,8 @@
 
 #define NS_NETIF_MAX_IOV 64
 
-static ssize_t write_chain(int fd, struct pbuf *p) {
+static ssize_t write_chain(int fd, struct pbuf *p)
+{
     struct iovec iov[NS_NETIF_MAX_IOV];
     struct pbuf *q, *flat;
     ssize_t n;
@@ -36,7 +37,8 @@ static ssize_t write_chain(int fd, struct pbuf *p) {
     return n;
 }
 
-static err_t tun_output(struct netif *netif, struct pbuf *p, const ip4_addr_t *next_hop) {
+static err_t tun_output(struct netif *netif, struct pbuf *p, const ip4_addr_t *next_hop)
+{
     struct ns_netif *nif = netif->state;
 
     (void)next_hop;
@@ -51,7 +53,8 @@ static err_t tun_output(struct netif *netif, struct pbuf *p, const ip4_addr_t *n
     return ERR_OK;
 }
 
-static err_t tun_netif_init(struct netif *netif) {
+static err_t tun_netif_init(struct netif *netif)
+{
     netif->name[0] = 't';
     netif->name[1] = 'u';
     netif->output = tun_output;
@@ -59,7 +62,8 @@ static err_t tun_netif_init(struct netif *netif) {
     return ERR_OK;
 }
 
-int ns_netif_init(struct ns_netif *nif, int fd, struct in_addr addr, int prefix, int mtu) {
+int ns_netif_init(struct ns_netif *nif, int fd, struct in_addr addr, int prefix, int mtu)
+{
     ip4_addr_t ip, mask, gw;
 
     if (fd < 0 || prefix < 0 || prefix > 32 || mtu < 576 || mtu > 65535)
@@ -78,7 +82,8 @@ int ns_netif_init(struct ns_netif *nif, int fd, struct in_addr addr, int prefix,
     return 0;
 }
 
-int ns_netif_read(struct ns_netif *nif, int budget) {
+int ns_netif_read(struct ns_netif *nif, int budget)
+{
     u16_t mtu = nif->netif.mtu;
     struct pbuf *p;
     ssize_t n;
@@ -112,6 +117,7 @@ int ns_netif_read(struct ns_netif *nif, int budget) {
     return count;
 }
 
-void ns_netif_fini(struct ns_netif *nif) {
+void ns_netif_fini(struct ns_netif *nif)
+{
     netif_remove(&nif->netif);
 }

@@ -11,7 +11,8 @@
 #include "lwip/sys.h"
 #include "lwip/timeouts.h"
 
-int ns_stack_init(void) {
+int ns_stack_init(void)
+{
     static bool initialised;
 
     if (!initialised) {
@@ -21,18 +22,21 @@ int ns_stack_init(void) {
     return 0;
 }
 
-void ns_stack_poll_timers(void) {
+void ns_stack_poll_timers(void)
+{
     sys_check_timeouts();
 }
 
-u32_t sys_now(void) {
+u32_t sys_now(void)
+{
     struct timespec ts;
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (u32_t)((uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u);
 }
 
-uint32_t ns_rand(void) {
+uint32_t ns_rand(void)
+{
     uint32_t r;
 
     if (getrandom(&r, sizeof(r), GRND_NONBLOCK) == (ssize_t)sizeof(r))
@@ -40,7 +44,8 @@ uint32_t ns_rand(void) {
     return ((uint32_t)random() << 16) ^ (uint32_t)random();
 }
 
-void ns_diag(const char *fmt, ...) {
+void ns_diag(const char *fmt, ...)
+{
     va_list ap;
 
     va_start(ap, fmt);

@@ -10,7 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
-int ns_tun_open(const char *name, char ifname[IFNAMSIZ]) {
+int ns_tun_open(const char *name, char ifname[IFNAMSIZ])
+{
     struct ifreq ifr;
     int fd, err;
 
@@ -32,7 +33,8 @@ int ns_tun_open(const char *name, char ifname[IFNAMSIZ]) {
 }
 
 /* Sends one request with NLM_F_ACK and waits for its ack; returns 0 or -errno from it. */
-static int nl_transact(struct nlmsghdr *nlh) {
+static int nl_transact(struct nlmsghdr *nlh)
+{
     char buf[MNL_SOCKET_BUFFER_SIZE];
     struct mnl_socket *nl;
     unsigned int portid;
@@ -67,13 +69,15 @@ out_close:
     return ret;
 }
 
-static int link_index(const char *ifname) {
+static int link_index(const char *ifname)
+{
     unsigned int idx = if_nametoindex(ifname);
 
     return idx ? (int)idx : -ENODEV;
 }
 
-static struct nlmsghdr *link_msg(char *buf, int ifindex) {
+static struct nlmsghdr *link_msg(char *buf, int ifindex)
+{
     struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
     struct ifinfomsg *ifi;
 
@@ -84,7 +88,8 @@ static struct nlmsghdr *link_msg(char *buf, int ifindex) {
     return nlh;
 }
 
-int ns_tun_set_mtu(const char *ifname, int mtu) {
+int ns_tun_set_mtu(const char *ifname, int mtu)
+{
     char buf[MNL_SOCKET_BUFFER_SIZE];
     struct nlmsghdr *nlh;
     int idx = link_index(ifname);
@@ -98,7 +103,8 @@ int ns_tun_set_mtu(const char *ifname, int mtu) {
     return nl_transact(nlh);
 }
 
-int ns_tun_set_up(const char *ifname) {
+int ns_tun_set_up(const char *ifname)
+{
     char buf[MNL_SOCKET_BUFFER_SIZE];
     struct nlmsghdr *nlh;
     struct ifinfomsg *ifi;
@@ -113,7 +119,8 @@ int ns_tun_set_up(const char *ifname) {
     return nl_transact(nlh);
 }
 
-int ns_tun_add_addr4(const char *ifname, struct in_addr addr, int prefix) {
+int ns_tun_add_addr4(const char *ifname, struct in_addr addr, int prefix)
+{
     char buf[MNL_SOCKET_BUFFER_SIZE];
     struct nlmsghdr *nlh;
     struct ifaddrmsg *ifa;
@@ -136,7 +143,8 @@ int ns_tun_add_addr4(const char *ifname, struct in_addr addr, int prefix) {
     return nl_transact(nlh);
 }
 
-int ns_tun_add_route4(const char *ifname, struct in_addr net, int prefix) {
+int ns_tun_add_route4(const char *ifname, struct in_addr net, int prefix)
+{
     char buf[MNL_SOCKET_BUFFER_SIZE];
     struct nlmsghdr *nlh;
     struct rtmsg *rtm;

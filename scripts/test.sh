@@ -15,10 +15,28 @@ if [[ ${ST_SKIP_DEPS:-0} != 1 ]]; then
     echo "== dependencies (scripts/bootstrap-deps.sh)"
     bash scripts/bootstrap-deps.sh
 fi
+echo "== format (clang-format --dry-run --Werror)"
+if command -v clang-format >/dev/null 2>&1; then
+    git ls-files 'src/*.[ch]' 'netstack/*.[ch]' 'tests/*.[ch]' |
+        xargs -r clang-format --dry-run --Werror
+else
+    echo "clang-format not installed: format check skipped"
+fi
 echo "== build ($BUILD_DIR, Release)"
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release
 cmake --build "$BUILD_DIR" -j"$(nproc)"
 echo "== tests"
 rc=0
+# Unit suites and the scenarios that move the most bytes also run under ASan/UBSan.
+if [[ ${ST_SKIP_ASAN:-0} != 1 ]]; then
+    echo "== build (${BUILD_DIR}-asan, ASan/UBSan)"
+    cmake -S . -B "${BUILD_DIR}-asan" -DCMAKE_BUILD_TYPE=Asan
+    cmake --build "${BUILD_DIR}-asan" -j"$(nproc)"
+    echo "== tests under ASan/UBSan"
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+        ctest --test-dir "${BUILD_DIR}-asan" --output-on-failure \
+        -R 'unit\.|integration\.test_(transfer|concurrent|errors)' || rc=$?
+fi
+echo "== tests (Release)"
 ctest --test-dir "$BUILD_DIR" --output-on-failure || rc=$?
 exit "$rc"

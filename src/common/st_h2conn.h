@@ -45,7 +45,8 @@ int st_h2conn_init(struct st_h2conn *c, struct st_loop *loop, int fd, SSL *ssl, 
 /* Schedules sending whatever nghttp2 has queued (cheap; coalesces). */
 void st_h2conn_kick(struct st_h2conn *c);
 /* Marks the connection dead and schedules ops->closed with the formatted reason. */
-void st_h2conn_fail(struct st_h2conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void st_h2conn_fail(struct st_h2conn *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* Closes fd, frees SSL, session and buffers. */
 void st_h2conn_fini(struct st_h2conn *c);
 /* Negotiated ALPN protocol or "" (plain). */

@@ -93,9 +93,9 @@ static void req_close(struct access_req *r, bool close_fd)
 static void reply_close(struct access_req *r, const char *status, const char *extra)
 {
     char buf[512];
-    int n = snprintf(buf, sizeof(buf),
-                     "HTTP/1.1 %s\r\n%scontent-length: 0\r\nconnection: close\r\n\r\n", status,
-                     extra);
+    int n =
+        snprintf(buf, sizeof(buf),
+                 "HTTP/1.1 %s\r\n%scontent-length: 0\r\nconnection: close\r\n\r\n", status, extra);
     if (send(r->io.fd, buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
         st_debug("access %s: reply: %s", r->client, strerror(errno));
     shutdown(r->io.fd, SHUT_WR);
@@ -178,7 +178,9 @@ static void handle_head(struct access_req *r, size_t head_len)
         return;
     }
     if (srv->draining) {
-        reply_close(r, "503 Service Unavailable", "proxy-status: subtunnel; error=proxy_internal_error; details=\"draining\"\r\n");
+        reply_close(
+            r, "503 Service Unavailable",
+            "proxy-status: subtunnel; error=proxy_internal_error; details=\"draining\"\r\n");
         return;
     }
     int fd = r->io.fd;
@@ -206,8 +208,8 @@ static void req_io(struct st_io *io, uint32_t events)
     }
     size_t before = r->len;
     r->len += (size_t)n;
-    size_t used = http_parser_execute(&r->parser, &parser_settings, (const char *)r->buf + before,
-                                      (size_t)n);
+    size_t used =
+        http_parser_execute(&r->parser, &parser_settings, (const char *)r->buf + before, (size_t)n);
     if (r->head_done) {
         handle_head(r, before + used);
         return;

@@ -96,8 +96,8 @@ static int on_stream_close(nghttp2_session *s, int32_t sid, uint32_t code, void 
     return 0;
 }
 
-static ssize_t down_read(nghttp2_session *s, int32_t sid, uint8_t *buf, size_t len,
-                         uint32_t *flags, nghttp2_data_source *src, void *ud)
+static ssize_t down_read(nghttp2_session *s, int32_t sid, uint8_t *buf, size_t len, uint32_t *flags,
+                         nghttp2_data_source *src, void *ud)
 {
     (void)s;
     (void)sid;

@@ -151,14 +151,22 @@ static void queue_local(struct edge_flow *f, const char *text)
 static const char *reason(int status)
 {
     switch (status) {
-    case 400: return "Bad Request";
-    case 403: return "Forbidden";
-    case 407: return "Proxy Authentication Required";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "Error";
+    case 400:
+        return "Bad Request";
+    case 403:
+        return "Forbidden";
+    case 407:
+        return "Proxy Authentication Required";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    default:
+        return "Error";
     }
 }
 
@@ -251,7 +259,8 @@ static void route(struct edge_flow *f, const char *client)
     uint8_t addr[16];
     uint16_t port;
     if (st_authority_parse(f->target, strlen(f->target), &family, addr, &port) < 0) {
-        respond_error(f, 400, "subtunnel; error=http_request_error; details=\"target must be ip:port\"");
+        respond_error(f, 400,
+                      "subtunnel; error=http_request_error; details=\"target must be ip:port\"");
         return;
     }
     struct edge_tunnel *t;
@@ -265,8 +274,9 @@ static void route(struct edge_flow *f, const char *client)
         } else {
             st_info("flow %s -> %s: tunnel %s has no registered connection", client, f->target,
                     t->conf->id);
-            respond_error(f, 502, "subtunnel; error=destination_unavailable; "
-                                  "details=\"tunnel not connected\"");
+            respond_error(f, 502,
+                          "subtunnel; error=destination_unavailable; "
+                          "details=\"tunnel not connected\"");
         }
         return;
     }

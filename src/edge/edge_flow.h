@@ -27,8 +27,8 @@ struct edge_flow {
     struct edge_ah2 *ah; /* HTTP/2 access side; NULL for HTTP/1.1 or once gone */
     int32_t asid;
     struct edge_flow *ah_next, *ah_prev;
-    bool h2;             /* access side is an HTTP/2 stream */
-    struct st_io io;     /* HTTP/1.1 access socket (fd -1 once closed) */
+    bool h2;         /* access side is an HTTP/2 stream */
+    struct st_io io; /* HTTP/1.1 access socket (fd -1 once closed) */
     struct st_defer done;
     struct st_bq up;   /* access -> tunnel */
     struct st_bq down; /* tunnel -> access */

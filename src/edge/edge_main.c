@@ -98,11 +98,11 @@ static int open_listener(struct edge_server *srv, struct st_io *io, const struct
 static int run(struct edge_server *srv)
 {
     char err[300];
-    srv->tunnel_ctx = st_tls_server_ctx(srv->cfg.cert_file, srv->cfg.key_file, h2_alpn, err,
-                                        sizeof(err));
+    srv->tunnel_ctx =
+        st_tls_server_ctx(srv->cfg.cert_file, srv->cfg.key_file, h2_alpn, err, sizeof(err));
     if (srv->tunnel_ctx && srv->cfg.has_access_tls)
-        srv->access_ctx = st_tls_server_ctx(srv->cfg.cert_file, srv->cfg.key_file, h2_alpn, err,
-                                            sizeof(err));
+        srv->access_ctx =
+            st_tls_server_ctx(srv->cfg.cert_file, srv->cfg.key_file, h2_alpn, err, sizeof(err));
     if (!srv->tunnel_ctx || (srv->cfg.has_access_tls && !srv->access_ctx)) {
         st_err("TLS: %s", err);
         return 1;
@@ -121,9 +121,9 @@ static int run(struct edge_server *srv)
     if (open_listener(srv, &srv->tunnel_lis, &srv->cfg.tunnel_listen, on_tunnel_lis, "tunnel") ||
         open_listener(srv, &srv->access_lis, &srv->cfg.access_listen, on_access_lis, "access"))
         return 1;
-    if (srv->cfg.has_access_tls && open_listener(srv, &srv->access_tls_lis,
-                                                 &srv->cfg.access_tls_listen, on_access_tls_lis,
-                                                 "access (TLS, HTTP/2)"))
+    if (srv->cfg.has_access_tls &&
+        open_listener(srv, &srv->access_tls_lis, &srv->cfg.access_tls_listen, on_access_tls_lis,
+                      "access (TLS, HTTP/2)"))
         return 1;
     int rv = st_loop_run(&srv->loop);
     st_info("stopped (%llu flows opened, %llu refused, %llu auth failures)",
@@ -134,24 +134,34 @@ static int run(struct edge_server *srv)
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                         {"check-config", no_argument, NULL, 't'},
-                                         {"log-level", required_argument, NULL, 'l'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {"version", no_argument, NULL, 'V'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},    {"check-config", no_argument, NULL, 't'},
+        {"log-level", required_argument, NULL, 'l'}, {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},         {NULL, 0, NULL, 0}};
     const char *config = NULL, *level = NULL;
     bool check = false;
     int o;
     st_log_set_ident("subtunnel-edge");
     while ((o = getopt_long(argc, argv, "c:tl:hV", opts, NULL)) != -1) {
         switch (o) {
-        case 'c': config = optarg; break;
-        case 't': check = true; break;
-        case 'l': level = optarg; break;
-        case 'h': usage(stdout); return 0;
-        case 'V': printf("subtunnel-edge %s\n", ST_VERSION); return 0;
-        default: usage(stderr); return 2;
+        case 'c':
+            config = optarg;
+            break;
+        case 't':
+            check = true;
+            break;
+        case 'l':
+            level = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case 'V':
+            printf("subtunnel-edge %s\n", ST_VERSION);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (optind < argc) {
@@ -174,14 +184,15 @@ int main(int argc, char **argv)
     if (level) {
         int l = st_log_parse_level(level);
         if (l < 0) {
-            fprintf(stderr, "subtunnel-edge: bad --log-level '%s' (error|warn|info|debug)\n", level);
+            fprintf(stderr, "subtunnel-edge: bad --log-level '%s' (error|warn|info|debug)\n",
+                    level);
             return 2;
         }
         st_log_set_level(l);
     }
     if (check) {
-        printf("%s: configuration OK (%zu tunnels, %zu access tokens)\n", config,
-               srv.cfg.n_tunnels, srv.cfg.n_tokens);
+        printf("%s: configuration OK (%zu tunnels, %zu access tokens)\n", config, srv.cfg.n_tunnels,
+               srv.cfg.n_tokens);
         edge_config_fini(&srv.cfg);
         return 0;
     }

@@ -40,8 +40,8 @@ static void send_ctrl(struct edge_tconn *c, const uint8_t *p, size_t n)
     st_h2conn_kick(&c->h2);
 }
 
-static ssize_t ctrl_read(nghttp2_session *s, int32_t sid, uint8_t *buf, size_t len,
-                         uint32_t *flags, nghttp2_data_source *src, void *ud)
+static ssize_t ctrl_read(nghttp2_session *s, int32_t sid, uint8_t *buf, size_t len, uint32_t *flags,
+                         nghttp2_data_source *src, void *ud)
 {
     (void)s;
     (void)sid;
@@ -129,9 +129,8 @@ static void on_register(struct edge_tconn *c, const uint8_t *v, size_t len)
     int n = st_ctrl_encode_registered(&ok, buf, sizeof(buf));
     if (n > 0)
         send_ctrl(c, buf, (size_t)n);
-    st_info("tunnel %s: connection %llu registered (peer %s, index %llu, %zu routes)",
-            t->conf->id, (unsigned long long)c->id, c->peer,
-            (unsigned long long)m->conn_index, m->n_routes);
+    st_info("tunnel %s: connection %llu registered (peer %s, index %llu, %zu routes)", t->conf->id,
+            (unsigned long long)c->id, c->peer, (unsigned long long)m->conn_index, m->n_routes);
 out:
     free(m);
 }
@@ -212,7 +211,8 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *fr, const uint8_t 
     struct edge_tconn *c = ud;
     int32_t sid = fr->hd.stream_id;
     if (sid == c->ctrl_sid) {
-        if (nlen == 7 && memcmp(name, ":status", 7) == 0 && (vlen != 3 || memcmp(value, "200", 3))) {
+        if (nlen == 7 && memcmp(name, ":status", 7) == 0 &&
+            (vlen != 3 || memcmp(value, "200", 3))) {
             st_warn("tunnel connection %s: control stream refused (status %.*s)", c->peer,
                     (int)vlen, value);
             st_h2conn_goaway(&c->h2, NGHTTP2_REFUSED_STREAM);
@@ -279,8 +279,8 @@ static int on_stream_close(nghttp2_session *s, int32_t sid, uint32_t code, void 
     return 0;
 }
 
-static ssize_t flow_read(nghttp2_session *s, int32_t sid, uint8_t *buf, size_t len,
-                         uint32_t *flags, nghttp2_data_source *src, void *ud)
+static ssize_t flow_read(nghttp2_session *s, int32_t sid, uint8_t *buf, size_t len, uint32_t *flags,
+                         nghttp2_data_source *src, void *ud)
 {
     (void)s;
     (void)sid;

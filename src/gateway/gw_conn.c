@@ -56,8 +56,8 @@ static void send_ctrl(struct gw_conn *c, const uint8_t *p, size_t n)
     st_h2conn_kick(&c->h2);
 }
 
-static ssize_t ctrl_read(nghttp2_session *s, int32_t sid, uint8_t *buf, size_t len,
-                         uint32_t *flags, nghttp2_data_source *src, void *ud)
+static ssize_t ctrl_read(nghttp2_session *s, int32_t sid, uint8_t *buf, size_t len, uint32_t *flags,
+                         nghttp2_data_source *src, void *ud)
 {
     (void)s;
     (void)sid;
@@ -118,8 +118,8 @@ static void on_ctrl_capsule(struct gw_conn *c, const struct st_capsule *cap)
             st_h2conn_fail(&c->h2, "malformed ERROR");
             return;
         }
-        st_err("edge connection %u: registration refused by %s: %s%s", c->index, c->edge,
-               e.cause, e.retry ? "" : " (not retrying)");
+        st_err("edge connection %u: registration refused by %s: %s%s", c->index, c->edge, e.cause,
+               e.retry ? "" : " (not retrying)");
         if (!e.retry)
             c->stopped = true;
         else if (e.retry_after_s)
@@ -289,8 +289,7 @@ static int session_ready(struct st_h2conn *h)
     char alpn[16];
     st_h2conn_alpn(h, alpn, sizeof(alpn));
     if (strcmp(alpn, "h2") != 0) {
-        st_warn("edge connection %u: %s did not negotiate h2 (ALPN '%s')", c->index, c->edge,
-                alpn);
+        st_warn("edge connection %u: %s did not negotiate h2 (ALPN '%s')", c->index, c->edge, alpn);
         return -1;
     }
     nghttp2_session_callbacks *cb;

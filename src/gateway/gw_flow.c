@@ -281,7 +281,8 @@ void gw_flow_start(struct gw_flow *f)
     uint16_t port;
     if (st_authority_parse(f->authority, strlen(f->authority), &family, addr, &port) < 0 ||
         family != AF_INET) {
-        respond(f, 400, "subtunnel; error=http_request_error; details=\"authority must be ipv4:port\"");
+        respond(f, 400,
+                "subtunnel; error=http_request_error; details=\"authority must be ipv4:port\"");
         return;
     }
     const char *why = policy_refusal(gw, addr);

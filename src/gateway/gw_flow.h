@@ -31,9 +31,9 @@ struct gw_flow {
     struct in_addr vip;
     bool has_vip;
     char method[16], protocol[32], authority[80], client[80];
-    struct st_bq down;   /* stream -> lwIP; bytes [0, inflight) are owned by lwIP */
+    struct st_bq down; /* stream -> lwIP; bytes [0, inflight) are owned by lwIP */
     size_t inflight;
-    struct pbuf *up;     /* lwIP -> stream */
+    struct pbuf *up; /* lwIP -> stream */
     size_t up_len;
     bool started, connected, responded, down_eof, fin_sent, up_eof, up_eof_sent;
     bool stream_closed, provider_deferred, finishing;

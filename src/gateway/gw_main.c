@@ -85,8 +85,8 @@ static int setup_tun(struct gw_server *gw)
         return -1;
     }
     ns_stack_init();
-    if ((rv = ns_netif_init(&gw->nif, fd, gw->stack_addr, cfg->virtual_pool.prefix,
-                            cfg->tun_mtu)) < 0) {
+    if ((rv = ns_netif_init(&gw->nif, fd, gw->stack_addr, cfg->virtual_pool.prefix, cfg->tun_mtu)) <
+        0) {
         st_err("lwIP netif: %s", strerror(-rv));
         close(fd);
         return -1;
@@ -137,24 +137,34 @@ static int run(struct gw_server *gw)
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                         {"check-config", no_argument, NULL, 't'},
-                                         {"log-level", required_argument, NULL, 'l'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {"version", no_argument, NULL, 'V'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},    {"check-config", no_argument, NULL, 't'},
+        {"log-level", required_argument, NULL, 'l'}, {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},         {NULL, 0, NULL, 0}};
     const char *config = NULL, *level = NULL;
     bool check = false;
     int o;
     st_log_set_ident("subtunnel-gateway");
     while ((o = getopt_long(argc, argv, "c:tl:hV", opts, NULL)) != -1) {
         switch (o) {
-        case 'c': config = optarg; break;
-        case 't': check = true; break;
-        case 'l': level = optarg; break;
-        case 'h': usage(stdout); return 0;
-        case 'V': printf("subtunnel-gateway %s\n", ST_VERSION); return 0;
-        default: usage(stderr); return 2;
+        case 'c':
+            config = optarg;
+            break;
+        case 't':
+            check = true;
+            break;
+        case 'l':
+            level = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case 'V':
+            printf("subtunnel-gateway %s\n", ST_VERSION);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (optind < argc) {

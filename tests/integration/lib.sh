@@ -59,6 +59,15 @@ _on_exit() {
     if [[ ${ST_KEEP_LAB:-0} != 1 ]]; then
         bash "$LAB" down >/dev/null 2>&1 || true
     fi
+    # Daemons built with ASan/UBSan report into their logs (also at exit, after down).
+    local f
+    for f in "${EDGE_LOG:-}" "${GATEWAY_LOG:-}" "${EDGE_LOG_2:-}" "${GATEWAY_LOG_2:-}"; do
+        if [[ -n $f && -s $f ]] && grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$f"; then
+            log "FAIL: sanitizer report in $f:"
+            grep -E -A20 'AddressSanitizer|LeakSanitizer|runtime error:' "$f" | head -n 40
+            rc=1
+        fi
+    done
     if ((rc == 0)); then log "OK"; fi
     exit "$rc"
 }

@@ -34,14 +34,16 @@ struct seg {
 static int sv[2];
 static struct ns_netif nif;
 
-static uint32_t addr(const char *s) {
+static uint32_t addr(const char *s)
+{
     struct in_addr a;
 
     ck_assert_int_eq(inet_pton(AF_INET, s, &a), 1);
     return a.s_addr;
 }
 
-static uint32_t sum16(const void *data, size_t len, uint32_t sum) {
+static uint32_t sum16(const void *data, size_t len, uint32_t sum)
+{
     const uint8_t *p = data;
 
     for (; len > 1; p += 2, len -= 2)
@@ -51,14 +53,16 @@ static uint32_t sum16(const void *data, size_t len, uint32_t sum) {
     return sum;
 }
 
-static uint16_t fold(uint32_t sum) {
+static uint16_t fold(uint32_t sum)
+{
     while (sum >> 16)
         sum = (sum & 0xffff) + (sum >> 16);
     return (uint16_t)~sum;
 }
 
 /* Transport checksum over the IPv4 pseudo header; 0 when a received packet is valid. */
-static uint16_t l4_csum(const uint8_t *ip, size_t l4len) {
+static uint16_t l4_csum(const uint8_t *ip, size_t l4len)
+{
     uint8_t ph[12];
 
     memcpy(ph, ip + 12, 8);
@@ -69,25 +73,30 @@ static uint16_t l4_csum(const uint8_t *ip, size_t l4len) {
     return fold(sum16(ip + 20, l4len, sum16(ph, sizeof(ph), 0)));
 }
 
-static void put16(uint8_t *p, uint16_t v) {
+static void put16(uint8_t *p, uint16_t v)
+{
     p[0] = (uint8_t)(v >> 8);
     p[1] = (uint8_t)v;
 }
 
-static void put32(uint8_t *p, uint32_t v) {
+static void put32(uint8_t *p, uint32_t v)
+{
     put16(p, (uint16_t)(v >> 16));
     put16(p + 2, (uint16_t)v);
 }
 
-static uint16_t get16(const uint8_t *p) {
+static uint16_t get16(const uint8_t *p)
+{
     return (uint16_t)(p[0] << 8 | p[1]);
 }
 
-static uint32_t get32(const uint8_t *p) {
+static uint32_t get32(const uint8_t *p)
+{
     return (uint32_t)get16(p) << 16 | get16(p + 2);
 }
 
-static void ip_hdr(struct pkt *k, uint8_t proto, uint32_t src, uint32_t dst, size_t l4len) {
+static void ip_hdr(struct pkt *k, uint8_t proto, uint32_t src, uint32_t dst, size_t l4len)
+{
     uint8_t *ip = k->b;
 
     memset(ip, 0, 20);
@@ -102,7 +111,8 @@ static void ip_hdr(struct pkt *k, uint8_t proto, uint32_t src, uint32_t dst, siz
 }
 
 static void tcp_pkt(struct pkt *k, const char *src, uint16_t sport, const char *dst, uint16_t dport,
-                    uint32_t seq, uint32_t ack, uint8_t flags) {
+                    uint32_t seq, uint32_t ack, uint8_t flags)
+{
     uint8_t *t = k->b + 20;
 
     ip_hdr(k, IP_PROTO_TCP, addr(src), addr(dst), 20);
@@ -118,7 +128,8 @@ static void tcp_pkt(struct pkt *k, const char *src, uint16_t sport, const char *
 }
 
 static void udp_pkt(struct pkt *k, const char *src, uint16_t sport, const char *dst, uint16_t dport,
-                    const char *data) {
+                    const char *data)
+{
     size_t n = strlen(data);
     uint8_t *u = k->b + 20;
 
@@ -132,13 +143,15 @@ static void udp_pkt(struct pkt *k, const char *src, uint16_t sport, const char *
 }
 
 /* Sends one packet into lwIP and lets it process it. */
-static void inject(const struct pkt *k) {
+static void inject(const struct pkt *k)
+{
     ck_assert_int_eq(send(sv[1], k->b, k->len, 0), (ssize_t)k->len);
     ck_assert_int_eq(ns_netif_read(&nif, 8), 1);
 }
 
 /* Reads the next packet lwIP wrote, checks its checksums and parses it. */
-static struct seg expect_pkt(void) {
+static struct seg expect_pkt(void)
+{
     uint8_t b[1600];
     struct seg s;
     ssize_t n = recv(sv[1], b, sizeof(b), MSG_DONTWAIT);
@@ -162,13 +175,15 @@ static struct seg expect_pkt(void) {
     return s;
 }
 
-static void expect_no_pkt(void) {
+static void expect_no_pkt(void)
+{
     uint8_t b[1600];
 
     ck_assert_int_lt(recv(sv[1], b, sizeof(b), MSG_DONTWAIT), 0);
 }
 
-static void setup(void) {
+static void setup(void)
+{
     struct in_addr a = {.s_addr = addr("100.64.0.2")};
 
     ck_assert_int_eq(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv), 0);
@@ -177,7 +192,8 @@ static void setup(void) {
     ck_assert_int_eq(ns_netif_init(&nif, sv[0], a, 10, 1500), 0);
 }
 
-static void teardown(void) {
+static void teardown(void)
+{
     ns_netif_fini(&nif);
     close(sv[0]);
     close(sv[1]);
@@ -188,7 +204,8 @@ struct accept_rec {
     struct tcp_pcb *pcb;
 };
 
-static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err) {
+static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
+{
     struct accept_rec *r = arg;
 
     ck_assert_int_eq(err, ERR_OK);
@@ -197,7 +214,8 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err) {
     return ERR_OK;
 }
 
-static struct tcp_pcb *listener(const ip_addr_t *ip, u16_t port, struct accept_rec *r) {
+static struct tcp_pcb *listener(const ip_addr_t *ip, u16_t port, struct accept_rec *r)
+{
     struct tcp_pcb *pcb = tcp_new(), *lpcb;
 
     ck_assert_ptr_nonnull(pcb);
@@ -211,7 +229,8 @@ static struct tcp_pcb *listener(const ip_addr_t *ip, u16_t port, struct accept_r
 }
 
 /* Client 192.0.2.1:sport opens a connection to dst:dport through lwIP's listener. */
-static void handshake(const char *dst, uint16_t dport, uint16_t sport, struct accept_rec *r) {
+static void handshake(const char *dst, uint16_t dport, uint16_t sport, struct accept_rec *r)
+{
     struct pkt k;
     struct seg s;
 
@@ -236,7 +255,8 @@ static void handshake(const char *dst, uint16_t dport, uint16_t sport, struct ac
     ck_assert_int_eq(r->pcb->state, ESTABLISHED);
 }
 
-START_TEST(test_listen_any_destination) {
+START_TEST(test_listen_any_destination)
+{
     struct accept_rec r = {0};
     struct tcp_pcb *lpcb = listener(IP4_ADDR_ANY, 8000, &r);
 
@@ -246,7 +266,8 @@ START_TEST(test_listen_any_destination) {
 }
 END_TEST
 
-START_TEST(test_listen_any_port) {
+START_TEST(test_listen_any_port)
+{
     struct accept_rec any = {0}, exact = {0};
     struct tcp_pcb *lany = listener(NULL, 0, &any);
     struct tcp_pcb *l8000 = listener(IP4_ADDR_ANY, 8000, &exact);
@@ -263,7 +284,8 @@ START_TEST(test_listen_any_port) {
 }
 END_TEST
 
-START_TEST(test_no_listener_rst) {
+START_TEST(test_no_listener_rst)
+{
     struct pkt k;
     struct seg s;
 
@@ -275,14 +297,16 @@ START_TEST(test_no_listener_rst) {
 }
 END_TEST
 
-static err_t on_connected(void *arg, struct tcp_pcb *pcb, err_t err) {
+static err_t on_connected(void *arg, struct tcp_pcb *pcb, err_t err)
+{
     (void)pcb;
     ck_assert_int_eq(err, ERR_OK);
     (*(int *)arg)++;
     return ERR_OK;
 }
 
-START_TEST(test_connect_from_foreign_source) {
+START_TEST(test_connect_from_foreign_source)
+{
     struct tcp_pcb *pcb = tcp_new();
     ip_addr_t local, remote;
     int connected = 0;
@@ -323,7 +347,8 @@ struct udp_rec {
 };
 
 static void on_udp(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *src,
-                   u16_t sport) {
+                   u16_t sport)
+{
     struct udp_rec *r = arg;
 
     (void)pcb;
@@ -339,7 +364,8 @@ static void on_udp(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr
     pbuf_free(p);
 }
 
-START_TEST(test_udp_any_destination) {
+START_TEST(test_udp_any_destination)
+{
     struct udp_pcb *u53 = udp_new(), *uany = udp_new();
     struct udp_rec r53 = {0}, rany = {0};
     struct pkt k;
@@ -375,7 +401,8 @@ START_TEST(test_udp_any_destination) {
 }
 END_TEST
 
-START_TEST(test_read_counters) {
+START_TEST(test_read_counters)
+{
     struct pkt k;
 
     ck_assert_int_eq(ns_netif_read(&nif, 8), 0); /* EAGAIN */
@@ -391,7 +418,8 @@ START_TEST(test_read_counters) {
 }
 END_TEST
 
-static Suite *ns_netif_suite(void) {
+static Suite *ns_netif_suite(void)
+{
     Suite *s = suite_create("ns_netif");
     TCase *tc = tcase_create("core");
 
@@ -406,7 +434,8 @@ static Suite *ns_netif_suite(void) {
     return s;
 }
 
-int main(void) {
+int main(void)
+{
     SRunner *sr = srunner_create(ns_netif_suite());
     int failed;
 
