@@ -54,8 +54,10 @@ void st_h2conn_fini(struct st_h2conn *c)
         nghttp2_session_del(c->session);
     c->session = NULL;
     if (c->ssl) {
-        if (c->established)
+        if (c->established) {
             SSL_shutdown(c->ssl); /* best effort close_notify; never blocks */
+            ERR_clear_error();
+        }
         SSL_free(c->ssl);
     }
     c->ssl = NULL;
@@ -117,6 +119,7 @@ static ssize_t tx(struct st_h2conn *c, const uint8_t *p, size_t n)
         st_h2conn_fail(c, "send: %s", strerror(errno));
         return -1;
     }
+    ERR_clear_error(); /* SSL_get_error reads the shared queue: start it empty */
     int w = SSL_write(c->ssl, p, (int)(n > INT32_MAX ? INT32_MAX : n));
     if (w > 0)
         return w;
@@ -143,6 +146,7 @@ static ssize_t rx(struct st_h2conn *c, uint8_t *p, size_t n)
             st_h2conn_fail(c, "recv: %s", strerror(errno));
         return -1;
     }
+    ERR_clear_error();
     int r = SSL_read(c->ssl, p, (int)n);
     if (r > 0)
         return r;
@@ -250,6 +254,7 @@ static void established(struct st_h2conn *c)
 
 static void do_handshake(struct st_h2conn *c)
 {
+    ERR_clear_error();
     int r = SSL_do_handshake(c->ssl);
     if (r == 1) {
         established(c);

@@ -45,3 +45,11 @@ answer=$(in_ns st-client timeout 300 python3 "$h2" --proxy "${EDGE_TLS_PROXY#htt
     --ca "$CA_FILE" --servername edge.lab.test --token "$ACCESS_TOKEN" --target "$PRIV_IP:8081" \
     --put "$dir/srv/big.bin") || fail "HTTP/2 CONNECT upload failed"
 assert_eq "$want $((100 * 1024 * 1024))" "$answer" "HTTP/2 upload sha256 and size"
+
+# HTTP/2 with prior knowledge (h2c) on the plain access listener.
+log "HTTP/2 CONNECT with prior knowledge (h2c) to $EDGE_PROXY"
+rm -f "$dir/h2c.bin"
+in_ns st-client timeout 120 python3 "$h2" --proxy "${EDGE_PROXY#http://}" --h2c \
+    --token "$ACCESS_TOKEN" --target "$PRIV_IP:8081" \
+    --get /big.bin --out "$dir/h2c.bin" || fail "h2c CONNECT download failed"
+assert_eq "$want" "$(sha256_file "$dir/h2c.bin")" "h2c download sha256"
