@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -299,6 +301,8 @@ void edge_flow_start(struct edge_server *srv, int fd, const char *target, const 
         return;
     }
     f->io.fd = fd;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     snprintf(f->target, sizeof(f->target), "%s", target);
     if (early_len)
         st_bq_append(&f->up, early, early_len);
