@@ -544,8 +544,8 @@ int st_cfg_log_level(struct st_cfg *cfg, const struct st_cfg_node *node, int *ou
     int level = node->kind == ST_CFG_SCALAR ? st_log_parse_level(node->scalar) : -1;
 
     if (level < 0)
-        return st_cfg_fail(cfg, node->line, "'%s' must be one of error, warn, info, debug",
-                           what(node));
+        return st_cfg_fail(cfg, node->line, "'%s' is '%s': must be one of error, warn, info, debug",
+                           what(node), node->kind == ST_CFG_SCALAR ? node->scalar : "not a string");
     *out = level;
     return 0;
 }

@@ -10,12 +10,12 @@ export LAB_BAD_TOKEN=1
 # shellcheck disable=SC2119
 lab_up
 
-edge_refused() { grep -Eiq 'refused|invalid token' "$EDGE_LOG"; }
-gateway_error() { grep -Eiq 'error|refused|invalid|denied|unauthori' "$GATEWAY_LOG"; }
+edge_refused() { grep -q 'registration refused: invalid token' "$EDGE_LOG"; }
+gateway_error() { grep -Eq 'registration refused by .*: invalid token' "$GATEWAY_LOG"; }
 wait_for 30 "edge log line refusing the registration" edge_refused
-pass "edge: $(grep -Eim1 'refused|invalid token' "$EDGE_LOG")"
+pass "edge: $(grep -m1 'registration refused: invalid token' "$EDGE_LOG")"
 wait_for 30 "gateway log line with the error" gateway_error
-pass "gateway: $(grep -Eim1 'error|refused|invalid|denied|unauthori' "$GATEWAY_LOG")"
+pass "gateway: $(grep -Em1 'registration refused by .*: invalid token' "$GATEWAY_LOG")"
 if grep -vi 'not registered' "$GATEWAY_LOG" | grep -Eq '(^|[^[:alpha:]])registered'; then
     fail "gateway with a wrong token logged 'registered'"
 fi

@@ -39,6 +39,28 @@ assert_match "connection_timeout" "$r" "timeout proxy-status"
     fail "timeout answer after ${elapsed}s (connect-timeout ${connect_timeout:-10}s + 5)"
 pass "timeout answered after ${elapsed}s"
 
+# Misbehaving peers on the access listener get their own answer (GOAWAY, 431)
+# while a flow in progress on the same edge keeps going, intact.
+bdir=$LAB_DIR/t-errors-bad
+rm -rf "$bdir"
+mkdir -p "$bdir/srv"
+cleanup_bdir() { rm -rf "$bdir"; }
+on_cleanup cleanup_bdir
+random_file "$bdir/srv/slow.bin" 3072
+start_httpd errors-httpd "$PRIV_IP:8083" "$bdir/srv"
+pcurl -m 60 --limit-rate 1M -o "$bdir/slow.out" "http://$PRIV_IP:8083/slow.bin" &
+slow=$!
+growing() { [[ -s $bdir/slow.out ]]; }
+wait_for 15 "slow download under way" growing
+bad=$ST_SOURCE_DIR/tests/integration/badpeer.py
+r=$(in_ns st-client python3 "$bad" h2-garbage "${EDGE_PROXY#http://}") || fail "no answer to malformed HTTP/2"
+assert_eq "GOAWAY 1" "$r" "malformed HTTP/2 frame -> GOAWAY(PROTOCOL_ERROR)"
+r=$(in_ns st-client python3 "$bad" h1-bighead "${EDGE_PROXY#http://}") || fail "no answer to oversized head"
+assert_match "^HTTP/1.1 431 " "$r" "oversized request head"
+wait "$slow" || fail "download in progress broke while peers misbehaved"
+assert_eq "$(sha256_file "$bdir/srv/slow.bin")" "$(sha256_file "$bdir/slow.out")" \
+    "download intact alongside misbehaving peers"
+
 # ssh through the proxy: sshd in st-priv with throwaway keys
 sdir=$LAB_DIR/t-errors-ssh
 rm -rf "$sdir"

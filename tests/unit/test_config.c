@@ -216,7 +216,7 @@ START_TEST(test_edge_errors)
 
     edge_bad("foo: 1\n", NULL, "edge.yaml:3: unknown key 'foo'");
     edge_bad("log-level: loud\n", NULL,
-             "edge.yaml:3: 'log-level' must be one of error, warn, info, debug");
+             "edge.yaml:3: 'log-level' is 'loud': must be one of error, warn, info, debug");
     edge_bad("tunnel-listen: 192.0.2.1\n", NULL,
              "edge.yaml:3: 'tunnel-listen': invalid address '192.0.2.1' (want numeric ip:port "
              "or [ipv6]:port)");
