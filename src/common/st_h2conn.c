@@ -1,14 +1,14 @@
 #include "st_h2conn.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -329,4 +329,40 @@ void st_h2conn_goaway(struct st_h2conn *c, uint32_t error)
         return;
     nghttp2_session_terminate_session(c->session, error);
     st_h2conn_kick(c);
+}
+
+int st_h2conn_session(struct st_h2conn *c, bool server, const struct st_h2_handlers *h, void *ud,
+                      const nghttp2_settings_entry *iv, size_t niv, int32_t conn_window)
+{
+    nghttp2_session_callbacks *cb;
+    nghttp2_option *opt;
+    if (nghttp2_session_callbacks_new(&cb))
+        return -1;
+    if (nghttp2_option_new(&opt)) {
+        nghttp2_session_callbacks_del(cb);
+        return -1;
+    }
+    if (h->begin_headers)
+        nghttp2_session_callbacks_set_on_begin_headers_callback(cb, h->begin_headers);
+    nghttp2_session_callbacks_set_on_header_callback(cb, h->header);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(cb, h->frame_recv);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, h->data_chunk);
+    nghttp2_session_callbacks_set_on_stream_close_callback(cb, h->stream_close);
+    nghttp2_option_set_no_auto_window_update(opt, 1);
+    int rv = server ? nghttp2_session_server_new2(&c->session, cb, ud, opt)
+                    : nghttp2_session_client_new2(&c->session, cb, ud, opt);
+    nghttp2_session_callbacks_del(cb);
+    nghttp2_option_del(opt);
+    if (rv)
+        return -1;
+    nghttp2_submit_settings(c->session, NGHTTP2_FLAG_NONE, iv, niv);
+    nghttp2_session_set_local_window_size(c->session, NGHTTP2_FLAG_NONE, 0, conn_window);
+    return 0;
+}
+
+bool st_h2conn_is_h2(struct st_h2conn *c)
+{
+    char alpn[16];
+    st_h2conn_alpn(c, alpn, sizeof(alpn));
+    return !c->ssl || strcmp(alpn, "h2") == 0;
 }

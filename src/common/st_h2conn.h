@@ -42,6 +42,22 @@ struct st_h2conn {
  * a non-blocking connect() is in progress. tls_client selects SSL_connect. 0 or -errno. */
 int st_h2conn_init(struct st_h2conn *c, struct st_loop *loop, int fd, SSL *ssl, bool connecting,
                    bool tls_client, const struct st_h2conn_ops *ops, void *owner);
+/* nghttp2 callbacks a role installs; NULL entries are left unset. */
+struct st_h2_handlers {
+    nghttp2_on_begin_headers_callback begin_headers;
+    nghttp2_on_header_callback header;
+    nghttp2_on_frame_recv_callback frame_recv;
+    nghttp2_on_data_chunk_recv_callback data_chunk;
+    nghttp2_on_stream_close_callback stream_close;
+};
+
+/* Creates c->session in the server or client role with manual window updates (windows
+ * reopen only through nghttp2_session_consume), submits SETTINGS iv and opens the
+ * connection-level receive window to conn_window. 0, or -1 on allocation failure. */
+int st_h2conn_session(struct st_h2conn *c, bool server, const struct st_h2_handlers *h, void *ud,
+                      const nghttp2_settings_entry *iv, size_t niv, int32_t conn_window);
+/* True when ALPN selected "h2" (TLS) or the connection is plain (prior knowledge). */
+bool st_h2conn_is_h2(struct st_h2conn *c);
 /* Schedules sending whatever nghttp2 has queued (cheap; coalesces). */
 void st_h2conn_kick(struct st_h2conn *c);
 /* Marks the connection dead and schedules ops->closed with the formatted reason. */

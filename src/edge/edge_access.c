@@ -16,6 +16,7 @@
 #include "edge_server.h"
 #include "st_addr.h"
 #include "st_log.h"
+#include "st_sock.h"
 #include "st_token.h"
 
 #define HEAD_MAX 8192
@@ -231,9 +232,8 @@ static void req_timeout(struct st_timer *t)
 void edge_access_accept(struct edge_server *srv, int lfd)
 {
     for (int i = 0; i < 64; i++) {
-        struct sockaddr_storage ss;
-        socklen_t sl = sizeof(ss);
-        int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        char peer[64];
+        int fd = st_sock_accept(lfd, peer, sizeof(peer));
         if (fd < 0)
             return;
         struct access_req *r = calloc(1, sizeof(*r));
@@ -242,8 +242,7 @@ void edge_access_accept(struct edge_server *srv, int lfd)
             continue;
         }
         r->srv = srv;
-        struct st_sockaddr peer = {.ss = ss, .len = sl};
-        st_sockaddr_format(&peer, r->client, sizeof(r->client));
+        snprintf(r->client, sizeof(r->client), "%s", peer);
         http_parser_init(&r->parser, HTTP_REQUEST);
         r->parser.data = r;
         st_io_init(&r->io, &srv->loop, fd, req_io, r);

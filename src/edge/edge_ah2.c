@@ -10,6 +10,7 @@
 #include "edge_server.h"
 #include "st_addr.h"
 #include "st_log.h"
+#include "st_sock.h"
 
 #define CONN_WINDOW (64 * 1024 * 1024)
 
@@ -146,39 +147,21 @@ void edge_ah2_reset(struct edge_ah2 *a, int32_t sid, uint32_t code)
 static int session_ready(struct st_h2conn *h)
 {
     struct edge_ah2 *a = h->owner;
-    if (h->ssl) {
-        char alpn[16];
-        st_h2conn_alpn(h, alpn, sizeof(alpn));
-        if (strcmp(alpn, "h2") != 0) {
-            st_info("access %s: TLS without ALPN h2 ('%s'): only HTTP/2 is served on this port",
-                    a->client, alpn);
-            return -1;
-        }
-    }
-    nghttp2_session_callbacks *cb;
-    nghttp2_option *opt;
-    if (nghttp2_session_callbacks_new(&cb))
-        return -1;
-    if (nghttp2_option_new(&opt)) {
-        nghttp2_session_callbacks_del(cb);
+    static const struct st_h2_handlers handlers = {.begin_headers = on_begin_headers,
+                                                   .header = on_header,
+                                                   .frame_recv = on_frame_recv,
+                                                   .data_chunk = on_data,
+                                                   .stream_close = on_stream_close};
+    static const nghttp2_settings_entry iv[] = {
+        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, EDGE_FLOW_WINDOW},
+        {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, 1000},
+        {NGHTTP2_SETTINGS_MAX_FRAME_SIZE, 65536}};
+    if (!st_h2conn_is_h2(h)) {
+        st_info("access %s: TLS without ALPN h2: only HTTP/2 is served on this port", a->client);
         return -1;
     }
-    nghttp2_session_callbacks_set_on_begin_headers_callback(cb, on_begin_headers);
-    nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
-    nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
-    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data);
-    nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
-    nghttp2_option_set_no_auto_window_update(opt, 1);
-    int rv = nghttp2_session_server_new2(&h->session, cb, a, opt);
-    nghttp2_session_callbacks_del(cb);
-    nghttp2_option_del(opt);
-    if (rv)
+    if (st_h2conn_session(h, true, &handlers, a, iv, 3, CONN_WINDOW) < 0)
         return -1;
-    nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, EDGE_FLOW_WINDOW},
-                                   {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, 1000},
-                                   {NGHTTP2_SETTINGS_MAX_FRAME_SIZE, 65536}};
-    nghttp2_submit_settings(h->session, NGHTTP2_FLAG_NONE, iv, 3);
-    nghttp2_session_set_local_window_size(h->session, NGHTTP2_FLAG_NONE, 0, CONN_WINDOW);
     if (a->early_len) {
         ssize_t n = nghttp2_session_mem_recv(h->session, a->early, a->early_len);
         free(a->early);
@@ -229,9 +212,8 @@ void edge_ah2_start(struct edge_server *srv, int fd, SSL *ssl, const char *clien
 void edge_ah2_accept_tls(struct edge_server *srv, int lfd)
 {
     for (int i = 0; i < 64; i++) {
-        struct sockaddr_storage ss;
-        socklen_t sl = sizeof(ss);
-        int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        char client[64];
+        int fd = st_sock_accept(lfd, client, sizeof(client));
         if (fd < 0)
             return;
         SSL *ssl = SSL_new(srv->access_ctx);
@@ -239,9 +221,6 @@ void edge_ah2_accept_tls(struct edge_server *srv, int lfd)
             close(fd);
             continue;
         }
-        char client[64];
-        struct st_sockaddr peer = {.ss = ss, .len = sl};
-        st_sockaddr_format(&peer, client, sizeof(client));
         edge_ah2_start(srv, fd, ssl, client, NULL, 0);
     }
 }

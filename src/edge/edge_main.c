@@ -1,6 +1,5 @@
 /* subtunnel-edge: public meeting point for gateways (tunnels) and users (access proxy). */
 #include <errno.h>
-#include <getopt.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -15,34 +14,12 @@
 #include "edge_ah2.h"
 #include "edge_server.h"
 #include "edge_tconn.h"
+#include "st_cli.h"
 #include "st_log.h"
+#include "st_sock.h"
 #include "st_tls.h"
 
 static const unsigned char h2_alpn[] = "\x02h2";
-
-static void usage(FILE *out)
-{
-    fprintf(out, "usage: subtunnel-edge --config FILE [--check-config] [--log-level LEVEL]\n"
-                 "       subtunnel-edge --help | --version\n"
-                 "  -c, --config FILE      YAML configuration (see docs/configuration.md)\n"
-                 "  -t, --check-config     validate the configuration and exit (0 ok, 2 bad)\n"
-                 "  -l, --log-level LEVEL  error|warn|info|debug (overrides the file)\n");
-}
-
-int edge_listen(const struct st_sockaddr *addr)
-{
-    int fd = socket(addr->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -errno;
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (bind(fd, (const struct sockaddr *)&addr->ss, addr->len) < 0 || listen(fd, 1024) < 0) {
-        int err = -errno;
-        close(fd);
-        return err;
-    }
-    return fd;
-}
 
 static void on_tunnel_lis(struct st_io *io, uint32_t ev)
 {
@@ -84,7 +61,7 @@ static int open_listener(struct edge_server *srv, struct st_io *io, const struct
 {
     char name[80];
     st_sockaddr_format(a, name, sizeof(name));
-    int fd = edge_listen(a);
+    int fd = st_sock_listen(a);
     if (fd < 0) {
         st_err("%s listener %s: %s", what, name, strerror(-fd));
         return fd;
@@ -134,69 +111,22 @@ static int run(struct edge_server *srv)
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},    {"check-config", no_argument, NULL, 't'},
-        {"log-level", required_argument, NULL, 'l'}, {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},         {NULL, 0, NULL, 0}};
-    const char *config = NULL, *level = NULL;
-    bool check = false;
-    int o;
-    st_log_set_ident("subtunnel-edge");
-    while ((o = getopt_long(argc, argv, "c:tl:hV", opts, NULL)) != -1) {
-        switch (o) {
-        case 'c':
-            config = optarg;
-            break;
-        case 't':
-            check = true;
-            break;
-        case 'l':
-            level = optarg;
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        case 'V':
-            printf("subtunnel-edge %s\n", ST_VERSION);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "subtunnel-edge: unexpected argument '%s'\n", argv[optind]);
-        usage(stderr);
-        return 2;
-    }
-    if (!config) {
-        fprintf(stderr, "subtunnel-edge: --config FILE is required\n");
-        usage(stderr);
-        return 2;
-    }
+    struct st_cli cli;
+    int rc = st_cli_parse(&cli, "subtunnel-edge", argc, argv);
+    if (rc >= 0)
+        return rc;
     static struct edge_server srv;
     char err[512];
-    if (edge_config_load(config, &srv.cfg, err, sizeof(err)) < 0) {
+    if (edge_config_load(cli.config, &srv.cfg, err, sizeof(err)) < 0) {
         fprintf(stderr, "subtunnel-edge: %s\n", err);
         return 2;
     }
-    st_log_set_level(srv.cfg.log_level);
-    if (level) {
-        int l = st_log_parse_level(level);
-        if (l < 0) {
-            fprintf(stderr, "subtunnel-edge: bad --log-level '%s' (error|warn|info|debug)\n",
-                    level);
-            return 2;
-        }
-        st_log_set_level(l);
-    }
-    if (check) {
-        printf("%s: configuration OK (%zu tunnels, %zu access tokens)\n", config, srv.cfg.n_tunnels,
-               srv.cfg.n_tokens);
-        edge_config_fini(&srv.cfg);
-        return 0;
-    }
-    int rc = run(&srv);
+    rc = st_cli_log_level(&cli, srv.cfg.log_level);
+    if (rc == 0 && cli.check)
+        printf("%s: configuration OK (%zu tunnels, %zu access tokens)\n", cli.config,
+               srv.cfg.n_tunnels, srv.cfg.n_tokens);
+    else if (rc == 0)
+        rc = run(&srv);
     edge_config_fini(&srv.cfg);
     return rc;
 }

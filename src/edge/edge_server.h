@@ -29,7 +29,4 @@ struct edge_server {
     uint64_t flows_opened, flows_refused, auth_failures;
 };
 
-/* Opens a non-blocking listening TCP socket on addr; returns fd or -errno. */
-int edge_listen(const struct st_sockaddr *addr);
-
 #endif

@@ -14,6 +14,7 @@
 #include "st_capsule.h"
 #include "st_ctrl.h"
 #include "st_log.h"
+#include "st_sock.h"
 #include "st_token.h"
 
 #define CONN_WINDOW (64 * 1024 * 1024)
@@ -25,18 +26,8 @@
 
 static void send_ctrl(struct edge_tconn *c, const uint8_t *p, size_t n)
 {
-    if (c->ctrl_out_off == c->ctrl_out_len)
-        c->ctrl_out_off = c->ctrl_out_len = 0;
-    if (n > sizeof(c->ctrl_out) - c->ctrl_out_len) {
+    if (st_ctrlstream_send(&c->ctrl, c->h2.session, p, n) < 0)
         st_h2conn_fail(&c->h2, "control stream output overflow");
-        return;
-    }
-    memcpy(c->ctrl_out + c->ctrl_out_len, p, n);
-    c->ctrl_out_len += n;
-    if (c->ctrl_deferred) {
-        c->ctrl_deferred = false;
-        nghttp2_session_resume_data(c->h2.session, c->ctrl_sid);
-    }
     st_h2conn_kick(&c->h2);
 }
 
@@ -47,20 +38,7 @@ static ssize_t ctrl_read(nghttp2_session *s, int32_t sid, uint8_t *buf, size_t l
     (void)sid;
     (void)src;
     struct edge_tconn *c = ud;
-    size_t n = c->ctrl_out_len - c->ctrl_out_off;
-    if (n == 0) {
-        if (c->closing) {
-            *flags |= NGHTTP2_DATA_FLAG_EOF;
-            return 0;
-        }
-        c->ctrl_deferred = true;
-        return NGHTTP2_ERR_DEFERRED;
-    }
-    if (n > len)
-        n = len;
-    memcpy(buf, c->ctrl_out + c->ctrl_out_off, n);
-    c->ctrl_out_off += n;
-    return (ssize_t)n;
+    return st_ctrlstream_read(&c->ctrl, buf, len, flags);
 }
 
 static void refuse(struct edge_tconn *c, const char *cause, bool retry)
@@ -73,8 +51,8 @@ static void refuse(struct edge_tconn *c, const char *cause, bool retry)
         send_ctrl(c, buf, (size_t)n);
     /* End the control stream after the ERROR and announce GOAWAY; the ERROR capsule is
      * still delivered (a terminate would drop it). The gateway closes on receipt. */
-    c->closing = true;
-    nghttp2_session_resume_data(c->h2.session, c->ctrl_sid);
+    c->ctrl.closing = true;
+    nghttp2_session_resume_data(c->h2.session, c->ctrl.sid);
     nghttp2_submit_goaway(c->h2.session, NGHTTP2_FLAG_NONE, 0, NGHTTP2_NO_ERROR, NULL, 0);
     st_h2conn_kick(&c->h2);
 }
@@ -135,39 +113,29 @@ out:
     free(m);
 }
 
+static int on_ctrl_capsule(void *arg, const struct st_capsule *cap)
+{
+    struct edge_tconn *c = arg;
+    if (cap->type == ST_CAP_REGISTER) {
+        on_register(c, cap->value, cap->len);
+    } else if (cap->type == ST_CAP_UNREGISTER && c->registered) {
+        st_info("tunnel %s: connection %llu unregistered (draining)", c->tunnel->conf->id,
+                (unsigned long long)c->id);
+        edge_registry_detach(&c->srv->reg, c->tunnel, c);
+        c->registered = false;
+    }
+    /* Unknown capsule types are ignored (RFC 9297 3.2). */
+    return c->h2.dead;
+}
+
 static void on_ctrl_data(struct edge_tconn *c, const uint8_t *p, size_t n)
 {
-    if (n > sizeof(c->ctrl_in) - c->ctrl_in_len) {
-        st_warn("tunnel connection %s: control capsule too large", c->peer);
+    int rv = st_ctrlstream_feed(&c->ctrl, p, n, on_ctrl_capsule, c);
+    if (rv < 0) {
+        st_warn("tunnel connection %s: %s control capsule", c->peer,
+                rv == -EMSGSIZE ? "oversized" : "malformed");
         st_h2conn_goaway(&c->h2, NGHTTP2_PROTOCOL_ERROR);
-        return;
     }
-    memcpy(c->ctrl_in + c->ctrl_in_len, p, n);
-    c->ctrl_in_len += n;
-    size_t off = 0;
-    while (!c->h2.dead) {
-        struct st_capsule cap;
-        int rv = st_capsule_parse(c->ctrl_in + off, c->ctrl_in_len - off, sizeof(c->ctrl_in), &cap);
-        if (rv == 0)
-            break;
-        if (rv < 0) {
-            st_warn("tunnel connection %s: bad control capsule", c->peer);
-            st_h2conn_goaway(&c->h2, NGHTTP2_PROTOCOL_ERROR);
-            return;
-        }
-        off += (size_t)rv;
-        if (cap.type == ST_CAP_REGISTER)
-            on_register(c, cap.value, cap.len);
-        else if (cap.type == ST_CAP_UNREGISTER && c->registered) {
-            st_info("tunnel %s: connection %llu unregistered (draining)", c->tunnel->conf->id,
-                    (unsigned long long)c->id);
-            edge_registry_detach(&c->srv->reg, c->tunnel, c);
-            c->registered = false;
-        }
-        /* Unknown capsule types are ignored (RFC 9297 3.2). */
-    }
-    memmove(c->ctrl_in, c->ctrl_in + off, c->ctrl_in_len - off);
-    c->ctrl_in_len -= off;
 }
 
 static void open_ctrl(struct edge_tconn *c)
@@ -180,18 +148,18 @@ static void open_ctrl(struct edge_tconn *c)
         st_h2conn_fail(&c->h2, "control stream: %s", nghttp2_strerror(sid));
         return;
     }
-    c->ctrl_sid = sid;
+    c->ctrl.sid = sid;
 }
 
 static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *fr, void *ud)
 {
     struct edge_tconn *c = ud;
     int32_t sid = fr->hd.stream_id;
-    if (fr->hd.type == NGHTTP2_SETTINGS && !(fr->hd.flags & NGHTTP2_FLAG_ACK) && !c->ctrl_sid) {
+    if (fr->hd.type == NGHTTP2_SETTINGS && !(fr->hd.flags & NGHTTP2_FLAG_ACK) && !c->ctrl.sid) {
         open_ctrl(c);
         return 0;
     }
-    if (sid == 0 || sid == c->ctrl_sid)
+    if (sid == 0 || sid == c->ctrl.sid)
         return 0;
     struct edge_flow *f = nghttp2_session_get_stream_user_data(s, sid);
     if (!f)
@@ -210,7 +178,7 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *fr, const uint8_t 
     (void)flags;
     struct edge_tconn *c = ud;
     int32_t sid = fr->hd.stream_id;
-    if (sid == c->ctrl_sid) {
+    if (sid == c->ctrl.sid) {
         if (nlen == 7 && memcmp(name, ":status", 7) == 0 &&
             (vlen != 3 || memcmp(value, "200", 3))) {
             st_warn("tunnel connection %s: control stream refused (status %.*s)", c->peer,
@@ -239,7 +207,7 @@ static int on_data(nghttp2_session *s, uint8_t flags, int32_t sid, const uint8_t
 {
     (void)flags;
     struct edge_tconn *c = ud;
-    if (sid == c->ctrl_sid) {
+    if (sid == c->ctrl.sid) {
         nghttp2_session_consume(s, sid, n);
         on_ctrl_data(c, p, n);
         return 0;
@@ -267,7 +235,7 @@ static void unlink_flow(struct edge_tconn *c, struct edge_flow *f)
 static int on_stream_close(nghttp2_session *s, int32_t sid, uint32_t code, void *ud)
 {
     struct edge_tconn *c = ud;
-    if (sid == c->ctrl_sid) {
+    if (sid == c->ctrl.sid) {
         st_h2conn_fail(&c->h2, "control stream closed");
         return 0;
     }
@@ -330,31 +298,20 @@ void edge_tconn_reset(struct edge_tconn *c, int32_t sid, uint32_t code)
 static int session_ready(struct st_h2conn *h)
 {
     struct edge_tconn *c = h->owner;
-    char alpn[16];
-    st_h2conn_alpn(h, alpn, sizeof(alpn));
-    if (strcmp(alpn, "h2") != 0) {
-        st_warn("tunnel connection %s: ALPN '%s' is not h2", c->peer, alpn);
+    static const struct st_h2_handlers handlers = {.header = on_header,
+                                                   .frame_recv = on_frame_recv,
+                                                   .data_chunk = on_data,
+                                                   .stream_close = on_stream_close};
+    static const nghttp2_settings_entry iv[] = {
+        {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, EDGE_FLOW_WINDOW},
+        {NGHTTP2_SETTINGS_MAX_FRAME_SIZE, 65536}};
+    if (!st_h2conn_is_h2(h)) {
+        st_warn("tunnel connection %s: ALPN is not h2", c->peer);
         return -1;
     }
-    nghttp2_session_callbacks *cb;
-    nghttp2_option *opt;
-    if (nghttp2_session_callbacks_new(&cb) || nghttp2_option_new(&opt))
+    if (st_h2conn_session(h, false, &handlers, c, iv, 3, CONN_WINDOW) < 0)
         return -1;
-    nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
-    nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
-    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data);
-    nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
-    nghttp2_option_set_no_auto_window_update(opt, 1);
-    int rv = nghttp2_session_client_new2(&h->session, cb, c, opt);
-    nghttp2_session_callbacks_del(cb);
-    nghttp2_option_del(opt);
-    if (rv)
-        return -1;
-    nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
-                                   {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, EDGE_FLOW_WINDOW},
-                                   {NGHTTP2_SETTINGS_MAX_FRAME_SIZE, 65536}};
-    nghttp2_submit_settings(h->session, NGHTTP2_FLAG_NONE, iv, 3);
-    nghttp2_session_set_local_window_size(h->session, NGHTTP2_FLAG_NONE, 0, CONN_WINDOW);
     st_debug("tunnel connection %s: TLS up", c->peer);
     return 0;
 }
@@ -390,9 +347,8 @@ static const struct st_h2conn_ops tconn_ops = {.ready = session_ready, .closed =
 void edge_tconn_accept(struct edge_server *srv, int lfd)
 {
     for (int i = 0; i < 64; i++) {
-        struct sockaddr_storage ss;
-        socklen_t sl = sizeof(ss);
-        int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        char peer[64];
+        int fd = st_sock_accept(lfd, peer, sizeof(peer));
         if (fd < 0)
             return;
         struct edge_tconn *c = calloc(1, sizeof(*c));
@@ -406,8 +362,7 @@ void edge_tconn_accept(struct edge_server *srv, int lfd)
         }
         c->srv = srv;
         c->id = ++srv->next_conn_id;
-        struct st_sockaddr peer = {.ss = ss, .len = sl};
-        st_sockaddr_format(&peer, c->peer, sizeof(c->peer));
+        snprintf(c->peer, sizeof(c->peer), "%s", peer);
         st_h2conn_init(&c->h2, &srv->loop, fd, ssl, false, false, &tconn_ops, c);
         c->next = srv->tconns;
         if (srv->tconns)

@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "st_ctrlstream.h"
 #include "st_h2conn.h"
 
 /* One tunnel connection accepted from a gateway: TLS server, HTTP/2 *client* role.
@@ -20,12 +21,8 @@ struct edge_tconn {
     struct edge_tunnel *tunnel;     /* set once registered */
     uint64_t id;
     char peer[64];
-    int32_t ctrl_sid;
-    bool registered, ctrl_deferred, closing;
-    uint8_t ctrl_in[32768];
-    size_t ctrl_in_len;
-    uint8_t ctrl_out[16384];
-    size_t ctrl_out_len, ctrl_out_off;
+    bool registered;
+    struct st_ctrlstream ctrl;
     struct edge_flow *flows; /* flows with a stream on this connection */
     size_t n_flows;
 };

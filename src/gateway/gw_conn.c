@@ -41,18 +41,8 @@ static void schedule_retry(struct gw_conn *c)
 
 static void send_ctrl(struct gw_conn *c, const uint8_t *p, size_t n)
 {
-    if (c->ctrl_out_off == c->ctrl_out_len)
-        c->ctrl_out_off = c->ctrl_out_len = 0;
-    if (n > sizeof(c->ctrl_out) - c->ctrl_out_len) {
+    if (st_ctrlstream_send(&c->ctrl, c->h2.session, p, n) < 0)
         st_h2conn_fail(&c->h2, "control stream output overflow");
-        return;
-    }
-    memcpy(c->ctrl_out + c->ctrl_out_len, p, n);
-    c->ctrl_out_len += n;
-    if (c->ctrl_deferred) {
-        c->ctrl_deferred = false;
-        nghttp2_session_resume_data(c->h2.session, c->ctrl_sid);
-    }
     st_h2conn_kick(&c->h2);
 }
 
@@ -62,18 +52,8 @@ static ssize_t ctrl_read(nghttp2_session *s, int32_t sid, uint8_t *buf, size_t l
     (void)s;
     (void)sid;
     (void)src;
-    (void)flags;
     struct gw_conn *c = ud;
-    size_t n = c->ctrl_out_len - c->ctrl_out_off;
-    if (n == 0) {
-        c->ctrl_deferred = true;
-        return NGHTTP2_ERR_DEFERRED;
-    }
-    if (n > len)
-        n = len;
-    memcpy(buf, c->ctrl_out + c->ctrl_out_off, n);
-    c->ctrl_out_off += n;
-    return (ssize_t)n;
+    return st_ctrlstream_read(&c->ctrl, buf, len, flags);
 }
 
 static void send_register(struct gw_conn *c)
@@ -99,13 +79,14 @@ out:
     free(buf);
 }
 
-static void on_ctrl_capsule(struct gw_conn *c, const struct st_capsule *cap)
+static int on_ctrl_capsule(void *arg, const struct st_capsule *cap)
 {
+    struct gw_conn *c = arg;
     if (cap->type == ST_CAP_REGISTERED) {
         struct st_ctrl_registered ok;
         if (st_ctrl_decode_registered(cap->value, cap->len, &ok) < 0) {
             st_h2conn_fail(&c->h2, "malformed REGISTERED");
-            return;
+            return 1;
         }
         c->registered = true;
         c->attempts = 0;
@@ -116,7 +97,7 @@ static void on_ctrl_capsule(struct gw_conn *c, const struct st_capsule *cap)
         struct st_ctrl_error e;
         if (st_ctrl_decode_error(cap->value, cap->len, &e) < 0) {
             st_h2conn_fail(&c->h2, "malformed ERROR");
-            return;
+            return 1;
         }
         st_err("edge connection %u: registration refused by %s: %s%s", c->index, c->edge, e.cause,
                e.retry ? "" : " (not retrying)");
@@ -126,31 +107,17 @@ static void on_ctrl_capsule(struct gw_conn *c, const struct st_capsule *cap)
             c->attempts = BACKOFF_MAX_EXP;
         st_h2conn_fail(&c->h2, "registration refused: %s", e.cause);
     }
+    return c->h2.dead;
 }
 
 static void on_ctrl_data(struct gw_conn *c, const uint8_t *p, size_t n)
 {
-    if (n > sizeof(c->ctrl_in) - c->ctrl_in_len) {
-        st_h2conn_fail(&c->h2, "control capsule too large");
-        return;
+    int rv = st_ctrlstream_feed(&c->ctrl, p, n, on_ctrl_capsule, c);
+    if (rv < 0) {
+        st_warn("edge connection %u: %s control capsule from %s", c->index,
+                rv == -EMSGSIZE ? "oversized" : "malformed", c->edge);
+        st_h2conn_goaway(&c->h2, NGHTTP2_PROTOCOL_ERROR);
     }
-    memcpy(c->ctrl_in + c->ctrl_in_len, p, n);
-    c->ctrl_in_len += n;
-    size_t off = 0;
-    while (!c->h2.dead) {
-        struct st_capsule cap;
-        int rv = st_capsule_parse(c->ctrl_in + off, c->ctrl_in_len - off, sizeof(c->ctrl_in), &cap);
-        if (rv == 0)
-            break;
-        if (rv < 0) {
-            st_h2conn_goaway(&c->h2, NGHTTP2_PROTOCOL_ERROR);
-            return;
-        }
-        off += (size_t)rv;
-        on_ctrl_capsule(c, &cap);
-    }
-    memmove(c->ctrl_in, c->ctrl_in + off, c->ctrl_in_len - off);
-    c->ctrl_in_len -= off;
 }
 
 static void link_flow(struct gw_conn *c, struct gw_flow *f)
@@ -217,11 +184,11 @@ static void open_control(struct gw_conn *c, struct gw_flow *f)
     unlink_flow(c, f);
     nghttp2_session_set_stream_user_data(c->h2.session, sid, NULL);
     gw_flow_on_conn_lost(f);
-    if (c->ctrl_sid) {
+    if (c->ctrl.sid) {
         nghttp2_submit_rst_stream(c->h2.session, NGHTTP2_FLAG_NONE, sid, NGHTTP2_REFUSED_STREAM);
         return;
     }
-    c->ctrl_sid = sid;
+    c->ctrl.sid = sid;
     nghttp2_nv nva[] = {NV(":status", "200")};
     nghttp2_data_provider dp = {.read_callback = ctrl_read};
     nghttp2_submit_response(c->h2.session, sid, nva, 1, &dp);
@@ -232,7 +199,7 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *fr, void *ud)
 {
     struct gw_conn *c = ud;
     int32_t sid = fr->hd.stream_id;
-    if (sid == 0 || sid == c->ctrl_sid)
+    if (sid == 0 || sid == c->ctrl.sid)
         return 0;
     struct gw_flow *f = nghttp2_session_get_stream_user_data(s, sid);
     if (!f)
@@ -255,7 +222,7 @@ static int on_data(nghttp2_session *s, uint8_t flags, int32_t sid, const uint8_t
 {
     (void)flags;
     struct gw_conn *c = ud;
-    if (sid == c->ctrl_sid) {
+    if (sid == c->ctrl.sid) {
         nghttp2_session_consume(s, sid, n);
         on_ctrl_data(c, p, n);
         return 0;
@@ -271,7 +238,7 @@ static int on_data(nghttp2_session *s, uint8_t flags, int32_t sid, const uint8_t
 static int on_stream_close(nghttp2_session *s, int32_t sid, uint32_t code, void *ud)
 {
     struct gw_conn *c = ud;
-    if (sid == c->ctrl_sid) {
+    if (sid == c->ctrl.sid) {
         st_h2conn_fail(&c->h2, "control stream closed by the edge");
         return 0;
     }
@@ -286,36 +253,21 @@ static int on_stream_close(nghttp2_session *s, int32_t sid, uint32_t code, void 
 static int session_ready(struct st_h2conn *h)
 {
     struct gw_conn *c = h->owner;
-    char alpn[16];
-    st_h2conn_alpn(h, alpn, sizeof(alpn));
-    if (strcmp(alpn, "h2") != 0) {
-        st_warn("edge connection %u: %s did not negotiate h2 (ALPN '%s')", c->index, c->edge, alpn);
+    static const struct st_h2_handlers handlers = {.begin_headers = on_begin_headers,
+                                                   .header = on_header,
+                                                   .frame_recv = on_frame_recv,
+                                                   .data_chunk = on_data,
+                                                   .stream_close = on_stream_close};
+    static const nghttp2_settings_entry iv[] = {
+        {NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL, 1},
+        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, GW_FLOW_WINDOW},
+        {NGHTTP2_SETTINGS_MAX_FRAME_SIZE, 65536}};
+    if (!st_h2conn_is_h2(h)) {
+        st_warn("edge connection %u: %s did not negotiate h2", c->index, c->edge);
         return -1;
     }
-    nghttp2_session_callbacks *cb;
-    nghttp2_option *opt;
-    if (nghttp2_session_callbacks_new(&cb))
+    if (st_h2conn_session(h, true, &handlers, c, iv, 3, CONN_WINDOW) < 0)
         return -1;
-    if (nghttp2_option_new(&opt)) {
-        nghttp2_session_callbacks_del(cb);
-        return -1;
-    }
-    nghttp2_session_callbacks_set_on_begin_headers_callback(cb, on_begin_headers);
-    nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
-    nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
-    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data);
-    nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
-    nghttp2_option_set_no_auto_window_update(opt, 1);
-    int rv = nghttp2_session_server_new2(&h->session, cb, c, opt);
-    nghttp2_session_callbacks_del(cb);
-    nghttp2_option_del(opt);
-    if (rv)
-        return -1;
-    nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL, 1},
-                                   {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, GW_FLOW_WINDOW},
-                                   {NGHTTP2_SETTINGS_MAX_FRAME_SIZE, 65536}};
-    nghttp2_submit_settings(h->session, NGHTTP2_FLAG_NONE, iv, 3);
-    nghttp2_session_set_local_window_size(h->session, NGHTTP2_FLAG_NONE, 0, CONN_WINDOW);
     st_debug("edge connection %u: TLS up to %s", c->index, c->edge);
     return 0;
 }
@@ -335,9 +287,7 @@ static void session_closed(struct st_h2conn *h, const char *why)
     st_h2conn_fini(&c->h2);
     c->active = false;
     c->registered = false;
-    c->ctrl_sid = 0;
-    c->ctrl_deferred = false;
-    c->ctrl_in_len = c->ctrl_out_len = c->ctrl_out_off = 0;
+    st_ctrlstream_reset(&c->ctrl);
     schedule_retry(c);
 }
 
@@ -405,7 +355,7 @@ void gw_conn_drain(struct gw_conn *c)
 {
     c->stopped = true;
     st_timer_stop(&c->retry);
-    if (!c->active || c->h2.dead || !c->ctrl_sid)
+    if (!c->active || c->h2.dead || !c->ctrl.sid)
         return;
     uint8_t buf[16];
     int n = st_ctrl_encode_unregister(buf, sizeof(buf));

@@ -3,6 +3,7 @@
 
 #include <stdint.h>
 
+#include "st_ctrlstream.h"
 #include "st_h2conn.h"
 
 /* One outbound tunnel connection to an edge: TLS client (CA + name verified), HTTP/2
@@ -20,12 +21,7 @@ struct gw_conn {
     unsigned attempts;
     bool registered, stopped;
     struct st_timer retry;
-    int32_t ctrl_sid;
-    bool ctrl_deferred;
-    uint8_t ctrl_in[32768];
-    size_t ctrl_in_len;
-    uint8_t ctrl_out[16384];
-    size_t ctrl_out_len, ctrl_out_off;
+    struct st_ctrlstream ctrl;
     struct gw_flow *flows;
     char edge[64];
     char conn_id[64];

@@ -1,7 +1,6 @@
 /* subtunnel-gateway: dials edges and serves their streams into the private subnet. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,20 +12,12 @@
 #include "gw_server.h"
 #include "ns_stack.h"
 #include "ns_tun.h"
+#include "st_cli.h"
 #include "st_log.h"
 #include "st_tls.h"
 
 #define LWIP_TICK_MS 100
 #define TUN_READ_BUDGET 256
-
-static void usage(FILE *out)
-{
-    fprintf(out, "usage: subtunnel-gateway --config FILE [--check-config] [--log-level LEVEL]\n"
-                 "       subtunnel-gateway --help | --version\n"
-                 "  -c, --config FILE      YAML configuration (see docs/configuration.md)\n"
-                 "  -t, --check-config     validate the configuration and exit (0 ok, 2 bad)\n"
-                 "  -l, --log-level LEVEL  error|warn|info|debug (overrides the file)\n");
-}
 
 static void on_tun(struct st_io *io, uint32_t ev)
 {
@@ -137,69 +128,22 @@ static int run(struct gw_server *gw)
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},    {"check-config", no_argument, NULL, 't'},
-        {"log-level", required_argument, NULL, 'l'}, {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},         {NULL, 0, NULL, 0}};
-    const char *config = NULL, *level = NULL;
-    bool check = false;
-    int o;
-    st_log_set_ident("subtunnel-gateway");
-    while ((o = getopt_long(argc, argv, "c:tl:hV", opts, NULL)) != -1) {
-        switch (o) {
-        case 'c':
-            config = optarg;
-            break;
-        case 't':
-            check = true;
-            break;
-        case 'l':
-            level = optarg;
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        case 'V':
-            printf("subtunnel-gateway %s\n", ST_VERSION);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "subtunnel-gateway: unexpected argument '%s'\n", argv[optind]);
-        usage(stderr);
-        return 2;
-    }
-    if (!config) {
-        fprintf(stderr, "subtunnel-gateway: --config FILE is required\n");
-        usage(stderr);
-        return 2;
-    }
+    struct st_cli cli;
+    int rc = st_cli_parse(&cli, "subtunnel-gateway", argc, argv);
+    if (rc >= 0)
+        return rc;
     static struct gw_server gw;
     char err[512];
-    if (gw_config_load(config, &gw.cfg, err, sizeof(err)) < 0) {
+    if (gw_config_load(cli.config, &gw.cfg, err, sizeof(err)) < 0) {
         fprintf(stderr, "subtunnel-gateway: %s\n", err);
         return 2;
     }
-    st_log_set_level(gw.cfg.log_level);
-    if (level) {
-        int l = st_log_parse_level(level);
-        if (l < 0) {
-            fprintf(stderr, "subtunnel-gateway: bad --log-level '%s' (error|warn|info|debug)\n",
-                    level);
-            return 2;
-        }
-        st_log_set_level(l);
-    }
-    if (check) {
-        printf("%s: configuration OK (tunnel %s, %zu edges, %zu exposed routes)\n", config,
+    rc = st_cli_log_level(&cli, gw.cfg.log_level);
+    if (rc == 0 && cli.check)
+        printf("%s: configuration OK (tunnel %s, %zu edges, %zu exposed routes)\n", cli.config,
                gw.cfg.tunnel_id, gw.cfg.n_edges, gw.cfg.n_routes);
-        gw_config_fini(&gw.cfg);
-        return 0;
-    }
-    int rc = run(&gw);
+    else if (rc == 0)
+        rc = run(&gw);
     gw_config_fini(&gw.cfg);
     return rc;
 }

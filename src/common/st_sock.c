@@ -1,0 +1,32 @@
+#include "st_sock.h"
+
+#include <errno.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int st_sock_listen(const struct st_sockaddr *addr)
+{
+    int fd = socket(addr->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, (const struct sockaddr *)&addr->ss, addr->len) < 0 || listen(fd, 1024) < 0) {
+        int err = -errno;
+        close(fd);
+        return err;
+    }
+    return fd;
+}
+
+int st_sock_accept(int lfd, char *peer, size_t peerlen)
+{
+    struct st_sockaddr a;
+    a.len = sizeof(a.ss);
+    int fd = accept4(lfd, (struct sockaddr *)&a.ss, &a.len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    if (st_sockaddr_format(&a, peer, peerlen) < 0 && peerlen)
+        peer[0] = 0;
+    return fd;
+}
