@@ -92,6 +92,11 @@ struct edge_tconn *edge_registry_pick(struct edge_registry *r, int family, const
                                       struct edge_tunnel **t_out)
 {
     struct edge_tunnel *t = edge_route_lookup(r->routes, family, addr);
+    /* Not announced now: a configured tunnel that may announce it is merely down. */
+    for (size_t i = 0; !t && i < r->n_tunnels; i++)
+        for (size_t j = 0; j < r->tunnels[i].conf->n_routes; j++)
+            if (st_cidr_contains(&r->tunnels[i].conf->routes[j], family, addr))
+                t = &r->tunnels[i];
     *t_out = t;
     if (!t || t->n_conns == 0)
         return NULL;

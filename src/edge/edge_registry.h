@@ -36,8 +36,9 @@ int edge_registry_attach(struct edge_registry *r, struct edge_tunnel *t, struct 
                          const struct st_cidr *routes, size_t n_routes, const struct st_cidr **bad);
 /* Removes a connection; the tunnel's routes go when its last connection goes. */
 void edge_registry_detach(struct edge_registry *r, struct edge_tunnel *t, struct edge_tconn *c);
-/* Picks a registered connection for a destination: LPM, then round robin over the
- * tunnel's connections. NULL and *t_out NULL: no route; NULL with *t_out: no connection. */
+/* Picks a registered connection for a destination: LPM over announced routes, then round
+ * robin over the tunnel's connections. NULL and *t_out NULL: no tunnel may reach it;
+ * NULL with *t_out: the tunnel allowed to announce it has no registered connection. */
 struct edge_tconn *edge_registry_pick(struct edge_registry *r, int family, const uint8_t *addr,
                                       struct edge_tunnel **t_out);
 

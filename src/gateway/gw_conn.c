@@ -361,5 +361,19 @@ void gw_conn_drain(struct gw_conn *c)
     int n = st_ctrl_encode_unregister(buf, sizeof(buf));
     if (n > 0)
         send_ctrl(c, buf, (size_t)n);
-    st_h2conn_goaway(&c->h2, NGHTTP2_NO_ERROR);
+    /* End the control stream after UNREGISTER and announce GOAWAY without terminating:
+     * streams in progress finish, and the UNREGISTER is not dropped. */
+    c->ctrl.closing = true;
+    nghttp2_session_resume_data(c->h2.session, c->ctrl.sid);
+    nghttp2_submit_goaway(c->h2.session, NGHTTP2_FLAG_NONE,
+                          nghttp2_session_get_last_proc_stream_id(c->h2.session), NGHTTP2_NO_ERROR,
+                          NULL, 0);
+    st_h2conn_kick(&c->h2);
+}
+
+bool gw_conn_idle(struct gw_conn *c)
+{
+    return !c->active || c->h2.dead ||
+           (!c->flows && !nghttp2_session_want_write(c->h2.session) &&
+            c->h2.out_len == c->h2.out_off);
 }

@@ -1,6 +1,7 @@
 #ifndef SUBTUNNEL_GW_CONN_H
 #define SUBTUNNEL_GW_CONN_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "st_ctrlstream.h"
@@ -30,7 +31,9 @@ struct gw_conn {
 /* Creates connection `index` and schedules its first dial. NULL on ENOMEM. */
 struct gw_conn *gw_conn_new(struct gw_server *gw, unsigned index);
 void gw_conn_free(struct gw_conn *c);
-/* Sends UNREGISTER and GOAWAY (drain). */
+/* Sends UNREGISTER and GOAWAY (drain): no new streams, open flows go on. */
 void gw_conn_drain(struct gw_conn *c);
+/* True once a drained connection carries no flow and has nothing left to send. */
+bool gw_conn_idle(struct gw_conn *c);
 
 #endif

@@ -18,6 +18,8 @@
 
 #define LWIP_TICK_MS 100
 #define TUN_READ_BUDGET 256
+#define GRACE_MS 30000     /* open flows may finish within this after SIGTERM */
+#define DRAIN_CHECK_MS 100 /* how often a draining gateway checks for idleness */
 
 static void on_tun(struct st_io *io, uint32_t ev)
 {
@@ -36,6 +38,23 @@ static void on_lwip_tick(struct st_timer *t)
     st_timer_start(t, LWIP_TICK_MS);
 }
 
+static void on_drain_check(struct st_timer *t)
+{
+    struct gw_server *gw = t->data;
+    size_t busy = 0;
+    for (size_t i = 0; i < gw->n_conns; i++)
+        busy += !gw_conn_idle(gw->conns[i]);
+    if (busy == 0) {
+        st_info("drained: every edge connection is idle");
+        st_loop_stop(t->loop);
+    } else if (st_loop_now(t->loop) >= gw->drain_deadline) {
+        st_warn("grace period over with %zu busy edge connections: exiting", busy);
+        st_loop_stop(t->loop);
+    } else {
+        st_timer_start(t, DRAIN_CHECK_MS);
+    }
+}
+
 static void on_signal(struct st_loop *loop, int signo, void *data)
 {
     struct gw_server *gw = data;
@@ -48,11 +67,15 @@ static void on_signal(struct st_loop *loop, int signo, void *data)
         st_loop_stop(loop);
         return;
     }
-    st_info("signal %d: unregistering and shutting down", signo);
+    st_info("signal %d: unregistering; open flows may finish within %d s (signal again to exit "
+            "now)",
+            signo, GRACE_MS / 1000);
     gw->draining = true;
     for (size_t i = 0; i < gw->n_conns; i++)
         gw_conn_drain(gw->conns[i]);
-    st_loop_stop(loop);
+    gw->drain_deadline = st_loop_now(loop) + GRACE_MS;
+    st_timer_init(&gw->drain_timer, loop, on_drain_check, gw);
+    st_timer_start(&gw->drain_timer, 0);
 }
 
 static int setup_tun(struct gw_server *gw)

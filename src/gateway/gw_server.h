@@ -26,6 +26,8 @@ struct gw_server {
     char ifname[IFNAMSIZ];
     struct in_addr tun_addr, stack_addr;
     bool draining;
+    struct st_timer drain_timer;
+    uint64_t drain_deadline;
     uint64_t flows_opened, flows_refused;
 };
 

@@ -21,5 +21,6 @@ if grep -vi 'not registered' "$GATEWAY_LOG" | grep -Eq '(^|[^[:alpha:]])register
 fi
 
 r=$(proxy_probe "$PRIV_IP:8000" -U "lab:$ACCESS_TOKEN")
-assert_ne 200 "${r%% *}" "CONNECT with no registered tunnel"
+assert_eq 502 "${r%% *}" "CONNECT while the tunnel has no registered connection"
+assert_match "destination_unavailable" "$r" "proxy-status of a disconnected tunnel"
 log "answer: $r"
