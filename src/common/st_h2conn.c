@@ -23,6 +23,13 @@ static void on_io(struct st_io *io, uint32_t events);
 static void on_kick(struct st_defer *d);
 static void on_close_defer(struct st_defer *d);
 
+static void on_setup_timeout(struct st_timer *t)
+{
+    struct st_h2conn *c = t->data;
+    st_h2conn_fail(c, "%s not finished within %d s", c->connecting ? "connect" : "TLS handshake",
+                   ST_H2CONN_SETUP_MS / 1000);
+}
+
 int st_h2conn_init(struct st_h2conn *c, struct st_loop *loop, int fd, SSL *ssl, bool connecting,
                    bool tls_client, const struct st_h2conn_ops *ops, void *owner)
 {
@@ -39,6 +46,8 @@ int st_h2conn_init(struct st_h2conn *c, struct st_loop *loop, int fd, SSL *ssl, 
     st_io_init(&c->io, loop, fd, on_io, c);
     st_defer_init(&c->kick, on_kick, c);
     st_defer_init(&c->close_defer, on_close_defer, c);
+    st_timer_init(&c->setup_timer, loop, on_setup_timeout, c);
+    st_timer_start(&c->setup_timer, ST_H2CONN_SETUP_MS);
     if (ssl) {
         SSL_set_fd(ssl, fd);
         if (tls_client)
@@ -54,6 +63,7 @@ void st_h2conn_fini(struct st_h2conn *c)
 {
     st_defer_cancel(c->loop, &c->kick);
     st_defer_cancel(c->loop, &c->close_defer);
+    st_timer_stop(&c->setup_timer);
     st_io_stop(&c->io);
     if (c->session)
         nghttp2_session_del(c->session);
@@ -83,6 +93,7 @@ void st_h2conn_fail(struct st_h2conn *c, const char *fmt, ...)
     vsnprintf(c->why, sizeof(c->why), fmt, ap);
     va_end(ap);
     st_io_stop(&c->io);
+    st_timer_stop(&c->setup_timer);
     st_defer_cancel(c->loop, &c->kick);
     st_defer_queue(c->loop, &c->close_defer);
 }
@@ -248,6 +259,7 @@ static void do_read(struct st_h2conn *c)
 static void established(struct st_h2conn *c)
 {
     c->established = true;
+    st_timer_stop(&c->setup_timer);
     if (c->ops->ready(c) < 0 || !c->session) {
         if (!c->dead)
             st_h2conn_fail(c, "connection setup refused");

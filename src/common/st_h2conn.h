@@ -32,11 +32,14 @@ struct st_h2conn {
     size_t out_off, out_len, out_cap;
     struct st_defer kick;
     struct st_defer close_defer;
+    struct st_timer setup_timer; /* connect + TLS handshake must finish in time */
     char why[160];
     const struct st_h2conn_ops *ops;
     void *owner;
     uint64_t bytes_in, bytes_out;
 };
+
+#define ST_H2CONN_SETUP_MS 10000
 
 /* Takes ownership of fd and ssl (either may be freed by st_h2conn_fini). `connecting`:
  * a non-blocking connect() is in progress. tls_client selects SSL_connect. 0 or -errno. */

@@ -272,9 +272,11 @@ void st_defer_cancel(struct st_loop *loop, struct st_defer *d)
 
 static void run_deferred(struct st_loop *loop)
 {
-    /* Bounded: callbacks that re-queue themselves run again next iteration. */
-    struct st_defer *end = loop->defer_tail;
-    while (loop->defer_head) {
+    /* Bounded: callbacks queued while this runs wait for the next iteration. */
+    size_t n = 0;
+    for (struct st_defer *d = loop->defer_head; d; d = d->next)
+        n++;
+    while (n-- && loop->defer_head) {
         struct st_defer *d = loop->defer_head;
         loop->defer_head = d->next;
         if (!loop->defer_head)
@@ -282,8 +284,6 @@ static void run_deferred(struct st_loop *loop)
         d->queued = false;
         d->next = NULL;
         d->cb(d);
-        if (d == end)
-            break;
     }
 }
 

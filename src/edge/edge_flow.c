@@ -82,12 +82,14 @@ static void update_events(struct edge_flow *f)
     if (f->h2 || f->io.fd < 0)
         return;
     uint32_t ev = 0;
-    if (f->reading && !f->up_eof && st_bq_room(&f->up) > 0)
+    bool want_in = f->reading && !f->up_eof && st_bq_room(&f->up) > 0;
+    if (want_in)
         ev |= EPOLLIN;
     if (f->down.len > 0)
-        ev |= EPOLLOUT;
-    if (ev == 0)
-        ev = EPOLLRDHUP; /* stay registered to notice errors */
+        ev |= EPOLLOUT; /* write_down always writes until EAGAIN: edge triggering is fine */
+    /* Not reading: notice a hang-up or error once, edge-triggered, never spin on it. */
+    if (!want_in)
+        ev |= EPOLLET | (f->up_eof ? 0 : EPOLLRDHUP);
     st_io_set(&f->io, ev);
 }
 
@@ -366,6 +368,8 @@ void edge_flow_h2_eof(struct edge_flow *f)
 
 void edge_flow_h2_close(struct edge_flow *f, uint32_t code)
 {
+    if (f->ah && f->up.len) /* see edge_flow_on_tunnel_close */
+        nghttp2_session_consume_connection(f->ah->h2.session, f->up.len);
     f->ah = NULL;
     if (code != NGHTTP2_NO_ERROR || !f->down_eof || !f->up_eof)
         tunnel_reset(f, NGHTTP2_CANCEL);
@@ -429,6 +433,10 @@ void edge_flow_on_tunnel_eof(struct edge_flow *f)
 
 void edge_flow_on_tunnel_close(struct edge_flow *f, uint32_t code)
 {
+    /* Bytes still queued will never be consumed on this stream: give their share of the
+     * connection window back now, or enough such flows would stall the connection. */
+    if (f->tc && f->down.len > f->local_head)
+        nghttp2_session_consume_connection(f->tc->h2.session, f->down.len - f->local_head);
     f->tc = NULL;
     if (!access_gone(f)) {
         if (!f->responded)

@@ -100,6 +100,7 @@ static void on_register(struct edge_tconn *c, const uint8_t *v, size_t len)
     }
     c->tunnel = t;
     c->registered = true;
+    st_timer_stop(&c->reg_timer);
     struct st_ctrl_registered ok = {0};
     snprintf(ok.conn_id, sizeof(ok.conn_id), "%s-%llu", t->conf->id, (unsigned long long)c->id);
     snprintf(ok.location, sizeof(ok.location), "%s", c->srv->cfg.location);
@@ -312,6 +313,7 @@ static int session_ready(struct st_h2conn *h)
     }
     if (st_h2conn_session(h, false, &handlers, c, iv, 3, CONN_WINDOW) < 0)
         return -1;
+    st_timer_start(&c->reg_timer, EDGE_REGISTER_TIMEOUT_MS);
     st_debug("tunnel connection %s: TLS up", c->peer);
     return 0;
 }
@@ -338,8 +340,16 @@ static void session_closed(struct st_h2conn *h, const char *why)
         srv->tconns = c->next;
     if (c->next)
         c->next->prev = c->prev;
+    st_timer_stop(&c->reg_timer);
     st_h2conn_fini(&c->h2);
     free(c);
+}
+
+static void on_reg_timeout(struct st_timer *t)
+{
+    struct edge_tconn *c = t->data;
+    if (!c->registered)
+        st_h2conn_fail(&c->h2, "no registration within %d s", EDGE_REGISTER_TIMEOUT_MS / 1000);
 }
 
 static const struct st_h2conn_ops tconn_ops = {.ready = session_ready, .closed = session_closed};
@@ -362,6 +372,7 @@ void edge_tconn_accept(struct edge_server *srv, int lfd)
         }
         c->srv = srv;
         c->id = ++srv->next_conn_id;
+        st_timer_init(&c->reg_timer, &srv->loop, on_reg_timeout, c);
         snprintf(c->peer, sizeof(c->peer), "%s", peer);
         st_h2conn_init(&c->h2, &srv->loop, fd, ssl, false, false, &tconn_ops, c);
         c->next = srv->tconns;

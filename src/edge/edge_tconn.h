@@ -14,6 +14,8 @@ struct edge_server;
 struct edge_tunnel;
 struct edge_flow;
 
+#define EDGE_REGISTER_TIMEOUT_MS 10000
+
 struct edge_tconn {
     struct edge_server *srv;
     struct st_h2conn h2;
@@ -22,6 +24,7 @@ struct edge_tconn {
     uint64_t id;
     char peer[64];
     bool registered;
+    struct st_timer reg_timer; /* REGISTER must arrive in time */
     struct st_ctrlstream ctrl;
     struct edge_flow *flows; /* flows with a stream on this connection */
     size_t n_flows;

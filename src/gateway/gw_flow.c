@@ -25,6 +25,7 @@ static void detach_pcb(struct gw_flow *f)
     tcp_recv(f->pcb, NULL);
     tcp_sent(f->pcb, NULL);
     tcp_err(f->pcb, NULL);
+    tcp_poll(f->pcb, NULL, 0);
 }
 
 static void abort_pcb(struct gw_flow *f)
@@ -59,7 +60,7 @@ static void maybe_release(struct gw_flow *f)
 {
     if (f->finishing || !f->stream_closed)
         return;
-    if (f->pcb && f->inflight) {
+    if (f->pcb && f->down.len) {
         if (!st_timer_active(&f->timer))
             st_timer_start(&f->timer, LINGER_MS);
         return;
@@ -120,10 +121,12 @@ static void respond(struct gw_flow *f, int status, const char *proxy_status)
     kick(f);
 }
 
-static void push_down(struct gw_flow *f)
+/* Hands queued bytes to lwIP. Returns -1 if it had to abort the pcb (lwIP callbacks
+ * must then return ERR_ABRT), else 0. */
+static int push_down(struct gw_flow *f)
 {
     if (!f->pcb || !f->connected)
-        return;
+        return 0;
     while (f->inflight < f->down.len) {
         size_t room = tcp_sndbuf(f->pcb);
         if (room == 0)
@@ -142,7 +145,7 @@ static void push_down(struct gw_flow *f)
             st_debug("flow %s: tcp_write: %d", f->authority, e);
             abort_pcb(f);
             reset_stream(f, NGHTTP2_CONNECT_ERROR);
-            return;
+            return -1;
         }
         f->inflight += n;
     }
@@ -151,6 +154,7 @@ static void push_down(struct gw_flow *f)
         tcp_shutdown(f->pcb, 0, 1);
         f->fin_sent = true;
     }
+    return 0;
 }
 
 static err_t on_tcp_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
@@ -181,9 +185,17 @@ static err_t on_tcp_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
         nghttp2_session_consume(f->conn->h2.session, f->sid, len);
         kick(f);
     }
-    push_down(f);
+    if (push_down(f) < 0)
+        return ERR_ABRT;
     maybe_release(f);
     return ERR_OK;
+}
+
+/* Every second: retry writes that failed for lack of memory (no sent callback follows). */
+static err_t on_tcp_poll(void *arg, struct tcp_pcb *pcb)
+{
+    (void)pcb;
+    return push_down(arg) < 0 ? ERR_ABRT : ERR_OK;
 }
 
 static void on_tcp_err(void *arg, err_t err)
@@ -192,6 +204,11 @@ static void on_tcp_err(void *arg, err_t err)
     f->pcb = NULL; /* lwIP freed it, with every segment referencing `down` */
     f->inflight = 0;
     st_timer_stop(&f->timer);
+    if (err == ERR_CLSD && f->connected) {
+        /* LAST_ACK completed: both FINs acknowledged, a clean end; `up` still drains. */
+        maybe_release(f);
+        return;
+    }
     if (!f->connected) {
         if (err == ERR_RST) {
             st_info("flow %s -> %s: connection refused", f->client, f->authority);
@@ -215,8 +232,7 @@ static err_t on_tcp_connected(void *arg, struct tcp_pcb *pcb, err_t err)
     f->connected = true;
     st_timer_stop(&f->timer);
     respond(f, 200, NULL);
-    push_down(f);
-    return ERR_OK;
+    return push_down(f) < 0 ? ERR_ABRT : ERR_OK;
 }
 
 static void on_timer(struct st_timer *t)
@@ -314,6 +330,7 @@ void gw_flow_start(struct gw_flow *f)
     tcp_err(f->pcb, on_tcp_err);
     tcp_recv(f->pcb, on_tcp_recv);
     tcp_sent(f->pcb, on_tcp_sent);
+    tcp_poll(f->pcb, on_tcp_poll, 2);
     tcp_nagle_disable(f->pcb);
     if (tcp_bind(f->pcb, &local, 0) != ERR_OK ||
         tcp_connect(f->pcb, &remote, port, on_tcp_connected) != ERR_OK) {
@@ -330,8 +347,12 @@ void gw_flow_start(struct gw_flow *f)
 
 int gw_flow_on_data(struct gw_flow *f, const uint8_t *p, size_t n)
 {
-    if (!f->started || (f->responded && !f->connected))
-        return 0; /* refused flow: drop the body, the stream is ending */
+    if (!f->started || (f->responded && !f->connected)) {
+        /* Refused flow: drop the body, the stream is ending; keep the windows whole. */
+        if (f->conn)
+            nghttp2_session_consume(f->conn->h2.session, f->sid, n);
+        return 0;
+    }
     if (st_bq_append(&f->down, p, n) < 0)
         return -1;
     push_down(f);
@@ -346,11 +367,14 @@ void gw_flow_on_eof(struct gw_flow *f)
 
 void gw_flow_on_close(struct gw_flow *f, uint32_t code)
 {
+    /* Queued bytes will never be consumed on this stream: return their connection window. */
+    if (f->conn && f->down.len)
+        nghttp2_session_consume_connection(f->conn->h2.session, f->down.len);
     f->stream_closed = true;
     f->conn = NULL;
     if (code != NGHTTP2_NO_ERROR || !f->connected)
         abort_pcb(f);
-    else if (f->pcb && f->inflight)
+    else if (f->pcb && f->down.len)
         st_timer_start(&f->timer, LINGER_MS);
     maybe_release(f);
 }
