@@ -48,7 +48,7 @@ int st_h2conn_init(struct st_h2conn *c, struct st_loop *loop, int fd, SSL *ssl, 
     st_defer_init(&c->close_defer, on_close_defer, c);
     st_timer_init(&c->setup_timer, loop, on_setup_timeout, c);
     st_timer_start(&c->setup_timer, ST_H2CONN_SETUP_MS);
-    if (ssl) {
+    if (ssl && !SSL_is_init_finished(ssl)) { /* else handed over after its handshake */
         SSL_set_fd(ssl, fd);
         if (tls_client)
             SSL_set_connect_state(ssl);

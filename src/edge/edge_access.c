@@ -204,7 +204,7 @@ static void req_io(struct st_io *io, uint32_t events)
         /* HTTP/2 with prior knowledge (h2c): hand the socket and the preface over. */
         int fd = io->fd;
         req_close(r, false);
-        edge_ah2_start(r->srv, fd, NULL, r->client, r->buf, (size_t)n);
+        edge_ah2_start(r->srv, fd, NULL, r->client, r->buf, (size_t)n, false);
         return;
     }
     size_t before = r->len;

@@ -156,7 +156,7 @@ static int session_ready(struct st_h2conn *h)
         {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, EDGE_FLOW_WINDOW},
         {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, 1000},
         {NGHTTP2_SETTINGS_MAX_FRAME_SIZE, 65536}};
-    if (!st_h2conn_is_h2(h)) {
+    if (!a->reach && !st_h2conn_is_h2(h)) {
         st_info("access %s: TLS without ALPN h2: only HTTP/2 is served on this port", a->client);
         return -1;
     }
@@ -192,7 +192,7 @@ static void session_closed(struct st_h2conn *h, const char *why)
 static const struct st_h2conn_ops ah2_ops = {.ready = session_ready, .closed = session_closed};
 
 void edge_ah2_start(struct edge_server *srv, int fd, SSL *ssl, const char *client,
-                    const uint8_t *early, size_t early_len)
+                    const uint8_t *early, size_t early_len, bool reach)
 {
     struct edge_ah2 *a = calloc(1, sizeof(*a));
     if (!a || (early_len && !(a->early = malloc(early_len)))) {
@@ -202,6 +202,7 @@ void edge_ah2_start(struct edge_server *srv, int fd, SSL *ssl, const char *clien
         return;
     }
     a->srv = srv;
+    a->reach = reach;
     snprintf(a->client, sizeof(a->client), "%s", client);
     if (early_len)
         memcpy(a->early, early, early_len);
@@ -221,6 +222,6 @@ void edge_ah2_accept_tls(struct edge_server *srv, int lfd)
             close(fd);
             continue;
         }
-        edge_ah2_start(srv, fd, ssl, client, NULL, 0);
+        edge_ah2_start(srv, fd, ssl, client, NULL, 0, false);
     }
 }

@@ -20,11 +20,13 @@ struct edge_ah2 {
     uint8_t *early; /* bytes read before the hand-over (the preface), fed on ready */
     size_t early_len;
     struct edge_flow *flows; /* flows whose access side is a stream here */
+    bool reach;              /* a gateway's reach connection: streams carry tunnel tokens */
 };
 
-/* Takes fd (and ssl, may be NULL) over; `early` bytes are copied. */
+/* Takes fd (and ssl, may be NULL) over; `early` bytes are copied. `reach`: the peer is a
+ * gateway's reach connection (streams authenticate with a tunnel token, not a user's). */
 void edge_ah2_start(struct edge_server *srv, int fd, SSL *ssl, const char *client,
-                    const uint8_t *early, size_t early_len);
+                    const uint8_t *early, size_t early_len, bool reach);
 /* Accepts pending connections on the access TLS listener. */
 void edge_ah2_accept_tls(struct edge_server *srv, int lfd);
 

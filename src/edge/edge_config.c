@@ -14,7 +14,8 @@ static const char *const top_keys[] = {
     "log-level", "location", "tunnel-listen", "access-listen", "access-tls-listen",
     "cert",      "key",      "tunnels",       "access-tokens", NULL,
 };
-static const char *const tunnel_keys[] = {"id", "secret-sha256", "routes", "hostnames", NULL};
+static const char *const tunnel_keys[] = {"id",        "secret-sha256", "routes",
+                                          "hostnames", "may-reach",     NULL};
 static const char *const token_keys[] = {"name", "sha256", NULL};
 
 static int get_hash(struct st_cfg *c, const struct st_cfg_node *n, uint8_t out[32])
@@ -92,6 +93,59 @@ static int get_hostnames(struct st_cfg *c, const struct st_cfg_node *n, struct e
     return 0;
 }
 
+/* may-reach: tunnel ids (all of their routes) and CIDRs this tunnel's sites may reach. */
+static int get_may_reach(struct st_cfg *c, const struct st_cfg_node *n, struct edge_tunnel_conf *t)
+{
+    int rc = st_cfg_seq(c, n, 0);
+
+    if (rc < 0)
+        return rc;
+    t->may_reach_ids = calloc(n->n_children + 1, sizeof(*t->may_reach_ids));
+    t->may_reach_cidrs = calloc(n->n_children + 1, sizeof(*t->may_reach_cidrs));
+    if (!t->may_reach_ids || !t->may_reach_cidrs)
+        return -ENOMEM;
+    for (size_t i = 0; i < n->n_children; i++) {
+        const struct st_cfg_node *e = n->children[i];
+        const char *s;
+        if ((rc = st_cfg_string(c, e, &s)) < 0)
+            return rc;
+        if (strchr(s, '/')) {
+            rc = st_cfg_cidr(c, e, &t->may_reach_cidrs[t->n_may_reach_cidrs]);
+            if (rc < 0)
+                return rc;
+            t->n_may_reach_cidrs++;
+        } else {
+            if (!st_token_id_valid(s))
+                return st_cfg_fail(c, e->line, "'%s': '%s' is neither a tunnel id nor a CIDR",
+                                   e->path, s);
+            rc = st_cfg_strdup(c, e, &t->may_reach_ids[t->n_may_reach_ids]);
+            if (rc < 0)
+                return rc;
+            t->n_may_reach_ids++;
+        }
+    }
+    return 0;
+}
+
+/* Every tunnel id named in a may-reach list must exist. */
+static int check_may_reach(struct st_cfg *c, const struct st_cfg_node *list,
+                           const struct edge_config *cfg)
+{
+    for (size_t i = 0; i < cfg->n_tunnels; i++) {
+        const struct edge_tunnel_conf *t = &cfg->tunnels[i];
+        for (size_t k = 0; k < t->n_may_reach_ids; k++) {
+            bool found = false;
+            for (size_t j = 0; j < cfg->n_tunnels; j++)
+                found |= strcmp(cfg->tunnels[j].id, t->may_reach_ids[k]) == 0;
+            if (!found)
+                return st_cfg_fail(c, st_cfg_get(list->children[i], "may-reach")->line,
+                                   "tunnel '%s': may-reach names unknown tunnel '%s'", t->id,
+                                   t->may_reach_ids[k]);
+        }
+    }
+    return 0;
+}
+
 static int get_tunnel(struct st_cfg *c, const struct st_cfg_node *n, struct edge_tunnel_conf *t)
 {
     const struct st_cfg_node *v;
@@ -110,7 +164,10 @@ static int get_tunnel(struct st_cfg *c, const struct st_cfg_node *n, struct edge
     if ((rc = st_cfg_require(c, n, "routes", &v)) < 0 || (rc = get_routes(c, v, t)) < 0)
         return rc;
     v = st_cfg_get(n, "hostnames");
-    return v ? get_hostnames(c, v, t) : 0;
+    if (v && (rc = get_hostnames(c, v, t)) < 0)
+        return rc;
+    v = st_cfg_get(n, "may-reach");
+    return v ? get_may_reach(c, v, t) : 0;
 }
 
 /* Rejects a tunnel id or route already used by an earlier tunnel. */
@@ -152,7 +209,7 @@ static int get_tunnels(struct st_cfg *c, const struct st_cfg_node *n, struct edg
         if (rc < 0)
             return rc;
     }
-    return 0;
+    return check_may_reach(c, n, cfg);
 }
 
 static int get_token(struct st_cfg *c, const struct st_cfg_node *n, struct edge_config *cfg,
@@ -303,6 +360,10 @@ void edge_config_fini(struct edge_config *cfg)
         for (size_t h = 0; h < t->n_hostnames; h++)
             free(t->hostnames[h]);
         free(t->hostnames);
+        for (size_t h = 0; h < t->n_may_reach_ids; h++)
+            free(t->may_reach_ids[h]);
+        free(t->may_reach_ids);
+        free(t->may_reach_cidrs);
     }
     for (size_t i = 0; i < cfg->n_tokens; i++)
         free(cfg->tokens[i].name);

@@ -16,6 +16,10 @@ struct edge_tunnel_conf {
     size_t n_routes;
     char **hostnames; /* lower-cased */
     size_t n_hostnames;
+    char **may_reach_ids; /* may-reach: tunnels whose routes this tunnel's sites may reach */
+    size_t n_may_reach_ids;
+    struct st_cidr *may_reach_cidrs; /* may-reach: CIDRs (within any tunnel) it may reach */
+    size_t n_may_reach_cidrs;
 };
 
 struct edge_access_token {

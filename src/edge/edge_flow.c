@@ -18,6 +18,7 @@
 #include "edge_tconn.h"
 #include "st_addr.h"
 #include "st_log.h"
+#include "st_token.h"
 
 #define READ_CHUNK 65536
 
@@ -269,6 +270,13 @@ static void route(struct edge_flow *f, const char *client)
     }
     struct edge_tunnel *t;
     struct edge_tconn *c = edge_registry_pick(&srv->reg, family, addr, &t);
+    if (f->src_tunnel && !edge_registry_may_reach(f->src_tunnel, t, family, addr)) {
+        srv->flows_refused++;
+        st_info("flow %s -> %s: refused: tunnel %s may not reach it", client, f->target,
+                f->src_tunnel->conf->id);
+        respond_error(f, 403, "subtunnel; error=destination_ip_prohibited");
+        return;
+    }
     if (!c) {
         srv->flows_refused++;
         if (!t) {
@@ -323,6 +331,20 @@ struct edge_flow *edge_flow_new_h2(struct edge_server *srv, struct edge_ah2 *ah,
     return f;
 }
 
+/* A reach connection's stream authenticates with its tunnel token: "Bearer id:secret". */
+static struct edge_tunnel *reach_tunnel(struct edge_server *srv, const uint8_t *v, size_t len)
+{
+    char tok[320], id[64], secret[256];
+    if (len < 8 || len - 7 >= sizeof(tok) || memcmp(v, "Bearer ", 7) != 0)
+        return NULL;
+    memcpy(tok, v + 7, len - 7);
+    tok[len - 7] = 0;
+    if (st_token_split(tok, id, sizeof(id), secret, sizeof(secret)) < 0)
+        return NULL;
+    struct edge_tunnel *t = edge_registry_find(&srv->reg, id);
+    return t && st_secret_matches(secret, t->conf->secret_sha256) ? t : NULL;
+}
+
 void edge_flow_h2_header(struct edge_flow *f, const uint8_t *name, size_t nlen,
                          const uint8_t *value, size_t vlen)
 {
@@ -332,8 +354,12 @@ void edge_flow_h2_header(struct edge_flow *f, const uint8_t *name, size_t nlen,
         snprintf(f->target, sizeof(f->target), "%.*s", (int)vlen, (const char *)value);
     else if (nlen == 9 && memcmp(name, ":protocol", 9) == 0)
         f->has_protocol = true;
+    else if (nlen == 19 && memcmp(name, "proxy-authorization", 19) == 0 && f->ah->reach)
+        f->authorized = (f->src_tunnel = reach_tunnel(f->srv, value, vlen)) != NULL;
     else if (nlen == 19 && memcmp(name, "proxy-authorization", 19) == 0)
         f->authorized = edge_access_authorized(&f->srv->cfg, (const char *)value, vlen);
+    else if (nlen == 16 && memcmp(name, "subtunnel-client", 16) == 0 && f->ah->reach)
+        snprintf(f->client, sizeof(f->client), "%.*s", (int)vlen, (const char *)value);
 }
 
 void edge_flow_h2_request(struct edge_flow *f, const char *client)
@@ -349,7 +375,7 @@ void edge_flow_h2_request(struct edge_flow *f, const char *client)
         respond_error(f, 407, "subtunnel; error=http_request_denied");
         return;
     }
-    route(f, client);
+    route(f, f->src_tunnel && f->client[0] ? f->client : client);
 }
 
 int edge_flow_h2_data(struct edge_flow *f, const uint8_t *p, size_t n)

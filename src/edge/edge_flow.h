@@ -18,6 +18,7 @@
 struct edge_server;
 struct edge_tconn;
 struct edge_ah2;
+struct edge_tunnel;
 
 struct edge_flow {
     struct edge_server *srv;
@@ -34,6 +35,8 @@ struct edge_flow {
     struct st_bq down; /* tunnel -> access */
     char target[80];
     char method[16];
+    char client[64];                /* reach: subtunnel-client given by the gateway */
+    struct edge_tunnel *src_tunnel; /* reach: the tunnel whose site opened the flow */
     bool has_protocol, authorized;
     int status;
     size_t local_head; /* bytes at the head of `down` we generated (not from the tunnel) */

@@ -12,6 +12,7 @@
 
 #include "edge_access.h"
 #include "edge_ah2.h"
+#include "edge_hs.h"
 #include "edge_server.h"
 #include "edge_tconn.h"
 #include "st_cli.h"
@@ -20,11 +21,12 @@
 #include "st_tls.h"
 
 static const unsigned char h2_alpn[] = "\x02h2";
+static const unsigned char tunnel_alpn[] = "\x02h2\x0f" EDGE_ALPN_REACH;
 
 static void on_tunnel_lis(struct st_io *io, uint32_t ev)
 {
     (void)ev;
-    edge_tconn_accept(io->data, io->fd);
+    edge_hs_accept(io->data, io->fd);
 }
 
 static void on_access_lis(struct st_io *io, uint32_t ev)
@@ -76,7 +78,7 @@ static int run(struct edge_server *srv)
 {
     char err[300];
     srv->tunnel_ctx =
-        st_tls_server_ctx(srv->cfg.cert_file, srv->cfg.key_file, h2_alpn, err, sizeof(err));
+        st_tls_server_ctx(srv->cfg.cert_file, srv->cfg.key_file, tunnel_alpn, err, sizeof(err));
     if (srv->tunnel_ctx && srv->cfg.has_access_tls)
         srv->access_ctx =
             st_tls_server_ctx(srv->cfg.cert_file, srv->cfg.key_file, h2_alpn, err, sizeof(err));

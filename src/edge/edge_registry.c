@@ -102,3 +102,40 @@ struct edge_tconn *edge_registry_pick(struct edge_registry *r, int family, const
         return NULL;
     return t->conns[t->rr++ % t->n_conns];
 }
+
+static bool names(const struct edge_tunnel_conf *src, const char *id)
+{
+    for (size_t i = 0; i < src->n_may_reach_ids; i++)
+        if (strcmp(src->may_reach_ids[i], id) == 0)
+            return true;
+    return false;
+}
+
+bool edge_registry_may_reach(const struct edge_tunnel *src, const struct edge_tunnel *dst,
+                             int family, const uint8_t *addr)
+{
+    if (!dst || dst == src)
+        return false;
+    if (names(src->conf, dst->conf->id))
+        return true;
+    for (size_t i = 0; i < src->conf->n_may_reach_cidrs; i++)
+        if (st_cidr_contains(&src->conf->may_reach_cidrs[i], family, addr))
+            return true;
+    return false;
+}
+
+size_t edge_registry_reachable(const struct edge_registry *r, const struct edge_tunnel *src,
+                               struct st_cidr *out, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->n_tunnels; i++) {
+        const struct edge_tunnel_conf *t = r->tunnels[i].conf;
+        if (&r->tunnels[i] == src || !names(src->conf, t->id))
+            continue;
+        for (size_t j = 0; j < t->n_routes && n < max; j++)
+            out[n++] = t->routes[j];
+    }
+    for (size_t i = 0; i < src->conf->n_may_reach_cidrs && n < max; i++)
+        out[n++] = src->conf->may_reach_cidrs[i];
+    return n;
+}

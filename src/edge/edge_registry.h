@@ -1,7 +1,9 @@
 #ifndef SUBTUNNEL_EDGE_REGISTRY_H
 #define SUBTUNNEL_EDGE_REGISTRY_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "edge_config.h"
 #include "edge_route.h"
@@ -41,5 +43,15 @@ void edge_registry_detach(struct edge_registry *r, struct edge_tunnel *t, struct
  * NULL with *t_out: the tunnel allowed to announce it has no registered connection. */
 struct edge_tconn *edge_registry_pick(struct edge_registry *r, int family, const uint8_t *addr,
                                       struct edge_tunnel **t_out);
+
+/* Policy between tunnels (default deny): may sites of `src` reach addr, owned by `dst`
+ * (NULL: no tunnel)? True when dst is named in src's may-reach, or addr lies in one of its
+ * may-reach CIDRs and belongs to another tunnel. A tunnel never reaches itself this way. */
+bool edge_registry_may_reach(const struct edge_tunnel *src, const struct edge_tunnel *dst,
+                             int family, const uint8_t *addr);
+/* The CIDRs src's sites may reach (for the ROUTES capsule): the configured routes of the
+ * tunnels it names, then its may-reach CIDRs. Returns how many were written (<= max). */
+size_t edge_registry_reachable(const struct edge_registry *r, const struct edge_tunnel *src,
+                               struct st_cidr *out, size_t max);
 
 #endif

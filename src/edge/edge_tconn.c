@@ -57,6 +57,22 @@ static void refuse(struct edge_tconn *c, const char *cause, bool retry)
     st_h2conn_kick(&c->h2);
 }
 
+/* Tells the gateway which CIDRs its site may reach through the edge (reach role). */
+static void send_reachable(struct edge_tconn *c)
+{
+    struct st_ctrl_routes *m = calloc(1, sizeof(*m));
+    uint8_t *buf = malloc(4096);
+    if (m && buf) {
+        m->n_routes =
+            edge_registry_reachable(&c->srv->reg, c->tunnel, m->routes, ST_CTRL_MAX_ROUTES);
+        int n = st_ctrl_encode_routes(m, buf, 4096);
+        if (n > 0)
+            send_ctrl(c, buf, (size_t)n);
+    }
+    free(m);
+    free(buf);
+}
+
 static void on_register(struct edge_tconn *c, const uint8_t *v, size_t len)
 {
     struct st_ctrl_register *m = calloc(1, sizeof(*m));
@@ -108,6 +124,7 @@ static void on_register(struct edge_tconn *c, const uint8_t *v, size_t len)
     int n = st_ctrl_encode_registered(&ok, buf, sizeof(buf));
     if (n > 0)
         send_ctrl(c, buf, (size_t)n);
+    send_reachable(c);
     st_info("tunnel %s: connection %llu registered (peer %s, index %llu, %zu routes)", t->conf->id,
             (unsigned long long)c->id, c->peer, (unsigned long long)m->conn_index, m->n_routes);
 out:
@@ -354,33 +371,25 @@ static void on_reg_timeout(struct st_timer *t)
 
 static const struct st_h2conn_ops tconn_ops = {.ready = session_ready, .closed = session_closed};
 
-void edge_tconn_accept(struct edge_server *srv, int lfd)
+void edge_tconn_adopt(struct edge_server *srv, int fd, SSL *ssl, const char *peer)
 {
-    for (int i = 0; i < 64; i++) {
-        char peer[64];
-        int fd = st_sock_accept(lfd, peer, sizeof(peer));
-        if (fd < 0)
-            return;
-        struct edge_tconn *c = calloc(1, sizeof(*c));
-        SSL *ssl = SSL_new(srv->tunnel_ctx);
-        if (!c || !ssl) {
-            st_err("tunnel listener: out of memory");
-            free(c);
-            SSL_free(ssl);
-            close(fd);
-            continue;
-        }
-        c->srv = srv;
-        c->id = ++srv->next_conn_id;
-        st_timer_init(&c->reg_timer, &srv->loop, on_reg_timeout, c);
-        snprintf(c->peer, sizeof(c->peer), "%s", peer);
-        st_h2conn_init(&c->h2, &srv->loop, fd, ssl, false, false, &tconn_ops, c);
-        c->next = srv->tconns;
-        if (srv->tconns)
-            srv->tconns->prev = c;
-        srv->tconns = c;
-        st_debug("tunnel connection %s accepted", c->peer);
+    struct edge_tconn *c = calloc(1, sizeof(*c));
+    if (!c) {
+        st_err("tunnel listener: out of memory");
+        SSL_free(ssl);
+        close(fd);
+        return;
     }
+    c->srv = srv;
+    c->id = ++srv->next_conn_id;
+    st_timer_init(&c->reg_timer, &srv->loop, on_reg_timeout, c);
+    snprintf(c->peer, sizeof(c->peer), "%s", peer);
+    st_h2conn_init(&c->h2, &srv->loop, fd, ssl, false, false, &tconn_ops, c);
+    c->next = srv->tconns;
+    if (srv->tconns)
+        srv->tconns->prev = c;
+    srv->tconns = c;
+    st_debug("tunnel connection %s accepted", c->peer);
 }
 
 void edge_tconn_shutdown(struct edge_tconn *c)

@@ -30,8 +30,8 @@ struct edge_tconn {
     size_t n_flows;
 };
 
-/* Accepts one connection from the tunnel listener fd (non-blocking). */
-void edge_tconn_accept(struct edge_server *srv, int lfd);
+/* Takes over a TLS connection whose handshake selected ALPN h2 (fd and ssl owned). */
+void edge_tconn_adopt(struct edge_server *srv, int fd, SSL *ssl, const char *peer);
 /* Opens a CONNECT stream for f to `authority`, carrying `client` in subtunnel-client.
  * Returns the stream id or a negative nghttp2 error. */
 int32_t edge_tconn_open_stream(struct edge_tconn *c, struct edge_flow *f, const char *authority,

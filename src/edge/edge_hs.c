@@ -1,0 +1,119 @@
+#include "edge_hs.h"
+
+#include <openssl/err.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "edge_ah2.h"
+#include "edge_server.h"
+#include "edge_tconn.h"
+#include "st_h2conn.h"
+#include "st_log.h"
+#include "st_sock.h"
+#include "st_tls.h"
+
+struct edge_hs {
+    struct edge_server *srv;
+    struct st_io io;
+    SSL *ssl;
+    struct st_timer timer;
+    struct st_defer done;
+    char peer[64];
+};
+
+static void hs_free(struct st_defer *d)
+{
+    free(d->data);
+}
+
+/* Ends the handshake object; the fd and SSL go to the new owner or are closed. */
+static void hs_end(struct edge_hs *h, bool close_fd)
+{
+    st_io_stop(&h->io);
+    st_timer_stop(&h->timer);
+    if (close_fd) {
+        SSL_free(h->ssl);
+        close(h->io.fd);
+    }
+    st_defer_queue(&h->srv->loop, &h->done);
+}
+
+static void dispatch(struct edge_hs *h)
+{
+    const unsigned char *p = NULL;
+    unsigned int n = 0;
+    SSL_get0_alpn_selected(h->ssl, &p, &n);
+    int fd = h->io.fd;
+    if (n == 2 && memcmp(p, "h2", 2) == 0) {
+        hs_end(h, false);
+        edge_tconn_adopt(h->srv, fd, h->ssl, h->peer);
+    } else if (n == strlen(EDGE_ALPN_REACH) && memcmp(p, EDGE_ALPN_REACH, n) == 0) {
+        hs_end(h, false);
+        edge_ah2_start(h->srv, fd, h->ssl, h->peer, NULL, 0, true);
+    } else {
+        st_info("tunnel port %s: no usable ALPN protocol", h->peer);
+        hs_end(h, true);
+    }
+}
+
+static void hs_io(struct st_io *io, uint32_t ev)
+{
+    (void)ev;
+    struct edge_hs *h = io->data;
+    ERR_clear_error();
+    int r = SSL_do_handshake(h->ssl);
+    if (r == 1) {
+        dispatch(h);
+        return;
+    }
+    int e = SSL_get_error(h->ssl, r);
+    if (e == SSL_ERROR_WANT_READ) {
+        st_io_set(io, EPOLLIN);
+    } else if (e == SSL_ERROR_WANT_WRITE) {
+        st_io_set(io, EPOLLIN | EPOLLOUT);
+    } else {
+        char buf[200];
+        st_info("tunnel port %s: TLS handshake: %s", h->peer, st_tls_errstr(buf, sizeof(buf)));
+        hs_end(h, true);
+    }
+}
+
+static void hs_timeout(struct st_timer *t)
+{
+    struct edge_hs *h = t->data;
+    st_info("tunnel port %s: TLS handshake not finished within %d s", h->peer,
+            ST_H2CONN_SETUP_MS / 1000);
+    hs_end(h, true);
+}
+
+void edge_hs_accept(struct edge_server *srv, int lfd)
+{
+    for (int i = 0; i < 64; i++) {
+        char peer[64];
+        int fd = st_sock_accept(lfd, peer, sizeof(peer));
+        if (fd < 0)
+            return;
+        struct edge_hs *h = calloc(1, sizeof(*h));
+        SSL *ssl = SSL_new(srv->tunnel_ctx);
+        if (!h || !ssl) {
+            st_err("tunnel listener: out of memory");
+            free(h);
+            SSL_free(ssl);
+            close(fd);
+            continue;
+        }
+        h->srv = srv;
+        h->ssl = ssl;
+        snprintf(h->peer, sizeof(h->peer), "%s", peer);
+        SSL_set_fd(ssl, fd);
+        SSL_set_accept_state(ssl);
+        st_io_init(&h->io, &srv->loop, fd, hs_io, h);
+        st_timer_init(&h->timer, &srv->loop, hs_timeout, h);
+        st_defer_init(&h->done, hs_free, h);
+        st_io_set(&h->io, EPOLLIN);
+        st_timer_start(&h->timer, ST_H2CONN_SETUP_MS);
+    }
+}

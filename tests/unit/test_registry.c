@@ -1,0 +1,118 @@
+/* Edge registry: tunnel policy (may-reach) and the routes it announces to gateways. */
+#include <arpa/inet.h>
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "edge_config.h"
+#include "edge_registry.h"
+
+#define HASH "0000000000000000000000000000000000000000000000000000000000000000"
+
+static char dir[] = "/tmp/st-test-registry-XXXXXX";
+static char cert[300], err[512];
+static struct edge_config cfg;
+static struct edge_registry reg;
+
+static void setup(void)
+{
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
+    FILE *f = fopen(cert, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("x\n", f);
+    fclose(f);
+    char text[2048];
+    snprintf(text, sizeof(text),
+             "cert: %s\nkey: %s\n"
+             "tunnels:\n"
+             "  - id: site1\n    secret-sha256: " HASH "\n    routes: [198.51.100.0/24]\n"
+             "    may-reach: [site2, 192.0.2.128/25]\n"
+             "  - id: site2\n    secret-sha256: " HASH "\n    routes: [203.0.113.0/24]\n"
+             "    may-reach: [198.51.100.10/32]\n"
+             "  - id: other\n    secret-sha256: " HASH "\n    routes: [192.0.2.0/25]\n"
+             "access-tokens:\n  - name: u\n    sha256: " HASH "\n",
+             cert, cert);
+    ck_assert_msg(edge_config_parse(text, strlen(text), "edge.yaml", &cfg, err, sizeof(err)) == 0,
+                  "%s", err);
+    ck_assert_int_eq(edge_registry_init(&reg, &cfg), 0);
+}
+
+static void teardown(void)
+{
+    edge_registry_fini(&reg);
+    edge_config_fini(&cfg);
+    unlink(cert);
+    rmdir(dir);
+}
+
+static bool may(const char *src, const char *dst, const char *ip)
+{
+    uint8_t a[4];
+    ck_assert_int_eq(inet_pton(AF_INET, ip, a), 1);
+    return edge_registry_may_reach(edge_registry_find(&reg, src),
+                                   dst ? edge_registry_find(&reg, dst) : NULL, AF_INET, a);
+}
+
+START_TEST(default_deny_and_named_tunnels)
+{
+    ck_assert(may("site1", "site2", "203.0.113.10"));   /* named tunnel: all its routes */
+    ck_assert(!may("site1", "other", "192.0.2.10"));    /* not named, outside its CIDRs */
+    ck_assert(!may("site1", NULL, "192.0.2.200"));      /* granted CIDR but nobody owns it */
+    ck_assert(!may("site2", "site1", "198.51.100.11")); /* only .10/32 was granted */
+    ck_assert(may("site2", "site1", "198.51.100.10"));
+    ck_assert(!may("other", "site1", "198.51.100.10")); /* no may-reach: deny all */
+    ck_assert(!may("site1", "site1", "198.51.100.10")); /* never to itself */
+    ck_assert(!may("site1", NULL, "203.0.113.10"));     /* no owner */
+}
+END_TEST
+
+START_TEST(reachable_routes_for_gateways)
+{
+    struct st_cidr out[8];
+    char buf[64];
+    size_t n = edge_registry_reachable(&reg, edge_registry_find(&reg, "site1"), out, 8);
+    ck_assert_uint_eq(n, 2);
+    st_cidr_format(&out[0], buf, sizeof(buf));
+    ck_assert_str_eq(buf, "203.0.113.0/24");
+    st_cidr_format(&out[1], buf, sizeof(buf));
+    ck_assert_str_eq(buf, "192.0.2.128/25");
+    n = edge_registry_reachable(&reg, edge_registry_find(&reg, "other"), out, 8);
+    ck_assert_uint_eq(n, 0);
+    n = edge_registry_reachable(&reg, edge_registry_find(&reg, "site1"), out, 1);
+    ck_assert_uint_eq(n, 1); /* bounded by max */
+}
+END_TEST
+
+START_TEST(unknown_tunnel_in_may_reach_is_a_config_error)
+{
+    struct edge_config bad;
+    char text[1024];
+    snprintf(text, sizeof(text),
+             "cert: %s\nkey: %s\ntunnels:\n"
+             "  - id: a\n    secret-sha256: " HASH "\n    routes: [198.51.100.0/24]\n"
+             "    may-reach: [nosuch]\n"
+             "access-tokens:\n  - name: u\n    sha256: " HASH "\n",
+             cert, cert);
+    ck_assert_int_lt(edge_config_parse(text, strlen(text), "e.yaml", &bad, err, sizeof(err)), 0);
+    ck_assert_str_eq(err, "e.yaml:7: tunnel 'a': may-reach names unknown tunnel 'nosuch'");
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("registry");
+    TCase *tc = tcase_create("policy");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, default_deny_and_named_tunnels);
+    tcase_add_test(tc, reachable_routes_for_gateways);
+    tcase_add_test(tc, unknown_tunnel_in_may_reach_is_a_config_error);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
