@@ -148,10 +148,14 @@ write_edge_config() {
         echo "    routes: [198.51.100.0/24]"
         echo "    hostnames: [app.lab.test, ws.lab.test]"
         if ((sites >= 2)); then
+            # site 1 reaches all of site 2 (and 198.18.200.0/24, which nobody owns);
+            # site 2 reaches only 198.51.100.10 in site 1.
+            echo "    may-reach: [site2, 198.18.200.0/24]"
             echo "  - id: site2"
             echo "    secret-sha256: $(sha256hex "$s2")"
             echo "    routes: [203.0.113.0/24]"
             echo "    hostnames: []"
+            echo "    may-reach: [198.51.100.10/32]"
         fi
         echo "access-tokens:"
         echo "  - name: lab-user"
@@ -163,7 +167,7 @@ write_edge_config() {
 }
 
 write_gateway_config() {
-    local file=$1 edges=$2 token=$3 route=$4 edgelist="192.0.2.1:7844"
+    local file=$1 edges=$2 token=$3 route=$4 reach=${5:-0} edgelist="192.0.2.1:7844"
     if ((edges >= 2)); then edgelist="192.0.2.1:7844, 192.0.2.2:7844"; fi
     (
         umask 077
@@ -183,6 +187,9 @@ tun:
   mtu: 1500
 virtual-pool: 100.64.0.0/10
 EOF
+        if ((reach)); then
+            printf 'reach:\n  connections: 2\n' >>"$file"
+        fi
         if [[ -n ${LAB_GATEWAY_EXTRA_YAML:-} ]]; then
             printf '%s\n' "$LAB_GATEWAY_EXTRA_YAML" >>"$file"
         fi
@@ -365,9 +372,9 @@ cmd_up() {
     fi
     tok1="site1:$s1"
     if [[ ${LAB_BAD_TOKEN:-0} == 1 ]]; then tok1="site1:$(gen_secret)"; fi
-    write_gateway_config "$LAB_DIR/gateway.yaml" "$edges" "$tok1" 198.51.100.0/24
+    write_gateway_config "$LAB_DIR/gateway.yaml" "$edges" "$tok1" 198.51.100.0/24 $((sites >= 2))
     if ((sites >= 2)); then
-        write_gateway_config "$LAB_DIR/gateway2.yaml" "$edges" "site2:$s2" 203.0.113.0/24
+        write_gateway_config "$LAB_DIR/gateway2.yaml" "$edges" "site2:$s2" 203.0.113.0/24 1
     fi
 
     start_edge 1

@@ -270,7 +270,7 @@ static void route(struct edge_flow *f, const char *client)
     }
     struct edge_tunnel *t;
     struct edge_tconn *c = edge_registry_pick(&srv->reg, family, addr, &t);
-    if (f->src_tunnel && !edge_registry_may_reach(f->src_tunnel, t, family, addr)) {
+    if (f->src_tunnel && t && !edge_registry_may_reach(f->src_tunnel, t, family, addr)) {
         srv->flows_refused++;
         st_info("flow %s -> %s: refused: tunnel %s may not reach it", client, f->target,
                 f->src_tunnel->conf->id);

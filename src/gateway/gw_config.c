@@ -14,22 +14,14 @@
 #define TOKEN_FILE_MAX 1024
 
 static const char *const top_keys[] = {
-    "log-level",
-    "edges",
-    "edge-name",
-    "ca-file",
-    "token",
-    "token-file",
-    "ha-connections",
-    "heartbeat-interval",
-    "heartbeat-count",
-    "expose",
-    "tun",
-    "virtual-pool",
-    NULL,
+    "log-level",       "edges",      "edge-name",      "ca-file",
+    "token",           "token-file", "ha-connections", "heartbeat-interval",
+    "heartbeat-count", "expose",     "reach",          "tun",
+    "virtual-pool",    NULL,
 };
 static const char *const expose_keys[] = {"routes", "connect-timeout", "allow-link-local", NULL};
 static const char *const tun_keys[] = {"name", "mtu", NULL};
+static const char *const reach_keys[] = {"connections", NULL};
 
 static const char token_rules[] =
     "'<tunnel-id>:<secret>' (id: 1-63 of [A-Za-z0-9_.-]; secret: at least 16 printable "
@@ -179,6 +171,17 @@ static int get_expose(struct st_cfg *c, const struct st_cfg_node *n, struct gw_c
     return v ? st_cfg_bool(c, v, &cfg->allow_link_local) : 0;
 }
 
+/* reach: capture traffic to the CIDRs the edge allows and send it through the edge. */
+static int get_reach(struct st_cfg *c, const struct st_cfg_node *n, struct gw_config *cfg)
+{
+    int rc;
+
+    if ((rc = st_cfg_map(c, n)) < 0 || (rc = st_cfg_check_keys(c, n, reach_keys)) < 0)
+        return rc;
+    cfg->reach = true;
+    return opt_int(c, n, "connections", 1, 16, 1, &cfg->reach_connections);
+}
+
 static int get_tun(struct st_cfg *c, const struct st_cfg_node *n, struct gw_config *cfg)
 {
     const struct st_cfg_node *v;
@@ -219,6 +222,7 @@ static void set_defaults(struct gw_config *cfg)
     cfg->ha_connections = 4;
     cfg->heartbeat_interval_ms = 5000;
     cfg->heartbeat_count = 5;
+    cfg->reach_connections = 2;
     cfg->connect_timeout_ms = 10000;
     strcpy(cfg->tun_name, "st0");
     cfg->tun_mtu = 1500;
@@ -261,6 +265,8 @@ static int from_tree(struct st_cfg *c, struct gw_config *cfg)
         (rc = opt_int(c, root, "heartbeat-count", 1, 100, 1, &cfg->heartbeat_count)) < 0)
         return rc;
     if ((v = st_cfg_get(root, "expose")) && (rc = get_expose(c, v, cfg)) < 0)
+        return rc;
+    if ((v = st_cfg_get(root, "reach")) && (rc = get_reach(c, v, cfg)) < 0)
         return rc;
     if ((v = st_cfg_get(root, "tun")) && (rc = get_tun(c, v, cfg)) < 0)
         return rc;

@@ -24,6 +24,8 @@ struct gw_config {
     size_t n_routes;
     int connect_timeout_ms;      /* expose.connect-timeout: seconds, default 10, 1..300 */
     bool allow_link_local;       /* expose.allow-link-local: default false */
+    bool reach;                  /* true if a reach: section is present */
+    int reach_connections;       /* reach.connections: default 2, 1..16 */
     char tun_name[16];           /* tun.name: default "st0", <= 15 chars */
     int tun_mtu;                 /* tun.mtu: default 1500, 576..9000 */
     struct st_cidr virtual_pool; /* virtual-pool: IPv4 CIDR, default 100.64.0.0/10, prefix <= 29 */

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "gw_flow.h"
+#include "gw_reach.h"
 #include "gw_server.h"
 #include "st_capsule.h"
 #include "st_ctrl.h"
@@ -93,6 +94,15 @@ static int on_ctrl_capsule(void *arg, const struct st_capsule *cap)
         snprintf(c->conn_id, sizeof(c->conn_id), "%s", ok.conn_id);
         st_info("edge connection %u: registered: connection %s at %s (%s)", c->index, ok.conn_id,
                 ok.location, c->edge);
+    } else if (cap->type == ST_CAP_ROUTES) {
+        struct st_ctrl_routes *m = malloc(sizeof(*m));
+        if (!m || st_ctrl_decode_routes(cap->value, cap->len, m) < 0) {
+            free(m);
+            st_h2conn_fail(&c->h2, "malformed ROUTES");
+            return 1;
+        }
+        gw_reach_routes(c->gw, m->routes, m->n_routes);
+        free(m);
     } else if (cap->type == ST_CAP_ERROR) {
         struct st_ctrl_error e;
         if (st_ctrl_decode_error(cap->value, cap->len, &e) < 0) {
@@ -120,7 +130,7 @@ static void on_ctrl_data(struct gw_conn *c, const uint8_t *p, size_t n)
     }
 }
 
-static void link_flow(struct gw_conn *c, struct gw_flow *f)
+void gw_conn_attach(struct gw_conn *c, struct gw_flow *f)
 {
     f->prev = NULL;
     f->next = c->flows;
@@ -148,7 +158,7 @@ static int on_begin_headers(nghttp2_session *s, const nghttp2_frame *fr, void *u
     struct gw_flow *f = gw_flow_new(c, fr->hd.stream_id);
     if (!f)
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-    link_flow(c, f);
+    gw_conn_attach(c, f);
     nghttp2_session_set_stream_user_data(s, fr->hd.stream_id, f);
     return 0;
 }
@@ -164,6 +174,13 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *fr, const uint8_t 
     (void)flags;
     (void)ud;
     struct gw_flow *f = nghttp2_session_get_stream_user_data(s, fr->hd.stream_id);
+    if (f && fr->headers.cat == NGHTTP2_HCAT_RESPONSE && nlen == 7 &&
+        memcmp(name, ":status", 7) == 0) {
+        f->status = 0;
+        for (size_t i = 0; i < vlen && i < 3; i++)
+            f->status = f->status * 10 + (value[i] - '0');
+        return 0;
+    }
     if (!f || f->started)
         return 0;
     if (nlen == 7 && memcmp(name, ":method", 7) == 0)
@@ -204,6 +221,8 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *fr, void *ud)
     struct gw_flow *f = nghttp2_session_get_stream_user_data(s, sid);
     if (!f)
         return 0;
+    if (fr->hd.type == NGHTTP2_HEADERS && fr->headers.cat == NGHTTP2_HCAT_RESPONSE)
+        gw_flow_on_response(f);
     if (fr->hd.type == NGHTTP2_HEADERS && fr->headers.cat == NGHTTP2_HCAT_REQUEST) {
         if (strcmp(f->protocol, "subtunnel-control") == 0)
             open_control(c, f);
@@ -250,6 +269,32 @@ static int on_stream_close(nghttp2_session *s, int32_t sid, uint32_t code, void 
     return 0;
 }
 
+/* A reach connection: this gateway is the HTTP/2 client and opens the streams. */
+static int reach_ready(struct gw_conn *c)
+{
+    static const struct st_h2_handlers handlers = {.header = on_header,
+                                                   .frame_recv = on_frame_recv,
+                                                   .data_chunk = on_data,
+                                                   .stream_close = on_stream_close};
+    static const nghttp2_settings_entry iv[] = {
+        {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, GW_FLOW_WINDOW},
+        {NGHTTP2_SETTINGS_MAX_FRAME_SIZE, 65536}};
+    char alpn[32];
+    st_h2conn_alpn(&c->h2, alpn, sizeof(alpn));
+    if (strcmp(alpn, GW_ALPN_REACH) != 0) {
+        st_warn("reach connection %u: %s does not offer %s (ALPN '%s')", c->index, c->edge,
+                GW_ALPN_REACH, alpn);
+        return -1;
+    }
+    if (st_h2conn_session(&c->h2, false, &handlers, c, iv, 3, CONN_WINDOW) < 0)
+        return -1;
+    c->registered = true;
+    c->attempts = 0;
+    st_info("reach connection %u: up to %s", c->index, c->edge);
+    return 0;
+}
+
 static int session_ready(struct st_h2conn *h)
 {
     struct gw_conn *c = h->owner;
@@ -262,6 +307,8 @@ static int session_ready(struct st_h2conn *h)
         {NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL, 1},
         {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, GW_FLOW_WINDOW},
         {NGHTTP2_SETTINGS_MAX_FRAME_SIZE, 65536}};
+    if (c->reach)
+        return reach_ready(c);
     if (!st_h2conn_is_h2(h)) {
         st_warn("edge connection %u: %s did not negotiate h2", c->index, c->edge);
         return -1;
@@ -317,6 +364,9 @@ static void dial(struct st_timer *t)
         schedule_retry(c);
         return;
     }
+    static const unsigned char reach_alpn[] = "\x0f" GW_ALPN_REACH;
+    if (c->reach)
+        SSL_set_alpn_protos(ssl, reach_alpn, sizeof(reach_alpn) - 1);
     SSL_set_tlsext_host_name(ssl, gw->cfg.edge_name);
     SSL_set1_host(ssl, gw->cfg.edge_name);
     st_h2conn_init(&c->h2, &gw->loop, fd, ssl, true, true, &conn_ops, c);
@@ -324,13 +374,14 @@ static void dial(struct st_timer *t)
     st_debug("edge connection %u: dialing %s", c->index, c->edge);
 }
 
-struct gw_conn *gw_conn_new(struct gw_server *gw, unsigned index)
+struct gw_conn *gw_conn_new(struct gw_server *gw, unsigned index, bool reach)
 {
     struct gw_conn *c = calloc(1, sizeof(*c));
     if (!c)
         return NULL;
     c->gw = gw;
     c->index = index;
+    c->reach = reach;
     st_timer_init(&c->retry, &gw->loop, dial, c);
     st_timer_start(&c->retry, 0);
     return c;
@@ -376,4 +427,16 @@ bool gw_conn_idle(struct gw_conn *c)
     return !c->active || c->h2.dead ||
            (!c->flows && !nghttp2_session_want_write(c->h2.session) &&
             c->h2.out_len == c->h2.out_off);
+}
+
+struct gw_conn *gw_conn_pick_reach(struct gw_server *gw)
+{
+    for (size_t i = 0; i < gw->n_conns; i++) {
+        struct gw_conn *c = gw->conns[(gw->reach_rr + i) % gw->n_conns];
+        if (c->reach && c->active && c->registered && !c->h2.dead && !gw->draining) {
+            gw->reach_rr += i + 1;
+            return c;
+        }
+    }
+    return NULL;
 }

@@ -18,6 +18,7 @@ struct gw_conn {
     struct gw_server *gw;
     struct st_h2conn h2;
     bool active; /* h2 is initialised */
+    bool reach;  /* reach connection: HTTP/2 client, streams opened by this gateway */
     unsigned index;
     unsigned attempts;
     bool registered, stopped;
@@ -28,8 +29,16 @@ struct gw_conn {
     char conn_id[64];
 };
 
-/* Creates connection `index` and schedules its first dial. NULL on ENOMEM. */
-struct gw_conn *gw_conn_new(struct gw_server *gw, unsigned index);
+#define GW_ALPN_REACH "subtunnel-reach"
+
+/* Creates connection `index` and schedules its first dial: a tunnel connection (HTTP/2
+ * server, serves the edge's streams) or, with `reach`, a reach connection (HTTP/2 client,
+ * carries flows captured on the TUN). NULL on ENOMEM. */
+struct gw_conn *gw_conn_new(struct gw_server *gw, unsigned index, bool reach);
+/* A usable reach connection, round robin; NULL when none is up. */
+struct gw_conn *gw_conn_pick_reach(struct gw_server *gw);
+/* Links a flow whose stream the gateway opened on c. */
+void gw_conn_attach(struct gw_conn *c, struct gw_flow *f);
 void gw_conn_free(struct gw_conn *c);
 /* Sends UNREGISTER and GOAWAY (drain): no new streams, open flows go on. */
 void gw_conn_drain(struct gw_conn *c);

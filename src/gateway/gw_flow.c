@@ -309,14 +309,20 @@ void gw_flow_start(struct gw_flow *f)
     }
     int cfam = AF_INET;
     uint8_t caddr[16] = {0};
-    uint16_t cport;
+    uint16_t cport = 0;
     if (st_authority_parse(f->client, strlen(f->client), &cfam, caddr, &cport) < 0)
         cfam = AF_INET;
-    if (gw_vip_acquire(gw->vips, cfam, caddr, &f->vip) < 0) {
+    /* A client inside a reach route is answered through this TUN: connect from its own
+     * address (source preservation); anyone else gets a virtual IP. */
+    bool preserve = cfam == AF_INET && gw_reach_covers(gw, caddr);
+    if (preserve) {
+        memcpy(&f->vip.s_addr, caddr, 4);
+    } else if (gw_vip_acquire(gw->vips, cfam, caddr, &f->vip) < 0) {
         respond(f, 503, "subtunnel; error=connection_limit_reached; details=\"virtual pool full\"");
         return;
+    } else {
+        f->has_vip = true;
     }
-    f->has_vip = true;
     f->pcb = tcp_new();
     if (!f->pcb) {
         respond(f, 503, "subtunnel; error=proxy_internal_error");
@@ -332,8 +338,13 @@ void gw_flow_start(struct gw_flow *f)
     tcp_sent(f->pcb, on_tcp_sent);
     tcp_poll(f->pcb, on_tcp_poll, 2);
     tcp_nagle_disable(f->pcb);
-    if (tcp_bind(f->pcb, &local, 0) != ERR_OK ||
-        tcp_connect(f->pcb, &remote, port, on_tcp_connected) != ERR_OK) {
+    if ((!preserve || tcp_bind(f->pcb, &local, cport) != ERR_OK) &&
+        tcp_bind(f->pcb, &local, 0) != ERR_OK) {
+        abort_pcb(f);
+        respond(f, 503, "subtunnel; error=proxy_internal_error; details=\"no local port\"");
+        return;
+    }
+    if (tcp_connect(f->pcb, &remote, port, on_tcp_connected) != ERR_OK) {
         abort_pcb(f);
         respond(f, 503, "subtunnel; error=proxy_internal_error; details=\"no local port\"");
         return;
@@ -410,4 +421,69 @@ ssize_t gw_flow_read_up(struct gw_flow *f, uint8_t *buf, size_t len, uint32_t *f
         return NGHTTP2_ERR_DEFERRED;
     }
     return (ssize_t)n;
+}
+
+static void format_ep(char *buf, size_t len, const ip_addr_t *ip, u16_t port)
+{
+    char a[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &ip_2_ip4(ip)->addr, a, sizeof(a));
+    snprintf(buf, len, "%s:%u", a, port);
+}
+
+int gw_flow_accept(struct gw_server *gw, struct tcp_pcb *pcb)
+{
+    char dst[64], src[64];
+    format_ep(dst, sizeof(dst), &pcb->local_ip, pcb->local_port);
+    format_ep(src, sizeof(src), &pcb->remote_ip, pcb->remote_port);
+    struct gw_conn *c = gw_conn_pick_reach(gw);
+    struct gw_flow *f = c ? gw_flow_new(c, 0) : NULL;
+    if (!f) {
+        st_info("reach: %s -> %s: %s", src, dst, c ? "out of memory" : "no reach connection up");
+        tcp_abort(pcb);
+        return -1;
+    }
+    f->inbound = f->started = f->connected = true;
+    f->pcb = pcb;
+    snprintf(f->authority, sizeof(f->authority), "%s", dst);
+    snprintf(f->client, sizeof(f->client), "%s", src);
+    char auth[400];
+    snprintf(auth, sizeof(auth), "Bearer %s:%s", gw->cfg.tunnel_id, gw->cfg.secret);
+    nghttp2_nv nva[] = {NV(":method", "CONNECT"), NV(":authority", f->authority),
+                        NV("proxy-authorization", auth), NV("subtunnel-client", f->client)};
+    nva[2].flags |= NGHTTP2_NV_FLAG_NO_INDEX; /* keep the secret out of the HPACK table */
+    nghttp2_data_provider dp = {.source.ptr = f, .read_callback = provider_read};
+    int32_t sid = nghttp2_submit_request(c->h2.session, NULL, nva, 4, &dp, f);
+    if (sid < 0) {
+        st_info("reach: %s -> %s: cannot open a stream: %s", src, dst, nghttp2_strerror(sid));
+        f->pcb = NULL;
+        st_bq_fini(&f->down);
+        free(f);
+        tcp_abort(pcb);
+        return -1;
+    }
+    f->sid = sid;
+    gw_conn_attach(c, f);
+    tcp_arg(pcb, f);
+    tcp_err(pcb, on_tcp_err);
+    tcp_recv(pcb, on_tcp_recv);
+    tcp_sent(pcb, on_tcp_sent);
+    tcp_poll(pcb, on_tcp_poll, 2);
+    tcp_nagle_disable(pcb);
+    gw->flows_opened++;
+    kick(f);
+    st_debug("reach: %s -> %s: stream %d", src, dst, sid);
+    return 0;
+}
+
+void gw_flow_on_response(struct gw_flow *f)
+{
+    if (!f->inbound || f->responded)
+        return;
+    f->responded = true;
+    if (f->status >= 200 && f->status < 300)
+        return;
+    st_info("reach: %s -> %s: refused by the edge (%d): resetting the client", f->client,
+            f->authority, f->status);
+    abort_pcb(f);
+    reset_stream(f, NGHTTP2_CANCEL);
 }

@@ -37,8 +37,15 @@ struct gw_flow {
     size_t up_len;
     bool started, connected, responded, down_eof, fin_sent, up_eof, up_eof_sent;
     bool stream_closed, provider_deferred, finishing;
+    bool inbound; /* reach: accepted from the TUN, the stream was opened by us */
+    int status;   /* reach: the edge's answer */
 };
 
+/* Reach: a TCP connection accepted on the TUN becomes a CONNECT on a reach connection.
+ * Returns 0, or -1 when it was refused (pcb aborted: the accept callback returns ERR_ABRT). */
+int gw_flow_accept(struct gw_server *gw, struct tcp_pcb *pcb);
+/* Reach: the edge answered the CONNECT (f->status): relay on 2xx, else reset the client. */
+void gw_flow_on_response(struct gw_flow *f);
 /* Allocates a flow for a new request stream (headers follow). NULL on ENOMEM. */
 struct gw_flow *gw_flow_new(struct gw_conn *c, int32_t sid);
 /* Request headers complete: validate and start the TCP connection, or answer an error. */

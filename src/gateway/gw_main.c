@@ -137,12 +137,17 @@ static int run(struct gw_server *gw)
     sigaddset(&set, SIGHUP);
     st_loop_signals(&gw->loop, &set, on_signal, gw);
     signal(SIGPIPE, SIG_IGN);
-    if (gw->cfg.expose && setup_tun(gw) < 0)
+    if ((gw->cfg.expose || gw->cfg.reach) && setup_tun(gw) < 0)
         return 1;
-    gw->n_conns = (size_t)gw->cfg.ha_connections;
+    if (gw->cfg.reach && gw_reach_init(gw) < 0) {
+        st_err("reach: cannot start the lwIP listener");
+        return 1;
+    }
+    size_t tunnels = (size_t)gw->cfg.ha_connections;
+    gw->n_conns = tunnels + (gw->cfg.reach ? (size_t)gw->cfg.reach_connections : 0);
     gw->conns = calloc(gw->n_conns, sizeof(*gw->conns));
     for (size_t i = 0; gw->conns && i < gw->n_conns; i++)
-        gw->conns[i] = gw_conn_new(gw, (unsigned)i);
+        gw->conns[i] = gw_conn_new(gw, (unsigned)i, i >= tunnels);
     int rv = st_loop_run(&gw->loop);
     st_info("stopped (%llu flows opened, %llu refused)", (unsigned long long)gw->flows_opened,
             (unsigned long long)gw->flows_refused);

@@ -5,6 +5,7 @@
 #include <openssl/ssl.h>
 
 #include "gw_config.h"
+#include "gw_reach.h"
 #include "gw_vip.h"
 #include "ns_netif.h"
 #include "st_loop.h"
@@ -25,6 +26,10 @@ struct gw_server {
     struct st_timer lwip_timer;
     char ifname[IFNAMSIZ];
     struct in_addr tun_addr, stack_addr;
+    struct tcp_pcb *reach_listener;
+    struct st_cidr reach_routes[GW_REACH_MAX_ROUTES];
+    size_t n_reach_routes;
+    size_t reach_rr;
     bool draining;
     struct st_timer drain_timer;
     uint64_t drain_deadline;

@@ -3,7 +3,7 @@
 
 usage: httpd.py BIND_ADDR PORT DIR
 
-GET/HEAD  serve files from DIR.
+GET/HEAD  serve files from DIR; GET /whoami answers "<client ip> <client port>\n".
 PUT/POST  stream the request body (Content-Length or chunked), answer
           "<sha256 hex> <byte count>\n" without storing anything.
 """
@@ -53,6 +53,16 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         else:
             total = self._read_exact(int(self.headers.get("Content-Length", "0")), digest)
         body = ("%s %d\n" % (digest.hexdigest(), total)).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        if self.path != "/whoami":
+            return super().do_GET()
+        body = ("%s %d\n" % self.client_address[:2]).encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", str(len(body)))
