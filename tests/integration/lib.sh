@@ -108,12 +108,31 @@ start_bg() {
     echo $! >"$LAB_DIR/run/$name.pid"
 }
 
-# start_httpd NAME ADDR:PORT DIR: tests/integration/httpd.py in st-priv
+# start_httpd NAME ADDR:PORT DIR [NS]: tests/integration/httpd.py in NS (st-priv)
 start_httpd() {
-    local name=$1 addr=${2%:*} port=${2##*:} dir=$3
-    start_bg "$name" st-priv python3 "$HTTPD_PY" "$addr" "$port" "$dir"
-    wait_for 15 "$name listening on $2" listening st-priv "$2"
+    local name=$1 addr=${2%:*} port=${2##*:} dir=$3 ns=${4:-st-priv}
+    start_bg "$name" "$ns" python3 "$HTTPD_PY" "$addr" "$port" "$dir"
+    wait_for 15 "$name listening on $2" listening "$ns" "$2"
 }
+
+# start_sshd NAME NS ADDR DIR: sshd on ADDR:22 in NS with throwaway keys kept in DIR;
+# log in with: ssh "${SSH_OPTS[@]}" -i DIR/user_key root@ADDR
+start_sshd() {
+    local name=$1 ns=$2 addr=$3 d=$4
+    mkdir -p "$d" /run/sshd
+    [[ -f $d/host_key ]] || ssh-keygen -q -t ed25519 -N '' -f "$d/host_key"
+    [[ -f $d/user_key ]] || ssh-keygen -q -t ed25519 -N '' -f "$d/user_key"
+    cp "$d/user_key.pub" "$d/authorized_keys"
+    start_bg "$name" "$ns" "$(command -v sshd)" -D -e -f /dev/null \
+        -o "ListenAddress=$addr:22" -o "HostKey=$d/host_key" \
+        -o "AuthorizedKeysFile=$d/authorized_keys" -o "PidFile=$d/$name.pid" \
+        -o PermitRootLogin=prohibit-password -o StrictModes=no -o UsePAM=no \
+        -o PasswordAuthentication=no -o KbdInteractiveAuthentication=no
+    wait_for 15 "$name listening" listening "$ns" "$addr:22"
+}
+# shellcheck disable=SC2034  # used by the scenarios that source this file
+SSH_OPTS=(-F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=no
+    -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=20)
 
 sha256_file() { sha256sum "$1" | cut -d' ' -f1; }
 file_size() { stat -c %s "$1"; }

@@ -64,24 +64,13 @@ assert_eq "$(sha256_file "$bdir/srv/slow.bin")" "$(sha256_file "$bdir/slow.out")
 # ssh through the proxy: sshd in st-priv with throwaway keys
 sdir=$LAB_DIR/t-errors-ssh
 rm -rf "$sdir"
-mkdir -p "$sdir" /run/sshd
 cleanup_dir() { rm -rf "$sdir"; }
 on_cleanup cleanup_dir
-ssh-keygen -q -t ed25519 -N '' -f "$sdir/host_key"
-ssh-keygen -q -t ed25519 -N '' -f "$sdir/user_key"
-cp "$sdir/user_key.pub" "$sdir/authorized_keys"
-start_bg sshd st-priv "$(command -v sshd)" -D -e -f /dev/null \
-    -o "ListenAddress=$PRIV_IP:22" -o "HostKey=$sdir/host_key" \
-    -o "AuthorizedKeysFile=$sdir/authorized_keys" -o "PidFile=$sdir/sshd.pid" \
-    -o PermitRootLogin=prohibit-password -o StrictModes=no -o UsePAM=no \
-    -o PasswordAuthentication=no -o KbdInteractiveAuthentication=no
-wait_for 15 "sshd listening" listening st-priv "$PRIV_IP:22"
+start_sshd sshd st-priv "$PRIV_IP" "$sdir"
 phost=${EDGE_PROXY#http://}
 pport=${phost##*:}
 phost=${phost%:*}
-out=$(in_ns st-client timeout 60 ssh -F /dev/null -i "$sdir/user_key" -o BatchMode=yes \
-    -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
-    -o ConnectTimeout=20 \
+out=$(in_ns st-client timeout 60 ssh "${SSH_OPTS[@]}" -i "$sdir/user_key" \
     -o "ProxyCommand=socat - PROXY:$phost:%h:%p,proxyport=$pport,proxyauth=lab:$ACCESS_TOKEN" \
     "root@$PRIV_IP" echo ok) || fail "ssh through the proxy failed"
 assert_eq ok "$out" "ssh through ProxyCommand"

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Site to site through reach + expose gateways (lab --sites 2): plain IP, no proxy
+# settings. ssh, 100 MiB both ways (sha256), 200 parallel flows each way, the real source
+# address seen by the servers, RST for a CIDR nobody owns and for a destination the edge's
+# policy denies.
+set -euo pipefail
+# shellcheck source=tests/integration/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+require_root
+require_cmd curl ssh sshd ssh-keygen
+lab_up --sites 2
+
+P1=198.51.100.10 # site 1 host
+P2=203.0.113.10  # site 2 host
+N=${ST_CONCURRENT_FLOWS:-200}
+dir=$LAB_DIR/t-s2s
+rm -rf "$dir"
+mkdir -p "$dir/srv" "$dir/out1" "$dir/out2"
+cleanup() { rm -rf "$dir"; }
+on_cleanup cleanup
+random_file "$dir/srv/big.bin" $((100 * 1024))
+for ((i = 0; i < N; i++)); do random_file "$dir/srv/f$i" 256; done
+(cd "$dir/srv" && sha256sum f*) | sort >"$dir/want.sha"
+want=$(sha256_file "$dir/srv/big.bin")
+start_httpd s2s-httpd1 "$P1:8090" "$dir/srv" st-priv
+start_httpd s2s-httpd2 "$P2:8090" "$dir/srv" st-priv2
+
+# Source preservation: each server sees the other site's host itself, not a gateway.
+r=$(in_ns st-priv curl -sS -m 10 "http://$P2:8090/whoami") || fail "site 1 -> site 2 failed"
+assert_match "^$P1 [0-9]+$" "$r" "site 2 server sees site 1's host address"
+r=$(in_ns st-priv2 curl -sS -m 10 "http://$P1:8090/whoami") || fail "site 2 -> site 1 failed"
+assert_match "^$P2 [0-9]+$" "$r" "site 1 server sees site 2's host address"
+
+# 100 MiB each way, download and upload, with sha256
+for dirn in "st-priv $P2" "st-priv2 $P1"; do
+    read -r ns peer <<<"$dirn"
+    SECONDS=0
+    in_ns "$ns" curl -sS -m 120 -o "$dir/$ns.bin" "http://$peer:8090/big.bin" ||
+        fail "$ns: 100 MiB download from $peer failed"
+    assert_eq "$want" "$(sha256_file "$dir/$ns.bin")" "$ns <- $peer 100 MiB download (${SECONDS}s)"
+    rm -f "$dir/$ns.bin"
+    r=$(in_ns "$ns" curl -sS -m 120 -T "$dir/srv/big.bin" "http://$peer:8090/up") ||
+        fail "$ns: 100 MiB upload to $peer failed"
+    assert_eq "$want $((100 * 1024 * 1024))" "$r" "$ns -> $peer 100 MiB upload"
+done
+
+# N parallel flows each way
+for dirn in "st-priv $P2 out1" "st-priv2 $P1 out2"; do
+    read -r ns peer out <<<"$dirn"
+    SECONDS=0
+    pids=()
+    for ((i = 0; i < N; i++)); do
+        in_ns "$ns" curl -sS -m 120 -o "$dir/$out/f$i" "http://$peer:8090/f$i" 2>/dev/null &
+        pids+=($!)
+    done
+    failed=0
+    for p in "${pids[@]}"; do wait "$p" || failed=$((failed + 1)); done
+    assert_eq 0 "$failed" "$ns: failed curls among $N parallel flows to $peer"
+    assert_eq "$(cat "$dir/want.sha")" "$( (cd "$dir/$out" && sha256sum f*) | sort)" \
+        "$ns: $N parallel flows to $peer intact (${SECONDS}s)"
+done
+
+# ssh both ways (the remote shell expands $SSH_CONNECTION)
+s1=$dir/ssh1 s2=$dir/ssh2
+start_sshd s2s-sshd1 st-priv "$P1" "$s1"
+start_sshd s2s-sshd2 st-priv2 "$P2" "$s2"
+# shellcheck disable=SC2016
+r=$(in_ns st-priv timeout 60 ssh "${SSH_OPTS[@]}" -i "$s2/user_key" "root@$P2" \
+    'echo $SSH_CONNECTION') || fail "ssh site 1 -> site 2 failed"
+assert_match "^$P1 [0-9]+ $P2 22$" "$r" "ssh site 1 -> site 2 (SSH_CONNECTION)"
+# shellcheck disable=SC2016
+r=$(in_ns st-priv2 timeout 60 ssh "${SSH_OPTS[@]}" -i "$s1/user_key" "root@$P1" \
+    'echo $SSH_CONNECTION') || fail "ssh site 2 -> site 1 failed"
+assert_match "^$P2 [0-9]+ $P1 22$" "$r" "ssh site 2 -> site 1 (SSH_CONNECTION)"
+
+# A CIDR routed to the edge that no tunnel owns: the client gets a reset, quickly.
+SECONDS=0
+rc=0
+in_ns st-priv curl -sS -m 10 "http://198.18.200.1:80/" 2>"$dir/err" || rc=$?
+assert_eq 56 "$rc" "curl to an unowned CIDR ends in a reset ($(cat "$dir/err"))"
+((SECONDS <= 2)) || fail "reset took ${SECONDS}s"
+
+# Site 2 may reach only 198.51.100.10 in site 1: force a route for .11 on its bastion
+# (as a misconfigured gateway would) and the edge's policy still refuses it.
+in_ns st-bastion2 ip route add 198.51.100.11/32 dev st0
+rc=0
+in_ns st-priv2 curl -sS -m 10 "http://198.51.100.11:8001/" 2>"$dir/err" || rc=$?
+assert_eq 56 "$rc" "flow the edge policy denies ends in a reset ($(cat "$dir/err"))"
+assert_match "flow $P2:[0-9]+ -> 198.51.100.11:8001: refused: tunnel site2 may not reach it" \
+    "$(cat "$EDGE_LOG")" "edge log of the denied flow"
