@@ -88,3 +88,12 @@ in_ns st-priv2 curl -sS -m 10 "http://198.51.100.11:8001/" 2>"$dir/err" || rc=$?
 assert_eq 56 "$rc" "flow the edge policy denies ends in a reset ($(cat "$dir/err"))"
 assert_match "flow $P2:[0-9]+ -> 198.51.100.11:8001: refused: tunnel site2 may not reach it" \
     "$(cat "$EDGE_LOG")" "edge log of the denied flow"
+
+# --snat on bastion 2: site 2's hosts see the bastion's address instead.
+dev=$(in_ns st-bastion2 ip -4 -o route get "$P2" | awk '{for (i = 1; i < NF; i++) if ($i == "dev") { print $(i + 1); exit }}')
+in_ns st-bastion2 bash "$ST_SOURCE_DIR/scripts/bastion-setup.sh" --snat --dev "$dev" --tun st0 >/dev/null
+r=$(in_ns st-priv curl -sS -m 10 "http://$P2:8090/whoami") || fail "site 1 -> site 2 with --snat failed"
+assert_match "^203\.0\.113\.1 [0-9]+$" "$r" "--snat: site 2 server sees bastion 2's LAN address"
+in_ns st-bastion2 bash "$ST_SOURCE_DIR/scripts/bastion-setup.sh" --undo --snat --dev "$dev" --tun st0 >/dev/null
+r=$(in_ns st-priv curl -sS -m 10 "http://$P2:8090/whoami") || fail "site 1 -> site 2 after --undo failed"
+assert_match "^$P1 [0-9]+$" "$r" "after --undo: source preserved again"
