@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# bench.sh [tunnel|all]: iperf3 through subtunnel (CONNECT via socat) vs plain
-# kernel routing across the same namespaces; prints Gbit/s and peak RSS.
+# bench.sh [tunnel|all]: single-flow iperf3 through subtunnel beside plain kernel routing
+# across the same namespaces, in the same run; prints Gbit/s, ratios and peak RSS.
+#   tunnel  the CONNECT path only: st-client -> edge proxy -> tunnel -> gateway -> st-priv
+#   all     (default) also the transparent site-to-site path (lab --sites 2):
+#           st-priv -> reach gateway -> edge -> expose gateway -> st-priv2
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export BUILD_DIR=${BUILD_DIR:-$REPO/build}
@@ -15,13 +18,32 @@ command -v iperf3 >/dev/null || { echo "iperf3 missing" >&2; exit 1; }
 pids=()
 routed=0
 started_lab=0
+# kernel_routes add|del: plain kernel forwarding through st-edge between all sites, with
+# the gateways' reach routes (into their TUNs) out of the way while it is on.
+kernel_routes() {
+    local op=$1
+    if [[ $op == add ]]; then
+        ip netns exec st-edge sysctl -qw net.ipv4.ip_forward=1
+        ip -n st-edge route replace 198.51.100.0/24 via 192.0.2.10
+        if ((sites >= 2)); then
+            ip -n st-edge route replace 203.0.113.0/24 via 192.0.2.20
+            ip -n st-bastion route del 203.0.113.0/24 dev st0 2>/dev/null || true
+            ip -n st-bastion2 route del 198.51.100.10/32 dev st0 2>/dev/null || true
+        fi
+    else
+        ip -n st-edge route del 198.51.100.0/24 via 192.0.2.10 2>/dev/null || true
+        ip netns exec st-edge sysctl -qw net.ipv4.ip_forward=0 || true
+        if ((sites >= 2)); then
+            ip -n st-edge route del 203.0.113.0/24 via 192.0.2.20 2>/dev/null || true
+            ip -n st-bastion route replace 203.0.113.0/24 dev st0 || true
+            ip -n st-bastion2 route replace 198.51.100.10/32 dev st0 || true
+        fi
+    fi
+}
 cleanup() {
     local p
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    if ((routed)); then
-        ip -n st-edge route del 198.51.100.0/24 via 192.0.2.10 2>/dev/null || true
-        ip netns exec st-edge sysctl -qw net.ipv4.ip_forward=0 || true
-    fi
+    if ((routed)); then kernel_routes del; fi
     if ((started_lab)) && [[ ${BENCH_KEEP_LAB:-0} != 1 ]]; then
         bash "$LAB" down >/dev/null 2>&1 || true
     fi
@@ -39,56 +61,71 @@ wait_listen() {
     echo "bench: nothing listening on $2 in $1" >&2
     return 1
 }
-# iperf_server: one-shot iperf3 server in st-priv
-iperf_server() {
-    ip netns exec st-priv iperf3 -s -1 -B 198.51.100.10 -p 5201 >/dev/null 2>&1 &
-    pids+=($!)
-    wait_listen st-priv 198.51.100.10:5201
-}
 gbps() {
     python3 -c 'import json,sys; d=json.load(sys.stdin); print("%.2f" % (d["end"]["sum_received"]["bits_per_second"] / 1e9))'
 }
 
-if [[ ! -f $LAB_DIR/state ]] || ! bash "$LAB" status | grep -q '^gateway: running'; then
-    bash "$LAB" up
+sites=1
+if [[ $MODE == all ]]; then sites=2; fi
+if [[ ! -f $LAB_DIR/state ]] || ! bash "$LAB" status | grep -q '^gateway: running' ||
+    ! grep -q "^sites=$sites$" "$LAB_DIR/state"; then
+    bash "$LAB" up --sites "$sites"
     started_lab=1
 fi
 eval "$(bash "$LAB" env)"
 
-iperf_server
+# iperf_server NS ADDR: one-shot iperf3 server on ADDR:5201
+iperf_server() {
+    ip netns exec "$1" iperf3 -s -1 -B "$2" -p 5201 >/dev/null 2>&1 &
+    pids+=($!)
+    wait_listen "$1" "$2:5201"
+}
+# run_iperf NS TARGET: Gbit/s of one SECS-long flow
+run_iperf() {
+    ip netns exec "$1" timeout $((SECS + 30)) iperf3 -c "$2" -t "$SECS" -J | gbps
+}
+ratio() { python3 -c "print('%.2f' % ($1 / $2 if $2 else 0))"; }
+
+iperf_server st-priv 198.51.100.10
 ip netns exec st-client socat TCP-LISTEN:15201,bind=127.0.0.1,fork,reuseaddr \
     "PROXY:198.18.0.1:198.51.100.10:5201,proxyport=8080,proxyauth=lab:$ACCESS_TOKEN" &
 pids+=($!)
 wait_listen st-client 127.0.0.1:15201
-echo "bench: ${SECS}s iperf3 through subtunnel (client -> edge proxy -> tunnel -> gateway -> st-priv)"
-tunnel=$(ip netns exec st-client timeout $((SECS + 30)) iperf3 -c 127.0.0.1 -p 15201 -t "$SECS" -J | gbps)
-
-kernel=""
-if [[ $MODE == all ]]; then
-    # st-client's default already points at st-edge; st-priv's default points at
-    # st-bastion (forwarding on), whose default points back at st-edge.
-    ip netns exec st-edge sysctl -qw net.ipv4.ip_forward=1
-    ip -n st-edge route add 198.51.100.0/24 via 192.0.2.10
-    routed=1
-    iperf_server
-    echo "bench: ${SECS}s iperf3 over kernel routing (client -> edge -> bastion -> st-priv)"
-    kernel=$(ip netns exec st-client timeout $((SECS + 30)) iperf3 -c 198.51.100.10 -t "$SECS" -J | gbps)
-    ip -n st-edge route del 198.51.100.0/24 via 192.0.2.10
-    ip netns exec st-edge sysctl -qw net.ipv4.ip_forward=0
-    routed=0
+echo "bench: ${SECS}s iperf3 through the CONNECT proxy (st-client -> edge -> gateway -> st-priv)"
+connect=$(ip netns exec st-client timeout $((SECS + 30)) iperf3 -c 127.0.0.1 -p 15201 -t "$SECS" -J | gbps)
+transparent=""
+if ((sites >= 2)); then
+    iperf_server st-priv2 203.0.113.10
+    echo "bench: ${SECS}s iperf3 site to site (st-priv -> reach gw -> edge -> expose gw -> st-priv2)"
+    transparent=$(run_iperf st-priv 203.0.113.10)
 fi
 
-printf '\n%-34s %10s %10s\n' path Gbit/s ratio
-if [[ -n $kernel ]]; then
-    printf '%-34s %10s %10s\n' "kernel routing (baseline)" "$kernel" 1.00
-    printf '%-34s %10s %10s\n' "subtunnel (CONNECT, 1 flow)" "$tunnel" \
-        "$(python3 -c "print('%.2f' % ($tunnel / $kernel if $kernel else 0))")"
-else
-    printf '%-34s %10s %10s\n' "subtunnel (CONNECT, 1 flow)" "$tunnel" -
+kernel_routes add
+routed=1
+iperf_server st-priv 198.51.100.10
+echo "bench: ${SECS}s iperf3 over kernel routing (st-client -> edge -> bastion -> st-priv)"
+kconnect=$(run_iperf st-client 198.51.100.10)
+ktransparent=""
+if ((sites >= 2)); then
+    iperf_server st-priv2 203.0.113.10
+    echo "bench: ${SECS}s iperf3 over kernel routing (st-priv -> bastion -> edge -> bastion2 -> st-priv2)"
+    ktransparent=$(run_iperf st-priv 203.0.113.10)
+fi
+kernel_routes del
+routed=0
+
+printf '\n%-46s %10s %10s\n' path Gbit/s "vs kernel"
+printf '%-46s %10s %10s\n' "kernel routing, client -> private host" "$kconnect" 1.00
+printf '%-46s %10s %10s\n' "subtunnel CONNECT proxy, 1 flow" "$connect" "$(ratio "$connect" "$kconnect")"
+if [[ -n $transparent ]]; then
+    printf '%-46s %10s %10s\n' "kernel routing, site 1 -> site 2" "$ktransparent" 1.00
+    printf '%-46s %10s %10s\n' "subtunnel site to site (reach), 1 flow" "$transparent" \
+        "$(ratio "$transparent" "$ktransparent")"
 fi
 echo
-for name in edge gateway; do
+for name in edge gateway gateway2; do
     pid=$(cat "$LAB_DIR/run/$name.pid" 2>/dev/null || true)
-    hwm=$(sed -n 's/^VmHWM: *//p' "/proc/${pid:-0}/status" 2>/dev/null || true)
-    printf 'peak RSS %-8s %s\n' "$name" "${hwm:-n/a}"
+    [[ -n $pid ]] || continue
+    hwm=$(sed -n 's/^VmHWM: *//p' "/proc/$pid/status" 2>/dev/null || true)
+    printf 'peak RSS %-9s %s\n' "$name" "${hwm:-n/a}"
 done

@@ -12,6 +12,7 @@
 # Environment: BUILD_DIR (default <repo>/build), LAB_DIR (default <repo>/lab),
 #   LAB_NO_DAEMONS=1  build only the network (no binaries needed)
 #   LAB_BAD_TOKEN=1   give site 1's gateway a wrong secret (do not wait for registration)
+#   LAB_TUN_MTU=N     the gateways' TUN MTU (default 1500)
 #   LAB_WAIT_SECS     bound for readiness waits (default 30)
 #   LAB_EDGE_EXTRA_YAML / LAB_GATEWAY_EXTRA_YAML  text appended to the generated configs
 set -euo pipefail
@@ -184,7 +185,7 @@ expose:
   connect-timeout: 10
 tun:
   name: st0
-  mtu: 1500
+  mtu: ${LAB_TUN_MTU:-1500}
 virtual-pool: 100.64.0.0/10
 EOF
         if ((reach)); then

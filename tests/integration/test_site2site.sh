@@ -2,13 +2,16 @@
 # Site to site through reach + expose gateways (lab --sites 2): plain IP, no proxy
 # settings. ssh, 100 MiB both ways (sha256), 200 parallel flows each way, the real source
 # address seen by the servers, RST for a CIDR nobody owns and for a destination the edge's
-# policy denies.
+# policy denies. The gateways' TUN MTU is 1420 while every transfer runs with DF set
+# (Linux TCP): lwIP's MSS follows the TUN MTU, so nothing needs fragmenting.
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_root
 require_cmd curl ssh sshd ssh-keygen
+export LAB_TUN_MTU=1420
 lab_up --sites 2
+assert_match "mtu 1420" "$(in_ns st-bastion ip link show st0)" "TUN MTU on bastion 1"
 
 P1=198.51.100.10 # site 1 host
 P2=203.0.113.10  # site 2 host
