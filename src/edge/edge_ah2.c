@@ -184,6 +184,12 @@ static void session_closed(struct st_h2conn *h, const char *why)
         edge_ah2_unlink(a, f);
         edge_flow_h2_close(f, NGHTTP2_CANCEL);
     }
+    if (a->prev)
+        a->prev->next = a->next;
+    else
+        a->srv->ah2s = a->next;
+    if (a->next)
+        a->next->prev = a->prev;
     st_h2conn_fini(&a->h2);
     free(a->early);
     free(a);
@@ -207,6 +213,10 @@ void edge_ah2_start(struct edge_server *srv, int fd, SSL *ssl, const char *clien
     if (early_len)
         memcpy(a->early, early, early_len);
     a->early_len = early_len;
+    a->next = srv->ah2s;
+    if (srv->ah2s)
+        srv->ah2s->prev = a;
+    srv->ah2s = a;
     st_h2conn_init(&a->h2, &srv->loop, fd, ssl, false, false, &ah2_ops, a);
 }
 

@@ -16,6 +16,7 @@ struct edge_flow;
 struct edge_ah2 {
     struct edge_server *srv;
     struct st_h2conn h2;
+    struct edge_ah2 *next, *prev; /* srv->ah2s */
     char client[64];
     uint8_t *early; /* bytes read before the hand-over (the preface), fed on ready */
     size_t early_len;

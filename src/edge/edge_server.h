@@ -12,6 +12,7 @@
 
 struct edge_tconn;
 struct edge_flow;
+struct edge_ah2;
 
 struct edge_server {
     struct st_loop loop;
@@ -23,6 +24,7 @@ struct edge_server {
     struct st_io access_tls_lis;
     struct edge_registry reg;
     struct edge_tconn *tconns; /* every tunnel connection, registered or not */
+    struct edge_ah2 *ah2s;     /* every HTTP/2 access and reach connection */
     uint64_t next_conn_id;
     bool draining;
     /* counters */
