@@ -109,7 +109,8 @@ static int get_may_reach(struct st_cfg *c, const struct st_cfg_node *n, struct e
         const char *s;
         if ((rc = st_cfg_string(c, e, &s)) < 0)
             return rc;
-        if (strchr(s, '/')) {
+        struct st_cidr probe;
+        if (strchr(s, '/') || st_cidr_parse(s, &probe) == 0) { /* a bare address is a /32 */
             rc = st_cfg_cidr(c, e, &t->may_reach_cidrs[t->n_may_reach_cidrs]);
             if (rc < 0)
                 return rc;

@@ -362,6 +362,22 @@ void edge_flow_h2_header(struct edge_flow *f, const uint8_t *name, size_t nlen,
         snprintf(f->client, sizeof(f->client), "%.*s", (int)vlen, (const char *)value);
 }
 
+/* A reach stream's subtunnel-client must be an address of the sending tunnel's own site,
+ * or a gateway could pass off its flows as another site's hosts. */
+static bool client_in_site(const struct edge_flow *f)
+{
+    int family;
+    uint8_t addr[16];
+    uint16_t port;
+    if (st_authority_parse(f->client, strlen(f->client), &family, addr, &port) < 0)
+        return false;
+    const struct edge_tunnel_conf *t = f->src_tunnel->conf;
+    for (size_t i = 0; i < t->n_routes; i++)
+        if (st_cidr_contains(&t->routes[i], family, addr))
+            return true;
+    return false;
+}
+
 void edge_flow_h2_request(struct edge_flow *f, const char *client)
 {
     if (strcmp(f->method, "CONNECT") != 0 || f->has_protocol) {
@@ -375,7 +391,14 @@ void edge_flow_h2_request(struct edge_flow *f, const char *client)
         respond_error(f, 407, "subtunnel; error=http_request_denied");
         return;
     }
-    route(f, f->src_tunnel && f->client[0] ? f->client : client);
+    if (f->src_tunnel && !client_in_site(f)) {
+        f->srv->flows_refused++;
+        st_warn("flow from tunnel %s: client address '%s' is outside its routes: refused",
+                f->src_tunnel->conf->id, f->client);
+        respond_error(f, 403, "subtunnel; error=http_request_denied; details=\"bad client\"");
+        return;
+    }
+    route(f, f->src_tunnel ? f->client : client);
 }
 
 int edge_flow_h2_data(struct edge_flow *f, const uint8_t *p, size_t n)

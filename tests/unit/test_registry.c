@@ -31,7 +31,7 @@ static void setup(void)
              "  - id: site1\n    secret-sha256: " HASH "\n    routes: [198.51.100.0/24]\n"
              "    may-reach: [site2, 192.0.2.128/25]\n"
              "  - id: site2\n    secret-sha256: " HASH "\n    routes: [203.0.113.0/24]\n"
-             "    may-reach: [198.51.100.10/32]\n"
+             "    may-reach: [198.51.100.10]\n"
              "  - id: other\n    secret-sha256: " HASH "\n    routes: [192.0.2.0/25]\n"
              "access-tokens:\n  - name: u\n    sha256: " HASH "\n",
              cert, cert);
