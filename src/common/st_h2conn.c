@@ -23,6 +23,24 @@ static void on_io(struct st_io *io, uint32_t events);
 static void on_kick(struct st_defer *d);
 static void on_close_defer(struct st_defer *d);
 
+static void on_heartbeat(struct st_timer *t)
+{
+    struct st_h2conn *c = t->data;
+    if (c->dead || !c->session)
+        return;
+    if (c->bytes_in != c->hb_seen) {
+        c->hb_seen = c->bytes_in;
+        c->hb_missed = 0;
+    } else if (++c->hb_missed >= c->hb_count) {
+        st_h2conn_fail(c, "no heartbeat answer for %d x %d ms", c->hb_count, c->hb_interval_ms);
+        return;
+    } else {
+        nghttp2_submit_ping(c->session, NGHTTP2_FLAG_NONE, NULL);
+        st_h2conn_kick(c);
+    }
+    st_timer_start(t, (uint64_t)c->hb_interval_ms);
+}
+
 static void on_setup_timeout(struct st_timer *t)
 {
     struct st_h2conn *c = t->data;
@@ -47,6 +65,7 @@ int st_h2conn_init(struct st_h2conn *c, struct st_loop *loop, int fd, SSL *ssl, 
     st_defer_init(&c->kick, on_kick, c);
     st_defer_init(&c->close_defer, on_close_defer, c);
     st_timer_init(&c->setup_timer, loop, on_setup_timeout, c);
+    st_timer_init(&c->hb_timer, loop, on_heartbeat, c);
     st_timer_start(&c->setup_timer, ST_H2CONN_SETUP_MS);
     if (ssl && !SSL_is_init_finished(ssl)) { /* else handed over after its handshake */
         SSL_set_fd(ssl, fd);
@@ -64,6 +83,7 @@ void st_h2conn_fini(struct st_h2conn *c)
     st_defer_cancel(c->loop, &c->kick);
     st_defer_cancel(c->loop, &c->close_defer);
     st_timer_stop(&c->setup_timer);
+    st_timer_stop(&c->hb_timer);
     st_io_stop(&c->io);
     if (c->session)
         nghttp2_session_del(c->session);
@@ -94,6 +114,7 @@ void st_h2conn_fail(struct st_h2conn *c, const char *fmt, ...)
     va_end(ap);
     st_io_stop(&c->io);
     st_timer_stop(&c->setup_timer);
+    st_timer_stop(&c->hb_timer);
     st_defer_cancel(c->loop, &c->kick);
     st_defer_queue(c->loop, &c->close_defer);
 }
@@ -377,4 +398,13 @@ bool st_h2conn_is_h2(struct st_h2conn *c)
     char alpn[16];
     st_h2conn_alpn(c, alpn, sizeof(alpn));
     return !c->ssl || strcmp(alpn, "h2") == 0;
+}
+
+void st_h2conn_heartbeat(struct st_h2conn *c, int interval_ms, int count)
+{
+    c->hb_interval_ms = interval_ms;
+    c->hb_count = count;
+    c->hb_missed = 0;
+    c->hb_seen = c->bytes_in;
+    st_timer_start(&c->hb_timer, (uint64_t)interval_ms);
 }

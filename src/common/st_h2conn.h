@@ -33,6 +33,9 @@ struct st_h2conn {
     struct st_defer kick;
     struct st_defer close_defer;
     struct st_timer setup_timer; /* connect + TLS handshake must finish in time */
+    struct st_timer hb_timer;    /* liveness: PING when quiet, dead after hb_count misses */
+    int hb_interval_ms, hb_count, hb_missed;
+    uint64_t hb_seen; /* bytes_in at the last tick */
     char why[160];
     const struct st_h2conn_ops *ops;
     void *owner;
@@ -70,6 +73,10 @@ void st_h2conn_fail(struct st_h2conn *c, const char *fmt, ...)
 void st_h2conn_fini(struct st_h2conn *c);
 /* Negotiated ALPN protocol or "" (plain). */
 void st_h2conn_alpn(struct st_h2conn *c, char *buf, size_t len);
+/* Starts heartbeats once the session exists: every interval_ms, a connection that received
+ * nothing since the last tick gets a PING and counts a miss; `count` misses in a row fail
+ * it ("no heartbeat ..."). Anything received resets the count. */
+void st_h2conn_heartbeat(struct st_h2conn *c, int interval_ms, int count);
 /* Sends a GOAWAY (NO_ERROR or `error`), flushes, and closes once nghttp2 is done. */
 void st_h2conn_goaway(struct st_h2conn *c, uint32_t error);
 

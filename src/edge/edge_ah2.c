@@ -8,6 +8,7 @@
 
 #include "edge_flow.h"
 #include "edge_server.h"
+#include "edge_tconn.h"
 #include "st_addr.h"
 #include "st_log.h"
 #include "st_sock.h"
@@ -162,6 +163,8 @@ static int session_ready(struct st_h2conn *h)
     }
     if (st_h2conn_session(h, true, &handlers, a, iv, 3, CONN_WINDOW) < 0)
         return -1;
+    if (a->reach)
+        st_h2conn_heartbeat(h, EDGE_HEARTBEAT_MS, EDGE_HEARTBEAT_COUNT);
     if (a->early_len) {
         ssize_t n = nghttp2_session_mem_recv(h->session, a->early, a->early_len);
         free(a->early);

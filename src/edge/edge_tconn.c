@@ -331,6 +331,7 @@ static int session_ready(struct st_h2conn *h)
     if (st_h2conn_session(h, false, &handlers, c, iv, 3, CONN_WINDOW) < 0)
         return -1;
     st_timer_start(&c->reg_timer, EDGE_REGISTER_TIMEOUT_MS);
+    st_h2conn_heartbeat(h, EDGE_HEARTBEAT_MS, EDGE_HEARTBEAT_COUNT);
     st_debug("tunnel connection %s: TLS up", c->peer);
     return 0;
 }

@@ -15,6 +15,8 @@ struct edge_tunnel;
 struct edge_flow;
 
 #define EDGE_REGISTER_TIMEOUT_MS 10000
+#define EDGE_HEARTBEAT_MS 5000 /* design.md: heartbeat-interval 5 s, heartbeat-count 5 */
+#define EDGE_HEARTBEAT_COUNT 5
 
 struct edge_tconn {
     struct edge_server *srv;

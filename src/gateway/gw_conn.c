@@ -291,6 +291,7 @@ static int reach_ready(struct gw_conn *c)
         return -1;
     c->registered = true;
     c->attempts = 0;
+    st_h2conn_heartbeat(&c->h2, c->gw->cfg.heartbeat_interval_ms, c->gw->cfg.heartbeat_count);
     st_info("reach connection %u: up to %s", c->index, c->edge);
     return 0;
 }
@@ -315,6 +316,7 @@ static int session_ready(struct st_h2conn *h)
     }
     if (st_h2conn_session(h, true, &handlers, c, iv, 3, CONN_WINDOW) < 0)
         return -1;
+    st_h2conn_heartbeat(h, c->gw->cfg.heartbeat_interval_ms, c->gw->cfg.heartbeat_count);
     st_debug("edge connection %u: TLS up to %s", c->index, c->edge);
     return 0;
 }

@@ -8,7 +8,7 @@ set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_root
-require_cmd curl ssh sshd ssh-keygen
+require_cmd curl ssh sshd ssh-keygen iperf3
 export LAB_TUN_MTU=1420
 lab_up --sites 2
 assert_match "mtu 1420" "$(in_ns st-bastion ip link show st0)" "TUN MTU on bastion 1"
@@ -61,6 +61,18 @@ for dirn in "st-priv $P2 out1" "st-priv2 $P1 out2"; do
     assert_eq 0 "$failed" "$ns: failed curls among $N parallel flows to $peer"
     assert_eq "$(cat "$dir/want.sha")" "$( (cd "$dir/$out" && sha256sum f*) | sort)" \
         "$ns: $N parallel flows to $peer intact (${SECONDS}s)"
+done
+
+# iperf3 both ways (2 s each): it completes and moves data
+for dirn in "st-priv $P2 st-priv2" "st-priv2 $P1 st-priv"; do
+    read -r ns peer sns <<<"$dirn"
+    start_bg "iperf3-$sns" "$sns" iperf3 -s -1 -B "$peer" -p 5299
+    wait_for 15 "iperf3 server on $peer" listening "$sns" "$peer:5299"
+    bytes=$(in_ns "$ns" timeout 30 iperf3 -c "$peer" -p 5299 -t 2 -J |
+        python3 -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum_received"]["bytes"])') ||
+        fail "iperf3 $ns -> $peer failed"
+    ((bytes > 10 * 1024 * 1024)) || fail "iperf3 $ns -> $peer moved only $bytes bytes"
+    pass "iperf3 $ns -> $peer: $((bytes / 1024 / 1024)) MiB in 2 s"
 done
 
 # ssh both ways (the remote shell expands $SSH_CONNECTION)
