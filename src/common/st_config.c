@@ -569,3 +569,18 @@ int st_cfg_readable_file(struct st_cfg *cfg, const struct st_cfg_node *node, con
     *out = path;
     return 0;
 }
+
+int st_cfg_build(struct st_cfg *c, int rc, const char *name, void *out,
+                 int (*build)(struct st_cfg *c, void *out), void (*fini)(void *out), char *err,
+                 size_t errlen)
+{
+    if (rc < 0)
+        return rc;
+    rc = build(c, out);
+    if (rc == -ENOMEM && err && errlen)
+        snprintf(err, errlen, "%s: out of memory", name);
+    st_cfg_fini(c);
+    if (rc < 0)
+        fini(out);
+    return rc;
+}

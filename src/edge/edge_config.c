@@ -317,20 +317,21 @@ static int from_tree(struct st_cfg *c, struct edge_config *cfg)
 }
 
 /* Converts a parsed tree (rc from st_cfg_parse/load) into cfg; releases the tree. */
+static int build(struct st_cfg *c, void *out)
+{
+    int rc = set_defaults(out);
+    return rc < 0 ? rc : from_tree(c, out);
+}
+
+static void fini(void *out)
+{
+    edge_config_fini(out);
+}
+
 static int finish(struct st_cfg *c, int rc, const char *name, struct edge_config *cfg, char *err,
                   size_t errlen)
 {
-    if (rc < 0)
-        return rc;
-    rc = set_defaults(cfg);
-    if (rc == 0)
-        rc = from_tree(c, cfg);
-    if (rc == -ENOMEM && err && errlen)
-        snprintf(err, errlen, "%s: out of memory", name);
-    st_cfg_fini(c);
-    if (rc < 0)
-        edge_config_fini(cfg);
-    return rc;
+    return st_cfg_build(c, rc, name, cfg, build, fini, err, errlen);
 }
 
 int edge_config_parse(const char *text, size_t len, const char *name, struct edge_config *cfg,

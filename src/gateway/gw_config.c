@@ -275,20 +275,22 @@ static int from_tree(struct st_cfg *c, struct gw_config *cfg)
     return 0;
 }
 
+static int build(struct st_cfg *c, void *out)
+{
+    set_defaults(out);
+    return from_tree(c, out);
+}
+
+static void fini(void *out)
+{
+    gw_config_fini(out);
+}
+
 /* Converts a parsed tree (rc from st_cfg_parse/load) into cfg; releases the tree. */
 static int finish(struct st_cfg *c, int rc, const char *name, struct gw_config *cfg, char *err,
                   size_t errlen)
 {
-    if (rc < 0)
-        return rc;
-    set_defaults(cfg);
-    rc = from_tree(c, cfg);
-    if (rc == -ENOMEM && err && errlen)
-        snprintf(err, errlen, "%s: out of memory", name);
-    st_cfg_fini(c);
-    if (rc < 0)
-        gw_config_fini(cfg);
-    return rc;
+    return st_cfg_build(c, rc, name, cfg, build, fini, err, errlen);
 }
 
 int gw_config_parse(const char *text, size_t len, const char *name, struct gw_config *cfg,
