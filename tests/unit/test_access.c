@@ -1,4 +1,4 @@
-#include <check.h>
+#include "st_check.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,9 +69,5 @@ int main(void)
     tcase_add_test(tc, bearer);
     tcase_add_test(tc, garbage_is_refused);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return st_check_run(s);
 }

@@ -1,7 +1,7 @@
 #include "st_addr.h"
 
+#include "st_check.h"
 #include <arpa/inet.h>
-#include <check.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -194,11 +194,5 @@ static Suite *addr_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(addr_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return st_check_run(addr_suite());
 }

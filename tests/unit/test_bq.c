@@ -1,4 +1,4 @@
-#include <check.h>
+#include "st_check.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,9 +59,5 @@ int main(void)
     tcase_add_test(tc, append_peek_consume_across_chunks);
     tcase_add_test(tc, limit_is_enforced);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return st_check_run(s);
 }

@@ -1,7 +1,7 @@
 #include "st_capsule.h"
 #include "st_varint.h"
 
-#include <check.h>
+#include "st_check.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,11 +159,5 @@ static Suite *capsule_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(capsule_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return st_check_run(capsule_suite());
 }

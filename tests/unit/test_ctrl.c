@@ -1,7 +1,7 @@
 #include "st_capsule.h"
 #include "st_ctrl.h"
 
-#include <check.h>
+#include "st_check.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -245,11 +245,5 @@ static Suite *ctrl_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(ctrl_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return st_check_run(ctrl_suite());
 }

@@ -1,4 +1,4 @@
-#include <check.h>
+#include "st_check.h"
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <unistd.h>
@@ -87,9 +87,5 @@ int main(void)
     tcase_add_test(tc, timers_fire_in_due_order);
     tcase_add_test(tc, io_then_deferred);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return st_check_run(s);
 }

@@ -1,6 +1,6 @@
 /* ns_netif + the lwIP accept-any patch, over a socketpair standing in for the TUN fd. */
+#include "st_check.h"
 #include <arpa/inet.h>
-#include <check.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
@@ -436,11 +436,5 @@ static Suite *ns_netif_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(ns_netif_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return st_check_run(ns_netif_suite());
 }

@@ -1,6 +1,6 @@
 /* Edge registry: tunnel policy (may-reach) and the routes it announces to gateways. */
+#include "st_check.h"
 #include <arpa/inet.h>
-#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,9 +110,5 @@ int main(void)
     tcase_add_test(tc, reachable_routes_for_gateways);
     tcase_add_test(tc, unknown_tunnel_in_may_reach_is_a_config_error);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return st_check_run(s);
 }

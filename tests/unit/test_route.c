@@ -1,7 +1,7 @@
 #include "edge_route.h"
 
+#include "st_check.h"
 #include <arpa/inet.h>
-#include <check.h>
 #include <errno.h>
 #include <stdlib.h>
 
@@ -121,11 +121,5 @@ static Suite *route_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(route_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return st_check_run(route_suite());
 }

@@ -1,6 +1,6 @@
 #include "st_token.h"
 
-#include <check.h>
+#include "st_check.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,11 +107,5 @@ static Suite *token_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(token_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return st_check_run(token_suite());
 }

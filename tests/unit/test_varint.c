@@ -1,6 +1,6 @@
 #include "st_varint.h"
 
-#include <check.h>
+#include "st_check.h"
 #include <errno.h>
 #include <stdlib.h>
 
@@ -110,11 +110,5 @@ static Suite *varint_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(varint_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return st_check_run(varint_suite());
 }

@@ -1,7 +1,7 @@
 #include "gw_vip.h"
 
+#include "st_check.h"
 #include <arpa/inet.h>
-#include <check.h>
 #include <errno.h>
 #include <malloc.h>
 #include <stdlib.h>
@@ -157,11 +157,5 @@ static Suite *vip_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(vip_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return st_check_run(vip_suite());
 }
