@@ -238,3 +238,13 @@ void edge_ah2_accept_tls(struct edge_server *srv, int lfd)
         edge_ah2_start(srv, fd, ssl, client, NULL, 0, false);
     }
 }
+
+void edge_ah2_goaway(struct edge_ah2 *a)
+{
+    if (!a->h2.session || a->h2.dead)
+        return;
+    nghttp2_submit_goaway(a->h2.session, NGHTTP2_FLAG_NONE,
+                          nghttp2_session_get_last_proc_stream_id(a->h2.session), NGHTTP2_NO_ERROR,
+                          NULL, 0);
+    st_h2conn_kick(&a->h2);
+}

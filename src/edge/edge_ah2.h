@@ -38,5 +38,7 @@ void edge_ah2_resume(struct edge_ah2 *a, int32_t sid);
 void edge_ah2_consume(struct edge_ah2 *a, int32_t sid, size_t n);
 void edge_ah2_reset(struct edge_ah2 *a, int32_t sid, uint32_t code);
 void edge_ah2_unlink(struct edge_ah2 *a, struct edge_flow *f);
+/* Drain: GOAWAY(NO_ERROR) so the peer opens no new stream; open streams go on. */
+void edge_ah2_goaway(struct edge_ah2 *a);
 
 #endif

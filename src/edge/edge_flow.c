@@ -27,6 +27,7 @@ static void write_down(struct edge_flow *f);
 static void on_done(struct st_defer *d)
 {
     struct edge_flow *f = d->data;
+    f->srv->live_flows--;
     st_bq_fini(&f->up);
     st_bq_fini(&f->down);
     free(f);
@@ -249,6 +250,7 @@ static struct edge_flow *flow_alloc(struct edge_server *srv)
     if (!f)
         return NULL;
     f->srv = srv;
+    srv->live_flows++;
     st_io_init(&f->io, &srv->loop, -1, flow_io, f);
     st_defer_init(&f->done, on_done, f);
     st_bq_init(&f->up, EDGE_FLOW_WINDOW);

@@ -20,6 +20,9 @@
 #include "st_sock.h"
 #include "st_tls.h"
 
+#define GRACE_MS 30000     /* open flows may finish within this after SIGTERM */
+#define DRAIN_CHECK_MS 100 /* how often a draining edge checks for open flows */
+
 static const unsigned char h2_alpn[] = "\x02h2";
 static const unsigned char tunnel_alpn[] = "\x02h2\x0f" EDGE_ALPN_REACH;
 
@@ -41,6 +44,20 @@ static void on_access_tls_lis(struct st_io *io, uint32_t ev)
     edge_ah2_accept_tls(io->data, io->fd);
 }
 
+static void on_drain_check(struct st_timer *t)
+{
+    struct edge_server *srv = t->data;
+    if (srv->live_flows == 0) {
+        st_info("drained: no flow left");
+        st_loop_stop(t->loop);
+    } else if (st_loop_now(t->loop) >= srv->drain_deadline) {
+        st_warn("grace period over with %zu flows open: exiting", srv->live_flows);
+        st_loop_stop(t->loop);
+    } else {
+        st_timer_start(t, DRAIN_CHECK_MS);
+    }
+}
+
 static void on_signal(struct st_loop *loop, int signo, void *data)
 {
     struct edge_server *srv = data;
@@ -53,9 +70,23 @@ static void on_signal(struct st_loop *loop, int signo, void *data)
         st_loop_stop(loop);
         return;
     }
-    st_info("signal %d: shutting down", signo);
+    st_info("signal %d: draining: no new connections or flows; open flows may finish within %d s "
+            "(signal again to exit now)",
+            signo, GRACE_MS / 1000);
     srv->draining = true;
-    st_loop_stop(loop);
+    struct st_io *lis[] = {&srv->tunnel_lis, &srv->access_lis, &srv->access_tls_lis};
+    for (size_t i = 0; i < 3; i++) {
+        if (lis[i]->events) {
+            st_io_stop(lis[i]);
+            close(lis[i]->fd);
+            lis[i]->fd = -1;
+        }
+    }
+    for (struct edge_ah2 *a = srv->ah2s; a; a = a->next)
+        edge_ah2_goaway(a);
+    srv->drain_deadline = st_loop_now(loop) + GRACE_MS;
+    st_timer_init(&srv->drain_timer, loop, on_drain_check, srv);
+    st_timer_start(&srv->drain_timer, 0);
 }
 
 static int open_listener(struct edge_server *srv, struct st_io *io, const struct st_sockaddr *a,

@@ -27,6 +27,9 @@ struct edge_server {
     struct edge_ah2 *ah2s;     /* every HTTP/2 access and reach connection */
     uint64_t next_conn_id;
     bool draining;
+    struct st_timer drain_timer;
+    uint64_t drain_deadline;
+    size_t live_flows; /* edge_flow objects alive (access side or tunnel side open) */
     /* counters */
     uint64_t flows_opened, flows_refused, auth_failures;
 };
