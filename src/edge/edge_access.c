@@ -178,7 +178,7 @@ static void handle_head(struct access_req *r, size_t head_len)
                     "proxy-authenticate: Basic realm=\"subtunnel\"\r\n");
         return;
     }
-    if (srv->draining) {
+    if (srv->drain.draining) {
         reply_close(
             r, "503 Service Unavailable",
             "proxy-status: subtunnel; error=proxy_internal_error; details=\"draining\"\r\n");

@@ -16,12 +16,10 @@
 #include "edge_server.h"
 #include "edge_tconn.h"
 #include "st_cli.h"
+#include "st_drain.h"
 #include "st_log.h"
 #include "st_sock.h"
 #include "st_tls.h"
-
-#define GRACE_MS 30000     /* open flows may finish within this after SIGTERM */
-#define DRAIN_CHECK_MS 100 /* how often a draining edge checks for open flows */
 
 static const unsigned char h2_alpn[] = "\x02h2";
 static const unsigned char tunnel_alpn[] = "\x02h2\x0f" EDGE_ALPN_REACH;
@@ -44,36 +42,18 @@ static void on_access_tls_lis(struct st_io *io, uint32_t ev)
     edge_ah2_accept_tls(io->data, io->fd);
 }
 
-static void on_drain_check(struct st_timer *t)
+static size_t live_flows(void *data)
 {
-    struct edge_server *srv = t->data;
-    if (srv->live_flows == 0) {
-        st_info("drained: no flow left");
-        st_loop_stop(t->loop);
-    } else if (st_loop_now(t->loop) >= srv->drain_deadline) {
-        st_warn("grace period over with %zu flows open: exiting", srv->live_flows);
-        st_loop_stop(t->loop);
-    } else {
-        st_timer_start(t, DRAIN_CHECK_MS);
-    }
+    return ((struct edge_server *)data)->live_flows;
 }
 
-static void on_signal(struct st_loop *loop, int signo, void *data)
+/* First SIGTERM: no new connections or flows; open flows go on. */
+static void drain_start(void *data, int signo)
 {
     struct edge_server *srv = data;
-    if (signo == SIGHUP) {
-        st_info("SIGHUP: configuration reload is not supported yet; keeping the running config");
-        return;
-    }
-    if (srv->draining) {
-        st_info("second signal: exiting now");
-        st_loop_stop(loop);
-        return;
-    }
     st_info("signal %d: draining: no new connections or flows; open flows may finish within %d s "
             "(signal again to exit now)",
-            signo, GRACE_MS / 1000);
-    srv->draining = true;
+            signo, ST_DRAIN_GRACE_MS / 1000);
     struct st_io *lis[] = {&srv->tunnel_lis, &srv->access_lis, &srv->access_tls_lis};
     for (size_t i = 0; i < 3; i++) {
         if (lis[i]->events) {
@@ -84,9 +64,6 @@ static void on_signal(struct st_loop *loop, int signo, void *data)
     }
     for (struct edge_ah2 *a = srv->ah2s; a; a = a->next)
         edge_ah2_goaway(a);
-    srv->drain_deadline = st_loop_now(loop) + GRACE_MS;
-    st_timer_init(&srv->drain_timer, loop, on_drain_check, srv);
-    st_timer_start(&srv->drain_timer, 0);
 }
 
 static int open_listener(struct edge_server *srv, struct st_io *io, const struct st_sockaddr *a,
@@ -121,12 +98,12 @@ static int run(struct edge_server *srv)
         st_err("start-up: out of memory or no epoll");
         return 1;
     }
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    st_loop_signals(&srv->loop, &set, on_signal, srv);
+    srv->drain = (struct st_drain){.start = drain_start,
+                                   .busy = live_flows,
+                                   .idle_msg = "drained: no flow left",
+                                   .busy_what = "flows open",
+                                   .data = srv};
+    st_drain_install(&srv->drain, &srv->loop);
     signal(SIGPIPE, SIG_IGN);
     if (open_listener(srv, &srv->tunnel_lis, &srv->cfg.tunnel_listen, on_tunnel_lis, "tunnel") ||
         open_listener(srv, &srv->access_lis, &srv->cfg.access_listen, on_access_lis, "access"))

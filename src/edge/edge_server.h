@@ -6,6 +6,7 @@
 
 #include "edge_config.h"
 #include "edge_registry.h"
+#include "st_drain.h"
 #include "st_loop.h"
 
 /* The edge process: one loop, its listeners and the tunnel registry. */
@@ -26,10 +27,8 @@ struct edge_server {
     struct edge_tconn *tconns; /* every tunnel connection, registered or not */
     struct edge_ah2 *ah2s;     /* every HTTP/2 access and reach connection */
     uint64_t next_conn_id;
-    bool draining;
-    struct st_timer drain_timer;
-    uint64_t drain_deadline;
-    size_t live_flows; /* edge_flow objects alive (access side or tunnel side open) */
+    struct st_drain drain; /* drain.draining: SIGTERM seen, no new work */
+    size_t live_flows;     /* edge_flow objects alive (access side or tunnel side open) */
     /* counters */
     uint64_t flows_opened, flows_refused, auth_failures;
 };

@@ -28,7 +28,7 @@ static void dial(struct st_timer *t);
 
 static void schedule_retry(struct gw_conn *c)
 {
-    if (c->stopped || c->gw->draining)
+    if (c->stopped || c->gw->drain.draining)
         return;
     unsigned exp = c->attempts < BACKOFF_MAX_EXP ? c->attempts : BACKOFF_MAX_EXP;
     uint32_t r = 0;
@@ -435,7 +435,7 @@ struct gw_conn *gw_conn_pick_reach(struct gw_server *gw)
 {
     for (size_t i = 0; i < gw->n_conns; i++) {
         struct gw_conn *c = gw->conns[(gw->reach_rr + i) % gw->n_conns];
-        if (c->reach && c->active && c->registered && !c->h2.dead && !gw->draining) {
+        if (c->reach && c->active && c->registered && !c->h2.dead && !gw->drain.draining) {
             gw->reach_rr += i + 1;
             return c;
         }

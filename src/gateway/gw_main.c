@@ -13,13 +13,12 @@
 #include "ns_stack.h"
 #include "ns_tun.h"
 #include "st_cli.h"
+#include "st_drain.h"
 #include "st_log.h"
 #include "st_tls.h"
 
 #define LWIP_TICK_MS 100
 #define TUN_READ_BUDGET 256
-#define GRACE_MS 30000     /* open flows may finish within this after SIGTERM */
-#define DRAIN_CHECK_MS 100 /* how often a draining gateway checks for idleness */
 
 static void on_tun(struct st_io *io, uint32_t ev)
 {
@@ -38,44 +37,24 @@ static void on_lwip_tick(struct st_timer *t)
     st_timer_start(t, LWIP_TICK_MS);
 }
 
-static void on_drain_check(struct st_timer *t)
+static size_t busy_conns(void *data)
 {
-    struct gw_server *gw = t->data;
+    struct gw_server *gw = data;
     size_t busy = 0;
     for (size_t i = 0; i < gw->n_conns; i++)
         busy += !gw_conn_idle(gw->conns[i]);
-    if (busy == 0) {
-        st_info("drained: every edge connection is idle");
-        st_loop_stop(t->loop);
-    } else if (st_loop_now(t->loop) >= gw->drain_deadline) {
-        st_warn("grace period over with %zu busy edge connections: exiting", busy);
-        st_loop_stop(t->loop);
-    } else {
-        st_timer_start(t, DRAIN_CHECK_MS);
-    }
+    return busy;
 }
 
-static void on_signal(struct st_loop *loop, int signo, void *data)
+/* First SIGTERM: unregister everywhere; open flows go on. */
+static void drain_start(void *data, int signo)
 {
     struct gw_server *gw = data;
-    if (signo == SIGHUP) {
-        st_info("SIGHUP: configuration reload is not supported yet; keeping the running config");
-        return;
-    }
-    if (gw->draining) {
-        st_info("second signal: exiting now");
-        st_loop_stop(loop);
-        return;
-    }
     st_info("signal %d: unregistering; open flows may finish within %d s (signal again to exit "
             "now)",
-            signo, GRACE_MS / 1000);
-    gw->draining = true;
+            signo, ST_DRAIN_GRACE_MS / 1000);
     for (size_t i = 0; i < gw->n_conns; i++)
         gw_conn_drain(gw->conns[i]);
-    gw->drain_deadline = st_loop_now(loop) + GRACE_MS;
-    st_timer_init(&gw->drain_timer, loop, on_drain_check, gw);
-    st_timer_start(&gw->drain_timer, 0);
 }
 
 static int setup_tun(struct gw_server *gw)
@@ -130,12 +109,12 @@ static int run(struct gw_server *gw)
         st_err("virtual pool: invalid or out of memory");
         return 1;
     }
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    st_loop_signals(&gw->loop, &set, on_signal, gw);
+    gw->drain = (struct st_drain){.start = drain_start,
+                                  .busy = busy_conns,
+                                  .idle_msg = "drained: every edge connection is idle",
+                                  .busy_what = "busy edge connections",
+                                  .data = gw};
+    st_drain_install(&gw->drain, &gw->loop);
     signal(SIGPIPE, SIG_IGN);
     if ((gw->cfg.expose || gw->cfg.reach) && setup_tun(gw) < 0)
         return 1;

@@ -8,6 +8,7 @@
 #include "gw_reach.h"
 #include "gw_vip.h"
 #include "ns_netif.h"
+#include "st_drain.h"
 #include "st_loop.h"
 
 /* The gateway process: loop, TUN + lwIP, the edge connections and the virtual IP pool. */
@@ -30,9 +31,7 @@ struct gw_server {
     struct st_cidr reach_routes[GW_REACH_MAX_ROUTES];
     size_t n_reach_routes;
     size_t reach_rr;
-    bool draining;
-    struct st_timer drain_timer;
-    uint64_t drain_deadline;
+    struct st_drain drain; /* drain.draining: SIGTERM seen, no new work */
     uint64_t flows_opened, flows_refused;
 };
 
