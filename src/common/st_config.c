@@ -488,6 +488,21 @@ int st_cfg_int(struct st_cfg *cfg, const struct st_cfg_node *node, long min, lon
     return 0;
 }
 
+int st_cfg_opt_int(struct st_cfg *cfg, const struct st_cfg_node *map, const char *key, long min,
+                   long max, long scale, int *out)
+{
+    const struct st_cfg_node *v = st_cfg_get(map, key);
+    long x;
+    int rc;
+
+    if (!v)
+        return 0;
+    if ((rc = st_cfg_int(cfg, v, min, max, &x)) < 0)
+        return rc;
+    *out = (int)(x * scale);
+    return 0;
+}
+
 int st_cfg_bool(struct st_cfg *cfg, const struct st_cfg_node *node, bool *out)
 {
     if (node->kind == ST_CFG_SCALAR && strcmp(node->scalar, "true") == 0)

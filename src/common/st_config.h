@@ -70,6 +70,10 @@ int st_cfg_strdup(struct st_cfg *cfg, const struct st_cfg_node *node, char **out
 /* Decimal integer within [min, max]. */
 int st_cfg_int(struct st_cfg *cfg, const struct st_cfg_node *node, long min, long max, long *out);
 /* true / false. */
+/* Optional integer map[key] in [min, max], stored as value * scale (e.g. seconds to ms);
+ * *out keeps its default when the key is absent. */
+int st_cfg_opt_int(struct st_cfg *cfg, const struct st_cfg_node *map, const char *key, long min,
+                   long max, long scale, int *out);
 int st_cfg_bool(struct st_cfg *cfg, const struct st_cfg_node *node, bool *out);
 /* CIDR per st_cidr_parse; says when host bits are set. */
 int st_cfg_cidr(struct st_cfg *cfg, const struct st_cfg_node *node, struct st_cidr *out);

@@ -23,7 +23,10 @@ static void on_signal(struct st_loop *loop, int signo, void *data)
 {
     struct st_drain *d = data;
     if (signo == SIGHUP) {
-        st_info("SIGHUP: configuration reload is not supported yet; keeping the running config");
+        if (d->draining)
+            st_info("SIGHUP while draining: configuration not reloaded");
+        else
+            d->reload(d->data);
         return;
     }
     if (d->draining) {
@@ -33,7 +36,7 @@ static void on_signal(struct st_loop *loop, int signo, void *data)
     }
     d->draining = true;
     d->start(d->data, signo);
-    d->deadline = st_loop_now(loop) + ST_DRAIN_GRACE_MS;
+    d->deadline = st_loop_now(loop) + d->grace_ms;
     st_timer_start(&d->timer, 0);
 }
 

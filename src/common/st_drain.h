@@ -9,9 +9,10 @@
 
 /* Graceful shutdown shared by both daemons. The first SIGTERM/SIGINT calls start() (stop
  * taking new work), then busy() is polled until it returns 0 or the grace period ends,
- * and the loop stops; a second signal stops it at once. SIGHUP is logged and ignored. */
+ * and the loop stops; a second signal stops it at once. SIGHUP calls reload() (ignored
+ * while draining). */
 
-#define ST_DRAIN_GRACE_MS 30000 /* open work may finish within this after SIGTERM */
+#define ST_DRAIN_GRACE_MS 30000 /* default grace-period: open work may finish within it */
 #define ST_DRAIN_CHECK_MS 100   /* how often a draining daemon checks for idleness */
 
 struct st_drain {
@@ -19,8 +20,10 @@ struct st_drain {
     struct st_timer timer;
     uint64_t deadline;
     bool draining;
+    uint64_t grace_ms;                    /* grace-period; 0 exits as soon as start() ran */
     void (*start)(void *data, int signo); /* logs why and stops new work */
     size_t (*busy)(void *data);           /* work left; 0 ends the drain */
+    void (*reload)(void *data);           /* SIGHUP: re-read the configuration */
     const char *idle_msg;                 /* logged when busy() reaches 0 */
     const char *busy_what;                /* e.g. "flows open" */
     void *data;

@@ -164,7 +164,7 @@ static int session_ready(struct st_h2conn *h)
     if (st_h2conn_session(h, true, &handlers, a, iv, 3, CONN_WINDOW) < 0)
         return -1;
     if (a->reach)
-        st_h2conn_heartbeat(h, EDGE_HEARTBEAT_MS, EDGE_HEARTBEAT_COUNT);
+        st_h2conn_heartbeat(h, a->srv->cfg.heartbeat_interval_ms, a->srv->cfg.heartbeat_count);
     if (a->early_len) {
         ssize_t n = nghttp2_session_mem_recv(h->session, a->early, a->early_len);
         free(a->early);

@@ -11,8 +11,19 @@
 #include <string.h>
 
 static const char *const top_keys[] = {
-    "log-level", "location", "tunnel-listen", "access-listen", "access-tls-listen",
-    "cert",      "key",      "tunnels",       "access-tokens", NULL,
+    "log-level",
+    "location",
+    "tunnel-listen",
+    "access-listen",
+    "access-tls-listen",
+    "cert",
+    "key",
+    "tunnels",
+    "access-tokens",
+    "grace-period",
+    "heartbeat-interval",
+    "heartbeat-count",
+    NULL,
 };
 static const char *const tunnel_keys[] = {"id",        "secret-sha256", "routes",
                                           "hostnames", "may-reach",     NULL};
@@ -253,6 +264,9 @@ static int get_tokens(struct st_cfg *c, const struct st_cfg_node *n, struct edge
 static int set_defaults(struct edge_config *cfg)
 {
     cfg->log_level = ST_LOG_INFO;
+    cfg->grace_period_ms = 30000;
+    cfg->heartbeat_interval_ms = 5000;
+    cfg->heartbeat_count = 5;
     st_sockaddr_parse("0.0.0.0:7844", &cfg->tunnel_listen);
     st_sockaddr_parse("0.0.0.0:8080", &cfg->access_listen);
     cfg->location = strdup("edge");
@@ -308,6 +322,11 @@ static int from_tree(struct st_cfg *c, struct edge_config *cfg)
             return rc;
     }
     if ((rc = get_listeners(c, root, cfg)) < 0 || (rc = get_files(c, root, cfg)) < 0)
+        return rc;
+    if ((rc = st_cfg_opt_int(c, root, "grace-period", 0, 3600, 1000, &cfg->grace_period_ms)) < 0 ||
+        (rc = st_cfg_opt_int(c, root, "heartbeat-interval", 1, 300, 1000,
+                             &cfg->heartbeat_interval_ms)) < 0 ||
+        (rc = st_cfg_opt_int(c, root, "heartbeat-count", 1, 100, 1, &cfg->heartbeat_count)) < 0)
         return rc;
     if ((rc = st_cfg_require(c, root, "tunnels", &v)) < 0 || (rc = get_tunnels(c, v, cfg)) < 0)
         return rc;

@@ -39,6 +39,9 @@ struct edge_config {
     size_t n_tunnels;
     struct edge_access_token *tokens; /* access-tokens: list of {name, sha256}, >=1 */
     size_t n_tokens;
+    int grace_period_ms;       /* grace-period: seconds, default 30, 0..3600 */
+    int heartbeat_interval_ms; /* heartbeat-interval: seconds, default 5, 1..300 */
+    int heartbeat_count;       /* heartbeat-count: default 5, 1..100 */
 };
 
 /* Loads and validates path into *cfg (overwritten; release with edge_config_fini). On failure

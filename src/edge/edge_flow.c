@@ -275,7 +275,7 @@ static void route(struct edge_flow *f, const char *client)
     if (f->src_tunnel && t && !edge_registry_may_reach(f->src_tunnel, t, family, addr)) {
         srv->flows_refused++;
         st_info("flow %s -> %s: refused: tunnel %s may not reach it", client, f->target,
-                f->src_tunnel->conf->id);
+                f->src_tunnel->id);
         respond_error(f, 403, "subtunnel; error=destination_ip_prohibited");
         return;
     }
@@ -287,7 +287,7 @@ static void route(struct edge_flow *f, const char *client)
             respond_error(f, 403, "subtunnel; error=destination_ip_prohibited");
         } else {
             st_info("flow %s -> %s: tunnel %s has no registered connection", client, f->target,
-                    t->conf->id);
+                    t->id);
             respond_error(f, 502,
                           "subtunnel; error=destination_unavailable; "
                           "details=\"tunnel not connected\"");
@@ -301,7 +301,7 @@ static void route(struct edge_flow *f, const char *client)
         return;
     }
     srv->flows_opened++;
-    st_debug("flow %s -> %s: stream %d on tunnel %s", client, f->target, sid, t->conf->id);
+    st_debug("flow %s -> %s: stream %d on tunnel %s", client, f->target, sid, t->id);
 }
 
 void edge_flow_start(struct edge_server *srv, int fd, const char *target, const char *client,
@@ -374,7 +374,7 @@ static bool client_in_site(const struct edge_flow *f)
     if (st_authority_parse(f->client, strlen(f->client), &family, addr, &port) < 0)
         return false;
     const struct edge_tunnel_conf *t = f->src_tunnel->conf;
-    for (size_t i = 0; i < t->n_routes; i++)
+    for (size_t i = 0; t && i < t->n_routes; i++)
         if (st_cidr_contains(&t->routes[i], family, addr))
             return true;
     return false;
@@ -396,7 +396,7 @@ void edge_flow_h2_request(struct edge_flow *f, const char *client)
     if (f->src_tunnel && !client_in_site(f)) {
         f->srv->flows_refused++;
         st_warn("flow from tunnel %s: client address '%s' is outside its routes: refused",
-                f->src_tunnel->conf->id, f->client);
+                f->src_tunnel->id, f->client);
         respond_error(f, 403, "subtunnel; error=http_request_denied; details=\"bad client\"");
         return;
     }

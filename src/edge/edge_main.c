@@ -53,7 +53,7 @@ static void drain_start(void *data, int signo)
     struct edge_server *srv = data;
     st_info("signal %d: draining: no new connections or flows; open flows may finish within %d s "
             "(signal again to exit now)",
-            signo, ST_DRAIN_GRACE_MS / 1000);
+            signo, srv->cfg.grace_period_ms / 1000);
     struct st_io *lis[] = {&srv->tunnel_lis, &srv->access_lis, &srv->access_tls_lis};
     for (size_t i = 0; i < 3; i++) {
         if (lis[i]->events) {
@@ -64,6 +64,112 @@ static void drain_start(void *data, int signo)
     }
     for (struct edge_ah2 *a = srv->ah2s; a; a = a->next)
         edge_ah2_goaway(a);
+}
+
+static const struct edge_tunnel_conf *find_conf(const struct edge_config *cfg, const char *id)
+{
+    for (size_t i = 0; i < cfg->n_tunnels; i++)
+        if (strcmp(cfg->tunnels[i].id, id) == 0)
+            return &cfg->tunnels[i];
+    return NULL;
+}
+
+/* Marks the registered connections the new configuration no longer admits. */
+static void mark_evictions(struct edge_server *srv, const struct edge_config *next)
+{
+    for (struct edge_tconn *c = srv->tconns; c; c = c->next) {
+        c->evict = NULL;
+        c->evict_retry = false;
+        if (!c->registered)
+            continue;
+        const struct edge_tunnel_conf *o = c->tunnel->conf, *n = find_conf(next, c->tunnel->id);
+        if (!n) {
+            c->evict = "tunnel removed from the edge configuration";
+        } else if (memcmp(o->secret_sha256, n->secret_sha256, 32) != 0) {
+            c->evict = "tunnel secret changed";
+        } else if (o->n_routes != n->n_routes ||
+                   memcmp(o->routes, n->routes, o->n_routes * sizeof(*o->routes)) != 0) {
+            c->evict = "tunnel routes changed: register again";
+            c->evict_retry = true;
+        }
+    }
+}
+
+static bool same_listeners(const struct edge_config *a, const struct edge_config *b)
+{
+    return memcmp(&a->tunnel_listen, &b->tunnel_listen, sizeof(a->tunnel_listen)) == 0 &&
+           memcmp(&a->access_listen, &b->access_listen, sizeof(a->access_listen)) == 0 &&
+           a->has_access_tls == b->has_access_tls &&
+           memcmp(&a->access_tls_listen, &b->access_tls_listen, sizeof(a->access_tls_listen)) == 0;
+}
+
+static int load_tls(const struct edge_config *cfg, SSL_CTX **tunnel, SSL_CTX **access, char *err,
+                    size_t errlen)
+{
+    *access = NULL;
+    *tunnel = st_tls_server_ctx(cfg->cert_file, cfg->key_file, tunnel_alpn, err, errlen);
+    if (*tunnel && cfg->has_access_tls)
+        *access = st_tls_server_ctx(cfg->cert_file, cfg->key_file, h2_alpn, err, errlen);
+    if (*tunnel && (!cfg->has_access_tls || *access))
+        return 0;
+    SSL_CTX_free(*tunnel);
+    *tunnel = NULL;
+    return -1;
+}
+
+/* SIGHUP: tunnels, access tokens, certificate, log level and timers from the file; the
+ * listeners need a restart. Connections of removed tunnels, or whose secret or routes
+ * changed, are closed; the others stay and get the new ROUTES. */
+static void reload(void *data)
+{
+    struct edge_server *srv = data;
+    struct edge_config next;
+    SSL_CTX *tunnel_ctx, *access_ctx;
+    char err[512];
+    if (edge_config_load(srv->cli->config, &next, err, sizeof(err)) < 0) {
+        st_err("SIGHUP: reload failed, keeping the running configuration: %s", err);
+        return;
+    }
+    if (!same_listeners(&srv->cfg, &next)) {
+        st_warn("SIGHUP: listener addresses need a restart; keeping the running ones");
+        next.tunnel_listen = srv->cfg.tunnel_listen;
+        next.access_listen = srv->cfg.access_listen;
+        next.has_access_tls = srv->cfg.has_access_tls;
+        next.access_tls_listen = srv->cfg.access_tls_listen;
+    }
+    if (load_tls(&next, &tunnel_ctx, &access_ctx, err, sizeof(err)) < 0) {
+        st_err("SIGHUP: reload failed, keeping the running configuration: TLS: %s", err);
+        edge_config_fini(&next);
+        return;
+    }
+    mark_evictions(srv, &next);
+    if (edge_registry_reconfigure(&srv->reg, &next) < 0) {
+        st_err("SIGHUP: reload failed: out of memory; keeping the running configuration");
+        SSL_CTX_free(tunnel_ctx);
+        SSL_CTX_free(access_ctx);
+        edge_config_fini(&next);
+        return;
+    }
+    edge_config_fini(&srv->cfg);
+    srv->cfg = next;
+    SSL_CTX_free(srv->tunnel_ctx);
+    SSL_CTX_free(srv->access_ctx);
+    srv->tunnel_ctx = tunnel_ctx;
+    srv->access_ctx = access_ctx;
+    srv->drain.grace_ms = (uint64_t)srv->cfg.grace_period_ms;
+    st_cli_log_level(srv->cli, srv->cfg.log_level);
+    size_t evicted = 0;
+    for (struct edge_tconn *c = srv->tconns; c; c = c->next) {
+        if (c->evict) {
+            edge_tconn_evict(c, c->evict, c->evict_retry);
+            evicted++;
+        } else {
+            edge_tconn_send_routes(c);
+        }
+    }
+    st_info("SIGHUP: configuration reloaded (%zu tunnels, %zu access tokens; %zu connections "
+            "closed)",
+            srv->cfg.n_tunnels, srv->cfg.n_tokens, evicted);
 }
 
 static int open_listener(struct edge_server *srv, struct st_io *io, const struct st_sockaddr *a,
@@ -85,12 +191,7 @@ static int open_listener(struct edge_server *srv, struct st_io *io, const struct
 static int run(struct edge_server *srv)
 {
     char err[300];
-    srv->tunnel_ctx =
-        st_tls_server_ctx(srv->cfg.cert_file, srv->cfg.key_file, tunnel_alpn, err, sizeof(err));
-    if (srv->tunnel_ctx && srv->cfg.has_access_tls)
-        srv->access_ctx =
-            st_tls_server_ctx(srv->cfg.cert_file, srv->cfg.key_file, h2_alpn, err, sizeof(err));
-    if (!srv->tunnel_ctx || (srv->cfg.has_access_tls && !srv->access_ctx)) {
+    if (load_tls(&srv->cfg, &srv->tunnel_ctx, &srv->access_ctx, err, sizeof(err)) < 0) {
         st_err("TLS: %s", err);
         return 1;
     }
@@ -102,6 +203,8 @@ static int run(struct edge_server *srv)
                                    .busy = live_flows,
                                    .idle_msg = "drained: no flow left",
                                    .busy_what = "flows open",
+                                   .reload = reload,
+                                   .grace_ms = (uint64_t)srv->cfg.grace_period_ms,
                                    .data = srv};
     st_drain_install(&srv->drain, &srv->loop);
     signal(SIGPIPE, SIG_IGN);
@@ -132,6 +235,7 @@ int main(int argc, char **argv)
         return 2;
     }
     rc = st_cli_log_level(&cli, srv.cfg.log_level);
+    srv.cli = &cli;
     if (rc == 0 && cli.check)
         printf("%s: configuration OK (%zu tunnels, %zu access tokens)\n", cli.config,
                srv.cfg.n_tunnels, srv.cfg.n_tokens);

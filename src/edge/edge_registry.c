@@ -1,8 +1,51 @@
 #include "edge_registry.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+static struct edge_tunnel *lookup(struct edge_registry *r, const char *id)
+{
+    for (size_t i = 0; i < r->n_tunnels; i++)
+        if (strcmp(r->tunnels[i]->id, id) == 0)
+            return r->tunnels[i];
+    return NULL;
+}
+
+int edge_registry_reconfigure(struct edge_registry *r, const struct edge_config *cfg)
+{
+    size_t added = 0;
+    for (size_t i = 0; i < cfg->n_tunnels; i++)
+        added += !lookup(r, cfg->tunnels[i].id);
+    struct edge_tunnel **v = realloc(r->tunnels, (r->n_tunnels + added + 1) * sizeof(*v));
+    if (!v)
+        return -ENOMEM;
+    r->tunnels = v;
+    struct edge_tunnel **fresh = calloc(added + 1, sizeof(*fresh));
+    for (size_t i = 0; fresh && i < added; i++)
+        if (!(fresh[i] = calloc(1, sizeof(**fresh)))) {
+            while (i--)
+                free(fresh[i]);
+            free(fresh);
+            fresh = NULL;
+        }
+    if (!fresh)
+        return -ENOMEM;
+    for (size_t i = 0; i < r->n_tunnels; i++)
+        r->tunnels[i]->conf = NULL;
+    for (size_t i = 0, k = 0; i < cfg->n_tunnels; i++) {
+        struct edge_tunnel *t = lookup(r, cfg->tunnels[i].id);
+        if (!t) {
+            t = fresh[k++];
+            snprintf(t->id, sizeof(t->id), "%s", cfg->tunnels[i].id);
+            r->tunnels[r->n_tunnels++] = t;
+        }
+        t->conf = &cfg->tunnels[i];
+    }
+    free(fresh);
+    return 0;
+}
 
 int edge_registry_init(struct edge_registry *r, const struct edge_config *cfg)
 {
@@ -10,21 +53,19 @@ int edge_registry_init(struct edge_registry *r, const struct edge_config *cfg)
     r->routes = edge_route_new();
     if (!r->routes)
         return -ENOMEM;
-    r->tunnels = calloc(cfg->n_tunnels ? cfg->n_tunnels : 1, sizeof(*r->tunnels));
-    if (!r->tunnels) {
+    if (edge_registry_reconfigure(r, cfg) < 0) {
         edge_route_free(r->routes);
         return -ENOMEM;
     }
-    r->n_tunnels = cfg->n_tunnels;
-    for (size_t i = 0; i < cfg->n_tunnels; i++)
-        r->tunnels[i].conf = &cfg->tunnels[i];
     return 0;
 }
 
 void edge_registry_fini(struct edge_registry *r)
 {
-    for (size_t i = 0; i < r->n_tunnels; i++)
-        free(r->tunnels[i].conns);
+    for (size_t i = 0; i < r->n_tunnels; i++) {
+        free(r->tunnels[i]->conns);
+        free(r->tunnels[i]);
+    }
     free(r->tunnels);
     edge_route_free(r->routes);
     memset(r, 0, sizeof(*r));
@@ -32,10 +73,8 @@ void edge_registry_fini(struct edge_registry *r)
 
 struct edge_tunnel *edge_registry_find(struct edge_registry *r, const char *id)
 {
-    for (size_t i = 0; i < r->n_tunnels; i++)
-        if (strcmp(r->tunnels[i].conf->id, id) == 0)
-            return &r->tunnels[i];
-    return NULL;
+    struct edge_tunnel *t = lookup(r, id);
+    return t && t->conf ? t : NULL;
 }
 
 static bool route_allowed(const struct edge_tunnel_conf *conf, const struct st_cidr *c)
@@ -93,10 +132,12 @@ struct edge_tconn *edge_registry_pick(struct edge_registry *r, int family, const
 {
     struct edge_tunnel *t = edge_route_lookup(r->routes, family, addr);
     /* Not announced now: a configured tunnel that may announce it is merely down. */
-    for (size_t i = 0; !t && i < r->n_tunnels; i++)
-        for (size_t j = 0; j < r->tunnels[i].conf->n_routes; j++)
-            if (st_cidr_contains(&r->tunnels[i].conf->routes[j], family, addr))
-                t = &r->tunnels[i];
+    for (size_t i = 0; !t && i < r->n_tunnels; i++) {
+        const struct edge_tunnel_conf *conf = r->tunnels[i]->conf;
+        for (size_t j = 0; conf && j < conf->n_routes; j++)
+            if (st_cidr_contains(&conf->routes[j], family, addr))
+                t = r->tunnels[i];
+    }
     *t_out = t;
     if (!t || t->n_conns == 0)
         return NULL;
@@ -114,7 +155,7 @@ static bool names(const struct edge_tunnel_conf *src, const char *id)
 bool edge_registry_may_reach(const struct edge_tunnel *src, const struct edge_tunnel *dst,
                              int family, const uint8_t *addr)
 {
-    if (!dst || dst == src)
+    if (!dst || dst == src || !src->conf || !dst->conf)
         return false;
     if (names(src->conf, dst->conf->id))
         return true;
@@ -128,9 +169,11 @@ size_t edge_registry_reachable(const struct edge_registry *r, const struct edge_
                                struct st_cidr *out, size_t max)
 {
     size_t n = 0;
+    if (!src->conf)
+        return 0;
     for (size_t i = 0; i < r->n_tunnels; i++) {
-        const struct edge_tunnel_conf *t = r->tunnels[i].conf;
-        if (&r->tunnels[i] == src || !names(src->conf, t->id))
+        const struct edge_tunnel_conf *t = r->tunnels[i]->conf;
+        if (r->tunnels[i] == src || !t || !names(src->conf, t->id))
             continue;
         for (size_t j = 0; j < t->n_routes && n < max; j++)
             out[n++] = t->routes[j];

@@ -14,14 +14,15 @@
 struct edge_tconn;
 
 struct edge_tunnel {
-    const struct edge_tunnel_conf *conf;
+    const struct edge_tunnel_conf *conf; /* NULL once a reload removed the tunnel */
+    char id[64];
     struct edge_tconn **conns; /* registered connections */
     size_t n_conns, cap_conns;
     size_t rr; /* round-robin cursor */
 };
 
 struct edge_registry {
-    struct edge_tunnel *tunnels;
+    struct edge_tunnel **tunnels; /* stable objects, kept until fini (flows point at them) */
     size_t n_tunnels;
     struct edge_route_table *routes;
 };
@@ -29,7 +30,10 @@ struct edge_registry {
 /* Builds one entry per configured tunnel. 0 or -ENOMEM. */
 int edge_registry_init(struct edge_registry *r, const struct edge_config *cfg);
 void edge_registry_fini(struct edge_registry *r);
-/* Tunnel by id, NULL if unknown. */
+/* Points the tunnels at a reloaded configuration: same ids keep their objects (and
+ * connections), new ids are added, missing ids get conf NULL. 0 or -ENOMEM (unchanged). */
+int edge_registry_reconfigure(struct edge_registry *r, const struct edge_config *cfg);
+/* Tunnel by id, NULL if unknown or removed. */
 struct edge_tunnel *edge_registry_find(struct edge_registry *r, const char *id);
 /* Adds a registered connection and its routes (each must be covered by the tunnel's
  * configured routes). 0, -EPERM (route not allowed; *bad set), -EEXIST (route owned by

@@ -14,10 +14,12 @@
 struct edge_tconn;
 struct edge_flow;
 struct edge_ah2;
+struct st_cli;
 
 struct edge_server {
     struct st_loop loop;
     struct edge_config cfg;
+    const struct st_cli *cli; /* --config path and --log-level override (reload) */
     SSL_CTX *tunnel_ctx;
     SSL_CTX *access_ctx;
     struct st_io tunnel_lis;

@@ -41,9 +41,9 @@ static ssize_t ctrl_read(nghttp2_session *s, int32_t sid, uint8_t *buf, size_t l
     return st_ctrlstream_read(&c->ctrl, buf, len, flags);
 }
 
-static void refuse(struct edge_tconn *c, const char *cause, bool retry)
+static void refuse_after(struct edge_tconn *c, const char *cause, bool retry, uint32_t after_s)
 {
-    struct st_ctrl_error e = {.retry = retry, .retry_after_s = retry ? 5 : 0};
+    struct st_ctrl_error e = {.retry = retry, .retry_after_s = after_s};
     snprintf(e.cause, sizeof(e.cause), "%s", cause);
     uint8_t buf[512];
     int n = st_ctrl_encode_error(&e, buf, sizeof(buf));
@@ -55,6 +55,11 @@ static void refuse(struct edge_tconn *c, const char *cause, bool retry)
     nghttp2_session_resume_data(c->h2.session, c->ctrl.sid);
     nghttp2_submit_goaway(c->h2.session, NGHTTP2_FLAG_NONE, 0, NGHTTP2_NO_ERROR, NULL, 0);
     st_h2conn_kick(&c->h2);
+}
+
+static void refuse(struct edge_tconn *c, const char *cause, bool retry)
+{
+    refuse_after(c, cause, retry, retry ? 5 : 0);
 }
 
 /* Tells the gateway which CIDRs its site may reach through the edge (reach role). */
@@ -110,7 +115,7 @@ static void on_register(struct edge_tconn *c, const uint8_t *v, size_t len)
                  rv == -EPERM    ? "is not allowed for this tunnel"
                  : rv == -EEXIST ? "is owned by another tunnel"
                                  : "could not be added");
-        st_warn("tunnel %s: connection %s: registration refused: %s", t->conf->id, c->peer, why);
+        st_warn("tunnel %s: connection %s: registration refused: %s", t->id, c->peer, why);
         refuse(c, why, false);
         goto out;
     }
@@ -118,14 +123,14 @@ static void on_register(struct edge_tconn *c, const uint8_t *v, size_t len)
     c->registered = true;
     st_timer_stop(&c->reg_timer);
     struct st_ctrl_registered ok = {0};
-    snprintf(ok.conn_id, sizeof(ok.conn_id), "%s-%llu", t->conf->id, (unsigned long long)c->id);
+    snprintf(ok.conn_id, sizeof(ok.conn_id), "%.40s-%llu", t->id, (unsigned long long)c->id);
     snprintf(ok.location, sizeof(ok.location), "%s", c->srv->cfg.location);
     uint8_t buf[256];
     int n = st_ctrl_encode_registered(&ok, buf, sizeof(buf));
     if (n > 0)
         send_ctrl(c, buf, (size_t)n);
     send_reachable(c);
-    st_info("tunnel %s: connection %llu registered (peer %s, index %llu, %zu routes)", t->conf->id,
+    st_info("tunnel %s: connection %llu registered (peer %s, index %llu, %zu routes)", t->id,
             (unsigned long long)c->id, c->peer, (unsigned long long)m->conn_index, m->n_routes);
 out:
     free(m);
@@ -137,7 +142,7 @@ static int on_ctrl_capsule(void *arg, const struct st_capsule *cap)
     if (cap->type == ST_CAP_REGISTER) {
         on_register(c, cap->value, cap->len);
     } else if (cap->type == ST_CAP_UNREGISTER && c->registered) {
-        st_info("tunnel %s: connection %llu unregistered (draining)", c->tunnel->conf->id,
+        st_info("tunnel %s: connection %llu unregistered (draining)", c->tunnel->id,
                 (unsigned long long)c->id);
         edge_registry_detach(&c->srv->reg, c->tunnel, c);
         c->registered = false;
@@ -331,7 +336,7 @@ static int session_ready(struct st_h2conn *h)
     if (st_h2conn_session(h, false, &handlers, c, iv, 3, CONN_WINDOW) < 0)
         return -1;
     st_timer_start(&c->reg_timer, EDGE_REGISTER_TIMEOUT_MS);
-    st_h2conn_heartbeat(h, EDGE_HEARTBEAT_MS, EDGE_HEARTBEAT_COUNT);
+    st_h2conn_heartbeat(h, c->srv->cfg.heartbeat_interval_ms, c->srv->cfg.heartbeat_count);
     st_debug("tunnel connection %s: TLS up", c->peer);
     return 0;
 }
@@ -341,8 +346,8 @@ static void session_closed(struct st_h2conn *h, const char *why)
     struct edge_tconn *c = h->owner;
     struct edge_server *srv = c->srv;
     if (c->registered) {
-        st_info("tunnel %s: connection %llu closed: %s", c->tunnel->conf->id,
-                (unsigned long long)c->id, why);
+        st_info("tunnel %s: connection %llu closed: %s", c->tunnel->id, (unsigned long long)c->id,
+                why);
         edge_registry_detach(&srv->reg, c->tunnel, c);
     } else {
         st_info("tunnel connection %s closed: %s", c->peer, why);
@@ -391,6 +396,23 @@ void edge_tconn_adopt(struct edge_server *srv, int fd, SSL *ssl, const char *pee
         srv->tconns->prev = c;
     srv->tconns = c;
     st_debug("tunnel connection %s accepted", c->peer);
+}
+
+void edge_tconn_evict(struct edge_tconn *c, const char *cause, bool retry)
+{
+    if (!c->registered || c->h2.dead)
+        return;
+    st_warn("tunnel %s: connection %llu: %s: closing it", c->tunnel->id, (unsigned long long)c->id,
+            cause);
+    edge_registry_detach(&c->srv->reg, c->tunnel, c);
+    c->registered = false;
+    refuse_after(c, cause, retry, 0);
+}
+
+void edge_tconn_send_routes(struct edge_tconn *c)
+{
+    if (c->registered && !c->h2.dead)
+        send_reachable(c);
 }
 
 void edge_tconn_shutdown(struct edge_tconn *c)

@@ -15,8 +15,6 @@ struct edge_tunnel;
 struct edge_flow;
 
 #define EDGE_REGISTER_TIMEOUT_MS 10000
-#define EDGE_HEARTBEAT_MS 5000 /* design.md: heartbeat-interval 5 s, heartbeat-count 5 */
-#define EDGE_HEARTBEAT_COUNT 5
 
 struct edge_tconn {
     struct edge_server *srv;
@@ -30,6 +28,8 @@ struct edge_tconn {
     struct st_ctrlstream ctrl;
     struct edge_flow *flows; /* flows with a stream on this connection */
     size_t n_flows;
+    const char *evict; /* reload: why this connection must go (NULL: it stays) */
+    bool evict_retry;
 };
 
 /* Takes over a TLS connection whose handshake selected ALPN h2 (fd and ssl owned). */
@@ -44,6 +44,11 @@ void edge_tconn_resume(struct edge_tconn *c, int32_t sid);
 void edge_tconn_consume(struct edge_tconn *c, int32_t sid, size_t n);
 /* Resets stream sid with an HTTP/2 error code. */
 void edge_tconn_reset(struct edge_tconn *c, int32_t sid, uint32_t code);
+/* Reload: the tunnel's configuration no longer admits c. Removes it from the registry and
+ * sends ERROR{cause, retry} (retry-after 0) and GOAWAY; the gateway closes it. */
+void edge_tconn_evict(struct edge_tconn *c, const char *cause, bool retry);
+/* Reload: sends the ROUTES capsule again (may-reach may have changed). */
+void edge_tconn_send_routes(struct edge_tconn *c);
 /* Starts a graceful close (GOAWAY); used on drain. */
 void edge_tconn_shutdown(struct edge_tconn *c);
 

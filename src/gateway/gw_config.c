@@ -14,10 +14,23 @@
 #define TOKEN_FILE_MAX 1024
 
 static const char *const top_keys[] = {
-    "log-level",       "edges",      "edge-name",      "ca-file",
-    "token",           "token-file", "ha-connections", "heartbeat-interval",
-    "heartbeat-count", "expose",     "reach",          "tun",
-    "virtual-pool",    NULL,
+    "log-level",
+    "edges",
+    "edge-name",
+    "ca-file",
+    "token",
+    "token-file",
+    "ha-connections",
+    "heartbeat-interval",
+    "heartbeat-count",
+    "expose",
+    "reach",
+    "tun",
+    "virtual-pool",
+    "edge-srv",
+    "resolvers",
+    "grace-period",
+    NULL,
 };
 static const char *const expose_keys[] = {"routes", "connect-timeout", "allow-link-local", NULL};
 static const char *const tun_keys[] = {"name", "mtu", NULL};
@@ -43,26 +56,74 @@ static uint16_t sockaddr_port(const struct st_sockaddr *a)
     return ntohs(((const struct sockaddr_in6 *)&a->ss)->sin6_port);
 }
 
-static int get_edges(struct st_cfg *c, const struct st_cfg_node *n, struct gw_config *cfg)
+/* A list of concrete "ip:port" addresses (edges, resolvers). */
+static int get_addrs(struct st_cfg *c, const struct st_cfg_node *n, struct st_sockaddr **out,
+                     size_t *count)
 {
     int rc = st_cfg_seq(c, n, 1);
 
     if (rc < 0)
         return rc;
-    cfg->edges = calloc(n->n_children, sizeof(*cfg->edges));
-    if (!cfg->edges)
+    *out = calloc(n->n_children, sizeof(**out));
+    if (!*out)
         return -ENOMEM;
     for (size_t i = 0; i < n->n_children; i++) {
         const struct st_cfg_node *e = n->children[i];
-        struct st_sockaddr *a = &cfg->edges[i];
+        struct st_sockaddr *a = &(*out)[i];
         if ((rc = st_cfg_sockaddr(c, e, a)) < 0)
             return rc;
         if (sockaddr_is_any(a) || sockaddr_port(a) == 0)
             return st_cfg_fail(c, e->line, "'%s': '%s' needs a concrete address and a port",
                                e->path, e->scalar);
-        cfg->n_edges++;
+        (*count)++;
     }
     return 0;
+}
+
+static bool valid_domain(const char *s)
+{
+    size_t n = strlen(s), label = 0;
+
+    if (n == 0 || n > 240 || s[0] == '.' || s[0] == '-')
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch == '.') {
+            if (label == 0)
+                return false;
+            label = 0;
+        } else if (isalnum(ch) || ch == '-' || ch == '_') {
+            if (++label > 63)
+                return false;
+        } else {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Where the edges are: a static list (edges) or DNS SRV (edge-srv, resolvers). */
+static int get_edges(struct st_cfg *c, const struct st_cfg_node *root, struct gw_config *cfg)
+{
+    const struct st_cfg_node *list = st_cfg_get(root, "edges");
+    const struct st_cfg_node *srv = st_cfg_get(root, "edge-srv");
+    const struct st_cfg_node *res = st_cfg_get(root, "resolvers");
+    int rc;
+
+    if (list && srv)
+        return st_cfg_fail(c, srv->key_line > list->key_line ? srv->key_line : list->key_line,
+                           "'edges' and 'edge-srv' are mutually exclusive");
+    if (list)
+        return get_addrs(c, list, &cfg->edges, &cfg->n_edges);
+    if (!srv)
+        return st_cfg_fail(c, root->line, "missing required key 'edges' (or 'edge-srv')");
+    if ((rc = st_cfg_strdup(c, srv, &cfg->edge_srv)) < 0)
+        return rc;
+    if (!valid_domain(cfg->edge_srv))
+        return st_cfg_fail(c, srv->line,
+                           "'%s': '%s' is not a DNS domain (letters, digits, '-', '_', dots)",
+                           srv->path, cfg->edge_srv);
+    return res ? get_addrs(c, res, &cfg->resolvers, &cfg->n_resolvers) : 0;
 }
 
 static int set_token(struct st_cfg *c, const struct st_cfg_node *n, const char *token,
@@ -133,22 +194,6 @@ static int get_token(struct st_cfg *c, const struct st_cfg_node *root, struct gw
     return set_token(c, tok, s, cfg);
 }
 
-/* Optional integer key with a range; *out keeps its default when the key is absent. */
-static int opt_int(struct st_cfg *c, const struct st_cfg_node *map, const char *key, long min,
-                   long max, long scale, int *out)
-{
-    const struct st_cfg_node *v = st_cfg_get(map, key);
-    long x;
-    int rc;
-
-    if (!v)
-        return 0;
-    if ((rc = st_cfg_int(c, v, min, max, &x)) < 0)
-        return rc;
-    *out = (int)(x * scale);
-    return 0;
-}
-
 static int get_expose(struct st_cfg *c, const struct st_cfg_node *n, struct gw_config *cfg)
 {
     const struct st_cfg_node *v;
@@ -165,7 +210,7 @@ static int get_expose(struct st_cfg *c, const struct st_cfg_node *n, struct gw_c
     for (size_t i = 0; i < v->n_children; i++, cfg->n_routes++)
         if ((rc = st_cfg_cidr(c, v->children[i], &cfg->routes[i])) < 0)
             return rc;
-    if ((rc = opt_int(c, n, "connect-timeout", 1, 300, 1000, &cfg->connect_timeout_ms)) < 0)
+    if ((rc = st_cfg_opt_int(c, n, "connect-timeout", 1, 300, 1000, &cfg->connect_timeout_ms)) < 0)
         return rc;
     v = st_cfg_get(n, "allow-link-local");
     return v ? st_cfg_bool(c, v, &cfg->allow_link_local) : 0;
@@ -179,7 +224,7 @@ static int get_reach(struct st_cfg *c, const struct st_cfg_node *n, struct gw_co
     if ((rc = st_cfg_map(c, n)) < 0 || (rc = st_cfg_check_keys(c, n, reach_keys)) < 0)
         return rc;
     cfg->reach = true;
-    return opt_int(c, n, "connections", 1, 16, 1, &cfg->reach_connections);
+    return st_cfg_opt_int(c, n, "connections", 1, 16, 1, &cfg->reach_connections);
 }
 
 static int get_tun(struct st_cfg *c, const struct st_cfg_node *n, struct gw_config *cfg)
@@ -201,7 +246,7 @@ static int get_tun(struct st_cfg *c, const struct st_cfg_node *n, struct gw_conf
                                v->path, name);
         strcpy(cfg->tun_name, name);
     }
-    return opt_int(c, n, "mtu", 576, 9000, 1, &cfg->tun_mtu);
+    return st_cfg_opt_int(c, n, "mtu", 576, 9000, 1, &cfg->tun_mtu);
 }
 
 static int get_pool(struct st_cfg *c, const struct st_cfg_node *n, struct gw_config *cfg)
@@ -222,6 +267,7 @@ static void set_defaults(struct gw_config *cfg)
     cfg->ha_connections = 4;
     cfg->heartbeat_interval_ms = 5000;
     cfg->heartbeat_count = 5;
+    cfg->grace_period_ms = 30000;
     cfg->reach_connections = 2;
     cfg->connect_timeout_ms = 10000;
     strcpy(cfg->tun_name, "st0");
@@ -256,13 +302,16 @@ static int from_tree(struct st_cfg *c, struct gw_config *cfg)
         return rc;
     if ((v = st_cfg_get(root, "log-level")) && (rc = st_cfg_log_level(c, v, &cfg->log_level)) < 0)
         return rc;
-    if ((rc = st_cfg_require(c, root, "edges", &v)) < 0 || (rc = get_edges(c, v, cfg)) < 0 ||
-        (rc = get_tls(c, root, cfg)) < 0 || (rc = get_token(c, root, cfg)) < 0)
+    if ((v = st_cfg_get(root, "resolvers")) && !st_cfg_get(root, "edge-srv"))
+        return st_cfg_fail(c, v->key_line, "'resolvers' is only used with 'edge-srv'");
+    if ((rc = get_edges(c, root, cfg)) < 0 || (rc = get_tls(c, root, cfg)) < 0 ||
+        (rc = get_token(c, root, cfg)) < 0)
         return rc;
-    if ((rc = opt_int(c, root, "ha-connections", 1, 16, 1, &cfg->ha_connections)) < 0 ||
-        (rc = opt_int(c, root, "heartbeat-interval", 1, 300, 1000, &cfg->heartbeat_interval_ms)) <
-            0 ||
-        (rc = opt_int(c, root, "heartbeat-count", 1, 100, 1, &cfg->heartbeat_count)) < 0)
+    if ((rc = st_cfg_opt_int(c, root, "ha-connections", 1, 16, 1, &cfg->ha_connections)) < 0 ||
+        (rc = st_cfg_opt_int(c, root, "heartbeat-interval", 1, 300, 1000,
+                             &cfg->heartbeat_interval_ms)) < 0 ||
+        (rc = st_cfg_opt_int(c, root, "heartbeat-count", 1, 100, 1, &cfg->heartbeat_count)) < 0 ||
+        (rc = st_cfg_opt_int(c, root, "grace-period", 0, 3600, 1000, &cfg->grace_period_ms)) < 0)
         return rc;
     if ((v = st_cfg_get(root, "expose")) && (rc = get_expose(c, v, cfg)) < 0)
         return rc;
@@ -315,6 +364,8 @@ void gw_config_fini(struct gw_config *cfg)
     if (!cfg)
         return;
     free(cfg->edges);
+    free(cfg->edge_srv);
+    free(cfg->resolvers);
     free(cfg->edge_name);
     free(cfg->ca_file);
     free(cfg->routes);

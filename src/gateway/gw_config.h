@@ -10,11 +10,15 @@
 
 struct gw_config {
     int log_level;             /* log-level: error|warn|info|debug (default info) */
-    struct st_sockaddr *edges; /* edges: list of "ip:port" (>=1) */
+    struct st_sockaddr *edges; /* edges: list of "ip:port"; exactly one of edges/edge-srv */
     size_t n_edges;
-    char *edge_name;    /* edge-name: TLS name to verify (required) */
-    char *ca_file;      /* ca-file: required readable file */
-    char tunnel_id[64]; /* from token: "id:secret" or token-file: path */
+    char *edge_srv;                /* edge-srv: domain; edges from _subtunnel._tcp.<domain> */
+    struct st_sockaddr *resolvers; /* resolvers: DNS servers "ip:port"; none: resolv.conf */
+    size_t n_resolvers;
+    int grace_period_ms; /* grace-period: seconds, default 30, 0..3600 */
+    char *edge_name;     /* edge-name: TLS name to verify (required) */
+    char *ca_file;       /* ca-file: required readable file */
+    char tunnel_id[64];  /* from token: "id:secret" or token-file: path */
     char secret[256];
     int ha_connections;        /* ha-connections: default 4, 1..16 */
     int heartbeat_interval_ms; /* heartbeat-interval: seconds, default 5, 1..300 */

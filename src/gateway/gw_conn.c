@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "gw_flow.h"
+#include "gw_pool.h"
 #include "gw_reach.h"
 #include "gw_server.h"
 #include "st_capsule.h"
@@ -35,6 +36,9 @@ static void schedule_retry(struct gw_conn *c)
     if (getrandom(&r, sizeof(r), 0) != sizeof(r))
         r = (uint32_t)rand();
     uint64_t wait = (uint64_t)r % ((1000ULL << exp));
+    if (c->retry_after_ms) /* the edge asked for a pause: honour it, spread by up to 1 s */
+        wait = c->retry_after_ms + r % 1000;
+    c->retry_after_ms = 0;
     c->attempts++;
     st_info("edge connection %u: reconnecting in %llu ms", c->index, (unsigned long long)wait);
     st_timer_start(&c->retry, wait);
@@ -94,6 +98,7 @@ static int on_ctrl_capsule(void *arg, const struct st_capsule *cap)
         snprintf(c->conn_id, sizeof(c->conn_id), "%s", ok.conn_id);
         st_info("edge connection %u: registered: connection %s at %s (%s)", c->index, ok.conn_id,
                 ok.location, c->edge);
+        gw_pool_on_registered(c->gw, c);
     } else if (cap->type == ST_CAP_ROUTES) {
         struct st_ctrl_routes *m = malloc(sizeof(*m));
         if (!m || st_ctrl_decode_routes(cap->value, cap->len, m) < 0) {
@@ -113,8 +118,8 @@ static int on_ctrl_capsule(void *arg, const struct st_capsule *cap)
                e.retry ? "" : " (not retrying)");
         if (!e.retry)
             c->stopped = true;
-        else if (e.retry_after_s)
-            c->attempts = BACKOFF_MAX_EXP;
+        else
+            c->retry_after_ms = (uint64_t)e.retry_after_s * 1000;
         st_h2conn_fail(&c->h2, "registration refused: %s", e.cause);
     }
     return c->h2.dead;
@@ -293,6 +298,7 @@ static int reach_ready(struct gw_conn *c)
     c->attempts = 0;
     st_h2conn_heartbeat(&c->h2, c->gw->cfg.heartbeat_interval_ms, c->gw->cfg.heartbeat_count);
     st_info("reach connection %u: up to %s", c->index, c->edge);
+    gw_pool_on_registered(c->gw, c);
     return 0;
 }
 
@@ -338,6 +344,8 @@ static void session_closed(struct st_h2conn *h, const char *why)
     c->registered = false;
     st_ctrlstream_reset(&c->ctrl);
     schedule_retry(c);
+    if (!c->stopped)
+        gw_pool_on_conn_failed(c->gw);
 }
 
 static const struct st_h2conn_ops conn_ops = {.ready = session_ready, .closed = session_closed};
@@ -346,7 +354,7 @@ static void dial(struct st_timer *t)
 {
     struct gw_conn *c = t->data;
     struct gw_server *gw = c->gw;
-    const struct st_sockaddr *a = &gw->cfg.edges[(c->index + c->attempts) % gw->cfg.n_edges];
+    const struct st_sockaddr *a = &c->target.addr;
     st_sockaddr_format(a, c->edge, sizeof(c->edge));
     int fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
@@ -376,7 +384,8 @@ static void dial(struct st_timer *t)
     st_debug("edge connection %u: dialing %s", c->index, c->edge);
 }
 
-struct gw_conn *gw_conn_new(struct gw_server *gw, unsigned index, bool reach)
+struct gw_conn *gw_conn_new(struct gw_server *gw, unsigned index, bool reach,
+                            const struct gw_edge_target *t)
 {
     struct gw_conn *c = calloc(1, sizeof(*c));
     if (!c)
@@ -384,6 +393,8 @@ struct gw_conn *gw_conn_new(struct gw_server *gw, unsigned index, bool reach)
     c->gw = gw;
     c->index = index;
     c->reach = reach;
+    c->target = *t;
+    st_sockaddr_format(&t->addr, c->edge, sizeof(c->edge));
     st_timer_init(&c->retry, &gw->loop, dial, c);
     st_timer_start(&c->retry, 0);
     return c;
@@ -404,10 +415,19 @@ void gw_conn_free(struct gw_conn *c)
     free(c);
 }
 
-void gw_conn_drain(struct gw_conn *c)
+void gw_conn_stop(struct gw_conn *c)
 {
     c->stopped = true;
     st_timer_stop(&c->retry);
+}
+
+void gw_conn_drain(struct gw_conn *c)
+{
+    gw_conn_stop(c);
+    if (c->drained)
+        return;
+    c->drained = true;
+    c->drained_at = st_loop_now(&c->gw->loop);
     if (!c->active || c->h2.dead || !c->ctrl.sid)
         return;
     uint8_t buf[16];

@@ -4,12 +4,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "gw_edges.h"
 #include "st_ctrlstream.h"
 #include "st_h2conn.h"
 
 /* One outbound tunnel connection to an edge: TLS client (CA + name verified), HTTP/2
  * *server* role. Answers the edge's control stream with REGISTER and serves CONNECT
- * streams as gw_flows. Reconnects with jittered exponential backoff. */
+ * streams as gw_flows. Always dials the same edge target; reconnects with jittered
+ * exponential backoff (an ERROR's retry-after is honoured). */
 
 struct gw_server;
 struct gw_flow;
@@ -22,6 +24,12 @@ struct gw_conn {
     unsigned index;
     unsigned attempts;
     bool registered, stopped;
+    bool drained;             /* UNREGISTER + GOAWAY sent (or nothing left to drain) */
+    uint64_t drained_at;      /* loop time of the drain */
+    uint64_t retry_after_ms;  /* from the edge's ERROR: the next wait is at least this */
+    uint64_t retire_deadline; /* retired: drain at the latest then */
+    struct gw_conn *next_retired;
+    struct gw_edge_target target;
     struct st_timer retry;
     struct st_ctrlstream ctrl;
     struct gw_flow *flows;
@@ -31,10 +39,13 @@ struct gw_conn {
 
 #define GW_ALPN_REACH "subtunnel-reach"
 
-/* Creates connection `index` and schedules its first dial: a tunnel connection (HTTP/2
- * server, serves the edge's streams) or, with `reach`, a reach connection (HTTP/2 client,
- * carries flows captured on the TUN). NULL on ENOMEM. */
-struct gw_conn *gw_conn_new(struct gw_server *gw, unsigned index, bool reach);
+/* Creates connection `index` to edge t (copied) and schedules its first dial: a tunnel
+ * connection (HTTP/2 server, serves the edge's streams) or, with `reach`, a reach
+ * connection (HTTP/2 client, carries flows captured on the TUN). NULL on ENOMEM. */
+struct gw_conn *gw_conn_new(struct gw_server *gw, unsigned index, bool reach,
+                            const struct gw_edge_target *t);
+/* Never reconnects again; the current connection, if any, goes on. */
+void gw_conn_stop(struct gw_conn *c);
 /* A usable reach connection, round robin; NULL when none is up. */
 struct gw_conn *gw_conn_pick_reach(struct gw_server *gw);
 /* Links a flow whose stream the gateway opened on c. */

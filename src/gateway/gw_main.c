@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "gw_conn.h"
+#include "gw_pool.h"
 #include "gw_server.h"
 #include "ns_stack.h"
 #include "ns_tun.h"
@@ -39,11 +40,7 @@ static void on_lwip_tick(struct st_timer *t)
 
 static size_t busy_conns(void *data)
 {
-    struct gw_server *gw = data;
-    size_t busy = 0;
-    for (size_t i = 0; i < gw->n_conns; i++)
-        busy += !gw_conn_idle(gw->conns[i]);
-    return busy;
+    return gw_pool_busy(data);
 }
 
 /* First SIGTERM: unregister everywhere; open flows go on. */
@@ -52,9 +49,88 @@ static void drain_start(void *data, int signo)
     struct gw_server *gw = data;
     st_info("signal %d: unregistering; open flows may finish within %d s (signal again to exit "
             "now)",
-            signo, ST_DRAIN_GRACE_MS / 1000);
-    for (size_t i = 0; i < gw->n_conns; i++)
-        gw_conn_drain(gw->conns[i]);
+            signo, gw->cfg.grace_period_ms / 1000);
+    gw_pool_drain(gw);
+}
+
+static bool same_routes(const struct gw_config *a, const struct gw_config *b)
+{
+    return a->n_routes == b->n_routes &&
+           (a->n_routes == 0 ||
+            memcmp(a->routes, b->routes, a->n_routes * sizeof(*a->routes)) == 0);
+}
+
+static bool same_addrs(const struct st_sockaddr *a, size_t na, const struct st_sockaddr *b,
+                       size_t nb)
+{
+    return na == nb && (na == 0 || memcmp(a, b, na * sizeof(*a)) == 0);
+}
+
+static bool str_eq(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* Settings that only a restart applies: keep the running values, say so. */
+static void keep_restart_only(const struct gw_config *cur, struct gw_config *next)
+{
+    if (strcmp(cur->tun_name, next->tun_name) != 0 || cur->tun_mtu != next->tun_mtu ||
+        memcmp(&cur->virtual_pool, &next->virtual_pool, sizeof(cur->virtual_pool)) != 0 ||
+        cur->expose != next->expose || cur->reach != next->reach) {
+        st_warn("SIGHUP: tun, virtual-pool and adding or removing expose/reach need a restart; "
+                "keeping the running values");
+        strcpy(next->tun_name, cur->tun_name);
+        next->tun_mtu = cur->tun_mtu;
+        next->virtual_pool = cur->virtual_pool;
+        if (cur->expose != next->expose) {
+            next->expose = cur->expose;
+            next->n_routes = 0; /* expose removed: nothing new to announce */
+        }
+        next->reach = cur->reach;
+    }
+}
+
+/* SIGHUP: re-read the file. Token, routes, edge-name or CA changes replace every edge
+ * connection (new ones register before the old ones drain); edge list changes move only
+ * the affected connections; the rest applies to new flows and connections. */
+static void reload(void *data)
+{
+    struct gw_server *gw = data;
+    struct gw_config next, *cur = &gw->cfg;
+    char err[512];
+    if (gw_config_load(gw->cli->config, &next, err, sizeof(err)) < 0) {
+        st_err("SIGHUP: reload failed, keeping the running configuration: %s", err);
+        return;
+    }
+    SSL_CTX *tls = st_tls_client_ctx(next.ca_file, err, sizeof(err));
+    if (!tls) {
+        st_err("SIGHUP: reload failed, keeping the running configuration: TLS: %s", err);
+        gw_config_fini(&next);
+        return;
+    }
+    keep_restart_only(cur, &next);
+    bool identity = strcmp(cur->tunnel_id, next.tunnel_id) != 0 ||
+                    strcmp(cur->secret, next.secret) != 0 || !same_routes(cur, &next) ||
+                    strcmp(cur->edge_name, next.edge_name) != 0 ||
+                    strcmp(cur->ca_file, next.ca_file) != 0;
+    bool edges = !same_addrs(cur->edges, cur->n_edges, next.edges, next.n_edges) ||
+                 !str_eq(cur->edge_srv, next.edge_srv) ||
+                 !same_addrs(cur->resolvers, cur->n_resolvers, next.resolvers, next.n_resolvers) ||
+                 cur->ha_connections != next.ha_connections ||
+                 cur->reach_connections != next.reach_connections;
+    st_cli_log_level(gw->cli, next.log_level);
+    gw_config_fini(cur);
+    *cur = next;
+    SSL_CTX_free(gw->tls);
+    gw->tls = tls;
+    st_info("SIGHUP: configuration reloaded (%s)", identity ? "identity changed: replacing edge "
+                                                              "connections"
+                                                   : edges  ? "edge list changed"
+                                                            : "no connection change");
+    if (edges)
+        gw_pool_reconfigure(gw);
+    if (identity)
+        gw_pool_replace_all(gw);
 }
 
 static int setup_tun(struct gw_server *gw)
@@ -113,6 +189,8 @@ static int run(struct gw_server *gw)
                                   .busy = busy_conns,
                                   .idle_msg = "drained: every edge connection is idle",
                                   .busy_what = "busy edge connections",
+                                  .reload = reload,
+                                  .grace_ms = (uint64_t)gw->cfg.grace_period_ms,
                                   .data = gw};
     st_drain_install(&gw->drain, &gw->loop);
     signal(SIGPIPE, SIG_IGN);
@@ -122,11 +200,8 @@ static int run(struct gw_server *gw)
         st_err("reach: cannot start the lwIP listener");
         return 1;
     }
-    size_t tunnels = (size_t)gw->cfg.ha_connections;
-    gw->n_conns = tunnels + (gw->cfg.reach ? (size_t)gw->cfg.reach_connections : 0);
-    gw->conns = calloc(gw->n_conns, sizeof(*gw->conns));
-    for (size_t i = 0; gw->conns && i < gw->n_conns; i++)
-        gw->conns[i] = gw_conn_new(gw, (unsigned)i, i >= tunnels);
+    if (gw_pool_start(gw) < 0)
+        return 1;
     int rv = st_loop_run(&gw->loop);
     st_info("stopped (%llu flows opened, %llu refused)", (unsigned long long)gw->flows_opened,
             (unsigned long long)gw->flows_refused);
@@ -146,7 +221,12 @@ int main(int argc, char **argv)
         return 2;
     }
     rc = st_cli_log_level(&cli, gw.cfg.log_level);
-    if (rc == 0 && cli.check)
+    gw.cli = &cli;
+    if (rc == 0 && cli.check && gw.cfg.edge_srv)
+        printf("%s: configuration OK (tunnel %s, edges from SRV _subtunnel._tcp.%s, %zu exposed "
+               "routes)\n",
+               cli.config, gw.cfg.tunnel_id, gw.cfg.edge_srv, gw.cfg.n_routes);
+    else if (rc == 0 && cli.check)
         printf("%s: configuration OK (tunnel %s, %zu edges, %zu exposed routes)\n", cli.config,
                gw.cfg.tunnel_id, gw.cfg.n_edges, gw.cfg.n_routes);
     else if (rc == 0)

@@ -5,6 +5,7 @@
 #include <openssl/ssl.h>
 
 #include "gw_config.h"
+#include "gw_edges.h"
 #include "gw_reach.h"
 #include "gw_vip.h"
 #include "ns_netif.h"
@@ -14,13 +15,24 @@
 /* The gateway process: loop, TUN + lwIP, the edge connections and the virtual IP pool. */
 
 struct gw_conn;
+struct gw_dns;
+struct st_cli;
 
 struct gw_server {
     struct st_loop loop;
     struct gw_config cfg;
+    const struct st_cli *cli; /* --config path and --log-level override (reload) */
     SSL_CTX *tls;
-    struct gw_conn **conns;
+    struct gw_conn **conns; /* current slots: tunnel connections, then reach connections */
     size_t n_conns;
+    struct gw_conn *retired;        /* replaced connections draining (next_retired list) */
+    struct gw_edge_target *targets; /* the edges, sorted (gw_edges_sort) */
+    size_t n_targets;
+    struct gw_dns *dns;     /* edge-srv discovery, NULL with a static list */
+    struct gw_dns *dns_old; /* replaced by a reload, freed by reap */
+    struct st_defer reap;   /* frees idle retired connections and dns_old */
+    uint64_t last_resolve, next_resolve;
+    struct st_timer pool_timer;
     struct gw_vip_pool *vips;
     struct ns_netif nif;
     struct st_io tun_io;

@@ -176,3 +176,20 @@ proxy_probe() {
     rm -f "$hdr"
     echo "${code:-000} ${ps:-none}"
 }
+
+# gw_state: "R E" from the gateway's last "tunnel connections: R of T registered, on E of N
+# edges" line (logged whenever a tunnel connection registers or is lost).
+gw_state() {
+    grep -o 'tunnel connections: [0-9]* of [0-9]* registered, on [0-9]* of [0-9]* edges' \
+        "$GATEWAY_LOG" | tail -n 1 | awk '{print $3, $8}'
+}
+gw_is() { [[ $(gw_state) == "$1" ]]; }
+
+# ecurl N ARGS...: curl through edge N's CONNECT proxy (lab with --edges 2)
+ecurl() {
+    local n=$1 proxy=$EDGE_PROXY
+    shift
+    if ((n == 2)); then proxy=$EDGE_PROXY_2; fi
+    in_ns st-client curl -sS -p -x "$proxy" -U "lab:$ACCESS_TOKEN" "$@"
+}
+now_ms() { date +%s%3N; }

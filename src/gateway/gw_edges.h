@@ -1,0 +1,42 @@
+#ifndef SUBTUNNEL_GW_EDGES_H
+#define SUBTUNNEL_GW_EDGES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "st_addr.h"
+
+/* Edge targets (from SRV discovery or the static list in the config) and the spread of the
+ * gateway's connection slots over them. Pure functions: no sockets, no allocation. */
+
+/* Extra slots are shared by at most this many targets (the first of the lowest priority). */
+#define GW_EDGES_MAX_GROUP 256
+
+struct gw_edge_target {
+    struct st_sockaddr addr;   /* resolved address + port */
+    uint16_t priority, weight; /* SRV fields; static list: 0 and 1 */
+    char name[256];            /* SRV target host name or the literal from the config */
+};
+
+/* Sorts t in place: priority ascending, weight descending, name (strcmp), then address
+ * (family, address bytes, port, IPv6 scope). Then removes targets whose address (family,
+ * address, port, scope) equals that of an earlier one, so the best-ranked copy stays.
+ * Returns the new count (<= n). */
+size_t gw_edges_sort(struct gw_edge_target *t, size_t n);
+
+/* Distributes n_slots = max(ha, n) connection slots over the sorted targets t[0..n) and
+ * writes slot_target[i] = index into t for every slot i in [0, n_slots); the caller
+ * provides max(ha, n) entries. Returns n_slots, 0 when n == 0.
+ *
+ * Rule: slots 0..n-1 are one per target in target order (edges share nothing, so every
+ * edge must hold a registration). The remaining ha - n slots go only to the group of
+ * targets with the lowest priority value (t[0].priority, a prefix of t after sorting),
+ * picked by smooth weighted round robin over their weights: each pick adds each target's
+ * weight to its counter, takes the highest counter (ties: lowest index) and subtracts the
+ * group's total weight from the winner's. Zero-weight targets get no extra slot unless every
+ * weight in the group is 0, in which case all count as 1. Over a whole cycle (total weight
+ * picks) each target gets exactly its weight; e.g. weights 3:1, ha 8: extras 0,0,1,0,0,0
+ * (5:1), 6:2 in total. Targets of higher priority values get exactly one slot. */
+size_t gw_edges_assign(const struct gw_edge_target *t, size_t n, unsigned ha, size_t *slot_target);
+
+#endif

@@ -1,0 +1,355 @@
+#include "gw_pool.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gw_conn.h"
+#include "gw_dns.h"
+#include "gw_server.h"
+#include "st_log.h"
+
+#define POOL_TICK_MS 500
+#define RETIRE_WAIT_MS 10000  /* a replaced connection drains at the latest after this */
+#define RETIRE_LINGER_MS 1000 /* and closes once idle this long after its UNREGISTER */
+#define RESOLVE_GAP_MS 2000   /* connection failures re-resolve at most this often */
+#define RESOLVE_RETRY_MS 5000 /* after a failed resolution */
+#define REFRESH_MIN_MS 2000   /* TTL-driven re-resolution is clamped to this range */
+#define REFRESH_MAX_MS 300000
+#define SRV_PREFIX "_subtunnel._tcp."
+
+static bool same_addr(const struct st_sockaddr *a, const struct st_sockaddr *b)
+{
+    return a->len == b->len && memcmp(&a->ss, &b->ss, a->len) == 0;
+}
+
+static void retire(struct gw_server *gw, struct gw_conn *c, bool wait)
+{
+    gw_conn_stop(c);
+    c->retire_deadline = st_loop_now(&gw->loop) + (wait ? RETIRE_WAIT_MS : 0);
+    c->next_retired = gw->retired;
+    gw->retired = c;
+    if (!wait)
+        gw_conn_drain(c);
+}
+
+/* A current connection of the same role and edge that no new slot has taken yet. */
+static struct gw_conn *claim(struct gw_conn **old, size_t n_old, bool reach,
+                             const struct gw_edge_target *t)
+{
+    for (size_t i = 0; i < n_old; i++) {
+        struct gw_conn *c = old[i];
+        if (c && c->reach == reach && same_addr(&c->target.addr, &t->addr)) {
+            old[i] = NULL;
+            return c;
+        }
+    }
+    return NULL;
+}
+
+/* A connection created by this rebuild (not yet registered) dials the same edge. */
+static bool replaced(struct gw_conn **conns, size_t n, const struct gw_conn *old)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!conns[i]->registered && conns[i]->reach == old->reach &&
+            same_addr(&conns[i]->target.addr, &old->target.addr))
+            return true;
+    return false;
+}
+
+/* Builds the slots for gw->targets; keeps matching connections unless `fresh`. */
+static void rebuild(struct gw_server *gw, bool fresh)
+{
+    size_t n = gw->n_targets, ha = (size_t)gw->cfg.ha_connections;
+    size_t n_reach = gw->cfg.reach ? (size_t)gw->cfg.reach_connections : 0;
+    size_t *slot = calloc(n > ha ? n : ha, sizeof(*slot));
+    size_t n_tunnel = slot ? gw_edges_assign(gw->targets, n, (unsigned)ha, slot) : 0;
+    size_t total = n ? n_tunnel + n_reach : 0;
+    struct gw_conn **conns = calloc(total ? total : 1, sizeof(*conns));
+    if (!slot || !conns) {
+        st_err("edge connections: out of memory; keeping the current ones");
+        free(slot);
+        free(conns);
+        return;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < total; i++) {
+        bool reach = i >= n_tunnel;
+        const struct gw_edge_target *t = &gw->targets[reach ? (i - n_tunnel) % n : slot[i]];
+        struct gw_conn *c = fresh ? NULL : claim(gw->conns, gw->n_conns, reach, t);
+        if (c)
+            c->index = (unsigned)k;
+        else
+            c = gw_conn_new(gw, (unsigned)k, reach, t); /* NULL on ENOMEM: slot left out */
+        if (c)
+            conns[k++] = c;
+    }
+    for (size_t i = 0; i < gw->n_conns; i++)
+        if (gw->conns[i])
+            retire(gw, gw->conns[i], replaced(conns, k, gw->conns[i]));
+    free(gw->conns);
+    gw->conns = conns;
+    gw->n_conns = k;
+    free(slot);
+}
+
+static bool same_targets(const struct gw_server *gw, const struct gw_edge_target *t, size_t n)
+{
+    if (n != gw->n_targets)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!same_addr(&t[i].addr, &gw->targets[i].addr) ||
+            t[i].priority != gw->targets[i].priority || t[i].weight != gw->targets[i].weight)
+            return false;
+    return true;
+}
+
+static void set_targets(struct gw_server *gw, const struct gw_edge_target *t, size_t n)
+{
+    struct gw_edge_target *copy = calloc(n ? n : 1, sizeof(*copy));
+    if (!copy) {
+        st_err("edge list: out of memory; keeping the current one");
+        return;
+    }
+    memcpy(copy, t, n * sizeof(*t));
+    n = gw_edges_sort(copy, n);
+    free(gw->targets);
+    gw->targets = copy;
+    gw->n_targets = n;
+    char list[512] = "";
+    size_t off = 0;
+    for (size_t i = 0; i < n && off < sizeof(list) - 80; i++) {
+        char a[64];
+        st_sockaddr_format(&copy[i].addr, a, sizeof(a));
+        off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s (%s, priority %u weight %u)",
+                                i ? ", " : "", a, copy[i].name, copy[i].priority, copy[i].weight);
+    }
+    st_info("edges: %zu: %s", n, list);
+    rebuild(gw, false);
+}
+
+static void resolve(struct gw_server *gw);
+
+static void on_dns(void *arg, int status, const struct gw_edge_target *t, size_t n, uint32_t ttl_s,
+                   const char *err)
+{
+    struct gw_server *gw = arg;
+    uint64_t now = st_loop_now(&gw->loop);
+    if (status < 0 || n == 0) {
+        st_warn("edge discovery: %s; %s", err ? err : "no edge",
+                gw->n_targets ? "keeping the known edges" : "no edge to connect to yet");
+        gw->next_resolve = now + RESOLVE_RETRY_MS;
+        return;
+    }
+    uint64_t refresh = (uint64_t)ttl_s * 1000;
+    refresh = refresh < REFRESH_MIN_MS ? REFRESH_MIN_MS : refresh;
+    gw->next_resolve = now + (refresh > REFRESH_MAX_MS ? REFRESH_MAX_MS : refresh);
+    struct gw_edge_target *sorted = calloc(n, sizeof(*sorted));
+    if (!sorted)
+        return;
+    memcpy(sorted, t, n * sizeof(*t));
+    n = gw_edges_sort(sorted, n);
+    if (!same_targets(gw, sorted, n))
+        set_targets(gw, sorted, n);
+    free(sorted);
+}
+
+static void resolve(struct gw_server *gw)
+{
+    char name[300];
+    if (!gw->dns || gw_dns_busy(gw->dns) || gw->drain.draining)
+        return;
+    snprintf(name, sizeof(name), SRV_PREFIX "%s", gw->cfg.edge_srv);
+    gw->last_resolve = st_loop_now(&gw->loop);
+    gw->next_resolve = gw->last_resolve + RESOLVE_RETRY_MS; /* until the answer says more */
+    st_debug("edge discovery: resolving %s", name);
+    if (gw_dns_resolve(gw->dns, name, on_dns, gw) < 0)
+        st_warn("edge discovery: cannot start resolving %s", name);
+}
+
+static bool reapable(struct gw_server *gw, const struct gw_conn *c)
+{
+    return c->drained && st_loop_now(&gw->loop) >= c->drained_at + RETIRE_LINGER_MS &&
+           gw_conn_idle((struct gw_conn *)c);
+}
+
+/* Frees idle retired connections and replaced resolvers. Deferred: an fd or timer callback
+ * must not free objects that may own events later in the same epoll batch. */
+static void reap(struct st_defer *d)
+{
+    struct gw_server *gw = d->data;
+    for (struct gw_conn **p = &gw->retired; *p;) {
+        struct gw_conn *c = *p;
+        if (reapable(gw, c)) {
+            *p = c->next_retired;
+            st_debug("edge connection to %s retired", c->edge);
+            gw_conn_free(c);
+            continue;
+        }
+        p = &c->next_retired;
+    }
+    gw_dns_free(gw->dns_old);
+    gw->dns_old = NULL;
+}
+
+static void on_tick(struct st_timer *tm)
+{
+    struct gw_server *gw = tm->data;
+    uint64_t now = st_loop_now(&gw->loop);
+    for (struct gw_conn *c = gw->retired; c; c = c->next_retired) {
+        if (!c->drained && now >= c->retire_deadline)
+            gw_conn_drain(c);
+        if (reapable(gw, c))
+            st_defer_queue(&gw->loop, &gw->reap);
+    }
+    if (gw->dns && now >= gw->next_resolve)
+        resolve(gw);
+    st_timer_start(tm, POOL_TICK_MS);
+}
+
+static void retire_dns(struct gw_server *gw)
+{
+    if (!gw->dns)
+        return;
+    gw_dns_free(gw->dns_old); /* at most one waits: a second reload in one batch */
+    gw->dns_old = gw->dns;
+    gw->dns = NULL;
+    st_defer_queue(&gw->loop, &gw->reap);
+}
+
+static int use_static(struct gw_server *gw)
+{
+    size_t n = gw->cfg.n_edges;
+    struct gw_edge_target *t = calloc(n, sizeof(*t));
+    if (!t)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        t[i].addr = gw->cfg.edges[i];
+        t[i].weight = 1;
+        st_sockaddr_format(&t[i].addr, t[i].name, sizeof(t[i].name));
+    }
+    retire_dns(gw);
+    set_targets(gw, t, n);
+    free(t);
+    return 0;
+}
+
+static int use_srv(struct gw_server *gw)
+{
+    char err[256];
+    retire_dns(gw);
+    gw->dns = gw_dns_new(&gw->loop, gw->cfg.resolvers, gw->cfg.n_resolvers, err, sizeof(err));
+    if (!gw->dns) {
+        st_err("edge discovery: %s", err);
+        return -EINVAL;
+    }
+    st_info("edge discovery: DNS SRV " SRV_PREFIX "%s", gw->cfg.edge_srv);
+    resolve(gw);
+    return 0;
+}
+
+int gw_pool_start(struct gw_server *gw)
+{
+    st_timer_init(&gw->pool_timer, &gw->loop, on_tick, gw);
+    st_defer_init(&gw->reap, reap, gw);
+    st_timer_start(&gw->pool_timer, POOL_TICK_MS);
+    return gw->cfg.edge_srv ? use_srv(gw) : use_static(gw);
+}
+
+void gw_pool_reconfigure(struct gw_server *gw)
+{
+    if (gw->cfg.edge_srv)
+        use_srv(gw);
+    else
+        use_static(gw);
+}
+
+void gw_pool_replace_all(struct gw_server *gw)
+{
+    rebuild(gw, true);
+}
+
+void gw_pool_drain(struct gw_server *gw)
+{
+    for (size_t i = 0; i < gw->n_conns; i++)
+        gw_conn_drain(gw->conns[i]);
+    for (struct gw_conn *c = gw->retired; c; c = c->next_retired)
+        gw_conn_drain(c);
+}
+
+size_t gw_pool_busy(struct gw_server *gw)
+{
+    size_t busy = 0;
+    for (size_t i = 0; i < gw->n_conns; i++)
+        busy += !gw_conn_idle(gw->conns[i]);
+    for (struct gw_conn *c = gw->retired; c; c = c->next_retired)
+        busy += !gw_conn_idle(c);
+    return busy;
+}
+
+void gw_pool_stats(struct gw_server *gw, size_t *registered, size_t *edges)
+{
+    *registered = *edges = 0;
+    for (size_t i = 0; i < gw->n_conns; i++) {
+        struct gw_conn *c = gw->conns[i];
+        if (c->reach || !c->registered)
+            continue;
+        bool seen = false;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = !gw->conns[j]->reach && gw->conns[j]->registered &&
+                   same_addr(&gw->conns[j]->target.addr, &c->target.addr);
+        (*registered)++;
+        *edges += !seen;
+    }
+}
+
+static void log_stats(struct gw_server *gw)
+{
+    size_t reg, edges, tunnels = 0;
+    for (size_t i = 0; i < gw->n_conns; i++)
+        tunnels += !gw->conns[i]->reach;
+    gw_pool_stats(gw, &reg, &edges);
+    st_info("tunnel connections: %zu of %zu registered, on %zu of %zu edges", reg, tunnels, edges,
+            gw->n_targets);
+}
+
+void gw_pool_on_registered(struct gw_server *gw, struct gw_conn *c)
+{
+    for (struct gw_conn *r = gw->retired; r; r = r->next_retired)
+        if (!r->drained && r->reach == c->reach && same_addr(&r->target.addr, &c->target.addr))
+            gw_conn_drain(r);
+    if (!c->reach)
+        log_stats(gw);
+}
+
+void gw_pool_on_conn_failed(struct gw_server *gw)
+{
+    if (gw->drain.draining)
+        return;
+    log_stats(gw);
+    if (gw->dns && st_loop_now(&gw->loop) >= gw->last_resolve + RESOLVE_GAP_MS)
+        resolve(gw);
+}
+
+void gw_pool_fini(struct gw_server *gw)
+{
+    st_timer_stop(&gw->pool_timer);
+    st_defer_cancel(&gw->loop, &gw->reap);
+    gw_dns_free(gw->dns_old);
+    gw->dns_old = NULL;
+    for (size_t i = 0; i < gw->n_conns; i++)
+        gw_conn_free(gw->conns[i]);
+    while (gw->retired) {
+        struct gw_conn *c = gw->retired;
+        gw->retired = c->next_retired;
+        gw_conn_free(c);
+    }
+    free(gw->conns);
+    gw->conns = NULL;
+    gw->n_conns = 0;
+    gw_dns_free(gw->dns);
+    gw->dns = NULL;
+    free(gw->targets);
+    gw->targets = NULL;
+}

@@ -1,0 +1,38 @@
+#ifndef SUBTUNNEL_GW_POOL_H
+#define SUBTUNNEL_GW_POOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "gw_edges.h"
+
+/* The gateway's set of edge connections. The edge targets come from the static `edges`
+ * list or from DNS SRV (re-resolved when a connection fails and when the TTL expires);
+ * gw_edges_assign maps them to connection slots (every edge holds at least one tunnel
+ * connection). A connection keeps its edge; when the target list or the gateway's
+ * identity changes, replaced connections are retired: they keep serving until their
+ * replacement has registered with the same edge (or RETIRE_WAIT passes), then send
+ * UNREGISTER + GOAWAY and are freed once idle. */
+
+struct gw_server;
+struct gw_conn;
+
+/* Starts discovery (static list or SRV) and the first connections. 0 or -errno. */
+int gw_pool_start(struct gw_server *gw);
+/* Replaces every connection (make-before-break), e.g. after the token or routes changed. */
+void gw_pool_replace_all(struct gw_server *gw);
+/* Uses a new static edge list or SRV setting from gw->cfg (after a reload). */
+void gw_pool_reconfigure(struct gw_server *gw);
+/* SIGTERM: every connection, current and retiring, sends UNREGISTER + GOAWAY. */
+void gw_pool_drain(struct gw_server *gw);
+/* Connections that still carry flows or have data to send. */
+size_t gw_pool_busy(struct gw_server *gw);
+/* Called by a tunnel connection when the edge accepted its REGISTER. */
+void gw_pool_on_registered(struct gw_server *gw, struct gw_conn *c);
+/* Called when a connection failed: re-resolves SRV soon (rate limited). */
+void gw_pool_on_conn_failed(struct gw_server *gw);
+/* Registered tunnel connections and distinct edges they reach (for logs and tests). */
+void gw_pool_stats(struct gw_server *gw, size_t *registered, size_t *edges);
+void gw_pool_fini(struct gw_server *gw);
+
+#endif

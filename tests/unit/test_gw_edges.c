@@ -1,0 +1,220 @@
+#include "gw_edges.h"
+
+#include "st_check.h"
+#include <stdio.h>
+#include <string.h>
+
+static struct gw_edge_target target(const char *name, const char *addr, uint16_t prio,
+                                    uint16_t weight)
+{
+    struct gw_edge_target t;
+
+    memset(&t, 0, sizeof(t));
+    ck_assert_int_eq(st_sockaddr_parse(addr, &t.addr), 0);
+    t.priority = prio;
+    t.weight = weight;
+    snprintf(t.name, sizeof(t.name), "%s", name);
+    return t;
+}
+
+static const char *addr_of(const struct gw_edge_target *t)
+{
+    static char buf[64];
+
+    ck_assert_int_eq(st_sockaddr_format(&t->addr, buf, sizeof(buf)), 0);
+    return buf;
+}
+
+/* Counts the slots of each target. */
+static void count_slots(const size_t *slots, size_t n_slots, size_t *count, size_t n)
+{
+    memset(count, 0, n * sizeof(*count));
+    for (size_t i = 0; i < n_slots; i++) {
+        ck_assert_uint_lt(slots[i], n);
+        count[slots[i]]++;
+    }
+}
+
+START_TEST(test_sort_order)
+{
+    struct gw_edge_target t[] = {
+        target("b.lab.test", "198.18.0.2:7844", 10, 5),
+        target("x.lab.test", "[2001:db8::1]:7844", 10, 1),
+        target("a.lab.test", "198.18.0.1:7844", 10, 5),
+        target("c.lab.test", "198.18.0.3:7844", 5, 1),
+        target("x.lab.test", "198.18.0.9:7844", 10, 1),
+        target("x.lab.test", "198.18.0.8:7845", 10, 1),
+        target("d.lab.test", "198.18.0.4:7844", 10, 9),
+    };
+    struct gw_edge_target u[7];
+    const char *want[] = {"198.18.0.3:7844",   "198.18.0.4:7844", "198.18.0.1:7844",
+                          "198.18.0.2:7844",   "198.18.0.8:7845", "198.18.0.9:7844",
+                          "[2001:db8::1]:7844"};
+
+    /* the same set in reverse order sorts to the same array */
+    for (size_t i = 0; i < 7; i++)
+        u[i] = t[6 - i];
+    ck_assert_uint_eq(gw_edges_sort(t, 7), 7);
+    ck_assert_uint_eq(gw_edges_sort(u, 7), 7);
+    for (size_t i = 0; i < 7; i++) {
+        ck_assert_str_eq(addr_of(&t[i]), want[i]);
+        ck_assert_str_eq(t[i].name, u[i].name);
+        ck_assert_str_eq(addr_of(&u[i]), want[i]);
+    }
+    ck_assert_uint_eq(t[0].priority, 5);
+    ck_assert_uint_eq(t[1].weight, 9);
+    ck_assert_uint_eq(gw_edges_sort(t, 0), 0);
+}
+END_TEST
+
+START_TEST(test_sort_duplicates)
+{
+    struct gw_edge_target t[] = {
+        target("late.lab.test", "198.18.0.1:7844", 20, 1),
+        target("edge1.lab.test", "198.18.0.1:7844", 10, 5),
+        target("edge1.lab.test", "198.18.0.1:7845", 10, 5), /* other port: kept */
+        target("alias.lab.test", "198.18.0.1:7844", 10, 5),
+        target("edge6.lab.test", "[2001:db8::1]:7844", 10, 5),
+        target("edge6.lab.test", "[2001:db8::1]:7844", 10, 5),
+    };
+
+    ck_assert_uint_eq(gw_edges_sort(t, 6), 3);
+    /* the best-ranked copy stays: priority 10 and, among equals, the first name */
+    ck_assert_str_eq(t[0].name, "alias.lab.test");
+    ck_assert_str_eq(addr_of(&t[0]), "198.18.0.1:7844");
+    ck_assert_str_eq(t[1].name, "edge1.lab.test");
+    ck_assert_str_eq(addr_of(&t[1]), "198.18.0.1:7845");
+    ck_assert_str_eq(addr_of(&t[2]), "[2001:db8::1]:7844");
+}
+END_TEST
+
+START_TEST(test_assign_equal_weights)
+{
+    struct gw_edge_target t[] = {
+        target("a", "198.18.0.1:7844", 0, 1),
+        target("b", "198.18.0.2:7844", 0, 1),
+        target("c", "198.18.0.3:7844", 0, 1),
+    };
+    size_t slots[7];
+    const size_t want[] = {0, 1, 2, 0, 1, 2, 0};
+
+    ck_assert_uint_eq(gw_edges_assign(t, 3, 7, slots), 7);
+    for (size_t i = 0; i < 7; i++)
+        ck_assert_uint_eq(slots[i], want[i]);
+}
+END_TEST
+
+START_TEST(test_assign_ha_below_n)
+{
+    struct gw_edge_target t[] = {
+        target("a", "198.18.0.1:7844", 0, 1),
+        target("b", "198.18.0.2:7844", 0, 1),
+        target("c", "198.18.0.3:7844", 1, 1),
+        target("d", "198.18.0.4:7844", 2, 1),
+    };
+    size_t slots[4];
+
+    ck_assert_uint_eq(gw_edges_assign(t, 4, 2, slots), 4);
+    for (size_t i = 0; i < 4; i++)
+        ck_assert_uint_eq(slots[i], i);
+    ck_assert_uint_eq(gw_edges_assign(t, 4, 0, slots), 4);
+    ck_assert_uint_eq(gw_edges_assign(t, 4, 4, slots), 4);
+    ck_assert_uint_eq(gw_edges_assign(t, 0, 4, slots), 0);
+}
+END_TEST
+
+START_TEST(test_assign_weights)
+{
+    struct gw_edge_target t[] = {
+        target("heavy", "198.18.0.1:7844", 0, 3),
+        target("light", "198.18.0.2:7844", 0, 1),
+    };
+    size_t slots[402], count[2];
+    const size_t want[] = {0, 1, 0, 0, 1, 0, 0, 0};
+
+    /* base 0,1; extras by smooth WRR over 3:1: 0,0,1,0 | 0,0 */
+    ck_assert_uint_eq(gw_edges_assign(t, 2, 8, slots), 8);
+    for (size_t i = 0; i < 8; i++)
+        ck_assert_uint_eq(slots[i], want[i]);
+    count_slots(slots, 8, count, 2);
+    ck_assert_uint_eq(count[0], 6);
+    ck_assert_uint_eq(count[1], 2);
+    /* over whole cycles the extras follow the weights exactly */
+    ck_assert_uint_eq(gw_edges_assign(t, 2, 402, slots), 402);
+    count_slots(slots + 2, 400, count, 2);
+    ck_assert_uint_eq(count[0], 300);
+    ck_assert_uint_eq(count[1], 100);
+    /* and never drift more than one slot from the exact share on the way */
+    for (size_t k = 1; k <= 400; k++) {
+        count_slots(slots + 2, k, count, 2);
+        ck_assert_uint_le(count[0] * 4, 3 * k + 4);
+        ck_assert_uint_ge(count[0] * 4 + 4, 3 * k);
+    }
+}
+END_TEST
+
+START_TEST(test_assign_priorities)
+{
+    struct gw_edge_target t[] = {
+        target("p10a", "198.18.0.1:7844", 10, 3),
+        target("p10b", "198.18.0.2:7844", 10, 2),
+        target("p20", "198.18.0.3:7844", 20, 50),
+        target("p30", "198.18.0.4:7844", 30, 1),
+    };
+    size_t slots[14], count[4];
+
+    ck_assert_uint_eq(gw_edges_sort(t, 4), 4);
+    ck_assert_uint_eq(gw_edges_assign(t, 4, 14, slots), 14);
+    count_slots(slots, 14, count, 4);
+    ck_assert_uint_eq(count[0], 1 + 6);
+    ck_assert_uint_eq(count[1], 1 + 4);
+    ck_assert_uint_eq(count[2], 1);
+    ck_assert_uint_eq(count[3], 1);
+    for (size_t i = 0; i < 4; i++)
+        ck_assert_uint_eq(slots[i], i);
+}
+END_TEST
+
+START_TEST(test_assign_zero_weights)
+{
+    struct gw_edge_target zero[] = {
+        target("a", "198.18.0.1:7844", 0, 0),
+        target("b", "198.18.0.2:7844", 0, 0),
+    };
+    struct gw_edge_target mixed[] = {
+        target("a", "198.18.0.1:7844", 0, 2),
+        target("b", "198.18.0.2:7844", 0, 0),
+    };
+    size_t slots[6], count[2];
+
+    ck_assert_uint_eq(gw_edges_assign(zero, 2, 6, slots), 6);
+    count_slots(slots, 6, count, 2);
+    ck_assert_uint_eq(count[0], 3);
+    ck_assert_uint_eq(count[1], 3);
+    ck_assert_uint_eq(gw_edges_assign(mixed, 2, 6, slots), 6);
+    count_slots(slots, 6, count, 2);
+    ck_assert_uint_eq(count[0], 5);
+    ck_assert_uint_eq(count[1], 1);
+}
+END_TEST
+
+static Suite *edges_suite(void)
+{
+    Suite *s = suite_create("gw_edges");
+    TCase *tc = tcase_create("core");
+
+    tcase_add_test(tc, test_sort_order);
+    tcase_add_test(tc, test_sort_duplicates);
+    tcase_add_test(tc, test_assign_equal_weights);
+    tcase_add_test(tc, test_assign_ha_below_n);
+    tcase_add_test(tc, test_assign_weights);
+    tcase_add_test(tc, test_assign_priorities);
+    tcase_add_test(tc, test_assign_zero_weights);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return st_check_run(edges_suite());
+}
