@@ -361,7 +361,19 @@ start_dns() {
 start_httpd() {
     local name=$1 ns=$2 addr=$3 port=$4 dir=$5
     start "$name" "$ns" "$LOGS/$name.log" python3 "$HTTPD" "$addr" "$port" "$dir"
-    wait_until 10 "$name on $addr:$port" listening "$ns" "$addr:$port"
+    wait_until "$LAB_WAIT_SECS" "$name on $addr:$port" httpd_ready "$@" ||
+        { tail -n 20 "$LOGS/$name.log" >&2; return 1; }
+}
+
+# httpd_ready NAME NS ADDR PORT DIR: listening; a server that exited (bind failure while
+# the namespace settles) is started again, its log kept
+httpd_ready() {
+    listening "$2" "$3:$4" && return 0
+    if ! pid_of "$1" >/dev/null; then
+        say "$1 exited: $(tail -n 1 "$LOGS/$1.log" 2>/dev/null); starting it again"
+        start "$1" "$2" "$LOGS/$1.log" python3 "$HTTPD" "$3" "$4" "$5"
+    fi
+    return 1
 }
 
 # ---------------------------------------------------------------- commands
@@ -509,52 +521,31 @@ cmd_status() {
     done
 }
 
-site_arg() {
-    case ${1:-1} in
-    1) echo gateway ;;
-    2) echo gateway2 ;;
-    *) die "site must be 1 or 2" ;;
+# proc_name ROLE N: the lab's process name of gateway/edge N (1 or 2)
+proc_name() {
+    case ${2:-1} in
+    1) echo "$1" ;;
+    2) echo "${1}2" ;;
+    *) if [[ $1 == gateway ]]; then die "site must be 1 or 2"; else die "edge must be 1 or 2"; fi ;;
     esac
 }
 
-cmd_kill_gateway() {
+# cmd_kill ROLE [N]: SIGKILL gateway/edge N
+cmd_kill() {
     local name pid
-    name=$(site_arg "${1:-1}")
+    name=$(proc_name "$1" "${2:-1}")
     pid=$(pid_of "$name") || die "$name is not running"
     kill -KILL "$pid"
     say "sent SIGKILL to $name (pid $pid)"
 }
 
-cmd_restart_gateway() {
-    local name n=${1:-1}
-    name=$(site_arg "$n")
+# cmd_restart ROLE [N]: stop (if running) and start gateway/edge N, wait until ready
+cmd_restart() {
+    local name n=${2:-1}
+    name=$(proc_name "$1" "$n")
     [[ -f $LAB_DIR/state ]] || die "lab is not up"
     stop_name "$name"
-    start_gateway "$n"
-}
-
-edge_arg() {
-    case ${1:-1} in
-    1) echo edge ;;
-    2) echo edge2 ;;
-    *) die "edge must be 1 or 2" ;;
-    esac
-}
-
-cmd_kill_edge() {
-    local name pid
-    name=$(edge_arg "${1:-1}")
-    pid=$(pid_of "$name") || die "$name is not running"
-    kill -KILL "$pid"
-    say "sent SIGKILL to $name (pid $pid)"
-}
-
-cmd_restart_edge() {
-    local name n=${1:-1}
-    name=$(edge_arg "$n")
-    [[ -f $LAB_DIR/state ]] || die "lab is not up"
-    stop_name "$name"
-    start_edge "$n"
+    "start_$1" "$n"
 }
 
 cmd_set_srv() {
@@ -573,10 +564,10 @@ main() {
     down) cmd_down ;;
     env) cmd_env ;;
     status) cmd_status ;;
-    kill-gateway) cmd_kill_gateway "$@" ;;
-    restart-gateway) cmd_restart_gateway "$@" ;;
-    kill-edge) cmd_kill_edge "$@" ;;
-    restart-edge) cmd_restart_edge "$@" ;;
+    kill-gateway) cmd_kill gateway "$@" ;;
+    restart-gateway) cmd_restart gateway "$@" ;;
+    kill-edge) cmd_kill edge "$@" ;;
+    restart-edge) cmd_restart edge "$@" ;;
     set-srv) cmd_set_srv "$@" ;;
     -h | --help | help) usage ;;
     *) usage ;;

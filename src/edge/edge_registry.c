@@ -131,6 +131,8 @@ struct edge_tconn *edge_registry_pick(struct edge_registry *r, int family, const
                                       struct edge_tunnel **t_out)
 {
     struct edge_tunnel *t = edge_route_lookup(r->routes, family, addr);
+    if (t && !t->conf) /* removed by a reload; its connections are being closed */
+        t = NULL;
     /* Not announced now: a configured tunnel that may announce it is merely down. */
     for (size_t i = 0; !t && i < r->n_tunnels; i++) {
         const struct edge_tunnel_conf *conf = r->tunnels[i]->conf;

@@ -18,7 +18,6 @@
 #include "st_tls.h"
 
 #define CONN_WINDOW (64 * 1024 * 1024)
-#define BACKOFF_MAX_EXP 5 /* waits < 2^5 = 32 s */
 
 #define NV(n, v)                                                                                   \
     {                                                                                              \
@@ -31,13 +30,10 @@ static void schedule_retry(struct gw_conn *c)
 {
     if (c->stopped || c->gw->drain.draining)
         return;
-    unsigned exp = c->attempts < BACKOFF_MAX_EXP ? c->attempts : BACKOFF_MAX_EXP;
     uint32_t r = 0;
     if (getrandom(&r, sizeof(r), 0) != sizeof(r))
         r = (uint32_t)rand();
-    uint64_t wait = (uint64_t)r % ((1000ULL << exp));
-    if (c->retry_after_ms) /* the edge asked for a pause: honour it, spread by up to 1 s */
-        wait = c->retry_after_ms + r % 1000;
+    uint64_t wait = gw_edges_backoff_ms(c->attempts, c->retry_after_ms, r);
     c->retry_after_ms = 0;
     c->attempts++;
     st_info("edge connection %u: reconnecting in %llu ms", c->index, (unsigned long long)wait);

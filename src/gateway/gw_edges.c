@@ -120,3 +120,11 @@ size_t gw_edges_assign(const struct gw_edge_target *t, size_t n, unsigned ha, si
     assign_extras(t, g, ha - n, slot_target + n);
     return ha;
 }
+
+uint64_t gw_edges_backoff_ms(unsigned attempts, uint64_t retry_after_ms, uint32_t rnd)
+{
+    unsigned exp = attempts < GW_EDGES_BACKOFF_MAX_EXP ? attempts : GW_EDGES_BACKOFF_MAX_EXP;
+    if (retry_after_ms)
+        return retry_after_ms + rnd % 1000;
+    return (uint64_t)rnd % (1000ULL << exp);
+}

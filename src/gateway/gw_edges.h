@@ -39,4 +39,11 @@ size_t gw_edges_sort(struct gw_edge_target *t, size_t n);
  * (5:1), 6:2 in total. Targets of higher priority values get exactly one slot. */
 size_t gw_edges_assign(const struct gw_edge_target *t, size_t n, unsigned ha, size_t *slot_target);
 
+#define GW_EDGES_BACKOFF_MAX_EXP 5 /* waits < 2^5 s = 32 s */
+
+/* Wait in ms before redialing an edge after `attempts` closes since the last REGISTERED,
+ * from the random value rnd: uniform in [0, 2^min(attempts, 5) s). When the edge's ERROR
+ * asked for retry_after_ms (> 0), that plus rnd mod 1000 ms of jitter instead. */
+uint64_t gw_edges_backoff_ms(unsigned attempts, uint64_t retry_after_ms, uint32_t rnd);
+
 #endif

@@ -6,6 +6,8 @@
 # B: blackhole edge 2 (iptables DROP on 7844): the gateway declares its connections dead
 #    within the heartbeat window, edge 2 stops routing to them (502), traffic through
 #    edge 1 goes on; when the DROP is lifted the connections come back.
+# C: reset one of the two tunnel connections at edge 1 (ss -K) during 8 downloads: new
+#    flows go to the other connection at once, the downloads on it finish intact.
 # Prints a summary of the measured recovery times.
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
@@ -138,6 +140,50 @@ in_ns st-edge2 iptables -F INPUT
 in_ns st-edge2 iptables -F OUTPUT
 wait_for 45 "4 connections after the blackhole is lifted" gw_is "4 2"
 summary+=("blackhole lifted -> back to 4 connections after $(($(now_ms) - t_lift)) ms")
+
+# ---- C: one of edge 1's two tunnel connections reset
+for i in $(seq 1 8); do
+    ecurl 1 -m 60 --limit-rate 512K -o "$dir/c$i.bin" "http://$PRIV_IP:8000/flow.bin" \
+        2>"$dir/c$i.err" &
+    pids+=($!)
+done
+c_started() {
+    local i
+    for i in $(seq 1 8); do
+        [[ -f $dir/c$i.bin ]] && (($(file_size "$dir/c$i.bin") >= 256 * 1024)) || return 1
+    done
+}
+wait_for 30 "8 downloads through edge 1 under way" c_started
+lost0=$(grep -c 'lost:' "$GATEWAY_LOG" || true)
+sport=$(in_ns st-bastion ss -Htn state established '( dst 192.0.2.1 and dport = :7844 )' |
+    awk '{print $3}' | head -n 1 | sed 's/.*://')
+[[ $sport =~ ^[0-9]+$ ]] || fail "no tunnel connection to edge 1 found"
+t_rst=$(now_ms)
+in_ns st-bastion ss -K -Htn state established "( dst 192.0.2.1 and dport = :7844 and sport = :$sport )" \
+    >/dev/null
+one_lost() { (($(grep -c 'lost:' "$GATEWAY_LOG" || true) == lost0 + 1)); }
+wait_for 5 "the gateway to lose exactly one connection" one_lost
+okn=0
+for i in $(seq 1 20); do
+    if ok_new1 && [[ $(sha256_file "$dir/new1.bin") == "$small" ]]; then okn=$((okn + 1)); fi
+done
+assert_eq 20 "$okn" "new flows through edge 1 right after one of its connections was reset"
+summary+=("one connection reset -> 20 of 20 new flows OK within $(($(now_ms) - t_rst)) ms")
+intact=0 cut=0
+for i in $(seq 1 8); do
+    if wait "${pids[$i - 1]}"; then
+        [[ $(sha256_file "$dir/c$i.bin") == "$want" ]] || fail "download $i: sha256 mismatch"
+        intact=$((intact + 1))
+    else
+        cut=$((cut + 1))
+    fi
+done
+pids=()
+log "downloads: $intact intact, $cut cut with the reset connection"
+((intact >= 3 && intact + cut == 8)) ||
+    fail "only $intact of 8 downloads survived (those on the other connection must)"
+pass "downloads on the surviving connection complete intact ($intact of 8)"
+wait_for 40 "4 connections after the reset" gw_is "4 2"
 
 log "recovery summary:"
 for s in "${summary[@]}"; do log "  $s"; done

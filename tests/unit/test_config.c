@@ -443,6 +443,85 @@ START_TEST(test_gw_errors)
 }
 END_TEST
 
+START_TEST(test_edge_timers)
+{
+    struct edge_config cfg;
+
+    ck_assert_msg(edge_parse(&cfg, "", NULL) == 0, "%s", err);
+    ck_assert_int_eq(cfg.grace_period_ms, 30000);
+    ck_assert_int_eq(cfg.heartbeat_interval_ms, 5000);
+    ck_assert_int_eq(cfg.heartbeat_count, 5);
+    edge_config_fini(&cfg);
+    ck_assert_msg(
+        edge_parse(&cfg, "grace-period: 0\nheartbeat-interval: 2\nheartbeat-count: 3\n", NULL) == 0,
+        "%s", err);
+    ck_assert_int_eq(cfg.grace_period_ms, 0);
+    ck_assert_int_eq(cfg.heartbeat_interval_ms, 2000);
+    ck_assert_int_eq(cfg.heartbeat_count, 3);
+    edge_config_fini(&cfg);
+    edge_bad("grace-period: 3601\n", NULL,
+             "edge.yaml:3: 'grace-period' is 3601, must be between 0 and 3600");
+    edge_bad("heartbeat-interval: 0\n", NULL,
+             "edge.yaml:3: 'heartbeat-interval' is 0, must be between 1 and 300");
+    edge_bad("heartbeat-count: many\n", NULL,
+             "edge.yaml:3: 'heartbeat-count' must be an integer, not 'many'");
+}
+END_TEST
+
+static int gw_parse_top(struct gw_config *cfg, const char *top)
+{
+    snprintf(text, sizeof(text),
+             "%sedge-name: edge.lab.test\nca-file: %s\ntoken: site-1:0123456789abcdef\n", top, ca);
+    return gw_config_parse(text, strlen(text), "gw.yaml", cfg, err, sizeof(err));
+}
+
+static void gw_bad_top(const char *top, const char *want)
+{
+    struct gw_config cfg;
+
+    ck_assert_int_lt(gw_parse_top(&cfg, top), 0);
+    ck_assert_msg(strcmp(err, want) == 0, "got '%s', want '%s'", err, want);
+    ck_assert_ptr_null(cfg.edge_srv);
+}
+
+START_TEST(test_gw_srv)
+{
+    struct gw_config cfg;
+    char buf[64];
+
+    ck_assert_msg(gw_parse_top(&cfg, "edge-srv: lab.test\nresolvers: [192.0.2.1:53]\n"
+                                     "grace-period: 5\n") == 0,
+                  "%s", err);
+    ck_assert_str_eq(cfg.edge_srv, "lab.test");
+    ck_assert_uint_eq(cfg.n_edges, 0);
+    ck_assert_uint_eq(cfg.n_resolvers, 1);
+    st_sockaddr_format(&cfg.resolvers[0], buf, sizeof(buf));
+    ck_assert_str_eq(buf, "192.0.2.1:53");
+    ck_assert_int_eq(cfg.grace_period_ms, 5000);
+    gw_config_fini(&cfg);
+    ck_assert_msg(gw_parse_top(&cfg, "edge-srv: example.net\n") == 0, "%s", err);
+    ck_assert_uint_eq(cfg.n_resolvers, 0);
+    ck_assert_int_eq(cfg.grace_period_ms, 30000);
+    gw_config_fini(&cfg);
+
+    gw_bad_top("", "gw.yaml:1: missing required key 'edges' (or 'edge-srv')");
+    gw_bad_top("edges: [192.0.2.1:7844]\nedge-srv: lab.test\n",
+               "gw.yaml:2: 'edges' and 'edge-srv' are mutually exclusive");
+    gw_bad_top("edge-srv: 'lab test'\n",
+               "gw.yaml:1: 'edge-srv': 'lab test' is not a DNS domain (letters, digits, '-', "
+               "'_', dots)");
+    gw_bad_top("edge-srv: a..b\n", "gw.yaml:1: 'edge-srv': 'a..b' is not a DNS domain (letters, "
+                                   "digits, '-', '_', dots)");
+    gw_bad_top("edges: [192.0.2.1:7844]\nresolvers: [192.0.2.1:53]\n",
+               "gw.yaml:2: 'resolvers' is only used with 'edge-srv'");
+    gw_bad_top("edge-srv: lab.test\nresolvers: [192.0.2.1]\n",
+               "gw.yaml:2: 'resolvers[0]': invalid address '192.0.2.1' (want numeric ip:port or "
+               "[ipv6]:port)");
+    gw_bad_top("edges: [192.0.2.1:7844]\ngrace-period: -1\n",
+               "gw.yaml:2: 'grace-period' is -1, must be between 0 and 3600");
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
     Suite *s = suite_create("config");
@@ -458,6 +537,8 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_gw_good_defaults);
     tcase_add_test(tc, test_gw_good_full);
     tcase_add_test(tc, test_gw_errors);
+    tcase_add_test(tc, test_edge_timers);
+    tcase_add_test(tc, test_gw_srv);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -198,6 +198,25 @@ START_TEST(test_assign_zero_weights)
 }
 END_TEST
 
+START_TEST(test_backoff)
+{
+    /* attempts 0: [0, 1 s); then 2, 4, 8, 16 s; capped at 32 s */
+    ck_assert_uint_eq(gw_edges_backoff_ms(0, 0, 999), 999);
+    ck_assert_uint_eq(gw_edges_backoff_ms(0, 0, 1000), 0);
+    ck_assert_uint_eq(gw_edges_backoff_ms(1, 0, 1999), 1999);
+    ck_assert_uint_eq(gw_edges_backoff_ms(4, 0, 15999), 15999);
+    ck_assert_uint_eq(gw_edges_backoff_ms(5, 0, 31999), 31999);
+    ck_assert_uint_eq(gw_edges_backoff_ms(5, 0, 32000), 0);
+    ck_assert_uint_eq(gw_edges_backoff_ms(40, 0, 0xffffffffu), 0xffffffffu % 32000);
+    for (uint32_t r = 0; r < 100000; r += 997)
+        ck_assert_uint_lt(gw_edges_backoff_ms(1000, 0, r * 65537u), 32000);
+    /* retry-after from the edge replaces the backoff, plus under 1 s of jitter */
+    ck_assert_uint_eq(gw_edges_backoff_ms(0, 5000, 0), 5000);
+    ck_assert_uint_eq(gw_edges_backoff_ms(5, 5000, 1999), 5999);
+    ck_assert_uint_eq(gw_edges_backoff_ms(2, 60000, 123456), 60456);
+}
+END_TEST
+
 static Suite *edges_suite(void)
 {
     Suite *s = suite_create("gw_edges");
@@ -210,6 +229,7 @@ static Suite *edges_suite(void)
     tcase_add_test(tc, test_assign_weights);
     tcase_add_test(tc, test_assign_priorities);
     tcase_add_test(tc, test_assign_zero_weights);
+    tcase_add_test(tc, test_backoff);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -101,6 +101,58 @@ START_TEST(unknown_tunnel_in_may_reach_is_a_config_error)
 }
 END_TEST
 
+/* A reload keeps tunnel objects by id (connections and flows point at them), adds new
+ * ids and leaves removed ones without a configuration: not found, not routed to. */
+START_TEST(reconfigure_keeps_tunnels_by_id)
+{
+    struct edge_config next;
+    char text[2048];
+    snprintf(text, sizeof(text),
+             "cert: %s\nkey: %s\n"
+             "tunnels:\n"
+             "  - id: site2\n    secret-sha256: " HASH "\n    routes: [203.0.113.0/24]\n"
+             "  - id: site3\n    secret-sha256: " HASH "\n    routes: [198.18.5.0/24]\n"
+             "access-tokens:\n  - name: u\n    sha256: " HASH "\n",
+             cert, cert);
+    ck_assert_msg(edge_config_parse(text, strlen(text), "next.yaml", &next, err, sizeof(err)) == 0,
+                  "%s", err);
+    struct edge_tunnel *site1 = edge_registry_find(&reg, "site1");
+    struct edge_tunnel *site2 = edge_registry_find(&reg, "site2");
+    struct st_cidr r1;
+    const struct st_cidr *bad = NULL;
+    ck_assert_int_eq(st_cidr_parse("198.51.100.0/24", &r1), 0);
+    int dummy;
+    ck_assert_int_eq(edge_registry_attach(&reg, site1, (struct edge_tconn *)&dummy, &r1, 1, &bad),
+                     0);
+
+    ck_assert_int_eq(edge_registry_reconfigure(&reg, &next), 0);
+    ck_assert_ptr_null(edge_registry_find(&reg, "site1"));
+    ck_assert_ptr_eq(edge_registry_find(&reg, "site2"), site2);
+    ck_assert_ptr_eq(site2->conf, &next.tunnels[0]);
+    ck_assert_ptr_null(site1->conf);
+    ck_assert_str_eq(site1->id, "site1");
+    struct edge_tunnel *site3 = edge_registry_find(&reg, "site3");
+    ck_assert_ptr_nonnull(site3);
+    ck_assert_ptr_eq(site3->conf, &next.tunnels[1]);
+
+    uint8_t a[4] = {198, 51, 100, 10};
+    struct edge_tunnel *t = (struct edge_tunnel *)1;
+    ck_assert_ptr_null(edge_registry_pick(&reg, AF_INET, a, &t));
+    ck_assert_ptr_null(t); /* the removed tunnel is not routed to */
+    struct st_cidr out[8];
+    ck_assert_uint_eq(edge_registry_reachable(&reg, site1, out, 8), 0);
+    ck_assert(!edge_registry_may_reach(site1, site2, AF_INET, a));
+    edge_registry_detach(&reg, site1, (struct edge_tconn *)&dummy);
+
+    /* back again: the same object returns with the new configuration */
+    ck_assert_int_eq(edge_registry_reconfigure(&reg, &cfg), 0);
+    ck_assert_ptr_eq(edge_registry_find(&reg, "site1"), site1);
+    ck_assert_ptr_eq(site1->conf, &cfg.tunnels[0]);
+    ck_assert_ptr_null(site3->conf);
+    edge_config_fini(&next);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("registry");
@@ -109,6 +161,7 @@ int main(void)
     tcase_add_test(tc, default_deny_and_named_tunnels);
     tcase_add_test(tc, reachable_routes_for_gateways);
     tcase_add_test(tc, unknown_tunnel_in_may_reach_is_a_config_error);
+    tcase_add_test(tc, reconfigure_keeps_tunnels_by_id);
     suite_add_tcase(s, tc);
     return st_check_run(s);
 }
