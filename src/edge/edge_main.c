@@ -78,19 +78,20 @@ static const struct edge_tunnel_conf *find_conf(const struct edge_config *cfg, c
 static void mark_evictions(struct edge_server *srv, const struct edge_config *next)
 {
     for (struct edge_tconn *c = srv->tconns; c; c = c->next) {
-        c->evict = NULL;
-        c->evict_retry = false;
+        c->evict[0] = '\0';
         if (!c->registered)
             continue;
         const struct edge_tunnel_conf *o = c->tunnel->conf, *n = find_conf(next, c->tunnel->id);
+        const struct st_cidr *bad = NULL;
+        char cidr[64] = "?";
         if (!n) {
-            c->evict = "tunnel removed from the edge configuration";
+            snprintf(c->evict, sizeof(c->evict), "tunnel removed from the edge configuration");
         } else if (memcmp(o->secret_sha256, n->secret_sha256, 32) != 0) {
-            c->evict = "tunnel secret changed";
-        } else if (o->n_routes != n->n_routes ||
-                   memcmp(o->routes, n->routes, o->n_routes * sizeof(*o->routes)) != 0) {
-            c->evict = "tunnel routes changed: register again";
-            c->evict_retry = true;
+            snprintf(c->evict, sizeof(c->evict), "tunnel secret changed");
+        } else if (!edge_registry_conn_allowed(c->tunnel, c, n, &bad)) {
+            st_cidr_format(bad, cidr, sizeof(cidr));
+            snprintf(c->evict, sizeof(c->evict), "route %s is no longer allowed for this tunnel",
+                     cidr);
         }
     }
 }
@@ -160,8 +161,8 @@ static void reload(void *data)
     st_cli_log_level(srv->cli, srv->cfg.log_level);
     size_t evicted = 0;
     for (struct edge_tconn *c = srv->tconns; c; c = c->next) {
-        if (c->evict) {
-            edge_tconn_evict(c, c->evict, c->evict_retry);
+        if (c->evict[0]) {
+            edge_tconn_evict(c, c->evict);
             evicted++;
         } else {
             edge_tconn_send_routes(c);

@@ -63,6 +63,8 @@ int edge_registry_init(struct edge_registry *r, const struct edge_config *cfg)
 void edge_registry_fini(struct edge_registry *r)
 {
     for (size_t i = 0; i < r->n_tunnels; i++) {
+        for (size_t j = 0; j < r->tunnels[i]->n_conns; j++)
+            free(r->tunnels[i]->conns[j].routes);
         free(r->tunnels[i]->conns);
         free(r->tunnels[i]);
     }
@@ -85,6 +87,15 @@ static bool route_allowed(const struct edge_tunnel_conf *conf, const struct st_c
     return false;
 }
 
+/* The tunnel's table entries: the union of what its registered connections announced. */
+static void rebuild_routes(struct edge_registry *r, struct edge_tunnel *t)
+{
+    edge_route_remove_owner(r->routes, t);
+    for (size_t i = 0; i < t->n_conns; i++)
+        for (size_t j = 0; j < t->conns[i].n_routes; j++)
+            edge_route_add(r->routes, &t->conns[i].routes[j], t); /* same owner: cannot clash */
+}
+
 int edge_registry_attach(struct edge_registry *r, struct edge_tunnel *t, struct edge_tconn *c,
                          const struct st_cidr *routes, size_t n_routes, const struct st_cidr **bad)
 {
@@ -98,33 +109,55 @@ int edge_registry_attach(struct edge_registry *r, struct edge_tunnel *t, struct 
         int rv = edge_route_add(r->routes, &routes[i], t);
         if (rv < 0) {
             *bad = &routes[i];
-            if (t->n_conns == 0)
-                edge_route_remove_owner(r->routes, t);
+            rebuild_routes(r, t);
             return rv;
         }
     }
-    if (t->n_conns == t->cap_conns) {
+    struct st_cidr *copy = malloc((n_routes ? n_routes : 1) * sizeof(*copy));
+    if (copy && t->n_conns == t->cap_conns) {
         size_t cap = t->cap_conns ? t->cap_conns * 2 : 4;
-        struct edge_tconn **v = realloc(t->conns, cap * sizeof(*v));
-        if (!v)
-            return -ENOMEM;
-        t->conns = v;
-        t->cap_conns = cap;
+        struct edge_tunnel_conn *v = realloc(t->conns, cap * sizeof(*v));
+        if (v) {
+            t->conns = v;
+            t->cap_conns = cap;
+        }
     }
-    t->conns[t->n_conns++] = c;
+    if (!copy || t->n_conns == t->cap_conns) {
+        free(copy);
+        rebuild_routes(r, t);
+        return -ENOMEM;
+    }
+    memcpy(copy, routes, n_routes * sizeof(*copy));
+    t->conns[t->n_conns++] = (struct edge_tunnel_conn){c, copy, n_routes};
     return 0;
 }
 
 void edge_registry_detach(struct edge_registry *r, struct edge_tunnel *t, struct edge_tconn *c)
 {
     for (size_t i = 0; i < t->n_conns; i++) {
-        if (t->conns[i] == c) {
+        if (t->conns[i].c == c) {
+            free(t->conns[i].routes);
             t->conns[i] = t->conns[--t->n_conns];
             break;
         }
     }
-    if (t->n_conns == 0)
-        edge_route_remove_owner(r->routes, t);
+    rebuild_routes(r, t);
+}
+
+bool edge_registry_conn_allowed(const struct edge_tunnel *t, const struct edge_tconn *c,
+                                const struct edge_tunnel_conf *conf, const struct st_cidr **bad)
+{
+    for (size_t i = 0; i < t->n_conns; i++) {
+        if (t->conns[i].c != c)
+            continue;
+        for (size_t j = 0; j < t->conns[i].n_routes; j++) {
+            if (!route_allowed(conf, &t->conns[i].routes[j])) {
+                *bad = &t->conns[i].routes[j];
+                return false;
+            }
+        }
+    }
+    return true;
 }
 
 struct edge_tconn *edge_registry_pick(struct edge_registry *r, int family, const uint8_t *addr,
@@ -143,7 +176,7 @@ struct edge_tconn *edge_registry_pick(struct edge_registry *r, int family, const
     *t_out = t;
     if (!t || t->n_conns == 0)
         return NULL;
-    return t->conns[t->rr++ % t->n_conns];
+    return t->conns[t->rr++ % t->n_conns].c;
 }
 
 static bool names(const struct edge_tunnel_conf *src, const char *id)

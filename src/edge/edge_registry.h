@@ -13,10 +13,16 @@
 
 struct edge_tconn;
 
+struct edge_tunnel_conn {
+    struct edge_tconn *c;
+    struct st_cidr *routes; /* what this connection announced (owned) */
+    size_t n_routes;
+};
+
 struct edge_tunnel {
     const struct edge_tunnel_conf *conf; /* NULL once a reload removed the tunnel */
     char id[64];
-    struct edge_tconn **conns; /* registered connections */
+    struct edge_tunnel_conn *conns; /* registered connections */
     size_t n_conns, cap_conns;
     size_t rr; /* round-robin cursor */
 };
@@ -40,8 +46,13 @@ struct edge_tunnel *edge_registry_find(struct edge_registry *r, const char *id);
  * another tunnel; *bad set), -ENOMEM. */
 int edge_registry_attach(struct edge_registry *r, struct edge_tunnel *t, struct edge_tconn *c,
                          const struct st_cidr *routes, size_t n_routes, const struct st_cidr **bad);
-/* Removes a connection; the tunnel's routes go when its last connection goes. */
+/* Removes a connection; the tunnel's routes become the union of what its remaining
+ * connections announced (all go with the last one). */
 void edge_registry_detach(struct edge_registry *r, struct edge_tunnel *t, struct edge_tconn *c);
+/* True when every route c announced lies inside one of conf's routes; else *bad is the
+ * first one that does not (a reload narrowed the tunnel's routes). */
+bool edge_registry_conn_allowed(const struct edge_tunnel *t, const struct edge_tconn *c,
+                                const struct edge_tunnel_conf *conf, const struct st_cidr **bad);
 /* Picks a registered connection for a destination: LPM over announced routes, then round
  * robin over the tunnel's connections. NULL and *t_out NULL: no tunnel may reach it;
  * NULL with *t_out: the tunnel allowed to announce it has no registered connection. */

@@ -41,9 +41,9 @@ static ssize_t ctrl_read(nghttp2_session *s, int32_t sid, uint8_t *buf, size_t l
     return st_ctrlstream_read(&c->ctrl, buf, len, flags);
 }
 
-static void refuse_after(struct edge_tconn *c, const char *cause, bool retry, uint32_t after_s)
+static void refuse(struct edge_tconn *c, const char *cause, bool retry)
 {
-    struct st_ctrl_error e = {.retry = retry, .retry_after_s = after_s};
+    struct st_ctrl_error e = {.retry = retry, .retry_after_s = retry ? 5 : 0};
     snprintf(e.cause, sizeof(e.cause), "%s", cause);
     uint8_t buf[512];
     int n = st_ctrl_encode_error(&e, buf, sizeof(buf));
@@ -55,11 +55,6 @@ static void refuse_after(struct edge_tconn *c, const char *cause, bool retry, ui
     nghttp2_session_resume_data(c->h2.session, c->ctrl.sid);
     nghttp2_submit_goaway(c->h2.session, NGHTTP2_FLAG_NONE, 0, NGHTTP2_NO_ERROR, NULL, 0);
     st_h2conn_kick(&c->h2);
-}
-
-static void refuse(struct edge_tconn *c, const char *cause, bool retry)
-{
-    refuse_after(c, cause, retry, retry ? 5 : 0);
 }
 
 /* Tells the gateway which CIDRs its site may reach through the edge (reach role). */
@@ -371,7 +366,9 @@ static void session_closed(struct st_h2conn *h, const char *why)
 static void on_reg_timeout(struct st_timer *t)
 {
     struct edge_tconn *c = t->data;
-    if (!c->registered)
+    if (c->evicted)
+        st_h2conn_fail(&c->h2, "still open %d s after its ERROR", EDGE_EVICT_CLOSE_MS / 1000);
+    else if (!c->registered)
         st_h2conn_fail(&c->h2, "no registration within %d s", EDGE_REGISTER_TIMEOUT_MS / 1000);
 }
 
@@ -398,7 +395,7 @@ void edge_tconn_adopt(struct edge_server *srv, int fd, SSL *ssl, const char *pee
     st_debug("tunnel connection %s accepted", c->peer);
 }
 
-void edge_tconn_evict(struct edge_tconn *c, const char *cause, bool retry)
+void edge_tconn_evict(struct edge_tconn *c, const char *cause)
 {
     if (!c->registered || c->h2.dead)
         return;
@@ -406,7 +403,9 @@ void edge_tconn_evict(struct edge_tconn *c, const char *cause, bool retry)
             cause);
     edge_registry_detach(&c->srv->reg, c->tunnel, c);
     c->registered = false;
-    refuse_after(c, cause, retry, 0);
+    c->evicted = true;
+    refuse(c, cause, false);
+    st_timer_start(&c->reg_timer, EDGE_EVICT_CLOSE_MS);
 }
 
 void edge_tconn_send_routes(struct edge_tconn *c)

@@ -15,6 +15,7 @@ struct edge_tunnel;
 struct edge_flow;
 
 #define EDGE_REGISTER_TIMEOUT_MS 10000
+#define EDGE_EVICT_CLOSE_MS 5000
 
 struct edge_tconn {
     struct edge_server *srv;
@@ -28,8 +29,8 @@ struct edge_tconn {
     struct st_ctrlstream ctrl;
     struct edge_flow *flows; /* flows with a stream on this connection */
     size_t n_flows;
-    const char *evict; /* reload: why this connection must go (NULL: it stays) */
-    bool evict_retry;
+    char evict[160]; /* reload: why this connection must go ("": it stays) */
+    bool evicted;    /* ERROR sent after registration: closed if the gateway does not */
 };
 
 /* Takes over a TLS connection whose handshake selected ALPN h2 (fd and ssl owned). */
@@ -45,8 +46,9 @@ void edge_tconn_consume(struct edge_tconn *c, int32_t sid, size_t n);
 /* Resets stream sid with an HTTP/2 error code. */
 void edge_tconn_reset(struct edge_tconn *c, int32_t sid, uint32_t code);
 /* Reload: the tunnel's configuration no longer admits c. Removes it from the registry and
- * sends ERROR{cause, retry} (retry-after 0) and GOAWAY; the gateway closes it. */
-void edge_tconn_evict(struct edge_tconn *c, const char *cause, bool retry);
+ * sends ERROR{cause, no retry} and GOAWAY; the gateway closes it, or the edge does after
+ * EDGE_EVICT_CLOSE_MS. */
+void edge_tconn_evict(struct edge_tconn *c, const char *cause);
 /* Reload: sends the ROUTES capsule again (may-reach may have changed). */
 void edge_tconn_send_routes(struct edge_tconn *c);
 /* Starts a graceful close (GOAWAY); used on drain. */

@@ -424,7 +424,14 @@ void gw_conn_drain(struct gw_conn *c)
         return;
     c->drained = true;
     c->drained_at = st_loop_now(&c->gw->loop);
-    if (!c->active || c->h2.dead || !c->ctrl.sid)
+    if (!c->active || c->h2.dead)
+        return;
+    /* Still connecting, or a tunnel connection not registered yet: nothing to keep. */
+    if (!c->h2.session || (!c->reach && !c->registered)) {
+        st_h2conn_fail(&c->h2, "closed before it was registered (drained)");
+        return;
+    }
+    if (!c->ctrl.sid)
         return;
     uint8_t buf[16];
     int n = st_ctrl_encode_unregister(buf, sizeof(buf));
@@ -442,7 +449,7 @@ void gw_conn_drain(struct gw_conn *c)
 
 bool gw_conn_idle(struct gw_conn *c)
 {
-    return !c->active || c->h2.dead ||
+    return !c->active || c->h2.dead || !c->h2.session ||
            (!c->flows && !nghttp2_session_want_write(c->h2.session) &&
             c->h2.out_len == c->h2.out_off);
 }

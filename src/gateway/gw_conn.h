@@ -27,7 +27,8 @@ struct gw_conn {
     bool drained;             /* UNREGISTER + GOAWAY sent (or nothing left to drain) */
     uint64_t drained_at;      /* loop time of the drain */
     uint64_t retry_after_ms;  /* from the edge's ERROR: the next wait is at least this */
-    uint64_t retire_deadline; /* retired: drain at the latest then */
+    uint64_t retire_deadline; /* retired: drain then (if its replacement is up) */
+    bool kept;                /* retired, deadline passed, kept for want of a replacement */
     struct gw_conn *next_retired;
     struct gw_edge_target target;
     struct st_timer retry;

@@ -20,6 +20,7 @@
  * may still hold an event pointing at a slot whose socket c-ares closed in the same batch. */
 struct dns_sock {
     struct st_io io; /* io.fd == ARES_SOCKET_BAD: free slot */
+    bool stale;      /* released in this I/O batch: not reused before `sweep` ran */
     struct gw_dns *d;
     struct dns_sock *next;
 };
@@ -55,6 +56,7 @@ struct gw_dns {
     struct st_timer ares_timer; /* c-ares retransmissions (ares_timeout) */
     struct st_timer deadline;   /* GW_DNS_TIMEOUT_MS for the whole resolution */
     struct st_defer done;       /* delivers the result outside c-ares and the I/O batch */
+    struct st_defer sweep;      /* makes released socket slots reusable after the batch */
     unsigned gen;
     bool busy, finished, timed_out;
     char name[256];
@@ -102,6 +104,13 @@ static void on_sock(struct st_io *io, uint32_t events)
     update_timer(d);
 }
 
+static void on_sweep(struct st_defer *df)
+{
+    struct gw_dns *d = df->data;
+    for (struct dns_sock *s = d->socks; s; s = s->next)
+        s->stale = false;
+}
+
 static struct dns_sock *sock_slot(struct gw_dns *d, ares_socket_t fd)
 {
     struct dns_sock *s, *free_slot = NULL;
@@ -109,7 +118,7 @@ static struct dns_sock *sock_slot(struct gw_dns *d, ares_socket_t fd)
     for (s = d->socks; s; s = s->next) {
         if (s->io.fd == fd)
             return s;
-        if (s->io.fd == ARES_SOCKET_BAD && !free_slot)
+        if (s->io.fd == ARES_SOCKET_BAD && !s->stale && !free_slot)
             free_slot = s;
     }
     if (!free_slot) {
@@ -134,6 +143,9 @@ static void sock_state_cb(void *data, ares_socket_t fd, int readable, int writab
             if (s->io.fd == fd) {
                 st_io_stop(&s->io);
                 s->io.fd = ARES_SOCKET_BAD;
+                /* the loop may still hold an event for this slot in the current batch */
+                s->stale = true;
+                st_defer_queue(d->loop, &d->sweep);
             }
         return;
     }
@@ -588,6 +600,7 @@ struct gw_dns *gw_dns_new(struct st_loop *loop, const struct st_sockaddr *server
     st_timer_init(&d->ares_timer, loop, on_ares_timer, d);
     st_timer_init(&d->deadline, loop, on_deadline, d);
     st_defer_init(&d->done, on_done, d);
+    st_defer_init(&d->sweep, on_sweep, d);
     return d;
 
 fail_destroy:
@@ -641,7 +654,8 @@ void gw_dns_free(struct gw_dns *d)
     st_defer_cancel(d->loop, &d->done);
     st_timer_stop(&d->deadline);
     st_timer_stop(&d->ares_timer);
-    ares_destroy(d->ch); /* closes sockets through sock_state_cb */
+    ares_destroy(d->ch); /* closes sockets through sock_state_cb (which queues sweep) */
+    st_defer_cancel(d->loop, &d->sweep);
     for (struct dns_sock *s = d->socks, *next; s; s = next) {
         next = s->next;
         st_io_stop(&s->io);

@@ -90,9 +90,10 @@ static void keep_restart_only(const struct gw_config *cur, struct gw_config *nex
     }
 }
 
-/* SIGHUP: re-read the file. Token, routes, edge-name or CA changes replace every edge
- * connection (new ones register before the old ones drain); edge list changes move only
- * the affected connections; the rest applies to new flows and connections. */
+/* SIGHUP: re-read the file. Token, routes, edge-name or CA changes (or connections an
+ * edge refused) replace every edge connection (new ones register before the old ones
+ * drain); edge list changes move only the affected connections; the rest applies to new
+ * flows and connections. */
 static void reload(void *data)
 {
     struct gw_server *gw = data;
@@ -109,7 +110,7 @@ static void reload(void *data)
         return;
     }
     keep_restart_only(cur, &next);
-    bool identity = strcmp(cur->tunnel_id, next.tunnel_id) != 0 ||
+    bool identity = gw_pool_refused(gw) || strcmp(cur->tunnel_id, next.tunnel_id) != 0 ||
                     strcmp(cur->secret, next.secret) != 0 || !same_routes(cur, &next) ||
                     strcmp(cur->edge_name, next.edge_name) != 0 ||
                     strcmp(cur->ca_file, next.ca_file) != 0;
@@ -123,6 +124,7 @@ static void reload(void *data)
     *cur = next;
     SSL_CTX_free(gw->tls);
     gw->tls = tls;
+    gw->drain.grace_ms = (uint64_t)cur->grace_period_ms;
     st_info("SIGHUP: configuration reloaded (%s)", identity ? "identity changed: replacing edge "
                                                               "connections"
                                                    : edges  ? "edge list changed"

@@ -34,18 +34,34 @@ static void retire(struct gw_server *gw, struct gw_conn *c, bool wait)
         gw_conn_drain(c);
 }
 
-/* A current connection of the same role and edge that no new slot has taken yet. */
+/* A current connection of the same role and edge that no new slot has taken yet: a
+ * registered one first, then one that is (re)connecting; never a stopped one. */
 static struct gw_conn *claim(struct gw_conn **old, size_t n_old, bool reach,
                              const struct gw_edge_target *t)
 {
-    for (size_t i = 0; i < n_old; i++) {
-        struct gw_conn *c = old[i];
-        if (c && c->reach == reach && same_addr(&c->target.addr, &t->addr)) {
-            old[i] = NULL;
-            return c;
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < n_old; i++) {
+            struct gw_conn *c = old[i];
+            if (c && !c->stopped && c->reach == reach && (pass || c->registered) &&
+                same_addr(&c->target.addr, &t->addr)) {
+                old[i] = NULL;
+                return c;
+            }
         }
     }
     return NULL;
+}
+
+/* A current connection of the same role and edge is registered. */
+static bool replacement_up(const struct gw_server *gw, const struct gw_conn *old)
+{
+    for (size_t i = 0; i < gw->n_conns; i++) {
+        const struct gw_conn *c = gw->conns[i];
+        if (c->registered && c->reach == old->reach &&
+            same_addr(&c->target.addr, &old->target.addr))
+            return true;
+    }
+    return false;
 }
 
 /* A connection created by this rebuild (not yet registered) dials the same edge. */
@@ -136,6 +152,8 @@ static void on_dns(void *arg, int status, const struct gw_edge_target *t, size_t
 {
     struct gw_server *gw = arg;
     uint64_t now = st_loop_now(&gw->loop);
+    if (gw->drain.draining)
+        return;
     if (status < 0 || n == 0) {
         st_warn("edge discovery: %s; %s", err ? err : "no edge",
                 gw->n_targets ? "keeping the known edges" : "no edge to connect to yet");
@@ -189,8 +207,9 @@ static void reap(struct st_defer *d)
         }
         p = &c->next_retired;
     }
-    gw_dns_free(gw->dns_old);
-    gw->dns_old = NULL;
+    for (size_t i = 0; i < gw->n_dns_old; i++)
+        gw_dns_free(gw->dns_old[i]);
+    gw->n_dns_old = 0;
 }
 
 static void on_tick(struct st_timer *tm)
@@ -198,8 +217,17 @@ static void on_tick(struct st_timer *tm)
     struct gw_server *gw = tm->data;
     uint64_t now = st_loop_now(&gw->loop);
     for (struct gw_conn *c = gw->retired; c; c = c->next_retired) {
-        if (!c->drained && now >= c->retire_deadline)
-            gw_conn_drain(c);
+        if (!c->drained && now >= c->retire_deadline) {
+            /* Keep a registered connection while its replacement is refused or down. */
+            if (!c->registered || replacement_up(gw, c)) {
+                gw_conn_drain(c);
+            } else if (!c->kept) {
+                c->kept = true;
+                st_warn("edge connection to %s: no replacement registered after %d s; keeping "
+                        "the old connection until one does",
+                        c->edge, RETIRE_WAIT_MS / 1000);
+            }
+        }
         if (reapable(gw, c))
             st_defer_queue(&gw->loop, &gw->reap);
     }
@@ -208,12 +236,14 @@ static void on_tick(struct st_timer *tm)
     st_timer_start(tm, POOL_TICK_MS);
 }
 
+/* The resolver is freed by reap: this may run in the signal (fd) callback. */
 static void retire_dns(struct gw_server *gw)
 {
     if (!gw->dns)
         return;
-    gw_dns_free(gw->dns_old); /* at most one waits: a second reload in one batch */
-    gw->dns_old = gw->dns;
+    if (gw->n_dns_old == GW_DNS_OLD_MAX) /* that many reloads in one batch: free the oldest */
+        gw_dns_free(gw->dns_old[--gw->n_dns_old]);
+    gw->dns_old[gw->n_dns_old++] = gw->dns;
     gw->dns = NULL;
     st_defer_queue(&gw->loop, &gw->reap);
 }
@@ -238,14 +268,18 @@ static int use_static(struct gw_server *gw)
 static int use_srv(struct gw_server *gw)
 {
     char err[256];
-    retire_dns(gw);
-    gw->dns = gw_dns_new(&gw->loop, gw->cfg.resolvers, gw->cfg.n_resolvers, err, sizeof(err));
-    if (!gw->dns) {
-        st_err("edge discovery: %s", err);
+    struct gw_dns *dns =
+        gw_dns_new(&gw->loop, gw->cfg.resolvers, gw->cfg.n_resolvers, err, sizeof(err));
+    if (!dns) {
+        st_err("edge discovery: %s%s", err, gw->dns ? "; keeping the previous resolver" : "");
         return -EINVAL;
     }
+    retire_dns(gw);
+    gw->dns = dns;
     st_info("edge discovery: DNS SRV " SRV_PREFIX "%s", gw->cfg.edge_srv);
     resolve(gw);
+    if (gw->n_targets) /* ha-connections or reach.connections may have changed */
+        rebuild(gw, false);
     return 0;
 }
 
@@ -314,8 +348,18 @@ static void log_stats(struct gw_server *gw)
             gw->n_targets);
 }
 
+bool gw_pool_refused(struct gw_server *gw)
+{
+    for (size_t i = 0; i < gw->n_conns; i++)
+        if (gw->conns[i]->stopped)
+            return true;
+    return false;
+}
+
 void gw_pool_on_registered(struct gw_server *gw, struct gw_conn *c)
 {
+    if (c->stopped) /* a retired connection that finished its handshake late */
+        return;
     for (struct gw_conn *r = gw->retired; r; r = r->next_retired)
         if (!r->drained && r->reach == c->reach && same_addr(&r->target.addr, &c->target.addr))
             gw_conn_drain(r);
@@ -336,8 +380,9 @@ void gw_pool_fini(struct gw_server *gw)
 {
     st_timer_stop(&gw->pool_timer);
     st_defer_cancel(&gw->loop, &gw->reap);
-    gw_dns_free(gw->dns_old);
-    gw->dns_old = NULL;
+    for (size_t i = 0; i < gw->n_dns_old; i++)
+        gw_dns_free(gw->dns_old[i]);
+    gw->n_dns_old = 0;
     for (size_t i = 0; i < gw->n_conns; i++)
         gw_conn_free(gw->conns[i]);
     while (gw->retired) {

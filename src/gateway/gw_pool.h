@@ -11,8 +11,9 @@
  * gw_edges_assign maps them to connection slots (every edge holds at least one tunnel
  * connection). A connection keeps its edge; when the target list or the gateway's
  * identity changes, replaced connections are retired: they keep serving until their
- * replacement has registered with the same edge (or RETIRE_WAIT passes), then send
- * UNREGISTER + GOAWAY and are freed once idle. */
+ * replacement has registered with the same edge (after RETIRE_WAIT without one, only a
+ * connection that is not registered itself is let go), then send UNREGISTER + GOAWAY and
+ * are freed once idle. */
 
 struct gw_server;
 struct gw_conn;
@@ -27,6 +28,9 @@ void gw_pool_reconfigure(struct gw_server *gw);
 void gw_pool_drain(struct gw_server *gw);
 /* Connections that still carry flows or have data to send. */
 size_t gw_pool_busy(struct gw_server *gw);
+/* True if a current connection was refused by an edge without retry (a reload then
+ * replaces every connection, even when the file did not change). */
+bool gw_pool_refused(struct gw_server *gw);
 /* Called by a tunnel connection when the edge accepted its REGISTER. */
 void gw_pool_on_registered(struct gw_server *gw, struct gw_conn *c);
 /* Called when a connection failed: re-resolves SRV soon (rate limited). */

@@ -7,6 +7,8 @@
 #     works at once and the old one gets 407
 #  c. edge: a new tunnel secret closes the gateway's connections; the gateway, reloaded
 #     with the new token, registers again
+#  e. gateway reloaded with a token the edge refuses: the old connections stay (flows
+#     work past the 10 s retire wait); the fixed file reloaded: registered again
 #  d. gateway with grace-period 2: SIGTERM during a slow download exits after ~2 s
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
@@ -116,6 +118,24 @@ kill -HUP "$gw_pid"
 wait_for 20 "4 connections with the new token" settled_after_reload
 wait_for 10 "a flow with the new secret" small_ok
 pass "gateway registered again with the rotated secret"
+
+# ---- e. a gateway reload the edge refuses keeps the running connections
+good_token=$(grep '^token: ' "$GATEWAY_CONFIG")
+sed -i "s/^token: site1:.*/token: site1:$(head -c 24 /dev/urandom | base64 | tr -d '\/+=')/" \
+    "$GATEWAY_CONFIG"
+refused0=$(count 'registration refused by .*: invalid token' "$GATEWAY_LOG")
+kill -HUP "$gw_pid"
+new_refused() { (($(count 'registration refused by .*: invalid token' "$GATEWAY_LOG") >= refused0 + 4)); }
+wait_for 10 "the edge to refuse the 4 new connections" new_refused
+kept() { (($(count 'keeping the old connection until one does' "$GATEWAY_LOG") >= 4)); }
+wait_for 20 "the gateway to keep its 4 old connections past the retire wait" kept
+small_ok || fail "flows with the old connections after a refused token change"
+pass "a refused token change keeps the running connections and flows"
+sed -i "s/^token: site1:.*/$good_token/" "$GATEWAY_CONFIG"
+kill -HUP "$gw_pid"
+wait_for 20 "4 connections after the token is fixed" settled_after_reload
+small_ok || fail "flows after the token is fixed"
+pass "reloading the fixed file registers new connections"
 
 # ---- d. grace-period 2 s bounds the drain (a file far larger than the socket buffers
 # and windows on the way, so the gateway's side of the flow is still open)

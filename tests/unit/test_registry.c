@@ -8,6 +8,7 @@
 
 #include "edge_config.h"
 #include "edge_registry.h"
+#include "edge_route.h"
 
 #define HASH "0000000000000000000000000000000000000000000000000000000000000000"
 
@@ -153,6 +154,37 @@ START_TEST(reconfigure_keeps_tunnels_by_id)
 }
 END_TEST
 
+/* The route table holds the union of what the registered connections announced: a route
+ * only one connection announced leaves with it (a gateway narrowing its routes). */
+START_TEST(routes_follow_connections)
+{
+    struct edge_tunnel *site1 = edge_registry_find(&reg, "site1");
+    struct edge_tunnel *site2 = edge_registry_find(&reg, "site2");
+    struct st_cidr wide, narrow;
+    const struct st_cidr *bad = NULL;
+    int c1, c2;
+    uint8_t a10[4] = {198, 51, 100, 10}, a200[4] = {198, 51, 100, 200};
+
+    ck_assert_int_eq(st_cidr_parse("198.51.100.0/24", &wide), 0);
+    ck_assert_int_eq(st_cidr_parse("198.51.100.0/25", &narrow), 0);
+    ck_assert_int_eq(edge_registry_attach(&reg, site1, (struct edge_tconn *)&c1, &wide, 1, &bad),
+                     0);
+    ck_assert_int_eq(edge_registry_attach(&reg, site1, (struct edge_tconn *)&c2, &narrow, 1, &bad),
+                     0);
+    ck_assert_ptr_eq(edge_route_lookup(reg.routes, AF_INET, a200), site1);
+    ck_assert(edge_registry_conn_allowed(site1, (struct edge_tconn *)&c1, site1->conf, &bad));
+    ck_assert(!edge_registry_conn_allowed(site1, (struct edge_tconn *)&c1, site2->conf, &bad));
+    ck_assert_ptr_eq(bad, &site1->conns[0].routes[0]);
+
+    edge_registry_detach(&reg, site1, (struct edge_tconn *)&c1);
+    ck_assert_ptr_null(edge_route_lookup(reg.routes, AF_INET, a200));
+    ck_assert_ptr_eq(edge_route_lookup(reg.routes, AF_INET, a10), site1);
+    edge_registry_detach(&reg, site1, (struct edge_tconn *)&c2);
+    ck_assert_ptr_null(edge_route_lookup(reg.routes, AF_INET, a10));
+    ck_assert_uint_eq(edge_route_count(reg.routes), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("registry");
@@ -162,6 +194,7 @@ int main(void)
     tcase_add_test(tc, reachable_routes_for_gateways);
     tcase_add_test(tc, unknown_tunnel_in_may_reach_is_a_config_error);
     tcase_add_test(tc, reconfigure_keeps_tunnels_by_id);
+    tcase_add_test(tc, routes_follow_connections);
     suite_add_tcase(s, tc);
     return st_check_run(s);
 }
