@@ -228,3 +228,12 @@ int st_sockaddr_format(const struct st_sockaddr *a, char *buf, size_t len)
     }
     return n < 0 || (size_t)n >= len ? -ENOSPC : 0;
 }
+
+uint16_t st_sockaddr_port(const struct st_sockaddr *a)
+{
+    if (a->ss.ss_family == AF_INET)
+        return ntohs(((const struct sockaddr_in *)&a->ss)->sin_port);
+    if (a->ss.ss_family == AF_INET6)
+        return ntohs(((const struct sockaddr_in6 *)&a->ss)->sin6_port);
+    return 0;
+}

@@ -33,6 +33,8 @@ bool st_cidr_covers(const struct st_cidr *outer, const struct st_cidr *inner);
 /* "192.0.2.1:7844", "[2001:db8::1]:7844", "*:7844" / ":7844" (any IPv4). Numeric only,
  * port 0..65535. 0 or -EINVAL. */
 int st_sockaddr_parse(const char *s, struct st_sockaddr *out);
+/* Port of an AF_INET/AF_INET6 address (host order); 0 for other families. */
+uint16_t st_sockaddr_port(const struct st_sockaddr *a);
 /* Writes "ip:port" / "[ip6]:port" into buf; 0, -ENOSPC or -EINVAL (unknown family). */
 int st_sockaddr_format(const struct st_sockaddr *a, char *buf, size_t len);
 /* Splits an authority "host:port" / "[v6]:port" (s need not be NUL-terminated) into a

@@ -14,23 +14,11 @@
 #define TOKEN_FILE_MAX 1024
 
 static const char *const top_keys[] = {
-    "log-level",
-    "edges",
-    "edge-name",
-    "ca-file",
-    "token",
-    "token-file",
-    "ha-connections",
-    "heartbeat-interval",
-    "heartbeat-count",
-    "expose",
-    "reach",
-    "tun",
-    "virtual-pool",
-    "edge-srv",
-    "resolvers",
-    "grace-period",
-    NULL,
+    "log-level",       "edges",      "edge-name",      "ca-file",
+    "token",           "token-file", "ha-connections", "heartbeat-interval",
+    "heartbeat-count", "expose",     "reach",          "tun",
+    "virtual-pool",    "edge-srv",   "resolvers",      "grace-period",
+    "ingress",         NULL,
 };
 static const char *const expose_keys[] = {"routes", "connect-timeout", "allow-link-local", NULL};
 static const char *const tun_keys[] = {"name", "mtu", NULL};
@@ -49,13 +37,6 @@ static bool sockaddr_is_any(const struct st_sockaddr *a)
     return memcmp(&((const struct sockaddr_in6 *)&a->ss)->sin6_addr, &any6, sizeof(any6)) == 0;
 }
 
-static uint16_t sockaddr_port(const struct st_sockaddr *a)
-{
-    if (a->ss.ss_family == AF_INET)
-        return ntohs(((const struct sockaddr_in *)&a->ss)->sin_port);
-    return ntohs(((const struct sockaddr_in6 *)&a->ss)->sin6_port);
-}
-
 /* A list of concrete "ip:port" addresses (edges, resolvers). */
 static int get_addrs(struct st_cfg *c, const struct st_cfg_node *n, struct st_sockaddr **out,
                      size_t *count)
@@ -72,7 +53,7 @@ static int get_addrs(struct st_cfg *c, const struct st_cfg_node *n, struct st_so
         struct st_sockaddr *a = &(*out)[i];
         if ((rc = st_cfg_sockaddr(c, e, a)) < 0)
             return rc;
-        if (sockaddr_is_any(a) || sockaddr_port(a) == 0)
+        if (sockaddr_is_any(a) || st_sockaddr_port(a) == 0)
             return st_cfg_fail(c, e->line, "'%s': '%s' needs a concrete address and a port",
                                e->path, e->scalar);
         (*count)++;
@@ -321,6 +302,8 @@ static int from_tree(struct st_cfg *c, struct gw_config *cfg)
         return rc;
     if ((v = st_cfg_get(root, "virtual-pool")) && (rc = get_pool(c, v, cfg)) < 0)
         return rc;
+    if ((v = st_cfg_get(root, "ingress")) && (rc = gw_ingress_parse(c, v, &cfg->ingress)) < 0)
+        return rc;
     return 0;
 }
 
@@ -369,5 +352,6 @@ void gw_config_fini(struct gw_config *cfg)
     free(cfg->edge_name);
     free(cfg->ca_file);
     free(cfg->routes);
+    gw_ingress_fini(&cfg->ingress);
     explicit_bzero(cfg, sizeof(*cfg));
 }

@@ -3,6 +3,7 @@
 
 /* subtunnel-gateway configuration file (YAML); see docs/configuration.md. */
 
+#include "gw_ingress.h"
 #include "st_addr.h"
 
 #include <stdbool.h>
@@ -33,6 +34,7 @@ struct gw_config {
     char tun_name[16];           /* tun.name: default "st0", <= 15 chars */
     int tun_mtu;                 /* tun.mtu: default 1500, 576..9000 */
     struct st_cidr virtual_pool; /* virtual-pool: IPv4 CIDR, default 100.64.0.0/10, prefix <= 29 */
+    struct gw_ingress ingress;   /* ingress: hostname rules (n_rules 0: none) */
 };
 
 /* Loads and validates path into *cfg (overwritten; release with gw_config_fini). On failure

@@ -1,0 +1,306 @@
+#include "gw_ingress.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "st_config.h"
+
+#define HOST_MAX 253
+#define PATH_MAX_LEN 2048
+
+static const char *const rule_keys[] = {"hostname", "path",   "path-regex",
+                                        "service",  "origin", NULL};
+static const char *const origin_keys[] = {
+    "no-tls-verify",      "ca-file", "server-name", "connect-timeout", "keep-alive-connections",
+    "keep-alive-timeout", NULL};
+
+bool gw_ingress_valid_hostname(const char *h)
+{
+    size_t n = strlen(h), label = 0;
+
+    if (strncmp(h, "*.", 2) == 0) {
+        h += 2;
+        n -= 2;
+    }
+    if (n == 0 || n > HOST_MAX || h[0] == '.' || h[n - 1] == '.')
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)h[i];
+        if (ch == '.') {
+            if (label == 0)
+                return false;
+            label = 0;
+        } else if ((isalnum(ch) || ch == '-' || ch == '_') && ++label <= 63) {
+            continue;
+        } else {
+            return false;
+        }
+    }
+    return true;
+}
+
+static int get_hostname(struct st_cfg *c, const struct st_cfg_node *v, struct gw_ingress_rule *r)
+{
+    int rc = st_cfg_strdup(c, v, &r->hostname);
+
+    if (rc < 0)
+        return rc;
+    for (char *p = r->hostname; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    if (!gw_ingress_valid_hostname(r->hostname))
+        return st_cfg_fail(c, v->line,
+                           "'%s': '%s' is not a host name (DNS labels, optionally '*.' first)",
+                           v->path, v->scalar);
+    return 0;
+}
+
+static int get_path(struct st_cfg *c, const struct st_cfg_node *rule, struct gw_ingress_rule *r)
+{
+    const struct st_cfg_node *p = st_cfg_get(rule, "path"), *x = st_cfg_get(rule, "path-regex");
+    const char *s;
+    int rc;
+
+    if (p && x)
+        return st_cfg_fail(c, x->key_line, "'path' and 'path-regex' are mutually exclusive");
+    if (p) {
+        if ((rc = st_cfg_strdup(c, p, &r->path_prefix)) < 0)
+            return rc;
+        if (r->path_prefix[0] != '/' || strlen(r->path_prefix) > PATH_MAX_LEN)
+            return st_cfg_fail(c, p->line, "'%s': '%s' must start with '/'", p->path, p->scalar);
+    }
+    if (!x)
+        return 0;
+    if ((rc = st_cfg_string(c, x, &s)) < 0)
+        return rc;
+    if ((rc = regcomp(&r->path_regex, s, REG_EXTENDED | REG_NOSUB)) != 0) {
+        char why[128];
+        regerror(rc, &r->path_regex, why, sizeof(why));
+        return st_cfg_fail(c, x->line, "'%s': invalid regular expression '%s': %s", x->path, s,
+                           why);
+    }
+    r->has_regex = true;
+    return 0;
+}
+
+/* "http://ip[:port]", "https://ip[:port]" (numeric, no path) or "http_status:NNN". */
+static int get_service(struct st_cfg *c, const struct st_cfg_node *v, struct gw_ingress_rule *r)
+{
+    static const char status_pfx[] = "http_status:";
+    const char *s, *hostport;
+    char buf[80];
+    int rc;
+
+    if ((rc = st_cfg_strdup(c, v, &r->service)) < 0)
+        return rc;
+    s = r->service;
+    if (strncmp(s, status_pfx, sizeof(status_pfx) - 1) == 0) {
+        char *end;
+        long code = strtol(s + sizeof(status_pfx) - 1, &end, 10);
+        if (*end || end == s + sizeof(status_pfx) - 1 || code < 100 || code > 599)
+            return st_cfg_fail(c, v->line, "'%s': '%s': status must be 100..599", v->path, s);
+        r->kind = GW_INGRESS_STATUS;
+        r->status = (int)code;
+        return 0;
+    }
+    if (strncmp(s, "http://", 7) == 0) {
+        r->kind = GW_INGRESS_HTTP;
+        hostport = s + 7;
+    } else if (strncmp(s, "https://", 8) == 0) {
+        r->kind = GW_INGRESS_HTTPS;
+        hostport = s + 8;
+    } else {
+        return st_cfg_fail(c, v->line,
+                           "'%s': '%s' must be http://IP[:PORT], https://IP[:PORT] or "
+                           "http_status:CODE",
+                           v->path, s);
+    }
+    size_t n = strlen(hostport);
+    if (n > 0 && hostport[n - 1] == '/')
+        n--; /* "http://198.51.100.10:8000/" */
+    if (n == 0 || n >= sizeof(buf) - 8 || memchr(hostport, '/', n))
+        return st_cfg_fail(c, v->line, "'%s': '%s': give an address (and port) but no path",
+                           v->path, s);
+    memcpy(buf, hostport, n);
+    buf[n] = '\0';
+    bool has_port = buf[n - 1] != ']' && strchr(buf, ':') && (buf[0] != '[' || strstr(buf, "]:"));
+    if (!has_port)
+        snprintf(buf + n, sizeof(buf) - n, ":%d", r->kind == GW_INGRESS_HTTPS ? 443 : 80);
+    if (st_sockaddr_parse(buf, &r->origin) < 0 || st_sockaddr_port(&r->origin) == 0)
+        return st_cfg_fail(c, v->line,
+                           "'%s': '%s': the origin must be a numeric IP address with an "
+                           "optional port",
+                           v->path, s);
+    return 0;
+}
+
+static int get_origin(struct st_cfg *c, const struct st_cfg_node *o, struct gw_ingress_rule *r)
+{
+    const struct st_cfg_node *v;
+    const char *path;
+    int rc;
+
+    if ((rc = st_cfg_map(c, o)) < 0 || (rc = st_cfg_check_keys(c, o, origin_keys)) < 0)
+        return rc;
+    if (r->kind == GW_INGRESS_STATUS)
+        return st_cfg_fail(c, o->key_line, "'%s': an http_status service has no origin options",
+                           o->path);
+    bool tls_only =
+        st_cfg_get(o, "no-tls-verify") || st_cfg_get(o, "ca-file") || st_cfg_get(o, "server-name");
+    if (tls_only && r->kind != GW_INGRESS_HTTPS)
+        return st_cfg_fail(c, o->key_line,
+                           "'%s': no-tls-verify, ca-file and server-name need an https:// service",
+                           o->path);
+    if ((v = st_cfg_get(o, "no-tls-verify")) && (rc = st_cfg_bool(c, v, &r->no_tls_verify)) < 0)
+        return rc;
+    if ((v = st_cfg_get(o, "ca-file"))) {
+        if ((rc = st_cfg_readable_file(c, v, &path)) < 0)
+            return rc;
+        if (!(r->ca_file = strdup(path)))
+            return -ENOMEM;
+    }
+    if ((v = st_cfg_get(o, "server-name"))) {
+        if ((rc = st_cfg_strdup(c, v, &r->server_name)) < 0)
+            return rc;
+        if (!gw_ingress_valid_hostname(r->server_name) || r->server_name[0] == '*')
+            return st_cfg_fail(c, v->line, "'%s': '%s' is not a host name", v->path, v->scalar);
+    }
+    if ((rc = st_cfg_opt_int(c, o, "connect-timeout", 1, 300, 1000, &r->connect_timeout_ms)) < 0 ||
+        (rc = st_cfg_opt_int(c, o, "keep-alive-connections", 0, 1024, 1, &r->keep_alive_conns)) < 0)
+        return rc;
+    return st_cfg_opt_int(c, o, "keep-alive-timeout", 1, 3600, 1000, &r->keep_alive_timeout_ms);
+}
+
+static int get_rule(struct st_cfg *c, const struct st_cfg_node *n, struct gw_ingress_rule *r)
+{
+    const struct st_cfg_node *v;
+    int rc;
+
+    r->line = n->line;
+    r->connect_timeout_ms = 10000;
+    r->keep_alive_conns = 16;
+    r->keep_alive_timeout_ms = 90000;
+    if ((rc = st_cfg_map(c, n)) < 0 || (rc = st_cfg_check_keys(c, n, rule_keys)) < 0)
+        return rc;
+    if ((v = st_cfg_get(n, "hostname")) && (rc = get_hostname(c, v, r)) < 0)
+        return rc;
+    if ((rc = get_path(c, n, r)) < 0)
+        return rc;
+    if ((rc = st_cfg_require(c, n, "service", &v)) < 0 || (rc = get_service(c, v, r)) < 0)
+        return rc;
+    return (v = st_cfg_get(n, "origin")) ? get_origin(c, v, r) : 0;
+}
+
+static bool catch_all(const struct gw_ingress_rule *r)
+{
+    return !r->hostname && !r->path_prefix && !r->has_regex;
+}
+
+int gw_ingress_parse(struct st_cfg *c, const struct st_cfg_node *n, struct gw_ingress *in)
+{
+    int rc;
+
+    memset(in, 0, sizeof(*in));
+    if ((rc = st_cfg_seq(c, n, 1)) < 0)
+        return rc;
+    if (!(in->rules = calloc(n->n_children, sizeof(*in->rules))))
+        return -ENOMEM;
+    for (size_t i = 0; i < n->n_children; i++) {
+        in->n_rules++;
+        if ((rc = get_rule(c, n->children[i], &in->rules[i])) < 0)
+            return rc;
+        if (i + 1 < n->n_children && catch_all(&in->rules[i]))
+            return st_cfg_fail(c, n->children[i]->line,
+                               "'%s' matches every request: the rules after it are unreachable "
+                               "(only the last rule may omit hostname and path)",
+                               n->children[i]->path);
+    }
+    if (!catch_all(&in->rules[in->n_rules - 1]))
+        return st_cfg_fail(c, n->children[in->n_rules - 1]->line,
+                           "the last ingress rule must match everything (no hostname, no path), "
+                           "e.g. '- service: http_status:404'");
+    return 0;
+}
+
+void gw_ingress_fini(struct gw_ingress *in)
+{
+    for (size_t i = 0; in->rules && i < in->n_rules; i++) {
+        struct gw_ingress_rule *r = &in->rules[i];
+        free(r->hostname);
+        free(r->path_prefix);
+        if (r->has_regex)
+            regfree(&r->path_regex);
+        free(r->service);
+        free(r->ca_file);
+        free(r->server_name);
+    }
+    free(in->rules);
+    memset(in, 0, sizeof(*in));
+}
+
+/* host without ":port" (and without the brackets of an IPv6 literal), lower-cased. */
+static bool host_part(const char *host, char *out, size_t cap)
+{
+    size_t n;
+    const char *end;
+
+    if (host[0] == '[') {
+        host++;
+        end = strchr(host, ']');
+        if (!end)
+            return false;
+    } else {
+        end = strchr(host, ':');
+        end = end ? end : host + strlen(host);
+    }
+    n = (size_t)(end - host);
+    if (n == 0 || n >= cap)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        out[i] = (char)tolower((unsigned char)host[i]);
+    out[n] = '\0';
+    if (n > 1 && out[n - 1] == '.') /* "app.lab.test." */
+        out[n - 1] = '\0';
+    return true;
+}
+
+static bool host_matches(const char *pattern, const char *host)
+{
+    if (strncmp(pattern, "*.", 2) != 0)
+        return strcmp(pattern, host) == 0;
+    size_t hl = strlen(host), sl = strlen(pattern + 1); /* ".example.net" */
+    return hl > sl && strcmp(host + hl - sl, pattern + 1) == 0;
+}
+
+static bool path_matches(const struct gw_ingress_rule *r, const char *path)
+{
+    char buf[PATH_MAX_LEN + 1];
+    size_t n = strcspn(path, "?#");
+
+    if (n > PATH_MAX_LEN)
+        return false;
+    memcpy(buf, path, n);
+    buf[n] = '\0';
+    if (r->path_prefix && strncmp(buf, r->path_prefix, strlen(r->path_prefix)) != 0)
+        return false;
+    return !r->has_regex || regexec(&r->path_regex, buf, 0, NULL, 0) == 0;
+}
+
+const struct gw_ingress_rule *gw_ingress_match(const struct gw_ingress *in, const char *host,
+                                               const char *path)
+{
+    char h[HOST_MAX + 2];
+    bool have_host = host && host_part(host, h, sizeof(h));
+
+    for (size_t i = 0; i < in->n_rules; i++) {
+        const struct gw_ingress_rule *r = &in->rules[i];
+        if (r->hostname && (!have_host || !host_matches(r->hostname, h)))
+            continue;
+        if ((r->path_prefix || r->has_regex) && !path_matches(r, path ? path : "/"))
+            continue;
+        return r;
+    }
+    return NULL;
+}

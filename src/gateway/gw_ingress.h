@@ -1,0 +1,60 @@
+#ifndef SUBTUNNEL_GW_INGRESS_H
+#define SUBTUNNEL_GW_INGRESS_H
+
+/* Hostname ingress rules (cloudflared-like), from the gateway's `ingress:` list: an
+ * ordered list of {hostname, path | path-regex, service, origin options}; the first rule
+ * that matches a request's host and path picks its origin. The last rule must match
+ * everything (no hostname, no path). Pure: parsing from the config tree and matching. */
+
+#include <regex.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "st_addr.h"
+
+struct st_cfg;
+struct st_cfg_node;
+
+enum gw_ingress_kind {
+    GW_INGRESS_HTTP,   /* service: http://ip:port */
+    GW_INGRESS_HTTPS,  /* service: https://ip:port */
+    GW_INGRESS_STATUS, /* service: http_status:NNN (answered by the gateway) */
+};
+
+struct gw_ingress_rule {
+    char *hostname;    /* lower-case; "*.example.net" matches any name below it; NULL: any */
+    char *path_prefix; /* path: request path starts with it; NULL: any */
+    bool has_regex;    /* path-regex: POSIX extended regex, searched in the path */
+    regex_t path_regex;
+    enum gw_ingress_kind kind;
+    struct st_sockaddr origin; /* HTTP/HTTPS */
+    int status;                /* STATUS */
+    char *service;             /* as written, for logs */
+    bool no_tls_verify;        /* origin.no-tls-verify (https) */
+    char *ca_file;             /* origin.ca-file (https; default: system CAs) */
+    char *server_name;         /* origin.server-name (https SNI / verification; default none) */
+    int connect_timeout_ms;    /* origin.connect-timeout, default 10 s */
+    int keep_alive_conns;      /* origin.keep-alive-connections, default 16, 0..1024 */
+    int keep_alive_timeout_ms; /* origin.keep-alive-timeout, default 90 s */
+    int line;                  /* config line of the rule (for logs) */
+};
+
+struct gw_ingress {
+    struct gw_ingress_rule *rules;
+    size_t n_rules;
+};
+
+/* Parses the `ingress` list node into in (zeroed first). 0 or the st_cfg error (message
+ * "FILE:LINE: reason" written through c). On error in holds what was parsed: call
+ * gw_ingress_fini either way. */
+int gw_ingress_parse(struct st_cfg *c, const struct st_cfg_node *n, struct gw_ingress *in);
+void gw_ingress_fini(struct gw_ingress *in);
+/* The first rule matching host (any case, an optional ":port" ignored) and path (the
+ * request target up to '?'); NULL only for an empty rule list. */
+const struct gw_ingress_rule *gw_ingress_match(const struct gw_ingress *in, const char *host,
+                                               const char *path);
+/* True when a hostname pattern is valid: DNS labels of [a-z0-9-_], optionally "*." first. */
+bool gw_ingress_valid_hostname(const char *h);
+
+#endif

@@ -1,0 +1,171 @@
+/* Gateway ingress rules: parsing with clear errors, first-match by host and path. */
+#include "gw_ingress.h"
+
+#include "st_check.h"
+#include "st_config.h"
+#include <stdio.h>
+#include <string.h>
+
+static char err[512];
+
+/* Parses "ingress:\n" + body; returns the parse code, rules in *in (fini by caller). */
+static int parse(const char *body, struct gw_ingress *in)
+{
+    char text[4096];
+    struct st_cfg c;
+    int rc;
+
+    snprintf(text, sizeof(text), "ingress:\n%s", body);
+    memset(in, 0, sizeof(*in));
+    rc = st_cfg_parse(&c, text, strlen(text), "gw.yaml", err, sizeof(err));
+    if (rc == 0)
+        rc = gw_ingress_parse(&c, st_cfg_get(c.root, "ingress"), in);
+    st_cfg_fini(&c);
+    return rc;
+}
+
+static void bad(const char *body, const char *want)
+{
+    struct gw_ingress in;
+
+    ck_assert_int_lt(parse(body, &in), 0);
+    ck_assert_msg(strcmp(err, want) == 0, "got '%s', want '%s'", err, want);
+    gw_ingress_fini(&in);
+}
+
+static const char lab[] = "  - hostname: app.lab.test\n"
+                          "    service: http://198.51.100.10:8000\n"
+                          "  - hostname: WS.lab.test\n"
+                          "    service: http://198.51.100.11:8001/\n"
+                          "  - hostname: \"*.lab.test\"\n"
+                          "    path: /api/\n"
+                          "    service: https://198.51.100.12\n"
+                          "    origin:\n"
+                          "      no-tls-verify: true\n"
+                          "      server-name: api.lab.test\n"
+                          "      keep-alive-connections: 4\n"
+                          "  - path-regex: ^/v[0-9]+/\n"
+                          "    service: http://[2001:db8::10]:8080\n"
+                          "  - service: http_status:404\n";
+
+START_TEST(test_parse_lab)
+{
+    struct gw_ingress in;
+    char a[64];
+
+    ck_assert_msg(parse(lab, &in) == 0, "%s", err);
+    ck_assert_uint_eq(in.n_rules, 5);
+    ck_assert_int_eq(in.rules[0].kind, GW_INGRESS_HTTP);
+    st_sockaddr_format(&in.rules[0].origin, a, sizeof(a));
+    ck_assert_str_eq(a, "198.51.100.10:8000");
+    ck_assert_int_eq(in.rules[0].keep_alive_conns, 16);
+    ck_assert_int_eq(in.rules[0].connect_timeout_ms, 10000);
+    ck_assert_str_eq(in.rules[1].hostname, "ws.lab.test");
+    st_sockaddr_format(&in.rules[1].origin, a, sizeof(a));
+    ck_assert_str_eq(a, "198.51.100.11:8001");
+    ck_assert_int_eq(in.rules[2].kind, GW_INGRESS_HTTPS);
+    st_sockaddr_format(&in.rules[2].origin, a, sizeof(a));
+    ck_assert_str_eq(a, "198.51.100.12:443");
+    ck_assert(in.rules[2].no_tls_verify);
+    ck_assert_str_eq(in.rules[2].server_name, "api.lab.test");
+    ck_assert_int_eq(in.rules[2].keep_alive_conns, 4);
+    st_sockaddr_format(&in.rules[3].origin, a, sizeof(a));
+    ck_assert_str_eq(a, "[2001:db8::10]:8080");
+    ck_assert_int_eq(in.rules[4].kind, GW_INGRESS_STATUS);
+    ck_assert_int_eq(in.rules[4].status, 404);
+    gw_ingress_fini(&in);
+}
+END_TEST
+
+START_TEST(test_match)
+{
+    struct gw_ingress in;
+
+    ck_assert_msg(parse(lab, &in) == 0, "%s", err);
+    ck_assert_ptr_eq(gw_ingress_match(&in, "app.lab.test", "/"), &in.rules[0]);
+    ck_assert_ptr_eq(gw_ingress_match(&in, "APP.Lab.Test:443", "/x?y"), &in.rules[0]);
+    ck_assert_ptr_eq(gw_ingress_match(&in, "app.lab.test.", "/"), &in.rules[0]);
+    ck_assert_ptr_eq(gw_ingress_match(&in, "ws.lab.test", "/socket"), &in.rules[1]);
+    ck_assert_ptr_eq(gw_ingress_match(&in, "x.lab.test", "/api/users"), &in.rules[2]);
+    ck_assert_ptr_eq(gw_ingress_match(&in, "a.b.lab.test", "/api/"), &in.rules[2]);
+    /* the wildcard does not match the apex, and the prefix is literal */
+    ck_assert_ptr_eq(gw_ingress_match(&in, "lab.test", "/api/"), &in.rules[4]);
+    ck_assert_ptr_eq(gw_ingress_match(&in, "x.lab.test", "/apix"), &in.rules[4]);
+    ck_assert_ptr_eq(gw_ingress_match(&in, "x.lab.test", "/API/"), &in.rules[4]);
+    ck_assert_ptr_eq(gw_ingress_match(&in, "other.test", "/v2/items"), &in.rules[3]);
+    ck_assert_ptr_eq(gw_ingress_match(&in, "other.test", "/v2?/x"), &in.rules[4]);
+    ck_assert_ptr_eq(gw_ingress_match(&in, "other.test", "/x/v2/"), &in.rules[4]);
+    ck_assert_ptr_eq(gw_ingress_match(&in, NULL, NULL), &in.rules[4]);
+    ck_assert_ptr_eq(gw_ingress_match(&in, "[2001:db8::1]:8443", "/"), &in.rules[4]);
+    ck_assert_ptr_eq(gw_ingress_match(&in, "", "/v1/"), &in.rules[3]);
+    gw_ingress_fini(&in);
+}
+END_TEST
+
+START_TEST(test_errors)
+{
+    bad("  - hostname: a.test\n    service: http://198.51.100.10\n",
+        "gw.yaml:2: the last ingress rule must match everything (no hostname, no path), e.g. "
+        "'- service: http_status:404'");
+    bad("  - service: http_status:404\n  - hostname: a.test\n    service: http_status:200\n",
+        "gw.yaml:2: 'ingress[0]' matches every request: the rules after it are unreachable "
+        "(only the last rule may omit hostname and path)");
+    bad("  - service: http://app.lab.test:8000\n",
+        "gw.yaml:2: 'ingress[0].service': 'http://app.lab.test:8000': the origin must be a "
+        "numeric IP address with an optional port");
+    bad("  - service: ftp://198.51.100.10\n",
+        "gw.yaml:2: 'ingress[0].service': 'ftp://198.51.100.10' must be http://IP[:PORT], "
+        "https://IP[:PORT] or http_status:CODE");
+    bad("  - service: http://198.51.100.10:8000/app\n",
+        "gw.yaml:2: 'ingress[0].service': 'http://198.51.100.10:8000/app': give an address (and "
+        "port) but no path");
+    bad("  - service: http_status:99\n",
+        "gw.yaml:2: 'ingress[0].service': 'http_status:99': status must be 100..599");
+    bad("  - service: http_status:abc\n",
+        "gw.yaml:2: 'ingress[0].service': 'http_status:abc': status must be 100..599");
+    bad("  - hostname: 'a b.test'\n    service: http_status:404\n",
+        "gw.yaml:2: 'ingress[0].hostname': 'a b.test' is not a host name (DNS labels, optionally "
+        "'*.' first)");
+    bad("  - hostname: 'a.*.test'\n    service: http_status:404\n",
+        "gw.yaml:2: 'ingress[0].hostname': 'a.*.test' is not a host name (DNS labels, optionally "
+        "'*.' first)");
+    bad("  - path: api\n    service: http_status:404\n",
+        "gw.yaml:2: 'ingress[0].path': 'api' must start with '/'");
+    bad("  - path: /a\n    path-regex: ^/a\n    service: http_status:404\n",
+        "gw.yaml:3: 'path' and 'path-regex' are mutually exclusive");
+    bad("  - path-regex: '^/(a'\n    service: http_status:404\n",
+        "gw.yaml:2: 'ingress[0].path-regex': invalid regular expression '^/(a': Unmatched ( or "
+        "\\(");
+    bad("  - hostname: a.test\n", "gw.yaml:2: missing required key 'service' in 'ingress[0]'");
+    bad("  - service: http_status:404\n    origin:\n      connect-timeout: 5\n",
+        "gw.yaml:3: 'ingress[0].origin': an http_status service has no origin options");
+    bad("  - service: http://198.51.100.10\n    origin:\n      no-tls-verify: true\n",
+        "gw.yaml:3: 'ingress[0].origin': no-tls-verify, ca-file and server-name need an https:// "
+        "service");
+    bad("  - service: http://198.51.100.10\n    origin:\n      keep-alive-connections: 2000\n",
+        "gw.yaml:4: 'ingress[0].origin.keep-alive-connections' is 2000, must be between 0 and "
+        "1024");
+    bad("  - service: http://198.51.100.10\n    origin:\n      retries: 3\n",
+        "gw.yaml:4: unknown key 'retries' in 'ingress[0].origin'");
+    bad("  - service: http://198.51.100.10\n    host: x\n",
+        "gw.yaml:3: unknown key 'host' in 'ingress[0]'");
+    bad("  []\n", "gw.yaml:2: 'ingress' needs at least 1 item");
+}
+END_TEST
+
+static Suite *ingress_suite(void)
+{
+    Suite *s = suite_create("gw_ingress");
+    TCase *tc = tcase_create("core");
+
+    tcase_add_test(tc, test_parse_lab);
+    tcase_add_test(tc, test_match);
+    tcase_add_test(tc, test_errors);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return st_check_run(ingress_suite());
+}
