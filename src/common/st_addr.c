@@ -1,5 +1,7 @@
 #include "st_addr.h"
 
+#include <ctype.h>
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -236,4 +238,27 @@ uint16_t st_sockaddr_port(const struct st_sockaddr *a)
     if (a->ss.ss_family == AF_INET6)
         return ntohs(((const struct sockaddr_in6 *)&a->ss)->sin6_port);
     return 0;
+}
+
+bool st_hostname_valid(const char *s, bool wildcard)
+{
+    size_t n = strlen(s), label = 0;
+
+    if (n == 0 || n > 253)
+        return false;
+    if (wildcard && s[0] == '*' && s[1] == '.')
+        s += 2;
+    for (; *s; s++) {
+        if (*s == '.') {
+            if (label == 0)
+                return false;
+            label = 0;
+        } else if (isalnum((unsigned char)*s) || *s == '-') {
+            if (++label > 63)
+                return false;
+        } else {
+            return false;
+        }
+    }
+    return label > 0;
 }

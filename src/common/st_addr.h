@@ -33,6 +33,9 @@ bool st_cidr_covers(const struct st_cidr *outer, const struct st_cidr *inner);
 /* "192.0.2.1:7844", "[2001:db8::1]:7844", "*:7844" / ":7844" (any IPv4). Numeric only,
  * port 0..65535. 0 or -EINVAL. */
 int st_sockaddr_parse(const char *s, struct st_sockaddr *out);
+/* DNS host name: labels of letters, digits and '-' (1-63 each, 253 in all), with an
+ * optional leading "*." when `wildcard`. */
+bool st_hostname_valid(const char *s, bool wildcard);
 /* Port of an AF_INET/AF_INET6 address (host order); 0 for other families. */
 uint16_t st_sockaddr_port(const struct st_sockaddr *a);
 /* Writes "ip:port" / "[ip6]:port" into buf; 0, -ENOSPC or -EINVAL (unknown family). */

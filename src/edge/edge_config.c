@@ -57,30 +57,6 @@ static int get_routes(struct st_cfg *c, const struct st_cfg_node *n, struct edge
     return 0;
 }
 
-/* DNS name of letters, digits, '-' and '.', optionally starting with "*."; max 253 chars. */
-static bool hostname_valid(const char *s)
-{
-    size_t n = strlen(s), label = 0;
-
-    if (n == 0 || n > 253)
-        return false;
-    if (s[0] == '*' && s[1] == '.')
-        s += 2;
-    for (; *s; s++) {
-        if (*s == '.') {
-            if (label == 0)
-                return false;
-            label = 0;
-        } else if (isalnum((unsigned char)*s) || *s == '-') {
-            if (++label > 63)
-                return false;
-        } else {
-            return false;
-        }
-    }
-    return label > 0;
-}
-
 static int get_hostnames(struct st_cfg *c, const struct st_cfg_node *n, struct edge_tunnel_conf *t)
 {
     int rc = st_cfg_seq(c, n, 0);
@@ -96,7 +72,7 @@ static int get_hostnames(struct st_cfg *c, const struct st_cfg_node *n, struct e
         if (rc < 0)
             return rc;
         t->n_hostnames++;
-        if (!hostname_valid(h->scalar))
+        if (!st_hostname_valid(h->scalar, true))
             return st_cfg_fail(c, h->line, "'%s': invalid hostname '%s'", h->path, h->scalar);
         for (char *p = t->hostnames[i]; *p; p++)
             *p = (char)tolower((unsigned char)*p);
@@ -200,6 +176,13 @@ static int check_tunnel_unique(struct st_cfg *c, const struct st_cfg_node *n,
                     return st_cfg_fail(c, st_cfg_get(n, "routes")->children[r]->line,
                                        "route '%s' already belongs to tunnel '%s'",
                                        st_cfg_get(n, "routes")->children[r]->scalar, o->id);
+        /* A name belongs to one tunnel, so no gateway can claim another's visitors. */
+        for (size_t h = 0; h < t->n_hostnames; h++)
+            for (size_t q = 0; q < o->n_hostnames; q++)
+                if (strcmp(o->hostnames[q], t->hostnames[h]) == 0)
+                    return st_cfg_fail(c, st_cfg_get(n, "hostnames")->children[h]->line,
+                                       "hostname '%s' already belongs to tunnel '%s'",
+                                       t->hostnames[h], o->id);
     }
     return 0;
 }

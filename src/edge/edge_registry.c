@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static struct edge_tunnel *lookup(struct edge_registry *r, const char *id)
 {
@@ -177,6 +178,27 @@ struct edge_tconn *edge_registry_pick(struct edge_registry *r, int family, const
     if (!t || t->n_conns == 0)
         return NULL;
     return t->conns[t->rr++ % t->n_conns].c;
+}
+
+struct edge_tunnel *edge_registry_by_host(struct edge_registry *r, const char *host)
+{
+    struct edge_tunnel *best = NULL;
+    size_t best_len = 0, hl = strlen(host);
+
+    for (size_t i = 0; i < r->n_tunnels; i++) {
+        const struct edge_tunnel_conf *conf = r->tunnels[i]->conf;
+        for (size_t j = 0; conf && j < conf->n_hostnames; j++) {
+            const char *p = conf->hostnames[j];
+            if (strcasecmp(p, host) == 0)
+                return r->tunnels[i];
+            size_t sl = strlen(p) - 1; /* ".example.net" of "*.example.net" */
+            if (p[0] == '*' && hl > sl && sl > best_len && strcasecmp(host + hl - sl, p + 1) == 0) {
+                best = r->tunnels[i];
+                best_len = sl;
+            }
+        }
+    }
+    return best;
 }
 
 static bool names(const struct edge_tunnel_conf *src, const char *id)

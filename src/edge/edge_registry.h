@@ -53,6 +53,9 @@ void edge_registry_detach(struct edge_registry *r, struct edge_tunnel *t, struct
  * first one that does not (a reload narrowed the tunnel's routes). */
 bool edge_registry_conn_allowed(const struct edge_tunnel *t, const struct edge_tconn *c,
                                 const struct edge_tunnel_conf *conf, const struct st_cidr **bad);
+/* The tunnel whose `hostnames` cover host (any case; no port): an exact name first, then
+ * the longest matching "*." pattern (which does not cover its apex). NULL if none. */
+struct edge_tunnel *edge_registry_by_host(struct edge_registry *r, const char *host);
 /* Picks a registered connection for a destination: LPM over announced routes, then round
  * robin over the tunnel's connections. NULL and *t_out NULL: no tunnel may reach it;
  * NULL with *t_out: the tunnel allowed to announce it has no registered connection. */

@@ -17,31 +17,6 @@ static const char *const origin_keys[] = {
     "no-tls-verify",      "ca-file", "server-name", "connect-timeout", "keep-alive-connections",
     "keep-alive-timeout", NULL};
 
-bool gw_ingress_valid_hostname(const char *h)
-{
-    size_t n = strlen(h), label = 0;
-
-    if (strncmp(h, "*.", 2) == 0) {
-        h += 2;
-        n -= 2;
-    }
-    if (n == 0 || n > HOST_MAX || h[0] == '.' || h[n - 1] == '.')
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)h[i];
-        if (ch == '.') {
-            if (label == 0)
-                return false;
-            label = 0;
-        } else if ((isalnum(ch) || ch == '-' || ch == '_') && ++label <= 63) {
-            continue;
-        } else {
-            return false;
-        }
-    }
-    return true;
-}
-
 static int get_hostname(struct st_cfg *c, const struct st_cfg_node *v, struct gw_ingress_rule *r)
 {
     int rc = st_cfg_strdup(c, v, &r->hostname);
@@ -50,7 +25,7 @@ static int get_hostname(struct st_cfg *c, const struct st_cfg_node *v, struct gw
         return rc;
     for (char *p = r->hostname; *p; p++)
         *p = (char)tolower((unsigned char)*p);
-    if (!gw_ingress_valid_hostname(r->hostname))
+    if (!st_hostname_valid(r->hostname, true))
         return st_cfg_fail(c, v->line,
                            "'%s': '%s' is not a host name (DNS labels, optionally '*.' first)",
                            v->path, v->scalar);
@@ -164,7 +139,7 @@ static int get_origin(struct st_cfg *c, const struct st_cfg_node *o, struct gw_i
     if ((v = st_cfg_get(o, "server-name"))) {
         if ((rc = st_cfg_strdup(c, v, &r->server_name)) < 0)
             return rc;
-        if (!gw_ingress_valid_hostname(r->server_name) || r->server_name[0] == '*')
+        if (!st_hostname_valid(r->server_name, false))
             return st_cfg_fail(c, v->line, "'%s': '%s' is not a host name", v->path, v->scalar);
     }
     if ((rc = st_cfg_opt_int(c, o, "connect-timeout", 1, 300, 1000, &r->connect_timeout_ms)) < 0 ||

@@ -54,7 +54,5 @@ void gw_ingress_fini(struct gw_ingress *in);
  * request target up to '?'); NULL only for an empty rule list. */
 const struct gw_ingress_rule *gw_ingress_match(const struct gw_ingress *in, const char *host,
                                                const char *path);
-/* True when a hostname pattern is valid: DNS labels of [a-z0-9-_], optionally "*." first. */
-bool gw_ingress_valid_hostname(const char *h);
 
 #endif

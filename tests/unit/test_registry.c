@@ -185,6 +185,50 @@ START_TEST(routes_follow_connections)
 }
 END_TEST
 
+START_TEST(hosts_map_to_tunnels)
+{
+    struct edge_config hc;
+    struct edge_registry hr;
+    char text[2048];
+    snprintf(text, sizeof(text),
+             "cert: %s\nkey: %s\n"
+             "tunnels:\n"
+             "  - id: a\n    secret-sha256: " HASH "\n    routes: [198.51.100.0/24]\n"
+             "    hostnames: [app.lab.test, '*.lab.test']\n"
+             "  - id: b\n    secret-sha256: " HASH "\n    routes: [203.0.113.0/24]\n"
+             "    hostnames: ['*.b.lab.test', lab.test]\n"
+             "access-tokens:\n  - name: u\n    sha256: " HASH "\n",
+             cert, cert);
+    ck_assert_msg(edge_config_parse(text, strlen(text), "h.yaml", &hc, err, sizeof(err)) == 0, "%s",
+                  err);
+    ck_assert_int_eq(edge_registry_init(&hr, &hc), 0);
+    struct edge_tunnel *a = edge_registry_find(&hr, "a"), *b = edge_registry_find(&hr, "b");
+    ck_assert_ptr_eq(edge_registry_by_host(&hr, "app.lab.test"), a);
+    ck_assert_ptr_eq(edge_registry_by_host(&hr, "APP.LAB.TEST"), a);
+    ck_assert_ptr_eq(edge_registry_by_host(&hr, "x.lab.test"), a);
+    ck_assert_ptr_eq(edge_registry_by_host(&hr, "x.b.lab.test"), b); /* longest wildcard */
+    ck_assert_ptr_eq(edge_registry_by_host(&hr, "b.lab.test"), a);   /* not b's apex */
+    ck_assert_ptr_eq(edge_registry_by_host(&hr, "lab.test"), b);
+    ck_assert_ptr_null(edge_registry_by_host(&hr, "other.test"));
+    ck_assert_ptr_null(edge_registry_by_host(&hr, "xlab.test"));
+    edge_registry_fini(&hr);
+    edge_config_fini(&hc);
+
+    /* a name belongs to one tunnel */
+    snprintf(text, sizeof(text),
+             "cert: %s\nkey: %s\n"
+             "tunnels:\n"
+             "  - id: a\n    secret-sha256: " HASH "\n    routes: [198.51.100.0/24]\n"
+             "    hostnames: [app.lab.test]\n"
+             "  - id: b\n    secret-sha256: " HASH "\n    routes: [203.0.113.0/24]\n"
+             "    hostnames: [ok.lab.test, App.Lab.Test]\n"
+             "access-tokens:\n  - name: u\n    sha256: " HASH "\n",
+             cert, cert);
+    ck_assert_int_lt(edge_config_parse(text, strlen(text), "h.yaml", &hc, err, sizeof(err)), 0);
+    ck_assert_str_eq(err, "h.yaml:11: hostname 'app.lab.test' already belongs to tunnel 'a'");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("registry");
@@ -195,6 +239,7 @@ int main(void)
     tcase_add_test(tc, unknown_tunnel_in_may_reach_is_a_config_error);
     tcase_add_test(tc, reconfigure_keeps_tunnels_by_id);
     tcase_add_test(tc, routes_follow_connections);
+    tcase_add_test(tc, hosts_map_to_tunnels);
     suite_add_tcase(s, tc);
     return st_check_run(s);
 }
