@@ -1,0 +1,83 @@
+#include "st_http.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+static bool tchar(unsigned char ch)
+{
+    return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+           (ch && strchr("!#$%&'*+-.^_`|~", ch));
+}
+
+bool st_http_name_valid(const char *n, size_t len, bool lower_only)
+{
+    if (len == 0)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)n[i];
+        if (!tchar(ch) || (lower_only && ch >= 'A' && ch <= 'Z'))
+            return false;
+    }
+    return true;
+}
+
+bool st_http_value_valid(const char *v, size_t len)
+{
+    if (len && (v[0] == ' ' || v[0] == '\t' || v[len - 1] == ' ' || v[len - 1] == '\t'))
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (v[i] == '\0' || v[i] == '\r' || v[i] == '\n')
+            return false;
+    return true;
+}
+
+static bool ows(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* Calls match on each trimmed element of a comma-separated list until it returns true. */
+static bool list_any(const char *v, size_t len, const char *name, size_t nlen)
+{
+    size_t i = 0;
+    while (i < len) {
+        size_t start = i;
+        while (i < len && v[i] != ',')
+            i++;
+        size_t end = i;
+        while (start < end && ows(v[start]))
+            start++;
+        while (end > start && ows(v[end - 1]))
+            end--;
+        if (end - start == nlen && strncasecmp(v + start, name, nlen) == 0)
+            return true;
+        i++; /* skip ',' */
+    }
+    return false;
+}
+
+bool st_http_list_has(const char *v, size_t len, const char *token)
+{
+    return list_any(v, len, token, strlen(token));
+}
+
+bool st_http_hop_by_hop(const char *name, size_t len, const char *conn, size_t clen)
+{
+    static const char *const fixed[] = {"connection", "keep-alive",          "proxy-connection",
+                                        "te",         "transfer-encoding",   "upgrade",
+                                        "trailer",    "proxy-authorization", "proxy-authenticate",
+                                        NULL};
+    for (size_t i = 0; fixed[i]; i++)
+        if (strlen(fixed[i]) == len && strncasecmp(fixed[i], name, len) == 0)
+            return true;
+    return conn && list_any(conn, clen, name, len);
+}
+
+int st_http_xff(char *out, size_t cap, const char *prev, size_t plen, const char *client)
+{
+    int n = plen ? snprintf(out, cap, "%.*s, %s", (int)plen, prev, client)
+                 : snprintf(out, cap, "%s", client);
+    return n < 0 || (size_t)n >= cap ? -ENOSPC : 0;
+}

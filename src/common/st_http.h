@@ -1,0 +1,28 @@
+#ifndef SUBTUNNEL_ST_HTTP_H
+#define SUBTUNNEL_ST_HTTP_H
+
+/* HTTP field rules shared by the edge (visitor HTTP/1.1 -> tunnel HTTP/2) and the gateway
+ * (tunnel HTTP/2 -> origin HTTP/1.1): validity of names and values (RFC 9110 5.1, 5.5,
+ * RFC 9113 8.2.1), hop-by-hop fields a proxy must not forward (RFC 9110 7.6.1) and the
+ * X-Forwarded-For chain. Pure functions over buffers (not NUL-terminated). */
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* A token (tchar+); with lower_only, upper-case letters are refused (HTTP/2 names). */
+bool st_http_name_valid(const char *n, size_t len, bool lower_only);
+/* No NUL, CR or LF (request smuggling / header injection), no leading or trailing
+ * space or tab (RFC 9113 8.2.1); other bytes, obs-text included, are allowed. */
+bool st_http_value_valid(const char *v, size_t len);
+/* True for fields that end at this hop: Connection, Keep-Alive, Proxy-Connection, TE,
+ * Transfer-Encoding, Upgrade, Trailer, Proxy-Authorization and Proxy-Authenticate, and
+ * every field named in the Connection value conn[0..clen) (comma-separated, any case). */
+bool st_http_hop_by_hop(const char *name, size_t len, const char *conn, size_t clen);
+/* True when the comma-separated list v[0..len) holds token (any case), e.g.
+ * "keep-alive, Upgrade" has "upgrade". */
+bool st_http_list_has(const char *v, size_t len, const char *token);
+/* Writes "<prev>, <client>" (or just client when prev is empty) into out; 0, or -ENOSPC
+ * when it does not fit (the caller then forwards client alone or refuses). */
+int st_http_xff(char *out, size_t cap, const char *prev, size_t plen, const char *client);
+
+#endif
