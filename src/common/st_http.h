@@ -9,6 +9,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct st_http_field {
+    const char *name; /* not NUL-terminated */
+    size_t nlen;
+    const char *value;
+    size_t vlen;
+};
+
 /* A token (tchar+); with lower_only, upper-case letters are refused (HTTP/2 names). */
 bool st_http_name_valid(const char *n, size_t len, bool lower_only);
 /* No NUL, CR or LF (request smuggling / header injection), no leading or trailing

@@ -29,13 +29,13 @@ static void put(struct out *o, const char *fmt, ...)
         o->len += (size_t)n;
 }
 
-static bool has_name(const struct gw_h1_field *f, const char *name)
+static bool has_name(const struct st_http_field *f, const char *name)
 {
     return f->nlen == strlen(name) && memcmp(f->name, name, f->nlen) == 0;
 }
 
 /* The Connection field of the request, if any (its tokens are hop-by-hop too). */
-static const struct gw_h1_field *connection_of(const struct gw_h1_request *r)
+static const struct st_http_field *connection_of(const struct gw_h1_request *r)
 {
     for (size_t i = 0; i < r->n_fields; i++)
         if (has_name(&r->fields[i], "connection"))
@@ -62,14 +62,14 @@ static bool line_ok(const struct gw_h1_request *r)
 int gw_h1_request_head(const struct gw_h1_request *r, char *out, size_t cap)
 {
     struct out o = {out, cap, 0, false};
-    const struct gw_h1_field *conn = connection_of(r);
+    const struct st_http_field *conn = connection_of(r);
 
     if (!line_ok(r))
         return -EINVAL;
     put(&o, "%s %s HTTP/1.1\r\nHost: %s\r\n", r->upgrade_websocket ? "GET" : r->method, r->path,
         r->authority);
     for (size_t i = 0; i < r->n_fields; i++) {
-        const struct gw_h1_field *f = &r->fields[i];
+        const struct st_http_field *f = &r->fields[i];
         if (!st_http_name_valid(f->name, f->nlen, true) || !st_http_value_valid(f->value, f->vlen))
             return -EINVAL;
         if (st_http_hop_by_hop(f->name, f->nlen, conn ? conn->value : NULL,

@@ -9,16 +9,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct gw_h1_field {
-    const char *name; /* HTTP/2 field name (lower case), not NUL-terminated */
-    size_t nlen;
-    const char *value;
-    size_t vlen;
-};
+#include "st_http.h"
 
 struct gw_h1_request {
     const char *method, *path, *authority; /* :method, :path, :authority (NUL-terminated) */
-    const struct gw_h1_field *fields;      /* regular fields as received */
+    const struct st_http_field *fields;    /* regular fields as received */
     size_t n_fields;
     int64_t content_length; /* -1: unknown */
     bool has_body;          /* no END_STREAM on the HEADERS frame */

@@ -62,7 +62,7 @@ static int on_headers(http_parser *p)
 {
     struct gw_h1resp *r = of(p);
     int status = (int)p->status_code;
-    struct gw_h1_field f[GW_H1RESP_MAX_FIELDS];
+    struct st_http_field f[GW_H1RESP_MAX_FIELDS];
 
     r->interim = status >= 100 && status < 200 && status != 101;
     if (r->interim)
@@ -70,8 +70,8 @@ static int on_headers(http_parser *p)
     for (size_t i = 0; i < r->n; i++) {
         for (size_t k = r->off[i][0]; k < r->off[i][1]; k++)
             r->buf[k] = (char)tolower((unsigned char)r->buf[k]);
-        f[i] = (struct gw_h1_field){r->buf + r->off[i][0], r->off[i][1] - r->off[i][0],
-                                    r->buf + r->off[i][2], r->off[i][3] - r->off[i][2]};
+        f[i] = (struct st_http_field){r->buf + r->off[i][0], r->off[i][1] - r->off[i][0],
+                                      r->buf + r->off[i][2], r->off[i][3] - r->off[i][2]};
     }
     int rc = r->cb->head(r->arg, status, f, r->n);
     if (rc < 0)

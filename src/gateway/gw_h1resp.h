@@ -19,7 +19,7 @@
 
 struct gw_h1resp_cb {
     /* Final (or 101) response head; names lower-cased; valid during the call. <0 aborts. */
-    int (*head)(void *arg, int status, const struct gw_h1_field *f, size_t n);
+    int (*head)(void *arg, int status, const struct st_http_field *f, size_t n);
     /* Body bytes, in order. <0 aborts. */
     int (*body)(void *arg, const char *p, size_t n);
     /* The response ended; keep_alive: the connection may carry another request. */

@@ -15,14 +15,14 @@ static char out[2048];
 
 START_TEST(test_get)
 {
-    struct gw_h1_field f[] = {F("user-agent", "curl/7.88"),
-                              F("accept", "*/*"),
-                              F("x-forwarded-for", "198.18.0.10"),
-                              F("host", "evil.test"),
-                              F("connection", "keep-alive, x-drop"),
-                              F("x-drop", "1"),
-                              F("te", "trailers"),
-                              F("keep-alive", "timeout=5")};
+    struct st_http_field f[] = {F("user-agent", "curl/7.88"),
+                                F("accept", "*/*"),
+                                F("x-forwarded-for", "198.18.0.10"),
+                                F("host", "evil.test"),
+                                F("connection", "keep-alive, x-drop"),
+                                F("x-drop", "1"),
+                                F("te", "trailers"),
+                                F("keep-alive", "timeout=5")};
     struct gw_h1_request r = {.method = "GET",
                               .path = "/index.html?q=1",
                               .authority = "app.lab.test",
@@ -43,8 +43,8 @@ END_TEST
 
 START_TEST(test_bodies)
 {
-    struct gw_h1_field f[] = {F("content-type", "application/json"), F("content-length", "999"),
-                              F("transfer-encoding", "chunked")};
+    struct st_http_field f[] = {F("content-type", "application/json"), F("content-length", "999"),
+                                F("transfer-encoding", "chunked")};
     struct gw_h1_request r = {.method = "PUT",
                               .path = "/u",
                               .authority = "app.lab.test:8000",
@@ -69,8 +69,8 @@ END_TEST
 
 START_TEST(test_websocket)
 {
-    struct gw_h1_field f[] = {F("sec-websocket-version", "13"), F("sec-websocket-key", "x"),
-                              F("origin", "https://ws.lab.test")};
+    struct st_http_field f[] = {F("sec-websocket-version", "13"), F("sec-websocket-key", "x"),
+                                F("origin", "https://ws.lab.test")};
     struct gw_h1_request r = {.method = "CONNECT",
                               .path = "/chat",
                               .authority = "ws.lab.test",
@@ -91,7 +91,7 @@ START_TEST(test_websocket)
 END_TEST
 
 static int head_with(const char *method, const char *path, const char *authority,
-                     const struct gw_h1_field *f, size_t n)
+                     const struct st_http_field *f, size_t n)
 {
     struct gw_h1_request r = {.method = method,
                               .path = path,
@@ -104,12 +104,12 @@ static int head_with(const char *method, const char *path, const char *authority
 
 START_TEST(test_injection)
 {
-    struct gw_h1_field crlf[] = {F("x-a", "1\r\nX-Admin: yes")};
-    struct gw_h1_field lf[] = {F("x-a", "1\nX-Admin: yes")};
-    struct gw_h1_field nul[] = {{"x-a", 3, "a\0b", 3}};
-    struct gw_h1_field name[] = {F("x a", "1")};
-    struct gw_h1_field upper[] = {F("X-A", "1")};
-    struct gw_h1_field ok[] = {F("x-a", "1")};
+    struct st_http_field crlf[] = {F("x-a", "1\r\nX-Admin: yes")};
+    struct st_http_field lf[] = {F("x-a", "1\nX-Admin: yes")};
+    struct st_http_field nul[] = {{"x-a", 3, "a\0b", 3}};
+    struct st_http_field name[] = {F("x a", "1")};
+    struct st_http_field upper[] = {F("X-A", "1")};
+    struct st_http_field ok[] = {F("x-a", "1")};
 
     ck_assert_int_eq(head_with("GET", "/", "a.test", crlf, 1), -EINVAL);
     ck_assert_int_eq(head_with("GET", "/", "a.test", lf, 1), -EINVAL);

@@ -16,7 +16,7 @@ struct rec {
     int abort_head;
 };
 
-static int on_head(void *arg, int status, const struct gw_h1_field *f, size_t n)
+static int on_head(void *arg, int status, const struct st_http_field *f, size_t n)
 {
     struct rec *r = arg;
     r->status = status;

@@ -1,0 +1,42 @@
+#ifndef SUBTUNNEL_EDGE_VISIT_H
+#define SUBTUNNEL_EDGE_VISIT_H
+
+/* A visitor's HTTP/1.1 request (hostname ingress) as the HTTP/2 request the edge sends on
+ * the tunnel: pseudo-fields from the request line and Host (or an absolute-form target),
+ * hop-by-hop fields removed (RFC 9110 7.6.1), X-Forwarded-For / X-Forwarded-Proto / Via
+ * set by the edge, a WebSocket upgrade turned into an extended CONNECT (RFC 8441). Pure. */
+
+#include <nghttp2/nghttp2.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "st_http.h"
+
+#define EDGE_VISIT_MAX_NV 128
+#define EDGE_VISIT_ARENA 16384
+
+struct edge_visit_req {
+    const char *method;                 /* NUL-terminated */
+    const char *target;                 /* request-target as received (NUL-terminated) */
+    const struct st_http_field *fields; /* as received */
+    size_t n_fields;
+    const char *client_ip; /* visitor address, appended to X-Forwarded-For */
+    bool tls;              /* arrived on the TLS listener: X-Forwarded-Proto https */
+    const char *via;       /* this edge's name for the Via field */
+};
+
+struct edge_visit_h2 {
+    nghttp2_nv nv[EDGE_VISIT_MAX_NV]; /* point into arena (valid while this lives) */
+    size_t n_nv;
+    char host[256]; /* authority without port, lower case: picks the tunnel */
+    bool websocket; /* sent as extended CONNECT :protocol websocket */
+    size_t used;
+    char arena[EDGE_VISIT_ARENA];
+};
+
+/* Fills out from r. 0; -EINVAL with *why for a request to answer 400 (bad target, no or
+ * several Host fields, invalid field name or value, CONNECT); -E2BIG (431) when the
+ * fields do not fit EDGE_VISIT_MAX_NV / EDGE_VISIT_ARENA. */
+int edge_visit_to_h2(const struct edge_visit_req *r, struct edge_visit_h2 *out, const char **why);
+
+#endif

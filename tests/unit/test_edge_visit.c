@@ -1,0 +1,152 @@
+/* Visitor HTTP/1.1 requests as tunnel HTTP/2 requests. */
+#include "edge_visit.h"
+
+#include "st_check.h"
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#define F(n, v)                                                                                    \
+    {                                                                                              \
+        n, sizeof(n) - 1, v, sizeof(v) - 1                                                         \
+    }
+
+static struct edge_visit_h2 out;
+static char dump[8192];
+static const char *why;
+
+/* "name=value;" for every nv */
+static const char *flat(void)
+{
+    size_t off = 0;
+    dump[0] = '\0';
+    for (size_t i = 0; i < out.n_nv; i++)
+        off +=
+            (size_t)snprintf(dump + off, sizeof(dump) - off, "%.*s=%.*s;", (int)out.nv[i].namelen,
+                             out.nv[i].name, (int)out.nv[i].valuelen, out.nv[i].value);
+    return dump;
+}
+
+static int conv(const char *method, const char *target, const struct st_http_field *f, size_t n,
+                bool tls)
+{
+    struct edge_visit_req r = {.method = method,
+                               .target = target,
+                               .fields = f,
+                               .n_fields = n,
+                               .client_ip = "198.18.0.10",
+                               .tls = tls,
+                               .via = "lab-edge-1"};
+    why = NULL;
+    return edge_visit_to_h2(&r, &out, &why);
+}
+
+START_TEST(test_plain_get)
+{
+    struct st_http_field f[] = {
+        F("Host", "App.Lab.Test:80"),         F("User-Agent", "curl"),
+        F("Connection", "keep-alive, X-Hop"), F("X-Hop", "1"),
+        F("Keep-Alive", "timeout=5"),         F("X-Forwarded-For", "192.0.2.9"),
+        F("X-Forwarded-Proto", "https"),      F("Via", "1.0 corp"),
+        F("Proxy-Authorization", "Basic x"),  F("Cookie", "a=1")};
+    ck_assert_int_eq(conv("GET", "/a?b=c", f, 10, false), 0);
+    ck_assert_str_eq(flat(), ":method=GET;:scheme=http;:authority=App.Lab.Test:80;:path=/a?b=c;"
+                             "user-agent=curl;cookie=a=1;x-forwarded-for=192.0.2.9, 198.18.0.10;"
+                             "x-forwarded-proto=http;via=1.0 corp, 1.1 lab-edge-1;");
+    ck_assert_str_eq(out.host, "app.lab.test");
+    ck_assert(!out.websocket);
+}
+END_TEST
+
+START_TEST(test_forms)
+{
+    struct st_http_field host[] = {F("Host", "ignored.test")};
+    ck_assert_int_eq(conv("GET", "http://app.lab.test:8080/x", host, 1, true), 0);
+    ck_assert_str_eq(out.host, "app.lab.test");
+    ck_assert_str_eq(flat(), ":method=GET;:scheme=https;:authority=app.lab.test:8080;:path=/x;"
+                             "x-forwarded-for=198.18.0.10;x-forwarded-proto=https;"
+                             "via=1.1 lab-edge-1;");
+    ck_assert_int_eq(conv("GET", "http://app.lab.test", host, 1, false), 0);
+    ck_assert(strstr(flat(), ":path=/;") != NULL);
+    ck_assert_int_eq(conv("OPTIONS", "*", host, 1, false), 0);
+    ck_assert(strstr(flat(), ":path=*;") != NULL);
+    struct st_http_field v6[] = {F("Host", "[2001:DB8::1]:8443")};
+    ck_assert_int_eq(conv("GET", "/", v6, 1, false), 0);
+    ck_assert_str_eq(out.host, "2001:db8::1");
+}
+END_TEST
+
+START_TEST(test_websocket)
+{
+    struct st_http_field f[] = {F("Host", "ws.lab.test"), F("Upgrade", "websocket"),
+                                F("Connection", "Upgrade"), F("Sec-WebSocket-Key", "abc=="),
+                                F("Sec-WebSocket-Version", "13")};
+    ck_assert_int_eq(conv("GET", "/chat", f, 5, false), 0);
+    ck_assert(out.websocket);
+    ck_assert_str_eq(flat(), ":method=CONNECT;:protocol=websocket;:scheme=http;"
+                             ":authority=ws.lab.test;:path=/chat;sec-websocket-version=13;"
+                             "x-forwarded-for=198.18.0.10;x-forwarded-proto=http;"
+                             "via=1.1 lab-edge-1;");
+    /* Upgrade without Connection: upgrade, or to another protocol: a plain request */
+    struct st_http_field h2c[] = {F("Host", "ws.lab.test"), F("Upgrade", "h2c"),
+                                  F("Connection", "Upgrade, HTTP2-Settings"),
+                                  F("HTTP2-Settings", "AAA")};
+    ck_assert_int_eq(conv("GET", "/", h2c, 4, false), 0);
+    ck_assert(!out.websocket);
+    ck_assert(strstr(flat(), "http2-settings") == NULL);
+    ck_assert(strstr(flat(), "upgrade") == NULL);
+}
+END_TEST
+
+START_TEST(test_rejects)
+{
+    struct st_http_field ok[] = {F("Host", "app.lab.test")};
+    struct st_http_field two[] = {F("Host", "a.test"), F("host", "b.test")};
+    struct st_http_field crlf[] = {F("Host", "app.lab.test"), F("X-A", "1\r\nX-Admin: 1")};
+    struct st_http_field badname[] = {F("Host", "app.lab.test"), F("X A", "1")};
+    struct st_http_field badhost[] = {F("Host", "user@app.lab.test")};
+    struct st_http_field nohost[] = {F("Accept", "*/*")};
+
+    ck_assert_int_eq(conv("GET", "/", nohost, 1, false), -EINVAL);
+    ck_assert_str_eq(why, "missing Host field");
+    ck_assert_int_eq(conv("GET", "/", two, 2, false), -EINVAL);
+    ck_assert_str_eq(why, "several Host fields");
+    ck_assert_int_eq(conv("GET", "/", crlf, 2, false), -EINVAL);
+    ck_assert_str_eq(why, "invalid header field");
+    ck_assert_int_eq(conv("GET", "/", badname, 2, false), -EINVAL);
+    ck_assert_int_eq(conv("GET", "/", badhost, 1, false), -EINVAL);
+    ck_assert_str_eq(why, "bad Host");
+    ck_assert_int_eq(conv("CONNECT", "app.lab.test:443", ok, 1, false), -EINVAL);
+    ck_assert_str_eq(why, "CONNECT is not served on this listener");
+    ck_assert_int_eq(conv("GET", "app", ok, 1, false), -EINVAL);
+    ck_assert_str_eq(why, "bad request target");
+    ck_assert_int_eq(conv("GET", "*", ok, 1, false), -EINVAL);
+    ck_assert_int_eq(conv("G T", "/", ok, 1, false), -EINVAL);
+    ck_assert_str_eq(why, "bad method");
+    ck_assert_int_eq(conv("GET", "http://a.test?x", ok, 1, false), -EINVAL);
+
+    static struct st_http_field many[EDGE_VISIT_MAX_NV + 1];
+    many[0] = (struct st_http_field)F("Host", "app.lab.test");
+    for (size_t i = 1; i <= EDGE_VISIT_MAX_NV; i++)
+        many[i] = (struct st_http_field)F("x-n", "v");
+    ck_assert_int_eq(conv("GET", "/", many, EDGE_VISIT_MAX_NV + 1, false), -E2BIG);
+}
+END_TEST
+
+static Suite *visit_suite(void)
+{
+    Suite *s = suite_create("edge_visit");
+    TCase *tc = tcase_create("core");
+
+    tcase_add_test(tc, test_plain_get);
+    tcase_add_test(tc, test_forms);
+    tcase_add_test(tc, test_websocket);
+    tcase_add_test(tc, test_rejects);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return st_check_run(visit_suite());
+}
