@@ -39,4 +39,17 @@ struct edge_visit_h2 {
  * fields do not fit EDGE_VISIT_MAX_NV / EDGE_VISIT_ARENA. */
 int edge_visit_to_h2(const struct edge_visit_req *r, struct edge_visit_h2 *out, const char **why);
 
+/* The HTTP/1.1 response head for the visitor from the tunnel's HTTP/2 response: status line,
+ * fields minus hop-by-hop ones, the body framing (the Content-Length received, else
+ * chunked with *chunked set, none for HEAD/1xx/204/304) and Connection: keep-alive or
+ * close. With ws_accept (a WebSocket request answered 2xx on the tunnel) it is the
+ * "101 Switching Protocols" upgrade carrying that Sec-WebSocket-Accept. Returns the
+ * length, -EINVAL (a field or status not fit to forward: answer 502) or -ENOSPC. */
+int edge_visit_response_head(int status, const struct st_http_field *f, size_t n, bool head_request,
+                             bool keep_alive, const char *ws_accept, char *out, size_t cap,
+                             bool *chunked);
+/* Sec-WebSocket-Accept for a visitor's Sec-WebSocket-Key (RFC 6455 4.2.2): base64 of the
+ * SHA-1 of key + the RFC's GUID, 28 characters + NUL into out ("" if the digest fails). */
+void edge_visit_ws_accept(const char *key, size_t klen, char out[29]);
+
 #endif

@@ -133,6 +133,73 @@ START_TEST(test_rejects)
 }
 END_TEST
 
+START_TEST(test_response_head)
+{
+    char head[1024];
+    bool chunked;
+    struct st_http_field f[] = {F("content-type", "text/html"),
+                                F("content-length", "5"),
+                                F("set-cookie", "a=1"),
+                                F("connection", "close, x-h"),
+                                F("x-h", "1"),
+                                F("transfer-encoding", "chunked")};
+
+    ck_assert_int_gt(
+        edge_visit_response_head(200, f, 6, false, true, NULL, head, sizeof(head), &chunked), 0);
+    ck_assert(!chunked);
+    ck_assert_str_eq(head, "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\nset-cookie: a=1\r\n"
+                           "Content-Length: 5\r\nConnection: keep-alive\r\n\r\n");
+    /* no length: chunked; HEAD, 204 and 304 have no body */
+    ck_assert_int_gt(
+        edge_visit_response_head(404, f, 1, false, false, NULL, head, sizeof(head), &chunked), 0);
+    ck_assert(chunked);
+    ck_assert_str_eq(head, "HTTP/1.1 404 Not Found\r\ncontent-type: text/html\r\n"
+                           "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n");
+    ck_assert_int_gt(
+        edge_visit_response_head(200, f, 1, true, true, NULL, head, sizeof(head), &chunked), 0);
+    ck_assert(!chunked);
+    ck_assert_int_gt(
+        edge_visit_response_head(304, NULL, 0, false, true, NULL, head, sizeof(head), &chunked), 0);
+    ck_assert(!chunked);
+    ck_assert_str_eq(head, "HTTP/1.1 304 Not Modified\r\nConnection: keep-alive\r\n\r\n");
+
+    struct st_http_field bad1[] = {F("x", "a\r\nb")};
+    struct st_http_field bad2[] = {F("content-length", "5"), F("content-length", "6")};
+    struct st_http_field bad3[] = {F("content-length", "-1")};
+    ck_assert_int_eq(
+        edge_visit_response_head(200, bad1, 1, false, true, NULL, head, sizeof(head), &chunked),
+        -EINVAL);
+    ck_assert_int_eq(
+        edge_visit_response_head(200, bad2, 2, false, true, NULL, head, sizeof(head), &chunked),
+        -EINVAL);
+    ck_assert_int_eq(
+        edge_visit_response_head(200, bad3, 1, false, true, NULL, head, sizeof(head), &chunked),
+        -EINVAL);
+    ck_assert_int_eq(
+        edge_visit_response_head(99, NULL, 0, false, true, NULL, head, sizeof(head), &chunked),
+        -EINVAL);
+    ck_assert_int_eq(edge_visit_response_head(200, f, 6, false, true, NULL, head, 20, &chunked),
+                     -ENOSPC);
+}
+END_TEST
+
+START_TEST(test_ws_accept)
+{
+    char acc[29], head[512];
+    bool chunked;
+    /* RFC 6455 1.3's example */
+    edge_visit_ws_accept("dGhlIHNhbXBsZSBub25jZQ==", 24, acc);
+    ck_assert_str_eq(acc, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+    struct st_http_field f[] = {F("sec-websocket-protocol", "chat"),
+                                F("sec-websocket-accept", "wrong")};
+    ck_assert_int_gt(
+        edge_visit_response_head(200, f, 2, false, true, acc, head, sizeof(head), &chunked), 0);
+    ck_assert_str_eq(head, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                           "Connection: Upgrade\r\nSec-WebSocket-Accept: "
+                           "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nsec-websocket-protocol: chat\r\n\r\n");
+}
+END_TEST
+
 static Suite *visit_suite(void)
 {
     Suite *s = suite_create("edge_visit");
@@ -142,6 +209,8 @@ static Suite *visit_suite(void)
     tcase_add_test(tc, test_forms);
     tcase_add_test(tc, test_websocket);
     tcase_add_test(tc, test_rejects);
+    tcase_add_test(tc, test_response_head);
+    tcase_add_test(tc, test_ws_accept);
     suite_add_tcase(s, tc);
     return s;
 }
