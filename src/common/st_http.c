@@ -1,6 +1,7 @@
 #include "st_http.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -80,4 +81,18 @@ int st_http_xff(char *out, size_t cap, const char *prev, size_t plen, const char
     int n = plen ? snprintf(out, cap, "%.*s, %s", (int)plen, prev, client)
                  : snprintf(out, cap, "%s", client);
     return n < 0 || (size_t)n >= cap ? -ENOSPC : 0;
+}
+
+void st_http_put(struct st_http_buf *o, const char *fmt, ...)
+{
+    va_list ap;
+    if (o->full)
+        return;
+    va_start(ap, fmt);
+    int n = vsnprintf(o->p + o->len, o->cap - o->len, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= o->cap - o->len)
+        o->full = true;
+    else
+        o->len += (size_t)n;
 }

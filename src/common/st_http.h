@@ -32,4 +32,13 @@ bool st_http_list_has(const char *v, size_t len, const char *token);
  * when it does not fit (the caller then forwards client alone or refuses). */
 int st_http_xff(char *out, size_t cap, const char *prev, size_t plen, const char *client);
 
+/* Bounded text output for message heads: st_http_put appends printf-style; once
+ * something does not fit, `full` is set and later calls do nothing. */
+struct st_http_buf {
+    char *p;
+    size_t cap, len;
+    bool full;
+};
+void st_http_put(struct st_http_buf *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 #endif

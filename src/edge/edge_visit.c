@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <http_parser.h>
 #include <openssl/evp.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -206,27 +205,6 @@ int edge_visit_to_h2(const struct edge_visit_req *r, struct edge_visit_h2 *o, co
     return 0;
 }
 
-struct out {
-    char *p;
-    size_t cap, len;
-    bool full;
-};
-
-static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(struct out *o, const char *fmt, ...)
-{
-    va_list ap;
-    if (o->full)
-        return;
-    va_start(ap, fmt);
-    int n = vsnprintf(o->p + o->len, o->cap - o->len, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= o->cap - o->len)
-        o->full = true;
-    else
-        o->len += (size_t)n;
-}
-
 static bool digits(const char *v, size_t len)
 {
     if (len == 0 || len > 18)
@@ -241,7 +219,7 @@ int edge_visit_response_head(int status, const struct st_http_field *f, size_t n
                              bool keep_alive, const char *ws_accept, char *out, size_t cap,
                              bool *chunked)
 {
-    struct out o = {out, cap, 0, false};
+    struct st_http_buf o = {out, cap, 0, false};
     const struct st_http_field *conn = NULL, *length = NULL;
     bool bodiless = head_request || status < 200 || status == 204 || status == 304;
 
@@ -261,28 +239,29 @@ int edge_visit_response_head(int status, const struct st_http_field *f, size_t n
         }
     }
     if (ws_accept) {
-        put(&o,
+        st_http_put(
+            &o,
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             "Sec-WebSocket-Accept: %s\r\n",
             ws_accept);
     } else {
-        put(&o, "HTTP/1.1 %d %s\r\n", status, http_status_str((enum http_status)status));
+        st_http_put(&o, "HTTP/1.1 %d %s\r\n", status, http_status_str((enum http_status)status));
     }
     for (size_t i = 0; i < n; i++) {
         if (st_http_hop_by_hop(f[i].name, f[i].nlen, conn ? conn->value : NULL,
                                conn ? conn->vlen : 0) ||
             is(&f[i], "content-length") || (ws_accept && is(&f[i], "sec-websocket-accept")))
             continue;
-        put(&o, "%.*s: %.*s\r\n", (int)f[i].nlen, f[i].name, (int)f[i].vlen, f[i].value);
+        st_http_put(&o, "%.*s: %.*s\r\n", (int)f[i].nlen, f[i].name, (int)f[i].vlen, f[i].value);
     }
     if (!ws_accept) {
         if (length)
-            put(&o, "Content-Length: %.*s\r\n", (int)length->vlen, length->value);
+            st_http_put(&o, "Content-Length: %.*s\r\n", (int)length->vlen, length->value);
         else if (!bodiless && (*chunked = true))
-            put(&o, "Transfer-Encoding: chunked\r\n");
-        put(&o, "Connection: %s\r\n", keep_alive ? "keep-alive" : "close");
+            st_http_put(&o, "Transfer-Encoding: chunked\r\n");
+        st_http_put(&o, "Connection: %s\r\n", keep_alive ? "keep-alive" : "close");
     }
-    put(&o, "\r\n");
+    st_http_put(&o, "\r\n");
     return o.full ? -ENOSPC : (int)o.len;
 }
 

@@ -2,32 +2,10 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "st_http.h"
-
-struct out {
-    char *p;
-    size_t cap, len;
-    bool full;
-};
-
-static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(struct out *o, const char *fmt, ...)
-{
-    va_list ap;
-    if (o->full)
-        return;
-    va_start(ap, fmt);
-    int n = vsnprintf(o->p + o->len, o->cap - o->len, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= o->cap - o->len)
-        o->full = true;
-    else
-        o->len += (size_t)n;
-}
 
 static bool has_name(const struct st_http_field *f, const char *name)
 {
@@ -61,13 +39,13 @@ static bool line_ok(const struct gw_h1_request *r)
 
 int gw_h1_request_head(const struct gw_h1_request *r, char *out, size_t cap)
 {
-    struct out o = {out, cap, 0, false};
+    struct st_http_buf o = {out, cap, 0, false};
     const struct st_http_field *conn = connection_of(r);
 
     if (!line_ok(r))
         return -EINVAL;
-    put(&o, "%s %s HTTP/1.1\r\nHost: %s\r\n", r->upgrade_websocket ? "GET" : r->method, r->path,
-        r->authority);
+    st_http_put(&o, "%s %s HTTP/1.1\r\nHost: %s\r\n", r->upgrade_websocket ? "GET" : r->method,
+                r->path, r->authority);
     for (size_t i = 0; i < r->n_fields; i++) {
         const struct st_http_field *f = &r->fields[i];
         if (!st_http_name_valid(f->name, f->nlen, true) || !st_http_value_valid(f->value, f->vlen))
@@ -77,18 +55,18 @@ int gw_h1_request_head(const struct gw_h1_request *r, char *out, size_t cap)
             has_name(f, "host") || has_name(f, "content-length") ||
             has_name(f, "sec-websocket-key"))
             continue;
-        put(&o, "%.*s: %.*s\r\n", (int)f->nlen, f->name, (int)f->vlen, f->value);
+        st_http_put(&o, "%.*s: %.*s\r\n", (int)f->nlen, f->name, (int)f->vlen, f->value);
     }
     if (r->upgrade_websocket && (!r->ws_key || !visible(r->ws_key)))
         return -EINVAL;
     if (r->upgrade_websocket)
-        put(&o, "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: %s\r\n",
-            r->ws_key);
+        st_http_put(&o, "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: %s\r\n",
+                    r->ws_key);
     else if (r->content_length >= 0)
-        put(&o, "Content-Length: %" PRId64 "\r\n", r->content_length);
+        st_http_put(&o, "Content-Length: %" PRId64 "\r\n", r->content_length);
     else if (r->has_body)
-        put(&o, "Transfer-Encoding: chunked\r\n");
-    put(&o, "\r\n");
+        st_http_put(&o, "Transfer-Encoding: chunked\r\n");
+    st_http_put(&o, "\r\n");
     return o.full ? -ENOSPC : (int)o.len;
 }
 
