@@ -84,7 +84,7 @@ static void keep_restart_only(const struct gw_config *cur, struct gw_config *nex
         next->virtual_pool = cur->virtual_pool;
         if (cur->expose != next->expose) {
             next->expose = cur->expose;
-            next->n_routes = 0; /* expose removed: nothing new to announce */
+            next->n_routes = 0; /* expose added: its routes wait for the restart */
         }
         next->reach = cur->reach;
     }
@@ -130,8 +130,8 @@ static void reload(void *data)
                                                    : edges  ? "edge list changed"
                                                             : "no connection change");
     if (edges)
-        gw_pool_reconfigure(gw);
-    if (identity)
+        gw_pool_reconfigure(gw, identity);
+    else if (identity)
         gw_pool_replace_all(gw);
 }
 

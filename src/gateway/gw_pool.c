@@ -121,7 +121,7 @@ static bool same_targets(const struct gw_server *gw, const struct gw_edge_target
     return true;
 }
 
-static void set_targets(struct gw_server *gw, const struct gw_edge_target *t, size_t n)
+static void set_targets(struct gw_server *gw, const struct gw_edge_target *t, size_t n, bool fresh)
 {
     struct gw_edge_target *copy = calloc(n ? n : 1, sizeof(*copy));
     if (!copy) {
@@ -142,7 +142,7 @@ static void set_targets(struct gw_server *gw, const struct gw_edge_target *t, si
                                 i ? ", " : "", a, copy[i].name, copy[i].priority, copy[i].weight);
     }
     st_info("edges: %zu: %s", n, list);
-    rebuild(gw, false);
+    rebuild(gw, fresh);
 }
 
 static void resolve(struct gw_server *gw);
@@ -163,14 +163,8 @@ static void on_dns(void *arg, int status, const struct gw_edge_target *t, size_t
     uint64_t refresh = (uint64_t)ttl_s * 1000;
     refresh = refresh < REFRESH_MIN_MS ? REFRESH_MIN_MS : refresh;
     gw->next_resolve = now + (refresh > REFRESH_MAX_MS ? REFRESH_MAX_MS : refresh);
-    struct gw_edge_target *sorted = calloc(n, sizeof(*sorted));
-    if (!sorted)
-        return;
-    memcpy(sorted, t, n * sizeof(*t));
-    n = gw_edges_sort(sorted, n);
-    if (!same_targets(gw, sorted, n))
-        set_targets(gw, sorted, n);
-    free(sorted);
+    if (!same_targets(gw, t, n)) /* gw_dns delivers them sorted and without duplicates */
+        set_targets(gw, t, n, false);
 }
 
 static void resolve(struct gw_server *gw)
@@ -248,7 +242,7 @@ static void retire_dns(struct gw_server *gw)
     st_defer_queue(&gw->loop, &gw->reap);
 }
 
-static int use_static(struct gw_server *gw)
+static int use_static(struct gw_server *gw, bool fresh)
 {
     size_t n = gw->cfg.n_edges;
     struct gw_edge_target *t = calloc(n, sizeof(*t));
@@ -260,7 +254,7 @@ static int use_static(struct gw_server *gw)
         st_sockaddr_format(&t[i].addr, t[i].name, sizeof(t[i].name));
     }
     retire_dns(gw);
-    set_targets(gw, t, n);
+    set_targets(gw, t, n, fresh);
     free(t);
     return 0;
 }
@@ -278,8 +272,6 @@ static int use_srv(struct gw_server *gw)
     gw->dns = dns;
     st_info("edge discovery: DNS SRV " SRV_PREFIX "%s", gw->cfg.edge_srv);
     resolve(gw);
-    if (gw->n_targets) /* ha-connections or reach.connections may have changed */
-        rebuild(gw, false);
     return 0;
 }
 
@@ -288,15 +280,18 @@ int gw_pool_start(struct gw_server *gw)
     st_timer_init(&gw->pool_timer, &gw->loop, on_tick, gw);
     st_defer_init(&gw->reap, reap, gw);
     st_timer_start(&gw->pool_timer, POOL_TICK_MS);
-    return gw->cfg.edge_srv ? use_srv(gw) : use_static(gw);
+    return gw->cfg.edge_srv ? use_srv(gw) : use_static(gw, false);
 }
 
-void gw_pool_reconfigure(struct gw_server *gw)
+void gw_pool_reconfigure(struct gw_server *gw, bool fresh)
 {
-    if (gw->cfg.edge_srv)
-        use_srv(gw);
-    else
-        use_static(gw);
+    if (!gw->cfg.edge_srv) {
+        use_static(gw, fresh);
+        return;
+    }
+    use_srv(gw);       /* a failure keeps the previous resolver */
+    if (gw->n_targets) /* the known edges until the answer: connection counts, identity */
+        rebuild(gw, fresh);
 }
 
 void gw_pool_replace_all(struct gw_server *gw)

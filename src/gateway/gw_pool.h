@@ -22,8 +22,9 @@ struct gw_conn;
 int gw_pool_start(struct gw_server *gw);
 /* Replaces every connection (make-before-break), e.g. after the token or routes changed. */
 void gw_pool_replace_all(struct gw_server *gw);
-/* Uses a new static edge list or SRV setting from gw->cfg (after a reload). */
-void gw_pool_reconfigure(struct gw_server *gw);
+/* Uses a new static edge list or SRV setting from gw->cfg (after a reload); with `fresh`
+ * every connection is replaced too, as by gw_pool_replace_all. */
+void gw_pool_reconfigure(struct gw_server *gw, bool fresh);
 /* SIGTERM: every connection, current and retiring, sends UNREGISTER + GOAWAY. */
 void gw_pool_drain(struct gw_server *gw);
 /* Connections that still carry flows or have data to send. */
