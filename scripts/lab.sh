@@ -146,6 +146,8 @@ write_edge_config() {
         echo "tunnel-listen: 192.0.2.$n:7844"
         echo "access-listen: 198.18.0.$n:8080"
         echo "access-tls-listen: 198.18.0.$n:8443"
+        echo "http-listen: 198.18.0.$n:80"
+        echo "https-listen: 198.18.0.$n:443"
         echo "cert: $LAB_DIR/certs/edge.crt"
         echo "key: $LAB_DIR/certs/edge.key"
         echo "tunnels:"
@@ -172,8 +174,21 @@ write_edge_config() {
     } >"$file"
 }
 
+# The site-1 gateway's ingress rules (lab contract: app.lab.test, ws.lab.test, 404).
+lab_ingress_yaml() {
+    cat <<'EOF'
+ingress:
+  - hostname: app.lab.test
+    service: http://198.51.100.10:8000
+  - hostname: ws.lab.test
+    service: http://198.51.100.11:8001
+  - service: http_status:404
+EOF
+}
+
 write_gateway_config() {
-    local file=$1 edges=$2 token=$3 route=$4 reach=${5:-0} edgelist="edges: [192.0.2.1:7844]"
+    local file=$1 edges=$2 token=$3 route=$4 reach=${5:-0} ingress=${6:-0}
+    local edgelist="edges: [192.0.2.1:7844]"
     if ((edges >= 2)); then edgelist="edges: [192.0.2.1:7844, 192.0.2.2:7844]"; fi
     if [[ ${LAB_EDGE_SRV:-0} == 1 ]]; then
         edgelist=$'edge-srv: lab.test\nresolvers: [192.0.2.1:53]'
@@ -198,6 +213,10 @@ virtual-pool: 100.64.0.0/10
 EOF
         if ((reach)); then
             printf 'reach:\n  connections: 2\n' >>"$file"
+        fi
+        if ((ingress)); then
+            # hostname ingress (lab contract); LAB_GATEWAY_INGRESS_YAML replaces the rules
+            printf '%s\n' "${LAB_GATEWAY_INGRESS_YAML:-$(lab_ingress_yaml)}" >>"$file"
         fi
         if [[ -n ${LAB_GATEWAY_EXTRA_YAML:-} ]]; then
             printf '%s\n' "$LAB_GATEWAY_EXTRA_YAML" >>"$file"
@@ -429,7 +448,7 @@ cmd_up() {
     fi
     tok1="site1:$s1"
     if [[ ${LAB_BAD_TOKEN:-0} == 1 ]]; then tok1="site1:$(gen_secret)"; fi
-    write_gateway_config "$LAB_DIR/gateway.yaml" "$edges" "$tok1" 198.51.100.0/24 $((sites >= 2))
+    write_gateway_config "$LAB_DIR/gateway.yaml" "$edges" "$tok1" 198.51.100.0/24 $((sites >= 2)) 1
     if ((sites >= 2)); then
         write_gateway_config "$LAB_DIR/gateway2.yaml" "$edges" "site2:$s2" 203.0.113.0/24 1
     fi
@@ -475,6 +494,8 @@ cmd_env() {
     q() { printf '%s=%q\n' "$1" "$2"; }
     q EDGE_PROXY http://198.18.0.1:8080
     q EDGE_TLS_PROXY https://198.18.0.1:8443
+    q VISITOR_HTTP http://198.18.0.1:80
+    q VISITOR_HTTPS https://198.18.0.1:443
     [[ ! -s $LAB_DIR/access.token ]] || q ACCESS_TOKEN "$(cat "$LAB_DIR/access.token")"
     q CA_FILE "$LAB_DIR/certs/ca.crt"
     q EDGE_CONFIG "$LAB_DIR/edge.yaml"

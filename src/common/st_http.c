@@ -1,6 +1,7 @@
 #include "st_http.h"
 
 #include <errno.h>
+#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -95,4 +96,19 @@ void st_http_put(struct st_http_buf *o, const char *fmt, ...)
         o->full = true;
     else
         o->len += (size_t)n;
+}
+
+void st_http_ws_accept(const char *key, size_t klen, char out[29])
+{
+    static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+
+    out[0] = '\0';
+    if (c && EVP_DigestInit_ex(c, EVP_sha1(), NULL) && EVP_DigestUpdate(c, key, klen) &&
+        EVP_DigestUpdate(c, guid, sizeof(guid) - 1) && EVP_DigestFinal_ex(c, md, &mdlen) &&
+        mdlen == 20)
+        EVP_EncodeBlock((unsigned char *)out, md, 20);
+    EVP_MD_CTX_free(c);
 }

@@ -9,7 +9,9 @@
 #include "edge_flow.h"
 #include "edge_server.h"
 #include "edge_tconn.h"
+#include "edge_web.h"
 #include "st_addr.h"
+#include "st_http.h"
 #include "st_log.h"
 #include "st_sock.h"
 
@@ -31,11 +33,40 @@ void edge_ah2_unlink(struct edge_ah2 *a, struct edge_flow *f)
     f->ah_next = f->ah_prev = NULL;
 }
 
+static void unlink_web(struct edge_ah2 *a, struct edge_web *w)
+{
+    if (w->ah_prev)
+        w->ah_prev->ah_next = w->ah_next;
+    else
+        a->webs = w->ah_next;
+    if (w->ah_next)
+        w->ah_next->ah_prev = w->ah_prev;
+    w->ah_next = w->ah_prev = NULL;
+}
+
+static int begin_web(nghttp2_session *s, struct edge_ah2 *a, int32_t sid)
+{
+    struct edge_web *w = edge_web_new(a->srv, a->client);
+    if (!w)
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    w->h2 = true;
+    w->ah = a;
+    w->asid = sid;
+    w->ah_next = a->webs;
+    if (a->webs)
+        a->webs->ah_prev = w;
+    a->webs = w;
+    nghttp2_session_set_stream_user_data(s, sid, w);
+    return 0;
+}
+
 static int on_begin_headers(nghttp2_session *s, const nghttp2_frame *fr, void *ud)
 {
     struct edge_ah2 *a = ud;
     if (fr->hd.type != NGHTTP2_HEADERS || fr->headers.cat != NGHTTP2_HCAT_REQUEST)
         return 0;
+    if (a->visitor)
+        return begin_web(s, a, fr->hd.stream_id);
     struct edge_flow *f = edge_flow_new_h2(a->srv, a, fr->hd.stream_id);
     if (!f)
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
@@ -51,10 +82,14 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *fr, const uint8_t 
                      const uint8_t *value, size_t vlen, uint8_t flags, void *ud)
 {
     (void)flags;
-    (void)ud;
-    struct edge_flow *f = nghttp2_session_get_stream_user_data(s, fr->hd.stream_id);
-    if (f && fr->headers.cat == NGHTTP2_HCAT_REQUEST)
-        edge_flow_h2_header(f, name, nlen, value, vlen);
+    struct edge_ah2 *a = ud;
+    void *u = nghttp2_session_get_stream_user_data(s, fr->hd.stream_id);
+    if (u && fr->headers.cat == NGHTTP2_HCAT_REQUEST) {
+        if (a->visitor)
+            edge_web_h2_header(u, name, nlen, value, vlen);
+        else
+            edge_flow_h2_header(u, name, nlen, value, vlen);
+    }
     return 0;
 }
 
@@ -63,7 +98,16 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *fr, void *ud)
     struct edge_ah2 *a = ud;
     if (fr->hd.stream_id == 0)
         return 0;
-    struct edge_flow *f = nghttp2_session_get_stream_user_data(s, fr->hd.stream_id);
+    void *u = nghttp2_session_get_stream_user_data(s, fr->hd.stream_id);
+    if (u && a->visitor) {
+        bool end = fr->hd.flags & NGHTTP2_FLAG_END_STREAM;
+        if (fr->hd.type == NGHTTP2_HEADERS && fr->headers.cat == NGHTTP2_HCAT_REQUEST)
+            edge_web_h2_request(u, end);
+        else if (end && (fr->hd.type == NGHTTP2_HEADERS || fr->hd.type == NGHTTP2_DATA))
+            edge_web_up_eof(u);
+        return 0;
+    }
+    struct edge_flow *f = u;
     if (!f)
         return 0;
     if (fr->hd.type == NGHTTP2_HEADERS && fr->headers.cat == NGHTTP2_HCAT_REQUEST)
@@ -78,9 +122,10 @@ static int on_data(nghttp2_session *s, uint8_t flags, int32_t sid, const uint8_t
                    void *ud)
 {
     (void)flags;
-    (void)ud;
-    struct edge_flow *f = nghttp2_session_get_stream_user_data(s, sid);
-    if (!f || edge_flow_h2_data(f, p, n) < 0) {
+    struct edge_ah2 *a = ud;
+    void *u = nghttp2_session_get_stream_user_data(s, sid);
+    int rv = !u ? -1 : a->visitor ? edge_web_up(u, p, n) : edge_flow_h2_data(u, p, n);
+    if (rv < 0) {
         nghttp2_session_consume(s, sid, n);
         nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, sid, NGHTTP2_CANCEL);
     }
@@ -90,10 +135,16 @@ static int on_data(nghttp2_session *s, uint8_t flags, int32_t sid, const uint8_t
 static int on_stream_close(nghttp2_session *s, int32_t sid, uint32_t code, void *ud)
 {
     struct edge_ah2 *a = ud;
-    struct edge_flow *f = nghttp2_session_get_stream_user_data(s, sid);
-    if (f) {
-        edge_ah2_unlink(a, f);
-        edge_flow_h2_close(f, code);
+    void *u = nghttp2_session_get_stream_user_data(s, sid);
+    if (u && a->visitor) {
+        struct edge_web *w = u;
+        if (w->up.len) /* never taken by the tunnel now: return the connection window */
+            nghttp2_session_consume_connection(s, w->up.len);
+        unlink_web(a, w);
+        edge_web_access_gone(w, code == NGHTTP2_NO_ERROR);
+    } else if (u) {
+        edge_ah2_unlink(a, u);
+        edge_flow_h2_close(u, code);
     }
     return 0;
 }
@@ -124,6 +175,48 @@ void edge_ah2_respond(struct edge_ah2 *a, int32_t sid, int status, const char *p
         nghttp2_nv nva[] = {NV(":status", st), NV("proxy-status", proxy_status)};
         nghttp2_submit_response(a->h2.session, sid, nva, 2, NULL);
     }
+    st_h2conn_kick(&a->h2);
+}
+
+static ssize_t web_down_read(nghttp2_session *s, int32_t sid, uint8_t *buf, size_t len,
+                             uint32_t *flags, nghttp2_data_source *src, void *ud)
+{
+    (void)s;
+    (void)sid;
+    (void)ud;
+    return edge_web_read_down(src->ptr, buf, len, flags);
+}
+
+void edge_ah2_respond_web(struct edge_ah2 *a, int32_t sid, struct edge_web *w)
+{
+    nghttp2_nv *nva = calloc(w->n_fields + 4, sizeof(*nva));
+    if (!nva) {
+        edge_ah2_reset(a, sid, NGHTTP2_INTERNAL_ERROR);
+        return;
+    }
+    char st[4], cl[24];
+    snprintf(st, sizeof(st), "%d", w->status);
+    size_t n = 0;
+    nva[n++] = (nghttp2_nv)NV(":status", st);
+    const struct st_http_field *conn = NULL;
+    for (size_t i = 0; i < w->n_fields; i++)
+        if (w->fields[i].nlen == 10 && memcmp(w->fields[i].name, "connection", 10) == 0)
+            conn = &w->fields[i];
+    for (size_t i = 0; i < w->n_fields; i++) {
+        const struct st_http_field *f = &w->fields[i];
+        if (!st_http_hop_by_hop(f->name, f->nlen, conn ? conn->value : NULL, conn ? conn->vlen : 0))
+            nva[n++] = (nghttp2_nv){(uint8_t *)f->name, (uint8_t *)f->value, f->nlen, f->vlen,
+                                    NGHTTP2_NV_FLAG_NONE};
+    }
+    if (w->local) {
+        snprintf(cl, sizeof(cl), "%zu", w->down.len);
+        nva[n++] = (nghttp2_nv)NV("content-length", cl);
+        if (w->proxy_status[0])
+            nva[n++] = (nghttp2_nv)NV("proxy-status", w->proxy_status);
+    }
+    nghttp2_data_provider dp = {.source.ptr = w, .read_callback = web_down_read};
+    nghttp2_submit_response(a->h2.session, sid, nva, n, &dp);
+    free(nva);
     st_h2conn_kick(&a->h2);
 }
 
@@ -187,6 +280,11 @@ static void session_closed(struct st_h2conn *h, const char *why)
         edge_ah2_unlink(a, f);
         edge_flow_h2_close(f, NGHTTP2_CANCEL);
     }
+    while (a->webs) {
+        struct edge_web *w = a->webs;
+        unlink_web(a, w);
+        edge_web_access_gone(w, false);
+    }
     if (a->prev)
         a->prev->next = a->next;
     else
@@ -200,8 +298,8 @@ static void session_closed(struct st_h2conn *h, const char *why)
 
 static const struct st_h2conn_ops ah2_ops = {.ready = session_ready, .closed = session_closed};
 
-void edge_ah2_start(struct edge_server *srv, int fd, SSL *ssl, const char *client,
-                    const uint8_t *early, size_t early_len, bool reach)
+static void start(struct edge_server *srv, int fd, SSL *ssl, const char *client,
+                  const uint8_t *early, size_t early_len, bool reach, bool visitor)
 {
     struct edge_ah2 *a = calloc(1, sizeof(*a));
     if (!a || (early_len && !(a->early = malloc(early_len)))) {
@@ -212,6 +310,7 @@ void edge_ah2_start(struct edge_server *srv, int fd, SSL *ssl, const char *clien
     }
     a->srv = srv;
     a->reach = reach;
+    a->visitor = visitor;
     snprintf(a->client, sizeof(a->client), "%s", client);
     if (early_len)
         memcpy(a->early, early, early_len);
@@ -221,6 +320,17 @@ void edge_ah2_start(struct edge_server *srv, int fd, SSL *ssl, const char *clien
         srv->ah2s->prev = a;
     srv->ah2s = a;
     st_h2conn_init(&a->h2, &srv->loop, fd, ssl, false, false, &ah2_ops, a);
+}
+
+void edge_ah2_start(struct edge_server *srv, int fd, SSL *ssl, const char *client,
+                    const uint8_t *early, size_t early_len, bool reach)
+{
+    start(srv, fd, ssl, client, early, early_len, reach, false);
+}
+
+void edge_ah2_start_visitor(struct edge_server *srv, int fd, SSL *ssl, const char *client)
+{
+    start(srv, fd, ssl, client, NULL, 0, false, true);
 }
 
 void edge_ah2_accept_tls(struct edge_server *srv, int lfd)

@@ -12,6 +12,7 @@
 
 struct edge_server;
 struct edge_flow;
+struct edge_web;
 
 struct edge_ah2 {
     struct edge_server *srv;
@@ -22,12 +23,18 @@ struct edge_ah2 {
     size_t early_len;
     struct edge_flow *flows; /* flows whose access side is a stream here */
     bool reach;              /* a gateway's reach connection: streams carry tunnel tokens */
+    bool visitor;            /* hostname ingress over h2: every stream is a visitor request */
+    struct edge_web *webs;   /* visitor: requests whose visitor side is a stream here */
 };
 
 /* Takes fd (and ssl, may be NULL) over; `early` bytes are copied. `reach`: the peer is a
  * gateway's reach connection (streams authenticate with a tunnel token, not a user's). */
 void edge_ah2_start(struct edge_server *srv, int fd, SSL *ssl, const char *client,
                     const uint8_t *early, size_t early_len, bool reach);
+/* A visitor's TLS connection that negotiated h2 on the https listener (handshake done). */
+void edge_ah2_start_visitor(struct edge_server *srv, int fd, SSL *ssl, const char *client);
+/* Visitor mode: submits w's response (status, fields, body from w->down). */
+void edge_ah2_respond_web(struct edge_ah2 *a, int32_t sid, struct edge_web *w);
 /* Accepts pending connections on the access TLS listener. */
 void edge_ah2_accept_tls(struct edge_server *srv, int lfd);
 

@@ -16,6 +16,9 @@ static const char *const top_keys[] = {
     "tunnel-listen",
     "access-listen",
     "access-tls-listen",
+    "http-listen",
+    "https-listen",
+    "https-certs",
     "cert",
     "key",
     "tunnels",
@@ -28,6 +31,7 @@ static const char *const top_keys[] = {
 static const char *const tunnel_keys[] = {"id",        "secret-sha256", "routes",
                                           "hostnames", "may-reach",     NULL};
 static const char *const token_keys[] = {"name", "sha256", NULL};
+static const char *const cert_keys[] = {"cert", "key", NULL};
 
 static int get_hash(struct st_cfg *c, const struct st_cfg_node *n, uint8_t out[32])
 {
@@ -269,7 +273,44 @@ static int get_listeners(struct st_cfg *c, const struct st_cfg_node *root, struc
         rc = st_cfg_sockaddr(c, v, &cfg->access_tls_listen);
         cfg->has_access_tls = rc == 0;
     }
+    if (rc == 0 && (v = st_cfg_get(root, "http-listen"))) {
+        rc = st_cfg_sockaddr(c, v, &cfg->http_listen);
+        cfg->has_http = rc == 0;
+    }
+    if (rc == 0 && (v = st_cfg_get(root, "https-listen"))) {
+        rc = st_cfg_sockaddr(c, v, &cfg->https_listen);
+        cfg->has_https = rc == 0;
+    }
     return rc;
+}
+
+static int file_of(struct st_cfg *c, const struct st_cfg_node *map, const char *key, char **out)
+{
+    const struct st_cfg_node *v;
+    const char *path = NULL;
+    int rc;
+    if ((rc = st_cfg_require(c, map, key, &v)) < 0 || (rc = st_cfg_readable_file(c, v, &path)) < 0)
+        return rc;
+    return (*out = strdup(path)) ? 0 : -ENOMEM;
+}
+
+/* https-certs: [{cert, key}...]: visitor certificates chosen by SNI (default: cert/key). */
+static int get_https_certs(struct st_cfg *c, const struct st_cfg_node *n, struct edge_config *cfg)
+{
+    int rc;
+    if ((rc = st_cfg_seq(c, n, 1)) < 0)
+        return rc;
+    if (!(cfg->https_certs = calloc(n->n_children, sizeof(*cfg->https_certs))))
+        return -ENOMEM;
+    for (size_t i = 0; i < n->n_children; i++) {
+        const struct st_cfg_node *e = n->children[i];
+        cfg->n_https_certs++;
+        if ((rc = st_cfg_map(c, e)) < 0 || (rc = st_cfg_check_keys(c, e, cert_keys)) < 0 ||
+            (rc = file_of(c, e, "cert", &cfg->https_certs[i].cert_file)) < 0 ||
+            (rc = file_of(c, e, "key", &cfg->https_certs[i].key_file)) < 0)
+            return rc;
+    }
+    return 0;
 }
 
 static int get_files(struct st_cfg *c, const struct st_cfg_node *root, struct edge_config *cfg)
@@ -284,6 +325,8 @@ static int get_files(struct st_cfg *c, const struct st_cfg_node *root, struct ed
     if ((rc = st_cfg_require(c, root, "key", &v)) < 0 ||
         (rc = st_cfg_readable_file(c, v, &path)) < 0 || !(cfg->key_file = strdup(path)))
         return rc < 0 ? rc : -ENOMEM;
+    if ((v = st_cfg_get(root, "https-certs")) && (rc = get_https_certs(c, v, cfg)) < 0)
+        return rc;
     return 0;
 }
 
@@ -376,5 +419,10 @@ void edge_config_fini(struct edge_config *cfg)
     free(cfg->location);
     free(cfg->cert_file);
     free(cfg->key_file);
+    for (size_t i = 0; i < cfg->n_https_certs; i++) {
+        free(cfg->https_certs[i].cert_file);
+        free(cfg->https_certs[i].key_file);
+    }
+    free(cfg->https_certs);
     memset(cfg, 0, sizeof(*cfg));
 }

@@ -27,6 +27,10 @@ struct edge_access_token {
     uint8_t sha256[32];
 };
 
+struct edge_cert {
+    char *cert_file, *key_file;
+};
+
 struct edge_config {
     int log_level;                    /* log-level: error|warn|info|debug (default info) */
     char *location;                   /* location: default "edge" */
@@ -35,7 +39,12 @@ struct edge_config {
     bool has_access_tls;
     struct st_sockaddr access_tls_listen; /* access-tls-listen: optional */
     char *cert_file, *key_file;           /* cert:, key: required, must be readable files */
-    struct edge_tunnel_conf *tunnels;     /* tunnels: list, >=1, ids unique */
+    bool has_http, has_https;             /* hostname ingress (visitors) */
+    struct st_sockaddr http_listen;       /* http-listen: optional, HTTP/1.1 */
+    struct st_sockaddr https_listen;      /* https-listen: optional, TLS (ALPN h2, http/1.1) */
+    struct edge_cert *https_certs;        /* https-certs: by SNI; none: cert/key */
+    size_t n_https_certs;
+    struct edge_tunnel_conf *tunnels; /* tunnels: list, >=1, ids unique */
     size_t n_tunnels;
     struct edge_access_token *tokens; /* access-tokens: list of {name, sha256}, >=1 */
     size_t n_tokens;

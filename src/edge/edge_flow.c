@@ -249,6 +249,7 @@ static struct edge_flow *flow_alloc(struct edge_server *srv)
     struct edge_flow *f = calloc(1, sizeof(*f));
     if (!f)
         return NULL;
+    f->kind = EDGE_STREAM_FLOW;
     f->srv = srv;
     srv->live_flows++;
     st_io_init(&f->io, &srv->loop, -1, flow_io, f);

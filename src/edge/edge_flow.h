@@ -21,6 +21,7 @@ struct edge_ah2;
 struct edge_tunnel;
 
 struct edge_flow {
+    int kind; /* EDGE_STREAM_FLOW (edge_tconn.h) */
     struct edge_server *srv;
     struct edge_tconn *tc; /* tunnel side; NULL once the stream is gone */
     int32_t sid;

@@ -15,6 +15,7 @@
 #include "edge_hs.h"
 #include "edge_server.h"
 #include "edge_tconn.h"
+#include "edge_vconn.h"
 #include "st_cli.h"
 #include "st_drain.h"
 #include "st_log.h"
@@ -22,6 +23,7 @@
 #include "st_tls.h"
 
 static const unsigned char h2_alpn[] = "\x02h2";
+static const unsigned char web_alpn[] = "\x02h2\x08http/1.1";
 static const unsigned char tunnel_alpn[] = "\x02h2\x0f" EDGE_ALPN_REACH;
 
 static void on_tunnel_lis(struct st_io *io, uint32_t ev)
@@ -42,9 +44,22 @@ static void on_access_tls_lis(struct st_io *io, uint32_t ev)
     edge_ah2_accept_tls(io->data, io->fd);
 }
 
+static void on_http_lis(struct st_io *io, uint32_t ev)
+{
+    (void)ev;
+    edge_vconn_accept(io->data, io->fd, false);
+}
+
+static void on_https_lis(struct st_io *io, uint32_t ev)
+{
+    (void)ev;
+    edge_vconn_accept(io->data, io->fd, true);
+}
+
 static size_t live_flows(void *data)
 {
-    return ((struct edge_server *)data)->live_flows;
+    const struct edge_server *srv = data;
+    return srv->live_flows + srv->live_webs;
 }
 
 /* First SIGTERM: no new connections or flows; open flows go on. */
@@ -54,8 +69,9 @@ static void drain_start(void *data, int signo)
     st_info("signal %d: draining: no new connections or flows; open flows may finish within %d s "
             "(signal again to exit now)",
             signo, srv->cfg.grace_period_ms / 1000);
-    struct st_io *lis[] = {&srv->tunnel_lis, &srv->access_lis, &srv->access_tls_lis};
-    for (size_t i = 0; i < 3; i++) {
+    struct st_io *lis[] = {&srv->tunnel_lis, &srv->access_lis, &srv->access_tls_lis, &srv->http_lis,
+                           &srv->https_lis};
+    for (size_t i = 0; i < 5; i++) {
         if (lis[i]->events) {
             st_io_stop(lis[i]);
             close(lis[i]->fd);
@@ -64,6 +80,7 @@ static void drain_start(void *data, int signo)
     }
     for (struct edge_ah2 *a = srv->ah2s; a; a = a->next)
         edge_ah2_goaway(a);
+    edge_vconn_drain(srv);
 }
 
 static const struct edge_tunnel_conf *find_conf(const struct edge_config *cfg, const char *id)
@@ -101,21 +118,70 @@ static bool same_listeners(const struct edge_config *a, const struct edge_config
     return memcmp(&a->tunnel_listen, &b->tunnel_listen, sizeof(a->tunnel_listen)) == 0 &&
            memcmp(&a->access_listen, &b->access_listen, sizeof(a->access_listen)) == 0 &&
            a->has_access_tls == b->has_access_tls &&
-           memcmp(&a->access_tls_listen, &b->access_tls_listen, sizeof(a->access_tls_listen)) == 0;
+           memcmp(&a->access_tls_listen, &b->access_tls_listen, sizeof(a->access_tls_listen)) ==
+               0 &&
+           a->has_http == b->has_http && a->has_https == b->has_https &&
+           memcmp(&a->http_listen, &b->http_listen, sizeof(a->http_listen)) == 0 &&
+           memcmp(&a->https_listen, &b->https_listen, sizeof(a->https_listen)) == 0;
 }
 
-static int load_tls(const struct edge_config *cfg, SSL_CTX **tunnel, SSL_CTX **access, char *err,
-                    size_t errlen)
+/* The TLS contexts of the listeners, built together so a reload swaps them as one. */
+struct tls_set {
+    SSL_CTX *tunnel, *access, *https;
+    SSL_CTX **alt; /* https-certs, chosen by SNI */
+    size_t n_alt;
+};
+
+static void tls_free(struct tls_set *t)
 {
-    *access = NULL;
-    *tunnel = st_tls_server_ctx(cfg->cert_file, cfg->key_file, tunnel_alpn, err, errlen);
-    if (*tunnel && cfg->has_access_tls)
-        *access = st_tls_server_ctx(cfg->cert_file, cfg->key_file, h2_alpn, err, errlen);
-    if (*tunnel && (!cfg->has_access_tls || *access))
+    SSL_CTX_free(t->tunnel);
+    SSL_CTX_free(t->access);
+    SSL_CTX_free(t->https);
+    for (size_t i = 0; i < t->n_alt; i++)
+        SSL_CTX_free(t->alt[i]);
+    free(t->alt);
+    memset(t, 0, sizeof(*t));
+}
+
+static int load_tls(const struct edge_config *cfg, struct tls_set *t, char *err, size_t errlen)
+{
+    memset(t, 0, sizeof(*t));
+    if (!(t->tunnel = st_tls_server_ctx(cfg->cert_file, cfg->key_file, tunnel_alpn, err, errlen)))
+        goto fail;
+    if (cfg->has_access_tls &&
+        !(t->access = st_tls_server_ctx(cfg->cert_file, cfg->key_file, h2_alpn, err, errlen)))
+        goto fail;
+    if (!cfg->has_https)
         return 0;
-    SSL_CTX_free(*tunnel);
-    *tunnel = NULL;
+    if (!(t->https = st_tls_server_ctx(cfg->cert_file, cfg->key_file, web_alpn, err, errlen)))
+        goto fail;
+    if (cfg->n_https_certs && !(t->alt = calloc(cfg->n_https_certs, sizeof(*t->alt)))) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    for (; t->n_alt < cfg->n_https_certs; t->n_alt++) {
+        const struct edge_cert *c = &cfg->https_certs[t->n_alt];
+        if (!(t->alt[t->n_alt] =
+                  st_tls_server_ctx(c->cert_file, c->key_file, web_alpn, err, errlen)))
+            goto fail;
+    }
+    st_tls_sni(t->https, t->alt, t->n_alt);
+    return 0;
+fail:
+    tls_free(t);
     return -1;
+}
+
+static void tls_swap(struct edge_server *srv, struct tls_set *t)
+{
+    struct tls_set old = {srv->tunnel_ctx, srv->access_ctx, srv->https_ctx, srv->https_alt,
+                          srv->n_https_alt};
+    srv->tunnel_ctx = t->tunnel;
+    srv->access_ctx = t->access;
+    srv->https_ctx = t->https;
+    srv->https_alt = t->alt;
+    srv->n_https_alt = t->n_alt;
+    *t = old;
 }
 
 /* SIGHUP: tunnels, access tokens, certificate, log level and timers from the file; the
@@ -125,7 +191,7 @@ static void reload(void *data)
 {
     struct edge_server *srv = data;
     struct edge_config next;
-    SSL_CTX *tunnel_ctx, *access_ctx;
+    struct tls_set tls;
     char err[512];
     if (edge_config_load(srv->cli->config, &next, err, sizeof(err)) < 0) {
         st_err("SIGHUP: reload failed, keeping the running configuration: %s", err);
@@ -137,8 +203,12 @@ static void reload(void *data)
         next.access_listen = srv->cfg.access_listen;
         next.has_access_tls = srv->cfg.has_access_tls;
         next.access_tls_listen = srv->cfg.access_tls_listen;
+        next.has_http = srv->cfg.has_http;
+        next.http_listen = srv->cfg.http_listen;
+        next.has_https = srv->cfg.has_https;
+        next.https_listen = srv->cfg.https_listen;
     }
-    if (load_tls(&next, &tunnel_ctx, &access_ctx, err, sizeof(err)) < 0) {
+    if (load_tls(&next, &tls, err, sizeof(err)) < 0) {
         st_err("SIGHUP: reload failed, keeping the running configuration: TLS: %s", err);
         edge_config_fini(&next);
         return;
@@ -146,17 +216,14 @@ static void reload(void *data)
     mark_evictions(srv, &next);
     if (edge_registry_reconfigure(&srv->reg, &next) < 0) {
         st_err("SIGHUP: reload failed: out of memory; keeping the running configuration");
-        SSL_CTX_free(tunnel_ctx);
-        SSL_CTX_free(access_ctx);
+        tls_free(&tls);
         edge_config_fini(&next);
         return;
     }
     edge_config_fini(&srv->cfg);
     srv->cfg = next;
-    SSL_CTX_free(srv->tunnel_ctx);
-    SSL_CTX_free(srv->access_ctx);
-    srv->tunnel_ctx = tunnel_ctx;
-    srv->access_ctx = access_ctx;
+    tls_swap(srv, &tls);
+    tls_free(&tls);
     srv->drain.grace_ms = (uint64_t)srv->cfg.grace_period_ms;
     st_cli_log_level(srv->cli, srv->cfg.log_level);
     size_t evicted = 0;
@@ -192,10 +259,12 @@ static int open_listener(struct edge_server *srv, struct st_io *io, const struct
 static int run(struct edge_server *srv)
 {
     char err[300];
-    if (load_tls(&srv->cfg, &srv->tunnel_ctx, &srv->access_ctx, err, sizeof(err)) < 0) {
+    struct tls_set tls;
+    if (load_tls(&srv->cfg, &tls, err, sizeof(err)) < 0) {
         st_err("TLS: %s", err);
         return 1;
     }
+    tls_swap(srv, &tls);
     if (edge_registry_init(&srv->reg, &srv->cfg) < 0 || st_loop_init(&srv->loop) < 0) {
         st_err("start-up: out of memory or no epoll");
         return 1;
@@ -216,10 +285,18 @@ static int run(struct edge_server *srv)
         open_listener(srv, &srv->access_tls_lis, &srv->cfg.access_tls_listen, on_access_tls_lis,
                       "access (TLS, HTTP/2)"))
         return 1;
+    if (srv->cfg.has_http && open_listener(srv, &srv->http_lis, &srv->cfg.http_listen, on_http_lis,
+                                           "visitor (HTTP/1.1)"))
+        return 1;
+    if (srv->cfg.has_https && open_listener(srv, &srv->https_lis, &srv->cfg.https_listen,
+                                            on_https_lis, "visitor (TLS, HTTP/2 and HTTP/1.1)"))
+        return 1;
     int rv = st_loop_run(&srv->loop);
-    st_info("stopped (%llu flows opened, %llu refused, %llu auth failures)",
+    st_info("stopped (%llu flows opened, %llu refused, %llu auth failures; %llu visitor "
+            "requests, %llu not routed)",
             (unsigned long long)srv->flows_opened, (unsigned long long)srv->flows_refused,
-            (unsigned long long)srv->auth_failures);
+            (unsigned long long)srv->auth_failures, (unsigned long long)srv->visits,
+            (unsigned long long)srv->visits_refused);
     return rv < 0 ? 1 : 0;
 }
 

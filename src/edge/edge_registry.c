@@ -61,11 +61,19 @@ int edge_registry_init(struct edge_registry *r, const struct edge_config *cfg)
     return 0;
 }
 
+static void conn_free(struct edge_tunnel_conn *tc)
+{
+    free(tc->routes);
+    for (size_t i = 0; i < tc->n_hostnames; i++)
+        free(tc->hostnames[i]);
+    free(tc->hostnames);
+}
+
 void edge_registry_fini(struct edge_registry *r)
 {
     for (size_t i = 0; i < r->n_tunnels; i++) {
         for (size_t j = 0; j < r->tunnels[i]->n_conns; j++)
-            free(r->tunnels[i]->conns[j].routes);
+            conn_free(&r->tunnels[i]->conns[j]);
         free(r->tunnels[i]->conns);
         free(r->tunnels[i]);
     }
@@ -129,7 +137,7 @@ int edge_registry_attach(struct edge_registry *r, struct edge_tunnel *t, struct 
         return -ENOMEM;
     }
     memcpy(copy, routes, n_routes * sizeof(*copy));
-    t->conns[t->n_conns++] = (struct edge_tunnel_conn){c, copy, n_routes};
+    t->conns[t->n_conns++] = (struct edge_tunnel_conn){c, copy, n_routes, NULL, 0};
     return 0;
 }
 
@@ -137,7 +145,7 @@ void edge_registry_detach(struct edge_registry *r, struct edge_tunnel *t, struct
 {
     for (size_t i = 0; i < t->n_conns; i++) {
         if (t->conns[i].c == c) {
-            free(t->conns[i].routes);
+            conn_free(&t->conns[i]);
             t->conns[i] = t->conns[--t->n_conns];
             break;
         }
@@ -199,6 +207,67 @@ struct edge_tunnel *edge_registry_by_host(struct edge_registry *r, const char *h
         }
     }
     return best;
+}
+
+/* pattern (a name or "*.domain") matches name, itself a name or a "*." pattern. */
+static bool host_matches(const char *pattern, const char *name)
+{
+    if (strcasecmp(pattern, name) == 0)
+        return true;
+    size_t pl = strlen(pattern), nl = strlen(name);
+    return pattern[0] == '*' && nl > pl - 1 && strcasecmp(name + nl - (pl - 1), pattern + 1) == 0;
+}
+
+int edge_registry_hostnames(struct edge_tunnel *t, struct edge_tconn *c, const char (*names)[254],
+                            size_t n, const char **bad)
+{
+    struct edge_tunnel_conn *tc = NULL;
+    for (size_t i = 0; i < t->n_conns; i++)
+        if (t->conns[i].c == c)
+            tc = &t->conns[i];
+    for (size_t i = 0; i < n; i++) {
+        bool ok = false;
+        for (size_t j = 0; t->conf && j < t->conf->n_hostnames && !ok; j++)
+            ok = host_matches(t->conf->hostnames[j], names[i]);
+        if (!ok) {
+            *bad = names[i];
+            return -EPERM;
+        }
+    }
+    if (!tc || !n)
+        return 0;
+    if (!(tc->hostnames = calloc(n, sizeof(char *))))
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        if (!(tc->hostnames[i] = strdup(names[i])))
+            return -ENOMEM;
+        tc->n_hostnames++;
+    }
+    return 0;
+}
+
+static bool conn_serves(const struct edge_tunnel_conn *tc, const char *host)
+{
+    for (size_t i = 0; i < tc->n_hostnames; i++)
+        if (host_matches(tc->hostnames[i], host))
+            return true;
+    return false;
+}
+
+struct edge_tconn *edge_registry_pick_host(struct edge_registry *r, const char *host,
+                                           struct edge_tunnel **t_out, bool *connected)
+{
+    struct edge_tunnel *t = edge_registry_by_host(r, host);
+    *t_out = t;
+    *connected = t && t->n_conns > 0;
+    for (size_t i = 0; t && i < t->n_conns; i++) {
+        struct edge_tunnel_conn *tc = &t->conns[(t->rr + i) % t->n_conns];
+        if (conn_serves(tc, host)) {
+            t->rr += i + 1;
+            return tc->c;
+        }
+    }
+    return NULL;
 }
 
 static bool names(const struct edge_tunnel_conf *src, const char *id)

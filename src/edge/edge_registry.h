@@ -17,6 +17,8 @@ struct edge_tunnel_conn {
     struct edge_tconn *c;
     struct st_cidr *routes; /* what this connection announced (owned) */
     size_t n_routes;
+    char **hostnames; /* the host names it serves (REGISTER; owned) */
+    size_t n_hostnames;
 };
 
 struct edge_tunnel {
@@ -46,6 +48,18 @@ struct edge_tunnel *edge_registry_find(struct edge_registry *r, const char *id);
  * another tunnel; *bad set), -ENOMEM. */
 int edge_registry_attach(struct edge_registry *r, struct edge_tunnel *t, struct edge_tconn *c,
                          const struct st_cidr *routes, size_t n_routes, const struct st_cidr **bad);
+/* Records the host names connection c (attached) registered. Each must be covered by the
+ * tunnel's configured `hostnames` (an exact name, or inside a "*." pattern). 0, -EPERM with
+ * *bad the first name not allowed (nothing recorded), -ENOMEM. */
+int edge_registry_hostnames(struct edge_tunnel *t, struct edge_tconn *c, const char (*names)[254],
+                            size_t n, const char **bad);
+/* Picks a connection for a visitor's host: the tunnel whose configured hostnames cover host
+ * (edge_registry_by_host), then round robin over its connections that registered a name
+ * matching host. NULL with *t_out NULL: no tunnel serves the name; NULL with *t_out and
+ * *connected false: the tunnel has no registered connection; NULL with *connected true:
+ * connected, but no connection registered this name. */
+struct edge_tconn *edge_registry_pick_host(struct edge_registry *r, const char *host,
+                                           struct edge_tunnel **t_out, bool *connected);
 /* Removes a connection; the tunnel's routes become the union of what its remaining
  * connections announced (all go with the last one). */
 void edge_registry_detach(struct edge_registry *r, struct edge_tunnel *t, struct edge_tconn *c);

@@ -14,6 +14,7 @@
 struct edge_tconn;
 struct edge_flow;
 struct edge_ah2;
+struct edge_vconn;
 struct st_cli;
 
 struct edge_server {
@@ -25,6 +26,12 @@ struct edge_server {
     struct st_io tunnel_lis;
     struct st_io access_lis;
     struct st_io access_tls_lis;
+    struct st_io http_lis, https_lis; /* visitor listeners (hostname ingress) */
+    SSL_CTX *https_ctx;               /* visitor TLS: default certificate */
+    SSL_CTX **https_alt;              /* https-certs by SNI */
+    size_t n_https_alt;
+    struct edge_vconn *vconns; /* HTTP/1.1 visitor connections */
+    size_t n_vconns, live_webs;
     struct edge_registry reg;
     struct edge_tconn *tconns; /* every tunnel connection, registered or not */
     struct edge_ah2 *ah2s;     /* every HTTP/2 access and reach connection */
@@ -32,7 +39,7 @@ struct edge_server {
     struct st_drain drain; /* drain.draining: SIGTERM seen, no new work */
     size_t live_flows;     /* edge_flow objects alive (access side or tunnel side open) */
     /* counters */
-    uint64_t flows_opened, flows_refused, auth_failures;
+    uint64_t flows_opened, flows_refused, auth_failures, visits, visits_refused;
 };
 
 #endif

@@ -10,6 +10,7 @@
 
 #include "edge_flow.h"
 #include "edge_server.h"
+#include "edge_web.h"
 #include "st_addr.h"
 #include "st_capsule.h"
 #include "st_ctrl.h"
@@ -114,6 +115,16 @@ static void on_register(struct edge_tconn *c, const uint8_t *v, size_t len)
         refuse(c, why, false);
         goto out;
     }
+    const char *bad_name = NULL;
+    rv = edge_registry_hostnames(t, c, m->hostnames, m->n_hostnames, &bad_name);
+    if (rv < 0) {
+        edge_registry_detach(&c->srv->reg, t, c);
+        snprintf(why, sizeof(why), "hostname %.150s %s", bad_name ? bad_name : "?",
+                 rv == -EPERM ? "is not allowed for this tunnel" : "could not be added");
+        st_warn("tunnel %s: connection %s: registration refused: %s", t->id, c->peer, why);
+        refuse(c, why, false);
+        goto out;
+    }
     c->tunnel = t;
     c->registered = true;
     st_timer_stop(&c->reg_timer);
@@ -125,8 +136,10 @@ static void on_register(struct edge_tconn *c, const uint8_t *v, size_t len)
     if (n > 0)
         send_ctrl(c, buf, (size_t)n);
     send_reachable(c);
-    st_info("tunnel %s: connection %llu registered (peer %s, index %llu, %zu routes)", t->id,
-            (unsigned long long)c->id, c->peer, (unsigned long long)m->conn_index, m->n_routes);
+    st_info("tunnel %s: connection %llu registered (peer %s, index %llu, %zu routes, %zu "
+            "hostnames)",
+            t->id, (unsigned long long)c->id, c->peer, (unsigned long long)m->conn_index,
+            m->n_routes, m->n_hostnames);
 out:
     free(m);
 }
@@ -179,9 +192,19 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *fr, void *ud)
     }
     if (sid == 0 || sid == c->ctrl.sid)
         return 0;
-    struct edge_flow *f = nghttp2_session_get_stream_user_data(s, sid);
-    if (!f)
+    void *u = nghttp2_session_get_stream_user_data(s, sid);
+    if (!u)
         return 0;
+    if (*(int *)u == EDGE_STREAM_WEB) {
+        struct edge_web *w = u;
+        if (fr->hd.type == NGHTTP2_HEADERS && fr->headers.cat == NGHTTP2_HCAT_RESPONSE)
+            edge_web_on_response(w);
+        if ((fr->hd.type == NGHTTP2_HEADERS || fr->hd.type == NGHTTP2_DATA) &&
+            (fr->hd.flags & NGHTTP2_FLAG_END_STREAM))
+            edge_web_on_tunnel_eof(w);
+        return 0;
+    }
+    struct edge_flow *f = u;
     if (fr->hd.type == NGHTTP2_HEADERS && fr->headers.cat == NGHTTP2_HCAT_RESPONSE)
         edge_flow_on_response(f);
     if ((fr->hd.type == NGHTTP2_HEADERS || fr->hd.type == NGHTTP2_DATA) &&
@@ -205,7 +228,12 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *fr, const uint8_t 
         }
         return 0;
     }
-    struct edge_flow *f = nghttp2_session_get_stream_user_data(s, sid);
+    void *u = nghttp2_session_get_stream_user_data(s, sid);
+    if (u && *(int *)u == EDGE_STREAM_WEB) {
+        edge_web_on_header(u, name, nlen, value, vlen);
+        return 0;
+    }
+    struct edge_flow *f = u;
     if (!f || f->responded)
         return 0;
     if (nlen == 7 && memcmp(name, ":status", 7) == 0) {
@@ -230,8 +258,11 @@ static int on_data(nghttp2_session *s, uint8_t flags, int32_t sid, const uint8_t
         on_ctrl_data(c, p, n);
         return 0;
     }
-    struct edge_flow *f = nghttp2_session_get_stream_user_data(s, sid);
-    if (!f || edge_flow_on_tunnel_data(f, p, n) < 0) {
+    void *u = nghttp2_session_get_stream_user_data(s, sid);
+    int rv = !u                             ? -1
+             : *(int *)u == EDGE_STREAM_WEB ? edge_web_on_tunnel_data(u, p, n)
+                                            : edge_flow_on_tunnel_data(u, p, n);
+    if (rv < 0) {
         nghttp2_session_consume(s, sid, n);
         nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, sid, NGHTTP2_INTERNAL_ERROR);
     }
@@ -250,6 +281,17 @@ static void unlink_flow(struct edge_tconn *c, struct edge_flow *f)
     c->n_flows--;
 }
 
+static void unlink_web(struct edge_tconn *c, struct edge_web *w)
+{
+    if (w->tc_prev)
+        w->tc_prev->tc_next = w->tc_next;
+    else
+        c->webs = w->tc_next;
+    if (w->tc_next)
+        w->tc_next->tc_prev = w->tc_prev;
+    w->tc_next = w->tc_prev = NULL;
+}
+
 static int on_stream_close(nghttp2_session *s, int32_t sid, uint32_t code, void *ud)
 {
     struct edge_tconn *c = ud;
@@ -257,10 +299,13 @@ static int on_stream_close(nghttp2_session *s, int32_t sid, uint32_t code, void 
         st_h2conn_fail(&c->h2, "control stream closed");
         return 0;
     }
-    struct edge_flow *f = nghttp2_session_get_stream_user_data(s, sid);
-    if (f) {
-        unlink_flow(c, f);
-        edge_flow_on_tunnel_close(f, code);
+    void *u = nghttp2_session_get_stream_user_data(s, sid);
+    if (u && *(int *)u == EDGE_STREAM_WEB) {
+        unlink_web(c, u);
+        edge_web_on_tunnel_close(u, code);
+    } else if (u) {
+        unlink_flow(c, u);
+        edge_flow_on_tunnel_close(u, code);
     }
     return 0;
 }
@@ -271,7 +316,27 @@ static ssize_t flow_read(nghttp2_session *s, int32_t sid, uint8_t *buf, size_t l
     (void)s;
     (void)sid;
     (void)ud;
+    if (*(int *)src->ptr == EDGE_STREAM_WEB)
+        return edge_web_read_up(src->ptr, buf, len, flags);
     return edge_flow_read_up(src->ptr, buf, len, flags);
+}
+
+int32_t edge_tconn_open_web(struct edge_tconn *c, struct edge_web *w, const nghttp2_nv *nv,
+                            size_t n, bool body)
+{
+    nghttp2_data_provider dp = {.source.ptr = w, .read_callback = flow_read};
+    int32_t sid = nghttp2_submit_request(c->h2.session, NULL, nv, n, body ? &dp : NULL, w);
+    if (sid < 0)
+        return sid;
+    w->tc = c;
+    w->sid = sid;
+    w->tc_prev = NULL;
+    w->tc_next = c->webs;
+    if (c->webs)
+        c->webs->tc_prev = w;
+    c->webs = w;
+    st_h2conn_kick(&c->h2);
+    return sid;
 }
 
 int32_t edge_tconn_open_stream(struct edge_tconn *c, struct edge_flow *f, const char *authority,
@@ -351,6 +416,11 @@ static void session_closed(struct st_h2conn *h, const char *why)
         struct edge_flow *f = c->flows;
         unlink_flow(c, f);
         edge_flow_on_tunnel_close(f, NGHTTP2_CONNECT_ERROR);
+    }
+    while (c->webs) {
+        struct edge_web *w = c->webs;
+        unlink_web(c, w);
+        edge_web_on_tunnel_close(w, NGHTTP2_CONNECT_ERROR);
     }
     if (c->prev)
         c->prev->next = c->next;

@@ -13,6 +13,11 @@
 struct edge_server;
 struct edge_tunnel;
 struct edge_flow;
+struct edge_web;
+
+/* Streams on a tunnel connection carry an edge_flow (CONNECT) or an edge_web (visitor
+ * request); both start with an int holding one of these. */
+enum { EDGE_STREAM_FLOW = 1, EDGE_STREAM_WEB = 2 };
 
 #define EDGE_REGISTER_TIMEOUT_MS 10000
 #define EDGE_EVICT_CLOSE_MS 5000
@@ -29,8 +34,9 @@ struct edge_tconn {
     struct st_ctrlstream ctrl;
     struct edge_flow *flows; /* flows with a stream on this connection */
     size_t n_flows;
-    char evict[160]; /* reload: why this connection must go ("": it stays) */
-    bool evicted;    /* ERROR sent after registration: closed if the gateway does not */
+    struct edge_web *webs; /* visitor requests with a stream on this connection */
+    char evict[160];       /* reload: why this connection must go ("": it stays) */
+    bool evicted;          /* ERROR sent after registration: closed if the gateway does not */
 };
 
 /* Takes over a TLS connection whose handshake selected ALPN h2 (fd and ssl owned). */
@@ -39,6 +45,10 @@ void edge_tconn_adopt(struct edge_server *srv, int fd, SSL *ssl, const char *pee
  * Returns the stream id or a negative nghttp2 error. */
 int32_t edge_tconn_open_stream(struct edge_tconn *c, struct edge_flow *f, const char *authority,
                                const char *client);
+/* Opens a visitor request stream for w with the header block nv (body: a data provider
+ * follows, else END_STREAM). Returns the stream id or a negative nghttp2 error. */
+int32_t edge_tconn_open_web(struct edge_tconn *c, struct edge_web *w, const nghttp2_nv *nv,
+                            size_t n, bool body);
 /* The flow has more request data (or EOF) for stream sid. */
 void edge_tconn_resume(struct edge_tconn *c, int32_t sid);
 /* The flow delivered n response bytes of sid: reopen the HTTP/2 windows. */

@@ -3,7 +3,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <http_parser.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -263,19 +262,4 @@ int edge_visit_response_head(int status, const struct st_http_field *f, size_t n
     }
     st_http_put(&o, "\r\n");
     return o.full ? -ENOSPC : (int)o.len;
-}
-
-void edge_visit_ws_accept(const char *key, size_t klen, char out[29])
-{
-    static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    EVP_MD_CTX *c = EVP_MD_CTX_new();
-
-    out[0] = '\0';
-    if (c && EVP_DigestInit_ex(c, EVP_sha1(), NULL) && EVP_DigestUpdate(c, key, klen) &&
-        EVP_DigestUpdate(c, guid, sizeof(guid) - 1) && EVP_DigestFinal_ex(c, md, &mdlen) &&
-        mdlen == 20)
-        EVP_EncodeBlock((unsigned char *)out, md, 20);
-    EVP_MD_CTX_free(c);
 }

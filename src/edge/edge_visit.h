@@ -48,8 +48,5 @@ int edge_visit_to_h2(const struct edge_visit_req *r, struct edge_visit_h2 *out, 
 int edge_visit_response_head(int status, const struct st_http_field *f, size_t n, bool head_request,
                              bool keep_alive, const char *ws_accept, char *out, size_t cap,
                              bool *chunked);
-/* Sec-WebSocket-Accept for a visitor's Sec-WebSocket-Key (RFC 6455 4.2.2): base64 of the
- * SHA-1 of key + the RFC's GUID, 28 characters + NUL into out ("" if the digest fails). */
-void edge_visit_ws_accept(const char *key, size_t klen, char out[29]);
 
 #endif

@@ -12,6 +12,7 @@
 #include "gw_pool.h"
 #include "gw_reach.h"
 #include "gw_server.h"
+#include "gw_web.h"
 #include "st_capsule.h"
 #include "st_ctrl.h"
 #include "st_log.h"
@@ -70,6 +71,15 @@ static void send_register(struct gw_conn *c)
     snprintf(m->version, sizeof(m->version), "subtunnel-gateway/%s", ST_VERSION);
     for (size_t i = 0; i < cfg->n_routes && i < ST_CTRL_MAX_ROUTES; i++)
         m->routes[m->n_routes++] = cfg->routes[i];
+    /* The host names of the ingress rules, each once: the edge sends their visitors here. */
+    for (size_t i = 0; i < cfg->ingress.n_rules && m->n_hostnames < ST_CTRL_MAX_HOSTNAMES; i++) {
+        const char *h = cfg->ingress.rules[i].hostname;
+        bool dup = false;
+        for (size_t j = 0; h && j < m->n_hostnames; j++)
+            dup |= strcmp(m->hostnames[j], h) == 0;
+        if (h && !dup)
+            snprintf(m->hostnames[m->n_hostnames++], sizeof(m->hostnames[0]), "%s", h);
+    }
     int n = st_ctrl_encode_register(m, buf, 16384);
     if (n > 0)
         send_ctrl(c, buf, (size_t)n);
@@ -184,6 +194,7 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *fr, const uint8_t 
     }
     if (!f || f->started)
         return 0;
+    gw_web_header(f, name, nlen, value, vlen);
     if (nlen == 7 && memcmp(name, ":method", 7) == 0)
         copy_hdr(f->method, sizeof(f->method), value, vlen);
     else if (nlen == 9 && memcmp(name, ":protocol", 9) == 0)
@@ -225,10 +236,15 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *fr, void *ud)
     if (fr->hd.type == NGHTTP2_HEADERS && fr->headers.cat == NGHTTP2_HCAT_RESPONSE)
         gw_flow_on_response(f);
     if (fr->hd.type == NGHTTP2_HEADERS && fr->headers.cat == NGHTTP2_HCAT_REQUEST) {
+        bool end = fr->hd.flags & NGHTTP2_FLAG_END_STREAM;
         if (strcmp(f->protocol, "subtunnel-control") == 0)
             open_control(c, f);
+        else if (gw_web_wanted(f))
+            gw_web_start(f, end);
         else
             gw_flow_start(f);
+        if (end && !f->stream_closed)
+            gw_flow_on_eof(f);
         return 0;
     }
     if ((fr->hd.type == NGHTTP2_DATA || fr->hd.type == NGHTTP2_HEADERS) &&

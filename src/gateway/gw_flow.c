@@ -9,6 +9,7 @@
 
 #include "gw_conn.h"
 #include "gw_server.h"
+#include "gw_web.h"
 #include "st_addr.h"
 #include "st_log.h"
 
@@ -53,6 +54,7 @@ static void on_release(struct st_defer *d)
     st_bq_fini(&f->down);
     if (f->has_vip)
         gw_vip_release(f->gw->vips, f->vip);
+    gw_web_free(f->web);
     free(f);
 }
 
@@ -358,6 +360,8 @@ void gw_flow_start(struct gw_flow *f)
 
 int gw_flow_on_data(struct gw_flow *f, const uint8_t *p, size_t n)
 {
+    if (f->web && f->started)
+        return gw_web_on_data(f->web, p, n);
     if (!f->started || (f->responded && !f->connected)) {
         /* Refused flow: drop the body, the stream is ending; keep the windows whole. */
         if (f->conn)
@@ -372,12 +376,18 @@ int gw_flow_on_data(struct gw_flow *f, const uint8_t *p, size_t n)
 
 void gw_flow_on_eof(struct gw_flow *f)
 {
+    if (f->web && f->started) {
+        gw_web_on_eof(f->web);
+        return;
+    }
     f->down_eof = true;
     push_down(f);
 }
 
 void gw_flow_on_close(struct gw_flow *f, uint32_t code)
 {
+    if (f->web && f->started)
+        gw_web_on_close(f->web, code);
     /* Queued bytes will never be consumed on this stream: return their connection window. */
     if (f->conn && f->down.len)
         nghttp2_session_consume_connection(f->conn->h2.session, f->down.len);
@@ -392,6 +402,8 @@ void gw_flow_on_close(struct gw_flow *f, uint32_t code)
 
 void gw_flow_on_conn_lost(struct gw_flow *f)
 {
+    if (f->web && f->started)
+        gw_web_on_close(f->web, NGHTTP2_CONNECT_ERROR);
     f->stream_closed = true;
     f->conn = NULL;
     abort_pcb(f);

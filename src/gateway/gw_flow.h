@@ -19,6 +19,7 @@
 
 struct gw_conn;
 struct gw_server;
+struct gw_web;
 
 struct gw_flow {
     struct gw_server *gw;
@@ -30,15 +31,16 @@ struct gw_flow {
     struct st_defer release;
     struct in_addr vip;
     bool has_vip;
-    char method[16], protocol[32], authority[80], client[80];
+    char method[16], protocol[32], authority[262], client[80];
     struct st_bq down; /* stream -> lwIP; bytes [0, inflight) are owned by lwIP */
     size_t inflight;
     struct pbuf *up; /* lwIP -> stream */
     size_t up_len;
     bool started, connected, responded, down_eof, fin_sent, up_eof, up_eof_sent;
     bool stream_closed, provider_deferred, finishing;
-    bool inbound; /* reach: accepted from the TUN, the stream was opened by us */
-    int status;   /* reach: the edge's answer */
+    bool inbound;       /* reach: accepted from the TUN, the stream was opened by us */
+    int status;         /* reach: the edge's answer */
+    struct gw_web *web; /* hostname ingress request (gw_web.h); NULL for CONNECT flows */
 };
 
 /* Reach: a TCP connection accepted on the TUN becomes a CONNECT on a reach connection.

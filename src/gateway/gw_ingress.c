@@ -7,15 +7,21 @@
 #include <string.h>
 
 #include "st_config.h"
+#include "st_ctrl.h"
 
 #define HOST_MAX 253
 #define PATH_MAX_LEN 2048
 
 static const char *const rule_keys[] = {"hostname", "path",   "path-regex",
                                         "service",  "origin", NULL};
-static const char *const origin_keys[] = {
-    "no-tls-verify",      "ca-file", "server-name", "connect-timeout", "keep-alive-connections",
-    "keep-alive-timeout", NULL};
+static const char *const origin_keys[] = {"no-tls-verify",
+                                          "ca-file",
+                                          "server-name",
+                                          "connect-timeout",
+                                          "keep-alive-connections",
+                                          "keep-alive-timeout",
+                                          "response-timeout",
+                                          NULL};
 
 static int get_hostname(struct st_cfg *c, const struct st_cfg_node *v, struct gw_ingress_rule *r)
 {
@@ -145,7 +151,10 @@ static int get_origin(struct st_cfg *c, const struct st_cfg_node *o, struct gw_i
     if ((rc = st_cfg_opt_int(c, o, "connect-timeout", 1, 300, 1000, &r->connect_timeout_ms)) < 0 ||
         (rc = st_cfg_opt_int(c, o, "keep-alive-connections", 0, 1024, 1, &r->keep_alive_conns)) < 0)
         return rc;
-    return st_cfg_opt_int(c, o, "keep-alive-timeout", 1, 3600, 1000, &r->keep_alive_timeout_ms);
+    if ((rc = st_cfg_opt_int(c, o, "keep-alive-timeout", 1, 3600, 1000,
+                             &r->keep_alive_timeout_ms)) < 0)
+        return rc;
+    return st_cfg_opt_int(c, o, "response-timeout", 1, 3600, 1000, &r->response_timeout_ms);
 }
 
 static int get_rule(struct st_cfg *c, const struct st_cfg_node *n, struct gw_ingress_rule *r)
@@ -157,6 +166,7 @@ static int get_rule(struct st_cfg *c, const struct st_cfg_node *n, struct gw_ing
     r->connect_timeout_ms = 10000;
     r->keep_alive_conns = 16;
     r->keep_alive_timeout_ms = 90000;
+    r->response_timeout_ms = 100000;
     if ((rc = st_cfg_map(c, n)) < 0 || (rc = st_cfg_check_keys(c, n, rule_keys)) < 0)
         return rc;
     if ((v = st_cfg_get(n, "hostname")) && (rc = get_hostname(c, v, r)) < 0)
@@ -196,6 +206,17 @@ int gw_ingress_parse(struct st_cfg *c, const struct st_cfg_node *n, struct gw_in
         return st_cfg_fail(c, n->children[in->n_rules - 1]->line,
                            "the last ingress rule must match everything (no hostname, no path), "
                            "e.g. '- service: http_status:404'");
+    size_t names = 0;
+    for (size_t i = 0; i < in->n_rules; i++) {
+        bool seen = !in->rules[i].hostname;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen =
+                in->rules[j].hostname && strcmp(in->rules[j].hostname, in->rules[i].hostname) == 0;
+        if (!seen && ++names > ST_CTRL_MAX_HOSTNAMES)
+            return st_cfg_fail(c, n->children[i]->line,
+                               "'%s': more than %d distinct host names (the edge accepts %d)",
+                               n->children[i]->path, ST_CTRL_MAX_HOSTNAMES, ST_CTRL_MAX_HOSTNAMES);
+    }
     return 0;
 }
 

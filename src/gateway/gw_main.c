@@ -71,6 +71,17 @@ static bool str_eq(const char *a, const char *b)
     return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
+/* The ingress host names (sent in REGISTER) are the same, in the same order. */
+static bool same_hostnames(const struct gw_config *a, const struct gw_config *b)
+{
+    if (a->ingress.n_rules != b->ingress.n_rules)
+        return false;
+    for (size_t i = 0; i < a->ingress.n_rules; i++)
+        if (!str_eq(a->ingress.rules[i].hostname, b->ingress.rules[i].hostname))
+            return false;
+    return true;
+}
+
 /* Settings that only a restart applies: keep the running values, say so. */
 static void keep_restart_only(const struct gw_config *cur, struct gw_config *next)
 {
@@ -90,8 +101,8 @@ static void keep_restart_only(const struct gw_config *cur, struct gw_config *nex
     }
 }
 
-/* SIGHUP: re-read the file. Token, routes, edge-name or CA changes (or connections an
- * edge refused) replace every edge connection (new ones register before the old ones
+/* SIGHUP: re-read the file. Token, routes, ingress host names, edge-name or CA changes (or
+ * connections an edge refused) replace every edge connection (new ones register before the old ones
  * drain); edge list changes move only the affected connections; the rest applies to new
  * flows and connections. */
 static void reload(void *data)
@@ -112,7 +123,7 @@ static void reload(void *data)
     keep_restart_only(cur, &next);
     bool identity = gw_pool_refused(gw) || strcmp(cur->tunnel_id, next.tunnel_id) != 0 ||
                     strcmp(cur->secret, next.secret) != 0 || !same_routes(cur, &next) ||
-                    strcmp(cur->edge_name, next.edge_name) != 0 ||
+                    !same_hostnames(cur, &next) || strcmp(cur->edge_name, next.edge_name) != 0 ||
                     strcmp(cur->ca_file, next.ca_file) != 0;
     bool edges = !same_addrs(cur->edges, cur->n_edges, next.edges, next.n_edges) ||
                  !str_eq(cur->edge_srv, next.edge_srv) ||

@@ -7,6 +7,7 @@
 
 #include "gw_conn.h"
 #include "gw_dns.h"
+#include "gw_origin.h"
 #include "gw_server.h"
 #include "st_log.h"
 
@@ -392,4 +393,5 @@ void gw_pool_fini(struct gw_server *gw)
     gw->dns = NULL;
     free(gw->targets);
     gw->targets = NULL;
+    gw_origin_close_idle(gw);
 }

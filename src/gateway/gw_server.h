@@ -17,6 +17,7 @@
 #define GW_DNS_OLD_MAX 4
 
 struct gw_conn;
+struct gw_origin;
 struct gw_dns;
 struct st_cli;
 
@@ -48,6 +49,12 @@ struct gw_server {
     size_t reach_rr;
     struct st_drain drain; /* drain.draining: SIGTERM seen, no new work */
     uint64_t flows_opened, flows_refused;
+    /* hostname ingress (gw_web, gw_origin) */
+    struct gw_origin *origin_idle; /* pooled keep-alive connections to origins */
+    size_t n_origin_idle, origin_conns;
+    uint64_t origin_opened, web_requests;
+    struct in_addr ingress_vip; /* source address of connections to origins */
+    bool has_ingress_vip;
 };
 
 #endif

@@ -188,7 +188,7 @@ START_TEST(test_ws_accept)
     char acc[29], head[512];
     bool chunked;
     /* RFC 6455 1.3's example */
-    edge_visit_ws_accept("dGhlIHNhbXBsZSBub25jZQ==", 24, acc);
+    st_http_ws_accept("dGhlIHNhbXBsZSBub25jZQ==", 24, acc);
     ck_assert_str_eq(acc, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
     struct st_http_field f[] = {F("sec-websocket-protocol", "chat"),
                                 F("sec-websocket-accept", "wrong")};

@@ -1,0 +1,361 @@
+#include "edge_web.h"
+
+#include <errno.h>
+#include <nghttp2/nghttp2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "edge_ah2.h"
+#include "edge_flow.h"
+#include "edge_registry.h"
+#include "edge_server.h"
+#include "edge_tconn.h"
+#include "edge_vconn.h"
+#include "st_log.h"
+
+static void on_done(struct st_defer *d)
+{
+    struct edge_web *w = d->data;
+    w->srv->live_webs--;
+    st_bq_fini(&w->up);
+    st_bq_fini(&w->down);
+    free(w);
+}
+
+static void maybe_free(struct edge_web *w)
+{
+    if (!w->freeing && !w->vc && !w->ah && !w->tc) {
+        w->freeing = true;
+        st_defer_queue(&w->srv->loop, &w->done);
+    }
+}
+
+struct edge_web *edge_web_new(struct edge_server *srv, const char *client)
+{
+    struct edge_web *w = calloc(1, sizeof(*w));
+    if (!w)
+        return NULL;
+    w->kind = EDGE_STREAM_WEB;
+    w->srv = srv;
+    srv->live_webs++;
+    snprintf(w->client, sizeof(w->client), "%s", client);
+    st_defer_init(&w->done, on_done, w);
+    st_bq_init(&w->up, EDGE_FLOW_WINDOW);
+    st_bq_init(&w->down, EDGE_FLOW_WINDOW + 4096);
+    return w;
+}
+
+/* The visitor side learns that the response head (or more body, or the end) is there. */
+static void wake_access(struct edge_web *w, bool head)
+{
+    if (w->vc) {
+        if (head)
+            edge_vconn_respond(w->vc);
+        else
+            edge_vconn_wake(w->vc);
+    } else if (w->ah) {
+        if (head) {
+            edge_ah2_respond_web(w->ah, w->asid, w);
+        } else if (w->access_deferred) {
+            w->access_deferred = false;
+            edge_ah2_resume(w->ah, w->asid);
+        }
+    }
+}
+
+static void tunnel_reset(struct edge_web *w, uint32_t code)
+{
+    if (w->tc)
+        edge_tconn_reset(w->tc, w->sid, code);
+}
+
+static const char *reason(int status)
+{
+    switch (status) {
+    case 400:
+        return "Bad Request";
+    case 404:
+        return "Not Found";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "Error";
+    }
+}
+
+void edge_web_local(struct edge_web *w, int status, const char *proxy_status)
+{
+    if (w->responded)
+        return;
+    tunnel_reset(w, NGHTTP2_CANCEL);
+    w->responded = w->local = w->down_eof = true;
+    w->status = status;
+    snprintf(w->proxy_status, sizeof(w->proxy_status), "%s", proxy_status ? proxy_status : "");
+    char text[80];
+    snprintf(text, sizeof(text), "%d %s\n", status, reason(status));
+    st_bq_fini(&w->down);
+    if (!w->head_request)
+        st_bq_append(&w->down, text, strlen(text));
+    w->n_fields = w->used = 0;
+    wake_access(w, true);
+}
+
+void edge_web_send(struct edge_web *w, const struct edge_visit_req *req, bool body)
+{
+    struct edge_server *srv = w->srv;
+    srv->visits++;
+    w->head_request = strcmp(req->method, "HEAD") == 0;
+    if (srv->drain.draining) {
+        edge_web_local(w, 503, "subtunnel; error=proxy_internal_error; details=\"draining\"");
+        return;
+    }
+    struct edge_visit_h2 *h = malloc(sizeof(*h));
+    if (!h) {
+        edge_web_local(w, 503, "subtunnel; error=proxy_internal_error");
+        return;
+    }
+    const char *why = "bad request";
+    int rv = edge_visit_to_h2(req, h, &why);
+    if (rv < 0) {
+        st_info("visitor %s: %s %.100s: %s", w->client, req->method, req->target, why);
+        edge_web_local(w, rv == -E2BIG ? 431 : 400, "subtunnel; error=http_request_error");
+        free(h);
+        return;
+    }
+    snprintf(w->host, sizeof(w->host), "%s", h->host);
+    w->websocket = h->websocket;
+    struct edge_tunnel *t;
+    bool connected;
+    struct edge_tconn *c = edge_registry_pick_host(&srv->reg, w->host, &t, &connected);
+    if (!c) {
+        srv->visits_refused++;
+        if (!t || connected) {
+            st_info("visitor %s: no tunnel serves host '%s'", w->client, w->host);
+            edge_web_local(w, 404, NULL);
+        } else {
+            st_info("visitor %s: host '%s': tunnel %s has no registered connection", w->client,
+                    w->host, t->id);
+            edge_web_local(w, 502,
+                           "subtunnel; error=destination_unavailable; "
+                           "details=\"tunnel not connected\"");
+        }
+        free(h);
+        return;
+    }
+    w->up_eof = !body;
+    int32_t sid = edge_tconn_open_web(c, w, h->nv, h->n_nv, body);
+    free(h);
+    if (sid < 0) {
+        st_warn("visitor %s: host '%s': cannot open a stream: %s", w->client, w->host,
+                nghttp2_strerror(sid));
+        edge_web_local(w, 503, "subtunnel; error=connection_limit_reached");
+        return;
+    }
+    st_debug("visitor %s: %s %s%.200s: stream %d on tunnel %s", w->client, req->method, w->host,
+             req->target, sid, t->id);
+}
+
+static void resume_tunnel(struct edge_web *w)
+{
+    if (w->tc && w->provider_deferred) {
+        w->provider_deferred = false;
+        edge_tconn_resume(w->tc, w->sid);
+    }
+}
+
+int edge_web_up(struct edge_web *w, const uint8_t *p, size_t n)
+{
+    if (w->local || !w->tc) { /* answered already: drop what the visitor still sends */
+        if (w->ah)
+            edge_ah2_consume(w->ah, w->asid, n);
+        return 0;
+    }
+    if (st_bq_append(&w->up, p, n) < 0)
+        return -1;
+    resume_tunnel(w);
+    return 0;
+}
+
+void edge_web_up_eof(struct edge_web *w)
+{
+    w->up_eof = true;
+    resume_tunnel(w);
+}
+
+void edge_web_delivered(struct edge_web *w, size_t n)
+{
+    if (w->tc && !w->local && n)
+        edge_tconn_consume(w->tc, w->sid, n);
+}
+
+void edge_web_access_gone(struct edge_web *w, bool clean)
+{
+    w->vc = NULL;
+    w->ah = NULL;
+    if (!clean || !w->down_eof || !w->up_eof)
+        tunnel_reset(w, NGHTTP2_CANCEL);
+    maybe_free(w);
+}
+
+/* Keeps a copy of name/value in the arena as field i (false when it does not fit). */
+static bool keep_field(struct edge_web *w, const uint8_t *name, size_t nlen, const uint8_t *value,
+                       size_t vlen)
+{
+    if (w->n_fields == EDGE_WEB_MAX_FIELDS || nlen + vlen + 2 > sizeof(w->arena) - w->used) {
+        w->overflow = true;
+        return false;
+    }
+    char *n = w->arena + w->used;
+    memcpy(n, name, nlen);
+    n[nlen] = 0;
+    char *v = n + nlen + 1;
+    memcpy(v, value, vlen);
+    v[vlen] = 0;
+    w->used += nlen + vlen + 2;
+    w->fields[w->n_fields++] = (struct st_http_field){n, nlen, v, vlen};
+    return true;
+}
+
+void edge_web_h2_header(struct edge_web *w, const uint8_t *name, size_t nlen, const uint8_t *value,
+                        size_t vlen)
+{
+    if (nlen == 7 && memcmp(name, ":method", 7) == 0) {
+        snprintf(w->method, sizeof(w->method), "%.*s", (int)vlen, (const char *)value);
+    } else if (nlen == 10 && memcmp(name, ":authority", 10) == 0) {
+        /* as a Host field: edge_visit_to_h2 takes it from there */
+        if (keep_field(w, (const uint8_t *)"host", 4, value, vlen))
+            w->authority = w->fields[w->n_fields - 1].value;
+    } else if (nlen == 5 && memcmp(name, ":path", 5) == 0) {
+        if (keep_field(w, name, nlen, value, vlen)) {
+            w->path = w->fields[w->n_fields - 1].value;
+            w->n_fields--; /* not a field; the text stays in the arena */
+        }
+    } else if (nlen && name[0] != ':') {
+        keep_field(w, name, nlen, value, vlen);
+    }
+}
+
+void edge_web_h2_request(struct edge_web *w, bool end_stream)
+{
+    if (w->overflow) {
+        edge_web_local(w, 431, "subtunnel; error=http_request_error");
+        return;
+    }
+    if (!w->method[0] || !w->path || !w->authority) {
+        edge_web_local(w, 400, "subtunnel; error=http_request_error; details=\"not a request\"");
+        return;
+    }
+    struct edge_visit_req req = {.method = w->method,
+                                 .target = w->path,
+                                 .fields = w->fields,
+                                 .n_fields = w->n_fields,
+                                 .client_ip = w->client,
+                                 .tls = true,
+                                 .via = w->srv->cfg.location};
+    edge_web_send(w, &req, !end_stream);
+    if (!w->local) /* the tunnel response's fields reuse the arena */
+        w->n_fields = w->used = 0;
+}
+
+ssize_t edge_web_read_down(struct edge_web *w, uint8_t *buf, size_t len, uint32_t *flags)
+{
+    size_t n = st_bq_copy(&w->down, buf, len);
+    st_bq_consume(&w->down, n);
+    edge_web_delivered(w, n);
+    if (w->down.len == 0 && w->down_eof) {
+        *flags |= NGHTTP2_DATA_FLAG_EOF;
+    } else if (n == 0) {
+        w->access_deferred = true;
+        return NGHTTP2_ERR_DEFERRED;
+    }
+    return (ssize_t)n;
+}
+
+void edge_web_on_header(struct edge_web *w, const uint8_t *name, size_t nlen, const uint8_t *value,
+                        size_t vlen)
+{
+    if (w->responded)
+        return; /* trailers: not forwarded */
+    if (nlen == 7 && memcmp(name, ":status", 7) == 0) {
+        w->status = 0;
+        for (size_t i = 0; i < vlen && i < 3; i++)
+            w->status = w->status * 10 + (value[i] - '0');
+        if (vlen != 3 || w->status < 100 || w->status > 599)
+            w->status = 502;
+        return;
+    }
+    if (nlen && name[0] != ':')
+        keep_field(w, name, nlen, value, vlen);
+}
+
+void edge_web_on_response(struct edge_web *w)
+{
+    if (w->responded || w->status < 200)
+        return; /* an interim response: wait for the final one */
+    if (w->overflow) {
+        edge_web_local(w, 502, "subtunnel; error=http_response_header_section_size");
+        return;
+    }
+    w->responded = true;
+    wake_access(w, true);
+}
+
+int edge_web_on_tunnel_data(struct edge_web *w, const uint8_t *p, size_t n)
+{
+    if ((!w->vc && !w->ah) || w->local || st_bq_append(&w->down, p, n) < 0)
+        return -1;
+    wake_access(w, false);
+    return 0;
+}
+
+void edge_web_on_tunnel_eof(struct edge_web *w)
+{
+    if (w->local)
+        return;
+    w->down_eof = true;
+    if (w->responded)
+        wake_access(w, false);
+}
+
+void edge_web_on_tunnel_close(struct edge_web *w, uint32_t code)
+{
+    if (w->tc && w->down.len && !w->local) /* never consumed on this stream now */
+        nghttp2_session_consume_connection(w->tc->h2.session, w->down.len);
+    w->tc = NULL;
+    if (!w->local) {
+        if (!w->responded) {
+            edge_web_local(w, 502, "subtunnel; error=connection_terminated");
+        } else if (code != NGHTTP2_NO_ERROR || !w->down_eof) {
+            /* cut off mid-response: the visitor must see an error, not a short body */
+            if (w->vc)
+                edge_vconn_abort(w->vc);
+            else if (w->ah)
+                edge_ah2_reset(w->ah, w->asid, NGHTTP2_INTERNAL_ERROR);
+        } else {
+            wake_access(w, false);
+        }
+    }
+    maybe_free(w);
+}
+
+ssize_t edge_web_read_up(struct edge_web *w, uint8_t *buf, size_t len, uint32_t *flags)
+{
+    size_t n = st_bq_copy(&w->up, buf, len);
+    st_bq_consume(&w->up, n);
+    if (n && w->ah)
+        edge_ah2_consume(w->ah, w->asid, n);
+    if (n && w->vc)
+        edge_vconn_up_room(w->vc);
+    if (w->up.len == 0 && w->up_eof) {
+        *flags |= NGHTTP2_DATA_FLAG_EOF;
+    } else if (n == 0) {
+        w->provider_deferred = true;
+        return NGHTTP2_ERR_DEFERRED;
+    }
+    return (ssize_t)n;
+}

@@ -1,0 +1,85 @@
+#ifndef SUBTUNNEL_EDGE_WEB_H
+#define SUBTUNNEL_EDGE_WEB_H
+
+/* One visitor request (hostname ingress) at the edge: the visitor side is an HTTP/1.1
+ * connection (edge_vconn) or a stream of an HTTP/2 visitor connection (edge_ah2 in visitor
+ * mode); the tunnel side is an HTTP/2 request stream on a connection of the tunnel that
+ * serves the host name. Bodies pass through bounded queues whose HTTP/2 windows reopen
+ * only as the other side takes the bytes. Freed once both sides are gone. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "edge_visit.h"
+#include "st_bq.h"
+#include "st_http.h"
+#include "st_loop.h"
+
+#define EDGE_WEB_MAX_FIELDS 100
+#define EDGE_WEB_ARENA 16384
+
+struct edge_server;
+struct edge_tconn;
+struct edge_vconn;
+struct edge_ah2;
+
+struct edge_web {
+    int kind; /* EDGE_STREAM_WEB (edge_tconn.h): first, as in edge_flow */
+    struct edge_server *srv;
+    struct edge_tconn *tc; /* tunnel side; NULL once the stream is gone */
+    int32_t sid;
+    struct edge_web *tc_next, *tc_prev;
+    struct edge_vconn *vc; /* HTTP/1.1 visitor side; NULL for HTTP/2 or once gone */
+    struct edge_ah2 *ah;   /* HTTP/2 visitor side; NULL for HTTP/1.1 or once gone */
+    int32_t asid;
+    struct edge_web *ah_next, *ah_prev;
+    bool h2;
+    struct st_defer done;
+    struct st_bq up;   /* visitor -> tunnel (request body, WebSocket bytes) */
+    struct st_bq down; /* tunnel -> visitor (response body) */
+    bool up_eof, down_eof, provider_deferred, access_deferred, responded, freeing;
+    bool websocket, head_request, local; /* local: the edge answered itself */
+    int status;
+    char host[256];
+    char client[64];
+    char proxy_status[160];
+    /* HTTP/2 visitor: the request pseudo-fields; then the tunnel response's fields */
+    char method[24];
+    const char *authority, *path;
+    struct st_http_field fields[EDGE_WEB_MAX_FIELDS];
+    size_t n_fields, used;
+    bool overflow;
+    char arena[EDGE_WEB_ARENA];
+};
+
+struct edge_web *edge_web_new(struct edge_server *srv, const char *client);
+/* Sends the request on the tunnel serving its host (body: a body or WebSocket bytes follow,
+ * else END_STREAM), or answers it locally (400/404/431/502/503). */
+void edge_web_send(struct edge_web *w, const struct edge_visit_req *req, bool body);
+/* A response made by the edge: status, proxy-status (may be NULL) and a short text body. */
+void edge_web_local(struct edge_web *w, int status, const char *proxy_status);
+/* Visitor side. */
+int edge_web_up(struct edge_web *w, const uint8_t *p, size_t n); /* <0: over the window */
+void edge_web_up_eof(struct edge_web *w);
+/* The visitor took n body bytes from `down`: reopens the tunnel window. */
+void edge_web_delivered(struct edge_web *w, size_t n);
+/* The visitor side is gone (clean: the exchange completed). */
+void edge_web_access_gone(struct edge_web *w, bool clean);
+
+/* HTTP/2 visitor streams (edge_ah2 in visitor mode). */
+void edge_web_h2_header(struct edge_web *w, const uint8_t *name, size_t nlen, const uint8_t *value,
+                        size_t vlen);
+void edge_web_h2_request(struct edge_web *w, bool end_stream);
+ssize_t edge_web_read_down(struct edge_web *w, uint8_t *buf, size_t len, uint32_t *flags);
+
+/* Tunnel side, called by edge_tconn. */
+void edge_web_on_header(struct edge_web *w, const uint8_t *name, size_t nlen, const uint8_t *value,
+                        size_t vlen);
+void edge_web_on_response(struct edge_web *w);
+int edge_web_on_tunnel_data(struct edge_web *w, const uint8_t *p, size_t n);
+void edge_web_on_tunnel_eof(struct edge_web *w);
+void edge_web_on_tunnel_close(struct edge_web *w, uint32_t code);
+ssize_t edge_web_read_up(struct edge_web *w, uint8_t *buf, size_t len, uint32_t *flags);
+
+#endif

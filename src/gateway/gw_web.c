@@ -1,0 +1,648 @@
+#include "gw_web.h"
+
+#include <errno.h>
+#include <nghttp2/nghttp2.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "gw_conn.h"
+#include "gw_flow.h"
+#include "gw_h1.h"
+#include "gw_h1resp.h"
+#include "gw_origin.h"
+#include "gw_server.h"
+#include "st_http.h"
+#include "st_log.h"
+
+#define OUT_HIGH (256 * 1024) /* origin bytes are parsed while fewer decoded bytes wait */
+#define OUT_LIMIT (OUT_HIGH + 2 * 65536)
+#define HEAD_MAX (GW_WEB_ARENA + 1024)
+#define PUMP_ROUNDS 64
+
+struct gw_web {
+    struct gw_flow *f;
+    struct gw_server *gw;
+    /* the request as received */
+    const char *path;
+    struct st_http_field fields[GW_WEB_MAX_FIELDS];
+    size_t n_fields, used;
+    bool overflow;
+    /* the origin, copied from the rule (a reload may free the rules) */
+    uint32_t addr;
+    uint16_t port;
+    int connect_timeout_ms, response_timeout_ms, ka_conns, ka_timeout_ms;
+    char service[80];
+    struct gw_origin *oc;
+    bool head_request, websocket, chunked, retried;
+    char ws_accept[29];
+    char *head;
+    size_t head_len, head_off;
+    struct st_bq body; /* request body not written to the origin yet */
+    bool body_eof, body_done;
+    /* the response */
+    struct gw_h1resp *resp;
+    struct st_bq out; /* decoded body bytes for the stream */
+    size_t resp_bytes;
+    bool responded, resp_done, keep_alive, upgraded, up_eof, provider_deferred, closed;
+    bool timer_started;
+    struct st_timer timer; /* response head timeout */
+    struct st_defer pump_d;
+    char arena[GW_WEB_ARENA];
+};
+
+#define NV(n, v)                                                                                   \
+    {                                                                                              \
+        (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NO_COPY_NAME     \
+    }
+
+static void pump(struct gw_web *w);
+static void push(struct gw_web *w);
+
+static nghttp2_session *session(const struct gw_web *w)
+{
+    return w->f->conn && !w->f->stream_closed ? w->f->conn->h2.session : NULL;
+}
+
+static void kick(struct gw_web *w)
+{
+    if (session(w))
+        st_h2conn_kick(&w->f->conn->h2);
+}
+
+static void resume(struct gw_web *w)
+{
+    if (w->provider_deferred && session(w)) {
+        w->provider_deferred = false;
+        nghttp2_session_resume_data(session(w), w->f->sid);
+        kick(w);
+    }
+}
+
+static void reset(struct gw_web *w, uint32_t code)
+{
+    if (session(w)) {
+        nghttp2_submit_rst_stream(session(w), NGHTTP2_FLAG_NONE, w->f->sid, code);
+        kick(w);
+    }
+}
+
+/* Lets go of the origin connection: kept for the next request when the exchange ended
+ * cleanly, else closed. */
+static void drop_origin(struct gw_web *w, bool keep_alive)
+{
+    if (!w->oc)
+        return;
+    gw_origin_put(w->oc, keep_alive, w->ka_conns, w->ka_timeout_ms);
+    w->oc = NULL;
+}
+
+static char *keep(struct gw_web *w, const uint8_t *s, size_t n)
+{
+    if (n + 1 > sizeof(w->arena) - w->used) {
+        w->overflow = true;
+        return NULL;
+    }
+    char *p = w->arena + w->used;
+    memcpy(p, s, n);
+    p[n] = 0;
+    w->used += n + 1;
+    return p;
+}
+
+void gw_web_header(struct gw_flow *f, const uint8_t *name, size_t nlen, const uint8_t *value,
+                   size_t vlen)
+{
+    bool is_path = nlen == 5 && memcmp(name, ":path", 5) == 0;
+    if (!f->web && is_path) {
+        if (!(f->web = calloc(1, sizeof(*f->web))))
+            return;
+        f->web->f = f;
+        f->web->gw = f->gw;
+    }
+    struct gw_web *w = f->web;
+    if (!w)
+        return;
+    if (is_path) {
+        w->path = keep(w, value, vlen);
+        return;
+    }
+    if (nlen && name[0] == ':')
+        return; /* :method, :authority, :protocol are kept by the flow; :scheme unused */
+    if (w->n_fields == GW_WEB_MAX_FIELDS) {
+        w->overflow = true;
+        return;
+    }
+    char *n = keep(w, name, nlen), *v = keep(w, value, vlen);
+    if (n && v)
+        w->fields[w->n_fields++] = (struct st_http_field){n, nlen, v, vlen};
+}
+
+bool gw_web_wanted(const struct gw_flow *f)
+{
+    if (!f->web || strcmp(f->protocol, "subtunnel-control") == 0)
+        return false;
+    return strcmp(f->method, "CONNECT") != 0 || strcmp(f->protocol, "websocket") == 0;
+}
+
+static const struct st_http_field *field(const struct gw_web *w, const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; i < w->n_fields; i++)
+        if (w->fields[i].nlen == n && memcmp(w->fields[i].name, name, n) == 0)
+            return &w->fields[i];
+    return NULL;
+}
+
+static ssize_t read_cb(nghttp2_session *s, int32_t sid, uint8_t *buf, size_t len, uint32_t *flags,
+                       nghttp2_data_source *src, void *ud)
+{
+    (void)s;
+    (void)sid;
+    (void)ud;
+    struct gw_web *w = src->ptr;
+    size_t n = st_bq_copy(&w->out, buf, len);
+    st_bq_consume(&w->out, n);
+    if (w->oc && (w->oc->in || w->oc->in_eof))
+        st_defer_queue(&w->gw->loop, &w->pump_d); /* parse more outside nghttp2's callback */
+    if (w->out.len == 0 && (w->resp_done || w->up_eof)) {
+        *flags |= NGHTTP2_DATA_FLAG_EOF;
+    } else if (n == 0) {
+        w->provider_deferred = true;
+        return NGHTTP2_ERR_DEFERRED;
+    }
+    return (ssize_t)n;
+}
+
+static const char *reason(int status)
+{
+    switch (status) {
+    case 400:
+        return "Bad Request";
+    case 404:
+        return "Not Found";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    default:
+        return "";
+    }
+}
+
+/* A response made here (rule status, or an error before the origin answered): a short
+ * text body naming the status. */
+static void answer(struct gw_web *w, int status, const char *proxy_status)
+{
+    if (w->responded || !session(w))
+        return;
+    w->responded = w->resp_done = true;
+    st_timer_stop(&w->timer);
+    st_bq_fini(&w->out);
+    char text[96], st[4], cl[12];
+    snprintf(text, sizeof(text), "%d %s\n", status, reason(status));
+    bool bodiless = status == 204 || status == 304 || w->head_request;
+    snprintf(st, sizeof(st), "%d", status);
+    snprintf(cl, sizeof(cl), "%zu", bodiless ? 0 : strlen(text));
+    if (!bodiless)
+        st_bq_append(&w->out, text, strlen(text));
+    nghttp2_nv nva[4] = {NV(":status", st), NV("content-length", cl),
+                         NV("content-type", "text/plain; charset=utf-8")};
+    size_t n = 3;
+    if (proxy_status)
+        nva[n++] = (nghttp2_nv)NV("proxy-status", proxy_status);
+    nghttp2_data_provider dp = {.source.ptr = w, .read_callback = read_cb};
+    nghttp2_submit_response(session(w), w->f->sid, nva, n, bodiless ? NULL : &dp);
+    kick(w);
+}
+
+/* The exchange with the origin failed: an error response if none was sent yet, else the
+ * stream is reset (the visitor sees a cut-off response, never a wrong one). */
+static void fail(struct gw_web *w, int status, const char *error, const char *details)
+{
+    drop_origin(w, false);
+    st_timer_stop(&w->timer);
+    if (w->responded) {
+        reset(w, NGHTTP2_INTERNAL_ERROR);
+        return;
+    }
+    char ps[200];
+    snprintf(ps, sizeof(ps), "subtunnel; error=%s%s%s%s", error, details ? "; details=\"" : "",
+             details ? details : "", details ? "\"" : "");
+    st_info("ingress %s%s -> %s: %d %s", w->f->authority, w->path, w->service, status, error);
+    answer(w, status, ps);
+}
+
+static int on_head(void *arg, int status, const struct st_http_field *f, size_t n)
+{
+    struct gw_web *w = arg;
+    st_timer_stop(&w->timer);
+    const char *conn = NULL;
+    size_t clen = 0;
+    for (size_t i = 0; i < n; i++)
+        if (f[i].nlen == 10 && memcmp(f[i].name, "connection", 10) == 0)
+            conn = f[i].value, clen = f[i].vlen;
+    if (status == 101) {
+        const struct st_http_field *acc = NULL;
+        for (size_t i = 0; i < n; i++)
+            if (f[i].nlen == 20 && memcmp(f[i].name, "sec-websocket-accept", 20) == 0)
+                acc = &f[i];
+        if (!w->websocket || !acc || acc->vlen != 28 || memcmp(acc->value, w->ws_accept, 28)) {
+            fail(w, 502, "http_upgrade_failed", "bad WebSocket handshake from the origin");
+            return -1;
+        }
+        w->upgraded = true;
+        status = 200; /* RFC 8441 5: the extended CONNECT succeeded */
+    }
+    nghttp2_nv *nva = calloc(n + 1, sizeof(*nva));
+    if (!nva)
+        return -1;
+    char st[4];
+    snprintf(st, sizeof(st), "%d", status);
+    size_t k = 0;
+    nva[k++] = (nghttp2_nv)NV(":status", st);
+    for (size_t i = 0; i < n; i++) {
+        if (st_http_hop_by_hop(f[i].name, f[i].nlen, conn, clen) ||
+            (w->upgraded && f[i].nlen == 20 && memcmp(f[i].name, "sec-websocket-accept", 20) == 0))
+            continue;
+        if (!st_http_name_valid(f[i].name, f[i].nlen, true) ||
+            !st_http_value_valid(f[i].value, f[i].vlen)) {
+            free(nva);
+            fail(w, 502, "http_protocol_error", "invalid field in the origin's response");
+            return -1;
+        }
+        nva[k++] = (nghttp2_nv){(uint8_t *)f[i].name, (uint8_t *)f[i].value, f[i].nlen, f[i].vlen,
+                                NGHTTP2_NV_FLAG_NONE};
+    }
+    w->responded = true;
+    if (session(w)) {
+        nghttp2_data_provider dp = {.source.ptr = w, .read_callback = read_cb};
+        nghttp2_submit_response(session(w), w->f->sid, nva, k, &dp);
+        kick(w);
+    }
+    free(nva);
+    return 0;
+}
+
+static int on_body(void *arg, const char *p, size_t n)
+{
+    struct gw_web *w = arg;
+    return st_bq_append(&w->out, p, n);
+}
+
+static void on_done(void *arg, bool keep_alive)
+{
+    struct gw_web *w = arg;
+    w->resp_done = true;
+    w->keep_alive = keep_alive;
+}
+
+static const struct gw_h1resp_cb resp_cb = {.head = on_head, .body = on_body, .done = on_done};
+
+/* A reused keep-alive connection that the origin had closed meanwhile fails before any
+ * response byte: a request without a body is sent again on a new connection, once. */
+static bool retry(struct gw_web *w)
+{
+    if (!w->oc || !w->oc->reused || w->retried || w->resp_bytes || w->responded || !w->body_done ||
+        w->head_off != w->head_len || w->chunked || field(w, "content-length"))
+        return false;
+    drop_origin(w, false);
+    w->retried = true;
+    w->head_off = 0;
+    w->body_done = false;
+    const char *why = NULL;
+    w->oc = gw_origin_get(w->gw, w->addr, w->port, w->connect_timeout_ms, true, w, &why);
+    if (!w->oc) {
+        fail(w, 502, "proxy_internal_error", why);
+        return true;
+    }
+    st_debug("ingress %s%s: stale keep-alive connection, retrying on a new one", w->f->authority,
+             w->path);
+    return true;
+}
+
+static void finish_exchange(struct gw_web *w)
+{
+    if (!w->resp_done || !w->oc)
+        return;
+    /* A body the origin did not wait for leaves the connection in an unknown state; the
+     * rest of it is dropped as it arrives. */
+    drop_origin(w, w->keep_alive && w->body_done && !w->upgraded);
+}
+
+static void pump(struct gw_web *w)
+{
+    struct gw_origin *o = w->oc;
+    for (int i = 0; o && o->in && w->out.len < OUT_HIGH && !w->resp_done && i < PUMP_ROUNDS; i++) {
+        struct pbuf *p = o->in;
+        size_t n = p->len, used = n;
+        const char *data = p->payload;
+        if (w->upgraded) {
+            st_bq_append(&w->out, data, n);
+        } else {
+            ssize_t k = gw_h1resp_feed(w->resp, data, n);
+            if (k < 0) {
+                if (!w->oc) /* a callback failed the request already */
+                    return;
+                if (!w->responded)
+                    fail(w, 502,
+                         k == -E2BIG ? "http_response_header_section_size" : "http_protocol_error",
+                         w->resp->why);
+                else
+                    fail(w, 502, "http_protocol_error", NULL);
+                return;
+            }
+            if (w->upgraded && (size_t)k < n)
+                st_bq_append(&w->out, data + k, n - (size_t)k);
+            else if (w->resp_done && (size_t)k < n)
+                w->keep_alive = false; /* bytes after the response: do not reuse */
+        }
+        w->resp_bytes += n;
+        gw_origin_consume(o, used);
+    }
+    if (o && o->in_eof && !o->in) {
+        if (w->upgraded) {
+            w->up_eof = true;
+            drop_origin(w, false);
+        } else if (!w->resp_done) {
+            if (w->resp_bytes == 0 && retry(w))
+                return;
+            if (gw_h1resp_eof(w->resp) < 0) {
+                fail(w, 502, "http_response_incomplete", w->resp->why);
+                return;
+            }
+        }
+    }
+    finish_exchange(w);
+    resume(w);
+}
+
+static void on_pump(struct st_defer *d)
+{
+    pump(d->data);
+}
+
+static void on_timeout(struct st_timer *t)
+{
+    struct gw_web *w = t->data;
+    fail(w, 504, "http_response_timeout", "no response from the origin in time");
+}
+
+/* Request head, then body bytes as lwIP takes them; the stream window reopens as they go. */
+static void push(struct gw_web *w)
+{
+    static uint8_t buf[65536];
+    struct gw_origin *o = w->oc;
+    if (!o || !o->connected)
+        return;
+    while (w->head_off < w->head_len) {
+        size_t k = gw_origin_write(o, w->head + w->head_off, w->head_len - w->head_off);
+        if (!k)
+            break;
+        w->head_off += k;
+    }
+    if (w->head_off == w->head_len && !w->timer_started) {
+        w->timer_started = true;
+        st_timer_start(&w->timer, (uint64_t)w->response_timeout_ms);
+    }
+    while (w->head_off == w->head_len && w->body.len) {
+        size_t room = gw_origin_room(o), over = w->chunked ? 12 : 0;
+        if (room <= over + 64)
+            break;
+        const uint8_t *p;
+        size_t n = st_bq_peek(&w->body, 0, &p), len = n;
+        if (n > room - over)
+            n = len = room - over;
+        if (w->chunked) {
+            len = (size_t)gw_h1_chunk_header(n, (char *)buf);
+            memcpy(buf + len, p, n);
+            memcpy(buf + len + n, "\r\n", 2);
+            len += n + 2;
+            p = buf;
+        }
+        if (gw_origin_write(o, p, len) != len)
+            break;
+        st_bq_consume(&w->body, n);
+        if (session(w)) {
+            nghttp2_session_consume(session(w), w->f->sid, n);
+            kick(w);
+        }
+    }
+    if (w->head_off == w->head_len && w->body_eof && !w->body.len && !w->body_done) {
+        if (!w->chunked) {
+            w->body_done = true;
+            if (w->websocket)
+                gw_origin_shutdown(o);
+        } else if (gw_origin_write(o, "0\r\n\r\n", 5) == 5) {
+            w->body_done = true;
+        }
+    }
+    gw_origin_flush(o);
+    finish_exchange(w);
+}
+
+void gw_web_origin_ready(struct gw_web *w)
+{
+    push(w);
+}
+
+void gw_web_origin_writable(struct gw_web *w)
+{
+    push(w);
+}
+
+void gw_web_origin_input(struct gw_web *w)
+{
+    pump(w);
+}
+
+void gw_web_origin_failed(struct gw_web *w, int err)
+{
+    bool connected = w->oc && w->oc->connected;
+    if (connected && w->resp_bytes == 0 && retry(w))
+        return;
+    w->oc = NULL;
+    if (w->upgraded) {
+        reset(w, NGHTTP2_CONNECT_ERROR);
+    } else if (w->resp_done) {
+        return;
+    } else if (!connected && err == ERR_TIMEOUT) {
+        fail(w, 504, "connection_timeout", NULL);
+    } else if (!connected) {
+        fail(w, 502, "connection_refused", NULL);
+    } else {
+        fail(w, 502, "connection_terminated", NULL);
+    }
+}
+
+static int content_length(const struct gw_web *w, int64_t *out)
+{
+    const struct st_http_field *cl = field(w, "content-length");
+    *out = -1;
+    if (!cl)
+        return 0;
+    if (!cl->vlen || cl->vlen > 18)
+        return -1;
+    int64_t v = 0;
+    for (size_t i = 0; i < cl->vlen; i++) {
+        if (cl->value[i] < '0' || cl->value[i] > '9')
+            return -1;
+        v = v * 10 + (cl->value[i] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+static int build_head(struct gw_web *w, bool end_stream)
+{
+    char key[25] = "";
+    if (w->websocket) {
+        uint8_t raw[16];
+        if (getrandom(raw, sizeof(raw), 0) != sizeof(raw))
+            return -EIO;
+        EVP_EncodeBlock((unsigned char *)key, raw, sizeof(raw));
+        st_http_ws_accept(key, strlen(key), w->ws_accept);
+    }
+    int64_t cl;
+    if (content_length(w, &cl) < 0)
+        return -EINVAL;
+    struct gw_h1_request r = {.method = w->f->method,
+                              .path = w->path,
+                              .authority = w->f->authority,
+                              .fields = w->fields,
+                              .n_fields = w->n_fields,
+                              .content_length = cl,
+                              .has_body = !end_stream,
+                              .upgrade_websocket = w->websocket,
+                              .ws_key = key};
+    w->chunked = !w->websocket && cl < 0 && !end_stream;
+    if (!(w->head = malloc(HEAD_MAX)))
+        return -ENOMEM;
+    int n = gw_h1_request_head(&r, w->head, HEAD_MAX);
+    if (n < 0)
+        return n;
+    w->head_len = (size_t)n;
+    return 0;
+}
+
+void gw_web_start(struct gw_flow *f, bool end_stream)
+{
+    struct gw_web *w = f->web;
+    struct gw_server *gw = f->gw;
+    f->started = true;
+    w->body_eof = end_stream;
+    w->websocket = strcmp(f->method, "CONNECT") == 0;
+    w->head_request = strcmp(f->method, "HEAD") == 0;
+    st_bq_init(&w->body, GW_FLOW_WINDOW);
+    st_bq_init(&w->out, OUT_LIMIT);
+    st_timer_init(&w->timer, &gw->loop, on_timeout, w);
+    st_defer_init(&w->pump_d, on_pump, w);
+    gw->web_requests++;
+    if (w->overflow) {
+        answer(w, 431, "subtunnel; error=http_request_error; details=\"header section too large\"");
+        return;
+    }
+    if (!w->path || !f->authority[0]) {
+        answer(w, 400, "subtunnel; error=http_request_error; details=\"no :path or :authority\"");
+        return;
+    }
+    const struct gw_ingress_rule *rule = gw_ingress_match(&gw->cfg.ingress, f->authority, w->path);
+    if (!rule) {
+        answer(w, 404, "subtunnel; error=destination_not_found; details=\"no ingress rules\"");
+        return;
+    }
+    snprintf(w->service, sizeof(w->service), "%s", rule->service);
+    if (rule->kind == GW_INGRESS_STATUS) {
+        answer(w, rule->status, NULL);
+        return;
+    }
+    if (rule->kind == GW_INGRESS_HTTPS) {
+        answer(w, 502,
+               "subtunnel; error=proxy_configuration_error; details=\"https origins are not "
+               "supported yet\"");
+        return;
+    }
+    int rv = build_head(w, end_stream);
+    if (rv < 0) {
+        answer(w,
+               rv == -ENOSPC   ? 431
+               : rv == -EINVAL ? 400
+                               : 503,
+               rv == -EINVAL ? "subtunnel; error=http_request_error; details=\"invalid request\""
+                             : "subtunnel; error=proxy_internal_error");
+        return;
+    }
+    memcpy(&w->addr, &((const struct sockaddr_in *)&rule->origin.ss)->sin_addr, 4);
+    w->port = st_sockaddr_port(&rule->origin);
+    w->connect_timeout_ms = rule->connect_timeout_ms;
+    w->response_timeout_ms = rule->response_timeout_ms;
+    w->ka_conns = rule->keep_alive_conns;
+    w->ka_timeout_ms = rule->keep_alive_timeout_ms;
+    if (!(w->resp = malloc(sizeof(*w->resp)))) {
+        answer(w, 503, "subtunnel; error=proxy_internal_error");
+        return;
+    }
+    gw_h1resp_init(w->resp, w->head_request, &resp_cb, w);
+    const char *why = NULL;
+    w->oc = gw_origin_get(gw, w->addr, w->port, w->connect_timeout_ms, false, w, &why);
+    if (!w->oc) {
+        answer(w, 503, "subtunnel; error=proxy_internal_error");
+        st_warn("ingress %s%s -> %s: %s", f->authority, w->path, w->service, why);
+        return;
+    }
+    st_debug("ingress %s %s%s -> %s (%s connection)", f->method, f->authority, w->path, w->service,
+             w->oc->reused ? "pooled" : "new");
+    if (w->oc->reused)
+        push(w);
+}
+
+int gw_web_on_data(struct gw_web *w, const uint8_t *p, size_t n)
+{
+    if (!w->oc || w->resp_done) { /* answered already: drop the body, keep the windows */
+        if (session(w))
+            nghttp2_session_consume(session(w), w->f->sid, n);
+        return 0;
+    }
+    if (st_bq_append(&w->body, p, n) < 0)
+        return -1;
+    push(w);
+    return 0;
+}
+
+void gw_web_on_eof(struct gw_web *w)
+{
+    w->body_eof = true;
+    push(w);
+}
+
+void gw_web_on_close(struct gw_web *w, uint32_t code)
+{
+    if (session(w) && w->body.len)
+        nghttp2_session_consume_connection(session(w), w->body.len);
+    w->closed = true;
+    st_timer_stop(&w->timer);
+    drop_origin(w, code == NGHTTP2_NO_ERROR && w->resp_done && w->body_done && w->keep_alive &&
+                       !w->upgraded);
+}
+
+void gw_web_free(struct gw_web *w)
+{
+    if (!w)
+        return;
+    if (w->f->started) {
+        st_timer_stop(&w->timer);
+        st_defer_cancel(&w->gw->loop, &w->pump_d);
+        drop_origin(w, false);
+        st_bq_fini(&w->body);
+        st_bq_fini(&w->out);
+    }
+    free(w->resp);
+    free(w->head);
+    free(w);
+}
