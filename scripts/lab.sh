@@ -18,6 +18,8 @@
 #   LAB_TUN_MTU=N     the gateways' TUN MTU (default 1500)
 #   LAB_WAIT_SECS     bound for readiness waits (default 30)
 #   LAB_EDGE_EXTRA_YAML / LAB_GATEWAY_EXTRA_YAML  text appended to the generated configs
+#   LAB_GATEWAY_INGRESS_YAML  replaces site 1's `ingress:` block (default: the lab contract)
+#   LAB_EDGE_HOSTNAMES        site 1's hostnames at the edge (default "app.lab.test, ws.lab.test")
 #   LAB_EDGE_SRV=1    gateways find the edges by DNS SRV (_subtunnel._tcp.lab.test) from a
 #                     dnsmasq in st-edge (192.0.2.1:53) instead of a static list
 set -euo pipefail
@@ -154,7 +156,7 @@ write_edge_config() {
         echo "  - id: site1"
         echo "    secret-sha256: $(sha256hex "$s1")"
         echo "    routes: [198.51.100.0/24]"
-        echo "    hostnames: [app.lab.test, ws.lab.test]"
+        echo "    hostnames: [${LAB_EDGE_HOSTNAMES:-app.lab.test, ws.lab.test}]"
         if ((sites >= 2)); then
             # site 1 reaches all of site 2 (and 198.18.200.0/24, which nobody owns);
             # site 2 reaches only 198.51.100.10 in site 1.

@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# Hostname ingress: web visitors in st-client reach the private web servers by name
+# through the edge's visitor listeners (198.18.0.1:80 HTTP/1.1, :443 TLS with h2 and
+# http/1.1) and the site-1 gateway's ingress rules. Real clients: curl (HTTP/1.1, HTTP/2),
+# h2load, a WebSocket client; bodies checked with sha256.
+set -euo pipefail
+# shellcheck source=tests/integration/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+require_root
+require_cmd curl sha256sum python3 h2load
+
+# The lab contract's rules plus error cases: a path with a short response timeout, an
+# origin port nobody listens on, an address nobody has, a fixed status.
+# shellcheck disable=SC2089,SC2090  # YAML text: the quotes are meant literally
+LAB_EDGE_HOSTNAMES='"*.lab.test"'
+LAB_GATEWAY_INGRESS_YAML=$(
+    cat <<'EOF'
+ingress:
+  - hostname: app.lab.test
+    path: /slow
+    service: http://198.51.100.10:8000
+    origin: {response-timeout: 2}
+  - hostname: app.lab.test
+    service: http://198.51.100.10:8000
+  - hostname: ws.lab.test
+    service: http://198.51.100.11:8001
+  - hostname: down.lab.test
+    service: http://198.51.100.10:8009
+  - hostname: void.lab.test
+    service: http://198.51.100.77:80
+    origin: {connect-timeout: 2}
+  - hostname: "*.teapot.lab.test"
+    service: http_status:418
+  - service: http_status:404
+EOF
+)
+# shellcheck disable=SC2090
+export LAB_EDGE_HOSTNAMES LAB_GATEWAY_INGRESS_YAML
+# shellcheck disable=SC2119
+lab_up
+
+dir=$LAB_DIR/t-ingress
+rm -rf "$dir"
+mkdir -p "$dir"
+on_cleanup cleanup_dir
+cleanup_dir() { rm -rf "$dir"; }
+
+HOSTS=(app ws down void x.teapot nope)
+RESOLVE=()
+for h in "${HOSTS[@]}"; do
+    RESOLVE+=(--resolve "$h.lab.test:80:198.18.0.1" --resolve "$h.lab.test:443:198.18.0.1")
+done
+# vcurl ARGS...: curl as a web visitor in st-client
+vcurl() { in_ns st-client curl -sS --cacert "$CA_FILE" "${RESOLVE[@]}" "$@"; }
+# status URL [curl args]: "<code> <proxy-status or none>"
+status() {
+    local url=$1 hdr code ps
+    shift
+    hdr=$(mktemp)
+    code=$(vcurl -m 20 -o /dev/null -D "$hdr" -w '%{http_code}' "$@" "$url" 2>/dev/null) || true
+    ps=$(tr -d '\r' <"$hdr" | sed -n 's/^[Pp]roxy-[Ss]tatus: *//p' | head -n 1)
+    rm -f "$hdr"
+    echo "${code:-000} ${ps:-none}"
+}
+# raw TEXT: send TEXT (printf escapes) to the HTTP/1.1 visitor listener, print the status line
+raw() {
+    # shellcheck disable=SC2016  # $1 is the inner shell's
+    in_ns st-client timeout 10 bash -c \
+        'exec 3<>/dev/tcp/198.18.0.1/80; printf "$1" >&3; head -n 1 <&3' _ "$1" | tr -d '\r'
+}
+
+log "GET over HTTP/1.1 (:80), HTTP/1.1 over TLS and HTTP/2 over TLS (:443)"
+assert_match '^100\.64\.' "$(vcurl -m 10 http://app.lab.test/whoami)" "HTTP/1.1 visitor reaches the origin (from the ingress address)"
+assert_match '^100\.64\.' "$(vcurl -m 10 --http1.1 https://app.lab.test/whoami)" "HTTP/1.1 over TLS"
+assert_eq "2" "$(vcurl -m 10 -o /dev/null -w '%{http_version}' https://app.lab.test/whoami)" "ALPN h2 at :443"
+
+log "forwarded fields and hop-by-hop removal"
+h=$(vcurl -m 10 -H 'Connection: X-Secret' -H 'X-Secret: 1' -H 'Keep-Alive: 5' \
+    -H 'X-Forwarded-For: 203.0.113.99' http://app.lab.test/headers)
+assert_match '^x-forwarded-for: 203\.0\.113\.99, 198\.18\.0\.10$' "$h" "X-Forwarded-For appended"
+assert_match '^x-forwarded-proto: http$' "$h" "X-Forwarded-Proto http"
+assert_match '^via: 1\.1 lab-edge-1$' "$h" "Via"
+if grep -qiE '^(x-secret|keep-alive):' <<<"$h"; then fail "hop-by-hop fields reached the origin: $h"; fi
+pass "Connection-named and Keep-Alive fields removed"
+assert_match '^x-forwarded-proto: https$' "$(vcurl -m 10 https://app.lab.test/headers)" "X-Forwarded-Proto https"
+
+log "256 MiB down and up, sha256 (HTTP/1.1 chunked, HTTP/2 fixed length, streamed uploads)"
+big=$((256 * 1024 * 1024))
+want=$(python3 "$HTTPD_PY" --gen "$big")
+SECONDS=0
+got=$(vcurl -m 120 "http://app.lab.test/chunked?bytes=$big" | sha256sum | cut -c1-64)
+assert_eq "$want" "$got" "256 MiB chunked download over HTTP/1.1 (${SECONDS}s)"
+SECONDS=0
+got=$(vcurl -m 120 "https://app.lab.test/fixed?bytes=$big" | sha256sum | cut -c1-64)
+assert_eq "$want" "$got" "256 MiB download over HTTP/2 (${SECONDS}s)"
+head -c "$big" /dev/urandom >"$dir/up.bin"
+up=$(sha256_file "$dir/up.bin")
+SECONDS=0
+assert_eq "$up $big" "$(vcurl -m 120 -T "$dir/up.bin" http://app.lab.test/upload)" \
+    "256 MiB upload over HTTP/1.1 (${SECONDS}s)"
+SECONDS=0
+assert_eq "$up $big" "$(in_ns st-client curl -sS --cacert "$CA_FILE" "${RESOLVE[@]}" -m 120 -T - \
+    https://app.lab.test/upload <"$dir/up.bin")" "256 MiB upload of unknown length over HTTP/2 (${SECONDS}s)"
+rm -f "$dir/up.bin"
+
+log "keep-alive: sequential requests reuse the gateway's origin connections"
+c0=$(vcurl -m 10 http://app.lab.test/conns)
+for ((i = 0; i < 40; i++)); do vcurl -m 10 -o /dev/null http://app.lab.test/whoami; done
+c1=$(vcurl -m 10 http://app.lab.test/conns)
+((c1 - c0 <= 2)) || fail "41 sequential requests opened $((c1 - c0)) origin connections"
+pass "41 sequential requests, $((c1 - c0)) new origin connection(s)"
+
+log "server-sent events are streamed, not buffered"
+first=0 last=0
+while read -r line; do
+    [[ $line == data:* ]] || continue
+    ((first)) || first=$(now_ms)
+    last=$(now_ms)
+done < <(vcurl -N -m 20 "http://app.lab.test/sse?n=4&ms=700")
+((first && last - first >= 1500)) || fail "events arrived together (first $first, last $last)"
+pass "first event $((last - first)) ms before the last"
+
+log "WebSocket echo (HTTP/1.1 Upgrade at the edge, RFC 8441 on the tunnel)"
+ws=$ST_SOURCE_DIR/tests/integration/wsclient.py
+assert_match '^ok 40 messages' "$(in_ns st-client timeout 60 python3 "$ws" 198.18.0.1 80 \
+    --host ws.lab.test --count 40 --max-size 300000)" "WebSocket over :80"
+assert_match '^ok 40 messages' "$(in_ns st-client timeout 60 python3 "$ws" 198.18.0.1 443 --tls \
+    --ca "$CA_FILE" --host ws.lab.test --count 40)" "WebSocket over TLS :443"
+
+log "errors"
+assert_match '^404 ' "$(status http://nope.lab.test/)" "unknown host: 404"
+assert_match '^404 ' "$(status http://unknown.example.test/ --resolve unknown.example.test:80:198.18.0.1)" "host of no tunnel: 404"
+assert_match '^418 none' "$(status http://x.teapot.lab.test/)" "http_status rule"
+assert_match '^502 .*connection_refused' "$(status http://down.lab.test/)" "origin down: 502 connection_refused"
+SECONDS=0
+assert_match '^504 .*connection_timeout' "$(status http://void.lab.test/)" "origin unreachable: 504 connection_timeout"
+assert_match '^504 .*http_response_timeout' "$(status 'http://app.lab.test/slow?s=6')" "origin slow: 504 after the 2 s response timeout"
+assert_match '^200 ' "$(status 'http://app.lab.test/slow?s=0.5')" "origin in time: 200"
+
+log "header injection and smuggling attempts"
+assert_eq "HTTP/1.1 400 Bad Request" "$(raw 'GET / HTTP/1.1\r\nHost: app.lab.test\r\nHost: evil.test\r\n\r\n')" "two Host fields"
+assert_eq "HTTP/1.1 400 Bad Request" "$(raw 'POST /upload HTTP/1.1\r\nHost: app.lab.test\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n')" "Content-Length with Transfer-Encoding"
+assert_eq "HTTP/1.1 400 Bad Request" "$(raw 'GET /x\r HTTP/1.1\r\nHost: app.lab.test\r\n\r\n')" "CR in the request line"
+assert_eq "HTTP/1.1 400 Bad Request" "$(raw 'GET / HTTP/1.1\r\nHost: app.lab.test\r\nX-A: b\rX-B: c\r\n\r\n')" "bare CR in a field"
+assert_eq "HTTP/1.1 400 Bad Request" "$(raw 'GET / HTTP/1.1\r\nHost: app.lab.test/../x\r\n\r\n')" "a path in Host"
+h=$(in_ns st-client timeout 10 bash -c 'exec 3<>/dev/tcp/198.18.0.1/80
+    printf "GET /headers HTTP/1.1\r\nHost: app.lab.test\r\nX-A: b\r\n c\r\nConnection: close\r\n\r\n" >&3
+    cat <&3' | tr -d '\r')
+assert_match '^x-a: b c$' "$h" "obs-fold joined with a space"
+
+log "h2load: 10000 requests, 50 connections x 10 streams"
+out=$(in_ns st-client timeout 120 h2load -n 10000 -c 50 -m 10 -H ':authority: app.lab.test' \
+    https://198.18.0.1/whoami 2>&1) || fail "h2load failed: $out"
+assert_match 'status codes: 10000 2xx, 0 3xx, 0 4xx, 0 5xx' "$out" "h2load: all 10000 2xx"
+log "$(grep -E '^finished|time for request' <<<"$out" | tr -s ' ')"
+
+log "tunnel down: 502 with proxy-status; back after the gateway returns"
+bash "$LAB" kill-gateway >/dev/null
+wait_for 20 "edge notices the gateway is gone" bash -c \
+    "[[ \$(ip netns exec st-client curl -s -o /dev/null -w '%{http_code}' -m 5 --resolve app.lab.test:80:198.18.0.1 http://app.lab.test/whoami) == 502 ]]"
+assert_match '^502 .*destination_unavailable' "$(status http://app.lab.test/whoami)" "no connection: 502"
+bash "$LAB" restart-gateway >/dev/null
+wait_for 20 "ingress back" bash -c \
+    "[[ \$(ip netns exec st-client curl -s -o /dev/null -w '%{http_code}' -m 5 --resolve app.lab.test:80:198.18.0.1 http://app.lab.test/whoami) == 200 ]]"
+pass "ingress served again after the gateway restart"
