@@ -176,11 +176,16 @@ START_TEST(test_edge_good_full)
     struct edge_config cfg;
     char buf[64];
 
+    char top[1024];
+    snprintf(top, sizeof(top),
+             "log-level: debug\nlocation: edge-ams\n"
+             "tunnel-listen: 192.0.2.1:7844\naccess-listen: \"[2001:db8::1]:8080\"\n"
+             "access-tls-listen: '*:8443'\n"
+             "http-listen: 198.18.0.1:80\nhttps-listen: 198.18.0.1:443\n"
+             "https-certs:\n  - {cert: %s, key: %s}\n",
+             cert, key);
     ck_assert_msg(
-        edge_parse(&cfg,
-                   "log-level: debug\nlocation: edge-ams\n"
-                   "tunnel-listen: 192.0.2.1:7844\naccess-listen: \"[2001:db8::1]:8080\"\n"
-                   "access-tls-listen: '*:8443'\n",
+        edge_parse(&cfg, top,
                    "  - id: a\n    secret-sha256: " HASH_A "\n    routes: [192.0.2.0/24]\n"
                    "  - id: b\n    secret-sha256: " HASH_A "\n    routes: [192.0.2.0/25]\n") == 0,
         "%s", err);
@@ -195,6 +200,12 @@ START_TEST(test_edge_good_full)
     ck_assert_str_eq(buf, "0.0.0.0:8443");
     ck_assert_uint_eq(cfg.n_tunnels, 2);
     ck_assert_uint_eq(cfg.tunnels[1].n_hostnames, 0);
+    ck_assert(cfg.has_http && cfg.has_https);
+    st_sockaddr_format(&cfg.https_listen, buf, sizeof(buf));
+    ck_assert_str_eq(buf, "198.18.0.1:443");
+    ck_assert_uint_eq(cfg.n_https_certs, 1);
+    ck_assert_str_eq(cfg.https_certs[0].cert_file, cert);
+    ck_assert_str_eq(cfg.https_certs[0].key_file, key);
     edge_config_fini(&cfg);
 }
 END_TEST
@@ -215,6 +226,12 @@ START_TEST(test_edge_errors)
     char want[256];
 
     edge_bad("foo: 1\n", NULL, "edge.yaml:3: unknown key 'foo'");
+    edge_bad("https-certs:\n  - {cert: /nonexistent/c.pem}\n", NULL,
+             "edge.yaml:4: 'https-certs[0].cert': cannot read '/nonexistent/c.pem': No such file "
+             "or directory");
+    edge_bad("http-listen: 80\n", NULL,
+             "edge.yaml:3: 'http-listen': invalid address '80' (want numeric ip:port or "
+             "[ipv6]:port)");
     edge_bad("log-level: loud\n", NULL,
              "edge.yaml:3: 'log-level' is 'loud': must be one of error, warn, info, debug");
     edge_bad("tunnel-listen: 192.0.2.1\n", NULL,

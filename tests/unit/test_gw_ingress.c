@@ -150,6 +150,43 @@ START_TEST(test_errors)
     bad("  - service: http://198.51.100.10\n    host: x\n",
         "gw.yaml:3: unknown key 'host' in 'ingress[0]'");
     bad("  []\n", "gw.yaml:2: 'ingress' needs at least 1 item");
+    bad("  - service: http://198.51.100.10\n    origin:\n      response-timeout: 0\n",
+        "gw.yaml:4: 'ingress[0].origin.response-timeout' is 0, must be between 1 and 3600");
+}
+END_TEST
+
+START_TEST(test_timeouts_and_name_limit)
+{
+    struct gw_ingress in;
+    char body[8192];
+    size_t len = 0;
+
+    ck_assert_msg(
+        parse("  - service: http://198.51.100.10\n    origin:\n      response-timeout: 7\n", &in) ==
+            0,
+        "%s", err);
+    ck_assert_int_eq(in.rules[0].response_timeout_ms, 7000);
+    gw_ingress_fini(&in);
+    ck_assert_msg(parse("  - service: http://198.51.100.10\n", &in) == 0, "%s", err);
+    ck_assert_int_eq(in.rules[0].response_timeout_ms, 100000); /* default */
+    gw_ingress_fini(&in);
+
+    /* REGISTER carries at most 32 host names: a 33rd distinct one is refused (repeats are
+     * fine) */
+    for (int i = 0; i < 32; i++)
+        len += (size_t)snprintf(body + len, sizeof(body) - len,
+                                "  - hostname: h%d.lab.test\n    service: http_status:404\n"
+                                "  - hostname: h%d.lab.test\n    path: /x\n"
+                                "    service: http_status:410\n",
+                                i, i);
+    snprintf(body + len, sizeof(body) - len, "  - service: http_status:404\n");
+    ck_assert_msg(parse(body, &in) == 0, "%s", err);
+    ck_assert_uint_eq(in.n_rules, 65);
+    gw_ingress_fini(&in);
+    snprintf(body + len, sizeof(body) - len,
+             "  - hostname: one-more.lab.test\n    service: http_status:404\n"
+             "  - service: http_status:404\n");
+    bad(body, "gw.yaml:162: 'ingress[64]': more than 32 distinct host names (the edge accepts 32)");
 }
 END_TEST
 
@@ -161,6 +198,7 @@ static Suite *ingress_suite(void)
     tcase_add_test(tc, test_parse_lab);
     tcase_add_test(tc, test_match);
     tcase_add_test(tc, test_errors);
+    tcase_add_test(tc, test_timeouts_and_name_limit);
     suite_add_tcase(s, tc);
     return s;
 }

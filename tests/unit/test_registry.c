@@ -1,6 +1,7 @@
 /* Edge registry: tunnel policy (may-reach) and the routes it announces to gateways. */
 #include "st_check.h"
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -230,6 +231,77 @@ START_TEST(hosts_map_to_tunnels)
 }
 END_TEST
 
+START_TEST(registered_hostnames_pick_connections)
+{
+    struct edge_config hc;
+    struct edge_registry hr;
+    char text[2048];
+    snprintf(text, sizeof(text),
+             "cert: %s\nkey: %s\n"
+             "tunnels:\n"
+             "  - id: a\n    secret-sha256: " HASH "\n    routes: [198.51.100.0/24]\n"
+             "    hostnames: [app.lab.test, '*.lab.test']\n"
+             "  - id: b\n    secret-sha256: " HASH "\n    routes: [203.0.113.0/24]\n"
+             "    hostnames: [b.example.test]\n"
+             "access-tokens:\n  - name: u\n    sha256: " HASH "\n",
+             cert, cert);
+    ck_assert_msg(edge_config_parse(text, strlen(text), "h.yaml", &hc, err, sizeof(err)) == 0, "%s",
+                  err);
+    ck_assert_int_eq(edge_registry_init(&hr, &hc), 0);
+    struct edge_tunnel *a = edge_registry_find(&hr, "a"), *t;
+    int c1, c2;
+    struct st_cidr r;
+    const struct st_cidr *bad;
+    const char *badname = NULL;
+    bool connected;
+    ck_assert_int_eq(st_cidr_parse("198.51.100.0/24", &r), 0);
+
+    /* no connection yet: the tunnel is known, not connected */
+    ck_assert_ptr_null(edge_registry_pick_host(&hr, "app.lab.test", &t, &connected));
+    ck_assert_ptr_eq(t, a);
+    ck_assert(!connected);
+    ck_assert_ptr_null(edge_registry_pick_host(&hr, "nobody.example.test", &t, &connected));
+    ck_assert_ptr_null(t);
+
+    /* names outside the tunnel's configuration are refused, nothing recorded */
+    ck_assert_int_eq(edge_registry_attach(&hr, a, (struct edge_tconn *)&c1, &r, 1, &bad), 0);
+    const char bad_names[2][254] = {"app.lab.test", "b.example.test"};
+    ck_assert_int_eq(edge_registry_hostnames(a, (struct edge_tconn *)&c1, bad_names, 2, &badname),
+                     -EPERM);
+    ck_assert_str_eq(badname, "b.example.test");
+    const char apex[1][254] = {"lab.test"}; /* '*.lab.test' does not cover its apex */
+    ck_assert_int_eq(edge_registry_hostnames(a, (struct edge_tconn *)&c1, apex, 1, &badname),
+                     -EPERM);
+
+    /* c1 serves app.lab.test; c2 serves everything below lab.test */
+    const char n1[1][254] = {"app.lab.test"}, n2[2][254] = {"*.lab.test", "*.x.lab.test"};
+    ck_assert_int_eq(edge_registry_hostnames(a, (struct edge_tconn *)&c1, n1, 1, &badname), 0);
+    ck_assert_int_eq(edge_registry_attach(&hr, a, (struct edge_tconn *)&c2, &r, 1, &bad), 0);
+    ck_assert_int_eq(edge_registry_hostnames(a, (struct edge_tconn *)&c2, n2, 2, &badname), 0);
+    int seen1 = 0, seen2 = 0;
+    for (int i = 0; i < 10; i++) {
+        struct edge_tconn *c = edge_registry_pick_host(&hr, "APP.lab.test", &t, &connected);
+        seen1 += c == (struct edge_tconn *)&c1;
+        seen2 += c == (struct edge_tconn *)&c2;
+    }
+    ck_assert_int_eq(seen1, 5); /* round robin over both */
+    ck_assert_int_eq(seen2, 5);
+    for (int i = 0; i < 4; i++)
+        ck_assert_ptr_eq(edge_registry_pick_host(&hr, "other.lab.test", &t, &connected),
+                         (struct edge_tconn *)&c2);
+
+    /* c2 gone: connected, but nobody registered other.lab.test */
+    edge_registry_detach(&hr, a, (struct edge_tconn *)&c2);
+    ck_assert_ptr_null(edge_registry_pick_host(&hr, "other.lab.test", &t, &connected));
+    ck_assert_ptr_eq(t, a);
+    ck_assert(connected);
+    ck_assert_ptr_eq(edge_registry_pick_host(&hr, "app.lab.test", &t, &connected),
+                     (struct edge_tconn *)&c1);
+    edge_registry_fini(&hr); /* frees c1's names */
+    edge_config_fini(&hc);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("registry");
@@ -241,6 +313,7 @@ int main(void)
     tcase_add_test(tc, reconfigure_keeps_tunnels_by_id);
     tcase_add_test(tc, routes_follow_connections);
     tcase_add_test(tc, hosts_map_to_tunnels);
+    tcase_add_test(tc, registered_hostnames_pick_connections);
     suite_add_tcase(s, tc);
     return st_check_run(s);
 }
