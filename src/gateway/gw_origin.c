@@ -1,10 +1,18 @@
 #include "gw_origin.h"
 
+#include <arpa/inet.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gw_server.h"
 #include "st_log.h"
+#include "st_tls.h"
+
+#define PLAIN_MAX 16384       /* one TLS record of plaintext */
+#define WBIO_HIGH (64 * 1024) /* TLS output waiting for lwIP before writes pause */
 
 static void on_free(struct st_defer *d)
 {
@@ -12,6 +20,8 @@ static void on_free(struct st_defer *d)
     st_timer_stop(&o->timer);
     if (o->in)
         pbuf_free(o->in);
+    SSL_free(o->ssl); /* frees both BIOs */
+    free(o->plain);
     free(o);
 }
 
@@ -66,6 +76,87 @@ static err_t cb_end(struct gw_origin *o)
     return o->aborted ? ERR_ABRT : ERR_OK;
 }
 
+/* ---------------------------------------------------------------- TLS over the pcb */
+
+/* Moves TLS output from the memory BIO into lwIP as far as it takes it. */
+static void tls_flush(struct gw_origin *o)
+{
+    while (o->ssl && o->pcb && BIO_ctrl_pending(o->wbio)) {
+        char *data;
+        long n = BIO_get_mem_data(o->wbio, &data);
+        size_t k = tcp_sndbuf(o->pcb);
+        k = k < (size_t)n ? k : (size_t)n;
+        k = k < 0xffff ? k : 0xffff;
+        if (!k || tcp_sndqueuelen(o->pcb) + 4 > TCP_SND_QUEUELEN ||
+            tcp_write(o->pcb, data, (u16_t)k, TCP_WRITE_FLAG_COPY) != ERR_OK)
+            break;
+        static char sink[0xffff];
+        BIO_read(o->wbio, sink, (int)k);
+    }
+    if (o->pcb && o->connected)
+        tcp_output(o->pcb);
+}
+
+/* Hands received records to OpenSSL (at most one pbuf segment at a time). */
+static bool tls_feed(struct gw_origin *o)
+{
+    if (!o->in)
+        return false;
+    size_t n = o->in->len;
+    BIO_write(o->rbio, o->in->payload, (int)n);
+    o->in_len -= n;
+    o->in = pbuf_free_header(o->in, (u16_t)n);
+    if (o->pcb)
+        tcp_recved(o->pcb, (u16_t)n);
+    return true;
+}
+
+static void tls_fail(struct gw_origin *o, int err, const char *what)
+{
+    char e[120];
+    long v = SSL_get_verify_result(o->ssl);
+    if (v != X509_V_OK) {
+        err = GW_ORIGIN_ERR_CERT;
+        snprintf(o->tls_why, sizeof(o->tls_why), "%s", X509_verify_cert_error_string(v));
+    } else {
+        snprintf(o->tls_why, sizeof(o->tls_why), "%s: %s", what, st_tls_errstr(e, sizeof(e)));
+    }
+    ERR_clear_error();
+    o->tls_err = err;
+}
+
+/* Drives the handshake with what arrived; true once it is done. */
+static bool tls_handshake(struct gw_origin *o)
+{
+    for (int i = 0; i < 64 && !o->tls_ready && !o->tls_err; i++) {
+        ERR_clear_error();
+        int r = SSL_do_handshake(o->ssl);
+        if (r == 1) {
+            o->tls_ready = true;
+            break;
+        }
+        int e = SSL_get_error(o->ssl, r);
+        if (e != SSL_ERROR_WANT_READ) {
+            tls_fail(o, GW_ORIGIN_ERR_TLS, "TLS handshake");
+            break;
+        }
+        if (!tls_feed(o))
+            break;
+    }
+    tls_flush(o);
+    return o->tls_ready;
+}
+
+/* ---------------------------------------------------------------- lwIP callbacks */
+
+static void failed(struct gw_origin *o, int err)
+{
+    struct gw_web *w = o->w;
+    destroy(o, true);
+    if (w)
+        gw_web_origin_failed(w, err);
+}
+
 static err_t on_connected(void *arg, struct tcp_pcb *pcb, err_t err)
 {
     (void)pcb;
@@ -73,9 +164,13 @@ static err_t on_connected(void *arg, struct tcp_pcb *pcb, err_t err)
     struct gw_origin *o = arg;
     o->in_cb = true;
     o->connected = true;
-    st_timer_stop(&o->timer);
-    if (o->w)
-        gw_web_origin_ready(o->w);
+    if (!o->ssl) {
+        st_timer_stop(&o->timer);
+        if (o->w)
+            gw_web_origin_ready(o->w);
+    } else if (!tls_handshake(o) && o->tls_err) { /* ClientHello out; the timer goes on */
+        failed(o, o->tls_err);
+    }
     return cb_end(o);
 }
 
@@ -94,10 +189,21 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
         else
             o->in = p;
     }
-    if (o->w)
-        gw_web_origin_input(o->w);
-    else /* idle: the origin closed it, or sent bytes nobody asked for */
+    if (!o->w) { /* idle: the origin closed it, or sent bytes nobody asked for */
         destroy(o, p != NULL);
+    } else if (o->ssl && !o->tls_ready) {
+        if (tls_handshake(o)) {
+            st_timer_stop(&o->timer);
+            gw_web_origin_ready(o->w);
+        } else if (o->tls_err) {
+            failed(o, o->tls_err);
+        } else if (o->in_eof) {
+            snprintf(o->tls_why, sizeof(o->tls_why), "closed during the TLS handshake");
+            failed(o, GW_ORIGIN_ERR_TLS);
+        }
+    } else {
+        gw_web_origin_input(o->w);
+    }
     return cb_end(o);
 }
 
@@ -107,7 +213,8 @@ static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
     (void)len;
     struct gw_origin *o = arg;
     o->in_cb = true;
-    if (o->w)
+    tls_flush(o);
+    if (o->w && (!o->ssl || o->tls_ready))
         gw_web_origin_writable(o->w);
     return cb_end(o);
 }
@@ -121,25 +228,35 @@ static void on_err(void *arg, err_t err)
 {
     struct gw_origin *o = arg;
     o->pcb = NULL; /* freed by lwIP */
-    struct gw_web *w = o->w;
-    destroy(o, false);
-    if (w)
-        gw_web_origin_failed(w, err);
+    failed(o, err);
 }
 
 static void on_timer(struct st_timer *t)
 {
     struct gw_origin *o = t->data;
-    struct gw_web *w = o->w;
-    destroy(o, true);
-    if (w) /* connect timeout (a connection in use has no timer) */
-        gw_web_origin_failed(w, ERR_TIMEOUT);
+    if (o->w)
+        failed(o, ERR_TIMEOUT); /* connect (and TLS handshake) timeout */
+    else
+        destroy(o, false); /* idle timeout */
 }
 
-static struct gw_origin *from_pool(struct gw_server *gw, uint32_t addr, uint16_t port)
+/* ---------------------------------------------------------------- pool */
+
+static void tls_key(const struct gw_origin_opts *opts, char *key, size_t cap)
+{
+    if (!opts->tls)
+        key[0] = 0;
+    else
+        snprintf(key, cap, "tls|%s|%s|%d", opts->server_name ? opts->server_name : "",
+                 opts->ca_file ? opts->ca_file : "", opts->verify);
+}
+
+static struct gw_origin *from_pool(struct gw_server *gw, const struct gw_origin_opts *opts,
+                                   const char *key)
 {
     for (struct gw_origin *o = gw->origin_idle; o; o = o->next)
-        if (o->addr == addr && o->port == port && o->pcb && !o->in && !o->in_eof)
+        if (o->addr == opts->addr && o->port == opts->port && strcmp(o->key, key) == 0 && o->pcb &&
+            !gw_origin_readable(o))
             return o;
     return NULL;
 }
@@ -158,11 +275,38 @@ static int ingress_vip(struct gw_server *gw, ip_addr_t *out)
     return 0;
 }
 
-struct gw_origin *gw_origin_get(struct gw_server *gw, uint32_t addr, uint16_t port,
-                                int connect_timeout_ms, bool fresh, struct gw_web *w,
-                                const char **why)
+static int tls_setup(struct gw_origin *o, const struct gw_origin_opts *opts)
 {
-    struct gw_origin *o = fresh ? NULL : from_pool(gw, addr, port);
+    if (!(o->ssl = SSL_new(opts->tls)) || !(o->plain = malloc(PLAIN_MAX)))
+        return -1;
+    o->rbio = BIO_new(BIO_s_mem());
+    o->wbio = BIO_new(BIO_s_mem());
+    if (!o->rbio || !o->wbio) {
+        BIO_free(o->rbio);
+        BIO_free(o->wbio);
+        return -1;
+    }
+    BIO_set_mem_eof_return(o->rbio, -1); /* empty means "wait", not EOF */
+    SSL_set_bio(o->ssl, o->rbio, o->wbio);
+    SSL_set_connect_state(o->ssl);
+    if (opts->server_name) {
+        SSL_set_tlsext_host_name(o->ssl, opts->server_name);
+        if (opts->verify)
+            SSL_set1_host(o->ssl, opts->server_name);
+    } else if (opts->verify) {
+        char ip[INET_ADDRSTRLEN];
+        inet_ntop(AF_INET, &opts->addr, ip, sizeof(ip));
+        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(o->ssl), ip);
+    }
+    return 0;
+}
+
+struct gw_origin *gw_origin_get(struct gw_server *gw, const struct gw_origin_opts *opts, bool fresh,
+                                struct gw_web *w, const char **why)
+{
+    char key[sizeof(((struct gw_origin *)0)->key)];
+    tls_key(opts, key, sizeof(key));
+    struct gw_origin *o = fresh ? NULL : from_pool(gw, opts, key);
     if (o) {
         idle_unlink(o);
         st_timer_stop(&o->timer);
@@ -176,18 +320,23 @@ struct gw_origin *gw_origin_get(struct gw_server *gw, uint32_t addr, uint16_t po
         return NULL;
     }
     o = calloc(1, sizeof(*o));
-    if (!o || !(o->pcb = tcp_new())) {
+    if (!o || (opts->tls && tls_setup(o, opts) < 0) || !(o->pcb = tcp_new())) {
+        if (o) {
+            SSL_free(o->ssl);
+            free(o->plain);
+        }
         free(o);
         *why = "out of memory";
         return NULL;
     }
     o->gw = gw;
-    o->addr = addr;
-    o->port = port;
+    o->addr = opts->addr;
+    o->port = opts->port;
+    snprintf(o->key, sizeof(o->key), "%s", key);
     o->w = w;
     st_timer_init(&o->timer, &gw->loop, on_timer, o);
     st_defer_init(&o->free_d, on_free, o);
-    ip_addr_set_ip4_u32(&remote, addr);
+    ip_addr_set_ip4_u32(&remote, opts->addr);
     tcp_arg(o->pcb, o);
     tcp_err(o->pcb, on_err);
     tcp_recv(o->pcb, on_recv);
@@ -195,16 +344,18 @@ struct gw_origin *gw_origin_get(struct gw_server *gw, uint32_t addr, uint16_t po
     tcp_poll(o->pcb, on_poll, 2);
     tcp_nagle_disable(o->pcb);
     if (tcp_bind(o->pcb, &local, 0) != ERR_OK ||
-        tcp_connect(o->pcb, &remote, port, on_connected) != ERR_OK) {
+        tcp_connect(o->pcb, &remote, opts->port, on_connected) != ERR_OK) {
         detach(o->pcb);
         tcp_abort(o->pcb);
+        SSL_free(o->ssl);
+        free(o->plain);
         free(o);
         *why = "no local port";
         return NULL;
     }
     gw->origin_conns++;
     gw->origin_opened++;
-    st_timer_start(&o->timer, (uint64_t)connect_timeout_ms);
+    st_timer_start(&o->timer, (uint64_t)opts->connect_timeout_ms);
     return o;
 }
 
@@ -214,7 +365,7 @@ void gw_origin_put(struct gw_origin *o, bool keep_alive, int max_idle, int idle_
     size_t same = 0;
     for (struct gw_origin *i = o->gw->origin_idle; i; i = i->next)
         same += i->addr == o->addr && i->port == o->port;
-    if (!keep_alive || !o->pcb || o->in || o->in_eof || same >= (size_t)max_idle ||
+    if (!keep_alive || !o->pcb || gw_origin_readable(o) || o->tls_err || same >= (size_t)max_idle ||
         o->gw->drain.draining) {
         destroy(o, false);
         return;
@@ -229,10 +380,14 @@ void gw_origin_put(struct gw_origin *o, bool keep_alive, int max_idle, int idle_
     st_timer_start(&o->timer, (uint64_t)idle_ms);
 }
 
+/* ---------------------------------------------------------------- data */
+
 size_t gw_origin_room(const struct gw_origin *o)
 {
     if (!o->pcb || !o->connected || tcp_sndqueuelen(o->pcb) + 4 > TCP_SND_QUEUELEN)
         return 0;
+    if (o->ssl)
+        return o->tls_ready && !o->tls_err && BIO_ctrl_pending(o->wbio) < WBIO_HIGH ? PLAIN_MAX : 0;
     size_t room = tcp_sndbuf(o->pcb);
     return room > 0xffff ? 0xffff : room;
 }
@@ -242,25 +397,86 @@ size_t gw_origin_write(struct gw_origin *o, const void *p, size_t n)
     size_t room = gw_origin_room(o);
     if (n > room)
         n = room;
-    if (n == 0 || tcp_write(o->pcb, p, (u16_t)n, TCP_WRITE_FLAG_COPY) != ERR_OK)
+    if (n == 0)
+        return 0;
+    if (o->ssl) {
+        ERR_clear_error();
+        int r = SSL_write(o->ssl, p, (int)n); /* into the memory BIO: never partial */
+        if (r <= 0) {
+            tls_fail(o, GW_ORIGIN_ERR_TLS, "TLS write");
+            return 0;
+        }
+        tls_flush(o);
+        return (size_t)r;
+    }
+    if (tcp_write(o->pcb, p, (u16_t)n, TCP_WRITE_FLAG_COPY) != ERR_OK)
         return 0;
     return n;
 }
 
 void gw_origin_flush(struct gw_origin *o)
 {
-    if (o->pcb && o->connected)
+    if (o->ssl)
+        tls_flush(o);
+    else if (o->pcb && o->connected)
         tcp_output(o->pcb);
 }
 
 void gw_origin_shutdown(struct gw_origin *o)
 {
+    if (o->ssl && o->tls_ready) {
+        SSL_shutdown(o->ssl); /* close_notify, then the FIN */
+        tls_flush(o);
+    }
     if (o->pcb && o->connected)
         tcp_shutdown(o->pcb, 0, 1);
 }
 
+/* Decrypts the next record's worth of plaintext; false when nothing more now. */
+static bool tls_read(struct gw_origin *o)
+{
+    for (int i = 0; i < 64 && !o->tls_eof && !o->tls_err; i++) {
+        ERR_clear_error();
+        int r = SSL_read(o->ssl, o->plain, PLAIN_MAX);
+        if (r > 0) {
+            o->plain_off = 0;
+            o->plain_len = (size_t)r;
+            tls_flush(o); /* answers to post-handshake messages */
+            return true;
+        }
+        int e = SSL_get_error(o->ssl, r);
+        if (e == SSL_ERROR_ZERO_RETURN) {
+            o->tls_eof = true;
+        } else if (e != SSL_ERROR_WANT_READ) {
+            tls_fail(o, GW_ORIGIN_ERR_TLS, "TLS read");
+        } else if (!tls_feed(o)) {
+            break;
+        }
+    }
+    tls_flush(o);
+    return false;
+}
+
+size_t gw_origin_peek(struct gw_origin *o, const uint8_t **p)
+{
+    if (!o->ssl) {
+        if (!o->in)
+            return 0;
+        *p = o->in->payload;
+        return o->in->len;
+    }
+    if (o->plain_off == o->plain_len && !tls_read(o))
+        return 0;
+    *p = o->plain + o->plain_off;
+    return o->plain_len - o->plain_off;
+}
+
 void gw_origin_consume(struct gw_origin *o, size_t n)
 {
+    if (o->ssl) {
+        o->plain_off += n;
+        return;
+    }
     o->in_len -= n;
     while (n) {
         u16_t k = n > 0xffff ? 0xffff : (u16_t)n;
@@ -271,8 +487,73 @@ void gw_origin_consume(struct gw_origin *o, size_t n)
     }
 }
 
+bool gw_origin_readable(const struct gw_origin *o)
+{
+    return o->in || o->in_eof || o->plain_off < o->plain_len || o->tls_eof || o->tls_err ||
+           (o->ssl && (SSL_pending(o->ssl) > 0 || BIO_ctrl_pending(o->rbio) > 0));
+}
+
+bool gw_origin_eof(const struct gw_origin *o)
+{
+    if (!o->ssl)
+        return o->in_eof && !o->in;
+    if (o->plain_off < o->plain_len)
+        return false;
+    /* a FIN without close_notify also ends the stream (framing decides if it was complete) */
+    return o->tls_eof || o->tls_err ||
+           (o->in_eof && !o->in && !BIO_ctrl_pending(o->rbio) && !SSL_pending(o->ssl));
+}
+
+/* ---------------------------------------------------------------- TLS contexts */
+
+SSL_CTX *gw_origin_tls_ctx(struct gw_server *gw, const char *ca_file, bool verify, const char **why)
+{
+    for (size_t i = 0; i < gw->n_origin_ctx; i++) {
+        const struct gw_origin_ctx *c = &gw->origin_ctx[i];
+        if (c->verify == verify && ((!c->ca_file && !ca_file) ||
+                                    (c->ca_file && ca_file && strcmp(c->ca_file, ca_file) == 0)))
+            return c->ctx;
+    }
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    if (!ctx) {
+        *why = "TLS context: out of memory";
+        return NULL;
+    }
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
+    static const unsigned char alpn[] = "\x08http/1.1";
+    SSL_CTX_set_alpn_protos(ctx, alpn, sizeof(alpn) - 1);
+    if (verify) {
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+        if ((ca_file && SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1) ||
+            (!ca_file && SSL_CTX_set_default_verify_paths(ctx) != 1)) {
+            SSL_CTX_free(ctx);
+            ERR_clear_error();
+            *why = "cannot load the origin CA file";
+            return NULL;
+        }
+    }
+    if (gw->n_origin_ctx == GW_ORIGIN_CTX_MAX) { /* forget the oldest (connections keep it) */
+        SSL_CTX_free(gw->origin_ctx[0].ctx);
+        free(gw->origin_ctx[0].ca_file);
+        memmove(gw->origin_ctx, gw->origin_ctx + 1,
+                (GW_ORIGIN_CTX_MAX - 1) * sizeof(gw->origin_ctx[0]));
+        gw->n_origin_ctx--;
+    }
+    struct gw_origin_ctx *c = &gw->origin_ctx[gw->n_origin_ctx++];
+    c->ctx = ctx;
+    c->verify = verify;
+    c->ca_file = ca_file ? strdup(ca_file) : NULL;
+    return ctx;
+}
+
 void gw_origin_close_idle(struct gw_server *gw)
 {
     while (gw->origin_idle)
         destroy(gw->origin_idle, false);
+    for (size_t i = 0; i < gw->n_origin_ctx; i++) {
+        SSL_CTX_free(gw->origin_ctx[i].ctx);
+        free(gw->origin_ctx[i].ca_file);
+    }
+    gw->n_origin_ctx = 0;
 }

@@ -18,6 +18,13 @@
 
 struct gw_conn;
 struct gw_origin;
+
+#define GW_ORIGIN_CTX_MAX 8
+struct gw_origin_ctx { /* TLS client contexts for https origins (gw_origin_tls_ctx) */
+    char *ca_file;
+    bool verify;
+    SSL_CTX *ctx;
+};
 struct gw_dns;
 struct st_cli;
 
@@ -53,6 +60,8 @@ struct gw_server {
     struct gw_origin *origin_idle; /* pooled keep-alive connections to origins */
     size_t n_origin_idle, origin_conns;
     uint64_t origin_opened, web_requests;
+    struct gw_origin_ctx origin_ctx[GW_ORIGIN_CTX_MAX];
+    size_t n_origin_ctx;
     struct in_addr ingress_vip; /* source address of connections to origins */
     bool has_ingress_vip;
 };

@@ -31,9 +31,9 @@ struct gw_web {
     size_t n_fields, used;
     bool overflow;
     /* the origin, copied from the rule (a reload may free the rules) */
-    uint32_t addr;
-    uint16_t port;
-    int connect_timeout_ms, response_timeout_ms, ka_conns, ka_timeout_ms;
+    struct gw_origin_opts opts; /* opts.tls holds a reference */
+    char server_name[254], ca_file[256];
+    int response_timeout_ms, ka_conns, ka_timeout_ms;
     char service[80];
     struct gw_origin *oc;
     bool head_request, websocket, chunked, retried;
@@ -165,7 +165,7 @@ static ssize_t read_cb(nghttp2_session *s, int32_t sid, uint8_t *buf, size_t len
     struct gw_web *w = src->ptr;
     size_t n = st_bq_copy(&w->out, buf, len);
     st_bq_consume(&w->out, n);
-    if (w->oc && (w->oc->in || w->oc->in_eof))
+    if (w->oc && gw_origin_readable(w->oc))
         st_defer_queue(&w->gw->loop, &w->pump_d); /* parse more outside nghttp2's callback */
     if (w->out.len == 0 && (w->resp_done || w->up_eof)) {
         *flags |= NGHTTP2_DATA_FLAG_EOF;
@@ -317,7 +317,7 @@ static bool retry(struct gw_web *w)
     w->head_off = 0;
     w->body_done = false;
     const char *why = NULL;
-    w->oc = gw_origin_get(w->gw, w->addr, w->port, w->connect_timeout_ms, true, w, &why);
+    w->oc = gw_origin_get(w->gw, &w->opts, true, w, &why);
     if (!w->oc) {
         fail(w, 502, "proxy_internal_error", why);
         return true;
@@ -336,13 +336,26 @@ static void finish_exchange(struct gw_web *w)
     drop_origin(w, w->keep_alive && w->body_done && !w->upgraded);
 }
 
+/* The origin connection failed at the TLS layer while the request used it. */
+static void tls_failed(struct gw_web *w)
+{
+    struct gw_origin *o = w->oc;
+    bool cert = o->tls_err == GW_ORIGIN_ERR_CERT;
+    char why[160];
+    snprintf(why, sizeof(why), "%s", o->tls_why);
+    fail(w, 502, cert ? "tls_certificate_error" : "tls_protocol_error", why);
+}
+
 static void pump(struct gw_web *w)
 {
     struct gw_origin *o = w->oc;
-    for (int i = 0; o && o->in && w->out.len < OUT_HIGH && !w->resp_done && i < PUMP_ROUNDS; i++) {
-        struct pbuf *p = o->in;
-        size_t n = p->len, used = n;
-        const char *data = p->payload;
+    const uint8_t *bytes;
+    size_t n;
+    for (int i = 0; o && w->out.len < OUT_HIGH && !w->resp_done && i < PUMP_ROUNDS &&
+                    (n = gw_origin_peek(o, &bytes)) > 0;
+         i++) {
+        size_t used = n;
+        const char *data = (const char *)bytes;
         if (w->upgraded) {
             st_bq_append(&w->out, data, n);
         } else {
@@ -366,7 +379,11 @@ static void pump(struct gw_web *w)
         w->resp_bytes += n;
         gw_origin_consume(o, used);
     }
-    if (o && o->in_eof && !o->in) {
+    if (o && o->tls_err) {
+        tls_failed(w);
+        return;
+    }
+    if (o && gw_origin_eof(o)) {
         if (w->upgraded) {
             w->up_eof = true;
             drop_origin(w, false);
@@ -444,6 +461,10 @@ static void push(struct gw_web *w)
         }
     }
     gw_origin_flush(o);
+    if (o->tls_err) {
+        tls_failed(w);
+        return;
+    }
     finish_exchange(w);
 }
 
@@ -465,8 +486,13 @@ void gw_web_origin_input(struct gw_web *w)
 void gw_web_origin_failed(struct gw_web *w, int err)
 {
     bool connected = w->oc && w->oc->connected;
-    if (connected && w->resp_bytes == 0 && retry(w))
+    if (connected && w->resp_bytes == 0 && err != GW_ORIGIN_ERR_CERT && retry(w))
         return;
+    if (err == GW_ORIGIN_ERR_TLS || err == GW_ORIGIN_ERR_CERT) {
+        tls_failed(w); /* w->oc is still readable here: gw_origin frees it later */
+        w->oc = NULL;
+        return;
+    }
     w->oc = NULL;
     if (w->upgraded) {
         reset(w, NGHTTP2_CONNECT_ERROR);
@@ -563,10 +589,19 @@ void gw_web_start(struct gw_flow *f, bool end_stream)
         return;
     }
     if (rule->kind == GW_INGRESS_HTTPS) {
-        answer(w, 502,
-               "subtunnel; error=proxy_configuration_error; details=\"https origins are not "
-               "supported yet\"");
-        return;
+        const char *why = NULL;
+        if (!(w->opts.tls = gw_origin_tls_ctx(gw, rule->ca_file, !rule->no_tls_verify, &why))) {
+            st_warn("ingress %s%s -> %s: %s", f->authority, w->path, w->service, why);
+            answer(w, 502, "subtunnel; error=proxy_configuration_error");
+            return;
+        }
+        SSL_CTX_up_ref(w->opts.tls);
+        snprintf(w->server_name, sizeof(w->server_name), "%s",
+                 rule->server_name ? rule->server_name : "");
+        snprintf(w->ca_file, sizeof(w->ca_file), "%s", rule->ca_file ? rule->ca_file : "");
+        w->opts.server_name = rule->server_name ? w->server_name : NULL;
+        w->opts.ca_file = w->ca_file;
+        w->opts.verify = !rule->no_tls_verify;
     }
     int rv = build_head(w, end_stream);
     if (rv < 0) {
@@ -578,9 +613,9 @@ void gw_web_start(struct gw_flow *f, bool end_stream)
                              : "subtunnel; error=proxy_internal_error");
         return;
     }
-    memcpy(&w->addr, &((const struct sockaddr_in *)&rule->origin.ss)->sin_addr, 4);
-    w->port = st_sockaddr_port(&rule->origin);
-    w->connect_timeout_ms = rule->connect_timeout_ms;
+    memcpy(&w->opts.addr, &((const struct sockaddr_in *)&rule->origin.ss)->sin_addr, 4);
+    w->opts.port = st_sockaddr_port(&rule->origin);
+    w->opts.connect_timeout_ms = rule->connect_timeout_ms;
     w->response_timeout_ms = rule->response_timeout_ms;
     w->ka_conns = rule->keep_alive_conns;
     w->ka_timeout_ms = rule->keep_alive_timeout_ms;
@@ -590,7 +625,7 @@ void gw_web_start(struct gw_flow *f, bool end_stream)
     }
     gw_h1resp_init(w->resp, w->head_request, &resp_cb, w);
     const char *why = NULL;
-    w->oc = gw_origin_get(gw, w->addr, w->port, w->connect_timeout_ms, false, w, &why);
+    w->oc = gw_origin_get(gw, &w->opts, false, w, &why);
     if (!w->oc) {
         answer(w, 503, "subtunnel; error=proxy_internal_error");
         st_warn("ingress %s%s -> %s: %s", f->authority, w->path, w->service, why);
@@ -642,6 +677,7 @@ void gw_web_free(struct gw_web *w)
         st_bq_fini(&w->body);
         st_bq_fini(&w->out);
     }
+    SSL_CTX_free(w->opts.tls);
     free(w->resp);
     free(w->head);
     free(w);

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Small threaded HTTP/1.1 test origin (stdlib only).
 
-usage: httpd.py BIND_ADDR PORT DIR
+usage: httpd.py BIND_ADDR PORT DIR [--tls CERT KEY]
        httpd.py --gen N      print the sha256 hex of the N-byte generated stream
 
 Keep-alive by default; every response is framed by Content-Length or chunked
@@ -23,6 +23,8 @@ GET       /ws            WebSocket echo (RFC 6455, version 13, messages <= 16 Mi
 PUT/POST  /...           stream the request body (Content-Length or chunked),
                          answer "<sha256 hex> <byte count>\\n", store nothing.
 
+With --tls the server speaks HTTPS (TLS handshake in the connection's thread).
+
 HEAD on the dynamic GET endpoints sends the same head without a body.
 The generated stream is block k = SHAKE-128("subtunnel httpd seed 0 block <k>"),
 64 KiB per block, truncated to N bytes; `--gen N` hashes the same stream.
@@ -31,6 +33,7 @@ import base64
 import hashlib
 import http.server
 import socketserver
+import ssl
 import struct
 import sys
 import threading
@@ -543,10 +546,28 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     allow_reuse_address = True
     request_queue_size = 512
 
+    ssl_context = None
+
     def get_request(self):
         conn, addr = super().get_request()
         CONNECTIONS.increment()
         return conn, addr
+
+    def finish_request(self, request, client_address):
+        if self.ssl_context is None:
+            super().finish_request(request, client_address)
+            return
+        try:
+            request.settimeout(10)
+            tls = self.ssl_context.wrap_socket(request, server_side=True)
+            tls.settimeout(None)
+        except (ssl.SSLError, OSError) as e:
+            sys.stderr.write("httpd %s TLS handshake failed: %s\n" % (client_address[0], e))
+            return
+        try:
+            super().finish_request(tls, client_address)
+        finally:
+            tls.close()
 
 
 def main():
@@ -557,11 +578,14 @@ def main():
             return 2
         print(gen_sha256(length))
         return 0
-    if len(sys.argv) != 4:
+    if len(sys.argv) not in (4, 7) or (len(sys.argv) == 7 and sys.argv[4] != "--tls"):
         sys.stderr.write(__doc__)
         return 2
     addr, port, root = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     server = Server((addr, port), partial(Handler, directory=root))
+    if len(sys.argv) == 7:
+        server.ssl_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        server.ssl_context.load_cert_chain(sys.argv[5], sys.argv[6])
     sys.stderr.write("httpd listening on %s:%d serving %s\n" % (addr, port, root))
     sys.stderr.flush()
     try:

@@ -7,15 +7,34 @@ set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_root
-require_cmd curl sha256sum python3 h2load
+require_cmd curl sha256sum python3 h2load openssl
 
 # The lab contract's rules plus error cases: a path with a short response timeout, an
-# origin port nobody listens on, an address nobody has, a fixed status.
+# origin port nobody listens on, an address nobody has, a fixed status; and an HTTPS
+# origin (certificate for secure.lab.test and 198.51.100.10, signed by the lab CA) checked
+# by name, by address, not at all, against the wrong name and against the system CAs.
 # shellcheck disable=SC2089,SC2090  # YAML text: the quotes are meant literally
 LAB_EDGE_HOSTNAMES='"*.lab.test"'
+CA=$LAB_DIR/certs/ca.crt
 LAB_GATEWAY_INGRESS_YAML=$(
-    cat <<'EOF'
+    cat <<EOF
 ingress:
+  - hostname: secure.lab.test
+    service: https://198.51.100.10:8443
+    origin: {ca-file: $CA, server-name: secure.lab.test}
+  - hostname: secure-ip.lab.test
+    service: https://198.51.100.10:8443
+    origin: {ca-file: $CA}
+  - hostname: noverify.lab.test
+    service: https://198.51.100.10:8443
+    origin: {no-tls-verify: true}
+  - hostname: badname.lab.test
+    service: https://198.51.100.10:8443
+    origin: {ca-file: $CA, server-name: other.lab.test}
+  - hostname: sysca.lab.test
+    service: https://198.51.100.10:8443
+EOF
+    cat <<'EOF'
   - hostname: app.lab.test
     path: /slow
     service: http://198.51.100.10:8000
@@ -36,6 +55,8 @@ EOF
 )
 # shellcheck disable=SC2090
 export LAB_EDGE_HOSTNAMES LAB_GATEWAY_INGRESS_YAML
+# the lab CA now (lab.sh up keeps a valid set), to sign the HTTPS origin's certificate
+bash "$ST_SOURCE_DIR/scripts/gen-certs.sh" "$LAB_DIR/certs" >/dev/null
 # shellcheck disable=SC2119
 lab_up
 
@@ -45,7 +66,21 @@ mkdir -p "$dir"
 on_cleanup cleanup_dir
 cleanup_dir() { rm -rf "$dir"; }
 
-HOSTS=(app ws down void x.teapot nope)
+origin_cert() {
+    local c=$LAB_DIR/certs
+    openssl ecparam -name prime256v1 -genkey -noout -out "$dir/origin.key" 2>/dev/null
+    openssl req -new -key "$dir/origin.key" -subj /CN=secure.lab.test -out "$dir/origin.csr"
+    printf 'subjectAltName=DNS:secure.lab.test,IP:198.51.100.10\n' >"$dir/ext.cnf"
+    openssl x509 -req -in "$dir/origin.csr" -CA "$c/ca.crt" -CAkey "$c/ca.key" \
+        -CAcreateserial -CAserial "$dir/ca.srl" -days 2 -extfile "$dir/ext.cnf" \
+        -out "$dir/origin.crt" 2>/dev/null
+}
+origin_cert
+start_bg httpd-tls st-priv python3 "$HTTPD_PY" 198.51.100.10 8443 "$dir" --tls \
+    "$dir/origin.crt" "$dir/origin.key"
+wait_for 15 "HTTPS origin listening" listening st-priv 198.51.100.10:8443
+
+HOSTS=(app ws down void x.teapot nope secure secure-ip noverify badname sysca)
 RESOLVE=()
 for h in "${HOSTS[@]}"; do
     RESOLVE+=(--resolve "$h.lab.test:80:198.18.0.1" --resolve "$h.lab.test:443:198.18.0.1")
@@ -147,6 +182,26 @@ h=$(in_ns st-client timeout 10 bash -c 'exec 3<>/dev/tcp/198.18.0.1/80
     printf "GET /headers HTTP/1.1\r\nHost: app.lab.test\r\nX-A: b\r\n c\r\nConnection: close\r\n\r\n" >&3
     cat <&3' | tr -d '\r')
 assert_match '^x-a: b c$' "$h" "obs-fold joined with a space"
+
+log "HTTPS origins (TLS from the gateway through lwIP)"
+assert_match '^100\.64\.' "$(vcurl -m 10 http://secure.lab.test/whoami)" "https origin, name checked"
+assert_match '^100\.64\.' "$(vcurl -m 10 https://secure-ip.lab.test/whoami)" "https origin, address checked"
+assert_match '^100\.64\.' "$(vcurl -m 10 http://noverify.lab.test/whoami)" "https origin, no-tls-verify"
+assert_match '^502 .*tls_certificate_error' "$(status http://badname.lab.test/)" "wrong origin name: 502 tls_certificate_error"
+assert_match '^502 .*tls_certificate_error' "$(status http://sysca.lab.test/)" "origin CA unknown to the system: 502"
+mid=$((32 * 1024 * 1024))
+want=$(python3 "$HTTPD_PY" --gen "$mid")
+assert_eq "$want" "$(vcurl -m 60 "https://secure.lab.test/chunked?bytes=$mid" | sha256sum | cut -c1-64)" \
+    "32 MiB through an https origin"
+head -c "$mid" /dev/urandom >"$dir/up.bin"
+assert_eq "$(sha256_file "$dir/up.bin") $mid" "$(vcurl -m 60 -T "$dir/up.bin" http://secure.lab.test/up)" \
+    "32 MiB upload to an https origin"
+rm -f "$dir/up.bin"
+c0=$(vcurl -m 10 http://secure.lab.test/conns)
+for ((i = 0; i < 20; i++)); do vcurl -m 10 -o /dev/null http://secure.lab.test/whoami; done
+c1=$(vcurl -m 10 http://secure.lab.test/conns)
+((c1 - c0 <= 2)) || fail "21 sequential https-origin requests opened $((c1 - c0)) connections"
+pass "TLS origin connections kept alive ($((c1 - c0)) new for 21 requests)"
 
 log "h2load: 10000 requests, 50 connections x 10 streams"
 out=$(in_ns st-client timeout 120 h2load -n 10000 -c 50 -m 10 -H ':authority: app.lab.test' \
