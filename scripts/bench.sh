@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# bench.sh [tunnel|all]: single-flow iperf3 through subtunnel beside plain kernel routing
-# across the same namespaces, in the same run; prints Gbit/s, ratios and peak RSS.
-#   tunnel  the CONNECT path only: st-client -> edge proxy -> tunnel -> gateway -> st-priv
-#   all     (default) also the transparent site-to-site path (lab --sites 2):
-#           st-priv -> reach gateway -> edge -> expose gateway -> st-priv2
+# bench.sh [tunnel|ingress|all]: subtunnel beside plain kernel routing across the same
+# namespaces, in the same run; prints Gbit/s or requests/s, ratios and peak RSS.
+#   tunnel   single-flow iperf3, the CONNECT path: st-client -> edge proxy -> tunnel ->
+#            gateway -> st-priv
+#   ingress  h2load against app.lab.test through the edge's visitor listeners (HTTP/1.1
+#            on :80, HTTP/2 on :443) vs straight to the origin 198.51.100.10:8000 over
+#            kernel routing: requests/s, p99 latency, daemons' RSS
+#   all      (default) tunnel + ingress + the transparent site-to-site path (lab --sites 2):
+#            st-priv -> reach gateway -> edge -> expose gateway -> st-priv2
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export BUILD_DIR=${BUILD_DIR:-$REPO/build}
@@ -11,9 +15,12 @@ export LAB_DIR=${LAB_DIR:-$REPO/lab}
 LAB=$REPO/scripts/lab.sh
 MODE=${1:-all}
 SECS=${BENCH_SECS:-10}
-[[ $MODE == tunnel || $MODE == all ]] || { echo "usage: $0 [tunnel|all]" >&2; exit 2; }
+[[ $MODE == tunnel || $MODE == ingress || $MODE == all ]] ||
+    { echo "usage: $0 [tunnel|ingress|all]" >&2; exit 2; }
 [[ $(id -u) -eq 0 ]] || { echo "bench.sh needs root" >&2; exit 1; }
 command -v iperf3 >/dev/null || { echo "iperf3 missing" >&2; exit 1; }
+command -v h2load >/dev/null || { echo "h2load missing (nghttp2-client)" >&2; exit 1; }
+REQS=${BENCH_REQUESTS:-20000}
 
 pids=()
 routed=0
@@ -86,6 +93,76 @@ run_iperf() {
 }
 ratio() { python3 -c "print('%.2f' % ($1 / $2 if $2 else 0))"; }
 
+# h2load_run NS ARGS...: "<req/s> <p99 ms> <2xx count>" of one h2load run
+h2load_run() {
+    local ns=$1 log out rps p99 ok
+    shift
+    log=$(mktemp)
+    out=$(ip netns exec "$ns" timeout 300 h2load --log-file="$log" "$@" 2>&1) || true
+    rps=$(sed -n 's/^finished in [^,]*, \([0-9.]*\) req\/s.*/\1/p' <<<"$out")
+    ok=$(sed -n 's/^status codes: \([0-9]*\) 2xx.*/\1/p' <<<"$out")
+    p99=$(python3 -c 'import sys
+v = sorted(int(l.split()[2]) for l in open(sys.argv[1]) if len(l.split()) == 3)
+print("%.1f" % (v[max(0, int(len(v) * 0.99) - 1)] / 1000.0) if v else "n/a")' "$log")
+    rm -f "$log"
+    echo "${rps:-0} $p99 ${ok:-0}"
+}
+# rss_kib NAME: current RSS of a lab daemon
+rss_kib() {
+    local pid
+    pid=$(cat "$LAB_DIR/run/$1.pid" 2>/dev/null) || return 0
+    sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$pid/status" 2>/dev/null || true
+}
+
+# ingress_bench: sets ING_* results (through the tunnel), then direct ones (kernel routes)
+ingress_bench() {
+    local auth=(-H ':authority: app.lab.test')
+    echo "bench: h2load $REQS requests, HTTP/1.1, 50 connections, via the edge (:80) to app.lab.test"
+    read -r ING_H1_RPS ING_H1_P99 ING_H1_OK < <(h2load_run st-client --h1 -n "$REQS" -c 50 \
+        "${auth[@]}" http://198.18.0.1/whoami)
+    echo "bench: h2load $REQS requests, HTTP/2, 50 connections x 10 streams, via the edge (:443)"
+    local peaks
+    peaks=$(mktemp)
+    rss_sampler "$peaks" &
+    local sampler=$!
+    read -r ING_H2_RPS ING_H2_P99 ING_H2_OK < <(h2load_run st-client -n "$REQS" -c 50 -m 10 \
+        "${auth[@]}" https://198.18.0.1/whoami)
+    kill "$sampler" 2>/dev/null || true
+    wait "$sampler" 2>/dev/null || true
+    read -r ING_RSS_EDGE ING_RSS_GW <"$peaks" || true
+    rm -f "$peaks"
+}
+# rss_sampler FILE: every 0.1 s, the peak RSS (KiB) of edge and gateway so far into FILE
+rss_sampler() {
+    local e=0 g=0 r i
+    for ((i = 0; i < 6000; i++)); do
+        r=$(rss_kib edge)
+        if ((${r:-0} > e)); then e=$r; fi
+        r=$(rss_kib gateway)
+        if ((${r:-0} > g)); then g=$r; fi
+        echo "$e $g" >"$1"
+        sleep 0.1
+    done
+}
+ingress_direct() {
+    echo "bench: h2load $REQS requests, HTTP/1.1, 50 connections, straight to the origin"
+    read -r DIR_H1_RPS DIR_H1_P99 DIR_H1_OK < <(h2load_run st-client --h1 -n "$REQS" -c 50 \
+        http://198.51.100.10:8000/whoami)
+    echo "bench: h2load $REQS requests, HTTP/1.1, 500 connections, straight to the origin"
+    read -r DIR_H500_RPS DIR_H500_P99 DIR_H500_OK < <(h2load_run st-client --h1 -n "$REQS" \
+        -c 500 http://198.51.100.10:8000/whoami)
+}
+
+if [[ $MODE == ingress ]]; then
+    ingress_bench
+    kernel_routes add
+    routed=1
+    ingress_direct
+    kernel_routes del
+    routed=0
+fi
+if [[ $MODE == all ]]; then ingress_bench; fi
+if [[ $MODE != ingress ]]; then
 iperf_server st-priv 198.51.100.10
 ip netns exec st-client socat TCP-LISTEN:15201,bind=127.0.0.1,fork,reuseaddr \
     "PROXY:198.18.0.1:198.51.100.10:5201,proxyport=8080,proxyauth=lab:$ACCESS_TOKEN" &
@@ -102,6 +179,7 @@ fi
 
 kernel_routes add
 routed=1
+if [[ $MODE == all ]]; then ingress_direct; fi
 iperf_server st-priv 198.51.100.10
 echo "bench: ${SECS}s iperf3 over kernel routing (st-client -> edge -> bastion -> st-priv)"
 kconnect=$(run_iperf st-client 198.51.100.10)
@@ -114,6 +192,9 @@ fi
 kernel_routes del
 routed=0
 
+fi
+
+if [[ $MODE != ingress ]]; then
 printf '\n%-46s %10s %10s\n' path Gbit/s "vs kernel"
 printf '%-46s %10s %10s\n' "kernel routing, client -> private host" "$kconnect" 1.00
 printf '%-46s %10s %10s\n' "subtunnel CONNECT proxy, 1 flow" "$connect" "$(ratio "$connect" "$kconnect")"
@@ -122,10 +203,23 @@ if [[ -n $transparent ]]; then
     printf '%-46s %10s %10s\n' "subtunnel site to site (reach), 1 flow" "$transparent" \
         "$(ratio "$transparent" "$ktransparent")"
 fi
+fi
+if [[ $MODE != tunnel ]]; then
+    printf '\n%-52s %9s %9s %9s %7s\n' "HTTP (h2load, $REQS requests /whoami)" req/s "p99 ms" "vs direct" 2xx
+    printf '%-52s %9s %9s %9s %7s\n' "direct to origin, HTTP/1.1, 50 conns" "$DIR_H1_RPS" \
+        "$DIR_H1_P99" 1.00 "$DIR_H1_OK"
+    printf '%-52s %9s %9s %9s %7s\n' "ingress :80, HTTP/1.1, 50 conns" "$ING_H1_RPS" "$ING_H1_P99" \
+        "$(ratio "$ING_H1_RPS" "$DIR_H1_RPS")" "$ING_H1_OK"
+    printf '%-52s %9s %9s %9s %7s\n' "direct to origin, HTTP/1.1, 500 conns" "$DIR_H500_RPS" \
+        "$DIR_H500_P99" 1.00 "$DIR_H500_OK"
+    printf '%-52s %9s %9s %9s %7s\n' "ingress :443, HTTP/2, 50 conns x 10 streams" "$ING_H2_RPS" \
+        "$ING_H2_P99" "$(ratio "$ING_H2_RPS" "$DIR_H500_RPS")" "$ING_H2_OK"
+    printf 'RSS during the HTTP/2 run: edge %s KiB, gateway %s KiB\n' "$ING_RSS_EDGE" "$ING_RSS_GW"
+fi
 echo
 for name in edge gateway gateway2; do
     pid=$(cat "$LAB_DIR/run/$name.pid" 2>/dev/null || true)
     [[ -n $pid ]] || continue
-    hwm=$(sed -n 's/^VmHWM: *//p' "/proc/$pid/status" 2>/dev/null || true)
+    hwm=$(sed -n 's/^VmHWM:[[:space:]]*//p' "/proc/$pid/status" 2>/dev/null || true)
     printf 'peak RSS %-9s %s\n' "$name" "${hwm:-n/a}"
 done

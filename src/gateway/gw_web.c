@@ -548,11 +548,13 @@ static int build_head(struct gw_web *w, bool end_stream)
                               .upgrade_websocket = w->websocket,
                               .ws_key = key};
     w->chunked = !w->websocket && cl < 0 && !end_stream;
-    if (!(w->head = malloc(HEAD_MAX)))
-        return -ENOMEM;
-    int n = gw_h1_request_head(&r, w->head, HEAD_MAX);
+    static char buf[HEAD_MAX]; /* built here, kept at its own size */
+    int n = gw_h1_request_head(&r, buf, sizeof(buf));
     if (n < 0)
         return n;
+    if (!(w->head = malloc((size_t)n)))
+        return -ENOMEM;
+    memcpy(w->head, buf, (size_t)n);
     w->head_len = (size_t)n;
     return 0;
 }
