@@ -112,3 +112,39 @@ void st_http_ws_accept(const char *key, size_t klen, char out[29])
         EVP_EncodeBlock((unsigned char *)out, md, 20);
     EVP_MD_CTX_free(c);
 }
+
+const char *st_http_reason(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 400:
+        return "Bad Request";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 407:
+        return "Proxy Authentication Required";
+    case 408:
+        return "Request Timeout";
+    case 414:
+        return "URI Too Long";
+    case 418:
+        return "I'm a teapot";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    default:
+        return status >= 500 ? "Server Error" : status >= 400 ? "Client Error" : "Status";
+    }
+}

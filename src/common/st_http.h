@@ -41,6 +41,8 @@ struct st_http_buf {
 };
 void st_http_put(struct st_http_buf *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Reason phrase for a status line ("Not Found"; a generic one for codes not listed). */
+const char *st_http_reason(int status);
 /* Sec-WebSocket-Accept for a Sec-WebSocket-Key (RFC 6455 4.2.2): base64 of the SHA-1 of
  * key + the RFC's GUID, 28 characters + NUL into out ("" if the digest fails). */
 void st_http_ws_accept(const char *key, size_t klen, char out[29]);

@@ -17,6 +17,7 @@
 #include "edge_server.h"
 #include "edge_tconn.h"
 #include "st_addr.h"
+#include "st_http.h"
 #include "st_log.h"
 #include "st_token.h"
 
@@ -154,28 +155,6 @@ static void queue_local(struct edge_flow *f, const char *text)
         f->local_head += n;
 }
 
-static const char *reason(int status)
-{
-    switch (status) {
-    case 400:
-        return "Bad Request";
-    case 403:
-        return "Forbidden";
-    case 407:
-        return "Proxy Authentication Required";
-    case 501:
-        return "Not Implemented";
-    case 502:
-        return "Bad Gateway";
-    case 503:
-        return "Service Unavailable";
-    case 504:
-        return "Gateway Timeout";
-    default:
-        return "Error";
-    }
-}
-
 /* Answers the user with an error; the access side closes after it is written. */
 static void respond_error(struct edge_flow *f, int status, const char *proxy_status)
 {
@@ -191,7 +170,7 @@ static void respond_error(struct edge_flow *f, int status, const char *proxy_sta
     char buf[400];
     snprintf(buf, sizeof(buf),
              "HTTP/1.1 %d %s\r\nproxy-status: %s\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
-             status, reason(status), proxy_status);
+             status, st_http_reason(status), proxy_status);
     queue_local(f, buf);
     write_down(f);
 }

@@ -15,6 +15,7 @@
 #include "edge_ah2.h"
 #include "edge_server.h"
 #include "edge_web.h"
+#include "st_http.h"
 #include "st_log.h"
 #include "st_sio.h"
 #include "st_sock.h"
@@ -369,34 +370,12 @@ static void on_read_defer(struct st_defer *d)
 
 /* ---------------------------------------------------------------- response */
 
-static const char *reason(int status)
-{
-    switch (status) {
-    case 400:
-        return "Bad Request";
-    case 404:
-        return "Not Found";
-    case 408:
-        return "Request Timeout";
-    case 414:
-        return "URI Too Long";
-    case 431:
-        return "Request Header Fields Too Large";
-    case 502:
-        return "Bad Gateway";
-    case 503:
-        return "Service Unavailable";
-    default:
-        return "Error";
-    }
-}
-
 static int local_head(struct edge_vconn *vc, struct edge_web *w)
 {
     return snprintf((char *)vc->wbuf, WBUF,
                     "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
                     "Content-Length: %zu\r\n%s%s%sConnection: close\r\n\r\n",
-                    w->status, reason(w->status), w->down.len,
+                    w->status, st_http_reason(w->status), w->down.len,
                     w->proxy_status[0] ? "Proxy-Status: " : "", w->proxy_status,
                     w->proxy_status[0] ? "\r\n" : "");
 }

@@ -12,6 +12,7 @@
 #include "edge_server.h"
 #include "edge_tconn.h"
 #include "edge_vconn.h"
+#include "st_http.h"
 #include "st_log.h"
 
 static void on_done(struct st_defer *d)
@@ -70,24 +71,6 @@ static void tunnel_reset(struct edge_web *w, uint32_t code)
         edge_tconn_reset(w->tc, w->sid, code);
 }
 
-static const char *reason(int status)
-{
-    switch (status) {
-    case 400:
-        return "Bad Request";
-    case 404:
-        return "Not Found";
-    case 431:
-        return "Request Header Fields Too Large";
-    case 502:
-        return "Bad Gateway";
-    case 503:
-        return "Service Unavailable";
-    default:
-        return "Error";
-    }
-}
-
 void edge_web_local(struct edge_web *w, int status, const char *proxy_status)
 {
     if (w->responded)
@@ -97,7 +80,7 @@ void edge_web_local(struct edge_web *w, int status, const char *proxy_status)
     w->status = status;
     snprintf(w->proxy_status, sizeof(w->proxy_status), "%s", proxy_status ? proxy_status : "");
     char text[80];
-    snprintf(text, sizeof(text), "%d %s\n", status, reason(status));
+    snprintf(text, sizeof(text), "%d %s\n", status, st_http_reason(status));
     st_bq_fini(&w->down);
     if (!w->head_request)
         st_bq_append(&w->down, text, strlen(text));

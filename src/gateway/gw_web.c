@@ -176,26 +176,6 @@ static ssize_t read_cb(nghttp2_session *s, int32_t sid, uint8_t *buf, size_t len
     return (ssize_t)n;
 }
 
-static const char *reason(int status)
-{
-    switch (status) {
-    case 400:
-        return "Bad Request";
-    case 404:
-        return "Not Found";
-    case 431:
-        return "Request Header Fields Too Large";
-    case 502:
-        return "Bad Gateway";
-    case 503:
-        return "Service Unavailable";
-    case 504:
-        return "Gateway Timeout";
-    default:
-        return "";
-    }
-}
-
 /* A response made here (rule status, or an error before the origin answered): a short
  * text body naming the status. */
 static void answer(struct gw_web *w, int status, const char *proxy_status)
@@ -206,7 +186,7 @@ static void answer(struct gw_web *w, int status, const char *proxy_status)
     st_timer_stop(&w->timer);
     st_bq_fini(&w->out);
     char text[96], st[4], cl[12];
-    snprintf(text, sizeof(text), "%d %s\n", status, reason(status));
+    snprintf(text, sizeof(text), "%d %s\n", status, st_http_reason(status));
     bool bodiless = status == 204 || status == 304 || w->head_request;
     snprintf(st, sizeof(st), "%d", status);
     snprintf(cl, sizeof(cl), "%zu", bodiless ? 0 : strlen(text));
