@@ -21,11 +21,13 @@
 #include "st_sock.h"
 
 #define RBUF 16384
-#define WBUF 16384
+#define WBUF 20480 /* a response head: up to 16 KiB of fields plus framing */
 #define HEAD_TIMEOUT_MS 10000
 #define IDLE_TIMEOUT_MS 60000
 #define TARGET_MAX 8192
 #define ROUNDS 16
+#define LINGER_MS 2000           /* after an answer, input is drained this long at most */
+#define LINGER_MAX (1024 * 1024) /* ... and this much */
 
 /* The request head while it is parsed (freed once the request is sent). */
 struct vhead {
@@ -51,6 +53,9 @@ struct edge_vconn {
     struct edge_web *w; /* the request being served */
     char ws_key[64];
     bool msg_done, upgraded, keep_alive, chunked, resp_started, resp_done, eof_in, draining;
+    bool in_head;   /* a request head has begun and is not complete */
+    bool lingering; /* answered, write side shut: discarding input until EOF or timeout */
+    size_t discarded;
     size_t rlen, wlen, woff;
     uint8_t rbuf[RBUF];
     uint8_t wbuf[WBUF + 32];
@@ -90,6 +95,37 @@ static void vc_close(struct edge_vconn *vc, bool rst)
     st_defer_queue(&vc->srv->loop, &vc->done);
 }
 
+/* Input after the answer is read and dropped until the visitor closes: closing with unread
+ * input would send a RST that can destroy the answer before the visitor reads it. */
+static void linger_read(struct edge_vconn *vc)
+{
+    for (int i = 0; i < ROUNDS * 4; i++) {
+        ssize_t n = st_sio_read(&vc->sio, vc->rbuf, RBUF);
+        if (n == -EAGAIN)
+            return;
+        if (n <= 0 || (vc->discarded += (size_t)n) > LINGER_MAX) {
+            vc_close(vc, n > 0);
+            return;
+        }
+    }
+    st_defer_queue(&vc->srv->loop, &vc->read_d);
+}
+
+static void linger(struct edge_vconn *vc)
+{
+    if (vc->eof_in) {
+        vc_close(vc, false);
+        return;
+    }
+    vc->lingering = true;
+    if (vc->sio.ssl)
+        SSL_shutdown(vc->sio.ssl); /* close_notify; best effort, never blocks */
+    shutdown(vc->sio.fd, SHUT_WR);
+    st_timer_start(&vc->timer, LINGER_MS);
+    st_io_set(&vc->io, EPOLLIN);
+    linger_read(vc);
+}
+
 static bool can_read(const struct edge_vconn *vc)
 {
     if (vc->closed || vc->eof_in || vc->rlen == RBUF || !vc->sio.handshake_done)
@@ -103,7 +139,7 @@ static bool can_read(const struct edge_vconn *vc)
 
 static void update_events(struct edge_vconn *vc)
 {
-    if (vc->closed)
+    if (vc->closed || vc->lingering)
         return;
     st_io_set(&vc->io, st_sio_events(&vc->sio, can_read(vc), vc->woff < vc->wlen));
 }
@@ -149,6 +185,7 @@ static int on_begin(http_parser *p)
         return -1;
     vc->head->tlen = vc->head->n_fields = vc->head->used = 0;
     vc->head->in_value = vc->head->overflow = vc->head->bad_target = false;
+    vc->in_head = true;
     st_timer_start(&vc->timer, HEAD_TIMEOUT_MS);
     return 0;
 }
@@ -213,6 +250,7 @@ static int on_headers_complete(http_parser *p)
 {
     struct edge_vconn *vc = p->data;
     struct vhead *h = vc->head;
+    vc->in_head = false;
     st_timer_stop(&vc->timer);
     vc->keep_alive = http_should_keep_alive(p) && !vc->draining;
     if (h->overflow || h->bad_target) {
@@ -305,11 +343,8 @@ static void process(struct edge_vconn *vc)
         if (vc->closed)
             return;
         consume_input(vc, used);
-        if (e == HPE_PAUSED || vc->parser.upgrade) {
-            if (vc->parser.upgrade && vc->w && vc->w->websocket)
-                vc->upgraded = true;
-            continue;
-        }
+        if (e == HPE_PAUSED || vc->parser.upgrade)
+            continue; /* bytes after an upgrade wait until the origin switched (respond) */
         if (e != HPE_OK) {
             st_info("visitor %s: bad request: %s", vc->client, http_errno_description(e));
             if (vc->w || vc->resp_started) { /* broken body mid-request */
@@ -363,6 +398,10 @@ static void read_input(struct edge_vconn *vc)
 static void on_read_defer(struct st_defer *d)
 {
     struct edge_vconn *vc = d->data;
+    if (vc->lingering) {
+        linger_read(vc);
+        return;
+    }
     process(vc);
     if (!vc->closed)
         read_input(vc);
@@ -402,6 +441,7 @@ void edge_vconn_respond(struct edge_vconn *vc)
                                      (char *)vc->wbuf, WBUF, &vc->chunked);
         if (n < 0) {
             st_info("visitor %s: host %s: response head not fit to forward", vc->client, w->host);
+            w->responded = false; /* let the edge answer instead */
             edge_web_local(w, 502, "subtunnel; error=http_protocol_error");
             return;
         }
@@ -425,7 +465,7 @@ static void exchange_done(struct edge_vconn *vc)
                  !w->local;
     edge_web_access_gone(w, vc->msg_done);
     if (!reuse) {
-        vc_close(vc, false);
+        linger(vc);
         return;
     }
     vc->msg_done = vc->resp_started = vc->resp_done = vc->chunked = false;
@@ -512,6 +552,10 @@ void edge_vconn_abort(struct edge_vconn *vc)
 static void vc_io(struct st_io *io, uint32_t events)
 {
     struct edge_vconn *vc = io->data;
+    if (vc->lingering) {
+        linger_read(vc);
+        return;
+    }
     if (!vc->sio.handshake_done) {
         int rv = st_sio_handshake(&vc->sio);
         if (rv < 0) {
@@ -546,11 +590,10 @@ static void vc_io(struct st_io *io, uint32_t events)
 static void on_timeout(struct st_timer *t)
 {
     struct edge_vconn *vc = t->data;
-    if (vc->w || !vc->head || vc->parser.state == 0) {
-        vc_close(vc, false);
-        return;
-    }
-    local_error(vc, 408, NULL); /* a request head started but never finished */
+    if (vc->in_head && !vc->w && !vc->lingering)
+        local_error(vc, 408, NULL); /* a request head started but never finished */
+    else
+        vc_close(vc, false); /* idle, or lingering over */
 }
 
 /* "ip" of "ip:port" or "[v6]:port" */

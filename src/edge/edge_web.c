@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "edge_ah2.h"
 #include "edge_flow.h"
@@ -71,11 +72,21 @@ static void tunnel_reset(struct edge_web *w, uint32_t code)
         edge_tconn_reset(w->tc, w->sid, code);
 }
 
+/* Request bytes that will never reach the tunnel: an HTTP/2 visitor gets their window back
+ * (later ones are dropped as they come), so its upload does not stall. */
+static void drop_up(struct edge_web *w)
+{
+    if (w->ah && w->up.len)
+        edge_ah2_consume(w->ah, w->asid, w->up.len);
+    st_bq_fini(&w->up);
+}
+
 void edge_web_local(struct edge_web *w, int status, const char *proxy_status)
 {
     if (w->responded)
         return;
     tunnel_reset(w, NGHTTP2_CANCEL);
+    drop_up(w);
     w->responded = w->local = w->down_eof = true;
     w->status = status;
     snprintf(w->proxy_status, sizeof(w->proxy_status), "%s", proxy_status ? proxy_status : "");
@@ -211,13 +222,22 @@ void edge_web_h2_header(struct edge_web *w, const uint8_t *name, size_t nlen, co
         snprintf(w->method, sizeof(w->method), "%.*s", (int)vlen, (const char *)value);
     } else if (nlen == 10 && memcmp(name, ":authority", 10) == 0) {
         /* as a Host field: edge_visit_to_h2 takes it from there */
-        if (keep_field(w, (const uint8_t *)"host", 4, value, vlen))
+        if (w->host_field) /* a host field came first: pseudo-fields come first */
+            w->host_conflict = true;
+        else if (keep_field(w, (const uint8_t *)"host", 4, value, vlen))
             w->authority = w->fields[w->n_fields - 1].value;
     } else if (nlen == 5 && memcmp(name, ":path", 5) == 0) {
         if (keep_field(w, name, nlen, value, vlen)) {
             w->path = w->fields[w->n_fields - 1].value;
             w->n_fields--; /* not a field; the text stays in the arena */
         }
+    } else if (nlen == 4 && memcmp(name, "host", 4) == 0) {
+        /* RFC 9113 8.3.1: :authority wins; a different Host makes the request malformed */
+        if (!w->authority)
+            w->host_field = keep_field(w, name, nlen, value, vlen);
+        else if (vlen != strlen(w->authority) ||
+                 strncasecmp(w->authority, (const char *)value, vlen))
+            w->host_conflict = true;
     } else if (nlen && name[0] != ':') {
         keep_field(w, name, nlen, value, vlen);
     }
@@ -229,7 +249,7 @@ void edge_web_h2_request(struct edge_web *w, bool end_stream)
         edge_web_local(w, 431, "subtunnel; error=http_request_error");
         return;
     }
-    if (!w->method[0] || !w->path || !w->authority) {
+    if (!w->method[0] || !w->path || (!w->authority && !w->host_field) || w->host_conflict) {
         edge_web_local(w, 400, "subtunnel; error=http_request_error; details=\"not a request\"");
         return;
     }
@@ -310,6 +330,7 @@ void edge_web_on_tunnel_close(struct edge_web *w, uint32_t code)
     if (w->tc && w->down.len && !w->local) /* never consumed on this stream now */
         nghttp2_session_consume_connection(w->tc->h2.session, w->down.len);
     w->tc = NULL;
+    drop_up(w);
     if (!w->local) {
         if (!w->responded) {
             edge_web_local(w, 502, "subtunnel; error=connection_terminated");

@@ -49,7 +49,7 @@ struct edge_web {
     const char *authority, *path;
     struct st_http_field fields[EDGE_WEB_MAX_FIELDS];
     size_t n_fields, used;
-    bool overflow;
+    bool overflow, host_field, host_conflict;
     char arena[EDGE_WEB_ARENA];
 };
 

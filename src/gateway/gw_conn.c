@@ -241,8 +241,11 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *fr, void *ud)
             open_control(c, f);
         else if (gw_web_wanted(f))
             gw_web_start(f, end);
-        else
+        else {
+            gw_web_free(f->web); /* a :path came, but this is no ingress request */
+            f->web = NULL;
             gw_flow_start(f);
+        }
         if (end && !f->stream_closed)
             gw_flow_on_eof(f);
         return 0;

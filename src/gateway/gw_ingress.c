@@ -114,6 +114,9 @@ static int get_service(struct st_cfg *c, const struct st_cfg_node *v, struct gw_
                            "'%s': '%s': the origin must be a numeric IP address with an "
                            "optional port",
                            v->path, s);
+    if (r->origin.ss.ss_family != AF_INET)
+        return st_cfg_fail(c, v->line, "'%s': '%s': IPv6 origins are not supported yet", v->path,
+                           s);
     return 0;
 }
 

@@ -47,9 +47,9 @@ struct gw_web {
     struct st_bq out; /* decoded body bytes for the stream */
     size_t resp_bytes;
     bool responded, resp_done, keep_alive, upgraded, up_eof, provider_deferred, closed;
-    bool timer_started;
-    struct st_timer timer; /* response head timeout */
-    struct st_defer pump_d;
+    bool started;
+    struct st_timer timer; /* no progress: request body idle, then response head late */
+    struct st_defer pump_d, rst_d;
     char arena[GW_WEB_ARENA];
 };
 
@@ -89,14 +89,26 @@ static void reset(struct gw_web *w, uint32_t code)
     }
 }
 
+/* Request body bytes that will not be sent: their stream window reopens so the edge can
+ * finish (they are dropped as they come from now on). */
+static void discard_body(struct gw_web *w)
+{
+    if (w->body.len && session(w) && !w->closed) {
+        nghttp2_session_consume(session(w), w->f->sid, w->body.len);
+        kick(w);
+    }
+    st_bq_fini(&w->body);
+}
+
 /* Lets go of the origin connection: kept for the next request when the exchange ended
- * cleanly, else closed. */
+ * cleanly (never after a WebSocket attempt), else closed; an unsent body is dropped. */
 static void drop_origin(struct gw_web *w, bool keep_alive)
 {
     if (!w->oc)
         return;
-    gw_origin_put(w->oc, keep_alive, w->ka_conns, w->ka_timeout_ms);
+    gw_origin_put(w->oc, keep_alive && !w->websocket, w->ka_conns, w->ka_timeout_ms);
     w->oc = NULL;
+    discard_body(w);
 }
 
 static char *keep(struct gw_web *w, const uint8_t *s, size_t n)
@@ -131,6 +143,27 @@ void gw_web_header(struct gw_flow *f, const uint8_t *name, size_t nlen, const ui
     }
     if (nlen && name[0] == ':')
         return; /* :method, :authority, :protocol are kept by the flow; :scheme unused */
+    if (nlen == 6 && memcmp(name, "cookie", 6) == 0) { /* RFC 9113 8.2.3: one line for HTTP/1.1 */
+        for (size_t i = 0; i < w->n_fields; i++) {
+            struct st_http_field *c = &w->fields[i];
+            if (c->nlen != 6 || memcmp(c->name, "cookie", 6) != 0)
+                continue;
+            size_t len = c->vlen + 2 + vlen;
+            char *j = len + 1 <= sizeof(w->arena) - w->used ? w->arena + w->used : NULL;
+            if (!j) {
+                w->overflow = true;
+                return;
+            }
+            memcpy(j, c->value, c->vlen);
+            memcpy(j + c->vlen, "; ", 2);
+            memcpy(j + c->vlen + 2, value, vlen);
+            j[len] = 0;
+            w->used += len + 1;
+            c->value = j;
+            c->vlen = len;
+            return;
+        }
+    }
     if (w->n_fields == GW_WEB_MAX_FIELDS) {
         w->overflow = true;
         return;
@@ -169,6 +202,8 @@ static ssize_t read_cb(nghttp2_session *s, int32_t sid, uint8_t *buf, size_t len
         st_defer_queue(&w->gw->loop, &w->pump_d); /* parse more outside nghttp2's callback */
     if (w->out.len == 0 && (w->resp_done || w->up_eof)) {
         *flags |= NGHTTP2_DATA_FLAG_EOF;
+        if (!w->body_eof) /* RFC 9113 8.1: the response is complete, stop the upload */
+            st_defer_queue(&w->gw->loop, &w->rst_d);
     } else if (n == 0) {
         w->provider_deferred = true;
         return NGHTTP2_ERR_DEFERRED;
@@ -239,6 +274,9 @@ static int on_head(void *arg, int status, const struct st_http_field *f, size_t 
         }
         w->upgraded = true;
         status = 200; /* RFC 8441 5: the extended CONNECT succeeded */
+    } else if (w->websocket && status >= 200 && status < 300) {
+        fail(w, 502, "http_upgrade_failed", "the origin answered without upgrading");
+        return -1;
     }
     nghttp2_nv *nva = calloc(n + 1, sizeof(*nva));
     if (!nva)
@@ -289,13 +327,18 @@ static const struct gw_h1resp_cb resp_cb = {.head = on_head, .body = on_body, .d
  * response byte: a request without a body is sent again on a new connection, once. */
 static bool retry(struct gw_web *w)
 {
-    if (!w->oc || !w->oc->reused || w->retried || w->resp_bytes || w->responded || !w->body_done ||
-        w->head_off != w->head_len || w->chunked || field(w, "content-length"))
+    static const char *const idempotent[] = {"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"};
+    bool safe = false; /* RFC 9110 9.2.2: never repeat a request that may not be repeated */
+    for (size_t i = 0; i < sizeof(idempotent) / sizeof(idempotent[0]); i++)
+        safe |= strcmp(w->f->method, idempotent[i]) == 0;
+    if (!safe || !w->oc || !w->oc->reused || w->retried || w->resp_bytes || w->responded ||
+        !w->body_done || w->head_off != w->head_len || w->chunked || field(w, "content-length"))
         return false;
     drop_origin(w, false);
     w->retried = true;
     w->head_off = 0;
     w->body_done = false;
+    st_timer_stop(&w->timer);
     const char *why = NULL;
     w->oc = gw_origin_get(w->gw, &w->opts, true, w, &why);
     if (!w->oc) {
@@ -377,12 +420,21 @@ static void pump(struct gw_web *w)
         }
     }
     finish_exchange(w);
+    if (w->upgraded && w->oc && w->body.len)
+        push(w); /* bytes the visitor sent before the switch */
     resume(w);
 }
 
 static void on_pump(struct st_defer *d)
 {
     pump(d->data);
+}
+
+static void on_rst(struct st_defer *d)
+{
+    struct gw_web *w = d->data;
+    if (!w->body_eof)
+        reset(w, NGHTTP2_NO_ERROR);
 }
 
 static void on_timeout(struct st_timer *t)
@@ -398,17 +450,18 @@ static void push(struct gw_web *w)
     struct gw_origin *o = w->oc;
     if (!o || !o->connected)
         return;
+    bool progress = false;
     while (w->head_off < w->head_len) {
         size_t k = gw_origin_write(o, w->head + w->head_off, w->head_len - w->head_off);
         if (!k)
             break;
         w->head_off += k;
+        progress = true;
     }
-    if (w->head_off == w->head_len && !w->timer_started) {
-        w->timer_started = true;
-        st_timer_start(&w->timer, (uint64_t)w->response_timeout_ms);
-    }
-    while (w->head_off == w->head_len && w->body.len) {
+    /* A WebSocket's bytes go only after the origin switched protocols: before that they
+     * would be read as further requests. */
+    bool body_ok = w->head_off == w->head_len && (!w->websocket || w->upgraded);
+    while (body_ok && w->body.len) {
         size_t room = gw_origin_room(o), over = w->chunked ? 12 : 0;
         if (room <= over + 64)
             break;
@@ -425,13 +478,14 @@ static void push(struct gw_web *w)
         }
         if (gw_origin_write(o, p, len) != len)
             break;
+        progress = true;
         st_bq_consume(&w->body, n);
         if (session(w)) {
             nghttp2_session_consume(session(w), w->f->sid, n);
             kick(w);
         }
     }
-    if (w->head_off == w->head_len && w->body_eof && !w->body.len && !w->body_done) {
+    if (body_ok && w->body_eof && !w->body.len && !w->body_done) {
         if (!w->chunked) {
             w->body_done = true;
             if (w->websocket)
@@ -439,7 +493,12 @@ static void push(struct gw_web *w)
         } else if (gw_origin_write(o, "0\r\n\r\n", 5) == 5) {
             w->body_done = true;
         }
+        progress |= w->body_done;
     }
+    /* response-timeout: the longest wait without progress, while the request goes out
+     * and then for the response head */
+    if (progress && !w->responded)
+        st_timer_start(&w->timer, (uint64_t)w->response_timeout_ms);
     gw_origin_flush(o);
     if (o->tls_err) {
         tls_failed(w);
@@ -551,6 +610,8 @@ void gw_web_start(struct gw_flow *f, bool end_stream)
     st_bq_init(&w->out, OUT_LIMIT);
     st_timer_init(&w->timer, &gw->loop, on_timeout, w);
     st_defer_init(&w->pump_d, on_pump, w);
+    st_defer_init(&w->rst_d, on_rst, w);
+    w->started = true;
     gw->web_requests++;
     if (w->overflow) {
         answer(w, 431, "subtunnel; error=http_request_error; details=\"header section too large\"");
@@ -642,7 +703,7 @@ void gw_web_on_close(struct gw_web *w, uint32_t code)
 {
     if (session(w) && w->body.len)
         nghttp2_session_consume_connection(session(w), w->body.len);
-    w->closed = true;
+    w->closed = true; /* before drop_origin: the stream's bytes are returned just above */
     st_timer_stop(&w->timer);
     drop_origin(w, code == NGHTTP2_NO_ERROR && w->resp_done && w->body_done && w->keep_alive &&
                        !w->upgraded);
@@ -652,9 +713,10 @@ void gw_web_free(struct gw_web *w)
 {
     if (!w)
         return;
-    if (w->f->started) {
+    if (w->started) {
         st_timer_stop(&w->timer);
         st_defer_cancel(&w->gw->loop, &w->pump_d);
+        st_defer_cancel(&w->gw->loop, &w->rst_d);
         drop_origin(w, false);
         st_bq_fini(&w->body);
         st_bq_fini(&w->out);

@@ -45,7 +45,7 @@ static const char lab[] = "  - hostname: app.lab.test\n"
                           "      server-name: api.lab.test\n"
                           "      keep-alive-connections: 4\n"
                           "  - path-regex: ^/v[0-9]+/\n"
-                          "    service: http://[2001:db8::10]:8080\n"
+                          "    service: http://198.51.100.13:8080\n"
                           "  - service: http_status:404\n";
 
 START_TEST(test_parse_lab)
@@ -70,7 +70,7 @@ START_TEST(test_parse_lab)
     ck_assert_str_eq(in.rules[2].server_name, "api.lab.test");
     ck_assert_int_eq(in.rules[2].keep_alive_conns, 4);
     st_sockaddr_format(&in.rules[3].origin, a, sizeof(a));
-    ck_assert_str_eq(a, "[2001:db8::10]:8080");
+    ck_assert_str_eq(a, "198.51.100.13:8080");
     ck_assert_int_eq(in.rules[4].kind, GW_INGRESS_STATUS);
     ck_assert_int_eq(in.rules[4].status, 404);
     gw_ingress_fini(&in);
@@ -150,6 +150,9 @@ START_TEST(test_errors)
     bad("  - service: http://198.51.100.10\n    host: x\n",
         "gw.yaml:3: unknown key 'host' in 'ingress[0]'");
     bad("  []\n", "gw.yaml:2: 'ingress' needs at least 1 item");
+    bad("  - service: 'http://[2001:db8::10]:8080'\n",
+        "gw.yaml:2: 'ingress[0].service': 'http://[2001:db8::10]:8080': IPv6 origins are not "
+        "supported yet");
     bad("  - service: http://198.51.100.10\n    origin:\n      response-timeout: 0\n",
         "gw.yaml:4: 'ingress[0].origin.response-timeout' is 0, must be between 1 and 3600");
 }
