@@ -54,6 +54,7 @@ struct edge_vconn {
     char ws_key[64];
     bool msg_done, upgraded, keep_alive, chunked, resp_started, resp_done, eof_in, draining;
     bool in_head;   /* a request head has begun and is not complete */
+    bool interim;   /* "100 Continue" in wbuf (Expect: 100-continue is answered here) */
     bool lingering; /* answered, write side shut: discarding input until EOF or timeout */
     size_t discarded;
     size_t rlen, wlen, woff;
@@ -258,10 +259,14 @@ static int on_headers_complete(http_parser *p)
         return 0;
     }
     vc->ws_key[0] = 0;
-    for (size_t i = 0; i < h->n_fields; i++)
-        if (h->fields[i].nlen == 17 && strncasecmp(h->fields[i].name, "sec-websocket-key", 17) == 0)
-            snprintf(vc->ws_key, sizeof(vc->ws_key), "%.*s", (int)h->fields[i].vlen,
-                     h->fields[i].value);
+    bool expect = false;
+    for (size_t i = 0; i < h->n_fields; i++) {
+        const struct st_http_field *f = &h->fields[i];
+        if (f->nlen == 17 && strncasecmp(f->name, "sec-websocket-key", 17) == 0)
+            snprintf(vc->ws_key, sizeof(vc->ws_key), "%.*s", (int)f->vlen, f->value);
+        expect |= f->nlen == 6 && strncasecmp(f->name, "expect", 6) == 0 && f->vlen == 12 &&
+                  strncasecmp(f->value, "100-continue", 12) == 0;
+    }
     struct edge_web *w = edge_web_new(vc->srv, vc->client_ip);
     if (!w)
         return -1;
@@ -279,6 +284,15 @@ static int on_headers_complete(http_parser *p)
     if (p->upgrade && !(p->flags & F_CHUNKED) && p->content_length == ULLONG_MAX)
         body = true; /* a WebSocket's bytes follow (anything else is refused below) */
     edge_web_send(w, &req, body);
+    if (expect && body && !w->local && !vc->resp_started && vc->wlen == 0) {
+        /* Expect: 100-continue is answered here, so the visitor sends its body at once */
+        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        memcpy(vc->wbuf, cont, sizeof(cont) - 1);
+        vc->wlen = sizeof(cont) - 1;
+        vc->woff = 0;
+        vc->interim = true;
+        flush(vc);
+    }
     if (p->upgrade && !w->websocket) {
         vc->keep_alive = false; /* an upgrade we do not relay: answer, then close */
         if (!w->local)
@@ -409,9 +423,9 @@ static void on_read_defer(struct st_defer *d)
 
 /* ---------------------------------------------------------------- response */
 
-static int local_head(struct edge_vconn *vc, struct edge_web *w)
+static int local_head(char *out, size_t cap, struct edge_web *w)
 {
-    return snprintf((char *)vc->wbuf, WBUF,
+    return snprintf(out, cap,
                     "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
                     "Content-Length: %zu\r\n%s%s%sConnection: close\r\n\r\n",
                     w->status, st_http_reason(w->status), w->down.len,
@@ -424,11 +438,17 @@ void edge_vconn_respond(struct edge_vconn *vc)
     struct edge_web *w = vc->w;
     if (!w || vc->resp_started || vc->closed)
         return;
+    /* the rest of a "100 Continue" still going out stays in front */
+    size_t at = vc->woff < vc->wlen ? vc->wlen - vc->woff : 0;
+    memmove(vc->wbuf, vc->wbuf + vc->woff, at);
+    vc->interim = false;
+    char *out = (char *)vc->wbuf + at;
+    size_t cap = WBUF - at;
     int n;
     if (w->local) {
         vc->keep_alive = false;
         vc->chunked = false;
-        n = local_head(vc, w);
+        n = local_head(out, cap, w);
     } else {
         char accept[29];
         bool ws_ok = w->websocket && w->status >= 200 && w->status < 300 && vc->ws_key[0];
@@ -437,8 +457,8 @@ void edge_vconn_respond(struct edge_vconn *vc)
         if (w->websocket)
             vc->keep_alive = false;
         n = edge_visit_response_head(w->status, w->fields, w->n_fields, w->head_request,
-                                     vc->keep_alive && !vc->draining, ws_ok ? accept : NULL,
-                                     (char *)vc->wbuf, WBUF, &vc->chunked);
+                                     vc->keep_alive && !vc->draining, ws_ok ? accept : NULL, out,
+                                     cap, &vc->chunked);
         if (n < 0) {
             st_info("visitor %s: host %s: response head not fit to forward", vc->client, w->host);
             w->responded = false; /* let the edge answer instead */
@@ -449,7 +469,7 @@ void edge_vconn_respond(struct edge_vconn *vc)
             vc->upgraded = true;
     }
     vc->resp_started = true;
-    vc->wlen = (size_t)n;
+    vc->wlen = at + (size_t)n;
     vc->woff = 0;
     flush(vc);
     if (vc->upgraded)
@@ -505,9 +525,14 @@ static void refill(struct edge_vconn *vc)
 
 static void flush(struct edge_vconn *vc)
 {
-    for (int i = 0; i < ROUNDS * 4 && !vc->closed && vc->w && vc->resp_started; i++) {
+    for (int i = 0; i < ROUNDS * 4 && !vc->closed && vc->w && (vc->resp_started || vc->interim);
+         i++) {
         if (vc->woff == vc->wlen) {
-            if (vc->resp_done)
+            if (vc->interim) { /* the 100 Continue is out */
+                vc->interim = false;
+                vc->wlen = vc->woff = 0;
+            }
+            if (vc->resp_done || !vc->resp_started)
                 break;
             refill(vc);
             if (vc->wlen == 0)

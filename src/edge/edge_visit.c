@@ -191,7 +191,7 @@ int edge_visit_to_h2(const struct edge_visit_req *r, struct edge_visit_h2 *o, co
         if (st_http_hop_by_hop(f->name, f->nlen, conn ? conn->value : NULL,
                                conn ? conn->vlen : 0) ||
             is(f, "host") || is(f, "x-forwarded-for") || is(f, "x-forwarded-proto") ||
-            is(f, "via") || (o->websocket && is(f, "sec-websocket-key")))
+            is(f, "via") || is(f, "expect") || (o->websocket && is(f, "sec-websocket-key")))
             continue;
         if ((rc = add(o, f->name, f->nlen, f->value, f->vlen, true)) < 0)
             return rc;

@@ -172,12 +172,36 @@ assert_match '^504 .*connection_timeout' "$(status http://void.lab.test/)" "orig
 assert_match '^504 .*http_response_timeout' "$(status 'http://app.lab.test/slow?s=6')" "origin slow: 504 after the 2 s response timeout"
 assert_match '^200 ' "$(status 'http://app.lab.test/slow?s=0.5')" "origin in time: 200"
 
+log "uploads answered early, Expect: 100-continue"
+head -c $((16 * 1024 * 1024)) /dev/urandom >"$dir/up16.bin"
+SECONDS=0
+assert_match '^502 .*connection_refused' "$(status http://down.lab.test/x -T "$dir/up16.bin")" \
+    "16 MiB upload to a refusing origin (HTTP/1.1): 502"
+assert_match '^504 .*connection_timeout' "$(status https://void.lab.test/x -T "$dir/up16.bin")" \
+    "16 MiB upload to an unreachable origin (HTTP/2): 504, the upload not stalled"
+assert_match '^404 ' "$(status http://nope.lab.test/x -T "$dir/up16.bin")" \
+    "16 MiB upload to an unknown host: 404 (not a reset)"
+((SECONDS <= 20)) || fail "early answers took ${SECONDS}s"
+head -c $((1024 * 1024)) "$dir/up16.bin" >"$dir/up1.bin"
+t=$(vcurl -m 10 -o /dev/null -w '%{time_total}' -H 'Expect: 100-continue' -T "$dir/up1.bin" \
+    http://app.lab.test/up)
+python3 -c "import sys; sys.exit(0 if float('$t') < 0.9 else 1)" ||
+    fail "1 MiB upload with Expect: 100-continue took ${t}s (the edge should answer 100 at once)"
+pass "Expect: 100-continue answered by the edge (1 MiB upload in ${t}s)"
+rm -f "$dir/up16.bin" "$dir/up1.bin"
+
 log "header injection and smuggling attempts"
 assert_eq "HTTP/1.1 400 Bad Request" "$(raw 'GET / HTTP/1.1\r\nHost: app.lab.test\r\nHost: evil.test\r\n\r\n')" "two Host fields"
 assert_eq "HTTP/1.1 400 Bad Request" "$(raw 'POST /upload HTTP/1.1\r\nHost: app.lab.test\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n')" "Content-Length with Transfer-Encoding"
 assert_eq "HTTP/1.1 400 Bad Request" "$(raw 'GET /x\r HTTP/1.1\r\nHost: app.lab.test\r\n\r\n')" "CR in the request line"
 assert_eq "HTTP/1.1 400 Bad Request" "$(raw 'GET / HTTP/1.1\r\nHost: app.lab.test\r\nX-A: b\rX-B: c\r\n\r\n')" "bare CR in a field"
 assert_eq "HTTP/1.1 400 Bad Request" "$(raw 'GET / HTTP/1.1\r\nHost: app.lab.test/../x\r\n\r\n')" "a path in Host"
+ws_smuggle='GET /headers HTTP/1.1\r\nHost: app.lab.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: app.lab.test\r\n\r\n'
+assert_eq "HTTP/1.1 502 Bad Gateway" "$(raw "$ws_smuggle")" "WebSocket upgrade the origin ignores: 502"
+if grep -q '/smuggled' "$LAB_DIR/logs/httpd.log"; then fail "bytes after a refused upgrade reached the origin"; fi
+pass "bytes after an upgrade request never reached the origin as a request"
+assert_match '^cookie: a=1; b=2$' "$(vcurl -m 10 -H 'cookie: a=1' -H 'cookie: b=2' https://app.lab.test/headers)" \
+    "HTTP/2 cookie fields joined for the HTTP/1.1 origin"
 h=$(in_ns st-client timeout 10 bash -c 'exec 3<>/dev/tcp/198.18.0.1/80
     printf "GET /headers HTTP/1.1\r\nHost: app.lab.test\r\nX-A: b\r\n c\r\nConnection: close\r\n\r\n" >&3
     cat <&3' | tr -d '\r')
