@@ -55,17 +55,16 @@ EOF
 )
 # shellcheck disable=SC2090
 export LAB_EDGE_HOSTNAMES LAB_GATEWAY_INGRESS_YAML
-# the lab CA now (lab.sh up keeps a valid set), to sign the HTTPS origin's certificate
-bash "$ST_SOURCE_DIR/scripts/gen-certs.sh" "$LAB_DIR/certs" >/dev/null
-# shellcheck disable=SC2119
-lab_up
-
 dir=$LAB_DIR/t-ingress
 rm -rf "$dir"
 mkdir -p "$dir"
 on_cleanup cleanup_dir
 cleanup_dir() { rm -rf "$dir"; }
 
+# the lab CA now (lab.sh up keeps a valid set), to sign a certificate for secure.lab.test
+# and 198.51.100.10: the HTTPS origin's, and a second visitor certificate at the edge
+# (https-certs, picked by SNI)
+bash "$ST_SOURCE_DIR/scripts/gen-certs.sh" "$LAB_DIR/certs" >/dev/null
 origin_cert() {
     local c=$LAB_DIR/certs
     openssl ecparam -name prime256v1 -genkey -noout -out "$dir/origin.key" 2>/dev/null
@@ -76,6 +75,11 @@ origin_cert() {
         -out "$dir/origin.crt" 2>/dev/null
 }
 origin_cert
+LAB_EDGE_EXTRA_YAML="https-certs: [{cert: $dir/origin.crt, key: $dir/origin.key}]"
+export LAB_EDGE_EXTRA_YAML
+# shellcheck disable=SC2119
+lab_up
+
 start_bg httpd-tls st-priv python3 "$HTTPD_PY" 198.51.100.10 8443 "$dir" --tls \
     "$dir/origin.crt" "$dir/origin.key"
 wait_for 15 "HTTPS origin listening" listening st-priv 198.51.100.10:8443
@@ -108,6 +112,10 @@ log "GET over HTTP/1.1 (:80), HTTP/1.1 over TLS and HTTP/2 over TLS (:443)"
 assert_match '^100\.64\.' "$(vcurl -m 10 http://app.lab.test/whoami)" "HTTP/1.1 visitor reaches the origin (from the ingress address)"
 assert_match '^100\.64\.' "$(vcurl -m 10 --http1.1 https://app.lab.test/whoami)" "HTTP/1.1 over TLS"
 assert_eq "2" "$(vcurl -m 10 -o /dev/null -w '%{http_version}' https://app.lab.test/whoami)" "ALPN h2 at :443"
+subject() { vcurl -m 10 -v -o /dev/null "$@" 2>&1 | sed -n 's/^\* *subject: //p'; }
+assert_match 'CN ?= ?secure\.lab\.test' "$(subject https://secure.lab.test/whoami)" "SNI secure.lab.test: the https-certs certificate"
+assert_match 'CN ?= ?edge\.lab\.test' "$(subject https://app.lab.test/whoami)" "SNI app.lab.test: the default certificate"
+assert_match 'CN ?= ?secure\.lab\.test' "$(subject --http1.1 https://secure.lab.test/whoami)" "SNI certificate with HTTP/1.1 (ALPN kept)"
 
 log "forwarded fields and hop-by-hop removal"
 h=$(vcurl -m 10 -H 'Connection: X-Secret' -H 'X-Secret: 1' -H 'Keep-Alive: 5' \
