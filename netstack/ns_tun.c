@@ -100,6 +100,9 @@ int ns_tun_set_mtu(const char *ifname, int mtu)
         return -EINVAL;
     nlh = link_msg(buf, idx);
     mnl_attr_put_u32(nlh, IFLA_MTU, (uint32_t)mtu);
+    /* The kernel queues packets for the reader here; the default 500 drops bursts (500
+     * SYN-ACKs at once from origins cost a 1 s retransmission each). */
+    mnl_attr_put_u32(nlh, IFLA_TXQLEN, NS_TUN_TXQLEN);
     return nl_transact(nlh);
 }
 

@@ -11,8 +11,10 @@
  * without CAP_NET_ADMIN). */
 int ns_tun_open(const char *name, char ifname[IFNAMSIZ]);
 
-/* Sets the link MTU (RTM_NEWLINK). Returns 0, -ENODEV for an unknown ifname or -errno
- * from the kernel ack. */
+#define NS_TUN_TXQLEN 8192 /* packets the kernel may queue toward the gateway */
+
+/* Sets the link MTU and the queue length NS_TUN_TXQLEN (RTM_NEWLINK). Returns 0, -ENODEV
+ * for an unknown ifname or -errno from the kernel ack. */
 int ns_tun_set_mtu(const char *ifname, int mtu);
 
 /* Brings the link up (RTM_NEWLINK, IFF_UP). Returns 0 or -errno. */

@@ -3,9 +3,10 @@
 # namespaces, in the same run; prints Gbit/s or requests/s, ratios and peak RSS.
 #   tunnel   single-flow iperf3, the CONNECT path: st-client -> edge proxy -> tunnel ->
 #            gateway -> st-priv
-#   ingress  h2load against app.lab.test through the edge's visitor listeners (HTTP/1.1
-#            on :80, HTTP/2 on :443) vs straight to the origin 198.51.100.10:8000 over
-#            kernel routing: requests/s, p99 latency, daemons' RSS
+#   ingress  h2load against bench.lab.test (an nginx origin on 198.51.100.10:8080 added
+#            to the lab's ingress rules) through the edge's visitor listeners (HTTP/1.1
+#            on :80, HTTP/2 on :443) vs straight to the origin over kernel routing:
+#            requests/s, p99 latency, daemons' RSS (installs nginx-light if missing)
 #   all      (default) tunnel + ingress + the transparent site-to-site path (lab --sites 2):
 #            st-priv -> reach gateway -> edge -> expose gateway -> st-priv2
 set -euo pipefail
@@ -74,8 +75,29 @@ gbps() {
 
 sites=1
 if [[ $MODE == all ]]; then sites=2; fi
+if [[ $MODE != tunnel ]]; then
+    command -v nginx >/dev/null || apt-get install -y -q nginx-light >/dev/null ||
+        { echo "bench: nginx missing and not installable" >&2; exit 1; }
+    # the lab's ingress rules plus the benchmark origin
+    LAB_GATEWAY_INGRESS_YAML=$(
+        cat <<'EOF'
+ingress:
+  - hostname: app.lab.test
+    service: http://198.51.100.10:8000
+  - hostname: ws.lab.test
+    service: http://198.51.100.11:8001
+  - hostname: bench.lab.test
+    service: http://198.51.100.10:8080
+  - service: http_status:404
+EOF
+    )
+    LAB_EDGE_HOSTNAMES="app.lab.test, ws.lab.test, bench.lab.test"
+    export LAB_GATEWAY_INGRESS_YAML LAB_EDGE_HOSTNAMES
+fi
 if [[ ! -f $LAB_DIR/state ]] || ! bash "$LAB" status | grep -q '^gateway: running' ||
-    ! grep -q "^sites=$sites$" "$LAB_DIR/state"; then
+    ! grep -q "^sites=$sites$" "$LAB_DIR/state" ||
+    { [[ $MODE != tunnel ]] && ! grep -q bench.lab.test "$LAB_DIR/gateway.yaml"; }; then
+    bash "$LAB" down >/dev/null 2>&1 || true
     bash "$LAB" up --sites "$sites"
     started_lab=1
 fi
@@ -114,19 +136,43 @@ rss_kib() {
     sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$pid/status" 2>/dev/null || true
 }
 
+# nginx_origin: the benchmark origin in st-priv, 198.51.100.10:8080, "ok" for every path
+nginx_origin() {
+    local d=$LAB_DIR/bench-nginx
+    mkdir -p "$d"
+    cat >"$d/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+pid $d/nginx.pid;
+error_log $d/error.log;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    keepalive_requests 1000000;
+    server {
+        listen 198.51.100.10:8080 backlog=4096;
+        location / { return 200 "ok\n"; }
+    }
+}
+EOF
+    ip netns exec st-priv nginx -c "$d/nginx.conf" -p "$d" >/dev/null 2>&1 &
+    pids+=($!)
+    wait_listen st-priv 198.51.100.10:8080
+}
+
 # ingress_bench: sets ING_* results (through the tunnel), then direct ones (kernel routes)
 ingress_bench() {
-    local auth=(-H ':authority: app.lab.test')
+    local auth=(-H ':authority: bench.lab.test')
     echo "bench: h2load $REQS requests, HTTP/1.1, 50 connections, via the edge (:80) to app.lab.test"
     read -r ING_H1_RPS ING_H1_P99 ING_H1_OK < <(h2load_run st-client --h1 -n "$REQS" -c 50 \
-        "${auth[@]}" http://198.18.0.1/whoami)
+        "${auth[@]}" http://198.18.0.1/)
     echo "bench: h2load $REQS requests, HTTP/2, 50 connections x 10 streams, via the edge (:443)"
     local peaks
     peaks=$(mktemp)
     rss_sampler "$peaks" &
     local sampler=$!
     read -r ING_H2_RPS ING_H2_P99 ING_H2_OK < <(h2load_run st-client -n "$REQS" -c 50 -m 10 \
-        "${auth[@]}" https://198.18.0.1/whoami)
+        "${auth[@]}" https://198.18.0.1/)
     kill "$sampler" 2>/dev/null || true
     wait "$sampler" 2>/dev/null || true
     read -r ING_RSS_EDGE ING_RSS_GW <"$peaks" || true
@@ -147,12 +193,13 @@ rss_sampler() {
 ingress_direct() {
     echo "bench: h2load $REQS requests, HTTP/1.1, 50 connections, straight to the origin"
     read -r DIR_H1_RPS DIR_H1_P99 DIR_H1_OK < <(h2load_run st-client --h1 -n "$REQS" -c 50 \
-        http://198.51.100.10:8000/whoami)
+        http://198.51.100.10:8080/)
     echo "bench: h2load $REQS requests, HTTP/1.1, 500 connections, straight to the origin"
     read -r DIR_H500_RPS DIR_H500_P99 DIR_H500_OK < <(h2load_run st-client --h1 -n "$REQS" \
-        -c 500 http://198.51.100.10:8000/whoami)
+        -c 500 http://198.51.100.10:8080/)
 }
 
+if [[ $MODE != tunnel ]]; then nginx_origin; fi
 if [[ $MODE == ingress ]]; then
     ingress_bench
     kernel_routes add
@@ -205,7 +252,7 @@ if [[ -n $transparent ]]; then
 fi
 fi
 if [[ $MODE != tunnel ]]; then
-    printf '\n%-52s %9s %9s %9s %7s\n' "HTTP (h2load, $REQS requests /whoami)" req/s "p99 ms" "vs direct" 2xx
+    printf '\n%-52s %9s %9s %9s %7s\n' "HTTP (h2load, $REQS requests, nginx origin)" req/s "p99 ms" "vs direct" 2xx
     printf '%-52s %9s %9s %9s %7s\n' "direct to origin, HTTP/1.1, 50 conns" "$DIR_H1_RPS" \
         "$DIR_H1_P99" 1.00 "$DIR_H1_OK"
     printf '%-52s %9s %9s %9s %7s\n' "ingress :80, HTTP/1.1, 50 conns" "$ING_H1_RPS" "$ING_H1_P99" \

@@ -167,7 +167,7 @@ static int get_rule(struct st_cfg *c, const struct st_cfg_node *n, struct gw_ing
 
     r->line = n->line;
     r->connect_timeout_ms = 10000;
-    r->keep_alive_conns = 16;
+    r->keep_alive_conns = 100;
     r->keep_alive_timeout_ms = 90000;
     r->response_timeout_ms = 100000;
     if ((rc = st_cfg_map(c, n)) < 0 || (rc = st_cfg_check_keys(c, n, rule_keys)) < 0)

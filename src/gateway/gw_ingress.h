@@ -35,7 +35,7 @@ struct gw_ingress_rule {
     char *ca_file;             /* origin.ca-file (https; default: system CAs) */
     char *server_name;         /* origin.server-name (https SNI / verification; default none) */
     int connect_timeout_ms;    /* origin.connect-timeout, default 10 s */
-    int keep_alive_conns;      /* origin.keep-alive-connections, default 16, 0..1024 */
+    int keep_alive_conns;      /* origin.keep-alive-connections, default 100, 0..1024 */
     int keep_alive_timeout_ms; /* origin.keep-alive-timeout, default 90 s */
     int response_timeout_ms;   /* origin.response-timeout: request sent -> response head, 100 s */
     int line;                  /* config line of the rule (for logs) */

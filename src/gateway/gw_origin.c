@@ -237,7 +237,7 @@ static void on_timer(struct st_timer *t)
     if (o->w)
         failed(o, ERR_TIMEOUT); /* connect (and TLS handshake) timeout */
     else
-        destroy(o, false); /* idle timeout */
+        destroy(o, true); /* idle timeout: see gw_origin_put */
 }
 
 /* ---------------------------------------------------------------- pool */
@@ -367,7 +367,11 @@ void gw_origin_put(struct gw_origin *o, bool keep_alive, int max_idle, int idle_
         same += i->addr == o->addr && i->port == o->port;
     if (!keep_alive || !o->pcb || gw_origin_readable(o) || o->tls_err || same >= (size_t)max_idle ||
         o->gw->drain.draining) {
-        destroy(o, false);
+        /* Closed with a reset unless the origin closed first: an active close would keep
+         * the pcb (and its local port; lwIP's ports are shared by every connection the
+         * gateway opens) in TIME_WAIT for 2 minutes, and bursts above the pool size would
+         * exhaust them. No HTTP exchange is in progress on a connection let go here. */
+        destroy(o, !o->in_eof);
         return;
     }
     o->idle = true;

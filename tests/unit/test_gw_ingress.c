@@ -58,7 +58,7 @@ START_TEST(test_parse_lab)
     ck_assert_int_eq(in.rules[0].kind, GW_INGRESS_HTTP);
     st_sockaddr_format(&in.rules[0].origin, a, sizeof(a));
     ck_assert_str_eq(a, "198.51.100.10:8000");
-    ck_assert_int_eq(in.rules[0].keep_alive_conns, 16);
+    ck_assert_int_eq(in.rules[0].keep_alive_conns, 100);
     ck_assert_int_eq(in.rules[0].connect_timeout_ms, 10000);
     ck_assert_str_eq(in.rules[1].hostname, "ws.lab.test");
     st_sockaddr_format(&in.rules[1].origin, a, sizeof(a));
