@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <nghttp2/nghttp2.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,9 +36,10 @@ static void maybe_free(struct edge_web *w)
 
 struct edge_web *edge_web_new(struct edge_server *srv, const char *client)
 {
-    struct edge_web *w = calloc(1, sizeof(*w));
+    struct edge_web *w = malloc(sizeof(*w));
     if (!w)
         return NULL;
+    memset(w, 0, offsetof(struct edge_web, arena)); /* the arena needs no zeroing */
     w->kind = EDGE_STREAM_WEB;
     w->srv = srv;
     srv->live_webs++;
