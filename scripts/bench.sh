@@ -21,7 +21,7 @@ SECS=${BENCH_SECS:-10}
 [[ $(id -u) -eq 0 ]] || { echo "bench.sh needs root" >&2; exit 1; }
 command -v iperf3 >/dev/null || { echo "iperf3 missing" >&2; exit 1; }
 command -v h2load >/dev/null || { echo "h2load missing (nghttp2-client)" >&2; exit 1; }
-REQS=${BENCH_REQUESTS:-20000}
+REQS=${BENCH_REQUESTS:-50000}
 
 pids=()
 routed=0
