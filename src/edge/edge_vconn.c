@@ -284,7 +284,8 @@ static int on_headers_complete(http_parser *p)
     if (p->upgrade && !(p->flags & F_CHUNKED) && p->content_length == ULLONG_MAX)
         body = true; /* a WebSocket's bytes follow (anything else is refused below) */
     edge_web_send(w, &req, body);
-    if (expect && body && !w->local && !vc->resp_started && vc->wlen == 0) {
+    if (expect && body && p->http_minor >= 1 && !w->local && !vc->resp_started &&
+        vc->woff == vc->wlen) {
         /* Expect: 100-continue is answered here, so the visitor sends its body at once */
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
         memcpy(vc->wbuf, cont, sizeof(cont) - 1);
@@ -441,6 +442,8 @@ void edge_vconn_respond(struct edge_vconn *vc)
     /* the rest of a "100 Continue" still going out stays in front */
     size_t at = vc->woff < vc->wlen ? vc->wlen - vc->woff : 0;
     memmove(vc->wbuf, vc->wbuf + vc->woff, at);
+    vc->woff = 0;
+    vc->wlen = at;
     vc->interim = false;
     char *out = (char *)vc->wbuf + at;
     size_t cap = WBUF - at;
@@ -489,6 +492,7 @@ static void exchange_done(struct edge_vconn *vc)
         return;
     }
     vc->msg_done = vc->resp_started = vc->resp_done = vc->chunked = false;
+    vc->wlen = vc->woff = 0;
     http_parser_pause(&vc->parser, 0);
     st_timer_start(&vc->timer, IDLE_TIMEOUT_MS);
     st_defer_queue(&vc->srv->loop, &vc->read_d); /* a pipelined request may be buffered */

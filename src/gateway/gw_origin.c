@@ -93,6 +93,10 @@ static void tls_flush(struct gw_origin *o)
         static char sink[0xffff];
         BIO_read(o->wbio, sink, (int)k);
     }
+    if (o->fin_pending && o->pcb && !BIO_ctrl_pending(o->wbio)) {
+        o->fin_pending = false; /* every TLS byte is in lwIP: the FIN may follow */
+        tcp_shutdown(o->pcb, 0, 1);
+    }
     if (o->pcb && o->connected)
         tcp_output(o->pcb);
 }
@@ -115,7 +119,7 @@ static void tls_fail(struct gw_origin *o, int err, const char *what)
 {
     char e[120];
     long v = SSL_get_verify_result(o->ssl);
-    if (v != X509_V_OK) {
+    if (v != X509_V_OK && !o->tls_ready && (SSL_get_verify_mode(o->ssl) & SSL_VERIFY_PEER)) {
         err = GW_ORIGIN_ERR_CERT;
         snprintf(o->tls_why, sizeof(o->tls_why), "%s", X509_verify_cert_error_string(v));
     } else {
@@ -247,8 +251,8 @@ static void tls_key(const struct gw_origin_opts *opts, char *key, size_t cap)
     if (!opts->tls)
         key[0] = 0;
     else
-        snprintf(key, cap, "tls|%s|%s|%d", opts->server_name ? opts->server_name : "",
-                 opts->ca_file ? opts->ca_file : "", opts->verify);
+        snprintf(key, cap, "tls|%d|%s|%s", opts->verify, opts->server_name ? opts->server_name : "",
+                 opts->ca_file ? opts->ca_file : ""); /* verify first: never cut off */
 }
 
 static struct gw_origin *from_pool(struct gw_server *gw, const struct gw_origin_opts *opts,
@@ -429,8 +433,10 @@ void gw_origin_flush(struct gw_origin *o)
 void gw_origin_shutdown(struct gw_origin *o)
 {
     if (o->ssl && o->tls_ready) {
-        SSL_shutdown(o->ssl); /* close_notify, then the FIN */
+        SSL_shutdown(o->ssl); /* close_notify, then the FIN once all of it is in lwIP */
+        o->fin_pending = true;
         tls_flush(o);
+        return;
     }
     if (o->pcb && o->connected)
         tcp_shutdown(o->pcb, 0, 1);

@@ -50,7 +50,7 @@ struct gw_origin {
     /* TLS */
     SSL *ssl;
     BIO *rbio, *wbio; /* network -> OpenSSL, OpenSSL -> network */
-    bool tls_ready, tls_eof;
+    bool tls_ready, tls_eof, fin_pending;
     int tls_err; /* GW_ORIGIN_ERR_* once TLS failed */
     char tls_why[160];
     uint8_t *plain; /* decrypted bytes [plain_off, plain_len) */

@@ -150,17 +150,20 @@ void gw_web_header(struct gw_flow *f, const uint8_t *name, size_t nlen, const ui
             struct st_http_field *c = &w->fields[i];
             if (c->nlen != 6 || memcmp(c->name, "cookie", 6) != 0)
                 continue;
-            size_t len = c->vlen + 2 + vlen;
-            char *j = len + 1 <= sizeof(w->arena) - w->used ? w->arena + w->used : NULL;
-            if (!j) {
+            /* grows in place when it is the arena's last string (linear in the pieces) */
+            bool last = c->value + c->vlen + 1 == w->arena + w->used;
+            size_t len = c->vlen + 2 + vlen, need = last ? 2 + vlen : len + 1;
+            if (need > sizeof(w->arena) - w->used) {
                 w->overflow = true;
                 return;
             }
-            memcpy(j, c->value, c->vlen);
+            char *j = last ? (char *)c->value : w->arena + w->used;
+            if (!last)
+                memcpy(j, c->value, c->vlen);
             memcpy(j + c->vlen, "; ", 2);
             memcpy(j + c->vlen + 2, value, vlen);
             j[len] = 0;
-            w->used += len + 1;
+            w->used += need;
             c->value = j;
             c->vlen = len;
             return;
@@ -236,6 +239,8 @@ static void answer(struct gw_web *w, int status, const char *proxy_status)
         nva[n++] = (nghttp2_nv)NV("proxy-status", proxy_status);
     nghttp2_data_provider dp = {.source.ptr = w, .read_callback = read_cb};
     nghttp2_submit_response(session(w), w->f->sid, nva, n, bodiless ? NULL : &dp);
+    if (bodiless && !w->body_eof) /* complete at once: stop the upload (RFC 9113 8.1) */
+        st_defer_queue(&w->gw->loop, &w->rst_d);
     kick(w);
 }
 
@@ -422,8 +427,8 @@ static void pump(struct gw_web *w)
         }
     }
     finish_exchange(w);
-    if (w->upgraded && w->oc && w->body.len)
-        push(w); /* bytes the visitor sent before the switch */
+    if (w->upgraded && w->oc && (w->body.len || (w->body_eof && !w->body_done)))
+        push(w); /* bytes (or the end) the visitor sent before the switch */
     resume(w);
 }
 
@@ -526,7 +531,8 @@ void gw_web_origin_input(struct gw_web *w)
 
 void gw_web_origin_failed(struct gw_web *w, int err)
 {
-    bool connected = w->oc && w->oc->connected;
+    /* a TLS origin counts as connected once its handshake is done */
+    bool connected = w->oc && w->oc->connected && (!w->oc->ssl || w->oc->tls_ready);
     if (connected && w->resp_bytes == 0 && err != GW_ORIGIN_ERR_CERT && retry(w))
         return;
     if (err == GW_ORIGIN_ERR_TLS || err == GW_ORIGIN_ERR_CERT) {

@@ -196,6 +196,13 @@ t=$(vcurl -m 10 -o /dev/null -w '%{time_total}' -H 'Expect: 100-continue' -T "$d
 python3 -c "import sys; sys.exit(0 if float('$t') < 0.9 else 1)" ||
     fail "1 MiB upload with Expect: 100-continue took ${t}s (the edge should answer 100 at once)"
 pass "Expect: 100-continue answered by the edge (1 MiB upload in ${t}s)"
+# the same on a kept-alive connection after a chunked response
+t=$(vcurl -m 10 -o /dev/null "http://app.lab.test/chunked?bytes=1000" --next -m 10 -o /dev/null \
+    -w '%{time_total} %{num_connects}' -H 'Expect: 100-continue' -T "$dir/up1.bin" \
+    http://app.lab.test/up)
+python3 -c "import sys; sys.exit(0 if float('${t% *}') < 0.9 and '${t#* }' == '0' else 1)" ||
+    fail "Expect: 100-continue on a reused connection: '$t' (seconds, new connections)"
+pass "Expect: 100-continue on a reused connection after a chunked response (${t% *}s)"
 rm -f "$dir/up16.bin" "$dir/up1.bin"
 
 log "header injection and smuggling attempts"
@@ -210,6 +217,13 @@ if grep -q '/smuggled' "$LAB_DIR/logs/httpd.log"; then fail "bytes after a refus
 pass "bytes after an upgrade request never reached the origin as a request"
 assert_match '^cookie: a=1; b=2$' "$(vcurl -m 10 -H 'cookie: a=1' -H 'cookie: b=2' https://app.lab.test/headers)" \
     "HTTP/2 cookie fields joined for the HTTP/1.1 origin"
+cookies=() want=""
+for ((i = 0; i < 60; i++)); do
+    cookies+=(-H "cookie: c$i=$(printf '%030d' "$i")")
+    want+="${want:+; }c$i=$(printf '%030d' "$i")"
+done
+assert_match "^cookie: $want\$" "$(vcurl -m 10 "${cookies[@]}" https://app.lab.test/headers)" \
+    "60 HTTP/2 cookie fields (a browser's way) joined, not 431"
 h=$(in_ns st-client timeout 10 bash -c 'exec 3<>/dev/tcp/198.18.0.1/80
     printf "GET /headers HTTP/1.1\r\nHost: app.lab.test\r\nX-A: b\r\n c\r\nConnection: close\r\n\r\n" >&3
     cat <&3' | tr -d '\r')
