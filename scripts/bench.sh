@@ -79,20 +79,9 @@ if [[ $MODE != tunnel ]]; then
     command -v nginx >/dev/null || apt-get install -y -q nginx-light >/dev/null ||
         { echo "bench: nginx missing and not installable" >&2; exit 1; }
     # the lab's ingress rules plus the benchmark origin
-    LAB_GATEWAY_INGRESS_YAML=$(
-        cat <<'EOF'
-ingress:
-  - hostname: app.lab.test
-    service: http://198.51.100.10:8000
-  - hostname: ws.lab.test
-    service: http://198.51.100.11:8001
-  - hostname: bench.lab.test
-    service: http://198.51.100.10:8080
-  - service: http_status:404
-EOF
-    )
+    LAB_INGRESS_EXTRA_RULES=$'  - hostname: bench.lab.test\n    service: http://198.51.100.10:8080'
     LAB_EDGE_HOSTNAMES="app.lab.test, ws.lab.test, bench.lab.test"
-    export LAB_GATEWAY_INGRESS_YAML LAB_EDGE_HOSTNAMES
+    export LAB_INGRESS_EXTRA_RULES LAB_EDGE_HOSTNAMES
 fi
 if [[ ! -f $LAB_DIR/state ]] || ! bash "$LAB" status | grep -q '^gateway: running' ||
     ! grep -q "^sites=$sites$" "$LAB_DIR/state" ||

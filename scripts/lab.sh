@@ -19,6 +19,7 @@
 #   LAB_WAIT_SECS     bound for readiness waits (default 30)
 #   LAB_EDGE_EXTRA_YAML / LAB_GATEWAY_EXTRA_YAML  text appended to the generated configs
 #   LAB_GATEWAY_INGRESS_YAML  replaces site 1's `ingress:` block (default: the lab contract)
+#   LAB_INGRESS_EXTRA_RULES   rules (YAML list items) added before the lab's catch-all
 #   LAB_EDGE_HOSTNAMES        site 1's hostnames at the edge (default "app.lab.test, ws.lab.test")
 #   LAB_EDGE_SRV=1    gateways find the edges by DNS SRV (_subtunnel._tcp.lab.test) from a
 #                     dnsmasq in st-edge (192.0.2.1:53) instead of a static list
@@ -184,8 +185,9 @@ ingress:
     service: http://198.51.100.10:8000
   - hostname: ws.lab.test
     service: http://198.51.100.11:8001
-  - service: http_status:404
 EOF
+    if [[ -n ${LAB_INGRESS_EXTRA_RULES:-} ]]; then printf '%s\n' "$LAB_INGRESS_EXTRA_RULES"; fi
+    echo "  - service: http_status:404"
 }
 
 write_gateway_config() {
