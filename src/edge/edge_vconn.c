@@ -138,11 +138,19 @@ static bool can_read(const struct edge_vconn *vc)
     return false; /* the request is in: the next one waits for the response */
 }
 
+/* The request is in and its response pending or streaming: input is not read, but a
+ * visitor that goes away must still be noticed (else an idle response waits forever). */
+static bool watching_hangup(const struct edge_vconn *vc)
+{
+    return vc->w && vc->msg_done && !vc->upgraded && vc->sio.handshake_done;
+}
+
 static void update_events(struct edge_vconn *vc)
 {
     if (vc->closed || vc->lingering)
         return;
-    st_io_set(&vc->io, st_sio_events(&vc->sio, can_read(vc), vc->woff < vc->wlen));
+    uint32_t ev = st_sio_events(&vc->sio, can_read(vc), vc->woff < vc->wlen);
+    st_io_set(&vc->io, ev | (watching_hangup(vc) ? EPOLLRDHUP : 0));
 }
 
 /* ---------------------------------------------------------------- request head */
@@ -609,6 +617,11 @@ static void vc_io(struct st_io *io, uint32_t events)
             return;
         }
         st_timer_start(&vc->timer, HEAD_TIMEOUT_MS);
+    }
+    if (watching_hangup(vc) && (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
+        st_debug("visitor %s: gone before the response ended", vc->client);
+        vc_close(vc, true); /* resets the tunnel stream too */
+        return;
     }
     if (events & (EPOLLOUT | EPOLLIN))
         flush(vc);

@@ -130,11 +130,14 @@ static bool websocket_upgrade(const struct edge_visit_req *r, const struct st_ht
     if (strcmp(r->method, "GET") != 0 || !conn ||
         !st_http_list_has(conn->value, conn->vlen, "upgrade"))
         return false;
-    for (size_t i = 0; i < r->n_fields; i++)
-        if (is(&r->fields[i], "upgrade") &&
-            st_http_list_has(r->fields[i].value, r->fields[i].vlen, "websocket"))
-            return true;
-    return false;
+    bool upgrade = false, key = false;
+    for (size_t i = 0; i < r->n_fields; i++) {
+        upgrade |= is(&r->fields[i], "upgrade") &&
+                   st_http_list_has(r->fields[i].value, r->fields[i].vlen, "websocket");
+        /* without a key the edge could not answer the handshake: an ordinary request */
+        key |= is(&r->fields[i], "sec-websocket-key") && r->fields[i].vlen > 0;
+    }
+    return upgrade && key;
 }
 
 /* Joins the values of every field named `name` and `extra` with ", " into the arena. */

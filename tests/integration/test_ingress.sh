@@ -281,3 +281,13 @@ bash "$LAB" restart-gateway >/dev/null
 wait_for 20 "ingress back" bash -c \
     "[[ \$(ip netns exec st-client curl -s -o /dev/null -w '%{http_code}' -m 5 --resolve app.lab.test:80:198.18.0.1 http://app.lab.test/whoami) == 200 ]]"
 pass "ingress served again after the gateway restart"
+
+log "a visitor leaving during an idle response ends it; nothing is left over at the end"
+vcurl -N -m 1 "http://app.lab.test/sse?n=3&ms=5000" >/dev/null 2>&1 || true
+lines=$(wc -l <"$EDGE_LOG")
+kill -TERM "$(cat "$LAB_DIR/run/edge.pid")"
+# every visitor request and flow of this test must be gone: the edge exits at once, long
+# before its 30 s grace period
+drained() { tail -n +"$((lines + 1))" "$EDGE_LOG" | grep -q 'drained: no flow left'; }
+wait_for 3 "edge drained" drained
+pass "edge drained at once after SIGTERM"

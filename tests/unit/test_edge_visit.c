@@ -96,6 +96,13 @@ START_TEST(test_websocket)
     ck_assert(!out.websocket);
     ck_assert(strstr(flat(), "http2-settings") == NULL);
     ck_assert(strstr(flat(), "upgrade") == NULL);
+    /* a WebSocket upgrade without Sec-WebSocket-Key cannot be answered: a plain GET */
+    struct st_http_field nokey[] = {F("Host", "ws.lab.test"), F("Upgrade", "websocket"),
+                                    F("Connection", "Upgrade"), F("Sec-WebSocket-Key", "")};
+    ck_assert_int_eq(conv("GET", "/chat", nokey, 4, false), 0);
+    ck_assert(!out.websocket);
+    ck_assert_int_eq(conv("GET", "/chat", nokey, 3, false), 0);
+    ck_assert(!out.websocket);
 }
 END_TEST
 
