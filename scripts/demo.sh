@@ -58,6 +58,11 @@ ip netns exec st-client timeout 60 ssh -F /dev/null -i "$sdir/user_key" -o Batch
     -o "ProxyCommand=socat - PROXY:198.18.0.1:%h:%p,proxyport=8080,proxyauth=lab:$ACCESS_TOKEN" \
     root@198.51.100.10 uname -a
 
+step "a web visitor in st-client opens https://app.lab.test/whoami (hostname ingress, HTTP/2)"
+ip netns exec st-client curl -sS -m 30 --cacert "$CA_FILE" \
+    --resolve app.lab.test:443:198.18.0.1 -w '(HTTP/%{http_version} %{http_code})\n' \
+    https://app.lab.test/whoami
+
 step "what just happened"
 cat <<TXT
 - st-client (198.18.0.10) has no route to 198.51.100.0/24: the edge does not forward.
@@ -68,6 +73,11 @@ cat <<TXT
 - The gateway opened the TCP connection into st-priv from a virtual IP of
   100.64.0.0/10 through its TUN device st0 (lwIP), so the private host saw the
   client's virtual address, and replies came back via st-bastion.
+- The web visitor needed no proxy and no token: the edge's visitor listener
+  (198.18.0.1:443, certificate for *.lab.test) saw the name app.lab.test, which
+  tunnel site1 registered, and sent the request over the tunnel; the gateway's
+  ingress rules sent it to http://198.51.100.10:8000 (the answer is the address the
+  origin saw: the gateway's ingress address).
 - No inbound port was opened on the private side.
 TXT
 step "stopping the lab"
