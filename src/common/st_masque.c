@@ -7,18 +7,8 @@
 #include <string.h>
 
 #include "st_capsule.h"
+#include "st_token.h"
 #include "st_varint.h"
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* Percent-decodes s[0..len) into out (NUL-terminated). false on a bad escape, a decoded
  * NUL or '/', or when it does not fit. */
@@ -30,7 +20,7 @@ static bool unescape(const char *s, size_t len, char *out, size_t cap)
         if (c == '%') {
             if (i + 2 >= len)
                 return false;
-            int h = hexval(s[i + 1]), l = hexval(s[i + 2]);
+            int h = st_hex_digit(s[i + 1]), l = st_hex_digit(s[i + 2]);
             if (h < 0 || l < 0)
                 return false;
             c = (char)(h << 4 | l);

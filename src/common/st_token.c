@@ -65,7 +65,7 @@ void st_sha256(const void *data, size_t len, uint8_t out[32])
         abort(); /* only fails on allocation failure inside OpenSSL */
 }
 
-static int hexval(char c)
+int st_hex_digit(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -83,7 +83,7 @@ int st_hex_decode32(const char *hex, uint8_t out[32])
     if (strlen(hex) != 64)
         return -EINVAL;
     for (size_t i = 0; i < 32; i++) {
-        int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+        int hi = st_hex_digit(hex[2 * i]), lo = st_hex_digit(hex[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return -EINVAL;
         tmp[i] = (uint8_t)(hi << 4 | lo);

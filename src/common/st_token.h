@@ -18,6 +18,8 @@ int st_token_split(const char *token, char *id, size_t idlen, char *secret, size
 bool st_token_id_valid(const char *id);
 /* SHA-256 of data (OpenSSL EVP). */
 void st_sha256(const void *data, size_t len, uint8_t out[32]);
+/* Value of one hex digit (either case), -1 for anything else. */
+int st_hex_digit(char c);
 /* Decodes exactly 64 hex chars (either case) into out; 0 or -EINVAL. */
 int st_hex_decode32(const char *hex, uint8_t out[32]);
 /* Constant-time comparison of two SHA-256 values (CRYPTO_memcmp). */
