@@ -36,6 +36,10 @@
 #define LWIP_NETIF_STATUS_CALLBACK 0
 #define LWIP_NETIF_LINK_CALLBACK 0
 #define IP_FORWARD 0
+/* SOF_REUSEADDR on UDP pcbs: several datagram flows share a local address and port
+ * (reach: one pcb per client bound to the same destination) and are told apart by their
+ * connected remote end. TCP pcbs never set the option. */
+#define SO_REUSE 1
 
 /* TCP: MSS for a 1500-byte TUN MTU, 1 MiB receive window (scale 5: 0xffff << 5 >= 1 MiB)
  * and 1 MiB send buffer. */

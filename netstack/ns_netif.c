@@ -1,6 +1,7 @@
 #include "ns_netif.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -82,6 +83,22 @@ int ns_netif_init(struct ns_netif *nif, int fd, struct in_addr addr, int prefix,
     return 0;
 }
 
+/* Unfragmented IPv4 ICMP (fragments go to lwIP, which reassembles or drops them). */
+static bool is_icmp(const uint8_t *b, size_t n)
+{
+    return n >= 20 && (b[0] >> 4) == 4 && b[9] == 1 && (b[6] & 0x3f) == 0 && b[7] == 0;
+}
+
+int ns_netif_send(struct ns_netif *nif, const uint8_t *pkt, size_t len)
+{
+    if (write(nif->fd, pkt, len) < 0) {
+        nif->tx_drops++;
+        return -errno;
+    }
+    nif->tx_packets++;
+    return 0;
+}
+
 int ns_netif_read(struct ns_netif *nif, int budget)
 {
     u16_t mtu = nif->netif.mtu;
@@ -109,6 +126,11 @@ int ns_netif_read(struct ns_netif *nif, int budget)
         pbuf_realloc(p, (u16_t)n);
         count++;
         nif->rx_packets++;
+        if (nif->icmp_hook && is_icmp(p->payload, (size_t)n) &&
+            nif->icmp_hook(nif->icmp_arg, p->payload, (size_t)n)) {
+            pbuf_free(p);
+            continue;
+        }
         if (nif->netif.input(p, &nif->netif) != ERR_OK) {
             pbuf_free(p);
             nif->rx_drops++;

@@ -7,10 +7,16 @@
 
 #include "lwip/netif.h"
 
+/* Sees every unfragmented ICMP packet read from the fd before lwIP does; returns 1 when it
+ * took the packet (lwIP never sees it), 0 to let lwIP handle it. */
+typedef int (*ns_netif_icmp_hook)(void *arg, uint8_t *pkt, size_t len);
+
 struct ns_netif {
     struct netif netif;
     int fd; /* borrowed: ns_netif_fini does not close it */
     uint64_t rx_packets, tx_packets, rx_drops, tx_drops;
+    ns_netif_icmp_hook icmp_hook; /* optional */
+    void *icmp_arg;
 };
 
 /* Adds a netif over a TUN-like fd (one IP packet per read/write, no PI header), sets it up,
@@ -23,6 +29,10 @@ int ns_netif_init(struct ns_netif *nif, int fd, struct in_addr addr, int prefix,
  * packets read (0 on EAGAIN) or -errno. An error after some packets returns the count;
  * the error shows on the next call. Runs lwIP callbacks synchronously. */
 int ns_netif_read(struct ns_netif *nif, int budget);
+
+/* Writes one complete IPv4 packet to the fd, bypassing lwIP (ICMP relayed as is).
+ * 0, or -errno (-EAGAIN: the TUN queue is full; the packet is dropped and counted). */
+int ns_netif_send(struct ns_netif *nif, const uint8_t *pkt, size_t len);
 
 /* Removes the netif from lwIP (pcbs using it fall back to other netifs or fail). */
 void ns_netif_fini(struct ns_netif *nif);

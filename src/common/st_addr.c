@@ -146,7 +146,8 @@ static int split_hostport(const char *s, size_t len, const char **host, size_t *
     return 0;
 }
 
-int st_authority_parse(const char *s, size_t len, int *family, uint8_t addr[16], uint16_t *port)
+static int hostport_parse(const char *s, size_t len, int *family, uint8_t addr[16], uint16_t *port,
+                          int min_port)
 {
     const char *h, *p;
     size_t hlen, plen;
@@ -161,7 +162,7 @@ int st_authority_parse(const char *s, size_t len, int *family, uint8_t addr[16],
     if (s[0] == '[' && fam != AF_INET6)
         return -EINVAL;
     pv = parse_dec(p, plen, 65535);
-    if (pv < 1)
+    if (pv < min_port)
         return -EINVAL;
     *family = fam;
     memcpy(addr, a, 16);
@@ -169,7 +170,17 @@ int st_authority_parse(const char *s, size_t len, int *family, uint8_t addr[16],
     return 0;
 }
 
-static void fill_sockaddr(struct st_sockaddr *out, int family, const uint8_t *addr, uint16_t port)
+int st_authority_parse(const char *s, size_t len, int *family, uint8_t addr[16], uint16_t *port)
+{
+    return hostport_parse(s, len, family, addr, port, 1);
+}
+
+int st_client_parse(const char *s, size_t len, int *family, uint8_t addr[16], uint16_t *port)
+{
+    return hostport_parse(s, len, family, addr, port, 0);
+}
+
+void st_sockaddr_from(struct st_sockaddr *out, int family, const uint8_t *addr, uint16_t port)
 {
     memset(out, 0, sizeof(*out));
     if (family == AF_INET) {
@@ -208,7 +219,7 @@ int st_sockaddr_parse(const char *s, struct st_sockaddr *out)
     port = parse_dec(p, plen, 65535);
     if (port < 0)
         return -EINVAL;
-    fill_sockaddr(out, family, addr, (uint16_t)port);
+    st_sockaddr_from(out, family, addr, (uint16_t)port);
     return 0;
 }
 

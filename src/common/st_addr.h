@@ -38,11 +38,15 @@ int st_sockaddr_parse(const char *s, struct st_sockaddr *out);
 bool st_hostname_valid(const char *s, bool wildcard);
 /* Port of an AF_INET/AF_INET6 address (host order); 0 for other families. */
 uint16_t st_sockaddr_port(const struct st_sockaddr *a);
+/* Fills out from a family (AF_INET: 4 address bytes, else IPv6: 16), address and port. */
+void st_sockaddr_from(struct st_sockaddr *out, int family, const uint8_t *addr, uint16_t port);
 /* Writes "ip:port" / "[ip6]:port" into buf; 0, -ENOSPC or -EINVAL (unknown family). */
 int st_sockaddr_format(const struct st_sockaddr *a, char *buf, size_t len);
 /* Splits an authority "host:port" / "[v6]:port" (s need not be NUL-terminated) into a
  * numeric address (AF_INET/AF_INET6, addr 16 bytes, IPv4 in addr[0..4), rest zero) + port;
  * -EINVAL if the host is not a literal IP or the port is not 1..65535. */
 int st_authority_parse(const char *s, size_t len, int *family, uint8_t addr[16], uint16_t *port);
+/* Same for a subtunnel-client value, where port 0 (ICMP: no port) is allowed. */
+int st_client_parse(const char *s, size_t len, int *family, uint8_t addr[16], uint16_t *port);
 
 #endif

@@ -22,6 +22,11 @@ static void on_check(struct st_timer *t)
 static void on_signal(struct st_loop *loop, int signo, void *data)
 {
     struct st_drain *d = data;
+    if (signo == SIGUSR1) {
+        if (d->stats)
+            d->stats(d->data);
+        return;
+    }
     if (signo == SIGHUP) {
         if (d->draining)
             st_info("SIGHUP while draining: configuration not reloaded");
@@ -50,5 +55,7 @@ int st_drain_install(struct st_drain *d, struct st_loop *loop)
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGHUP);
+    if (d->stats)
+        sigaddset(&set, SIGUSR1);
     return st_loop_signals(loop, &set, on_signal, d);
 }

@@ -10,7 +10,7 @@
 /* Graceful shutdown shared by both daemons. The first SIGTERM/SIGINT calls start() (stop
  * taking new work), then busy() is polled until it returns 0 or the grace period ends,
  * and the loop stops; a second signal stops it at once. SIGHUP calls reload() (ignored
- * while draining). */
+ * while draining); SIGUSR1 calls stats() when it is set. */
 
 #define ST_DRAIN_GRACE_MS 30000 /* default grace-period: open work may finish within it */
 #define ST_DRAIN_CHECK_MS 100   /* how often a draining daemon checks for idleness */
@@ -24,6 +24,7 @@ struct st_drain {
     void (*start)(void *data, int signo); /* logs why and stops new work */
     size_t (*busy)(void *data);           /* work left; 0 ends the drain */
     void (*reload)(void *data);           /* SIGHUP: re-read the configuration */
+    void (*stats)(void *data);            /* SIGUSR1: log counters (optional) */
     const char *idle_msg;                 /* logged when busy() reaches 0 */
     const char *busy_what;                /* e.g. "flows open" */
     void *data;

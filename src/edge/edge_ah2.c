@@ -164,9 +164,9 @@ void edge_ah2_respond(struct edge_ah2 *a, int32_t sid, int status, const char *p
     char st[4];
     snprintf(st, sizeof(st), "%d", status);
     if (body) {
-        nghttp2_nv nva[] = {NV(":status", st)};
+        nghttp2_nv nva[] = {NV(":status", st), NV("capsule-protocol", "?1")};
         nghttp2_data_provider dp = {.source.ptr = body, .read_callback = down_read};
-        nghttp2_submit_response(a->h2.session, sid, nva, 1, &dp);
+        nghttp2_submit_response(a->h2.session, sid, nva, body->masque ? 2 : 1, &dp);
     } else if (status == 407) {
         nghttp2_nv nva[] = {NV(":status", st), NV("proxy-status", proxy_status),
                             NV("proxy-authenticate", "Basic realm=\"subtunnel\"")};
@@ -246,15 +246,17 @@ static int session_ready(struct st_h2conn *h)
                                                    .frame_recv = on_frame_recv,
                                                    .data_chunk = on_data,
                                                    .stream_close = on_stream_close};
+    /* Access and reach connections take extended CONNECT (connect-udp, connect-ip). */
     static const nghttp2_settings_entry iv[] = {
         {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, EDGE_FLOW_WINDOW},
         {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, 1000},
-        {NGHTTP2_SETTINGS_MAX_FRAME_SIZE, 65536}};
+        {NGHTTP2_SETTINGS_MAX_FRAME_SIZE, 65536},
+        {NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL, 1}};
     if (!a->reach && !st_h2conn_is_h2(h)) {
         st_info("access %s: TLS without ALPN h2: only HTTP/2 is served on this port", a->client);
         return -1;
     }
-    if (st_h2conn_session(h, true, &handlers, a, iv, 3, CONN_WINDOW) < 0)
+    if (st_h2conn_session(h, true, &handlers, a, iv, a->visitor ? 3 : 4, CONN_WINDOW) < 0)
         return -1;
     if (a->reach)
         st_h2conn_heartbeat(h, a->srv->cfg.heartbeat_interval_ms, a->srv->cfg.heartbeat_count);

@@ -19,6 +19,7 @@
 #include "st_addr.h"
 #include "st_http.h"
 #include "st_log.h"
+#include "st_masque.h"
 #include "st_token.h"
 
 #define READ_CHUNK 65536
@@ -245,7 +246,9 @@ static void route(struct edge_flow *f, const char *client)
     int family;
     uint8_t addr[16];
     uint16_t port;
-    if (st_authority_parse(f->target, strlen(f->target), &family, addr, &port) < 0) {
+    int rv = f->masque ? st_client_parse(f->target, strlen(f->target), &family, addr, &port)
+                       : st_authority_parse(f->target, strlen(f->target), &family, addr, &port);
+    if (rv < 0) {
         respond_error(f, 400,
                       "subtunnel; error=http_request_error; details=\"target must be ip:port\"");
         return;
@@ -334,8 +337,11 @@ void edge_flow_h2_header(struct edge_flow *f, const uint8_t *name, size_t nlen,
         snprintf(f->method, sizeof(f->method), "%.*s", (int)vlen, (const char *)value);
     else if (nlen == 10 && memcmp(name, ":authority", 10) == 0)
         snprintf(f->target, sizeof(f->target), "%.*s", (int)vlen, (const char *)value);
-    else if (nlen == 9 && memcmp(name, ":protocol", 9) == 0)
+    else if (nlen == 9 && memcmp(name, ":protocol", 9) == 0) {
         f->has_protocol = true;
+        snprintf(f->protocol, sizeof(f->protocol), "%.*s", (int)vlen, (const char *)value);
+    } else if (nlen == 5 && memcmp(name, ":path", 5) == 0 && vlen < sizeof(f->path))
+        snprintf(f->path, sizeof(f->path), "%.*s", (int)vlen, (const char *)value);
     else if (nlen == 19 && memcmp(name, "proxy-authorization", 19) == 0 && f->ah->reach)
         f->authorized = (f->src_tunnel = reach_tunnel(f->srv, value, vlen)) != NULL;
     else if (nlen == 19 && memcmp(name, "proxy-authorization", 19) == 0)
@@ -351,7 +357,7 @@ static bool client_in_site(const struct edge_flow *f)
     int family;
     uint8_t addr[16];
     uint16_t port;
-    if (st_authority_parse(f->client, strlen(f->client), &family, addr, &port) < 0)
+    if (st_client_parse(f->client, strlen(f->client), &family, addr, &port) < 0)
         return false;
     const struct edge_tunnel_conf *t = f->src_tunnel->conf;
     for (size_t i = 0; t && i < t->n_routes; i++)
@@ -360,10 +366,49 @@ static bool client_in_site(const struct edge_flow *f)
     return false;
 }
 
+/* connect-udp (RFC 9298) or connect-ip scoped to one address and ICMP (RFC 9484): the
+ * target comes from :path; f->target becomes "ip:port" ("ip:0" for connect-ip). */
+static int masque_target(struct edge_flow *f)
+{
+    int family, prefix, proto;
+    uint8_t addr[16];
+    uint16_t port = 0;
+    size_t len = strlen(f->path);
+    if (strcmp(f->protocol, "connect-udp") == 0) {
+        if (st_masque_udp_path_parse(f->path, len, &family, addr, &port) < 0)
+            return -EINVAL;
+    } else if (st_masque_ip_path_parse(f->path, len, &family, addr, &prefix, &proto) < 0) {
+        return -EINVAL;
+    } else if (proto != 1 || prefix != (family == AF_INET ? 32 : 128)) {
+        return -EPROTONOSUPPORT;
+    }
+    char ip[64];
+    struct st_sockaddr sa;
+    st_sockaddr_from(&sa, family, addr, port);
+    st_sockaddr_format(&sa, ip, sizeof(ip));
+    snprintf(f->target, sizeof(f->target), "%s", ip);
+    return 0;
+}
+
 void edge_flow_h2_request(struct edge_flow *f, const char *client)
 {
-    if (strcmp(f->method, "CONNECT") != 0 || f->has_protocol) {
-        respond_error(f, 501, "subtunnel; error=http_request_error; details=\"only CONNECT\"");
+    f->masque = strcmp(f->method, "CONNECT") == 0 &&
+                (strcmp(f->protocol, "connect-udp") == 0 || strcmp(f->protocol, "connect-ip") == 0);
+    if (strcmp(f->method, "CONNECT") != 0 || (f->has_protocol && !f->masque)) {
+        respond_error(f, 501,
+                      "subtunnel; error=http_request_error; "
+                      "details=\"only CONNECT, connect-udp and connect-ip\"");
+        return;
+    }
+    int rv = f->masque ? masque_target(f) : 0;
+    if (rv == -EPROTONOSUPPORT) {
+        respond_error(f, 501,
+                      "subtunnel; error=http_request_error; "
+                      "details=\"connect-ip is served for one address and ICMP only\"");
+        return;
+    }
+    if (rv < 0) {
+        respond_error(f, 400, "subtunnel; error=http_request_error; details=\"bad MASQUE path\"");
         return;
     }
     if (!f->authorized) {

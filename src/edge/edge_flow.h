@@ -39,6 +39,9 @@ struct edge_flow {
     char client[64];                /* reach: subtunnel-client given by the gateway */
     struct edge_tunnel *src_tunnel; /* reach: the tunnel whose site opened the flow */
     bool has_protocol, authorized;
+    bool masque;       /* connect-udp / connect-ip: an extended CONNECT relayed as is */
+    char protocol[16]; /* :protocol */
+    char path[256];    /* :path (MASQUE target) */
     int status;
     size_t local_head; /* bytes at the head of `down` we generated (not from the tunnel) */
     char proxy_status[160];

@@ -342,10 +342,16 @@ int32_t edge_tconn_open_web(struct edge_tconn *c, struct edge_web *w, const nght
 int32_t edge_tconn_open_stream(struct edge_tconn *c, struct edge_flow *f, const char *authority,
                                const char *client)
 {
-    nghttp2_nv nva[] = {NV(":method", "CONNECT"), NV(":authority", authority),
-                        NV("subtunnel-client", client)};
+    nghttp2_nv plain[] = {NV(":method", "CONNECT"), NV(":authority", authority),
+                          NV("subtunnel-client", client)};
+    /* MASQUE (connect-udp, connect-ip): the extended CONNECT goes on as it came */
+    nghttp2_nv masque[] = {NV(":method", "CONNECT"),      NV(":protocol", f->protocol),
+                           NV(":scheme", "https"),        NV(":authority", authority),
+                           NV(":path", f->path),          NV("capsule-protocol", "?1"),
+                           NV("subtunnel-client", client)};
     nghttp2_data_provider dp = {.source.ptr = f, .read_callback = flow_read};
-    int32_t sid = nghttp2_submit_request(c->h2.session, NULL, nva, 3, &dp, f);
+    int32_t sid = f->masque ? nghttp2_submit_request(c->h2.session, NULL, masque, 7, &dp, f)
+                            : nghttp2_submit_request(c->h2.session, NULL, plain, 3, &dp, f);
     if (sid < 0)
         return sid;
     f->tc = c;

@@ -14,11 +14,26 @@
 #define TOKEN_FILE_MAX 1024
 
 static const char *const top_keys[] = {
-    "log-level",       "edges",      "edge-name",      "ca-file",
-    "token",           "token-file", "ha-connections", "heartbeat-interval",
-    "heartbeat-count", "expose",     "reach",          "tun",
-    "virtual-pool",    "edge-srv",   "resolvers",      "grace-period",
-    "ingress",         NULL,
+    "log-level",
+    "edges",
+    "edge-name",
+    "ca-file",
+    "token",
+    "token-file",
+    "ha-connections",
+    "heartbeat-interval",
+    "heartbeat-count",
+    "expose",
+    "reach",
+    "tun",
+    "virtual-pool",
+    "edge-srv",
+    "resolvers",
+    "grace-period",
+    "ingress",
+    "udp-idle-timeout",
+    "icmp-idle-timeout",
+    NULL,
 };
 static const char *const expose_keys[] = {"routes", "connect-timeout", "allow-link-local", NULL};
 static const char *const tun_keys[] = {"name", "mtu", NULL};
@@ -249,6 +264,8 @@ static void set_defaults(struct gw_config *cfg)
     cfg->heartbeat_interval_ms = 5000;
     cfg->heartbeat_count = 5;
     cfg->grace_period_ms = 30000;
+    cfg->udp_idle_timeout_ms = 210000;
+    cfg->icmp_idle_timeout_ms = 30000;
     cfg->reach_connections = 2;
     cfg->connect_timeout_ms = 10000;
     strcpy(cfg->tun_name, "st0");
@@ -292,7 +309,11 @@ static int from_tree(struct st_cfg *c, struct gw_config *cfg)
         (rc = st_cfg_opt_int(c, root, "heartbeat-interval", 1, 300, 1000,
                              &cfg->heartbeat_interval_ms)) < 0 ||
         (rc = st_cfg_opt_int(c, root, "heartbeat-count", 1, 100, 1, &cfg->heartbeat_count)) < 0 ||
-        (rc = st_cfg_opt_int(c, root, "grace-period", 0, 3600, 1000, &cfg->grace_period_ms)) < 0)
+        (rc = st_cfg_opt_int(c, root, "grace-period", 0, 3600, 1000, &cfg->grace_period_ms)) < 0 ||
+        (rc = st_cfg_opt_int(c, root, "udp-idle-timeout", 1, 86400, 1000,
+                             &cfg->udp_idle_timeout_ms)) < 0 ||
+        (rc = st_cfg_opt_int(c, root, "icmp-idle-timeout", 1, 3600, 1000,
+                             &cfg->icmp_idle_timeout_ms)) < 0)
         return rc;
     if ((v = st_cfg_get(root, "expose")) && (rc = get_expose(c, v, cfg)) < 0)
         return rc;

@@ -16,10 +16,12 @@ struct gw_config {
     char *edge_srv;                /* edge-srv: domain; edges from _subtunnel._tcp.<domain> */
     struct st_sockaddr *resolvers; /* resolvers: DNS servers "ip:port"; none: resolv.conf */
     size_t n_resolvers;
-    int grace_period_ms; /* grace-period: seconds, default 30, 0..3600 */
-    char *edge_name;     /* edge-name: TLS name to verify (required) */
-    char *ca_file;       /* ca-file: required readable file */
-    char tunnel_id[64];  /* from token: "id:secret" or token-file: path */
+    int grace_period_ms;      /* grace-period: seconds, default 30, 0..3600 */
+    int udp_idle_timeout_ms;  /* udp-idle-timeout: seconds, default 210, 1..86400 */
+    int icmp_idle_timeout_ms; /* icmp-idle-timeout: seconds, default 30, 1..3600 */
+    char *edge_name;          /* edge-name: TLS name to verify (required) */
+    char *ca_file;            /* ca-file: required readable file */
+    char tunnel_id[64];       /* from token: "id:secret" or token-file: path */
     char secret[256];
     int ha_connections;        /* ha-connections: default 4, 1..16 */
     int heartbeat_interval_ms; /* heartbeat-interval: seconds, default 5, 1..300 */

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "gw_dgram.h"
 #include "gw_flow.h"
 #include "gw_pool.h"
 #include "gw_reach.h"
@@ -241,7 +242,11 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *fr, void *ud)
             open_control(c, f);
         else if (gw_web_wanted(f))
             gw_web_start(f, end);
-        else {
+        else if (gw_dgram_wanted(f)) {
+            gw_dgram_start(f, gw_web_path(f->web));
+            gw_web_free(f->web);
+            f->web = NULL;
+        } else {
             gw_web_free(f->web); /* a :path came, but this is no ingress request */
             f->web = NULL;
             gw_flow_start(f);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "gw_conn.h"
+#include "gw_dgram.h"
 #include "gw_server.h"
 #include "gw_web.h"
 #include "st_addr.h"
@@ -55,10 +56,11 @@ static void on_release(struct st_defer *d)
     if (f->has_vip)
         gw_vip_release(f->gw->vips, f->vip);
     gw_web_free(f->web);
+    gw_dgram_free(f->dgram);
     free(f);
 }
 
-static void maybe_release(struct gw_flow *f)
+void gw_flow_maybe_release(struct gw_flow *f)
 {
     if (f->finishing || !f->stream_closed)
         return;
@@ -77,7 +79,7 @@ static void kick(struct gw_flow *f)
         st_h2conn_kick(&f->conn->h2);
 }
 
-static void resume_up(struct gw_flow *f)
+void gw_flow_resume_up(struct gw_flow *f)
 {
     if (f->provider_deferred && f->conn && !f->stream_closed) {
         f->provider_deferred = false;
@@ -103,7 +105,7 @@ static ssize_t provider_read(nghttp2_session *s, int32_t sid, uint8_t *buf, size
     return gw_flow_read_up(src->ptr, buf, len, flags);
 }
 
-static void respond(struct gw_flow *f, int status, const char *proxy_status)
+void gw_flow_respond(struct gw_flow *f, int status, const char *proxy_status)
 {
     if (f->responded || !f->conn || f->stream_closed)
         return;
@@ -112,9 +114,9 @@ static void respond(struct gw_flow *f, int status, const char *proxy_status)
     snprintf(st, sizeof(st), "%d", status);
     nghttp2_session *s = f->conn->h2.session;
     if (status == 200) {
-        nghttp2_nv nva[] = {NV(":status", st)};
+        nghttp2_nv nva[] = {NV(":status", st), NV("capsule-protocol", "?1")};
         nghttp2_data_provider dp = {.source.ptr = f, .read_callback = provider_read};
-        nghttp2_submit_response(s, f->sid, nva, 1, &dp);
+        nghttp2_submit_response(s, f->sid, nva, f->dgram ? 2 : 1, &dp);
     } else {
         nghttp2_nv nva[] = {NV(":status", st), NV("proxy-status", proxy_status)};
         nghttp2_submit_response(s, f->sid, nva, 2, NULL);
@@ -173,7 +175,7 @@ static err_t on_tcp_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t e
         else
             f->up = p;
     }
-    resume_up(f);
+    gw_flow_resume_up(f);
     return ERR_OK;
 }
 
@@ -189,7 +191,7 @@ static err_t on_tcp_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
     }
     if (push_down(f) < 0)
         return ERR_ABRT;
-    maybe_release(f);
+    gw_flow_maybe_release(f);
     return ERR_OK;
 }
 
@@ -208,22 +210,22 @@ static void on_tcp_err(void *arg, err_t err)
     st_timer_stop(&f->timer);
     if (err == ERR_CLSD && f->connected) {
         /* LAST_ACK completed: both FINs acknowledged, a clean end; `up` still drains. */
-        maybe_release(f);
+        gw_flow_maybe_release(f);
         return;
     }
     if (!f->connected) {
         if (err == ERR_RST) {
             st_info("flow %s -> %s: connection refused", f->client, f->authority);
-            respond(f, 502, "subtunnel; error=connection_refused");
+            gw_flow_respond(f, 502, "subtunnel; error=connection_refused");
         } else {
             st_info("flow %s -> %s: connect failed (%d)", f->client, f->authority, err);
-            respond(f, 504, "subtunnel; error=connection_timeout");
+            gw_flow_respond(f, 504, "subtunnel; error=connection_timeout");
         }
     } else {
         st_debug("flow %s -> %s: reset by host (%d)", f->client, f->authority, err);
         reset_stream(f, NGHTTP2_CONNECT_ERROR);
     }
-    maybe_release(f);
+    gw_flow_maybe_release(f);
 }
 
 static err_t on_tcp_connected(void *arg, struct tcp_pcb *pcb, err_t err)
@@ -233,7 +235,7 @@ static err_t on_tcp_connected(void *arg, struct tcp_pcb *pcb, err_t err)
     struct gw_flow *f = arg;
     f->connected = true;
     st_timer_stop(&f->timer);
-    respond(f, 200, NULL);
+    gw_flow_respond(f, 200, NULL);
     return push_down(f) < 0 ? ERR_ABRT : ERR_OK;
 }
 
@@ -243,12 +245,12 @@ static void on_timer(struct st_timer *t)
     if (!f->connected) {
         st_info("flow %s -> %s: connect timed out", f->client, f->authority);
         abort_pcb(f);
-        respond(f, 504, "subtunnel; error=connection_timeout");
+        gw_flow_respond(f, 504, "subtunnel; error=connection_timeout");
         return;
     }
     /* Linger expired: the host never acknowledged the tail of the data. */
     abort_pcb(f);
-    maybe_release(f);
+    gw_flow_maybe_release(f);
 }
 
 struct gw_flow *gw_flow_new(struct gw_conn *c, int32_t sid)
@@ -274,7 +276,7 @@ static bool in_routes(const struct gw_config *cfg, const uint8_t *addr)
 }
 
 /* Why the destination is refused, or NULL when it may be reached. */
-static const char *policy_refusal(struct gw_server *gw, const uint8_t *addr)
+const char *gw_flow_policy_refusal(struct gw_server *gw, const uint8_t *addr)
 {
     static const struct st_cidr link_local = {.family = AF_INET, .addr = {169, 254}, .prefix = 16};
     if (!in_routes(&gw->cfg, addr))
@@ -286,12 +288,32 @@ static const char *policy_refusal(struct gw_server *gw, const uint8_t *addr)
     return NULL;
 }
 
+int gw_flow_source(struct gw_flow *f, uint16_t *cport, bool *preserve)
+{
+    int cfam = AF_INET;
+    uint8_t caddr[16] = {0};
+    *cport = 0;
+    if (st_client_parse(f->client, strlen(f->client), &cfam, caddr, cport) < 0)
+        cfam = AF_INET;
+    /* A client inside a reach route is answered through this TUN: connect from its own
+     * address (source preservation); anyone else gets a virtual IP. */
+    *preserve = cfam == AF_INET && gw_reach_covers(f->gw, caddr);
+    if (*preserve) {
+        memcpy(&f->vip.s_addr, caddr, 4);
+        return 0;
+    }
+    if (gw_vip_acquire(f->gw->vips, cfam, caddr, &f->vip) < 0)
+        return -1;
+    f->has_vip = true;
+    return 0;
+}
+
 void gw_flow_start(struct gw_flow *f)
 {
     struct gw_server *gw = f->gw;
     f->started = true;
     if (strcmp(f->method, "CONNECT") != 0 || f->protocol[0]) {
-        respond(f, 501, "subtunnel; error=http_request_error; details=\"only CONNECT\"");
+        gw_flow_respond(f, 501, "subtunnel; error=http_request_error; details=\"only CONNECT\"");
         return;
     }
     int family;
@@ -299,35 +321,26 @@ void gw_flow_start(struct gw_flow *f)
     uint16_t port;
     if (st_authority_parse(f->authority, strlen(f->authority), &family, addr, &port) < 0 ||
         family != AF_INET) {
-        respond(f, 400,
-                "subtunnel; error=http_request_error; details=\"authority must be ipv4:port\"");
+        gw_flow_respond(
+            f, 400, "subtunnel; error=http_request_error; details=\"authority must be ipv4:port\"");
         return;
     }
-    const char *why = policy_refusal(gw, addr);
+    const char *why = gw_flow_policy_refusal(gw, addr);
     if (why) {
         st_info("flow %s -> %s: refused: %s", f->client, f->authority, why);
-        respond(f, 403, "subtunnel; error=destination_ip_prohibited");
+        gw_flow_respond(f, 403, "subtunnel; error=destination_ip_prohibited");
         return;
     }
-    int cfam = AF_INET;
-    uint8_t caddr[16] = {0};
-    uint16_t cport = 0;
-    if (st_authority_parse(f->client, strlen(f->client), &cfam, caddr, &cport) < 0)
-        cfam = AF_INET;
-    /* A client inside a reach route is answered through this TUN: connect from its own
-     * address (source preservation); anyone else gets a virtual IP. */
-    bool preserve = cfam == AF_INET && gw_reach_covers(gw, caddr);
-    if (preserve) {
-        memcpy(&f->vip.s_addr, caddr, 4);
-    } else if (gw_vip_acquire(gw->vips, cfam, caddr, &f->vip) < 0) {
-        respond(f, 503, "subtunnel; error=connection_limit_reached; details=\"virtual pool full\"");
+    uint16_t cport;
+    bool preserve;
+    if (gw_flow_source(f, &cport, &preserve) < 0) {
+        gw_flow_respond(f, 503,
+                        "subtunnel; error=connection_limit_reached; details=\"virtual pool full\"");
         return;
-    } else {
-        f->has_vip = true;
     }
     f->pcb = tcp_new();
     if (!f->pcb) {
-        respond(f, 503, "subtunnel; error=proxy_internal_error");
+        gw_flow_respond(f, 503, "subtunnel; error=proxy_internal_error");
         return;
     }
     ip_addr_t local, remote;
@@ -343,12 +356,12 @@ void gw_flow_start(struct gw_flow *f)
     if ((!preserve || tcp_bind(f->pcb, &local, cport) != ERR_OK) &&
         tcp_bind(f->pcb, &local, 0) != ERR_OK) {
         abort_pcb(f);
-        respond(f, 503, "subtunnel; error=proxy_internal_error; details=\"no local port\"");
+        gw_flow_respond(f, 503, "subtunnel; error=proxy_internal_error; details=\"no local port\"");
         return;
     }
     if (tcp_connect(f->pcb, &remote, port, on_tcp_connected) != ERR_OK) {
         abort_pcb(f);
-        respond(f, 503, "subtunnel; error=proxy_internal_error; details=\"no local port\"");
+        gw_flow_respond(f, 503, "subtunnel; error=proxy_internal_error; details=\"no local port\"");
         return;
     }
     gw->flows_opened++;
@@ -360,6 +373,8 @@ void gw_flow_start(struct gw_flow *f)
 
 int gw_flow_on_data(struct gw_flow *f, const uint8_t *p, size_t n)
 {
+    if (f->dgram)
+        return gw_dgram_on_data(f->dgram, p, n);
     if (f->web && f->started)
         return gw_web_on_data(f->web, p, n);
     if (!f->started || (f->responded && !f->connected)) {
@@ -376,6 +391,10 @@ int gw_flow_on_data(struct gw_flow *f, const uint8_t *p, size_t n)
 
 void gw_flow_on_eof(struct gw_flow *f)
 {
+    if (f->dgram) {
+        gw_dgram_on_eof(f->dgram);
+        return;
+    }
     if (f->web && f->started) {
         gw_web_on_eof(f->web);
         return;
@@ -386,6 +405,8 @@ void gw_flow_on_eof(struct gw_flow *f)
 
 void gw_flow_on_close(struct gw_flow *f, uint32_t code)
 {
+    if (f->dgram)
+        gw_dgram_on_close(f->dgram);
     if (f->web && f->started)
         gw_web_on_close(f->web, code);
     /* Queued bytes will never be consumed on this stream: return their connection window. */
@@ -397,21 +418,25 @@ void gw_flow_on_close(struct gw_flow *f, uint32_t code)
         abort_pcb(f);
     else if (f->pcb && f->down.len)
         st_timer_start(&f->timer, LINGER_MS);
-    maybe_release(f);
+    gw_flow_maybe_release(f);
 }
 
 void gw_flow_on_conn_lost(struct gw_flow *f)
 {
+    if (f->dgram)
+        gw_dgram_on_close(f->dgram);
     if (f->web && f->started)
         gw_web_on_close(f->web, NGHTTP2_CONNECT_ERROR);
     f->stream_closed = true;
     f->conn = NULL;
     abort_pcb(f);
-    maybe_release(f);
+    gw_flow_maybe_release(f);
 }
 
 ssize_t gw_flow_read_up(struct gw_flow *f, uint8_t *buf, size_t len, uint32_t *flags)
 {
+    if (f->dgram)
+        return gw_dgram_read_up(f->dgram, buf, len, flags);
     size_t n = len < f->up_len ? len : f->up_len;
     if (n > 0xffff)
         n = 0xffff;
@@ -442,6 +467,26 @@ static void format_ep(char *buf, size_t len, const ip_addr_t *ip, u16_t port)
     snprintf(buf, len, "%s:%u", a, port);
 }
 
+int32_t gw_flow_submit(struct gw_conn *c, struct gw_flow *f, const nghttp2_nv *nva, size_t n)
+{
+    nghttp2_nv all[8];
+    char auth[400];
+    if (n + 1 > sizeof(all) / sizeof(all[0]))
+        return NGHTTP2_ERR_INVALID_ARGUMENT;
+    memcpy(all, nva, n * sizeof(*nva));
+    snprintf(auth, sizeof(auth), "Bearer %s:%s", f->gw->cfg.tunnel_id, f->gw->cfg.secret);
+    all[n] = (nghttp2_nv)NV("proxy-authorization", auth);
+    all[n].flags |= NGHTTP2_NV_FLAG_NO_INDEX; /* keep the secret out of the HPACK table */
+    nghttp2_data_provider dp = {.source.ptr = f, .read_callback = provider_read};
+    int32_t sid = nghttp2_submit_request(c->h2.session, NULL, all, n + 1, &dp, f);
+    if (sid < 0)
+        return sid;
+    f->sid = sid;
+    gw_conn_attach(c, f);
+    st_h2conn_kick(&c->h2);
+    return sid;
+}
+
 int gw_flow_accept(struct gw_server *gw, struct tcp_pcb *pcb)
 {
     char dst[64], src[64];
@@ -458,13 +503,9 @@ int gw_flow_accept(struct gw_server *gw, struct tcp_pcb *pcb)
     f->pcb = pcb;
     snprintf(f->authority, sizeof(f->authority), "%s", dst);
     snprintf(f->client, sizeof(f->client), "%s", src);
-    char auth[400];
-    snprintf(auth, sizeof(auth), "Bearer %s:%s", gw->cfg.tunnel_id, gw->cfg.secret);
     nghttp2_nv nva[] = {NV(":method", "CONNECT"), NV(":authority", f->authority),
-                        NV("proxy-authorization", auth), NV("subtunnel-client", f->client)};
-    nva[2].flags |= NGHTTP2_NV_FLAG_NO_INDEX; /* keep the secret out of the HPACK table */
-    nghttp2_data_provider dp = {.source.ptr = f, .read_callback = provider_read};
-    int32_t sid = nghttp2_submit_request(c->h2.session, NULL, nva, 4, &dp, f);
+                        NV("subtunnel-client", f->client)};
+    int32_t sid = gw_flow_submit(c, f, nva, 3);
     if (sid < 0) {
         st_info("reach: %s -> %s: cannot open a stream: %s", src, dst, nghttp2_strerror(sid));
         f->pcb = NULL;
@@ -473,8 +514,6 @@ int gw_flow_accept(struct gw_server *gw, struct tcp_pcb *pcb)
         tcp_abort(pcb);
         return -1;
     }
-    f->sid = sid;
-    gw_conn_attach(c, f);
     tcp_arg(pcb, f);
     tcp_err(pcb, on_tcp_err);
     tcp_recv(pcb, on_tcp_recv);
@@ -492,6 +531,10 @@ void gw_flow_on_response(struct gw_flow *f)
     if (!f->inbound || f->responded)
         return;
     f->responded = true;
+    if (f->dgram) {
+        gw_dgram_on_response(f->dgram, f->status);
+        return;
+    }
     if (f->status >= 200 && f->status < 300)
         return;
     st_info("reach: %s -> %s: refused by the edge (%d): resetting the client", f->client,

@@ -3,6 +3,7 @@
 
 #include <lwip/tcp.h>
 #include <netinet/in.h>
+#include <nghttp2/nghttp2.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -20,6 +21,7 @@
 struct gw_conn;
 struct gw_server;
 struct gw_web;
+struct gw_dgram;
 
 struct gw_flow {
     struct gw_server *gw;
@@ -38,9 +40,10 @@ struct gw_flow {
     size_t up_len;
     bool started, connected, responded, down_eof, fin_sent, up_eof, up_eof_sent;
     bool stream_closed, provider_deferred, finishing;
-    bool inbound;       /* reach: accepted from the TUN, the stream was opened by us */
-    int status;         /* reach: the edge's answer */
-    struct gw_web *web; /* hostname ingress request (gw_web.h); NULL for CONNECT flows */
+    bool inbound;           /* reach: accepted from the TUN, the stream was opened by us */
+    int status;             /* reach: the edge's answer */
+    struct gw_web *web;     /* hostname ingress request (gw_web.h); NULL for CONNECT flows */
+    struct gw_dgram *dgram; /* connect-udp / connect-ip (gw_dgram.h); NULL for TCP */
 };
 
 /* Reach: a TCP connection accepted on the TUN becomes a CONNECT on a reach connection.
@@ -60,5 +63,21 @@ void gw_flow_on_close(struct gw_flow *f, uint32_t code);
 /* The connection died: abort everything now. */
 void gw_flow_on_conn_lost(struct gw_flow *f);
 ssize_t gw_flow_read_up(struct gw_flow *f, uint8_t *buf, size_t len, uint32_t *flags);
+/* Answers the request: 200 opens the response body (the flow's data source, with
+ * capsule-protocol for datagram flows), anything else ends the stream with proxy-status. */
+void gw_flow_respond(struct gw_flow *f, int status, const char *proxy_status);
+/* Why the exposed destination addr (IPv4) is refused, or NULL when it may be reached. */
+const char *gw_flow_policy_refusal(struct gw_server *gw, const uint8_t *addr);
+/* Picks the source address for a flow from client "ip:port" (subtunnel-client): the client's
+ * own address when it lies in a reach route (answered through this TUN), else a virtual IP
+ * (f->has_vip). Sets f->vip and *cport (0 when unknown). 0, or -1 when the pool is full. */
+int gw_flow_source(struct gw_flow *f, uint16_t *cport, bool *preserve);
+/* Sends a request on reach connection c for flow f (f->sid set, flow attached); the data
+ * source is the flow. Returns the stream id or a negative nghttp2 error. */
+int32_t gw_flow_submit(struct gw_conn *c, struct gw_flow *f, const nghttp2_nv *nva, size_t n);
+/* Wakes the stream's data source after it returned NGHTTP2_ERR_DEFERRED. */
+void gw_flow_resume_up(struct gw_flow *f);
+/* Releases the flow once its stream is gone (deferred). */
+void gw_flow_maybe_release(struct gw_flow *f);
 
 #endif

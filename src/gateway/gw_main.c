@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "gw_conn.h"
+#include "gw_flow.h"
 #include "gw_pool.h"
 #include "gw_server.h"
 #include "ns_stack.h"
@@ -173,6 +174,8 @@ static int setup_tun(struct gw_server *gw)
         close(fd);
         return -1;
     }
+    gw->nif.icmp_hook = gw_dgram_icmp_hook;
+    gw->nif.icmp_arg = gw;
     st_io_init(&gw->tun_io, &gw->loop, fd, on_tun, gw);
     st_io_set(&gw->tun_io, EPOLLIN);
     st_timer_init(&gw->lwip_timer, &gw->loop, on_lwip_tick, gw);
@@ -181,6 +184,38 @@ static int setup_tun(struct gw_server *gw)
     st_cidr_format(&cfg->virtual_pool, pool, sizeof(pool));
     st_info("TUN %s up (mtu %d), virtual pool %s", gw->ifname, cfg->tun_mtu, pool);
     return 0;
+}
+
+static long rss_kb(void)
+{
+    long pages = 0, rss = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f)
+        return -1;
+    if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
+        rss = -1;
+    fclose(f);
+    return rss < 0 ? -1 : rss * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+/* SIGUSR1: one line of counters (tests and operators read it from the log). */
+static void log_stats(void *data)
+{
+    struct gw_server *gw = data;
+    const struct gw_dgram_stats *d = &gw->dgram;
+    size_t live = 0;
+    for (size_t i = 0; i < gw->n_conns; i++)
+        for (struct gw_flow *f = gw->conns[i]->flows; f; f = f->next)
+            live += !f->dgram;
+    st_info("stats: tcp flows %zu live %llu opened %llu refused; udp flows %llu live %llu "
+            "opened; icmp flows %llu live %llu opened; datagrams %llu out %llu in %llu dropped; "
+            "expired %llu; refused %llu; queued %llu bytes; vips %zu; rss %ld kB",
+            live, (unsigned long long)gw->flows_opened, (unsigned long long)gw->flows_refused,
+            (unsigned long long)d->udp_live, (unsigned long long)d->udp_opened,
+            (unsigned long long)d->icmp_live, (unsigned long long)d->icmp_opened,
+            (unsigned long long)d->tx, (unsigned long long)d->rx, (unsigned long long)d->drops,
+            (unsigned long long)d->expired, (unsigned long long)d->refused,
+            (unsigned long long)d->queued_bytes, gw_vip_in_use(gw->vips), rss_kb());
 }
 
 static int run(struct gw_server *gw)
@@ -203,6 +238,7 @@ static int run(struct gw_server *gw)
                                   .idle_msg = "drained: every edge connection is idle",
                                   .busy_what = "busy edge connections",
                                   .reload = reload,
+                                  .stats = log_stats,
                                   .grace_ms = (uint64_t)gw->cfg.grace_period_ms,
                                   .data = gw};
     st_drain_install(&gw->drain, &gw->loop);

@@ -5,6 +5,7 @@
 #include <lwip/tcp.h>
 #include <string.h>
 
+#include "gw_dgram.h"
 #include "gw_flow.h"
 #include "gw_server.h"
 #include "ns_tun.h"
@@ -32,7 +33,7 @@ int gw_reach_init(struct gw_server *gw)
     tcp_arg(l, gw);
     tcp_accept(l, on_accept);
     gw->reach_listener = l;
-    return 0;
+    return gw_dgram_reach_init(gw);
 }
 
 static bool installed(const struct gw_server *gw, const struct st_cidr *c)

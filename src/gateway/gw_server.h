@@ -5,6 +5,7 @@
 #include <openssl/ssl.h>
 
 #include "gw_config.h"
+#include "gw_dgram.h"
 #include "gw_edges.h"
 #include "gw_reach.h"
 #include "gw_vip.h"
@@ -64,6 +65,10 @@ struct gw_server {
     size_t n_origin_ctx;
     struct in_addr ingress_vip; /* source address of connections to origins */
     bool has_ingress_vip;
+    /* UDP and ICMP (gw_dgram) */
+    struct gw_dgram_stats dgram;
+    struct gw_dgram *icmp_flows;
+    struct udp_pcb *udp_catch; /* reach: any-port pcb */
 };
 
 #endif

@@ -178,6 +178,11 @@ void gw_web_header(struct gw_flow *f, const uint8_t *name, size_t nlen, const ui
         w->fields[w->n_fields++] = (struct st_http_field){n, nlen, v, vlen};
 }
 
+const char *gw_web_path(const struct gw_web *w)
+{
+    return w ? w->path : NULL;
+}
+
 bool gw_web_wanted(const struct gw_flow *f)
 {
     if (!f->web || strcmp(f->protocol, "subtunnel-control") == 0)

@@ -24,6 +24,8 @@ struct gw_web;
  * with a :path get a gw_web (f->web) that keeps the fields; others are ignored here. */
 void gw_web_header(struct gw_flow *f, const uint8_t *name, size_t nlen, const uint8_t *value,
                    size_t vlen);
+/* The request's :path (NUL-terminated, owned by w), or NULL. */
+const char *gw_web_path(const struct gw_web *w);
 /* True when f's request is for the ingress (not a CONNECT to an address, not control). */
 bool gw_web_wanted(const struct gw_flow *f);
 /* The request head is complete (end_stream: no body follows): answer or start proxying. */

@@ -1,8 +1,10 @@
-/* MASQUE UDP (RFC 9298): connect-udp paths and UDP payloads in DATAGRAM capsules. */
+/* MASQUE UDP (RFC 9298) and IP (RFC 9484): connect-udp and connect-ip paths, UDP payloads and
+ * IP packets in DATAGRAM capsules. */
 #include "st_masque.h"
 
 #include "st_capsule.h"
 #include "st_check.h"
+#include "st_ipv4.h"
 #include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
@@ -155,6 +157,226 @@ START_TEST(test_payload_errors)
 }
 END_TEST
 
+static int ip_parse(const char *path, int *family, uint8_t addr[16], int *prefix, int *proto)
+{
+    return st_masque_ip_path_parse(path, strlen(path), family, addr, prefix, proto);
+}
+
+START_TEST(test_ip_path_parse)
+{
+    int fam, prefix, proto;
+    uint8_t a[16], want[16];
+
+    ck_assert_int_eq(ip_parse("/.well-known/masque/ip/198.51.100.7/1/", &fam, a, &prefix, &proto),
+                     0);
+    ck_assert_int_eq(fam, AF_INET);
+    inet_pton(AF_INET, "198.51.100.7", want);
+    ck_assert_mem_eq(a, want, 4);
+    ck_assert_int_eq(prefix, 32);
+    ck_assert_int_eq(proto, 1);
+
+    ck_assert_int_eq(
+        ip_parse("/.well-known/masque/ip/2001%3Adb8%3a%3A7/58/", &fam, a, &prefix, &proto), 0);
+    ck_assert_int_eq(fam, AF_INET6);
+    inet_pton(AF_INET6, "2001:db8::7", want);
+    ck_assert_mem_eq(a, want, 16);
+    ck_assert_int_eq(prefix, 128);
+    ck_assert_int_eq(proto, 58);
+
+    /* prefixes: a percent-encoded '/' (either case) and a length */
+    ck_assert_int_eq(
+        ip_parse("/.well-known/masque/ip/198.51.100.0%2F24/17/", &fam, a, &prefix, &proto), 0);
+    ck_assert_int_eq(fam, AF_INET);
+    inet_pton(AF_INET, "198.51.100.0", want);
+    ck_assert_mem_eq(a, want, 4);
+    ck_assert_int_eq(prefix, 24);
+    ck_assert_int_eq(proto, 17);
+    ck_assert_int_eq(
+        ip_parse("/.well-known/masque/ip/198.18.0.0%2f15/0/", &fam, a, &prefix, &proto), 0);
+    ck_assert_int_eq(prefix, 15);
+    ck_assert_int_eq(proto, 0);
+    ck_assert_int_eq(
+        ip_parse("/.well-known/masque/ip/100.64.0.0%2F10/255/", &fam, a, &prefix, &proto), 0);
+    ck_assert_int_eq(prefix, 10);
+    ck_assert_int_eq(proto, 255);
+    ck_assert_int_eq(ip_parse("/.well-known/masque/ip/192.0.2.1%2F32/1/", &fam, a, &prefix, &proto),
+                     0);
+    ck_assert_int_eq(prefix, 32);
+    ck_assert_int_eq(ip_parse("/.well-known/masque/ip/0.0.0.0%2F0/1/", &fam, a, &prefix, &proto),
+                     0);
+    ck_assert_int_eq(fam, AF_INET);
+    ck_assert_int_eq(prefix, 0);
+    ck_assert_int_eq(
+        ip_parse("/.well-known/masque/ip/2001%3Adb8%3A%3A%2F32/*/", &fam, a, &prefix, &proto), 0);
+    ck_assert_int_eq(fam, AF_INET6);
+    inet_pton(AF_INET6, "2001:db8::", want);
+    ck_assert_mem_eq(a, want, 16);
+    ck_assert_int_eq(prefix, 32);
+    ck_assert_int_eq(proto, -1);
+
+    /* "*" for any host and/or any protocol, raw or percent-encoded */
+    memset(a, 0xaa, sizeof(a));
+    memset(want, 0, sizeof(want));
+    ck_assert_int_eq(ip_parse("/.well-known/masque/ip/*/*/", &fam, a, &prefix, &proto), 0);
+    ck_assert_int_eq(fam, 0);
+    ck_assert_mem_eq(a, want, 16);
+    ck_assert_int_eq(prefix, 0);
+    ck_assert_int_eq(proto, -1);
+    ck_assert_int_eq(ip_parse("/.well-known/masque/ip/*/1/", &fam, a, &prefix, &proto), 0);
+    ck_assert_int_eq(fam, 0);
+    ck_assert_int_eq(proto, 1);
+    ck_assert_int_eq(ip_parse("/.well-known/masque/ip/%2A/%2a/", &fam, a, &prefix, &proto), 0);
+    ck_assert_int_eq(fam, 0);
+    ck_assert_int_eq(proto, -1);
+    ck_assert_int_eq(ip_parse("/.well-known/masque/ip/203.0.113.9/*/", &fam, a, &prefix, &proto),
+                     0);
+    ck_assert_int_eq(fam, AF_INET);
+    ck_assert_int_eq(prefix, 32);
+    ck_assert_int_eq(proto, -1);
+}
+END_TEST
+
+START_TEST(test_ip_path_errors)
+{
+    int fam, prefix, proto;
+    uint8_t a[16];
+    static const char *const bad[] = {
+        "",
+        "/",
+        "/.well-known/masque/ip/",
+        "/.well-known/masque/ip/198.51.100.7/1",     /* no trailing '/' */
+        "/.well-known/masque/ip/198.51.100.7/",      /* no ipproto segment */
+        "/.well-known/masque/ip/198.51.100.7//",     /* empty ipproto */
+        "/.well-known/masque/ip//1/",                /* empty target */
+        "/.well-known/masque/ip///",                 /* both empty */
+        "/.well-known/masque/ip/198.51.100.7/256/",  /* proto too big */
+        "/.well-known/masque/ip/198.51.100.7/1000/", /* too many digits */
+        "/.well-known/masque/ip/198.51.100.7/0001/",
+        "/.well-known/masque/ip/198.51.100.7/-1/",
+        "/.well-known/masque/ip/198.51.100.7/+1/",
+        "/.well-known/masque/ip/198.51.100.7/0x1/",
+        "/.well-known/masque/ip/198.51.100.7/**/",
+        "/.well-known/masque/ip/198.51.100.7/1%2F/", /* encoded '/' outside the target */
+        "/.well-known/masque/ip/198.51.100.7/1/x/",  /* extra segment */
+        "/.well-known/masque/ip/198.51.100.0/24/1/", /* a raw '/' is a segment break */
+        "/.well-known/masque/ip/198.51.100.7/1/?a=b",
+        "/.well-known/masque/ip/198.51.100.7/1?/",
+        "/.well-known/masque/ip/198.51.100.0%2F/1/",   /* empty prefix length */
+        "/.well-known/masque/ip/198.51.100.0%2F33/1/", /* over 32 */
+        "/.well-known/masque/ip/198.51.100.0%2F-1/1/", /* not a number */
+        "/.well-known/masque/ip/198.51.100.0%2F1000/1/",
+        "/.well-known/masque/ip/198.51.100.0%2F%2F24/1/",
+        "/.well-known/masque/ip/198.51.100.1%2F24/1/", /* host bits set */
+        "/.well-known/masque/ip/198.18.1.0%2F15/1/",   /* host bits set in a middle byte */
+        "/.well-known/masque/ip/%2F24/1/",             /* no address */
+        "/.well-known/masque/ip/*%2F0/1/",             /* "*" takes no prefix */
+        "/.well-known/masque/ip/2001%3Adb8%3A%3A%2F129/1/",
+        "/.well-known/masque/ip/2001%3Adb8%3A%3A1%2F64/1/",
+        "/.well-known/masque/ip/2001%3Adb8%3A%3A1%25eth0/1/", /* zone ids are not supported */
+        "/.well-known/masque/ip/2001%3Gdb8%3A%3A1/1/",        /* bad escape */
+        "/.well-known/masque/ip/2001%3/1/",                   /* truncated escape */
+        "/.well-known/masque/ip/a%00b/1/",                    /* encoded NUL */
+        "/.well-known/masque/ip/a b/1/",
+        "/.well-known/masque/ip/**/1/",
+        "/.well-known/masque/ip/host.test%2F24/1/", /* a DNS name takes no prefix */
+        "/.well-known/masque/udp/198.51.100.7/1/",
+        "/.well-known/masque/ip/2001:db8::1/1/x",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        ck_assert_msg(ip_parse(bad[i], &fam, a, &prefix, &proto) == -EINVAL, "accepted '%s'",
+                      bad[i]);
+    ck_assert_int_eq(ip_parse("/.well-known/masque/ip/dns.corp.test/1/", &fam, a, &prefix, &proto),
+                     -EAFNOSUPPORT);
+    ck_assert_int_eq(ip_parse("/.well-known/masque/ip/dns.corp.test/*/", &fam, a, &prefix, &proto),
+                     -EAFNOSUPPORT);
+    char longp[400];
+    memset(longp, 'a', sizeof(longp));
+    memcpy(longp, ST_MASQUE_IP_PREFIX, strlen(ST_MASQUE_IP_PREFIX));
+    memcpy(longp + sizeof(longp) - 4, "/1/", 4);
+    ck_assert_int_eq(ip_parse(longp, &fam, a, &prefix, &proto), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_ip_path_round_trip)
+{
+    char out[128];
+    uint8_t a[16], b[16];
+    int fam, prefix, proto;
+
+    inet_pton(AF_INET6, "2001:db8:1::7", a);
+    int n = st_masque_ip_path(out, sizeof(out), AF_INET6, a, 1);
+    ck_assert_str_eq(out, "/.well-known/masque/ip/2001%3Adb8%3A1%3A%3A7/1/");
+    ck_assert_int_eq(n, (int)strlen(out));
+    ck_assert_int_eq(ip_parse(out, &fam, b, &prefix, &proto), 0);
+    ck_assert_int_eq(fam, AF_INET6);
+    ck_assert_mem_eq(a, b, 16);
+    ck_assert_int_eq(prefix, 128);
+    ck_assert_int_eq(proto, 1);
+
+    inet_pton(AF_INET, "203.0.113.10", a);
+    n = st_masque_ip_path(out, sizeof(out), AF_INET, a, -1);
+    ck_assert_str_eq(out, "/.well-known/masque/ip/203.0.113.10/*/");
+    ck_assert_int_eq(n, (int)strlen(out));
+    ck_assert_int_eq(ip_parse(out, &fam, b, &prefix, &proto), 0);
+    ck_assert_mem_eq(a, b, 4);
+    ck_assert_int_eq(proto, -1);
+
+    n = st_masque_ip_path(out, sizeof(out), 0, NULL, 255);
+    ck_assert_str_eq(out, "/.well-known/masque/ip/*/255/");
+    ck_assert_int_eq(ip_parse(out, &fam, b, &prefix, &proto), 0);
+    ck_assert_int_eq(fam, 0);
+    ck_assert_int_eq(proto, 255);
+
+    ck_assert_int_eq(st_masque_ip_path(out, strlen("/.well-known/masque/ip/*/0/"), 0, NULL, 0),
+                     -ENOSPC);
+    ck_assert_int_eq(st_masque_ip_path(out, strlen("/.well-known/masque/ip/*/0/") + 1, 0, NULL, 0),
+                     (int)strlen("/.well-known/masque/ip/*/0/"));
+    ck_assert_int_eq(st_masque_ip_path(out, sizeof(out), AF_INET, a, 256), -EINVAL);
+    ck_assert_int_eq(st_masque_ip_path(out, sizeof(out), AF_INET, a, -2), -EINVAL);
+    ck_assert_int_eq(st_masque_ip_path(out, sizeof(out), 12345, a, 1), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_ip_capsules)
+{
+    static uint8_t pkt[ST_MASQUE_IP_MAX + 1], buf[ST_MASQUE_IP_MAX + 16];
+    static const uint8_t src[4] = {192, 0, 2, 1}, dst[4] = {198, 51, 100, 1};
+    struct st_capsule cap;
+    const uint8_t *p;
+    size_t plen;
+
+    /* a whole IPv4 packet in, the same packet out */
+    int n = st_udp4_build(pkt, sizeof(pkt), src, 1000, dst, 53, (const uint8_t *)"q", 1, 64);
+    ck_assert_int_eq(n, 29);
+    int c = st_masque_ip_capsule(buf, sizeof(buf), pkt, (size_t)n);
+    ck_assert_int_eq(c, 2 + 1 + n);
+    ck_assert_int_eq(st_capsule_parse(buf, (size_t)c, 70000, &cap), c);
+    ck_assert_uint_eq(cap.type, ST_CAP_DATAGRAM);
+    ck_assert_int_eq(st_masque_ip_packet(cap.value, cap.len, &p, &plen), 1);
+    ck_assert_uint_eq(plen, (size_t)n);
+    ck_assert_mem_eq(p, pkt, (size_t)n);
+    struct st_ipv4_info ip;
+    ck_assert_int_eq(st_ipv4_parse(p, plen, &ip), 0);
+
+    /* the largest IP packet fits where a UDP payload would not */
+    c = st_masque_ip_capsule(buf, sizeof(buf), pkt, ST_MASQUE_IP_MAX);
+    ck_assert_int_gt(c, 0);
+    ck_assert_int_eq(st_capsule_parse(buf, (size_t)c, 70000, &cap), c);
+    ck_assert_int_eq(st_masque_ip_packet(cap.value, cap.len, &p, &plen), 1);
+    ck_assert_uint_eq(plen, ST_MASQUE_IP_MAX);
+    ck_assert_int_eq(st_masque_udp_payload(cap.value, cap.len, &p, &plen), -EMSGSIZE);
+    ck_assert_int_eq(st_masque_udp_capsule(buf, sizeof(buf), pkt, ST_MASQUE_IP_MAX), -EMSGSIZE);
+
+    ck_assert_int_eq(st_masque_ip_capsule(buf, sizeof(buf), pkt, ST_MASQUE_IP_MAX + 1), -EMSGSIZE);
+    ck_assert_int_eq(st_masque_ip_capsule(buf, 10, pkt, 29), -ENOSPC);
+    static uint8_t huge[ST_MASQUE_IP_MAX + 2];
+    ck_assert_int_eq(st_masque_ip_packet(huge, sizeof(huge), &p, &plen), -EMSGSIZE);
+    static const uint8_t ctx2[] = {0x02, 0x45}, trunc[] = {0x40};
+    ck_assert_int_eq(st_masque_ip_packet(ctx2, sizeof(ctx2), &p, &plen), 0);
+    ck_assert_int_eq(st_masque_ip_packet(trunc, sizeof(trunc), &p, &plen), -EBADMSG);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("masque");
@@ -164,6 +386,12 @@ int main(void)
     tcase_add_test(tc, test_path_round_trip);
     tcase_add_test(tc, test_datagram_capsules);
     tcase_add_test(tc, test_payload_errors);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("ip");
+    tcase_add_test(tc, test_ip_path_parse);
+    tcase_add_test(tc, test_ip_path_errors);
+    tcase_add_test(tc, test_ip_path_round_trip);
+    tcase_add_test(tc, test_ip_capsules);
     suite_add_tcase(s, tc);
     return st_check_run(s);
 }

@@ -1,0 +1,661 @@
+#include "gw_dgram.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <lwip/ip.h>
+#include <nghttp2/nghttp2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gw_conn.h"
+#include "gw_flow.h"
+#include "gw_server.h"
+#include "st_addr.h"
+#include "st_capsule.h"
+#include "st_ipv4.h"
+#include "st_log.h"
+#include "st_masque.h"
+
+#define CAP_MAX (ST_MASQUE_UDP_MAX + 32) /* largest capsule we take from a stream */
+#define PKT_MAX 65535
+
+#define NV(n, v)                                                                                   \
+    {                                                                                              \
+        (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NO_COPY_NAME     \
+    }
+
+static uint8_t scratch[PKT_MAX];
+
+static const char *ip4(const uint8_t *a, char *buf)
+{
+    return inet_ntop(AF_INET, a, buf, INET_ADDRSTRLEN);
+}
+
+static uint64_t idle_ms(const struct gw_dgram *d)
+{
+    const struct gw_config *cfg = &d->gw->cfg;
+    return (uint64_t)(d->icmp ? cfg->icmp_idle_timeout_ms : cfg->udp_idle_timeout_ms);
+}
+
+static void touch(struct gw_dgram *d)
+{
+    d->last = st_loop_now(&d->gw->loop);
+}
+
+static bool stream_open(const struct gw_dgram *d)
+{
+    return !d->closed && d->f->conn && !d->f->stream_closed;
+}
+
+static void reset(struct gw_dgram *d, uint32_t code)
+{
+    if (!stream_open(d))
+        return;
+    nghttp2_submit_rst_stream(d->f->conn->h2.session, NGHTTP2_FLAG_NONE, d->f->sid, code);
+    st_h2conn_kick(&d->f->conn->h2);
+}
+
+/* Ends our side of the stream once the queue is sent; the peer answers with its end. */
+static void end(struct gw_dgram *d)
+{
+    if (d->ended)
+        return;
+    d->ended = true;
+    st_timer_start(&d->timer, GW_DGRAM_CLOSE_MS);
+    gw_flow_resume_up(d->f);
+}
+
+static void on_timer(struct st_timer *t)
+{
+    struct gw_dgram *d = t->data;
+    if (d->ended) { /* the peer did not close in time */
+        reset(d, NGHTTP2_CANCEL);
+        return;
+    }
+    uint64_t now = st_loop_now(&d->gw->loop), idle = idle_ms(d);
+    if (now - d->last < idle) {
+        st_timer_start(&d->timer, idle - (now - d->last));
+        return;
+    }
+    d->gw->dgram.expired++;
+    st_debug("%s flow %s -> %s: idle, ending", d->icmp ? "icmp" : "udp", d->f->client,
+             d->f->authority);
+    end(d);
+}
+
+static struct gw_dgram *dgram_new(struct gw_flow *f, bool icmp, bool reach)
+{
+    struct gw_dgram *d = calloc(1, sizeof(*d));
+    if (!d)
+        return NULL;
+    d->f = f;
+    d->gw = f->gw;
+    d->icmp = icmp;
+    d->reach = reach;
+    st_bq_init(&d->up, GW_DGRAM_QUEUE);
+    st_timer_init(&d->timer, &f->gw->loop, on_timer, d);
+    touch(d);
+    f->dgram = d;
+    if (icmp) {
+        d->next = d->gw->icmp_flows;
+        if (d->next)
+            d->next->prev = d;
+        d->gw->icmp_flows = d;
+        d->gw->dgram.icmp_live++;
+        d->gw->dgram.icmp_opened++;
+    } else {
+        d->gw->dgram.udp_live++;
+        d->gw->dgram.udp_opened++;
+    }
+    return d;
+}
+
+/* Queues one DATAGRAM capsule (context id 0) whose payload is the pbuf chain or the
+ * buffer p; false (dropped and counted) when the queue has no room. */
+static bool queue_capsule(struct gw_dgram *d, struct pbuf *pb, const uint8_t *p, size_t n)
+{
+    uint8_t hdr[24];
+    int h = st_capsule_encode_header(hdr, sizeof(hdr), ST_CAP_DATAGRAM, n + 1);
+    if (h < 0 || d->ended || !stream_open(d) || st_bq_room(&d->up) < (size_t)h + 1 + n) {
+        d->gw->dgram.drops++;
+        return false;
+    }
+    hdr[h++] = 0; /* context id */
+    st_bq_append(&d->up, hdr, (size_t)h);
+    if (pb) {
+        for (struct pbuf *q = pb; q; q = q->next)
+            st_bq_append(&d->up, q->payload, q->len);
+    } else {
+        st_bq_append(&d->up, p, n);
+    }
+    d->gw->dgram.queued_bytes += (size_t)h + n;
+    d->gw->dgram.rx++;
+    touch(d);
+    gw_flow_resume_up(d->f);
+    return true;
+}
+
+static void on_udp_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr,
+                        u16_t port)
+{
+    (void)pcb;
+    (void)addr;
+    (void)port;
+    queue_capsule(arg, p, NULL, p->tot_len);
+    pbuf_free(p);
+}
+
+static void send_udp(struct gw_dgram *d, const uint8_t *p, size_t n)
+{
+    struct pbuf *pb = d->pcb ? pbuf_alloc(PBUF_TRANSPORT, (u16_t)n, PBUF_RAM) : NULL;
+    if (!pb || n > ST_MASQUE_UDP_MAX - 20) {
+        if (pb)
+            pbuf_free(pb);
+        d->gw->dgram.drops++;
+        return;
+    }
+    pbuf_take(pb, p, (u16_t)n);
+    err_t e = udp_sendto_if_src(d->pcb, pb, &d->pcb->remote_ip, d->pcb->remote_port,
+                                &d->gw->nif.netif, &d->pcb->local_ip);
+    pbuf_free(pb);
+    if (e != ERR_OK)
+        d->gw->dgram.drops++;
+    else
+        d->gw->dgram.tx++;
+}
+
+/* An ICMP packet from the stream. expose: an echo request to the target, sent from our
+ * local address. reach: an echo reply from the target or an ICMP error, for our client. */
+static void send_icmp(struct gw_dgram *d, const uint8_t *p, size_t n)
+{
+    struct st_ipv4_info ip;
+    struct st_icmp_echo e;
+    memcpy(scratch, p, n);
+    if (st_ipv4_parse(scratch, n, &ip) < 0 || ip.proto != 1)
+        goto drop;
+    bool echo = st_icmp_echo_parse(&ip, &e) == 0;
+    if (!d->reach) {
+        if (!echo || e.type != 8 || memcmp(ip.dst, d->target, 4) != 0)
+            goto drop;
+        memcpy(d->client, ip.src, 4); /* replies go back to the address the client used */
+        st_ipv4_set_src(scratch, d->local);
+    } else if (memcmp(ip.dst, d->client, 4) != 0 || (echo && memcmp(ip.src, d->target, 4) != 0)) {
+        goto drop;
+    }
+    /* The tunnel is one hop: TTLs were decremented where packets entered it. */
+    if (ns_netif_send(&d->gw->nif, scratch, ip.total) < 0)
+        goto drop;
+    d->gw->dgram.tx++;
+    return;
+drop:
+    d->gw->dgram.drops++;
+}
+
+static int handle_capsule(struct gw_dgram *d, const struct st_capsule *cap)
+{
+    if (cap->type != ST_CAP_DATAGRAM)
+        return 0; /* RFC 9297 3.2: unknown capsule types are skipped */
+    const uint8_t *pl;
+    size_t n;
+    int rv = st_masque_udp_payload(cap->value, cap->len, &pl, &n);
+    if (rv < 0)
+        return rv;
+    if (rv == 0 || d->ended)
+        return 0;
+    touch(d);
+    if (d->icmp)
+        send_icmp(d, pl, n);
+    else
+        send_udp(d, pl, n);
+    return 0;
+}
+
+/* Parses what is buffered; keeps an incomplete tail. <0 on a malformed capsule. */
+static int drain_in(struct gw_dgram *d)
+{
+    size_t off = 0;
+    while (off < d->in_len) {
+        struct st_capsule cap;
+        int r = st_capsule_parse(d->in + off, d->in_len - off, CAP_MAX - 16, &cap);
+        if (r < 0)
+            return r;
+        if (r == 0)
+            break;
+        int h = handle_capsule(d, &cap);
+        if (h < 0)
+            return h;
+        off += (size_t)r;
+    }
+    memmove(d->in, d->in + off, d->in_len - off);
+    d->in_len -= off;
+    if (!d->in_len) {
+        free(d->in);
+        d->in = NULL;
+    }
+    return 0;
+}
+
+static int feed(struct gw_dgram *d, const uint8_t *p, size_t n)
+{
+    while (n) {
+        if (d->in_len || d->in) {
+            if (!d->in && !(d->in = malloc(CAP_MAX)))
+                return -ENOMEM;
+            size_t take = CAP_MAX - d->in_len < n ? CAP_MAX - d->in_len : n;
+            memcpy(d->in + d->in_len, p, take);
+            d->in_len += take;
+            p += take;
+            n -= take;
+            int r = drain_in(d);
+            if (r < 0)
+                return r;
+            if (d->in_len == CAP_MAX)
+                return -EMSGSIZE;
+            continue;
+        }
+        struct st_capsule cap;
+        int r = st_capsule_parse(p, n, CAP_MAX - 16, &cap);
+        if (r < 0)
+            return r;
+        if (r == 0) {
+            if (!(d->in = malloc(CAP_MAX)))
+                return -ENOMEM;
+            continue; /* buffer the tail */
+        }
+        int h = handle_capsule(d, &cap);
+        if (h < 0)
+            return h;
+        p += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+int gw_dgram_on_data(struct gw_dgram *d, const uint8_t *p, size_t n)
+{
+    struct gw_flow *f = d->f;
+    if (f->conn) /* handled or dropped right away: the window reopens now */
+        nghttp2_session_consume(f->conn->h2.session, f->sid, n);
+    if (!f->connected && !f->inbound)
+        return 0; /* refused: the stream is ending */
+    int rv = feed(d, p, n);
+    if (rv < 0) {
+        st_info("%s flow %s -> %s: %s capsule: resetting the stream", d->icmp ? "icmp" : "udp",
+                f->client, f->authority, rv == -EMSGSIZE ? "oversized" : "malformed");
+        d->gw->dgram.drops++;
+        free(d->in);
+        d->in = NULL;
+        d->in_len = 0;
+        reset(d, NGHTTP2_PROTOCOL_ERROR);
+    }
+    return 0;
+}
+
+void gw_dgram_on_eof(struct gw_dgram *d)
+{
+    end(d);
+}
+
+static void close_pcb(struct gw_dgram *d)
+{
+    if (d->pcb) {
+        udp_recv(d->pcb, NULL, NULL);
+        udp_remove(d->pcb);
+        d->pcb = NULL;
+    }
+}
+
+void gw_dgram_on_close(struct gw_dgram *d)
+{
+    if (d->closed)
+        return;
+    d->closed = true;
+    close_pcb(d);
+    st_timer_stop(&d->timer);
+    d->gw->dgram.queued_bytes -= d->up.len;
+    st_bq_fini(&d->up);
+    st_bq_init(&d->up, 0);
+    if (d->icmp) {
+        if (d->prev)
+            d->prev->next = d->next;
+        else
+            d->gw->icmp_flows = d->next;
+        if (d->next)
+            d->next->prev = d->prev;
+        d->next = d->prev = NULL;
+        d->gw->dgram.icmp_live--;
+    } else {
+        d->gw->dgram.udp_live--;
+    }
+}
+
+void gw_dgram_free(struct gw_dgram *d)
+{
+    if (!d)
+        return;
+    gw_dgram_on_close(d);
+    free(d->in);
+    free(d->first);
+    free(d);
+}
+
+ssize_t gw_dgram_read_up(struct gw_dgram *d, uint8_t *buf, size_t len, uint32_t *flags)
+{
+    size_t n = st_bq_copy(&d->up, buf, len);
+    st_bq_consume(&d->up, n);
+    d->gw->dgram.queued_bytes -= n;
+    if (d->up.len == 0 && d->ended) {
+        *flags |= NGHTTP2_DATA_FLAG_EOF;
+    } else if (n == 0) {
+        d->f->provider_deferred = true;
+        return NGHTTP2_ERR_DEFERRED;
+    }
+    return (ssize_t)n;
+}
+
+bool gw_dgram_wanted(const struct gw_flow *f)
+{
+    return strcmp(f->method, "CONNECT") == 0 &&
+           (strcmp(f->protocol, "connect-udp") == 0 || strcmp(f->protocol, "connect-ip") == 0);
+}
+
+/* ---------------------------------------------------------------- expose */
+
+static bool tuple_taken(const uint8_t *local, uint16_t lport, const uint8_t *remote, uint16_t rport)
+{
+    for (struct udp_pcb *p = udp_pcbs; p; p = p->next)
+        if (p->local_port == lport && p->remote_port == rport &&
+            ip_2_ip4(&p->local_ip)->addr == *(const uint32_t *)(const void *)local &&
+            ip_2_ip4(&p->remote_ip)->addr == *(const uint32_t *)(const void *)remote)
+            return true;
+    return false;
+}
+
+static int open_pcb(struct gw_dgram *d, const uint8_t *local, uint16_t lport, const uint8_t *remote,
+                    uint16_t rport)
+{
+    ip_addr_t l, r;
+    memcpy(&l, local, 4);
+    memcpy(&r, remote, 4);
+    d->pcb = udp_new();
+    if (!d->pcb)
+        return -ENOMEM;
+    ip_set_option(d->pcb, SOF_REUSEADDR);
+    if (lport && tuple_taken(local, lport, remote, rport))
+        lport = 0; /* the same client talks to the same target twice: a port of our own */
+    if (udp_bind(d->pcb, &l, lport) != ERR_OK || udp_connect(d->pcb, &r, rport) != ERR_OK) {
+        close_pcb(d);
+        return -EADDRINUSE;
+    }
+    udp_recv(d->pcb, on_udp_recv, d);
+    return 0;
+}
+
+static int parse_target(struct gw_dgram *d, const char *path)
+{
+    int family, proto, prefix;
+    uint8_t addr[16];
+    uint16_t port = 0;
+    size_t len = path ? strlen(path) : 0;
+    if (!d->icmp) {
+        if (!path || st_masque_udp_path_parse(path, len, &family, addr, &port) < 0)
+            return -EINVAL;
+    } else if (!path || st_masque_ip_path_parse(path, len, &family, addr, &prefix, &proto) < 0) {
+        return -EINVAL;
+    } else if (proto != 1 || prefix != 32) {
+        return -EPROTONOSUPPORT;
+    }
+    if (family != AF_INET)
+        return -EAFNOSUPPORT;
+    memcpy(d->target, addr, 4);
+    d->tport = port;
+    return 0;
+}
+
+void gw_dgram_start(struct gw_flow *f, const char *path)
+{
+    f->started = true;
+    bool icmp = strcmp(f->protocol, "connect-ip") == 0;
+    struct gw_dgram *d = dgram_new(f, icmp, false);
+    if (!d) {
+        gw_flow_respond(f, 503, "subtunnel; error=proxy_internal_error");
+        return;
+    }
+    int rv = parse_target(d, path);
+    if (rv == -EPROTONOSUPPORT) {
+        gw_flow_respond(f, 501,
+                        "subtunnel; error=http_request_error; "
+                        "details=\"connect-ip is served for one address and ICMP only\"");
+        return;
+    }
+    if (rv < 0) {
+        gw_flow_respond(f, 400, "subtunnel; error=http_request_error; details=\"bad MASQUE path\"");
+        return;
+    }
+    char t[INET_ADDRSTRLEN];
+    snprintf(f->authority, sizeof(f->authority), "%s:%u", ip4(d->target, t), d->tport);
+    const char *why = gw_flow_policy_refusal(f->gw, d->target);
+    if (why) {
+        st_info("%s flow %s -> %s: refused: %s", icmp ? "icmp" : "udp", f->client, f->authority,
+                why);
+        gw_flow_respond(f, 403, "subtunnel; error=destination_ip_prohibited");
+        return;
+    }
+    bool preserve;
+    if (gw_flow_source(f, &d->cport, &preserve) < 0) {
+        gw_flow_respond(f, 503,
+                        "subtunnel; error=connection_limit_reached; details=\"virtual pool full\"");
+        return;
+    }
+    memcpy(d->local, &f->vip.s_addr, 4);
+    memcpy(d->client, d->local, 4);
+    if (!icmp && open_pcb(d, d->local, d->cport, d->target, d->tport) < 0) {
+        gw_flow_respond(f, 503, "subtunnel; error=proxy_internal_error; details=\"no local port\"");
+        return;
+    }
+    f->connected = true;
+    st_timer_start(&d->timer, idle_ms(d));
+    gw_flow_respond(f, 200, NULL);
+    st_debug("%s flow %s -> %s: open from %s", icmp ? "icmp" : "udp", f->client, f->authority,
+             ip4(d->local, t));
+}
+
+/* ---------------------------------------------------------------- reach */
+
+/* Tells the sender its packet cannot be delivered (ICMP destination unreachable, from
+ * the destination's address, as a firewall rejecting it would). */
+static void unreachable(struct gw_server *gw, const uint8_t *pkt, size_t len, uint8_t code)
+{
+    struct st_ipv4_info ip;
+    uint8_t out[576];
+    if (st_ipv4_parse(pkt, len, &ip) < 0)
+        return;
+    int n = st_icmp_unreach(out, sizeof(out), pkt, len, ip.dst, 3, code, 64);
+    if (n > 0)
+        ns_netif_send(&gw->nif, out, (size_t)n);
+}
+
+static int submit(struct gw_conn *c, struct gw_dgram *d)
+{
+    struct gw_flow *f = d->f;
+    char path[160];
+    int rv = d->icmp ? st_masque_ip_path(path, sizeof(path), AF_INET, d->target, 1)
+                     : st_masque_udp_path(path, sizeof(path), AF_INET, d->target, d->tport);
+    if (rv < 0)
+        return rv;
+    nghttp2_nv nva[] = {NV(":method", "CONNECT"),
+                        NV(":protocol", d->icmp ? "connect-ip" : "connect-udp"),
+                        NV(":scheme", "https"),
+                        NV(":authority", d->gw->cfg.edge_name),
+                        NV(":path", path),
+                        NV("capsule-protocol", "?1"),
+                        NV("subtunnel-client", f->client)};
+    int32_t sid = gw_flow_submit(c, f, nva, sizeof(nva) / sizeof(nva[0]));
+    return sid < 0 ? -EIO : 0;
+}
+
+/* A new reach flow for pkt[0..len) (a whole IPv4 packet) from client:cport to
+ * target:tport. NULL when refused (the sender got an ICMP error). */
+static struct gw_dgram *reach_open(struct gw_server *gw, bool icmp, const uint8_t *pkt, size_t len,
+                                   const uint8_t *client, uint16_t cport, const uint8_t *target,
+                                   uint16_t tport)
+{
+    char c_txt[INET_ADDRSTRLEN], t_txt[INET_ADDRSTRLEN];
+    struct gw_conn *c = gw_conn_pick_reach(gw);
+    struct gw_flow *f = c ? gw_flow_new(c, 0) : NULL;
+    struct gw_dgram *d = f ? dgram_new(f, icmp, true) : NULL;
+    if (!d) {
+        st_info("reach: %s %s -> %s: %s", icmp ? "icmp" : "udp", ip4(client, c_txt),
+                ip4(target, t_txt), c ? "out of memory" : "no reach connection up");
+        if (f)
+            gw_flow_on_conn_lost(f);
+        gw->dgram.refused++;
+        unreachable(gw, pkt, len, 1);
+        return NULL;
+    }
+    f->inbound = f->started = true;
+    memcpy(d->client, client, 4);
+    memcpy(d->target, target, 4);
+    d->cport = cport;
+    d->tport = tport;
+    snprintf(f->authority, sizeof(f->authority), "%s:%u", ip4(target, t_txt), tport);
+    snprintf(f->client, sizeof(f->client), "%s:%u", ip4(client, c_txt), cport);
+    if ((d->first = malloc(len)))
+        memcpy(d->first, pkt, d->first_len = len);
+    if ((!icmp && open_pcb(d, target, tport, client, cport) < 0) || submit(c, d) < 0) {
+        st_info("reach: %s %s -> %s: cannot open a stream", icmp ? "icmp" : "udp", f->client,
+                f->authority);
+        gw->dgram.refused++;
+        unreachable(gw, pkt, len, 1);
+        gw_dgram_on_close(d);
+        gw_flow_on_conn_lost(f);
+        return NULL;
+    }
+    st_timer_start(&d->timer, idle_ms(d));
+    st_debug("reach: %s %s -> %s: stream %d", icmp ? "icmp" : "udp", f->client, f->authority,
+             f->sid);
+    return d;
+}
+
+void gw_dgram_on_response(struct gw_dgram *d, int status)
+{
+    if (status >= 200 && status < 300) {
+        free(d->first);
+        d->first = NULL;
+        return;
+    }
+    st_info("reach: %s %s -> %s: refused by the edge (%d)", d->icmp ? "icmp" : "udp", d->f->client,
+            d->f->authority, status);
+    d->gw->dgram.refused++;
+    if (d->first)
+        unreachable(d->gw, d->first, d->first_len, status == 403 ? 13 : 1);
+    reset(d, NGHTTP2_CANCEL);
+}
+
+/* The any-port pcb: the first datagram of a 5-tuple. Later ones match the flow's own pcb
+ * (bound to the target, connected to the client) in lwIP. */
+static void on_catch(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr,
+                     u16_t port)
+{
+    (void)pcb;
+    struct gw_server *gw = arg;
+    const struct ip_hdr *iph = ip4_current_header();
+    size_t hlen = (size_t)IPH_HL_BYTES(iph);
+    uint8_t target[4], client[4];
+    memcpy(target, &ip4_current_dest_addr()->addr, 4);
+    memcpy(client, &ip_2_ip4(addr)->addr, 4);
+    if (!gw->cfg.reach || !gw_reach_covers(gw, target) || gw->drain.draining ||
+        pbuf_add_header(p, 8) != 0 || hlen + p->tot_len > PKT_MAX) {
+        pbuf_free(p);
+        return;
+    }
+    /* the whole packet: an ICMP error needs its start, the flow its payload */
+    memcpy(scratch, iph, hlen);
+    pbuf_copy_partial(p, scratch + hlen, p->tot_len, 0);
+    size_t len = hlen + p->tot_len;
+    uint16_t tport = (uint16_t)(scratch[hlen + 2] << 8 | scratch[hlen + 3]);
+    pbuf_free(p);
+    struct gw_dgram *d = reach_open(gw, false, scratch, len, client, port, target, tport);
+    if (d)
+        queue_capsule(d, NULL, scratch + hlen + 8, len - hlen - 8);
+}
+
+int gw_dgram_reach_init(struct gw_server *gw)
+{
+    struct udp_pcb *pcb = udp_new();
+    if (!pcb)
+        return -ENOMEM;
+    ip_set_option(pcb, SOF_ANYPORT | SOF_REUSEADDR);
+    if (udp_bind(pcb, IP4_ADDR_ANY, 0) != ERR_OK) {
+        udp_remove(pcb);
+        return -ENOMEM;
+    }
+    udp_recv(pcb, on_catch, gw);
+    gw->udp_catch = pcb;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- ICMP hook */
+
+static struct gw_dgram *find_icmp(struct gw_server *gw, bool reach, const uint8_t *a,
+                                  const uint8_t *target)
+{
+    for (struct gw_dgram *d = gw->icmp_flows; d; d = d->next)
+        if (d->reach == reach && !d->ended && memcmp(reach ? d->client : d->local, a, 4) == 0 &&
+            memcmp(d->target, target, 4) == 0)
+            return d;
+    return NULL;
+}
+
+/* An echo reply or ICMP error for an expose flow: back to the client's own address. */
+static int to_client(struct gw_server *gw, uint8_t *pkt, const struct st_ipv4_info *ip,
+                     const uint8_t *local, const uint8_t *target, uint8_t *inner)
+{
+    struct gw_dgram *d = find_icmp(gw, false, local, target);
+    if (!d)
+        return 0;
+    if (st_ipv4_dec_ttl(pkt) < 0) {
+        gw->dgram.drops++;
+        return 1;
+    }
+    st_ipv4_set_dst(pkt, d->client);
+    /* The bastion's kernel reports from its TUN address, which means nothing (and is a
+     * martian) at the client's side: report from the target instead. */
+    if (inner && st_cidr_contains(&gw->cfg.virtual_pool, AF_INET, ip->src))
+        st_ipv4_set_src(pkt, target);
+    if (inner) {
+        st_ipv4_set_src(inner, d->client);
+        st_icmp_fix_csum(pkt);
+    }
+    queue_capsule(d, NULL, pkt, ip->total);
+    return 1;
+}
+
+int gw_dgram_icmp_hook(void *arg, uint8_t *pkt, size_t len)
+{
+    struct gw_server *gw = arg;
+    struct st_ipv4_info ip, in;
+    struct st_icmp_echo e;
+    uint8_t type, code;
+    if (st_ipv4_parse(pkt, len, &ip) < 0)
+        return 0;
+    if (st_icmp_echo_parse(&ip, &e) == 0) {
+        if (e.type == 0)
+            return to_client(gw, pkt, &ip, ip.dst, ip.src, NULL);
+        if (!gw->cfg.reach || !gw_reach_covers(gw, ip.dst) || gw->drain.draining)
+            return 0; /* lwIP answers pings to its own and pool addresses */
+        struct gw_dgram *d = find_icmp(gw, true, ip.src, ip.dst);
+        if (!d && !(d = reach_open(gw, true, pkt, ip.total, ip.src, 0, ip.dst, 0)))
+            return 1;
+        if (st_ipv4_dec_ttl(pkt) < 0) {
+            gw->dgram.drops++;
+            return 1;
+        }
+        queue_capsule(d, NULL, pkt, ip.total);
+        return 1;
+    }
+    if (st_icmp_error_parse(&ip, &in, &type, &code) == 0 && in.proto == 1)
+        return to_client(gw, pkt, &ip, in.src, in.dst, (uint8_t *)ip.l4 + 8);
+    return 0;
+}

@@ -1,0 +1,80 @@
+#ifndef SUBTUNNEL_GW_DGRAM_H
+#define SUBTUNNEL_GW_DGRAM_H
+
+/* UDP and ICMP echo through the tunnel: a MASQUE connect-udp stream (RFC 9298) or a
+ * connect-ip stream scoped to one target and protocol 1 (RFC 9484), both carrying HTTP
+ * Datagrams in DATAGRAM capsules (RFC 9297, context id 0). A gw_dgram hangs off the
+ * gw_flow that owns the stream (f->dgram) and is freed with it.
+ *
+ * expose: the gateway sends the client's UDP payloads from its virtual IP through an lwIP
+ *   UDP pcb connected to the target; ICMP echo requests are rewritten to that source and
+ *   written to the TUN as they are; replies and ICMP errors go back as capsules.
+ * reach:  datagrams captured on the TUN (any-port UDP pcb, ICMP hook of the netif) open one
+ *   stream per (client, target) 5-tuple on a reach connection. If the edge refuses it, the
+ *   sender gets an ICMP destination unreachable instead of silence.
+ *
+ * Capsules wait for the HTTP/2 window in a bounded queue (GW_DGRAM_QUEUE); beyond it
+ * datagrams are dropped and counted, never blocking other flows. Stream bytes are handed to
+ * lwIP (or dropped) as they arrive, so the stream window reopens at once. A flow without
+ * traffic for udp-idle-timeout (icmp-idle-timeout) ends its stream. */
+
+#include <lwip/udp.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "st_bq.h"
+#include "st_loop.h"
+
+#define GW_DGRAM_QUEUE (256 * 1024) /* capsule bytes waiting for the stream, per flow */
+#define GW_DGRAM_CLOSE_MS 5000      /* after ending: the peer must close the stream by then */
+
+struct gw_flow;
+struct gw_server;
+
+struct gw_dgram_stats {
+    uint64_t udp_live, udp_opened, icmp_live, icmp_opened, expired, refused;
+    uint64_t tx, rx;       /* datagrams: into the private side / back to the stream */
+    uint64_t drops;        /* queue full, lwIP or TUN refused, malformed */
+    uint64_t queued_bytes; /* sum of the flows' queues now */
+};
+
+struct gw_dgram {
+    struct gw_flow *f;
+    struct gw_server *gw;
+    bool icmp, reach, ended, closed;
+    struct udp_pcb *pcb;
+    uint8_t target[4], local[4], client[4]; /* client: the sender's own address */
+    uint16_t tport, cport;
+    struct st_timer timer;
+    uint64_t last; /* loop time of the last datagram either way */
+    struct st_bq up;
+    uint8_t *in; /* a capsule split across DATA frames */
+    size_t in_len;
+    uint8_t *first; /* reach: the first packet, for an ICMP error if the edge refuses */
+    size_t first_len;
+    struct gw_dgram *next, *prev; /* gw->icmp_flows */
+};
+
+/* The request headers ask for connect-udp or connect-ip (CONNECT + :protocol). */
+bool gw_dgram_wanted(const struct gw_flow *f);
+/* Expose: validates :path and policy, opens the private side and answers 200 (with
+ * capsule-protocol) or an error status with proxy-status. */
+void gw_dgram_start(struct gw_flow *f, const char *path);
+/* Capsules from the stream. Returns 0 (malformed capsules reset the stream themselves). */
+int gw_dgram_on_data(struct gw_dgram *d, const uint8_t *p, size_t n);
+void gw_dgram_on_eof(struct gw_dgram *d);
+/* The stream is gone: stop sending and receiving. */
+void gw_dgram_on_close(struct gw_dgram *d);
+/* Reach: the edge's answer to our request. */
+void gw_dgram_on_response(struct gw_dgram *d, int status);
+/* nghttp2 data source: queued capsules. */
+ssize_t gw_dgram_read_up(struct gw_dgram *d, uint8_t *buf, size_t len, uint32_t *flags);
+void gw_dgram_free(struct gw_dgram *d);
+/* Reach: the any-port UDP pcb that captures datagrams to reach routes. 0 or -ENOMEM. */
+int gw_dgram_reach_init(struct gw_server *gw);
+/* ns_netif ICMP hook (arg: the gw_server): echo requests to reach routes, replies and
+ * errors for expose flows. 1 when taken. */
+int gw_dgram_icmp_hook(void *arg, uint8_t *pkt, size_t len);
+
+#endif

@@ -1,0 +1,1040 @@
+#!/usr/bin/env python3
+"""Minimal MASQUE connect-udp client (stdlib only) for the edge's access proxy.
+
+Opens one extended CONNECT stream (RFC 8441; the proxy must first announce
+SETTINGS_ENABLE_CONNECT_PROTOCOL=1) with :protocol connect-udp (RFC 9298) over
+TLS+ALPN h2 (or h2c with --h2c) and exchanges UDP payloads with the target as
+DATAGRAM capsules (RFC 9297: type 0, context id 0) in the stream's DATA:
+
+  masque.py --proxy HOST:PORT [--ca FILE --servername NAME | --h2c]
+            --token TOKEN --target IP:PORT MODE [--timeout S]
+
+  MODE  --dns NAME [--count N] [--qtype A|TXT]
+            N DNS queries (random ids, RD set) for NAME; prints the records of
+            the first answer ("www.example.test A 198.51.100.10") and
+            "answered K/N"; exit 0 only if all N were answered with rcode 0.
+        --echo SIZE [--count N]
+            N datagrams of SIZE bytes (8-byte sequence number + random data)
+            to a UDP echo server (udpecho.py); prints
+            "echoed K/N size SIZE sha256 ok|MISMATCH"; exit 0 only if all came
+            back intact.
+        --selftest
+            Offline checks: varints, capsules, HPACK (Huffman, dynamic table),
+            DNS encode/parse, and whole runs against an in-process fake h2c
+            proxy on 127.0.0.1 (no other options needed).
+
+At most 64 datagrams are outstanding; every reply waits at most --timeout
+seconds (default 3) and a run never takes longer than (N + 1) * timeout after
+the tunnel is up (connecting, SETTINGS and the response: --connect-timeout).
+Exit 0 on success, 1 on any failure (message on stderr; a RST_STREAM or a
+GOAWAY with an error ends the run), 2 when the proxy answers the request with
+a non-2xx status (status and proxy-status printed on stderr).
+IPv6 targets: --target [2001:db8::1]:53 (":" goes into the path as %3A).
+"""
+import argparse
+import collections
+import contextlib
+import hashlib
+import io
+import ipaddress
+import os
+import random
+import socket
+import ssl
+import struct
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from h2connect import (  # noqa: E402  (shared HTTP/2 framing with h2connect.py)
+    ACK, CONT, DATA, END_HEADERS, END_STREAM, GOAWAY, HEADERS, PADDED, PING, PRIORITY,
+    RECV_WINDOW, RST, SETTINGS, SID, WINUP, Conn, H2Error, hpack_int, hpack_literal,
+)
+
+SETTINGS_ENABLE_CONNECT_PROTOCOL = 0x8
+CAPSULE_DATAGRAM = 0x00
+MAX_CAPSULE = 1 << 17          # largest DATAGRAM capsule value buffered (UDP max is 65527)
+WINDOW = 64                    # datagrams outstanding at most
+MAX_FRAME = 1 << 24
+QTYPES = {"A": 1, "TXT": 16}
+RTYPE_NAMES = {1: "A", 5: "CNAME", 16: "TXT", 28: "AAAA"}
+RCODES = {1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED"}
+
+
+# ---------------------------------------------------------------- QUIC varints (RFC 9000 16)
+
+def varint(value):
+    if value < 0x40:
+        return bytes([value])
+    if value < 0x4000:
+        return struct.pack(">H", 0x4000 | value)
+    if value < 0x40000000:
+        return struct.pack(">I", 0x80000000 | value)
+    if value < 1 << 62:
+        return struct.pack(">Q", 0xC000000000000000 | value)
+    raise ValueError("varint out of range: %d" % value)
+
+
+def varint_parse(buf, pos=0):
+    """(value, next position), or None when buf ends inside the varint."""
+    if pos >= len(buf):
+        return None
+    size = 1 << (buf[pos] >> 6)
+    if pos + size > len(buf):
+        return None
+    value = buf[pos] & 0x3F
+    for b in buf[pos + 1 : pos + size]:
+        value = (value << 8) | b
+    return value, pos + size
+
+
+# ---------------------------------------------------------------- capsules (RFC 9297 3.2)
+
+def datagram_capsule(payload, context=0):
+    value = varint(context) + payload
+    return varint(CAPSULE_DATAGRAM) + varint(len(value)) + value
+
+
+class CapsuleReader:
+    """Reassembles capsules from DATA payloads cut anywhere; feed() returns the UDP
+    payloads of complete DATAGRAM capsules with context id 0. Other capsule types are
+    skipped without buffering them, other context ids dropped (RFC 9298 4)."""
+
+    def __init__(self, limit=MAX_CAPSULE):
+        self.buf = bytearray()
+        self.skip = 0
+        self.limit = limit
+        self.unknown = 0
+        self.other_context = 0
+
+    def feed(self, data):
+        self.buf += data
+        out = []
+        while True:
+            if self.skip:
+                n = min(self.skip, len(self.buf))
+                del self.buf[:n]
+                self.skip -= n
+                if self.skip:
+                    return out
+            head = varint_parse(self.buf)
+            length = head and varint_parse(self.buf, head[1])
+            if not length:
+                return out
+            ctype, (size, start) = head[0], length
+            if ctype != CAPSULE_DATAGRAM:
+                del self.buf[:start]
+                self.skip = size
+                self.unknown += 1
+                continue
+            if size > self.limit:
+                raise H2Error("DATAGRAM capsule of %d bytes (limit %d)" % (size, self.limit))
+            if len(self.buf) < start + size:
+                return out
+            value = bytes(self.buf[start : start + size])
+            del self.buf[: start + size]
+            ctx = varint_parse(value)
+            if ctx is None:
+                raise H2Error("DATAGRAM capsule with a truncated context id")
+            if ctx[0] != 0:
+                self.other_context += 1
+                continue
+            out.append(value[ctx[1] :])
+
+
+# ---------------------------------------------------------------- HPACK decoding (RFC 7541)
+
+STATIC_TABLE = [(n.encode(), v.encode()) for n, v in (
+    (":authority", ""), (":method", "GET"), (":method", "POST"), (":path", "/"),
+    (":path", "/index.html"), (":scheme", "http"), (":scheme", "https"), (":status", "200"),
+    (":status", "204"), (":status", "206"), (":status", "304"), (":status", "400"),
+    (":status", "404"), (":status", "500"), ("accept-charset", ""),
+    ("accept-encoding", "gzip, deflate"), ("accept-language", ""), ("accept-ranges", ""),
+    ("accept", ""), ("access-control-allow-origin", ""), ("age", ""), ("allow", ""),
+    ("authorization", ""), ("cache-control", ""), ("content-disposition", ""),
+    ("content-encoding", ""), ("content-language", ""), ("content-length", ""),
+    ("content-location", ""), ("content-range", ""), ("content-type", ""), ("cookie", ""),
+    ("date", ""), ("etag", ""), ("expect", ""), ("expires", ""), ("from", ""), ("host", ""),
+    ("if-match", ""), ("if-modified-since", ""), ("if-none-match", ""), ("if-range", ""),
+    ("if-unmodified-since", ""), ("last-modified", ""), ("link", ""), ("location", ""),
+    ("max-forwards", ""), ("proxy-authenticate", ""), ("proxy-authorization", ""),
+    ("range", ""), ("referer", ""), ("refresh", ""), ("retry-after", ""), ("server", ""),
+    ("set-cookie", ""), ("strict-transport-security", ""), ("transfer-encoding", ""),
+    ("user-agent", ""), ("vary", ""), ("via", ""), ("www-authenticate", ""),
+)]
+
+# Code lengths of symbols 0..256 (256 = EOS) of the Huffman code of RFC 7541 Appendix B,
+# one letter each ('A' = 5 bits ... 'Z' = 30 bits). The code is canonical: codes are
+# handed out in (length, symbol) order, which rebuilds Appendix B exactly.
+HUFFMAN_LENGTHS = (
+    "ISXXXXXXXTZXXZXXXXXXXXZXXXXXXXXXBFFHIBDGFFDGDBBBAAABBBBBBBCDKBHFIBCCCCCCCCCCCCCCCCCC"
+    "CCCCDCDIOIJBKABABABBBACCBBBABCBAABCCCCCKGJIXPRPPRRRSRSSSSSTSTTRSTSSSSQRSRSSTRQPRRSSQS"
+    "RRTQRSSQQRQSRSSPRRRSRRSVVPORSRUVVVWWVTUOQVWWVWTQQVVXWWWPTPQRQQSRRUUTTVSVWVVWWWWWXWWWW"
+    "WVZ"
+)
+
+
+def _huffman_table():
+    lengths = [ord(c) - ord("A") + 5 for c in HUFFMAN_LENGTHS]
+    table, code, prev = {}, 0, 5
+    for sym in sorted(range(257), key=lambda s: (lengths[s], s)):
+        code <<= lengths[sym] - prev
+        prev = lengths[sym]
+        table[sym] = (code, prev)
+        code += 1
+    return table
+
+
+HUFFMAN = _huffman_table()  # symbol -> (code, bits)
+HUFFMAN_DECODE = {v: k for k, v in HUFFMAN.items()}
+
+
+def huffman_encode(data):
+    acc = nbits = 0
+    for b in data:
+        code, n = HUFFMAN[b]
+        acc, nbits = (acc << n) | code, nbits + n
+    pad = -nbits % 8
+    return ((acc << pad) | ((1 << pad) - 1)).to_bytes((nbits + pad) // 8, "big")
+
+
+def huffman_decode(data):
+    out = bytearray()
+    code = bits = 0
+    for byte in data:
+        for shift in range(7, -1, -1):
+            code = (code << 1) | ((byte >> shift) & 1)
+            bits += 1
+            sym = HUFFMAN_DECODE.get((code, bits))
+            if sym == 256:
+                raise H2Error("HPACK: EOS inside a Huffman string")
+            if sym is not None:
+                out.append(sym)
+                code = bits = 0
+            elif bits >= 30:
+                raise H2Error("HPACK: bad Huffman code")
+    if bits > 7 or code != (1 << bits) - 1:
+        raise H2Error("HPACK: bad Huffman padding")
+    return bytes(out)
+
+
+def hpack_read_int(block, pos, prefix_bits):
+    if pos >= len(block):
+        raise H2Error("HPACK: truncated header block")
+    limit = (1 << prefix_bits) - 1
+    value = block[pos] & limit
+    pos += 1
+    if value < limit:
+        return value, pos
+    shift = 0
+    while True:
+        if pos >= len(block) or shift > 28:
+            raise H2Error("HPACK: bad integer")
+        b = block[pos]
+        pos += 1
+        value += (b & 127) << shift
+        shift += 7
+        if not b & 128:
+            return value, pos
+
+
+def hpack_read_str(block, pos):
+    huffman = pos < len(block) and block[pos] & 0x80
+    n, pos = hpack_read_int(block, pos, 7)
+    if pos + n > len(block):
+        raise H2Error("HPACK: truncated string")
+    raw = bytes(block[pos : pos + n])
+    return (huffman_decode(raw) if huffman else raw), pos + n
+
+
+class HpackDecoder:
+    def __init__(self, max_size=4096):
+        self.dynamic = []  # newest first
+        self.size = 0
+        self.max_size = self.limit = max_size
+
+    def entry(self, idx):
+        if 1 <= idx <= len(STATIC_TABLE):
+            return STATIC_TABLE[idx - 1]
+        if 0 <= idx - len(STATIC_TABLE) - 1 < len(self.dynamic):
+            return self.dynamic[idx - len(STATIC_TABLE) - 1]
+        raise H2Error("HPACK: bad index %d" % idx)
+
+    def evict(self):
+        while self.size > self.max_size:
+            name, value = self.dynamic.pop()
+            self.size -= len(name) + len(value) + 32
+
+    def decode(self, block):
+        """List of (name, value) str pairs of one header block."""
+        fields, pos = [], 0
+        while pos < len(block):
+            first = block[pos]
+            if first & 0x80:  # indexed field
+                idx, pos = hpack_read_int(block, pos, 7)
+                fields.append(self.entry(idx))
+                continue
+            if first & 0xE0 == 0x20:  # dynamic table size update
+                size, pos = hpack_read_int(block, pos, 5)
+                if size > self.limit:
+                    raise H2Error("HPACK: table size %d over %d" % (size, self.limit))
+                self.max_size = size
+                self.evict()
+                continue
+            idx, pos = hpack_read_int(block, pos, 6 if first & 0x40 else 4)
+            if idx:
+                name = self.entry(idx)[0]
+            else:
+                name, pos = hpack_read_str(block, pos)
+            value, pos = hpack_read_str(block, pos)
+            if first & 0x40:  # incremental indexing
+                self.dynamic.insert(0, (name, value))
+                self.size += len(name) + len(value) + 32
+                self.evict()
+            fields.append((name, value))
+        return [(n.decode("latin-1"), v.decode("latin-1")) for n, v in fields]
+
+
+# ---------------------------------------------------------------- DNS (RFC 1035)
+
+def dns_query(qid, name, qtype):
+    qname = b""
+    for label in name.rstrip(".").split("."):
+        raw = label.encode("ascii")
+        if not 0 < len(raw) < 64:
+            raise ValueError("bad DNS name %r" % name)
+        qname += bytes([len(raw)]) + raw
+    if len(qname) > 254:
+        raise ValueError("DNS name too long: %r" % name)
+    return struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0) + qname + b"\0" + struct.pack(">HH", qtype, 1)
+
+
+def dns_name(msg, pos):
+    """(dotted name, position after it), following compression pointers."""
+    labels, end, jumps = [], None, 0
+    while True:
+        if pos >= len(msg):
+            raise ValueError("DNS name runs past the message")
+        n = msg[pos]
+        if n & 0xC0 == 0xC0:
+            if pos + 1 >= len(msg) or jumps > 64:
+                raise ValueError("bad DNS compression pointer")
+            if end is None:
+                end = pos + 2
+            pos, jumps = ((n & 0x3F) << 8) | msg[pos + 1], jumps + 1
+        elif n & 0xC0:
+            raise ValueError("bad DNS label type 0x%02x" % n)
+        elif n == 0:
+            return ".".join(labels), (pos + 1 if end is None else end)
+        elif pos + 1 + n > len(msg):
+            raise ValueError("DNS label runs past the message")
+        else:
+            labels.append(msg[pos + 1 : pos + 1 + n].decode("ascii", "replace"))
+            pos += 1 + n
+
+
+def dns_parse(msg):
+    """dict(id, rcode, answers=[(name, type name, text)]) of a DNS response."""
+    if len(msg) < 12:
+        raise ValueError("DNS message of %d bytes" % len(msg))
+    qid, flags, qd, an = struct.unpack(">HHHH", msg[:8])
+    if not flags & 0x8000:
+        raise ValueError("not a DNS response (QR clear)")
+    pos = 12
+    for _ in range(qd):
+        pos = dns_name(msg, pos)[1] + 4
+    answers = []
+    for _ in range(an):
+        name, pos = dns_name(msg, pos)
+        if pos + 10 > len(msg):
+            raise ValueError("truncated DNS answer")
+        rtype, _cls, _ttl, rdlen = struct.unpack(">HHIH", msg[pos : pos + 10])
+        pos += 10
+        rdata = msg[pos : pos + rdlen]
+        if len(rdata) != rdlen:
+            raise ValueError("truncated DNS rdata")
+        if rtype == 1 and rdlen == 4:
+            text = str(ipaddress.IPv4Address(rdata))
+        elif rtype == 28 and rdlen == 16:
+            text = str(ipaddress.IPv6Address(rdata))
+        elif rtype == 5:
+            text = dns_name(msg, pos)[0]
+        elif rtype == 16:
+            parts, i = [], 0
+            while i < rdlen:
+                parts.append('"%s"' % rdata[i + 1 : i + 1 + rdata[i]].decode("utf-8", "replace"))
+                i += 1 + rdata[i]
+            text = " ".join(parts)
+        else:
+            text = rdata.hex()
+        answers.append((name, RTYPE_NAMES.get(rtype, "TYPE%d" % rtype), text))
+        pos += rdlen
+    return {"id": qid, "rcode": flags & 0xF, "answers": answers}
+
+
+# ---------------------------------------------------------------- HTTP/2 connection
+
+class MasqueConn(Conn):
+    """h2connect.Conn with deadline-bounded reads and a frame dispatcher that feeds the
+    stream's DATA through a CapsuleReader into self.datagrams."""
+
+    def __init__(self, sock, io_timeout):
+        super().__init__(sock)
+        self.buf = bytearray()
+        self.io_timeout = io_timeout
+        self.server_settings = None
+        self.hpack = HpackDecoder()
+        self.capsules = CapsuleReader()
+        self.datagrams = collections.deque()
+        self.response = None
+        self.pending_block = None
+        self.goaway = None
+
+    def frame(self, ftype, flags, sid, payload=b""):
+        self.sock.settimeout(self.io_timeout)
+        super().frame(ftype, flags, sid, payload)
+
+    def poll_frame(self, deadline):
+        """(type, flags, stream, payload, flow-controlled length), None past the deadline."""
+        while True:
+            if len(self.buf) >= 9:
+                length = int.from_bytes(self.buf[:3], "big")
+                if length > MAX_FRAME:
+                    raise H2Error("frame of %d bytes" % length)
+                if len(self.buf) >= 9 + length:
+                    ftype, flags = self.buf[3], self.buf[4]
+                    sid = int.from_bytes(self.buf[5:9], "big") & 0x7FFFFFFF
+                    payload = bytes(self.buf[9 : 9 + length])
+                    del self.buf[: 9 + length]
+                    if ftype in (DATA, HEADERS) and flags & PADDED:
+                        if not payload or payload[0] >= len(payload):
+                            raise H2Error("bad padding")
+                        payload = payload[1 : len(payload) - payload[0]]
+                    if ftype == HEADERS and flags & PRIORITY:
+                        payload = payload[5:]
+                    return ftype, flags, sid, payload, length
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            self.sock.settimeout(remaining)
+            try:
+                data = self.sock.recv(1 << 16)
+            except socket.timeout:
+                return None
+            if not data:
+                raise H2Error("connection closed by the proxy")
+            self.buf += data
+
+    def dispatch(self, ftype, flags, sid, payload, length):
+        if ftype == SETTINGS and not flags & ACK:
+            got = dict(struct.unpack(">HI", payload[i : i + 6]) for i in range(0, len(payload) - 5, 6))
+            self.server_settings = {**(self.server_settings or {}), **got}
+        elif ftype == GOAWAY:
+            last, code = struct.unpack(">II", payload[:8])
+            last &= 0x7FFFFFFF
+            if code or last < SID:
+                raise H2Error("GOAWAY error %d, last stream %d %r" % (code, last, payload[8:]))
+            if not self.goaway:
+                sys.stderr.write("masque: proxy sent GOAWAY (no error, last stream %d); "
+                                 "stream %d goes on\n" % (last, SID))
+            self.goaway = (last, code)
+            return
+        elif ftype == HEADERS:
+            self.pending_block = (sid, flags, payload)
+            if flags & END_HEADERS:
+                self.header_block()
+            return
+        elif ftype == CONT:
+            if not self.pending_block or self.pending_block[0] != sid:
+                raise H2Error("CONTINUATION without HEADERS")
+            _, first_flags, block = self.pending_block
+            self.pending_block = (sid, first_flags, block + payload)
+            if flags & END_HEADERS:
+                self.header_block()
+            return
+        elif ftype == RST and sid == SID:
+            self.stream_closed = True
+            raise H2Error("stream reset, error %d" % struct.unpack(">I", payload[:4])[0])
+        if self.handle_control(ftype, flags, sid, payload):
+            return
+        if ftype == DATA:
+            self.consumed(length)
+            if sid == SID:
+                if flags & END_STREAM:
+                    self.stream_closed = True
+                self.datagrams.extend(self.capsules.feed(payload))
+
+    def header_block(self):
+        sid, flags, block = self.pending_block
+        self.pending_block = None
+        fields = self.hpack.decode(block)  # every block: keeps the dynamic table in step
+        if sid != SID:
+            return
+        status = dict(fields).get(":status", "")
+        if self.response is None and not status.startswith("1"):
+            self.response = fields
+        if flags & END_STREAM:
+            self.stream_closed = True
+
+    def send_on_stream(self, data, deadline, end=False):
+        """Sends data on the stream as flow control allows, handling what arrives while the
+        window is closed (replies are queued); END_STREAM with the last frame when end."""
+        view = memoryview(data)
+        while True:
+            while view and min(self.send_conn, self.send_stream) <= 0:
+                fr = self.poll_frame(deadline)
+                if fr is None:
+                    raise H2Error("the proxy's flow-control window stayed closed")
+                self.dispatch(*fr)
+            n = min(len(view), self.send_conn, self.send_stream, self.max_frame)
+            last = end and n == len(view)
+            if n or last:
+                self.frame(DATA, END_STREAM if last else 0, SID, bytes(view[:n]))
+            self.send_conn -= n
+            self.send_stream -= n
+            view = view[n:]
+            if not view:
+                return
+
+    def send_datagram(self, payload, deadline):
+        self.send_on_stream(datagram_capsule(payload), deadline)
+
+
+def split_hostport(text):
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError("expected HOST:PORT, got %r" % text)
+    return host.strip("[]"), int(port)
+
+
+def udp_path(target):
+    host, port = split_hostport(target)
+    addr = ipaddress.ip_address(host)
+    if not 0 < port < 65536:
+        raise ValueError("bad target port %d" % port)
+    return "/.well-known/masque/udp/%s/%d/" % (str(addr).replace(":", "%3A"), port)
+
+
+def open_masque(args):
+    path = udp_path(args.target)
+    host, port = split_hostport(args.proxy)
+    deadline = time.monotonic() + args.connect_timeout
+    sock = socket.create_connection((host, port), timeout=args.connect_timeout)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # one frame per datagram
+    try:
+        return request(sock, args, path, deadline)
+    except BaseException:
+        sock.close()
+        raise
+
+
+def request(sock, args, path, deadline):
+    host = split_hostport(args.proxy)[0]
+    if not args.h2c:
+        ctx = ssl.create_default_context(cafile=args.ca)
+        ctx.set_alpn_protocols(["h2"])
+        sock = ctx.wrap_socket(sock, server_hostname=args.servername or host)
+        if sock.selected_alpn_protocol() != "h2":
+            raise H2Error("proxy did not select ALPN h2 (%r)" % sock.selected_alpn_protocol())
+    conn = MasqueConn(sock, args.timeout)
+    sock.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+    conn.frame(SETTINGS, 0, 0, struct.pack(">HIHI", 2, 0, 4, RECV_WINDOW))
+    conn.frame(WINUP, 0, 0, struct.pack(">I", RECV_WINDOW - 65535))
+    while conn.server_settings is None:
+        fr = conn.poll_frame(deadline)
+        if fr is None:
+            raise H2Error("no SETTINGS from the proxy within %gs" % args.connect_timeout)
+        conn.dispatch(*fr)
+    if conn.server_settings.get(SETTINGS_ENABLE_CONNECT_PROTOCOL) != 1:
+        raise H2Error("the proxy's SETTINGS lack SETTINGS_ENABLE_CONNECT_PROTOCOL=1 (RFC 8441): "
+                      "no extended CONNECT, so no connect-udp")
+    block = (
+        hpack_literal(":method", "CONNECT")
+        + hpack_literal(":protocol", "connect-udp")
+        + hpack_literal(":scheme", "https")
+        + hpack_literal(":authority", args.proxy)
+        + hpack_literal(":path", path)
+        + hpack_literal("capsule-protocol", "?1")
+        + hpack_literal("proxy-authorization", "Bearer " + args.token)
+    )
+    conn.frame(HEADERS, END_HEADERS, SID, block)
+    while conn.response is None:
+        if conn.stream_closed:
+            raise H2Error("stream closed without a response")
+        fr = conn.poll_frame(deadline)
+        if fr is None:
+            raise H2Error("no response to connect-udp within %gs" % args.connect_timeout)
+        conn.dispatch(*fr)
+    return conn
+
+
+def close(conn):
+    try:
+        if not conn.stream_closed:
+            conn.send_on_stream(b"", time.monotonic() + 1, end=True)
+        conn.frame(GOAWAY, 0, 0, struct.pack(">II", 0, 0))
+    except (H2Error, OSError):
+        pass
+    conn.sock.close()
+
+
+# ---------------------------------------------------------------- exchanges
+
+def exchange(conn, count, make, key_of, timeout):
+    """Sends make(i) -> (key, payload) for i < count with at most WINDOW outstanding and
+    returns {key: reply} of the replies (key_of(reply)) that came within timeout."""
+    replies, pending, sent = {}, {}, 0
+    hard_stop = time.monotonic() + (count + 1) * timeout
+    while sent < count or pending:
+        now = time.monotonic()
+        if now >= hard_stop:
+            break
+        while sent < count and len(pending) < WINDOW and not conn.stream_closed:
+            key, payload = make(sent)
+            conn.send_datagram(payload, min(now + timeout, hard_stop))
+            pending[key] = time.monotonic() + timeout
+            sent += 1
+        while conn.datagrams:
+            reply = conn.datagrams.popleft()
+            key = key_of(reply)
+            if key in pending:
+                del pending[key]
+                replies[key] = reply
+        if not pending or conn.stream_closed:
+            if conn.stream_closed and (pending or sent < count):
+                sys.stderr.write("masque: the proxy closed the stream\n")
+                break
+            continue
+        fr = conn.poll_frame(min(min(pending.values()), hard_stop))
+        if fr is None:
+            now = time.monotonic()
+            for key in [k for k, d in pending.items() if d <= now]:
+                del pending[key]
+        else:
+            conn.dispatch(*fr)
+    return replies
+
+
+def run_dns(conn, args):
+    count = args.count
+    if not 0 < count <= 65536:
+        raise ValueError("--count must be 1..65536 for --dns")
+    ids = random.sample(range(65536), count)
+    qtype = QTYPES[args.qtype]
+    replies = exchange(
+        conn, count,
+        lambda i: (ids[i], dns_query(ids[i], args.dns, qtype)),
+        lambda m: int.from_bytes(m[:2], "big") if len(m) >= 12 and m[2] & 0x80 else None,
+        args.timeout,
+    )
+    good, shown = 0, False
+    for qid in ids:
+        if qid not in replies:
+            continue
+        try:
+            msg = dns_parse(replies[qid])
+        except ValueError as e:
+            sys.stderr.write("masque: query %d: bad answer: %s\n" % (qid, e))
+            continue
+        if msg["rcode"]:
+            sys.stderr.write("masque: query %d: rcode %d (%s)\n"
+                             % (qid, msg["rcode"], RCODES.get(msg["rcode"], "?")))
+            continue
+        good += 1
+        if not shown:
+            shown = True
+            for name, rtype, text in msg["answers"]:
+                print("%s %s %s" % (name, rtype, text))
+    print("answered %d/%d" % (len(replies), count))
+    return 0 if good == count else 1
+
+
+def run_echo(conn, args):
+    size, count = args.echo, args.count
+    if not 8 <= size <= 65527:
+        raise ValueError("--echo SIZE must be 8..65527")
+    sent = []
+
+    def make(i):
+        sent.append(struct.pack(">Q", i) + os.urandom(size - 8))
+        return i, sent[i]
+
+    replies = exchange(conn, count, make,
+                       lambda m: struct.unpack(">Q", m[:8])[0] if len(m) >= 8 else None,
+                       args.timeout)
+    want = hashlib.sha256(b"".join(sent)).hexdigest()
+    got = hashlib.sha256(b"".join(replies.get(i, b"") for i in range(count))).hexdigest()
+    bad = sorted(i for i, r in replies.items() if i >= len(sent) or r != sent[i])
+    lost = count - len(replies)
+    if lost or bad:
+        sys.stderr.write("masque: lost %d, corrupted %d%s\n" % (lost, len(bad), (
+            " (seq %s)" % " ".join(map(str, bad[:10]))) if bad else ""))
+    ok = want == got and len(replies) == count
+    print("echoed %d/%d size %d sha256 %s" % (len(replies), count, size, "ok" if ok else "MISMATCH"))
+    return 0 if ok else 1
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="MASQUE connect-udp client (RFC 9298 over HTTP/2)")
+    ap.add_argument("--proxy")
+    ap.add_argument("--ca")
+    ap.add_argument("--servername")
+    ap.add_argument("--h2c", action="store_true")
+    ap.add_argument("--token")
+    ap.add_argument("--target")
+    mode = ap.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--dns", metavar="NAME")
+    mode.add_argument("--echo", metavar="SIZE", type=int)
+    mode.add_argument("--selftest", action="store_true")
+    ap.add_argument("--count", type=int, default=1)
+    ap.add_argument("--qtype", choices=sorted(QTYPES), default="A")
+    ap.add_argument("--timeout", type=float, default=3)
+    ap.add_argument("--connect-timeout", type=float, default=10)
+    args = ap.parse_args(argv)
+    if args.selftest:
+        return selftest()
+    for name in ("proxy", "token", "target"):
+        if getattr(args, name) is None:
+            ap.error("--%s is required" % name)
+    if args.count < 1 or args.timeout <= 0:
+        ap.error("--count must be >= 1 and --timeout > 0")
+    try:
+        conn = open_masque(args)
+        fields = dict(conn.response)
+        status = fields.get(":status", "?")
+        if not (len(status) == 3 and status.startswith("2")):
+            sys.stderr.write("masque: connect-udp answered %s\n" % status)
+            if "proxy-status" in fields:
+                sys.stderr.write("masque: proxy-status: %s\n" % fields["proxy-status"])
+            conn.sock.close()
+            return 2
+        try:
+            return run_dns(conn, args) if args.dns else run_echo(conn, args)
+        finally:
+            close(conn)
+    except (H2Error, OSError, ValueError) as e:
+        sys.stderr.write("masque: %s\n" % e)
+        return 1
+
+
+# ---------------------------------------------------------------- --selftest
+
+def hstr(text):
+    """A Huffman-coded HPACK string literal."""
+    raw = huffman_encode(text.encode())
+    return hpack_int(len(raw), 7, 0x80) + raw
+
+
+class FakeProxy(threading.Thread):
+    """In-process h2c connect-udp proxy on 127.0.0.1 for --selftest. Relays DATAGRAM
+    capsules to the UDP target of the :path and back, with a small flow-control window,
+    Huffman-coded and dynamically indexed response headers split by CONTINUATION, a
+    GOAWAY(NO_ERROR), PINGs, padded DATA cut at random places, unknown capsule types and
+    other context ids in between. mode: ok, corrupt, rst, 403, nosetting."""
+
+    def __init__(self, mode="ok"):
+        super().__init__(daemon=True)
+        self.mode = mode
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.lock = threading.Lock()
+        self.error = None
+        self.request = None
+        self.ping_acks = 0
+        self.done = threading.Event()
+
+    def send(self, ftype, flags, sid, payload=b""):
+        with self.lock:
+            self.conn.frame(ftype, flags, sid, payload)
+
+    def run(self):
+        try:
+            self.serve()
+        except H2Error as e:
+            if self.mode not in ("nosetting", "rst"):
+                self.error = e
+        except Exception as e:  # reported by the self-test
+            self.error = e
+        finally:
+            self.done.set()
+
+    def serve(self):
+        sock, _ = self.listener.accept()
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.settimeout(20)
+        self.conn = conn = Conn(sock)
+        if conn._read(24) != b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n":
+            raise AssertionError("bad preface")
+        settings = struct.pack(">HIHI", 4, 3000, 3, 10)
+        if self.mode != "nosetting":
+            settings += struct.pack(">HI", SETTINGS_ENABLE_CONNECT_PROTOCOL, 1)
+        self.send(SETTINGS, 0, 0, settings)
+        hp = HpackDecoder()
+        while True:
+            ftype, flags, sid, payload = conn.read_frame()
+            if ftype == SETTINGS and not flags & ACK:
+                self.send(SETTINGS, ACK, 0)
+            elif ftype == HEADERS:
+                break
+        self.request = dict(hp.decode(payload))
+        path = self.request[":path"].split("/")
+        if self.mode == "403":  # literals with incremental indexing, Huffman-coded
+            block = (b"\x48" + hstr("403") + b"\x40" + hstr("proxy-status")
+                     + hstr("subtunnel; error=destination_ip_prohibited"))
+            self.send(HEADERS, END_HEADERS | END_STREAM, sid, block)
+            return
+        # :status 200 indexed; capsule-protocol added to the dynamic table, then indexed (62)
+        block = b"\x88\x40" + hpack_int(16, 7) + b"capsule-protocol" + hstr("?1") + b"\xbe"
+        self.send(HEADERS, 0, sid, block[:7])
+        self.send(CONT, END_HEADERS, sid, block[7:])
+        if self.mode == "rst":
+            self.send(RST, 0, sid, struct.pack(">I", 8))
+            return
+        self.send(GOAWAY, 0, 0, struct.pack(">II", sid, 0))
+        host = ipaddress.ip_address(path[4].replace("%3A", ":"))
+        udp = socket.socket(socket.AF_INET6 if host.version == 6 else socket.AF_INET, socket.SOCK_DGRAM)
+        udp.connect((str(host), int(path[5])))
+        threading.Thread(target=self.downstream, args=(udp, sid), daemon=True).start()
+        reader, unacked = CapsuleReader(), 0
+        while True:
+            ftype, flags, fsid, payload = conn.read_frame()
+            if ftype == DATA:
+                unacked += len(payload)
+                if unacked >= 1500:  # half the window, as nghttp2 does
+                    inc = struct.pack(">I", unacked)
+                    self.send(WINUP, 0, 0, inc)
+                    self.send(WINUP, 0, sid, inc)
+                    unacked = 0
+                for dgram in reader.feed(payload):
+                    udp.send(dgram)
+                if flags & END_STREAM:
+                    break
+            elif ftype == PING and flags & ACK:
+                self.ping_acks += 1
+            elif ftype == GOAWAY:
+                break
+        udp.close()
+
+    def downstream(self, udp, sid):
+        rng, n = random.Random(7), 0
+        try:
+            while True:
+                data = udp.recv(65536)
+                n += 1
+                if self.mode == "corrupt" and n == 3:
+                    data = data[:-1] + bytes([data[-1] ^ 1])
+                blob = datagram_capsule(data)
+                if n % 5 == 1:
+                    junk = os.urandom(rng.randrange(0, 300))
+                    blob = (varint(0x2B) + varint(len(junk)) + junk
+                            + datagram_capsule(b"other context", context=7) + blob)
+                if n % 7 == 1:
+                    self.send(PING, 0, 0, struct.pack(">Q", n))
+                cuts = sorted(rng.sample(range(1, len(blob)), min(2, len(blob) - 1)))
+                for a, b in zip([0] + cuts, cuts + [len(blob)]):
+                    if rng.random() < 0.3:
+                        self.send(DATA, PADDED, sid, bytes([3]) + blob[a:b] + b"\0\0\0")
+                    else:
+                        self.send(DATA, 0, sid, blob[a:b])
+        except OSError:
+            pass
+
+
+def fake_udp_servers():
+    """(echo port, dns port) of two UDP responders on 127.0.0.1 (daemon threads)."""
+    def serve(sock, answer):
+        while True:
+            data, peer = sock.recvfrom(65536)
+            reply = answer(data)
+            if reply is not None:
+                sock.sendto(reply, peer)
+
+    def dns_answer(q):
+        qid = q[:2]
+        name, pos = dns_name(q, 12)
+        qtype = struct.unpack(">H", q[pos : pos + 2])[0]
+        question = q[12 : pos + 4]
+        if name == "lost.example.test":
+            return None
+        if name != "www.example.test":
+            return qid + b"\x81\x83\x00\x01\x00\x00\x00\x00\x00\x00" + question
+        if qtype == 1:
+            rr = [b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04" + bytes([198, 51, 100, 10]),
+                  b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04" + bytes([198, 51, 100, 11])]
+        else:
+            txt = b"\x05hello\x0bsubtunnel=1"
+            rr = [b"\xc0\x0c\x00\x10\x00\x01\x00\x00\x00\x3c" + struct.pack(">H", len(txt)) + txt]
+        return qid + b"\x81\x80\x00\x01" + struct.pack(">H", len(rr)) + b"\0\0\0\0" + question + b"".join(rr)
+
+    ports = []
+    for answer in (lambda d: d, dns_answer):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind(("127.0.0.1", 0))
+        ports.append(sock.getsockname()[1])
+        threading.Thread(target=serve, args=(sock, answer), daemon=True).start()
+    return ports
+
+
+def selftest():
+    def passed(what):
+        print("selftest: ok   %s" % what)
+
+    # varints: the four encodings, their boundaries, RFC 9000 A.1 examples
+    for value, size in ((0, 1), (63, 1), (64, 2), (16383, 2), (16384, 4), (2**30 - 1, 4),
+                        (2**30, 8), (2**62 - 1, 8), (37, 1), (15293, 2), (494878333, 4)):
+        enc = varint(value)
+        assert len(enc) == size and varint_parse(enc) == (value, size), value
+        assert varint_parse(enc[:-1]) is None or size == 1
+    assert varint_parse(bytes.fromhex("c2197c5eff14e88c")) == (151288809941952652, 8)
+    assert varint_parse(bytes.fromhex("9d7f3e7d")) == (494878333, 4)
+    assert varint_parse(bytes.fromhex("7bbd")) == (15293, 2)
+    assert varint_parse(bytes.fromhex("4025")) == (37, 2)  # non-minimal is still valid
+    assert varint_parse(b"") is None
+    try:
+        varint(2**62)
+        raise AssertionError("varint(2**62) accepted")
+    except ValueError:
+        pass
+    passed("varints: 1/2/4/8-byte forms, boundaries, RFC 9000 examples, truncation")
+
+    # capsules: fed one byte at a time and in odd chunks, with unknown types and contexts
+    payloads = [b"", b"x", os.urandom(63), os.urandom(1400), os.urandom(20000)]
+    stream = b""
+    for i, p in enumerate(payloads):
+        stream += varint(0x2B) + varint(i * 50) + b"U" * (i * 50)  # unknown, skipped
+        stream += datagram_capsule(b"ignored", context=4)
+        stream += datagram_capsule(p)
+    stream += varint(0x3FFF) + varint(70000) + b"\0" * 70000  # big unknown capsule
+    stream += datagram_capsule(b"last")
+    for step in (1, 2, 7, 1000, len(stream)):
+        reader, got = CapsuleReader(), []
+        for i in range(0, len(stream), step):
+            got += reader.feed(stream[i : i + step])
+        assert got == payloads + [b"last"], step
+        assert reader.unknown == 6 and reader.other_context == 5 and not reader.buf
+    assert datagram_capsule(b"ab") == b"\x00\x03\x00ab"
+    try:
+        CapsuleReader().feed(b"\x00\x00")
+        raise AssertionError("empty DATAGRAM value accepted")
+    except H2Error:
+        pass
+    passed("capsules: split across reads (1..all bytes), unknown types and context ids skipped")
+
+    # HPACK: RFC 7541 C.4.1 (Huffman) and C.6.1/C.6.2 (responses, Huffman, eviction)
+    assert [HUFFMAN[s] for s in (0, 32, 48, 97, 255, 256)] == [
+        (0x1FF8, 13), (0x14, 6), (0x0, 5), (0x3, 5), (0x3FFFFEE, 26), (0x3FFFFFFF, 30)]
+    assert huffman_decode(bytes.fromhex("f1e3c2e5f23a6ba0ab90f4ff")) == b"www.example.com"
+    assert huffman_encode(b"www.example.com") == bytes.fromhex("f1e3c2e5f23a6ba0ab90f4ff")
+    every = bytes(range(256)) * 2
+    assert huffman_decode(huffman_encode(every)) == every
+    dec = HpackDecoder(256)
+    first = dec.decode(bytes.fromhex(
+        "488264025885aec3771a4b6196d07abe941054d444a8200595040b8166e082a62d1bff6e919d29ad1718"
+        "63c78f0b97c8e9ae82ae43d3"))
+    assert first == [(":status", "302"), ("cache-control", "private"),
+                     ("date", "Mon, 21 Oct 2013 20:13:21 GMT"),
+                     ("location", "https://www.example.com")], first
+    assert dec.size == 222
+    second = dec.decode(bytes.fromhex("4883640effc1c0bf"))
+    assert second == [(":status", "307")] + first[1:], second
+    assert dec.size == 222 and dec.dynamic[0] == (b":status", b"307")
+    assert HpackDecoder().decode(b"\x88\x3f\xe1\x1f") == [(":status", "200")]  # size update 4096
+    passed("HPACK: RFC 7541 C.4.1/C.6.1/C.6.2 (Huffman, dynamic table, eviction)")
+
+    # DNS: query layout and a hand-made answer with compression pointers
+    q = dns_query(0x1234, "www.example.test.", 1)
+    assert q == (b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
+                 b"\x03www\x07example\x04test\x00\x00\x01\x00\x01"), q
+    resp = (b"\x12\x34\x81\x80\x00\x01\x00\x03\x00\x00\x00\x00" + q[12:]
+            + b"\xc0\x0c\x00\x05\x00\x01\x00\x00\x00\x3c\x00\x06\x03svc\xc0\x10"
+            + b"\xc0\x2e\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04\xc6\x33\x64\x0a"
+            + b"\xc0\x2e\x00\x10\x00\x01\x00\x00\x00\x3c\x00\x09\x02hi\x05there")
+    msg = dns_parse(resp)
+    assert msg["id"] == 0x1234 and msg["rcode"] == 0
+    assert msg["answers"] == [("www.example.test", "CNAME", "svc.example.test"),
+                              ("svc.example.test", "A", "198.51.100.10"),
+                              ("svc.example.test", "TXT", '"hi" "there"')], msg
+    assert dns_parse(b"\x12\x34\x81\x83" + resp[4:6] + b"\0\0\0\0\0\0" + q[12:])["rcode"] == 3
+    for bad in (resp[:40], q, resp[:12] + b"\xc0\x0c"):
+        try:
+            dns_parse(bad)
+            raise AssertionError("bad DNS message accepted: %r" % bad)
+        except ValueError:
+            pass
+    passed("DNS: query bytes, answer parse (CNAME/A/TXT, compression), rcode, truncation")
+
+    assert udp_path("192.0.2.1:53") == "/.well-known/masque/udp/192.0.2.1/53/"
+    assert udp_path("[2001:db8::1]:443") == "/.well-known/masque/udp/2001%3Adb8%3A%3A1/443/"
+    passed("connect-udp paths (IPv4, IPv6 with %3A)")
+
+    # whole runs against the fake proxy
+    echo_port, dns_port = fake_udp_servers()
+
+    def run(mode, *extra, target=None):
+        fake = FakeProxy(mode)
+        fake.start()
+        out, err = io.StringIO(), io.StringIO()
+        argv = ["--proxy", "127.0.0.1:%d" % fake.port, "--h2c", "--token", "selftest-token",
+                "--target", target or "127.0.0.1:%d" % echo_port] + list(extra)
+        start = time.monotonic()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            rc = main(argv)
+        fake.done.wait(5)
+        if fake.error:
+            raise AssertionError("fake proxy (%s): %r" % (mode, fake.error))
+        return rc, out.getvalue(), err.getvalue(), fake, time.monotonic() - start
+
+    rc, out, err, fake, _ = run("ok", "--echo", "1200", "--count", "300")
+    assert rc == 0 and out == "echoed 300/300 size 1200 sha256 ok\n", (rc, out, err)
+    req = fake.request
+    assert (req[":method"], req[":protocol"], req[":scheme"], req["capsule-protocol"]) == (
+        "CONNECT", "connect-udp", "https", "?1"), req
+    assert req[":path"] == "/.well-known/masque/udp/127.0.0.1/%d/" % echo_port, req
+    assert req[":authority"] == "127.0.0.1:%d" % fake.port, req
+    assert req["proxy-authorization"] == "Bearer selftest-token", req
+    assert fake.ping_acks > 0 and "GOAWAY" in err, (fake.ping_acks, err)
+    passed("echo 300 x 1200 B through the fake proxy (window 3000, PING, GOAWAY, padding)")
+
+    rc, out, err, _, _ = run("ok", "--echo", "65507", "--count", "20")
+    assert rc == 0 and out == "echoed 20/20 size 65507 sha256 ok\n", (rc, out, err)
+    passed("echo 20 x 65507 B (largest UDP/IPv4 payload)")
+
+    rc, out, err, _, _ = run("corrupt", "--echo", "100", "--count", "10")
+    assert rc == 1 and out == "echoed 10/10 size 100 sha256 MISMATCH\n" and "corrupted 1" in err, (rc, out, err)
+    passed("a corrupted echo is a MISMATCH, exit 1")
+
+    dns = "127.0.0.1:%d" % dns_port
+    rc, out, err, _, _ = run("ok", "--dns", "www.example.test", "--count", "100", target=dns)
+    assert rc == 0, (rc, out, err)
+    assert out == ("www.example.test A 198.51.100.10\nwww.example.test A 198.51.100.11\n"
+                   "answered 100/100\n"), out
+    rc, out, err, _, _ = run("ok", "--dns", "www.example.test", "--qtype", "TXT", target=dns)
+    assert rc == 0 and out == 'www.example.test TXT "hello" "subtunnel=1"\nanswered 1/1\n', (rc, out)
+    rc, out, err, _, _ = run("ok", "--dns", "nx.example.test", "--count", "2", target=dns)
+    assert rc == 1 and out == "answered 2/2\n" and "NXDOMAIN" in err, (rc, out, err)
+    passed("DNS A x100, TXT, NXDOMAIN (exit 1)")
+
+    rc, out, err, _, took = run("ok", "--dns", "lost.example.test", "--count", "3",
+                                "--timeout", "0.3", target=dns)
+    assert rc == 1 and out == "answered 0/3\n" and took < 3, (rc, out, err, took)
+    passed("unanswered queries time out (%.1fs), exit 1" % took)
+
+    rc, out, err, _, _ = run("403", "--echo", "100")
+    assert rc == 2 and out == "" and "answered 403" in err, (rc, out, err)
+    assert "proxy-status: subtunnel; error=destination_ip_prohibited" in err, err
+    passed("403 with proxy-status: exit 2, both printed")
+
+    rc, out, err, _, _ = run("nosetting", "--echo", "100")
+    assert rc == 1 and "SETTINGS_ENABLE_CONNECT_PROTOCOL" in err, (rc, out, err)
+    passed("no SETTINGS_ENABLE_CONNECT_PROTOCOL: clear error, exit 1")
+
+    rc, out, err, _, _ = run("rst", "--echo", "100", "--count", "5")
+    assert rc == 1 and "stream reset" in err, (rc, out, err)
+    passed("RST_STREAM: exit 1")
+    print("selftest: all passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
