@@ -40,6 +40,12 @@
  * (reach: one pcb per client bound to the same destination) and are told apart by their
  * connected remote end. TCP pcbs never set the option. */
 #define SO_REUSE 1
+/* IP fragments (UDP datagrams above the MTU): lwIP's defaults (10 pbufs, 5 datagrams
+ * reassembling at once) drop a burst of 8 KB datagrams. Bounded: 4 MiB at most. */
+#define IP_REASSEMBLY 1
+#define IP_FRAG 1
+#define IP_REASS_MAX_PBUFS 2048
+#define MEMP_NUM_REASSDATA 256
 
 /* TCP: MSS for a 1500-byte TUN MTU, 1 MiB receive window (scale 5: 0xffff << 5 >= 1 MiB)
  * and 1 MiB send buffer. */

@@ -16,6 +16,8 @@
 #include "st_sock.h"
 
 #define CONN_WINDOW (64 * 1024 * 1024)
+#define EDGE_AH2_MAX_STREAMS 1000    /* per user (access) or visitor connection */
+#define EDGE_REACH_MAX_STREAMS 65536 /* per reach connection */
 
 #define NV(n, v)                                                                                   \
     {                                                                                              \
@@ -247,15 +249,18 @@ static int session_ready(struct st_h2conn *h)
                                                    .data_chunk = on_data,
                                                    .stream_close = on_stream_close};
     /* Access and reach connections take extended CONNECT (connect-udp, connect-ip). */
-    static const nghttp2_settings_entry iv[] = {
-        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, EDGE_FLOW_WINDOW},
-        {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, 1000},
-        {NGHTTP2_SETTINGS_MAX_FRAME_SIZE, 65536},
-        {NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL, 1}};
+    nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, EDGE_FLOW_WINDOW},
+                                   {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, EDGE_AH2_MAX_STREAMS},
+                                   {NGHTTP2_SETTINGS_MAX_FRAME_SIZE, 65536},
+                                   {NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL, 1}};
     if (!a->reach && !st_h2conn_is_h2(h)) {
         st_info("access %s: TLS without ALPN h2: only HTTP/2 is served on this port", a->client);
         return -1;
     }
+    /* A reach connection carries a whole site's flows, UDP ones each a stream (DNS: one
+     * per query) until they idle out. */
+    if (a->reach)
+        iv[1].value = EDGE_REACH_MAX_STREAMS;
     if (st_h2conn_session(h, true, &handlers, a, iv, a->visitor ? 3 : 4, CONN_WINDOW) < 0)
         return -1;
     if (a->reach)

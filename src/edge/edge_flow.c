@@ -430,7 +430,14 @@ void edge_flow_h2_request(struct edge_flow *f, const char *client)
 
 int edge_flow_h2_data(struct edge_flow *f, const uint8_t *p, size_t n)
 {
-    if (f->failed || st_bq_append(&f->up, p, n) < 0)
+    if (f->failed) {
+        /* Answered with an error already (a datagram flow sends at once): drop the bytes.
+         * A reset here would overtake the error response and discard it. */
+        if (f->ah)
+            edge_ah2_consume(f->ah, f->asid, n);
+        return 0;
+    }
+    if (st_bq_append(&f->up, p, n) < 0)
         return -1;
     resume_tunnel(f);
     return 0;

@@ -33,6 +33,7 @@ static const char *const top_keys[] = {
     "ingress",
     "udp-idle-timeout",
     "icmp-idle-timeout",
+    "dns-idle-timeout",
     NULL,
 };
 static const char *const expose_keys[] = {"routes", "connect-timeout", "allow-link-local", NULL};
@@ -266,6 +267,7 @@ static void set_defaults(struct gw_config *cfg)
     cfg->grace_period_ms = 30000;
     cfg->udp_idle_timeout_ms = 210000;
     cfg->icmp_idle_timeout_ms = 30000;
+    cfg->dns_idle_timeout_ms = 15000;
     cfg->reach_connections = 2;
     cfg->connect_timeout_ms = 10000;
     strcpy(cfg->tun_name, "st0");
@@ -313,7 +315,9 @@ static int from_tree(struct st_cfg *c, struct gw_config *cfg)
         (rc = st_cfg_opt_int(c, root, "udp-idle-timeout", 1, 86400, 1000,
                              &cfg->udp_idle_timeout_ms)) < 0 ||
         (rc = st_cfg_opt_int(c, root, "icmp-idle-timeout", 1, 3600, 1000,
-                             &cfg->icmp_idle_timeout_ms)) < 0)
+                             &cfg->icmp_idle_timeout_ms)) < 0 ||
+        (rc = st_cfg_opt_int(c, root, "dns-idle-timeout", 1, 86400, 1000,
+                             &cfg->dns_idle_timeout_ms)) < 0)
         return rc;
     if ((v = st_cfg_get(root, "expose")) && (rc = get_expose(c, v, cfg)) < 0)
         return rc;

@@ -19,6 +19,7 @@ struct gw_config {
     int grace_period_ms;      /* grace-period: seconds, default 30, 0..3600 */
     int udp_idle_timeout_ms;  /* udp-idle-timeout: seconds, default 210, 1..86400 */
     int icmp_idle_timeout_ms; /* icmp-idle-timeout: seconds, default 30, 1..3600 */
+    int dns_idle_timeout_ms;  /* dns-idle-timeout: UDP to port 53, default 15, 1..86400 */
     char *edge_name;          /* edge-name: TLS name to verify (required) */
     char *ca_file;            /* ca-file: required readable file */
     char tunnel_id[64];       /* from token: "id:secret" or token-file: path */

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <lwip/ip.h>
 #include <nghttp2/nghttp2.h>
 #include <stdio.h>
@@ -35,7 +36,12 @@ static const char *ip4(const uint8_t *a, char *buf)
 static uint64_t idle_ms(const struct gw_dgram *d)
 {
     const struct gw_config *cfg = &d->gw->cfg;
-    return (uint64_t)(d->icmp ? cfg->icmp_idle_timeout_ms : cfg->udp_idle_timeout_ms);
+    if (d->icmp)
+        return (uint64_t)cfg->icmp_idle_timeout_ms;
+    /* DNS: a new source port per query, one answer each; no need to keep it for minutes */
+    if (d->tport == 53 && cfg->dns_idle_timeout_ms < cfg->udp_idle_timeout_ms)
+        return (uint64_t)cfg->dns_idle_timeout_ms;
+    return (uint64_t)cfg->udp_idle_timeout_ms;
 }
 
 static void touch(struct gw_dgram *d)
@@ -117,7 +123,10 @@ static bool queue_capsule(struct gw_dgram *d, struct pbuf *pb, const uint8_t *p,
 {
     uint8_t hdr[24];
     int h = st_capsule_encode_header(hdr, sizeof(hdr), ST_CAP_DATAGRAM, n + 1);
-    if (h < 0 || d->ended || !stream_open(d) || st_bq_room(&d->up) < (size_t)h + 1 + n) {
+    if (h < 0 || d->ended || !stream_open(d) || st_bq_room(&d->up) < (size_t)h + 1 + n ||
+        d->gw->dgram.queued_bytes + (size_t)h + 1 + n > GW_DGRAM_QUEUE_TOTAL) {
+        st_debug("%s flow %s -> %s: %zu bytes dropped (%s)", d->icmp ? "icmp" : "udp", d->f->client,
+                 d->f->authority, n, d->ended || !stream_open(d) ? "flow ending" : "queue full");
         d->gw->dgram.drops++;
         return false;
     }
@@ -159,9 +168,11 @@ static void send_udp(struct gw_dgram *d, const uint8_t *p, size_t n)
     err_t e = udp_sendto_if_src(d->pcb, pb, &d->pcb->remote_ip, d->pcb->remote_port,
                                 &d->gw->nif.netif, &d->pcb->local_ip);
     pbuf_free(pb);
-    if (e != ERR_OK)
+    if (e != ERR_OK) {
+        st_debug("udp flow %s -> %s: lwIP send of %zu bytes: error %d", d->f->client,
+                 d->f->authority, n, e);
         d->gw->dgram.drops++;
-    else
+    } else
         d->gw->dgram.tx++;
 }
 
@@ -330,14 +341,28 @@ void gw_dgram_on_close(struct gw_dgram *d)
     }
 }
 
+static void trim(struct st_defer *t)
+{
+    (void)t;
+    malloc_trim(0);
+}
+
 void gw_dgram_free(struct gw_dgram *d)
 {
     if (!d)
         return;
+    struct gw_server *gw = d->gw;
     gw_dgram_on_close(d);
     free(d->in);
     free(d->first);
     free(d);
+    /* After a burst of short flows (DNS) give the memory back to the system. */
+    if (++gw->dgram.freed >= GW_DGRAM_TRIM_EVERY) {
+        gw->dgram.freed = 0;
+        if (!gw->dgram_trim.cb)
+            st_defer_init(&gw->dgram_trim, trim, gw);
+        st_defer_queue(&gw->loop, &gw->dgram_trim);
+    }
 }
 
 ssize_t gw_dgram_read_up(struct gw_dgram *d, uint8_t *buf, size_t len, uint32_t *flags)

@@ -13,7 +13,8 @@
  *   stream per (client, target) 5-tuple on a reach connection. If the edge refuses it, the
  *   sender gets an ICMP destination unreachable instead of silence.
  *
- * Capsules wait for the HTTP/2 window in a bounded queue (GW_DGRAM_QUEUE); beyond it
+ * Capsules wait for the HTTP/2 window in a bounded queue (GW_DGRAM_QUEUE per flow,
+ * GW_DGRAM_QUEUE_TOTAL in all; memory is taken only as datagrams queue); beyond it
  * datagrams are dropped and counted, never blocking other flows. Stream bytes are handed to
  * lwIP (or dropped) as they arrive, so the stream window reopens at once. A flow without
  * traffic for udp-idle-timeout (icmp-idle-timeout) ends its stream. */
@@ -26,8 +27,9 @@
 #include "st_bq.h"
 #include "st_loop.h"
 
-#define GW_DGRAM_QUEUE (256 * 1024) /* capsule bytes waiting for the stream, per flow */
-#define GW_DGRAM_CLOSE_MS 5000      /* after ending: the peer must close the stream by then */
+#define GW_DGRAM_QUEUE (1024 * 1024)            /* capsule bytes waiting for a stream */
+#define GW_DGRAM_QUEUE_TOTAL (64 * 1024 * 1024) /* ... and for all flows together */
+#define GW_DGRAM_CLOSE_MS 5000 /* after ending: the peer must close the stream by then */
 
 struct gw_flow;
 struct gw_server;
@@ -37,7 +39,10 @@ struct gw_dgram_stats {
     uint64_t tx, rx;       /* datagrams: into the private side / back to the stream */
     uint64_t drops;        /* queue full, lwIP or TUN refused, malformed */
     uint64_t queued_bytes; /* sum of the flows' queues now */
+    uint64_t freed;        /* flows freed since the heap was last trimmed */
 };
+
+#define GW_DGRAM_TRIM_EVERY 1024 /* freed flows between malloc_trim calls */
 
 struct gw_dgram {
     struct gw_flow *f;

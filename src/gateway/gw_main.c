@@ -207,9 +207,9 @@ static void log_stats(void *data)
     for (size_t i = 0; i < gw->n_conns; i++)
         for (struct gw_flow *f = gw->conns[i]->flows; f; f = f->next)
             live += !f->dgram;
-    st_info("stats: tcp flows %zu live %llu opened %llu refused; udp flows %llu live %llu "
-            "opened; icmp flows %llu live %llu opened; datagrams %llu out %llu in %llu dropped; "
-            "expired %llu; refused %llu; queued %llu bytes; vips %zu; rss %ld kB",
+    st_info("stats: tcp_live=%zu tcp_opened=%llu tcp_refused=%llu udp_live=%llu udp_opened=%llu "
+            "icmp_live=%llu icmp_opened=%llu dgram_out=%llu dgram_in=%llu dgram_dropped=%llu "
+            "dgram_expired=%llu dgram_refused=%llu dgram_queued=%llu vips=%zu rss_kb=%ld",
             live, (unsigned long long)gw->flows_opened, (unsigned long long)gw->flows_refused,
             (unsigned long long)d->udp_live, (unsigned long long)d->udp_opened,
             (unsigned long long)d->icmp_live, (unsigned long long)d->icmp_opened,

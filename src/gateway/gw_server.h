@@ -69,6 +69,7 @@ struct gw_server {
     struct gw_dgram_stats dgram;
     struct gw_dgram *icmp_flows;
     struct udp_pcb *udp_catch; /* reach: any-port pcb */
+    struct st_defer dgram_trim;
 };
 
 #endif
