@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench.sh [tunnel|ingress|all]: subtunnel beside plain kernel routing across the same
+# bench.sh [tunnel|ingress|udp|all]: subtunnel beside plain kernel routing across the same
 # namespaces, in the same run; prints Gbit/s or requests/s, ratios and peak RSS.
 #   tunnel   single-flow iperf3, the CONNECT path: st-client -> edge proxy -> tunnel ->
 #            gateway -> st-priv
@@ -7,8 +7,12 @@
 #            to the lab's ingress rules) through the edge's visitor listeners (HTTP/1.1
 #            on :80, HTTP/2 on :443) vs straight to the origin over kernel routing:
 #            requests/s, p99 latency, daemons' RSS (installs nginx-light if missing)
-#   all      (default) tunnel + ingress + the transparent site-to-site path (lab --sites 2):
-#            st-priv -> reach gateway -> edge -> expose gateway -> st-priv2
+#   udp      site 2 -> site 1 through the reach and expose gateways (connect-udp streams):
+#            iperf3 -u at fixed rates (received Mbit/s, loss, reordering) and DNS queries/s
+#            with dnsperf (1 and 20 client sockets) against the private resolver
+#            198.51.100.53, vs kernel routing (installs dnsperf if missing)
+#   all      (default) tunnel + ingress + udp + the transparent site-to-site path (lab
+#            --sites 2): st-priv -> reach gateway -> edge -> expose gateway -> st-priv2
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export BUILD_DIR=${BUILD_DIR:-$REPO/build}
@@ -16,8 +20,8 @@ export LAB_DIR=${LAB_DIR:-$REPO/lab}
 LAB=$REPO/scripts/lab.sh
 MODE=${1:-all}
 SECS=${BENCH_SECS:-10}
-[[ $MODE == tunnel || $MODE == ingress || $MODE == all ]] ||
-    { echo "usage: $0 [tunnel|ingress|all]" >&2; exit 2; }
+[[ $MODE == tunnel || $MODE == ingress || $MODE == udp || $MODE == all ]] ||
+    { echo "usage: $0 [tunnel|ingress|udp|all]" >&2; exit 2; }
 [[ $(id -u) -eq 0 ]] || { echo "bench.sh needs root" >&2; exit 1; }
 command -v iperf3 >/dev/null || { echo "iperf3 missing" >&2; exit 1; }
 command -v h2load >/dev/null || { echo "h2load missing (nghttp2-client)" >&2; exit 1; }
@@ -37,6 +41,7 @@ kernel_routes() {
             ip -n st-edge route replace 203.0.113.0/24 via 192.0.2.20
             ip -n st-bastion route del 203.0.113.0/24 dev st0 2>/dev/null || true
             ip -n st-bastion2 route del 198.51.100.10/32 dev st0 2>/dev/null || true
+            ip -n st-bastion2 route del 198.51.100.53/32 dev st0 2>/dev/null || true
         fi
     else
         ip -n st-edge route del 198.51.100.0/24 via 192.0.2.10 2>/dev/null || true
@@ -45,6 +50,7 @@ kernel_routes() {
             ip -n st-edge route del 203.0.113.0/24 via 192.0.2.20 2>/dev/null || true
             ip -n st-bastion route replace 203.0.113.0/24 dev st0 || true
             ip -n st-bastion2 route replace 198.51.100.10/32 dev st0 || true
+            ip -n st-bastion2 route replace 198.51.100.53/32 dev st0 || true
         fi
     fi
 }
@@ -74,8 +80,12 @@ gbps() {
 }
 
 sites=1
-if [[ $MODE == all ]]; then sites=2; fi
-if [[ $MODE != tunnel ]]; then
+if [[ $MODE == all || $MODE == udp ]]; then sites=2; fi
+if [[ $MODE == all || $MODE == udp ]]; then
+    command -v dnsperf >/dev/null || apt-get install -y -q dnsperf >/dev/null ||
+        { echo "bench: dnsperf missing and not installable" >&2; exit 1; }
+fi
+if [[ $MODE == all || $MODE == ingress ]]; then
     command -v nginx >/dev/null || apt-get install -y -q nginx-light >/dev/null ||
         { echo "bench: nginx missing and not installable" >&2; exit 1; }
     # the lab's ingress rules plus the benchmark origin
@@ -85,7 +95,8 @@ if [[ $MODE != tunnel ]]; then
 fi
 if [[ ! -f $LAB_DIR/state ]] || ! bash "$LAB" status | grep -q '^gateway: running' ||
     ! grep -q "^sites=$sites$" "$LAB_DIR/state" ||
-    { [[ $MODE != tunnel ]] && ! grep -q bench.lab.test "$LAB_DIR/gateway.yaml"; }; then
+    { [[ $MODE == all || $MODE == ingress ]] &&
+        ! grep -q bench.lab.test "$LAB_DIR/gateway.yaml"; }; then
     bash "$LAB" down >/dev/null 2>&1 || true
     bash "$LAB" up --sites "$sites"
     started_lab=1
@@ -187,6 +198,75 @@ ingress_direct() {
     read -r DIR_H500_RPS DIR_H500_P99 DIR_H500_OK < <(h2load_run st-client --h1 -n "$REQS" \
         -c 500 http://198.51.100.10:8080/)
 }
+
+# udp_bench TAG: iperf3 -u at each rate and dnsperf, site 2 -> site 1; sets UDP_<TAG>_*
+udp_bench() {
+    local tag=$1 rate out r c
+    iperf_server_keep st-priv 198.51.100.10
+    for rate in $UDP_RATES; do
+        echo "bench: $tag: iperf3 -u -b $rate -l 1400, ${SECS}s (st-priv2 -> st-priv)"
+        out=$(ip netns exec st-priv2 timeout $((SECS + 30)) iperf3 -c 198.51.100.10 -u \
+            -b "$rate" -l 1400 -t "$SECS" -J | python3 -c 'import json, sys
+s = json.load(sys.stdin)["end"]["sum"]
+rx = s["bits_per_second"] * (1 - s["lost_percent"] / 100)  # what arrived
+print("%.0f %.2f %d" % (rx / 1e6, s["lost_percent"], s.get("out_of_order", 0)))')
+        printf -v "UDP_${tag}_${rate}" '%s' "$out"
+    done
+    for c in 1 20; do
+        echo "bench: $tag: dnsperf -c $c, ${SECS}s against 198.51.100.53 (st-priv2 -> resolver)"
+        r=$(ip netns exec st-priv2 timeout $((SECS + 30)) dnsperf -s 198.51.100.53 -d "$DNS_QUERIES" \
+            -l "$SECS" -c "$c" -q 500 -t 2 2>&1 | python3 -c 'import re, sys
+t = sys.stdin.read()
+q = re.search(r"Queries per second:\s+([0-9.]+)", t)
+l = re.search(r"Queries lost:\s+\d+ \(([0-9.]+)%\)", t)
+a = re.search(r"Average Latency \(s\):\s+([0-9.]+)", t)
+print("%.0f %s %s" % (float(q.group(1)) if q else 0, l.group(1) if l else "n/a",
+                    "%.2f" % (float(a.group(1)) * 1000) if a else "n/a"))')
+        printf -v "DNS_${tag}_${c}" '%s' "$r"
+    done
+    kill_iperf_keep
+}
+iperf_server_keep() {
+    ip netns exec "$1" iperf3 -s -B "$2" -p 5201 >/dev/null 2>&1 &
+    IPERF_KEEP=$!
+    pids+=("$IPERF_KEEP")
+    wait_listen "$1" "$2:5201"
+}
+kill_iperf_keep() { kill "$IPERF_KEEP" 2>/dev/null || true; wait "$IPERF_KEEP" 2>/dev/null || true; }
+UDP_RATES=${BENCH_UDP_RATES:-200M 1G}
+DNS_QUERIES=$LAB_DIR/bench-dns.txt
+for ((i = 0; i < 100; i++)); do echo "host.corp.test A"; done >"$DNS_QUERIES"
+if [[ $MODE == all || $MODE == udp ]]; then
+    udp_bench tun
+    kernel_routes add
+    routed=1
+    udp_bench kern
+    kernel_routes del
+    routed=0
+    printf '\n%-44s %10s %8s %10s %9s\n' "UDP site 2 -> site 1 (iperf3 -u, 1400 B)" "rx Mbit/s" "loss %" \
+        "reordered" "vs kernel"
+    for rate in $UDP_RATES; do
+        v="UDP_kern_${rate}"
+        read -r km kl ko <<<"${!v}"
+        v="UDP_tun_${rate}"
+        read -r tm tl to <<<"${!v}"
+        printf '%-44s %10s %8s %10s %9s\n' "kernel routing, offered $rate" "$km" "$kl" "$ko" 1.00
+        printf '%-44s %10s %8s %10s %9s\n' "subtunnel (connect-udp), offered $rate" "$tm" "$tl" \
+            "$to" "$(ratio "$tm" "$km")"
+    done
+    printf '\n%-44s %10s %8s %10s %9s\n' "DNS (dnsperf, A queries, resolver .53)" "q/s" "lost %" \
+        "avg ms" "vs kernel"
+    for c in 1 20; do
+        v="DNS_kern_$c"
+        read -r kq kl ka <<<"${!v}"
+        v="DNS_tun_$c"
+        read -r tq tl ta <<<"${!v}"
+        printf '%-44s %10s %8s %10s %9s\n' "kernel routing, $c client sockets" "$kq" "$kl" "$ka" 1.00
+        printf '%-44s %10s %8s %10s %9s\n' "subtunnel, $c client sockets" "$tq" "$tl" "$ta" \
+            "$(ratio "$tq" "$kq")"
+    done
+fi
+if [[ $MODE == udp ]]; then exit 0; fi
 
 if [[ $MODE != tunnel ]]; then nginx_origin; fi
 if [[ $MODE == ingress ]]; then

@@ -34,7 +34,9 @@ struct access_req {
     char target[256];
     char field[32];
     size_t field_len;
-    bool in_auth, in_value, head_done, closing;
+    bool in_auth, in_upgrade, in_value, head_done, closing;
+    char upgrade[16]; /* Upgrade: connect-udp / connect-ip (RFC 9298 3.3, RFC 9484 3) */
+    size_t upgrade_len;
     char auth[1024];
     size_t auth_len;
 };
@@ -120,6 +122,7 @@ static int on_field(http_parser *p, const char *at, size_t len)
     if (r->in_value) { /* a new header starts */
         r->in_value = false;
         r->in_auth = false;
+        r->in_upgrade = false;
         r->field_len = 0;
     }
     if (r->field_len + len >= sizeof(r->field)) {
@@ -137,8 +140,19 @@ static int on_value(http_parser *p, const char *at, size_t len)
     if (!r->in_value) {
         r->in_value = true;
         r->in_auth = r->field_len == 19 && strncasecmp(r->field, "proxy-authorization", 19) == 0;
+        r->in_upgrade = r->field_len == 7 && strncasecmp(r->field, "upgrade", 7) == 0;
         if (r->in_auth)
             r->auth_len = 0;
+        if (r->in_upgrade)
+            r->upgrade_len = 0;
+    }
+    if (r->in_upgrade) {
+        size_t take = len < sizeof(r->upgrade) - 1 - r->upgrade_len
+                          ? len
+                          : sizeof(r->upgrade) - 1 - r->upgrade_len;
+        memcpy(r->upgrade + r->upgrade_len, at, take);
+        r->upgrade_len += take;
+        r->upgrade[r->upgrade_len] = 0;
     }
     if (r->in_auth) {
         if (r->auth_len + len >= sizeof(r->auth))
@@ -163,10 +177,24 @@ static const http_parser_settings parser_settings = {
     .on_headers_complete = on_headers_complete,
 };
 
+/* A MASQUE upgrade over HTTP/1.1: GET <template path> with Upgrade: connect-udp (or
+ * connect-ip) and Connection: Upgrade. NULL for anything else. */
+static const char *masque_upgrade(struct access_req *r)
+{
+    if (r->parser.method != HTTP_GET || !r->parser.upgrade)
+        return NULL;
+    if (strcasecmp(r->upgrade, "connect-udp") == 0)
+        return "connect-udp";
+    if (strcasecmp(r->upgrade, "connect-ip") == 0)
+        return "connect-ip";
+    return NULL;
+}
+
 static void handle_head(struct access_req *r, size_t head_len)
 {
     struct edge_server *srv = r->srv;
-    if (r->parser.method != HTTP_CONNECT) {
+    const char *masque = masque_upgrade(r);
+    if (r->parser.method != HTTP_CONNECT && !masque) {
         reply_close(r, "405 Method Not Allowed", "allow: CONNECT\r\n");
         return;
     }
@@ -186,7 +214,7 @@ static void handle_head(struct access_req *r, size_t head_len)
     }
     int fd = r->io.fd;
     req_close(r, false);
-    edge_flow_start(srv, fd, r->target, r->client, r->buf + head_len, r->len - head_len);
+    edge_flow_start(srv, fd, masque, r->target, r->client, r->buf + head_len, r->len - head_len);
 }
 
 static void req_io(struct st_io *io, uint32_t events)

@@ -287,8 +287,10 @@ static void route(struct edge_flow *f, const char *client)
     st_debug("flow %s -> %s: stream %d on tunnel %s", client, f->target, sid, t->id);
 }
 
-void edge_flow_start(struct edge_server *srv, int fd, const char *target, const char *client,
-                     const uint8_t *early, size_t early_len)
+static int masque_target(struct edge_flow *f);
+
+void edge_flow_start(struct edge_server *srv, int fd, const char *protocol, const char *target,
+                     const char *client, const uint8_t *early, size_t early_len)
 {
     struct edge_flow *f = flow_alloc(srv);
     if (!f) {
@@ -301,6 +303,18 @@ void edge_flow_start(struct edge_server *srv, int fd, const char *target, const 
     snprintf(f->target, sizeof(f->target), "%s", target);
     if (early_len)
         st_bq_append(&f->up, early, early_len);
+    if (protocol) { /* HTTP/1.1 upgrade: the target is the request path */
+        f->masque = true;
+        snprintf(f->protocol, sizeof(f->protocol), "%s", protocol);
+        snprintf(f->path, sizeof(f->path), "%s", target);
+        int rv = strlen(target) < sizeof(f->path) ? masque_target(f) : -EINVAL;
+        if (rv < 0) {
+            respond_error(f, rv == -EPROTONOSUPPORT ? 501 : 400,
+                          "subtunnel; error=http_request_error; details=\"bad MASQUE path\"");
+            update_events(f);
+            return;
+        }
+    }
     route(f, client);
     update_events(f);
 }
@@ -491,7 +505,16 @@ void edge_flow_on_response(struct edge_flow *f)
         return;
     }
     f->reading = true;
-    queue_local(f, "HTTP/1.1 200 Connection established\r\n\r\n");
+    if (f->masque) {
+        char head[160];
+        snprintf(head, sizeof(head),
+                 "HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: %s\r\n"
+                 "capsule-protocol: ?1\r\n\r\n",
+                 f->protocol);
+        queue_local(f, head);
+    } else {
+        queue_local(f, "HTTP/1.1 200 Connection established\r\n\r\n");
+    }
     write_down(f);
     if (f->io.fd >= 0 && f->up.len)
         resume_tunnel(f);

@@ -50,10 +50,12 @@ struct edge_flow {
 };
 
 /* Starts a flow for an authenticated HTTP/1.1 CONNECT on socket fd (ownership passes to
- * the flow) to target "ip:port"; `early` holds bytes already read after the request
- * head. On failure the flow answers the client itself (403/502...). */
-void edge_flow_start(struct edge_server *srv, int fd, const char *target, const char *client,
-                     const uint8_t *early, size_t early_len);
+ * the flow) to target "ip:port", or with `protocol` ("connect-udp", "connect-ip") for a
+ * MASQUE upgrade whose target is the request path (answered 101 on success); `early` holds
+ * bytes already read after the request head. On failure the flow answers the client
+ * itself (400/403/502...). */
+void edge_flow_start(struct edge_server *srv, int fd, const char *protocol, const char *target,
+                     const char *client, const uint8_t *early, size_t early_len);
 
 /* HTTP/2 access side, called by edge_ah2. */
 struct edge_flow *edge_flow_new_h2(struct edge_server *srv, struct edge_ah2 *ah, int32_t asid);

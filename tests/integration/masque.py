@@ -6,8 +6,11 @@ SETTINGS_ENABLE_CONNECT_PROTOCOL=1) with :protocol connect-udp (RFC 9298) over
 TLS+ALPN h2 (or h2c with --h2c) and exchanges UDP payloads with the target as
 DATAGRAM capsules (RFC 9297: type 0, context id 0) in the stream's DATA:
 
-  masque.py --proxy HOST:PORT [--ca FILE --servername NAME | --h2c]
+  masque.py --proxy HOST:PORT [--ca FILE --servername NAME | --h2c] [--h1]
             --token TOKEN --target IP:PORT MODE [--timeout S]
+
+  --h1 uses the HTTP/1.1 form instead (RFC 9298 3.3: GET <path> with
+  Upgrade: connect-udp, answered 101; plain with --h2c, else TLS).
 
   MODE  --dns NAME [--count N] [--qtype A|TXT]
             N DNS queries (random ids, RD set) for NAME; prints the records of
@@ -501,6 +504,74 @@ class MasqueConn(Conn):
         self.send_on_stream(datagram_capsule(payload), deadline)
 
 
+class H1Conn:
+    """connect-udp over HTTP/1.1 (RFC 9298 3.3): after the 101 the connection's bytes are
+    capsules both ways. Offers what exchange() uses of MasqueConn."""
+
+    def __init__(self, sock, io_timeout):
+        self.sock = sock
+        self.io_timeout = io_timeout
+        self.capsules = CapsuleReader()
+        self.datagrams = collections.deque()
+        self.stream_closed = False
+        self.response = None
+
+    def send_datagram(self, payload, deadline):
+        self.sock.settimeout(max(0.01, deadline - time.monotonic()))
+        self.sock.sendall(datagram_capsule(payload))
+
+    def poll_frame(self, deadline):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        self.sock.settimeout(left)
+        try:
+            data = self.sock.recv(65536)
+        except socket.timeout:
+            return None
+        return (data,)
+
+    def dispatch(self, data):
+        if not data:
+            self.stream_closed = True
+        self.datagrams.extend(self.capsules.feed(data))
+
+
+def request_h1(sock, args, path, deadline):
+    """GET <path> with Upgrade: connect-udp; returns an H1Conn whose .response holds
+    (":status", code) and the response fields, lower-cased."""
+    host = split_hostport(args.proxy)[0]
+    if not args.h2c:
+        ctx = ssl.create_default_context(cafile=args.ca)
+        ctx.set_alpn_protocols(["http/1.1"])
+        sock = ctx.wrap_socket(sock, server_hostname=args.servername or host)
+    sock.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade\r\n"
+                  "Upgrade: connect-udp\r\nCapsule-Protocol: ?1\r\n"
+                  "Proxy-Authorization: Bearer %s\r\n\r\n"
+                  % (path, args.proxy, args.token)).encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        sock.settimeout(max(0.01, deadline - time.monotonic()))
+        data = sock.recv(4096)
+        if not data:
+            raise H2Error("connection closed before a response")
+        head += data
+        if len(head) > 16384:
+            raise H2Error("response head too long")
+    head, rest = head.split(b"\r\n\r\n", 1)
+    lines = head.decode("latin-1").split("\r\n")
+    status = lines[0].split(" ")[1] if len(lines[0].split(" ")) > 1 else "?"
+    fields = [(":status", status)]
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        fields.append((name.strip().lower(), value.strip()))
+    conn = H1Conn(sock, args.timeout)
+    conn.response = fields
+    if status == "101":
+        conn.datagrams.extend(conn.capsules.feed(rest))
+    return conn
+
+
 def split_hostport(text):
     host, _, port = text.rpartition(":")
     if not host or not port.isdigit():
@@ -523,6 +594,8 @@ def open_masque(args):
     sock = socket.create_connection((host, port), timeout=args.connect_timeout)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # one frame per datagram
     try:
+        if args.h1:
+            return request_h1(sock, args, path, deadline)
         return request(sock, args, path, deadline)
     except BaseException:
         sock.close()
@@ -570,6 +643,9 @@ def request(sock, args, path, deadline):
 
 
 def close(conn):
+    if isinstance(conn, H1Conn):
+        conn.sock.close()
+        return
     try:
         if not conn.stream_closed:
             conn.send_on_stream(b"", time.monotonic() + 1, end=True)
@@ -680,7 +756,10 @@ def main(argv=None):
     ap.add_argument("--proxy")
     ap.add_argument("--ca")
     ap.add_argument("--servername")
-    ap.add_argument("--h2c", action="store_true")
+    ap.add_argument("--h2c", action="store_true", help="no TLS (HTTP/2 prior knowledge, or "
+                    "plain HTTP/1.1 with --h1)")
+    ap.add_argument("--h1", action="store_true", help="HTTP/1.1 upgrade (RFC 9298 3.3) instead "
+                    "of HTTP/2 extended CONNECT")
     ap.add_argument("--token")
     ap.add_argument("--target")
     mode = ap.add_mutually_exclusive_group(required=True)
@@ -703,7 +782,7 @@ def main(argv=None):
         conn = open_masque(args)
         fields = dict(conn.response)
         status = fields.get(":status", "?")
-        if not (len(status) == 3 and status.startswith("2")):
+        if not (len(status) == 3 and (status.startswith("2") or (args.h1 and status == "101"))):
             sys.stderr.write("masque: connect-udp answered %s\n" % status)
             if "proxy-status" in fields:
                 sys.stderr.write("masque: proxy-status: %s\n" % fields["proxy-status"])

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # UDP, DNS and ICMP through the tunnel (lab --sites 2): site 2's host reaches site 1 by plain
 # IP through its reach gateway (connect-udp / connect-ip streams over HTTP/2), and a MASQUE
-# client on st-client uses the edge's access listener directly.
+# client on st-client uses the edge's access listener directly (HTTP/2 over TLS, h2c, and
+# the HTTP/1.1 upgrade form).
 #   - dig: 1000 queries to the private resolver 198.51.100.53 all answered; a truncated
 #     answer retried over TCP; dig +tcp
 #   - 1400-byte datagrams intact (udpecho, 50 flows; MASQUE over TLS h2 and h2c)
@@ -80,6 +81,10 @@ r=$(in_ns st-client python3 "$HERE/masque.py" --proxy 198.18.0.1:8080 --h2c \
     --token "$ACCESS_TOKEN" --target "$DNS:53" --dns host.corp.test --count 200) ||
     fail "masque dns: $r"
 assert_match "answered 200/200" "$r" "connect-udp over h2c: 200 DNS queries"
+r=$(in_ns st-client python3 "$HERE/masque.py" --proxy 198.18.0.1:8080 --h2c --h1 \
+    --token "$ACCESS_TOKEN" --target "$P1:7" --echo 1400 --count 300) ||
+    fail "masque over HTTP/1.1: $r"
+assert_match "echoed 300/300 size 1400 sha256 ok" "$r" "connect-udp over HTTP/1.1 (101 upgrade)"
 set +e
 r=$(in_ns st-client python3 "$HERE/masque.py" --proxy 198.18.0.1:8080 --h2c \
     --token wrong-token --target "$DNS:53" --dns host.corp.test 2>&1)
