@@ -153,5 +153,9 @@ pass "10k flows: $live live at the gateway, rss $base -> $peak kB"
 wait_for 40 "10k UDP flows expired" udp_idle
 after=$(gw_stat "$GL" rss_kb)
 pass "10k flows expired: udp_live 0, $(gw_stat "$GL" dgram_expired) expired, rss $base -> $peak -> $after kB"
-((after < base + 8192)) || fail "rss did not come back: $base -> $after kB"
+if [[ $BUILD_DIR == *asan* ]]; then
+    log "memory return check skipped under ASan (its quarantine keeps freed memory)"
+else
+    ((after < base + 8192)) || fail "rss did not come back: $base -> $after kB"
+fi
 pass "UDP, DNS and ICMP through the tunnel"
