@@ -174,6 +174,19 @@ START_TEST(test_authority)
     ck_assert_int_eq(st_authority_parse("198.51.100.10", 13, &family, addr, &port), -EINVAL);
     ck_assert_int_eq(st_authority_parse("2001:db8::a:80", 14, &family, addr, &port), -EINVAL);
     ck_assert_int_eq(st_authority_parse("", 0, &family, addr, &port), -EINVAL);
+
+    /* subtunnel-client values: port 0 allowed (ICMP flows have no port) */
+    ck_assert_int_eq(st_client_parse("203.0.113.10:0", 14, &family, addr, &port), 0);
+    ck_assert_int_eq(family, AF_INET);
+    ck_assert_uint_eq(port, 0);
+    memset(want, 0, sizeof(want));
+    v4("203.0.113.10", want);
+    ck_assert_mem_eq(addr, want, 16);
+    ck_assert_int_eq(st_client_parse("203.0.113.10:53", 15, &family, addr, &port), 0);
+    ck_assert_uint_eq(port, 53);
+    ck_assert_int_eq(st_client_parse("203.0.113.10:65536", 18, &family, addr, &port), -EINVAL);
+    ck_assert_int_eq(st_client_parse("203.0.113.10", 12, &family, addr, &port), -EINVAL);
+    ck_assert_int_eq(st_client_parse("host:0", 6, &family, addr, &port), -EINVAL);
 }
 END_TEST
 

@@ -341,6 +341,9 @@ START_TEST(test_gw_good_defaults)
     ck_assert_int_eq(cfg.tun_mtu, 1500);
     st_cidr_format(&cfg.virtual_pool, buf, sizeof(buf));
     ck_assert_str_eq(buf, "100.64.0.0/10");
+    ck_assert_int_eq(cfg.udp_idle_timeout_ms, 210000);
+    ck_assert_int_eq(cfg.dns_idle_timeout_ms, 15000);
+    ck_assert_int_eq(cfg.icmp_idle_timeout_ms, 30000);
     gw_config_fini(&cfg);
     ck_assert_ptr_null(cfg.edges);
     ck_assert_str_eq(cfg.secret, "");
@@ -367,7 +370,10 @@ START_TEST(test_gw_good_full)
              "tun:\n"
              "  name: st-site1\n"
              "  mtu: 9000\n"
-             "virtual-pool: 100.64.8.0/29\n",
+             "virtual-pool: 100.64.8.0/29\n"
+             "udp-idle-timeout: 86400\n"
+             "dns-idle-timeout: 2\n"
+             "icmp-idle-timeout: 1\n",
              tokfile);
     ck_assert_msg(gw_parse(&cfg, extra) == 0, "%s", err);
     ck_assert_int_eq(cfg.log_level, ST_LOG_WARN);
@@ -385,6 +391,9 @@ START_TEST(test_gw_good_full)
     ck_assert_int_eq(cfg.tun_mtu, 9000);
     st_cidr_format(&cfg.virtual_pool, buf, sizeof(buf));
     ck_assert_str_eq(buf, "100.64.8.0/29");
+    ck_assert_int_eq(cfg.udp_idle_timeout_ms, 86400000);
+    ck_assert_int_eq(cfg.dns_idle_timeout_ms, 2000);
+    ck_assert_int_eq(cfg.icmp_idle_timeout_ms, 1000);
     gw_config_fini(&cfg);
 }
 END_TEST
@@ -439,6 +448,12 @@ START_TEST(test_gw_errors)
     gw_bad(WITH_TOKEN("virtual-pool: 2001:db8::/64\n"),
            "gw.yaml:5: 'virtual-pool' must be an IPv4 CIDR with a prefix of at most /29");
     gw_bad(WITH_TOKEN("tunnel-id: x\n"), "gw.yaml:5: unknown key 'tunnel-id'");
+    gw_bad(WITH_TOKEN("udp-idle-timeout: 0\n"),
+           "gw.yaml:5: 'udp-idle-timeout' is 0, must be between 1 and 86400");
+    gw_bad(WITH_TOKEN("icmp-idle-timeout: 3601\n"),
+           "gw.yaml:5: 'icmp-idle-timeout' is 3601, must be between 1 and 3600");
+    gw_bad(WITH_TOKEN("dns-idle-timeout: soon\n"),
+           "gw.yaml:5: 'dns-idle-timeout' must be an integer, not 'soon'");
     gw_bad(WITH_TOKEN("log-level: info\nlog-level: debug\n"),
            "gw.yaml:6: duplicate key 'log-level' (first at line 5)");
 
