@@ -17,6 +17,7 @@
 #include "st_ipv4.h"
 #include "st_log.h"
 #include "st_masque.h"
+#include "st_varint.h"
 
 #define CAP_MAX (ST_MASQUE_UDP_MAX + 32) /* largest capsule we take from a stream */
 #define PKT_MAX 65535
@@ -117,26 +118,37 @@ static struct gw_dgram *dgram_new(struct gw_flow *f, bool icmp, bool reach)
     return d;
 }
 
-/* Queues one DATAGRAM capsule (context id 0) whose payload is the pbuf chain or the
- * buffer p; false (dropped and counted) when the queue has no room. */
+/* May n more bytes queue on d? Each flow up to GW_DGRAM_QUEUE; beyond its guaranteed
+ * GW_DGRAM_QUEUE_FAIR, only while the gateway's total stays under GW_DGRAM_QUEUE_TOTAL (so
+ * a few stalled streams cannot starve the others). */
+static bool may_queue(const struct gw_dgram *d, size_t n)
+{
+    if (st_bq_room(&d->up) < n)
+        return false;
+    return d->up.len + n <= GW_DGRAM_QUEUE_FAIR ||
+           d->gw->dgram.queued_bytes + n <= GW_DGRAM_QUEUE_TOTAL;
+}
+
+/* Queues one DATAGRAM capsule (context id 0) carrying p[0..n), or the pbuf chain pb when
+ * p is NULL; false (dropped and counted) when the queue has no room. */
 static bool queue_capsule(struct gw_dgram *d, struct pbuf *pb, const uint8_t *p, size_t n)
 {
-    uint8_t hdr[24];
-    int h = st_capsule_encode_header(hdr, sizeof(hdr), ST_CAP_DATAGRAM, n + 1);
-    if (h < 0 || d->ended || !stream_open(d) || st_bq_room(&d->up) < (size_t)h + 1 + n ||
-        d->gw->dgram.queued_bytes + (size_t)h + 1 + n > GW_DGRAM_QUEUE_TOTAL) {
+    static uint8_t cap[PKT_MAX + 24];
+    int h = n <= PKT_MAX ? st_capsule_encode_header(cap, 16, ST_CAP_DATAGRAM, n + 1) : -1;
+    if (h < 0 || d->ended || !stream_open(d) || !may_queue(d, (size_t)h + 1 + n)) {
         st_debug("%s flow %s -> %s: %zu bytes dropped (%s)", d->icmp ? "icmp" : "udp", d->f->client,
                  d->f->authority, n, d->ended || !stream_open(d) ? "flow ending" : "queue full");
         d->gw->dgram.drops++;
         return false;
     }
-    hdr[h++] = 0; /* context id */
-    st_bq_append(&d->up, hdr, (size_t)h);
-    if (pb) {
-        for (struct pbuf *q = pb; q; q = q->next)
-            st_bq_append(&d->up, q->payload, q->len);
-    } else {
-        st_bq_append(&d->up, p, n);
+    cap[h++] = 0; /* context id */
+    if (p)
+        memcpy(cap + h, p, n);
+    else if (!pb || pbuf_copy_partial(pb, cap + h, (u16_t)n, 0) != n)
+        return false;
+    if (st_bq_append(&d->up, cap, (size_t)h + n) < 0) {
+        d->gw->dgram.drops++;
+        return false;
     }
     d->gw->dgram.queued_bytes += (size_t)h + n;
     d->gw->dgram.rx++;
@@ -177,22 +189,36 @@ static void send_udp(struct gw_dgram *d, const uint8_t *p, size_t n)
 }
 
 /* An ICMP packet from the stream. expose: an echo request to the target, sent from our
- * local address. reach: an echo reply from the target or an ICMP error, for our client. */
+ * local address. reach: an echo reply from the target, or an ICMP error quoting one of
+ * our client's echo requests to the target, for our client. Nothing else passes, and no
+ * IP options. */
+static bool icmp_allowed(const struct gw_dgram *d, const struct st_ipv4_info *ip)
+{
+    struct st_icmp_echo e;
+    struct st_ipv4_info in;
+    uint8_t type, code;
+    if (ip->proto != 1 || ip->hlen != 20)
+        return false;
+    if (st_icmp_echo_parse(ip, &e) == 0) {
+        if (!d->reach)
+            return e.type == 8 && memcmp(ip->dst, d->target, 4) == 0;
+        return e.type == 0 && memcmp(ip->src, d->target, 4) == 0 &&
+               memcmp(ip->dst, d->client, 4) == 0;
+    }
+    return d->reach && memcmp(ip->dst, d->client, 4) == 0 &&
+           st_icmp_error_parse(ip, &in, &type, &code) == 0 && in.proto == 1 &&
+           memcmp(in.src, d->client, 4) == 0 && memcmp(in.dst, d->target, 4) == 0;
+}
+
 static void send_icmp(struct gw_dgram *d, const uint8_t *p, size_t n)
 {
     struct st_ipv4_info ip;
-    struct st_icmp_echo e;
     memcpy(scratch, p, n);
-    if (st_ipv4_parse(scratch, n, &ip) < 0 || ip.proto != 1)
+    if (st_ipv4_parse(scratch, n, &ip) < 0 || !icmp_allowed(d, &ip))
         goto drop;
-    bool echo = st_icmp_echo_parse(&ip, &e) == 0;
     if (!d->reach) {
-        if (!echo || e.type != 8 || memcmp(ip.dst, d->target, 4) != 0)
-            goto drop;
         memcpy(d->client, ip.src, 4); /* replies go back to the address the client used */
         st_ipv4_set_src(scratch, d->local);
-    } else if (memcmp(ip.dst, d->client, 4) != 0 || (echo && memcmp(ip.src, d->target, 4) != 0)) {
-        goto drop;
     }
     /* The tunnel is one hop: TTLs were decremented where packets entered it. */
     if (ns_netif_send(&d->gw->nif, scratch, ip.total) < 0)
@@ -209,7 +235,8 @@ static int handle_capsule(struct gw_dgram *d, const struct st_capsule *cap)
         return 0; /* RFC 9297 3.2: unknown capsule types are skipped */
     const uint8_t *pl;
     size_t n;
-    int rv = st_masque_udp_payload(cap->value, cap->len, &pl, &n);
+    int rv = d->icmp ? st_masque_ip_packet(cap->value, cap->len, &pl, &n)
+                     : st_masque_udp_payload(cap->value, cap->len, &pl, &n);
     if (rv < 0)
         return rv;
     if (rv == 0 || d->ended)
@@ -222,58 +249,82 @@ static int handle_capsule(struct gw_dgram *d, const struct st_capsule *cap)
     return 0;
 }
 
-/* Parses what is buffered; keeps an incomplete tail. <0 on a malformed capsule. */
-static int drain_in(struct gw_dgram *d)
+/* Bytes of the capsule starting at p[0..n): its whole size once the type and length
+ * varints are there (0 before), so a split capsule is buffered in a block of its size. */
+static size_t capsule_size(const uint8_t *p, size_t n)
 {
-    size_t off = 0;
-    while (off < d->in_len) {
-        struct st_capsule cap;
-        int r = st_capsule_parse(d->in + off, d->in_len - off, CAP_MAX - 16, &cap);
-        if (r < 0)
-            return r;
-        if (r == 0)
-            break;
-        int h = handle_capsule(d, &cap);
-        if (h < 0)
-            return h;
-        off += (size_t)r;
+    uint64_t type, len;
+    int a = st_varint_decode(p, n, &type);
+    int b = a > 0 ? st_varint_decode(p + a, n - (size_t)a, &len) : 0;
+    if (a <= 0 || b <= 0 || len > CAP_MAX)
+        return 0;
+    return (size_t)a + (size_t)b + (size_t)len;
+}
+
+static void drop_in(struct gw_dgram *d)
+{
+    d->gw->dgram.queued_bytes -= d->in_cap;
+    free(d->in);
+    d->in = NULL;
+    d->in_len = d->in_cap = 0;
+}
+
+/* Appends to the partial capsule in d->in: sized to the capsule once its header is known
+ * (16 bytes, the largest header, until then). Counted with the queues against
+ * GW_DGRAM_QUEUE_TOTAL. */
+static int buffer_tail(struct gw_dgram *d, const uint8_t *p, size_t n)
+{
+    size_t want = d->in_len + n;
+    if (want > d->in_cap) {
+        size_t whole = d->in_len ? capsule_size(d->in, d->in_len) : capsule_size(p, n);
+        size_t cap = whole ? whole : 16;
+        if (cap < want)
+            return -EMSGSIZE;
+        uint8_t *b = realloc(d->in, cap);
+        if (!b)
+            return -ENOMEM;
+        d->gw->dgram.queued_bytes += cap - d->in_cap;
+        d->in = b;
+        d->in_cap = cap;
     }
-    memmove(d->in, d->in + off, d->in_len - off);
-    d->in_len -= off;
-    if (!d->in_len) {
-        free(d->in);
-        d->in = NULL;
-    }
+    memcpy(d->in + d->in_len, p, n);
+    d->in_len += n;
     return 0;
 }
 
+/* Feeds stream bytes: whole capsules are handled in place, a split one is buffered. */
 static int feed(struct gw_dgram *d, const uint8_t *p, size_t n)
 {
     while (n) {
-        if (d->in_len || d->in) {
-            if (!d->in && !(d->in = malloc(CAP_MAX)))
-                return -ENOMEM;
-            size_t take = CAP_MAX - d->in_len < n ? CAP_MAX - d->in_len : n;
-            memcpy(d->in + d->in_len, p, take);
-            d->in_len += take;
-            p += take;
-            n -= take;
-            int r = drain_in(d);
+        if (d->in_len) {
+            /* complete the buffered capsule first (or its header) */
+            size_t whole = capsule_size(d->in, d->in_len);
+            size_t take = whole ? whole - d->in_len : 1;
+            if (take > n)
+                take = n;
+            int r = buffer_tail(d, p, take);
             if (r < 0)
                 return r;
-            if (d->in_len == CAP_MAX)
-                return -EMSGSIZE;
+            p += take;
+            n -= take;
+            struct st_capsule cap;
+            r = st_capsule_parse(d->in, d->in_len, CAP_MAX, &cap);
+            if (r < 0)
+                return r;
+            if (r == 0)
+                continue;
+            r = handle_capsule(d, &cap);
+            drop_in(d);
+            if (r < 0)
+                return r;
             continue;
         }
         struct st_capsule cap;
-        int r = st_capsule_parse(p, n, CAP_MAX - 16, &cap);
+        int r = st_capsule_parse(p, n, CAP_MAX, &cap);
         if (r < 0)
             return r;
-        if (r == 0) {
-            if (!(d->in = malloc(CAP_MAX)))
-                return -ENOMEM;
-            continue; /* buffer the tail */
-        }
+        if (r == 0)
+            return buffer_tail(d, p, n);
         int h = handle_capsule(d, &cap);
         if (h < 0)
             return h;
@@ -295,9 +346,7 @@ int gw_dgram_on_data(struct gw_dgram *d, const uint8_t *p, size_t n)
         st_info("%s flow %s -> %s: %s capsule: resetting the stream", d->icmp ? "icmp" : "udp",
                 f->client, f->authority, rv == -EMSGSIZE ? "oversized" : "malformed");
         d->gw->dgram.drops++;
-        free(d->in);
-        d->in = NULL;
-        d->in_len = 0;
+        drop_in(d);
         reset(d, NGHTTP2_PROTOCOL_ERROR);
     }
     return 0;
@@ -353,7 +402,7 @@ void gw_dgram_free(struct gw_dgram *d)
         return;
     struct gw_server *gw = d->gw;
     gw_dgram_on_close(d);
-    free(d->in);
+    drop_in(d);
     free(d->first);
     free(d);
     /* After a burst of short flows (DNS) give the memory back to the system. */
@@ -407,6 +456,7 @@ static int open_pcb(struct gw_dgram *d, const uint8_t *local, uint16_t lport, co
     if (!d->pcb)
         return -ENOMEM;
     ip_set_option(d->pcb, SOF_REUSEADDR);
+    d->pcb->ttl = 64; /* lwIP's default is 255 */
     if (lport && tuple_taken(local, lport, remote, rport))
         lport = 0; /* the same client talks to the same target twice: a port of our own */
     if (udp_bind(d->pcb, &l, lport) != ERR_OK || udp_connect(d->pcb, &r, rport) != ERR_OK) {
@@ -442,7 +492,9 @@ void gw_dgram_start(struct gw_flow *f, const char *path)
 {
     f->started = true;
     bool icmp = strcmp(f->protocol, "connect-ip") == 0;
-    struct gw_dgram *d = dgram_new(f, icmp, false);
+    const struct gw_dgram_stats *st = &f->gw->dgram;
+    struct gw_dgram *d =
+        st->udp_live + st->icmp_live < GW_DGRAM_MAX_FLOWS ? dgram_new(f, icmp, false) : NULL;
     if (!d) {
         gw_flow_respond(f, 503, "subtunnel; error=proxy_internal_error");
         return;
@@ -501,6 +553,21 @@ static void unreachable(struct gw_server *gw, const uint8_t *pkt, size_t len, ui
         ns_netif_send(&gw->nif, out, (size_t)n);
 }
 
+/* A packet entering the tunnel with TTL 1 dies here: ICMP time exceeded from lwIP's own
+ * address (a neighbour on the TUN, so the bastion accepts it), as a router would. */
+static bool expired(struct gw_server *gw, const uint8_t *pkt, size_t len)
+{
+    if (pkt[8] > 1)
+        return false;
+    uint8_t out[ST_ICMP_ERROR_MAX];
+    int n = st_icmp_unreach(out, sizeof(out), pkt, len, (const uint8_t *)&gw->stack_addr.s_addr, 11,
+                            0, 64);
+    if (n > 0)
+        ns_netif_send(&gw->nif, out, (size_t)n);
+    gw->dgram.drops++;
+    return true;
+}
+
 static int submit(struct gw_conn *c, struct gw_dgram *d)
 {
     struct gw_flow *f = d->f;
@@ -527,6 +594,11 @@ static struct gw_dgram *reach_open(struct gw_server *gw, bool icmp, const uint8_
                                    uint16_t tport)
 {
     char c_txt[INET_ADDRSTRLEN], t_txt[INET_ADDRSTRLEN];
+    if (gw->dgram.udp_live + gw->dgram.icmp_live >= GW_DGRAM_MAX_FLOWS) {
+        gw->dgram.refused++;
+        unreachable(gw, pkt, len, 1);
+        return NULL;
+    }
     struct gw_conn *c = gw_conn_pick_reach(gw);
     struct gw_flow *f = c ? gw_flow_new(c, 0) : NULL;
     struct gw_dgram *d = f ? dgram_new(f, icmp, true) : NULL;
@@ -546,8 +618,14 @@ static struct gw_dgram *reach_open(struct gw_server *gw, bool icmp, const uint8_
     d->tport = tport;
     snprintf(f->authority, sizeof(f->authority), "%s:%u", ip4(target, t_txt), tport);
     snprintf(f->client, sizeof(f->client), "%s:%u", ip4(client, c_txt), cport);
-    if ((d->first = malloc(len)))
-        memcpy(d->first, pkt, d->first_len = len);
+    /* what an ICMP error quotes at most; the copy's length field says what was kept */
+    d->first_len = len < ST_ICMP_ERROR_MAX ? len : ST_ICMP_ERROR_MAX;
+    if ((d->first = malloc(d->first_len))) {
+        memcpy(d->first, pkt, d->first_len);
+        d->first[2] = (uint8_t)(d->first_len >> 8);
+        d->first[3] = (uint8_t)d->first_len;
+        st_ipv4_fix_csum(d->first);
+    }
     if ((!icmp && open_pcb(d, target, tport, client, cport) < 0) || submit(c, d) < 0) {
         st_info("reach: %s %s -> %s: cannot open a stream", icmp ? "icmp" : "udp", f->client,
                 f->authority);
@@ -601,6 +679,8 @@ static void on_catch(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_ad
     size_t len = hlen + p->tot_len;
     uint16_t tport = (uint16_t)(scratch[hlen + 2] << 8 | scratch[hlen + 3]);
     pbuf_free(p);
+    if (expired(gw, scratch, len))
+        return;
     struct gw_dgram *d = reach_open(gw, false, scratch, len, client, port, target, tport);
     if (d)
         queue_capsule(d, NULL, scratch + hlen + 8, len - hlen - 8);
@@ -670,13 +750,12 @@ int gw_dgram_icmp_hook(void *arg, uint8_t *pkt, size_t len)
             return to_client(gw, pkt, &ip, ip.dst, ip.src, NULL);
         if (!gw->cfg.reach || !gw_reach_covers(gw, ip.dst) || gw->drain.draining)
             return 0; /* lwIP answers pings to its own and pool addresses */
+        if (ip.hlen != 20 || expired(gw, pkt, ip.total))
+            return 1;
         struct gw_dgram *d = find_icmp(gw, true, ip.src, ip.dst);
         if (!d && !(d = reach_open(gw, true, pkt, ip.total, ip.src, 0, ip.dst, 0)))
             return 1;
-        if (st_ipv4_dec_ttl(pkt) < 0) {
-            gw->dgram.drops++;
-            return 1;
-        }
+        st_ipv4_dec_ttl(pkt);
         queue_capsule(d, NULL, pkt, ip.total);
         return 1;
     }

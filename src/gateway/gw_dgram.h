@@ -14,7 +14,8 @@
  *   sender gets an ICMP destination unreachable instead of silence.
  *
  * Capsules wait for the HTTP/2 window in a bounded queue (GW_DGRAM_QUEUE per flow,
- * GW_DGRAM_QUEUE_TOTAL in all; memory is taken only as datagrams queue); beyond it
+ * GW_DGRAM_QUEUE_TOTAL in all, GW_DGRAM_QUEUE_FAIR guaranteed to each; memory is taken
+ * only as datagrams queue); beyond it
  * datagrams are dropped and counted, never blocking other flows. Stream bytes are handed to
  * lwIP (or dropped) as they arrive, so the stream window reopens at once. A flow without
  * traffic for udp-idle-timeout (icmp-idle-timeout) ends its stream. */
@@ -28,7 +29,9 @@
 #include "st_loop.h"
 
 #define GW_DGRAM_QUEUE (1024 * 1024)            /* capsule bytes waiting for a stream */
-#define GW_DGRAM_QUEUE_TOTAL (64 * 1024 * 1024) /* ... and for all flows together */
+#define GW_DGRAM_QUEUE_TOTAL (64 * 1024 * 1024) /* ... for all flows together, except */
+#define GW_DGRAM_QUEUE_FAIR (64 * 1024)         /* what every flow may queue regardless */
+#define GW_DGRAM_MAX_FLOWS 65536                /* live UDP + ICMP flows per gateway */
 #define GW_DGRAM_CLOSE_MS 5000 /* after ending: the peer must close the stream by then */
 
 struct gw_flow;
@@ -54,8 +57,8 @@ struct gw_dgram {
     struct st_timer timer;
     uint64_t last; /* loop time of the last datagram either way */
     struct st_bq up;
-    uint8_t *in; /* a capsule split across DATA frames */
-    size_t in_len;
+    uint8_t *in; /* a capsule split across DATA frames (in_cap: its size) */
+    size_t in_len, in_cap;
     uint8_t *first; /* reach: the first packet, for an ICMP error if the edge refuses */
     size_t first_len;
     struct gw_dgram *next, *prev; /* gw->icmp_flows */

@@ -133,6 +133,9 @@ assert_match "From .* icmp_seq=1 Destination Host Unreachable" "$out" \
 out=$(in_ns st-priv ping -n -c 2 -W 2 198.18.200.1 2>&1 || true)
 assert_match "From 198.18.200.1 icmp_seq=1 Packet filtered" "$out" \
     "destination refused by the edge: ICMP administratively prohibited"
+out=$(in_ns st-priv2 ping -n -t 2 -c 1 -W 2 "$P1" 2>&1 || true)
+assert_match "From 100.64.0.2 icmp_seq=1 Time to live exceeded" "$out" \
+    "TTL running out at the tunnel: time exceeded from the reach gateway"
 t0=$(now_ms)
 out=$(in_ns st-priv dig +tries=1 +time=5 @198.18.200.1 x.test 2>&1 || true)
 assert_match "host unreachable" "$out" "dig to a refused destination fails fast"
