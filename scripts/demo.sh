@@ -63,6 +63,11 @@ ip netns exec st-client curl -sS -m 30 --cacert "$CA_FILE" \
     --resolve app.lab.test:443:198.18.0.1 -w '(HTTP/%{http_version} %{http_code})\n' \
     https://app.lab.test/whoami
 
+step "DNS over UDP from st-client: a MASQUE connect-udp stream to the private resolver 198.51.100.53"
+ip netns exec st-client timeout 30 python3 "$REPO/tests/integration/masque.py" \
+    --proxy 198.18.0.1:8443 --ca "$CA_FILE" --servername edge.lab.test \
+    --token "$ACCESS_TOKEN" --target 198.51.100.53:53 --dns host.corp.test --count 20
+
 step "what just happened"
 cat <<TXT
 - st-client (198.18.0.10) has no route to 198.51.100.0/24: the edge does not forward.
@@ -78,6 +83,9 @@ cat <<TXT
   tunnel site1 registered, and sent the request over the tunnel; the gateway's
   ingress rules sent it to http://198.51.100.10:8000 (the answer is the address the
   origin saw: the gateway's ingress address).
+- The DNS queries were UDP: an extended CONNECT (:protocol connect-udp, RFC 9298) on
+  the edge's TLS access port carried them as DATAGRAM capsules; the gateway sent them
+  from the client's virtual IP through lwIP to dnsmasq in st-priv.
 - No inbound port was opened on the private side.
 TXT
 step "stopping the lab"
