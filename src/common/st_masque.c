@@ -256,3 +256,20 @@ int st_masque_ip_packet(const uint8_t *value, size_t len, const uint8_t **pkt, s
 {
     return datagram_payload(value, len, pkt, plen, ST_MASQUE_IP_MAX);
 }
+
+int st_masque_target(const char *protocol, const char *path, size_t len, int *family,
+                     uint8_t addr[16], uint16_t *port)
+{
+    int prefix, proto;
+    *port = 0;
+    if (strcmp(protocol, "connect-udp") == 0)
+        return st_masque_udp_path_parse(path, len, family, addr, port);
+    if (strcmp(protocol, "connect-ip") != 0)
+        return -EPROTONOSUPPORT;
+    int rv = st_masque_ip_path_parse(path, len, family, addr, &prefix, &proto);
+    if (rv < 0)
+        return rv;
+    if (proto != 1 || *family == 0 || prefix != (*family == AF_INET ? 32 : 128))
+        return -EPROTONOSUPPORT;
+    return 0;
+}

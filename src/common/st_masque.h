@@ -55,4 +55,16 @@ int st_masque_ip_capsule(uint8_t *out, size_t cap, const uint8_t *pkt, size_t le
  * ST_MASQUE_IP_MAX (1, 0 for another context id, -EBADMSG, -EMSGSIZE). Not parsed. */
 int st_masque_ip_packet(const uint8_t *value, size_t len, const uint8_t **pkt, size_t *plen);
 
+/* The target of a MASQUE request as subtunnel serves it: :protocol "connect-udp" with its
+ * path, or "connect-ip" scoped to one address and ICMP (protocol 1; *port set to 0).
+ * 0, -EINVAL (bad path), -EAFNOSUPPORT (DNS name), -EPROTONOSUPPORT (connect-ip for a
+ * prefix, '*' or another protocol, or an unknown :protocol). */
+int st_masque_target(const char *protocol, const char *path, size_t len, int *family,
+                     uint8_t addr[16], uint16_t *port);
+/* proxy-status values for the refusals above (RFC 9209) */
+#define ST_MASQUE_PS_BAD_PATH "subtunnel; error=http_request_error; details=\"bad MASQUE path\""
+#define ST_MASQUE_PS_SCOPE                                                                         \
+    "subtunnel; error=http_request_error; "                                                        \
+    "details=\"connect-ip is served for one address and ICMP only\""
+
 #endif

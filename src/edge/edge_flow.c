@@ -310,7 +310,7 @@ void edge_flow_start(struct edge_server *srv, int fd, const char *protocol, cons
         int rv = strlen(target) < sizeof(f->path) ? masque_target(f) : -EINVAL;
         if (rv < 0) {
             respond_error(f, rv == -EPROTONOSUPPORT ? 501 : 400,
-                          "subtunnel; error=http_request_error; details=\"bad MASQUE path\"");
+                          rv == -EPROTONOSUPPORT ? ST_MASQUE_PS_SCOPE : ST_MASQUE_PS_BAD_PATH);
             update_events(f);
             return;
         }
@@ -384,23 +384,15 @@ static bool client_in_site(const struct edge_flow *f)
  * target comes from :path; f->target becomes "ip:port" ("ip:0" for connect-ip). */
 static int masque_target(struct edge_flow *f)
 {
-    int family, prefix, proto;
+    int family;
     uint8_t addr[16];
-    uint16_t port = 0;
-    size_t len = strlen(f->path);
-    if (strcmp(f->protocol, "connect-udp") == 0) {
-        if (st_masque_udp_path_parse(f->path, len, &family, addr, &port) < 0)
-            return -EINVAL;
-    } else if (st_masque_ip_path_parse(f->path, len, &family, addr, &prefix, &proto) < 0) {
-        return -EINVAL;
-    } else if (proto != 1 || prefix != (family == AF_INET ? 32 : 128)) {
-        return -EPROTONOSUPPORT;
-    }
-    char ip[64];
+    uint16_t port;
+    int rv = st_masque_target(f->protocol, f->path, strlen(f->path), &family, addr, &port);
+    if (rv < 0)
+        return rv == -EPROTONOSUPPORT ? rv : -EINVAL;
     struct st_sockaddr sa;
     st_sockaddr_from(&sa, family, addr, port);
-    st_sockaddr_format(&sa, ip, sizeof(ip));
-    snprintf(f->target, sizeof(f->target), "%s", ip);
+    st_sockaddr_format(&sa, f->target, sizeof(f->target));
     return 0;
 }
 
@@ -415,14 +407,9 @@ void edge_flow_h2_request(struct edge_flow *f, const char *client)
         return;
     }
     int rv = f->masque ? masque_target(f) : 0;
-    if (rv == -EPROTONOSUPPORT) {
-        respond_error(f, 501,
-                      "subtunnel; error=http_request_error; "
-                      "details=\"connect-ip is served for one address and ICMP only\"");
-        return;
-    }
     if (rv < 0) {
-        respond_error(f, 400, "subtunnel; error=http_request_error; details=\"bad MASQUE path\"");
+        respond_error(f, rv == -EPROTONOSUPPORT ? 501 : 400,
+                      rv == -EPROTONOSUPPORT ? ST_MASQUE_PS_SCOPE : ST_MASQUE_PS_BAD_PATH);
         return;
     }
     if (!f->authorized) {

@@ -469,22 +469,16 @@ static int open_pcb(struct gw_dgram *d, const uint8_t *local, uint16_t lport, co
 
 static int parse_target(struct gw_dgram *d, const char *path)
 {
-    int family, proto, prefix;
+    int family;
     uint8_t addr[16];
-    uint16_t port = 0;
-    size_t len = path ? strlen(path) : 0;
-    if (!d->icmp) {
-        if (!path || st_masque_udp_path_parse(path, len, &family, addr, &port) < 0)
-            return -EINVAL;
-    } else if (!path || st_masque_ip_path_parse(path, len, &family, addr, &prefix, &proto) < 0) {
+    if (!path)
         return -EINVAL;
-    } else if (proto != 1 || prefix != 32) {
-        return -EPROTONOSUPPORT;
-    }
-    if (family != AF_INET)
-        return -EAFNOSUPPORT;
+    int rv = st_masque_target(d->f->protocol, path, strlen(path), &family, addr, &d->tport);
+    if (rv == -EPROTONOSUPPORT)
+        return rv;
+    if (rv < 0 || family != AF_INET)
+        return -EINVAL; /* IPv6 targets: not served yet */
     memcpy(d->target, addr, 4);
-    d->tport = port;
     return 0;
 }
 
@@ -500,14 +494,9 @@ void gw_dgram_start(struct gw_flow *f, const char *path)
         return;
     }
     int rv = parse_target(d, path);
-    if (rv == -EPROTONOSUPPORT) {
-        gw_flow_respond(f, 501,
-                        "subtunnel; error=http_request_error; "
-                        "details=\"connect-ip is served for one address and ICMP only\"");
-        return;
-    }
     if (rv < 0) {
-        gw_flow_respond(f, 400, "subtunnel; error=http_request_error; details=\"bad MASQUE path\"");
+        gw_flow_respond(f, rv == -EPROTONOSUPPORT ? 501 : 400,
+                        rv == -EPROTONOSUPPORT ? ST_MASQUE_PS_SCOPE : ST_MASQUE_PS_BAD_PATH);
         return;
     }
     char t[INET_ADDRSTRLEN];

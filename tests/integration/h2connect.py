@@ -162,15 +162,21 @@ def status_of(block):
     return "non-200 (header block %s)" % block[:8].hex()
 
 
+def tls_h2(sock, args, host):
+    """sock wrapped in TLS with ALPN h2 (args.ca, args.servername), unless args.h2c."""
+    if args.h2c:
+        return sock
+    ctx = ssl.create_default_context(cafile=args.ca)
+    ctx.set_alpn_protocols(["h2"])
+    sock = ctx.wrap_socket(sock, server_hostname=args.servername or host)
+    if sock.selected_alpn_protocol() != "h2":
+        raise H2Error("proxy did not select ALPN h2 (%r)" % sock.selected_alpn_protocol())
+    return sock
+
+
 def open_tunnel(args):
     host, port = args.proxy.rsplit(":", 1)
-    sock = socket.create_connection((host, int(port)), timeout=args.timeout)
-    if not args.h2c:
-        ctx = ssl.create_default_context(cafile=args.ca)
-        ctx.set_alpn_protocols(["h2"])
-        sock = ctx.wrap_socket(sock, server_hostname=args.servername or host)
-        if sock.selected_alpn_protocol() != "h2":
-            raise H2Error("proxy did not select ALPN h2 (%r)" % sock.selected_alpn_protocol())
+    sock = tls_h2(socket.create_connection((host, int(port)), timeout=args.timeout), args, host)
     conn = Conn(sock)
     sock.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
     conn.frame(SETTINGS, 0, 0, struct.pack(">HIHI", 2, 0, 4, RECV_WINDOW))

@@ -52,7 +52,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from h2connect import (  # noqa: E402  (shared HTTP/2 framing with h2connect.py)
     ACK, CONT, DATA, END_HEADERS, END_STREAM, GOAWAY, HEADERS, PADDED, PING, PRIORITY,
-    RECV_WINDOW, RST, SETTINGS, SID, WINUP, Conn, H2Error, hpack_int, hpack_literal,
+    RECV_WINDOW, RST, SETTINGS, SID, WINUP, Conn, H2Error, hpack_int, hpack_literal, tls_h2,
 )
 
 SETTINGS_ENABLE_CONNECT_PROTOCOL = 0x8
@@ -603,13 +603,7 @@ def open_masque(args):
 
 
 def request(sock, args, path, deadline):
-    host = split_hostport(args.proxy)[0]
-    if not args.h2c:
-        ctx = ssl.create_default_context(cafile=args.ca)
-        ctx.set_alpn_protocols(["h2"])
-        sock = ctx.wrap_socket(sock, server_hostname=args.servername or host)
-        if sock.selected_alpn_protocol() != "h2":
-            raise H2Error("proxy did not select ALPN h2 (%r)" % sock.selected_alpn_protocol())
+    sock = tls_h2(sock, args, split_hostport(args.proxy)[0])
     conn = MasqueConn(sock, args.timeout)
     sock.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
     conn.frame(SETTINGS, 0, 0, struct.pack(">HIHI", 2, 0, 4, RECV_WINDOW))

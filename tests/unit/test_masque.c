@@ -377,6 +377,40 @@ START_TEST(test_ip_capsules)
 }
 END_TEST
 
+START_TEST(test_target)
+{
+    int fam;
+    uint8_t a[16];
+    uint16_t port = 7;
+    const char *udp = "/.well-known/masque/udp/198.51.100.53/53/";
+    const char *ip = "/.well-known/masque/ip/198.51.100.10/1/";
+
+    ck_assert_int_eq(st_masque_target("connect-udp", udp, strlen(udp), &fam, a, &port), 0);
+    ck_assert_int_eq(fam, AF_INET);
+    ck_assert_uint_eq(port, 53);
+    ck_assert_int_eq(st_masque_target("connect-ip", ip, strlen(ip), &fam, a, &port), 0);
+    ck_assert_uint_eq(port, 0);
+    ck_assert_uint_eq(a[3], 10);
+    /* path of the other protocol, scope, unknown protocol */
+    ck_assert_int_eq(st_masque_target("connect-ip", udp, strlen(udp), &fam, a, &port), -EINVAL);
+    static const char *const scoped_out[] = {
+        "/.well-known/masque/ip/198.51.100.10/17/",
+        "/.well-known/masque/ip/198.51.100.0%2F24/1/",
+        "/.well-known/masque/ip/*/1/",
+        "/.well-known/masque/ip/198.51.100.10/*/",
+    };
+    for (size_t i = 0; i < sizeof(scoped_out) / sizeof(scoped_out[0]); i++)
+        ck_assert_int_eq(
+            st_masque_target("connect-ip", scoped_out[i], strlen(scoped_out[i]), &fam, a, &port),
+            -EPROTONOSUPPORT);
+    ck_assert_int_eq(st_masque_target("websocket", udp, strlen(udp), &fam, a, &port),
+                     -EPROTONOSUPPORT);
+    const char *name = "/.well-known/masque/udp/db.test/53/";
+    ck_assert_int_eq(st_masque_target("connect-udp", name, strlen(name), &fam, a, &port),
+                     -EAFNOSUPPORT);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("masque");
@@ -392,6 +426,7 @@ int main(void)
     tcase_add_test(tc, test_ip_path_errors);
     tcase_add_test(tc, test_ip_path_round_trip);
     tcase_add_test(tc, test_ip_capsules);
+    tcase_add_test(tc, test_target);
     suite_add_tcase(s, tc);
     return st_check_run(s);
 }
