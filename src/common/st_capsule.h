@@ -13,6 +13,9 @@
 #define ST_CAP_ERROR 0x53540003
 #define ST_CAP_ROUTES 0x53540004
 #define ST_CAP_UNREGISTER 0x53540005
+/* subtunnel extension on connect-udp streams: an ICMP error (whole IPv4 packet) about the
+ * flow's datagrams, from the exposing gateway. Other MASQUE peers skip it (RFC 9297 3.2). */
+#define ST_CAP_ICMP_ERROR 0x53540010
 
 struct st_capsule {
     uint64_t type;

@@ -129,19 +129,23 @@ static bool may_queue(const struct gw_dgram *d, size_t n)
            d->gw->dgram.queued_bytes + n <= GW_DGRAM_QUEUE_TOTAL;
 }
 
-/* Queues one DATAGRAM capsule (context id 0) carrying p[0..n), or the pbuf chain pb when
- * p is NULL; false (dropped and counted) when the queue has no room. */
-static bool queue_capsule(struct gw_dgram *d, struct pbuf *pb, const uint8_t *p, size_t n)
+/* Queues one capsule of `type` carrying p[0..n), or the pbuf chain pb when p is NULL,
+ * after a context id 0 for DATAGRAM; false (dropped and counted) when the queue has no
+ * room. */
+static bool queue_typed(struct gw_dgram *d, uint64_t type, struct pbuf *pb, const uint8_t *p,
+                        size_t n)
 {
     static uint8_t cap[PKT_MAX + 24];
-    int h = n <= PKT_MAX ? st_capsule_encode_header(cap, 16, ST_CAP_DATAGRAM, n + 1) : -1;
-    if (h < 0 || d->ended || !stream_open(d) || !may_queue(d, (size_t)h + 1 + n)) {
+    bool ctx = type == ST_CAP_DATAGRAM;
+    int h = n <= PKT_MAX ? st_capsule_encode_header(cap, 16, type, n + ctx) : -1;
+    if (h < 0 || d->ended || !stream_open(d) || !may_queue(d, (size_t)h + ctx + n)) {
         st_debug("%s flow %s -> %s: %zu bytes dropped (%s)", d->icmp ? "icmp" : "udp", d->f->client,
                  d->f->authority, n, d->ended || !stream_open(d) ? "flow ending" : "queue full");
         d->gw->dgram.drops++;
         return false;
     }
-    cap[h++] = 0; /* context id */
+    if (ctx)
+        cap[h++] = 0; /* context id */
     if (p)
         memcpy(cap + h, p, n);
     else if (!pb || pbuf_copy_partial(pb, cap + h, (u16_t)n, 0) != n)
@@ -155,6 +159,12 @@ static bool queue_capsule(struct gw_dgram *d, struct pbuf *pb, const uint8_t *p,
     touch(d);
     gw_flow_resume_up(d->f);
     return true;
+}
+
+/* Queues one DATAGRAM capsule (context id 0): see queue_typed. */
+static bool queue_capsule(struct gw_dgram *d, struct pbuf *pb, const uint8_t *p, size_t n)
+{
+    return queue_typed(d, ST_CAP_DATAGRAM, pb, p, n);
 }
 
 static void on_udp_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr,
@@ -229,8 +239,40 @@ drop:
     d->gw->dgram.drops++;
 }
 
+/* Reach: an ICMP error the exposing gateway saw about this flow's datagrams (port or host
+ * unreachable...). It quotes the datagram as sent there (from its virtual IP): restore
+ * our client's address and port in the quote and send it to the client. */
+static void relay_udp_error(struct gw_dgram *d, const uint8_t *p, size_t n)
+{
+    struct st_ipv4_info ip, in;
+    uint8_t type, code;
+    memcpy(scratch, p, n);
+    if (st_ipv4_parse(scratch, n, &ip) < 0 || ip.hlen != 20 ||
+        st_icmp_error_parse(&ip, &in, &type, &code) < 0 || in.proto != 17 || in.l4_len < 4 ||
+        memcmp(in.dst, d->target, 4) != 0 || (in.l4[2] << 8 | in.l4[3]) != d->tport) {
+        d->gw->dgram.drops++;
+        return;
+    }
+    uint8_t *quote = scratch + ip.hlen + 8, *udp = (uint8_t *)in.l4;
+    st_ipv4_set_src(quote, d->client);
+    udp[0] = (uint8_t)(d->cport >> 8);
+    udp[1] = (uint8_t)d->cport;
+    st_ipv4_set_dst(scratch, d->client);
+    if (st_cidr_contains(&d->gw->cfg.virtual_pool, AF_INET, ip.src))
+        st_ipv4_set_src(scratch, d->target);
+    st_icmp_fix_csum(scratch);
+    if (ns_netif_send(&d->gw->nif, scratch, ip.total) < 0)
+        d->gw->dgram.drops++;
+    else
+        d->gw->dgram.tx++;
+}
+
 static int handle_capsule(struct gw_dgram *d, const struct st_capsule *cap)
 {
+    if (cap->type == ST_CAP_ICMP_ERROR && d->reach && !d->icmp && cap->len <= PKT_MAX) {
+        relay_udp_error(d, cap->value, cap->len);
+        return 0;
+    }
     if (cap->type != ST_CAP_DATAGRAM)
         return 0; /* RFC 9297 3.2: unknown capsule types are skipped */
     const uint8_t *pl;
@@ -726,6 +768,29 @@ static int to_client(struct gw_server *gw, uint8_t *pkt, const struct st_ipv4_in
     return 1;
 }
 
+/* Expose: an ICMP error quoting a datagram one of our UDP flows sent goes back on its
+ * stream as an ST_CAP_ICMP_ERROR capsule (the reach gateway rewrites and delivers it). */
+static int udp_error(const uint8_t *pkt, const struct st_ipv4_info *ip,
+                     const struct st_ipv4_info *in)
+{
+    uint16_t sport = (uint16_t)(in->l4[0] << 8 | in->l4[1]);
+    uint16_t dport = (uint16_t)(in->l4[2] << 8 | in->l4[3]);
+    uint32_t src, dst;
+    memcpy(&src, in->src, 4);
+    memcpy(&dst, in->dst, 4);
+    for (struct udp_pcb *p = udp_pcbs; p; p = p->next) {
+        if (p->recv != on_udp_recv || p->local_port != sport || p->remote_port != dport ||
+            ip_2_ip4(&p->local_ip)->addr != src || ip_2_ip4(&p->remote_ip)->addr != dst)
+            continue;
+        struct gw_dgram *d = p->recv_arg;
+        if (d->reach)
+            return 0;
+        queue_typed(d, ST_CAP_ICMP_ERROR, NULL, pkt, ip->total);
+        return 1;
+    }
+    return 0;
+}
+
 int gw_dgram_icmp_hook(void *arg, uint8_t *pkt, size_t len)
 {
     struct gw_server *gw = arg;
@@ -748,7 +813,11 @@ int gw_dgram_icmp_hook(void *arg, uint8_t *pkt, size_t len)
         queue_capsule(d, NULL, pkt, ip.total);
         return 1;
     }
-    if (st_icmp_error_parse(&ip, &in, &type, &code) == 0 && in.proto == 1)
+    if (st_icmp_error_parse(&ip, &in, &type, &code) < 0)
+        return 0;
+    if (in.proto == 1)
         return to_client(gw, pkt, &ip, in.src, in.dst, (uint8_t *)ip.l4 + 8);
+    if (in.proto == 17 && in.l4_len >= 4)
+        return udp_error(pkt, &ip, &in);
     return 0;
 }

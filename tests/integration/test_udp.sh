@@ -8,8 +8,9 @@
 #   - 1400-byte datagrams intact (udpecho, 50 flows; MASQUE over TLS h2 and h2c)
 #   - iperf3 -u at a fixed rate both ways: loss < 1%, reordering reported
 #   - ping -c 20 both ways: 0% loss, every sequence number once, TTL 61 (three routers)
-#   - ICMP errors instead of silence: host unreachable, and "packet filtered" for a
-#     destination the edge refuses (ping and dig)
+#   - ICMP errors instead of silence: host unreachable, "packet filtered" for a
+#     destination the edge refuses (ping and dig), time exceeded at the tunnel, and port
+#     unreachable for a UDP port nobody listens on (relayed back through the stream)
 #   - 10k UDP flows opened and expired (udp-idle-timeout 10 s here): live flows back to 0,
 #     the gateway's RSS back near its baseline
 set -euo pipefail
@@ -140,6 +141,10 @@ t0=$(now_ms)
 out=$(in_ns st-priv dig +tries=1 +time=5 @198.18.200.1 x.test 2>&1 || true)
 assert_match "host unreachable" "$out" "dig to a refused destination fails fast"
 (($(now_ms) - t0 < 3000)) || fail "dig to a refused destination took $(($(now_ms) - t0)) ms"
+t0=$(now_ms)
+out=$(in_ns st-priv2 dig +tries=1 +time=5 @"$P1" host.corp.test 2>&1 || true)
+assert_match "connection refused" "$out" "dig to a host without a resolver: port unreachable relayed"
+(($(now_ms) - t0 < 3000)) || fail "dig to a closed port took $(($(now_ms) - t0)) ms"
 
 # --- 10k UDP flows created and expired
 GL=$LAB_DIR/logs/gateway.log
