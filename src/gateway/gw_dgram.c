@@ -148,8 +148,10 @@ static bool queue_typed(struct gw_dgram *d, uint64_t type, struct pbuf *pb, cons
         cap[h++] = 0; /* context id */
     if (p)
         memcpy(cap + h, p, n);
-    else if (!pb || pbuf_copy_partial(pb, cap + h, (u16_t)n, 0) != n)
+    else if (!pb || pbuf_copy_partial(pb, cap + h, (u16_t)n, 0) != n) {
+        d->gw->dgram.drops++;
         return false;
+    }
     if (st_bq_append(&d->up, cap, (size_t)h + n) < 0) {
         d->gw->dgram.drops++;
         return false;
@@ -291,16 +293,36 @@ static int handle_capsule(struct gw_dgram *d, const struct st_capsule *cap)
     return 0;
 }
 
+static size_t capsule_head(const uint8_t *p, size_t n, uint64_t *type, uint64_t *len);
+
 /* Bytes of the capsule starting at p[0..n): its whole size once the type and length
  * varints are there (0 before), so a split capsule is buffered in a block of its size. */
 static size_t capsule_size(const uint8_t *p, size_t n)
 {
     uint64_t type, len;
-    int a = st_varint_decode(p, n, &type);
-    int b = a > 0 ? st_varint_decode(p + a, n - (size_t)a, &len) : 0;
-    if (a <= 0 || b <= 0 || len > CAP_MAX)
-        return 0;
-    return (size_t)a + (size_t)b + (size_t)len;
+    size_t h = capsule_head(p, n, &type, &len);
+    return h && len <= CAP_MAX ? h + (size_t)len : 0;
+}
+
+/* Type and value length of the capsule at p[0..n); returns the header's size, 0 while
+ * it is incomplete. */
+static size_t capsule_head(const uint8_t *p, size_t n, uint64_t *type, uint64_t *len)
+{
+    int a = st_varint_decode(p, n, type);
+    int b = a > 0 ? st_varint_decode(p + a, n - (size_t)a, len) : 0;
+    return a > 0 && b > 0 ? (size_t)a + (size_t)b : 0;
+}
+
+/* A capsule of a type we do not use, too big to buffer: skipped as it streams by
+ * (RFC 9297 3.2) instead of refused. Sets d->skip to the bytes left of it. */
+static bool skip_big(struct gw_dgram *d, const uint8_t *p, size_t n, size_t have)
+{
+    uint64_t type, len;
+    size_t h = capsule_head(p, n, &type, &len);
+    if (!h || len <= CAP_MAX || type == ST_CAP_DATAGRAM || type == ST_CAP_ICMP_ERROR)
+        return false;
+    d->skip = h + len - have;
+    return true;
 }
 
 static void drop_in(struct gw_dgram *d)
@@ -338,6 +360,13 @@ static int buffer_tail(struct gw_dgram *d, const uint8_t *p, size_t n)
 static int feed(struct gw_dgram *d, const uint8_t *p, size_t n)
 {
     while (n) {
+        if (d->skip) {
+            size_t k = d->skip < n ? (size_t)d->skip : n;
+            d->skip -= k;
+            p += k;
+            n -= k;
+            continue;
+        }
         if (d->in_len) {
             /* complete the buffered capsule first (or its header) */
             size_t whole = capsule_size(d->in, d->in_len);
@@ -349,6 +378,10 @@ static int feed(struct gw_dgram *d, const uint8_t *p, size_t n)
                 return r;
             p += take;
             n -= take;
+            if (skip_big(d, d->in, d->in_len, d->in_len)) {
+                drop_in(d);
+                continue;
+            }
             struct st_capsule cap;
             r = st_capsule_parse(d->in, d->in_len, CAP_MAX, &cap);
             if (r < 0)
@@ -361,6 +394,8 @@ static int feed(struct gw_dgram *d, const uint8_t *p, size_t n)
                 return r;
             continue;
         }
+        if (skip_big(d, p, n, 0))
+            continue;
         struct st_capsule cap;
         int r = st_capsule_parse(p, n, CAP_MAX, &cap);
         if (r < 0)
@@ -482,8 +517,8 @@ static bool tuple_taken(const uint8_t *local, uint16_t lport, const uint8_t *rem
 {
     for (struct udp_pcb *p = udp_pcbs; p; p = p->next)
         if (p->local_port == lport && p->remote_port == rport &&
-            ip_2_ip4(&p->local_ip)->addr == *(const uint32_t *)(const void *)local &&
-            ip_2_ip4(&p->remote_ip)->addr == *(const uint32_t *)(const void *)remote)
+            memcmp(&ip_2_ip4(&p->local_ip)->addr, local, 4) == 0 &&
+            memcmp(&ip_2_ip4(&p->remote_ip)->addr, remote, 4) == 0)
             return true;
     return false;
 }
@@ -803,8 +838,12 @@ int gw_dgram_icmp_hook(void *arg, uint8_t *pkt, size_t len)
         if (e.type == 0)
             return to_client(gw, pkt, &ip, ip.dst, ip.src, NULL);
         if (!gw->cfg.reach || !gw_reach_covers(gw, ip.dst) || gw->drain.draining)
-            return 0; /* lwIP answers pings to its own and pool addresses */
-        if (ip.hlen != 20 || expired(gw, pkt, ip.total))
+            return 0;        /* lwIP answers pings to its own and pool addresses */
+        if (ip.hlen != 20) { /* no IP options into the tunnel */
+            gw->dgram.drops++;
+            return 1;
+        }
+        if (expired(gw, pkt, ip.total))
             return 1;
         struct gw_dgram *d = find_icmp(gw, true, ip.src, ip.dst);
         if (!d && !(d = reach_open(gw, true, pkt, ip.total, ip.src, 0, ip.dst, 0)))

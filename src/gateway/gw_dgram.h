@@ -59,6 +59,7 @@ struct gw_dgram {
     struct st_bq up;
     uint8_t *in; /* a capsule split across DATA frames (in_cap: its size) */
     size_t in_len, in_cap;
+    uint64_t skip;  /* bytes left of a large capsule of another type, skipped */
     uint8_t *first; /* reach: the first packet, for an ICMP error if the edge refuses */
     size_t first_len;
     struct gw_dgram *next, *prev; /* gw->icmp_flows */
