@@ -12,7 +12,9 @@
 #            with dnsperf (1 and 20 client sockets) against the private resolver
 #            198.51.100.53, vs kernel routing (installs dnsperf if missing)
 #   all      (default) tunnel + ingress + udp + the transparent site-to-site path (lab
-#            --sites 2): st-priv -> reach gateway -> edge -> expose gateway -> st-priv2
+#            --sites 2): st-priv -> reach gateway -> edge -> expose gateway -> st-priv2,
+#            beside OpenVPN 2.6 between the same bastions (UDP, AES-128-GCM, userspace
+#            TUN, installed if missing) and kernel routing
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export BUILD_DIR=${BUILD_DIR:-$REPO/build}
@@ -58,6 +60,7 @@ cleanup() {
     local p
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
     if ((routed)); then kernel_routes del; fi
+    if ((OVPN_UP)); then openvpn_down; fi
     if ((started_lab)) && [[ ${BENCH_KEEP_LAB:-0} != 1 ]]; then
         bash "$LAB" down >/dev/null 2>&1 || true
     fi
@@ -102,6 +105,59 @@ if [[ ! -f $LAB_DIR/state ]] || ! bash "$LAB" status | grep -q '^gateway: runnin
     started_lab=1
 fi
 eval "$(bash "$LAB" env)"
+
+# openvpn_up: the OpenVPN baseline between the two bastions (OpenVPN 2.6, userspace TUN
+# stv0 over UDP 192.0.2.20:1194, TLS with a throwaway PKI, AES-128-GCM data channel, no
+# DCO), and site 1 <-> site 2 routed through it instead of the gateways' TUNs.
+openvpn_up() {
+    local d=$LAB_DIR/bench-ovpn who eku i
+    command -v openvpn >/dev/null || apt-get install -y -q openvpn >/dev/null ||
+        { echo "bench: openvpn missing and not installable" >&2; exit 1; }
+    mkdir -p "$d"
+    if [[ ! -s $d/client.crt ]]; then
+        openssl ecparam -name prime256v1 -genkey -noout -out "$d/ca.key"
+        openssl req -x509 -new -key "$d/ca.key" -sha256 -days 3650 -subj /CN=bench-ovpn-ca \
+            -out "$d/ca.crt" 2>/dev/null
+        for who in server client; do
+            eku=serverAuth
+            if [[ $who == client ]]; then eku=clientAuth; fi
+            openssl ecparam -name prime256v1 -genkey -noout -out "$d/$who.key"
+            openssl req -new -key "$d/$who.key" -subj "/CN=bench-ovpn-$who" -out "$d/$who.csr" \
+                2>/dev/null
+            printf 'extendedKeyUsage=%s\nkeyUsage=digitalSignature\n' "$eku" >"$d/$who.ext"
+            openssl x509 -req -in "$d/$who.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" \
+                -CAcreateserial -days 3650 -sha256 -extfile "$d/$who.ext" -out "$d/$who.crt" \
+                2>/dev/null
+        done
+    fi
+    local common=(--dev stv0 --dev-type tun --proto udp --data-ciphers AES-128-GCM
+        --disable-dco --ca "$d/ca.crt" --verb 3)
+    rm -f "$d/server.log" "$d/client.log"
+    ip netns exec st-bastion2 openvpn "${common[@]}" --local 192.0.2.20 --lport 1194 \
+        --ifconfig 198.18.250.2 198.18.250.1 --tls-server --dh none --cert "$d/server.crt" \
+        --key "$d/server.key" --log "$d/server.log" &
+    pids+=($!)
+    ip netns exec st-bastion openvpn "${common[@]}" --nobind --remote 192.0.2.20 1194 \
+        --ifconfig 198.18.250.1 198.18.250.2 --tls-client --cert "$d/client.crt" \
+        --key "$d/client.key" --log "$d/client.log" &
+    pids+=($!)
+    for ((i = 0; i < 100; i++)); do
+        grep -q "Initialization Sequence Completed" "$d/client.log" 2>/dev/null && break
+        sleep 0.2
+    done
+    grep -q "Initialization Sequence Completed" "$d/client.log" ||
+        { echo "bench: OpenVPN did not come up ($d/client.log)" >&2; exit 1; }
+    ip -n st-bastion route replace 203.0.113.0/24 dev stv0
+    ip -n st-bastion2 route replace 198.51.100.10/32 dev stv0
+    OVPN_UP=1
+}
+openvpn_down() {
+    pkill -f "openvpn --dev stv0" 2>/dev/null || true
+    ip -n st-bastion route replace 203.0.113.0/24 dev st0 2>/dev/null || true
+    ip -n st-bastion2 route replace 198.51.100.10/32 dev st0 2>/dev/null || true
+    OVPN_UP=0
+}
+OVPN_UP=0
 
 # iperf_server NS ADDR: one-shot iperf3 server on ADDR:5201
 iperf_server() {
@@ -293,6 +349,15 @@ if ((sites >= 2)); then
     transparent=$(run_iperf st-priv 203.0.113.10)
 fi
 
+ovpn=""
+if ((sites >= 2)); then
+    openvpn_up
+    iperf_server st-priv2 203.0.113.10
+    echo "bench: ${SECS}s iperf3 over OpenVPN (st-priv -> bastion -> OpenVPN UDP -> bastion2 -> st-priv2)"
+    ovpn=$(run_iperf st-priv 203.0.113.10)
+    openvpn_down
+fi
+
 kernel_routes add
 routed=1
 if [[ $MODE == all ]]; then ingress_direct; fi
@@ -311,13 +376,19 @@ routed=0
 fi
 
 if [[ $MODE != ingress ]]; then
-printf '\n%-46s %10s %10s\n' path Gbit/s "vs kernel"
-printf '%-46s %10s %10s\n' "kernel routing, client -> private host" "$kconnect" 1.00
-printf '%-46s %10s %10s\n' "subtunnel CONNECT proxy, 1 flow" "$connect" "$(ratio "$connect" "$kconnect")"
+vs_ovpn() { if [[ -n $ovpn ]]; then ratio "$1" "$ovpn"; else echo -; fi; }
+printf '\n%-46s %10s %10s %10s\n' "path (1 TCP flow, iperf3)" Gbit/s "vs kernel" "vs OpenVPN"
+printf '%-46s %10s %10s %10s\n' "kernel routing, client -> private host" "$kconnect" 1.00 \
+    "$(vs_ovpn "$kconnect")"
+printf '%-46s %10s %10s %10s\n' "subtunnel CONNECT proxy" "$connect" \
+    "$(ratio "$connect" "$kconnect")" "$(vs_ovpn "$connect")"
 if [[ -n $transparent ]]; then
-    printf '%-46s %10s %10s\n' "kernel routing, site 1 -> site 2" "$ktransparent" 1.00
-    printf '%-46s %10s %10s\n' "subtunnel site to site (reach), 1 flow" "$transparent" \
-        "$(ratio "$transparent" "$ktransparent")"
+    printf '%-46s %10s %10s %10s\n' "kernel routing, site 1 -> site 2" "$ktransparent" 1.00 \
+        "$(vs_ovpn "$ktransparent")"
+    printf '%-46s %10s %10s %10s\n' "OpenVPN 2.6 UDP AES-128-GCM, site 1 -> site 2" "$ovpn" \
+        "$(ratio "$ovpn" "$ktransparent")" 1.00
+    printf '%-46s %10s %10s %10s\n' "subtunnel site to site (reach -> edge -> expose)" \
+        "$transparent" "$(ratio "$transparent" "$ktransparent")" "$(vs_ovpn "$transparent")"
 fi
 fi
 if [[ $MODE != tunnel ]]; then
