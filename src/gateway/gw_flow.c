@@ -50,8 +50,7 @@ static void on_release(struct st_defer *d)
             tcp_abort(f->pcb); /* lwIP must keep no reference into `down` */
         f->pcb = NULL;
     }
-    if (f->up)
-        pbuf_free(f->up);
+    ns_pbufq_clear(&f->up);
     st_bq_fini(&f->down);
     if (f->has_vip)
         gw_vip_release(f->gw->vips, f->vip);
@@ -169,11 +168,7 @@ static err_t on_tcp_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t e
     if (!p) {
         f->up_eof = true;
     } else {
-        f->up_len += p->tot_len;
-        if (f->up)
-            pbuf_cat(f->up, p);
-        else
-            f->up = p;
+        ns_pbufq_push(&f->up, p);
     }
     gw_flow_resume_up(f);
     return ERR_OK;
@@ -437,20 +432,16 @@ ssize_t gw_flow_read_up(struct gw_flow *f, uint8_t *buf, size_t len, uint32_t *f
 {
     if (f->dgram)
         return gw_dgram_read_up(f->dgram, buf, len, flags);
-    size_t n = len < f->up_len ? len : f->up_len;
-    if (n > 0xffff)
-        n = 0xffff;
+    size_t n = ns_pbufq_copy(&f->up, buf, len);
     if (n) {
-        pbuf_copy_partial(f->up, buf, (u16_t)n, 0);
-        f->up = pbuf_free_header(f->up, (u16_t)n);
-        f->up_len -= n;
+        ns_pbufq_drop(&f->up, n);
         for (size_t left = n; f->pcb && left;) {
             u16_t k = left > 0xffff ? 0xffff : (u16_t)left;
             tcp_recved(f->pcb, k);
             left -= k;
         }
     }
-    if (f->up_len == 0 && f->up_eof) {
+    if (f->up.bytes == 0 && f->up_eof) {
         *flags |= NGHTTP2_DATA_FLAG_EOF;
         f->up_eof_sent = true;
     } else if (n == 0) {

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "ns_pbufq.h"
 #include "st_bq.h"
 #include "st_loop.h"
 
@@ -36,8 +37,7 @@ struct gw_flow {
     char method[16], protocol[32], authority[262], client[80];
     struct st_bq down; /* stream -> lwIP; bytes [0, inflight) are owned by lwIP */
     size_t inflight;
-    struct pbuf *up; /* lwIP -> stream */
-    size_t up_len;
+    struct ns_pbufq up; /* lwIP -> stream */
     bool started, connected, responded, down_eof, fin_sent, up_eof, up_eof_sent;
     bool stream_closed, provider_deferred, finishing;
     bool inbound;           /* reach: accepted from the TUN, the stream was opened by us */

@@ -18,8 +18,7 @@ static void on_free(struct st_defer *d)
 {
     struct gw_origin *o = d->data;
     st_timer_stop(&o->timer);
-    if (o->in)
-        pbuf_free(o->in);
+    ns_pbufq_clear(&o->in);
     SSL_free(o->ssl); /* frees both BIOs */
     free(o->plain);
     free(o);
@@ -104,12 +103,11 @@ static void tls_flush(struct gw_origin *o)
 /* Hands received records to OpenSSL (at most one pbuf segment at a time). */
 static bool tls_feed(struct gw_origin *o)
 {
-    if (!o->in)
+    if (!o->in.head)
         return false;
-    size_t n = o->in->len;
-    BIO_write(o->rbio, o->in->payload, (int)n);
-    o->in_len -= n;
-    o->in = pbuf_free_header(o->in, (u16_t)n);
+    size_t n = o->in.head->len;
+    BIO_write(o->rbio, o->in.head->payload, (int)n);
+    ns_pbufq_drop(&o->in, n);
     if (o->pcb)
         tcp_recved(o->pcb, (u16_t)n);
     return true;
@@ -187,11 +185,7 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
     if (!p) {
         o->in_eof = true;
     } else {
-        o->in_len += p->tot_len;
-        if (o->in)
-            pbuf_cat(o->in, p);
-        else
-            o->in = p;
+        ns_pbufq_push(&o->in, p);
     }
     if (!o->w) { /* idle: the origin closed it, or sent bytes nobody asked for */
         destroy(o, p != NULL);
@@ -470,10 +464,10 @@ static bool tls_read(struct gw_origin *o)
 size_t gw_origin_peek(struct gw_origin *o, const uint8_t **p)
 {
     if (!o->ssl) {
-        if (!o->in)
+        if (!o->in.head)
             return 0;
-        *p = o->in->payload;
-        return o->in->len;
+        *p = o->in.head->payload;
+        return o->in.head->len;
     }
     if (o->plain_off == o->plain_len && !tls_read(o))
         return 0;
@@ -487,10 +481,9 @@ void gw_origin_consume(struct gw_origin *o, size_t n)
         o->plain_off += n;
         return;
     }
-    o->in_len -= n;
+    ns_pbufq_drop(&o->in, n);
     while (n) {
         u16_t k = n > 0xffff ? 0xffff : (u16_t)n;
-        o->in = pbuf_free_header(o->in, k);
         if (o->pcb)
             tcp_recved(o->pcb, k);
         n -= k;
@@ -499,19 +492,19 @@ void gw_origin_consume(struct gw_origin *o, size_t n)
 
 bool gw_origin_readable(const struct gw_origin *o)
 {
-    return o->in || o->in_eof || o->plain_off < o->plain_len || o->tls_eof || o->tls_err ||
+    return o->in.head || o->in_eof || o->plain_off < o->plain_len || o->tls_eof || o->tls_err ||
            (o->ssl && (SSL_pending(o->ssl) > 0 || BIO_ctrl_pending(o->rbio) > 0));
 }
 
 bool gw_origin_eof(const struct gw_origin *o)
 {
     if (!o->ssl)
-        return o->in_eof && !o->in;
+        return o->in_eof && !o->in.head;
     if (o->plain_off < o->plain_len)
         return false;
     /* a FIN without close_notify also ends the stream (framing decides if it was complete) */
     return o->tls_eof || o->tls_err ||
-           (o->in_eof && !o->in && !BIO_ctrl_pending(o->rbio) && !SSL_pending(o->ssl));
+           (o->in_eof && !o->in.head && !BIO_ctrl_pending(o->rbio) && !SSL_pending(o->ssl));
 }
 
 /* ---------------------------------------------------------------- TLS contexts */

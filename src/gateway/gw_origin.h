@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ns_pbufq.h"
 #include "st_loop.h"
 
 struct gw_server;
@@ -43,8 +44,7 @@ struct gw_origin {
     struct gw_origin *next, *prev; /* gw->origin_idle while idle */
     struct st_timer timer;         /* connect timeout, then idle timeout */
     struct st_defer free_d;
-    struct pbuf *in; /* received, not taken yet (TLS: records not decrypted yet) */
-    size_t in_len;
+    struct ns_pbufq in; /* received, not taken yet (TLS: records not decrypted yet) */
     bool in_eof, connected, reused, idle, freeing;
     bool in_cb, aborted; /* inside an lwIP callback / the pcb was aborted during it */
     /* TLS */
