@@ -165,9 +165,9 @@ iperf_server() {
     pids+=($!)
     wait_listen "$1" "$2:5201"
 }
-# run_iperf NS TARGET: Gbit/s of one SECS-long flow
+# run_iperf NS TARGET [PARALLEL]: Gbit/s of one SECS-long run (1 flow, or PARALLEL flows)
 run_iperf() {
-    ip netns exec "$1" timeout $((SECS + 30)) iperf3 -c "$2" -t "$SECS" -J | gbps
+    ip netns exec "$1" timeout $((SECS + 30)) iperf3 -c "$2" -t "$SECS" -P "${3:-1}" -J | gbps
 }
 ratio() { python3 -c "print('%.2f' % ($1 / $2 if $2 else 0))"; }
 
@@ -342,11 +342,14 @@ pids+=($!)
 wait_listen st-client 127.0.0.1:15201
 echo "bench: ${SECS}s iperf3 through the CONNECT proxy (st-client -> edge -> gateway -> st-priv)"
 connect=$(ip netns exec st-client timeout $((SECS + 30)) iperf3 -c 127.0.0.1 -p 15201 -t "$SECS" -J | gbps)
-transparent=""
+transparent="" transparent16="" ktransparent16="" ovpn16=""
 if ((sites >= 2)); then
     iperf_server st-priv2 203.0.113.10
     echo "bench: ${SECS}s iperf3 site to site (st-priv -> reach gw -> edge -> expose gw -> st-priv2)"
     transparent=$(run_iperf st-priv 203.0.113.10)
+    iperf_server st-priv2 203.0.113.10
+    echo "bench: ${SECS}s iperf3 -P 16 site to site"
+    transparent16=$(run_iperf st-priv 203.0.113.10 16)
 fi
 
 ovpn=""
@@ -355,6 +358,9 @@ if ((sites >= 2)); then
     iperf_server st-priv2 203.0.113.10
     echo "bench: ${SECS}s iperf3 over OpenVPN (st-priv -> bastion -> OpenVPN UDP -> bastion2 -> st-priv2)"
     ovpn=$(run_iperf st-priv 203.0.113.10)
+    iperf_server st-priv2 203.0.113.10
+    echo "bench: ${SECS}s iperf3 -P 16 over OpenVPN"
+    ovpn16=$(run_iperf st-priv 203.0.113.10 16)
     openvpn_down
 fi
 
@@ -369,6 +375,9 @@ if ((sites >= 2)); then
     iperf_server st-priv2 203.0.113.10
     echo "bench: ${SECS}s iperf3 over kernel routing (st-priv -> bastion -> edge -> bastion2 -> st-priv2)"
     ktransparent=$(run_iperf st-priv 203.0.113.10)
+    iperf_server st-priv2 203.0.113.10
+    echo "bench: ${SECS}s iperf3 -P 16 over kernel routing, site 1 -> site 2"
+    ktransparent16=$(run_iperf st-priv 203.0.113.10 16)
 fi
 kernel_routes del
 routed=0
@@ -389,6 +398,12 @@ if [[ -n $transparent ]]; then
         "$(ratio "$ovpn" "$ktransparent")" 1.00
     printf '%-46s %10s %10s %10s\n' "subtunnel site to site (reach -> edge -> expose)" \
         "$transparent" "$(ratio "$transparent" "$ktransparent")" "$(vs_ovpn "$transparent")"
+    printf '%-46s %10s %10s %10s\n' "kernel routing, site 1 -> site 2, 16 flows" \
+        "$ktransparent16" 1.00 "$(ratio "$ktransparent16" "$ovpn16")"
+    printf '%-46s %10s %10s %10s\n' "OpenVPN, site 1 -> site 2, 16 flows" "$ovpn16" \
+        "$(ratio "$ovpn16" "$ktransparent16")" 1.00
+    printf '%-46s %10s %10s %10s\n' "subtunnel site to site, 16 flows" "$transparent16" \
+        "$(ratio "$transparent16" "$ktransparent16")" "$(ratio "$transparent16" "$ovpn16")"
 fi
 fi
 if [[ $MODE != tunnel ]]; then
