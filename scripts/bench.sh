@@ -11,7 +11,11 @@
 #            iperf3 -u at fixed rates (received Mbit/s, loss, reordering) and DNS queries/s
 #            with dnsperf (1 and 20 client sockets) against the private resolver
 #            198.51.100.53, vs kernel routing (installs dnsperf if missing)
-#   all      (default) tunnel + ingress + udp + the transparent site-to-site path (lab
+#   flows    idle TCP flows site 1 -> site 2 through reach + edge + expose
+#            (BENCH_IDLE_FLOWS, default 10000, scripts/idleflows.py): setups/s and p99
+#            connect latency beside kernel routing, RSS per idle flow of each daemon, the
+#            gateway's fd count
+#   all      (default) tunnel + ingress + udp + flows + the transparent site-to-site path (lab
 #            --sites 2): st-priv -> reach gateway -> edge -> expose gateway -> st-priv2,
 #            beside OpenVPN 2.6 between the same bastions (UDP, AES-128-GCM, userspace
 #            TUN, installed if missing) and kernel routing
@@ -22,8 +26,8 @@ export LAB_DIR=${LAB_DIR:-$REPO/lab}
 LAB=$REPO/scripts/lab.sh
 MODE=${1:-all}
 SECS=${BENCH_SECS:-10}
-[[ $MODE == tunnel || $MODE == ingress || $MODE == udp || $MODE == all ]] ||
-    { echo "usage: $0 [tunnel|ingress|udp|all]" >&2; exit 2; }
+[[ $MODE =~ ^(tunnel|ingress|udp|flows|all)$ ]] ||
+    { echo "usage: $0 [tunnel|ingress|udp|flows|all]" >&2; exit 2; }
 [[ $(id -u) -eq 0 ]] || { echo "bench.sh needs root" >&2; exit 1; }
 command -v iperf3 >/dev/null || { echo "iperf3 missing" >&2; exit 1; }
 command -v h2load >/dev/null || { echo "h2load missing (nghttp2-client)" >&2; exit 1; }
@@ -83,7 +87,7 @@ gbps() {
 }
 
 sites=1
-if [[ $MODE == all || $MODE == udp ]]; then sites=2; fi
+if [[ $MODE == all || $MODE == udp || $MODE == flows ]]; then sites=2; fi
 if [[ $MODE == all || $MODE == udp ]]; then
     command -v dnsperf >/dev/null || apt-get install -y -q dnsperf >/dev/null ||
         { echo "bench: dnsperf missing and not installable" >&2; exit 1; }
@@ -322,7 +326,56 @@ if [[ $MODE == all || $MODE == udp ]]; then
             "$(ratio "$tq" "$kq")"
     done
 fi
-if [[ $MODE == udp ]]; then exit 0; fi
+# flows_hold TAG: N idle flows st-priv -> 203.0.113.10:7002; sets FLOWS_<TAG> to the
+# idleflows summary and, for the tunnel, the daemons' RSS and fd deltas
+fd_count() { find "/proc/$(cat "$LAB_DIR/run/$1.pid")/fd" -mindepth 1 2>/dev/null | wc -l; }
+flows_hold() {
+    local tag=$1 n=$IDLE_FLOWS out fifo pid i e0 g0 h0 f0
+    fifo=$(mktemp -u)
+    mkfifo "$fifo"
+    e0=$(rss_kib edge) g0=$(rss_kib gateway) h0=$(rss_kib gateway2) f0=$(fd_count gateway)
+    echo "bench: $tag: $n idle TCP flows st-priv -> 203.0.113.10:7002"
+    ip netns exec st-priv python3 "$REPO/scripts/idleflows.py" hold 203.0.113.10:7002 \
+        --count "$n" <"$fifo" >"$fifo.out" 2>&1 &
+    pid=$!
+    exec {keep}>"$fifo"
+    for ((i = 0; i < 600; i++)); do
+        grep -q '^held' "$fifo.out" 2>/dev/null && break
+        sleep 0.5
+    done
+    out=$(grep '^held' "$fifo.out" || echo "held 0/$n rate 0/s p50 0 ms p99 0 ms")
+    printf -v "FLOWS_$tag" '%s' "$out"
+    if [[ $tag == tun ]]; then
+        sleep 1
+        FLOWS_EDGE=$((($(rss_kib edge) - e0) * 1024 / n))
+        FLOWS_GW=$((($(rss_kib gateway) - g0) * 1024 / n))
+        FLOWS_GW2=$((($(rss_kib gateway2) - h0) * 1024 / n))
+        FLOWS_FD="$f0 -> $(fd_count gateway)"
+    fi
+    exec {keep}>&-
+    wait "$pid" 2>/dev/null || true
+    rm -f "$fifo" "$fifo.out"
+}
+IDLE_FLOWS=${BENCH_IDLE_FLOWS:-10000}
+FLOWS_tun="" FLOWS_kern=""
+if [[ $MODE == all || $MODE == flows ]]; then
+    ip netns exec st-priv2 python3 "$REPO/scripts/idleflows.py" serve 203.0.113.10:7002 \
+        >/dev/null 2>&1 &
+    pids+=($!)
+    wait_listen st-priv2 203.0.113.10:7002
+    flows_hold tun
+    kernel_routes add
+    routed=1
+    flows_hold kern
+    kernel_routes del
+    routed=0
+    printf '\n%-44s %s\n' "idle TCP flows, site 1 -> site 2" "established, setups/s, connect latency"
+    printf '%-44s %s\n' "kernel routing" "$FLOWS_kern"
+    printf '%-44s %s\n' "subtunnel (reach -> edge -> expose)" "$FLOWS_tun"
+    printf 'bytes per idle flow: edge %s, reach gateway %s, expose gateway %s; reach gateway fds %s\n' \
+        "$FLOWS_EDGE" "$FLOWS_GW" "$FLOWS_GW2" "$FLOWS_FD"
+fi
+if [[ $MODE == udp || $MODE == flows ]]; then exit 0; fi
 
 if [[ $MODE != tunnel ]]; then nginx_origin; fi
 if [[ $MODE == ingress ]]; then
