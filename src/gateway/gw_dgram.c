@@ -241,6 +241,20 @@ drop:
     d->gw->dgram.drops++;
 }
 
+/* An ICMP error (pkt, parsed as ip) about a packet of one of our flows goes to the
+ * client's own address, in the header and in the quoted packet (quote). The bastion's
+ * kernel reports from its TUN address, which means nothing (and is a martian) at the
+ * client's side: such an error is reported from the target instead. */
+static void readdress_error(struct gw_server *gw, uint8_t *pkt, const struct st_ipv4_info *ip,
+                            uint8_t *quote, const uint8_t *client, const uint8_t *target)
+{
+    st_ipv4_set_dst(pkt, client);
+    if (st_cidr_contains(&gw->cfg.virtual_pool, AF_INET, ip->src))
+        st_ipv4_set_src(pkt, target);
+    st_ipv4_set_src(quote, client);
+    st_icmp_fix_csum(pkt);
+}
+
 /* Reach: an ICMP error the exposing gateway saw about this flow's datagrams (port or host
  * unreachable...). It quotes the datagram as sent there (from its virtual IP): restore
  * our client's address and port in the quote and send it to the client. */
@@ -255,14 +269,10 @@ static void relay_udp_error(struct gw_dgram *d, const uint8_t *p, size_t n)
         d->gw->dgram.drops++;
         return;
     }
-    uint8_t *quote = scratch + ip.hlen + 8, *udp = (uint8_t *)in.l4;
-    st_ipv4_set_src(quote, d->client);
+    uint8_t *udp = (uint8_t *)in.l4;
     udp[0] = (uint8_t)(d->cport >> 8);
     udp[1] = (uint8_t)d->cport;
-    st_ipv4_set_dst(scratch, d->client);
-    if (st_cidr_contains(&d->gw->cfg.virtual_pool, AF_INET, ip.src))
-        st_ipv4_set_src(scratch, d->target);
-    st_icmp_fix_csum(scratch);
+    readdress_error(d->gw, scratch, &ip, scratch + ip.hlen + 8, d->client, d->target);
     if (ns_netif_send(&d->gw->nif, scratch, ip.total) < 0)
         d->gw->dgram.drops++;
     else
@@ -790,15 +800,10 @@ static int to_client(struct gw_server *gw, uint8_t *pkt, const struct st_ipv4_in
         gw->dgram.drops++;
         return 1;
     }
-    st_ipv4_set_dst(pkt, d->client);
-    /* The bastion's kernel reports from its TUN address, which means nothing (and is a
-     * martian) at the client's side: report from the target instead. */
-    if (inner && st_cidr_contains(&gw->cfg.virtual_pool, AF_INET, ip->src))
-        st_ipv4_set_src(pkt, target);
-    if (inner) {
-        st_ipv4_set_src(inner, d->client);
-        st_icmp_fix_csum(pkt);
-    }
+    if (inner)
+        readdress_error(gw, pkt, ip, inner, d->client, target);
+    else
+        st_ipv4_set_dst(pkt, d->client);
     queue_capsule(d, NULL, pkt, ip->total);
     return 1;
 }
