@@ -57,6 +57,9 @@
 #define TCP_SND_QUEUELEN (4 * TCP_SND_BUF / TCP_MSS)
 /* TCP_SNDLOWAT is a u16_t and must stay 4 * MSS below 0xffff (init.c check). */
 #define TCP_SNDLOWAT (16 * TCP_MSS)
+/* Window updates on their own only when a quarter of the window reopened (lwIP's default,
+ * 4 MSS, sent an extra ACK per 6 KB consumed); ACKs for data carry the window anyway. */
+#define TCP_WND_UPDATE_THRESHOLD (TCP_WND / 4)
 #define TCP_LISTEN_BACKLOG 0
 #define LWIP_TCP_KEEPALIVE 1
 #define TCP_QUEUE_OOSEQ 1

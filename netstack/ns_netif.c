@@ -1,57 +1,227 @@
 #include "ns_netif.h"
 
 #include <errno.h>
+#include <linux/virtio_net.h>
 #include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "lwip/inet_chksum.h"
 #include "lwip/ip.h"
 #include "lwip/pbuf.h"
 #include "ns_stack.h"
 
 #define NS_NETIF_MAX_IOV 64
+#define NS_NETIF_RX_MAX 65535  /* largest packet a vnet TUN hands over (a GSO super-packet) */
+#define NS_NETIF_RX_COPY 32768 /* received packets up to this size are copied to a fitting pbuf */
+#define NS_GSO_MAX 65535       /* IPv4 total length limit of a coalesced packet */
 
-static ssize_t write_chain(int fd, struct pbuf *p)
+#define TCP_F_FIN 0x01
+#define TCP_F_SYN 0x02
+#define TCP_F_RST 0x04
+#define TCP_F_PSH 0x08
+#define TCP_F_ACK 0x10
+
+/* TCP segments lwIP sends in one burst for one connection, coalesced into one IPv4 packet that
+ * the kernel segments again (TSO through IFF_VNET_HDR). */
+struct ns_gso {
+    uint8_t pkt[NS_GSO_MAX];
+    size_t len;        /* bytes in pkt; 0: nothing pending */
+    size_t hlen;       /* IP + TCP header bytes */
+    uint16_t mss;      /* payload of the first segment: every segment but the last has it */
+    uint32_t next_seq; /* sequence number the next appended segment must start at */
+    unsigned segs;
+    bool closed; /* the last segment was short: nothing more may follow */
+};
+
+static inline uint16_t rd16(const uint8_t *b)
 {
-    struct iovec iov[NS_NETIF_MAX_IOV];
+    return (uint16_t)(b[0] << 8 | b[1]);
+}
+
+static inline uint32_t rd32(const uint8_t *b)
+{
+    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+static inline void wr16(uint8_t *b, uint16_t v)
+{
+    b[0] = (uint8_t)(v >> 8);
+    b[1] = (uint8_t)v;
+}
+
+static ssize_t write_iov(struct ns_netif *nif, struct iovec *iov, int cnt)
+{
+    struct virtio_net_hdr vh = {0};
+
+    if (!nif->vnet)
+        return writev(nif->fd, iov + 1, cnt - 1);
+    iov[0].iov_base = &vh;
+    iov[0].iov_len = sizeof(vh);
+    return writev(nif->fd, iov, cnt);
+}
+
+static ssize_t write_chain(struct ns_netif *nif, struct pbuf *p)
+{
+    struct iovec iov[NS_NETIF_MAX_IOV + 1];
     struct pbuf *q, *flat;
     ssize_t n;
-    int cnt = 0, err;
+    int cnt = 1, err;
 
-    for (q = p; q && cnt < NS_NETIF_MAX_IOV; q = q->next) {
+    for (q = p; q && cnt <= NS_NETIF_MAX_IOV; q = q->next) {
         iov[cnt].iov_base = q->payload;
         iov[cnt].iov_len = q->len;
         cnt++;
     }
     if (!q)
-        return writev(fd, iov, cnt);
+        return write_iov(nif, iov, cnt);
     /* Unusually long chain: flatten it once rather than truncate. */
     flat = pbuf_clone(PBUF_RAW, PBUF_RAM, p);
     if (!flat) {
         errno = ENOBUFS;
         return -1;
     }
-    n = write(fd, flat->payload, flat->len);
+    iov[1].iov_base = flat->payload;
+    iov[1].iov_len = flat->len;
+    n = write_iov(nif, iov, 2);
     err = errno;
     pbuf_free(flat);
     errno = err;
     return n;
 }
 
+/* Counts one written packet or one failed write; false when the failure is not congestion. */
+static bool count_write(struct ns_netif *nif, ssize_t n)
+{
+    if (n >= 0) {
+        nif->tx_packets++;
+        return true;
+    }
+    nif->tx_drops++;
+    /* A full TUN queue is congestion: drop, TCP retransmits. */
+    return errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS || errno == EINTR;
+}
+
+/* Writes the pending coalesced packet: as it is for one segment, else with the IPv4 length
+ * and checksum redone and a GSO header asking the kernel to cut it at `mss` and fill in the
+ * TCP checksums (the field holds the pseudo-header sum, as CHECKSUM_PARTIAL wants). */
+void ns_netif_flush(struct ns_netif *nif)
+{
+    struct ns_gso *g = nif->gso;
+    struct virtio_net_hdr vh = {0};
+    struct iovec iov[2];
+    uint32_t sum = 0;
+    uint8_t *b;
+    u16_t c;
+    size_t i;
+
+    if (!g || !g->len)
+        return;
+    b = g->pkt;
+    if (g->segs > 1) {
+        wr16(b + 2, (uint16_t)g->len);
+        b[10] = b[11] = 0;
+        c = inet_chksum(b, 20);
+        memcpy(b + 10, &c, 2);
+        for (i = 12; i < 20; i += 2)
+            sum += rd16(b + i);
+        sum += IP_PROTO_TCP + (uint32_t)(g->len - 20);
+        while (sum >> 16)
+            sum = (sum & 0xffff) + (sum >> 16);
+        wr16(b + 36, (uint16_t)sum);
+        vh.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+        vh.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+        vh.hdr_len = (uint16_t)g->hlen;
+        vh.gso_size = g->mss;
+        vh.csum_start = 20;
+        vh.csum_offset = 16;
+        nif->tx_gso++;
+    }
+    iov[0].iov_base = &vh;
+    iov[0].iov_len = sizeof(vh);
+    iov[1].iov_base = b;
+    iov[1].iov_len = g->len;
+    count_write(nif, writev(nif->fd, iov, 2));
+    g->len = 0;
+}
+
+/* Length of the TCP payload of a plain IPv4 TCP data segment lwIP built (20-byte IP header,
+ * not a fragment, only ACK/PSH flags), or 0 when the packet cannot be coalesced. */
+static size_t gso_payload(const uint8_t *b, size_t n)
+{
+    size_t thl;
+
+    if (n < 40 || b[0] != 0x45 || b[9] != IP_PROTO_TCP || rd16(b + 2) != n || (b[6] & 0x3f) != 0 ||
+        b[7] != 0)
+        return 0;
+    thl = (size_t)(b[32] >> 4) * 4;
+    if (thl < 20 || 20 + thl >= n || (b[33] & ~(TCP_F_ACK | TCP_F_PSH)) != 0)
+        return 0;
+    return n - 20 - thl;
+}
+
+/* Whether segment b (payload len) continues the pending packet: same addresses, ports, ACK,
+ * window, TTL, TOS and options, next in sequence, no longer than the first one. */
+static bool gso_continues(const struct ns_gso *g, const uint8_t *b, size_t len)
+{
+    const uint8_t *h = g->pkt;
+
+    return g->len && !g->closed && len <= g->mss && g->len + len <= NS_GSO_MAX &&
+           (size_t)(b[32] >> 4) * 4 + 20 == g->hlen && rd32(b + 24) == g->next_seq &&
+           b[1] == h[1] && b[8] == h[8] && memcmp(b + 12, h + 12, 12) == 0 &&
+           memcmp(b + 28, h + 28, 4) == 0 && memcmp(b + 34, h + 34, 2) == 0 &&
+           memcmp(b + 40, h + 40, g->hlen - 40) == 0;
+}
+
+/* Copies packet p (payload len) into the pending packet, starting it when start is set. */
+static void gso_add(struct ns_gso *g, struct pbuf *p, const uint8_t *b, size_t len, bool start)
+{
+    size_t hlen = p->tot_len - len;
+
+    if (start) {
+        pbuf_copy_partial(p, g->pkt, p->tot_len, 0);
+        g->len = p->tot_len;
+        g->hlen = hlen;
+        g->mss = (uint16_t)len;
+        g->segs = 1;
+        g->closed = false;
+    } else {
+        pbuf_copy_partial(p, g->pkt + g->len, (u16_t)len, (u16_t)hlen);
+        g->len += len;
+        g->segs++;
+        g->pkt[33] |= b[33] & TCP_F_PSH;
+        g->closed = len < g->mss;
+    }
+    g->next_seq = rd32(b + 24) + (uint32_t)len;
+}
+
 static err_t tun_output(struct netif *netif, struct pbuf *p, const ip4_addr_t *next_hop)
 {
     struct ns_netif *nif = netif->state;
+    struct ns_gso *g = nif->gso;
+    uint8_t hdr[60];
+    size_t len;
 
     (void)next_hop;
-    if (write_chain(nif->fd, p) < 0) {
-        nif->tx_drops++;
-        /* A full TUN queue is congestion: drop, TCP retransmits. */
-        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS || errno == EINTR)
+    if (g && p->tot_len >= 40) {
+        const uint8_t *b = p->len >= 60 || p->len == p->tot_len ? p->payload : hdr;
+
+        if (b == hdr)
+            pbuf_copy_partial(p, hdr, (u16_t)LWIP_MIN(p->tot_len, sizeof(hdr)), 0);
+        len = gso_payload(b, p->tot_len);
+        if (len && gso_continues(g, b, len)) {
+            gso_add(g, p, b, len, false);
             return ERR_OK;
-        return ERR_IF;
+        }
+        ns_netif_flush(nif);
+        if (len) {
+            gso_add(g, p, b, len, true);
+            return ERR_OK;
+        }
     }
-    nif->tx_packets++;
-    return ERR_OK;
+    return count_write(nif, write_chain(nif, p)) ? ERR_OK : ERR_IF;
 }
 
 static err_t tun_netif_init(struct netif *netif)
@@ -91,7 +261,10 @@ static bool is_icmp(const uint8_t *b, size_t n)
 
 int ns_netif_send(struct ns_netif *nif, const uint8_t *pkt, size_t len)
 {
-    if (write(nif->fd, pkt, len) < 0) {
+    struct iovec iov[2] = {{0}, {.iov_base = (void *)pkt, .iov_len = len}};
+
+    ns_netif_flush(nif);
+    if (write_iov(nif, iov, 2) < 0) {
         nif->tx_drops++;
         return -errno;
     }
@@ -99,22 +272,91 @@ int ns_netif_send(struct ns_netif *nif, const uint8_t *pkt, size_t len)
     return 0;
 }
 
-int ns_netif_read(struct ns_netif *nif, int budget)
+int ns_netif_set_vnet(struct ns_netif *nif, bool on)
 {
-    u16_t mtu = nif->netif.mtu;
+    if (on && !nif->gso && !(nif->gso = calloc(1, sizeof(*nif->gso))))
+        return -ENOMEM;
+    if (!on) {
+        ns_netif_flush(nif);
+        free(nif->gso);
+        nif->gso = NULL;
+    }
+    nif->vnet = on;
+    if (nif->spare) { /* sized for the old mode */
+        pbuf_free(nif->spare);
+        nif->spare = NULL;
+    }
+    return 0;
+}
+
+/* Completes a checksum the kernel left partial (VIRTIO_NET_HDR_F_NEEDS_CSUM): lwIP terminates
+ * TCP without checking it, but UDP and ICMP packets may be relayed as they are. */
+static void finish_csum(const struct virtio_net_hdr *vh, uint8_t *b, size_t n)
+{
+    size_t start = vh->csum_start, at = start + vh->csum_offset;
+    u16_t c;
+
+    if (!(vh->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) || n < 20 || b[9] == IP_PROTO_TCP ||
+        start >= n || at + 2 > n)
+        return;
+    c = inet_chksum(b + start, (u16_t)(n - start));
+    if (c == 0 && b[9] == IP_PROTO_UDP)
+        c = 0xffff;
+    memcpy(b + at, &c, 2);
+}
+
+/* Reads one packet: into the spare pbuf, which is handed on whole when the packet is large
+ * and copied into a fitting pbuf otherwise (lwIP cannot shrink a malloc'd pbuf). Returns the
+ * pbuf, NULL with *err = 0 for an empty or malformed read, or NULL with *err set. */
+static struct pbuf *read_one(struct ns_netif *nif, int *err)
+{
+    size_t cap = nif->vnet ? NS_NETIF_RX_MAX : nif->netif.mtu;
+    struct virtio_net_hdr vh = {0};
+    struct iovec iov[2];
     struct pbuf *p;
     ssize_t n;
-    int i, count = 0;
+
+    if (!nif->spare && !(nif->spare = pbuf_alloc(PBUF_RAW, (u16_t)cap, PBUF_RAM))) {
+        *err = ENOMEM;
+        return NULL;
+    }
+    iov[0].iov_base = &vh;
+    iov[0].iov_len = sizeof(vh);
+    iov[1].iov_base = nif->spare->payload;
+    iov[1].iov_len = cap;
+    n = nif->vnet ? readv(nif->fd, iov, 2) : readv(nif->fd, iov + 1, 1);
+    *err = n < 0 ? errno : 0;
+    if (n >= 0 && nif->vnet)
+        n = n >= (ssize_t)sizeof(vh) ? n - (ssize_t)sizeof(vh) : 0;
+    if (n <= 0)
+        return NULL;
+    if (nif->vnet) {
+        finish_csum(&vh, nif->spare->payload, (size_t)n);
+        nif->rx_gso += vh.gso_type != VIRTIO_NET_HDR_GSO_NONE;
+    }
+    if (n > NS_NETIF_RX_COPY) {
+        p = nif->spare;
+        nif->spare = NULL;
+        pbuf_realloc(p, (u16_t)n);
+        return p;
+    }
+    p = pbuf_alloc(PBUF_RAW, (u16_t)n, PBUF_RAM);
+    if (!p) {
+        *err = ENOMEM;
+        return NULL;
+    }
+    memcpy(p->payload, nif->spare->payload, (size_t)n);
+    return p;
+}
+
+int ns_netif_read(struct ns_netif *nif, int budget)
+{
+    struct pbuf *p;
+    int i, err, count = 0;
 
     for (i = 0; i < budget; i++) {
-        p = pbuf_alloc(PBUF_RAW, mtu, PBUF_RAM);
-        if (!p)
-            return count ? count : -ENOMEM;
-        n = read(nif->fd, p->payload, mtu);
-        if (n <= 0) {
-            int err = n < 0 ? errno : 0;
-
-            pbuf_free(p);
+        p = read_one(nif, &err);
+        if (!p) {
             if (err == EAGAIN || err == EWOULDBLOCK)
                 break;
             if (err == 0 || err == EINTR) { /* empty datagram or signal: skip */
@@ -123,11 +365,10 @@ int ns_netif_read(struct ns_netif *nif, int budget)
             }
             return count ? count : -err;
         }
-        pbuf_realloc(p, (u16_t)n);
         count++;
         nif->rx_packets++;
-        if (nif->icmp_hook && is_icmp(p->payload, (size_t)n) &&
-            nif->icmp_hook(nif->icmp_arg, p->payload, (size_t)n)) {
+        if (nif->icmp_hook && is_icmp(p->payload, p->len) &&
+            nif->icmp_hook(nif->icmp_arg, p->payload, p->len)) {
             pbuf_free(p);
             continue;
         }
@@ -141,5 +382,11 @@ int ns_netif_read(struct ns_netif *nif, int budget)
 
 void ns_netif_fini(struct ns_netif *nif)
 {
+    ns_netif_flush(nif);
+    free(nif->gso);
+    nif->gso = NULL;
+    if (nif->spare)
+        pbuf_free(nif->spare);
+    nif->spare = NULL;
     netif_remove(&nif->netif);
 }

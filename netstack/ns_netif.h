@@ -1,8 +1,11 @@
-/* lwIP netif over a TUN-like fd: one IPv4 packet per read/write, no packet-info header. */
+/* lwIP netif over a TUN-like fd: one IPv4 packet per read/write, no packet-info header;
+ * optionally with a struct virtio_net_hdr in front (IFF_VNET_HDR), which lets the kernel hand
+ * over TCP super-packets of up to 64 KiB and lets us write such packets for it to cut. */
 #ifndef SUBTUNNEL_NS_NETIF_H
 #define SUBTUNNEL_NS_NETIF_H
 
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "lwip/netif.h"
@@ -13,10 +16,14 @@ typedef int (*ns_netif_icmp_hook)(void *arg, uint8_t *pkt, size_t len);
 
 struct ns_netif {
     struct netif netif;
-    int fd; /* borrowed: ns_netif_fini does not close it */
+    int fd;    /* borrowed: ns_netif_fini does not close it */
+    bool vnet; /* each packet has a struct virtio_net_hdr in front (ns_netif_set_vnet) */
     uint64_t rx_packets, tx_packets, rx_drops, tx_drops;
+    uint64_t rx_gso, tx_gso;      /* super-packets read; coalesced packets written */
     ns_netif_icmp_hook icmp_hook; /* optional */
     void *icmp_arg;
+    struct pbuf *spare; /* receive buffer for the next read */
+    struct ns_gso *gso; /* TCP segments being coalesced (vnet only) */
 };
 
 /* Adds a netif over a TUN-like fd (one IP packet per read/write, no PI header), sets it up,
@@ -24,6 +31,16 @@ struct ns_netif {
  * Initialises lwIP if needed (ns_stack_init). `nif` must stay at a fixed address until
  * ns_netif_fini. Returns 0, -EINVAL for a bad prefix/mtu/fd, or -ENOMEM. */
 int ns_netif_init(struct ns_netif *nif, int fd, struct in_addr addr, int prefix, int mtu);
+
+/* Switches the fd's framing: with `on`, every read and write carries a virtio_net_hdr, packets
+ * read may be TCP super-packets (lwIP takes them as one segment; partial UDP/ICMP checksums
+ * are completed), and consecutive TCP segments lwIP sends for one connection are coalesced
+ * into one packet with a TCPV4 GSO header until ns_netif_flush. Returns 0 or -ENOMEM. */
+int ns_netif_set_vnet(struct ns_netif *nif, bool on);
+
+/* Writes the coalesced TCP segments still pending (vnet only; no-op otherwise). Call it
+ * before the event loop sleeps: lwIP's output stays in one batch until then. */
+void ns_netif_flush(struct ns_netif *nif);
 
 /* Reads up to `budget` packets from fd (non-blocking) and feeds them to lwIP; returns
  * packets read (0 on EAGAIN) or -errno. An error after some packets returns the count;

@@ -4,12 +4,15 @@
 
 #include <net/if.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 
 /* Opens /dev/net/tun as an IFF_TUN|IFF_NO_PI device named `name` (NULL or "" lets the
  * kernel pick tunN), non-blocking and close-on-exec. Copies the actual name to `ifname`.
- * Returns the fd (caller closes it) or -errno (-ENOENT without /dev/net/tun, -EPERM
- * without CAP_NET_ADMIN). */
-int ns_tun_open(const char *name, char ifname[IFNAMSIZ]);
+ * With *offload set, asks for IFF_VNET_HDR with checksum and TCPv4 segmentation offload
+ * (TUNSETOFFLOAD TUN_F_CSUM|TUN_F_TSO4); *offload is cleared when the kernel refuses vnet
+ * headers and the device is opened without them. Returns the fd (caller closes it) or
+ * -errno (-ENOENT without /dev/net/tun, -EPERM without CAP_NET_ADMIN). */
+int ns_tun_open(const char *name, char ifname[IFNAMSIZ], bool *offload);
 
 #define NS_TUN_TXQLEN 8192 /* packets the kernel may queue toward the gateway */
 

@@ -18,10 +18,99 @@
 #define OUT_BATCH 65536 /* stop pulling frames from nghttp2 past this */
 #define READ_BUF 65536
 #define READ_BUDGET 16 /* reads per wake-up before yielding to other connections */
+/* Encrypted bytes held for the socket: OpenSSL writes each 16 KiB record on its own, our
+ * write BIO gathers them so one send() carries several (fewer syscalls and TCP packets). */
+#define TLS_OUT_MAX (256 * 1024)
 
 static void on_io(struct st_io *io, uint32_t events);
 static void on_kick(struct st_defer *d);
 static void on_close_defer(struct st_defer *d);
+
+static int wbuf_write(BIO *b, const char *p, int n)
+{
+    struct st_h2conn *c = BIO_get_data(b);
+    BIO_clear_retry_flags(b);
+    if (n <= 0)
+        return 0;
+    if (c->tout_len - c->tout_off >= TLS_OUT_MAX) {
+        BIO_set_retry_write(b);
+        return -1;
+    }
+    if (c->tout_off && c->tout_len + (size_t)n > c->tout_cap) {
+        memmove(c->tout, c->tout + c->tout_off, c->tout_len - c->tout_off);
+        c->tout_len -= c->tout_off;
+        c->tout_off = 0;
+    }
+    if (c->tout_len + (size_t)n > c->tout_cap) {
+        size_t cap = c->tout_cap ? c->tout_cap : 32768;
+        while (cap < c->tout_len + (size_t)n)
+            cap *= 2;
+        uint8_t *t = realloc(c->tout, cap);
+        if (!t)
+            return -1;
+        c->tout = t;
+        c->tout_cap = cap;
+    }
+    memcpy(c->tout + c->tout_len, p, (size_t)n);
+    c->tout_len += (size_t)n;
+    return n;
+}
+
+static long wbuf_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+    (void)b;
+    (void)num;
+    (void)ptr;
+    return cmd == BIO_CTRL_FLUSH; /* st_h2conn sends what it holds before sleeping */
+}
+
+static int wbuf_create(BIO *b)
+{
+    BIO_set_init(b, 1);
+    return 1;
+}
+
+static BIO *wbuf_new(struct st_h2conn *c)
+{
+    static BIO_METHOD *m;
+    if (!m) {
+        m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "st_h2conn send buffer");
+        if (!m || !BIO_meth_set_write(m, wbuf_write) || !BIO_meth_set_ctrl(m, wbuf_ctrl) ||
+            !BIO_meth_set_create(m, wbuf_create)) {
+            BIO_meth_free(m);
+            m = NULL;
+            return NULL;
+        }
+    }
+    BIO *b = BIO_new(m);
+    if (b)
+        BIO_set_data(b, c);
+    return b;
+}
+
+static bool tout_pending(const struct st_h2conn *c)
+{
+    return c->tout_off < c->tout_len;
+}
+
+/* Sends the gathered TLS records. 1: all sent, 0: the socket is full, -1: failed. */
+static int drain(struct st_h2conn *c)
+{
+    while (tout_pending(c)) {
+        ssize_t w = send(c->io.fd, c->tout + c->tout_off, c->tout_len - c->tout_off, MSG_NOSIGNAL);
+        if (w < 0) {
+            if (errno == EAGAIN || errno == EINTR)
+                return 0;
+            st_h2conn_fail(c, "send: %s", strerror(errno));
+            return -1;
+        }
+        c->tout_off += (size_t)w;
+    }
+    free(c->tout); /* idle connections keep no buffer */
+    c->tout = NULL;
+    c->tout_off = c->tout_len = c->tout_cap = 0;
+    return 1;
+}
 
 static void on_heartbeat(struct st_timer *t)
 {
@@ -74,6 +163,15 @@ int st_h2conn_init(struct st_h2conn *c, struct st_loop *loop, int fd, SSL *ssl, 
         else
             SSL_set_accept_state(ssl);
     }
+    if (ssl) {
+        BIO *w = wbuf_new(c);
+        if (!w)
+            return -ENOMEM;
+        SSL_set0_wbio(ssl, w);
+        /* One recv() takes several records (do_read loops until the SSL is empty). */
+        SSL_set_read_ahead(ssl, 1);
+        SSL_set_default_read_buffer_len(ssl, READ_BUF);
+    }
     int rv = st_io_set(&c->io, connecting ? EPOLLOUT : EPOLLIN | EPOLLOUT);
     return rv;
 }
@@ -92,10 +190,14 @@ void st_h2conn_fini(struct st_h2conn *c)
         if (c->established) {
             SSL_shutdown(c->ssl); /* best effort close_notify; never blocks */
             ERR_clear_error();
+            c->dead = true; /* a failing drain() must not queue the close callback */
+            drain(c);
         }
         SSL_free(c->ssl);
     }
     c->ssl = NULL;
+    free(c->tout);
+    c->tout = NULL;
     if (c->io.fd >= 0)
         close(c->io.fd);
     c->io.fd = -1;
@@ -156,16 +258,22 @@ static ssize_t tx(struct st_h2conn *c, const uint8_t *p, size_t n)
         st_h2conn_fail(c, "send: %s", strerror(errno));
         return -1;
     }
-    ERR_clear_error(); /* SSL_get_error reads the shared queue: start it empty */
-    int w = SSL_write(c->ssl, p, (int)(n > INT32_MAX ? INT32_MAX : n));
-    if (w > 0)
-        return w;
-    int e = SSL_get_error(c->ssl, w);
-    if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ)
-        return 0;
-    char buf[200];
-    st_h2conn_fail(c, "TLS write: %s", st_tls_errstr(buf, sizeof(buf)));
-    return -1;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        ERR_clear_error(); /* SSL_get_error reads the shared queue: start it empty */
+        int w = SSL_write(c->ssl, p, (int)(n > INT32_MAX ? INT32_MAX : n));
+        if (w > 0)
+            return drain(c) < 0 ? -1 : w;
+        int e = SSL_get_error(c->ssl, w);
+        if (e != SSL_ERROR_WANT_WRITE && e != SSL_ERROR_WANT_READ) {
+            char buf[200];
+            st_h2conn_fail(c, "TLS write: %s", st_tls_errstr(buf, sizeof(buf)));
+            return -1;
+        }
+        int d = drain(c); /* our buffer was full: room again only if it all went out */
+        if (d <= 0)
+            return d;
+    }
+    return 0;
 }
 
 /* Returns >0 bytes, 0 would block, -1 EOF or fatal (reason recorded). */
@@ -217,6 +325,11 @@ static int append_out(struct st_h2conn *c, const uint8_t *p, size_t n)
 
 static void flush(struct st_h2conn *c)
 {
+    if (c->ssl && drain(c) <= 0) {
+        if (!c->dead)
+            st_io_set(&c->io, EPOLLIN | EPOLLOUT);
+        return;
+    }
     for (int round = 0; !c->dead && round < 64; round++) {
         while (c->out_off < c->out_len) {
             ssize_t w = tx(c, c->out + c->out_off, c->out_len - c->out_off);
@@ -249,6 +362,10 @@ static void flush(struct st_h2conn *c)
     }
     if (c->out_len > c->out_off) {
         st_h2conn_kick(c); /* round budget used up: continue next iteration */
+        return;
+    }
+    if (tout_pending(c)) { /* the socket filled up: the rest goes on EPOLLOUT */
+        st_io_set(&c->io, EPOLLIN | EPOLLOUT);
         return;
     }
     st_io_set(&c->io, EPOLLIN);
@@ -294,6 +411,13 @@ static void do_handshake(struct st_h2conn *c)
 {
     ERR_clear_error();
     int r = SSL_do_handshake(c->ssl);
+    int d = drain(c);
+    if (d < 0)
+        return;
+    if (d == 0 && r != 1) {
+        st_io_set(&c->io, EPOLLIN | EPOLLOUT);
+        return;
+    }
     if (r == 1) {
         established(c);
         return;

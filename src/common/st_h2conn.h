@@ -30,6 +30,8 @@ struct st_h2conn {
     nghttp2_session *session;
     uint8_t *out;
     size_t out_off, out_len, out_cap;
+    uint8_t *tout; /* TLS records waiting for one send() (our write BIO fills it) */
+    size_t tout_off, tout_len, tout_cap;
     struct st_defer kick;
     struct st_defer close_defer;
     struct st_timer setup_timer; /* connect + TLS handshake must finish in time */

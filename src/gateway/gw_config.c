@@ -37,7 +37,7 @@ static const char *const top_keys[] = {
     NULL,
 };
 static const char *const expose_keys[] = {"routes", "connect-timeout", "allow-link-local", NULL};
-static const char *const tun_keys[] = {"name", "mtu", NULL};
+static const char *const tun_keys[] = {"name", "mtu", "offload", NULL};
 static const char *const reach_keys[] = {"connections", NULL};
 
 static const char token_rules[] =
@@ -243,6 +243,8 @@ static int get_tun(struct st_cfg *c, const struct st_cfg_node *n, struct gw_conf
                                v->path, name);
         strcpy(cfg->tun_name, name);
     }
+    if ((v = st_cfg_get(n, "offload")) && (rc = st_cfg_bool(c, v, &cfg->tun_offload)) < 0)
+        return rc;
     return st_cfg_opt_int(c, n, "mtu", 576, 9000, 1, &cfg->tun_mtu);
 }
 
@@ -272,6 +274,7 @@ static void set_defaults(struct gw_config *cfg)
     cfg->connect_timeout_ms = 10000;
     strcpy(cfg->tun_name, "st0");
     cfg->tun_mtu = 1500;
+    cfg->tun_offload = true;
     st_cidr_parse("100.64.0.0/10", &cfg->virtual_pool);
 }
 

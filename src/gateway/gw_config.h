@@ -36,6 +36,7 @@ struct gw_config {
     int reach_connections;       /* reach.connections: default 2, 1..16 */
     char tun_name[16];           /* tun.name: default "st0", <= 15 chars */
     int tun_mtu;                 /* tun.mtu: default 1500, 576..9000 */
+    bool tun_offload;            /* tun.offload: vnet headers, TSO both ways; default true */
     struct st_cidr virtual_pool; /* virtual-pool: IPv4 CIDR, default 100.64.0.0/10, prefix <= 29 */
     struct gw_ingress ingress;   /* ingress: hostname rules (n_rules 0: none) */
 };

@@ -33,6 +33,13 @@ static void on_tun(struct st_io *io, uint32_t ev)
         st_loop_now(&gw->loop); /* more pending: level-triggered epoll calls us again */
 }
 
+/* Before the loop sleeps: write the TCP segments lwIP produced in this round as GSO packets. */
+static void flush_tun(void *data)
+{
+    struct gw_server *gw = data;
+    ns_netif_flush(&gw->nif);
+}
+
 static void on_lwip_tick(struct st_timer *t)
 {
     ns_stack_poll_timers();
@@ -154,7 +161,8 @@ static int setup_tun(struct gw_server *gw)
     memcpy(&base, cfg->virtual_pool.addr, 4);
     gw->tun_addr.s_addr = htonl(ntohl(base) + 1);
     gw->stack_addr.s_addr = htonl(ntohl(base) + 2);
-    int fd = ns_tun_open(cfg->tun_name, gw->ifname);
+    bool offload = cfg->tun_offload;
+    int fd = ns_tun_open(cfg->tun_name, gw->ifname, &offload);
     if (fd < 0) {
         st_err("TUN %s: %s (the gateway needs CAP_NET_ADMIN)", cfg->tun_name, strerror(-fd));
         return -1;
@@ -174,6 +182,16 @@ static int setup_tun(struct gw_server *gw)
         close(fd);
         return -1;
     }
+    if (offload && (rv = ns_netif_set_vnet(&gw->nif, true)) < 0) {
+        st_err("lwIP netif: %s", strerror(-rv));
+        ns_netif_fini(&gw->nif);
+        close(fd);
+        return -1;
+    }
+    if (cfg->tun_offload && !offload)
+        st_warn("TUN %s: the kernel refused IFF_VNET_HDR; running without offloads", gw->ifname);
+    gw->loop.idle_cb = flush_tun;
+    gw->loop.idle_data = gw;
     gw->nif.icmp_hook = gw_dgram_icmp_hook;
     gw->nif.icmp_arg = gw;
     st_io_init(&gw->tun_io, &gw->loop, fd, on_tun, gw);
@@ -182,7 +200,8 @@ static int setup_tun(struct gw_server *gw)
     st_timer_start(&gw->lwip_timer, LWIP_TICK_MS);
     char pool[64];
     st_cidr_format(&cfg->virtual_pool, pool, sizeof(pool));
-    st_info("TUN %s up (mtu %d), virtual pool %s", gw->ifname, cfg->tun_mtu, pool);
+    st_info("TUN %s up (mtu %d, offload %s), virtual pool %s", gw->ifname, cfg->tun_mtu,
+            offload ? "on" : "off", pool);
     return 0;
 }
 
@@ -209,13 +228,18 @@ static void log_stats(void *data)
             live += !f->dgram;
     st_info("stats: tcp_live=%zu tcp_opened=%llu tcp_refused=%llu udp_live=%llu udp_opened=%llu "
             "icmp_live=%llu icmp_opened=%llu dgram_out=%llu dgram_in=%llu dgram_dropped=%llu "
-            "dgram_expired=%llu dgram_refused=%llu dgram_queued=%llu vips=%zu rss_kb=%ld",
+            "dgram_expired=%llu dgram_refused=%llu dgram_queued=%llu vips=%zu tun_rx=%llu "
+            "tun_tx=%llu tun_rx_gso=%llu tun_tx_gso=%llu tun_rx_drops=%llu tun_tx_drops=%llu "
+            "rss_kb=%ld",
             live, (unsigned long long)gw->flows_opened, (unsigned long long)gw->flows_refused,
             (unsigned long long)d->udp_live, (unsigned long long)d->udp_opened,
             (unsigned long long)d->icmp_live, (unsigned long long)d->icmp_opened,
             (unsigned long long)d->tx, (unsigned long long)d->rx, (unsigned long long)d->drops,
             (unsigned long long)d->expired, (unsigned long long)d->refused,
-            (unsigned long long)d->queued_bytes, gw_vip_in_use(gw->vips), rss_kb());
+            (unsigned long long)d->queued_bytes, gw_vip_in_use(gw->vips),
+            (unsigned long long)gw->nif.rx_packets, (unsigned long long)gw->nif.tx_packets,
+            (unsigned long long)gw->nif.rx_gso, (unsigned long long)gw->nif.tx_gso,
+            (unsigned long long)gw->nif.rx_drops, (unsigned long long)gw->nif.tx_drops, rss_kb());
 }
 
 static int run(struct gw_server *gw)

@@ -2,12 +2,15 @@
 #include "st_check.h"
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/virtio_net.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "lwip/ip.h"
+#include "lwip/priv/tcp_priv.h"
 #include "lwip/tcp.h"
 #include "lwip/udp.h"
 #include "ns_netif.h"
@@ -142,20 +145,51 @@ static void udp_pkt(struct pkt *k, const char *src, uint16_t sport, const char *
     put16(u + 6, l4_csum(k->b, 8 + n));
 }
 
+/* Sends one packet (after a virtio_net_hdr when the netif is in vnet mode). */
+static void send_vnet(const struct virtio_net_hdr *vh, const void *b, size_t len)
+{
+    struct virtio_net_hdr zero = {0};
+    struct iovec iov[2] = {{(void *)(vh ? vh : &zero), sizeof(zero)}, {(void *)b, len}};
+    ssize_t want = (ssize_t)len + (nif.vnet ? (ssize_t)sizeof(zero) : 0);
+
+    ck_assert_int_eq(writev(sv[1], nif.vnet ? iov : iov + 1, nif.vnet ? 2 : 1), want);
+}
+
+/* Receives one packet lwIP wrote; in vnet mode its header goes to *vh (zeroed otherwise). */
+static ssize_t recv_vnet(struct virtio_net_hdr *vh, void *b, size_t cap)
+{
+    struct iovec iov[2] = {{vh, sizeof(*vh)}, {b, cap}};
+    ssize_t n;
+
+    memset(vh, 0, sizeof(*vh));
+    n = readv(sv[1], nif.vnet ? iov : iov + 1, nif.vnet ? 2 : 1);
+    if (n > 0 && nif.vnet) {
+        ck_assert_int_ge(n, (ssize_t)sizeof(*vh));
+        n -= (ssize_t)sizeof(*vh);
+    }
+    return n;
+}
+
 /* Sends one packet into lwIP and lets it process it. */
 static void inject(const struct pkt *k)
 {
-    ck_assert_int_eq(send(sv[1], k->b, k->len, 0), (ssize_t)k->len);
+    send_vnet(NULL, k->b, k->len);
     ck_assert_int_eq(ns_netif_read(&nif, 8), 1);
 }
 
-/* Reads the next packet lwIP wrote, checks its checksums and parses it. */
+/* Reads the next packet lwIP wrote (a plain one: no GSO, full checksums), checks its
+ * checksums and parses it. */
 static struct seg expect_pkt(void)
 {
     uint8_t b[1600];
     struct seg s;
-    ssize_t n = recv(sv[1], b, sizeof(b), MSG_DONTWAIT);
+    struct virtio_net_hdr vh;
+    ssize_t n;
 
+    ns_netif_flush(&nif);
+    n = recv_vnet(&vh, b, sizeof(b));
+    ck_assert_int_eq(vh.flags, 0);
+    ck_assert_int_eq(vh.gso_type, VIRTIO_NET_HDR_GSO_NONE);
     ck_assert_int_ge(n, 40);
     ck_assert_int_eq(b[0], 0x45);
     ck_assert_int_eq(get16(b + 2), n);
@@ -179,6 +213,7 @@ static void expect_no_pkt(void)
 {
     uint8_t b[1600];
 
+    ns_netif_flush(&nif);
     ck_assert_int_lt(recv(sv[1], b, sizeof(b), MSG_DONTWAIT), 0);
 }
 
@@ -190,6 +225,12 @@ static void setup(void)
     ck_assert_int_eq(fcntl(sv[0], F_SETFL, O_NONBLOCK), 0);
     ck_assert_int_eq(ns_stack_init(), 0);
     ck_assert_int_eq(ns_netif_init(&nif, sv[0], a, 10, 1500), 0);
+}
+
+static void setup_vnet(void)
+{
+    setup();
+    ck_assert_int_eq(ns_netif_set_vnet(&nif, true), 0);
 }
 
 static void teardown(void)
@@ -418,6 +459,202 @@ START_TEST(test_read_counters)
 }
 END_TEST
 
+/* Payload byte i of a test stream. */
+static uint8_t pattern(size_t i)
+{
+    return (uint8_t)(i * 7 + (i >> 8));
+}
+
+struct recv_rec {
+    uint8_t data[40000];
+    size_t len;
+    int calls;
+};
+
+static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
+{
+    struct recv_rec *r = arg;
+
+    ck_assert_int_eq(err, ERR_OK);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_uint_le(r->len + p->tot_len, sizeof(r->data));
+    pbuf_copy_partial(p, r->data + r->len, p->tot_len, 0);
+    r->len += p->tot_len;
+    r->calls++;
+    tcp_recved(pcb, p->tot_len);
+    pbuf_free(p);
+    return ERR_OK;
+}
+
+/* The kernel hands over a 30000-byte TCP super-packet (GSO, partial checksum): lwIP takes
+ * it as one segment, delivers every byte and acknowledges all of it. */
+START_TEST(test_vnet_gso_receive)
+{
+    static uint8_t b[20 + 20 + 30000];
+    struct virtio_net_hdr vh = {.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+                                .gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
+                                .hdr_len = 40,
+                                .gso_size = 1460,
+                                .csum_start = 20,
+                                .csum_offset = 16};
+    struct accept_rec r = {0};
+    struct recv_rec *rr = calloc(1, sizeof(*rr));
+    struct tcp_pcb *l = listener(IP4_ADDR_ANY, 80, &r);
+    struct pkt k;
+    struct seg s;
+    size_t i;
+
+    handshake("198.51.100.10", 80, 40001, &r);
+    tcp_arg(r.pcb, rr);
+    tcp_recv(r.pcb, on_recv);
+    tcp_pkt(&k, "192.0.2.1", 40001, "198.51.100.10", 80, 1001, 0, F_ACK);
+    memcpy(b, k.b, 40);
+    put16(b + 2, (uint16_t)sizeof(b));
+    b[10] = b[11] = 0;
+    put16(b + 10, fold(sum16(b, 20, 0)));
+    put32(b + 28, r.pcb->snd_nxt);
+    for (i = 0; i < 30000; i++)
+        b[40 + i] = pattern(i);
+    put16(b + 36, 0x1234); /* partial: whatever the kernel left there */
+    send_vnet(&vh, b, sizeof(b));
+    ck_assert_int_eq(ns_netif_read(&nif, 8), 1);
+    ck_assert_uint_eq(nif.rx_gso, 1);
+    ck_assert_uint_eq(rr->len, 30000);
+    for (i = 0; i < 30000; i++)
+        ck_assert_uint_eq(rr->data[i], pattern(i));
+    tcp_ack_now(r.pcb);
+    tcp_output(r.pcb);
+    s = expect_pkt();
+    ck_assert_uint_eq(s.ack, 1001 + 30000);
+    tcp_abort(r.pcb);
+    tcp_close(l);
+    free(rr);
+}
+END_TEST
+
+/* Three full segments lwIP sends in one burst leave as one packet with a TCPV4 GSO header
+ * once flushed: IPv4 length and checksum redone, TCP checksum left partial. */
+START_TEST(test_vnet_coalesce_send)
+{
+    static uint8_t data[4380], b[70000];
+    struct accept_rec r = {0};
+    struct tcp_pcb *l = listener(IP4_ADDR_ANY, 80, &r);
+    struct virtio_net_hdr vh;
+    uint8_t ph[12];
+    size_t i;
+    ssize_t n;
+    uint32_t seq0;
+    const u16_t len = 4 * 536;
+
+    handshake("198.51.100.10", 80, 40002, &r);
+    for (i = 0; i < sizeof(data); i++)
+        data[i] = pattern(i);
+    seq0 = r.pcb->snd_nxt;
+    /* No MSS option in the SYN: 536-byte segments, initial cwnd 4 of them. */
+    ck_assert_uint_eq(r.pcb->mss, 536);
+    ck_assert_uint_ge(r.pcb->cwnd, len);
+    ck_assert_int_eq(tcp_write(r.pcb, data, len, TCP_WRITE_FLAG_COPY), ERR_OK);
+    ck_assert_int_eq(tcp_output(r.pcb), ERR_OK);
+    /* Nothing on the wire until the flush. */
+    ck_assert_int_lt(recv(sv[1], b, sizeof(b), MSG_DONTWAIT), 0);
+    ns_netif_flush(&nif);
+    n = recv_vnet(&vh, b, sizeof(b));
+    ck_assert_int_eq(n, 40 + (ssize_t)len);
+    ck_assert_uint_eq(nif.tx_gso, 1);
+    ck_assert_int_eq(vh.gso_type, VIRTIO_NET_HDR_GSO_TCPV4);
+    ck_assert_int_eq(vh.flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+    ck_assert_int_eq(vh.gso_size, 536);
+    ck_assert_int_eq(vh.hdr_len, 40);
+    ck_assert_int_eq(vh.csum_start, 20);
+    ck_assert_int_eq(vh.csum_offset, 16);
+    ck_assert_int_eq(get16(b + 2), n);
+    ck_assert_uint_eq(fold(sum16(b, 20, 0)), 0);
+    ck_assert_uint_eq(get32(b + 24), seq0);
+    ck_assert_uint_eq(b[33] & (F_SYN | F_FIN | F_RST), 0);
+    /* Partial checksum: the pseudo-header sum (not complemented) over the whole length. */
+    memcpy(ph, b + 12, 8);
+    ph[8] = 0;
+    ph[9] = IP_PROTO_TCP;
+    put16(ph + 10, (uint16_t)(n - 20));
+    ck_assert_uint_eq(get16(b + 36), (uint16_t)~fold(sum16(ph, sizeof(ph), 0)));
+    ck_assert_mem_eq(b + 40, data, len);
+    expect_no_pkt();
+    tcp_abort(r.pcb);
+    tcp_close(l);
+}
+END_TEST
+
+/* A packet that cannot join the batch (here one ns_netif_send writes) flushes it first:
+ * the order on the wire is the order lwIP and the gateway produced. A lone segment leaves
+ * as a plain packet with a full checksum. */
+START_TEST(test_vnet_flush_keeps_order)
+{
+    static uint8_t data[100], b[2000];
+    struct accept_rec r = {0};
+    struct tcp_pcb *l = listener(IP4_ADDR_ANY, 80, &r);
+    struct virtio_net_hdr vh;
+    struct pkt k;
+    ssize_t n;
+
+    handshake("198.51.100.10", 80, 40003, &r);
+    memset(data, 'x', sizeof(data));
+    ck_assert_int_eq(tcp_write(r.pcb, data, sizeof(data), TCP_WRITE_FLAG_COPY), ERR_OK);
+    ck_assert_int_eq(tcp_output(r.pcb), ERR_OK);
+    udp_pkt(&k, "198.51.100.10", 53, "192.0.2.1", 5353, "after");
+    ck_assert_int_eq(ns_netif_send(&nif, k.b, k.len), 0);
+    n = recv_vnet(&vh, b, sizeof(b));
+    ck_assert_int_eq(n, 140);
+    ck_assert_int_eq(vh.gso_type, VIRTIO_NET_HDR_GSO_NONE);
+    ck_assert_int_eq(vh.flags, 0);
+    ck_assert_uint_eq(l4_csum(b, 120), 0);
+    ck_assert_uint_eq(nif.tx_gso, 0);
+    n = recv_vnet(&vh, b, sizeof(b));
+    ck_assert_int_eq(n, (ssize_t)k.len);
+    ck_assert_mem_eq(b, k.b, k.len);
+    tcp_abort(r.pcb);
+    tcp_close(l);
+}
+END_TEST
+
+static uint8_t hooked[256];
+static size_t hooked_len;
+
+static int icmp_hook(void *arg, uint8_t *pkt, size_t len)
+{
+    (void)arg;
+    ck_assert_uint_le(len, sizeof(hooked));
+    memcpy(hooked, pkt, len);
+    hooked_len = len;
+    return 1;
+}
+
+/* A checksum the kernel left partial (NEEDS_CSUM) is completed before anything else sees
+ * the packet: relayed ICMP must leave with a valid checksum. */
+START_TEST(test_vnet_partial_csum_completed)
+{
+    struct virtio_net_hdr vh = {
+        .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .csum_start = 20, .csum_offset = 2};
+    uint8_t b[20 + 8 + 32];
+
+    memset(b, 0, sizeof(b));
+    b[0] = 0x45;
+    put16(b + 2, sizeof(b));
+    b[8] = 64;
+    b[9] = 1;
+    put32(b + 12, 0xc0000201);
+    put32(b + 16, 0xcb00710a);
+    put16(b + 10, fold(sum16(b, 20, 0)));
+    b[20] = 8; /* echo request, checksum field 0 */
+    memset(b + 28, 'p', 32);
+    nif.icmp_hook = icmp_hook;
+    send_vnet(&vh, b, sizeof(b));
+    ck_assert_int_eq(ns_netif_read(&nif, 8), 1);
+    ck_assert_uint_eq(hooked_len, sizeof(b));
+    ck_assert_uint_eq(fold(sum16(hooked + 20, sizeof(b) - 20, 0)), 0);
+    ck_assert_uint_ne(get16(hooked + 22), 0);
+}
+END_TEST
+
 static Suite *ns_netif_suite(void)
 {
     Suite *s = suite_create("ns_netif");
@@ -430,6 +667,15 @@ static Suite *ns_netif_suite(void)
     tcase_add_test(tc, test_connect_from_foreign_source);
     tcase_add_test(tc, test_udp_any_destination);
     tcase_add_test(tc, test_read_counters);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("vnet");
+    tcase_add_checked_fixture(tc, setup_vnet, teardown);
+    tcase_add_test(tc, test_listen_any_destination);
+    tcase_add_test(tc, test_connect_from_foreign_source);
+    tcase_add_test(tc, test_vnet_gso_receive);
+    tcase_add_test(tc, test_vnet_coalesce_send);
+    tcase_add_test(tc, test_vnet_flush_keeps_order);
+    tcase_add_test(tc, test_vnet_partial_csum_completed);
     suite_add_tcase(s, tc);
     return s;
 }
