@@ -11,14 +11,17 @@
 #            iperf3 -u at fixed rates (received Mbit/s, loss, reordering) and DNS queries/s
 #            with dnsperf (1 and 20 client sockets) against the private resolver
 #            198.51.100.53, vs kernel routing (installs dnsperf if missing)
-#   flows    idle TCP flows site 1 -> site 2 through reach + edge + expose
-#            (BENCH_IDLE_FLOWS, default 10000, scripts/idleflows.py): setups/s and p99
-#            connect latency beside kernel routing, RSS per idle flow of each daemon, the
-#            gateway's fd count
+#   flows    TCP flows site 1 -> site 2 through reach + edge + expose with st-flowgen
+#            (tools/flowgen.c; a flow counts once the server's first byte arrived):
+#            BENCH_CHURN (default 50000) short flows, 256 setting up at once (setups/s, p99
+#            latency), then BENCH_IDLE_FLOWS (default 10000) idle flows held open (RSS per
+#            idle flow of each daemon, the gateways' fd counts), beside kernel routing
 #   all      (default) tunnel + ingress + udp + flows + the transparent site-to-site path (lab
 #            --sites 2): st-priv -> reach gateway -> edge -> expose gateway -> st-priv2,
 #            beside OpenVPN 2.6 between the same bastions (UDP, AES-128-GCM, userspace
-#            TUN, installed if missing) and kernel routing
+#            TUN, installed if missing) and kernel routing; ends with one table: path,
+#            Gbit/s, ratios to kernel and OpenVPN, flows/s, bytes per idle flow, peak RSS,
+#            and the daemons' RSS growth over the bulk site-to-site run
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export BUILD_DIR=${BUILD_DIR:-$REPO/build}
@@ -238,15 +241,20 @@ ingress_bench() {
     read -r ING_RSS_EDGE ING_RSS_GW <"$peaks" || true
     rm -f "$peaks"
 }
-# rss_sampler FILE: every 0.1 s, the peak RSS (KiB) of edge and gateway so far into FILE
+# rss_sampler FILE [NAME...]: every 0.1 s, the peak RSS (KiB) of each named lab daemon
+# (default: edge gateway) so far, space-separated, into FILE
 rss_sampler() {
-    local e=0 g=0 r i
+    local out=$1 i k r
+    shift
+    local names=(edge gateway)
+    if (($# > 0)); then names=("$@"); fi
+    local peak=()
     for ((i = 0; i < 6000; i++)); do
-        r=$(rss_kib edge)
-        if ((${r:-0} > e)); then e=$r; fi
-        r=$(rss_kib gateway)
-        if ((${r:-0} > g)); then g=$r; fi
-        echo "$e $g" >"$1"
+        for k in "${!names[@]}"; do
+            r=$(rss_kib "${names[$k]}")
+            if ((${r:-0} > ${peak[$k]:-0})); then peak[k]=$r; fi
+        done
+        echo "${peak[*]}" >"$out"
         sleep 0.1
     done
 }
@@ -326,53 +334,75 @@ if [[ $MODE == all || $MODE == udp ]]; then
             "$(ratio "$tq" "$kq")"
     done
 fi
-# flows_hold TAG: N idle flows st-priv -> 203.0.113.10:7002; sets FLOWS_<TAG> to the
-# idleflows summary and, for the tunnel, the daemons' RSS and fd deltas
+# Flows: st-flowgen (tools/flowgen.c) between st-priv and a server on 8 ports of
+# 203.0.113.10 in st-priv2; a flow is set up when the server's first byte arrived.
+FLOWGEN=$BUILD_DIR/st-flowgen
+FLOW_PORTS=8
 fd_count() { find "/proc/$(cat "$LAB_DIR/run/$1.pid")/fd" -mindepth 1 2>/dev/null | wc -l; }
+# flows_churn TAG: CHURN short flows (reset after the first byte), 256 setting up at once;
+# sets CHURN_<TAG> to "rate p99"
+flows_churn() {
+    local tag=$1 out
+    echo "bench: $tag: $CHURN short TCP flows st-priv -> 203.0.113.10 (256 in flight)"
+    out=$(ip netns exec st-priv timeout 300 "$FLOWGEN" churn 203.0.113.10 7002 "$FLOW_PORTS" \
+        --count "$CHURN" --parallel 256 2>&1 | tail -1) || true
+    echo "bench:   $out"
+    printf -v "CHURN_$tag" '%s' "$(sed -n 's/^flows \([0-9]*\)\/[0-9]* rate \([0-9]*\)\/s .* p99 \([0-9.]*\) ms$/\2 \3 \1/p' <<<"$out")"
+}
+# flows_hold TAG: IDLE_FLOWS idle flows held open; sets FLOWS_<TAG> to the summary and, for
+# the tunnel, the daemons' RSS per flow and the gateways' fd counts before and during
 flows_hold() {
-    local tag=$1 n=$IDLE_FLOWS out fifo pid i e0 g0 h0 f0
+    local tag=$1 n=$IDLE_FLOWS out fifo pid i e0 g0 h0 f0 f1
     fifo=$(mktemp -u)
     mkfifo "$fifo"
-    e0=$(rss_kib edge) g0=$(rss_kib gateway) h0=$(rss_kib gateway2) f0=$(fd_count gateway)
-    echo "bench: $tag: $n idle TCP flows st-priv -> 203.0.113.10:7002"
-    ip netns exec st-priv python3 "$REPO/scripts/idleflows.py" hold 203.0.113.10:7002 \
-        --count "$n" <"$fifo" >"$fifo.out" 2>&1 &
+    e0=$(rss_kib edge) g0=$(rss_kib gateway) h0=$(rss_kib gateway2)
+    f0="$(fd_count gateway)/$(fd_count gateway2)"
+    echo "bench: $tag: $n idle TCP flows st-priv -> 203.0.113.10"
+    ip netns exec st-priv timeout 900 "$FLOWGEN" hold 203.0.113.10 7002 "$FLOW_PORTS" \
+        --count "$n" --parallel 512 <"$fifo" >"$fifo.out" 2>&1 &
     pid=$!
     exec {keep}>"$fifo"
-    for ((i = 0; i < 600; i++)); do
+    for ((i = 0; i < 1200; i++)); do
         grep -q '^held' "$fifo.out" 2>/dev/null && break
         sleep 0.5
     done
     out=$(grep '^held' "$fifo.out" || echo "held 0/$n rate 0/s p50 0 ms p99 0 ms")
+    echo "bench:   $out"
     printf -v "FLOWS_$tag" '%s' "$out"
     if [[ $tag == tun ]]; then
-        sleep 1
+        sleep 2
         FLOWS_EDGE=$((($(rss_kib edge) - e0) * 1024 / n))
         FLOWS_GW=$((($(rss_kib gateway) - g0) * 1024 / n))
         FLOWS_GW2=$((($(rss_kib gateway2) - h0) * 1024 / n))
-        FLOWS_FD="$f0 -> $(fd_count gateway)"
+        f1="$(fd_count gateway)/$(fd_count gateway2)"
+        FLOWS_FD="$f0 -> $f1"
     fi
     exec {keep}>&-
     wait "$pid" 2>/dev/null || true
     rm -f "$fifo" "$fifo.out"
 }
 IDLE_FLOWS=${BENCH_IDLE_FLOWS:-10000}
-FLOWS_tun="" FLOWS_kern=""
+CHURN=${BENCH_CHURN:-50000}
+FLOWS_tun="" FLOWS_kern="" CHURN_tun="" CHURN_kern=""
 if [[ $MODE == all || $MODE == flows ]]; then
-    ip netns exec st-priv2 python3 "$REPO/scripts/idleflows.py" serve 203.0.113.10:7002 \
-        >/dev/null 2>&1 &
+    [[ -x $FLOWGEN ]] || { echo "bench: $FLOWGEN missing (build first)" >&2; exit 1; }
+    ip netns exec st-priv2 "$FLOWGEN" serve 203.0.113.10 7002 "$FLOW_PORTS" >/dev/null 2>&1 &
     pids+=($!)
     wait_listen st-priv2 203.0.113.10:7002
+    flows_churn tun
     flows_hold tun
     kernel_routes add
     routed=1
+    flows_churn kern
     flows_hold kern
     kernel_routes del
     routed=0
-    printf '\n%-44s %s\n' "idle TCP flows, site 1 -> site 2" "established, setups/s, connect latency"
-    printf '%-44s %s\n' "kernel routing" "$FLOWS_kern"
-    printf '%-44s %s\n' "subtunnel (reach -> edge -> expose)" "$FLOWS_tun"
-    printf 'bytes per idle flow: edge %s, reach gateway %s, expose gateway %s; reach gateway fds %s\n' \
+    printf '\n%-44s %s\n' "TCP flows, site 1 -> site 2" "set up / asked, setups/s, first-byte latency"
+    printf '%-44s %s\n' "kernel routing, short flows" "$CHURN_kern (rate p99-ms done)"
+    printf '%-44s %s\n' "subtunnel, short flows" "$CHURN_tun (rate p99-ms done)"
+    printf '%-44s %s\n' "kernel routing, idle flows" "$FLOWS_kern"
+    printf '%-44s %s\n' "subtunnel (reach -> edge -> expose), idle" "$FLOWS_tun"
+    printf 'bytes per idle flow: edge %s, reach gateway %s, expose gateway %s; gateway fds (reach/expose) %s\n' \
         "$FLOWS_EDGE" "$FLOWS_GW" "$FLOWS_GW2" "$FLOWS_FD"
 fi
 if [[ $MODE == udp || $MODE == flows ]]; then exit 0; fi
@@ -399,7 +429,15 @@ transparent="" transparent16="" ktransparent16="" ovpn16=""
 if ((sites >= 2)); then
     iperf_server st-priv2 203.0.113.10
     echo "bench: ${SECS}s iperf3 site to site (st-priv -> reach gw -> edge -> expose gw -> st-priv2)"
+    BULK_RSS0="$(rss_kib edge) $(rss_kib gateway) $(rss_kib gateway2)"
+    bulk_peaks=$(mktemp)
+    rss_sampler "$bulk_peaks" edge gateway gateway2 &
+    bulk_sampler=$!
     transparent=$(run_iperf st-priv 203.0.113.10)
+    kill "$bulk_sampler" 2>/dev/null || true
+    wait "$bulk_sampler" 2>/dev/null || true
+    BULK_RSS1=$(cat "$bulk_peaks")
+    rm -f "$bulk_peaks"
     iperf_server st-priv2 203.0.113.10
     echo "bench: ${SECS}s iperf3 -P 16 site to site"
     transparent16=$(run_iperf st-priv 203.0.113.10 16)
@@ -439,24 +477,45 @@ fi
 
 if [[ $MODE != ingress ]]; then
 vs_ovpn() { if [[ -n $ovpn ]]; then ratio "$1" "$ovpn"; else echo -; fi; }
-printf '\n%-46s %10s %10s %10s\n' "path (1 TCP flow, iperf3)" Gbit/s "vs kernel" "vs OpenVPN"
-printf '%-46s %10s %10s %10s\n' "kernel routing, client -> private host" "$kconnect" 1.00 \
-    "$(vs_ovpn "$kconnect")"
-printf '%-46s %10s %10s %10s\n' "subtunnel CONNECT proxy" "$connect" \
-    "$(ratio "$connect" "$kconnect")" "$(vs_ovpn "$connect")"
+mib() { python3 -c "print('%.0f' % ($1 / 1024))"; }
+# row PATH GBPS VS_KERNEL VS_OVPN [FLOWS/S] [B/IDLE FLOW] [PEAK RSS]
+row() {
+    printf '%-48s %7s %9s %10s %16s %15s %16s\n' "$1" "$2" "$3" "$4" "${5:--}" "${6:--}" "${7:--}"
+}
+churn_col() { if [[ -n $1 ]]; then read -r r p _ <<<"$1"; echo "$r (p99 $p ms)"; fi; }
+printf '\n%-48s %7s %9s %10s %16s %15s %16s\n' "path (iperf3, TCP)" Gbit/s "vs kernel" \
+    "vs OpenVPN" "flows/s" "B/idle flow" "peak RSS MiB"
 if [[ -n $transparent ]]; then
-    printf '%-46s %10s %10s %10s\n' "kernel routing, site 1 -> site 2" "$ktransparent" 1.00 \
-        "$(vs_ovpn "$ktransparent")"
-    printf '%-46s %10s %10s %10s\n' "OpenVPN 2.6 UDP AES-128-GCM, site 1 -> site 2" "$ovpn" \
-        "$(ratio "$ovpn" "$ktransparent")" 1.00
-    printf '%-46s %10s %10s %10s\n' "subtunnel site to site (reach -> edge -> expose)" \
-        "$transparent" "$(ratio "$transparent" "$ktransparent")" "$(vs_ovpn "$transparent")"
-    printf '%-46s %10s %10s %10s\n' "kernel routing, site 1 -> site 2, 16 flows" \
-        "$ktransparent16" 1.00 "$(ratio "$ktransparent16" "$ovpn16")"
-    printf '%-46s %10s %10s %10s\n' "OpenVPN, site 1 -> site 2, 16 flows" "$ovpn16" \
-        "$(ratio "$ovpn16" "$ktransparent16")" 1.00
-    printf '%-46s %10s %10s %10s\n' "subtunnel site to site, 16 flows" "$transparent16" \
+    row "kernel routing, site 1 -> site 2" "$ktransparent" 1.00 "$(vs_ovpn "$ktransparent")" \
+        "$(churn_col "$CHURN_kern")"
+    row "OpenVPN 2.6 UDP AES-128-GCM, site 1 -> site 2" "$ovpn" "$(ratio "$ovpn" "$ktransparent")" 1.00
+    rss_col=-
+    if [[ -n ${BULK_RSS1:-} ]]; then
+        read -r pe pg ph <<<"$BULK_RSS1"
+        rss_col="$(mib "$pe")/$(mib "$pg")/$(mib "$ph")"
+    fi
+    idle_col=-
+    if [[ -n ${FLOWS_EDGE:-} ]]; then idle_col="$FLOWS_EDGE/$FLOWS_GW/$FLOWS_GW2"; fi
+    row "subtunnel site to site (reach -> edge -> expose)" "$transparent" \
+        "$(ratio "$transparent" "$ktransparent")" "$(vs_ovpn "$transparent")" \
+        "$(churn_col "$CHURN_tun")" "$idle_col" "$rss_col"
+    row "kernel routing, site 1 -> site 2, 16 flows" "$ktransparent16" 1.00 \
+        "$(ratio "$ktransparent16" "$ovpn16")"
+    row "OpenVPN, site 1 -> site 2, 16 flows" "$ovpn16" "$(ratio "$ovpn16" "$ktransparent16")" 1.00
+    row "subtunnel site to site, 16 flows" "$transparent16" \
         "$(ratio "$transparent16" "$ktransparent16")" "$(ratio "$transparent16" "$ovpn16")"
+fi
+row "kernel routing, client -> private host" "$kconnect" 1.00 "$(vs_ovpn "$kconnect")"
+row "subtunnel CONNECT proxy (client -> edge -> gw)" "$connect" "$(ratio "$connect" "$kconnect")" \
+    "$(vs_ovpn "$connect")"
+echo "(B/idle flow and peak RSS: edge/reach gateway/expose gateway; flows/s: short flows," \
+    "first-byte latency)"
+if [[ -n ${BULK_RSS1:-} ]]; then
+    read -r b0e b0g b0h <<<"$BULK_RSS0"
+    read -r pe pg ph <<<"$BULK_RSS1"
+    printf 'RSS growth while the site-to-site run moved %s GiB: edge +%s MiB, reach gateway +%s MiB, expose gateway +%s MiB\n' \
+        "$(python3 -c "print('%.1f' % ($transparent * $SECS / 8 / 1.073741824))")" \
+        "$(mib $((pe - b0e)))" "$(mib $((pg - b0g)))" "$(mib $((ph - b0h)))"
 fi
 fi
 if [[ $MODE != tunnel ]]; then
