@@ -510,6 +510,9 @@ int st_h2conn_session(struct st_h2conn *c, bool server, const struct st_h2_handl
      * server that sets no SETTINGS_MAX_CONCURRENT_STREAMS keeps every one it ever saw
      * (~350 bytes per stream, measured as unbounded gateway growth). */
     nghttp2_option_set_no_closed_streams(opt, 1);
+    if (c->many_resets)
+        nghttp2_option_set_stream_reset_rate_limit(opt, ST_H2CONN_PEER_RESETS,
+                                                   ST_H2CONN_PEER_RESETS);
     int rv = server ? nghttp2_session_server_new2(&c->session, cb, ud, opt)
                     : nghttp2_session_client_new2(&c->session, cb, ud, opt);
     nghttp2_session_callbacks_del(cb);

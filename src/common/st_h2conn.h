@@ -42,9 +42,14 @@ struct st_h2conn {
     const struct st_h2conn_ops *ops;
     void *owner;
     uint64_t bytes_in, bytes_out;
+    /* Set before st_h2conn_session: the peer is one of ours (tunnel and reach connections)
+     * and may reset streams as fast as its clients abort flows. Otherwise nghttp2's rapid
+     * reset guard applies (1000 RST_STREAM, then 33/s, past which it ends the session). */
+    bool many_resets;
 };
 
 #define ST_H2CONN_SETUP_MS 10000
+#define ST_H2CONN_PEER_RESETS 1000000 /* burst and per-second rate with many_resets */
 
 /* Takes ownership of fd and ssl (either may be freed by st_h2conn_fini). `connecting`:
  * a non-blocking connect() is in progress. tls_client selects SSL_connect. 0 or -errno. */

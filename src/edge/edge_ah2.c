@@ -261,6 +261,9 @@ static int session_ready(struct st_h2conn *h)
      * per query) until they idle out. */
     if (a->reach)
         iv[1].value = EDGE_REACH_MAX_STREAMS;
+    /* A reach stream does nothing before its tunnel token checks out: resets cost little,
+     * and a site's clients may abort thousands of flows a second. */
+    h->many_resets = a->reach;
     if (st_h2conn_session(h, true, &handlers, a, iv, a->visitor ? 3 : 4, CONN_WINDOW) < 0)
         return -1;
     if (a->reach)

@@ -399,6 +399,7 @@ static int session_ready(struct st_h2conn *h)
         st_warn("tunnel connection %s: ALPN is not h2", c->peer);
         return -1;
     }
+    h->many_resets = true; /* a registered gateway: its clients' aborted flows */
     if (st_h2conn_session(h, false, &handlers, c, iv, 3, CONN_WINDOW) < 0)
         return -1;
     st_timer_start(&c->reg_timer, EDGE_REGISTER_TIMEOUT_MS);

@@ -312,6 +312,7 @@ static int reach_ready(struct gw_conn *c)
                 GW_ALPN_REACH, alpn);
         return -1;
     }
+    c->h2.many_resets = true; /* the edge relays every aborted flow as a reset */
     if (st_h2conn_session(&c->h2, false, &handlers, c, iv, 3, CONN_WINDOW) < 0)
         return -1;
     c->registered = true;
@@ -340,6 +341,7 @@ static int session_ready(struct st_h2conn *h)
         st_warn("edge connection %u: %s did not negotiate h2", c->index, c->edge);
         return -1;
     }
+    h->many_resets = true; /* the edge relays every aborted flow as a reset */
     if (st_h2conn_session(h, true, &handlers, c, iv, 3, CONN_WINDOW) < 0)
         return -1;
     st_h2conn_heartbeat(h, c->gw->cfg.heartbeat_interval_ms, c->gw->cfg.heartbeat_count);
