@@ -419,7 +419,7 @@ fi
 if [[ $MODE == all ]]; then ingress_bench; fi
 if [[ $MODE != ingress ]]; then
 iperf_server st-priv 198.51.100.10
-ip netns exec st-client socat TCP-LISTEN:15201,bind=127.0.0.1,fork,reuseaddr \
+ip netns exec st-client socat -b 262144 TCP-LISTEN:15201,bind=127.0.0.1,fork,reuseaddr \
     "PROXY:198.18.0.1:198.51.100.10:5201,proxyport=8080,proxyauth=lab:$ACCESS_TOKEN" &
 pids+=($!)
 wait_listen st-client 127.0.0.1:15201
