@@ -140,6 +140,21 @@ file_size() { stat -c %s "$1"; }
 # random_file FILE KIB
 random_file() { head -c "$(($2 * 1024))" /dev/urandom >"$1"; }
 
+# assert_sums WANT DIR WHAT: the sha256sum of every f* in DIR, sorted, equals the list in
+# file WANT; on a mismatch name the first files that differ rather than dump both lists.
+assert_sums() {
+    local want=$1 d=$2 what=$3 got n
+    got=$(mktemp)
+    (cd "$d" && sha256sum f* 2>/dev/null) | sort >"$got"
+    if ! cmp -s "$want" "$got"; then
+        n=$(diff "$want" "$got" | grep -c '^>' || true)
+        fail "$what: $n of $(wc -l <"$want") files differ or are missing:" \
+            "$(diff "$want" "$got" | grep '^[<>]' | head -6 | tr '\n' ';')"
+    fi
+    rm -f "$got"
+    pass "$what ($(wc -l <"$want") files)"
+}
+
 assert_eq() {
     local expected=$1 actual=$2 what=$3
     [[ $expected == "$actual" ]] || fail "$what: expected '$expected', got '$actual'"

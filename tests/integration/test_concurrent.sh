@@ -38,7 +38,4 @@ done
 log "$N flows finished in ${SECONDS}s, $failed failed"
 assert_eq 0 "$failed" "failed flows"
 ((SECONDS <= 150)) || fail "flows took ${SECONDS}s (bound 150s)"
-(cd "$dir/out" && sha256sum f*) | sort >"$dir/got.sha"
-diff -q "$dir/want.sha" "$dir/got.sha" >/dev/null ||
-    fail "sha256 mismatch in $(diff "$dir/want.sha" "$dir/got.sha" | grep -c '^>') files"
-pass "all $N files intact"
+assert_sums "$dir/want.sha" "$dir/out" "all $N files intact"

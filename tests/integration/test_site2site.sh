@@ -65,14 +65,19 @@ for dirn in "st-priv $P2 out1" "st-priv2 $P1 out2"; do
     SECONDS=0
     pids=()
     for ((i = 0; i < N; i++)); do
-        in_ns "$ns" curl -sS -m 120 -o "$dir/$out/f$i" "http://$peer:8090/f$i" 2>/dev/null &
+        in_ns "$ns" curl -sS -m 120 -o "$dir/$out/f$i" "http://$peer:8090/f$i" \
+            2>"$dir/$out/err$i" &
         pids+=($!)
     done
     failed=0
-    for p in "${pids[@]}"; do wait "$p" || failed=$((failed + 1)); done
+    for ((i = 0; i < N; i++)); do
+        if ! wait "${pids[i]}"; then
+            failed=$((failed + 1))
+            ((failed > 3)) || log "$ns: flow $i failed: $(cat "$dir/$out/err$i")"
+        fi
+    done
     assert_eq 0 "$failed" "$ns: failed curls among $N parallel flows to $peer"
-    assert_eq "$(cat "$dir/want.sha")" "$( (cd "$dir/$out" && sha256sum f*) | sort)" \
-        "$ns: $N parallel flows to $peer intact (${SECONDS}s)"
+    assert_sums "$dir/want.sha" "$dir/$out" "$ns: $N parallel flows to $peer intact (${SECONDS}s)"
 done
 
 # iperf3 both ways (2 s each): it completes and moves data
@@ -80,9 +85,11 @@ for dirn in "st-priv $P2 st-priv2" "st-priv2 $P1 st-priv"; do
     read -r ns peer sns <<<"$dirn"
     start_bg "iperf3-$sns" "$sns" iperf3 -s -1 -B "$peer" -p 5299
     wait_for 15 "iperf3 server on $peer" listening "$sns" "$peer:5299"
-    bytes=$(in_ns "$ns" timeout 30 iperf3 -c "$peer" -p 5299 -t 2 -J |
-        python3 -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum_received"]["bytes"])') ||
-        fail "iperf3 $ns -> $peer failed"
+    rc=0
+    in_ns "$ns" timeout 30 iperf3 -c "$peer" -p 5299 -t 2 -J >"$dir/iperf.json" || rc=$?
+    ((rc == 0)) || fail "iperf3 $ns -> $peer failed (exit $rc): $(tail -c 400 "$dir/iperf.json")"
+    bytes=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum_received"]["bytes"])' \
+        <"$dir/iperf.json")
     ((bytes > 10 * 1024 * 1024)) || fail "iperf3 $ns -> $peer moved only $bytes bytes"
     pass "iperf3 $ns -> $peer: $((bytes / 1024 / 1024)) MiB in 2 s"
 done
@@ -93,11 +100,11 @@ start_sshd s2s-sshd1 st-priv "$P1" "$s1"
 start_sshd s2s-sshd2 st-priv2 "$P2" "$s2"
 # shellcheck disable=SC2016
 r=$(in_ns st-priv timeout 60 ssh "${SSH_OPTS[@]}" -i "$s2/user_key" "root@$P2" \
-    'echo $SSH_CONNECTION') || fail "ssh site 1 -> site 2 failed"
+    'echo $SSH_CONNECTION' 2>"$dir/ssh.err") || fail "ssh site 1 -> site 2 failed: $(cat "$dir/ssh.err")"
 assert_match "^$P1 [0-9]+ $P2 22$" "$r" "ssh site 1 -> site 2 (SSH_CONNECTION)"
 # shellcheck disable=SC2016
 r=$(in_ns st-priv2 timeout 60 ssh "${SSH_OPTS[@]}" -i "$s1/user_key" "root@$P1" \
-    'echo $SSH_CONNECTION') || fail "ssh site 2 -> site 1 failed"
+    'echo $SSH_CONNECTION' 2>"$dir/ssh.err") || fail "ssh site 2 -> site 1 failed: $(cat "$dir/ssh.err")"
 assert_match "^$P2 [0-9]+ $P1 22$" "$r" "ssh site 2 -> site 1 (SSH_CONNECTION)"
 
 # A CIDR routed to the edge that no tunnel owns: the client gets a reset, quickly.
