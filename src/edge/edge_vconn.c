@@ -149,7 +149,10 @@ static void update_events(struct edge_vconn *vc)
 {
     if (vc->closed || vc->lingering)
         return;
-    uint32_t ev = st_sio_events(&vc->sio, can_read(vc), vc->woff < vc->wlen);
+    /* Body bytes still queued count as pending output: flush() stops after a bounded number
+     * of writes, and with the socket still writable nothing else would call it again. */
+    bool body = vc->w && vc->resp_started && !vc->resp_done && (vc->w->down.len || vc->w->down_eof);
+    uint32_t ev = st_sio_events(&vc->sio, can_read(vc), vc->woff < vc->wlen || body);
     st_io_set(&vc->io, ev | (watching_hangup(vc) ? EPOLLRDHUP : 0));
 }
 
