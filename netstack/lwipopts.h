@@ -74,6 +74,8 @@
 #define CHECKSUM_GEN_TCP 1
 #define CHECKSUM_GEN_UDP 1
 #define CHECKSUM_GEN_ICMP 1
+/* per-netif control: a vnet TUN leaves TCP checksums to the kernel (ns_netif.c) */
+#define LWIP_CHECKSUM_CTRL_PER_NETIF 1
 
 /* Randomness (arch/cc.h declares ns_rand): ephemeral ports and TCP initial sequence numbers. */
 #define LWIP_RAND() ns_rand()

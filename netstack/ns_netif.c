@@ -52,31 +52,68 @@ static inline void wr16(uint8_t *b, uint16_t v)
     b[1] = (uint8_t)v;
 }
 
-static ssize_t write_iov(struct ns_netif *nif, struct iovec *iov, int cnt)
+/* Writes iov[1..cnt-1], after the virtio header vh (zeroes when NULL) in vnet mode. */
+static ssize_t write_iov(struct ns_netif *nif, struct iovec *iov, int cnt,
+                         const struct virtio_net_hdr *vh)
 {
-    struct virtio_net_hdr vh = {0};
+    static const struct virtio_net_hdr none;
 
     if (!nif->vnet)
         return writev(nif->fd, iov + 1, cnt - 1);
-    iov[0].iov_base = &vh;
-    iov[0].iov_len = sizeof(vh);
+    iov[0].iov_base = (void *)(vh ? vh : &none);
+    iov[0].iov_len = sizeof(*vh);
     return writev(nif->fd, iov, cnt);
+}
+
+/* lwIP leaves TCP checksums to the kernel in vnet mode (ns_netif_set_vnet): the field of the
+ * IPv4 TCP packet b (IP header ihl bytes, tot bytes in all) gets the pseudo-header sum, not
+ * complemented, and vh asks the kernel to finish it (CHECKSUM_PARTIAL): a veth peer never
+ * computes it at all, a real device does it in hardware. */
+static void tcp_partial(uint8_t *b, size_t ihl, size_t tot, struct virtio_net_hdr *vh)
+{
+    uint32_t sum = IP_PROTO_TCP + (uint32_t)(tot - ihl);
+    size_t i;
+
+    for (i = 12; i < 20; i += 2)
+        sum += rd16(b + i);
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    wr16(b + ihl + 16, (uint16_t)sum);
+    vh->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+    vh->csum_start = (uint16_t)ihl;
+    vh->csum_offset = 16;
+}
+
+/* An IPv4 TCP packet whose TCP header starts in the first pbuf: its IP header length. */
+static size_t tcp_ihl(const struct pbuf *p)
+{
+    const uint8_t *b = p->payload;
+    size_t ihl;
+
+    if (p->len < 20 || (b[0] >> 4) != 4 || b[9] != IP_PROTO_TCP || (b[6] & 0x3f) != 0 || b[7] != 0)
+        return 0;
+    ihl = (size_t)(b[0] & 0x0f) * 4;
+    return ihl >= 20 && p->len >= ihl + 20 && p->tot_len >= ihl + 20 ? ihl : 0;
 }
 
 static ssize_t write_chain(struct ns_netif *nif, struct pbuf *p)
 {
+    struct virtio_net_hdr vh = {0};
+    size_t ihl = nif->vnet ? tcp_ihl(p) : 0;
     struct iovec iov[NS_NETIF_MAX_IOV + 1];
     struct pbuf *q, *flat;
     ssize_t n;
     int cnt = 1, err;
 
+    if (ihl)
+        tcp_partial(p->payload, ihl, p->tot_len, &vh);
     for (q = p; q && cnt <= NS_NETIF_MAX_IOV; q = q->next) {
         iov[cnt].iov_base = q->payload;
         iov[cnt].iov_len = q->len;
         cnt++;
     }
     if (!q)
-        return write_iov(nif, iov, cnt);
+        return write_iov(nif, iov, cnt, &vh);
     /* Unusually long chain: flatten it once rather than truncate. */
     flat = pbuf_clone(PBUF_RAW, PBUF_RAM, p);
     if (!flat) {
@@ -85,7 +122,7 @@ static ssize_t write_chain(struct ns_netif *nif, struct pbuf *p)
     }
     iov[1].iov_base = flat->payload;
     iov[1].iov_len = flat->len;
-    n = write_iov(nif, iov, 2);
+    n = write_iov(nif, iov, 2, &vh);
     err = errno;
     pbuf_free(flat);
     errno = err;
@@ -104,18 +141,16 @@ static bool count_write(struct ns_netif *nif, ssize_t n)
     return errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS || errno == EINTR;
 }
 
-/* Writes the pending coalesced packet: as it is for one segment, else with the IPv4 length
- * and checksum redone and a GSO header asking the kernel to cut it at `mss` and fill in the
- * TCP checksums (the field holds the pseudo-header sum, as CHECKSUM_PARTIAL wants). */
+/* Writes the pending coalesced packet with a partial TCP checksum; when it holds several
+ * segments, with the IPv4 length and checksum redone and a GSO header asking the kernel to
+ * cut it at `mss`. */
 void ns_netif_flush(struct ns_netif *nif)
 {
     struct ns_gso *g = nif->gso;
     struct virtio_net_hdr vh = {0};
     struct iovec iov[2];
-    uint32_t sum = 0;
     uint8_t *b;
     u16_t c;
-    size_t i;
 
     if (!g || !g->len)
         return;
@@ -125,20 +160,12 @@ void ns_netif_flush(struct ns_netif *nif)
         b[10] = b[11] = 0;
         c = inet_chksum(b, 20);
         memcpy(b + 10, &c, 2);
-        for (i = 12; i < 20; i += 2)
-            sum += rd16(b + i);
-        sum += IP_PROTO_TCP + (uint32_t)(g->len - 20);
-        while (sum >> 16)
-            sum = (sum & 0xffff) + (sum >> 16);
-        wr16(b + 36, (uint16_t)sum);
-        vh.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
         vh.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
         vh.hdr_len = (uint16_t)g->hlen;
         vh.gso_size = g->mss;
-        vh.csum_start = 20;
-        vh.csum_offset = 16;
         nif->tx_gso++;
     }
+    tcp_partial(b, 20, g->len, &vh);
     iov[0].iov_base = &vh;
     iov[0].iov_len = sizeof(vh);
     iov[1].iov_base = b;
@@ -264,7 +291,7 @@ int ns_netif_send(struct ns_netif *nif, const uint8_t *pkt, size_t len)
     struct iovec iov[2] = {{0}, {.iov_base = (void *)pkt, .iov_len = len}};
 
     ns_netif_flush(nif);
-    if (write_iov(nif, iov, 2) < 0) {
+    if (write_iov(nif, iov, 2, NULL) < 0) {
         nif->tx_drops++;
         return -errno;
     }
@@ -282,6 +309,9 @@ int ns_netif_set_vnet(struct ns_netif *nif, bool on)
         nif->gso = NULL;
     }
     nif->vnet = on;
+    /* vnet: TCP checksums are left partial for the kernel (tcp_partial); lwIP skips them */
+    NETIF_SET_CHECKSUM_CTRL(&nif->netif, on ? NETIF_CHECKSUM_ENABLE_ALL & ~NETIF_CHECKSUM_GEN_TCP
+                                            : NETIF_CHECKSUM_ENABLE_ALL);
     if (nif->spare) { /* sized for the old mode */
         pbuf_free(nif->spare);
         nif->spare = NULL;
