@@ -13,7 +13,7 @@
  * connection. Both directions go through bounded queues; HTTP/2 windows reopen only as
  * the other side takes the bytes. The flow is freed once both sides are gone. */
 
-#define EDGE_FLOW_WINDOW (1024 * 1024) /* per-stream HTTP/2 window == queue limit */
+#define EDGE_FLOW_WINDOW (2 * 1024 * 1024) /* per-stream HTTP/2 window == queue limit */
 
 struct edge_server;
 struct edge_tconn;

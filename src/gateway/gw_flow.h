@@ -17,7 +17,7 @@
  * gw_flow_release. Stream bytes are handed to lwIP without copying (they stay in `down`
  * until acknowledged); lwIP bytes are acknowledged (tcp_recved) only once HTTP/2 took them. */
 
-#define GW_FLOW_WINDOW (1024 * 1024)
+#define GW_FLOW_WINDOW (2 * 1024 * 1024)
 
 struct gw_conn;
 struct gw_server;
