@@ -52,3 +52,15 @@ void ns_diag(const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
 }
+
+err_t ns_tcp_connect_from(struct tcp_pcb *pcb, const ip_addr_t *local, u16_t lport,
+                          const ip_addr_t *remote, u16_t rport, tcp_connected_fn connected)
+{
+    if (!pcb || pcb->state != CLOSED || pcb->local_port || !lport)
+        return ERR_VAL;
+    /* What tcp_bind sets, minus its clash check and its entry on the bound list (which
+     * tcp_connect would take it off again anyway). */
+    ip_addr_set(&pcb->local_ip, local);
+    pcb->local_port = lport;
+    return tcp_connect(pcb, remote, rport, connected);
+}

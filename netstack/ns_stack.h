@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "lwip/arch.h"
+#include "lwip/tcp.h"
 
 /* Initialises lwIP (lwip_init) on the first call; later calls do nothing. Returns 0. */
 int ns_stack_init(void);
@@ -18,5 +19,14 @@ u32_t sys_now(void);
 
 /* 32 random bits from getrandom(2) (random(3) if it fails); lwIP ports and ISNs. */
 uint32_t ns_rand(void);
+
+/* tcp_bind(pcb, local, lport) + tcp_connect(pcb, remote, rport, cb) without tcp_bind's
+ * walk over every pcb lwIP has looking for a clash on (local, lport): at tens of thousands
+ * of connections that walk was most of a gateway's time. The caller keeps the 4-tuples of
+ * its live connections unique itself. A TIME_WAIT pcb with the same 4-tuple may still
+ * exist: lwIP looks segments up among active pcbs first, so the new connection gets them.
+ * Returns tcp_connect's result (ERR_VAL for a pcb that is not fresh or a zero lport). */
+err_t ns_tcp_connect_from(struct tcp_pcb *pcb, const ip_addr_t *local, u16_t lport,
+                          const ip_addr_t *remote, u16_t rport, tcp_connected_fn connected);
 
 #endif /* SUBTUNNEL_NS_STACK_H */

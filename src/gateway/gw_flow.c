@@ -11,10 +11,14 @@
 #include "gw_dgram.h"
 #include "gw_server.h"
 #include "gw_web.h"
+#include "ns_stack.h"
 #include "st_addr.h"
 #include "st_log.h"
 
 #define LINGER_MS 30000 /* how long a cleanly closed stream waits for lwIP to drain */
+
+#define EPHEMERAL_LO 49152 /* lwIP's own range, IANA's dynamic ports */
+#define EPHEMERAL_HI 65535
 
 #define NV(n, v)                                                                                   \
     {                                                                                              \
@@ -54,6 +58,8 @@ static void on_release(struct st_defer *d)
     st_bq_fini(&f->down);
     if (f->has_vip)
         gw_vip_release(f->gw->vips, f->vip);
+    if (f->in_tuples)
+        gw_tuples_del(&f->gw->tuples, &f->tuple);
     gw_web_free(f->web);
     gw_dgram_free(f->dgram);
     free(f);
@@ -348,13 +354,22 @@ void gw_flow_start(struct gw_flow *f)
     tcp_sent(f->pcb, on_tcp_sent);
     tcp_poll(f->pcb, on_tcp_poll, 2);
     tcp_nagle_disable(f->pcb);
-    if ((!preserve || tcp_bind(f->pcb, &local, cport) != ERR_OK) &&
-        tcp_bind(f->pcb, &local, 0) != ERR_OK) {
+    /* The client's own port when its address is preserved and the 4-tuple is free, else a
+     * random one from lwIP's ephemeral range that is free toward this destination. */
+    struct gw_tuple *t = &f->tuple;
+    *t = (struct gw_tuple){.lip = f->vip.s_addr, .rport = port};
+    memcpy(&t->rip, addr, 4);
+    t->lport = preserve && cport && !gw_tuples_has(&gw->tuples, t->lip, cport, t->rip, port)
+                   ? cport
+                   : gw_tuples_pick_port(&gw->tuples, t->lip, t->rip, port, EPHEMERAL_LO,
+                                         EPHEMERAL_HI, 64);
+    if (!t->lport || gw_tuples_add(&gw->tuples, t) < 0) {
         abort_pcb(f);
         gw_flow_respond(f, 503, "subtunnel; error=proxy_internal_error; details=\"no local port\"");
         return;
     }
-    if (tcp_connect(f->pcb, &remote, port, on_tcp_connected) != ERR_OK) {
+    f->in_tuples = true;
+    if (ns_tcp_connect_from(f->pcb, &local, t->lport, &remote, port, on_tcp_connected) != ERR_OK) {
         abort_pcb(f);
         gw_flow_respond(f, 503, "subtunnel; error=proxy_internal_error; details=\"no local port\"");
         return;

@@ -398,6 +398,58 @@ START_TEST(test_connect_from_foreign_source)
 }
 END_TEST
 
+/* ns_tcp_connect_from: the given source port without tcp_bind's clash walk; two
+ * connections may share a local address and port toward different destinations, and each
+ * gets its own SYN-ACK. */
+START_TEST(test_connect_from_fast)
+{
+    struct tcp_pcb *a = tcp_new(), *b = tcp_new(), *c = tcp_new();
+    ip_addr_t local, r1, r2;
+    int connected = 0;
+    struct pkt k;
+    struct seg s1, s2;
+
+    ip_addr_set_ip4_u32_val(local, addr("198.51.100.20"));
+    ip_addr_set_ip4_u32_val(r1, addr("203.0.113.10"));
+    ip_addr_set_ip4_u32_val(r2, addr("203.0.113.11"));
+    ck_assert_ptr_nonnull(a);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_ptr_nonnull(c);
+    tcp_arg(a, &connected);
+    tcp_arg(b, &connected);
+    ck_assert_int_eq(ns_tcp_connect_from(a, &local, 40404, &r1, 80, on_connected), ERR_OK);
+    s1 = expect_pkt();
+    ck_assert_int_eq(ns_tcp_connect_from(b, &local, 40404, &r2, 80, on_connected), ERR_OK);
+    s2 = expect_pkt();
+    ck_assert_uint_eq(s1.src, addr("198.51.100.20"));
+    ck_assert_uint_eq(s1.sport, 40404);
+    ck_assert_uint_eq(s1.dst, addr("203.0.113.10"));
+    ck_assert_uint_eq(s1.flags, F_SYN);
+    ck_assert_uint_eq(s2.sport, 40404);
+    ck_assert_uint_eq(s2.dst, addr("203.0.113.11"));
+    /* a pcb already connecting, or no port: refused */
+    ck_assert_int_eq(ns_tcp_connect_from(a, &local, 40405, &r1, 81, on_connected), ERR_VAL);
+    ck_assert_int_eq(ns_tcp_connect_from(c, &local, 0, &r1, 81, on_connected), ERR_VAL);
+
+    tcp_pkt(&k, "203.0.113.11", 80, "198.51.100.20", 40404, 9000, s2.seq + 1, F_SYN | F_ACK);
+    inject(&k);
+    ck_assert_int_eq(connected, 1);
+    ck_assert_int_eq(b->state, ESTABLISHED);
+    ck_assert_int_eq(a->state, SYN_SENT);
+    ck_assert_uint_eq(expect_pkt().ack, 9001);
+    tcp_pkt(&k, "203.0.113.10", 80, "198.51.100.20", 40404, 5000, s1.seq + 1, F_SYN | F_ACK);
+    inject(&k);
+    ck_assert_int_eq(connected, 2);
+    ck_assert_int_eq(a->state, ESTABLISHED);
+    ck_assert_uint_eq(expect_pkt().ack, 5001);
+    tcp_abort(a);
+    tcp_abort(b);
+    tcp_abort(c);
+    expect_pkt(); /* the RSTs */
+    expect_pkt();
+}
+END_TEST
+
 struct udp_rec {
     int calls;
     uint32_t src, dst;
@@ -685,6 +737,7 @@ static Suite *ns_netif_suite(void)
     tcase_add_test(tc, test_listen_any_port);
     tcase_add_test(tc, test_no_listener_rst);
     tcase_add_test(tc, test_connect_from_foreign_source);
+    tcase_add_test(tc, test_connect_from_fast);
     tcase_add_test(tc, test_udp_any_destination);
     tcase_add_test(tc, test_read_counters);
     suite_add_tcase(s, tc);
