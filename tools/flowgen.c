@@ -88,9 +88,8 @@ static int serve(struct in_addr addr, int port, int nports)
             .sin_family = AF_INET, .sin_addr = addr, .sin_port = htons((uint16_t)(port + i))};
         int one = 1;
         lfd[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        setsockopt(lfd[i], SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (lfd[i] < 0 || bind(lfd[i], (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-            listen(lfd[i], 65535) < 0) {
+        if (lfd[i] < 0 || setsockopt(lfd[i], SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+            bind(lfd[i], (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd[i], 65535) < 0) {
             fprintf(stderr, "st-flowgen: listen %s:%d: %s\n", inet_ntoa(addr), port + i,
                     strerror(errno));
             return 1;
