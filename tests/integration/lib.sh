@@ -134,6 +134,17 @@ start_sshd() {
 SSH_OPTS=(-F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=no
     -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=20)
 
+# gw_stat LOG KEY: KEY's value from a fresh SIGUSR1 stats line of the gateway logging to LOG
+gw_stat() {
+    local log=$1 key=$2 pidf n
+    pidf=$LAB_DIR/run/$(basename "$log" .log).pid
+    n=$(grep -c ' stats: ' "$log" || true)
+    kill -USR1 "$(cat "$pidf")"
+    wait_for 5 "stats line in $log" stats_after "$log" "$n"
+    grep ' stats: ' "$log" | tail -n 1 | grep -oP "(?<=\\b$key=)[0-9]+"
+}
+stats_after() { (($(grep -c ' stats: ' "$1" || true) > $2)); }
+
 sha256_file() { sha256sum "$1" | cut -d' ' -f1; }
 file_size() { stat -c %s "$1"; }
 

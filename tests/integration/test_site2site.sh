@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Site to site through reach + expose gateways (lab --sites 2): plain IP, no proxy
-# settings. ssh, 100 MiB both ways (sha256), 200 parallel flows each way, the real source
+# settings. ssh, 100 MiB both ways (sha256), 200 parallel flows each way, 4000 flows open
+# at once, the real source
 # address seen by the servers, RST for a CIDR nobody owns and for a destination the edge's
 # policy denies. The gateways' TUN MTU is 1420 while every transfer runs with DF set
 # (Linux TCP): lwIP's MSS follows the TUN MTU, so nothing needs fragmenting.
@@ -79,6 +80,32 @@ for dirn in "st-priv $P2 out1" "st-priv2 $P1 out2"; do
     assert_eq 0 "$failed" "$ns: failed curls among $N parallel flows to $peer"
     assert_sums "$dir/want.sha" "$dir/$out" "$ns: $N parallel flows to $peer intact (${SECONDS}s)"
 done
+
+# Many flows at once: ST_HELD_FLOWS (4000) connections site 1 -> site 2 held open together
+# (st-flowgen counts one once the server's first byte arrived). The gateways' lwIP finds
+# each segment's pcb through a 4-tuple index (netstack patch 0004) and the expose side
+# binds without walking the other flows (gw_tuples).
+H=${ST_HELD_FLOWS:-4000}
+lim=$(ulimit -Hn) # st-flowgen needs one descriptor per flow (it raises its soft limit)
+[[ $lim == unlimited ]] || ((lim - 256 >= H)) || H=$((lim - 256))
+start_bg s2s-flowgen st-priv2 "$BUILD_DIR/st-flowgen" serve "$P2" 7102 1
+wait_for 15 "st-flowgen serve on $P2:7102" listening st-priv2 "$P2:7102"
+mkfifo "$dir/hold"
+in_ns st-priv "$BUILD_DIR/st-flowgen" hold "$P2" 7102 1 --count "$H" --parallel 256 \
+    <"$dir/hold" >"$dir/hold.out" 2>&1 &
+hold_pid=$!
+exec {hold_fd}>"$dir/hold"
+SECONDS=0
+wait_for 120 "$H flows held" grep -q '^held' "$dir/hold.out"
+assert_match "^held $H/$H " "$(grep '^held' "$dir/hold.out")" "$H flows site 1 -> site 2 open at once (${SECONDS}s)"
+live=$(gw_stat "$GATEWAY_LOG_2" tcp_live)
+((live >= H)) || fail "expose gateway: tcp_live=$live while $H flows are open"
+pass "expose gateway holds them all (tcp_live=$live)"
+live=$(gw_stat "$GATEWAY_LOG" tcp_live)
+((live >= H)) || fail "reach gateway: tcp_live=$live while $H flows are open"
+pass "reach gateway holds them all (tcp_live=$live)"
+exec {hold_fd}>&-
+wait "$hold_pid" || true
 
 # iperf3 both ways (2 s each): it completes and moves data
 for dirn in "st-priv $P2 st-priv2" "st-priv2 $P1 st-priv"; do

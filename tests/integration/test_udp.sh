@@ -30,17 +30,6 @@ rm -rf "$dir"
 mkdir -p "$dir"
 on_cleanup "rm -rf $dir"
 
-# gw_stat LOG KEY: KEY's value from a fresh SIGUSR1 stats line of the gateway logging to LOG
-gw_stat() {
-    local log=$1 key=$2 pidf n
-    pidf=$LAB_DIR/run/$(basename "$log" .log).pid
-    n=$(grep -c ' stats: ' "$log" || true)
-    kill -USR1 "$(cat "$pidf")"
-    wait_for 5 "stats line in $log" stats_after "$log" "$n"
-    grep ' stats: ' "$log" | tail -n 1 | grep -oP "(?<=\\b$key=)[0-9]+"
-}
-stats_after() { (($(grep -c ' stats: ' "$1" || true) > $2)); }
-
 # --- DNS
 r=$(in_ns st-priv2 dig +short +time=2 +tries=2 @$DNS host.corp.test) || fail "dig failed"
 assert_eq "$P1" "$r" "dig @$DNS host.corp.test from site 2"
