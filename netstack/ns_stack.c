@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "lwip/init.h"
+#include "lwip/priv/tcp_priv.h"
 #include "lwip/sys.h"
 #include "lwip/timeouts.h"
 
@@ -56,8 +57,13 @@ void ns_diag(const char *fmt, ...)
 err_t ns_tcp_connect_from(struct tcp_pcb *pcb, const ip_addr_t *local, u16_t lport,
                           const ip_addr_t *remote, u16_t rport, tcp_connected_fn connected)
 {
+    struct tcp_pcb *active, *tw;
     if (!pcb || pcb->state != CLOSED || pcb->local_port || !lport)
         return ERR_VAL;
+    /* An active connection on the same 4-tuple (found through netstack patch 0004's
+     * index; a TIME-WAIT one does not count). */
+    if (tcp_hash_find(local, lport, remote, rport, &active, &tw) == 0 && active)
+        return ERR_USE;
     /* What tcp_bind sets, minus its clash check and its entry on the bound list (which
      * tcp_connect would take it off again anyway). */
     ip_addr_set(&pcb->local_ip, local);

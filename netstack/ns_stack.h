@@ -22,10 +22,11 @@ uint32_t ns_rand(void);
 
 /* tcp_bind(pcb, local, lport) + tcp_connect(pcb, remote, rport, cb) without tcp_bind's
  * walk over every pcb lwIP has looking for a clash on (local, lport): at tens of thousands
- * of connections that walk was most of a gateway's time. The caller keeps the 4-tuples of
- * its live connections unique itself. A TIME_WAIT pcb with the same 4-tuple may still
- * exist: lwIP looks segments up among active pcbs first, so the new connection gets them.
- * Returns tcp_connect's result (ERR_VAL for a pcb that is not fresh or a zero lport). */
+ * of connections that walk was most of a gateway's time. An active connection on the same
+ * 4-tuple is looked up in O(1) (netstack patch 0004) and refused with ERR_USE, the pcb
+ * left untouched. A TIME_WAIT pcb with the same 4-tuple may remain: lwIP looks segments
+ * up among active pcbs first, so the new connection gets them. Otherwise returns
+ * tcp_connect's result (ERR_VAL for a pcb that is not fresh or a zero lport). */
 err_t ns_tcp_connect_from(struct tcp_pcb *pcb, const ip_addr_t *local, u16_t lport,
                           const ip_addr_t *remote, u16_t rport, tcp_connected_fn connected);
 

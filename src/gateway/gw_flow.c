@@ -309,6 +309,31 @@ int gw_flow_source(struct gw_flow *f, uint16_t *cport, bool *preserve)
     return 0;
 }
 
+/* Picks the local port of f->tuple and connects: the client's own port (cport, when its
+ * address is preserved) if the 4-tuple is free, else a random free one from lwIP's
+ * ephemeral range, chosen per destination; once more with a random port if lwIP already
+ * has an active connection on the tuple (a reach flow that happens to match). */
+static err_t connect_pcb(struct gw_flow *f, const ip_addr_t *local, const ip_addr_t *remote,
+                         uint16_t cport)
+{
+    struct gw_tuples *tt = &f->gw->tuples;
+    struct gw_tuple *t = &f->tuple;
+    err_t e = ERR_USE;
+    for (int i = 0; i < 2 && e == ERR_USE; i++) {
+        t->lport =
+            i == 0 && cport && !gw_tuples_has(tt, t->lip, cport, t->rip, t->rport)
+                ? cport
+                : gw_tuples_pick_port(tt, t->lip, t->rip, t->rport, EPHEMERAL_LO, EPHEMERAL_HI, 64);
+        if (!t->lport || gw_tuples_add(tt, t) < 0)
+            return ERR_BUF;
+        e = ns_tcp_connect_from(f->pcb, local, t->lport, remote, t->rport, on_tcp_connected);
+        if (e != ERR_OK)
+            gw_tuples_del(tt, t);
+    }
+    f->in_tuples = e == ERR_OK;
+    return e;
+}
+
 void gw_flow_start(struct gw_flow *f)
 {
     struct gw_server *gw = f->gw;
@@ -354,22 +379,10 @@ void gw_flow_start(struct gw_flow *f)
     tcp_sent(f->pcb, on_tcp_sent);
     tcp_poll(f->pcb, on_tcp_poll, 2);
     tcp_nagle_disable(f->pcb);
-    /* The client's own port when its address is preserved and the 4-tuple is free, else a
-     * random one from lwIP's ephemeral range that is free toward this destination. */
     struct gw_tuple *t = &f->tuple;
     *t = (struct gw_tuple){.lip = f->vip.s_addr, .rport = port};
     memcpy(&t->rip, addr, 4);
-    t->lport = preserve && cport && !gw_tuples_has(&gw->tuples, t->lip, cport, t->rip, port)
-                   ? cport
-                   : gw_tuples_pick_port(&gw->tuples, t->lip, t->rip, port, EPHEMERAL_LO,
-                                         EPHEMERAL_HI, 64);
-    if (!t->lport || gw_tuples_add(&gw->tuples, t) < 0) {
-        abort_pcb(f);
-        gw_flow_respond(f, 503, "subtunnel; error=proxy_internal_error; details=\"no local port\"");
-        return;
-    }
-    f->in_tuples = true;
-    if (ns_tcp_connect_from(f->pcb, &local, t->lport, &remote, port, on_tcp_connected) != ERR_OK) {
+    if (connect_pcb(f, &local, &remote, preserve ? cport : 0) != ERR_OK) {
         abort_pcb(f);
         gw_flow_respond(f, 503, "subtunnel; error=proxy_internal_error; details=\"no local port\"");
         return;

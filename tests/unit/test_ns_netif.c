@@ -427,6 +427,9 @@ START_TEST(test_connect_from_fast)
     ck_assert_uint_eq(s1.flags, F_SYN);
     ck_assert_uint_eq(s2.sport, 40404);
     ck_assert_uint_eq(s2.dst, addr("203.0.113.11"));
+    /* the 4-tuple of an active connection: refused, c left fresh */
+    ck_assert_int_eq(ns_tcp_connect_from(c, &local, 40404, &r1, 80, on_connected), ERR_USE);
+    ck_assert_uint_eq(c->local_port, 0);
     /* a pcb already connecting, or no port: refused */
     ck_assert_int_eq(ns_tcp_connect_from(a, &local, 40405, &r1, 81, on_connected), ERR_VAL);
     ck_assert_int_eq(ns_tcp_connect_from(c, &local, 0, &r1, 81, on_connected), ERR_VAL);
