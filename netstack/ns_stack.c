@@ -54,15 +54,32 @@ void ns_diag(const char *fmt, ...)
     va_end(ap);
 }
 
+bool ns_tcp_tuple_active(const ip_addr_t *local, u16_t lport, const ip_addr_t *remote, u16_t rport)
+{
+    struct tcp_pcb *active, *tw;
+    /* netstack patch 0004's index; a TIME-WAIT pcb does not count */
+    return tcp_hash_find(local, lport, remote, rport, &active, &tw) == 0 && active;
+}
+
+u16_t ns_tcp_pick_port(const ip_addr_t *local, u16_t prefer, const ip_addr_t *remote, u16_t rport,
+                       int tries)
+{
+    if (prefer && !ns_tcp_tuple_active(local, prefer, remote, rport))
+        return prefer;
+    for (int i = 0; i < tries; i++) {
+        u16_t port = (u16_t)(NS_EPHEMERAL_LO + ns_rand() % (NS_EPHEMERAL_HI - NS_EPHEMERAL_LO + 1));
+        if (!ns_tcp_tuple_active(local, port, remote, rport))
+            return port;
+    }
+    return 0;
+}
+
 err_t ns_tcp_connect_from(struct tcp_pcb *pcb, const ip_addr_t *local, u16_t lport,
                           const ip_addr_t *remote, u16_t rport, tcp_connected_fn connected)
 {
-    struct tcp_pcb *active, *tw;
     if (!pcb || pcb->state != CLOSED || pcb->local_port || !lport)
         return ERR_VAL;
-    /* An active connection on the same 4-tuple (found through netstack patch 0004's
-     * index; a TIME-WAIT one does not count). */
-    if (tcp_hash_find(local, lport, remote, rport, &active, &tw) == 0 && active)
+    if (ns_tcp_tuple_active(local, lport, remote, rport))
         return ERR_USE;
     /* What tcp_bind sets, minus its clash check and its entry on the bound list (which
      * tcp_connect would take it off again anyway). */

@@ -2,6 +2,7 @@
 #ifndef SUBTUNNEL_NS_STACK_H
 #define SUBTUNNEL_NS_STACK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "lwip/arch.h"
@@ -29,5 +30,20 @@ uint32_t ns_rand(void);
  * tcp_connect's result (ERR_VAL for a pcb that is not fresh or a zero lport). */
 err_t ns_tcp_connect_from(struct tcp_pcb *pcb, const ip_addr_t *local, u16_t lport,
                           const ip_addr_t *remote, u16_t rport, tcp_connected_fn connected);
+
+/* Whether an active (not TIME_WAIT) connection has this 4-tuple: O(1) through netstack
+ * patch 0004's index. */
+bool ns_tcp_tuple_active(const ip_addr_t *local, u16_t lport, const ip_addr_t *remote, u16_t rport);
+
+/* lwIP's ephemeral range (IANA's dynamic ports). */
+#define NS_EPHEMERAL_LO 49152u
+#define NS_EPHEMERAL_HI 65535u
+
+/* A local port for a connection local -> remote:rport that no active connection holds:
+ * `prefer` if it is free (0: none), else one drawn at random from the ephemeral range, up
+ * to `tries` draws. Ports are chosen per destination, so the 16k range limits connections
+ * to one remote address and port, not all of them. Returns 0 if every draw was taken. */
+u16_t ns_tcp_pick_port(const ip_addr_t *local, u16_t prefer, const ip_addr_t *remote, u16_t rport,
+                       int tries);
 
 #endif /* SUBTUNNEL_NS_STACK_H */

@@ -17,8 +17,7 @@
 
 #define LINGER_MS 30000 /* how long a cleanly closed stream waits for lwIP to drain */
 
-#define EPHEMERAL_LO 49152 /* lwIP's own range, IANA's dynamic ports */
-#define EPHEMERAL_HI 65535
+#define PORT_TRIES 64 /* random local ports tried per expose connection */
 
 #define NV(n, v)                                                                                   \
     {                                                                                              \
@@ -58,8 +57,6 @@ static void on_release(struct st_defer *d)
     st_bq_fini(&f->down);
     if (f->has_vip)
         gw_vip_release(f->gw->vips, f->vip);
-    if (f->in_tuples)
-        gw_tuples_del(&f->gw->tuples, &f->tuple);
     gw_web_free(f->web);
     gw_dgram_free(f->dgram);
     free(f);
@@ -309,29 +306,15 @@ int gw_flow_source(struct gw_flow *f, uint16_t *cport, bool *preserve)
     return 0;
 }
 
-/* Picks the local port of f->tuple and connects: the client's own port (cport, when its
- * address is preserved) if the 4-tuple is free, else a random free one from lwIP's
- * ephemeral range, chosen per destination; once more with a random port if lwIP already
- * has an active connection on the tuple (a reach flow that happens to match). */
+/* Connects from the client's own port (cport, when its address is preserved) if no active
+ * lwIP connection has that 4-tuple, else from a random free one chosen per destination. */
 static err_t connect_pcb(struct gw_flow *f, const ip_addr_t *local, const ip_addr_t *remote,
-                         uint16_t cport)
+                         uint16_t rport, uint16_t cport)
 {
-    struct gw_tuples *tt = &f->gw->tuples;
-    struct gw_tuple *t = &f->tuple;
-    err_t e = ERR_USE;
-    for (int i = 0; i < 2 && e == ERR_USE; i++) {
-        t->lport =
-            i == 0 && cport && !gw_tuples_has(tt, t->lip, cport, t->rip, t->rport)
-                ? cport
-                : gw_tuples_pick_port(tt, t->lip, t->rip, t->rport, EPHEMERAL_LO, EPHEMERAL_HI, 64);
-        if (!t->lport || gw_tuples_add(tt, t) < 0)
-            return ERR_BUF;
-        e = ns_tcp_connect_from(f->pcb, local, t->lport, remote, t->rport, on_tcp_connected);
-        if (e != ERR_OK)
-            gw_tuples_del(tt, t);
-    }
-    f->in_tuples = e == ERR_OK;
-    return e;
+    uint16_t lport = ns_tcp_pick_port(local, cport, remote, rport, PORT_TRIES);
+    if (!lport)
+        return ERR_USE;
+    return ns_tcp_connect_from(f->pcb, local, lport, remote, rport, on_tcp_connected);
 }
 
 void gw_flow_start(struct gw_flow *f)
@@ -379,10 +362,7 @@ void gw_flow_start(struct gw_flow *f)
     tcp_sent(f->pcb, on_tcp_sent);
     tcp_poll(f->pcb, on_tcp_poll, 2);
     tcp_nagle_disable(f->pcb);
-    struct gw_tuple *t = &f->tuple;
-    *t = (struct gw_tuple){.lip = f->vip.s_addr, .rport = port};
-    memcpy(&t->rip, addr, 4);
-    if (connect_pcb(f, &local, &remote, preserve ? cport : 0) != ERR_OK) {
+    if (connect_pcb(f, &local, &remote, port, preserve ? cport : 0) != ERR_OK) {
         abort_pcb(f);
         gw_flow_respond(f, 503, "subtunnel; error=proxy_internal_error; details=\"no local port\"");
         return;

@@ -8,7 +8,6 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "gw_tuples.h"
 #include "ns_pbufq.h"
 #include "st_bq.h"
 #include "st_loop.h"
@@ -35,8 +34,6 @@ struct gw_flow {
     struct st_defer release;
     struct in_addr vip;
     bool has_vip;
-    bool in_tuples;        /* expose: tuple is in gw->tuples */
-    struct gw_tuple tuple; /* expose: the lwIP connection's 4-tuple */
     char method[16], protocol[32], authority[262], client[80];
     struct st_bq down; /* stream -> lwIP; bytes [0, inflight) are owned by lwIP */
     size_t inflight;

@@ -253,7 +253,6 @@ static int run(struct gw_server *gw)
     if (st_loop_init(&gw->loop) < 0)
         return 1;
     gw->vips = gw_vip_pool_new(&gw->cfg.virtual_pool, 2);
-    gw_tuples_init(&gw->tuples);
     if (!gw->vips) {
         st_err("virtual pool: invalid or out of memory");
         return 1;

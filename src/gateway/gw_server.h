@@ -8,7 +8,6 @@
 #include "gw_dgram.h"
 #include "gw_edges.h"
 #include "gw_reach.h"
-#include "gw_tuples.h"
 #include "gw_vip.h"
 #include "ns_netif.h"
 #include "st_drain.h"
@@ -47,7 +46,6 @@ struct gw_server {
     uint64_t last_resolve, next_resolve;
     struct st_timer pool_timer;
     struct gw_vip_pool *vips;
-    struct gw_tuples tuples; /* expose flows' 4-tuples (gw_flow_start) */
     struct ns_netif nif;
     struct st_io tun_io;
     struct st_timer lwip_timer;

@@ -84,7 +84,7 @@ done
 # Many flows at once: ST_HELD_FLOWS (4000) connections site 1 -> site 2 held open together
 # (st-flowgen counts one once the server's first byte arrived). The gateways' lwIP finds
 # each segment's pcb through a 4-tuple index (netstack patch 0004) and the expose side
-# binds without walking the other flows (gw_tuples).
+# binds without walking the other flows (ns_tcp_connect_from, ns_tcp_pick_port).
 H=${ST_HELD_FLOWS:-4000}
 lim=$(ulimit -Hn) # st-flowgen needs one descriptor per flow (it raises its soft limit)
 [[ $lim == unlimited ]] || ((lim - 256 >= H)) || H=$((lim - 256))

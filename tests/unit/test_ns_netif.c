@@ -430,6 +430,16 @@ START_TEST(test_connect_from_fast)
     /* the 4-tuple of an active connection: refused, c left fresh */
     ck_assert_int_eq(ns_tcp_connect_from(c, &local, 40404, &r1, 80, on_connected), ERR_USE);
     ck_assert_uint_eq(c->local_port, 0);
+    ck_assert(ns_tcp_tuple_active(&local, 40404, &r1, 80));
+    ck_assert(!ns_tcp_tuple_active(&local, 40404, &r1, 81));
+    /* port picking: the preferred port while it is free, else a free ephemeral one */
+    ck_assert_uint_eq(ns_tcp_pick_port(&local, 40404, &r1, 81, 8), 40404);
+    for (int i = 0; i < 100; i++) {
+        u16_t p = ns_tcp_pick_port(&local, 40404, &r1, 80, 8);
+        ck_assert_uint_ge(p, NS_EPHEMERAL_LO);
+        ck_assert(!ns_tcp_tuple_active(&local, p, &r1, 80));
+    }
+    ck_assert_uint_eq(ns_tcp_pick_port(&local, 40404, &r1, 80, 0), 0);
     /* a pcb already connecting, or no port: refused */
     ck_assert_int_eq(ns_tcp_connect_from(a, &local, 40405, &r1, 81, on_connected), ERR_VAL);
     ck_assert_int_eq(ns_tcp_connect_from(c, &local, 0, &r1, 81, on_connected), ERR_VAL);
