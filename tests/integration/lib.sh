@@ -158,12 +158,29 @@ assert_sums() {
     got=$(mktemp)
     (cd "$d" && sha256sum f* 2>/dev/null) | sort >"$got"
     if ! cmp -s "$want" "$got"; then
-        n=$(diff "$want" "$got" | grep -c '^>' || true)
-        fail "$what: $n of $(wc -l <"$want") files differ or are missing:" \
-            "$(diff "$want" "$got" | grep '^[<>]' | head -6 | tr '\n' ';')"
+        local d
+        d=$(diff "$want" "$got" | grep '^[<>]' || true)
+        fail "$what: $(grep -c '^>' <<<"$d" || true) of $(wc -l <"$want") files differ or are" \
+            "missing: $(head -6 <<<"$d" | tr '\n' ';')"
     fi
     rm -f "$got"
     pass "$what ($(wc -l <"$want") files)"
+}
+
+# wait_flows WHAT ERRDIR PID...: waits for every PID (background clients started by this
+# shell, the i-th writing its stderr to ERRDIR/err<i>); sets FLOWS_FAILED to how many
+# exited non-zero and logs the first three failures' errors.
+wait_flows() {
+    local what=$1 errdir=$2 i=0 pid
+    shift 2
+    FLOWS_FAILED=0
+    for pid in "$@"; do
+        if ! wait "$pid"; then
+            FLOWS_FAILED=$((FLOWS_FAILED + 1))
+            ((FLOWS_FAILED > 3)) || log "$what: flow $i failed: $(cat "$errdir/err$i" 2>/dev/null)"
+        fi
+        i=$((i + 1))
+    done
 }
 
 assert_eq() {

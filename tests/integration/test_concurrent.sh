@@ -28,14 +28,8 @@ for ((i = 0; i < N; i++)); do
     pcurl -m 120 --retry 0 -o "$dir/out/f$i" "http://$PRIV_IP:8082/f$i" 2>"$dir/out/err$i" &
     pids+=($!)
 done
-failed=0
-for ((i = 0; i < N; i++)); do
-    if ! wait "${pids[i]}"; then
-        failed=$((failed + 1))
-        ((failed > 3)) || log "flow $i failed: $(cat "$dir/out/err$i")"
-    fi
-done
-log "$N flows finished in ${SECONDS}s, $failed failed"
-assert_eq 0 "$failed" "failed flows"
+wait_flows concurrent "$dir/out" "${pids[@]}"
+log "$N flows finished in ${SECONDS}s, $FLOWS_FAILED failed"
+assert_eq 0 "$FLOWS_FAILED" "failed flows"
 ((SECONDS <= 150)) || fail "flows took ${SECONDS}s (bound 150s)"
 assert_sums "$dir/want.sha" "$dir/out" "all $N files intact"

@@ -70,14 +70,8 @@ for dirn in "st-priv $P2 out1" "st-priv2 $P1 out2"; do
             2>"$dir/$out/err$i" &
         pids+=($!)
     done
-    failed=0
-    for ((i = 0; i < N; i++)); do
-        if ! wait "${pids[i]}"; then
-            failed=$((failed + 1))
-            ((failed > 3)) || log "$ns: flow $i failed: $(cat "$dir/$out/err$i")"
-        fi
-    done
-    assert_eq 0 "$failed" "$ns: failed curls among $N parallel flows to $peer"
+    wait_flows "$ns" "$dir/$out" "${pids[@]}"
+    assert_eq 0 "$FLOWS_FAILED" "$ns: failed curls among $N parallel flows to $peer"
     assert_sums "$dir/want.sha" "$dir/$out" "$ns: $N parallel flows to $peer intact (${SECONDS}s)"
 done
 
