@@ -6,9 +6,10 @@
 
 void st_bq_init(struct st_bq *q, size_t limit)
 {
-    q->head = q->tail = NULL;
+    q->head = q->tail = q->pk = NULL;
     q->len = 0;
     q->limit = limit;
+    q->pos = q->pk_pos = 0;
 }
 
 void st_bq_fini(struct st_bq *q)
@@ -19,7 +20,8 @@ void st_bq_fini(struct st_bq *q)
         free(c);
         c = next;
     }
-    q->head = q->tail = NULL;
+    q->head = q->tail = q->pk = NULL;
+    q->pos += q->len;
     q->len = 0;
 }
 
@@ -54,18 +56,26 @@ int st_bq_append(struct st_bq *q, const void *data, size_t len)
     return 0;
 }
 
-size_t st_bq_peek(const struct st_bq *q, size_t offset, const uint8_t **p)
+size_t st_bq_peek(struct st_bq *q, size_t offset, const uint8_t **p)
 {
-    for (struct st_bq_chunk *c = q->head; c; c = c->next) {
-        size_t n = c->end - c->start;
-        if (offset < n) {
-            *p = c->data + c->start + offset;
-            return n - offset;
-        }
-        offset -= n;
-    }
     *p = NULL;
-    return 0;
+    if (offset >= q->len)
+        return 0;
+    uint64_t at = q->pos + offset;
+    struct st_bq_chunk *c = q->head;
+    uint64_t c_pos = q->pos - c->start; /* position of c->data[0] */
+    if (q->pk && q->pk_pos + q->pk->start <= at) {
+        c = q->pk;
+        c_pos = q->pk_pos;
+    }
+    while (at >= c_pos + c->end) {
+        c_pos += c->end; /* chunks after the head start at data[0] */
+        c = c->next;
+    }
+    q->pk = c;
+    q->pk_pos = c_pos;
+    *p = c->data + (at - c_pos);
+    return (size_t)(c_pos + c->end - at);
 }
 
 size_t st_bq_copy(const struct st_bq *q, void *out, size_t len)
@@ -86,6 +96,7 @@ void st_bq_consume(struct st_bq *q, size_t n)
     if (n > q->len)
         n = q->len;
     q->len -= n;
+    q->pos += n;
     while (n && q->head) {
         struct st_bq_chunk *c = q->head;
         size_t avail = c->end - c->start;
@@ -96,6 +107,8 @@ void st_bq_consume(struct st_bq *q, size_t n)
             q->head = c->next;
             if (!q->head)
                 q->tail = NULL;
+            if (q->pk == c)
+                q->pk = NULL;
             free(c);
         }
     }

@@ -20,6 +20,12 @@ struct st_bq {
     struct st_bq_chunk *head, *tail;
     size_t len;   /* bytes queued */
     size_t limit; /* st_bq_append refuses to grow past this */
+    /* st_bq_peek's cursor: byte positions count every byte ever appended; `pos` is the
+     * head byte's, `pk` the chunk the last peek ended in (NULL: none) and `pk_pos` the
+     * position of its data[0]. Peeking deep into a long queue (lwIP's send window
+     * referencing it) then costs O(1) instead of a walk from the head. */
+    uint64_t pos, pk_pos;
+    struct st_bq_chunk *pk;
 };
 
 void st_bq_init(struct st_bq *q, size_t limit);
@@ -28,7 +34,7 @@ void st_bq_fini(struct st_bq *q);
 /* Copies len bytes in. Returns 0, -ENOBUFS past the limit (nothing copied), -ENOMEM. */
 int st_bq_append(struct st_bq *q, const void *data, size_t len);
 /* Contiguous bytes starting `offset` bytes after the head; returns their count (0 past end). */
-size_t st_bq_peek(const struct st_bq *q, size_t offset, const uint8_t **p);
+size_t st_bq_peek(struct st_bq *q, size_t offset, const uint8_t **p);
 /* Copies up to len bytes from the head without consuming; returns the count. */
 size_t st_bq_copy(const struct st_bq *q, void *out, size_t len);
 /* Drops n bytes (<= len) from the head, freeing emptied chunks. */

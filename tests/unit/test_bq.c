@@ -36,6 +36,53 @@ START_TEST(append_peek_consume_across_chunks)
 }
 END_TEST
 
+/* A random mix of appends, consumes and peeks (forward like lwIP's send window, and back
+ * to the head) checked byte for byte against a flat model of the stream; the peek
+ * cursor must follow chunks being freed and the queue running empty. */
+START_TEST(peek_cursor_matches_model)
+{
+    enum { CAP = 5 * ST_BQ_CHUNK + 777 };
+    static uint8_t model[1 << 23];
+    struct st_bq q;
+    size_t head = 0, tail = 0, inflight = 0;
+    uint32_t seed = 12345;
+    uint8_t buf[3 * ST_BQ_CHUNK];
+    st_bq_init(&q, CAP);
+    for (int step = 0; step < 20000; step++) {
+        seed = seed * 1103515245u + 12345u;
+        unsigned r = seed >> 8, op = r % 4;
+        if (op == 0 && tail - head < CAP && tail + sizeof(buf) < sizeof(model)) {
+            size_t n = r % sizeof(buf) % (CAP - (tail - head)) + 1;
+            for (size_t i = 0; i < n; i++)
+                buf[i] = model[tail + i] = (uint8_t)((tail + i) * 31 + (tail + i) / 251);
+            ck_assert_int_eq(st_bq_append(&q, buf, n), 0);
+            tail += n;
+        } else if (op == 1 && inflight) {
+            size_t n = r % inflight + 1; /* acked: at most what was peeked past */
+            st_bq_consume(&q, n);
+            head += n;
+            inflight -= n;
+        } else {
+            size_t off = op == 2 ? inflight : r % (tail - head + 1);
+            const uint8_t *p;
+            size_t n = st_bq_peek(&q, off, &p);
+            if (head + off == tail) {
+                ck_assert_uint_eq(n, 0);
+                continue;
+            }
+            ck_assert_uint_gt(n, 0);
+            ck_assert_uint_le(head + off + n, tail);
+            ck_assert_int_eq(memcmp(p, model + head + off, n), 0);
+            if (op == 2)
+                inflight += n;
+        }
+        ck_assert_uint_eq(q.len, tail - head);
+    }
+    ck_assert_uint_gt(tail, 4 * CAP); /* the walk went through many chunks */
+    st_bq_fini(&q);
+}
+END_TEST
+
 START_TEST(limit_is_enforced)
 {
     struct st_bq q;
@@ -58,6 +105,7 @@ int main(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, append_peek_consume_across_chunks);
     tcase_add_test(tc, limit_is_enforced);
+    tcase_add_test(tc, peek_cursor_matches_model);
     suite_add_tcase(s, tc);
     return st_check_run(s);
 }

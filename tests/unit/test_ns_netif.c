@@ -740,6 +740,84 @@ START_TEST(test_vnet_partial_csum_completed)
 }
 END_TEST
 
+/* netstack patch 0005: the pcb's unacked_tail is the unacked queue's last segment (NULL
+ * when it is empty) through sends, partial and full ACKs, a fast retransmit and an RTO. */
+static void drain(void)
+{
+    uint8_t b[1600];
+
+    ns_netif_flush(&nif);
+    for (int i = 0; i < 1000 && recv(sv[1], b, sizeof(b), MSG_DONTWAIT) > 0; i++)
+        ;
+}
+
+static int check_tail(const struct tcp_pcb *pcb)
+{
+    const struct tcp_seg *s = pcb->unacked;
+    int n = s != NULL;
+
+    for (; s && s->next; s = s->next)
+        n++;
+    ck_assert_ptr_eq(pcb->unacked_tail, s);
+    return n;
+}
+
+static void ack(uint32_t ackno)
+{
+    struct pkt k;
+
+    tcp_pkt(&k, "192.0.2.1", 40003, "198.51.100.10", 80, 1001, ackno, F_ACK);
+    inject(&k);
+    drain();
+}
+
+START_TEST(test_unacked_tail)
+{
+    static uint8_t data[8 * 536];
+    struct accept_rec r = {0};
+    struct tcp_pcb *l = listener(IP4_ADDR_ANY, 80, &r), *pcb;
+    uint32_t seq0;
+
+    handshake("198.51.100.10", 80, 40003, &r);
+    pcb = r.pcb;
+    seq0 = pcb->snd_nxt;
+    ck_assert_int_eq(check_tail(pcb), 0);
+    ck_assert_int_eq(tcp_write(pcb, data, 4 * 536, TCP_WRITE_FLAG_COPY), ERR_OK);
+    ck_assert_int_eq(tcp_output(pcb), ERR_OK);
+    drain();
+    ck_assert_int_eq(check_tail(pcb), 4);
+    ack(seq0 + 2 * 536); /* the head goes, the tail stays */
+    ck_assert_int_eq(check_tail(pcb), 2);
+    ck_assert_int_eq(tcp_write(pcb, data, sizeof(data), TCP_WRITE_FLAG_COPY), ERR_OK);
+    ck_assert_int_eq(tcp_output(pcb), ERR_OK);
+    drain();
+    ck_assert_int_ge(check_tail(pcb), 3);
+    /* three duplicate ACKs: fast retransmit moves the head to unsent and sends it again,
+     * back into the middle of the queue */
+    for (int i = 0; i < 3; i++)
+        ack(seq0 + 2 * 536);
+    ck_assert(pcb->flags & TF_INFR);
+    ck_assert_int_ge(check_tail(pcb), 3);
+    for (int i = 0; i < 20 && (pcb->unacked || pcb->unsent); i++) {
+        ack(pcb->snd_nxt); /* all that was sent; lwIP sends more */
+        check_tail(pcb);
+    }
+    ck_assert_int_eq(check_tail(pcb), 0);
+    ck_assert_ptr_null(pcb->unsent);
+    ck_assert_int_eq(tcp_write(pcb, data, 4 * 536, TCP_WRITE_FLAG_COPY), ERR_OK);
+    ck_assert_int_eq(tcp_output(pcb), ERR_OK);
+    drain();
+    ck_assert_int_ge(check_tail(pcb), 2);
+    tcp_rexmit_rto(pcb); /* all of unacked back to unsent (empty), then resent */
+    drain();
+    ck_assert_int_ge(check_tail(pcb), 1);
+    ack(pcb->snd_nxt);
+    ck_assert_int_eq(check_tail(pcb), 0);
+    tcp_abort(pcb);
+    tcp_close(l);
+}
+END_TEST
+
 static Suite *ns_netif_suite(void)
 {
     Suite *s = suite_create("ns_netif");
@@ -750,6 +828,7 @@ static Suite *ns_netif_suite(void)
     tcase_add_test(tc, test_listen_any_port);
     tcase_add_test(tc, test_no_listener_rst);
     tcase_add_test(tc, test_connect_from_foreign_source);
+    tcase_add_test(tc, test_unacked_tail);
     tcase_add_test(tc, test_connect_from_fast);
     tcase_add_test(tc, test_udp_any_destination);
     tcase_add_test(tc, test_read_counters);
