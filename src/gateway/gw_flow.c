@@ -47,6 +47,7 @@ static void on_release(struct st_defer *d)
 {
     struct gw_flow *f = d->data;
     st_timer_stop(&f->timer);
+    st_defer_cancel(&f->gw->loop, &f->output);
     if (f->pcb) {
         detach_pcb(f);
         if (f->inflight || tcp_close(f->pcb) != ERR_OK)
@@ -129,6 +130,16 @@ void gw_flow_respond(struct gw_flow *f, int status, const char *proxy_status)
 
 /* Hands queued bytes to lwIP. Returns -1 if it had to abort the pcb (lwIP callbacks
  * must then return ERR_ABRT), else 0. */
+/* Sends what push_down queued in lwIP, once per loop round: the DATA frames of one TLS read
+ * go out as full segments (one GSO packet on a vnet TUN) instead of each frame's bytes
+ * ending in a short segment that closes the packet being coalesced. */
+static void on_output(struct st_defer *d)
+{
+    struct gw_flow *f = d->data;
+    if (f->pcb)
+        tcp_output(f->pcb);
+}
+
 static int push_down(struct gw_flow *f)
 {
     if (!f->pcb || !f->connected)
@@ -155,7 +166,7 @@ static int push_down(struct gw_flow *f)
         }
         f->inflight += n;
     }
-    tcp_output(f->pcb);
+    st_defer_queue(&f->gw->loop, &f->output);
     if (f->down_eof && f->inflight == f->down.len && !f->fin_sent) {
         tcp_shutdown(f->pcb, 0, 1);
         f->fin_sent = true;
@@ -261,6 +272,7 @@ struct gw_flow *gw_flow_new(struct gw_conn *c, int32_t sid)
     f->sid = sid;
     st_timer_init(&f->timer, &c->gw->loop, on_timer, f);
     st_defer_init(&f->release, on_release, f);
+    st_defer_init(&f->output, on_output, f);
     st_bq_init(&f->down, GW_FLOW_WINDOW);
     return f;
 }

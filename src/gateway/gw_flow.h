@@ -32,6 +32,7 @@ struct gw_flow {
     struct tcp_pcb *pcb;
     struct st_timer timer;
     struct st_defer release;
+    struct st_defer output; /* tcp_output once this loop round's writes are queued */
     struct in_addr vip;
     bool has_vip;
     char method[16], protocol[32], authority[262], client[80];
