@@ -6,7 +6,7 @@
 
 void st_bq_init(struct st_bq *q, size_t limit)
 {
-    q->head = q->tail = q->pk = NULL;
+    q->head = q->tail = q->pk = q->spare = NULL;
     q->len = 0;
     q->limit = limit;
     q->pos = q->pk_pos = 0;
@@ -20,7 +20,8 @@ void st_bq_fini(struct st_bq *q)
         free(c);
         c = next;
     }
-    q->head = q->tail = q->pk = NULL;
+    free(q->spare);
+    q->head = q->tail = q->pk = q->spare = NULL;
     q->pos += q->len;
     q->len = 0;
 }
@@ -33,9 +34,10 @@ int st_bq_append(struct st_bq *q, const void *data, size_t len)
     while (len) {
         struct st_bq_chunk *c = q->tail;
         if (!c || c->end == ST_BQ_CHUNK) {
-            c = malloc(sizeof(*c));
+            c = q->spare ? q->spare : malloc(sizeof(*c));
             if (!c)
                 return -ENOMEM;
+            q->spare = NULL;
             c->next = NULL;
             c->start = c->end = 0;
             if (q->tail)
@@ -109,7 +111,14 @@ void st_bq_consume(struct st_bq *q, size_t n)
                 q->tail = NULL;
             if (q->pk == c)
                 q->pk = NULL;
-            free(c);
+            if (q->spare)
+                free(c);
+            else
+                q->spare = c;
         }
+    }
+    if (!q->len) { /* idle: no buffer memory */
+        free(q->spare);
+        q->spare = NULL;
     }
 }

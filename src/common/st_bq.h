@@ -26,6 +26,9 @@ struct st_bq {
      * referencing it) then costs O(1) instead of a walk from the head. */
     uint64_t pos, pk_pos;
     struct st_bq_chunk *pk;
+    /* A consumed chunk kept for the next append while bytes are queued (a busy flow does
+     * not malloc and free a chunk per 16 KiB); freed once the queue runs empty. */
+    struct st_bq_chunk *spare;
 };
 
 void st_bq_init(struct st_bq *q, size_t limit);

@@ -17,7 +17,8 @@
 
 #define LINGER_MS 30000 /* how long a cleanly closed stream waits for lwIP to drain */
 
-#define PORT_TRIES 64 /* random local ports tried per expose connection */
+#define UNSENT_MAX (64 * 1024) /* bytes queued in lwIP beyond what it has sent */
+#define PORT_TRIES 64          /* random local ports tried per expose connection */
 
 #define NV(n, v)                                                                                   \
     {                                                                                              \
@@ -146,7 +147,9 @@ static int push_down(struct gw_flow *f)
         return 0;
     while (f->inflight < f->down.len) {
         size_t room = tcp_sndbuf(f->pcb);
-        if (room == 0)
+        /* lwIP walks its queue of unsent segments on every tcp_write: keep it short; the
+         * ACK that lets it drain calls us again (on_tcp_sent) */
+        if (room == 0 || f->pcb->snd_lbb - f->pcb->snd_nxt >= UNSENT_MAX)
             break;
         const uint8_t *p;
         size_t n = st_bq_peek(&f->down, f->inflight, &p);
