@@ -15,7 +15,7 @@
 #include "st_log.h"
 #include "st_tls.h"
 
-#define OUT_BATCH 65536 /* stop pulling frames from nghttp2 past this */
+#define OUT_BATCH (192 * 1024) /* stop pulling frames from nghttp2 past this */
 #define READ_BUF 65536
 #define READ_BUDGET 16 /* reads per wake-up before yielding to other connections */
 /* Encrypted bytes held for the socket: OpenSSL writes each 16 KiB record on its own, our
@@ -42,7 +42,7 @@ static int wbuf_write(BIO *b, const char *p, int n)
         c->tout_off = 0;
     }
     if (c->tout_len + (size_t)n > c->tout_cap) {
-        size_t cap = c->tout_cap ? c->tout_cap : 32768;
+        size_t cap = c->tout_cap ? c->tout_cap : TLS_OUT_MAX + 32768; /* grown once */
         while (cap < c->tout_len + (size_t)n)
             cap *= 2;
         uint8_t *t = realloc(c->tout, cap);
@@ -106,10 +106,24 @@ static int drain(struct st_h2conn *c)
         }
         c->tout_off += (size_t)w;
     }
-    free(c->tout); /* idle connections keep no buffer */
-    c->tout = NULL;
-    c->tout_off = c->tout_len = c->tout_cap = 0;
+    c->tout_off = c->tout_len = 0;
     return 1;
+}
+
+/* A connection going quiet gives its output buffers back (a busy one keeps them from one
+ * flush to the next rather than reallocating them every round). */
+static void release_buffers(struct st_h2conn *c)
+{
+    if (!tout_pending(c)) {
+        free(c->tout);
+        c->tout = NULL;
+        c->tout_off = c->tout_len = c->tout_cap = 0;
+    }
+    if (c->out_off == c->out_len) {
+        free(c->out);
+        c->out = NULL;
+        c->out_off = c->out_len = c->out_cap = 0;
+    }
 }
 
 static void on_heartbeat(struct st_timer *t)
@@ -309,7 +323,7 @@ static ssize_t rx(struct st_h2conn *c, uint8_t *p, size_t n)
 static int append_out(struct st_h2conn *c, const uint8_t *p, size_t n)
 {
     if (c->out_len + n > c->out_cap) {
-        size_t cap = c->out_cap ? c->out_cap : OUT_BATCH + 32768;
+        size_t cap = c->out_cap ? c->out_cap : 16384;
         while (cap < c->out_len + n)
             cap *= 2;
         uint8_t *o = realloc(c->out, cap);
@@ -325,6 +339,7 @@ static int append_out(struct st_h2conn *c, const uint8_t *p, size_t n)
 
 static void flush(struct st_h2conn *c)
 {
+    uint64_t sent0 = c->bytes_out;
     if (c->ssl && drain(c) <= 0) {
         if (!c->dead)
             st_io_set(&c->io, EPOLLIN | EPOLLOUT);
@@ -369,6 +384,8 @@ static void flush(struct st_h2conn *c)
         return;
     }
     st_io_set(&c->io, EPOLLIN);
+    if (c->bytes_out - sent0 < OUT_BATCH)
+        release_buffers(c);
     if (!nghttp2_session_want_read(c->session) && !nghttp2_session_want_write(c->session))
         st_h2conn_fail(c, "HTTP/2 session finished");
 }
