@@ -22,6 +22,8 @@
 #            TUN, installed if missing) and kernel routing; ends with one table: path,
 #            Gbit/s, ratios to kernel and OpenVPN, flows/s, bytes per idle flow, peak RSS,
 #            and the daemons' RSS growth over the bulk site-to-site run
+# Every throughput figure is the median of BENCH_REPS (default 3) iperf3 runs of
+# BENCH_SECS (default 10) seconds; the log lists the single runs.
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export BUILD_DIR=${BUILD_DIR:-$REPO/build}
@@ -29,6 +31,7 @@ export LAB_DIR=${LAB_DIR:-$REPO/lab}
 LAB=$REPO/scripts/lab.sh
 MODE=${1:-all}
 SECS=${BENCH_SECS:-10}
+REPS=${BENCH_REPS:-3} # iperf3 runs per throughput figure (the median is printed)
 [[ $MODE =~ ^(tunnel|ingress|udp|flows|all)$ ]] ||
     { echo "usage: $0 [tunnel|ingress|udp|flows|all]" >&2; exit 2; }
 [[ $(id -u) -eq 0 ]] || { echo "bench.sh needs root" >&2; exit 1; }
@@ -177,6 +180,27 @@ run_iperf() {
     ip netns exec "$1" timeout $((SECS + 30)) iperf3 -c "$2" -t "$SECS" -P "${3:-1}" -J | gbps
 }
 ratio() { python3 -c "print('%.2f' % ($1 / $2 if $2 else 0))"; }
+# median_of CMD...: runs CMD (which prints Gbit/s) REPS times and prints the median; the
+# single runs go to stderr, so the log shows the spread behind every figure. Runs of one
+# SECS-long iperf3 vary by 20 % on the VMs we use, OpenVPN's as much as ours.
+median_of() {
+    local i v all=()
+    for ((i = 0; i < REPS; i++)); do
+        v=$("$@")
+        all+=("${v:-0}")
+    done
+    echo "bench:   runs: ${all[*]}" >&2
+    printf '%s\n' "${all[@]}" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+# iperf_to SRV_NS SRV_ADDR CLIENT_NS TARGET [PARALLEL]: one run against a fresh server
+iperf_to() {
+    iperf_server "$1" "$2"
+    run_iperf "$3" "$4" "${5:-1}"
+}
+connect_run() {
+    iperf_server st-priv 198.51.100.10
+    ip netns exec st-client timeout $((SECS + 30)) iperf3 -c 127.0.0.1 -p 15201 -t "$SECS" -J | gbps
+}
 
 # h2load_run NS ARGS...: "<req/s> <p99 ms> <2xx count>" of one h2load run
 h2load_run() {
@@ -452,57 +476,49 @@ if [[ $MODE == ingress ]]; then
 fi
 if [[ $MODE == all ]]; then ingress_bench; fi
 if [[ $MODE != ingress ]]; then
-iperf_server st-priv 198.51.100.10
 ip netns exec st-client socat -b 262144 TCP-LISTEN:15201,bind=127.0.0.1,fork,reuseaddr \
     "PROXY:198.18.0.1:198.51.100.10:5201,proxyport=8080,proxyauth=lab:$ACCESS_TOKEN" &
 pids+=($!)
 wait_listen st-client 127.0.0.1:15201
 echo "bench: ${SECS}s iperf3 through the CONNECT proxy (st-client -> edge -> gateway -> st-priv)"
-connect=$(ip netns exec st-client timeout $((SECS + 30)) iperf3 -c 127.0.0.1 -p 15201 -t "$SECS" -J | gbps)
+connect=$(median_of connect_run)
 transparent="" transparent16="" ktransparent16="" ovpn16=""
 if ((sites >= 2)); then
-    iperf_server st-priv2 203.0.113.10
     echo "bench: ${SECS}s iperf3 site to site (st-priv -> reach gw -> edge -> expose gw -> st-priv2)"
     BULK_RSS0="$(rss_kib edge) $(rss_kib gateway) $(rss_kib gateway2)"
     bulk_peaks=$(mktemp)
     rss_sampler "$bulk_peaks" edge gateway gateway2 &
     bulk_sampler=$!
-    transparent=$(run_iperf st-priv 203.0.113.10)
+    transparent=$(median_of iperf_to st-priv2 203.0.113.10 st-priv 203.0.113.10)
     kill "$bulk_sampler" 2>/dev/null || true
     wait "$bulk_sampler" 2>/dev/null || true
     BULK_RSS1=$(cat "$bulk_peaks")
     rm -f "$bulk_peaks"
-    iperf_server st-priv2 203.0.113.10
     echo "bench: ${SECS}s iperf3 -P 16 site to site"
-    transparent16=$(run_iperf st-priv 203.0.113.10 16)
+    transparent16=$(median_of iperf_to st-priv2 203.0.113.10 st-priv 203.0.113.10 16)
 fi
 
 ovpn=""
 if ((sites >= 2)); then
     openvpn_up
-    iperf_server st-priv2 203.0.113.10
     echo "bench: ${SECS}s iperf3 over OpenVPN (st-priv -> bastion -> OpenVPN UDP -> bastion2 -> st-priv2)"
-    ovpn=$(run_iperf st-priv 203.0.113.10)
-    iperf_server st-priv2 203.0.113.10
+    ovpn=$(median_of iperf_to st-priv2 203.0.113.10 st-priv 203.0.113.10)
     echo "bench: ${SECS}s iperf3 -P 16 over OpenVPN"
-    ovpn16=$(run_iperf st-priv 203.0.113.10 16)
+    ovpn16=$(median_of iperf_to st-priv2 203.0.113.10 st-priv 203.0.113.10 16)
     openvpn_down
 fi
 
 kernel_routes add
 routed=1
 if [[ $MODE == all ]]; then ingress_direct; fi
-iperf_server st-priv 198.51.100.10
 echo "bench: ${SECS}s iperf3 over kernel routing (st-client -> edge -> bastion -> st-priv)"
-kconnect=$(run_iperf st-client 198.51.100.10)
+kconnect=$(median_of iperf_to st-priv 198.51.100.10 st-client 198.51.100.10)
 ktransparent=""
 if ((sites >= 2)); then
-    iperf_server st-priv2 203.0.113.10
     echo "bench: ${SECS}s iperf3 over kernel routing (st-priv -> bastion -> edge -> bastion2 -> st-priv2)"
-    ktransparent=$(run_iperf st-priv 203.0.113.10)
-    iperf_server st-priv2 203.0.113.10
+    ktransparent=$(median_of iperf_to st-priv2 203.0.113.10 st-priv 203.0.113.10)
     echo "bench: ${SECS}s iperf3 -P 16 over kernel routing, site 1 -> site 2"
-    ktransparent16=$(run_iperf st-priv 203.0.113.10 16)
+    ktransparent16=$(median_of iperf_to st-priv2 203.0.113.10 st-priv 203.0.113.10 16)
 fi
 kernel_routes del
 routed=0
@@ -548,7 +564,7 @@ if [[ -n ${BULK_RSS1:-} ]]; then
     read -r b0e b0g b0h <<<"$BULK_RSS0"
     read -r pe pg ph <<<"$BULK_RSS1"
     printf 'RSS growth while the site-to-site run moved %s GiB: edge +%s MiB, reach gateway +%s MiB, expose gateway +%s MiB\n' \
-        "$(python3 -c "print('%.1f' % ($transparent * $SECS / 8 / 1.073741824))")" \
+        "$(python3 -c "print('%.1f' % ($transparent * $SECS * $REPS / 8 / 1.073741824))")" \
         "$(mib $((pe - b0e)))" "$(mib $((pg - b0g)))" "$(mib $((ph - b0h)))"
 fi
 fi

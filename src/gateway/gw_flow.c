@@ -129,8 +129,6 @@ void gw_flow_respond(struct gw_flow *f, int status, const char *proxy_status)
     kick(f);
 }
 
-/* Hands queued bytes to lwIP. Returns -1 if it had to abort the pcb (lwIP callbacks
- * must then return ERR_ABRT), else 0. */
 /* Sends what push_down queued in lwIP, once per loop round: the DATA frames of one TLS read
  * go out as full segments (one GSO packet on a vnet TUN) instead of each frame's bytes
  * ending in a short segment that closes the packet being coalesced. */
@@ -141,6 +139,8 @@ static void on_output(struct st_defer *d)
         tcp_output(f->pcb);
 }
 
+/* Hands queued bytes to lwIP. Returns -1 if it had to abort the pcb (lwIP callbacks
+ * must then return ERR_ABRT), else 0. */
 static int push_down(struct gw_flow *f)
 {
     if (!f->pcb || !f->connected)
