@@ -17,7 +17,8 @@
 
 #define OUT_BATCH (192 * 1024) /* stop pulling frames from nghttp2 past this */
 #define READ_BUF 65536
-#define READ_BUDGET 16 /* reads per wake-up before yielding to other connections */
+#define DIRECT_MIN 4096 /* nghttp2 output this large skips c->out (put_out) */
+#define READ_BUDGET 16  /* reads per wake-up before yielding to other connections */
 /* Encrypted bytes held for the socket: OpenSSL writes each 16 KiB record on its own, our
  * write BIO gathers them so one send() carries several (fewer syscalls and TCP packets). */
 #define TLS_OUT_MAX (256 * 1024)
@@ -337,6 +338,52 @@ static int append_out(struct st_h2conn *c, const uint8_t *p, size_t n)
     return 0;
 }
 
+/* Writes c->out from out_off. 1: all of it went, 0: the socket is full (EPOLLOUT is set),
+ * -1: the connection failed. */
+static int write_out(struct st_h2conn *c)
+{
+    while (c->out_off < c->out_len) {
+        ssize_t w = tx(c, c->out + c->out_off, c->out_len - c->out_off);
+        if (w < 0)
+            return -1;
+        if (w == 0) {
+            st_io_set(&c->io, EPOLLIN | EPOLLOUT);
+            return 0;
+        }
+        c->out_off += (size_t)w;
+        c->bytes_out += (uint64_t)w;
+    }
+    c->out_off = c->out_len = 0;
+    return 1;
+}
+
+/* Output nghttp2 just produced: a large piece (a DATA frame) goes to TLS straight from
+ * nghttp2's buffer once everything before it is written, one copy fewer per bulk byte;
+ * small frames, and what TLS cannot take now, wait in c->out. 0, or -1 (failed). */
+static int put_out(struct st_h2conn *c, const uint8_t *p, size_t n)
+{
+    if (n >= DIRECT_MIN) {
+        int r = write_out(c);
+        if (r < 0)
+            return -1;
+        while (r > 0 && n) {
+            ssize_t w = tx(c, p, n);
+            if (w < 0)
+                return -1;
+            if (w == 0)
+                break;
+            p += w;
+            n -= (size_t)w;
+            c->bytes_out += (uint64_t)w;
+        }
+    }
+    if (n && append_out(c, p, n) < 0) {
+        st_h2conn_fail(c, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 static void flush(struct st_h2conn *c)
 {
     uint64_t sent0 = c->bytes_out;
@@ -346,19 +393,10 @@ static void flush(struct st_h2conn *c)
         return;
     }
     for (int round = 0; !c->dead && round < 64; round++) {
-        while (c->out_off < c->out_len) {
-            ssize_t w = tx(c, c->out + c->out_off, c->out_len - c->out_off);
-            if (w < 0)
-                return;
-            if (w == 0) {
-                st_io_set(&c->io, EPOLLIN | EPOLLOUT);
-                return;
-            }
-            c->out_off += (size_t)w;
-            c->bytes_out += (uint64_t)w;
-        }
-        c->out_off = c->out_len = 0;
-        while (c->out_len < OUT_BATCH) {
+        if (write_out(c) <= 0)
+            return;
+        size_t pulled = 0;
+        while (pulled < OUT_BATCH) {
             const uint8_t *data;
             ssize_t n = nghttp2_session_mem_send(c->session, &data);
             if (n < 0) {
@@ -367,12 +405,11 @@ static void flush(struct st_h2conn *c)
             }
             if (n == 0)
                 break;
-            if (append_out(c, data, (size_t)n) < 0) {
-                st_h2conn_fail(c, "out of memory");
+            if (put_out(c, data, (size_t)n) < 0)
                 return;
-            }
+            pulled += (size_t)n;
         }
-        if (c->out_len == 0)
+        if (pulled == 0)
             break;
     }
     if (c->out_len > c->out_off) {
