@@ -43,7 +43,7 @@ static int wbuf_write(BIO *b, const char *p, int n)
         c->tout_off = 0;
     }
     if (c->tout_len + (size_t)n > c->tout_cap) {
-        size_t cap = c->tout_cap ? c->tout_cap : TLS_OUT_MAX + 32768; /* grown once */
+        size_t cap = c->tout_cap ? c->tout_cap : 32768;
         while (cap < c->tout_len + (size_t)n)
             cap *= 2;
         uint8_t *t = realloc(c->tout, cap);
