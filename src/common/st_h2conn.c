@@ -338,20 +338,34 @@ static int append_out(struct st_h2conn *c, const uint8_t *p, size_t n)
     return 0;
 }
 
+/* Hands p[0, n) to tx until all of it went or the socket is full, counting bytes_out.
+ * Returns the bytes taken, or -1 (the connection failed). */
+static ssize_t tx_all(struct st_h2conn *c, const uint8_t *p, size_t n)
+{
+    size_t done = 0;
+    while (done < n) {
+        ssize_t w = tx(c, p + done, n - done);
+        if (w < 0)
+            return -1;
+        if (w == 0)
+            break;
+        done += (size_t)w;
+    }
+    c->bytes_out += done;
+    return (ssize_t)done;
+}
+
 /* Writes c->out from out_off. 1: all of it went, 0: the socket is full (EPOLLOUT is set),
  * -1: the connection failed. */
 static int write_out(struct st_h2conn *c)
 {
-    while (c->out_off < c->out_len) {
-        ssize_t w = tx(c, c->out + c->out_off, c->out_len - c->out_off);
-        if (w < 0)
-            return -1;
-        if (w == 0) {
-            st_io_set(&c->io, EPOLLIN | EPOLLOUT);
-            return 0;
-        }
-        c->out_off += (size_t)w;
-        c->bytes_out += (uint64_t)w;
+    ssize_t w = tx_all(c, c->out + c->out_off, c->out_len - c->out_off);
+    if (w < 0)
+        return -1;
+    c->out_off += (size_t)w;
+    if (c->out_off < c->out_len) {
+        st_io_set(&c->io, EPOLLIN | EPOLLOUT);
+        return 0;
     }
     c->out_off = c->out_len = 0;
     return 1;
@@ -364,18 +378,11 @@ static int put_out(struct st_h2conn *c, const uint8_t *p, size_t n)
 {
     if (n >= DIRECT_MIN) {
         int r = write_out(c);
-        if (r < 0)
+        ssize_t w = r > 0 ? tx_all(c, p, n) : 0;
+        if (r < 0 || w < 0)
             return -1;
-        while (r > 0 && n) {
-            ssize_t w = tx(c, p, n);
-            if (w < 0)
-                return -1;
-            if (w == 0)
-                break;
-            p += w;
-            n -= (size_t)w;
-            c->bytes_out += (uint64_t)w;
-        }
+        p += w;
+        n -= (size_t)w;
     }
     if (n && append_out(c, p, n) < 0) {
         st_h2conn_fail(c, "out of memory");
