@@ -363,8 +363,18 @@ fi
 FLOWGEN=$BUILD_DIR/st-flowgen
 FLOW_PORTS=8
 fd_count() { find "/proc/$(cat "$LAB_DIR/run/$1.pid")/fd" -mindepth 1 2>/dev/null | wc -l; }
-# flows_churn TAG: CHURN short flows (reset after the first byte), 256 setting up at once;
-# sets CHURN_<TAG> to "rate p99"
+# flowgen_ports MODE PER PARALLEL TIMEOUT IN OUT: one `st-flowgen MODE` per server port in
+# st-priv, each with PER flows and PARALLEL in flight, stdin from IN, output in OUT<k>;
+# FLOWGEN_PIDS gets their pids.
+flowgen_ports() {
+    local k
+    FLOWGEN_PIDS=()
+    for ((k = 0; k < FLOW_PORTS; k++)); do
+        ip netns exec st-priv timeout "$4" "$FLOWGEN" "$1" 203.0.113.10 $((7002 + k)) 1 \
+            --count "$2" --parallel "$3" <"$5" >"$6$k" 2>&1 &
+        FLOWGEN_PIDS+=($!)
+    done
+}
 # flowgen_sum WORD ASKED FILE...: adds up the "WORD K/N rate R/s p50 A ms p99 B ms" lines
 # of several st-flowgen processes: K summed, setups/s over the slowest one's time, the
 # worst p50 and p99.
@@ -383,16 +393,12 @@ flowgen_sum() {
 # server port so that the generator (one core per process at most) is not the limit;
 # sets CHURN_<TAG> to "setups/s p99-ms done".
 flows_churn() {
-    local tag=$1 out k per cpids=() tmp
+    local tag=$1 out per tmp
     per=$(((CHURN + FLOW_PORTS - 1) / FLOW_PORTS))
     tmp=$(mktemp -d)
     echo "bench: $tag: $CHURN short TCP flows st-priv -> 203.0.113.10 (256 in flight, $FLOW_PORTS processes)"
-    for ((k = 0; k < FLOW_PORTS; k++)); do
-        ip netns exec st-priv timeout 300 "$FLOWGEN" churn 203.0.113.10 $((7002 + k)) 1 \
-            --count "$per" --parallel $((256 / FLOW_PORTS)) >"$tmp/out$k" 2>&1 &
-        cpids+=($!)
-    done
-    wait "${cpids[@]}" 2>/dev/null || true
+    flowgen_ports churn "$per" $((256 / FLOW_PORTS)) 300 /dev/null "$tmp/out"
+    wait "${FLOWGEN_PIDS[@]}" 2>/dev/null || true
     out=$(flowgen_sum flows $((per * FLOW_PORTS)) "$tmp"/out*)
     rm -rf "$tmp"
     echo "bench:   $out"
@@ -405,18 +411,14 @@ flows_churn() {
 # hard limit). The summary adds up the processes: held/asked, setups/s over the slowest
 # one's time, and the slowest port's p50 and p99.
 flows_hold() {
-    local tag=$1 n=$IDLE_FLOWS per out fifo i k e0 g0 h0 f0 f1 hpids=()
+    local tag=$1 n=$IDLE_FLOWS per out fifo i e0 g0 h0 f0 f1
     per=$(((n + FLOW_PORTS - 1) / FLOW_PORTS))
     fifo=$(mktemp -u)
     mkfifo "$fifo"
     e0=$(rss_kib edge) g0=$(rss_kib gateway) h0=$(rss_kib gateway2)
     f0="$(fd_count gateway)/$(fd_count gateway2)"
     echo "bench: $tag: $n idle TCP flows st-priv -> 203.0.113.10 ($FLOW_PORTS processes)"
-    for ((k = 0; k < FLOW_PORTS; k++)); do
-        ip netns exec st-priv timeout 900 "$FLOWGEN" hold 203.0.113.10 $((7002 + k)) 1 \
-            --count "$per" --parallel $((512 / FLOW_PORTS)) <"$fifo" >"$fifo.out$k" 2>&1 &
-        hpids+=($!)
-    done
+    flowgen_ports hold "$per" $((512 / FLOW_PORTS)) 900 "$fifo" "$fifo.out"
     exec {keep}>"$fifo"
     for ((i = 0; i < 1200; i++)); do
         (($(cat "$fifo".out* 2>/dev/null | grep -c '^held') == FLOW_PORTS)) && break
@@ -434,7 +436,7 @@ flows_hold() {
         FLOWS_FD="$f0 -> $f1"
     fi
     exec {keep}>&-
-    wait "${hpids[@]}" 2>/dev/null || true
+    wait "${FLOWGEN_PIDS[@]}" 2>/dev/null || true
     rm -f "$fifo" "$fifo".out*
 }
 IDLE_FLOWS=${BENCH_IDLE_FLOWS:-10000}

@@ -92,12 +92,12 @@ exec {hold_fd}>"$dir/hold"
 SECONDS=0
 wait_for 120 "$H flows held" grep -q '^held' "$dir/hold.out"
 assert_match "^held $H/$H " "$(grep '^held' "$dir/hold.out")" "$H flows site 1 -> site 2 open at once (${SECONDS}s)"
-live=$(gw_stat "$GATEWAY_LOG_2" tcp_live)
-((live >= H)) || fail "expose gateway: tcp_live=$live while $H flows are open"
-pass "expose gateway holds them all (tcp_live=$live)"
-live=$(gw_stat "$GATEWAY_LOG" tcp_live)
-((live >= H)) || fail "reach gateway: tcp_live=$live while $H flows are open"
-pass "reach gateway holds them all (tcp_live=$live)"
+for gw in "expose $GATEWAY_LOG_2" "reach $GATEWAY_LOG"; do
+    read -r role log <<<"$gw"
+    live=$(gw_stat "$log" tcp_live)
+    ((live >= H)) || fail "$role gateway: tcp_live=$live while $H flows are open"
+    pass "$role gateway holds them all (tcp_live=$live)"
+done
 exec {hold_fd}>&-
 wait "$hold_pid" || true
 
