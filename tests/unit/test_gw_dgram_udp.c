@@ -2,6 +2,17 @@
  * queues, lifetimes. The harness (gw_dgram_harness.h) describes the fixture. */
 #include "gw_dgram_harness.h"
 
+/* After the expected packets were read: no more on the TUN, exactly `sent` more sent and
+ * no new drop since (tx, drops), no partial capsule held by d, nothing queued. */
+static void expect_all_sent(const struct gw_dgram *d, uint64_t tx, uint64_t drops, uint64_t sent)
+{
+    expect_nothing();
+    ck_assert_uint_eq(gw.dgram.tx, tx + sent);
+    ck_assert_uint_eq(gw.dgram.drops, drops);
+    ck_assert_ptr_null(d->in);
+    ck_assert_uint_eq(gw.dgram.queued_bytes, 0);
+}
+
 /* 1. One DATAGRAM capsule -> one UDP packet from the flow's virtual IP. */
 START_TEST(test_udp_expose)
 {
@@ -33,11 +44,7 @@ START_TEST(test_udp_expose)
     ck_assert_uint_eq(u.len, sizeof(payload));
     ck_assert(memcmp(u.data, payload, sizeof(payload)) == 0);
     ck_assert_uint_eq(get16(rbuf + 2), 28 + sizeof(payload));
-    expect_nothing();
-    ck_assert_uint_eq(gw.dgram.tx, tx + 1);
-    ck_assert_uint_eq(gw.dgram.drops, drops);
-    ck_assert_ptr_null(d->in);
-    ck_assert_uint_eq(gw.dgram.queued_bytes, 0);
+    expect_all_sent(d, tx, drops, 1);
 }
 END_TEST
 
@@ -207,11 +214,7 @@ START_TEST(test_unknown_capsules)
         expect_udp(&u);
         ck_assert_uint_eq(u.len, 3);
         ck_assert(memcmp(u.data, "two", 3) == 0);
-        expect_nothing();
-        ck_assert_uint_eq(gw.dgram.tx, tx + 2);
-        ck_assert_uint_eq(gw.dgram.drops, drops);
-        ck_assert_ptr_null(d->in);
-        ck_assert_uint_eq(gw.dgram.queued_bytes, 0);
+        expect_all_sent(d, tx, drops, 2);
     }
 }
 END_TEST
