@@ -364,13 +364,14 @@ FLOWGEN=$BUILD_DIR/st-flowgen
 FLOW_PORTS=8
 fd_count() { find "/proc/$(cat "$LAB_DIR/run/$1.pid")/fd" -mindepth 1 2>/dev/null | wc -l; }
 # flowgen_ports MODE PER PARALLEL TIMEOUT IN OUT: one `st-flowgen MODE` per server port in
-# st-priv, each with PER flows and PARALLEL in flight, stdin from IN, output in OUT<k>;
-# FLOWGEN_PIDS gets their pids.
+# FLOWGEN_NS (st-priv), each with PER flows and PARALLEL in flight, stdin from IN, output
+# in OUT<k>; FLOWGEN_PIDS gets their pids.
+FLOWGEN_NS=st-priv
 flowgen_ports() {
     local k
     FLOWGEN_PIDS=()
     for ((k = 0; k < FLOW_PORTS; k++)); do
-        ip netns exec st-priv timeout "$4" "$FLOWGEN" "$1" 203.0.113.10 $((7002 + k)) 1 \
+        ip netns exec "$FLOWGEN_NS" timeout "$4" "$FLOWGEN" "$1" 203.0.113.10 $((7002 + k)) 1 \
             --count "$2" --parallel "$3" <"$5" >"$6$k" 2>&1 &
         FLOWGEN_PIDS+=($!)
     done
@@ -389,19 +390,41 @@ flowgen_sum() {
         END { rate = 0; if (t > 0) rate = held / t
               printf "%s %d/%d rate %d/s p50 %s ms p99 %s ms\n", w, held, n, rate, p50 + 0, p99 + 0 }'
 }
+# cpu_ticks [NAME...]: busy clock ticks of the whole machine (all CPUs, /proc/stat), or
+# the user+system ticks of the named lab daemons, one number per name
+cpu_ticks() {
+    local n pid
+    if (($# == 0)); then
+        awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat
+        return
+    fi
+    for n in "$@"; do
+        pid=$(cat "$LAB_DIR/run/$n.pid" 2>/dev/null) || { echo 0; continue; }
+        sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{ print $12 + $13 }' || echo 0
+    done
+}
 # flows_churn TAG: CHURN short flows (connect, first byte, reset), one st-flowgen per
 # server port so that the generator (one core per process at most) is not the limit;
-# sets CHURN_<TAG> to "setups/s p99-ms done".
+# sets CHURN_<TAG> to "setups/s p99-ms done" and prints the CPU time each flow cost
+# the whole machine (endpoints and routing included) and each daemon.
 flows_churn() {
-    local tag=$1 out per tmp
+    local tag=$1 out per tmp m0 m1 d0 d1 hz
     per=$(((CHURN + FLOW_PORTS - 1) / FLOW_PORTS))
     tmp=$(mktemp -d)
-    echo "bench: $tag: $CHURN short TCP flows st-priv -> 203.0.113.10 (256 in flight, $FLOW_PORTS processes)"
+    echo "bench: $tag: $CHURN short TCP flows $FLOWGEN_NS -> 203.0.113.10 (256 in flight, $FLOW_PORTS processes)"
+    m0=$(cpu_ticks) d0=$(cpu_ticks gateway edge gateway2)
     flowgen_ports churn "$per" $((256 / FLOW_PORTS)) 300 /dev/null "$tmp/out"
     wait "${FLOWGEN_PIDS[@]}" 2>/dev/null || true
+    m1=$(cpu_ticks) d1=$(cpu_ticks gateway edge gateway2)
     out=$(flowgen_sum flows $((per * FLOW_PORTS)) "$tmp"/out*)
     rm -rf "$tmp"
     echo "bench:   $out"
+    hz=$(getconf CLK_TCK)
+    # shellcheck disable=SC2086 # d0 and d1 are lists of numbers
+    echo "bench:   CPU us per flow: $(echo $m0 $m1 $d0 $d1 | awk -v n=$((per * FLOW_PORTS)) \
+        -v hz="$hz" '{ u = 1e6 / hz / n
+            printf "machine %.0f, reach gateway %.0f, edge %.0f, expose gateway %.0f",
+                ($2 - $1) * u, ($6 - $3) * u, ($7 - $4) * u, ($8 - $5) * u }')"
     printf -v "CHURN_$tag" '%s' "$(sed -n 's/^flows \([0-9]*\)\/[0-9]* rate \([0-9]*\)\/s .* p99 \([0-9.]*\) ms$/\2 \3 \1/p' <<<"$out")"
 }
 # flows_hold TAG: IDLE_FLOWS idle flows held open; sets FLOWS_<TAG> to the summary and, for
@@ -441,7 +464,7 @@ flows_hold() {
 }
 IDLE_FLOWS=${BENCH_IDLE_FLOWS:-10000}
 CHURN=${BENCH_CHURN:-50000}
-FLOWS_tun="" FLOWS_kern="" CHURN_tun="" CHURN_kern=""
+FLOWS_tun="" FLOWS_kern="" CHURN_tun="" CHURN_kern="" CHURN_local=""
 if [[ $MODE == all || $MODE == flows ]]; then
     [[ -x $FLOWGEN ]] || { echo "bench: $FLOWGEN missing (build first)" >&2; exit 1; }
     for ((k = 0; k < FLOW_PORTS; k++)); do # one server per port: fds per process (above)
@@ -449,6 +472,8 @@ if [[ $MODE == all || $MODE == flows ]]; then
         pids+=($!)
         wait_listen st-priv2 "203.0.113.10:$((7002 + k))"
     done
+    # the machine's ceiling: the same generators and servers with nothing between them
+    FLOWGEN_NS=st-priv2 flows_churn local
     flows_churn tun
     flows_hold tun
     kernel_routes add
@@ -458,6 +483,7 @@ if [[ $MODE == all || $MODE == flows ]]; then
     kernel_routes del
     routed=0
     printf '\n%-44s %s\n' "TCP flows, site 1 -> site 2" "set up / asked, setups/s, first-byte latency"
+    printf '%-44s %s\n' "no routing (both ends in st-priv2), short" "$CHURN_local (rate p99-ms done)"
     printf '%-44s %s\n' "kernel routing, short flows" "$CHURN_kern (rate p99-ms done)"
     printf '%-44s %s\n' "subtunnel, short flows" "$CHURN_tun (rate p99-ms done)"
     printf '%-44s %s\n' "kernel routing, idle flows" "$FLOWS_kern"

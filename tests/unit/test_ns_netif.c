@@ -113,12 +113,15 @@ static void ip_hdr(struct pkt *k, uint8_t proto, uint32_t src, uint32_t dst, siz
     k->len = 20 + l4len;
 }
 
-static void tcp_pkt(struct pkt *k, const char *src, uint16_t sport, const char *dst, uint16_t dport,
-                    uint32_t seq, uint32_t ack, uint8_t flags)
+/* A TCP segment carrying n bytes of data (n <= 1400). */
+static void tcp_data_pkt(struct pkt *k, const char *src, uint16_t sport, const char *dst,
+                         uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags,
+                         const void *data, size_t n)
 {
     uint8_t *t = k->b + 20;
 
-    ip_hdr(k, IP_PROTO_TCP, addr(src), addr(dst), 20);
+    ck_assert_uint_le(n, 1400);
+    ip_hdr(k, IP_PROTO_TCP, addr(src), addr(dst), 20 + n);
     memset(t, 0, 20);
     put16(t, sport);
     put16(t + 2, dport);
@@ -127,7 +130,15 @@ static void tcp_pkt(struct pkt *k, const char *src, uint16_t sport, const char *
     t[12] = 5 << 4;
     t[13] = flags;
     put16(t + 14, 65535);
-    put16(t + 16, l4_csum(k->b, 20));
+    if (n)
+        memcpy(t + 20, data, n);
+    put16(t + 16, l4_csum(k->b, 20 + n));
+}
+
+static void tcp_pkt(struct pkt *k, const char *src, uint16_t sport, const char *dst, uint16_t dport,
+                    uint32_t seq, uint32_t ack, uint8_t flags)
+{
+    tcp_data_pkt(k, src, sport, dst, dport, seq, ack, flags, NULL, 0);
 }
 
 static void udp_pkt(struct pkt *k, const char *src, uint16_t sport, const char *dst, uint16_t dport,
@@ -818,6 +829,32 @@ START_TEST(test_unacked_tail)
 }
 END_TEST
 
+/* Aborting a connection with a delayed ACK pending sends only the RST, which acknowledges
+ * the data (patch 0006); lwIP used to send the ACK first. */
+START_TEST(test_abort_rst_acks)
+{
+    struct accept_rec r = {0};
+    struct tcp_pcb *l = listener(IP4_ADDR_ANY, 80, &r), *pcb;
+    struct pkt k;
+    struct seg s;
+
+    handshake("198.51.100.10", 80, 40004, &r);
+    pcb = r.pcb;
+    tcp_data_pkt(&k, "192.0.2.1", 40004, "198.51.100.10", 80, 1001, pcb->snd_nxt, F_ACK, "hello",
+                 5);
+    inject(&k);
+    expect_no_pkt(); /* the ACK is delayed */
+    ck_assert(pcb->flags & TF_ACK_DELAY);
+    tcp_abort(pcb);
+    s = expect_pkt();
+    ck_assert_uint_eq(s.flags, F_RST | F_ACK);
+    ck_assert_uint_eq(s.ack, 1006);
+    ck_assert_uint_eq(s.dport, 40004);
+    expect_no_pkt();
+    tcp_close(l);
+}
+END_TEST
+
 static Suite *ns_netif_suite(void)
 {
     Suite *s = suite_create("ns_netif");
@@ -829,6 +866,7 @@ static Suite *ns_netif_suite(void)
     tcase_add_test(tc, test_no_listener_rst);
     tcase_add_test(tc, test_connect_from_foreign_source);
     tcase_add_test(tc, test_unacked_tail);
+    tcase_add_test(tc, test_abort_rst_acks);
     tcase_add_test(tc, test_connect_from_fast);
     tcase_add_test(tc, test_udp_any_destination);
     tcase_add_test(tc, test_read_counters);
