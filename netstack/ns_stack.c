@@ -36,13 +36,23 @@ u32_t sys_now(void)
     return (u32_t)((uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u);
 }
 
+/* One getrandom(2) per 64 values: every connection lwIP opens or accepts takes an ISN,
+ * and one syscall each was ~1 % of a gateway's time setting up short flows. A value is
+ * wiped from the pool when handed out. */
 uint32_t ns_rand(void)
 {
+    static uint32_t pool[64];
+    static size_t left;
     uint32_t r;
 
-    if (getrandom(&r, sizeof(r), GRND_NONBLOCK) == (ssize_t)sizeof(r))
-        return r;
-    return ((uint32_t)random() << 16) ^ (uint32_t)random();
+    if (left == 0) {
+        if (getrandom(pool, sizeof(pool), GRND_NONBLOCK) != (ssize_t)sizeof(pool))
+            return ((uint32_t)random() << 16) ^ (uint32_t)random();
+        left = sizeof(pool) / sizeof(pool[0]);
+    }
+    r = pool[--left];
+    pool[left] = 0;
+    return r;
 }
 
 void ns_diag(const char *fmt, ...)

@@ -18,7 +18,8 @@ void ns_stack_poll_timers(void);
 /* lwIP's clock: CLOCK_MONOTONIC in milliseconds (wraps at 2^32). */
 u32_t sys_now(void);
 
-/* 32 random bits from getrandom(2) (random(3) if it fails); lwIP ports and ISNs. */
+/* 32 random bits from getrandom(2), drawn 64 values at a time (random(3) if it fails);
+ * lwIP ports and ISNs. */
 uint32_t ns_rand(void);
 
 /* tcp_bind(pcb, local, lport) + tcp_connect(pcb, remote, rport, cb) without tcp_bind's

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <linux/virtio_net.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -855,6 +856,33 @@ START_TEST(test_abort_rst_acks)
 }
 END_TEST
 
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* ns_rand hands out a pool of 64 values per getrandom: across several refills the values
+ * stay distinct (a stuck pool or a refill that repeats would not) and use all 32 bits. */
+START_TEST(test_rand_pool)
+{
+    enum { N = 1000 };
+    static uint32_t v[N];
+    uint32_t any = 0;
+    int dups = 0;
+
+    for (int i = 0; i < N; i++) {
+        v[i] = ns_rand();
+        any |= v[i];
+    }
+    qsort(v, N, sizeof(v[0]), cmp_u32);
+    for (int i = 1; i < N; i++)
+        dups += v[i] == v[i - 1];
+    ck_assert_int_le(dups, 1); /* 1000 draws of 32 bits: a repeat has p ~ 1e-4 */
+    ck_assert_uint_eq(any >> 28, 0xf);
+}
+END_TEST
+
 static Suite *ns_netif_suite(void)
 {
     Suite *s = suite_create("ns_netif");
@@ -867,6 +895,7 @@ static Suite *ns_netif_suite(void)
     tcase_add_test(tc, test_connect_from_foreign_source);
     tcase_add_test(tc, test_unacked_tail);
     tcase_add_test(tc, test_abort_rst_acks);
+    tcase_add_test(tc, test_rand_pool);
     tcase_add_test(tc, test_connect_from_fast);
     tcase_add_test(tc, test_udp_any_destination);
     tcase_add_test(tc, test_read_counters);
