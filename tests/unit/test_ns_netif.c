@@ -856,6 +856,61 @@ START_TEST(test_abort_rst_acks)
 }
 END_TEST
 
+/* Walks a pcb list checking the prev links (patch 0007); returns its length. */
+static int check_links(struct tcp_pcb *head)
+{
+    int n = 0;
+
+    if (head)
+        ck_assert_ptr_null(head->prev);
+    for (struct tcp_pcb *p = head; p && n < 10000; p = p->next, n++)
+        if (p->next)
+            ck_assert_ptr_eq(p->next->prev, p);
+    return n;
+}
+
+/* 40 connections ended in a mixed order (the newest = head, the oldest = tail, the
+ * middle; by abort and by the peer's RST): the active list stays linked both ways,
+ * shrinks by one each time, and ends empty. */
+START_TEST(test_pcb_list_links)
+{
+    enum { N = 40 };
+    static const int order[] = {39, 0, 20, 38, 1, 21, 19, 2, 37, 22};
+    struct accept_rec r = {0};
+    struct tcp_pcb *l = listener(IP4_ADDR_ANY, 80, &r), *pcbs[N];
+    int live = N, base = check_links(tcp_active_pcbs);
+    struct pkt k;
+
+    for (int i = 0; i < N; i++) {
+        r.calls = 0;
+        handshake("198.51.100.10", 80, (uint16_t)(41000 + i), &r);
+        pcbs[i] = r.pcb;
+    }
+    ck_assert_int_eq(check_links(tcp_active_pcbs), base + N);
+    for (size_t j = 0; j < sizeof(order) / sizeof(order[0]); j++) {
+        int i = order[j];
+        if (j % 2) {
+            tcp_abort(pcbs[i]);
+            drain();
+        } else {
+            tcp_pkt(&k, "192.0.2.1", (uint16_t)(41000 + i), "198.51.100.10", 80, 1001,
+                    pcbs[i]->snd_nxt, F_RST | F_ACK);
+            inject(&k);
+        }
+        pcbs[i] = NULL;
+        ck_assert_int_eq(check_links(tcp_active_pcbs), base + --live);
+    }
+    for (int i = 0; i < N; i++)
+        if (pcbs[i]) {
+            tcp_abort(pcbs[i]);
+            ck_assert_int_eq(check_links(tcp_active_pcbs), base + --live);
+        }
+    ck_assert_int_eq(live, 0);
+    drain();
+    tcp_close(l);
+}
+END_TEST
+
 static int cmp_u32(const void *a, const void *b)
 {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -896,6 +951,7 @@ static Suite *ns_netif_suite(void)
     tcase_add_test(tc, test_unacked_tail);
     tcase_add_test(tc, test_abort_rst_acks);
     tcase_add_test(tc, test_rand_pool);
+    tcase_add_test(tc, test_pcb_list_links);
     tcase_add_test(tc, test_connect_from_fast);
     tcase_add_test(tc, test_udp_any_destination);
     tcase_add_test(tc, test_read_counters);
