@@ -384,9 +384,11 @@ void gw_flow_start(struct gw_flow *f)
     }
     gw->flows_opened++;
     st_timer_start(&f->timer, (uint64_t)gw->cfg.connect_timeout_ms);
-    char vip[INET_ADDRSTRLEN];
-    inet_ntop(AF_INET, &f->vip, vip, sizeof(vip));
-    st_debug("flow %s -> %s: connecting from %s", f->client, f->authority, vip);
+    if (st_log_get_level() >= ST_LOG_DEBUG) {
+        char vip[INET_ADDRSTRLEN];
+        inet_ntop(AF_INET, &f->vip, vip, sizeof(vip));
+        st_debug("flow %s -> %s: connecting from %s", f->client, f->authority, vip);
+    }
 }
 
 int gw_flow_on_data(struct gw_flow *f, const uint8_t *p, size_t n)
