@@ -400,7 +400,7 @@ cpu_ticks() {
     fi
     for n in "$@"; do
         pid=$(cat "$LAB_DIR/run/$n.pid" 2>/dev/null) || { echo 0; continue; }
-        sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{ print $12 + $13 }' || echo 0
+        sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{ t = $12 + $13 } END { print t + 0 }'
     done
 }
 # flows_churn TAG: CHURN short flows (connect, first byte, reset), one st-flowgen per

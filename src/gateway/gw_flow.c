@@ -387,7 +387,7 @@ void gw_flow_start(struct gw_flow *f)
     if (st_log_get_level() >= ST_LOG_DEBUG) {
         char vip[INET_ADDRSTRLEN];
         inet_ntop(AF_INET, &f->vip, vip, sizeof(vip));
-        st_debug("flow %s -> %s: connecting from %s", f->client, f->authority, vip);
+        st_log(ST_LOG_DEBUG, "flow %s -> %s: connecting from %s", f->client, f->authority, vip);
     }
 }
 
