@@ -22,6 +22,8 @@
 /* Encrypted bytes held for the socket: OpenSSL writes each 16 KiB record on its own, our
  * write BIO gathers them so one send() carries several (fewer syscalls and TCP packets). */
 #define TLS_OUT_MAX (256 * 1024)
+#define TLS_RECORD 16384 /* OpenSSL's largest record of plaintext */
+#define FRAME_HEAD 9     /* an HTTP/2 frame header */
 
 static void on_io(struct st_io *io, uint32_t events);
 static void on_kick(struct st_defer *d);
@@ -277,7 +279,7 @@ static ssize_t tx(struct st_h2conn *c, const uint8_t *p, size_t n)
         ERR_clear_error(); /* SSL_get_error reads the shared queue: start it empty */
         int w = SSL_write(c->ssl, p, (int)(n > INT32_MAX ? INT32_MAX : n));
         if (w > 0)
-            return drain(c) < 0 ? -1 : w;
+            return w; /* the records wait in c->tout: flush() sends them together */
         int e = SSL_get_error(c->ssl, w);
         if (e != SSL_ERROR_WANT_WRITE && e != SSL_ERROR_WANT_READ) {
             char buf[200];
@@ -419,6 +421,8 @@ static void flush(struct st_h2conn *c)
         if (pulled == 0)
             break;
     }
+    if (c->ssl && !c->dead && drain(c) < 0)
+        return;
     if (c->out_len > c->out_off) {
         st_h2conn_kick(c); /* round budget used up: continue next iteration */
         return;
@@ -549,6 +553,27 @@ void st_h2conn_goaway(struct st_h2conn *c, uint32_t error)
     st_h2conn_kick(c);
 }
 
+/* DATA payload sized so that a frame fills whole TLS records. OpenSSL cuts a write into
+ * 16384-byte records, and nghttp2's default 16384-byte payload behind its 9-byte header
+ * left a 9-byte record after every frame: a seal, an open and a send() of its own. With
+ * the 64 KiB frames both our ends allow, a frame is four full records. */
+static ssize_t data_length(nghttp2_session *s, uint8_t type, int32_t stream_id, int32_t conn_window,
+                           int32_t stream_window, uint32_t peer_max_frame, void *ud)
+{
+    (void)s;
+    (void)type;
+    (void)stream_id;
+    (void)ud;
+    int64_t lim = peer_max_frame;
+    if (conn_window < lim)
+        lim = conn_window;
+    if (stream_window < lim)
+        lim = stream_window;
+    if (lim < TLS_RECORD - FRAME_HEAD)
+        return lim < 1 ? 1 : (ssize_t)lim;
+    return (ssize_t)((lim + FRAME_HEAD) / TLS_RECORD * TLS_RECORD - FRAME_HEAD);
+}
+
 int st_h2conn_session(struct st_h2conn *c, bool server, const struct st_h2_handlers *h, void *ud,
                       const nghttp2_settings_entry *iv, size_t niv, int32_t conn_window)
 {
@@ -566,6 +591,7 @@ int st_h2conn_session(struct st_h2conn *c, bool server, const struct st_h2_handl
     nghttp2_session_callbacks_set_on_frame_recv_callback(cb, h->frame_recv);
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, h->data_chunk);
     nghttp2_session_callbacks_set_on_stream_close_callback(cb, h->stream_close);
+    nghttp2_session_callbacks_set_data_source_read_length_callback(cb, data_length);
     nghttp2_option_set_no_auto_window_update(opt, 1);
     /* Closed streams are kept only for the priority tree (unused here); without this a
      * server that sets no SETTINGS_MAX_CONCURRENT_STREAMS keeps every one it ever saw

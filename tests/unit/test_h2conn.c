@@ -1,0 +1,242 @@
+/* st_h2conn with TLS on both ends of a loopback TCP pair, client and server driven by one
+ * loop: a response body crosses intact, and its DATA frames fill whole TLS records (the
+ * client's record headers are counted as they arrive). */
+#include "st_h2conn.h"
+#include "st_tls.h"
+
+#include "st_check.h"
+#include "tls_fixture.h"
+#include <stdlib.h>
+
+#define BODY (1u << 20)
+#define RECORD_FULL (16384 + 1 + 16) /* TLS 1.3 record: plaintext, inner type, AEAD tag */
+#define ALPN_H2 ((const unsigned char *)"\x02h2")
+#define nv(n, v)                                                                                   \
+    {                                                                                              \
+        (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, sizeof(v) - 1, NGHTTP2_NV_FLAG_NONE         \
+    }
+
+static char dir[] = "/tmp/st-test-h2conn-XXXXXX";
+static char crt[300], key[300];
+
+static void certs_setup(void)
+{
+    strcpy(dir, "/tmp/st-test-h2conn-XXXXXX"); /* mkdtemp rewrites it (CK_FORK=no) */
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(crt, sizeof(crt), "%s/a.crt", dir);
+    snprintf(key, sizeof(key), "%s/a.key", dir);
+    write_pem(crt, key, "a.example.test", "DNS:a.example.test");
+}
+
+static void certs_teardown(void)
+{
+    unlink(crt);
+    unlink(key);
+    rmdir(dir);
+}
+
+/* One run: the client asks for BODY bytes, the server answers from body_byte(). */
+static struct run {
+    struct st_loop loop;
+    struct st_h2conn srv, cli;
+    struct st_timer guard;
+    const nghttp2_settings_entry *cli_iv; /* the client's SETTINGS */
+    size_t cli_niv;
+    size_t sent, got, wrong;
+    bool done, timed_out;
+    char closed[200];
+    int full, partial; /* application records the client received, by size */
+} R;
+
+static uint8_t body_byte(size_t i)
+{
+    return (uint8_t)((i * 2654435761u) >> 13);
+}
+
+static void count_record(int write_p, int version, int type, const void *buf, size_t len, SSL *ssl,
+                         void *arg)
+{
+    (void)version;
+    (void)ssl;
+    (void)arg;
+    const uint8_t *h = buf;
+    if (write_p || type != SSL3_RT_HEADER || len != 5 || h[0] != SSL3_RT_APPLICATION_DATA)
+        return;
+    if ((h[3] << 8 | h[4]) == RECORD_FULL)
+        R.full++;
+    else
+        R.partial++;
+}
+
+static ssize_t body_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len, uint32_t *flags,
+                         nghttp2_data_source *src, void *ud)
+{
+    (void)s;
+    (void)id;
+    (void)src;
+    (void)ud;
+    size_t n = BODY - R.sent < len ? BODY - R.sent : len;
+    for (size_t i = 0; i < n; i++)
+        buf[i] = body_byte(R.sent + i);
+    R.sent += n;
+    if (R.sent == BODY)
+        *flags |= NGHTTP2_DATA_FLAG_EOF;
+    return (ssize_t)n;
+}
+
+static int srv_frame(nghttp2_session *s, const nghttp2_frame *f, void *ud)
+{
+    (void)ud;
+    if (f->hd.type != NGHTTP2_HEADERS || !(f->hd.flags & NGHTTP2_FLAG_END_STREAM))
+        return 0;
+    nghttp2_nv h[] = {nv(":status", "200")};
+    nghttp2_data_provider p = {.read_callback = body_read};
+    ck_assert_int_eq(nghttp2_submit_response(s, f->hd.stream_id, h, 1, &p), 0);
+    return 0;
+}
+
+static int cli_chunk(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t *d, size_t n,
+                     void *ud)
+{
+    (void)flags;
+    (void)ud;
+    for (size_t i = 0; i < n; i++)
+        R.wrong += d[i] != body_byte(R.got + i);
+    R.got += n;
+    nghttp2_session_consume(s, id, n); /* manual windows: reopen as the body is taken */
+    st_h2conn_kick(&R.cli);
+    return 0;
+}
+
+static int cli_close(nghttp2_session *s, int32_t id, uint32_t code, void *ud)
+{
+    (void)s;
+    (void)id;
+    (void)code;
+    (void)ud;
+    R.done = true;
+    st_loop_stop(&R.loop);
+    return 0;
+}
+
+static int srv_ready(struct st_h2conn *c)
+{
+    static const struct st_h2_handlers h = {.frame_recv = srv_frame};
+    static const nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_MAX_FRAME_SIZE, 65536}};
+    return st_h2conn_session(c, true, &h, NULL, iv, 1, 1 << 24);
+}
+
+static int cli_ready(struct st_h2conn *c)
+{
+    static const struct st_h2_handlers h = {.data_chunk = cli_chunk, .stream_close = cli_close};
+    if (st_h2conn_session(c, false, &h, NULL, R.cli_iv, R.cli_niv, 1 << 24) < 0)
+        return -1;
+    nghttp2_nv req[] = {nv(":method", "GET"), nv(":scheme", "https"),
+                        nv(":authority", "a.example.test"), nv(":path", "/")};
+    return nghttp2_submit_request(c->session, NULL, req, 4, NULL, NULL) > 0 ? 0 : -1;
+}
+
+static void on_closed(struct st_h2conn *c, const char *why)
+{
+    snprintf(R.closed, sizeof(R.closed), "%s: %s", c == &R.srv ? "server" : "client", why);
+    st_loop_stop(&R.loop);
+}
+
+static void on_guard(struct st_timer *t)
+{
+    (void)t;
+    R.timed_out = true;
+    st_loop_stop(&R.loop);
+}
+
+static const struct st_h2conn_ops srv_ops = {.ready = srv_ready, .closed = on_closed};
+static const struct st_h2conn_ops cli_ops = {.ready = cli_ready, .closed = on_closed};
+
+/* Runs one request with the client's SETTINGS iv; checks the body arrived intact. */
+static void run(const nghttp2_settings_entry *iv, size_t niv)
+{
+    char err[256];
+    int fd[2];
+    memset(&R, 0, sizeof(R));
+    R.cli_iv = iv;
+    R.cli_niv = niv;
+    ck_assert_int_eq(st_loop_init(&R.loop), 0);
+    SSL_CTX *ctx = st_tls_server_ctx(crt, key, ALPN_H2, err, sizeof(err));
+    ck_assert_msg(ctx != NULL, "%s", err);
+    SSL *s = SSL_new(ctx);
+    SSL_CTX_free(ctx);
+    ck_assert_ptr_nonnull(s);
+    tcp_pair(fd, false);
+    SSL *c = client_new(fd[1], "a.example.test", ALPN_H2);
+    SSL_set_msg_callback(c, count_record);
+    ck_assert_int_eq(st_h2conn_init(&R.srv, &R.loop, fd[0], s, false, false, &srv_ops, NULL), 0);
+    ck_assert_int_eq(st_h2conn_init(&R.cli, &R.loop, fd[1], c, false, true, &cli_ops, NULL), 0);
+    st_timer_init(&R.guard, &R.loop, on_guard, NULL);
+    st_timer_start(&R.guard, 20000);
+    st_loop_run(&R.loop);
+    st_timer_stop(&R.guard);
+    st_h2conn_fini(&R.cli);
+    st_h2conn_fini(&R.srv);
+    st_loop_fini(&R.loop);
+    ck_assert_msg(!R.timed_out, "no answer within 20 s (%zu of %u bytes)", R.got, BODY);
+    ck_assert_msg(R.done, "connection closed: %s", R.closed);
+    ck_assert_uint_eq(R.got, BODY);
+    ck_assert_uint_eq(R.wrong, 0);
+}
+
+/* Records that are not full: the session tickets, SETTINGS and their ACK, the response's
+ * HEADERS, window updates, the body's last frame (9 in these runs). */
+#define PARTIAL_MAX 12
+
+/* 64 KiB frames allowed: each DATA frame is four full records. Before the frames were
+ * sized, every 16 KiB frame left its 9 bytes over as a record of their own (72 partial
+ * records in this run). */
+START_TEST(test_data_fills_records)
+{
+    static const nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_MAX_FRAME_SIZE, 65536},
+                                                {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1 << 22}};
+    run(iv, 2);
+    ck_assert_int_ge(R.full, (int)(BODY / 16384) - 1);
+    ck_assert_int_le(R.partial, PARTIAL_MAX);
+}
+END_TEST
+
+/* A peer keeping the default 16 KiB frame limit (browsers): frames of 16375 bytes, one
+ * full record each. */
+START_TEST(test_data_default_frame_limit)
+{
+    static const nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1 << 22}};
+    run(iv, 1);
+    ck_assert_int_ge(R.full, (int)(BODY / 16384) - 1);
+    ck_assert_int_le(R.partial, PARTIAL_MAX);
+}
+END_TEST
+
+/* A stream window smaller than a record: frames shrink to what the window allows and the
+ * body still crosses whole. */
+START_TEST(test_data_small_window)
+{
+    static const nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 5000}};
+    run(iv, 1);
+    ck_assert_int_eq(R.full, 0);
+    ck_assert_int_gt(R.partial, (int)(BODY / 5000));
+}
+END_TEST
+
+static Suite *h2conn_suite(void)
+{
+    Suite *s = suite_create("h2conn");
+    TCase *tc = tcase_create("core");
+    tcase_add_unchecked_fixture(tc, certs_setup, certs_teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_data_fills_records);
+    tcase_add_test(tc, test_data_default_frame_limit);
+    tcase_add_test(tc, test_data_small_window);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return st_check_run(h2conn_suite());
+}
