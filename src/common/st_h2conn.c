@@ -23,7 +23,12 @@
  * write BIO gathers them so one send() carries several (fewer syscalls and TCP packets). */
 #define TLS_OUT_MAX (256 * 1024)
 #define TLS_RECORD 16384 /* OpenSSL's largest record of plaintext */
-#define FRAME_HEAD 9     /* an HTTP/2 frame header */
+/* TLS read-ahead buffer of a connection between our own daemons (many_resets). With
+ * READ_BUF, every recv() ended inside a record and a second one fetched its last bytes:
+ * two syscalls per 64 KiB frame. Held only while a record is incomplete
+ * (SSL_MODE_RELEASE_BUFFERS), and only where the peer is ours. */
+#define TLS_READ_BULK (256 * 1024)
+#define FRAME_HEAD 9 /* an HTTP/2 frame header */
 
 static void on_io(struct st_io *io, uint32_t events);
 static void on_kick(struct st_defer *d);
@@ -597,6 +602,8 @@ int st_h2conn_session(struct st_h2conn *c, bool server, const struct st_h2_handl
      * server that sets no SETTINGS_MAX_CONCURRENT_STREAMS keeps every one it ever saw
      * (~350 bytes per stream, measured as unbounded gateway growth). */
     nghttp2_option_set_no_closed_streams(opt, 1);
+    if (c->many_resets && c->ssl)
+        SSL_set_default_read_buffer_len(c->ssl, TLS_READ_BULK);
     if (c->many_resets)
         nghttp2_option_set_stream_reset_rate_limit(opt, ST_H2CONN_PEER_RESETS,
                                                    ST_H2CONN_PEER_RESETS);
