@@ -2,7 +2,8 @@
 # bench.sh [tunnel|ingress|udp|all]: subtunnel beside plain kernel routing across the same
 # namespaces, in the same run; prints Gbit/s or requests/s, ratios and peak RSS.
 #   tunnel   single-flow iperf3, the CONNECT path: st-client -> edge proxy -> tunnel ->
-#            gateway -> st-priv
+#            gateway -> st-priv, twice: iperf3 as a proxy-aware client (proxychains4 does
+#            the CONNECT; installed if missing), and through a socat CONNECT forwarder
 #   ingress  h2load against bench.lab.test (an nginx origin on 198.51.100.10:8080 added
 #            to the lab's ingress rules) through the edge's visitor listeners (HTTP/1.1
 #            on :80, HTTP/2 on :443) vs straight to the origin over kernel routing:
@@ -97,6 +98,10 @@ if [[ $MODE == all || $MODE == udp || $MODE == flows ]]; then sites=2; fi
 if [[ $MODE == all || $MODE == udp ]]; then
     command -v dnsperf >/dev/null || apt-get install -y -q dnsperf >/dev/null ||
         { echo "bench: dnsperf missing and not installable" >&2; exit 1; }
+fi
+if [[ $MODE == all || $MODE == tunnel ]]; then
+    command -v proxychains4 >/dev/null || apt-get install -y -q proxychains4 >/dev/null ||
+        { echo "bench: proxychains4 missing and not installable" >&2; exit 1; }
 fi
 if [[ $MODE == all || $MODE == ingress ]]; then
     command -v nginx >/dev/null || apt-get install -y -q nginx-light >/dev/null ||
@@ -200,6 +205,13 @@ iperf_to() {
 connect_run() {
     iperf_server st-priv 198.51.100.10
     ip netns exec st-client timeout $((SECS + 30)) iperf3 -c 127.0.0.1 -p 15201 -t "$SECS" -J | gbps
+}
+# connect_pc_run: iperf3 as a proxy-aware client, proxychains4 doing the CONNECT in its
+# connect(); no relay process between it and the edge (socat's row has one)
+connect_pc_run() {
+    iperf_server st-priv 198.51.100.10
+    ip netns exec st-client timeout $((SECS + 30)) proxychains4 -q -f "$LAB_DIR/bench-proxychains.conf" \
+        iperf3 -c 198.51.100.10 -t "$SECS" -J | gbps
 }
 
 # h2load_run NS ARGS...: "<req/s> <p99 ms> <2xx count>" of one h2load run
@@ -508,8 +520,12 @@ ip netns exec st-client socat -b 262144 TCP-LISTEN:15201,bind=127.0.0.1,fork,reu
     "PROXY:198.18.0.1:198.51.100.10:5201,proxyport=8080,proxyauth=lab:$ACCESS_TOKEN" &
 pids+=($!)
 wait_listen st-client 127.0.0.1:15201
-echo "bench: ${SECS}s iperf3 through the CONNECT proxy (st-client -> edge -> gateway -> st-priv)"
+echo "bench: ${SECS}s iperf3 through the CONNECT proxy, socat forwarder (st-client -> socat -> edge -> gateway -> st-priv)"
 connect=$(median_of connect_run)
+printf 'strict_chain\nquiet_mode\ntcp_read_time_out 15000\ntcp_connect_time_out 8000\n[ProxyList]\nhttp 198.18.0.1 8080 lab %s\n' \
+    "$ACCESS_TOKEN" >"$LAB_DIR/bench-proxychains.conf"
+echo "bench: ${SECS}s iperf3 through the CONNECT proxy, proxy-aware client (proxychains4; st-client -> edge -> gateway -> st-priv)"
+connect_pc=$(median_of connect_pc_run)
 transparent="" transparent16="" ktransparent16="" ovpn16=""
 if ((sites >= 2)); then
     echo "bench: ${SECS}s iperf3 site to site (st-priv -> reach gw -> edge -> expose gw -> st-priv2)"
@@ -584,7 +600,9 @@ if [[ -n $transparent ]]; then
         "$(ratio "$transparent16" "$ktransparent16")" "$(ratio "$transparent16" "$ovpn16")"
 fi
 row "kernel routing, client -> private host" "$kconnect" 1.00 "$(vs_ovpn "$kconnect")"
-row "subtunnel CONNECT proxy (client -> edge -> gw)" "$connect" "$(ratio "$connect" "$kconnect")" \
+row "subtunnel CONNECT, proxy-aware client" "$connect_pc" "$(ratio "$connect_pc" "$kconnect")" \
+    "$(vs_ovpn "$connect_pc")"
+row "subtunnel CONNECT, via a socat forwarder" "$connect" "$(ratio "$connect" "$kconnect")" \
     "$(vs_ovpn "$connect")"
 echo "(B/idle flow and peak RSS: edge/reach gateway/expose gateway; flows/s: short flows," \
     "first-byte latency)"
