@@ -72,6 +72,7 @@ cleanup() {
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
     if ((routed)); then kernel_routes del; fi
     if ((OVPN_UP)); then openvpn_down; fi
+    rm -f "$LAB_DIR/bench-proxychains.conf" # holds the lab's access token
     if ((started_lab)) && [[ ${BENCH_KEEP_LAB:-0} != 1 ]]; then
         bash "$LAB" down >/dev/null 2>&1 || true
     fi
@@ -522,8 +523,9 @@ pids+=($!)
 wait_listen st-client 127.0.0.1:15201
 echo "bench: ${SECS}s iperf3 through the CONNECT proxy, socat forwarder (st-client -> socat -> edge -> gateway -> st-priv)"
 connect=$(median_of connect_run)
-printf 'strict_chain\nquiet_mode\ntcp_read_time_out 15000\ntcp_connect_time_out 8000\n[ProxyList]\nhttp 198.18.0.1 8080 lab %s\n' \
-    "$ACCESS_TOKEN" >"$LAB_DIR/bench-proxychains.conf"
+(umask 077 # the lab's access token
+    printf 'strict_chain\nquiet_mode\ntcp_read_time_out 15000\ntcp_connect_time_out 8000\n[ProxyList]\nhttp 198.18.0.1 8080 lab %s\n' \
+        "$ACCESS_TOKEN" >"$LAB_DIR/bench-proxychains.conf")
 echo "bench: ${SECS}s iperf3 through the CONNECT proxy, proxy-aware client (proxychains4; st-client -> edge -> gateway -> st-priv)"
 connect_pc=$(median_of connect_pc_run)
 transparent="" transparent16="" ktransparent16="" ovpn16=""

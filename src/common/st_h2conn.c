@@ -20,13 +20,14 @@
 #define DIRECT_MIN 4096 /* nghttp2 output this large skips c->out (put_out) */
 #define READ_BUDGET 16  /* reads per wake-up before yielding to other connections */
 /* Encrypted bytes held for the socket: OpenSSL writes each 16 KiB record on its own, our
- * write BIO gathers them so one send() carries several (fewer syscalls and TCP packets). */
+ * write BIO gathers them so one send() carries several (fewer syscalls and TCP packets).
+ * flush() sends them at its end, or when the next record would not fit. */
 #define TLS_OUT_MAX (256 * 1024)
 #define TLS_RECORD 16384 /* OpenSSL's largest record of plaintext */
-/* TLS read-ahead buffer of a connection between our own daemons (many_resets). With
- * READ_BUF, every recv() ended inside a record and a second one fetched its last bytes:
- * two syscalls per 64 KiB frame. Held only while a record is incomplete
- * (SSL_MODE_RELEASE_BUFFERS), and only where the peer is ours. */
+/* TLS read-ahead buffer once the peer has proved to be one of our daemons
+ * (st_h2conn_bulk_reads). With READ_BUF, every recv() ended inside a record and a second
+ * one fetched its last bytes: two syscalls per 64 KiB frame. Held only while unread
+ * ciphertext remains (SSL_MODE_RELEASE_BUFFERS). */
 #define TLS_READ_BULK (256 * 1024)
 #define FRAME_HEAD 9 /* an HTTP/2 frame header */
 
@@ -40,7 +41,8 @@ static int wbuf_write(BIO *b, const char *p, int n)
     BIO_clear_retry_flags(b);
     if (n <= 0)
         return 0;
-    if (c->tout_len - c->tout_off >= TLS_OUT_MAX) {
+    size_t pending = c->tout_len - c->tout_off;
+    if (pending && pending + (size_t)n > TLS_OUT_MAX) {
         BIO_set_retry_write(b);
         return -1;
     }
@@ -574,6 +576,9 @@ static ssize_t data_length(nghttp2_session *s, uint8_t type, int32_t stream_id, 
         lim = conn_window;
     if (stream_window < lim)
         lim = stream_window;
+    if (lim > 4 * TLS_RECORD - FRAME_HEAD) /* a peer may allow frames of up to 16 MiB */
+        lim = 4 * TLS_RECORD - FRAME_HEAD;
+    /* nghttp2 defers a stream whose window is empty before asking, so lim >= 1 */
     if (lim < TLS_RECORD - FRAME_HEAD)
         return lim < 1 ? 1 : (ssize_t)lim;
     return (ssize_t)((lim + FRAME_HEAD) / TLS_RECORD * TLS_RECORD - FRAME_HEAD);
@@ -602,8 +607,6 @@ int st_h2conn_session(struct st_h2conn *c, bool server, const struct st_h2_handl
      * server that sets no SETTINGS_MAX_CONCURRENT_STREAMS keeps every one it ever saw
      * (~350 bytes per stream, measured as unbounded gateway growth). */
     nghttp2_option_set_no_closed_streams(opt, 1);
-    if (c->many_resets && c->ssl)
-        SSL_set_default_read_buffer_len(c->ssl, TLS_READ_BULK);
     if (c->many_resets)
         nghttp2_option_set_stream_reset_rate_limit(opt, ST_H2CONN_PEER_RESETS,
                                                    ST_H2CONN_PEER_RESETS);
@@ -616,6 +619,12 @@ int st_h2conn_session(struct st_h2conn *c, bool server, const struct st_h2_handl
     nghttp2_submit_settings(c->session, NGHTTP2_FLAG_NONE, iv, niv);
     nghttp2_session_set_local_window_size(c->session, NGHTTP2_FLAG_NONE, 0, conn_window);
     return 0;
+}
+
+void st_h2conn_bulk_reads(struct st_h2conn *c)
+{
+    if (c->ssl)
+        SSL_set_default_read_buffer_len(c->ssl, TLS_READ_BULK);
 }
 
 bool st_h2conn_is_h2(struct st_h2conn *c)

@@ -69,6 +69,12 @@ struct st_h2_handlers {
  * connection-level receive window to conn_window. 0, or -1 on allocation failure. */
 int st_h2conn_session(struct st_h2conn *c, bool server, const struct st_h2_handlers *h, void *ud,
                       const nghttp2_settings_entry *iv, size_t niv, int32_t conn_window);
+/* The peer has proved to be one of our daemons (a registered gateway, a reach stream's
+ * token, the edge's certificate): TLS reads take up to 256 KiB at a time from the next time
+ * OpenSSL allocates its read buffer (it releases it whenever no ciphertext is left; OpenSSL
+ * 3.0/3.1 behaviour, Debian 12's). Not for unauthenticated peers: a partial record
+ * holds the whole buffer. */
+void st_h2conn_bulk_reads(struct st_h2conn *c);
 /* True when ALPN selected "h2" (TLS) or the connection is plain (prior knowledge). */
 bool st_h2conn_is_h2(struct st_h2conn *c);
 /* Schedules sending whatever nghttp2 has queued (cheap; coalesces). */

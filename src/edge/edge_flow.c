@@ -356,9 +356,11 @@ void edge_flow_h2_header(struct edge_flow *f, const uint8_t *name, size_t nlen,
         snprintf(f->protocol, sizeof(f->protocol), "%.*s", (int)vlen, (const char *)value);
     } else if (nlen == 5 && memcmp(name, ":path", 5) == 0 && vlen < sizeof(f->path))
         snprintf(f->path, sizeof(f->path), "%.*s", (int)vlen, (const char *)value);
-    else if (nlen == 19 && memcmp(name, "proxy-authorization", 19) == 0 && f->ah->reach)
+    else if (nlen == 19 && memcmp(name, "proxy-authorization", 19) == 0 && f->ah->reach) {
         f->authorized = (f->src_tunnel = reach_tunnel(f->srv, value, vlen)) != NULL;
-    else if (nlen == 19 && memcmp(name, "proxy-authorization", 19) == 0)
+        if (f->authorized) /* a reach gateway with a valid token */
+            st_h2conn_bulk_reads(&f->ah->h2);
+    } else if (nlen == 19 && memcmp(name, "proxy-authorization", 19) == 0)
         f->authorized = edge_access_authorized(&f->srv->cfg, (const char *)value, vlen);
     else if (nlen == 16 && memcmp(name, "subtunnel-client", 16) == 0 && f->ah->reach)
         snprintf(f->client, sizeof(f->client), "%.*s", (int)vlen, (const char *)value);

@@ -127,6 +127,7 @@ static void on_register(struct edge_tconn *c, const uint8_t *v, size_t len)
     }
     c->tunnel = t;
     c->registered = true;
+    st_h2conn_bulk_reads(&c->h2); /* a gateway with a valid token */
     st_timer_stop(&c->reg_timer);
     struct st_ctrl_registered ok = {0};
     snprintf(ok.conn_id, sizeof(ok.conn_id), "%.40s-%llu", t->id, (unsigned long long)c->id);

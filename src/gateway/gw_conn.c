@@ -315,6 +315,7 @@ static int reach_ready(struct gw_conn *c)
     c->h2.many_resets = true; /* the edge relays every aborted flow as a reset */
     if (st_h2conn_session(&c->h2, false, &handlers, c, iv, 3, CONN_WINDOW) < 0)
         return -1;
+    st_h2conn_bulk_reads(&c->h2); /* the edge we dialled, its certificate verified */
     c->registered = true;
     c->attempts = 0;
     st_h2conn_heartbeat(&c->h2, c->gw->cfg.heartbeat_interval_ms, c->gw->cfg.heartbeat_count);
@@ -344,6 +345,7 @@ static int session_ready(struct st_h2conn *h)
     h->many_resets = true; /* the edge relays every aborted flow as a reset */
     if (st_h2conn_session(h, true, &handlers, c, iv, 3, CONN_WINDOW) < 0)
         return -1;
+    st_h2conn_bulk_reads(h); /* the edge we dialled, its certificate verified */
     st_h2conn_heartbeat(h, c->gw->cfg.heartbeat_interval_ms, c->gw->cfg.heartbeat_count);
     st_debug("edge connection %u: TLS up to %s", c->index, c->edge);
     return 0;

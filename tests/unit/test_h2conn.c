@@ -42,11 +42,13 @@ static struct run {
     struct st_timer guard;
     const nghttp2_settings_entry *cli_iv; /* the client's SETTINGS */
     size_t cli_niv;
-    bool bulk; /* the client takes its peer for one of ours (many_resets: larger reads) */
+    bool bulk; /* the client calls st_h2conn_bulk_reads (256 KiB TLS reads) */
     size_t sent, got, wrong;
     bool done, timed_out;
     char closed[200];
     int full, partial; /* application records the client received, by size */
+    size_t frame_max;  /* the longest DATA frame payload the client received */
+    size_t read_max;   /* the most the client's TLS asked its socket for at once */
 } R;
 
 static uint8_t body_byte(size_t i)
@@ -67,6 +69,19 @@ static void count_record(int write_p, int version, int type, const void *buf, si
         R.full++;
     else
         R.partial++;
+}
+
+static long count_read(BIO *b, int oper, const char *argp, size_t len, int argi, long argl, int ret,
+                       size_t *processed)
+{
+    (void)b;
+    (void)argp;
+    (void)argi;
+    (void)argl;
+    (void)processed;
+    if (oper == BIO_CB_READ && len > R.read_max)
+        R.read_max = len;
+    return ret;
 }
 
 static ssize_t body_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len, uint32_t *flags,
@@ -109,6 +124,15 @@ static int cli_chunk(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_
     return 0;
 }
 
+static int cli_frame(nghttp2_session *s, const nghttp2_frame *f, void *ud)
+{
+    (void)s;
+    (void)ud;
+    if (f->hd.type == NGHTTP2_DATA && f->hd.length > R.frame_max)
+        R.frame_max = f->hd.length;
+    return 0;
+}
+
 static int cli_close(nghttp2_session *s, int32_t id, uint32_t code, void *ud)
 {
     (void)s;
@@ -129,10 +153,12 @@ static int srv_ready(struct st_h2conn *c)
 
 static int cli_ready(struct st_h2conn *c)
 {
-    static const struct st_h2_handlers h = {.data_chunk = cli_chunk, .stream_close = cli_close};
-    c->many_resets = R.bulk;
+    static const struct st_h2_handlers h = {
+        .frame_recv = cli_frame, .data_chunk = cli_chunk, .stream_close = cli_close};
     if (st_h2conn_session(c, false, &h, NULL, R.cli_iv, R.cli_niv, 1 << 24) < 0)
         return -1;
+    if (R.bulk)
+        st_h2conn_bulk_reads(c);
     nghttp2_nv req[] = {nv(":method", "GET"), nv(":scheme", "https"),
                         nv(":authority", "a.example.test"), nv(":path", "/")};
     return nghttp2_submit_request(c->session, NULL, req, 4, NULL, NULL) > 0 ? 0 : -1;
@@ -172,8 +198,10 @@ static void run(const nghttp2_settings_entry *iv, size_t niv, bool bulk)
     tcp_pair(fd, false);
     SSL *c = client_new(fd[1], "a.example.test", ALPN_H2);
     SSL_set_msg_callback(c, count_record);
+    SSL_set_mode(c, SSL_MODE_RELEASE_BUFFERS); /* as st_tls's contexts: buffers come and go */
     ck_assert_int_eq(st_h2conn_init(&R.srv, &R.loop, fd[0], s, false, false, &srv_ops, NULL), 0);
     ck_assert_int_eq(st_h2conn_init(&R.cli, &R.loop, fd[1], c, false, true, &cli_ops, NULL), 0);
+    BIO_set_callback_ex(SSL_get_rbio(c), count_read);
     st_timer_init(&R.guard, &R.loop, on_guard, NULL);
     st_timer_start(&R.guard, 20000);
     st_loop_run(&R.loop);
@@ -201,16 +229,32 @@ START_TEST(test_data_fills_records)
     run(iv, 2, true);
     ck_assert_int_ge(R.full, (int)(BODY / 16384) - 1);
     ck_assert_int_le(R.partial, PARTIAL_MAX);
+    ck_assert_uint_eq(R.frame_max, 4 * 16384 - 9);
+    ck_assert_uint_gt(R.read_max, 200 * 1024); /* bulk reads took effect */
 }
 END_TEST
 
 /* A peer keeping the default 16 KiB frame limit (browsers): frames of 16375 bytes, one
- * full record each. */
+ * full record each; reads stay at OpenSSL's default size without st_h2conn_bulk_reads. */
 START_TEST(test_data_default_frame_limit)
 {
     static const nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1 << 22}};
     run(iv, 1, false);
     ck_assert_int_ge(R.full, (int)(BODY / 16384) - 1);
+    ck_assert_int_le(R.partial, PARTIAL_MAX);
+    ck_assert_uint_eq(R.frame_max, 16384 - 9);
+    ck_assert_uint_le(R.read_max, 80 * 1024); /* no bulk reads: OpenSSL's default size */
+}
+END_TEST
+
+/* A peer allowing frames of 1 MiB still gets 64 KiB ones: a frame is sent whole, and one
+ * as long as the window would hold the connection's other streams back behind it. */
+START_TEST(test_data_frame_cap)
+{
+    static const nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_MAX_FRAME_SIZE, 1 << 20},
+                                                {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1 << 22}};
+    run(iv, 2, false);
+    ck_assert_uint_eq(R.frame_max, 4 * 16384 - 9);
     ck_assert_int_le(R.partial, PARTIAL_MAX);
 }
 END_TEST
@@ -222,6 +266,7 @@ START_TEST(test_data_small_window)
     static const nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 5000}};
     run(iv, 1, true);
     ck_assert_int_eq(R.full, 0);
+    ck_assert_uint_le(R.frame_max, 5000);
     ck_assert_int_gt(R.partial, (int)(BODY / 5000));
 }
 END_TEST
@@ -234,6 +279,7 @@ static Suite *h2conn_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_data_fills_records);
     tcase_add_test(tc, test_data_default_frame_limit);
+    tcase_add_test(tc, test_data_frame_cap);
     tcase_add_test(tc, test_data_small_window);
     suite_add_tcase(s, tc);
     return s;
