@@ -28,6 +28,21 @@ size_t ns_pbufq_copy(const struct ns_pbufq *q, void *out, size_t len)
     return n;
 }
 
+size_t ns_pbufq_run(const struct ns_pbufq *q, uint8_t **p, size_t headroom)
+{
+    const struct pbuf *h = q->head;
+    const uint8_t *mem;
+
+    *p = NULL;
+    if (!h || h->ref != 1 || !(h->type_internal & PBUF_TYPE_FLAG_STRUCT_DATA_CONTIGUOUS))
+        return 0;
+    mem = (const uint8_t *)h + LWIP_MEM_ALIGN_SIZE(sizeof(struct pbuf)); /* pbuf_alloc's layout */
+    if ((const uint8_t *)h->payload < mem + headroom)
+        return 0;
+    *p = h->payload;
+    return h->len;
+}
+
 void ns_pbufq_drop(struct ns_pbufq *q, size_t n)
 {
     if (n > q->bytes)

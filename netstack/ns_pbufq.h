@@ -7,6 +7,7 @@
 #define SUBTUNNEL_NS_PBUFQ_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "lwip/pbuf.h"
 
@@ -19,6 +20,11 @@ struct ns_pbufq {
 void ns_pbufq_push(struct ns_pbufq *q, struct pbuf *p);
 /* Copies up to len bytes from the front into out (nothing is removed); returns the count. */
 size_t ns_pbufq_copy(const struct ns_pbufq *q, void *out, size_t len);
+/* The front bytes as one run that may be prefixed in place: sets *p to the head pbuf's
+ * payload and returns its length when the pbuf holds at least `headroom` bytes of its own
+ * memory before the payload (the protocol headers lwIP stripped) and only the queue
+ * references it; otherwise 0 and *p NULL. */
+size_t ns_pbufq_run(const struct ns_pbufq *q, uint8_t **p, size_t headroom);
 /* Drops n bytes (at most q->bytes) from the front, freeing emptied pbufs. */
 void ns_pbufq_drop(struct ns_pbufq *q, size_t n);
 /* Frees everything; q is empty afterwards. */

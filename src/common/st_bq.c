@@ -4,12 +4,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-void st_bq_init(struct st_bq *q, size_t limit)
+void st_bq_init_chunks(struct st_bq *q, size_t limit, size_t chunk)
 {
     q->head = q->tail = q->pk = q->spare = NULL;
     q->len = 0;
     q->limit = limit;
+    q->chunk = chunk ? chunk : ST_BQ_CHUNK;
     q->pos = q->pk_pos = 0;
+}
+
+void st_bq_init(struct st_bq *q, size_t limit)
+{
+    st_bq_init_chunks(q, limit, ST_BQ_CHUNK);
 }
 
 void st_bq_fini(struct st_bq *q)
@@ -26,32 +32,64 @@ void st_bq_fini(struct st_bq *q)
     q->len = 0;
 }
 
+size_t st_bq_tail_space(struct st_bq *q, uint8_t **p)
+{
+    *p = NULL;
+    size_t room = st_bq_room(q), n;
+    struct st_bq_chunk *c = q->tail;
+    if (!room)
+        return 0;
+    if (c && c->end < q->chunk) {
+        *p = c->data + c->end;
+        n = q->chunk - c->end;
+    } else {
+        if (!q->spare && !(q->spare = malloc(sizeof(*c) + q->chunk)))
+            return 0;
+        *p = q->spare->data;
+        n = q->chunk;
+    }
+    return n < room ? n : room;
+}
+
+void st_bq_commit(struct st_bq *q, size_t n)
+{
+    if (!n) {
+        if (!q->len) { /* idle: no buffer memory */
+            free(q->spare);
+            q->spare = NULL;
+        }
+        return;
+    }
+    struct st_bq_chunk *c = q->tail;
+    if (!c || c->end == q->chunk) { /* st_bq_tail_space handed out the spare */
+        c = q->spare;
+        q->spare = NULL;
+        c->next = NULL;
+        c->start = c->end = 0;
+        if (q->tail)
+            q->tail->next = c;
+        else
+            q->head = c;
+        q->tail = c;
+    }
+    c->end += n;
+    q->len += n;
+}
+
 int st_bq_append(struct st_bq *q, const void *data, size_t len)
 {
     const uint8_t *p = data;
     if (len > st_bq_room(q))
         return -ENOBUFS;
     while (len) {
-        struct st_bq_chunk *c = q->tail;
-        if (!c || c->end == ST_BQ_CHUNK) {
-            c = q->spare ? q->spare : malloc(sizeof(*c));
-            if (!c)
-                return -ENOMEM;
-            q->spare = NULL;
-            c->next = NULL;
-            c->start = c->end = 0;
-            if (q->tail)
-                q->tail->next = c;
-            else
-                q->head = c;
-            q->tail = c;
-        }
-        size_t n = ST_BQ_CHUNK - c->end;
+        uint8_t *w;
+        size_t n = st_bq_tail_space(q, &w);
+        if (!n)
+            return -ENOMEM;
         if (n > len)
             n = len;
-        memcpy(c->data + c->end, p, n);
-        c->end += n;
-        q->len += n;
+        memcpy(w, p, n);
+        st_bq_commit(q, n);
         p += n;
         len -= n;
     }

@@ -1,6 +1,7 @@
 #include "st_cli.h"
 
 #include <getopt.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -75,4 +76,10 @@ int st_cli_log_level(const struct st_cli *cli, int config_level)
     }
     st_log_set_level(l);
     return 0;
+}
+
+void st_cli_tune_malloc(void)
+{
+    mallopt(M_MMAP_THRESHOLD, ST_CLI_MMAP);
+    mallopt(M_TRIM_THRESHOLD, ST_CLI_TRIM);
 }

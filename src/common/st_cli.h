@@ -18,5 +18,12 @@ struct st_cli {
 int st_cli_parse(struct st_cli *cli, const char *prog, int argc, char **argv);
 /* Applies the config file's log level, then --log-level. 0, or 2 for a bad level. */
 int st_cli_log_level(const struct st_cli *cli, int config_level);
+/* Keeps a busy daemon's buffers (256 KiB TLS reads, 64 KiB TUN packets, queue chunks) in the
+ * heap: served by mmap, or by heap memory glibc handed back on free(), every new one came as
+ * fresh pages (50000-60000 page faults in 5 s per daemon at 4 Gbit/s). The heap keeps up to
+ * ST_CLI_TRIM bytes free at its top; blocks from ST_CLI_MMAP up still use mmap. */
+#define ST_CLI_MMAP (4 << 20)
+#define ST_CLI_TRIM (16 << 20)
+void st_cli_tune_malloc(void);
 
 #endif

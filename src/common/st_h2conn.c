@@ -400,6 +400,52 @@ static int put_out(struct st_h2conn *c, const uint8_t *p, size_t n)
     return 0;
 }
 
+bool st_h2conn_zero_copy(const struct st_h2conn *c)
+{
+    return c->ssl != NULL;
+}
+
+int st_h2conn_send_frame(struct st_h2conn *c, const nghttp2_frame *fr, const uint8_t *hd,
+                         uint8_t *payload, size_t len)
+{
+    if (!c->ssl || c->dead || fr->data.padlen)
+        return NGHTTP2_ERR_CALLBACK_FAILURE; /* we never pad; roles check zero_copy */
+    int r = write_out(c); /* what nghttp2 produced before this frame goes first */
+    if (r < 0)
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
+    if (r == 0)
+        return NGHTTP2_ERR_WOULDBLOCK;
+    /* The whole sealed frame must fit in our gather buffer: SSL_write is then never cut
+     * short and the frame never half sent (a record costs at most 22 bytes more). */
+    size_t n = len + FRAME_HEAD;
+    size_t need = n + (n / TLS_RECORD + 1) * 64;
+    if (c->tout_len - c->tout_off + need > TLS_OUT_MAX) {
+        int d = drain(c);
+        if (d < 0)
+            return NGHTTP2_ERR_CALLBACK_FAILURE;
+        if (d == 0) {
+            st_io_set(&c->io, EPOLLIN | EPOLLOUT);
+            return NGHTTP2_ERR_WOULDBLOCK;
+        }
+    }
+    uint8_t *frame = payload - FRAME_HEAD;
+    memcpy(frame, hd, FRAME_HEAD);
+    for (size_t done = 0; done < n;) { /* a record per call (SSL_MODE_ENABLE_PARTIAL_WRITE) */
+        ERR_clear_error();
+        int w = SSL_write(c->ssl, frame + done, (int)(n - done));
+        if (w <= 0) {
+            char buf[200];
+            st_h2conn_fail(c, "TLS write: %s", st_tls_errstr(buf, sizeof(buf)));
+            return NGHTTP2_ERR_CALLBACK_FAILURE;
+        }
+        done += (size_t)w;
+    }
+    c->bytes_out += n;
+    c->zc_bytes += n;
+    c->zc_batch += n;
+    return c->zc_batch >= OUT_BATCH ? NGHTTP2_ERR_PAUSE : 0;
+}
+
 static void flush(struct st_h2conn *c)
 {
     uint64_t sent0 = c->bytes_out;
@@ -408,17 +454,22 @@ static void flush(struct st_h2conn *c)
             st_io_set(&c->io, EPOLLIN | EPOLLOUT);
         return;
     }
-    for (int round = 0; !c->dead && round < 64; round++) {
+    int round;
+    for (round = 0; !c->dead && round < 64; round++) {
         if (write_out(c) <= 0)
             return;
         size_t pulled = 0;
         while (pulled < OUT_BATCH) {
             const uint8_t *data;
+            uint64_t zc = c->zc_bytes;
+            c->zc_batch = pulled;
             ssize_t n = nghttp2_session_mem_send(c->session, &data);
             if (n < 0) {
-                st_h2conn_fail(c, "HTTP/2 send: %s", nghttp2_strerror((int)n));
+                if (!c->dead)
+                    st_h2conn_fail(c, "HTTP/2 send: %s", nghttp2_strerror((int)n));
                 return;
             }
+            pulled += (size_t)(c->zc_bytes - zc); /* frames sent from the roles' buffers */
             if (n == 0)
                 break;
             if (put_out(c, data, (size_t)n) < 0)
@@ -430,7 +481,7 @@ static void flush(struct st_h2conn *c)
     }
     if (c->ssl && !c->dead && drain(c) < 0)
         return;
-    if (c->out_len > c->out_off) {
+    if (c->out_len > c->out_off || round == 64) {
         st_h2conn_kick(c); /* round budget used up: continue next iteration */
         return;
     }
@@ -602,6 +653,8 @@ int st_h2conn_session(struct st_h2conn *c, bool server, const struct st_h2_handl
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, h->data_chunk);
     nghttp2_session_callbacks_set_on_stream_close_callback(cb, h->stream_close);
     nghttp2_session_callbacks_set_data_source_read_length_callback(cb, data_length);
+    if (h->send_data)
+        nghttp2_session_callbacks_set_send_data_callback(cb, h->send_data);
     nghttp2_option_set_no_auto_window_update(opt, 1);
     /* Closed streams are kept only for the priority tree (unused here); without this a
      * server that sets no SETTINGS_MAX_CONCURRENT_STREAMS keeps every one it ever saw

@@ -46,6 +46,8 @@ struct st_h2conn {
      * and may reset streams as fast as its clients abort flows. Otherwise nghttp2's rapid
      * reset guard applies (1000 RST_STREAM, then 33/s, past which it ends the session). */
     bool many_resets;
+    uint64_t zc_bytes; /* bytes of zero-copy DATA frames sent (st_h2conn_send_frame) */
+    size_t zc_batch;   /* of them, since flush() last asked nghttp2 for output */
 };
 
 #define ST_H2CONN_SETUP_MS 10000
@@ -62,6 +64,9 @@ struct st_h2_handlers {
     nghttp2_on_frame_recv_callback frame_recv;
     nghttp2_on_data_chunk_recv_callback data_chunk;
     nghttp2_on_stream_close_callback stream_close;
+    /* Zero-copy DATA frames (a read callback returning NGHTTP2_DATA_FLAG_NO_COPY): the role
+     * finds the payload and hands it to st_h2conn_send_frame. */
+    nghttp2_send_data_callback send_data;
 };
 
 /* Creates c->session in the server or client role with manual window updates (windows
@@ -75,6 +80,21 @@ int st_h2conn_session(struct st_h2conn *c, bool server, const struct st_h2_handl
  * 3.0/3.1 behaviour, Debian 12's). Not for unauthenticated peers: a partial record
  * holds the whole buffer. */
 void st_h2conn_bulk_reads(struct st_h2conn *c);
+/* Zero-copy DATA frames. A data provider's read callback may return n bytes with
+ * NGHTTP2_DATA_FLAG_NO_COPY when st_h2conn_zero_copy(c) holds and the bytes lie contiguous
+ * in memory with ST_H2_HEADROOM writable bytes before them; nghttp2 then calls the role's
+ * send_data handler, which passes the payload here: the frame header goes into those bytes
+ * (what was there is lost) and header and payload are sealed by one TLS write, without
+ * copying the payload into nghttp2's buffer first. Returns 0 (sent: consume the payload),
+ * NGHTTP2_ERR_PAUSE (sent, consume it; this flush's batch is full), NGHTTP2_ERR_WOULDBLOCK
+ * (nothing sent; nghttp2 asks again with the same frame) or NGHTTP2_ERR_CALLBACK_FAILURE. */
+#define ST_H2_HEADROOM 9
+/* A zero-copy run shorter than the frame nghttp2 asked for ends the frame early, in a partial
+ * TLS record; from one full record on that costs less than copying (shorter: copy). */
+#define ST_H2_ZC_MIN (16384 - ST_H2_HEADROOM)
+bool st_h2conn_zero_copy(const struct st_h2conn *c);
+int st_h2conn_send_frame(struct st_h2conn *c, const nghttp2_frame *fr, const uint8_t *hd,
+                         uint8_t *payload, size_t len);
 /* True when ALPN selected "h2" (TLS) or the connection is plain (prior knowledge). */
 bool st_h2conn_is_h2(struct st_h2conn *c);
 /* Schedules sending whatever nghttp2 has queued (cheap; coalesces). */

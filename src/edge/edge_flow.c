@@ -17,12 +17,11 @@
 #include "edge_server.h"
 #include "edge_tconn.h"
 #include "st_addr.h"
+#include "st_h2conn.h"
 #include "st_http.h"
 #include "st_log.h"
 #include "st_masque.h"
 #include "st_token.h"
-
-#define READ_CHUNK 65536
 
 static void write_down(struct edge_flow *f);
 
@@ -184,15 +183,17 @@ static void resume_tunnel(struct edge_flow *f)
     }
 }
 
+/* Reads the client straight into the up queue's chunks (no bounce buffer). */
 static void read_up(struct edge_flow *f)
 {
-    static uint8_t buf[READ_CHUNK];
     for (int i = 0; i < 8 && f->reading && !f->up_eof; i++) {
-        size_t room = st_bq_room(&f->up);
+        uint8_t *p;
+        size_t room = st_bq_tail_space(&f->up, &p);
         if (room == 0)
-            break;
-        ssize_t r = recv(f->io.fd, buf, room < sizeof(buf) ? room : sizeof(buf), 0);
+            break; /* full (or out of memory: reading resumes as the queue drains) */
+        ssize_t r = recv(f->io.fd, p, room, 0);
         if (r < 0) {
+            st_bq_commit(&f->up, 0);
             if (errno == EAGAIN || errno == EINTR)
                 break;
             st_debug("flow %s: client read: %s", f->target, strerror(errno));
@@ -202,8 +203,7 @@ static void read_up(struct edge_flow *f)
         }
         if (r == 0)
             f->up_eof = true;
-        else
-            st_bq_append(&f->up, buf, (size_t)r);
+        st_bq_commit(&f->up, (size_t)r);
     }
     resume_tunnel(f);
     update_events(f);
@@ -234,7 +234,7 @@ static struct edge_flow *flow_alloc(struct edge_server *srv)
     srv->live_flows++;
     st_io_init(&f->io, &srv->loop, -1, flow_io, f);
     st_defer_init(&f->done, on_done, f);
-    st_bq_init(&f->up, EDGE_FLOW_WINDOW);
+    st_bq_init_chunks(&f->up, EDGE_FLOW_WINDOW, EDGE_FLOW_CHUNK);
     st_bq_init(&f->down, EDGE_FLOW_WINDOW + 4096);
     return f;
 }
@@ -544,20 +544,50 @@ void edge_flow_on_tunnel_close(struct edge_flow *f, uint32_t code)
     maybe_free(f);
 }
 
-ssize_t edge_flow_read_up(struct edge_flow *f, uint8_t *buf, size_t len, uint32_t *flags)
+/* n bytes of the up queue went into the tunnel. */
+static void up_taken(struct edge_flow *f, size_t n)
 {
-    size_t n = st_bq_copy(&f->up, buf, len);
-    st_bq_consume(&f->up, n);
-    if (n && f->h2 && f->ah)
+    if (!n)
+        return;
+    if (f->h2 && f->ah)
         edge_ah2_consume(f->ah, f->asid, n);
-    if (f->up.len == 0 && f->up_eof) {
+    update_events(f);
+}
+
+ssize_t edge_flow_read_up(struct edge_flow *f, uint8_t *buf, size_t len, uint32_t *flags,
+                          bool zero_copy)
+{
+    size_t n = len < f->up.len ? len : f->up.len;
+    const uint8_t *p;
+    size_t run = zero_copy && n ? st_bq_peek(&f->up, 0, &p) : 0;
+    if (n && (run >= n || run >= ST_H2_ZC_MIN)) {
+        n = run < n ? run : n;
+        *flags |= NGHTTP2_DATA_FLAG_NO_COPY;
+    } else {
+        n = st_bq_copy(&f->up, buf, n);
+        st_bq_consume(&f->up, n);
+        up_taken(f, n);
+    }
+    size_t left = f->up.len - (*flags & NGHTTP2_DATA_FLAG_NO_COPY ? n : 0);
+    if (left == 0 && f->up_eof) {
         *flags |= NGHTTP2_DATA_FLAG_EOF;
         f->up_eof_sent = true;
     } else if (n == 0) {
         f->provider_deferred = true;
         return NGHTTP2_ERR_DEFERRED;
     }
-    if (n)
-        update_events(f);
     return (ssize_t)n;
+}
+
+uint8_t *edge_flow_up_frame(struct edge_flow *f, size_t len)
+{
+    const uint8_t *p;
+    size_t run = st_bq_peek(&f->up, 0, &p);
+    return run >= len && len ? (uint8_t *)p : NULL; /* the queue's own chunk, ours to write */
+}
+
+void edge_flow_up_sent(struct edge_flow *f, size_t len)
+{
+    st_bq_consume(&f->up, len);
+    up_taken(f, len);
 }

@@ -14,6 +14,11 @@
  * the other side takes the bytes. The flow is freed once both sides are gone. */
 
 #define EDGE_FLOW_WINDOW (2 * 1024 * 1024) /* per-stream HTTP/2 window == queue limit */
+/* The upload queue's chunk: one 48 KiB DATA frame of three full TLS records, header included,
+ * so a frame goes out of a chunk without a copy (edge_flow_read_up, zero_copy). Not 64 KiB:
+ * glibc's free() of a block that size checks whether to trim the heap, and the chunks of a
+ * busy flow then came back as fresh pages (60000 page faults in 5 s at the edge). */
+#define EDGE_FLOW_CHUNK (3 * 16384 - 9)
 
 struct edge_server;
 struct edge_tconn;
@@ -75,7 +80,14 @@ int edge_flow_on_tunnel_data(struct edge_flow *f, const uint8_t *p, size_t n);
 void edge_flow_on_tunnel_eof(struct edge_flow *f);
 /* The stream is closed (error_code 0 = clean). The flow forgets the tunnel side. */
 void edge_flow_on_tunnel_close(struct edge_flow *f, uint32_t error_code);
-/* nghttp2 data source for the request body: copies up to len bytes of the up queue. */
-ssize_t edge_flow_read_up(struct edge_flow *f, uint8_t *buf, size_t len, uint32_t *flags);
+/* nghttp2 data source for the request body: copies up to len bytes of the up queue, or with
+ * zero_copy (st_h2conn_zero_copy) and a long enough contiguous run at its head, returns the
+ * run's length with NGHTTP2_DATA_FLAG_NO_COPY and leaves it queued for edge_flow_up_frame. */
+ssize_t edge_flow_read_up(struct edge_flow *f, uint8_t *buf, size_t len, uint32_t *flags,
+                          bool zero_copy);
+/* A zero-copy frame's payload: the up queue's first len bytes (contiguous, with headroom), or
+ * NULL if they are not there. edge_flow_up_sent consumes them once the frame went out. */
+uint8_t *edge_flow_up_frame(struct edge_flow *f, size_t len);
+void edge_flow_up_sent(struct edge_flow *f, size_t len);
 
 #endif

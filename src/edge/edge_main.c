@@ -317,8 +317,10 @@ int main(int argc, char **argv)
     if (rc == 0 && cli.check)
         printf("%s: configuration OK (%zu tunnels, %zu access tokens)\n", cli.config,
                srv.cfg.n_tunnels, srv.cfg.n_tokens);
-    else if (rc == 0)
+    else if (rc == 0) {
+        st_cli_tune_malloc();
         rc = run(&srv);
+    }
     edge_config_fini(&srv.cfg);
     return rc;
 }

@@ -316,10 +316,25 @@ static ssize_t flow_read(nghttp2_session *s, int32_t sid, uint8_t *buf, size_t l
 {
     (void)s;
     (void)sid;
-    (void)ud;
     if (*(int *)src->ptr == EDGE_STREAM_WEB)
         return edge_web_read_up(src->ptr, buf, len, flags);
-    return edge_flow_read_up(src->ptr, buf, len, flags);
+    struct edge_tconn *c = ud;
+    return edge_flow_read_up(src->ptr, buf, len, flags, st_h2conn_zero_copy(&c->h2));
+}
+
+/* A flow's zero-copy DATA frame (edge_flow_read_up): sealed straight from its queue. */
+static int send_data(nghttp2_session *s, nghttp2_frame *fr, const uint8_t *hd, size_t len,
+                     nghttp2_data_source *src, void *ud)
+{
+    (void)s;
+    struct edge_tconn *c = ud;
+    uint8_t *p = edge_flow_up_frame(src->ptr, len);
+    if (!p)
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
+    int rv = st_h2conn_send_frame(&c->h2, fr, hd, p, len);
+    if (rv == 0 || rv == NGHTTP2_ERR_PAUSE)
+        edge_flow_up_sent(src->ptr, len);
+    return rv;
 }
 
 int32_t edge_tconn_open_web(struct edge_tconn *c, struct edge_web *w, const nghttp2_nv *nv,
@@ -391,7 +406,8 @@ static int session_ready(struct st_h2conn *h)
     static const struct st_h2_handlers handlers = {.header = on_header,
                                                    .frame_recv = on_frame_recv,
                                                    .data_chunk = on_data,
-                                                   .stream_close = on_stream_close};
+                                                   .stream_close = on_stream_close,
+                                                   .send_data = send_data};
     static const nghttp2_settings_entry iv[] = {
         {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
         {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, EDGE_FLOW_WINDOW},

@@ -300,7 +300,8 @@ static int reach_ready(struct gw_conn *c)
     static const struct st_h2_handlers handlers = {.header = on_header,
                                                    .frame_recv = on_frame_recv,
                                                    .data_chunk = on_data,
-                                                   .stream_close = on_stream_close};
+                                                   .stream_close = on_stream_close,
+                                                   .send_data = gw_flow_send_data};
     static const nghttp2_settings_entry iv[] = {
         {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
         {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, GW_FLOW_WINDOW},
@@ -331,7 +332,8 @@ static int session_ready(struct st_h2conn *h)
                                                    .header = on_header,
                                                    .frame_recv = on_frame_recv,
                                                    .data_chunk = on_data,
-                                                   .stream_close = on_stream_close};
+                                                   .stream_close = on_stream_close,
+                                                   .send_data = gw_flow_send_data};
     static const nghttp2_settings_entry iv[] = {
         {NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL, 1},
         {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, GW_FLOW_WINDOW},

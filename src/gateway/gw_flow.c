@@ -106,7 +106,8 @@ static ssize_t provider_read(nghttp2_session *s, int32_t sid, uint8_t *buf, size
     (void)s;
     (void)sid;
     (void)ud;
-    return gw_flow_read_up(src->ptr, buf, len, flags);
+    struct gw_flow *f = src->ptr;
+    return gw_flow_read_up(f, buf, len, flags, f->conn && st_h2conn_zero_copy(&f->conn->h2));
 }
 
 void gw_flow_respond(struct gw_flow *f, int status, const char *proxy_status)
@@ -453,20 +454,36 @@ void gw_flow_on_conn_lost(struct gw_flow *f)
     gw_flow_maybe_release(f);
 }
 
-ssize_t gw_flow_read_up(struct gw_flow *f, uint8_t *buf, size_t len, uint32_t *flags)
+/* n bytes of the up queue went into the tunnel: free them and reopen the TCP window. */
+static void up_taken(struct gw_flow *f, size_t n)
+{
+    ns_pbufq_drop(&f->up, n);
+    for (size_t left = n; f->pcb && left;) {
+        u16_t k = left > 0xffff ? 0xffff : (u16_t)left;
+        tcp_recved(f->pcb, k);
+        left -= k;
+    }
+}
+
+ssize_t gw_flow_read_up(struct gw_flow *f, uint8_t *buf, size_t len, uint32_t *flags,
+                        bool zero_copy)
 {
     if (f->dgram)
         return gw_dgram_read_up(f->dgram, buf, len, flags);
-    size_t n = ns_pbufq_copy(&f->up, buf, len);
-    if (n) {
-        ns_pbufq_drop(&f->up, n);
-        for (size_t left = n; f->pcb && left;) {
-            u16_t k = left > 0xffff ? 0xffff : (u16_t)left;
-            tcp_recved(f->pcb, k);
-            left -= k;
-        }
+    size_t n = len < f->up.bytes ? len : f->up.bytes;
+    uint8_t *p;
+    /* A segment the kernel handed over whole (up to 64 KiB through the TUN's offloads) goes
+     * out as one frame from its pbuf; runs of small segments are copied together. */
+    size_t run = zero_copy && n ? ns_pbufq_run(&f->up, &p, ST_H2_HEADROOM) : 0;
+    bool zc = n && (run >= n || run >= ST_H2_ZC_MIN);
+    if (zc) {
+        n = run < n ? run : n;
+        *flags |= NGHTTP2_DATA_FLAG_NO_COPY;
+    } else if (n) {
+        n = ns_pbufq_copy(&f->up, buf, n);
+        up_taken(f, n);
     }
-    if (f->up.bytes == 0 && f->up_eof) {
+    if (f->up.bytes - (zc ? n : 0) == 0 && f->up_eof) {
         *flags |= NGHTTP2_DATA_FLAG_EOF;
         f->up_eof_sent = true;
     } else if (n == 0) {
@@ -474,6 +491,21 @@ ssize_t gw_flow_read_up(struct gw_flow *f, uint8_t *buf, size_t len, uint32_t *f
         return NGHTTP2_ERR_DEFERRED;
     }
     return (ssize_t)n;
+}
+
+int gw_flow_send_data(nghttp2_session *s, nghttp2_frame *fr, const uint8_t *hd, size_t len,
+                      nghttp2_data_source *src, void *ud)
+{
+    (void)s;
+    (void)ud;
+    struct gw_flow *f = src->ptr;
+    uint8_t *p;
+    if (!f->conn || ns_pbufq_run(&f->up, &p, ST_H2_HEADROOM) < len)
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
+    int rv = st_h2conn_send_frame(&f->conn->h2, fr, hd, p, len);
+    if (rv == 0 || rv == NGHTTP2_ERR_PAUSE)
+        up_taken(f, len);
+    return rv;
 }
 
 static void format_ep(char *buf, size_t len, const ip_addr_t *ip, u16_t port)

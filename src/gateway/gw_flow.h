@@ -63,7 +63,11 @@ void gw_flow_on_eof(struct gw_flow *f);
 void gw_flow_on_close(struct gw_flow *f, uint32_t code);
 /* The connection died: abort everything now. */
 void gw_flow_on_conn_lost(struct gw_flow *f);
-ssize_t gw_flow_read_up(struct gw_flow *f, uint8_t *buf, size_t len, uint32_t *flags);
+ssize_t gw_flow_read_up(struct gw_flow *f, uint8_t *buf, size_t len, uint32_t *flags,
+                        bool zero_copy);
+/* nghttp2 send_data callback: a zero-copy frame (gw_flow_read_up) sealed from its pbuf. */
+int gw_flow_send_data(nghttp2_session *s, nghttp2_frame *fr, const uint8_t *hd, size_t len,
+                      nghttp2_data_source *src, void *ud);
 /* Answers the request: 200 opens the response body (the flow's data source, with
  * capsule-protocol for datagram flows), anything else ends the stream with proxy-status. */
 void gw_flow_respond(struct gw_flow *f, int status, const char *proxy_status);

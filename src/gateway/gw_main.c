@@ -302,8 +302,10 @@ int main(int argc, char **argv)
     else if (rc == 0 && cli.check)
         printf("%s: configuration OK (tunnel %s, %zu edges, %zu exposed routes)\n", cli.config,
                gw.cfg.tunnel_id, gw.cfg.n_edges, gw.cfg.n_routes);
-    else if (rc == 0)
+    else if (rc == 0) {
+        st_cli_tune_malloc();
         rc = run(&gw);
+    }
     gw_config_fini(&gw.cfg);
     return rc;
 }

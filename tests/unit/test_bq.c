@@ -99,12 +99,65 @@ START_TEST(limit_is_enforced)
 }
 END_TEST
 
+/* Writing in place (a recv() straight into the queue): the room offered stops at the chunk's
+ * end and at the limit, committed bytes read back in order across chunks of a chosen size,
+ * and an unused chunk is given back when nothing is queued. */
+START_TEST(tail_space_commit)
+{
+    enum { CHUNK = 1000, LIMIT = 2500 };
+    struct st_bq q;
+    uint8_t *p, out[LIMIT];
+    st_bq_init_chunks(&q, LIMIT, CHUNK);
+    ck_assert_uint_eq(st_bq_tail_space(&q, &p), CHUNK);
+    ck_assert_ptr_nonnull(q.spare); /* a chunk was allocated for it */
+    st_bq_commit(&q, 0);
+    ck_assert_ptr_null(q.spare); /* nothing queued: given back */
+    size_t total = 0;
+    for (int i = 0; i < 10; i++) {
+        size_t n = st_bq_tail_space(&q, &p);
+        if (!n)
+            break;
+        ck_assert_uint_le(n, CHUNK - (total % CHUNK));
+        size_t k = n > 700 ? 700 : n;
+        for (size_t j = 0; j < k; j++)
+            p[j] = (uint8_t)(total + j);
+        st_bq_commit(&q, k);
+        total += k;
+    }
+    ck_assert_uint_eq(total, LIMIT);
+    ck_assert_uint_eq(q.len, LIMIT);
+    ck_assert_uint_eq(st_bq_tail_space(&q, &p), 0); /* full */
+    ck_assert_ptr_null(p);
+    ck_assert_uint_eq(st_bq_copy(&q, out, sizeof(out)), LIMIT);
+    for (size_t j = 0; j < LIMIT; j++)
+        ck_assert_uint_eq(out[j], (uint8_t)j);
+    const uint8_t *r;
+    ck_assert_uint_eq(st_bq_peek(&q, 0, &r), CHUNK); /* runs are whole chunks */
+    st_bq_consume(&q, CHUNK + 1);
+    ck_assert_uint_eq(st_bq_peek(&q, 0, &r), CHUNK - 1);
+    ck_assert_uint_eq(r[0], (uint8_t)(CHUNK + 1));
+    st_bq_fini(&q);
+    /* A fresh chunk's run has 9 writable bytes before it (a frame header goes there): writing
+     * them leaves the queue's bookkeeping and bytes alone. */
+    st_bq_init_chunks(&q, LIMIT, CHUNK);
+    ck_assert_int_eq(st_bq_append(&q, "abcdef", 6), 0);
+    ck_assert_uint_eq(st_bq_peek(&q, 0, &r), 6);
+    memset((uint8_t *)r - 9, 0xee, 9);
+    ck_assert_uint_eq(q.head->start, 0);
+    ck_assert_uint_eq(q.head->end, 6);
+    ck_assert_uint_eq(st_bq_copy(&q, out, sizeof(out)), 6);
+    ck_assert_int_eq(memcmp(out, "abcdef", 6), 0);
+    st_bq_fini(&q);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("bq");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, append_peek_consume_across_chunks);
     tcase_add_test(tc, limit_is_enforced);
+    tcase_add_test(tc, tail_space_commit);
     tcase_add_test(tc, peek_cursor_matches_model);
     suite_add_tcase(s, tc);
     return st_check_run(s);

@@ -1,6 +1,8 @@
 /* st_h2conn with TLS on both ends of a loopback TCP pair, client and server driven by one
  * loop: a response body crosses intact, and its DATA frames fill whole TLS records (the
- * client's record headers are counted as they arrive). */
+ * client's record headers are counted as they arrive), also when they are sent without a
+ * copy from a queue's chunks (st_h2conn_send_frame). */
+#include "st_bq.h"
 #include "st_h2conn.h"
 #include "st_tls.h"
 
@@ -49,6 +51,13 @@ static struct run {
     int full, partial; /* application records the client received, by size */
     size_t frame_max;  /* the longest DATA frame payload the client received */
     size_t read_max;   /* the most the client's TLS asked its socket for at once */
+    /* Zero-copy runs: the body is queued in q (64 KiB chunks less a frame header) and sent
+     * from there; copied counts bytes that went through nghttp2's buffer instead. */
+    bool zc;
+    int sndbuf; /* >0: the server's SO_SNDBUF, so that its socket fills up */
+    struct st_bq q;
+    size_t queued, copied;
+    int wouldblock;
 } R;
 
 static uint8_t body_byte(size_t i)
@@ -100,13 +109,68 @@ static ssize_t body_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t le
     return (ssize_t)n;
 }
 
+/* Keeps the queue full, writing in place as a recv() at the edge does. */
+static void top_up(void)
+{
+    uint8_t *p;
+    size_t n;
+    while (R.queued < BODY && (n = st_bq_tail_space(&R.q, &p)) > 0) {
+        if (n > BODY - R.queued)
+            n = BODY - R.queued;
+        for (size_t i = 0; i < n; i++)
+            p[i] = body_byte(R.queued + i);
+        st_bq_commit(&R.q, n);
+        R.queued += n;
+    }
+}
+
+static ssize_t queue_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len, uint32_t *flags,
+                          nghttp2_data_source *src, void *ud)
+{
+    (void)s;
+    (void)id;
+    (void)src;
+    (void)ud;
+    top_up();
+    const uint8_t *p;
+    size_t n = len < R.q.len ? len : R.q.len;
+    size_t run = n && st_h2conn_zero_copy(&R.srv) ? st_bq_peek(&R.q, 0, &p) : 0;
+    bool zc = n && (run >= n || run >= ST_H2_ZC_MIN);
+    if (zc) {
+        n = run < n ? run : n;
+        *flags |= NGHTTP2_DATA_FLAG_NO_COPY;
+    } else {
+        n = st_bq_copy(&R.q, buf, n);
+        st_bq_consume(&R.q, n);
+        R.copied += n;
+    }
+    if (R.queued == BODY && R.q.len == (zc ? n : 0))
+        *flags |= NGHTTP2_DATA_FLAG_EOF;
+    return (ssize_t)n;
+}
+
+static int queue_send(nghttp2_session *s, nghttp2_frame *f, const uint8_t *hd, size_t len,
+                      nghttp2_data_source *src, void *ud)
+{
+    (void)s;
+    (void)src;
+    (void)ud;
+    const uint8_t *p;
+    ck_assert_uint_ge(st_bq_peek(&R.q, 0, &p), len);
+    int rv = st_h2conn_send_frame(&R.srv, f, hd, (uint8_t *)p, len);
+    R.wouldblock += rv == NGHTTP2_ERR_WOULDBLOCK;
+    if (rv == 0 || rv == NGHTTP2_ERR_PAUSE)
+        st_bq_consume(&R.q, len);
+    return rv;
+}
+
 static int srv_frame(nghttp2_session *s, const nghttp2_frame *f, void *ud)
 {
     (void)ud;
     if (f->hd.type != NGHTTP2_HEADERS || !(f->hd.flags & NGHTTP2_FLAG_END_STREAM))
         return 0;
     nghttp2_nv h[] = {nv(":status", "200")};
-    nghttp2_data_provider p = {.read_callback = body_read};
+    nghttp2_data_provider p = {.read_callback = R.zc ? queue_read : body_read};
     ck_assert_int_eq(nghttp2_submit_response(s, f->hd.stream_id, h, 1, &p), 0);
     return 0;
 }
@@ -146,7 +210,7 @@ static int cli_close(nghttp2_session *s, int32_t id, uint32_t code, void *ud)
 
 static int srv_ready(struct st_h2conn *c)
 {
-    static const struct st_h2_handlers h = {.frame_recv = srv_frame};
+    static const struct st_h2_handlers h = {.frame_recv = srv_frame, .send_data = queue_send};
     static const nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_MAX_FRAME_SIZE, 65536}};
     return st_h2conn_session(c, true, &h, NULL, iv, 1, 1 << 24);
 }
@@ -180,8 +244,9 @@ static void on_guard(struct st_timer *t)
 static const struct st_h2conn_ops srv_ops = {.ready = srv_ready, .closed = on_closed};
 static const struct st_h2conn_ops cli_ops = {.ready = cli_ready, .closed = on_closed};
 
-/* Runs one request with the client's SETTINGS iv; checks the body arrived intact. */
-static void run(const nghttp2_settings_entry *iv, size_t niv, bool bulk)
+/* Runs one request with the client's SETTINGS iv; checks the body arrived intact. zc: the
+ * server sends it from a queue without copying; sndbuf > 0: its SO_SNDBUF. */
+static void run_with(const nghttp2_settings_entry *iv, size_t niv, bool bulk, bool zc, int sndbuf)
 {
     char err[256];
     int fd[2];
@@ -189,6 +254,8 @@ static void run(const nghttp2_settings_entry *iv, size_t niv, bool bulk)
     R.cli_iv = iv;
     R.cli_niv = niv;
     R.bulk = bulk;
+    R.zc = zc;
+    st_bq_init_chunks(&R.q, 1 << 20, 4 * 16384 - ST_H2_HEADROOM);
     ck_assert_int_eq(st_loop_init(&R.loop), 0);
     SSL_CTX *ctx = st_tls_server_ctx(crt, key, ALPN_H2, err, sizeof(err));
     ck_assert_msg(ctx != NULL, "%s", err);
@@ -196,6 +263,8 @@ static void run(const nghttp2_settings_entry *iv, size_t niv, bool bulk)
     SSL_CTX_free(ctx);
     ck_assert_ptr_nonnull(s);
     tcp_pair(fd, false);
+    if (sndbuf > 0)
+        ck_assert_int_eq(setsockopt(fd[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)), 0);
     SSL *c = client_new(fd[1], "a.example.test", ALPN_H2);
     SSL_set_msg_callback(c, count_record);
     SSL_set_mode(c, SSL_MODE_RELEASE_BUFFERS); /* as st_tls's contexts: buffers come and go */
@@ -209,10 +278,16 @@ static void run(const nghttp2_settings_entry *iv, size_t niv, bool bulk)
     st_h2conn_fini(&R.cli);
     st_h2conn_fini(&R.srv);
     st_loop_fini(&R.loop);
+    st_bq_fini(&R.q);
     ck_assert_msg(!R.timed_out, "no answer within 20 s (%zu of %u bytes)", R.got, BODY);
     ck_assert_msg(R.done, "connection closed: %s", R.closed);
     ck_assert_uint_eq(R.got, BODY);
     ck_assert_uint_eq(R.wrong, 0);
+}
+
+static void run(const nghttp2_settings_entry *iv, size_t niv, bool bulk)
+{
+    run_with(iv, niv, bulk, false, 0);
 }
 
 /* Records that are not full: the session tickets, SETTINGS and their ACK, the response's
@@ -271,6 +346,44 @@ START_TEST(test_data_small_window)
 }
 END_TEST
 
+/* Zero-copy frames from 64 KiB chunks: nothing passes through nghttp2's buffer, and each
+ * frame is still four full records (the header sealed with the payload, from the chunk's
+ * headroom or the bytes already sent before it). */
+START_TEST(test_zero_copy_frames)
+{
+    static const nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_MAX_FRAME_SIZE, 65536},
+                                                {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1 << 22}};
+    run_with(iv, 2, true, true, 0);
+    ck_assert_uint_eq(R.copied, 0);
+    ck_assert_uint_ge(R.srv.zc_bytes, BODY);
+    ck_assert_uint_eq(R.frame_max, 4 * 16384 - 9);
+    ck_assert_int_ge(R.full, (int)(BODY / 16384) - 1);
+    ck_assert_int_le(R.partial, PARTIAL_MAX);
+}
+END_TEST
+
+/* The server's socket fills up: st_h2conn_send_frame answers WOULDBLOCK, nghttp2 offers the
+ * same frame again once the socket drains, and the body still arrives whole and in order. */
+START_TEST(test_zero_copy_socket_full)
+{
+    static const nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_MAX_FRAME_SIZE, 65536},
+                                                {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1 << 22}};
+    run_with(iv, 2, false, true, 4096);
+    ck_assert_int_gt(R.wouldblock, 0);
+    ck_assert_uint_eq(R.copied, 0);
+}
+END_TEST
+
+/* Windows smaller than a record: frames follow the window, sent from the queue. */
+START_TEST(test_zero_copy_small_window)
+{
+    static const nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 5000}};
+    run_with(iv, 1, false, true, 0);
+    ck_assert_uint_le(R.frame_max, 5000);
+    ck_assert_uint_gt(R.srv.zc_bytes, 0);
+}
+END_TEST
+
 static Suite *h2conn_suite(void)
 {
     Suite *s = suite_create("h2conn");
@@ -281,6 +394,9 @@ static Suite *h2conn_suite(void)
     tcase_add_test(tc, test_data_default_frame_limit);
     tcase_add_test(tc, test_data_frame_cap);
     tcase_add_test(tc, test_data_small_window);
+    tcase_add_test(tc, test_zero_copy_frames);
+    tcase_add_test(tc, test_zero_copy_socket_full);
+    tcase_add_test(tc, test_zero_copy_small_window);
     suite_add_tcase(s, tc);
     return s;
 }

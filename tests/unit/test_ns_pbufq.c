@@ -69,11 +69,49 @@ START_TEST(test_fifo)
 }
 END_TEST
 
+/* ns_pbufq_run: the head pbuf's payload is offered for in-place prefixing only with enough
+ * of the pbuf's own memory before it (the headers lwIP stripped) and no other reference. */
+START_TEST(test_run_headroom)
+{
+    ns_stack_init();
+    struct ns_pbufq q = {0};
+    uint8_t *p;
+    ck_assert_uint_eq(ns_pbufq_run(&q, &p, 9), 0); /* empty */
+    ck_assert_ptr_null(p);
+    struct pbuf *seg = chain(0, 1, 1500);
+    ns_pbufq_push(&q, seg);
+    ck_assert_uint_eq(ns_pbufq_run(&q, &p, 9), 0);    /* payload at the pbuf's first byte */
+    ck_assert_int_eq(pbuf_remove_header(seg, 40), 0); /* as tcp_input leaves a segment */
+    ck_assert_uint_eq(ns_pbufq_run(&q, &p, 41), 0);   /* only 40 bytes before it */
+    ck_assert_uint_eq(ns_pbufq_run(&q, &p, 9), 1460);
+    ck_assert_ptr_eq(p, seg->payload);
+    memset(p - 9, 0xee, 9); /* the stripped headers: the payload and the queue are intact */
+    q.bytes -= 40;
+    uint8_t out[8];
+    ck_assert_uint_eq(ns_pbufq_copy(&q, out, 1), 1);
+    ck_assert_uint_eq(out[0], 40);
+    pbuf_ref(seg); /* someone else holds it: not to be written */
+    ck_assert_uint_eq(ns_pbufq_run(&q, &p, 9), 0);
+    pbuf_free(seg);
+    ns_pbufq_drop(&q, 1000); /* a partial drop moves the payload on: more room before it */
+    ck_assert_uint_eq(ns_pbufq_run(&q, &p, 1000), 460);
+    ck_assert_uint_eq(p[0], (uint8_t)1040);
+    ns_pbufq_clear(&q);
+    struct pbuf *ref = pbuf_alloc(PBUF_RAW, 100, PBUF_REF); /* memory not its own */
+    ck_assert_ptr_nonnull(ref);
+    ref->payload = out;
+    ns_pbufq_push(&q, ref);
+    ck_assert_uint_eq(ns_pbufq_run(&q, &p, 0), 0);
+    ns_pbufq_clear(&q);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("ns_pbufq");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_fifo);
+    tcase_add_test(tc, test_run_headroom);
     suite_add_tcase(s, tc);
     return st_check_run(s);
 }
