@@ -34,7 +34,8 @@ size_t ns_pbufq_run(const struct ns_pbufq *q, uint8_t **p, size_t headroom)
     const uint8_t *mem;
 
     *p = NULL;
-    if (!h || h->ref != 1 || !(h->type_internal & PBUF_TYPE_FLAG_STRUCT_DATA_CONTIGUOUS))
+    if (!h || h->ref != 1 || !(h->type_internal & PBUF_TYPE_FLAG_STRUCT_DATA_CONTIGUOUS) ||
+        (h->flags & PBUF_FLAG_IS_CUSTOM)) /* a custom pbuf's payload may be anywhere */
         return 0;
     mem = (const uint8_t *)h + LWIP_MEM_ALIGN_SIZE(sizeof(struct pbuf)); /* pbuf_alloc's layout */
     if ((const uint8_t *)h->payload < mem + headroom)

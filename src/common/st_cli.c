@@ -80,6 +80,8 @@ int st_cli_log_level(const struct st_cli *cli, int config_level)
 
 void st_cli_tune_malloc(void)
 {
-    mallopt(M_MMAP_THRESHOLD, ST_CLI_MMAP);
-    mallopt(M_TRIM_THRESHOLD, ST_CLI_TRIM);
+#if defined(M_MMAP_THRESHOLD) && defined(M_TRIM_THRESHOLD)
+    if (!mallopt(M_MMAP_THRESHOLD, ST_CLI_MMAP) || !mallopt(M_TRIM_THRESHOLD, ST_CLI_TRIM))
+        st_warn("mallopt failed: buffers may come back as fresh pages");
+#endif
 }

@@ -20,10 +20,11 @@ int st_cli_parse(struct st_cli *cli, const char *prog, int argc, char **argv);
 int st_cli_log_level(const struct st_cli *cli, int config_level);
 /* Keeps a busy daemon's buffers (256 KiB TLS reads, 64 KiB TUN packets, queue chunks) in the
  * heap: served by mmap, or by heap memory glibc handed back on free(), every new one came as
- * fresh pages (50000-60000 page faults in 5 s per daemon at 4 Gbit/s). The heap keeps up to
- * ST_CLI_TRIM bytes free at its top; blocks from ST_CLI_MMAP up still use mmap. */
+ * fresh pages (50000-60000 page faults in 5 s per daemon at 4 Gbit/s). Blocks from
+ * ST_CLI_MMAP up still use mmap; the heap gives its top back once ST_CLI_TRIM is free there
+ * (glibc's defaults, 128 KiB and 256 KiB, move with the blocks freed). glibc only. */
 #define ST_CLI_MMAP (4 << 20)
-#define ST_CLI_TRIM (16 << 20)
+#define ST_CLI_TRIM (4 << 20)
 void st_cli_tune_malloc(void);
 
 #endif

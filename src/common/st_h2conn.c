@@ -413,18 +413,22 @@ int st_h2conn_send_frame(struct st_h2conn *c, const nghttp2_frame *fr, const uin
     int r = write_out(c); /* what nghttp2 produced before this frame goes first */
     if (r < 0)
         return NGHTTP2_ERR_CALLBACK_FAILURE;
-    if (r == 0)
+    if (r == 0) {
+        c->zc_blocked = true;
         return NGHTTP2_ERR_WOULDBLOCK;
+    }
     /* The whole sealed frame must fit in our gather buffer: SSL_write is then never cut
-     * short and the frame never half sent (a record costs at most 22 bytes more). */
+     * short and the frame never half sent (a record costs 22 bytes more; the slack covers
+     * a KeyUpdate answer OpenSSL may write first). */
     size_t n = len + FRAME_HEAD;
-    size_t need = n + (n / TLS_RECORD + 1) * 64;
+    size_t need = n + (n / TLS_RECORD + 1) * 64 + 1024;
     if (c->tout_len - c->tout_off + need > TLS_OUT_MAX) {
         int d = drain(c);
         if (d < 0)
             return NGHTTP2_ERR_CALLBACK_FAILURE;
         if (d == 0) {
             st_io_set(&c->io, EPOLLIN | EPOLLOUT);
+            c->zc_blocked = true;
             return NGHTTP2_ERR_WOULDBLOCK;
         }
     }
@@ -463,6 +467,7 @@ static void flush(struct st_h2conn *c)
             const uint8_t *data;
             uint64_t zc = c->zc_bytes;
             c->zc_batch = pulled;
+            c->zc_blocked = false;
             ssize_t n = nghttp2_session_mem_send(c->session, &data);
             if (n < 0) {
                 if (!c->dead)
@@ -481,8 +486,10 @@ static void flush(struct st_h2conn *c)
     }
     if (c->ssl && !c->dead && drain(c) < 0)
         return;
-    if (c->out_len > c->out_off || round == 64) {
-        st_h2conn_kick(c); /* round budget used up: continue next iteration */
+    /* Round budget used up, or a zero-copy frame nghttp2 holds found no room although the
+     * last drain has made some: continue next iteration (EPOLLIN alone would leave it). */
+    if (c->out_len > c->out_off || round == 64 || (c->zc_blocked && !tout_pending(c))) {
+        st_h2conn_kick(c);
         return;
     }
     if (tout_pending(c)) { /* the socket filled up: the rest goes on EPOLLOUT */

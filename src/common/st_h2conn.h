@@ -48,6 +48,7 @@ struct st_h2conn {
     bool many_resets;
     uint64_t zc_bytes; /* bytes of zero-copy DATA frames sent (st_h2conn_send_frame) */
     size_t zc_batch;   /* of them, since flush() last asked nghttp2 for output */
+    bool zc_blocked;   /* a zero-copy frame waits inside nghttp2 for room (WOULDBLOCK) */
 };
 
 #define ST_H2CONN_SETUP_MS 10000
@@ -87,7 +88,9 @@ void st_h2conn_bulk_reads(struct st_h2conn *c);
  * (what was there is lost) and header and payload are sealed by one TLS write, without
  * copying the payload into nghttp2's buffer first. Returns 0 (sent: consume the payload),
  * NGHTTP2_ERR_PAUSE (sent, consume it; this flush's batch is full), NGHTTP2_ERR_WOULDBLOCK
- * (nothing sent; nghttp2 asks again with the same frame) or NGHTTP2_ERR_CALLBACK_FAILURE. */
+ * (nothing sent; nghttp2 asks again with the same frame) or NGHTTP2_ERR_CALLBACK_FAILURE.
+ * A role that cannot find the payload returns NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE (that
+ * stream is reset, the connection's others go on). */
 #define ST_H2_HEADROOM 9
 /* A zero-copy run shorter than the frame nghttp2 asked for ends the frame early, in a partial
  * TLS record; from one full record on that costs less than copying (shorter: copy). */

@@ -189,8 +189,14 @@ static void read_up(struct edge_flow *f)
     for (int i = 0; i < 8 && f->reading && !f->up_eof; i++) {
         uint8_t *p;
         size_t room = st_bq_tail_space(&f->up, &p);
+        if (room == 0 && st_bq_room(&f->up) > 0) { /* no memory for a chunk */
+            st_warn("flow %s: out of memory for the upload queue", f->target);
+            tunnel_reset(f, NGHTTP2_INTERNAL_ERROR);
+            access_abort(f);
+            return;
+        }
         if (room == 0)
-            break; /* full (or out of memory: reading resumes as the queue drains) */
+            break; /* full: reading resumes as the queue drains */
         ssize_t r = recv(f->io.fd, p, room, 0);
         if (r < 0) {
             st_bq_commit(&f->up, 0);

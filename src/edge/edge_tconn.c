@@ -328,9 +328,13 @@ static int send_data(nghttp2_session *s, nghttp2_frame *fr, const uint8_t *hd, s
 {
     (void)s;
     struct edge_tconn *c = ud;
-    uint8_t *p = edge_flow_up_frame(src->ptr, len);
-    if (!p)
-        return NGHTTP2_ERR_CALLBACK_FAILURE;
+    /* only flows answer NO_COPY (edge_flow_read_up); a web source here is a bug */
+    uint8_t *p = *(int *)src->ptr == EDGE_STREAM_FLOW ? edge_flow_up_frame(src->ptr, len) : NULL;
+    if (!p) {
+        st_warn("tunnel connection %s: stream %d: zero-copy payload missing", c->peer,
+                fr->hd.stream_id);
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* resets this stream only */
+    }
     int rv = st_h2conn_send_frame(&c->h2, fr, hd, p, len);
     if (rv == 0 || rv == NGHTTP2_ERR_PAUSE)
         edge_flow_up_sent(src->ptr, len);

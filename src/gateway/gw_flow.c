@@ -500,8 +500,10 @@ int gw_flow_send_data(nghttp2_session *s, nghttp2_frame *fr, const uint8_t *hd, 
     (void)ud;
     struct gw_flow *f = src->ptr;
     uint8_t *p;
-    if (!f->conn || ns_pbufq_run(&f->up, &p, ST_H2_HEADROOM) < len)
-        return NGHTTP2_ERR_CALLBACK_FAILURE;
+    if (!f->conn || ns_pbufq_run(&f->up, &p, ST_H2_HEADROOM) < len) {
+        st_warn("stream %d: zero-copy payload missing", fr->hd.stream_id);
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* resets this stream only */
+    }
     int rv = st_h2conn_send_frame(&f->conn->h2, fr, hd, p, len);
     if (rv == 0 || rv == NGHTTP2_ERR_PAUSE)
         up_taken(f, len);

@@ -147,6 +147,13 @@ START_TEST(tail_space_commit)
     ck_assert_uint_eq(q.head->end, 6);
     ck_assert_uint_eq(st_bq_copy(&q, out, sizeof(out)), 6);
     ck_assert_int_eq(memcmp(out, "abcdef", 6), 0);
+    /* 3 bytes consumed: the 9 before the run straddle the headroom and the consumed bytes */
+    st_bq_consume(&q, 3);
+    ck_assert_uint_eq(st_bq_peek(&q, 0, &r), 3);
+    memset((uint8_t *)r - 9, 0xee, 9);
+    ck_assert_uint_eq(q.head->start, 3);
+    ck_assert_uint_eq(st_bq_copy(&q, out, sizeof(out)), 3);
+    ck_assert_int_eq(memcmp(out, "def", 3), 0);
     st_bq_fini(&q);
 }
 END_TEST
