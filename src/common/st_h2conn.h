@@ -95,6 +95,15 @@ void st_h2conn_bulk_reads(struct st_h2conn *c);
 /* A zero-copy run shorter than the frame nghttp2 asked for ends the frame early, in a partial
  * TLS record; from one full record on that costs less than copying (shorter: copy). */
 #define ST_H2_ZC_MIN (16384 - ST_H2_HEADROOM)
+/* A small frame is copied even when its bytes are contiguous: in nghttp2's buffer it shares a
+ * TLS record with the other small frames of the round (short flows: one seal, not one each). */
+#define ST_H2_ZC_SMALL 4096
+/* Whether a frame of n bytes (n > 0) goes out zero-copy when `run` contiguous bytes are at
+ * hand; its length is then min(run, n). */
+static inline bool st_h2_zc_worth(size_t run, size_t n)
+{
+    return n >= ST_H2_ZC_SMALL && (run >= n || run >= ST_H2_ZC_MIN);
+}
 bool st_h2conn_zero_copy(const struct st_h2conn *c);
 int st_h2conn_send_frame(struct st_h2conn *c, const nghttp2_frame *fr, const uint8_t *hd,
                          uint8_t *payload, size_t len);

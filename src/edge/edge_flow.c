@@ -566,7 +566,7 @@ ssize_t edge_flow_read_up(struct edge_flow *f, uint8_t *buf, size_t len, uint32_
     size_t n = len < f->up.len ? len : f->up.len;
     const uint8_t *p;
     size_t run = zero_copy && n ? st_bq_peek(&f->up, 0, &p) : 0;
-    if (n && (run >= n || run >= ST_H2_ZC_MIN)) {
+    if (n && st_h2_zc_worth(run, n)) {
         n = run < n ? run : n;
         *flags |= NGHTTP2_DATA_FLAG_NO_COPY;
     } else {

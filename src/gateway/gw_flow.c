@@ -475,7 +475,7 @@ ssize_t gw_flow_read_up(struct gw_flow *f, uint8_t *buf, size_t len, uint32_t *f
     /* A segment the kernel handed over whole (up to 64 KiB through the TUN's offloads) goes
      * out as one frame from its pbuf; runs of small segments are copied together. */
     size_t run = zero_copy && n ? ns_pbufq_run(&f->up, &p, ST_H2_HEADROOM) : 0;
-    bool zc = n && (run >= n || run >= ST_H2_ZC_MIN);
+    bool zc = n && st_h2_zc_worth(run, n);
     if (zc) {
         n = run < n ? run : n;
         *flags |= NGHTTP2_DATA_FLAG_NO_COPY;
