@@ -505,8 +505,10 @@ int gw_flow_send_data(nghttp2_session *s, nghttp2_frame *fr, const uint8_t *hd, 
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* resets this stream only */
     }
     int rv = st_h2conn_send_frame(&f->conn->h2, fr, hd, p, len);
-    if (rv == 0 || rv == NGHTTP2_ERR_PAUSE)
+    if (rv == 0 || rv == NGHTTP2_ERR_PAUSE) {
+        f->gw->zc_bytes += len;
         up_taken(f, len);
+    }
     return rv;
 }
 

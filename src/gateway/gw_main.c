@@ -230,7 +230,7 @@ static void log_stats(void *data)
             "icmp_live=%llu icmp_opened=%llu dgram_out=%llu dgram_in=%llu dgram_dropped=%llu "
             "dgram_expired=%llu dgram_refused=%llu dgram_queued=%llu vips=%zu tun_rx=%llu "
             "tun_tx=%llu tun_rx_gso=%llu tun_tx_gso=%llu tun_rx_drops=%llu tun_tx_drops=%llu "
-            "rss_kb=%ld",
+            "tunnel_zc_bytes=%llu rss_kb=%ld",
             live, (unsigned long long)gw->flows_opened, (unsigned long long)gw->flows_refused,
             (unsigned long long)d->udp_live, (unsigned long long)d->udp_opened,
             (unsigned long long)d->icmp_live, (unsigned long long)d->icmp_opened,
@@ -239,7 +239,8 @@ static void log_stats(void *data)
             (unsigned long long)d->queued_bytes, gw_vip_in_use(gw->vips),
             (unsigned long long)gw->nif.rx_packets, (unsigned long long)gw->nif.tx_packets,
             (unsigned long long)gw->nif.rx_gso, (unsigned long long)gw->nif.tx_gso,
-            (unsigned long long)gw->nif.rx_drops, (unsigned long long)gw->nif.tx_drops, rss_kb());
+            (unsigned long long)gw->nif.rx_drops, (unsigned long long)gw->nif.tx_drops,
+            (unsigned long long)gw->zc_bytes, rss_kb());
 }
 
 static int run(struct gw_server *gw)
