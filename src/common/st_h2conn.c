@@ -445,7 +445,6 @@ int st_h2conn_send_frame(struct st_h2conn *c, const nghttp2_frame *fr, const uin
         done += (size_t)w;
     }
     c->bytes_out += n;
-    c->zc_bytes += n;
     c->zc_batch += n;
     return c->zc_batch >= OUT_BATCH ? NGHTTP2_ERR_PAUSE : 0;
 }
@@ -465,7 +464,6 @@ static void flush(struct st_h2conn *c)
         size_t pulled = 0;
         while (pulled < OUT_BATCH) {
             const uint8_t *data;
-            uint64_t zc = c->zc_bytes;
             c->zc_batch = pulled;
             c->zc_blocked = false;
             ssize_t n = nghttp2_session_mem_send(c->session, &data);
@@ -474,7 +472,7 @@ static void flush(struct st_h2conn *c)
                     st_h2conn_fail(c, "HTTP/2 send: %s", nghttp2_strerror((int)n));
                 return;
             }
-            pulled += (size_t)(c->zc_bytes - zc); /* frames sent from the roles' buffers */
+            pulled = c->zc_batch; /* with frames sent from the roles' buffers */
             if (n == 0)
                 break;
             if (put_out(c, data, (size_t)n) < 0)

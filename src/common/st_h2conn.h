@@ -46,9 +46,8 @@ struct st_h2conn {
      * and may reset streams as fast as its clients abort flows. Otherwise nghttp2's rapid
      * reset guard applies (1000 RST_STREAM, then 33/s, past which it ends the session). */
     bool many_resets;
-    uint64_t zc_bytes; /* bytes of zero-copy DATA frames sent (st_h2conn_send_frame) */
-    size_t zc_batch;   /* of them, since flush() last asked nghttp2 for output */
-    bool zc_blocked;   /* a zero-copy frame waits inside nghttp2 for room (WOULDBLOCK) */
+    size_t zc_batch; /* bytes flush() pulled this batch, zero-copy frames included */
+    bool zc_blocked; /* a zero-copy frame waits inside nghttp2 for room (WOULDBLOCK) */
 };
 
 #define ST_H2CONN_SETUP_MS 10000
@@ -98,11 +97,15 @@ void st_h2conn_bulk_reads(struct st_h2conn *c);
 /* A small frame is copied even when its bytes are contiguous: in nghttp2's buffer it shares a
  * TLS record with the other small frames of the round (short flows: one seal, not one each). */
 #define ST_H2_ZC_SMALL 4096
-/* Whether a frame of n bytes (n > 0) goes out zero-copy when `run` contiguous bytes are at
- * hand; its length is then min(run, n). */
-static inline bool st_h2_zc_worth(size_t run, size_t n)
+/* For a data provider asked for a frame of n bytes with `run` contiguous bytes at hand:
+ * the zero-copy frame's length (min(run, n), NGHTTP2_DATA_FLAG_NO_COPY added to *flags), or
+ * 0 when the frame is to be copied. */
+static inline size_t st_h2_zc_frame(size_t run, size_t n, uint32_t *flags)
 {
-    return n >= ST_H2_ZC_SMALL && (run >= n || run >= ST_H2_ZC_MIN);
+    if (n < ST_H2_ZC_SMALL || (run < n && run < ST_H2_ZC_MIN))
+        return 0;
+    *flags |= NGHTTP2_DATA_FLAG_NO_COPY;
+    return run < n ? run : n;
 }
 bool st_h2conn_zero_copy(const struct st_h2conn *c);
 int st_h2conn_send_frame(struct st_h2conn *c, const nghttp2_frame *fr, const uint8_t *hd,

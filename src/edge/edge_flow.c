@@ -566,16 +566,15 @@ ssize_t edge_flow_read_up(struct edge_flow *f, uint8_t *buf, size_t len, uint32_
     size_t n = len < f->up.len ? len : f->up.len;
     const uint8_t *p;
     size_t run = zero_copy && n ? st_bq_peek(&f->up, 0, &p) : 0;
-    if (n && st_h2_zc_worth(run, n)) {
-        n = run < n ? run : n;
-        *flags |= NGHTTP2_DATA_FLAG_NO_COPY;
+    size_t zc = st_h2_zc_frame(run, n, flags);
+    if (zc) {
+        n = zc;
     } else {
         n = st_bq_copy(&f->up, buf, n);
         st_bq_consume(&f->up, n);
         up_taken(f, n);
     }
-    size_t left = f->up.len - (*flags & NGHTTP2_DATA_FLAG_NO_COPY ? n : 0);
-    if (left == 0 && f->up_eof) {
+    if (f->up.len - zc == 0 && f->up_eof) {
         *flags |= NGHTTP2_DATA_FLAG_EOF;
         f->up_eof_sent = true;
     } else if (n == 0) {

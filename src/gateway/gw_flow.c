@@ -475,15 +475,14 @@ ssize_t gw_flow_read_up(struct gw_flow *f, uint8_t *buf, size_t len, uint32_t *f
     /* A segment the kernel handed over whole (up to 64 KiB through the TUN's offloads) goes
      * out as one frame from its pbuf; runs of small segments are copied together. */
     size_t run = zero_copy && n ? ns_pbufq_run(&f->up, &p, ST_H2_HEADROOM) : 0;
-    bool zc = n && st_h2_zc_worth(run, n);
+    size_t zc = st_h2_zc_frame(run, n, flags);
     if (zc) {
-        n = run < n ? run : n;
-        *flags |= NGHTTP2_DATA_FLAG_NO_COPY;
+        n = zc;
     } else if (n) {
         n = ns_pbufq_copy(&f->up, buf, n);
         up_taken(f, n);
     }
-    if (f->up.bytes - (zc ? n : 0) == 0 && f->up_eof) {
+    if (f->up.bytes - zc == 0 && f->up_eof) {
         *flags |= NGHTTP2_DATA_FLAG_EOF;
         f->up_eof_sent = true;
     } else if (n == 0) {
