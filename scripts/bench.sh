@@ -23,6 +23,9 @@
 #            TUN, installed if missing) and kernel routing; ends with one table: path,
 #            Gbit/s, ratios to kernel and OpenVPN, flows/s, bytes per idle flow, peak RSS,
 #            and the daemons' RSS growth over the bulk site-to-site run
+# tunnel and all also measure a relay floor on the same hops: socat relays in st-edge and
+# the bastion(s), plain TCP and TLS between them (what relaying through user space costs
+# on this machine, with no HTTP/2, no userspace TCP/IP and no TUN)
 # Every throughput figure is the median of BENCH_REPS (default 3) iperf3 runs of
 # BENCH_SECS (default 10) seconds; the log lists the single runs.
 set -euo pipefail
@@ -73,6 +76,7 @@ cleanup() {
     if ((routed)); then kernel_routes del; fi
     if ((OVPN_UP)); then openvpn_down; fi
     rm -f "$LAB_DIR/bench-proxychains.conf" # holds the lab's access token
+    if [[ -n $RELAY_DIR ]]; then rm -rf "$RELAY_DIR"; fi
     if ((started_lab)) && [[ ${BENCH_KEEP_LAB:-0} != 1 ]]; then
         bash "$LAB" down >/dev/null 2>&1 || true
     fi
@@ -175,15 +179,73 @@ openvpn_down() {
 }
 OVPN_UP=0
 
+# Relay floor: the same namespaces bridged by plain user-space relays (socat, one read and
+# one write per buffer, kernel TCP on every leg), with and without TLS (1.3, AES-128-GCM as
+# subtunnel's tunnels) between the relays: what any design that relays bytes through a
+# process at the edge and at the gateway(s) gets from this machine's kernel and CPUs.
+RELAY_DIR="" RELAY_PIDS=()
+relay_setup() {
+    RELAY_DIR=$(mktemp -d)
+    openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=bench-relay \
+        -keyout "$RELAY_DIR/relay.pem" -out "$RELAY_DIR/relay.crt" 2>/dev/null
+    cat "$RELAY_DIR/relay.crt" >>"$RELAY_DIR/relay.pem"
+    printf '%s\n' 'openssl_conf = conf' '[conf]' 'ssl_conf = ssl' '[ssl]' 'system_default = tls' \
+        '[tls]' 'MinProtocol = TLSv1.3' 'Ciphersuites = TLS_AES_128_GCM_SHA256' >"$RELAY_DIR/openssl.cnf"
+}
+# relay_hop NS ADDR:PORT IN TARGET:PORT OUT: a relay in NS from ADDR:PORT to TARGET:PORT,
+# IN / OUT plain or tls (throwaway certificate, not verified: namespaces of this run only)
+relay_hop() {
+    local ns=$1 la=${2%:*} lp=${2##*:} ta=${4%:*} tp=${4##*:} l c
+    l="TCP-LISTEN:$lp,bind=$la,reuseaddr,fork"
+    c="TCP:$ta:$tp"
+    if [[ $3 == tls ]]; then l="OPENSSL-LISTEN:$lp,bind=$la,reuseaddr,fork,cert=$RELAY_DIR/relay.pem,verify=0"; fi
+    if [[ $5 == tls ]]; then c="OPENSSL:$ta:$tp,verify=0"; fi
+    ip netns exec "$ns" env OPENSSL_CONF="$RELAY_DIR/openssl.cnf" socat -b 262144 "$l" "$c" \
+        >/dev/null 2>&1 &
+    pids+=($!)
+    RELAY_PIDS+=($!)
+    wait_listen "$ns" "$la:$lp"
+}
+relay_down() {
+    local p
+    for p in "${RELAY_PIDS[@]}"; do
+        pkill -P "$p" 2>/dev/null || true
+        kill "$p" 2>/dev/null || true
+    done
+    wait "${RELAY_PIDS[@]}" 2>/dev/null || true
+    RELAY_PIDS=()
+}
+# relay_connect KIND: client -> relay in st-edge -> relay in st-bastion -> st-priv (the
+# CONNECT path's hops), KIND plain or tls between the relays; the median Gbit/s in RELAY_GBPS
+relay_connect() {
+    echo "bench: ${SECS}s iperf3 through two socat relays, $1 between them (st-client -> st-edge -> st-bastion -> st-priv)"
+    relay_hop st-bastion 192.0.2.10:15301 "$1" 198.51.100.10:5201 plain
+    relay_hop st-edge 198.18.0.1:15300 plain 192.0.2.10:15301 "$1"
+    RELAY_GBPS=$(median_of iperf_to st-priv 198.51.100.10 st-client 198.18.0.1 15300)
+    relay_down
+}
+# relay_s2s KIND: st-priv -> relay in st-bastion -> st-edge -> st-bastion2 -> st-priv2 (the
+# site-to-site path's hops), KIND plain or tls on both legs through the edge
+relay_s2s() {
+    echo "bench: ${SECS}s iperf3 through three socat relays, $1 between them (st-priv -> st-bastion -> st-edge -> st-bastion2 -> st-priv2)"
+    relay_hop st-bastion2 192.0.2.20:15312 "$1" 203.0.113.10:5201 plain
+    relay_hop st-edge 192.0.2.1:15311 "$1" 192.0.2.20:15312 "$1"
+    relay_hop st-bastion 198.51.100.1:15310 plain 192.0.2.1:15311 "$1"
+    RELAY_GBPS=$(median_of iperf_to st-priv2 203.0.113.10 st-priv 198.51.100.1 15310)
+    relay_down
+}
+
 # iperf_server NS ADDR: one-shot iperf3 server on ADDR:5201
 iperf_server() {
     ip netns exec "$1" iperf3 -s -1 -B "$2" -p 5201 >/dev/null 2>&1 &
     pids+=($!)
     wait_listen "$1" "$2:5201"
 }
-# run_iperf NS TARGET [PARALLEL]: Gbit/s of one SECS-long run (1 flow, or PARALLEL flows)
+# run_iperf NS TARGET [PARALLEL [PORT]]: Gbit/s of one SECS-long run (1 flow, or PARALLEL
+# flows) to TARGET:PORT (5201)
 run_iperf() {
-    ip netns exec "$1" timeout $((SECS + 30)) iperf3 -c "$2" -t "$SECS" -P "${3:-1}" -J | gbps
+    ip netns exec "$1" timeout $((SECS + 30)) iperf3 -c "$2" -p "${4:-5201}" -t "$SECS" \
+        -P "${3:-1}" -J | gbps
 }
 ratio() { python3 -c "print('%.2f' % ($1 / $2 if $2 else 0))"; }
 # median_of CMD...: runs CMD (which prints Gbit/s) REPS times and prints the median; the
@@ -198,10 +260,16 @@ median_of() {
     echo "bench:   runs: ${all[*]}" >&2
     printf '%s\n' "${all[@]}" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
 }
-# iperf_to SRV_NS SRV_ADDR CLIENT_NS TARGET [PARALLEL]: one run against a fresh server
+# iperf_to SRV_NS SRV_ADDR CLIENT_NS TARGET [PORT]: one run against a fresh server (the
+# client connects to TARGET:PORT, 5201 by default: a relay may stand in between)
 iperf_to() {
     iperf_server "$1" "$2"
-    run_iperf "$3" "$4" "${5:-1}"
+    run_iperf "$3" "$4" 1 "${5:-5201}"
+}
+# iperf16_to SRV_NS SRV_ADDR CLIENT_NS TARGET: 16 flows at once
+iperf16_to() {
+    iperf_server "$1" "$2"
+    run_iperf "$3" "$4" 16
 }
 connect_run() {
     iperf_server st-priv 198.51.100.10
@@ -528,6 +596,11 @@ connect=$(median_of connect_run)
         "$ACCESS_TOKEN" >"$LAB_DIR/bench-proxychains.conf")
 echo "bench: ${SECS}s iperf3 through the CONNECT proxy, proxy-aware client (proxychains4; st-client -> edge -> gateway -> st-priv)"
 connect_pc=$(median_of connect_pc_run)
+relay_setup
+relay_connect plain
+rconnect=$RELAY_GBPS
+relay_connect tls
+rconnect_tls=$RELAY_GBPS
 transparent="" transparent16="" ktransparent16="" ovpn16=""
 if ((sites >= 2)); then
     echo "bench: ${SECS}s iperf3 site to site (st-priv -> reach gw -> edge -> expose gw -> st-priv2)"
@@ -541,7 +614,11 @@ if ((sites >= 2)); then
     BULK_RSS1=$(cat "$bulk_peaks")
     rm -f "$bulk_peaks"
     echo "bench: ${SECS}s iperf3 -P 16 site to site"
-    transparent16=$(median_of iperf_to st-priv2 203.0.113.10 st-priv 203.0.113.10 16)
+    transparent16=$(median_of iperf16_to st-priv2 203.0.113.10 st-priv 203.0.113.10)
+    relay_s2s plain
+    rs2s=$RELAY_GBPS
+    relay_s2s tls
+    rs2s_tls=$RELAY_GBPS
 fi
 
 ovpn=""
@@ -550,7 +627,7 @@ if ((sites >= 2)); then
     echo "bench: ${SECS}s iperf3 over OpenVPN (st-priv -> bastion -> OpenVPN UDP -> bastion2 -> st-priv2)"
     ovpn=$(median_of iperf_to st-priv2 203.0.113.10 st-priv 203.0.113.10)
     echo "bench: ${SECS}s iperf3 -P 16 over OpenVPN"
-    ovpn16=$(median_of iperf_to st-priv2 203.0.113.10 st-priv 203.0.113.10 16)
+    ovpn16=$(median_of iperf16_to st-priv2 203.0.113.10 st-priv 203.0.113.10)
     openvpn_down
 fi
 
@@ -564,7 +641,7 @@ if ((sites >= 2)); then
     echo "bench: ${SECS}s iperf3 over kernel routing (st-priv -> bastion -> edge -> bastion2 -> st-priv2)"
     ktransparent=$(median_of iperf_to st-priv2 203.0.113.10 st-priv 203.0.113.10)
     echo "bench: ${SECS}s iperf3 -P 16 over kernel routing, site 1 -> site 2"
-    ktransparent16=$(median_of iperf_to st-priv2 203.0.113.10 st-priv 203.0.113.10 16)
+    ktransparent16=$(median_of iperf16_to st-priv2 203.0.113.10 st-priv 203.0.113.10)
 fi
 kernel_routes del
 routed=0
@@ -600,14 +677,23 @@ if [[ -n $transparent ]]; then
     row "OpenVPN, site 1 -> site 2, 16 flows" "$ovpn16" "$(ratio "$ovpn16" "$ktransparent16")" 1.00
     row "subtunnel site to site, 16 flows" "$transparent16" \
         "$(ratio "$transparent16" "$ktransparent16")" "$(ratio "$transparent16" "$ovpn16")"
+    row "relay floor: 3 socat relays, plain TCP, 1 -> 2" "$rs2s" \
+        "$(ratio "$rs2s" "$ktransparent")" "$(vs_ovpn "$rs2s")"
+    row "relay floor: 3 socat relays, TLS between them" "$rs2s_tls" \
+        "$(ratio "$rs2s_tls" "$ktransparent")" "$(vs_ovpn "$rs2s_tls")"
 fi
 row "kernel routing, client -> private host" "$kconnect" 1.00 "$(vs_ovpn "$kconnect")"
 row "subtunnel CONNECT, proxy-aware client" "$connect_pc" "$(ratio "$connect_pc" "$kconnect")" \
     "$(vs_ovpn "$connect_pc")"
 row "subtunnel CONNECT, via a socat forwarder" "$connect" "$(ratio "$connect" "$kconnect")" \
     "$(vs_ovpn "$connect")"
+row "relay floor: 2 socat relays, plain TCP" "$rconnect" "$(ratio "$rconnect" "$kconnect")" \
+    "$(vs_ovpn "$rconnect")"
+row "relay floor: 2 socat relays, TLS between them" "$rconnect_tls" \
+    "$(ratio "$rconnect_tls" "$kconnect")" "$(vs_ovpn "$rconnect_tls")"
 echo "(B/idle flow and peak RSS: edge/reach gateway/expose gateway; flows/s: short flows," \
-    "first-byte latency)"
+    "first-byte latency; relay floor: socat -b 262144 in st-bastion(s) and st-edge, kernel TCP" \
+    "on every leg, TLS 1.3 AES-128-GCM)"
 if [[ -n ${BULK_RSS1:-} ]]; then
     read -r b0e b0g b0h <<<"$BULK_RSS0"
     read -r pe pg ph <<<"$BULK_RSS1"
