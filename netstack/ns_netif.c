@@ -11,16 +11,12 @@
 #include "lwip/inet_chksum.h"
 #include "lwip/ip.h"
 #include "lwip/pbuf.h"
-#include "lwip/tcp.h"
 #include "ns_stack.h"
 
 #define NS_NETIF_MAX_IOV 64
 #define NS_NETIF_RX_MAX 65535  /* largest packet a vnet TUN hands over (a GSO super-packet) */
 #define NS_NETIF_RX_COPY 32768 /* received packets up to this size are copied to a fitting pbuf */
 #define NS_GSO_MAX 65535       /* IPv4 total length limit of a coalesced packet */
-#define NS_GSO_HDR 80          /* 20-byte IPv4 header and the longest TCP header */
-#define NS_GSO_SEGS 64         /* segments per coalesced packet (44 at MSS 1460) */
-#define NS_GSO_IOV 192         /* iovecs per coalesced packet (UIO_MAXIOV is 1024) */
 
 #define TCP_F_FIN 0x01
 #define TCP_F_SYN 0x02
@@ -28,20 +24,13 @@
 #define TCP_F_PSH 0x08
 #define TCP_F_ACK 0x10
 
-/* TCP segments lwIP sends in one burst for one connection, written as one IPv4 packet that
- * the kernel segments again (TSO through IFF_VNET_HDR). The payload is not copied: the
- * packet is gathered (writev) from the segments' pbufs, which are held (pbuf_ref) until
- * ns_netif_flush. */
+/* TCP segments lwIP sends in one burst for one connection, coalesced into one IPv4 packet that
+ * the kernel segments again (TSO through IFF_VNET_HDR). */
 struct ns_gso {
-    uint8_t hdr[NS_GSO_HDR];      /* IP + TCP header of the first segment */
-    struct virtio_net_hdr vh;     /* filled in by the flush */
-    struct iovec iov[NS_GSO_IOV]; /* [0] vh, [1] hdr, then the payload pieces */
-    struct pbuf *held[NS_GSO_SEGS];
-    int niov;
-    size_t len;        /* bytes of the packet (header and payload); 0: nothing pending */
+    uint8_t pkt[NS_GSO_MAX];
+    size_t len;        /* bytes in pkt; 0: nothing pending */
     size_t hlen;       /* IP + TCP header bytes */
     uint16_t mss;      /* payload of the first segment: every segment but the last has it */
-    uint32_t seq;      /* sequence number of the first payload byte */
     uint32_t next_seq; /* sequence number the next appended segment must start at */
     unsigned segs;
     bool closed; /* the last segment was short: nothing more may follow */
@@ -154,51 +143,35 @@ static bool count_write(struct ns_netif *nif, ssize_t n)
 
 /* Writes the pending coalesced packet with a partial TCP checksum; when it holds several
  * segments, with the IPv4 length and checksum redone and a GSO header asking the kernel to
- * cut it at `mss`. Then lets go of the segments' pbufs. */
+ * cut it at `mss`. */
 void ns_netif_flush(struct ns_netif *nif)
 {
     struct ns_gso *g = nif->gso;
+    struct virtio_net_hdr vh = {0};
+    struct iovec iov[2];
     uint8_t *b;
-    unsigned i;
     u16_t c;
 
     if (!g || !g->len)
         return;
-    b = g->hdr;
-    g->vh = (struct virtio_net_hdr){0};
+    b = g->pkt;
     if (g->segs > 1) {
         wr16(b + 2, (uint16_t)g->len);
         b[10] = b[11] = 0;
         c = inet_chksum(b, 20);
         memcpy(b + 10, &c, 2);
-        g->vh.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
-        g->vh.hdr_len = (uint16_t)g->hlen;
-        g->vh.gso_size = g->mss;
+        vh.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+        vh.hdr_len = (uint16_t)g->hlen;
+        vh.gso_size = g->mss;
         nif->tx_gso++;
     }
-    tcp_partial(b, 20, g->len, &g->vh);
-    g->iov[0].iov_base = &g->vh;
-    g->iov[0].iov_len = sizeof(g->vh);
-    g->iov[1].iov_base = b;
-    g->iov[1].iov_len = g->hlen;
-    count_write(nif, writev(nif->fd, g->iov, g->niov));
-    for (i = 0; i < g->segs; i++)
-        pbuf_free(g->held[i]);
+    tcp_partial(b, 20, g->len, &vh);
+    iov[0].iov_base = &vh;
+    iov[0].iov_len = sizeof(vh);
+    iov[1].iov_base = b;
+    iov[1].iov_len = g->len;
+    count_write(nif, writev(nif->fd, iov, 2));
     g->len = 0;
-    g->segs = 0;
-}
-
-void ns_netif_release(struct ns_netif *nif, const struct tcp_pcb *pcb)
-{
-    const struct ns_gso *g = nif->gso;
-
-    if (!g || !g->len)
-        return;
-    if (!pcb ||
-        (rd16(g->hdr + 20) == pcb->local_port && rd16(g->hdr + 22) == pcb->remote_port &&
-         memcmp(g->hdr + 12, &pcb->local_ip.addr, 4) == 0 &&
-         memcmp(g->hdr + 16, &pcb->remote_ip.addr, 4) == 0 && (int32_t)(g->seq - pcb->lastack) < 0))
-        ns_netif_flush(nif);
 }
 
 /* Length of the TCP payload of a plain IPv4 TCP data segment lwIP built (20-byte IP header,
@@ -216,70 +189,38 @@ static size_t gso_payload(const uint8_t *b, size_t n)
     return n - 20 - thl;
 }
 
-/* iovecs the payload of segment p (after hlen header bytes) takes. */
-static int gso_pieces(const struct pbuf *p, size_t hlen)
+/* Whether segment b (payload len) continues the pending packet: same addresses, ports, ACK,
+ * window, TTL, TOS and options, next in sequence, no longer than the first one. */
+static bool gso_continues(const struct ns_gso *g, const uint8_t *b, size_t len)
 {
-    int n = 0;
-
-    for (; p; p = p->next) {
-        if (hlen >= p->len) {
-            hlen -= p->len;
-            continue;
-        }
-        hlen = 0;
-        n++;
-    }
-    return n;
-}
-
-/* Whether segment b (payload len, in `pieces` iovecs) continues the pending packet: same
- * addresses, ports, ACK, window, TTL, TOS and options, next in sequence, no longer than the
- * first one, and room left for it. */
-static bool gso_continues(const struct ns_gso *g, const uint8_t *b, size_t len, int pieces)
-{
-    const uint8_t *h = g->hdr;
+    const uint8_t *h = g->pkt;
 
     return g->len && !g->closed && len <= g->mss && g->len + len <= NS_GSO_MAX &&
-           g->segs < NS_GSO_SEGS && g->niov + pieces <= NS_GSO_IOV &&
            (size_t)(b[32] >> 4) * 4 + 20 == g->hlen && rd32(b + 24) == g->next_seq &&
            b[1] == h[1] && b[8] == h[8] && memcmp(b + 12, h + 12, 12) == 0 &&
            memcmp(b + 28, h + 28, 4) == 0 && memcmp(b + 34, h + 34, 2) == 0 &&
            memcmp(b + 40, h + 40, g->hlen - 40) == 0;
 }
 
-/* Adds packet p (payload len) to the pending packet, starting it when start is set: the
- * header is copied (first segment only), the payload referenced and p held. */
+/* Copies packet p (payload len) into the pending packet, starting it when start is set. */
 static void gso_add(struct ns_gso *g, struct pbuf *p, const uint8_t *b, size_t len, bool start)
 {
-    size_t off = p->tot_len - len;
-    struct pbuf *q;
+    size_t hlen = p->tot_len - len;
 
     if (start) {
-        pbuf_copy_partial(p, g->hdr, (u16_t)off, 0);
-        g->len = off;
-        g->hlen = off;
+        pbuf_copy_partial(p, g->pkt, p->tot_len, 0);
+        g->len = p->tot_len;
+        g->hlen = hlen;
         g->mss = (uint16_t)len;
-        g->seq = rd32(b + 24);
-        g->segs = 0;
-        g->niov = 2;
+        g->segs = 1;
         g->closed = false;
     } else {
-        g->hdr[33] |= b[33] & TCP_F_PSH;
+        pbuf_copy_partial(p, g->pkt + g->len, (u16_t)len, (u16_t)hlen);
+        g->len += len;
+        g->segs++;
+        g->pkt[33] |= b[33] & TCP_F_PSH;
         g->closed = len < g->mss;
     }
-    for (q = p; q; q = q->next) {
-        if (off >= q->len) {
-            off -= q->len;
-            continue;
-        }
-        g->iov[g->niov].iov_base = (uint8_t *)q->payload + off;
-        g->iov[g->niov].iov_len = q->len - off;
-        g->niov++;
-        off = 0;
-    }
-    pbuf_ref(p);
-    g->held[g->segs++] = p;
-    g->len += len;
     g->next_seq = rd32(b + 24) + (uint32_t)len;
 }
 
@@ -287,24 +228,22 @@ static err_t tun_output(struct netif *netif, struct pbuf *p, const ip4_addr_t *n
 {
     struct ns_netif *nif = netif->state;
     struct ns_gso *g = nif->gso;
-    uint8_t hdr[NS_GSO_HDR];
+    uint8_t hdr[60];
     size_t len;
-    int pieces;
 
     (void)next_hop;
     if (g && p->tot_len >= 40) {
-        const uint8_t *b = p->len >= NS_GSO_HDR || p->len == p->tot_len ? p->payload : hdr;
+        const uint8_t *b = p->len >= 60 || p->len == p->tot_len ? p->payload : hdr;
 
         if (b == hdr)
             pbuf_copy_partial(p, hdr, (u16_t)LWIP_MIN(p->tot_len, sizeof(hdr)), 0);
         len = gso_payload(b, p->tot_len);
-        pieces = len ? gso_pieces(p, p->tot_len - len) : 0;
-        if (len && gso_continues(g, b, len, pieces)) {
+        if (len && gso_continues(g, b, len)) {
             gso_add(g, p, b, len, false);
             return ERR_OK;
         }
         ns_netif_flush(nif);
-        if (len && pieces <= NS_GSO_IOV - 2) {
+        if (len) {
             gso_add(g, p, b, len, true);
             return ERR_OK;
         }

@@ -39,20 +39,8 @@ int ns_netif_init(struct ns_netif *nif, int fd, struct in_addr addr, int prefix,
 int ns_netif_set_vnet(struct ns_netif *nif, bool on);
 
 /* Writes the coalesced TCP segments still pending (vnet only; no-op otherwise). Call it
- * before the event loop sleeps: lwIP's output stays in one batch until then.
- * The pending packet is gathered from the segments' pbufs, not copied: until the flush it
- * holds a reference on each of them, and reads the bytes that tcp_write without
- * TCP_WRITE_FLAG_COPY left where they were. Whoever frees such bytes calls
- * ns_netif_release (or this) first. */
+ * before the event loop sleeps: lwIP's output stays in one batch until then. */
 void ns_netif_flush(struct ns_netif *nif);
-
-struct tcp_pcb;
-
-/* Flushes the pending packet if it may read bytes that are about to be freed: with pcb
- * NULL, always; else when it belongs to pcb's connection and starts before pcb->lastack
- * (a retransmission of bytes an ACK just released). Bytes not yet acknowledged cannot be
- * freed while lwIP may still send them, so the common case writes nothing. */
-void ns_netif_release(struct ns_netif *nif, const struct tcp_pcb *pcb);
 
 /* Reads up to `budget` packets from fd (non-blocking) and feeds them to lwIP; returns
  * packets read (0 on EAGAIN) or -errno. An error after some packets returns the count;

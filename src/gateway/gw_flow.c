@@ -56,7 +56,6 @@ static void on_release(struct st_defer *d)
         f->pcb = NULL;
     }
     ns_pbufq_clear(&f->up);
-    ns_netif_release(&f->gw->nif, NULL); /* a coalesced packet may still read `down` */
     st_bq_fini(&f->down);
     if (f->has_vip)
         gw_vip_release(f->gw->vips, f->vip);
@@ -195,8 +194,8 @@ static err_t on_tcp_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t e
 
 static err_t on_tcp_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
 {
+    (void)pcb;
     struct gw_flow *f = arg;
-    ns_netif_release(&f->gw->nif, pcb);
     st_bq_consume(&f->down, len);
     f->inflight -= len;
     if (f->conn && !f->stream_closed) {

@@ -284,99 +284,6 @@ START_TEST(test_vnet_coalesce_send)
 }
 END_TEST
 
-/* The coalesced packet is gathered from lwIP's segments, not copied: bytes written without
- * TCP_WRITE_FLAG_COPY are read where they are at the flush, and each segment's pbuf is held
- * until then (a held segment is one lwIP will not retransmit meanwhile). */
-START_TEST(test_vnet_coalesce_zero_copy)
-{
-    static uint8_t data[3 * 536], b[4000];
-    struct accept_rec r = {0};
-    struct tcp_pcb *l = listener(IP4_ADDR_ANY, 80, &r);
-    struct virtio_net_hdr vh;
-    struct tcp_seg *seg;
-    ssize_t n;
-    int segs = 0;
-
-    handshake("198.51.100.10", 80, 40004, &r);
-    memset(data, 'a', sizeof(data));
-    ck_assert_int_eq(tcp_write(r.pcb, data, sizeof(data), 0), ERR_OK);
-    ck_assert_int_eq(tcp_output(r.pcb), ERR_OK);
-    for (seg = r.pcb->unacked; seg; seg = seg->next, segs++)
-        ck_assert_int_eq(seg->p->ref, 2);
-    ck_assert_int_eq(segs, 3);
-    /* Changed before the flush: the packet carries the new bytes. */
-    memset(data, 'b', sizeof(data));
-    ns_netif_flush(&nif);
-    for (seg = r.pcb->unacked; seg; seg = seg->next)
-        ck_assert_int_eq(seg->p->ref, 1);
-    n = recv_vnet(&vh, b, sizeof(b));
-    ck_assert_int_eq(n, 40 + (ssize_t)sizeof(data));
-    ck_assert_int_eq(vh.gso_type, VIRTIO_NET_HDR_GSO_TCPV4);
-    ck_assert_mem_eq(b + 40, data, sizeof(data));
-    complete_csum(&vh, b, (size_t)n);
-    ck_assert_uint_eq(l4_csum(b, (size_t)n - 20), 0);
-    tcp_abort(r.pcb);
-    tcp_close(l);
-}
-END_TEST
-
-static err_t release_on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
-{
-    (void)len;
-    *(int *)arg += 1;
-    ns_netif_release(&nif, pcb);
-    return ERR_OK;
-}
-
-/* ns_netif_release flushes only when the pending packet may read bytes an ACK lets go of:
- * its own connection's, starting before the acknowledged sequence number. */
-START_TEST(test_vnet_release)
-{
-    static uint8_t data[4 * 536], b[4000];
-    struct accept_rec r = {0}, r2 = {0};
-    struct tcp_pcb *l = listener(IP4_ADDR_ANY, 80, &r), *l2;
-    struct virtio_net_hdr vh;
-    struct pkt k;
-    uint32_t seq0;
-    int sent = 0;
-    ssize_t n;
-
-    handshake("198.51.100.10", 80, 40005, &r);
-    l2 = listener(IP4_ADDR_ANY, 81, &r2);
-    handshake("198.51.100.10", 81, 40006, &r2);
-    memset(data, 'c', sizeof(data));
-    seq0 = r.pcb->snd_nxt;
-    tcp_sent(r.pcb, release_on_sent);
-    tcp_arg(r.pcb, &sent);
-    ck_assert_int_eq(tcp_write(r.pcb, data, 2 * 536, 0), ERR_OK);
-    ck_assert_int_eq(tcp_output(r.pcb), ERR_OK);
-    /* Another connection, and bytes not acknowledged yet: nothing is written. */
-    ns_netif_release(&nif, r2.pcb);
-    ns_netif_release(&nif, r.pcb);
-    ck_assert_int_lt(recv(sv[1], b, sizeof(b), MSG_DONTWAIT), 0);
-    /* Without a pcb: always. */
-    ns_netif_release(&nif, NULL);
-    n = recv_vnet(&vh, b, sizeof(b));
-    ck_assert_int_eq(n, 40 + 2 * 536);
-    /* A retransmission waits in the batch when the ACK of its first segment arrives: the
-     * sent callback's release writes it before the callback could free those bytes. */
-    tcp_rexmit_rto(r.pcb);
-    ck_assert_int_lt(recv(sv[1], b, sizeof(b), MSG_DONTWAIT), 0);
-    tcp_pkt(&k, "192.0.2.1", 40005, "198.51.100.10", 80, 1001, seq0 + 536, F_ACK);
-    send_vnet(NULL, k.b, k.len);
-    ck_assert_int_eq(ns_netif_read(&nif, 8), 1);
-    ck_assert_int_eq(sent, 1);
-    n = recv(sv[1], b, sizeof(b), MSG_DONTWAIT);
-    ck_assert_int_eq(n, (ssize_t)sizeof(vh) + 40 + 2 * 536);
-    ck_assert_uint_eq(get32(b + sizeof(vh) + 24), seq0);
-    ck_assert_mem_eq(b + sizeof(vh) + 40, data, 2 * 536);
-    tcp_abort(r.pcb);
-    tcp_abort(r2.pcb);
-    tcp_close(l);
-    tcp_close(l2);
-}
-END_TEST
-
 /* A packet that cannot join the batch (here one ns_netif_send writes) flushes it first:
  * the order on the wire is the order lwIP and the gateway produced. A lone segment leaves
  * as a plain packet (no GSO) with a partial checksum. */
@@ -468,8 +375,6 @@ static Suite *ns_netif_suite(void)
     tcase_add_test(tc, test_vnet_gso_receive);
     tcase_add_test(tc, test_vnet_coalesce_send);
     tcase_add_test(tc, test_vnet_flush_keeps_order);
-    tcase_add_test(tc, test_vnet_coalesce_zero_copy);
-    tcase_add_test(tc, test_vnet_release);
     tcase_add_test(tc, test_vnet_partial_csum_completed);
     suite_add_tcase(s, tc);
     return s;
