@@ -221,7 +221,7 @@ relay_connect() {
     echo "bench: ${SECS}s iperf3 through two socat relays, $1 between them (st-client -> st-edge -> st-bastion -> st-priv)"
     relay_hop st-bastion 192.0.2.10:15301 "$1" 198.51.100.10:5201 plain
     relay_hop st-edge 198.18.0.1:15300 plain 192.0.2.10:15301 "$1"
-    RELAY_GBPS=$(median_of iperf_to st-priv 198.51.100.10 st-client 198.18.0.1 15300)
+    RELAY_GBPS=$(median_of iperf_to st-priv 198.51.100.10 st-client 198.18.0.1 1 15300)
     relay_down
 }
 # relay_s2s KIND: st-priv -> relay in st-bastion -> st-edge -> st-bastion2 -> st-priv2 (the
@@ -231,7 +231,7 @@ relay_s2s() {
     relay_hop st-bastion2 192.0.2.20:15312 "$1" 203.0.113.10:5201 plain
     relay_hop st-edge 192.0.2.1:15311 "$1" 192.0.2.20:15312 "$1"
     relay_hop st-bastion 198.51.100.1:15310 plain 192.0.2.1:15311 "$1"
-    RELAY_GBPS=$(median_of iperf_to st-priv2 203.0.113.10 st-priv 198.51.100.1 15310)
+    RELAY_GBPS=$(median_of iperf_to st-priv2 203.0.113.10 st-priv 198.51.100.1 1 15310)
     relay_down
 }
 
@@ -260,16 +260,11 @@ median_of() {
     echo "bench:   runs: ${all[*]}" >&2
     printf '%s\n' "${all[@]}" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
 }
-# iperf_to SRV_NS SRV_ADDR CLIENT_NS TARGET [PORT]: one run against a fresh server (the
-# client connects to TARGET:PORT, 5201 by default: a relay may stand in between)
+# iperf_to SRV_NS SRV_ADDR CLIENT_NS TARGET [PARALLEL [PORT]]: one run against a fresh
+# server (the client connects to TARGET:PORT, 5201 by default: a relay may stand in between)
 iperf_to() {
     iperf_server "$1" "$2"
-    run_iperf "$3" "$4" 1 "${5:-5201}"
-}
-# iperf16_to SRV_NS SRV_ADDR CLIENT_NS TARGET: 16 flows at once
-iperf16_to() {
-    iperf_server "$1" "$2"
-    run_iperf "$3" "$4" 16
+    run_iperf "$3" "$4" "${5:-1}" "${6:-5201}"
 }
 connect_run() {
     iperf_server st-priv 198.51.100.10
@@ -614,7 +609,7 @@ if ((sites >= 2)); then
     BULK_RSS1=$(cat "$bulk_peaks")
     rm -f "$bulk_peaks"
     echo "bench: ${SECS}s iperf3 -P 16 site to site"
-    transparent16=$(median_of iperf16_to st-priv2 203.0.113.10 st-priv 203.0.113.10)
+    transparent16=$(median_of iperf_to st-priv2 203.0.113.10 st-priv 203.0.113.10 16)
     relay_s2s plain
     rs2s=$RELAY_GBPS
     relay_s2s tls
@@ -627,7 +622,7 @@ if ((sites >= 2)); then
     echo "bench: ${SECS}s iperf3 over OpenVPN (st-priv -> bastion -> OpenVPN UDP -> bastion2 -> st-priv2)"
     ovpn=$(median_of iperf_to st-priv2 203.0.113.10 st-priv 203.0.113.10)
     echo "bench: ${SECS}s iperf3 -P 16 over OpenVPN"
-    ovpn16=$(median_of iperf16_to st-priv2 203.0.113.10 st-priv 203.0.113.10)
+    ovpn16=$(median_of iperf_to st-priv2 203.0.113.10 st-priv 203.0.113.10 16)
     openvpn_down
 fi
 
@@ -641,7 +636,7 @@ if ((sites >= 2)); then
     echo "bench: ${SECS}s iperf3 over kernel routing (st-priv -> bastion -> edge -> bastion2 -> st-priv2)"
     ktransparent=$(median_of iperf_to st-priv2 203.0.113.10 st-priv 203.0.113.10)
     echo "bench: ${SECS}s iperf3 -P 16 over kernel routing, site 1 -> site 2"
-    ktransparent16=$(median_of iperf16_to st-priv2 203.0.113.10 st-priv 203.0.113.10)
+    ktransparent16=$(median_of iperf_to st-priv2 203.0.113.10 st-priv 203.0.113.10 16)
 fi
 kernel_routes del
 routed=0
