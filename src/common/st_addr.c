@@ -121,6 +121,11 @@ bool st_cidr_covers(const struct st_cidr *outer, const struct st_cidr *inner)
     return st_cidr_contains(outer, inner->family, inner->addr);
 }
 
+bool st_cidr_overlaps(const struct st_cidr *a, const struct st_cidr *b)
+{
+    return st_cidr_covers(a, b) || st_cidr_covers(b, a);
+}
+
 /* Splits "host:port" / "[v6]:port" into host and port substrings. */
 static int split_hostport(const char *s, size_t len, const char **host, size_t *hlen,
                           const char **port, size_t *plen)

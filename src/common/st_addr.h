@@ -29,6 +29,8 @@ int st_cidr_format(const struct st_cidr *c, char *buf, size_t len);
 bool st_cidr_contains(const struct st_cidr *c, int family, const uint8_t *addr);
 /* True if inner lies within outer (same family, inner prefix >= outer prefix). */
 bool st_cidr_covers(const struct st_cidr *outer, const struct st_cidr *inner);
+/* True if a and b share an address (one covers the other); false across families. */
+bool st_cidr_overlaps(const struct st_cidr *a, const struct st_cidr *b);
 
 /* "192.0.2.1:7844", "[2001:db8::1]:7844", "*:7844" / ":7844" (any IPv4). Numeric only,
  * port 0..65535. 0 or -EINVAL. */

@@ -162,11 +162,26 @@ static int get_tunnel(struct st_cfg *c, const struct st_cfg_node *n, struct edge
     return v ? get_may_reach(c, v, t) : 0;
 }
 
-/* Rejects a tunnel id or route already used by an earlier tunnel. */
+static int route_clash(struct st_cfg *c, const struct st_cfg_node *route,
+                       const struct st_cidr *mine, const struct st_cidr *other, const char *owner)
+{
+    char txt[64];
+    st_cidr_format(other, txt, sizeof(txt));
+    if (mine->prefix == other->prefix)
+        return st_cfg_fail(c, route->line, "route '%s' already belongs to tunnel '%s'",
+                           route->scalar, owner);
+    return st_cfg_fail(c, route->line, "route '%s' overlaps route '%s' of tunnel '%s'",
+                       route->scalar, txt, owner);
+}
+
+/* Rejects a tunnel id already used by an earlier tunnel, and a route that equals, holds or
+ * lies inside a route of an earlier tunnel: an address belongs to one tunnel only, so no
+ * tenant can take another's traffic by announcing a longer prefix. */
 static int check_tunnel_unique(struct st_cfg *c, const struct st_cfg_node *n,
                                const struct edge_config *cfg, size_t k)
 {
     const struct edge_tunnel_conf *t = &cfg->tunnels[k];
+    const struct st_cfg_node *routes = st_cfg_get(n, "routes");
 
     for (size_t i = 0; i < k; i++) {
         const struct edge_tunnel_conf *o = &cfg->tunnels[i];
@@ -174,12 +189,8 @@ static int check_tunnel_unique(struct st_cfg *c, const struct st_cfg_node *n,
             return st_cfg_fail(c, st_cfg_get(n, "id")->line, "duplicate tunnel id '%s'", t->id);
         for (size_t r = 0; r < t->n_routes; r++)
             for (size_t q = 0; q < o->n_routes; q++)
-                if (o->routes[q].family == t->routes[r].family &&
-                    o->routes[q].prefix == t->routes[r].prefix &&
-                    memcmp(o->routes[q].addr, t->routes[r].addr, 16) == 0)
-                    return st_cfg_fail(c, st_cfg_get(n, "routes")->children[r]->line,
-                                       "route '%s' already belongs to tunnel '%s'",
-                                       st_cfg_get(n, "routes")->children[r]->scalar, o->id);
+                if (st_cidr_overlaps(&o->routes[q], &t->routes[r]))
+                    return route_clash(c, routes->children[r], &t->routes[r], &o->routes[q], o->id);
         /* A name belongs to one tunnel, so no gateway can claim another's visitors. */
         for (size_t h = 0; h < t->n_hostnames; h++)
             for (size_t q = 0; q < o->n_hostnames; q++)

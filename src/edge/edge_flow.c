@@ -275,11 +275,14 @@ static void route(struct edge_flow *f, const char *client)
                     f->target);
             respond_error(f, 403, "subtunnel; error=destination_ip_prohibited");
         } else {
-            st_info("flow %s -> %s: tunnel %s has no registered connection", client, f->target,
-                    t->id);
+            bool down = t->n_conns == 0;
+            st_info("flow %s -> %s: tunnel %s %s", client, f->target, t->id,
+                    down ? "has no registered connection" : "does not announce this destination");
             respond_error(f, 502,
-                          "subtunnel; error=destination_unavailable; "
-                          "details=\"tunnel not connected\"");
+                          down ? "subtunnel; error=destination_unavailable; "
+                                 "details=\"tunnel not connected\""
+                               : "subtunnel; error=destination_unavailable; "
+                                 "details=\"destination not announced\"");
         }
         return;
     }

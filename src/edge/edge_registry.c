@@ -169,23 +169,60 @@ bool edge_registry_conn_allowed(const struct edge_tunnel *t, const struct edge_t
     return true;
 }
 
+/* The tunnel whose configured routes hold addr (configured routes never overlap). */
+static struct edge_tunnel *configured_owner(struct edge_registry *r, int family,
+                                            const uint8_t *addr)
+{
+    for (size_t i = 0; i < r->n_tunnels; i++) {
+        const struct edge_tunnel_conf *conf = r->tunnels[i]->conf;
+        for (size_t j = 0; conf && j < conf->n_routes; j++)
+            if (st_cidr_contains(&conf->routes[j], family, addr))
+                return r->tunnels[i];
+    }
+    return NULL;
+}
+
+struct dest {
+    int family;
+    const uint8_t *addr;
+};
+
+static bool conn_announces(const struct edge_tunnel_conn *tc, const void *arg)
+{
+    const struct dest *d = arg;
+    for (size_t i = 0; i < tc->n_routes; i++)
+        if (st_cidr_contains(&tc->routes[i], d->family, d->addr))
+            return true;
+    return false;
+}
+
+/* Round robin over t's connections for which ok(conn, arg) holds. */
+static struct edge_tconn *pick_rr(struct edge_tunnel *t,
+                                  bool (*ok)(const struct edge_tunnel_conn *, const void *),
+                                  const void *arg)
+{
+    for (size_t i = 0; t && i < t->n_conns; i++) {
+        struct edge_tunnel_conn *tc = &t->conns[(t->rr + i) % t->n_conns];
+        if (ok(tc, arg)) {
+            t->rr += i + 1;
+            return tc->c;
+        }
+    }
+    return NULL;
+}
+
 struct edge_tconn *edge_registry_pick(struct edge_registry *r, int family, const uint8_t *addr,
                                       struct edge_tunnel **t_out)
 {
     struct edge_tunnel *t = edge_route_lookup(r->routes, family, addr);
-    if (t && !t->conf) /* removed by a reload; its connections are being closed */
-        t = NULL;
-    /* Not announced now: a configured tunnel that may announce it is merely down. */
-    for (size_t i = 0; !t && i < r->n_tunnels; i++) {
-        const struct edge_tunnel_conf *conf = r->tunnels[i]->conf;
-        for (size_t j = 0; conf && j < conf->n_routes; j++)
-            if (st_cidr_contains(&conf->routes[j], family, addr))
-                t = r->tunnels[i];
+    if (t && t->conf) {
+        *t_out = t;
+        return pick_rr(t, conn_announces, &(struct dest){family, addr});
     }
-    *t_out = t;
-    if (!t || t->n_conns == 0)
-        return NULL;
-    return t->conns[t->rr++ % t->n_conns].c;
+    /* Not announced now (or by a tunnel a reload removed or narrowed): the tunnel configured
+     * for it is down or has not announced it. Never another tenant. */
+    *t_out = configured_owner(r, family, addr);
+    return NULL;
 }
 
 struct edge_tunnel *edge_registry_by_host(struct edge_registry *r, const char *host)
@@ -246,7 +283,7 @@ int edge_registry_hostnames(struct edge_tunnel *t, struct edge_tconn *c, const c
     return 0;
 }
 
-static bool conn_serves(const struct edge_tunnel_conn *tc, const char *host)
+static bool conn_serves(const struct edge_tunnel_conn *tc, const void *host)
 {
     for (size_t i = 0; i < tc->n_hostnames; i++)
         if (host_matches(tc->hostnames[i], host))
@@ -260,14 +297,7 @@ struct edge_tconn *edge_registry_pick_host(struct edge_registry *r, const char *
     struct edge_tunnel *t = edge_registry_by_host(r, host);
     *t_out = t;
     *connected = t && t->n_conns > 0;
-    for (size_t i = 0; t && i < t->n_conns; i++) {
-        struct edge_tunnel_conn *tc = &t->conns[(t->rr + i) % t->n_conns];
-        if (conn_serves(tc, host)) {
-            t->rr += i + 1;
-            return tc->c;
-        }
-    }
-    return NULL;
+    return pick_rr(t, conn_serves, host);
 }
 
 static bool names(const struct edge_tunnel_conf *src, const char *id)

@@ -71,8 +71,10 @@ bool edge_registry_conn_allowed(const struct edge_tunnel *t, const struct edge_t
  * the longest matching "*." pattern (which does not cover its apex). NULL if none. */
 struct edge_tunnel *edge_registry_by_host(struct edge_registry *r, const char *host);
 /* Picks a registered connection for a destination: LPM over announced routes, then round
- * robin over the tunnel's connections. NULL and *t_out NULL: no tunnel may reach it;
- * NULL with *t_out: the tunnel allowed to announce it has no registered connection. */
+ * robin over that tunnel's connections that announced it. NULL and *t_out NULL: no tunnel
+ * is configured for it; NULL with *t_out: the one tunnel configured for it (configured
+ * routes never overlap) has no registered connection that announces it. Never a tunnel
+ * that neither announced nor was configured for addr. */
 struct edge_tconn *edge_registry_pick(struct edge_registry *r, int family, const uint8_t *addr,
                                       struct edge_tunnel **t_out);
 

@@ -97,6 +97,12 @@ START_TEST(test_cidr_contains_covers)
     ck_assert_int_eq(st_cidr_parse("2001:db8:1::5", &host6), 0);
     ck_assert(st_cidr_covers(&net6, &host6));
     ck_assert(!st_cidr_covers(&net6, &sub));
+
+    ck_assert(st_cidr_overlaps(&net, &sub) && st_cidr_overlaps(&sub, &net));
+    ck_assert(st_cidr_overlaps(&net6, &host6) && st_cidr_overlaps(&host6, &net6));
+    ck_assert(!st_cidr_overlaps(&net6, &sub)); /* families differ */
+    ck_assert_int_eq(st_cidr_parse("198.51.104.0/24", &sub), 0);
+    ck_assert(!st_cidr_overlaps(&net, &sub) && !st_cidr_overlaps(&sub, &net));
 }
 END_TEST
 

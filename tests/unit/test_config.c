@@ -186,8 +186,8 @@ START_TEST(test_edge_good_full)
              cert, key);
     ck_assert_msg(
         edge_parse(&cfg, top,
-                   "  - id: a\n    secret-sha256: " HASH_A "\n    routes: [192.0.2.0/24]\n"
-                   "  - id: b\n    secret-sha256: " HASH_A "\n    routes: [192.0.2.0/25]\n") == 0,
+                   "  - id: a\n    secret-sha256: " HASH_A "\n    routes: [192.0.2.0/25]\n"
+                   "  - id: b\n    secret-sha256: " HASH_A "\n    routes: [192.0.2.128/25]\n") == 0,
         "%s", err);
     ck_assert_int_eq(cfg.log_level, ST_LOG_DEBUG);
     ck_assert_str_eq(cfg.location, "edge-ams");
@@ -259,6 +259,22 @@ START_TEST(test_edge_errors)
              "  - id: a\n    secret-sha256: " HASH_A "\n    routes: [192.0.2.0/24]\n"
              "  - id: b\n    secret-sha256: " HASH_A "\n    routes: [192.0.2.0/24]\n",
              "edge.yaml:9: route '192.0.2.0/24' already belongs to tunnel 'a'");
+    /* nested prefixes across tenants: either order, and a bare address inside a route */
+    edge_bad("",
+             "  - id: a\n    secret-sha256: " HASH_A "\n    routes: [198.51.100.0/24]\n"
+             "  - id: b\n    secret-sha256: " HASH_A "\n    routes: [203.0.113.0/24, "
+             "198.51.100.128/25]\n",
+             "edge.yaml:9: route '198.51.100.128/25' overlaps route '198.51.100.0/24' of tunnel "
+             "'a'");
+    edge_bad("",
+             "  - id: a\n    secret-sha256: " HASH_A "\n    routes: [198.51.100.128/25]\n"
+             "  - id: b\n    secret-sha256: " HASH_A "\n    routes: [198.51.100.0/24]\n",
+             "edge.yaml:9: route '198.51.100.0/24' overlaps route '198.51.100.128/25' of tunnel "
+             "'a'");
+    edge_bad("",
+             "  - id: a\n    secret-sha256: " HASH_A "\n    routes: [198.51.100.10]\n"
+             "  - id: b\n    secret-sha256: " HASH_A "\n    routes: [198.51.100.10/32]\n",
+             "edge.yaml:9: route '198.51.100.10/32' already belongs to tunnel 'a'");
     edge_bad("",
              "  - id: a\n    secret-sha256: " HASH_A "\n    routes: [192.0.2.0/24]\n"
              "    hostnames: [bad_host.test]\n",

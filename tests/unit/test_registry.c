@@ -187,6 +187,52 @@ START_TEST(routes_follow_connections)
 }
 END_TEST
 
+/* A flow goes only to a connection that announced its destination; when none does, the
+ * answer names the tunnel configured for it (502 at the edge), never another tenant. */
+START_TEST(pick_never_crosses_tenants)
+{
+    struct edge_tunnel *site1 = edge_registry_find(&reg, "site1");
+    struct edge_tunnel *other = edge_registry_find(&reg, "other");
+    struct st_cidr lo, hi, o;
+    const struct st_cidr *bad = NULL;
+    int c1, c2, c3;
+    uint8_t a10[4] = {198, 51, 100, 10}, a200[4] = {198, 51, 100, 200}, o5[4] = {192, 0, 2, 5};
+    struct edge_tunnel *t = NULL;
+
+    ck_assert_int_eq(st_cidr_parse("198.51.100.0/25", &lo), 0);
+    ck_assert_int_eq(st_cidr_parse("198.51.100.128/25", &hi), 0);
+    ck_assert_int_eq(st_cidr_parse("192.0.2.0/25", &o), 0);
+    /* nobody registered: the configured owner, no connection */
+    ck_assert_ptr_null(edge_registry_pick(&reg, AF_INET, a10, &t));
+    ck_assert_ptr_eq(t, site1);
+    /* another tenant is up, site1 is not: still site1's, still no connection */
+    ck_assert_int_eq(edge_registry_attach(&reg, other, (struct edge_tconn *)&c3, &o, 1, &bad), 0);
+    ck_assert_ptr_null(edge_registry_pick(&reg, AF_INET, a10, &t));
+    ck_assert_ptr_eq(t, site1);
+    ck_assert_ptr_eq(edge_registry_pick(&reg, AF_INET, o5, &t), (struct edge_tconn *)&c3);
+    ck_assert_ptr_eq(t, other);
+    /* two connections of site1 announce different halves: each flow goes to its half */
+    ck_assert_int_eq(edge_registry_attach(&reg, site1, (struct edge_tconn *)&c1, &lo, 1, &bad), 0);
+    ck_assert_int_eq(edge_registry_attach(&reg, site1, (struct edge_tconn *)&c2, &hi, 1, &bad), 0);
+    for (int i = 0; i < 4; i++) {
+        ck_assert_ptr_eq(edge_registry_pick(&reg, AF_INET, a10, &t), (struct edge_tconn *)&c1);
+        ck_assert_ptr_eq(edge_registry_pick(&reg, AF_INET, a200, &t), (struct edge_tconn *)&c2);
+        ck_assert_ptr_eq(t, site1);
+    }
+    /* the half's connection leaves: its addresses are site1's but not announced */
+    edge_registry_detach(&reg, site1, (struct edge_tconn *)&c2);
+    ck_assert_ptr_null(edge_registry_pick(&reg, AF_INET, a200, &t));
+    ck_assert_ptr_eq(t, site1);
+    ck_assert_uint_eq(site1->n_conns, 1);
+    /* another tenant cannot announce site1's prefixes, exactly or nested */
+    ck_assert_int_eq(edge_registry_attach(&reg, other, (struct edge_tconn *)&c3, &hi, 1, &bad),
+                     -EPERM);
+    ck_assert_ptr_eq(bad, &hi);
+    edge_registry_detach(&reg, site1, (struct edge_tconn *)&c1);
+    edge_registry_detach(&reg, other, (struct edge_tconn *)&c3);
+}
+END_TEST
+
 START_TEST(hosts_map_to_tunnels)
 {
     struct edge_config hc;
@@ -312,6 +358,7 @@ int main(void)
     tcase_add_test(tc, unknown_tunnel_in_may_reach_is_a_config_error);
     tcase_add_test(tc, reconfigure_keeps_tunnels_by_id);
     tcase_add_test(tc, routes_follow_connections);
+    tcase_add_test(tc, pick_never_crosses_tenants);
     tcase_add_test(tc, hosts_map_to_tunnels);
     tcase_add_test(tc, registered_hostnames_pick_connections);
     suite_add_tcase(s, tc);
