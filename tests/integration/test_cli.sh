@@ -46,6 +46,15 @@ access-tokens:
 YAML
 expect_exit 0 "configuration OK \(1 tunnels, 1 access tokens\)" "$EDGE" --config "$dir/edge.yaml" --check-config
 
+# an address belongs to one tunnel: a nested prefix of another tenant is refused
+{
+    sed '/^access-tokens:/,$d' "$dir/edge.yaml"
+    printf '  - id: site2\n    secret-sha256: %s\n    routes: [203.0.113.0/24, 198.51.100.128/25]\n' "$sha"
+    sed -n '/^access-tokens:/,$p' "$dir/edge.yaml"
+} >"$dir/overlap.yaml"
+expect_exit 2 "overlap.yaml:9: route '198.51.100.128/25' overlaps route '198.51.100.0/24' of tunnel 'site1'" \
+    "$EDGE" --config "$dir/overlap.yaml" --check-config
+
 printf 'cert: %s\nkey: %s\nbogus: 1\n' "$dir/certs/edge.crt" "$dir/certs/edge.key" >"$dir/bad-edge.yaml"
 expect_exit 2 "bad-edge.yaml:3: unknown key 'bogus'" "$EDGE" --config "$dir/bad-edge.yaml" --check-config
 
