@@ -256,6 +256,55 @@ uint16_t st_sockaddr_port(const struct st_sockaddr *a)
     return 0;
 }
 
+/* The address bytes of a (4 or 16), NULL for another family. */
+static const uint8_t *sockaddr_bytes(const struct st_sockaddr *a, size_t *n)
+{
+    if (a->ss.ss_family == AF_INET) {
+        *n = 4;
+        return (const uint8_t *)&((const struct sockaddr_in *)&a->ss)->sin_addr;
+    }
+    if (a->ss.ss_family == AF_INET6) {
+        *n = 16;
+        return ((const struct sockaddr_in6 *)&a->ss)->sin6_addr.s6_addr;
+    }
+    *n = 0;
+    return NULL;
+}
+
+static bool all_zero(const uint8_t *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (b[i])
+            return false;
+    return true;
+}
+
+bool st_sockaddr_is_loopback(const struct st_sockaddr *a)
+{
+    static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    size_t n;
+    const uint8_t *b = sockaddr_bytes(a, &n);
+    if (n == 4)
+        return b[0] == 127;
+    if (n != 16)
+        return false;
+    if (memcmp(b, v4mapped, 12) == 0)
+        return b[12] == 127;
+    return all_zero(b, 15) && b[15] == 1;
+}
+
+bool st_sockaddr_clash(const struct st_sockaddr *a, const struct st_sockaddr *b)
+{
+    size_t na, nb;
+    const uint8_t *ba = sockaddr_bytes(a, &na), *bb = sockaddr_bytes(b, &nb);
+    if (!ba || !bb || st_sockaddr_port(a) != st_sockaddr_port(b))
+        return false;
+    bool any_a = all_zero(ba, na), any_b = all_zero(bb, nb);
+    if (na != nb) /* a dual-stack [::] takes every IPv4 address of its port */
+        return (na == 16 && any_a) || (nb == 16 && any_b);
+    return any_a || any_b || memcmp(ba, bb, na) == 0;
+}
+
 bool st_hostname_valid(const char *s, bool wildcard)
 {
     size_t n = strlen(s), label = 0;

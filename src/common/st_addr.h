@@ -44,6 +44,11 @@ uint16_t st_sockaddr_port(const struct st_sockaddr *a);
 void st_sockaddr_from(struct st_sockaddr *out, int family, const uint8_t *addr, uint16_t port);
 /* Writes "ip:port" / "[ip6]:port" into buf; 0, -ENOSPC or -EINVAL (unknown family). */
 int st_sockaddr_format(const struct st_sockaddr *a, char *buf, size_t len);
+/* True for 127.0.0.0/8 and ::1 (and ::ffff:127.x). */
+bool st_sockaddr_is_loopback(const struct st_sockaddr *a);
+/* True when a and b could not both be bound: same port, and equal addresses or one of them
+ * the wildcard of its family (or of IPv6, which takes IPv4 too unless v6only). */
+bool st_sockaddr_clash(const struct st_sockaddr *a, const struct st_sockaddr *b);
 /* Splits an authority "host:port" / "[v6]:port" (s need not be NUL-terminated) into a
  * numeric address (AF_INET/AF_INET6, addr 16 bytes, IPv4 in addr[0..4), rest zero) + port;
  * -EINVAL if the host is not a literal IP or the port is not 1..65535. */

@@ -266,33 +266,81 @@ static int set_defaults(struct edge_config *cfg)
     cfg->heartbeat_interval_ms = 5000;
     cfg->heartbeat_count = 5;
     st_sockaddr_parse("0.0.0.0:7844", &cfg->tunnel_listen);
-    st_sockaddr_parse("0.0.0.0:8080", &cfg->access_listen);
+    /* Tokens cross the access listener: cleartext stays on loopback, TLS faces the network. */
+    st_sockaddr_parse("127.0.0.1:8080", &cfg->access_listen);
+    cfg->has_access = true;
+    st_sockaddr_parse("0.0.0.0:8443", &cfg->access_tls_listen);
+    cfg->has_access_tls = true;
     cfg->location = strdup("edge");
     return cfg->location ? 0 : -ENOMEM;
 }
 
+/* An optional listener key: an address, or "off" (*on false). Absent: unchanged. */
+static int get_listener(struct st_cfg *c, const struct st_cfg_node *root, const char *key,
+                        struct st_sockaddr *out, bool *on)
+{
+    const struct st_cfg_node *v = st_cfg_get(root, key);
+    if (!v)
+        return 0;
+    if (on && v->kind == ST_CFG_SCALAR && strcmp(v->scalar, "off") == 0) {
+        *on = false;
+        return 0;
+    }
+    int rc = st_cfg_sockaddr(c, v, out);
+    if (on)
+        *on = rc == 0;
+    return rc;
+}
+
+/* Two enabled listeners on the same port whose addresses are equal or one is the wildcard
+ * would fail at start with EADDRINUSE: say so now, with both keys. */
+static int check_listener_clash(struct st_cfg *c, const struct st_cfg_node *root,
+                                const struct edge_config *cfg)
+{
+    const struct {
+        const char *key;
+        const struct st_sockaddr *a;
+        bool on;
+    } l[] = {{"tunnel-listen", &cfg->tunnel_listen, true},
+             {"access-listen", &cfg->access_listen, cfg->has_access},
+             {"access-tls-listen", &cfg->access_tls_listen, cfg->has_access_tls},
+             {"http-listen", &cfg->http_listen, cfg->has_http},
+             {"https-listen", &cfg->https_listen, cfg->has_https}};
+    size_t n = sizeof(l) / sizeof(l[0]);
+
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++) {
+            if (!l[i].on || !l[j].on || !st_sockaddr_clash(l[i].a, l[j].a))
+                continue;
+            size_t k = st_cfg_get(root, l[j].key) ? j : i, o = k == j ? i : j;
+            const struct st_cfg_node *v = st_cfg_get(root, l[k].key);
+            char a[80], b[80];
+            st_sockaddr_format(l[k].a, a, sizeof(a));
+            st_sockaddr_format(l[o].a, b, sizeof(b));
+            return st_cfg_fail(c, v ? v->line : 1, "'%s' %s clashes with '%s' %s (same port)",
+                               l[k].key, a, l[o].key, b);
+        }
+    return 0;
+}
+
 static int get_listeners(struct st_cfg *c, const struct st_cfg_node *root, struct edge_config *cfg)
 {
-    const struct st_cfg_node *v;
-    int rc = 0;
+    int rc = get_listener(c, root, "tunnel-listen", &cfg->tunnel_listen, NULL);
+    if (rc == 0)
+        rc = get_listener(c, root, "access-listen", &cfg->access_listen, &cfg->has_access);
+    if (rc == 0)
+        rc = get_listener(c, root, "access-tls-listen", &cfg->access_tls_listen,
+                          &cfg->has_access_tls);
+    if (rc == 0)
+        rc = get_listener(c, root, "http-listen", &cfg->http_listen, &cfg->has_http);
+    if (rc == 0)
+        rc = get_listener(c, root, "https-listen", &cfg->https_listen, &cfg->has_https);
+    return rc < 0 ? rc : check_listener_clash(c, root, cfg);
+}
 
-    if ((v = st_cfg_get(root, "tunnel-listen")))
-        rc = st_cfg_sockaddr(c, v, &cfg->tunnel_listen);
-    if (rc == 0 && (v = st_cfg_get(root, "access-listen")))
-        rc = st_cfg_sockaddr(c, v, &cfg->access_listen);
-    if (rc == 0 && (v = st_cfg_get(root, "access-tls-listen"))) {
-        rc = st_cfg_sockaddr(c, v, &cfg->access_tls_listen);
-        cfg->has_access_tls = rc == 0;
-    }
-    if (rc == 0 && (v = st_cfg_get(root, "http-listen"))) {
-        rc = st_cfg_sockaddr(c, v, &cfg->http_listen);
-        cfg->has_http = rc == 0;
-    }
-    if (rc == 0 && (v = st_cfg_get(root, "https-listen"))) {
-        rc = st_cfg_sockaddr(c, v, &cfg->https_listen);
-        cfg->has_https = rc == 0;
-    }
-    return rc;
+bool edge_config_cleartext_exposed(const struct edge_config *cfg)
+{
+    return cfg->has_access && !st_sockaddr_is_loopback(&cfg->access_listen);
 }
 
 static int file_of(struct st_cfg *c, const struct st_cfg_node *map, const char *key, char **out)

@@ -32,12 +32,12 @@ struct edge_cert {
 };
 
 struct edge_config {
-    int log_level;                    /* log-level: error|warn|info|debug (default info) */
-    char *location;                   /* location: default "edge" */
-    struct st_sockaddr tunnel_listen; /* tunnel-listen: default 0.0.0.0:7844 */
-    struct st_sockaddr access_listen; /* access-listen: default 0.0.0.0:8080 (CONNECT, h2c) */
-    bool has_access_tls;
-    struct st_sockaddr access_tls_listen; /* access-tls-listen: optional */
+    int log_level;                        /* log-level: error|warn|info|debug (default info) */
+    char *location;                       /* location: default "edge" */
+    struct st_sockaddr tunnel_listen;     /* tunnel-listen: default 0.0.0.0:7844 */
+    bool has_access, has_access_tls;      /* false: "off" */
+    struct st_sockaddr access_listen;     /* access-listen: default 127.0.0.1:8080 (CONNECT, h2c) */
+    struct st_sockaddr access_tls_listen; /* access-tls-listen: default 0.0.0.0:8443 */
     char *cert_file, *key_file;           /* cert:, key: required, must be readable files */
     bool has_http, has_https;             /* hostname ingress (visitors) */
     struct st_sockaddr http_listen;       /* http-listen: optional, HTTP/1.1 */
@@ -53,6 +53,9 @@ struct edge_config {
     int heartbeat_count;       /* heartbeat-count: default 5, 1..100 */
 };
 
+/* True when the cleartext access listener is on and bound beyond loopback (tokens would
+ * cross the network unencrypted: worth a warning at start). */
+bool edge_config_cleartext_exposed(const struct edge_config *cfg);
 /* Loads and validates path into *cfg (overwritten; release with edge_config_fini). On failure
  * returns a negative errno, leaves *cfg zeroed and writes "FILE:LINE: reason" into err. */
 int edge_config_load(const char *path, struct edge_config *cfg, char *err, size_t errlen);

@@ -116,6 +116,7 @@ static void mark_evictions(struct edge_server *srv, const struct edge_config *ne
 static bool same_listeners(const struct edge_config *a, const struct edge_config *b)
 {
     return memcmp(&a->tunnel_listen, &b->tunnel_listen, sizeof(a->tunnel_listen)) == 0 &&
+           a->has_access == b->has_access &&
            memcmp(&a->access_listen, &b->access_listen, sizeof(a->access_listen)) == 0 &&
            a->has_access_tls == b->has_access_tls &&
            memcmp(&a->access_tls_listen, &b->access_tls_listen, sizeof(a->access_tls_listen)) ==
@@ -200,6 +201,7 @@ static void reload(void *data)
     if (!same_listeners(&srv->cfg, &next)) {
         st_warn("SIGHUP: listener addresses need a restart; keeping the running ones");
         next.tunnel_listen = srv->cfg.tunnel_listen;
+        next.has_access = srv->cfg.has_access;
         next.access_listen = srv->cfg.access_listen;
         next.has_access_tls = srv->cfg.has_access_tls;
         next.access_tls_listen = srv->cfg.access_tls_listen;
@@ -278,9 +280,15 @@ static int run(struct edge_server *srv)
                                    .data = srv};
     st_drain_install(&srv->drain, &srv->loop);
     signal(SIGPIPE, SIG_IGN);
-    if (open_listener(srv, &srv->tunnel_lis, &srv->cfg.tunnel_listen, on_tunnel_lis, "tunnel") ||
+    if (open_listener(srv, &srv->tunnel_lis, &srv->cfg.tunnel_listen, on_tunnel_lis, "tunnel"))
+        return 1;
+    if (srv->cfg.has_access &&
         open_listener(srv, &srv->access_lis, &srv->cfg.access_listen, on_access_lis, "access"))
         return 1;
+    if (edge_config_cleartext_exposed(&srv->cfg))
+        st_warn("access-listen is cleartext beyond loopback: access tokens cross the network "
+                "unencrypted; for the internet use access-tls-listen and set access-listen to a "
+                "loopback address or off");
     if (srv->cfg.has_access_tls &&
         open_listener(srv, &srv->access_tls_lis, &srv->cfg.access_tls_listen, on_access_tls_lis,
                       "access (TLS, HTTP/2)"))

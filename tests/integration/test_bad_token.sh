@@ -24,3 +24,7 @@ r=$(proxy_probe "$PRIV_IP:8000" -U "lab:$ACCESS_TOKEN")
 assert_eq 502 "${r%% *}" "CONNECT while the tunnel has no registered connection"
 assert_match "destination_unavailable" "$r" "proxy-status of a disconnected tunnel"
 log "answer: $r"
+
+# The lab's cleartext access listener is on 198.18.0.1 (not loopback): the edge says so once.
+assert_eq 1 "$(grep -c 'access-listen is cleartext beyond loopback' "$EDGE_LOG")" \
+    "start-up warning about the cleartext access listener"

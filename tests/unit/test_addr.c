@@ -196,6 +196,35 @@ START_TEST(test_authority)
 }
 END_TEST
 
+static struct st_sockaddr sa(const char *s)
+{
+    struct st_sockaddr a;
+    ck_assert_int_eq(st_sockaddr_parse(s, &a), 0);
+    return a;
+}
+
+START_TEST(test_sockaddr_loopback_and_clash)
+{
+    struct st_sockaddr lo = sa("127.0.0.1:8080"), lo6 = sa("[::1]:8080"), any = sa("0.0.0.0:8080"),
+                       any6 = sa("[::]:8080"), pub = sa("198.18.0.1:8080"),
+                       pub2 = sa("198.18.0.2:8080"), other = sa("198.18.0.1:8443"),
+                       mapped = sa("[::ffff:127.0.0.2]:1"), v6 = sa("[2001:db8::1]:8080");
+    ck_assert(st_sockaddr_is_loopback(&lo) && st_sockaddr_is_loopback(&lo6));
+    ck_assert(st_sockaddr_is_loopback(&mapped));
+    ck_assert(!st_sockaddr_is_loopback(&any) && !st_sockaddr_is_loopback(&any6));
+    ck_assert(!st_sockaddr_is_loopback(&pub) && !st_sockaddr_is_loopback(&v6));
+
+    ck_assert(st_sockaddr_clash(&pub, &pub));
+    ck_assert(st_sockaddr_clash(&any, &pub) && st_sockaddr_clash(&pub, &any));
+    ck_assert(!st_sockaddr_clash(&pub, &pub2));  /* two addresses, one port */
+    ck_assert(!st_sockaddr_clash(&pub, &other)); /* one address, two ports */
+    ck_assert(st_sockaddr_clash(&any6, &pub));   /* dual-stack [::] takes IPv4 too */
+    ck_assert(st_sockaddr_clash(&any6, &v6));
+    ck_assert(!st_sockaddr_clash(&v6, &pub));
+    ck_assert(!st_sockaddr_clash(&lo6, &lo));
+}
+END_TEST
+
 static Suite *addr_suite(void)
 {
     Suite *s = suite_create("addr");
@@ -207,6 +236,7 @@ static Suite *addr_suite(void)
     tcase_add_test(tc, test_sockaddr);
     tcase_add_test(tc, test_sockaddr_errors);
     tcase_add_test(tc, test_authority);
+    tcase_add_test(tc, test_sockaddr_loopback_and_clash);
     suite_add_tcase(s, tc);
     return s;
 }

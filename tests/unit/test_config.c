@@ -151,8 +151,11 @@ START_TEST(test_edge_good_defaults)
     st_sockaddr_format(&cfg.tunnel_listen, buf, sizeof(buf));
     ck_assert_str_eq(buf, "0.0.0.0:7844");
     st_sockaddr_format(&cfg.access_listen, buf, sizeof(buf));
-    ck_assert_str_eq(buf, "0.0.0.0:8080");
-    ck_assert(!cfg.has_access_tls);
+    ck_assert_str_eq(buf, "127.0.0.1:8080"); /* cleartext: loopback only by default */
+    ck_assert(cfg.has_access && cfg.has_access_tls);
+    st_sockaddr_format(&cfg.access_tls_listen, buf, sizeof(buf));
+    ck_assert_str_eq(buf, "0.0.0.0:8443");
+    ck_assert(!edge_config_cleartext_exposed(&cfg));
     ck_assert_str_eq(cfg.cert_file, cert);
     ck_assert_str_eq(cfg.key_file, key);
     ck_assert_uint_eq(cfg.n_tunnels, 1);
@@ -167,6 +170,24 @@ START_TEST(test_edge_good_defaults)
     ck_assert_str_eq(cfg.tokens[0].name, "alice");
     ck_assert_uint_eq(cfg.tokens[0].sha256[31], 0xad);
     edge_config_fini(&cfg);
+    edge_config_fini(&cfg);
+}
+END_TEST
+
+/* Listeners that can be switched off, and addresses that share a port without clashing. */
+START_TEST(test_edge_listeners_off)
+{
+    struct edge_config cfg;
+    ck_assert_msg(edge_parse(&cfg,
+                             "access-listen: 'off'\naccess-tls-listen: 'off'\n"
+                             "http-listen: 198.18.0.1:80\nhttps-listen: 198.18.0.2:80\n",
+                             NULL) == 0,
+                  "%s", err);
+    ck_assert(!cfg.has_access && !cfg.has_access_tls);
+    ck_assert(!edge_config_cleartext_exposed(&cfg));
+    edge_config_fini(&cfg);
+    ck_assert_msg(edge_parse(&cfg, "access-listen: '[::1]:8080'\n", NULL) == 0, "%s", err);
+    ck_assert(!edge_config_cleartext_exposed(&cfg));
     edge_config_fini(&cfg);
 }
 END_TEST
@@ -195,6 +216,7 @@ START_TEST(test_edge_good_full)
     ck_assert_str_eq(buf, "192.0.2.1:7844");
     st_sockaddr_format(&cfg.access_listen, buf, sizeof(buf));
     ck_assert_str_eq(buf, "[2001:db8::1]:8080");
+    ck_assert(edge_config_cleartext_exposed(&cfg));
     ck_assert(cfg.has_access_tls);
     st_sockaddr_format(&cfg.access_tls_listen, buf, sizeof(buf));
     ck_assert_str_eq(buf, "0.0.0.0:8443");
@@ -279,6 +301,19 @@ START_TEST(test_edge_errors)
              "  - id: a\n    secret-sha256: " HASH_A "\n    routes: [192.0.2.0/24]\n"
              "    hostnames: [bad_host.test]\n",
              "edge.yaml:7: 'tunnels[0].hostnames[0]': invalid hostname 'bad_host.test'");
+    edge_bad("access-listen: 198.18.0.1:8443\n", NULL,
+             "edge.yaml:3: 'access-listen' 198.18.0.1:8443 clashes with 'access-tls-listen' "
+             "0.0.0.0:8443 (same port)");
+    edge_bad("http-listen: 198.18.0.1:80\nhttps-listen: '[::]:80'\n", NULL,
+             "edge.yaml:4: 'https-listen' [::]:80 clashes with 'http-listen' 198.18.0.1:80 (same "
+             "port)");
+    edge_bad(
+        "tunnel-listen: 192.0.2.1:7844\nhttp-listen: 192.0.2.1:7844\n", NULL,
+        "edge.yaml:4: 'http-listen' 192.0.2.1:7844 clashes with 'tunnel-listen' 192.0.2.1:7844 "
+        "(same port)");
+    edge_bad("access-listen: on\n", NULL,
+             "edge.yaml:3: 'access-listen': invalid address 'on' (want numeric ip:port or "
+             "[ipv6]:port)");
     edge_bad("", "  - id: a\n    extra: 1\n", "edge.yaml:5: unknown key 'extra' in 'tunnels[0]'");
     edge_bad("", "  {}\n", "edge.yaml:4: 'tunnels' must be a list");
 
@@ -580,6 +615,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_tree_errors);
     tcase_add_test(tc, test_edge_good_defaults);
     tcase_add_test(tc, test_edge_good_full);
+    tcase_add_test(tc, test_edge_listeners_off);
     tcase_add_test(tc, test_edge_errors);
     tcase_add_test(tc, test_edge_load);
     tcase_add_test(tc, test_gw_good_defaults);
