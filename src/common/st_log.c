@@ -32,17 +32,24 @@ void st_log_set_ident(const char *ident)
     log_ident = ident;
 }
 
+int st_log_prefix(char *buf, size_t len, const struct timespec *ts, const char *ident, int level)
+{
+    struct tm tm;
+    gmtime_r(&ts->tv_sec, &tm);
+    int n = snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s: ", tm.tm_year + 1900,
+                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                     ts->tv_nsec / 1000000, ident, level_names[level]);
+    return n < 0 ? 0 : (size_t)n >= len ? (int)len - 1 : n;
+}
+
 void st_log(int level, const char *fmt, ...)
 {
     if (level > log_level)
         return;
     char line[1024];
     struct timespec ts;
-    struct tm tm;
     clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    int n = snprintf(line, sizeof(line), "%02d:%02d:%02d.%03ld %s %s: ", tm.tm_hour, tm.tm_min,
-                     tm.tm_sec, ts.tv_nsec / 1000000, log_ident, level_names[level]);
+    int n = st_log_prefix(line, sizeof(line), &ts, log_ident, level);
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
