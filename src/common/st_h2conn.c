@@ -676,6 +676,7 @@ int st_h2conn_session(struct st_h2conn *c, bool server, const struct st_h2_handl
         return -1;
     nghttp2_submit_settings(c->session, NGHTTP2_FLAG_NONE, iv, niv);
     nghttp2_session_set_local_window_size(c->session, NGHTTP2_FLAG_NONE, 0, conn_window);
+    st_h2rx_init(&c->rx, (size_t)conn_window);
     return 0;
 }
 

@@ -5,6 +5,7 @@
 #include <openssl/ssl.h>
 #include <stdbool.h>
 
+#include "st_h2rx.h"
 #include "st_loop.h"
 
 /* One HTTP/2 connection over a non-blocking socket, plain or TLS: drives the TLS
@@ -46,8 +47,9 @@ struct st_h2conn {
      * and may reset streams as fast as its clients abort flows. Otherwise nghttp2's rapid
      * reset guard applies (1000 RST_STREAM, then 33/s, past which it ends the session). */
     bool many_resets;
-    size_t zc_batch; /* bytes flush() pulled this batch, zero-copy frames included */
-    bool zc_blocked; /* a zero-copy frame waits inside nghttp2 for room (WOULDBLOCK) */
+    size_t zc_batch;   /* bytes flush() pulled this batch, zero-copy frames included */
+    bool zc_blocked;   /* a zero-copy frame waits inside nghttp2 for room (WOULDBLOCK) */
+    struct st_h2rx rx; /* receive flow control: budget = the connection window */
 };
 
 #define ST_H2CONN_SETUP_MS 10000
@@ -70,7 +72,9 @@ struct st_h2_handlers {
 };
 
 /* Creates c->session in the server or client role with manual window updates (windows
- * reopen only through nghttp2_session_consume), submits SETTINGS iv and opens the
+ * reopen only through c->rx, st_h2rx.h: the connection window as DATA is queued, up to
+ * conn_window bytes queued; stream windows as consumers take bytes; or through
+ * nghttp2_session_consume for bytes dropped on arrival), submits SETTINGS iv and opens the
  * connection-level receive window to conn_window. 0, or -1 on allocation failure. */
 int st_h2conn_session(struct st_h2conn *c, bool server, const struct st_h2_handlers *h, void *ud,
                       const nghttp2_settings_entry *iv, size_t niv, int32_t conn_window);

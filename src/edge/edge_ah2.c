@@ -126,9 +126,10 @@ static int on_data(nghttp2_session *s, uint8_t flags, int32_t sid, const uint8_t
     (void)flags;
     struct edge_ah2 *a = ud;
     void *u = nghttp2_session_get_stream_user_data(s, sid);
+    st_h2rx_queued(&a->h2.rx, s, n); /* first: the tunnel may take the bytes at once */
     int rv = !u ? -1 : a->visitor ? edge_web_up(u, p, n) : edge_flow_h2_data(u, p, n);
     if (rv < 0) {
-        nghttp2_session_consume(s, sid, n);
+        st_h2rx_taken(&a->h2.rx, s, sid, NULL, 0, 0, n);
         nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, sid, NGHTTP2_CANCEL);
     }
     return 0;
@@ -140,8 +141,8 @@ static int on_stream_close(nghttp2_session *s, int32_t sid, uint32_t code, void 
     void *u = nghttp2_session_get_stream_user_data(s, sid);
     if (u && a->visitor) {
         struct edge_web *w = u;
-        if (w->up.len) /* never taken by the tunnel now: return the connection window */
-            nghttp2_session_consume_connection(s, w->up.len);
+        if (w->up.len) /* never taken by the tunnel now */
+            st_h2rx_dropped(&a->h2.rx, s, w->up.len);
         unlink_web(a, w);
         edge_web_access_gone(w, code == NGHTTP2_NO_ERROR);
     } else if (u) {
@@ -230,7 +231,7 @@ void edge_ah2_resume(struct edge_ah2 *a, int32_t sid)
 
 void edge_ah2_consume(struct edge_ah2 *a, int32_t sid, size_t n)
 {
-    nghttp2_session_consume(a->h2.session, sid, n);
+    st_h2rx_taken(&a->h2.rx, a->h2.session, sid, NULL, 0, 0, n);
     st_h2conn_kick(&a->h2);
 }
 

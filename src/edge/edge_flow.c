@@ -102,7 +102,7 @@ static void delivered(struct edge_flow *f, size_t n)
     size_t local = n < f->local_head ? n : f->local_head;
     f->local_head -= local;
     if (f->tc && n > local)
-        edge_tconn_consume(f->tc, f->sid, n - local);
+        edge_tconn_consume(f->tc, f->sid, &f->rxw, n - local);
 }
 
 static void write_down(struct edge_flow *f)
@@ -464,7 +464,7 @@ void edge_flow_h2_eof(struct edge_flow *f)
 void edge_flow_h2_close(struct edge_flow *f, uint32_t code)
 {
     if (f->ah && f->up.len) /* see edge_flow_on_tunnel_close */
-        nghttp2_session_consume_connection(f->ah->h2.session, f->up.len);
+        st_h2rx_dropped(&f->ah->h2.rx, f->ah->h2.session, f->up.len);
     f->ah = NULL;
     if (code != NGHTTP2_NO_ERROR || !f->down_eof || !f->up_eof)
         tunnel_reset(f, NGHTTP2_CANCEL);
@@ -540,7 +540,7 @@ void edge_flow_on_tunnel_close(struct edge_flow *f, uint32_t code)
     /* Bytes still queued will never be consumed on this stream: give their share of the
      * connection window back now, or enough such flows would stall the connection. */
     if (f->tc && f->down.len > f->local_head)
-        nghttp2_session_consume_connection(f->tc->h2.session, f->down.len - f->local_head);
+        edge_tconn_dropped(f->tc, f->down.len - f->local_head);
     f->tc = NULL;
     if (!access_gone(f)) {
         if (!f->responded)

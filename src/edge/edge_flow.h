@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include "st_bq.h"
+#include "st_h2rx.h"
 #include "st_loop.h"
 
 /* One user flow at the edge: an access side (an HTTP/1.1 CONNECT socket, or a CONNECT
@@ -14,6 +15,9 @@
  * the other side takes the bytes. The flow is freed once both sides are gone. */
 
 #define EDGE_FLOW_WINDOW (2 * 1024 * 1024) /* per-stream HTTP/2 window == queue limit */
+/* A tunnel stream's receive window at first: a reader that never reads (a visitor that
+ * stopped) pins this much at the edge; one that keeps up grows it to EDGE_FLOW_WINDOW. */
+#define EDGE_TUNNEL_WINDOW0 (256 * 1024)
 /* The upload queue's chunk: one 48 KiB DATA frame of three full TLS records, header included,
  * so a frame goes out of a chunk without a copy (edge_flow_read_up, zero_copy). Not 64 KiB:
  * glibc's free() of a block that size checks whether to trim the heap, and the chunks of a
@@ -37,8 +41,9 @@ struct edge_flow {
     bool h2;         /* access side is an HTTP/2 stream */
     struct st_io io; /* HTTP/1.1 access socket (fd -1 once closed) */
     struct st_defer done;
-    struct st_bq up;   /* access -> tunnel */
-    struct st_bq down; /* tunnel -> access */
+    struct st_bq up;           /* access -> tunnel */
+    struct st_bq down;         /* tunnel -> access */
+    struct st_h2rx_stream rxw; /* the tunnel stream's receive window */
     char target[80];
     char method[16];
     char client[64];                /* reach: subtunnel-client given by the gateway */

@@ -260,11 +260,12 @@ static int on_data(nghttp2_session *s, uint8_t flags, int32_t sid, const uint8_t
         return 0;
     }
     void *u = nghttp2_session_get_stream_user_data(s, sid);
+    st_h2rx_queued(&c->h2.rx, s, n); /* first: the reader may take the bytes at once */
     int rv = !u                             ? -1
              : *(int *)u == EDGE_STREAM_WEB ? edge_web_on_tunnel_data(u, p, n)
                                             : edge_flow_on_tunnel_data(u, p, n);
     if (rv < 0) {
-        nghttp2_session_consume(s, sid, n);
+        st_h2rx_taken(&c->h2.rx, s, sid, NULL, 0, 0, n);
         nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, sid, NGHTTP2_INTERNAL_ERROR);
     }
     return 0;
@@ -392,9 +393,15 @@ void edge_tconn_resume(struct edge_tconn *c, int32_t sid)
     st_h2conn_kick(&c->h2);
 }
 
-void edge_tconn_consume(struct edge_tconn *c, int32_t sid, size_t n)
+void edge_tconn_consume(struct edge_tconn *c, int32_t sid, struct st_h2rx_stream *w, size_t n)
 {
-    nghttp2_session_consume(c->h2.session, sid, n);
+    st_h2rx_taken(&c->h2.rx, c->h2.session, sid, w, EDGE_TUNNEL_WINDOW0, EDGE_FLOW_WINDOW, n);
+    st_h2conn_kick(&c->h2);
+}
+
+void edge_tconn_dropped(struct edge_tconn *c, size_t n)
+{
+    st_h2rx_dropped(&c->h2.rx, c->h2.session, n);
     st_h2conn_kick(&c->h2);
 }
 
@@ -414,7 +421,7 @@ static int session_ready(struct st_h2conn *h)
                                                    .send_data = send_data};
     static const nghttp2_settings_entry iv[] = {
         {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
-        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, EDGE_FLOW_WINDOW},
+        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, EDGE_TUNNEL_WINDOW0},
         {NGHTTP2_SETTINGS_MAX_FRAME_SIZE, 65536}};
     if (!st_h2conn_is_h2(h)) {
         st_warn("tunnel connection %s: ALPN is not h2", c->peer);

@@ -51,8 +51,12 @@ int32_t edge_tconn_open_web(struct edge_tconn *c, struct edge_web *w, const nght
                             size_t n, bool body);
 /* The flow has more request data (or EOF) for stream sid. */
 void edge_tconn_resume(struct edge_tconn *c, int32_t sid);
-/* The flow delivered n response bytes of sid: reopen the HTTP/2 windows. */
-void edge_tconn_consume(struct edge_tconn *c, int32_t sid, size_t n);
+/* The flow delivered n response bytes of sid: reopen the HTTP/2 windows (w: the stream's
+ * window state, which grows from EDGE_TUNNEL_WINDOW0 to EDGE_FLOW_WINDOW as its reader keeps
+ * up; st_h2rx.h). */
+void edge_tconn_consume(struct edge_tconn *c, int32_t sid, struct st_h2rx_stream *w, size_t n);
+/* A stream went away with n response bytes queued that no reader will take. */
+void edge_tconn_dropped(struct edge_tconn *c, size_t n);
 /* Resets stream sid with an HTTP/2 error code. */
 void edge_tconn_reset(struct edge_tconn *c, int32_t sid, uint32_t code);
 /* Reload: the tunnel's configuration no longer admits c. Removes it from the registry and

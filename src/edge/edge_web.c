@@ -186,7 +186,7 @@ void edge_web_up_eof(struct edge_web *w)
 void edge_web_delivered(struct edge_web *w, size_t n)
 {
     if (w->tc && !w->local && n)
-        edge_tconn_consume(w->tc, w->sid, n);
+        edge_tconn_consume(w->tc, w->sid, &w->rxw, n);
 }
 
 void edge_web_access_gone(struct edge_web *w, bool clean)
@@ -330,7 +330,7 @@ void edge_web_on_tunnel_eof(struct edge_web *w)
 void edge_web_on_tunnel_close(struct edge_web *w, uint32_t code)
 {
     if (w->tc && w->down.len && !w->local) /* never consumed on this stream now */
-        nghttp2_session_consume_connection(w->tc->h2.session, w->down.len);
+        edge_tconn_dropped(w->tc, w->down.len);
     w->tc = NULL;
     drop_up(w);
     if (!w->local) {

@@ -13,6 +13,7 @@
 
 #include "edge_visit.h"
 #include "st_bq.h"
+#include "st_h2rx.h"
 #include "st_http.h"
 #include "st_loop.h"
 
@@ -36,8 +37,9 @@ struct edge_web {
     struct edge_web *ah_next, *ah_prev;
     bool h2;
     struct st_defer done;
-    struct st_bq up;   /* visitor -> tunnel (request body, WebSocket bytes) */
-    struct st_bq down; /* tunnel -> visitor (response body) */
+    struct st_bq up;           /* visitor -> tunnel (request body, WebSocket bytes) */
+    struct st_bq down;         /* tunnel -> visitor (response body) */
+    struct st_h2rx_stream rxw; /* the tunnel stream's receive window */
     bool up_eof, down_eof, provider_deferred, access_deferred, responded, freeing;
     bool websocket, head_request, local; /* local: the edge answered itself */
     int status;

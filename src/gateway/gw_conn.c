@@ -272,8 +272,9 @@ static int on_data(nghttp2_session *s, uint8_t flags, int32_t sid, const uint8_t
         return 0;
     }
     struct gw_flow *f = nghttp2_session_get_stream_user_data(s, sid);
+    st_h2rx_queued(&c->h2.rx, s, n); /* first: the flow may take the bytes at once */
     if (!f || gw_flow_on_data(f, p, n) < 0) {
-        nghttp2_session_consume(s, sid, n);
+        st_h2rx_taken(&c->h2.rx, s, sid, NULL, 0, 0, n);
         nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, sid, NGHTTP2_FLOW_CONTROL_ERROR);
     }
     return 0;

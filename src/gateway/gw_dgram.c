@@ -425,7 +425,7 @@ int gw_dgram_on_data(struct gw_dgram *d, const uint8_t *p, size_t n)
 {
     struct gw_flow *f = d->f;
     if (f->conn) /* handled or dropped right away: the window reopens now */
-        nghttp2_session_consume(f->conn->h2.session, f->sid, n);
+        st_h2rx_taken(&f->conn->h2.rx, f->conn->h2.session, f->sid, NULL, 0, 0, n);
     if (!f->connected && !f->inbound)
         return 0; /* refused: the stream is ending */
     int rv = feed(d, p, n);

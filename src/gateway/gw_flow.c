@@ -199,7 +199,7 @@ static err_t on_tcp_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
     st_bq_consume(&f->down, len);
     f->inflight -= len;
     if (f->conn && !f->stream_closed) {
-        nghttp2_session_consume(f->conn->h2.session, f->sid, len);
+        st_h2rx_taken(&f->conn->h2.rx, f->conn->h2.session, f->sid, NULL, 0, 0, len);
         kick(f);
     }
     if (push_down(f) < 0)
@@ -401,7 +401,7 @@ int gw_flow_on_data(struct gw_flow *f, const uint8_t *p, size_t n)
     if (!f->started || (f->responded && !f->connected)) {
         /* Refused flow: drop the body, the stream is ending; keep the windows whole. */
         if (f->conn)
-            nghttp2_session_consume(f->conn->h2.session, f->sid, n);
+            st_h2rx_taken(&f->conn->h2.rx, f->conn->h2.session, f->sid, NULL, 0, 0, n);
         return 0;
     }
     if (st_bq_append(&f->down, p, n) < 0)
@@ -432,7 +432,7 @@ void gw_flow_on_close(struct gw_flow *f, uint32_t code)
         gw_web_on_close(f->web, code);
     /* Queued bytes will never be consumed on this stream: return their connection window. */
     if (f->conn && f->down.len)
-        nghttp2_session_consume_connection(f->conn->h2.session, f->down.len);
+        st_h2rx_dropped(&f->conn->h2.rx, f->conn->h2.session, f->down.len);
     f->stream_closed = true;
     f->conn = NULL;
     if (code != NGHTTP2_NO_ERROR || !f->connected)

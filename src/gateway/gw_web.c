@@ -67,6 +67,12 @@ static nghttp2_session *session(const struct gw_web *w)
     return w->f->conn && !w->f->stream_closed ? w->f->conn->h2.session : NULL;
 }
 
+/* The origin took (or we dropped) n request body bytes: reopen the stream's window. */
+static void consume(struct gw_web *w, size_t n)
+{
+    st_h2rx_taken(&w->f->conn->h2.rx, session(w), w->f->sid, NULL, 0, 0, n);
+}
+
 static void kick(struct gw_web *w)
 {
     if (session(w))
@@ -95,7 +101,7 @@ static void reset(struct gw_web *w, uint32_t code)
 static void discard_body(struct gw_web *w)
 {
     if (w->body.len && session(w) && !w->closed) {
-        nghttp2_session_consume(session(w), w->f->sid, w->body.len);
+        consume(w, w->body.len);
         kick(w);
     }
     st_bq_fini(&w->body);
@@ -493,7 +499,7 @@ static void push(struct gw_web *w)
         progress = true;
         st_bq_consume(&w->body, n);
         if (session(w)) {
-            nghttp2_session_consume(session(w), w->f->sid, n);
+            consume(w, n);
             kick(w);
         }
     }
@@ -697,7 +703,7 @@ int gw_web_on_data(struct gw_web *w, const uint8_t *p, size_t n)
 {
     if (!w->oc || w->resp_done) { /* answered already: drop the body, keep the windows */
         if (session(w))
-            nghttp2_session_consume(session(w), w->f->sid, n);
+            consume(w, n);
         return 0;
     }
     if (st_bq_append(&w->body, p, n) < 0)
@@ -715,7 +721,7 @@ void gw_web_on_eof(struct gw_web *w)
 void gw_web_on_close(struct gw_web *w, uint32_t code)
 {
     if (session(w) && w->body.len)
-        nghttp2_session_consume_connection(session(w), w->body.len);
+        st_h2rx_dropped(&w->f->conn->h2.rx, session(w), w->body.len);
     w->closed = true; /* before drop_origin: the stream's bytes are returned just above */
     st_timer_stop(&w->timer);
     drop_origin(w, code == NGHTTP2_NO_ERROR && w->resp_done && w->body_done && w->keep_alive &&
