@@ -51,6 +51,7 @@ struct edge_config {
     int grace_period_ms;       /* grace-period: seconds, default 30, 0..3600 */
     int heartbeat_interval_ms; /* heartbeat-interval: seconds, default 5, 1..300 */
     int heartbeat_count;       /* heartbeat-count: default 5, 1..100 */
+    int send_timeout_ms;       /* send-timeout: seconds, default 60, 1..3600 */
 };
 
 /* True when the cleartext access listener is on and bound beyond loopback (tokens would

@@ -29,6 +29,7 @@ static void on_done(struct st_defer *d)
 {
     struct edge_flow *f = d->data;
     f->srv->live_flows--;
+    st_stall_stop(&f->stall);
     st_bq_fini(&f->up);
     st_bq_fini(&f->down);
     free(f);
@@ -101,6 +102,8 @@ static void delivered(struct edge_flow *f, size_t n)
 {
     size_t local = n < f->local_head ? n : f->local_head;
     f->local_head -= local;
+    if (n)
+        st_stall_progress(&f->stall);
     if (f->tc && n > local)
         edge_tconn_consume(f->tc, f->sid, &f->rxw, n - local);
 }
@@ -230,6 +233,20 @@ static void flow_io(struct st_io *io, uint32_t events)
     }
 }
 
+/* The user took none of the tunnel's bytes for send-timeout: it holds the stream's window
+ * and its queue for nothing. */
+static void on_stall(struct st_timer *t)
+{
+    struct edge_flow *f = t->data;
+    if (!st_stall_expired(&f->stall, f->down.len > f->local_head && !access_gone(f) && f->tc))
+        return;
+    f->srv->flows_stalled++;
+    st_info("flow %s: the client read nothing for %d s with %zu bytes waiting: closed", f->target,
+            f->srv->cfg.send_timeout_ms / 1000, f->down.len);
+    tunnel_reset(f, NGHTTP2_CANCEL);
+    access_abort(f);
+}
+
 static struct edge_flow *flow_alloc(struct edge_server *srv)
 {
     struct edge_flow *f = calloc(1, sizeof(*f));
@@ -240,6 +257,7 @@ static struct edge_flow *flow_alloc(struct edge_server *srv)
     srv->live_flows++;
     st_io_init(&f->io, &srv->loop, -1, flow_io, f);
     st_defer_init(&f->done, on_done, f);
+    st_stall_init(&f->stall, &srv->loop, on_stall, f);
     st_bq_init_chunks(&f->up, EDGE_FLOW_WINDOW, EDGE_FLOW_CHUNK);
     st_bq_init(&f->down, EDGE_FLOW_WINDOW + 4096);
     return f;
@@ -524,6 +542,7 @@ int edge_flow_on_tunnel_data(struct edge_flow *f, const uint8_t *p, size_t n)
         return -1;
     if (st_bq_append(&f->down, p, n) < 0)
         return -1;
+    st_stall_waiting(&f->stall, (uint64_t)f->srv->cfg.send_timeout_ms);
     write_down(f);
     return 0;
 }

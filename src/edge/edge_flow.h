@@ -8,6 +8,7 @@
 #include "st_bq.h"
 #include "st_h2rx.h"
 #include "st_loop.h"
+#include "st_stall.h"
 
 /* One user flow at the edge: an access side (an HTTP/1.1 CONNECT socket, or a CONNECT
  * stream on an HTTP/2 access connection) relayed to a CONNECT stream on a tunnel
@@ -44,6 +45,7 @@ struct edge_flow {
     struct st_bq up;           /* access -> tunnel */
     struct st_bq down;         /* tunnel -> access */
     struct st_h2rx_stream rxw; /* the tunnel stream's receive window */
+    struct st_stall stall;     /* the user stopped reading what the tunnel sent */
     char target[80];
     char method[16];
     char client[64];                /* reach: subtunnel-client given by the gateway */

@@ -21,6 +21,7 @@ static void on_done(struct st_defer *d)
 {
     struct edge_web *w = d->data;
     w->srv->live_webs--;
+    st_stall_stop(&w->stall);
     st_bq_fini(&w->up);
     st_bq_fini(&w->down);
     free(w);
@@ -34,6 +35,8 @@ static void maybe_free(struct edge_web *w)
     }
 }
 
+static void on_stall(struct st_timer *t);
+
 struct edge_web *edge_web_new(struct edge_server *srv, const char *client)
 {
     struct edge_web *w = malloc(sizeof(*w));
@@ -45,6 +48,7 @@ struct edge_web *edge_web_new(struct edge_server *srv, const char *client)
     srv->live_webs++;
     snprintf(w->client, sizeof(w->client), "%s", client);
     st_defer_init(&w->done, on_done, w);
+    st_stall_init(&w->stall, &srv->loop, on_stall, w);
     st_bq_init(&w->up, EDGE_FLOW_WINDOW);
     st_bq_init(&w->down, EDGE_FLOW_WINDOW + 4096);
     return w;
@@ -72,6 +76,22 @@ static void tunnel_reset(struct edge_web *w, uint32_t code)
 {
     if (w->tc)
         edge_tconn_reset(w->tc, w->sid, code);
+}
+
+/* The visitor took none of the response for send-timeout (see edge_flow's on_stall). */
+static void on_stall(struct st_timer *t)
+{
+    struct edge_web *w = t->data;
+    if (!st_stall_expired(&w->stall, w->down.len && w->tc && (w->vc || w->ah)))
+        return;
+    w->srv->flows_stalled++;
+    st_info("visitor %s: read nothing of the response for %d s with %zu bytes waiting: closed",
+            w->client, w->srv->cfg.send_timeout_ms / 1000, w->down.len);
+    tunnel_reset(w, NGHTTP2_CANCEL);
+    if (w->vc)
+        edge_vconn_abort(w->vc);
+    else if (w->ah)
+        edge_ah2_reset(w->ah, w->asid, NGHTTP2_CANCEL);
 }
 
 /* Request bytes that will never reach the tunnel: an HTTP/2 visitor gets their window back
@@ -185,6 +205,8 @@ void edge_web_up_eof(struct edge_web *w)
 
 void edge_web_delivered(struct edge_web *w, size_t n)
 {
+    if (n)
+        st_stall_progress(&w->stall);
     if (w->tc && !w->local && n)
         edge_tconn_consume(w->tc, w->sid, &w->rxw, n);
 }
@@ -314,6 +336,7 @@ int edge_web_on_tunnel_data(struct edge_web *w, const uint8_t *p, size_t n)
 {
     if ((!w->vc && !w->ah) || w->local || st_bq_append(&w->down, p, n) < 0)
         return -1;
+    st_stall_waiting(&w->stall, (uint64_t)w->srv->cfg.send_timeout_ms);
     wake_access(w, false);
     return 0;
 }

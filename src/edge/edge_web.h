@@ -16,6 +16,7 @@
 #include "st_h2rx.h"
 #include "st_http.h"
 #include "st_loop.h"
+#include "st_stall.h"
 
 #define EDGE_WEB_MAX_FIELDS 100
 #define EDGE_WEB_ARENA 16384
@@ -40,6 +41,7 @@ struct edge_web {
     struct st_bq up;           /* visitor -> tunnel (request body, WebSocket bytes) */
     struct st_bq down;         /* tunnel -> visitor (response body) */
     struct st_h2rx_stream rxw; /* the tunnel stream's receive window */
+    struct st_stall stall;     /* the visitor stopped reading the response */
     bool up_eof, down_eof, provider_deferred, access_deferred, responded, freeing;
     bool websocket, head_request, local; /* local: the edge answered itself */
     int status;
