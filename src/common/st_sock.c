@@ -1,6 +1,8 @@
 #include "st_sock.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -19,6 +21,15 @@ int st_sock_listen(const struct st_sockaddr *addr)
     return fd;
 }
 
+void st_sock_keepalive(int fd)
+{
+    int on = 1, idle = ST_SOCK_KEEPIDLE, intvl = ST_SOCK_KEEPINTVL, cnt = ST_SOCK_KEEPCNT;
+    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+}
+
 int st_sock_accept(int lfd, char *peer, size_t peerlen)
 {
     struct st_sockaddr a;
@@ -28,5 +39,6 @@ int st_sock_accept(int lfd, char *peer, size_t peerlen)
         return -errno;
     if (st_sockaddr_format(&a, peer, peerlen) < 0 && peerlen)
         peer[0] = 0;
+    st_sock_keepalive(fd);
     return fd;
 }

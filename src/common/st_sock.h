@@ -7,8 +7,16 @@
 
 /* Non-blocking TCP listening socket on addr (SO_REUSEADDR). fd or -errno. */
 int st_sock_listen(const struct st_sockaddr *addr);
-/* Accepts one connection, non-blocking and close-on-exec, with its peer formatted as
- * "ip:port" into peer. fd, or -errno (-EAGAIN when none is pending). */
+/* TCP keepalive: first probe after ST_SOCK_KEEPIDLE s of silence, then every
+ * ST_SOCK_KEEPINTVL s, ST_SOCK_KEEPCNT unanswered probes end the connection (about two
+ * minutes for a peer that vanished without a FIN or RST). */
+#define ST_SOCK_KEEPIDLE 60
+#define ST_SOCK_KEEPINTVL 15
+#define ST_SOCK_KEEPCNT 4
+void st_sock_keepalive(int fd);
+/* Accepts one connection, non-blocking and close-on-exec, with TCP keepalive on
+ * (st_sock_keepalive), its peer formatted as "ip:port" into peer. fd, or -errno (-EAGAIN
+ * when none is pending). */
 int st_sock_accept(int lfd, char *peer, size_t peerlen);
 
 #endif

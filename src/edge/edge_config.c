@@ -27,6 +27,7 @@ static const char *const top_keys[] = {
     "heartbeat-interval",
     "heartbeat-count",
     "send-timeout",
+    "flow-idle-timeout",
     NULL,
 };
 static const char *const tunnel_keys[] = {"id",        "secret-sha256", "routes",
@@ -265,6 +266,7 @@ static int set_defaults(struct edge_config *cfg)
     cfg->log_level = ST_LOG_INFO;
     cfg->grace_period_ms = 30000;
     cfg->send_timeout_ms = 60000;
+    cfg->flow_idle_timeout_ms = 3600000;
     cfg->heartbeat_interval_ms = 5000;
     cfg->heartbeat_count = 5;
     st_sockaddr_parse("0.0.0.0:7844", &cfg->tunnel_listen);
@@ -414,7 +416,9 @@ static int from_tree(struct st_cfg *c, struct edge_config *cfg)
         (rc = st_cfg_opt_int(c, root, "heartbeat-interval", 1, 300, 1000,
                              &cfg->heartbeat_interval_ms)) < 0 ||
         (rc = st_cfg_opt_int(c, root, "heartbeat-count", 1, 100, 1, &cfg->heartbeat_count)) < 0 ||
-        (rc = st_cfg_opt_int(c, root, "send-timeout", 1, 3600, 1000, &cfg->send_timeout_ms)) < 0)
+        (rc = st_cfg_opt_int(c, root, "send-timeout", 1, 3600, 1000, &cfg->send_timeout_ms)) < 0 ||
+        (rc = st_cfg_opt_int(c, root, "flow-idle-timeout", 0, 86400, 1000,
+                             &cfg->flow_idle_timeout_ms)) < 0)
         return rc;
     if ((rc = st_cfg_require(c, root, "tunnels", &v)) < 0 || (rc = get_tunnels(c, v, cfg)) < 0)
         return rc;

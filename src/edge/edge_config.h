@@ -52,6 +52,7 @@ struct edge_config {
     int heartbeat_interval_ms; /* heartbeat-interval: seconds, default 5, 1..300 */
     int heartbeat_count;       /* heartbeat-count: default 5, 1..100 */
     int send_timeout_ms;       /* send-timeout: seconds, default 60, 1..3600 */
+    int flow_idle_timeout_ms;  /* flow-idle-timeout: seconds, default 3600, 0 (never)..86400 */
 };
 
 /* True when the cleartext access listener is on and bound beyond loopback (tokens would

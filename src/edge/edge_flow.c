@@ -30,6 +30,7 @@ static void on_done(struct st_defer *d)
     struct edge_flow *f = d->data;
     f->srv->live_flows--;
     st_stall_stop(&f->stall);
+    st_stall_stop(&f->idle);
     st_bq_fini(&f->up);
     st_bq_fini(&f->down);
     free(f);
@@ -102,8 +103,10 @@ static void delivered(struct edge_flow *f, size_t n)
 {
     size_t local = n < f->local_head ? n : f->local_head;
     f->local_head -= local;
-    if (n)
+    if (n) {
         st_stall_progress(&f->stall);
+        st_stall_progress(&f->idle);
+    }
     if (f->tc && n > local)
         edge_tconn_consume(f->tc, f->sid, &f->rxw, n - local);
 }
@@ -212,6 +215,8 @@ static void read_up(struct edge_flow *f)
         }
         if (r == 0)
             f->up_eof = true;
+        else
+            st_stall_progress(&f->idle);
         st_bq_commit(&f->up, (size_t)r);
     }
     resume_tunnel(f);
@@ -233,6 +238,13 @@ static void flow_io(struct st_io *io, uint32_t events)
     }
 }
 
+/* Ends both sides at once. */
+static void cut(struct edge_flow *f)
+{
+    tunnel_reset(f, NGHTTP2_CANCEL);
+    access_abort(f);
+}
+
 /* The user took none of the tunnel's bytes for send-timeout: it holds the stream's window
  * and its queue for nothing. */
 static void on_stall(struct st_timer *t)
@@ -243,8 +255,18 @@ static void on_stall(struct st_timer *t)
     f->srv->flows_stalled++;
     st_info("flow %s: the client read nothing for %d s with %zu bytes waiting: closed", f->target,
             f->srv->cfg.send_timeout_ms / 1000, f->down.len);
-    tunnel_reset(f, NGHTTP2_CANCEL);
-    access_abort(f);
+    cut(f);
+}
+
+static void on_idle(struct st_timer *t)
+{
+    struct edge_flow *f = t->data;
+    if (!st_stall_expired(&f->idle, !access_gone(f) && f->tc))
+        return;
+    f->srv->flows_idle++;
+    st_info("flow %s: no byte either way for %d s: closed", f->target,
+            f->srv->cfg.flow_idle_timeout_ms / 1000);
+    cut(f);
 }
 
 static struct edge_flow *flow_alloc(struct edge_server *srv)
@@ -258,6 +280,7 @@ static struct edge_flow *flow_alloc(struct edge_server *srv)
     st_io_init(&f->io, &srv->loop, -1, flow_io, f);
     st_defer_init(&f->done, on_done, f);
     st_stall_init(&f->stall, &srv->loop, on_stall, f);
+    st_stall_init(&f->idle, &srv->loop, on_idle, f);
     st_bq_init_chunks(&f->up, EDGE_FLOW_WINDOW, EDGE_FLOW_CHUNK);
     st_bq_init(&f->down, EDGE_FLOW_WINDOW + 4096);
     return f;
@@ -469,6 +492,7 @@ int edge_flow_h2_data(struct edge_flow *f, const uint8_t *p, size_t n)
     }
     if (st_bq_append(&f->up, p, n) < 0)
         return -1;
+    st_stall_progress(&f->idle);
     resume_tunnel(f);
     return 0;
 }
@@ -515,6 +539,8 @@ void edge_flow_on_response(struct edge_flow *f)
         return;
     }
     f->responded = true;
+    if (f->srv->cfg.flow_idle_timeout_ms)
+        st_stall_waiting(&f->idle, (uint64_t)f->srv->cfg.flow_idle_timeout_ms);
     if (f->h2) {
         if (f->ah)
             edge_ah2_respond(f->ah, f->asid, 200, NULL, f);

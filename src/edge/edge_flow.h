@@ -46,6 +46,7 @@ struct edge_flow {
     struct st_bq down;         /* tunnel -> access */
     struct st_h2rx_stream rxw; /* the tunnel stream's receive window */
     struct st_stall stall;     /* the user stopped reading what the tunnel sent */
+    struct st_stall idle;      /* no byte either way for flow-idle-timeout */
     char target[80];
     char method[16];
     char client[64];                /* reach: subtunnel-client given by the gateway */

@@ -301,10 +301,11 @@ static int run(struct edge_server *srv)
         return 1;
     int rv = st_loop_run(&srv->loop);
     st_info("stopped (%llu flows opened, %llu refused, %llu auth failures; %llu visitor "
-            "requests, %llu not routed; %llu closed for a reader that stalled)",
+            "requests, %llu not routed; closed: %llu for a reader that stalled, %llu idle)",
             (unsigned long long)srv->flows_opened, (unsigned long long)srv->flows_refused,
             (unsigned long long)srv->auth_failures, (unsigned long long)srv->visits,
-            (unsigned long long)srv->visits_refused, (unsigned long long)srv->flows_stalled);
+            (unsigned long long)srv->visits_refused, (unsigned long long)srv->flows_stalled,
+            (unsigned long long)srv->flows_idle);
     return rv < 0 ? 1 : 0;
 }
 

@@ -39,7 +39,8 @@ struct edge_server {
     struct st_drain drain; /* drain.draining: SIGTERM seen, no new work */
     size_t live_flows;     /* edge_flow objects alive (access side or tunnel side open) */
     /* counters */
-    uint64_t flows_opened, flows_refused, flows_stalled, auth_failures, visits, visits_refused;
+    uint64_t flows_opened, flows_refused, flows_stalled, flows_idle, auth_failures, visits,
+        visits_refused;
 };
 
 #endif

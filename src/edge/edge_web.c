@@ -22,6 +22,7 @@ static void on_done(struct st_defer *d)
     struct edge_web *w = d->data;
     w->srv->live_webs--;
     st_stall_stop(&w->stall);
+    st_stall_stop(&w->idle);
     st_bq_fini(&w->up);
     st_bq_fini(&w->down);
     free(w);
@@ -36,6 +37,7 @@ static void maybe_free(struct edge_web *w)
 }
 
 static void on_stall(struct st_timer *t);
+static void on_idle(struct st_timer *t);
 
 struct edge_web *edge_web_new(struct edge_server *srv, const char *client)
 {
@@ -49,6 +51,7 @@ struct edge_web *edge_web_new(struct edge_server *srv, const char *client)
     snprintf(w->client, sizeof(w->client), "%s", client);
     st_defer_init(&w->done, on_done, w);
     st_stall_init(&w->stall, &srv->loop, on_stall, w);
+    st_stall_init(&w->idle, &srv->loop, on_idle, w);
     st_bq_init(&w->up, EDGE_FLOW_WINDOW);
     st_bq_init(&w->down, EDGE_FLOW_WINDOW + 4096);
     return w;
@@ -78,6 +81,16 @@ static void tunnel_reset(struct edge_web *w, uint32_t code)
         edge_tconn_reset(w->tc, w->sid, code);
 }
 
+/* Ends both sides at once: the tunnel stream and the visitor's connection or stream. */
+static void cut(struct edge_web *w)
+{
+    tunnel_reset(w, NGHTTP2_CANCEL);
+    if (w->vc)
+        edge_vconn_abort(w->vc);
+    else if (w->ah)
+        edge_ah2_reset(w->ah, w->asid, NGHTTP2_CANCEL);
+}
+
 /* The visitor took none of the response for send-timeout (see edge_flow's on_stall). */
 static void on_stall(struct st_timer *t)
 {
@@ -87,11 +100,18 @@ static void on_stall(struct st_timer *t)
     w->srv->flows_stalled++;
     st_info("visitor %s: read nothing of the response for %d s with %zu bytes waiting: closed",
             w->client, w->srv->cfg.send_timeout_ms / 1000, w->down.len);
-    tunnel_reset(w, NGHTTP2_CANCEL);
-    if (w->vc)
-        edge_vconn_abort(w->vc);
-    else if (w->ah)
-        edge_ah2_reset(w->ah, w->asid, NGHTTP2_CANCEL);
+    cut(w);
+}
+
+static void on_idle(struct st_timer *t)
+{
+    struct edge_web *w = t->data;
+    if (!st_stall_expired(&w->idle, w->tc && (w->vc || w->ah)))
+        return;
+    w->srv->flows_idle++;
+    st_info("visitor %s: no byte either way for %d s: closed", w->client,
+            w->srv->cfg.flow_idle_timeout_ms / 1000);
+    cut(w);
 }
 
 /* Request bytes that will never reach the tunnel: an HTTP/2 visitor gets their window back
@@ -193,6 +213,7 @@ int edge_web_up(struct edge_web *w, const uint8_t *p, size_t n)
     }
     if (st_bq_append(&w->up, p, n) < 0)
         return -1;
+    st_stall_progress(&w->idle);
     resume_tunnel(w);
     return 0;
 }
@@ -205,8 +226,10 @@ void edge_web_up_eof(struct edge_web *w)
 
 void edge_web_delivered(struct edge_web *w, size_t n)
 {
-    if (n)
+    if (n) {
         st_stall_progress(&w->stall);
+        st_stall_progress(&w->idle);
+    }
     if (w->tc && !w->local && n)
         edge_tconn_consume(w->tc, w->sid, &w->rxw, n);
 }
@@ -329,6 +352,8 @@ void edge_web_on_response(struct edge_web *w)
         return;
     }
     w->responded = true;
+    if (w->srv->cfg.flow_idle_timeout_ms)
+        st_stall_waiting(&w->idle, (uint64_t)w->srv->cfg.flow_idle_timeout_ms);
     wake_access(w, true);
 }
 

@@ -42,6 +42,7 @@ struct edge_web {
     struct st_bq down;         /* tunnel -> visitor (response body) */
     struct st_h2rx_stream rxw; /* the tunnel stream's receive window */
     struct st_stall stall;     /* the visitor stopped reading the response */
+    struct st_stall idle;      /* no byte either way for flow-idle-timeout (WebSocket...) */
     bool up_eof, down_eof, provider_deferred, access_deferred, responded, freeing;
     bool websocket, head_request, local; /* local: the edge answered itself */
     int status;

@@ -241,12 +241,22 @@ static void on_tcp_err(void *arg, err_t err)
     gw_flow_maybe_release(f);
 }
 
+/* TCP keepalive toward the private host: a host that vanished (powered off, cable pulled)
+ * ends its flow after GW_KEEPALIVE_IDLE_MS + GW_KEEPALIVE_CNT probes instead of never. */
+static void keepalive(struct tcp_pcb *pcb)
+{
+    ip_set_option(pcb, SOF_KEEPALIVE);
+    pcb->keep_idle = GW_KEEPALIVE_IDLE_MS;
+    pcb->keep_intvl = GW_KEEPALIVE_INTVL_MS;
+    pcb->keep_cnt = GW_KEEPALIVE_CNT;
+}
+
 static err_t on_tcp_connected(void *arg, struct tcp_pcb *pcb, err_t err)
 {
-    (void)pcb;
     (void)err;
     struct gw_flow *f = arg;
     f->connected = true;
+    keepalive(pcb);
     st_timer_stop(&f->timer);
     gw_flow_respond(f, 200, NULL);
     return push_down(f) < 0 ? ERR_ABRT : ERR_OK;
@@ -571,6 +581,7 @@ int gw_flow_accept(struct gw_server *gw, struct tcp_pcb *pcb)
     tcp_sent(pcb, on_tcp_sent);
     tcp_poll(pcb, on_tcp_poll, 2);
     tcp_nagle_disable(pcb);
+    keepalive(pcb);
     gw->flows_opened++;
     kick(f);
     st_debug("reach: %s -> %s: stream %d", src, dst, sid);

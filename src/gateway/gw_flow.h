@@ -18,6 +18,11 @@
  * until acknowledged); lwIP bytes are acknowledged (tcp_recved) only once HTTP/2 took them. */
 
 #define GW_FLOW_WINDOW (2 * 1024 * 1024)
+/* lwIP keepalive on every flow's TCP connection: first probe after 60 s of silence, then
+ * every 15 s; 4 unanswered probes end the flow (about 2 minutes for a vanished host). */
+#define GW_KEEPALIVE_IDLE_MS 60000
+#define GW_KEEPALIVE_INTVL_MS 15000
+#define GW_KEEPALIVE_CNT 4
 
 struct gw_conn;
 struct gw_server;
