@@ -41,24 +41,35 @@ struct access_req {
     size_t auth_len;
 };
 
-static bool match_token(const struct edge_config *cfg, const char *tok, size_t len)
+bool edge_access_known(const struct edge_config *cfg, const uint8_t cred[32])
 {
-    uint8_t h[32];
-    st_sha256(tok, len, h);
     bool ok = false;
     for (size_t i = 0; i < cfg->n_tokens; i++)
-        ok |= st_hash_equal(h, cfg->tokens[i].sha256);
+        ok |= st_hash_equal(cred, cfg->tokens[i].sha256);
     return ok;
 }
 
-bool edge_access_authorized(const struct edge_config *cfg, const char *v, size_t len)
+static bool match_token(const struct edge_config *cfg, const char *tok, size_t len,
+                        uint8_t cred[32])
+{
+    uint8_t h[32];
+    st_sha256(tok, len, h);
+    if (!edge_access_known(cfg, h))
+        return false;
+    if (cred)
+        memcpy(cred, h, 32);
+    return true;
+}
+
+bool edge_access_authorized(const struct edge_config *cfg, const char *v, size_t len,
+                            uint8_t cred[32])
 {
     while (len && (*v == ' ' || *v == '\t'))
         v++, len--;
     while (len && (v[len - 1] == ' ' || v[len - 1] == '\t'))
         len--;
     if (len > 7 && strncasecmp(v, "Bearer ", 7) == 0)
-        return match_token(cfg, v + 7, len - 7);
+        return match_token(cfg, v + 7, len - 7, cred);
     if (len <= 6 || strncasecmp(v, "Basic ", 6) != 0 || len - 6 > 680)
         return false;
     unsigned char dec[512];
@@ -73,7 +84,7 @@ bool edge_access_authorized(const struct edge_config *cfg, const char *v, size_t
     unsigned char *colon = memchr(dec, ':', (size_t)n);
     if (!colon)
         return false;
-    return match_token(cfg, (const char *)colon + 1, (size_t)(dec + n - colon - 1));
+    return match_token(cfg, (const char *)colon + 1, (size_t)(dec + n - colon - 1), cred);
 }
 
 static void req_done(struct st_defer *d)
@@ -198,7 +209,8 @@ static void handle_head(struct access_req *r, size_t head_len)
         reply_close(r, "405 Method Not Allowed", "allow: CONNECT\r\n");
         return;
     }
-    if (!edge_access_authorized(&srv->cfg, r->auth, r->auth_len)) {
+    uint8_t cred[32];
+    if (!edge_access_authorized(&srv->cfg, r->auth, r->auth_len, cred)) {
         srv->auth_failures++;
         st_info("access %s: CONNECT %s: proxy authentication %s", r->client, r->target,
                 r->auth_len ? "failed" : "missing");
@@ -214,7 +226,8 @@ static void handle_head(struct access_req *r, size_t head_len)
     }
     int fd = r->io.fd;
     req_close(r, false);
-    edge_flow_start(srv, fd, masque, r->target, r->client, r->buf + head_len, r->len - head_len);
+    edge_flow_start(srv, fd, masque, r->target, r->client, cred, r->buf + head_len,
+                    r->len - head_len);
 }
 
 static void req_io(struct st_io *io, uint32_t events)

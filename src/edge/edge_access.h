@@ -14,7 +14,12 @@ struct edge_config;
 /* Accepts pending connections on the access listener fd. */
 void edge_access_accept(struct edge_server *srv, int lfd);
 
-/* Checks a Proxy-Authorization value against the configured access tokens. Pure. */
-bool edge_access_authorized(const struct edge_config *cfg, const char *value, size_t len);
+/* Checks a Proxy-Authorization value against the configured access tokens; on success the
+ * token's SHA-256 goes into cred (when not NULL), so the flow can be ended if a reload
+ * removes it. Pure. */
+bool edge_access_authorized(const struct edge_config *cfg, const char *value, size_t len,
+                            uint8_t cred[32]);
+/* True when cred (a token's SHA-256) is one of cfg's access tokens. */
+bool edge_access_known(const struct edge_config *cfg, const uint8_t cred[32]);
 
 #endif

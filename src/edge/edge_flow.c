@@ -340,7 +340,8 @@ static void route(struct edge_flow *f, const char *client)
 static int masque_target(struct edge_flow *f);
 
 void edge_flow_start(struct edge_server *srv, int fd, const char *protocol, const char *target,
-                     const char *client, const uint8_t *early, size_t early_len)
+                     const char *client, const uint8_t cred[32], const uint8_t *early,
+                     size_t early_len)
 {
     struct edge_flow *f = flow_alloc(srv);
     if (!f) {
@@ -348,6 +349,8 @@ void edge_flow_start(struct edge_server *srv, int fd, const char *protocol, cons
         return;
     }
     f->io.fd = fd;
+    f->has_cred = true;
+    memcpy(f->cred, cred, sizeof(f->cred));
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     snprintf(f->target, sizeof(f->target), "%s", target);
@@ -411,7 +414,8 @@ void edge_flow_h2_header(struct edge_flow *f, const uint8_t *name, size_t nlen,
         if (f->authorized) /* a reach gateway with a valid token */
             st_h2conn_bulk_reads(&f->ah->h2);
     } else if (nlen == 19 && memcmp(name, "proxy-authorization", 19) == 0)
-        f->authorized = edge_access_authorized(&f->srv->cfg, (const char *)value, vlen);
+        f->authorized = f->has_cred =
+            edge_access_authorized(&f->srv->cfg, (const char *)value, vlen, f->cred);
     else if (nlen == 16 && memcmp(name, "subtunnel-client", 16) == 0 && f->ah->reach)
         snprintf(f->client, sizeof(f->client), "%.*s", (int)vlen, (const char *)value);
 }
@@ -643,4 +647,18 @@ void edge_flow_up_sent(struct edge_flow *f, size_t len)
 {
     st_bq_consume(&f->up, len);
     up_taken(f, len);
+}
+
+size_t edge_flow_revoke(struct edge_server *srv)
+{
+    size_t n = 0;
+    for (struct edge_tconn *c = srv->tconns; c; c = c->next)
+        for (struct edge_flow *f = c->flows; f; f = f->tc_next) {
+            if (!f->has_cred || f->failed || edge_access_known(&srv->cfg, f->cred))
+                continue;
+            st_info("flow %s: its access token was removed by the reload: closed", f->target);
+            cut(f);
+            n++;
+        }
+    return n;
 }

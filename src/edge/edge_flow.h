@@ -52,6 +52,8 @@ struct edge_flow {
     char client[64];                /* reach: subtunnel-client given by the gateway */
     struct edge_tunnel *src_tunnel; /* reach: the tunnel whose site opened the flow */
     bool has_protocol, authorized;
+    bool has_cred;     /* authorized by an access token: */
+    uint8_t cred[32];  /* its SHA-256 */
     bool masque;       /* connect-udp / connect-ip: an extended CONNECT relayed as is */
     char protocol[16]; /* :protocol */
     char path[256];    /* :path (MASQUE target) */
@@ -68,7 +70,11 @@ struct edge_flow {
  * bytes already read after the request head. On failure the flow answers the client
  * itself (400/403/502...). */
 void edge_flow_start(struct edge_server *srv, int fd, const char *protocol, const char *target,
-                     const char *client, const uint8_t *early, size_t early_len);
+                     const char *client, const uint8_t cred[32], const uint8_t *early,
+                     size_t early_len);
+/* Reload: ends every flow whose access token (cred) the new configuration no longer has.
+ * Returns how many. */
+size_t edge_flow_revoke(struct edge_server *srv);
 
 /* HTTP/2 access side, called by edge_ah2. */
 struct edge_flow *edge_flow_new_h2(struct edge_server *srv, struct edge_ah2 *ah, int32_t asid);

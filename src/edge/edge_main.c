@@ -12,6 +12,7 @@
 
 #include "edge_access.h"
 #include "edge_ah2.h"
+#include "edge_flow.h"
 #include "edge_hs.h"
 #include "edge_server.h"
 #include "edge_tconn.h"
@@ -228,7 +229,7 @@ static void reload(void *data)
     tls_free(&tls);
     srv->drain.grace_ms = (uint64_t)srv->cfg.grace_period_ms;
     st_cli_log_level(srv->cli, srv->cfg.log_level);
-    size_t evicted = 0;
+    size_t revoked = edge_flow_revoke(srv), evicted = 0;
     for (struct edge_tconn *c = srv->tconns; c; c = c->next) {
         if (c->evict[0]) {
             edge_tconn_evict(c, c->evict);
@@ -238,8 +239,8 @@ static void reload(void *data)
         }
     }
     st_info("SIGHUP: configuration reloaded (%zu tunnels, %zu access tokens; %zu connections "
-            "closed)",
-            srv->cfg.n_tunnels, srv->cfg.n_tokens, evicted);
+            "closed, %zu flows of removed access tokens closed)",
+            srv->cfg.n_tunnels, srv->cfg.n_tokens, evicted, revoked);
 }
 
 static int open_listener(struct edge_server *srv, struct st_io *io, const struct st_sockaddr *a,

@@ -3,8 +3,9 @@
 # grace-period bounds the SIGTERM drain:
 #  a. gateway: new routes + log level during a download -> its connections are replaced
 #     (new ones register before the old drain); the download completes intact
-#  b. edge: a broken file is refused (the old config stays); a rotated access token
-#     works at once and the old one gets 407
+#  b. edge: a broken file is refused (the old config stays); an added access token works
+#     at once while a flow of the old one goes on; the old token removed gets 407 and its
+#     running flow is ended
 #  c. edge: a new tunnel secret closes the gateway's connections; the gateway, reloaded
 #     with the new token, registers again
 #  e. gateway reloaded with a token the edge refuses: the old connections stay (flows
@@ -89,17 +90,38 @@ pass "a broken edge config is refused and the running one kept"
 new_token=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
 new_hash=$(printf %s "$new_token" | sha256sum | cut -d' ' -f1)
 old_hash=$(printf %s "$ACCESS_TOKEN" | sha256sum | cut -d' ' -f1)
-sed "s/sha256: $old_hash/sha256: $new_hash/" "$dir/edge.yaml.good" >"$EDGE_CONFIG"
+# b1: a second token added; a flow of the first goes on across the reload
+awk -v h="$new_hash" '{print} /^access-tokens:/{print "  - name: rotated"; print "    sha256: " h}' \
+    "$dir/edge.yaml.good" >"$EDGE_CONFIG"
 start_download 2M
+reloads() { count 'SIGHUP: configuration reloaded' "$EDGE_LOG"; }
+reloads0=$(reloads)
 kill -HUP "$edge_pid"
-wait_for 10 "edge reload" grep -q 'SIGHUP: configuration reloaded' "$EDGE_LOG"
+reloaded() { (($(reloads) > reloads0)); }
+wait_for 10 "edge reload" reloaded
 assert_eq 200 "$(code_with "$new_token")" "the new access token works after the edge reload"
-assert_eq 407 "$(code_with "$ACCESS_TOKEN")" "the removed access token is refused"
+assert_eq 200 "$(code_with "$ACCESS_TOKEN")" "the old access token still works beside it"
 rc=0
 wait "$dl_pid" || rc=$?
 dl_pid=""
 assert_eq 0 "$rc" "download across the edge reload finished"
 assert_eq "$want" "$(sha256_file "$dir/dl.bin")" "download across the edge reload intact"
+# b2: the first token removed: refused, and its running flow is ended (issue 25, item 4)
+sed "s/sha256: $old_hash/sha256: $new_hash/" "$dir/edge.yaml.good" >"$EDGE_CONFIG"
+start_download 512K
+reloads0=$(reloads)
+kill -HUP "$edge_pid"
+wait_for 10 "edge reload" reloaded
+assert_eq 407 "$(code_with "$ACCESS_TOKEN")" "the removed access token is refused"
+rc=0
+wait "$dl_pid" || rc=$?
+dl_pid=""
+assert_ne 0 "$rc" "curl exit code of the removed token's download"
+(($(file_size "$dir/dl.bin") < 6 * 1024 * 1024)) || fail "the removed token's download completed"
+assert_match 'its access token was removed by the reload: closed' "$(cat "$EDGE_LOG")" \
+    "edge log of the revoked flow"
+assert_match '1 flows of removed access tokens closed' "$(after_last 'SIGHUP' "$EDGE_LOG")" \
+    "edge reload summary"
 ACCESS_TOKEN=$new_token
 
 # ---- c. tunnel secret rotated at the edge, then at the gateway

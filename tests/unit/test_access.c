@@ -20,7 +20,7 @@ static void setup(void)
 
 static bool auth(const char *v)
 {
-    return edge_access_authorized(&cfg, v, strlen(v));
+    return edge_access_authorized(&cfg, v, strlen(v), NULL);
 }
 
 START_TEST(basic_with_token_as_password)
@@ -46,6 +46,21 @@ START_TEST(bearer)
 }
 END_TEST
 
+/* The credential a flow keeps is the token's hash: known while the token is configured. */
+START_TEST(credential_of_a_flow)
+{
+    uint8_t cred[32] = {0};
+    ck_assert(edge_access_authorized(&cfg, "Bearer s3cret-token", 19, cred));
+    ck_assert_mem_eq(cred, tok.sha256, 32);
+    ck_assert(edge_access_known(&cfg, cred));
+    uint8_t none[32] = {1};
+    ck_assert(!edge_access_authorized(&cfg, "Bearer other", 12, none));
+    ck_assert_uint_eq(none[0], 1); /* untouched on failure */
+    cfg.n_tokens = 0;              /* a reload removed the token */
+    ck_assert(!edge_access_known(&cfg, cred));
+}
+END_TEST
+
 START_TEST(garbage_is_refused)
 {
     ck_assert(!auth(""));
@@ -67,6 +82,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, NULL);
     tcase_add_test(tc, basic_with_token_as_password);
     tcase_add_test(tc, bearer);
+    tcase_add_test(tc, credential_of_a_flow);
     tcase_add_test(tc, garbage_is_refused);
     suite_add_tcase(s, tc);
     return st_check_run(s);
