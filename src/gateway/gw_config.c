@@ -34,6 +34,8 @@ static const char *const top_keys[] = {
     "udp-idle-timeout",
     "icmp-idle-timeout",
     "dns-idle-timeout",
+    "datagram-flows-per-client",
+    "datagram-flows-per-host",
     NULL,
 };
 static const char *const expose_keys[] = {"routes", "connect-timeout", "allow-link-local", NULL};
@@ -268,6 +270,8 @@ static void set_defaults(struct gw_config *cfg)
     cfg->heartbeat_count = 5;
     cfg->grace_period_ms = 30000;
     cfg->udp_idle_timeout_ms = 210000;
+    cfg->dgram_per_client = 8192;
+    cfg->dgram_per_host = 32768;
     cfg->icmp_idle_timeout_ms = 30000;
     cfg->dns_idle_timeout_ms = 15000;
     cfg->reach_connections = 2;
@@ -320,7 +324,11 @@ static int from_tree(struct st_cfg *c, struct gw_config *cfg)
         (rc = st_cfg_opt_int(c, root, "icmp-idle-timeout", 1, 3600, 1000,
                              &cfg->icmp_idle_timeout_ms)) < 0 ||
         (rc = st_cfg_opt_int(c, root, "dns-idle-timeout", 1, 86400, 1000,
-                             &cfg->dns_idle_timeout_ms)) < 0)
+                             &cfg->dns_idle_timeout_ms)) < 0 ||
+        (rc = st_cfg_opt_int(c, root, "datagram-flows-per-client", 1, 65536, 1,
+                             &cfg->dgram_per_client)) < 0 ||
+        (rc = st_cfg_opt_int(c, root, "datagram-flows-per-host", 1, 65536, 1,
+                             &cfg->dgram_per_host)) < 0)
         return rc;
     if ((v = st_cfg_get(root, "expose")) && (rc = get_expose(c, v, cfg)) < 0)
         return rc;

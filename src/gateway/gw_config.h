@@ -18,6 +18,8 @@ struct gw_config {
     size_t n_resolvers;
     int grace_period_ms;      /* grace-period: seconds, default 30, 0..3600 */
     int udp_idle_timeout_ms;  /* udp-idle-timeout: seconds, default 210, 1..86400 */
+    int dgram_per_client;     /* datagram-flows-per-client: live UDP+ICMP flows of one user */
+    int dgram_per_host;       /* datagram-flows-per-host: ... to one destination host */
     int icmp_idle_timeout_ms; /* icmp-idle-timeout: seconds, default 30, 1..3600 */
     int dns_idle_timeout_ms;  /* dns-idle-timeout: UDP to port 53, default 15, 1..86400 */
     char *edge_name;          /* edge-name: TLS name to verify (required) */

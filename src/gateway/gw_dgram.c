@@ -453,6 +453,32 @@ static void close_pcb(struct gw_dgram *d)
     }
 }
 
+/* Counts d against the caps: per user (expose flows: the client's virtual IP stands for
+ * the user's address) and per destination host. NULL, or why it is refused. */
+static const char *quota_take(struct gw_dgram *d, bool per_client)
+{
+    struct gw_server *gw = d->gw;
+    if (per_client) {
+        if (gw_quota_take(&gw->dgram_clients, AF_INET, d->client,
+                          (uint32_t)gw->cfg.dgram_per_client) < 0)
+            return "too many datagram flows for this client";
+        d->quota_client = true;
+    }
+    if (gw_quota_take(&gw->dgram_hosts, AF_INET, d->target, (uint32_t)gw->cfg.dgram_per_host) < 0)
+        return "too many datagram flows to this host";
+    d->quota_host = true;
+    return NULL;
+}
+
+static void quota_give(struct gw_dgram *d)
+{
+    if (d->quota_client)
+        gw_quota_give(&d->gw->dgram_clients, AF_INET, d->client);
+    if (d->quota_host)
+        gw_quota_give(&d->gw->dgram_hosts, AF_INET, d->target);
+    d->quota_client = d->quota_host = false;
+}
+
 void gw_dgram_on_close(struct gw_dgram *d)
 {
     if (d->closed)
@@ -463,6 +489,7 @@ void gw_dgram_on_close(struct gw_dgram *d)
     d->gw->dgram.queued_bytes -= d->up.len;
     st_bq_fini(&d->up);
     st_bq_init(&d->up, 0);
+    quota_give(d);
     if (d->icmp) {
         if (d->prev)
             d->prev->next = d->next;
@@ -603,6 +630,14 @@ void gw_dgram_start(struct gw_flow *f, const char *path)
     }
     memcpy(d->local, &f->vip.s_addr, 4);
     memcpy(d->client, d->local, 4);
+    if ((why = quota_take(d, true))) {
+        d->gw->dgram.refused++;
+        st_info("%s flow %s -> %s: refused: %s", icmp ? "icmp" : "udp", f->client, f->authority,
+                why);
+        gw_flow_respond(f, 503,
+                        "subtunnel; error=connection_limit_reached; details=\"datagram flows\"");
+        return;
+    }
     if (!icmp && open_pcb(d, d->local, d->cport, d->target, d->tport) < 0) {
         gw_flow_respond(f, 503, "subtunnel; error=proxy_internal_error; details=\"no local port\"");
         return;
@@ -702,9 +737,11 @@ static struct gw_dgram *reach_open(struct gw_server *gw, bool icmp, const uint8_
         d->first[3] = (uint8_t)d->first_len;
         st_ipv4_fix_csum(d->first);
     }
-    if ((!icmp && open_pcb(d, target, tport, client, cport) < 0) || submit(c, d) < 0) {
-        st_info("reach: %s %s -> %s: cannot open a stream", icmp ? "icmp" : "udp", f->client,
-                f->authority);
+    const char *why = quota_take(d, false);
+    if (!why && ((!icmp && open_pcb(d, target, tport, client, cport) < 0) || submit(c, d) < 0))
+        why = "cannot open a stream";
+    if (why) {
+        st_info("reach: %s %s -> %s: %s", icmp ? "icmp" : "udp", f->client, f->authority, why);
         gw->dgram.refused++;
         unreachable(gw, pkt, len, 1);
         gw_dgram_on_close(d);

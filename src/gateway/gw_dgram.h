@@ -51,6 +51,7 @@ struct gw_dgram {
     struct gw_flow *f;
     struct gw_server *gw;
     bool icmp, reach, ended, closed;
+    bool quota_client, quota_host; /* counted in gw->dgram_clients / dgram_hosts */
     struct udp_pcb *pcb;
     uint8_t target[4], local[4], client[4]; /* client: the sender's own address */
     uint16_t tport, cport;

@@ -7,6 +7,7 @@
 #include "gw_config.h"
 #include "gw_dgram.h"
 #include "gw_edges.h"
+#include "gw_quota.h"
 #include "gw_reach.h"
 #include "gw_vip.h"
 #include "ns_netif.h"
@@ -68,6 +69,7 @@ struct gw_server {
     bool has_ingress_vip;
     /* UDP and ICMP (gw_dgram) */
     struct gw_dgram_stats dgram;
+    struct gw_quota dgram_clients, dgram_hosts; /* live UDP+ICMP flows per user, per target */
     struct gw_dgram *icmp_flows;
     struct udp_pcb *udp_catch; /* reach: any-port pcb */
     struct st_defer dgram_trim;

@@ -317,6 +317,8 @@ static inline void setup(void)
     gw.cfg.udp_idle_timeout_ms = 210000;
     gw.cfg.icmp_idle_timeout_ms = 30000;
     gw.cfg.dns_idle_timeout_ms = 15000;
+    gw.cfg.dgram_per_client = 8192;
+    gw.cfg.dgram_per_host = 32768;
     gw.cfg.edge_name = edge_name;
     snprintf(gw.cfg.tunnel_id, sizeof(gw.cfg.tunnel_id), "tid");
     snprintf(gw.cfg.secret, sizeof(gw.cfg.secret), "s3cret");
@@ -349,6 +351,8 @@ static inline void teardown(void)
     free(conn);
     free(rconn);
     gw_vip_pool_free(gw.vips);
+    gw_quota_fini(&gw.dgram_clients);
+    gw_quota_fini(&gw.dgram_hosts);
     ns_netif_fini(&gw.nif);
     close(sv[0]);
     close(sv[1]);

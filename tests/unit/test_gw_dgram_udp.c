@@ -401,6 +401,37 @@ START_TEST(test_limits)
 }
 END_TEST
 
+/* 5c. One user, or one destination, cannot take the whole datagram budget: per-client and
+ * per-host caps refuse with 503, and a closed flow frees its place. */
+START_TEST(test_quota_per_client_and_host)
+{
+    gw.cfg.dgram_per_client = 2;
+    gw.cfg.dgram_per_host = 3;
+    struct gw_flow *a = open_flow("connect-udp", UDP_PATH, CLIENT, true);
+    struct gw_flow *b = open_flow("connect-ip", IP_PATH, CLIENT, true);
+    ck_assert(a->connected && b->connected);
+    struct gw_flow *c =
+        open_flow("connect-udp", "/.well-known/masque/udp/198.51.100.54/53/", CLIENT, true);
+    struct rec *r = rec_of(&ex, c->sid);
+    ck_assert_int_eq(r->status, 503);
+    ck_assert_ptr_nonnull(strstr(r->proxy_status, "connection_limit_reached"));
+    ck_assert(!c->connected);
+    /* other users still get 198.51.100.53, until three flows go to that one host */
+    struct gw_flow *d = open_flow("connect-udp", UDP_PATH, "203.0.113.8:4000", true);
+    struct gw_flow *e = open_flow("connect-udp", UDP_PATH, "203.0.113.9:4000", true);
+    ck_assert(d->connected && e->connected);
+    struct gw_flow *g = open_flow("connect-udp", UDP_PATH, "203.0.113.10:4000", true);
+    ck_assert_int_eq(rec_of(&ex, g->sid)->status, 503);
+    ck_assert_uint_eq(gw_quota_count(&gw.dgram_hosts, AF_INET, (const uint8_t *)"\xc6\x33\x64\x35"),
+                      3);
+    /* a flow ends: its user and its host have room again */
+    gw_flow_on_close(a, NGHTTP2_NO_ERROR);
+    struct gw_flow *h = open_flow("connect-udp", UDP_PATH, CLIENT, true);
+    ck_assert(h->connected);
+    ck_assert_uint_eq(gw_quota_count(&gw.dgram_clients, AF_INET, (const uint8_t *)&h->vip), 2);
+}
+END_TEST
+
 /* 7. The up queue: bounded per flow and, past the fair share, by the gateway's total. */
 START_TEST(test_queue_bound)
 {
@@ -588,6 +619,7 @@ static Suite *gw_dgram_udp_suite(void)
     tcase_add_test(tc, test_malformed);
     tcase_add_test(tc, test_refused);
     tcase_add_test(tc, test_limits);
+    tcase_add_test(tc, test_quota_per_client_and_host);
     tcase_add_test(tc, test_queue_bound);
     tcase_add_test(tc, test_lifetime);
     tcase_add_test(tc, test_end);
