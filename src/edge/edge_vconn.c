@@ -229,9 +229,11 @@ static int on_field(http_parser *p, const char *at, size_t len)
         h->overflow = true;
         return 0;
     }
-    char *n = keep(h, at, len), *v = n ? keep(h, "", 0) : NULL;
-    if (v)
-        h->fields[h->n_fields++] = (struct st_http_field){n, len, v, 0};
+    /* The value is kept when it comes: until then the name is the arena's last string and
+     * can grow in place when http-parser hands it over in pieces (a read split it). */
+    char *n = keep(h, at, len);
+    if (n)
+        h->fields[h->n_fields++] = (struct st_http_field){n, len, NULL, 0};
     return 0;
 }
 
@@ -241,7 +243,13 @@ static int on_value(http_parser *p, const char *at, size_t len)
     if (h->overflow || !h->n_fields)
         return 0;
     h->in_value = true;
-    extend(h, at, len, true);
+    struct st_http_field *f = &h->fields[h->n_fields - 1];
+    if (!f->value) {
+        f->value = keep(h, at, len);
+        f->vlen = f->value ? len : 0;
+    } else {
+        extend(h, at, len, true);
+    }
     return 0;
 }
 
@@ -269,6 +277,9 @@ static int on_headers_complete(http_parser *p)
         local_error(vc, h->bad_target ? 414 : 431, "subtunnel; error=http_request_error");
         return 0;
     }
+    for (size_t i = 0; i < h->n_fields; i++)
+        if (!h->fields[i].value) /* "Name:" with no value: http-parser gave none */
+            h->fields[i].value = "";
     vc->ws_key[0] = 0;
     bool expect = false;
     for (size_t i = 0; i < h->n_fields; i++) {
