@@ -35,7 +35,9 @@ static void schedule_retry(struct gw_conn *c)
     uint32_t r = 0;
     if (getrandom(&r, sizeof(r), 0) != sizeof(r))
         r = (uint32_t)rand();
-    uint64_t wait = gw_edges_backoff_ms(c->attempts, c->retry_after_ms, r);
+    uint64_t wait = c->refusals && !c->retry_after_ms
+                        ? gw_edges_refused_backoff_ms(c->refusals, r)
+                        : gw_edges_backoff_ms(c->attempts, c->retry_after_ms, r);
     c->retry_after_ms = 0;
     c->attempts++;
     st_info("edge connection %u: reconnecting in %llu ms", c->index, (unsigned long long)wait);
@@ -91,6 +93,25 @@ out:
     free(buf);
 }
 
+/* An ERROR refused the registration. Every cause is retried: one the edge says to retry
+ * after its retry-after, any other slowly (an edge reload or restart may heal it); the
+ * refusal is logged as an error once per cause, then as info. */
+static void refused(struct gw_conn *c, const struct st_ctrl_error *e)
+{
+    bool same = c->refusals && strcmp(c->refusal, e->cause) == 0;
+    c->refusals++;
+    c->gw->refusals++;
+    if (e->retry)
+        c->retry_after_ms = (uint64_t)e->retry_after_s * 1000;
+    if (same)
+        st_info("edge connection %u: still refused by %s: %s (%u times in a row)", c->index,
+                c->edge, e->cause, c->refusals);
+    else
+        st_err("edge connection %u: registration refused by %s: %s (retrying)", c->index, c->edge,
+               e->cause);
+    snprintf(c->refusal, sizeof(c->refusal), "%s", e->cause);
+}
+
 static int on_ctrl_capsule(void *arg, const struct st_capsule *cap)
 {
     struct gw_conn *c = arg;
@@ -102,6 +123,7 @@ static int on_ctrl_capsule(void *arg, const struct st_capsule *cap)
         }
         c->registered = true;
         c->attempts = 0;
+        c->refusals = 0;
         snprintf(c->conn_id, sizeof(c->conn_id), "%s", ok.conn_id);
         st_info("edge connection %u: registered: connection %s at %s (%s)", c->index, ok.conn_id,
                 ok.location, c->edge);
@@ -121,12 +143,7 @@ static int on_ctrl_capsule(void *arg, const struct st_capsule *cap)
             st_h2conn_fail(&c->h2, "malformed ERROR");
             return 1;
         }
-        st_err("edge connection %u: registration refused by %s: %s%s", c->index, c->edge, e.cause,
-               e.retry ? "" : " (not retrying)");
-        if (!e.retry)
-            c->stopped = true;
-        else
-            c->retry_after_ms = (uint64_t)e.retry_after_s * 1000;
+        refused(c, &e);
         st_h2conn_fail(&c->h2, "registration refused: %s", e.cause);
     }
     return c->h2.dead;

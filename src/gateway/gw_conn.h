@@ -24,6 +24,8 @@ struct gw_conn {
     unsigned index;
     unsigned attempts;
     bool registered, stopped;
+    unsigned refusals;        /* registrations refused in a row (retried slowly, see gw_edges) */
+    char refusal[256];        /* the last refusal's cause: logged once while it stays the same */
     bool drained;             /* UNREGISTER + GOAWAY sent (or nothing left to drain) */
     uint64_t drained_at;      /* loop time of the drain */
     uint64_t retry_after_ms;  /* from the edge's ERROR: the next wait is at least this */

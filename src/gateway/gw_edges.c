@@ -128,3 +128,13 @@ uint64_t gw_edges_backoff_ms(unsigned attempts, uint64_t retry_after_ms, uint32_
         return retry_after_ms + rnd % 1000;
     return (uint64_t)rnd % (1000ULL << exp);
 }
+
+uint64_t gw_edges_refused_backoff_ms(unsigned refusals, uint32_t rnd)
+{
+    uint64_t wait = GW_EDGES_REFUSED_FIRST_MS;
+    for (unsigned i = 1; i < refusals && wait < GW_EDGES_REFUSED_MAX_MS; i++)
+        wait *= 2;
+    if (wait > GW_EDGES_REFUSED_MAX_MS)
+        wait = GW_EDGES_REFUSED_MAX_MS;
+    return wait + rnd % (wait / 5);
+}

@@ -46,4 +46,11 @@ size_t gw_edges_assign(const struct gw_edge_target *t, size_t n, unsigned ha, si
  * asked for retry_after_ms (> 0), that plus rnd mod 1000 ms of jitter instead. */
 uint64_t gw_edges_backoff_ms(unsigned attempts, uint64_t retry_after_ms, uint32_t rnd);
 
+#define GW_EDGES_REFUSED_FIRST_MS 5000 /* first retry after a refused registration */
+#define GW_EDGES_REFUSED_MAX_MS 300000 /* refused again and again: at most every 5 min */
+/* Wait in ms before asking again an edge that refused registration `refusals` (>= 1) times in
+ * a row (a cause that can heal: an edge reload adds the tunnel or the route, a restart ends
+ * the drain): 5 s doubling to a ceiling of 300 s, plus rnd mod 20 % of it as jitter. */
+uint64_t gw_edges_refused_backoff_ms(unsigned refusals, uint32_t rnd);
+
 #endif

@@ -347,7 +347,7 @@ static void log_stats(struct gw_server *gw)
 bool gw_pool_refused(struct gw_server *gw)
 {
     for (size_t i = 0; i < gw->n_conns; i++)
-        if (gw->conns[i]->stopped)
+        if (gw->conns[i]->refusals)
             return true;
     return false;
 }

@@ -29,8 +29,9 @@ void gw_pool_reconfigure(struct gw_server *gw, bool fresh);
 void gw_pool_drain(struct gw_server *gw);
 /* Connections that still carry flows or have data to send. */
 size_t gw_pool_busy(struct gw_server *gw);
-/* True if a current connection was refused by an edge without retry (a reload then
- * replaces every connection, even when the file did not change). */
+/* True if a current connection's last registration was refused (a reload then replaces
+ * every connection at once, even when the file did not change, instead of waiting for the
+ * refused ones' slow retry). */
 bool gw_pool_refused(struct gw_server *gw);
 /* Called by a tunnel connection when the edge accepted its REGISTER. */
 void gw_pool_on_registered(struct gw_server *gw, struct gw_conn *c);

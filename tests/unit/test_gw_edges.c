@@ -217,6 +217,21 @@ START_TEST(test_backoff)
 }
 END_TEST
 
+/* A refused registration: 5 s, 10, 20, ... capped at 300 s, with under 20 % jitter. */
+START_TEST(test_refused_backoff)
+{
+    ck_assert_uint_eq(gw_edges_refused_backoff_ms(1, 0), 5000);
+    ck_assert_uint_eq(gw_edges_refused_backoff_ms(1, 999), 5999);
+    ck_assert_uint_eq(gw_edges_refused_backoff_ms(1, 1000), 5000);
+    ck_assert_uint_eq(gw_edges_refused_backoff_ms(2, 0), 10000);
+    ck_assert_uint_eq(gw_edges_refused_backoff_ms(6, 0), 160000);
+    ck_assert_uint_eq(gw_edges_refused_backoff_ms(7, 0), 300000);
+    ck_assert_uint_eq(gw_edges_refused_backoff_ms(1000000, 59999), 359999);
+    for (uint32_t r = 0; r < 100000; r += 997)
+        ck_assert_uint_lt(gw_edges_refused_backoff_ms(50, r * 65537u), 360000);
+}
+END_TEST
+
 static Suite *edges_suite(void)
 {
     Suite *s = suite_create("gw_edges");
@@ -230,6 +245,7 @@ static Suite *edges_suite(void)
     tcase_add_test(tc, test_assign_priorities);
     tcase_add_test(tc, test_assign_zero_weights);
     tcase_add_test(tc, test_backoff);
+    tcase_add_test(tc, test_refused_backoff);
     suite_add_tcase(s, tc);
     return s;
 }
