@@ -19,7 +19,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-[[ $(id -u) -eq 0 ]] || { echo "demo.sh needs root (network namespaces): sudo bash scripts/demo.sh" >&2; exit 1; }
+[[ $(id -u) -eq 0 ]] || { echo "demo.sh needs root (network namespaces): bash scripts/demo.sh as root, or with sudo" >&2; exit 1; }
 
 if [[ ! -x $BUILD_DIR/subtunnel-edge || ! -x $BUILD_DIR/subtunnel-gateway ]]; then
     step "installing dependencies and building (first run only)"

@@ -455,7 +455,7 @@ cmd_up() {
     if ((daemons)) && [[ ! -x $EDGE_BIN || ! -x $GW_BIN ]]; then
         die "subtunnel binaries not built in $BUILD_DIR (expected subtunnel-edge and subtunnel-gateway).
   Build them: cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build -j2
-  (or run: sudo bash scripts/test.sh). LAB_NO_DAEMONS=1 builds only the network."
+  (or run, as root: bash scripts/test.sh). LAB_NO_DAEMONS=1 builds only the network."
     fi
     cmd_down >/dev/null 2>&1 || true
     mkdir -p "$RUN" "$LOGS" "$LAB_DIR/www" "$LAB_DIR/certs"
@@ -532,7 +532,7 @@ cmd_down() {
 
 cmd_env() {
     local edges sites
-    edges=$(state_get edges) || die "lab is not up (run: sudo bash scripts/lab.sh up)"
+    edges=$(state_get edges) || die "lab is not up (run, as root: bash scripts/lab.sh up)"
     sites=$(state_get sites)
     q() { printf '%s=%q\n' "$1" "$2"; }
     q EDGE_PROXY http://198.18.0.1:8080

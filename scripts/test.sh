@@ -26,6 +26,24 @@ echo "== build ($BUILD_DIR, Release)"
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release
 cmake --build "$BUILD_DIR" -j"$(nproc)"
 echo "== tests"
+logs=$BUILD_DIR/test-logs
+mkdir -p "$logs"
+summary=() passed=0 failed=0
+# stage NAME RC LOG: a summary line for a stage from its exit code and ctest's own count
+stage() {
+    local line total bad
+    line=$(grep -E '^[0-9]+% tests passed' "$3" | tail -n 1)
+    if [[ $line =~ ([0-9]+)\ tests\ failed\ out\ of\ ([0-9]+) ]]; then
+        bad=${BASH_REMATCH[1]} total=${BASH_REMATCH[2]}
+        failed=$((failed + bad)) passed=$((passed + total - bad))
+    fi
+    if (($2 == 0)); then
+        summary+=("$1: passed (${line:-no ctest summary})")
+    else
+        summary+=("$1: FAILED, exit $2 (${line:-no ctest summary})")
+        ((${bad:-0} > 0)) || failed=$((failed + 1))
+    fi
+}
 rc=0
 # Unit suites and the scenarios that move the most bytes also run under ASan/UBSan.
 if [[ ${ST_SKIP_ASAN:-0} != 1 ]]; then
@@ -33,10 +51,20 @@ if [[ ${ST_SKIP_ASAN:-0} != 1 ]]; then
     cmake -S . -B "${BUILD_DIR}-asan" -DCMAKE_BUILD_TYPE=Asan
     cmake --build "${BUILD_DIR}-asan" -j"$(nproc)"
     echo "== tests under ASan/UBSan"
+    arc=0
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
         ctest --test-dir "${BUILD_DIR}-asan" --output-on-failure \
-        -R 'unit\.|integration\.test_(transfer|concurrent|errors|site2site|reload|edge_srv|ingress|udp)' || rc=$?
+        -R 'unit\.|integration\.test_(transfer|concurrent|errors|site2site|reload|edge_srv|ingress|udp|slow_readers)' \
+        2>&1 | tee "$logs/asan.log" || arc=$?
+    stage "ASan/UBSan stage" "$arc" "$logs/asan.log"
+    ((arc == 0)) || rc=$arc
 fi
 echo "== tests (Release)"
-ctest --test-dir "$BUILD_DIR" --output-on-failure || rc=$?
+brc=0
+ctest --test-dir "$BUILD_DIR" --output-on-failure 2>&1 | tee "$logs/release.log" || brc=$?
+stage "Release stage" "$brc" "$logs/release.log"
+((brc == 0)) || rc=$brc
+echo "== summary (logs in $logs)"
+printf 'test.sh: %s\n' "${summary[@]}"
+echo "summary: $passed passed, $failed failed"
 exit "$rc"

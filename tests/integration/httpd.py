@@ -548,6 +548,12 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
     ssl_context = None
 
+    def server_bind(self):
+        # HTTPServer.server_bind looks up its own name (socket.getfqdn): in the lab's
+        # namespaces no resolver answers and that took 10 s per server.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
     def get_request(self):
         conn, addr = super().get_request()
         CONNECTIONS.increment()
