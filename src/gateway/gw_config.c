@@ -270,7 +270,7 @@ static void set_defaults(struct gw_config *cfg)
     cfg->heartbeat_count = 5;
     cfg->grace_period_ms = 30000;
     cfg->udp_idle_timeout_ms = 210000;
-    cfg->dgram_per_client = 8192;
+    cfg->dgram_per_client = 16384;
     cfg->dgram_per_host = 32768;
     cfg->icmp_idle_timeout_ms = 30000;
     cfg->dns_idle_timeout_ms = 15000;
