@@ -7,12 +7,16 @@ void st_h2rx_init(struct st_h2rx *rx, size_t budget)
     rx->budget = budget;
 }
 
-/* Returns owed connection window while the queue stays within the budget. */
+/* Returns connection window: all that bytes no longer queued still owe, and for queued
+ * bytes as long as those whose window is back stay within the budget. */
 static void repay(struct st_h2rx *rx, nghttp2_session *s)
 {
-    if (!rx->owed || rx->queued >= rx->budget)
+    size_t give = rx->owed > rx->queued ? rx->owed - rx->queued : 0;
+    size_t owed = rx->owed - give, back = rx->queued - owed;
+    if (back < rx->budget)
+        give += owed < rx->budget - back ? owed : rx->budget - back;
+    if (!give)
         return;
-    size_t room = rx->budget - rx->queued, give = rx->owed < room ? rx->owed : room;
     rx->owed -= give;
     nghttp2_session_consume_connection(s, give);
 }

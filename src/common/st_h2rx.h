@@ -10,9 +10,10 @@
  *
  * Connection window: returned as soon as a stream's DATA is queued for its consumer, so a
  * consumer that stops reading holds only its own stream's window and the connection's other
- * streams go on. Memory stays bounded by `budget`: past that many bytes queued on the whole
- * connection, the connection window comes back only as consumers take bytes (at most
- * budget + the connection window can be queued).
+ * streams go on. Memory stays bounded by `budget`: once that many queued bytes have their
+ * connection window back, further window comes back only as consumers take bytes (at most
+ * budget + the connection window can be queued). Budget 0: the classic rule, connection
+ * window only for bytes taken (a peer whose streams stall harms only itself).
  *
  * Stream window (optional, struct st_h2rx_stream): starts at the SETTINGS initial window and
  * doubles each time the consumer took a whole window, up to `max`: a consumer that never

@@ -267,6 +267,10 @@ static int session_ready(struct st_h2conn *h)
     h->many_resets = a->reach;
     if (st_h2conn_session(h, true, &handlers, a, iv, a->visitor ? 3 : 4, CONN_WINDOW) < 0)
         return -1;
+    /* A user's or visitor's own streams stalling hold only their own connection: the window
+     * comes back as the tunnel takes bytes. A reach connection carries a whole site. */
+    if (!a->reach)
+        h->rx.budget = 0;
     if (a->reach)
         st_h2conn_heartbeat(h, a->srv->cfg.heartbeat_interval_ms, a->srv->cfg.heartbeat_count);
     if (a->early_len) {

@@ -197,6 +197,35 @@ START_TEST(budget_bounds_what_is_queued)
 }
 END_TEST
 
+/* Budget 0: the connection window comes back only for bytes taken (the classic rule). */
+START_TEST(budget_zero_returns_only_what_is_taken)
+{
+    teardown();
+    setup_with(0);
+    for (int i = 0; i < NSTREAMS; i++)
+        upload(i, 1024 * 1024);
+    pump();
+    size_t total = 0;
+    for (int i = 0; i < NSTREAMS; i++)
+        total += got[i];
+    ck_assert_uint_le(total, CONN_WIN);
+    ck_assert_uint_eq(rx.owed, total);
+    size_t h0 = 0; /* over half the connection window: nghttp2 sends WINDOW_UPDATE then */
+    for (int i = 0; i < NSTREAMS / 2 + 1; i++) {
+        h0 += held[i];
+        take(i, held[i], false);
+    }
+    ck_assert_uint_gt(h0, CONN_WIN / 2);
+    ck_assert_uint_eq(rx.owed, total - h0);
+    pump();
+    size_t after = 0;
+    for (int i = 0; i < NSTREAMS; i++)
+        after += got[i];
+    ck_assert_uint_gt(after, total); /* the window taken bytes freed was used again */
+    ck_assert_uint_le(after - h0, CONN_WIN);
+}
+END_TEST
+
 /* Without growth the stream keeps its initial window; taking bytes reopens it exactly. */
 START_TEST(fixed_window_reopens_as_taken)
 {
@@ -220,6 +249,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, stalled_streams_leave_the_connection_open);
     tcase_add_test(tc, budget_bounds_what_is_queued);
+    tcase_add_test(tc, budget_zero_returns_only_what_is_taken);
     tcase_add_test(tc, fixed_window_reopens_as_taken);
     suite_add_tcase(s, tc);
     return st_check_run(s);
