@@ -316,14 +316,17 @@ static void route(struct edge_flow *f, const char *client)
                     f->target);
             respond_error(f, 403, "subtunnel; error=destination_ip_prohibited");
         } else {
-            bool down = t->n_conns == 0;
-            st_info("flow %s -> %s: tunnel %s %s", client, f->target, t->id,
-                    down ? "has no registered connection" : "does not announce this destination");
+            if (t->n_conns) { /* up, but its gateways expose a narrower set of routes */
+                st_info("flow %s -> %s: refused: tunnel %s does not announce it", client, f->target,
+                        t->id);
+                respond_error(f, 403, "subtunnel; error=destination_ip_prohibited");
+                return;
+            }
+            st_info("flow %s -> %s: tunnel %s has no registered connection", client, f->target,
+                    t->id);
             respond_error(f, 502,
-                          down ? "subtunnel; error=destination_unavailable; "
-                                 "details=\"tunnel not connected\""
-                               : "subtunnel; error=destination_unavailable; "
-                                 "details=\"destination not announced\"");
+                          "subtunnel; error=destination_unavailable; "
+                          "details=\"tunnel not connected\"");
         }
         return;
     }

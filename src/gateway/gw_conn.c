@@ -388,7 +388,7 @@ static void session_closed(struct st_h2conn *h, const char *why)
     c->registered = false;
     st_ctrlstream_reset(&c->ctrl);
     schedule_retry(c);
-    if (!c->stopped)
+    if (!c->stopped && !c->refusals) /* a refusal was logged; the pool's state is unchanged */
         gw_pool_on_conn_failed(c->gw);
 }
 
