@@ -625,7 +625,7 @@ static int match(struct gw_web *w, const struct gw_ingress_rule **rule)
         st_info("ingress %s: path longer than %d bytes: 414", w->f->authority, GW_INGRESS_PATH_MAX);
         answer(w, 414, "subtunnel; error=http_request_error; details=\"path too long\"");
     } else if (rc == -EINVAL) {
-        st_info("ingress %s%s: malformed path: 400", w->f->authority, w->path);
+        st_info("ingress %s%.200s: malformed path: 400", w->f->authority, w->path);
         answer(w, 400, "subtunnel; error=http_request_error; details=\"malformed path\"");
     } else if (rc < 0) {
         answer(w, 503, "subtunnel; error=proxy_internal_error");
