@@ -77,6 +77,20 @@ bool st_http_hop_by_hop(const char *name, size_t len, const char *conn, size_t c
     return conn && list_any(conn, clen, name, len);
 }
 
+bool st_http_proxy_set(const char *name, size_t len)
+{
+    static const char *const fixed[] = {"forwarded",   "x-real-ip",      "true-client-ip",
+                                        "x-client-ip", "x-original-url", "x-rewrite-url",
+                                        NULL};
+    static const char xf[] = "x-forwarded-";
+    if (len > sizeof(xf) - 1 && strncasecmp(name, xf, sizeof(xf) - 1) == 0)
+        return true;
+    for (size_t i = 0; fixed[i]; i++)
+        if (strlen(fixed[i]) == len && strncasecmp(fixed[i], name, len) == 0)
+            return true;
+    return false;
+}
+
 int st_http_xff(char *out, size_t cap, const char *prev, size_t plen, const char *client)
 {
     int n = plen ? snprintf(out, cap, "%.*s, %s", (int)plen, prev, client)

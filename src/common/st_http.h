@@ -28,6 +28,11 @@ bool st_http_hop_by_hop(const char *name, size_t len, const char *conn, size_t c
 /* True when the comma-separated list v[0..len) holds token (any case), e.g.
  * "keep-alive, Upgrade" has "upgrade". */
 bool st_http_list_has(const char *v, size_t len, const char *token);
+/* True for fields that tell an origin who the client is or which URL it asked for, and
+ * that only a proxy may set: Forwarded (RFC 7239), X-Real-IP, True-Client-IP, X-Client-IP,
+ * every X-Forwarded-* field, X-Original-URL and X-Rewrite-URL (any case). A visitor's own
+ * are dropped; the edge sets X-Forwarded-For and X-Forwarded-Proto from what it knows. */
+bool st_http_proxy_set(const char *name, size_t len);
 /* Writes "<prev>, <client>" (or just client when prev is empty) into out; 0, or -ENOSPC
  * when it does not fit (the caller then forwards client alone or refuses). */
 int st_http_xff(char *out, size_t cap, const char *prev, size_t plen, const char *client);

@@ -193,14 +193,15 @@ int edge_visit_to_h2(const struct edge_visit_req *r, struct edge_visit_h2 *o, co
         const struct st_http_field *f = &r->fields[i];
         if (st_http_hop_by_hop(f->name, f->nlen, conn ? conn->value : NULL,
                                conn ? conn->vlen : 0) ||
-            is(f, "host") || is(f, "x-forwarded-for") || is(f, "x-forwarded-proto") ||
-            is(f, "via") || is(f, "expect") || (o->websocket && is(f, "sec-websocket-key")))
+            is(f, "host") || st_http_proxy_set(f->name, f->nlen) || is(f, "via") ||
+            is(f, "expect") || (o->websocket && is(f, "sec-websocket-key")))
             continue;
         if ((rc = add(o, f->name, f->nlen, f->value, f->vlen, true)) < 0)
             return rc;
     }
     snprintf(via, sizeof(via), "1.1 %s", r->via ? r->via : "subtunnel");
-    if ((rc = joined(o, r, "x-forwarded-for", r->client_ip)) < 0 ||
+    /* the visitor's own X-Forwarded-For is not kept: nothing vouches for it */
+    if ((rc = addz(o, "x-forwarded-for", r->client_ip)) < 0 ||
         (rc = addz(o, "x-forwarded-proto", r->tls ? "https" : "http")) < 0 ||
         (rc = joined(o, r, "via", via)) < 0)
         return rc;

@@ -3,8 +3,10 @@
 
 /* A visitor's HTTP/1.1 request (hostname ingress) as the HTTP/2 request the edge sends on
  * the tunnel: pseudo-fields from the request line and Host (or an absolute-form target),
- * hop-by-hop fields removed (RFC 9110 7.6.1), X-Forwarded-For / X-Forwarded-Proto / Via
- * set by the edge, a WebSocket upgrade turned into an extended CONNECT (RFC 8441). Pure. */
+ * hop-by-hop fields removed (RFC 9110 7.6.1), the visitor's proxy fields (Forwarded,
+ * X-Forwarded-*, X-Real-IP, True-Client-IP... st_http_proxy_set) removed, X-Forwarded-For
+ * (the visitor's address alone) / X-Forwarded-Proto set and Via appended by the edge, a
+ * WebSocket upgrade turned into an extended CONNECT (RFC 8441). Pure. */
 
 #include <nghttp2/nghttp2.h>
 #include <stdbool.h>
@@ -20,7 +22,7 @@ struct edge_visit_req {
     const char *target;                 /* request-target as received (NUL-terminated) */
     const struct st_http_field *fields; /* as received */
     size_t n_fields;
-    const char *client_ip; /* visitor address, appended to X-Forwarded-For */
+    const char *client_ip; /* visitor address, sent as X-Forwarded-For */
     bool tls;              /* arrived on the TLS listener: X-Forwarded-Proto https */
     const char *via;       /* this edge's name for the Via field */
 };

@@ -21,6 +21,13 @@ static const struct st_http_field *connection_of(const struct gw_h1_request *r)
     return NULL;
 }
 
+/* Proxy fields the edge does not set: a visitor's that an older edge let through. */
+static bool edge_never_sets(const struct st_http_field *f)
+{
+    return st_http_proxy_set(f->name, f->nlen) && !has_name(f, "x-forwarded-for") &&
+           !has_name(f, "x-forwarded-proto");
+}
+
 static bool visible(const char *s)
 {
     for (; *s; s++)
@@ -53,7 +60,7 @@ int gw_h1_request_head(const struct gw_h1_request *r, char *out, size_t cap)
         if (st_http_hop_by_hop(f->name, f->nlen, conn ? conn->value : NULL,
                                conn ? conn->vlen : 0) ||
             has_name(f, "host") || has_name(f, "content-length") ||
-            has_name(f, "sec-websocket-key"))
+            has_name(f, "sec-websocket-key") || edge_never_sets(f))
             continue;
         st_http_put(&o, "%.*s: %.*s\r\n", (int)f->nlen, f->name, (int)f->vlen, f->value);
     }

@@ -23,12 +23,13 @@ struct gw_h1_request {
 };
 
 /* Writes the request head (request line, fields, CRLF) into out[0..cap). Drops hop-by-hop
- * fields (st_http_hop_by_hop), Host (the authority is sent as Host) and Content-Length
- * (re-sent from content_length); a body of unknown length is sent chunked. A WebSocket
- * upgrade becomes "GET path" + Connection: Upgrade + Upgrade: websocket + the caller's
- * Sec-WebSocket-Key (a received one is dropped; the version field passes through). Returns the
- * length, -EINVAL for an invalid method, path, authority or field (header injection; answer 400),
- * -ENOSPC if out is too small. */
+ * fields (st_http_hop_by_hop), Host (the authority is sent as Host), Content-Length
+ * (re-sent from content_length) and the proxy fields the edge never sets (st_http_proxy_set
+ * but X-Forwarded-For and X-Forwarded-Proto, which come from the edge); a body of unknown length is
+ * sent chunked. A WebSocket upgrade becomes "GET path" + Connection: Upgrade + Upgrade: websocket +
+ * the caller's Sec-WebSocket-Key (a received one is dropped; the version field passes through).
+ * Returns the length, -EINVAL for an invalid method, path, authority or field (header injection;
+ * answer 400), -ENOSPC if out is too small. */
 int gw_h1_request_head(const struct gw_h1_request *r, char *out, size_t cap);
 /* Chunk framing: "<hex n>\r\n" into out (>= 20 bytes); returns its length. n == 0 writes
  * the last chunk "0\r\n\r\n". The data of a non-empty chunk is followed by "\r\n". */

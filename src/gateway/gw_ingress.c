@@ -8,9 +8,9 @@
 
 #include "st_config.h"
 #include "st_ctrl.h"
+#include "st_uri.h"
 
 #define HOST_MAX 253
-#define PATH_MAX_LEN 2048
 
 static const char *const rule_keys[] = {"hostname", "path",   "path-regex",
                                         "service",  "origin", NULL};
@@ -38,6 +38,33 @@ static int get_hostname(struct st_cfg *c, const struct st_cfg_node *v, struct gw
     return 0;
 }
 
+/* path: kept normalised like the request paths it is compared with ("/a//b/./c" is
+ * "/a/b/c"). */
+static int get_prefix(struct st_cfg *c, const struct st_cfg_node *p, struct gw_ingress_rule *r)
+{
+    const char *s;
+    size_t len, plen;
+    int rc;
+
+    if ((rc = st_cfg_string(c, p, &s)) < 0)
+        return rc;
+    len = strlen(s);
+    if (s[0] != '/')
+        return st_cfg_fail(c, p->line, "'%s': '%s' must start with '/'", p->path, s);
+    if (strchr(s, '?'))
+        return st_cfg_fail(c, p->line, "'%s': '%s': a path prefix has no query ('?')", p->path, s);
+    if (!(r->path_prefix = malloc(len + 1)))
+        return -ENOMEM;
+    if (st_uri_normalize(s, len, r->path_prefix, len + 1, &plen) < 0)
+        return st_cfg_fail(c, p->line,
+                           "'%s': '%s' is not a valid path (a '%%' without two hex digits, "
+                           "\"%%00\", '#', or a dot segment next to \"%%2F\")",
+                           p->path, s);
+    if (plen > GW_INGRESS_PATH_MAX)
+        return st_cfg_fail(c, p->line, "'%s': longer than %d bytes", p->path, GW_INGRESS_PATH_MAX);
+    return 0;
+}
+
 static int get_path(struct st_cfg *c, const struct st_cfg_node *rule, struct gw_ingress_rule *r)
 {
     const struct st_cfg_node *p = st_cfg_get(rule, "path"), *x = st_cfg_get(rule, "path-regex");
@@ -46,12 +73,8 @@ static int get_path(struct st_cfg *c, const struct st_cfg_node *rule, struct gw_
 
     if (p && x)
         return st_cfg_fail(c, x->key_line, "'path' and 'path-regex' are mutually exclusive");
-    if (p) {
-        if ((rc = st_cfg_strdup(c, p, &r->path_prefix)) < 0)
-            return rc;
-        if (r->path_prefix[0] != '/' || strlen(r->path_prefix) > PATH_MAX_LEN)
-            return st_cfg_fail(c, p->line, "'%s': '%s' must start with '/'", p->path, p->scalar);
-    }
+    if (p && (rc = get_prefix(c, p, r)) < 0)
+        return rc;
     if (!x)
         return 0;
     if ((rc = st_cfg_string(c, x, &s)) < 0)
@@ -273,22 +296,16 @@ static bool host_matches(const char *pattern, const char *host)
     return hl > sl && strcmp(host + hl - sl, pattern + 1) == 0;
 }
 
+/* path: the normalised path alone (NUL-terminated). */
 static bool path_matches(const struct gw_ingress_rule *r, const char *path)
 {
-    char buf[PATH_MAX_LEN + 1];
-    size_t n = strcspn(path, "?#");
-
-    if (n > PATH_MAX_LEN)
+    if (r->path_prefix && strncmp(path, r->path_prefix, strlen(r->path_prefix)) != 0)
         return false;
-    memcpy(buf, path, n);
-    buf[n] = '\0';
-    if (r->path_prefix && strncmp(buf, r->path_prefix, strlen(r->path_prefix)) != 0)
-        return false;
-    return !r->has_regex || regexec(&r->path_regex, buf, 0, NULL, 0) == 0;
+    return !r->has_regex || regexec(&r->path_regex, path, 0, NULL, 0) == 0;
 }
 
-const struct gw_ingress_rule *gw_ingress_match(const struct gw_ingress *in, const char *host,
-                                               const char *path)
+static const struct gw_ingress_rule *first_match(const struct gw_ingress *in, const char *host,
+                                                 const char *path)
 {
     char h[HOST_MAX + 2];
     bool have_host = host && host_part(host, h, sizeof(h));
@@ -297,9 +314,27 @@ const struct gw_ingress_rule *gw_ingress_match(const struct gw_ingress *in, cons
         const struct gw_ingress_rule *r = &in->rules[i];
         if (r->hostname && (!have_host || !host_matches(r->hostname, h)))
             continue;
-        if ((r->path_prefix || r->has_regex) && !path_matches(r, path ? path : "/"))
+        if ((r->path_prefix || r->has_regex) && !path_matches(r, path))
             continue;
         return r;
     }
     return NULL;
+}
+
+int gw_ingress_match(const struct gw_ingress *in, const char *host, const char *target, char *norm,
+                     size_t cap, const struct gw_ingress_rule **rule)
+{
+    size_t plen;
+    int rc = st_uri_normalize(target, strlen(target), norm, cap, &plen);
+
+    *rule = NULL;
+    if (rc < 0)
+        return rc;
+    if (plen > GW_INGRESS_PATH_MAX)
+        return -ENAMETOOLONG;
+    char saved = norm[plen]; /* '?' or NUL: the path is matched alone */
+    norm[plen] = '\0';
+    *rule = first_match(in, host, norm);
+    norm[plen] = saved;
+    return 0;
 }

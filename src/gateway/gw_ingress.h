@@ -13,6 +13,11 @@
 
 #include "st_addr.h"
 
+/* The longest normalised request path (query excluded) that is matched; longer ones are
+ * refused (414), never taken as matching no rule. The edge's HTTP/1.1 visitor listener
+ * refuses request targets longer than this already. */
+#define GW_INGRESS_PATH_MAX 8192
+
 struct st_cfg;
 struct st_cfg_node;
 
@@ -24,8 +29,9 @@ enum gw_ingress_kind {
 
 struct gw_ingress_rule {
     char *hostname;    /* lower-case; "*.example.net" matches any name below it; NULL: any */
-    char *path_prefix; /* path: request path starts with it; NULL: any */
-    bool has_regex;    /* path-regex: POSIX extended regex, searched in the path */
+    char *path_prefix; /* path: normalised request path starts with it (itself normalised,
+                          st_uri_normalize); NULL: any */
+    bool has_regex;    /* path-regex: POSIX extended regex, searched in the normalised path */
     regex_t path_regex;
     enum gw_ingress_kind kind;
     struct st_sockaddr origin; /* HTTP/HTTPS */
@@ -51,9 +57,13 @@ struct gw_ingress {
  * gw_ingress_fini either way. */
 int gw_ingress_parse(struct st_cfg *c, const struct st_cfg_node *n, struct gw_ingress *in);
 void gw_ingress_fini(struct gw_ingress *in);
-/* The first rule matching host (any case, an optional ":port" ignored) and path (the
- * request target up to '?'); NULL only for an empty rule list. */
-const struct gw_ingress_rule *gw_ingress_match(const struct gw_ingress *in, const char *host,
-                                               const char *path);
+/* Normalises the request target (st_uri_normalize) into norm[0..cap) (cap > strlen(target)
+ * always suffices) and picks the first rule matching host (any case, an optional ":port"
+ * ignored) and the normalised path (up to '?'): the same text the origin is sent. 0 with
+ * *rule set (NULL only for an empty rule list); -EINVAL for a target that cannot be
+ * normalised (answer 400); -ENAMETOOLONG when the normalised path is longer than
+ * GW_INGRESS_PATH_MAX (answer 414); -ENOSPC when norm is too small. */
+int gw_ingress_match(const struct gw_ingress *in, const char *host, const char *target, char *norm,
+                     size_t cap, const struct gw_ingress_rule **rule);
 
 #endif

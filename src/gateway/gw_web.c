@@ -26,8 +26,9 @@
 struct gw_web {
     struct gw_flow *f;
     struct gw_server *gw;
-    /* the request as received */
+    /* the request as received; path becomes the normalised target (norm) once matched */
     const char *path;
+    char *norm;
     struct st_http_field fields[GW_WEB_MAX_FIELDS];
     size_t n_fields, used;
     bool overflow;
@@ -617,6 +618,29 @@ static int build_head(struct gw_web *w, bool end_stream)
     return 0;
 }
 
+/* Picks the rule for the normalised target, which is what the origin is sent from now
+ * on; answers 400/414/503 for a target that cannot be matched (< 0). */
+static int match(struct gw_web *w, const struct gw_ingress_rule **rule)
+{
+    size_t cap = strlen(w->path) + 1;
+    int rc = -ENOMEM;
+
+    if ((w->norm = malloc(cap)))
+        rc = gw_ingress_match(&w->gw->cfg.ingress, w->f->authority, w->path, w->norm, cap, rule);
+    if (rc == -ENAMETOOLONG) {
+        st_info("ingress %s: path longer than %d bytes: 414", w->f->authority, GW_INGRESS_PATH_MAX);
+        answer(w, 414, "subtunnel; error=http_request_error; details=\"path too long\"");
+    } else if (rc == -EINVAL) {
+        st_info("ingress %s%.200s: malformed path: 400", w->f->authority, w->path);
+        answer(w, 400, "subtunnel; error=http_request_error; details=\"malformed path\"");
+    } else if (rc < 0) {
+        answer(w, 503, "subtunnel; error=proxy_internal_error");
+    } else {
+        w->path = w->norm;
+    }
+    return rc;
+}
+
 void gw_web_start(struct gw_flow *f, bool end_stream)
 {
     struct gw_web *w = f->web;
@@ -640,7 +664,9 @@ void gw_web_start(struct gw_flow *f, bool end_stream)
         answer(w, 400, "subtunnel; error=http_request_error; details=\"no :path or :authority\"");
         return;
     }
-    const struct gw_ingress_rule *rule = gw_ingress_match(&gw->cfg.ingress, f->authority, w->path);
+    const struct gw_ingress_rule *rule;
+    if (match(w, &rule) < 0)
+        return;
     if (!rule) {
         answer(w, 404, "subtunnel; error=destination_not_found; details=\"no ingress rules\"");
         return;
@@ -743,5 +769,6 @@ void gw_web_free(struct gw_web *w)
     SSL_CTX_free(w->opts.tls);
     free(w->resp);
     free(w->head);
+    free(w->norm);
     free(w);
 }

@@ -9,7 +9,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_root
 require_cmd curl sha256sum python3 h2load openssl
 
-# The lab contract's rules plus error cases: a path with a short response timeout, an
+# The lab contract's rules plus error cases: a deny rule for /admin (its spellings must all
+# reach it), a path with a short response timeout, an
 # origin port nobody listens on, an address nobody has, a fixed status; and an HTTPS
 # origin (certificate for secure.lab.test and 198.51.100.10, signed by the lab CA) checked
 # by name, by address, not at all, against the wrong name and against the system CAs.
@@ -35,6 +36,9 @@ ingress:
     service: https://198.51.100.10:8443
 EOF
     cat <<'EOF'
+  - hostname: app.lab.test
+    path: /admin
+    service: http_status:403
   - hostname: app.lab.test
     path: /slow
     service: http://198.51.100.10:8000
@@ -120,12 +124,46 @@ assert_match 'CN ?= ?secure\.lab\.test' "$(subject --http1.1 https://secure.lab.
 log "forwarded fields and hop-by-hop removal"
 h=$(vcurl -m 10 -H 'Connection: X-Secret' -H 'X-Secret: 1' -H 'Keep-Alive: 5' \
     -H 'X-Forwarded-For: 203.0.113.99' http://app.lab.test/headers)
-assert_match '^x-forwarded-for: 203\.0\.113\.99, 198\.18\.0\.10$' "$h" "X-Forwarded-For appended"
+assert_match '^x-forwarded-for: 198\.18\.0\.10$' "$h" "X-Forwarded-For is the visitor address alone (its own value dropped)"
 assert_match '^x-forwarded-proto: http$' "$h" "X-Forwarded-Proto http"
 assert_match '^via: 1\.1 lab-edge-1$' "$h" "Via"
 if grep -qiE '^(x-secret|keep-alive):' <<<"$h"; then fail "hop-by-hop fields reached the origin: $h"; fi
 pass "Connection-named and Keep-Alive fields removed"
 assert_match '^x-forwarded-proto: https$' "$(vcurl -m 10 https://app.lab.test/headers)" "X-Forwarded-Proto https"
+
+log "a visitor's proxy fields never reach the origin"
+for url in http://app.lab.test/headers https://app.lab.test/headers; do
+    h=$(vcurl -m 10 -H 'Forwarded: for=203.0.113.66;proto=https' -H 'X-Real-IP: 203.0.113.66' \
+        -H 'True-Client-IP: 203.0.113.66' -H 'X-Forwarded-Host: admin.lab.test' \
+        -H 'X-Original-URL: /admin' -H 'X-Forwarded-Proto: https' -H 'X-Kept: 1' "$url")
+    assert_match '^x-kept: 1$' "$h" "$url: an ordinary field passes"
+    if grep -qiE '^(forwarded|x-real-ip|true-client-ip|x-forwarded-host|x-original-url):|203\.0\.113\.66' <<<"$h"; then
+        fail "$url: a visitor's proxy field reached the origin: $h"
+    fi
+    pass "$url: Forwarded, X-Real-IP, True-Client-IP, X-Forwarded-Host, X-Original-URL dropped"
+    assert_eq "1" "$(grep -ciE '^x-forwarded-for: 198\.18\.0\.10$' <<<"$h")" "$url: one X-Forwarded-For, the edge's"
+done
+assert_eq "1" "$(vcurl -m 10 -H 'X-Forwarded-Proto: https' http://app.lab.test/headers |
+    grep -ciE '^x-forwarded-proto: http$')" "X-Forwarded-Proto http over :80 though the visitor said https"
+
+log "paths are normalised (RFC 3986) before the rules see them and the origin gets them"
+for p in /admin /%61dmin //admin /a/../admin /%2e%2e/admin /./admin /admin%2F /x/%2E%2e//admin/y \
+    "/admin/$(printf 'a%.0s' {1..3000})"; do
+    assert_match '^403 ' "$(status "http://app.lab.test$p" --path-as-is)" "HTTP/1.1 ${p:0:40}: deny rule (403)"
+done
+for p in /%61dmin //admin /a/../admin; do
+    assert_match '^403 ' "$(status "https://app.lab.test$p" --path-as-is)" "HTTP/2 $p: deny rule (403)"
+done
+assert_match '^GET /headers\?x=%2e%2E//&y=/\.\./ HTTP/1\.1$' \
+    "$(vcurl -m 10 --path-as-is 'http://app.lab.test//x/./../%68eaders?x=%2e%2E//&y=/../' | head -n 1)" \
+    "the origin is sent the normalised path, the query as received"
+assert_match '^400 .*malformed path' "$(status 'http://app.lab.test/%zz' --path-as-is)" "bad percent-encoding: 400"
+assert_match '^400 .*malformed path' "$(status 'http://app.lab.test/a%00b' --path-as-is)" "encoded NUL: 400"
+assert_match '^400 .*malformed path' "$(status 'https://app.lab.test/a%2F..%2Fadmin' --path-as-is)" "dot segment by an encoded slash: 400"
+long=$(printf 'a%.0s' {1..9000})
+assert_match '^414 .*path too long' "$(status "https://app.lab.test/admin/$long")" "HTTP/2 path over 8192 bytes: 414 at the gateway"
+assert_match '^414 ' "$(status "http://app.lab.test/admin/$long")" "HTTP/1.1 target over 8192 bytes: 414 at the edge"
+assert_match '^414 ' "$(status "https://ws.lab.test/$long")" "414 also for a host whose rules have no path (ws.lab.test)"
 
 log "256 MiB down and up, sha256 (HTTP/1.1 chunked, HTTP/2 fixed length, streamed uploads)"
 big=$((256 * 1024 * 1024))

@@ -52,10 +52,38 @@ START_TEST(test_plain_get)
         F("Expect", "100-continue")}; /* answered by the edge itself */
     ck_assert_int_eq(conv("GET", "/a?b=c", f, 11, false), 0);
     ck_assert_str_eq(flat(), ":method=GET;:scheme=http;:authority=App.Lab.Test:80;:path=/a?b=c;"
-                             "user-agent=curl;cookie=a=1;x-forwarded-for=192.0.2.9, 198.18.0.10;"
+                             "user-agent=curl;cookie=a=1;x-forwarded-for=198.18.0.10;"
                              "x-forwarded-proto=http;via=1.0 corp, 1.1 lab-edge-1;");
     ck_assert_str_eq(out.host, "app.lab.test");
     ck_assert(!out.websocket);
+}
+END_TEST
+
+/* A visitor's claims about who it is or which URL it asked for never reach the tunnel:
+ * the edge's own X-Forwarded-For / X-Forwarded-Proto replace them. */
+START_TEST(test_proxy_fields)
+{
+    struct st_http_field f[] = {F("Host", "app.lab.test"),
+                                F("Forwarded", "for=192.0.2.66;proto=https"),
+                                F("X-Real-IP", "192.0.2.66"),
+                                F("True-Client-IP", "192.0.2.66"),
+                                F("x-client-ip", "192.0.2.66"),
+                                F("X-Forwarded-For", "192.0.2.66"),
+                                F("x-forwarded-for", "192.0.2.67"),
+                                F("X-FORWARDED-PROTO", "https"),
+                                F("X-Forwarded-Host", "admin.lab.test"),
+                                F("X-Forwarded-Port", "443"),
+                                F("X-Original-URL", "/admin"),
+                                F("X-Rewrite-URL", "/admin"),
+                                F("X-Forwarded", "kept"),
+                                F("Forwarded-For-Me", "kept")};
+    ck_assert_int_eq(conv("GET", "/", f, sizeof(f) / sizeof(f[0]), false), 0);
+    ck_assert_str_eq(flat(), ":method=GET;:scheme=http;:authority=app.lab.test;:path=/;"
+                             "x-forwarded=kept;forwarded-for-me=kept;"
+                             "x-forwarded-for=198.18.0.10;x-forwarded-proto=http;"
+                             "via=1.1 lab-edge-1;");
+    ck_assert_int_eq(conv("GET", "/", f, sizeof(f) / sizeof(f[0]), true), 0);
+    ck_assert(strstr(flat(), "x-forwarded-for=198.18.0.10;x-forwarded-proto=https;") != NULL);
 }
 END_TEST
 
@@ -214,6 +242,7 @@ static Suite *visit_suite(void)
     TCase *tc = tcase_create("core");
 
     tcase_add_test(tc, test_plain_get);
+    tcase_add_test(tc, test_proxy_fields);
     tcase_add_test(tc, test_forms);
     tcase_add_test(tc, test_websocket);
     tcase_add_test(tc, test_rejects);

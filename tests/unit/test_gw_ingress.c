@@ -3,6 +3,7 @@
 
 #include "st_check.h"
 #include "st_config.h"
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -31,6 +32,18 @@ static void bad(const char *body, const char *want)
     ck_assert_int_lt(parse(body, &in), 0);
     ck_assert_msg(strcmp(err, want) == 0, "got '%s', want '%s'", err, want);
     gw_ingress_fini(&in);
+}
+
+/* The rule for host and target (which must be matchable). */
+static const struct gw_ingress_rule *pick(const struct gw_ingress *in, const char *host,
+                                          const char *target)
+{
+    static char norm[4 * GW_INGRESS_PATH_MAX];
+    const struct gw_ingress_rule *r;
+    int rc = gw_ingress_match(in, host, target, norm, sizeof(norm), &r);
+
+    ck_assert_msg(rc == 0, "'%.80s': error %d", target, rc);
+    return r;
 }
 
 static const char lab[] = "  - hostname: app.lab.test\n"
@@ -82,22 +95,114 @@ START_TEST(test_match)
     struct gw_ingress in;
 
     ck_assert_msg(parse(lab, &in) == 0, "%s", err);
-    ck_assert_ptr_eq(gw_ingress_match(&in, "app.lab.test", "/"), &in.rules[0]);
-    ck_assert_ptr_eq(gw_ingress_match(&in, "APP.Lab.Test:443", "/x?y"), &in.rules[0]);
-    ck_assert_ptr_eq(gw_ingress_match(&in, "app.lab.test.", "/"), &in.rules[0]);
-    ck_assert_ptr_eq(gw_ingress_match(&in, "ws.lab.test", "/socket"), &in.rules[1]);
-    ck_assert_ptr_eq(gw_ingress_match(&in, "x.lab.test", "/api/users"), &in.rules[2]);
-    ck_assert_ptr_eq(gw_ingress_match(&in, "a.b.lab.test", "/api/"), &in.rules[2]);
+    ck_assert_ptr_eq(pick(&in, "app.lab.test", "/"), &in.rules[0]);
+    ck_assert_ptr_eq(pick(&in, "APP.Lab.Test:443", "/x?y"), &in.rules[0]);
+    ck_assert_ptr_eq(pick(&in, "app.lab.test.", "/"), &in.rules[0]);
+    ck_assert_ptr_eq(pick(&in, "ws.lab.test", "/socket"), &in.rules[1]);
+    ck_assert_ptr_eq(pick(&in, "x.lab.test", "/api/users"), &in.rules[2]);
+    ck_assert_ptr_eq(pick(&in, "a.b.lab.test", "/api/"), &in.rules[2]);
     /* the wildcard does not match the apex, and the prefix is literal */
-    ck_assert_ptr_eq(gw_ingress_match(&in, "lab.test", "/api/"), &in.rules[4]);
-    ck_assert_ptr_eq(gw_ingress_match(&in, "x.lab.test", "/apix"), &in.rules[4]);
-    ck_assert_ptr_eq(gw_ingress_match(&in, "x.lab.test", "/API/"), &in.rules[4]);
-    ck_assert_ptr_eq(gw_ingress_match(&in, "other.test", "/v2/items"), &in.rules[3]);
-    ck_assert_ptr_eq(gw_ingress_match(&in, "other.test", "/v2?/x"), &in.rules[4]);
-    ck_assert_ptr_eq(gw_ingress_match(&in, "other.test", "/x/v2/"), &in.rules[4]);
-    ck_assert_ptr_eq(gw_ingress_match(&in, NULL, NULL), &in.rules[4]);
-    ck_assert_ptr_eq(gw_ingress_match(&in, "[2001:db8::1]:8443", "/"), &in.rules[4]);
-    ck_assert_ptr_eq(gw_ingress_match(&in, "", "/v1/"), &in.rules[3]);
+    ck_assert_ptr_eq(pick(&in, "lab.test", "/api/"), &in.rules[4]);
+    ck_assert_ptr_eq(pick(&in, "x.lab.test", "/apix"), &in.rules[4]);
+    ck_assert_ptr_eq(pick(&in, "x.lab.test", "/API/"), &in.rules[4]);
+    ck_assert_ptr_eq(pick(&in, "other.test", "/v2/items"), &in.rules[3]);
+    ck_assert_ptr_eq(pick(&in, "other.test", "/v2?/x"), &in.rules[4]);
+    ck_assert_ptr_eq(pick(&in, "other.test", "/x/v2/"), &in.rules[4]);
+    ck_assert_ptr_eq(pick(&in, NULL, "/"), &in.rules[4]);
+    ck_assert_ptr_eq(pick(&in, "[2001:db8::1]:8443", "/"), &in.rules[4]);
+    ck_assert_ptr_eq(pick(&in, "", "/v1/"), &in.rules[3]);
+    gw_ingress_fini(&in);
+}
+END_TEST
+
+/* A deny rule ahead of the site, as the security review asked: the spellings of "/admin"
+ * that an origin would serve as /admin all reach it. */
+static const char deny[] = "  - hostname: app.lab.test\n"
+                           "    path: /admin\n"
+                           "    service: http_status:403\n"
+                           "  - hostname: app.lab.test\n"
+                           "    path-regex: ^/private/[a-z]+$\n"
+                           "    service: http_status:451\n"
+                           "  - hostname: app.lab.test\n"
+                           "    path: /api//v1/./x/\n"
+                           "    service: http_status:299\n"
+                           "  - hostname: app.lab.test\n"
+                           "    service: http://198.51.100.10:8000\n"
+                           "  - service: http_status:404\n";
+
+START_TEST(test_match_normalised)
+{
+    static const char *const to_deny[] = {
+        "/admin",      "/%61dmin",       "/%61%64%6D%69%6E", "//admin",         "///admin/x",
+        "/a/../admin", "/%2e%2e/admin",  "/./admin",         "/x/%2E%2e/admin", "/admin/.",
+        "/admin%2F",   "/admin%2fx?y=1", "/admin?/../x",     "/a//..//admin",   "/admin/../admin",
+    };
+    struct gw_ingress in;
+    char norm[256];
+    const struct gw_ingress_rule *r;
+
+    ck_assert_msg(parse(deny, &in) == 0, "%s", err);
+    ck_assert_str_eq(in.rules[2].path_prefix, "/api/v1/x/"); /* normalised at load */
+    for (size_t i = 0; i < sizeof(to_deny) / sizeof(to_deny[0]); i++)
+        ck_assert_msg(pick(&in, "app.lab.test", to_deny[i]) == &in.rules[0], "'%s' not denied",
+                      to_deny[i]);
+    ck_assert_ptr_eq(pick(&in, "app.lab.test", "/%41dmin"), &in.rules[3]); /* case-sensitive */
+    ck_assert_ptr_eq(pick(&in, "app.lab.test", "/admin/.."), &in.rules[3]);
+    ck_assert_ptr_eq(pick(&in, "app.lab.test", "/private/%61b"), &in.rules[1]);
+    ck_assert_ptr_eq(pick(&in, "app.lab.test", "/private/a/../b?x=/y"), &in.rules[1]);
+    ck_assert_ptr_eq(pick(&in, "app.lab.test", "/private/ab/"), &in.rules[3]);
+    ck_assert_ptr_eq(pick(&in, "app.lab.test", "/api/v1/x/y"), &in.rules[2]);
+    ck_assert_ptr_eq(pick(&in, "app.lab.test", "/api/v1//./x//y"), &in.rules[2]);
+    /* the normalised target is what the caller forwards: query as received */
+    ck_assert_int_eq(
+        gw_ingress_match(&in, "app.lab.test", "//%61dmin/./x?a=%2e%2E//", norm, sizeof(norm), &r),
+        0);
+    ck_assert_ptr_eq(r, &in.rules[0]);
+    ck_assert_str_eq(norm, "/admin/x?a=%2e%2E//");
+    gw_ingress_fini(&in);
+}
+END_TEST
+
+START_TEST(test_match_refused)
+{
+    static char target[3 * GW_INGRESS_PATH_MAX], norm[sizeof(target)];
+    static const char *const malformed[] = {"/%",   "/%6", "/%zz", "/a%00",
+                                            "/a#b", "*",   "x",    "/a%2F..%2Fadmin"};
+    struct gw_ingress in;
+    const struct gw_ingress_rule *r = (const void *)1;
+    size_t n;
+
+    ck_assert_msg(parse(deny, &in) == 0, "%s", err);
+    for (size_t i = 0; i < sizeof(malformed) / sizeof(malformed[0]); i++) {
+        ck_assert_msg(gw_ingress_match(&in, "app.lab.test", malformed[i], norm, sizeof(norm), &r) ==
+                          -EINVAL,
+                      "'%s' not refused", malformed[i]);
+        ck_assert_ptr_null(r);
+    }
+    /* a path of exactly GW_INGRESS_PATH_MAX bytes is matched; one more byte is 414, even
+     * with a deny prefix in front (it once matched no rule past 2048 bytes) */
+    memcpy(target, "/admin/", 7);
+    memset(target + 7, 'a', GW_INGRESS_PATH_MAX - 7);
+    target[GW_INGRESS_PATH_MAX] = '\0';
+    ck_assert_ptr_eq(pick(&in, "app.lab.test", target), &in.rules[0]);
+    ck_assert_ptr_eq(pick(&in, "other.lab.test", target), &in.rules[4]);
+    strcpy(target + GW_INGRESS_PATH_MAX, "a?q");
+    ck_assert_int_eq(gw_ingress_match(&in, "app.lab.test", target, norm, sizeof(norm), &r),
+                     -ENAMETOOLONG);
+    ck_assert_ptr_null(r);
+    ck_assert_int_eq(gw_ingress_match(&in, "other.lab.test", target, norm, sizeof(norm), &r),
+                     -ENAMETOOLONG);
+    /* ... but a long spelling that normalises short enough is matched */
+    for (n = 0; n + 4 < GW_INGRESS_PATH_MAX * 2; n += 3)
+        memcpy(target + n, "/./", 3);
+    strcpy(target + n, "admin");
+    ck_assert_ptr_eq(pick(&in, "app.lab.test", target), &in.rules[0]);
+    /* a long query does not count */
+    n = (size_t)snprintf(target, sizeof(target), "/admin?");
+    memset(target + n, 'q', sizeof(target) - n - 1);
+    target[sizeof(target) - 1] = '\0';
+    ck_assert_ptr_eq(pick(&in, "app.lab.test", target), &in.rules[0]);
+    ck_assert_int_eq(gw_ingress_match(&in, "app.lab.test", "/admin", norm, 6, &r), -ENOSPC);
     gw_ingress_fini(&in);
 }
 END_TEST
@@ -131,6 +236,11 @@ START_TEST(test_errors)
         "'*.' first)");
     bad("  - path: api\n    service: http_status:404\n",
         "gw.yaml:2: 'ingress[0].path': 'api' must start with '/'");
+    bad("  - path: /a?b\n    service: http_status:404\n",
+        "gw.yaml:2: 'ingress[0].path': '/a?b': a path prefix has no query ('?')");
+    bad("  - path: /a%zz\n    service: http_status:404\n",
+        "gw.yaml:2: 'ingress[0].path': '/a%zz' is not a valid path (a '%' without two hex "
+        "digits, \"%00\", '#', or a dot segment next to \"%2F\")");
     bad("  - path: /a\n    path-regex: ^/a\n    service: http_status:404\n",
         "gw.yaml:3: 'path' and 'path-regex' are mutually exclusive");
     bad("  - path-regex: '^/(a'\n    service: http_status:404\n",
@@ -200,6 +310,8 @@ static Suite *ingress_suite(void)
 
     tcase_add_test(tc, test_parse_lab);
     tcase_add_test(tc, test_match);
+    tcase_add_test(tc, test_match_normalised);
+    tcase_add_test(tc, test_match_refused);
     tcase_add_test(tc, test_errors);
     tcase_add_test(tc, test_timeouts_and_name_limit);
     suite_add_tcase(s, tc);

@@ -56,6 +56,23 @@ START_TEST(test_hop_by_hop)
 }
 END_TEST
 
+START_TEST(test_proxy_set)
+{
+    static const char *const yes[] = {"forwarded",         "Forwarded",        "X-Real-IP",
+                                      "true-client-ip",    "X-Client-IP",      "x-forwarded-for",
+                                      "X-Forwarded-Proto", "x-forwarded-host", "X-Original-URL",
+                                      "x-rewrite-url"};
+    static const char *const no[] = {
+        "x-forwarded", "x-forwarded-", "forwarded-for", "via", "x-real-ipx", "cookie", "",
+        "x-real"};
+    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+        ck_assert_msg(st_http_proxy_set(S(yes[i])), "%s", yes[i]);
+    for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+        ck_assert_msg(!st_http_proxy_set(S(no[i])), "%s", no[i]);
+    ck_assert(!st_http_proxy_set("forwarded", 8)); /* lengths, not NULs, bound names */
+}
+END_TEST
+
 START_TEST(test_xff)
 {
     char out[32];
@@ -76,6 +93,7 @@ static Suite *http_suite(void)
     tcase_add_test(tc, test_names);
     tcase_add_test(tc, test_values);
     tcase_add_test(tc, test_hop_by_hop);
+    tcase_add_test(tc, test_proxy_set);
     tcase_add_test(tc, test_xff);
     suite_add_tcase(s, tc);
     return s;
