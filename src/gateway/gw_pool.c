@@ -144,6 +144,7 @@ static void set_targets(struct gw_server *gw, const struct gw_edge_target *t, si
     }
     st_info("edges: %zu: %s", n, list);
     rebuild(gw, fresh);
+    gw_reach_sync(gw); /* a reach route containing a new edge address goes now */
 }
 
 static void resolve(struct gw_server *gw);

@@ -327,6 +327,11 @@ static void install_new(struct sync *s)
         const struct st_cidr *r = &s->ok[i];
         if (in_set(gw->reach_routes, gw->n_reach_routes, r))
             continue;
+        if (gw->n_reach_routes == GW_REACH_MAX_ROUTES) { /* withdrawals failing meanwhile */
+            snprintf(why, sizeof(why), "%d routes are installed already", GW_REACH_MAX_ROUTES);
+            refused(s, r, why);
+            continue;
+        }
         struct in_addr net;
         memcpy(&net, r->addr, 4);
         unsigned metric = (unsigned)gw->cfg.reach_route_metric;
