@@ -225,8 +225,9 @@ static void add_edge(struct in_addr *e, size_t *n, size_t max, const struct st_s
     e[(*n)++] = ((const struct sockaddr_in *)&a->ss)->sin_addr;
 }
 
-/* The IPv4 edge addresses: the current targets and those of every connection. */
-static size_t edge_addrs(const struct gw_server *gw, struct in_addr **out)
+/* The IPv4 edge addresses: the current targets and those of every connection. Returns
+ * the count or -ENOMEM. */
+static int edge_addrs(const struct gw_server *gw, struct in_addr **out)
 {
     size_t max = gw->n_targets + gw->n_conns, n = 0;
 
@@ -234,14 +235,14 @@ static size_t edge_addrs(const struct gw_server *gw, struct in_addr **out)
         max++;
     *out = calloc(max ? max : 1, sizeof(**out));
     if (!*out)
-        return 0;
+        return -ENOMEM;
     for (size_t i = 0; i < gw->n_targets; i++)
         add_edge(*out, &n, max, &gw->targets[i].addr);
     for (size_t i = 0; i < gw->n_conns; i++)
         add_edge(*out, &n, max, &gw->conns[i]->target.addr);
     for (const struct gw_conn *c = gw->retired; c; c = c->next_retired)
         add_edge(*out, &n, max, &c->target.addr);
-    return n;
+    return (int)n;
 }
 
 /* The host's addresses; -errno when they cannot be read (then nothing changes). */
@@ -270,6 +271,7 @@ static bool in_set(const struct st_cidr *set, size_t n, const struct st_cidr *c)
 struct sync {
     struct gw_server *gw;
     struct gw_reach_guard guard;
+    struct in_addr *edges;                  /* owned: guard.edges */
     struct st_cidr ok[GW_REACH_MAX_ROUTES]; /* wanted and allowed */
     size_t n_ok;
     struct st_cidr warned[GW_REACH_MAX_ROUTES]; /* refused in this pass */
@@ -369,14 +371,35 @@ static void decide(struct sync *s, const struct st_cidr *want, size_t n)
     }
 }
 
+/* The host's addresses and the edges into s->guard; 0 or -errno (logged). */
+static int load_guard(struct sync *s, struct gw_reach_local *local)
+{
+    int n_local = local_addrs(local), n_edges;
+
+    if (n_local < 0) {
+        st_err("reach: cannot read the host's addresses (%s): routes left as they are",
+               strerror(-n_local));
+        return n_local;
+    }
+    if ((n_edges = edge_addrs(s->gw, &s->edges)) < 0) {
+        st_err("reach: out of memory: routes left as they are");
+        return n_edges;
+    }
+    s->guard = (struct gw_reach_guard){.local = local,
+                                       .n_local = (size_t)n_local,
+                                       .edges = s->edges,
+                                       .n_edges = (size_t)n_edges,
+                                       .own = s->gw->cfg.routes,
+                                       .n_own = s->gw->cfg.n_routes};
+    return 0;
+}
+
 void gw_reach_sync(struct gw_server *gw)
 {
     struct st_cidr want[GW_REACH_MAX_ROUTES];
     struct gw_reach_local *local = NULL;
-    struct in_addr *edges = NULL;
     struct sync *s = NULL;
     size_t n, dropped;
-    int rv;
 
     if (!gw->cfg.reach)
         return;
@@ -385,25 +408,21 @@ void gw_reach_sync(struct gw_server *gw)
         st_warn("reach: %zu routes skipped: more than %d in all", dropped, GW_REACH_MAX_ROUTES);
     s = calloc(1, sizeof(*s));
     local = calloc(GW_REACH_MAX_LOCAL, sizeof(*local));
-    if (!s || !local)
-        goto out_free;
-    if ((rv = local_addrs(local)) < 0) {
-        st_err("reach: cannot read the host's addresses (%s): routes left as they are",
-               strerror(-rv));
+    if (!s || !local) {
+        st_err("reach: out of memory: routes left as they are");
         goto out_free;
     }
     s->gw = gw;
-    s->guard = (struct gw_reach_guard){
-        .local = local, .n_local = (size_t)rv, .own = gw->cfg.routes, .n_own = gw->cfg.n_routes};
-    s->guard.n_edges = edge_addrs(gw, &edges);
-    s->guard.edges = edges;
+    if (load_guard(s, local) < 0)
+        goto out_free;
     decide(s, want, n);
     withdraw_unwanted(s);
     install_new(s);
     memcpy(gw->reach_warned, s->warned, s->n_warned * sizeof(s->warned[0]));
     gw->n_reach_warned = s->n_warned;
 out_free:
-    free(edges);
+    if (s)
+        free(s->edges);
     free(local);
     free(s);
 }
