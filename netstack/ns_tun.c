@@ -6,6 +6,7 @@
 #include <linux/if_tun.h>
 #include <linux/rtnetlink.h>
 #include <linux/virtio_net.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <time.h>
@@ -57,41 +58,56 @@ int ns_tun_open(const char *name, char ifname[IFNAMSIZ], bool *offload)
     return fd;
 }
 
-/* Sends one request with NLM_F_ACK and waits for its ack; returns 0 or -errno from it. */
-static int nl_transact(struct nlmsghdr *nlh)
+#define NL_BUF 32768 /* a dump may come in skbs up to 32 KiB; a shorter read truncates */
+
+/* Sends nlh (flags set by the caller) and reads replies through cb until the kernel's ack
+ * or NLMSG_DONE; returns 0 or -errno from the kernel, the socket or cb. */
+static int nl_run(struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
 {
-    char buf[MNL_SOCKET_BUFFER_SIZE];
+    char *buf = malloc(NL_BUF);
     struct mnl_socket *nl;
     unsigned int portid;
     ssize_t n;
     int ret;
 
+    if (!buf)
+        return -ENOMEM;
     nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
-    if (!nl)
-        return -errno;
+    if (!nl) {
+        ret = -errno;
+        goto out_free;
+    }
     if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
         ret = -errno;
         goto out_close;
     }
     portid = mnl_socket_get_portid(nl);
-    nlh->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
     nlh->nlmsg_seq = (unsigned int)time(NULL);
     if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
         ret = -errno;
         goto out_close;
     }
     do {
-        n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+        n = mnl_socket_recvfrom(nl, buf, NL_BUF);
         if (n < 0) {
             ret = -errno;
             goto out_close;
         }
-        ret = mnl_cb_run(buf, (size_t)n, nlh->nlmsg_seq, portid, NULL, NULL);
+        ret = mnl_cb_run(buf, (size_t)n, nlh->nlmsg_seq, portid, cb, data);
     } while (ret > MNL_CB_STOP);
     ret = ret < 0 ? -errno : 0;
 out_close:
     mnl_socket_close(nl);
+out_free:
+    free(buf);
     return ret;
+}
+
+/* Sends one request with NLM_F_ACK and waits for its ack; returns 0 or -errno from it. */
+static int nl_transact(struct nlmsghdr *nlh)
+{
+    nlh->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+    return nl_run(nlh, NULL, NULL);
 }
 
 static int link_index(const char *ifname)
@@ -171,7 +187,15 @@ int ns_tun_add_addr4(const char *ifname, struct in_addr addr, int prefix)
     return nl_transact(nlh);
 }
 
-int ns_tun_add_route4(const char *ifname, struct in_addr net, int prefix)
+static void net_mask(struct in_addr *net, int prefix)
+{
+    if (prefix < 32)
+        net->s_addr &= htonl(prefix ? ~0u << (32 - prefix) : 0);
+}
+
+/* RTM_NEWROUTE / RTM_DELROUTE for net/prefix via ifname, metric, protocol NS_TUN_RTPROT. */
+static int route4(uint16_t type, uint16_t flags, const char *ifname, struct in_addr net, int prefix,
+                  unsigned metric)
 {
     char buf[MNL_SOCKET_BUFFER_SIZE];
     struct nlmsghdr *nlh;
@@ -182,19 +206,101 @@ int ns_tun_add_route4(const char *ifname, struct in_addr net, int prefix)
         return -EINVAL;
     if (idx < 0)
         return idx;
-    if (prefix < 32)
-        net.s_addr &= htonl(prefix ? ~0u << (32 - prefix) : 0);
+    net_mask(&net, prefix);
     nlh = mnl_nlmsg_put_header(buf);
-    nlh->nlmsg_type = RTM_NEWROUTE;
-    nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE;
+    nlh->nlmsg_type = type;
+    nlh->nlmsg_flags = flags;
     rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
     rtm->rtm_family = AF_INET;
     rtm->rtm_dst_len = (unsigned char)prefix;
     rtm->rtm_table = RT_TABLE_MAIN;
-    rtm->rtm_protocol = RTPROT_STATIC;
+    rtm->rtm_protocol = NS_TUN_RTPROT;
     rtm->rtm_scope = RT_SCOPE_LINK;
     rtm->rtm_type = RTN_UNICAST;
     mnl_attr_put(nlh, RTA_DST, sizeof(net), &net);
     mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)idx);
+    mnl_attr_put_u32(nlh, RTA_PRIORITY, metric);
     return nl_transact(nlh);
+}
+
+int ns_tun_add_route4(const char *ifname, struct in_addr net, int prefix, unsigned metric)
+{
+    return route4(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, ifname, net, prefix, metric);
+}
+
+int ns_tun_del_route4(const char *ifname, struct in_addr net, int prefix, unsigned metric)
+{
+    return route4(RTM_DELROUTE, 0, ifname, net, prefix, metric);
+}
+
+struct addr_dump {
+    struct ns_tun_addr4 *out;
+    size_t n, max;
+};
+
+static int addr_attr(const struct nlattr *a, void *data)
+{
+    const struct nlattr **tb = data;
+    int type = mnl_attr_get_type(a);
+
+    if (mnl_attr_type_valid(a, IFA_MAX) < 0)
+        return MNL_CB_OK; /* an attribute newer than our headers */
+    if ((type == IFA_LOCAL || type == IFA_ADDRESS) && mnl_attr_validate(a, MNL_TYPE_U32) < 0)
+        return MNL_CB_ERROR;
+    tb[type] = a;
+    return MNL_CB_OK;
+}
+
+static int put_addr(struct addr_dump *d, const struct nlattr *a, const struct ifaddrmsg *ifa)
+{
+    struct ns_tun_addr4 *o;
+
+    if (d->n == d->max) {
+        errno = ENOBUFS;
+        return MNL_CB_ERROR;
+    }
+    o = &d->out[d->n++];
+    memcpy(&o->addr, mnl_attr_get_payload(a), sizeof(o->addr));
+    o->prefix = ifa->ifa_prefixlen;
+    if (!if_indextoname(ifa->ifa_index, o->ifname))
+        strcpy(o->ifname, "?");
+    return MNL_CB_OK;
+}
+
+static int on_addr(const struct nlmsghdr *nlh, void *data)
+{
+    const struct nlattr *tb[IFA_MAX + 1] = {0};
+    const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+    const struct nlattr *local, *peer;
+    int rv;
+
+    if (nlh->nlmsg_type != RTM_NEWADDR || ifa->ifa_family != AF_INET)
+        return MNL_CB_OK;
+    if (mnl_attr_parse(nlh, sizeof(*ifa), addr_attr, tb) < 0)
+        return MNL_CB_ERROR;
+    local = tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
+    peer = tb[IFA_LOCAL] ? tb[IFA_ADDRESS] : NULL;
+    if (!local)
+        return MNL_CB_OK;
+    rv = put_addr(data, local, ifa);
+    if (rv == MNL_CB_OK && peer &&
+        memcmp(mnl_attr_get_payload(peer), mnl_attr_get_payload(local), 4) != 0)
+        rv = put_addr(data, peer, ifa);
+    return rv;
+}
+
+int ns_tun_list_addr4(struct ns_tun_addr4 *out, size_t max)
+{
+    char buf[MNL_SOCKET_BUFFER_SIZE];
+    struct addr_dump d = {.out = out, .max = max};
+    struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+    struct ifaddrmsg *ifa;
+    int rv;
+
+    nlh->nlmsg_type = RTM_GETADDR;
+    nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+    ifa->ifa_family = AF_INET;
+    rv = nl_run(nlh, on_addr, &d);
+    return rv < 0 ? rv : (int)d.n;
 }

@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +41,7 @@ static const char *const top_keys[] = {
 };
 static const char *const expose_keys[] = {"routes", "connect-timeout", "allow-link-local", NULL};
 static const char *const tun_keys[] = {"name", "mtu", "offload", NULL};
-static const char *const reach_keys[] = {"connections", NULL};
+static const char *const reach_keys[] = {"connections", "route-metric", NULL};
 
 static const char token_rules[] =
     "'<tunnel-id>:<secret>' (id: 1-63 of [A-Za-z0-9_.-]; secret: at least 16 printable "
@@ -223,7 +224,9 @@ static int get_reach(struct st_cfg *c, const struct st_cfg_node *n, struct gw_co
     if ((rc = st_cfg_map(c, n)) < 0 || (rc = st_cfg_check_keys(c, n, reach_keys)) < 0)
         return rc;
     cfg->reach = true;
-    return st_cfg_opt_int(c, n, "connections", 1, 16, 1, &cfg->reach_connections);
+    if ((rc = st_cfg_opt_int(c, n, "connections", 1, 16, 1, &cfg->reach_connections)) < 0)
+        return rc;
+    return st_cfg_opt_int(c, n, "route-metric", 0, INT_MAX, 1, &cfg->reach_route_metric);
 }
 
 static int get_tun(struct st_cfg *c, const struct st_cfg_node *n, struct gw_config *cfg)
@@ -275,6 +278,7 @@ static void set_defaults(struct gw_config *cfg)
     cfg->icmp_idle_timeout_ms = 30000;
     cfg->dns_idle_timeout_ms = 15000;
     cfg->reach_connections = 2;
+    cfg->reach_route_metric = GW_REACH_ROUTE_METRIC;
     cfg->connect_timeout_ms = 10000;
     strcpy(cfg->tun_name, "st0");
     cfg->tun_mtu = 1500;

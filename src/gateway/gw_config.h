@@ -9,6 +9,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Metric of the reach routes in the main table: above the 0 of `ip route add`, so an
+ * administrator's route for the same prefix keeps precedence. */
+#define GW_REACH_ROUTE_METRIC 200
+
 struct gw_config {
     int log_level;             /* log-level: error|warn|info|debug (default info) */
     struct st_sockaddr *edges; /* edges: list of "ip:port"; exactly one of edges/edge-srv */
@@ -36,6 +40,7 @@ struct gw_config {
     bool allow_link_local;       /* expose.allow-link-local: default false */
     bool reach;                  /* true if a reach: section is present */
     int reach_connections;       /* reach.connections: default 2, 1..16 */
+    int reach_route_metric;      /* reach.route-metric: default 200, 0..2147483647 */
     char tun_name[16];           /* tun.name: default "st0", <= 15 chars */
     int tun_mtu;                 /* tun.mtu: default 1500, 576..9000 */
     bool tun_offload;            /* tun.offload: vnet headers, TSO both ways; default true */

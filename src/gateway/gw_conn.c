@@ -135,7 +135,7 @@ static int on_ctrl_capsule(void *arg, const struct st_capsule *cap)
             st_h2conn_fail(&c->h2, "malformed ROUTES");
             return 1;
         }
-        gw_reach_routes(c->gw, m->routes, m->n_routes);
+        gw_reach_routes(c->gw, &c->reach_offer, m->routes, m->n_routes);
         free(m);
     } else if (cap->type == ST_CAP_ERROR) {
         struct st_ctrl_error e;

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "gw_edges.h"
+#include "gw_reach.h"
 #include "st_ctrlstream.h"
 #include "st_h2conn.h"
 
@@ -36,6 +37,7 @@ struct gw_conn {
     struct st_timer retry;
     struct st_ctrlstream ctrl;
     struct gw_flow *flows;
+    struct gw_reach_offer reach_offer; /* last ROUTES on this connection (gw_reach_sync) */
     char edge[64];
     char conn_id[64];
 };

@@ -107,6 +107,10 @@ static void keep_restart_only(const struct gw_config *cur, struct gw_config *nex
         }
         next->reach = cur->reach;
     }
+    if (cur->reach_route_metric != next->reach_route_metric) {
+        st_warn("SIGHUP: reach.route-metric needs a restart; keeping %d", cur->reach_route_metric);
+        next->reach_route_metric = cur->reach_route_metric;
+    }
 }
 
 /* SIGHUP: re-read the file. Token, routes, ingress host names, edge-name or CA changes (or
@@ -152,6 +156,7 @@ static void reload(void *data)
         gw_pool_reconfigure(gw, identity);
     else if (identity)
         gw_pool_replace_all(gw);
+    gw_reach_sync(gw); /* edges and expose.routes may have changed what is refused */
 }
 
 static int setup_tun(struct gw_server *gw)

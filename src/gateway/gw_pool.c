@@ -144,6 +144,7 @@ static void set_targets(struct gw_server *gw, const struct gw_edge_target *t, si
     }
     st_info("edges: %zu: %s", n, list);
     rebuild(gw, fresh);
+    gw_reach_sync(gw); /* a reach route containing a new edge address goes now */
 }
 
 static void resolve(struct gw_server *gw);
@@ -192,16 +193,20 @@ static bool reapable(struct gw_server *gw, const struct gw_conn *c)
 static void reap(struct st_defer *d)
 {
     struct gw_server *gw = d->data;
+    bool offers = false;
     for (struct gw_conn **p = &gw->retired; *p;) {
         struct gw_conn *c = *p;
         if (reapable(gw, c)) {
             *p = c->next_retired;
             st_debug("edge connection to %s retired", c->edge);
+            offers |= c->reach_offer.set;
             gw_conn_free(c);
             continue;
         }
         p = &c->next_retired;
     }
+    if (offers) /* their ROUTES no longer count */
+        gw_reach_sync(gw);
     for (size_t i = 0; i < gw->n_dns_old; i++)
         gw_dns_free(gw->dns_old[i]);
     gw->n_dns_old = 0;

@@ -53,8 +53,10 @@ struct gw_server {
     char ifname[IFNAMSIZ];
     struct in_addr tun_addr, stack_addr;
     struct tcp_pcb *reach_listener;
-    struct st_cidr reach_routes[GW_REACH_MAX_ROUTES];
+    struct st_cidr reach_routes[GW_REACH_MAX_ROUTES]; /* installed in the main table */
     size_t n_reach_routes;
+    struct st_cidr reach_warned[GW_REACH_MAX_ROUTES]; /* refused and logged by the last sync */
+    size_t n_reach_warned;
     size_t reach_rr;
     struct st_drain drain; /* drain.draining: SIGTERM seen, no new work */
     uint64_t flows_opened, flows_refused;

@@ -395,6 +395,9 @@ START_TEST(test_gw_good_defaults)
     ck_assert_int_eq(cfg.udp_idle_timeout_ms, 210000);
     ck_assert_int_eq(cfg.dns_idle_timeout_ms, 15000);
     ck_assert_int_eq(cfg.icmp_idle_timeout_ms, 30000);
+    ck_assert(!cfg.reach);
+    ck_assert_int_eq(cfg.reach_connections, 2);
+    ck_assert_int_eq(cfg.reach_route_metric, 200);
     gw_config_fini(&cfg);
     ck_assert_ptr_null(cfg.edges);
     ck_assert_str_eq(cfg.secret, "");
@@ -404,7 +407,7 @@ END_TEST
 START_TEST(test_gw_good_full)
 {
     struct gw_config cfg;
-    char buf[64], extra[512];
+    char buf[64], extra[768];
 
     snprintf(extra, sizeof(extra),
              "log-level: warn\n"
@@ -424,7 +427,10 @@ START_TEST(test_gw_good_full)
              "virtual-pool: 100.64.8.0/29\n"
              "udp-idle-timeout: 86400\n"
              "dns-idle-timeout: 2\n"
-             "icmp-idle-timeout: 1\n",
+             "icmp-idle-timeout: 1\n"
+             "reach:\n"
+             "  connections: 3\n"
+             "  route-metric: 0\n",
              tokfile);
     ck_assert_msg(gw_parse(&cfg, extra) == 0, "%s", err);
     ck_assert_int_eq(cfg.log_level, ST_LOG_WARN);
@@ -445,6 +451,9 @@ START_TEST(test_gw_good_full)
     ck_assert_int_eq(cfg.udp_idle_timeout_ms, 86400000);
     ck_assert_int_eq(cfg.dns_idle_timeout_ms, 2000);
     ck_assert_int_eq(cfg.icmp_idle_timeout_ms, 1000);
+    ck_assert(cfg.reach);
+    ck_assert_int_eq(cfg.reach_connections, 3);
+    ck_assert_int_eq(cfg.reach_route_metric, 0);
     gw_config_fini(&cfg);
 }
 END_TEST
@@ -505,6 +514,11 @@ START_TEST(test_gw_errors)
            "gw.yaml:5: 'icmp-idle-timeout' is 3601, must be between 1 and 3600");
     gw_bad(WITH_TOKEN("dns-idle-timeout: soon\n"),
            "gw.yaml:5: 'dns-idle-timeout' must be an integer, not 'soon'");
+    gw_bad(WITH_TOKEN("reach:\n  route-metric: -1\n"),
+           "gw.yaml:6: 'reach.route-metric' is -1, must be between 0 and 2147483647");
+    gw_bad(WITH_TOKEN("reach:\n  route-metric: 2147483648\n"),
+           "gw.yaml:6: 'reach.route-metric' is 2147483648, must be between 0 and 2147483647");
+    gw_bad(WITH_TOKEN("reach:\n  metric: 5\n"), "gw.yaml:6: unknown key 'metric' in 'reach'");
     gw_bad(WITH_TOKEN("log-level: info\nlog-level: debug\n"),
            "gw.yaml:6: duplicate key 'log-level' (first at line 5)");
 
