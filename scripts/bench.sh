@@ -9,7 +9,8 @@
 #            on :80, HTTP/2 on :443) vs straight to the origin over kernel routing:
 #            requests/s, p99 latency, daemons' RSS (installs nginx-light if missing)
 #   udp      site 2 -> site 1 through the reach and expose gateways (connect-udp streams):
-#            iperf3 -u at fixed rates (received Mbit/s, loss, reordering) and DNS queries/s
+#            iperf3 -u at fixed rates, both ways on the same flow (-R: site 1 sends;
+#            received Mbit/s, loss, reordering) and DNS queries/s
 #            with dnsperf (1 and 20 client sockets) against the private resolver
 #            198.51.100.53, vs kernel routing (installs dnsperf if missing)
 #   flows    TCP flows site 1 -> site 2 through reach + edge + expose with st-flowgen
@@ -367,18 +368,24 @@ ingress_direct() {
         -c 500 http://198.51.100.10:8080/)
 }
 
-# udp_bench TAG: iperf3 -u at each rate and dnsperf, site 2 -> site 1; sets UDP_<TAG>_*
+# udp_bench TAG: iperf3 -u at each rate, both ways (the flow is opened by site 2; with -R
+# site 1 sends), and dnsperf, site 2 -> site 1; sets UDP_<TAG>_<RATE>, UDP_<TAG>_R_<RATE>
+# and DNS_<TAG>_*
 udp_bench() {
-    local tag=$1 rate out r c
+    local tag=$1 rate out r c rev
     iperf_server_keep st-priv 198.51.100.10
     for rate in $UDP_RATES; do
-        echo "bench: $tag: iperf3 -u -b $rate -l 1400, ${SECS}s (st-priv2 -> st-priv)"
-        out=$(ip netns exec st-priv2 timeout $((SECS + 30)) iperf3 -c 198.51.100.10 -u \
-            -b "$rate" -l 1400 -t "$SECS" -J | python3 -c 'import json, sys
+        for rev in "" -R; do
+            echo "bench: $tag: iperf3 -u -b $rate -l 1400 $rev, ${SECS}s (st-priv2 ->" \
+                "st-priv${rev:+, st-priv sends})"
+            # shellcheck disable=SC2086  # $rev: no argument or -R
+            out=$(ip netns exec st-priv2 timeout $((SECS + 30)) iperf3 -c 198.51.100.10 -u \
+                -b "$rate" -l 1400 -t "$SECS" -J $rev | python3 -c 'import json, sys
 s = json.load(sys.stdin)["end"]["sum"]
 rx = s["bits_per_second"] * (1 - s["lost_percent"] / 100)  # what arrived
 print("%.0f %.2f %d" % (rx / 1e6, s["lost_percent"], s.get("out_of_order", 0)))')
-        printf -v "UDP_${tag}_${rate}" '%s' "$out"
+            printf -v "UDP_${tag}${rev:+_R}_${rate}" '%s' "$out"
+        done
     done
     for c in 1 20; do
         echo "bench: $tag: dnsperf -c $c, ${SECS}s against 198.51.100.53 (st-priv2 -> resolver)"
@@ -414,13 +421,17 @@ if [[ $MODE == all || $MODE == udp ]]; then
     printf '\n%-44s %10s %8s %10s %9s\n' "UDP site 2 -> site 1 (iperf3 -u, 1400 B)" "rx Mbit/s" "loss %" \
         "reordered" "vs kernel"
     for rate in $UDP_RATES; do
-        v="UDP_kern_${rate}"
-        read -r km kl ko <<<"${!v}"
-        v="UDP_tun_${rate}"
-        read -r tm tl to <<<"${!v}"
-        printf '%-44s %10s %8s %10s %9s\n' "kernel routing, offered $rate" "$km" "$kl" "$ko" 1.00
-        printf '%-44s %10s %8s %10s %9s\n' "subtunnel (connect-udp), offered $rate" "$tm" "$tl" \
-            "$to" "$(ratio "$tm" "$km")"
+        for rev in "" _R; do
+            v="UDP_kern${rev}_${rate}"
+            read -r km kl ko <<<"${!v}"
+            v="UDP_tun${rev}_${rate}"
+            read -r tm tl to <<<"${!v}"
+            printf '%-44s %10s %8s %10s %9s\n' "kernel routing, offered $rate${rev:+ (-R)}" \
+                "$km" "$kl" "$ko" 1.00
+            printf '%-44s %10s %8s %10s %9s\n' \
+                "subtunnel (connect-udp), offered $rate${rev:+ (-R)}" "$tm" "$tl" "$to" \
+                "$(ratio "$tm" "$km")"
+        done
     done
     printf '\n%-44s %10s %8s %10s %9s\n' "DNS (dnsperf, A queries, resolver .53)" "q/s" "lost %" \
         "avg ms" "vs kernel"

@@ -127,6 +127,20 @@ void st_http_ws_accept(const char *key, size_t klen, char out[29])
     EVP_MD_CTX_free(c);
 }
 
+int st_http_status(const char *v, size_t len)
+{
+    int code = 0;
+
+    if (!v || len != 3)
+        return -EINVAL;
+    for (size_t i = 0; i < 3; i++) {
+        if (v[i] < '0' || v[i] > '9')
+            return -EINVAL;
+        code = code * 10 + (v[i] - '0');
+    }
+    return code >= 100 && code <= 599 ? code : -EINVAL;
+}
+
 const char *st_http_reason(int status)
 {
     switch (status) {

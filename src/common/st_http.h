@@ -46,6 +46,12 @@ struct st_http_buf {
 };
 void st_http_put(struct st_http_buf *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The value of a response's :status (or a status line's code): exactly three ASCII digits
+ * forming 100..599. Returns the code, or -EINVAL for anything else ("20", "2000", "1:0",
+ * " 200", "099", "600"): callers refuse the response (502, stream reset), never use it. */
+int st_http_status(const char *v, size_t len);
+/* proxy-status (RFC 9209) of the 502 the edge answers for a malformed :status. */
+#define ST_HTTP_PS_BAD_STATUS "subtunnel; error=http_protocol_error; details=\"malformed :status\""
 /* Reason phrase for a status line ("Not Found"; a generic one for codes not listed). */
 const char *st_http_reason(int status);
 /* Sec-WebSocket-Accept for a Sec-WebSocket-Key (RFC 6455 4.2.2): base64 of the SHA-1 of

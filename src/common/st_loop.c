@@ -63,6 +63,11 @@ void st_loop_stop(struct st_loop *loop)
     loop->stop = true;
 }
 
+bool st_loop_dispatching(const struct st_loop *loop)
+{
+    return loop->dispatching;
+}
+
 uint64_t st_loop_now(struct st_loop *loop)
 {
     return loop->now_ms;
@@ -309,6 +314,7 @@ int st_loop_run(struct st_loop *loop)
             return -errno;
         }
         loop->now_ms = mono_ms();
+        loop->dispatching = true;
         for (int i = 0; i < n; i++) {
             struct st_io *io = evs[i].data.ptr;
             if (io == &timer_marker)
@@ -318,6 +324,7 @@ int st_loop_run(struct st_loop *loop)
             else if (io->events) /* stopped earlier in this batch: skip */
                 io->cb(io, evs[i].events);
         }
+        loop->dispatching = false;
         run_deferred(loop);
     }
     return 0;

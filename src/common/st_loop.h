@@ -47,6 +47,7 @@ struct st_loop {
     int timerfd;
     int sigfd;
     bool stop;
+    bool dispatching; /* fd, timer and signal callbacks of an epoll batch are running */
     uint64_t now_ms;
     struct st_timer **heap;
     size_t heap_len, heap_cap;
@@ -63,6 +64,11 @@ void st_loop_fini(struct st_loop *loop);
 /* Runs until st_loop_stop(); returns 0 or -errno from epoll_wait. */
 int st_loop_run(struct st_loop *loop);
 void st_loop_stop(struct st_loop *loop);
+/* True while the loop runs the fd, timer and signal callbacks of one epoll batch: later
+ * events of that batch may still point at any st_io, so an owner freed now must keep its
+ * st_io memory until the batch ends (free from a deferred callback). False in deferred
+ * callbacks and outside st_loop_run. */
+bool st_loop_dispatching(const struct st_loop *loop);
 /* Monotonic milliseconds, refreshed every iteration. */
 uint64_t st_loop_now(struct st_loop *loop);
 /* Blocks the signals in `set` and delivers them to cb through a signalfd. */

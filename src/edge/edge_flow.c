@@ -539,6 +539,10 @@ void edge_flow_on_response(struct edge_flow *f)
 {
     if (f->responded)
         return;
+    if (f->status < 0) { /* malformed :status, logged where it was parsed */
+        respond_error(f, 502, ST_HTTP_PS_BAD_STATUS);
+        return;
+    }
     if (f->status < 200 || f->status >= 300) {
         char ps[200];
         snprintf(ps, sizeof(ps), "%s", f->proxy_status[0] ? f->proxy_status : "subtunnel");

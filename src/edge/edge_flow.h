@@ -88,7 +88,9 @@ void edge_flow_h2_close(struct edge_flow *f, uint32_t code);
 /* nghttp2 data source for the response body to the user. */
 ssize_t edge_flow_read_down(struct edge_flow *f, uint8_t *buf, size_t len, uint32_t *flags);
 
-/* Tunnel-side events, called by edge_tconn. */
+/* Tunnel-side events, called by edge_tconn. on_response: 2xx opens the flow, another
+ * status is answered to the user as is, a malformed one (f->status -EINVAL, from
+ * st_http_status) as 502 with proxy-status ST_HTTP_PS_BAD_STATUS. */
 void edge_flow_on_response(struct edge_flow *f);
 int edge_flow_on_tunnel_data(struct edge_flow *f, const uint8_t *p, size_t n);
 void edge_flow_on_tunnel_eof(struct edge_flow *f);

@@ -14,6 +14,7 @@
 #include "st_addr.h"
 #include "st_capsule.h"
 #include "st_ctrl.h"
+#include "st_http.h"
 #include "st_log.h"
 #include "st_sock.h"
 #include "st_token.h"
@@ -222,7 +223,7 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *fr, const uint8_t 
     int32_t sid = fr->hd.stream_id;
     if (sid == c->ctrl.sid) {
         if (nlen == 7 && memcmp(name, ":status", 7) == 0 &&
-            (vlen != 3 || memcmp(value, "200", 3))) {
+            st_http_status((const char *)value, vlen) != 200) {
             st_warn("tunnel connection %s: control stream refused (status %.*s)", c->peer,
                     (int)vlen, value);
             st_h2conn_goaway(&c->h2, NGHTTP2_REFUSED_STREAM);
@@ -238,11 +239,10 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *fr, const uint8_t 
     if (!f || f->responded)
         return 0;
     if (nlen == 7 && memcmp(name, ":status", 7) == 0) {
-        f->status = 0;
-        for (size_t i = 0; i < vlen && i < 3; i++)
-            f->status = f->status * 10 + (value[i] - '0');
-        if (vlen != 3 || f->status < 100 || f->status > 599)
-            f->status = 502;
+        f->status = st_http_status((const char *)value, vlen);
+        if (f->status < 0)
+            st_warn("tunnel connection %s: stream %d: malformed :status \"%.*s\": answering 502",
+                    c->peer, sid, (int)(vlen < 16 ? vlen : 16), (const char *)value);
     } else if (nlen == 12 && memcmp(name, "proxy-status", 12) == 0) {
         snprintf(f->proxy_status, sizeof(f->proxy_status), "%.*s", (int)vlen, value);
     }

@@ -332,11 +332,10 @@ void edge_web_on_header(struct edge_web *w, const uint8_t *name, size_t nlen, co
     if (w->responded)
         return; /* trailers: not forwarded */
     if (nlen == 7 && memcmp(name, ":status", 7) == 0) {
-        w->status = 0;
-        for (size_t i = 0; i < vlen && i < 3; i++)
-            w->status = w->status * 10 + (value[i] - '0');
-        if (vlen != 3 || w->status < 100 || w->status > 599)
-            w->status = 502;
+        w->status = st_http_status((const char *)value, vlen);
+        if (w->status < 0)
+            st_warn("ingress %s: malformed :status \"%.*s\" from the gateway: answering 502",
+                    w->host, (int)(vlen < 16 ? vlen : 16), (const char *)value);
         return;
     }
     if (nlen && name[0] != ':')
@@ -345,7 +344,13 @@ void edge_web_on_header(struct edge_web *w, const uint8_t *name, size_t nlen, co
 
 void edge_web_on_response(struct edge_web *w)
 {
-    if (w->responded || w->status < 200)
+    if (w->responded)
+        return;
+    if (w->status < 0) { /* malformed :status, logged by edge_web_on_header */
+        edge_web_local(w, 502, ST_HTTP_PS_BAD_STATUS);
+        return;
+    }
+    if (w->status < 200)
         return; /* an interim response: wait for the final one */
     if (w->overflow) {
         edge_web_local(w, 502, "subtunnel; error=http_response_header_section_size");

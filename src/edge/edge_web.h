@@ -78,7 +78,9 @@ void edge_web_h2_header(struct edge_web *w, const uint8_t *name, size_t nlen, co
 void edge_web_h2_request(struct edge_web *w, bool end_stream);
 ssize_t edge_web_read_down(struct edge_web *w, uint8_t *buf, size_t len, uint32_t *flags);
 
-/* Tunnel side, called by edge_tconn. */
+/* Tunnel side, called by edge_tconn. on_header keeps the response's fields; a :status that
+ * st_http_status refuses is kept as -EINVAL, and on_response answers the visitor 502
+ * (proxy-status ST_HTTP_PS_BAD_STATUS) instead of forwarding the response. */
 void edge_web_on_header(struct edge_web *w, const uint8_t *name, size_t nlen, const uint8_t *value,
                         size_t vlen);
 void edge_web_on_response(struct edge_web *w);

@@ -16,6 +16,7 @@
 #include "gw_web.h"
 #include "st_capsule.h"
 #include "st_ctrl.h"
+#include "st_http.h"
 #include "st_log.h"
 #include "st_tls.h"
 
@@ -205,9 +206,10 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *fr, const uint8_t 
     struct gw_flow *f = nghttp2_session_get_stream_user_data(s, fr->hd.stream_id);
     if (f && fr->headers.cat == NGHTTP2_HCAT_RESPONSE && nlen == 7 &&
         memcmp(name, ":status", 7) == 0) {
-        f->status = 0;
-        for (size_t i = 0; i < vlen && i < 3; i++)
-            f->status = f->status * 10 + (value[i] - '0');
+        f->status = st_http_status((const char *)value, vlen);
+        if (f->status < 0) /* gw_flow_on_response then resets the stream and the client */
+            st_warn("reach: %s -> %s: malformed :status \"%.*s\" from the edge", f->client,
+                    f->authority, (int)(vlen < 16 ? vlen : 16), (const char *)value);
         return 0;
     }
     if (!f || f->started)

@@ -57,8 +57,9 @@ struct gw_dns {
     struct st_timer deadline;   /* GW_DNS_TIMEOUT_MS for the whole resolution */
     struct st_defer done;       /* delivers the result outside c-ares and the I/O batch */
     struct st_defer sweep;      /* makes released socket slots reusable after the batch */
+    struct st_defer release;    /* frees a gw_dns freed during an I/O batch, after it */
     unsigned gen;
-    bool busy, finished, timed_out;
+    bool busy, finished, timed_out, freed;
     char name[256];
     gw_dns_cb cb;
     void *arg;
@@ -532,6 +533,8 @@ static void on_deadline(struct st_timer *t)
 
 /* ---- public ---- */
 
+static void on_release(struct st_defer *df);
+
 static int set_servers(struct gw_dns *d, const struct st_sockaddr *servers, size_t n)
 {
     struct ares_addr_port_node *list = calloc(n, sizeof(*list));
@@ -601,6 +604,7 @@ struct gw_dns *gw_dns_new(struct st_loop *loop, const struct st_sockaddr *server
     st_timer_init(&d->deadline, loop, on_deadline, d);
     st_defer_init(&d->done, on_done, d);
     st_defer_init(&d->sweep, on_sweep, d);
+    st_defer_init(&d->release, on_release, d);
     return d;
 
 fail_destroy:
@@ -646,21 +650,40 @@ bool gw_dns_busy(const struct gw_dns *d)
     return d->busy;
 }
 
+/* The memory: socket slots (their st_io may still be named by events of the current
+ * batch until it ends), the c-ares library reference and d. */
+static void release(struct gw_dns *d)
+{
+    for (struct dns_sock *s = d->socks, *next; s; s = next) {
+        next = s->next;
+        free(s);
+    }
+    ares_library_cleanup();
+    free(d);
+}
+
+static void on_release(struct st_defer *df)
+{
+    release(df->data);
+}
+
 void gw_dns_free(struct gw_dns *d)
 {
-    if (!d)
+    if (!d || d->freed)
         return;
+    d->freed = true;
     d->gen++; /* callbacks run by ares_destroy are stale */
+    d->busy = false;
+    d->cb = NULL;
     st_defer_cancel(d->loop, &d->done);
     st_timer_stop(&d->deadline);
     st_timer_stop(&d->ares_timer);
     ares_destroy(d->ch); /* closes sockets through sock_state_cb (which queues sweep) */
     st_defer_cancel(d->loop, &d->sweep);
-    for (struct dns_sock *s = d->socks, *next; s; s = next) {
-        next = s->next;
-        st_io_stop(&s->io);
-        free(s);
-    }
-    ares_library_cleanup();
-    free(d);
+    for (struct dns_sock *s = d->socks; s; s = s->next)
+        st_io_stop(&s->io);           /* events of this batch for them are skipped by the loop */
+    if (st_loop_dispatching(d->loop)) /* e.g. from a signal, timer or other fd callback */
+        st_defer_queue(d->loop, &d->release);
+    else
+        release(d);
 }

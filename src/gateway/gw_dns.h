@@ -46,9 +46,11 @@ int gw_dns_resolve(struct gw_dns *d, const char *srv_name, gw_dns_cb cb, void *a
 /* True from gw_dns_resolve until the callback is called. */
 bool gw_dns_busy(const struct gw_dns *d);
 /* Cancels any resolution (its callback is not called) and frees. Accepts NULL. Safe from
- * the result callback, other deferred callbacks and outside st_loop_run; not from an fd or
- * timer callback, where the loop may still hold an event for one of its sockets in the
- * same batch (as for any st_io owner). */
+ * any callback: the result callback (results are only delivered from a deferred
+ * callback, never from inside c-ares), other deferred callbacks, outside st_loop_run, and
+ * fd, timer or signal callbacks of the loop's current batch (st_loop_dispatching), where
+ * the loop may still hold an event for one of its sockets: it then stops everything at
+ * once and releases the memory right after the batch, in the same loop iteration. */
 void gw_dns_free(struct gw_dns *d);
 
 #endif

@@ -599,8 +599,12 @@ void gw_flow_on_response(struct gw_flow *f)
     }
     if (f->status >= 200 && f->status < 300)
         return;
-    st_info("reach: %s -> %s: refused by the edge (%d): resetting the client", f->client,
-            f->authority, f->status);
+    if (f->status < 0) /* malformed :status, logged by gw_conn */
+        st_info("reach: %s -> %s: no valid answer from the edge: resetting the client", f->client,
+                f->authority);
+    else
+        st_info("reach: %s -> %s: refused by the edge (%d): resetting the client", f->client,
+                f->authority, f->status);
     abort_pcb(f);
     reset_stream(f, NGHTTP2_CANCEL);
 }

@@ -55,7 +55,8 @@ struct gw_flow {
 /* Reach: a TCP connection accepted on the TUN becomes a CONNECT on a reach connection.
  * Returns 0, or -1 when it was refused (pcb aborted: the accept callback returns ERR_ABRT). */
 int gw_flow_accept(struct gw_server *gw, struct tcp_pcb *pcb);
-/* Reach: the edge answered the CONNECT (f->status): relay on 2xx, else reset the client. */
+/* Reach: the edge answered the CONNECT (f->status, -EINVAL when malformed): relay on 2xx,
+ * else reset the stream and the client. */
 void gw_flow_on_response(struct gw_flow *f);
 /* Allocates a flow for a new request stream (headers follow). NULL on ENOMEM. */
 struct gw_flow *gw_flow_new(struct gw_conn *c, int32_t sid);

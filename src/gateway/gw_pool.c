@@ -188,8 +188,8 @@ static bool reapable(struct gw_server *gw, const struct gw_conn *c)
            gw_conn_idle((struct gw_conn *)c);
 }
 
-/* Frees idle retired connections and replaced resolvers. Deferred: an fd or timer callback
- * must not free objects that may own events later in the same epoll batch. */
+/* Frees idle retired connections. Deferred: an fd or timer callback must not free
+ * objects that may own events later in the same epoll batch. */
 static void reap(struct st_defer *d)
 {
     struct gw_server *gw = d->data;
@@ -207,9 +207,6 @@ static void reap(struct st_defer *d)
     }
     if (offers) /* their ROUTES no longer count */
         gw_reach_sync(gw);
-    for (size_t i = 0; i < gw->n_dns_old; i++)
-        gw_dns_free(gw->dns_old[i]);
-    gw->n_dns_old = 0;
 }
 
 static void on_tick(struct st_timer *tm)
@@ -236,16 +233,13 @@ static void on_tick(struct st_timer *tm)
     st_timer_start(tm, POOL_TICK_MS);
 }
 
-/* The resolver is freed by reap: this may run in the signal (fd) callback. */
+/* Runs in the SIGHUP (signal fd) callback and may one day run in the resolver's own
+ * result callback: gw_dns_free is safe from both (its result is not delivered after this;
+ * its memory outlives the current I/O batch). */
 static void retire_dns(struct gw_server *gw)
 {
-    if (!gw->dns)
-        return;
-    if (gw->n_dns_old == GW_DNS_OLD_MAX) /* that many reloads in one batch: free the oldest */
-        gw_dns_free(gw->dns_old[--gw->n_dns_old]);
-    gw->dns_old[gw->n_dns_old++] = gw->dns;
+    gw_dns_free(gw->dns);
     gw->dns = NULL;
-    st_defer_queue(&gw->loop, &gw->reap);
 }
 
 static int use_static(struct gw_server *gw, bool fresh)
@@ -381,9 +375,6 @@ void gw_pool_fini(struct gw_server *gw)
 {
     st_timer_stop(&gw->pool_timer);
     st_defer_cancel(&gw->loop, &gw->reap);
-    for (size_t i = 0; i < gw->n_dns_old; i++)
-        gw_dns_free(gw->dns_old[i]);
-    gw->n_dns_old = 0;
     for (size_t i = 0; i < gw->n_conns; i++)
         gw_conn_free(gw->conns[i]);
     while (gw->retired) {

@@ -16,8 +16,6 @@
 
 /* The gateway process: loop, TUN + lwIP, the edge connections and the virtual IP pool. */
 
-#define GW_DNS_OLD_MAX 4
-
 struct gw_conn;
 struct gw_origin;
 
@@ -40,10 +38,8 @@ struct gw_server {
     struct gw_conn *retired;        /* replaced connections draining (next_retired list) */
     struct gw_edge_target *targets; /* the edges, sorted (gw_edges_sort) */
     size_t n_targets;
-    struct gw_dns *dns;                     /* edge-srv discovery, NULL with a static list */
-    struct gw_dns *dns_old[GW_DNS_OLD_MAX]; /* replaced by reloads, freed by reap */
-    size_t n_dns_old;
-    struct st_defer reap; /* frees idle retired connections and dns_old */
+    struct gw_dns *dns;   /* edge-srv discovery, NULL with a static list */
+    struct st_defer reap; /* frees idle retired connections */
     uint64_t last_resolve, next_resolve;
     struct st_timer pool_timer;
     struct gw_vip_pool *vips;

@@ -5,19 +5,21 @@
 # the HTTP/1.1 upgrade form).
 #   - dig: 1000 queries to the private resolver 198.51.100.53 all answered; a truncated
 #     answer retried over TCP; dig +tcp
-#   - 1400-byte datagrams intact (udpecho, 50 flows; MASQUE over TLS h2 and h2c)
-#   - iperf3 -u at a fixed rate both ways: loss < 1%, reordering reported
+#   - 1400-byte datagrams intact both ways (udpecho: every datagram's content checked, 50
+#     flows; the echo server's own count matches); MASQUE over TLS h2 and h2c
 #   - ping -c 20 both ways: 0% loss, every sequence number once, TTL 61 (three routers)
 #   - ICMP errors instead of silence: host unreachable, "packet filtered" for a
 #     destination the edge refuses (ping and dig), time exceeded at the tunnel, and port
 #     unreachable for a UDP port nobody listens on (relayed back through the stream)
-#   - 10k UDP flows opened and expired (udp-idle-timeout 10 s here): live flows back to 0,
-#     the gateway's RSS back near its baseline
+#   - 10k UDP flows opened (udp_opened +10000 at the expose gateway) and expired
+#     (udp-idle-timeout 10 s here): live flows back to 0, the gateway's RSS back near its
+#     baseline
+# Rates and loss under load are benchmark figures: scripts/bench.sh udp (iperf3 -u).
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_root
-require_cmd dig iperf3 ping python3
+require_cmd dig ping python3
 export LAB_GATEWAY_EXTRA_YAML=$'udp-idle-timeout: 10\ndns-idle-timeout: 5\nicmp-idle-timeout: 5'
 lab_up --sites 2
 
@@ -28,7 +30,8 @@ DNS=198.51.100.53
 dir=$LAB_DIR/t-udp
 rm -rf "$dir"
 mkdir -p "$dir"
-on_cleanup "rm -rf $dir"
+cleanup_dir() { rm -rf "$dir"; }
+on_cleanup cleanup_dir
 
 # --- DNS
 r=$(in_ns st-priv2 dig +short +time=2 +tries=2 @$DNS host.corp.test) || fail "dig failed"
@@ -61,6 +64,11 @@ assert_match "^ok 500/500" "$r" "site 1 -> site 2: 500 x 1400 B intact"
 r=$(in_ns st-priv2 python3 "$HERE/udpecho.py" --client "$P1:7" --size 8000 --count 50 \
     --timeout 3) || fail "fragmented datagrams: $r"
 assert_match "^ok 50/50 size 8000" "$r" "8000-byte datagrams (IP fragments) intact"
+# The server's own count (written every 0.5 s): each datagram arrived once, no duplicates.
+echoed() { awk '{print $2}' "$dir/echo1.count" 2>/dev/null; }
+echoed_at_least() { (($(echoed || echo 0) >= $1)); }
+wait_for 10 "echo server count" echoed_at_least 2050
+assert_eq 2050 "$(echoed)" "datagrams echoed by site 1's server (2000 + 50)"
 
 # --- MASQUE client at the edge's access listener (TLS + ALPN h2, and h2c)
 r=$(in_ns st-client python3 "$HERE/masque.py" --proxy 198.18.0.1:8443 --ca "$CA_FILE" \
@@ -90,21 +98,6 @@ set -e
 assert_eq 2 "$rc" "masque to an address nobody serves refused"
 assert_match "destination_ip_prohibited" "$r" "unserved address: proxy-status"
 
-# --- iperf3 -u at a fixed rate, both directions
-start_bg iperf-s st-priv iperf3 -s -B "$P1" -p 5201
-wait_for 10 "iperf3 server" listening st-priv "$P1:5201"
-for rev in "" "-R"; do
-    in_ns st-priv2 iperf3 -c "$P1" -p 5201 -u -b 50M -l 1400 -t 4 -J $rev >"$dir/iperf.json" ||
-        fail "iperf3 -u $rev failed"
-    read -r lost total pct ooo < <(python3 -c '
-import json, sys
-s = json.load(open(sys.argv[1]))["end"]["sum"]
-print(s["lost_packets"], s["packets"], s["lost_percent"], s.get("out_of_order", 0))' "$dir/iperf.json")
-    python3 -c "import sys; sys.exit(0 if float('$pct') < 1.0 else 1)" ||
-        fail "iperf3 -u $rev: $lost of $total lost ($pct%)"
-    pass "iperf3 -u 50 Mbit/s ${rev:-forward}: $lost/$total lost ($pct%), $ooo out of order"
-done
-
 # --- ICMP echo
 for pair in "st-priv2 $P1" "st-priv $P2"; do
     read -r ns dst <<<"$pair"
@@ -126,27 +119,25 @@ assert_match "From 198.18.200.1 icmp_seq=1 Packet filtered" "$out" \
 out=$(in_ns st-priv2 ping -n -t 2 -c 1 -W 2 "$P1" 2>&1 || true)
 assert_match "From 100.64.0.2 icmp_seq=1 Time to live exceeded" "$out" \
     "TTL running out at the tunnel: time exceeded from the reach gateway"
-t0=$(now_ms)
+# dig says "timed out" when nothing comes back: these texts need the relayed ICMP error
 out=$(in_ns st-priv dig +tries=1 +time=5 @198.18.200.1 x.test 2>&1 || true)
-assert_match "host unreachable" "$out" "dig to a refused destination fails fast"
-(($(now_ms) - t0 < 3000)) || fail "dig to a refused destination took $(($(now_ms) - t0)) ms"
-t0=$(now_ms)
+assert_match "host unreachable" "$out" "dig to a refused destination: ICMP error relayed"
 out=$(in_ns st-priv2 dig +tries=1 +time=5 @"$P1" host.corp.test 2>&1 || true)
 assert_match "connection refused" "$out" "dig to a host without a resolver: port unreachable relayed"
-(($(now_ms) - t0 < 3000)) || fail "dig to a closed port took $(($(now_ms) - t0)) ms"
 
 # --- 10k UDP flows created and expired
 GL=$LAB_DIR/logs/gateway.log
 udp_idle() { [[ $(gw_stat "$GL" udp_live) == 0 ]]; }
 wait_for 30 "earlier UDP flows expired" udp_idle
 base=$(gw_stat "$GL" rss_kb)
+opened=$(gw_stat "$GL" udp_opened)
 r=$(in_ns st-priv2 python3 "$HERE/udpecho.py" --client "$P1:7" --size 64 --count 10000 \
     --flows 10000 --timeout 5) || fail "10k flows: $r"
 assert_match "^ok 10000/10000 size 64 flows 10000" "$r" "10000 UDP flows, each answered"
+assert_eq $((opened + 10000)) "$(gw_stat "$GL" udp_opened)" "udp_opened: one flow per 5-tuple"
 live=$(gw_stat "$GL" udp_live)
 peak=$(gw_stat "$GL" rss_kb)
-((live >= 9000)) || fail "only $live UDP flows live after the burst"
-pass "10k flows: $live live at the gateway, rss $base -> $peak kB"
+pass "10k flows: $live still live at the gateway, rss $base -> $peak kB"
 wait_for 40 "10k UDP flows expired" udp_idle
 after=$(gw_stat "$GL" rss_kb)
 pass "10k flows expired: udp_live 0, $(gw_stat "$GL" dgram_expired) expired, rss $base -> $peak -> $after kB"

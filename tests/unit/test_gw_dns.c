@@ -9,6 +9,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -462,6 +464,60 @@ START_TEST(test_free_in_callback_and_in_flight)
 }
 END_TEST
 
+/* Another object's fd callback (a SIGHUP reload in the gateway) frees the resolver while
+ * the same epoll batch still holds the event of its answer: the loop must skip that event
+ * on live memory (ASan flagged a heap-use-after-free here), and no result is delivered. */
+struct freer {
+    struct st_io io;
+    struct gw_dns *d;
+    bool ran;
+};
+
+static void on_freer(struct st_io *io, uint32_t events)
+{
+    struct freer *f = io->data;
+    uint64_t v;
+
+    (void)events;
+    ck_assert_int_eq(read(io->fd, &v, sizeof(v)), (ssize_t)sizeof(v));
+    ck_assert(st_loop_dispatching(io->loop));
+    gw_dns_free(f->d);
+    f->d = NULL;
+    f->ran = true;
+    st_io_stop(io);
+}
+
+START_TEST(test_free_from_another_fd_callback_in_batch)
+{
+    struct st_loop loop;
+    struct result r;
+    struct freer f = {0};
+    struct epoll_event ev[8];
+    int n = 0;
+
+    setup_result(&r, &loop);
+    int efd = eventfd(1, EFD_NONBLOCK | EFD_CLOEXEC); /* readable at once: first in the batch */
+    ck_assert_int_ge(efd, 0);
+    f.d = r.d;
+    st_io_init(&f.io, &loop, efd, on_freer, &f);
+    ck_assert_int_eq(st_io_set(&f.io, EPOLLIN), 0);
+    ck_assert_int_eq(gw_dns_resolve(r.d, "_subtunnel._tcp.lab.test", on_result, &r), 0);
+    r.d = NULL; /* owned by f now */
+    /* Wait (bounded, without dispatching) for dnsmasq's answer: level-triggered, both
+     * events then come in one batch, the eventfd's first. */
+    for (uint64_t end = now_ms() + 3000; n < 2 && now_ms() < end;)
+        n = epoll_wait(loop.epfd, ev, 8, 50);
+    ck_assert_int_eq(n, 2);
+    ck_assert_ptr_eq(ev[0].data.ptr, &f.io);
+    run(&r, 300); /* the batch, then nothing: the limit timer ends the run */
+    ck_assert(f.ran);
+    ck_assert(r.limit_hit);
+    ck_assert_int_eq(r.calls, 0);
+    close(efd);
+    teardown_result(&r);
+}
+END_TEST
+
 /* ---- servers that do not answer (no dnsmasq) ---- */
 
 static void unreachable(const int *ports, size_t n, int want_status, uint64_t max_ms)
@@ -525,6 +581,7 @@ static Suite *dns_suite(void)
     tcase_add_test(tc, test_busy_and_bad_input);
     tcase_add_test(tc, test_resolve_again_from_callback);
     tcase_add_test(tc, test_free_in_callback_and_in_flight);
+    tcase_add_test(tc, test_free_from_another_fd_callback_in_batch);
     suite_add_tcase(s, tc);
     tcase_set_timeout(tu, 30);
     tcase_add_test(tu, test_nothing_listens);

@@ -7,6 +7,24 @@
 
 #define S(x) x, strlen(x)
 
+START_TEST(test_status)
+{
+    static const char *const bad[] = {"",     "2",    "20",   "2000",        "1:0", "2x0",
+                                      " 200", "200 ", "-20",  "+20",         "099", "000",
+                                      "600",  "999",  "20\0", "\xb2\x30\x30"};
+
+    ck_assert_int_eq(st_http_status(S("200")), 200);
+    ck_assert_int_eq(st_http_status(S("100")), 100);
+    ck_assert_int_eq(st_http_status(S("404")), 404);
+    ck_assert_int_eq(st_http_status(S("599")), 599);
+    ck_assert_int_eq(st_http_status("2001", 3), 200); /* only len bytes are read */
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        ck_assert_msg(st_http_status(bad[i], i == 14 ? 3 : strlen(bad[i])) == -EINVAL,
+                      "\"%s\" accepted", bad[i]);
+    ck_assert_int_eq(st_http_status(NULL, 3), -EINVAL);
+}
+END_TEST
+
 START_TEST(test_names)
 {
     ck_assert(st_http_name_valid(S("content-type"), true));
@@ -95,6 +113,7 @@ static Suite *http_suite(void)
     tcase_add_test(tc, test_hop_by_hop);
     tcase_add_test(tc, test_proxy_set);
     tcase_add_test(tc, test_xff);
+    tcase_add_test(tc, test_status);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -43,6 +43,7 @@ static int io_hits, defer_hits;
 
 static void defer_cb(struct st_defer *d)
 {
+    ck_assert(!st_loop_dispatching(d->data)); /* after the batch */
     defer_hits++;
     st_loop_stop(d->data);
 }
@@ -52,6 +53,7 @@ static void io_cb(struct st_io *io, uint32_t ev)
     char buf[8];
     ck_assert(ev & EPOLLIN);
     ck_assert_int_eq(read(io->fd, buf, sizeof(buf)), 1);
+    ck_assert(st_loop_dispatching(io->loop));
     io_hits++;
 }
 
@@ -70,7 +72,9 @@ START_TEST(io_then_deferred)
     st_defer_queue(&loop, &d);
     st_defer_queue(&loop, &d); /* twice is once */
     io_hits = defer_hits = 0;
+    ck_assert(!st_loop_dispatching(&loop));
     ck_assert_int_eq(st_loop_run(&loop), 0);
+    ck_assert(!st_loop_dispatching(&loop));
     ck_assert_int_eq(defer_hits, 1);
     ck_assert_int_eq(io_hits, 1);
     st_io_stop(&io);
