@@ -29,6 +29,12 @@ static void on_done(struct st_defer *d)
 {
     struct edge_flow *f = d->data;
     f->srv->live_flows--;
+    if (f->all_prev)
+        f->all_prev->all_next = f->all_next;
+    else
+        f->srv->flows = f->all_next;
+    if (f->all_next)
+        f->all_next->all_prev = f->all_prev;
     st_stall_stop(&f->stall);
     st_stall_stop(&f->idle);
     st_bq_fini(&f->up);
@@ -277,6 +283,10 @@ static struct edge_flow *flow_alloc(struct edge_server *srv)
     f->kind = EDGE_STREAM_FLOW;
     f->srv = srv;
     srv->live_flows++;
+    f->all_next = srv->flows;
+    if (srv->flows)
+        srv->flows->all_prev = f;
+    srv->flows = f;
     st_io_init(&f->io, &srv->loop, -1, flow_io, f);
     st_defer_init(&f->done, on_done, f);
     st_stall_init(&f->stall, &srv->loop, on_stall, f);
@@ -659,13 +669,14 @@ void edge_flow_up_sent(struct edge_flow *f, size_t len)
 size_t edge_flow_revoke(struct edge_server *srv)
 {
     size_t n = 0;
-    for (struct edge_tconn *c = srv->tconns; c; c = c->next)
-        for (struct edge_flow *f = c->flows; f; f = f->tc_next) {
-            if (!f->has_cred || f->failed || edge_access_known(&srv->cfg, f->cred))
-                continue;
-            st_info("flow %s: its access token was removed by the reload: closed", f->target);
-            cut(f);
-            n++;
-        }
+    /* Every flow, also those whose tunnel stream already ended while bytes still wait for
+     * the user: a revoked token gets nothing more. */
+    for (struct edge_flow *f = srv->flows; f; f = f->all_next) {
+        if (!f->has_cred || f->failed || access_gone(f) || edge_access_known(&srv->cfg, f->cred))
+            continue;
+        st_info("flow %s: its access token was removed by the reload: closed", f->target);
+        cut(f);
+        n++;
+    }
     return n;
 }

@@ -36,7 +36,8 @@ struct edge_flow {
     struct edge_tconn *tc; /* tunnel side; NULL once the stream is gone */
     int32_t sid;
     struct edge_flow *tc_next, *tc_prev;
-    struct edge_ah2 *ah; /* HTTP/2 access side; NULL for HTTP/1.1 or once gone */
+    struct edge_flow *all_next, *all_prev; /* srv->flows: every live flow */
+    struct edge_ah2 *ah;                   /* HTTP/2 access side; NULL for HTTP/1.1 or once gone */
     int32_t asid;
     struct edge_flow *ah_next, *ah_prev;
     bool h2;         /* access side is an HTTP/2 stream */
