@@ -51,6 +51,12 @@ struct edge_config {
     int grace_period_ms;       /* grace-period: seconds, default 30, 0..3600 */
     int heartbeat_interval_ms; /* heartbeat-interval: seconds, default 5, 1..300 */
     int heartbeat_count;       /* heartbeat-count: default 5, 1..100 */
+    /* Limits for peers that have not authenticated (users, visitors); see configuration.md */
+    int idle_timeout_ms;     /* idle-timeout: seconds, default 60, 1..3600 */
+    int request_timeout_ms;  /* request-timeout: seconds, default 10, 1..300 */
+    int visitor_max_streams; /* visitor-max-streams: default 100, 1..1000 */
+    int tunnel_max_requests; /* tunnel-max-requests: default 1000, 1..100000 */
+    int log_refusals;        /* log-refusals: lines per second per kind, default 10, 1..10000 */
 };
 
 /* Loads and validates path into *cfg (overwritten; release with edge_config_fini). On failure

@@ -365,7 +365,7 @@ void edge_flow_h2_header(struct edge_flow *f, const uint8_t *name, size_t nlen,
     else if (nlen == 19 && memcmp(name, "proxy-authorization", 19) == 0 && f->ah->reach) {
         f->authorized = (f->src_tunnel = reach_tunnel(f->srv, value, vlen)) != NULL;
         if (f->authorized) /* a reach gateway with a valid token */
-            st_h2conn_bulk_reads(&f->ah->h2);
+            edge_ah2_authenticated(f->ah);
     } else if (nlen == 19 && memcmp(name, "proxy-authorization", 19) == 0)
         f->authorized = edge_access_authorized(&f->srv->cfg, (const char *)value, vlen);
     else if (nlen == 16 && memcmp(name, "subtunnel-client", 16) == 0 && f->ah->reach)
@@ -422,8 +422,9 @@ void edge_flow_h2_request(struct edge_flow *f, const char *client)
     }
     if (!f->authorized) {
         f->srv->auth_failures++;
-        st_info("access %s: CONNECT %s over HTTP/2: proxy authentication failed", client,
-                f->target);
+        edge_refusal(f->srv, EDGE_REFUSE_AUTH,
+                     "access %s: CONNECT %s over HTTP/2: proxy authentication failed", client,
+                     f->target);
         respond_error(f, 407, "subtunnel; error=http_request_denied");
         return;
     }

@@ -22,8 +22,6 @@
 
 #define RBUF 16384
 #define WBUF 20480 /* a response head: up to 16 KiB of fields plus framing */
-#define HEAD_TIMEOUT_MS 10000
-#define IDLE_TIMEOUT_MS 60000
 #define TARGET_MAX 8192
 #define ROUNDS 16
 #define LINGER_MS 2000           /* after an answer, input is drained this long at most */
@@ -198,7 +196,7 @@ static int on_begin(http_parser *p)
     vc->head->tlen = vc->head->n_fields = vc->head->used = 0;
     vc->head->in_value = vc->head->overflow = vc->head->bad_target = false;
     vc->in_head = true;
-    st_timer_start(&vc->timer, HEAD_TIMEOUT_MS);
+    st_timer_start(&vc->timer, (uint64_t)vc->srv->cfg.request_timeout_ms);
     return 0;
 }
 
@@ -372,7 +370,8 @@ static void process(struct edge_vconn *vc)
         if (e == HPE_PAUSED || vc->parser.upgrade)
             continue; /* bytes after an upgrade wait until the origin switched (respond) */
         if (e != HPE_OK) {
-            st_info("visitor %s: bad request: %s", vc->client, http_errno_description(e));
+            edge_refusal(vc->srv, EDGE_REFUSE_REQUEST, "visitor %s: bad request: %s", vc->client,
+                         http_errno_description(e));
             if (vc->w || vc->resp_started) { /* broken body mid-request */
                 vc_close(vc, true);
                 return;
@@ -505,7 +504,7 @@ static void exchange_done(struct edge_vconn *vc)
     vc->msg_done = vc->resp_started = vc->resp_done = vc->chunked = false;
     vc->wlen = vc->woff = 0;
     http_parser_pause(&vc->parser, 0);
-    st_timer_start(&vc->timer, IDLE_TIMEOUT_MS);
+    st_timer_start(&vc->timer, (uint64_t)vc->srv->cfg.idle_timeout_ms);
     st_defer_queue(&vc->srv->loop, &vc->read_d); /* a pipelined request may be buffered */
 }
 
@@ -619,7 +618,7 @@ static void vc_io(struct st_io *io, uint32_t events)
             vc_close(vc, false);
             return;
         }
-        st_timer_start(&vc->timer, HEAD_TIMEOUT_MS);
+        st_timer_start(&vc->timer, (uint64_t)vc->srv->cfg.request_timeout_ms);
     }
     if (watching_hangup(vc) && (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
         st_debug("visitor %s: gone before the response ended", vc->client);
@@ -683,7 +682,7 @@ void edge_vconn_accept(struct edge_server *srv, int lfd, bool tls)
             vc->next->prev = vc;
         srv->vconns = vc;
         srv->n_vconns++;
-        st_timer_start(&vc->timer, HEAD_TIMEOUT_MS);
+        st_timer_start(&vc->timer, (uint64_t)srv->cfg.request_timeout_ms);
         update_events(vc);
     }
 }

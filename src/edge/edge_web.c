@@ -17,9 +17,18 @@
 #include "st_http.h"
 #include "st_log.h"
 
+/* The request no longer counts against its tunnel's tunnel-max-requests. */
+static void release_tunnel(struct edge_web *w)
+{
+    if (w->tunnel)
+        w->tunnel->live_webs--;
+    w->tunnel = NULL;
+}
+
 static void on_done(struct st_defer *d)
 {
     struct edge_web *w = d->data;
+    release_tunnel(w);
     w->srv->live_webs--;
     st_bq_fini(&w->up);
     st_bq_fini(&w->down);
@@ -118,7 +127,8 @@ void edge_web_send(struct edge_web *w, const struct edge_visit_req *req, bool bo
     const char *why = "bad request";
     int rv = edge_visit_to_h2(req, h, &why);
     if (rv < 0) {
-        st_info("visitor %s: %s %.100s: %s", w->client, req->method, req->target, why);
+        edge_refusal(srv, EDGE_REFUSE_REQUEST, "visitor %s: %s %.100s: %s", w->client, req->method,
+                     req->target, why);
         edge_web_local(w, rv == -E2BIG ? 431 : 400, "subtunnel; error=http_request_error");
         free(h);
         return;
@@ -131,11 +141,13 @@ void edge_web_send(struct edge_web *w, const struct edge_visit_req *req, bool bo
     if (!c) {
         srv->visits_refused++;
         if (!t || connected) {
-            st_info("visitor %s: no tunnel serves host '%s'", w->client, w->host);
+            edge_refusal(srv, EDGE_REFUSE_REQUEST, "visitor %s: no tunnel serves host '%s'",
+                         w->client, w->host);
             edge_web_local(w, 404, NULL);
         } else {
-            st_info("visitor %s: host '%s': tunnel %s has no registered connection", w->client,
-                    w->host, t->id);
+            edge_refusal(srv, EDGE_REFUSE_REQUEST,
+                         "visitor %s: host '%s': tunnel %s has no registered connection", w->client,
+                         w->host, t->id);
             edge_web_local(w, 502,
                            "subtunnel; error=destination_unavailable; "
                            "details=\"tunnel not connected\"");
@@ -143,15 +155,29 @@ void edge_web_send(struct edge_web *w, const struct edge_visit_req *req, bool bo
         free(h);
         return;
     }
+    if (!edge_limits_tunnel_room(t->live_webs, srv->cfg.tunnel_max_requests)) {
+        edge_refusal(srv, EDGE_REFUSE_LIMIT,
+                     "visitor %s: host '%s': tunnel %s has %zu requests open (tunnel-max-requests)",
+                     w->client, w->host, t->id, t->live_webs);
+        srv->visits_refused++;
+        edge_web_local(w, 503,
+                       "subtunnel; error=connection_limit_reached; "
+                       "details=\"too many requests open on this tunnel\"");
+        free(h);
+        return;
+    }
     w->up_eof = !body;
     int32_t sid = edge_tconn_open_web(c, w, h->nv, h->n_nv, body);
     free(h);
     if (sid < 0) {
-        st_warn("visitor %s: host '%s': cannot open a stream: %s", w->client, w->host,
-                nghttp2_strerror(sid));
+        st_log_limited(&srv->limits.log[EDGE_REFUSE_LIMIT], ST_LOG_WARN,
+                       "visitor %s: host '%s': cannot open a stream: %s", w->client, w->host,
+                       nghttp2_strerror(sid));
         edge_web_local(w, 503, "subtunnel; error=connection_limit_reached");
         return;
     }
+    w->tunnel = t;
+    t->live_webs++;
     st_debug("visitor %s: %s %s%.200s: stream %d on tunnel %s", w->client, req->method, w->host,
              req->target, sid, t->id);
 }
@@ -332,6 +358,7 @@ void edge_web_on_tunnel_close(struct edge_web *w, uint32_t code)
     if (w->tc && w->down.len && !w->local) /* never consumed on this stream now */
         nghttp2_session_consume_connection(w->tc->h2.session, w->down.len);
     w->tc = NULL;
+    release_tunnel(w);
     drop_up(w);
     if (!w->local) {
         if (!w->responded) {

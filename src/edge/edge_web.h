@@ -27,7 +27,8 @@ struct edge_ah2;
 struct edge_web {
     int kind; /* EDGE_STREAM_WEB (edge_tconn.h): first, as in edge_flow */
     struct edge_server *srv;
-    struct edge_tconn *tc; /* tunnel side; NULL once the stream is gone */
+    struct edge_tconn *tc;      /* tunnel side; NULL once the stream is gone */
+    struct edge_tunnel *tunnel; /* counted in tunnel->live_webs while the stream lives */
     int32_t sid;
     struct edge_web *tc_next, *tc_prev;
     struct edge_vconn *vc; /* HTTP/1.1 visitor side; NULL for HTTP/2 or once gone */
