@@ -32,6 +32,7 @@ static void on_done(struct st_defer *d)
     w->srv->live_webs--;
     st_bq_fini(&w->up);
     st_bq_fini(&w->down);
+    free(w->arena);
     free(w);
 }
 
@@ -48,7 +49,11 @@ struct edge_web *edge_web_new(struct edge_server *srv, const char *client)
     struct edge_web *w = malloc(sizeof(*w));
     if (!w)
         return NULL;
-    memset(w, 0, offsetof(struct edge_web, arena)); /* the arena needs no zeroing */
+    memset(w, 0, offsetof(struct edge_web, fields)); /* the fields need no zeroing */
+    w->n_fields = w->used = 0;
+    w->overflow = w->host_field = w->host_conflict = false;
+    w->arena = NULL;
+    w->arena_cap = 0;
     w->kind = EDGE_STREAM_WEB;
     w->srv = srv;
     srv->live_webs++;
@@ -224,11 +229,47 @@ void edge_web_access_gone(struct edge_web *w, bool clean)
     maybe_free(w);
 }
 
+static const char *rebase(const char *p, const char *from, char *to)
+{
+    return p ? to + (p - from) : NULL;
+}
+
+/* Makes room for `need` more bytes in the arena (doubling, at most EDGE_WEB_ARENA); the
+ * pointers into it follow. False when it would pass the limit or memory is short. */
+static bool arena_room(struct edge_web *w, size_t need)
+{
+    if (need <= w->arena_cap - w->used)
+        return true;
+    if (need > EDGE_WEB_ARENA - w->used)
+        return false;
+    size_t cap = w->arena_cap ? w->arena_cap : EDGE_WEB_ARENA_MIN;
+    while (cap - w->used < need)
+        cap *= 2;
+    if (cap > EDGE_WEB_ARENA)
+        cap = EDGE_WEB_ARENA;
+    char *old = w->arena, *a = malloc(cap);
+    if (!a)
+        return false;
+    if (old) {
+        memcpy(a, old, w->used);
+        for (size_t i = 0; i < w->n_fields; i++) {
+            w->fields[i].name = rebase(w->fields[i].name, old, a);
+            w->fields[i].value = rebase(w->fields[i].value, old, a);
+        }
+        w->authority = rebase(w->authority, old, a);
+        w->path = rebase(w->path, old, a);
+        free(old);
+    }
+    w->arena = a;
+    w->arena_cap = cap;
+    return true;
+}
+
 /* Keeps a copy of name/value in the arena as field i (false when it does not fit). */
 static bool keep_field(struct edge_web *w, const uint8_t *name, size_t nlen, const uint8_t *value,
                        size_t vlen)
 {
-    if (w->n_fields == EDGE_WEB_MAX_FIELDS || nlen + vlen + 2 > sizeof(w->arena) - w->used) {
+    if (w->n_fields == EDGE_WEB_MAX_FIELDS || !arena_room(w, nlen + vlen + 2)) {
         w->overflow = true;
         return false;
     }

@@ -17,7 +17,8 @@
 #include "st_loop.h"
 
 #define EDGE_WEB_MAX_FIELDS 100
-#define EDGE_WEB_ARENA 16384
+#define EDGE_WEB_ARENA 16384    /* field bytes kept at most (request, then response fields) */
+#define EDGE_WEB_ARENA_MIN 1024 /* first allocation; doubled as fields come in */
 
 struct edge_server;
 struct edge_tconn;
@@ -51,7 +52,10 @@ struct edge_web {
     struct st_http_field fields[EDGE_WEB_MAX_FIELDS];
     size_t n_fields, used;
     bool overflow, host_field, host_conflict;
-    char arena[EDGE_WEB_ARENA];
+    /* Field text, allocated as fields arrive (a stream costs no field memory before its
+     * first header) and grown up to EDGE_WEB_ARENA; fields, authority and path point in. */
+    char *arena;
+    size_t arena_cap;
 };
 
 struct edge_web *edge_web_new(struct edge_server *srv, const char *client);
