@@ -57,7 +57,7 @@ struct edge_vconn {
     size_t discarded;
     size_t rlen, wlen, woff;
     uint8_t rbuf[RBUF];
-    uint8_t wbuf[WBUF + 32];
+    uint8_t *wbuf; /* WBUF + 32 bytes from the first answer on (need_wbuf) */
 };
 
 static void flush(struct edge_vconn *vc);
@@ -67,6 +67,7 @@ static void on_done(struct st_defer *d)
 {
     struct edge_vconn *vc = d->data;
     free(vc->head);
+    free(vc->wbuf);
     free(vc);
 }
 
@@ -243,6 +244,13 @@ static int on_value(http_parser *p, const char *at, size_t len)
     return 0;
 }
 
+/* The output buffer, allocated when there is a first answer to write: a connection that
+ * never completes a request costs no output buffer. False when memory is short. */
+static bool need_wbuf(struct edge_vconn *vc)
+{
+    return vc->wbuf || (vc->wbuf = malloc(WBUF + 32)) != NULL;
+}
+
 static void local_error(struct edge_vconn *vc, int status, const char *ps)
 {
     struct edge_web *w = edge_web_new(vc->srv, vc->client_ip);
@@ -294,7 +302,7 @@ static int on_headers_complete(http_parser *p)
         body = true; /* a WebSocket's bytes follow (anything else is refused below) */
     edge_web_send(w, &req, body);
     if (expect && body && p->http_minor >= 1 && !w->local && !vc->resp_started &&
-        vc->woff == vc->wlen) {
+        vc->woff == vc->wlen && need_wbuf(vc)) {
         /* Expect: 100-continue is answered here, so the visitor sends its body at once */
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
         memcpy(vc->wbuf, cont, sizeof(cont) - 1);
@@ -449,6 +457,10 @@ void edge_vconn_respond(struct edge_vconn *vc)
     struct edge_web *w = vc->w;
     if (!w || vc->resp_started || vc->closed)
         return;
+    if (!need_wbuf(vc)) {
+        vc_close(vc, true);
+        return;
+    }
     /* the rest of a "100 Continue" still going out stays in front */
     size_t at = vc->woff < vc->wlen ? vc->wlen - vc->woff : 0;
     memmove(vc->wbuf, vc->wbuf + vc->woff, at);
