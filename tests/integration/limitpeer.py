@@ -15,6 +15,12 @@ h2connect.py, HPACK decoding from masque.py). Every mode is bounded by --timeout
       prints "SID:STATUS:PROXY-STATUS" for each, then closes
   limitpeer.py flood HOST:PORT --host H --count N
       N HTTP/1.1 GETs for H on one keep-alive connection; prints "STATUS xN"
+  limitpeer.py reach HOST:PORT --ca FILE --sni NAME [--token T] [--count N]
+      a reach connection (ALPN subtunnel-reach): prints the edge's first SETTINGS as
+      "anon streams=S window=W frame=F"; then up to N CONNECT streams each reset at once
+      (RST_STREAM CANCEL), with the token T if given; prints "authed streams=S window=W
+      frame=F" when a second SETTINGS comes, and "goaway=CODE" when the edge ends the
+      connection
 Exit 0 when the expected end arrived, 1 otherwise (message on stderr)."""
 import argparse
 import os
@@ -177,9 +183,68 @@ def mode_flood(args):
     return 0
 
 
+def settings_text(payload):
+    values = dict(struct.unpack(">HI", payload[i:i + 6]) for i in range(0, len(payload), 6))
+    return "streams=%s window=%s frame=%s" % (values.get(3), values.get(4), values.get(5))
+
+
+def raw_frame(ftype, flags, sid, payload=b""):
+    return (struct.pack(">I", len(payload))[1:] + bytes([ftype, flags])
+            + struct.pack(">I", sid) + payload)
+
+
+def reach_stream(sid, token):
+    """HEADERS of a reach CONNECT stream and its RST_STREAM(CANCEL), as bytes."""
+    block = (hpack_literal(":method", "CONNECT") + hpack_literal(":authority", "198.51.100.10:8000")
+             + hpack_literal("subtunnel-client", "198.51.100.11:40000"))
+    if token:
+        block += hpack_literal("proxy-authorization", "Bearer " + token)
+    return raw_frame(HEADERS, END_HEADERS, sid, block) + raw_frame(RST, 0, sid, struct.pack(">I", 8))
+
+
+def mode_reach(args):
+    """Streams go in batches of 100 with a PING after them, each batch in one write (one TLS
+    record) and the PING's ACK awaited, so the edge has read everything sent when it closes
+    (no TCP reset eats its GOAWAY)."""
+    host, port = args.target.rsplit(":", 1)
+    ctx = ssl.create_default_context(cafile=args.ca)
+    ctx.set_alpn_protocols(["subtunnel-reach"])
+    sock = ctx.wrap_socket(socket.create_connection((host, int(port)), timeout=args.timeout),
+                           server_hostname=args.sni)
+    conn = Conn(sock)
+    sock.sendall(PREFACE)
+    conn.frame(SETTINGS, 0, 0)
+    deadline, seen, sent, ping_wait = time.monotonic() + args.timeout, 0, 0, False
+    while time.monotonic() < deadline:
+        if seen and not ping_wait:
+            if sent == args.count:
+                return 0
+            batch = b""
+            for _ in range(min(100, args.count - sent)):
+                batch += reach_stream(1 + 2 * sent, args.token)
+                sent += 1
+            sock.sendall(batch + raw_frame(PING, 0, 0, b"limits!!"))
+            ping_wait = True
+        ftype, flags, sid, payload = conn.read_frame()
+        if ftype == SETTINGS and not flags & ACK:
+            conn.frame(SETTINGS, ACK, 0)
+            print(("anon " if seen == 0 else "authed ") + settings_text(payload), flush=True)
+            seen += 1
+            if seen == 2:
+                return 0
+        elif ftype == PING and flags & ACK:
+            ping_wait = False
+        elif ftype == GOAWAY:
+            print("goaway=%d" % struct.unpack(">I", payload[4:8])[0])
+            return 0
+        elif ftype == PING:
+            conn.frame(PING, ACK, 0, payload)
+    raise H2Error("neither a second SETTINGS nor GOAWAY in time")
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("mode", choices=["preface", "idle", "streams", "posts", "flood"])
+    ap.add_argument("mode", choices=["preface", "idle", "streams", "posts", "flood", "reach"])
     ap.add_argument("target")
     ap.add_argument("--tls", action="store_true")
     ap.add_argument("--ca")
@@ -187,6 +252,7 @@ def main():
     ap.add_argument("--host", default="nohost.lab.test")
     ap.add_argument("--count", type=int, default=1)
     ap.add_argument("--answers", type=int, default=1)
+    ap.add_argument("--token")
     ap.add_argument("--timeout", type=float, default=20)
     args = ap.parse_args()
     try:

@@ -94,3 +94,17 @@ assert_match "tunnel site1 has $MAX_REQUESTS requests open \(tunnel-max-requests
 ok_after_release() { [[ $(vcurl -m 10 -o /dev/null -w '%{http_code}' https://app.lab.test/file) == 200 ]]; }
 wait_for 10 "a request once the held ones are gone" ok_after_release
 pass "requests flow again once the held ones ended"
+
+# 6. reach connections: small SETTINGS until a valid tunnel token, nghttp2's default
+#    rapid-reset allowance before it (1000 resets, then 33/s)
+token=$(sed -n 's/^token: *//p' "$GATEWAY_CONFIG")
+[[ -n $token ]] || fail "no token in $GATEWAY_CONFIG"
+REACH=(--ca "$CA_FILE" --sni edge.lab.test)
+r=$(in_ns st-bastion python3 "$PEER" reach 192.0.2.1:7844 "${REACH[@]}" --count 1 --token "$token")
+assert_eq "anon streams=100 window=65535 frame=16384
+authed streams=65536 window=2097152 frame=65536" "$r" "reach SETTINGS before and after a valid token"
+r=$(in_ns st-bastion python3 "$PEER" reach 192.0.2.1:7844 "${REACH[@]}" --count 1200 --token "site1:wrong-secret-0123456789")
+assert_match "^anon streams=100 .*
+goaway=11$" "$r" "up to 1200 resets without a valid token end in GOAWAY(ENHANCE_YOUR_CALM)"
+assert_match "reach .*: too many stream resets before authentication: closing" \
+    "$(cat "$EDGE_LOG")" "pre-authentication reset limit logged"
