@@ -56,3 +56,68 @@ void st_log(int level, const char *fmt, ...)
     va_end(ap);
     fprintf(stderr, "%s\n", line);
 }
+
+void st_log_limit_init(struct st_log_limit *l, const char *kind, unsigned per_sec)
+{
+    memset(l, 0, sizeof(*l));
+    l->kind = kind;
+    l->per_sec = per_sec;
+}
+
+static bool window_over(const struct st_log_limit *l, uint64_t now_ms)
+{
+    return now_ms - l->window_ms >= 1000;
+}
+
+bool st_log_limit_allow(struct st_log_limit *l, uint64_t now_ms)
+{
+    if (l->used == 0 || window_over(l, now_ms)) {
+        l->window_ms = now_ms;
+        l->used = 0;
+    }
+    if (l->used < l->per_sec) {
+        l->used++;
+        return true;
+    }
+    l->suppressed++;
+    return false;
+}
+
+uint64_t st_log_limit_due(struct st_log_limit *l, uint64_t now_ms)
+{
+    if (!l->suppressed || !window_over(l, now_ms))
+        return 0;
+    uint64_t n = l->suppressed;
+    l->suppressed = 0;
+    return n;
+}
+
+void st_log_limit_flush(struct st_log_limit *l, int level, uint64_t now_ms)
+{
+    uint64_t n = st_log_limit_due(l, now_ms);
+    if (n)
+        st_log(level, "%s: suppressed %llu similar lines", l->kind, (unsigned long long)n);
+}
+
+uint64_t st_log_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void st_log_limited(struct st_log_limit *l, int level, const char *fmt, ...)
+{
+    if (level > st_log_get_level())
+        return;
+    uint64_t now = st_log_now_ms();
+    st_log_limit_flush(l, level, now);
+    if (!st_log_limit_allow(l, now))
+        return;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    st_log(level, "%s", msg);
+}

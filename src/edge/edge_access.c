@@ -20,7 +20,6 @@
 #include "st_token.h"
 
 #define HEAD_MAX 8192
-#define HEAD_TIMEOUT_MS 10000
 
 struct access_req {
     struct edge_server *srv;
@@ -212,8 +211,8 @@ static void handle_head(struct access_req *r, size_t head_len)
     uint8_t cred[32];
     if (!edge_access_authorized(&srv->cfg, r->auth, r->auth_len, cred)) {
         srv->auth_failures++;
-        st_info("access %s: CONNECT %s: proxy authentication %s", r->client, r->target,
-                r->auth_len ? "failed" : "missing");
+        edge_refusal(srv, EDGE_REFUSE_AUTH, "access %s: CONNECT %s: proxy authentication %s",
+                     r->client, r->target, r->auth_len ? "failed" : "missing");
         reply_close(r, "407 Proxy Authentication Required",
                     "proxy-authenticate: Basic realm=\"subtunnel\"\r\n");
         return;
@@ -290,6 +289,6 @@ void edge_access_accept(struct edge_server *srv, int lfd)
         st_timer_init(&r->timer, &srv->loop, req_timeout, r);
         st_defer_init(&r->done, req_done, r);
         st_io_set(&r->io, EPOLLIN);
-        st_timer_start(&r->timer, HEAD_TIMEOUT_MS);
+        st_timer_start(&r->timer, (uint64_t)srv->cfg.request_timeout_ms);
     }
 }

@@ -15,9 +15,7 @@
 #include "st_log.h"
 #include "st_sock.h"
 
-#define CONN_WINDOW (64 * 1024 * 1024)
-#define EDGE_AH2_MAX_STREAMS 1000    /* per user (access) or visitor connection */
-#define EDGE_REACH_MAX_STREAMS 65536 /* per reach connection */
+#define CLOSE_MS 2000 /* after an idle connection's GOAWAY, the close does not wait longer */
 
 #define NV(n, v)                                                                                   \
     {                                                                                              \
@@ -67,6 +65,7 @@ static int on_begin_headers(nghttp2_session *s, const nghttp2_frame *fr, void *u
     struct edge_ah2 *a = ud;
     if (fr->hd.type != NGHTTP2_HEADERS || fr->headers.cat != NGHTTP2_HCAT_REQUEST)
         return 0;
+    a->got_request = true;
     if (a->visitor)
         return begin_web(s, a, fr->hd.stream_id);
     struct edge_flow *f = edge_flow_new_h2(a->srv, a, fr->hd.stream_id);
@@ -95,11 +94,25 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *fr, const uint8_t 
     return 0;
 }
 
+/* A reach connection that has not authenticated gets nghttp2's default rapid-reset
+ * allowance; past it the session ends (ENHANCE_YOUR_CALM), as nghttp2 would end it. */
+static int count_reset(struct edge_ah2 *a)
+{
+    if (!a->reach || a->authed || edge_limits_reset_ok(&a->resets, st_loop_now(&a->srv->loop)))
+        return 0;
+    edge_refusal(a->srv, EDGE_REFUSE_LIMIT,
+                 "reach %s: too many stream resets before authentication: closing", a->client);
+    nghttp2_session_terminate_session(a->h2.session, NGHTTP2_ENHANCE_YOUR_CALM);
+    return 0;
+}
+
 static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *fr, void *ud)
 {
     struct edge_ah2 *a = ud;
     if (fr->hd.stream_id == 0)
         return 0;
+    if (fr->hd.type == NGHTTP2_RST_STREAM)
+        return count_reset(a);
     void *u = nghttp2_session_get_stream_user_data(s, fr->hd.stream_id);
     if (u && a->visitor) {
         bool end = fr->hd.flags & NGHTTP2_FLAG_END_STREAM;
@@ -139,6 +152,7 @@ static int on_stream_close(nghttp2_session *s, int32_t sid, uint32_t code, void 
 {
     struct edge_ah2 *a = ud;
     void *u = nghttp2_session_get_stream_user_data(s, sid);
+    a->quiet_since = st_loop_now(&a->srv->loop);
     if (u && a->visitor) {
         struct edge_web *w = u;
         if (w->up.len) /* never taken by the tunnel now */
@@ -241,6 +255,47 @@ void edge_ah2_reset(struct edge_ah2 *a, int32_t sid, uint32_t code)
     st_h2conn_kick(&a->h2);
 }
 
+static bool has_streams(const struct edge_ah2 *a)
+{
+    return a->flows || a->webs;
+}
+
+/* GOAWAY(NO_ERROR); the connection closes once it is sent, or after CLOSE_MS regardless. */
+static void close_idle(struct edge_ah2 *a)
+{
+    a->closing = true;
+    st_h2conn_goaway(&a->h2, NGHTTP2_NO_ERROR);
+    st_timer_start(&a->idle_timer, CLOSE_MS);
+}
+
+/* request-timeout until the first request, then idle-timeout without open streams. Control
+ * frames (PING, SETTINGS, WINDOW_UPDATE) keep no connection open. */
+static void on_idle_timer(struct st_timer *t)
+{
+    struct edge_ah2 *a = t->data;
+    const struct edge_config *cfg = &a->srv->cfg;
+    if (a->h2.dead)
+        return;
+    if (a->closing) { /* the GOAWAY did not get out (a peer that does not read) */
+        st_h2conn_fail(&a->h2, "closed after GOAWAY");
+        return;
+    }
+    if (!a->got_request) {
+        edge_refusal(a->srv, EDGE_REFUSE_CONN, "%s %s: no HTTP/2 request within %d s: closing",
+                     a->visitor ? "visitor" : "access", a->client, cfg->request_timeout_ms / 1000);
+        close_idle(a);
+        return;
+    }
+    uint64_t now = st_loop_now(&a->srv->loop), idle = (uint64_t)cfg->idle_timeout_ms;
+    if (!has_streams(a) && now - a->quiet_since >= idle) {
+        st_debug("%s %s: idle for %d s: closing", a->visitor ? "visitor" : "access", a->client,
+                 cfg->idle_timeout_ms / 1000);
+        close_idle(a);
+        return;
+    }
+    st_timer_start(t, has_streams(a) ? idle : idle - (now - a->quiet_since));
+}
+
 static int session_ready(struct st_h2conn *h)
 {
     struct edge_ah2 *a = h->owner;
@@ -249,47 +304,69 @@ static int session_ready(struct st_h2conn *h)
                                                    .frame_recv = on_frame_recv,
                                                    .data_chunk = on_data,
                                                    .stream_close = on_stream_close};
-    /* Access and reach connections take extended CONNECT (connect-udp, connect-ip). */
-    nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, EDGE_FLOW_WINDOW},
-                                   {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, EDGE_AH2_MAX_STREAMS},
-                                   {NGHTTP2_SETTINGS_MAX_FRAME_SIZE, 65536},
-                                   {NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL, 1}};
     if (!a->reach && !st_h2conn_is_h2(h)) {
-        st_info("access %s: TLS without ALPN h2: only HTTP/2 is served on this port", a->client);
+        edge_refusal(a->srv, EDGE_REFUSE_CONN,
+                     "access %s: TLS without ALPN h2: only HTTP/2 is served on this port",
+                     a->client);
         return -1;
     }
-    /* A reach connection carries a whole site's flows, UDP ones each a stream (DNS: one
-     * per query) until they idle out. */
-    if (a->reach)
-        iv[1].value = EDGE_REACH_MAX_STREAMS;
+    enum edge_h2_role role = a->reach     ? EDGE_H2_REACH_ANON
+                             : a->visitor ? EDGE_H2_VISITOR
+                                          : EDGE_H2_ACCESS;
+    nghttp2_settings_entry iv[EDGE_H2_SETTINGS_MAX];
+    int32_t conn_window;
+    size_t niv = edge_limits_h2_settings(role, &a->srv->cfg, iv, &conn_window);
     /* A reach stream does nothing before its tunnel token checks out: resets cost little,
-     * and a site's clients may abort thousands of flows a second. */
+     * and a site's clients may abort thousands of flows a second. Until a token checked out,
+     * count_reset holds the connection to nghttp2's default allowance. */
     h->many_resets = a->reach;
-    if (st_h2conn_session(h, true, &handlers, a, iv, a->visitor ? 3 : 4, CONN_WINDOW) < 0)
+    if (st_h2conn_session(h, true, &handlers, a, iv, niv, conn_window) < 0)
         return -1;
     /* A user's or visitor's own streams stalling hold only their own connection: the window
-     * comes back as the tunnel takes bytes. A reach connection carries a whole site. */
+     * comes back as the tunnel takes bytes. A reach connection carries a whole site (its
+     * budget is raised with its window once a token checked out). */
     if (!a->reach)
         h->rx.budget = 0;
-    if (a->reach)
+    if (a->reach) {
         st_h2conn_heartbeat(h, a->srv->cfg.heartbeat_interval_ms, a->srv->cfg.heartbeat_count);
+    } else {
+        a->quiet_since = st_loop_now(&a->srv->loop);
+        st_timer_start(&a->idle_timer, (uint64_t)a->srv->cfg.request_timeout_ms);
+    }
     if (a->early_len) {
         ssize_t n = nghttp2_session_mem_recv(h->session, a->early, a->early_len);
         free(a->early);
         a->early = NULL;
         a->early_len = 0;
         if (n < 0) {
-            st_info("access %s: HTTP/2: %s", a->client, nghttp2_strerror((int)n));
+            edge_refusal(a->srv, EDGE_REFUSE_REQUEST, "access %s: HTTP/2: %s", a->client,
+                         nghttp2_strerror((int)n));
             return -1;
         }
     }
     return 0;
 }
 
+void edge_ah2_authenticated(struct edge_ah2 *a)
+{
+    if (a->authed || !a->h2.session)
+        return;
+    a->authed = true;
+    nghttp2_settings_entry iv[EDGE_H2_SETTINGS_MAX];
+    int32_t conn_window;
+    size_t niv = edge_limits_h2_settings(EDGE_H2_REACH_AUTHED, &a->srv->cfg, iv, &conn_window);
+    nghttp2_submit_settings(a->h2.session, NGHTTP2_FLAG_NONE, iv, niv);
+    nghttp2_session_set_local_window_size(a->h2.session, NGHTTP2_FLAG_NONE, 0, conn_window);
+    a->h2.rx.budget = (size_t)conn_window;
+    st_h2conn_bulk_reads(&a->h2);
+    st_h2conn_kick(&a->h2);
+}
+
 static void session_closed(struct st_h2conn *h, const char *why)
 {
     struct edge_ah2 *a = h->owner;
     st_debug("access %s: HTTP/2 connection closed: %s", a->client, why);
+    st_timer_stop(&a->idle_timer);
     while (a->flows) {
         struct edge_flow *f = a->flows;
         edge_ah2_unlink(a, f);
@@ -334,6 +411,7 @@ static void start(struct edge_server *srv, int fd, SSL *ssl, const char *client,
     if (srv->ah2s)
         srv->ah2s->prev = a;
     srv->ah2s = a;
+    st_timer_init(&a->idle_timer, &srv->loop, on_idle_timer, a);
     st_h2conn_init(&a->h2, &srv->loop, fd, ssl, false, false, &ah2_ops, a);
 }
 

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "edge_limits.h"
 #include "st_h2conn.h"
 
 /* An HTTP/2 access connection from a user (h2c with prior knowledge on the access
@@ -25,6 +26,13 @@ struct edge_ah2 {
     bool reach;              /* a gateway's reach connection: streams carry tunnel tokens */
     bool visitor;            /* hostname ingress over h2: every stream is a visitor request */
     struct edge_web *webs;   /* visitor: requests whose visitor side is a stream here */
+    /* Users and visitors: the first request must come within request-timeout of the
+     * preface, and a connection without open streams for idle-timeout is closed. */
+    struct st_timer idle_timer;
+    uint64_t quiet_since; /* loop ms when the last stream closed (or the session began) */
+    bool got_request, closing;
+    bool authed;                    /* reach: a stream showed a valid tunnel token */
+    struct edge_reset_guard resets; /* reach, until authed: nghttp2's default allowance */
 };
 
 /* Takes fd (and ssl, may be NULL) over; `early` bytes are copied. `reach`: the peer is a
@@ -45,6 +53,9 @@ void edge_ah2_resume(struct edge_ah2 *a, int32_t sid);
 void edge_ah2_consume(struct edge_ah2 *a, int32_t sid, size_t n);
 void edge_ah2_reset(struct edge_ah2 *a, int32_t sid, uint32_t code);
 void edge_ah2_unlink(struct edge_ah2 *a, struct edge_flow *f);
+/* Reach: a stream on a carried a valid tunnel token. The first time, the connection gets the
+ * SETTINGS, windows and TLS read size of an authenticated gateway. */
+void edge_ah2_authenticated(struct edge_ah2 *a);
 /* Drain: GOAWAY(NO_ERROR) so the peer opens no new stream; open streams go on. */
 void edge_ah2_goaway(struct edge_ah2 *a);
 

@@ -28,6 +28,11 @@ static const char *const top_keys[] = {
     "heartbeat-count",
     "send-timeout",
     "flow-idle-timeout",
+    "idle-timeout",
+    "request-timeout",
+    "visitor-max-streams",
+    "tunnel-max-requests",
+    "log-refusals",
     NULL,
 };
 static const char *const tunnel_keys[] = {"id",        "secret-sha256", "routes",
@@ -269,6 +274,11 @@ static int set_defaults(struct edge_config *cfg)
     cfg->flow_idle_timeout_ms = 3600000;
     cfg->heartbeat_interval_ms = 5000;
     cfg->heartbeat_count = 5;
+    cfg->idle_timeout_ms = 60000;
+    cfg->request_timeout_ms = 10000;
+    cfg->visitor_max_streams = 100;
+    cfg->tunnel_max_requests = 1000;
+    cfg->log_refusals = 10;
     st_sockaddr_parse("0.0.0.0:7844", &cfg->tunnel_listen);
     /* Tokens cross the access listener: cleartext stays on loopback, TLS faces the network. */
     st_sockaddr_parse("127.0.0.1:8080", &cfg->access_listen);
@@ -393,6 +403,21 @@ static int get_files(struct st_cfg *c, const struct st_cfg_node *root, struct ed
     return 0;
 }
 
+/* Timeouts and caps for peers that have not authenticated. */
+static int get_limits(struct st_cfg *c, const struct st_cfg_node *root, struct edge_config *cfg)
+{
+    int rc;
+    if ((rc = st_cfg_opt_int(c, root, "idle-timeout", 1, 3600, 1000, &cfg->idle_timeout_ms)) < 0 ||
+        (rc = st_cfg_opt_int(c, root, "request-timeout", 1, 300, 1000, &cfg->request_timeout_ms)) <
+            0 ||
+        (rc = st_cfg_opt_int(c, root, "visitor-max-streams", 1, 1000, 1,
+                             &cfg->visitor_max_streams)) < 0 ||
+        (rc = st_cfg_opt_int(c, root, "tunnel-max-requests", 1, 100000, 1,
+                             &cfg->tunnel_max_requests)) < 0)
+        return rc;
+    return st_cfg_opt_int(c, root, "log-refusals", 1, 10000, 1, &cfg->log_refusals);
+}
+
 static int from_tree(struct st_cfg *c, struct edge_config *cfg)
 {
     const struct st_cfg_node *root = c->root, *v;
@@ -418,7 +443,8 @@ static int from_tree(struct st_cfg *c, struct edge_config *cfg)
         (rc = st_cfg_opt_int(c, root, "heartbeat-count", 1, 100, 1, &cfg->heartbeat_count)) < 0 ||
         (rc = st_cfg_opt_int(c, root, "send-timeout", 1, 3600, 1000, &cfg->send_timeout_ms)) < 0 ||
         (rc = st_cfg_opt_int(c, root, "flow-idle-timeout", 0, 86400, 1000,
-                             &cfg->flow_idle_timeout_ms)) < 0)
+                             &cfg->flow_idle_timeout_ms)) < 0 ||
+        (rc = get_limits(c, root, cfg)) < 0)
         return rc;
     if ((rc = st_cfg_require(c, root, "tunnels", &v)) < 0 || (rc = get_tunnels(c, v, cfg)) < 0)
         return rc;

@@ -53,6 +53,12 @@ struct edge_config {
     int heartbeat_count;       /* heartbeat-count: default 5, 1..100 */
     int send_timeout_ms;       /* send-timeout: seconds, default 60, 1..3600 */
     int flow_idle_timeout_ms;  /* flow-idle-timeout: seconds, default 3600, 0 (never)..86400 */
+    /* Limits for peers that have not authenticated (users, visitors); see configuration.md */
+    int idle_timeout_ms;     /* idle-timeout: seconds, default 60, 1..3600 */
+    int request_timeout_ms;  /* request-timeout: seconds, default 10, 1..300 */
+    int visitor_max_streams; /* visitor-max-streams: default 100, 1..1000 */
+    int tunnel_max_requests; /* tunnel-max-requests: default 1000, 1..100000 */
+    int log_refusals;        /* log-refusals: lines per second per kind, default 10, 1..10000 */
 };
 
 /* True when the cleartext access listener is on and bound beyond loopback (tokens would

@@ -259,8 +259,9 @@ static void on_stall(struct st_timer *t)
     if (!st_stall_expired(&f->stall, f->down.len > f->local_head && !access_gone(f) && f->tc))
         return;
     f->srv->flows_stalled++;
-    st_info("flow %s: the client read nothing for %d s with %zu bytes waiting: closed", f->target,
-            f->srv->cfg.send_timeout_ms / 1000, f->down.len);
+    edge_refusal(f->srv, EDGE_REFUSE_CONN,
+                 "flow %s: the client read nothing for %d s with %zu bytes waiting: closed",
+                 f->target, f->srv->cfg.send_timeout_ms / 1000, f->down.len);
     cut(f);
 }
 
@@ -270,8 +271,8 @@ static void on_idle(struct st_timer *t)
     if (!st_stall_expired(&f->idle, !access_gone(f) && f->tc))
         return;
     f->srv->flows_idle++;
-    st_info("flow %s: no byte either way for %d s: closed", f->target,
-            f->srv->cfg.flow_idle_timeout_ms / 1000);
+    edge_refusal(f->srv, EDGE_REFUSE_CONN, "flow %s: no byte either way for %d s: closed",
+                 f->target, f->srv->cfg.flow_idle_timeout_ms / 1000);
     cut(f);
 }
 
@@ -314,26 +315,29 @@ static void route(struct edge_flow *f, const char *client)
     struct edge_tconn *c = edge_registry_pick(&srv->reg, family, addr, &t);
     if (f->src_tunnel && t && !edge_registry_may_reach(f->src_tunnel, t, family, addr)) {
         srv->flows_refused++;
-        st_info("flow %s -> %s: refused: tunnel %s may not reach it", client, f->target,
-                f->src_tunnel->id);
+        edge_refusal(srv, EDGE_REFUSE_REQUEST, "flow %s -> %s: refused: tunnel %s may not reach it",
+                     client, f->target, f->src_tunnel->id);
         respond_error(f, 403, "subtunnel; error=destination_ip_prohibited");
         return;
     }
     if (!c) {
         srv->flows_refused++;
         if (!t) {
-            st_info("flow %s -> %s: refused: no tunnel announces this destination", client,
-                    f->target);
+            edge_refusal(srv, EDGE_REFUSE_REQUEST,
+                         "flow %s -> %s: refused: no tunnel announces this destination", client,
+                         f->target);
             respond_error(f, 403, "subtunnel; error=destination_ip_prohibited");
         } else {
             if (t->n_conns) { /* up, but its gateways expose a narrower set of routes */
-                st_info("flow %s -> %s: refused: tunnel %s does not announce it", client, f->target,
-                        t->id);
+                edge_refusal(srv, EDGE_REFUSE_REQUEST,
+                             "flow %s -> %s: refused: tunnel %s does not announce it", client,
+                             f->target, t->id);
                 respond_error(f, 403, "subtunnel; error=destination_ip_prohibited");
                 return;
             }
-            st_info("flow %s -> %s: tunnel %s has no registered connection", client, f->target,
-                    t->id);
+            edge_refusal(srv, EDGE_REFUSE_REQUEST,
+                         "flow %s -> %s: tunnel %s has no registered connection", client, f->target,
+                         t->id);
             respond_error(f, 502,
                           "subtunnel; error=destination_unavailable; "
                           "details=\"tunnel not connected\"");
@@ -425,7 +429,7 @@ void edge_flow_h2_header(struct edge_flow *f, const uint8_t *name, size_t nlen,
     else if (nlen == 19 && memcmp(name, "proxy-authorization", 19) == 0 && f->ah->reach) {
         f->authorized = (f->src_tunnel = reach_tunnel(f->srv, value, vlen)) != NULL;
         if (f->authorized) /* a reach gateway with a valid token */
-            st_h2conn_bulk_reads(&f->ah->h2);
+            edge_ah2_authenticated(f->ah);
     } else if (nlen == 19 && memcmp(name, "proxy-authorization", 19) == 0)
         f->authorized = f->has_cred =
             edge_access_authorized(&f->srv->cfg, (const char *)value, vlen, f->cred);
@@ -483,8 +487,9 @@ void edge_flow_h2_request(struct edge_flow *f, const char *client)
     }
     if (!f->authorized) {
         f->srv->auth_failures++;
-        st_info("access %s: CONNECT %s over HTTP/2: proxy authentication failed", client,
-                f->target);
+        edge_refusal(f->srv, EDGE_REFUSE_AUTH,
+                     "access %s: CONNECT %s over HTTP/2: proxy authentication failed", client,
+                     f->target);
         respond_error(f, 407, "subtunnel; error=http_request_denied");
         return;
     }

@@ -54,7 +54,7 @@ static void dispatch(struct edge_hs *h)
         hs_end(h, false);
         edge_ah2_start(h->srv, fd, h->ssl, h->peer, NULL, 0, true);
     } else {
-        st_info("tunnel port %s: no usable ALPN protocol", h->peer);
+        edge_refusal(h->srv, EDGE_REFUSE_CONN, "tunnel port %s: no usable ALPN protocol", h->peer);
         hs_end(h, true);
     }
 }
@@ -76,7 +76,8 @@ static void hs_io(struct st_io *io, uint32_t ev)
         st_io_set(io, EPOLLIN | EPOLLOUT);
     } else {
         char buf[200];
-        st_info("tunnel port %s: TLS handshake: %s", h->peer, st_tls_errstr(buf, sizeof(buf)));
+        edge_refusal(h->srv, EDGE_REFUSE_CONN, "tunnel port %s: TLS handshake: %s", h->peer,
+                     st_tls_errstr(buf, sizeof(buf)));
         hs_end(h, true);
     }
 }
@@ -84,8 +85,8 @@ static void hs_io(struct st_io *io, uint32_t ev)
 static void hs_timeout(struct st_timer *t)
 {
     struct edge_hs *h = t->data;
-    st_info("tunnel port %s: TLS handshake not finished within %d s", h->peer,
-            ST_H2CONN_SETUP_MS / 1000);
+    edge_refusal(h->srv, EDGE_REFUSE_CONN, "tunnel port %s: TLS handshake not finished within %d s",
+                 h->peer, ST_H2CONN_SETUP_MS / 1000);
     hs_end(h, true);
 }
 

@@ -229,6 +229,7 @@ static void reload(void *data)
     tls_free(&tls);
     srv->drain.grace_ms = (uint64_t)srv->cfg.grace_period_ms;
     st_cli_log_level(srv->cli, srv->cfg.log_level);
+    edge_limits_reconfigure(&srv->limits, &srv->cfg);
     size_t revoked = edge_flow_revoke(srv), evicted = 0;
     for (struct edge_tconn *c = srv->tconns; c; c = c->next) {
         if (c->evict[0]) {
@@ -280,6 +281,7 @@ static int run(struct edge_server *srv)
                                    .grace_ms = (uint64_t)srv->cfg.grace_period_ms,
                                    .data = srv};
     st_drain_install(&srv->drain, &srv->loop);
+    edge_limits_init(&srv->limits, &srv->loop, &srv->cfg);
     signal(SIGPIPE, SIG_IGN);
     if (open_listener(srv, &srv->tunnel_lis, &srv->cfg.tunnel_listen, on_tunnel_lis, "tunnel"))
         return 1;
@@ -301,6 +303,7 @@ static int run(struct edge_server *srv)
                                             on_https_lis, "visitor (TLS, HTTP/2 and HTTP/1.1)"))
         return 1;
     int rv = st_loop_run(&srv->loop);
+    edge_limits_fini(&srv->limits);
     st_info("stopped (%llu flows opened, %llu refused, %llu auth failures; %llu visitor "
             "requests, %llu not routed; closed: %llu for a reader that stalled, %llu idle)",
             (unsigned long long)srv->flows_opened, (unsigned long long)srv->flows_refused,

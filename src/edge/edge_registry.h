@@ -26,7 +26,8 @@ struct edge_tunnel {
     char id[64];
     struct edge_tunnel_conn *conns; /* registered connections */
     size_t n_conns, cap_conns;
-    size_t rr; /* round-robin cursor */
+    size_t rr;        /* round-robin cursor */
+    size_t live_webs; /* visitor requests with a stream on its connections (edge_web) */
 };
 
 struct edge_registry {

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 
 #include "edge_config.h"
+#include "edge_limits.h"
 #include "edge_registry.h"
 #include "st_drain.h"
 #include "st_loop.h"
@@ -36,9 +37,10 @@ struct edge_server {
     struct edge_tconn *tconns; /* every tunnel connection, registered or not */
     struct edge_ah2 *ah2s;     /* every HTTP/2 access and reach connection */
     uint64_t next_conn_id;
-    struct st_drain drain;   /* drain.draining: SIGTERM seen, no new work */
-    struct edge_flow *flows; /* every live flow (edge_flow.c) */
-    size_t live_flows;       /* edge_flow objects alive (access side or tunnel side open) */
+    struct st_drain drain;     /* drain.draining: SIGTERM seen, no new work */
+    struct edge_limits limits; /* rate-limited refusal logs */
+    struct edge_flow *flows;   /* every live flow (edge_flow.c) */
+    size_t live_flows;         /* edge_flow objects alive (access side or tunnel side open) */
     /* counters */
     uint64_t flows_opened, flows_refused, flows_stalled, flows_idle, auth_failures, visits,
         visits_refused;

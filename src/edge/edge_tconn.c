@@ -85,8 +85,9 @@ static void on_register(struct edge_tconn *c, const uint8_t *v, size_t len)
     }
     int rv = st_ctrl_decode_register(v, len, m);
     if (rv < 0) {
-        st_warn("tunnel connection %s: registration refused: malformed REGISTER: %s", c->peer,
-                st_ctrl_strerror(rv));
+        st_log_limited(&c->srv->limits.log[EDGE_REFUSE_REQUEST], ST_LOG_WARN,
+                       "tunnel connection %s: registration refused: malformed REGISTER: %s",
+                       c->peer, st_ctrl_strerror(rv));
         refuse(c, "malformed REGISTER", false);
         goto out;
     }
@@ -98,7 +99,8 @@ static void on_register(struct edge_tconn *c, const uint8_t *v, size_t len)
     if (st_token_split(m->token, id, sizeof(id), secret, sizeof(secret)) == 0)
         t = edge_registry_find(&c->srv->reg, id);
     if (!t || !st_secret_matches(secret, t->conf->secret_sha256)) {
-        st_warn("tunnel connection %s: registration refused: invalid token", c->peer);
+        st_log_limited(&c->srv->limits.log[EDGE_REFUSE_AUTH], ST_LOG_WARN,
+                       "tunnel connection %s: registration refused: invalid token", c->peer);
         refuse(c, "invalid token", false);
         goto out;
     }
@@ -445,7 +447,7 @@ static void session_closed(struct st_h2conn *h, const char *why)
                 why);
         edge_registry_detach(&srv->reg, c->tunnel, c);
     } else {
-        st_info("tunnel connection %s closed: %s", c->peer, why);
+        edge_refusal(srv, EDGE_REFUSE_CONN, "tunnel connection %s closed: %s", c->peer, why);
     }
     while (c->flows) {
         struct edge_flow *f = c->flows;

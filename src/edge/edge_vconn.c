@@ -22,8 +22,6 @@
 
 #define RBUF 16384
 #define WBUF 20480 /* a response head: up to 16 KiB of fields plus framing */
-#define HEAD_TIMEOUT_MS 10000
-#define IDLE_TIMEOUT_MS 60000
 #define TARGET_MAX 8192
 #define ROUNDS 16
 #define LINGER_MS 2000           /* after an answer, input is drained this long at most */
@@ -59,7 +57,7 @@ struct edge_vconn {
     size_t discarded;
     size_t rlen, wlen, woff;
     uint8_t rbuf[RBUF];
-    uint8_t wbuf[WBUF + 32];
+    uint8_t *wbuf; /* WBUF + 32 bytes from the first answer on (need_wbuf) */
 };
 
 static void flush(struct edge_vconn *vc);
@@ -69,6 +67,7 @@ static void on_done(struct st_defer *d)
 {
     struct edge_vconn *vc = d->data;
     free(vc->head);
+    free(vc->wbuf);
     free(vc);
 }
 
@@ -198,7 +197,7 @@ static int on_begin(http_parser *p)
     vc->head->tlen = vc->head->n_fields = vc->head->used = 0;
     vc->head->in_value = vc->head->overflow = vc->head->bad_target = false;
     vc->in_head = true;
-    st_timer_start(&vc->timer, HEAD_TIMEOUT_MS);
+    st_timer_start(&vc->timer, (uint64_t)vc->srv->cfg.request_timeout_ms);
     return 0;
 }
 
@@ -251,6 +250,13 @@ static int on_value(http_parser *p, const char *at, size_t len)
         extend(h, at, len, true);
     }
     return 0;
+}
+
+/* The output buffer, allocated when there is a first answer to write: a connection that
+ * never completes a request costs no output buffer. False when memory is short. */
+static bool need_wbuf(struct edge_vconn *vc)
+{
+    return vc->wbuf || (vc->wbuf = malloc(WBUF + 32)) != NULL;
 }
 
 static void local_error(struct edge_vconn *vc, int status, const char *ps)
@@ -307,7 +313,7 @@ static int on_headers_complete(http_parser *p)
         body = true; /* a WebSocket's bytes follow (anything else is refused below) */
     edge_web_send(w, &req, body);
     if (expect && body && p->http_minor >= 1 && !w->local && !vc->resp_started &&
-        vc->woff == vc->wlen) {
+        vc->woff == vc->wlen && need_wbuf(vc)) {
         /* Expect: 100-continue is answered here, so the visitor sends its body at once */
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
         memcpy(vc->wbuf, cont, sizeof(cont) - 1);
@@ -383,7 +389,8 @@ static void process(struct edge_vconn *vc)
         if (e == HPE_PAUSED || vc->parser.upgrade)
             continue; /* bytes after an upgrade wait until the origin switched (respond) */
         if (e != HPE_OK) {
-            st_info("visitor %s: bad request: %s", vc->client, http_errno_description(e));
+            edge_refusal(vc->srv, EDGE_REFUSE_REQUEST, "visitor %s: bad request: %s", vc->client,
+                         http_errno_description(e));
             if (vc->w || vc->resp_started) { /* broken body mid-request */
                 vc_close(vc, true);
                 return;
@@ -461,6 +468,10 @@ void edge_vconn_respond(struct edge_vconn *vc)
     struct edge_web *w = vc->w;
     if (!w || vc->resp_started || vc->closed)
         return;
+    if (!need_wbuf(vc)) {
+        vc_close(vc, true);
+        return;
+    }
     /* the rest of a "100 Continue" still going out stays in front */
     size_t at = vc->woff < vc->wlen ? vc->wlen - vc->woff : 0;
     memmove(vc->wbuf, vc->wbuf + vc->woff, at);
@@ -516,7 +527,7 @@ static void exchange_done(struct edge_vconn *vc)
     vc->msg_done = vc->resp_started = vc->resp_done = vc->chunked = false;
     vc->wlen = vc->woff = 0;
     http_parser_pause(&vc->parser, 0);
-    st_timer_start(&vc->timer, IDLE_TIMEOUT_MS);
+    st_timer_start(&vc->timer, (uint64_t)vc->srv->cfg.idle_timeout_ms);
     st_defer_queue(&vc->srv->loop, &vc->read_d); /* a pipelined request may be buffered */
 }
 
@@ -630,7 +641,7 @@ static void vc_io(struct st_io *io, uint32_t events)
             vc_close(vc, false);
             return;
         }
-        st_timer_start(&vc->timer, HEAD_TIMEOUT_MS);
+        st_timer_start(&vc->timer, (uint64_t)vc->srv->cfg.request_timeout_ms);
     }
     if (watching_hangup(vc) && (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
         st_debug("visitor %s: gone before the response ended", vc->client);
@@ -694,7 +705,7 @@ void edge_vconn_accept(struct edge_server *srv, int lfd, bool tls)
             vc->next->prev = vc;
         srv->vconns = vc;
         srv->n_vconns++;
-        st_timer_start(&vc->timer, HEAD_TIMEOUT_MS);
+        st_timer_start(&vc->timer, (uint64_t)srv->cfg.request_timeout_ms);
         update_events(vc);
     }
 }

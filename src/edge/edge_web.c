@@ -17,14 +17,24 @@
 #include "st_http.h"
 #include "st_log.h"
 
+/* The request no longer counts against its tunnel's tunnel-max-requests. */
+static void release_tunnel(struct edge_web *w)
+{
+    if (w->tunnel)
+        w->tunnel->live_webs--;
+    w->tunnel = NULL;
+}
+
 static void on_done(struct st_defer *d)
 {
     struct edge_web *w = d->data;
+    release_tunnel(w);
     w->srv->live_webs--;
     st_stall_stop(&w->stall);
     st_stall_stop(&w->idle);
     st_bq_fini(&w->up);
     st_bq_fini(&w->down);
+    free(w->arena);
     free(w);
 }
 
@@ -44,7 +54,11 @@ struct edge_web *edge_web_new(struct edge_server *srv, const char *client)
     struct edge_web *w = malloc(sizeof(*w));
     if (!w)
         return NULL;
-    memset(w, 0, offsetof(struct edge_web, arena)); /* the arena needs no zeroing */
+    memset(w, 0, offsetof(struct edge_web, fields)); /* the fields need no zeroing */
+    w->n_fields = w->used = 0;
+    w->overflow = w->host_field = w->host_conflict = false;
+    w->arena = NULL;
+    w->arena_cap = 0;
     w->kind = EDGE_STREAM_WEB;
     w->srv = srv;
     srv->live_webs++;
@@ -98,8 +112,9 @@ static void on_stall(struct st_timer *t)
     if (!st_stall_expired(&w->stall, w->down.len && w->tc && (w->vc || w->ah)))
         return;
     w->srv->flows_stalled++;
-    st_info("visitor %s: read nothing of the response for %d s with %zu bytes waiting: closed",
-            w->client, w->srv->cfg.send_timeout_ms / 1000, w->down.len);
+    edge_refusal(w->srv, EDGE_REFUSE_CONN,
+                 "visitor %s: read nothing of the response for %d s with %zu bytes waiting: closed",
+                 w->client, w->srv->cfg.send_timeout_ms / 1000, w->down.len);
     cut(w);
 }
 
@@ -109,8 +124,8 @@ static void on_idle(struct st_timer *t)
     if (!st_stall_expired(&w->idle, w->tc && (w->vc || w->ah)))
         return;
     w->srv->flows_idle++;
-    st_info("visitor %s: no byte either way for %d s: closed", w->client,
-            w->srv->cfg.flow_idle_timeout_ms / 1000);
+    edge_refusal(w->srv, EDGE_REFUSE_CONN, "visitor %s: no byte either way for %d s: closed",
+                 w->client, w->srv->cfg.flow_idle_timeout_ms / 1000);
     cut(w);
 }
 
@@ -158,7 +173,8 @@ void edge_web_send(struct edge_web *w, const struct edge_visit_req *req, bool bo
     const char *why = "bad request";
     int rv = edge_visit_to_h2(req, h, &why);
     if (rv < 0) {
-        st_info("visitor %s: %s %.100s: %s", w->client, req->method, req->target, why);
+        edge_refusal(srv, EDGE_REFUSE_REQUEST, "visitor %s: %s %.100s: %s", w->client, req->method,
+                     req->target, why);
         edge_web_local(w, rv == -E2BIG ? 431 : 400, "subtunnel; error=http_request_error");
         free(h);
         return;
@@ -171,11 +187,13 @@ void edge_web_send(struct edge_web *w, const struct edge_visit_req *req, bool bo
     if (!c) {
         srv->visits_refused++;
         if (!t || connected) {
-            st_info("visitor %s: no tunnel serves host '%s'", w->client, w->host);
+            edge_refusal(srv, EDGE_REFUSE_REQUEST, "visitor %s: no tunnel serves host '%s'",
+                         w->client, w->host);
             edge_web_local(w, 404, NULL);
         } else {
-            st_info("visitor %s: host '%s': tunnel %s has no registered connection", w->client,
-                    w->host, t->id);
+            edge_refusal(srv, EDGE_REFUSE_REQUEST,
+                         "visitor %s: host '%s': tunnel %s has no registered connection", w->client,
+                         w->host, t->id);
             edge_web_local(w, 502,
                            "subtunnel; error=destination_unavailable; "
                            "details=\"tunnel not connected\"");
@@ -183,15 +201,29 @@ void edge_web_send(struct edge_web *w, const struct edge_visit_req *req, bool bo
         free(h);
         return;
     }
+    if (!edge_limits_tunnel_room(t->live_webs, srv->cfg.tunnel_max_requests)) {
+        edge_refusal(srv, EDGE_REFUSE_LIMIT,
+                     "visitor %s: host '%s': tunnel %s has %zu requests open (tunnel-max-requests)",
+                     w->client, w->host, t->id, t->live_webs);
+        srv->visits_refused++;
+        edge_web_local(w, 503,
+                       "subtunnel; error=connection_limit_reached; "
+                       "details=\"too many requests open on this tunnel\"");
+        free(h);
+        return;
+    }
     w->up_eof = !body;
     int32_t sid = edge_tconn_open_web(c, w, h->nv, h->n_nv, body);
     free(h);
     if (sid < 0) {
-        st_warn("visitor %s: host '%s': cannot open a stream: %s", w->client, w->host,
-                nghttp2_strerror(sid));
+        st_log_limited(&srv->limits.log[EDGE_REFUSE_LIMIT], ST_LOG_WARN,
+                       "visitor %s: host '%s': cannot open a stream: %s", w->client, w->host,
+                       nghttp2_strerror(sid));
         edge_web_local(w, 503, "subtunnel; error=connection_limit_reached");
         return;
     }
+    w->tunnel = t;
+    t->live_webs++;
     st_debug("visitor %s: %s %s%.200s: stream %d on tunnel %s", w->client, req->method, w->host,
              req->target, sid, t->id);
 }
@@ -243,11 +275,47 @@ void edge_web_access_gone(struct edge_web *w, bool clean)
     maybe_free(w);
 }
 
+static const char *rebase(const char *p, const char *from, char *to)
+{
+    return p ? to + (p - from) : NULL;
+}
+
+/* Makes room for `need` more bytes in the arena (doubling, at most EDGE_WEB_ARENA); the
+ * pointers into it follow. False when it would pass the limit or memory is short. */
+static bool arena_room(struct edge_web *w, size_t need)
+{
+    if (need <= w->arena_cap - w->used)
+        return true;
+    if (need > EDGE_WEB_ARENA - w->used)
+        return false;
+    size_t cap = w->arena_cap ? w->arena_cap : EDGE_WEB_ARENA_MIN;
+    while (cap - w->used < need)
+        cap *= 2;
+    if (cap > EDGE_WEB_ARENA)
+        cap = EDGE_WEB_ARENA;
+    char *old = w->arena, *a = malloc(cap);
+    if (!a)
+        return false;
+    if (old) {
+        memcpy(a, old, w->used);
+        for (size_t i = 0; i < w->n_fields; i++) {
+            w->fields[i].name = rebase(w->fields[i].name, old, a);
+            w->fields[i].value = rebase(w->fields[i].value, old, a);
+        }
+        w->authority = rebase(w->authority, old, a);
+        w->path = rebase(w->path, old, a);
+        free(old);
+    }
+    w->arena = a;
+    w->arena_cap = cap;
+    return true;
+}
+
 /* Keeps a copy of name/value in the arena as field i (false when it does not fit). */
 static bool keep_field(struct edge_web *w, const uint8_t *name, size_t nlen, const uint8_t *value,
                        size_t vlen)
 {
-    if (w->n_fields == EDGE_WEB_MAX_FIELDS || nlen + vlen + 2 > sizeof(w->arena) - w->used) {
+    if (w->n_fields == EDGE_WEB_MAX_FIELDS || !arena_room(w, nlen + vlen + 2)) {
         w->overflow = true;
         return false;
     }
@@ -385,6 +453,7 @@ void edge_web_on_tunnel_close(struct edge_web *w, uint32_t code)
     if (w->tc && w->down.len && !w->local) /* never consumed on this stream now */
         edge_tconn_dropped(w->tc, w->down.len);
     w->tc = NULL;
+    release_tunnel(w);
     drop_up(w);
     if (!w->local) {
         if (!w->responded) {

@@ -19,7 +19,8 @@
 #include "st_stall.h"
 
 #define EDGE_WEB_MAX_FIELDS 100
-#define EDGE_WEB_ARENA 16384
+#define EDGE_WEB_ARENA 16384    /* field bytes kept at most (request, then response fields) */
+#define EDGE_WEB_ARENA_MIN 1024 /* first allocation; doubled as fields come in */
 
 struct edge_server;
 struct edge_tconn;
@@ -29,7 +30,8 @@ struct edge_ah2;
 struct edge_web {
     int kind; /* EDGE_STREAM_WEB (edge_tconn.h): first, as in edge_flow */
     struct edge_server *srv;
-    struct edge_tconn *tc; /* tunnel side; NULL once the stream is gone */
+    struct edge_tconn *tc;      /* tunnel side; NULL once the stream is gone */
+    struct edge_tunnel *tunnel; /* counted in tunnel->live_webs while the stream lives */
     int32_t sid;
     struct edge_web *tc_next, *tc_prev;
     struct edge_vconn *vc; /* HTTP/1.1 visitor side; NULL for HTTP/2 or once gone */
@@ -55,7 +57,10 @@ struct edge_web {
     struct st_http_field fields[EDGE_WEB_MAX_FIELDS];
     size_t n_fields, used;
     bool overflow, host_field, host_conflict;
-    char arena[EDGE_WEB_ARENA];
+    /* Field text, allocated as fields arrive (a stream costs no field memory before its
+     * first header) and grown up to EDGE_WEB_ARENA; fields, authority and path point in. */
+    char *arena;
+    size_t arena_cap;
 };
 
 struct edge_web *edge_web_new(struct edge_server *srv, const char *client);

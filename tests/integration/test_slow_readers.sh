@@ -8,7 +8,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_root
 require_cmd curl python3
-export LAB_EDGE_EXTRA_YAML="send-timeout: 4"
+export LAB_EDGE_EXTRA_YAML=$'send-timeout: 4\nlog-refusals: 1000'  # every closure logged
 # shellcheck disable=SC2119
 lab_up
 

@@ -565,6 +565,41 @@ START_TEST(test_edge_timers)
 }
 END_TEST
 
+START_TEST(test_edge_limits)
+{
+    struct edge_config cfg;
+
+    ck_assert_msg(edge_parse(&cfg, "", NULL) == 0, "%s", err);
+    ck_assert_int_eq(cfg.idle_timeout_ms, 60000);
+    ck_assert_int_eq(cfg.request_timeout_ms, 10000);
+    ck_assert_int_eq(cfg.visitor_max_streams, 100);
+    ck_assert_int_eq(cfg.tunnel_max_requests, 1000);
+    ck_assert_int_eq(cfg.log_refusals, 10);
+    edge_config_fini(&cfg);
+    ck_assert_msg(edge_parse(&cfg,
+                             "idle-timeout: 3\nrequest-timeout: 2\nvisitor-max-streams: 5\n"
+                             "tunnel-max-requests: 7\nlog-refusals: 1\n",
+                             NULL) == 0,
+                  "%s", err);
+    ck_assert_int_eq(cfg.idle_timeout_ms, 3000);
+    ck_assert_int_eq(cfg.request_timeout_ms, 2000);
+    ck_assert_int_eq(cfg.visitor_max_streams, 5);
+    ck_assert_int_eq(cfg.tunnel_max_requests, 7);
+    ck_assert_int_eq(cfg.log_refusals, 1);
+    edge_config_fini(&cfg);
+    edge_bad("idle-timeout: 0\n", NULL,
+             "edge.yaml:3: 'idle-timeout' is 0, must be between 1 and 3600");
+    edge_bad("request-timeout: 301\n", NULL,
+             "edge.yaml:3: 'request-timeout' is 301, must be between 1 and 300");
+    edge_bad("visitor-max-streams: 1001\n", NULL,
+             "edge.yaml:3: 'visitor-max-streams' is 1001, must be between 1 and 1000");
+    edge_bad("tunnel-max-requests: 0\n", NULL,
+             "edge.yaml:3: 'tunnel-max-requests' is 0, must be between 1 and 100000");
+    edge_bad("log-refusals: lots\n", NULL,
+             "edge.yaml:3: 'log-refusals' must be an integer, not 'lots'");
+}
+END_TEST
+
 static int gw_parse_top(struct gw_config *cfg, const char *top)
 {
     snprintf(text, sizeof(text),
@@ -636,6 +671,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_gw_good_full);
     tcase_add_test(tc, test_gw_errors);
     tcase_add_test(tc, test_edge_timers);
+    tcase_add_test(tc, test_edge_limits);
     tcase_add_test(tc, test_gw_srv);
     suite_add_tcase(s, tc);
     return s;

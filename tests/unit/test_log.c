@@ -1,8 +1,116 @@
-/* Log lines: the RFC 3339 UTC prefix and level parsing. */
+/* Log lines: the RFC 3339 UTC prefix, level parsing, and rate-limited refusal lines. */
 #include "st_log.h"
 
 #include "st_check.h"
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+
+START_TEST(test_limit_window)
+{
+    struct st_log_limit l;
+    st_log_limit_init(&l, "refusals", 3);
+    uint64_t t = 5000;
+    for (int i = 0; i < 3; i++)
+        ck_assert(st_log_limit_allow(&l, t + (uint64_t)i));
+    for (int i = 0; i < 7; i++)
+        ck_assert(!st_log_limit_allow(&l, t + 10 + (uint64_t)i));
+    ck_assert_uint_eq(l.suppressed, 7);
+    /* no summary inside the window */
+    ck_assert_uint_eq(st_log_limit_due(&l, t + 999), 0);
+    /* the window is over: the summary counts them once */
+    ck_assert_uint_eq(st_log_limit_due(&l, t + 1000), 7);
+    ck_assert_uint_eq(st_log_limit_due(&l, t + 1001), 0);
+    /* a new window allows per_sec lines again */
+    for (int i = 0; i < 3; i++)
+        ck_assert(st_log_limit_allow(&l, t + 1500));
+    ck_assert(!st_log_limit_allow(&l, t + 1600));
+    ck_assert_uint_eq(st_log_limit_due(&l, t + 2499), 0);
+    ck_assert_uint_eq(st_log_limit_due(&l, t + 2500), 1);
+}
+END_TEST
+
+START_TEST(test_limit_nothing_suppressed)
+{
+    struct st_log_limit l;
+    st_log_limit_init(&l, "x", 2);
+    ck_assert(st_log_limit_allow(&l, 0));
+    ck_assert(st_log_limit_allow(&l, 400));
+    ck_assert_uint_eq(st_log_limit_due(&l, 5000), 0);
+    /* a quiet second later the window restarts */
+    ck_assert(st_log_limit_allow(&l, 5000));
+    ck_assert(st_log_limit_allow(&l, 5001));
+    ck_assert(!st_log_limit_allow(&l, 5002));
+}
+END_TEST
+
+static char first[1200];
+
+/* Runs st_log_limited n times with stderr in a temporary file; returns the lines written
+ * (the first one in `first`, the last in `last`). */
+static int count_lines(struct st_log_limit *l, int n, char *last, size_t cap)
+{
+    fflush(stderr);
+    int saved = dup(2);
+    FILE *tmp = tmpfile();
+    ck_assert_ptr_nonnull(tmp);
+    dup2(fileno(tmp), 2);
+    for (int i = 0; i < n; i++)
+        st_log_limited(l, ST_LOG_INFO, "refused peer %d", i);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    rewind(tmp);
+    char line[1200];
+    int lines = 0;
+    last[0] = 0;
+    first[0] = 0;
+    while (fgets(line, sizeof(line), tmp)) {
+        if (lines++ == 0)
+            snprintf(first, sizeof(first), "%s", line);
+        snprintf(last, cap, "%s", line);
+    }
+    fclose(tmp);
+    return lines;
+}
+
+START_TEST(test_limited_lines)
+{
+    struct st_log_limit l;
+    char last[1200];
+    st_log_set_level(ST_LOG_INFO);
+    st_log_limit_init(&l, "test refusals", 5);
+    ck_assert_int_eq(count_lines(&l, 1000, last, sizeof(last)), 5);
+    ck_assert_ptr_nonnull(strstr(last, "refused peer 4"));
+    ck_assert_uint_eq(l.suppressed, 995);
+    /* the next window starts with the summary line */
+    l.window_ms -= 1000;
+    ck_assert_int_eq(count_lines(&l, 0, last, sizeof(last)), 0);
+    st_log_limit_flush(&l, ST_LOG_INFO, st_log_now_ms());
+    ck_assert_uint_eq(l.suppressed, 0);
+    /* below the level: neither logged nor counted */
+    st_log_set_level(ST_LOG_WARN);
+    ck_assert_int_eq(count_lines(&l, 10, last, sizeof(last)), 0);
+    ck_assert_uint_eq(l.suppressed, 0);
+    st_log_set_level(ST_LOG_INFO);
+}
+END_TEST
+
+START_TEST(test_limited_summary)
+{
+    struct st_log_limit l;
+    char last[1200];
+    st_log_set_level(ST_LOG_INFO);
+    st_log_limit_init(&l, "test refusals", 2);
+    ck_assert_int_eq(count_lines(&l, 50, last, sizeof(last)), 2);
+    l.window_ms -= 1000; /* as if a second went by */
+    /* summary + the new line */
+    ck_assert_int_eq(count_lines(&l, 1, last, sizeof(last)), 2);
+    ck_assert_ptr_nonnull(strstr(first, "test refusals: suppressed 48 similar lines"));
+    ck_assert_ptr_nonnull(strstr(last, "refused peer 0"));
+    ck_assert_uint_eq(l.suppressed, 0);
+}
+END_TEST
 
 START_TEST(test_prefix_has_date_and_time)
 {
@@ -32,13 +140,24 @@ START_TEST(test_parse_level)
 }
 END_TEST
 
-int main(void)
+static Suite *log_suite(void)
 {
     Suite *s = suite_create("log");
-    TCase *tc = tcase_create("core");
-    tcase_add_test(tc, test_prefix_has_date_and_time);
-    tcase_add_test(tc, test_prefix_truncates);
-    tcase_add_test(tc, test_parse_level);
+    TCase *tc = tcase_create("limit");
+    tcase_add_test(tc, test_limit_window);
+    tcase_add_test(tc, test_limit_nothing_suppressed);
+    tcase_add_test(tc, test_limited_lines);
+    tcase_add_test(tc, test_limited_summary);
     suite_add_tcase(s, tc);
-    return st_check_run(s);
+    TCase *lines = tcase_create("lines");
+    tcase_add_test(lines, test_prefix_has_date_and_time);
+    tcase_add_test(lines, test_prefix_truncates);
+    tcase_add_test(lines, test_parse_level);
+    suite_add_tcase(s, lines);
+    return s;
+}
+
+int main(void)
+{
+    return st_check_run(log_suite());
 }
