@@ -425,7 +425,7 @@ START_TEST(test_quota_per_client_and_host)
     ck_assert_uint_eq(gw_quota_count(&gw.dgram_hosts, AF_INET, (const uint8_t *)"\xc6\x33\x64\x35"),
                       3);
     /* a flow ends: its user and its host have room again */
-    gw_flow_on_close(a, NGHTTP2_NO_ERROR);
+    release(a);
     struct gw_flow *h = open_flow("connect-udp", UDP_PATH, CLIENT, true);
     ck_assert(h->connected);
     ck_assert_uint_eq(gw_quota_count(&gw.dgram_clients, AF_INET, (const uint8_t *)&h->vip), 2);
