@@ -78,11 +78,24 @@ static void run(struct rec *r, bool head, const char *text, size_t n, const uint
         off += len;
     }
     int err = rv < 0 ? (int)rv : off == n ? gw_h1resp_eof(&resp) : 1;
+    /* A head both too large and malformed is refused either way; which of the two is seen
+     * first depends on where http-parser hands over a name or value, so on the cuts. */
+    if (err == -E2BIG)
+        err = -EPROTO;
     put(r, "R", 1);
     put(r, &err, sizeof(err));
     /* where a split run stops matters only as the byte offset of the stop */
     if (rv >= 0)
         put(r, &off, sizeof(off));
+}
+
+static void dump(const char *what, const struct rec *r)
+{
+    fprintf(stderr, "%s:", what);
+    for (size_t i = 0; i < r->len; i++)
+        fprintf(stderr, r->log[i] >= ' ' && r->log[i] < 0x7f ? "%c" : "\\x%02x",
+                (unsigned char)r->log[i]);
+    fprintf(stderr, "\n");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -103,6 +116,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     run(&split, head, text, n, cuts, ncuts);
     if (whole.overflow || split.overflow)
         return 0;
-    FUZZ_ASSERT(whole.len == split.len && memcmp(whole.log, split.log, whole.len) == 0);
+    if (whole.len != split.len || memcmp(whole.log, split.log, whole.len) != 0) {
+        dump("whole", &whole);
+        dump("split", &split);
+        FUZZ_ASSERT(!"the same response fed whole and in pieces gave different results");
+    }
     return 0;
 }
