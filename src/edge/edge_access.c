@@ -30,7 +30,7 @@ struct access_req {
     struct st_defer done;
     http_parser parser;
     uint8_t buf[HEAD_MAX];
-    size_t len;
+    size_t len, parsed; /* bytes received, bytes handed to http-parser */
     char client[64];
     struct edge_ahead head;
     bool head_done, closing;
@@ -194,15 +194,22 @@ static void req_io(struct st_io *io, uint32_t events)
         req_close(r, true);
         return;
     }
-    if (r->len == 0 && n >= 3 && memcmp(r->buf, "PRI", 3) == 0) {
-        /* HTTP/2 with prior knowledge (h2c): hand the socket and the preface over. */
-        int fd = io->fd;
-        req_close(r, false);
-        edge_ah2_start(r->srv, fd, NULL, r->client, r->buf, (size_t)n, false);
-        return;
-    }
-    size_t before = r->len;
     r->len += (size_t)n;
+    if (r->parsed == 0) {
+        int h2 = edge_ahead_preface(r->buf, r->len);
+        if (h2 == -EAGAIN)
+            return; /* "P" or "PR" so far: HTTP/2 or not is decided by the next bytes */
+        if (h2 == 1) {
+            /* HTTP/2 with prior knowledge (h2c): hand the socket and the preface over. */
+            int fd = io->fd;
+            req_close(r, false);
+            edge_ah2_start(r->srv, fd, NULL, r->client, r->buf, r->len, false);
+            return;
+        }
+    }
+    size_t before = r->parsed;
+    n = (ssize_t)(r->len - before);
+    r->parsed = r->len;
     size_t used =
         http_parser_execute(&r->parser, &parser_settings, (const char *)r->buf + before, (size_t)n);
     if (r->head_done) {

@@ -67,3 +67,11 @@ int edge_ahead_value(struct edge_ahead *h, const char *at, size_t len)
     }
     return 0;
 }
+
+int edge_ahead_preface(const uint8_t *buf, size_t len)
+{
+    size_t n = len < 3 ? len : 3;
+    if (memcmp(buf, "PRI", n) != 0)
+        return 0;
+    return len < 3 ? -EAGAIN : 1;
+}

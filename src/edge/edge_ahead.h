@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct edge_ahead {
     char target[256]; /* NUL-terminated */
@@ -31,5 +32,10 @@ int edge_ahead_field(struct edge_ahead *h, const char *at, size_t len);
  * 1024 bytes or more. An Upgrade value is cut to 15 bytes (it then matches no token we
  * serve); the last Proxy-Authorization and Upgrade fields win. */
 int edge_ahead_value(struct edge_ahead *h, const char *at, size_t len);
+
+/* How the first len bytes of an access connection start: 1 for the HTTP/2 preface ("PRI",
+ * h2c with prior knowledge), 0 for anything else (HTTP/1.1), -EAGAIN while they are a
+ * shorter prefix of "PRI" (a read may end anywhere: wait for more). */
+int edge_ahead_preface(const uint8_t *buf, size_t len);
 
 #endif

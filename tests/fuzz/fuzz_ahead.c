@@ -1,9 +1,11 @@
 /* The access proxy's request heads (edge_ahead under http-parser, as edge_access runs them):
  * byte 0 seeds the cut lengths; the rest is parsed whole, then in random pieces, and both
- * runs must agree on the verdict and on the target, Proxy-Authorization and Upgrade kept. */
+ * runs must agree on the verdict and on the target, Proxy-Authorization and Upgrade kept;
+ * the h2c preface check must not change its mind as bytes arrive. */
 #include "edge_ahead.h"
 #include "fuzz.h"
 
+#include <errno.h>
 #include <http_parser.h>
 #include <string.h>
 
@@ -79,6 +81,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *text = (const char *)data + 1 + ncuts;
     size_t n = size - 1 - ncuts;
 
+    /* the HTTP/2-or-not decision never changes once made, whatever the first read held */
+    int pf = edge_ahead_preface((const uint8_t *)text, n);
+    for (size_t k = 1; k < n && k <= 3; k++) {
+        int early = edge_ahead_preface((const uint8_t *)text, k);
+        FUZZ_ASSERT(early == pf || early == -EAGAIN);
+    }
     run(&whole, text, n, NULL, 0);
     run(&split, text, n, data + 1, ncuts);
     FUZZ_ASSERT(whole.verdict == split.verdict);

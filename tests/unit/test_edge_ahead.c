@@ -3,6 +3,7 @@
 #include "edge_ahead.h"
 
 #include "st_check.h"
+#include <errno.h>
 #include <http_parser.h>
 #include <stdio.h>
 #include <string.h>
@@ -78,6 +79,21 @@ START_TEST(test_limits)
 }
 END_TEST
 
+/* An h2c preface cut after "P" or "PR" used to be parsed as HTTP/1.1 and answered 400. */
+START_TEST(test_preface)
+{
+    static const uint8_t pri[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    ck_assert_int_eq(edge_ahead_preface(pri, 0), -EAGAIN);
+    ck_assert_int_eq(edge_ahead_preface(pri, 1), -EAGAIN);
+    ck_assert_int_eq(edge_ahead_preface(pri, 2), -EAGAIN);
+    ck_assert_int_eq(edge_ahead_preface(pri, 3), 1);
+    ck_assert_int_eq(edge_ahead_preface(pri, sizeof(pri) - 1), 1);
+    ck_assert_int_eq(edge_ahead_preface((const uint8_t *)"POST / HTTP/1.1", 1), -EAGAIN);
+    ck_assert_int_eq(edge_ahead_preface((const uint8_t *)"POST / HTTP/1.1", 2), 0);
+    ck_assert_int_eq(edge_ahead_preface((const uint8_t *)"CONNECT", 1), 0);
+}
+END_TEST
+
 static Suite *ahead_suite(void)
 {
     Suite *s = suite_create("edge_ahead");
@@ -85,6 +101,7 @@ static Suite *ahead_suite(void)
 
     tcase_add_test(tc, test_any_cut);
     tcase_add_test(tc, test_limits);
+    tcase_add_test(tc, test_preface);
     suite_add_tcase(s, tc);
     return s;
 }
