@@ -10,7 +10,7 @@ APT_SOURCES="${ST_APT_SOURCES:-/etc/apt/sources.list.d/debian.sources}"
 PACKAGES=(build-essential cmake pkg-config libssl-dev libnghttp2-dev libmnl-dev libyaml-dev
           libc-ares-dev check libhttp-parser-dev dpkg-dev xz-utils patch iproute2 iptables curl
           socat iperf3 openssh-client openssh-server openssl nghttp2-client procps python3
-          ca-certificates git clang-format dnsmasq-base
+          ca-certificates git clang-format dnsmasq-base clang libclang-rt-14-dev
           bind9-dnsutils iputils-ping)
 
 log() { printf 'bootstrap-deps: %s\n' "$*" >&2; }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# test.sh: install dependencies, build (Release, build/), run every ctest suite.
-# ST_SKIP_DEPS=1 skips scripts/bootstrap-deps.sh. Exit status is ctest's.
+# test.sh: install dependencies, build (Release, build/), run every ctest suite,
+# then the libFuzzer harnesses for a short fixed time (scripts/fuzz.sh).
+# ST_SKIP_DEPS=1 skips scripts/bootstrap-deps.sh. Exit status is ctest's (or the fuzz stage's).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 BUILD_DIR=${BUILD_DIR:-build}
@@ -64,6 +65,29 @@ brc=0
 ctest --test-dir "$BUILD_DIR" --output-on-failure 2>&1 | tee "$logs/release.log" || brc=$?
 stage "Release stage" "$brc" "$logs/release.log"
 ((brc == 0)) || rc=$brc
+# Fuzzing: each libFuzzer harness on its seed corpus plus ST_FUZZ_SECONDS (default 15) of
+# fuzzing (15 harnesses: about 4-5 minutes); ST_SKIP_FUZZ=1 skips it, as does a missing clang.
+fuzzline=
+if [[ ${ST_SKIP_FUZZ:-0} != 1 ]] && command -v clang >/dev/null 2>&1; then
+    echo "== fuzzing (${BUILD_DIR}-fuzz, libFuzzer, ${ST_FUZZ_SECONDS:-15} s per harness)"
+    frc=0
+    ST_FUZZ_BUILD_DIR="${BUILD_DIR}-fuzz" bash scripts/fuzz.sh "${ST_FUZZ_SECONDS:-15}" 2>&1 |
+        tee "$logs/fuzz.log" || frc=$?
+    fuzzline=$(grep -E '^fuzz: [0-9]+ harnesses' "$logs/fuzz.log" | tail -n 1)
+    if [[ $fuzzline =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
+        passed=$((passed + BASH_REMATCH[1])) failed=$((failed + BASH_REMATCH[2]))
+    elif ((frc != 0)); then
+        failed=$((failed + 1))
+    fi
+    if ((frc == 0)); then
+        summary+=("fuzz stage: passed (${fuzzline#fuzz: })")
+    else
+        summary+=("fuzz stage: FAILED, exit $frc (${fuzzline:-no fuzz summary})")
+        rc=$frc
+    fi
+else
+    echo "== fuzzing skipped (ST_SKIP_FUZZ=1 or no clang)"
+fi
 echo "== summary (logs in $logs)"
 printf 'test.sh: %s\n' "${summary[@]}"
 echo "summary: $passed passed, $failed failed"

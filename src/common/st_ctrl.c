@@ -201,8 +201,8 @@ static int register_field(struct st_ctrl_register *m, unsigned *seen, uint64_t t
     if (type >= F_REG_TOKEN && type <= F_REG_VERSION && once(seen, type) < 0)
         return -EBADMSG;
     switch (type) {
-    case F_REG_TOKEN:
-        return get_str(m->token, sizeof(m->token), val, vlen);
+    case F_REG_TOKEN: /* an empty token is no token (the encoder leaves it out) */
+        return vlen ? get_str(m->token, sizeof(m->token), val, vlen) : -EBADMSG;
     case F_REG_CONN_INDEX:
         return get_varint(&m->conn_index, val, vlen);
     case F_REG_PREV_ATTEMPTS:
@@ -214,6 +214,8 @@ static int register_field(struct st_ctrl_register *m, unsigned *seen, uint64_t t
     case F_REG_HOSTNAME:
         if (m->n_hostnames >= ST_CTRL_MAX_HOSTNAMES)
             return -E2BIG;
+        if (vlen == 0) /* not a name, and the encoder would drop it */
+            return -EBADMSG;
         return get_str(m->hostnames[m->n_hostnames++], sizeof(m->hostnames[0]), val, vlen);
     default:
         return 0;

@@ -54,9 +54,9 @@ int st_ctrl_encode_routes(const struct st_ctrl_routes *m, uint8_t *out, size_t c
 int st_ctrl_encode_unregister(uint8_t *out, size_t cap);
 
 /* decode_*: from a capsule VALUE into *m (zeroed first); 0, or -EBADMSG (truncated/malformed
- * field, bad CIDR, string with NUL/control chars, repeated single field), -E2BIG (too many
- * routes/hostnames, string too long). Unknown field types are skipped. Missing required
- * fields (token in REGISTER) -> -EBADMSG. */
+ * field, bad CIDR, string with NUL/control chars, repeated single field, empty token or
+ * hostname), -E2BIG (too many routes/hostnames, string too long). Unknown field types are skipped.
+ * Missing required fields (token in REGISTER) -> -EBADMSG. */
 int st_ctrl_decode_register(const uint8_t *v, size_t len, struct st_ctrl_register *m);
 int st_ctrl_decode_registered(const uint8_t *v, size_t len, struct st_ctrl_registered *m);
 int st_ctrl_decode_error(const uint8_t *v, size_t len, struct st_ctrl_error *m);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "edge_ah2.h"
+#include "edge_ahead.h"
 #include "edge_flow.h"
 #include "edge_server.h"
 #include "st_addr.h"
@@ -28,16 +29,10 @@ struct access_req {
     struct st_defer done;
     http_parser parser;
     uint8_t buf[HEAD_MAX];
-    size_t len;
+    size_t len, parsed; /* bytes received, bytes handed to http-parser */
     char client[64];
-    char target[256];
-    char field[32];
-    size_t field_len;
-    bool in_auth, in_upgrade, in_value, head_done, closing;
-    char upgrade[16]; /* Upgrade: connect-udp / connect-ip (RFC 9298 3.3, RFC 9484 3) */
-    size_t upgrade_len;
-    char auth[1024];
-    size_t auth_len;
+    struct edge_ahead head;
+    bool head_done, closing;
 };
 
 bool edge_access_known(const struct edge_config *cfg, const uint8_t cred[32])
@@ -115,62 +110,20 @@ static void reply_close(struct access_req *r, const char *status, const char *ex
     req_close(r, true);
 }
 
+/* A callback's -E2BIG stops http-parser: the request is answered 400. */
 static int on_url(http_parser *p, const char *at, size_t len)
 {
-    struct access_req *r = p->data;
-    size_t cur = strlen(r->target);
-    if (cur + len >= sizeof(r->target))
-        return 1;
-    memcpy(r->target + cur, at, len);
-    r->target[cur + len] = 0;
-    return 0;
+    return edge_ahead_url(&((struct access_req *)p->data)->head, at, len) < 0;
 }
 
 static int on_field(http_parser *p, const char *at, size_t len)
 {
-    struct access_req *r = p->data;
-    if (r->in_value) { /* a new header starts */
-        r->in_value = false;
-        r->in_auth = false;
-        r->in_upgrade = false;
-        r->field_len = 0;
-    }
-    if (r->field_len + len >= sizeof(r->field)) {
-        r->field_len = sizeof(r->field); /* too long to be a header we care for */
-        return 0;
-    }
-    memcpy(r->field + r->field_len, at, len);
-    r->field_len += len;
-    return 0;
+    return edge_ahead_field(&((struct access_req *)p->data)->head, at, len) < 0;
 }
 
 static int on_value(http_parser *p, const char *at, size_t len)
 {
-    struct access_req *r = p->data;
-    if (!r->in_value) {
-        r->in_value = true;
-        r->in_auth = r->field_len == 19 && strncasecmp(r->field, "proxy-authorization", 19) == 0;
-        r->in_upgrade = r->field_len == 7 && strncasecmp(r->field, "upgrade", 7) == 0;
-        if (r->in_auth)
-            r->auth_len = 0;
-        if (r->in_upgrade)
-            r->upgrade_len = 0;
-    }
-    if (r->in_upgrade) {
-        size_t take = len < sizeof(r->upgrade) - 1 - r->upgrade_len
-                          ? len
-                          : sizeof(r->upgrade) - 1 - r->upgrade_len;
-        memcpy(r->upgrade + r->upgrade_len, at, take);
-        r->upgrade_len += take;
-        r->upgrade[r->upgrade_len] = 0;
-    }
-    if (r->in_auth) {
-        if (r->auth_len + len >= sizeof(r->auth))
-            return 1;
-        memcpy(r->auth + r->auth_len, at, len);
-        r->auth_len += len;
-    }
-    return 0;
+    return edge_ahead_value(&((struct access_req *)p->data)->head, at, len) < 0;
 }
 
 static int on_headers_complete(http_parser *p)
@@ -193,9 +146,9 @@ static const char *masque_upgrade(struct access_req *r)
 {
     if (r->parser.method != HTTP_GET || !r->parser.upgrade)
         return NULL;
-    if (strcasecmp(r->upgrade, "connect-udp") == 0)
+    if (strcasecmp(r->head.upgrade, "connect-udp") == 0)
         return "connect-udp";
-    if (strcasecmp(r->upgrade, "connect-ip") == 0)
+    if (strcasecmp(r->head.upgrade, "connect-ip") == 0)
         return "connect-ip";
     return NULL;
 }
@@ -209,10 +162,10 @@ static void handle_head(struct access_req *r, size_t head_len)
         return;
     }
     uint8_t cred[32];
-    if (!edge_access_authorized(&srv->cfg, r->auth, r->auth_len, cred)) {
+    if (!edge_access_authorized(&srv->cfg, r->head.auth, r->head.auth_len, cred)) {
         srv->auth_failures++;
         edge_refusal(srv, EDGE_REFUSE_AUTH, "access %s: CONNECT %s: proxy authentication %s",
-                     r->client, r->target, r->auth_len ? "failed" : "missing");
+                     r->client, r->head.target, r->head.auth_len ? "failed" : "missing");
         reply_close(r, "407 Proxy Authentication Required",
                     "proxy-authenticate: Basic realm=\"subtunnel\"\r\n");
         return;
@@ -225,7 +178,7 @@ static void handle_head(struct access_req *r, size_t head_len)
     }
     int fd = r->io.fd;
     req_close(r, false);
-    edge_flow_start(srv, fd, masque, r->target, r->client, cred, r->buf + head_len,
+    edge_flow_start(srv, fd, masque, r->head.target, r->client, cred, r->buf + head_len,
                     r->len - head_len);
 }
 
@@ -240,15 +193,22 @@ static void req_io(struct st_io *io, uint32_t events)
         req_close(r, true);
         return;
     }
-    if (r->len == 0 && n >= 3 && memcmp(r->buf, "PRI", 3) == 0) {
-        /* HTTP/2 with prior knowledge (h2c): hand the socket and the preface over. */
-        int fd = io->fd;
-        req_close(r, false);
-        edge_ah2_start(r->srv, fd, NULL, r->client, r->buf, (size_t)n, false);
-        return;
-    }
-    size_t before = r->len;
     r->len += (size_t)n;
+    if (r->parsed == 0) {
+        int h2 = edge_ahead_preface(r->buf, r->len);
+        if (h2 == -EAGAIN)
+            return; /* "P" or "PR" so far: HTTP/2 or not is decided by the next bytes */
+        if (h2 == 1) {
+            /* HTTP/2 with prior knowledge (h2c): hand the socket and the preface over. */
+            int fd = io->fd;
+            req_close(r, false);
+            edge_ah2_start(r->srv, fd, NULL, r->client, r->buf, r->len, false);
+            return;
+        }
+    }
+    size_t before = r->parsed;
+    n = (ssize_t)(r->len - before);
+    r->parsed = r->len;
     size_t used =
         http_parser_execute(&r->parser, &parser_settings, (const char *)r->buf + before, (size_t)n);
     if (r->head_done) {

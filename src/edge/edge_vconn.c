@@ -14,6 +14,7 @@
 
 #include "edge_ah2.h"
 #include "edge_server.h"
+#include "edge_vhead.h"
 #include "edge_web.h"
 #include "st_http.h"
 #include "st_log.h"
@@ -22,20 +23,9 @@
 
 #define RBUF 16384
 #define WBUF 20480 /* a response head: up to 16 KiB of fields plus framing */
-#define TARGET_MAX 8192
 #define ROUNDS 16
 #define LINGER_MS 2000           /* after an answer, input is drained this long at most */
 #define LINGER_MAX (1024 * 1024) /* ... and this much */
-
-/* The request head while it is parsed (freed once the request is sent). */
-struct vhead {
-    char target[TARGET_MAX];
-    size_t tlen;
-    struct st_http_field fields[EDGE_WEB_MAX_FIELDS];
-    size_t n_fields, used;
-    bool in_value, overflow, bad_target;
-    char arena[EDGE_WEB_ARENA];
-};
 
 struct edge_vconn {
     struct edge_server *srv;
@@ -47,8 +37,8 @@ struct edge_vconn {
     bool tls, closed;
     char client[64], client_ip[64];
     http_parser parser;
-    struct vhead *head;
-    struct edge_web *w; /* the request being served */
+    struct edge_vhead *head; /* the request head while it is parsed */
+    struct edge_web *w;      /* the request being served */
     char ws_key[64];
     bool msg_done, upgraded, keep_alive, chunked, resp_started, resp_done, eof_in, draining;
     bool in_head;   /* a request head has begun and is not complete */
@@ -157,45 +147,12 @@ static void update_events(struct edge_vconn *vc)
 
 /* ---------------------------------------------------------------- request head */
 
-static char *keep(struct vhead *h, const char *s, size_t n)
-{
-    if (n + 1 > sizeof(h->arena) - h->used) {
-        h->overflow = true;
-        return NULL;
-    }
-    char *p = h->arena + h->used;
-    memcpy(p, s, n);
-    p[n] = 0;
-    h->used += n + 1;
-    return p;
-}
-
-/* Appends to the last field's name or value (http-parser may split them). */
-static void extend(struct vhead *h, const char *at, size_t len, bool value)
-{
-    struct st_http_field *f = &h->fields[h->n_fields - 1];
-    const char *old = value ? f->value : f->name;
-    size_t olen = value ? f->vlen : f->nlen;
-    if (old + olen + 1 != h->arena + h->used || len > sizeof(h->arena) - h->used) {
-        h->overflow = true; /* only the last string can grow in place */
-        return;
-    }
-    memcpy(h->arena + h->used - 1, at, len);
-    h->used += len;
-    h->arena[h->used - 1] = 0;
-    if (value)
-        f->vlen += len;
-    else
-        f->nlen += len;
-}
-
 static int on_begin(http_parser *p)
 {
     struct edge_vconn *vc = p->data;
     if (!vc->head && !(vc->head = malloc(sizeof(*vc->head))))
         return -1;
-    vc->head->tlen = vc->head->n_fields = vc->head->used = 0;
-    vc->head->in_value = vc->head->overflow = vc->head->bad_target = false;
+    edge_vhead_reset(vc->head);
     vc->in_head = true;
     st_timer_start(&vc->timer, (uint64_t)vc->srv->cfg.request_timeout_ms);
     return 0;
@@ -203,52 +160,19 @@ static int on_begin(http_parser *p)
 
 static int on_url(http_parser *p, const char *at, size_t len)
 {
-    struct vhead *h = ((struct edge_vconn *)p->data)->head;
-    if (h->tlen + len >= sizeof(h->target)) {
-        h->bad_target = true;
-        return 0;
-    }
-    memcpy(h->target + h->tlen, at, len);
-    h->tlen += len;
-    h->target[h->tlen] = 0;
+    edge_vhead_url(((struct edge_vconn *)p->data)->head, at, len);
     return 0;
 }
 
 static int on_field(http_parser *p, const char *at, size_t len)
 {
-    struct vhead *h = ((struct edge_vconn *)p->data)->head;
-    if (h->overflow)
-        return 0;
-    if (h->n_fields && !h->in_value) {
-        extend(h, at, len, false);
-        return 0;
-    }
-    h->in_value = false;
-    if (h->n_fields == EDGE_WEB_MAX_FIELDS) {
-        h->overflow = true;
-        return 0;
-    }
-    /* The value is kept when it comes: until then the name is the arena's last string and
-     * can grow in place when http-parser hands it over in pieces (a read split it). */
-    char *n = keep(h, at, len);
-    if (n)
-        h->fields[h->n_fields++] = (struct st_http_field){n, len, NULL, 0};
+    edge_vhead_field(((struct edge_vconn *)p->data)->head, at, len);
     return 0;
 }
 
 static int on_value(http_parser *p, const char *at, size_t len)
 {
-    struct vhead *h = ((struct edge_vconn *)p->data)->head;
-    if (h->overflow || !h->n_fields)
-        return 0;
-    h->in_value = true;
-    struct st_http_field *f = &h->fields[h->n_fields - 1];
-    if (!f->value) {
-        f->value = keep(h, at, len);
-        f->vlen = f->value ? len : 0;
-    } else {
-        extend(h, at, len, true);
-    }
+    edge_vhead_value(((struct edge_vconn *)p->data)->head, at, len);
     return 0;
 }
 
@@ -275,17 +199,15 @@ static void local_error(struct edge_vconn *vc, int status, const char *ps)
 static int on_headers_complete(http_parser *p)
 {
     struct edge_vconn *vc = p->data;
-    struct vhead *h = vc->head;
+    struct edge_vhead *h = vc->head;
     vc->in_head = false;
     st_timer_stop(&vc->timer);
     vc->keep_alive = http_should_keep_alive(p) && !vc->draining;
-    if (h->overflow || h->bad_target) {
-        local_error(vc, h->bad_target ? 414 : 431, "subtunnel; error=http_request_error");
+    int status = edge_vhead_finish(h);
+    if (status) {
+        local_error(vc, status, "subtunnel; error=http_request_error");
         return 0;
     }
-    for (size_t i = 0; i < h->n_fields; i++)
-        if (!h->fields[i].value) /* "Name:" with no value: http-parser gave none */
-            h->fields[i].value = "";
     vc->ws_key[0] = 0;
     bool expect = false;
     for (size_t i = 0; i < h->n_fields; i++) {

@@ -386,30 +386,29 @@ static int skip_name(const unsigned char *buf, int len, int off)
     return -1;
 }
 
-/* Smallest TTL over the answer section (c-ares does not return SRV TTLs). 0 or -1. */
-static int answer_min_ttl(const unsigned char *buf, int len, uint32_t *ttl)
+int gw_dns_answer_ttl(const unsigned char *buf, int len, uint32_t *ttl)
 {
     int off = 12;
 
     if (len < 12)
-        return -1;
+        return -EBADMSG;
     unsigned qd = (unsigned)buf[4] << 8 | buf[5], an = (unsigned)buf[6] << 8 | buf[7];
     for (unsigned i = 0; i < qd; i++) {
         off = skip_name(buf, len, off);
         if (off < 0 || off + 4 > len)
-            return -1;
+            return -EBADMSG;
         off += 4;
     }
     *ttl = UINT32_MAX;
     for (unsigned i = 0; i < an; i++) {
         off = skip_name(buf, len, off);
         if (off < 0 || off + 10 > len)
-            return -1;
+            return -EBADMSG;
         const unsigned char *p = buf + off;
         uint32_t t = (uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 | (uint32_t)p[6] << 8 | p[7];
         off += 10 + (p[8] << 8 | p[9]);
         if (off > len)
-            return -1;
+            return -EBADMSG;
         if (t > INT32_MAX) /* RFC 2181: treat as zero */
             t = 0;
         if (t < *ttl)
@@ -481,7 +480,7 @@ static void srv_parsed(struct gw_dns *d, const unsigned char *abuf, int alen)
         fail(d, -ENODATA, "%s: no SRV records (empty answer)", d->name);
         return;
     }
-    if (rc != ARES_SUCCESS || answer_min_ttl(abuf, alen, &ttl) < 0) {
+    if (rc != ARES_SUCCESS || gw_dns_answer_ttl(abuf, alen, &ttl) < 0) {
         ares_free_data(srv);
         fail(d, -EBADMSG, "%s: malformed SRV reply (%s)", d->name,
              rc != ARES_SUCCESS ? ares_strerror(rc) : "bad answer section");

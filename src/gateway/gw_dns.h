@@ -43,6 +43,10 @@ struct gw_dns *gw_dns_new(struct st_loop *loop, const struct st_sockaddr *server
  * unless gw_dns_free comes first. Returns 0, -EBUSY while a resolution is running (until
  * its callback has started), -EINVAL for an empty or over-long name. */
 int gw_dns_resolve(struct gw_dns *d, const char *srv_name, gw_dns_cb cb, void *arg);
+/* Smallest TTL over the answer section of the DNS reply buf[0..len) (c-ares does not return
+ * SRV TTLs), TTLs over 2^31-1 counted as 0 (RFC 2181 8), UINT32_MAX for no answers. Pure.
+ * Returns 0, or -EBADMSG for a truncated header, name or record. */
+int gw_dns_answer_ttl(const unsigned char *buf, int len, uint32_t *ttl);
 /* True from gw_dns_resolve until the callback is called. */
 bool gw_dns_busy(const struct gw_dns *d);
 /* Cancels any resolution (its callback is not called) and frees. Accepts NULL. Safe from

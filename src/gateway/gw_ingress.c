@@ -11,6 +11,11 @@
 #include "st_uri.h"
 
 #define HOST_MAX 253
+#define REGEX_MAX_LEN 1024
+/* glibc's regcomp copies a subexpression once per bound of "{m,n}" (nested bounds multiply):
+ * "((a{1,100}){1,100}){1,100}" takes over a gigabyte. Length times the product of all bounds
+ * stays under this (about 50 MB at worst). */
+#define REGEX_MAX_COST 16384
 
 static const char *const rule_keys[] = {"hostname", "path",   "path-regex",
                                         "service",  "origin", NULL};
@@ -65,6 +70,44 @@ static int get_prefix(struct st_cfg *c, const struct st_cfg_node *p, struct gw_i
     return 0;
 }
 
+/* The bound of a "{m}", "{m,}" or "{m,n}" at p ('{'), 0 when p starts no bound. */
+static unsigned long bound_at(const char *p)
+{
+    char *end;
+
+    if (!isdigit((unsigned char)p[1]))
+        return 0;
+    unsigned long m = strtoul(p + 1, &end, 10), n = m;
+    if (*end == ',') {
+        if (isdigit((unsigned char)end[1]))
+            n = strtoul(end + 1, &end, 10);
+        else
+            n = m + 1, end++;
+    }
+    return *end == '}' ? (n > m ? n : m) : 0;
+}
+
+/* Over-estimates what regcomp will build: length times every repetition bound (a bound
+ * that is not nested is counted as if it were). */
+static bool regex_too_costly(const char *s)
+{
+    size_t len = strlen(s);
+    unsigned long cost = len;
+
+    if (len > REGEX_MAX_LEN)
+        return true;
+    for (const char *p = s; *p; p++) {
+        if (*p == '\\' && p[1]) {
+            p++;
+            continue;
+        }
+        unsigned long b = *p == '{' ? bound_at(p) : 0;
+        if (b > 1 && (b > REGEX_MAX_COST || (cost *= b) > REGEX_MAX_COST))
+            return true;
+    }
+    return false;
+}
+
 static int get_path(struct st_cfg *c, const struct st_cfg_node *rule, struct gw_ingress_rule *r)
 {
     const struct st_cfg_node *p = st_cfg_get(rule, "path"), *x = st_cfg_get(rule, "path-regex");
@@ -79,6 +122,11 @@ static int get_path(struct st_cfg *c, const struct st_cfg_node *rule, struct gw_
         return 0;
     if ((rc = st_cfg_string(c, x, &s)) < 0)
         return rc;
+    if (regex_too_costly(s))
+        return st_cfg_fail(c, x->line,
+                           "'%s': regular expression too large (at most %d bytes, and its length "
+                           "times its repetition bounds {m,n} at most %d)",
+                           x->path, REGEX_MAX_LEN, REGEX_MAX_COST);
     if ((rc = regcomp(&r->path_regex, s, REG_EXTENDED | REG_NOSUB)) != 0) {
         char why[128];
         regerror(rc, &r->path_regex, why, sizeof(why));

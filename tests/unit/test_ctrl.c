@@ -138,6 +138,23 @@ START_TEST(test_register_missing_token)
 }
 END_TEST
 
+/* Found by fuzz_ctrl: an empty token or hostname decoded, but the encoder leaves empty
+ * strings out, so the message did not survive encode + decode (and "" is no token). */
+START_TEST(test_register_empty_token_or_hostname)
+{
+    static struct st_ctrl_register m;
+    uint8_t v[64];
+    size_t off = 0;
+
+    ck_assert_int_eq(st_tlv_put(v, sizeof(v), &off, 1, "", 0), 0);
+    ck_assert_int_eq(st_ctrl_decode_register(v, off, &m), -EBADMSG);
+    off = 0;
+    ck_assert_int_eq(st_tlv_put(v, sizeof(v), &off, 1, "t:0123456789abcdef", 18), 0);
+    ck_assert_int_eq(st_tlv_put(v, sizeof(v), &off, 6, "", 0), 0);
+    ck_assert_int_eq(st_ctrl_decode_register(v, off, &m), -EBADMSG);
+}
+END_TEST
+
 START_TEST(test_malformed)
 {
     static struct st_ctrl_register m;
@@ -236,6 +253,7 @@ static Suite *ctrl_suite(void)
     tcase_add_test(tc, test_registered_error_routes_unregister);
     tcase_add_test(tc, test_encode_nospace);
     tcase_add_test(tc, test_register_missing_token);
+    tcase_add_test(tc, test_register_empty_token_or_hostname);
     tcase_add_test(tc, test_malformed);
     tcase_add_test(tc, test_too_big);
     tcase_add_test(tc, test_unknown_fields_skipped);

@@ -247,6 +247,13 @@ START_TEST(test_errors)
         "gw.yaml:2: 'ingress[0].path-regex': invalid regular expression '^/(a': Unmatched ( or "
         "\\(");
     bad("  - hostname: a.test\n", "gw.yaml:2: missing required key 'service' in 'ingress[0]'");
+    /* nested bounds: regcomp would take over a gigabyte and seconds */
+    bad("  - path-regex: '((a{1,100}){1,100}){1,100}'\n    service: http_status:404\n",
+        "gw.yaml:2: 'ingress[0].path-regex': regular expression too large (at most 1024 bytes, "
+        "and its length times its repetition bounds {m,n} at most 16384)");
+    bad("  - path-regex: 'a{1,32767}'\n    service: http_status:404\n",
+        "gw.yaml:2: 'ingress[0].path-regex': regular expression too large (at most 1024 bytes, "
+        "and its length times its repetition bounds {m,n} at most 16384)");
     bad("  - service: http_status:404\n    origin:\n      connect-timeout: 5\n",
         "gw.yaml:3: 'ingress[0].origin': an http_status service has no origin options");
     bad("  - service: http://198.51.100.10\n    origin:\n      no-tls-verify: true\n",
@@ -265,6 +272,34 @@ START_TEST(test_errors)
         "supported yet");
     bad("  - service: http://198.51.100.10\n    origin:\n      response-timeout: 0\n",
         "gw.yaml:4: 'ingress[0].origin.response-timeout' is 0, must be between 1 and 3600");
+}
+END_TEST
+
+/* Found by fuzz_gw_ingress: nested {m,n} bounds made regcomp take gigabytes; ordinary bounds
+ * and escaped braces still load. */
+START_TEST(test_regex_cost)
+{
+    struct gw_ingress in;
+
+    ck_assert_int_eq(parse("  - path-regex: '^/api/v[0-9]{1,3}/[0-9a-f]{32}$'\n"
+                           "    service: http_status:404\n  - service: http_status:404\n",
+                           &in),
+                     0);
+    char norm[128];
+    const struct gw_ingress_rule *r = NULL;
+    ck_assert_int_eq(gw_ingress_match(&in, "a.test", "/api/v12/0123456789abcdef0123456789abcdef",
+                                      norm, sizeof(norm), &r),
+                     0);
+    ck_assert_ptr_eq(r, &in.rules[0]);
+    gw_ingress_fini(&in);
+    ck_assert_int_eq(parse("  - path-regex: '^/x\\{100000\\}'\n"
+                           "    service: http_status:404\n  - service: http_status:404\n",
+                           &in),
+                     0);
+    gw_ingress_fini(&in);
+    bad("  - path-regex: '(ab{1,20}){1,20}(cd){1,50}'\n    service: http_status:404\n",
+        "gw.yaml:2: 'ingress[0].path-regex': regular expression too large (at most 1024 bytes, "
+        "and its length times its repetition bounds {m,n} at most 16384)");
 }
 END_TEST
 
@@ -313,6 +348,7 @@ static Suite *ingress_suite(void)
     tcase_add_test(tc, test_match_normalised);
     tcase_add_test(tc, test_match_refused);
     tcase_add_test(tc, test_errors);
+    tcase_add_test(tc, test_regex_cost);
     tcase_add_test(tc, test_timeouts_and_name_limit);
     suite_add_tcase(s, tc);
     return s;
