@@ -1,5 +1,7 @@
 #include "st_h2rx.h"
 
+#include <assert.h>
+
 void st_h2rx_init(struct st_h2rx *rx, size_t budget)
 {
     rx->queued = 0;
@@ -30,6 +32,7 @@ void st_h2rx_queued(struct st_h2rx *rx, nghttp2_session *s, size_t n)
 
 static void forget(struct st_h2rx *rx, size_t n)
 {
+    assert(n <= rx->queued); /* a byte taken or dropped twice, or never queued */
     rx->queued -= n < rx->queued ? n : rx->queued;
 }
 

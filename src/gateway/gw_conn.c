@@ -33,6 +33,10 @@ static void schedule_retry(struct gw_conn *c)
 {
     if (c->stopped || c->gw->drain.draining)
         return;
+    /* Refusals count in a row: any other failure ends the run (normal backoff again). */
+    if (!c->refused_now)
+        c->refusals = 0;
+    c->refused_now = false;
     uint32_t r = 0;
     if (getrandom(&r, sizeof(r), 0) != sizeof(r))
         r = (uint32_t)rand();
@@ -101,6 +105,7 @@ static void refused(struct gw_conn *c, const struct st_ctrl_error *e)
 {
     bool same = c->refusals && strcmp(c->refusal, e->cause) == 0;
     c->refusals++;
+    c->refused_now = true;
     c->gw->refusals++;
     if (e->retry)
         c->retry_after_ms = (uint64_t)e->retry_after_s * 1000;

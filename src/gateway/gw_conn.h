@@ -25,6 +25,7 @@ struct gw_conn {
     unsigned index;
     unsigned attempts;
     bool registered, stopped;
+    bool refused_now;         /* this attempt ended in a refusal (read by the next retry) */
     unsigned refusals;        /* registrations refused in a row (retried slowly, see gw_edges) */
     char refusal[256];        /* the last refusal's cause: logged once while it stays the same */
     bool drained;             /* UNREGISTER + GOAWAY sent (or nothing left to drain) */
