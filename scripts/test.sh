@@ -33,7 +33,7 @@ summary=() passed=0 failed=0
 # stage NAME RC LOG: a summary line for a stage from its exit code and ctest's own count
 stage() {
     local line total bad
-    line=$(grep -E '^[0-9]+% tests passed' "$3" | tail -n 1)
+    line=$(grep -E '^[0-9]+% tests passed' "$3" | tail -n 1) || true
     if [[ $line =~ ([0-9]+)\ tests\ failed\ out\ of\ ([0-9]+) ]]; then
         bad=${BASH_REMATCH[1]} total=${BASH_REMATCH[2]}
         failed=$((failed + bad)) passed=$((passed + total - bad))
@@ -73,7 +73,7 @@ if [[ ${ST_SKIP_FUZZ:-0} != 1 ]] && command -v clang >/dev/null 2>&1; then
     frc=0
     ST_FUZZ_BUILD_DIR="${BUILD_DIR}-fuzz" bash scripts/fuzz.sh "${ST_FUZZ_SECONDS:-15}" 2>&1 |
         tee "$logs/fuzz.log" || frc=$?
-    fuzzline=$(grep -E '^fuzz: [0-9]+ harnesses' "$logs/fuzz.log" | tail -n 1)
+    fuzzline=$(grep -E '^fuzz: [0-9]+ harnesses' "$logs/fuzz.log" | tail -n 1) || true
     if [[ $fuzzline =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
         passed=$((passed + BASH_REMATCH[1])) failed=$((failed + BASH_REMATCH[2]))
     elif ((frc != 0)); then
