@@ -29,10 +29,12 @@ wait_for 120 "$n visitors with their responses under way" test -s "$dir/ready"
 pass "$n visitors stopped reading"
 big=$((64 << 20))
 got=$(in_ns st-client curl -sS -m 60 -p -x "$EDGE_PROXY" -U "lab:$ACCESS_TOKEN" \
-    "http://$PRIV_IP:8000/fixed?bytes=$big" | sha256sum | cut -c1-64)
+    "http://$PRIV_IP:8000/fixed?bytes=$big" | sha256sum | cut -c1-64) ||
+    fail "64 MiB download beside $n stalled visitors did not finish within 60 s"
 assert_eq "$(python3 "$HTTPD_PY" --gen "$big")" "$got" "64 MiB through the tunnel beside $n stalled visitors"
 got=$(in_ns st-client curl -sS -m 60 --resolve "app.lab.test:80:198.18.0.1" \
-    "http://app.lab.test/fixed?bytes=$((8 << 20))" | sha256sum | cut -c1-64)
+    "http://app.lab.test/fixed?bytes=$((8 << 20))" | sha256sum | cut -c1-64) ||
+    fail "8 MiB to a new visitor did not finish within 60 s"
 assert_eq "$(python3 "$HTTPD_PY" --gen $((8 << 20)))" "$got" "8 MiB to a new visitor"
 assert_eq 0 "$(cut_lines)" "stalled visitors cut during phase 1 (send-timeout 120 s)"
 kill "$(cat "$LAB_DIR/run/stallers.pid")"
