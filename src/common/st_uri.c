@@ -4,16 +4,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-static int hex(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
+#include "st_token.h"
 
 static bool unreserved(int c)
 {
@@ -24,7 +15,8 @@ static bool unreserved(int c)
 /* The byte a "%XY" at in[i] stands for (1..255); -EINVAL when malformed or NUL. */
 static int pct_value(const char *in, size_t len, size_t i)
 {
-    int hi = i + 2 < len ? hex(in[i + 1]) : -1, lo = i + 2 < len ? hex(in[i + 2]) : -1;
+    int hi = i + 2 < len ? st_hex_digit(in[i + 1]) : -1,
+        lo = i + 2 < len ? st_hex_digit(in[i + 2]) : -1;
     if (hi < 0 || lo < 0 || hi + lo == 0)
         return -EINVAL;
     return hi * 16 + lo;
