@@ -513,6 +513,20 @@ static inline void next_dgram(const uint8_t *b, size_t n, size_t *off, const uin
     *off += (size_t)r;
 }
 
+/* Stream bytes for a flow, as gw_conn's on_data hands them over: counted as queued on the
+ * connection (st_h2rx) before the flow takes them. */
+static inline int flow_data(struct gw_flow *f, const uint8_t *p, size_t n)
+{
+    if (f->conn)
+        st_h2rx_queued(&f->conn->h2.rx, f->conn->h2.session, n);
+    return gw_flow_on_data(f, p, n);
+}
+
+static inline int dgram_data(struct gw_dgram *d, const uint8_t *p, size_t n)
+{
+    return flow_data(d->f, p, n);
+}
+
 /* A flow for a request (CONNECT + protocol, client "ip:port"), started. wired: the edge
  * really opened the stream (ex) and sees the answer; else f->conn is NULL. */
 static inline struct gw_flow *open_flow(const char *protocol, const char *path, const char *client,

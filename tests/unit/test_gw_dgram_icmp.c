@@ -24,7 +24,7 @@ START_TEST(test_icmp_expose)
     /* the client's echo request leaves from the virtual IP, ICMP untouched */
     size_t n = echo_pkt(pkt, "203.0.113.7", "198.51.100.10", ST_ICMP_ECHO, 0x1234, 7, 56, 64);
     size_t cn = put_dgram(cap, 0, pkt, n);
-    ck_assert_int_eq(gw_dgram_on_data(d, cap, cn), 0);
+    ck_assert_int_eq(dgram_data(d, cap, cn), 0);
     size_t sn = expect_ip(sent, sizeof(sent), &ip);
     ck_assert_uint_eq(sn, n);
     ck_assert(memcmp(ip.src, &f->vip.s_addr, 4) == 0);
@@ -42,20 +42,20 @@ START_TEST(test_icmp_expose)
         n = echo_pkt(pkt, "203.0.113.7", other_dst[k], k ? ST_ICMP_ECHO_REPLY : ST_ICMP_ECHO, 1, 1,
                      8, 64);
         cn = put_dgram(cap, 0, pkt, n);
-        ck_assert_int_eq(gw_dgram_on_data(d, cap, cn), 0);
+        ck_assert_int_eq(dgram_data(d, cap, cn), 0);
     }
     n = echo_pkt(pkt, "203.0.113.7", "198.51.100.10", ST_ICMP_ECHO, 1, 1, 8, 64);
     pkt[9] = ST_IPPROTO_UDP; /* UDP */
     set_csum(pkt + 10, pkt, 20);
     cn = put_dgram(cap, 0, pkt, n);
-    ck_assert_int_eq(gw_dgram_on_data(d, cap, cn), 0);
+    ck_assert_int_eq(dgram_data(d, cap, cn), 0);
     n = echo_pkt(pkt, "203.0.113.7", "198.51.100.10", ST_ICMP_ECHO, 1, 1, 8, 64);
     pkt[6] = 0x20; /* a fragment (MF) */
     set_csum(pkt + 10, pkt, 20);
     cn = put_dgram(cap, 0, pkt, n);
-    ck_assert_int_eq(gw_dgram_on_data(d, cap, cn), 0);
+    ck_assert_int_eq(dgram_data(d, cap, cn), 0);
     cn = put_dgram(cap, 0, (const uint8_t *)"\x45\x00\x00", 3); /* not a packet */
-    ck_assert_int_eq(gw_dgram_on_data(d, cap, cn), 0);
+    ck_assert_int_eq(dgram_data(d, cap, cn), 0);
     expect_nothing();
     ck_assert_uint_eq(gw.dgram.drops, drops + 5);
     ck_assert_uint_eq(gw.dgram.tx, 1);
@@ -288,7 +288,7 @@ START_TEST(test_reach_icmp)
     n = echo_pkt(pkt, "198.51.100.20", "192.0.2.5", ST_ICMP_ECHO, 3, 1, 16, 60);
     cn += put_dgram(cap + cn, 0, pkt, n);
     uint64_t drops = gw.dgram.drops;
-    ck_assert_int_eq(gw_dgram_on_data(d, cap, cn), 0);
+    ck_assert_int_eq(dgram_data(d, cap, cn), 0);
     struct st_ipv4_info ip;
     uint8_t got[256];
     expect_ip(got, sizeof(got), &ip);
@@ -347,7 +347,7 @@ START_TEST(test_reach_udp)
 
     /* the answer from the edge leaves from the target's address and port */
     size_t cn = put_dgram(cap, 0, (const uint8_t *)"answer", 6);
-    ck_assert_int_eq(gw_dgram_on_data(f->dgram, cap, cn), 0);
+    ck_assert_int_eq(dgram_data(f->dgram, cap, cn), 0);
     struct udp4 u;
     expect_udp(&u);
     ck_assert(memcmp(u.src, dst, 4) == 0);

@@ -32,7 +32,7 @@ START_TEST(test_udp_expose)
         payload[i] = (uint8_t)rnd();
     size_t n = put_dgram(cap, 0, payload, sizeof(payload));
     uint64_t tx = gw.dgram.tx, drops = gw.dgram.drops;
-    ck_assert_int_eq(gw_dgram_on_data(d, cap, n), 0);
+    ck_assert_int_eq(dgram_data(d, cap, n), 0);
 
     struct udp4 u;
     expect_udp(&u);
@@ -60,7 +60,7 @@ START_TEST(test_udp_large)
     for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
         size_t size = sizes[k], got = 0, frags = 0;
         bool last = false;
-        ck_assert_int_eq(gw_dgram_on_data(f->dgram, cap, put_dgram(cap, 0, payload, size)), 0);
+        ck_assert_int_eq(dgram_data(f->dgram, cap, put_dgram(cap, 0, payload, size)), 0);
         memset(whole, 0, 28 + size);
         for (;;) {
             struct st_ipv4_info ip;
@@ -99,7 +99,7 @@ START_TEST(test_udp_large)
 
     /* 65508 bytes cannot be one IPv4 datagram: dropped, counted */
     uint64_t drops = gw.dgram.drops;
-    ck_assert_int_eq(gw_dgram_on_data(f->dgram, cap, put_dgram(cap, 0, payload, 65508)), 0);
+    ck_assert_int_eq(dgram_data(f->dgram, cap, put_dgram(cap, 0, payload, 65508)), 0);
     ck_assert_uint_eq(gw.dgram.drops, drops + 1);
     ck_assert_uint_eq(gw.dgram.tx, 4);
     expect_nothing();
@@ -149,14 +149,14 @@ START_TEST(test_udp_split)
     size_t rounds = 0;
 
     for (size_t i = 0; i < split_len; i++)
-        ck_assert_int_eq(gw_dgram_on_data(d, split_stream + i, 1), 0);
+        ck_assert_int_eq(dgram_data(d, split_stream + i, 1), 0);
     split_expect(f);
     rounds++;
     for (size_t k = 1; k < split_len; k++) {
-        ck_assert_int_eq(gw_dgram_on_data(d, split_stream, k), 0);
+        ck_assert_int_eq(dgram_data(d, split_stream, k), 0);
         /* whatever is pending is accounted for while it waits */
         ck_assert_uint_eq(gw.dgram.queued_bytes, d->in_cap);
-        ck_assert_int_eq(gw_dgram_on_data(d, split_stream + k, split_len - k), 0);
+        ck_assert_int_eq(dgram_data(d, split_stream + k, split_len - k), 0);
         split_expect(f);
         rounds++;
     }
@@ -165,7 +165,7 @@ START_TEST(test_udp_split)
         c[1] = rnd() % split_len;
         c[2] = c[1] + rnd() % (split_len - c[1]);
         for (int j = 0; j < 3; j++)
-            ck_assert_int_eq(gw_dgram_on_data(d, split_stream + c[j], c[j + 1] - c[j]), 0);
+            ck_assert_int_eq(dgram_data(d, split_stream + c[j], c[j + 1] - c[j]), 0);
         split_expect(f);
         rounds++;
     }
@@ -196,13 +196,13 @@ START_TEST(test_unknown_capsules)
     for (int pass = 0; pass < 3; pass++) {
         uint64_t tx = gw.dgram.tx, drops = gw.dgram.drops;
         if (pass == 0) {
-            ck_assert_int_eq(gw_dgram_on_data(d, s, n), 0);
+            ck_assert_int_eq(dgram_data(d, s, n), 0);
         } else if (pass == 1) {
             for (size_t i = 0; i < n; i++)
-                ck_assert_int_eq(gw_dgram_on_data(d, s + i, 1), 0);
+                ck_assert_int_eq(dgram_data(d, s + i, 1), 0);
         } else {
             for (size_t i = 0; i < n; i += 1000)
-                ck_assert_int_eq(gw_dgram_on_data(d, s + i, n - i < 1000 ? n - i : 1000), 0);
+                ck_assert_int_eq(dgram_data(d, s + i, n - i < 1000 ? n - i : 1000), 0);
         }
         struct udp4 u;
         expect_udp(&u);
@@ -231,19 +231,19 @@ START_TEST(test_malformed)
     b[0] = 0x00;
     ck_assert_int_eq(st_varint_encode(b + 1, 8, 100000), 4);
     memset(b + 5, 0, 20);
-    ck_assert_int_eq(gw_dgram_on_data(d, b, 25), 0);
+    ck_assert_int_eq(dgram_data(d, b, 25), 0);
     ck_assert_uint_eq(gw.dgram.drops, drops + 1);
     ck_assert_ptr_null(d->in);
     ck_assert_uint_eq(gw.dgram.queued_bytes, q0);
     expect_nothing();
 
     /* ... with a partial capsule buffered first */
-    ck_assert_int_eq(gw_dgram_on_data(d, b, 1), 0);
+    ck_assert_int_eq(dgram_data(d, b, 1), 0);
     ck_assert_ptr_nonnull(d->in);
     ck_assert_uint_eq(gw.dgram.queued_bytes, q0 + d->in_cap);
-    ck_assert_int_eq(gw_dgram_on_data(d, b + 1, 2), 0);
+    ck_assert_int_eq(dgram_data(d, b + 1, 2), 0);
     ck_assert_ptr_nonnull(d->in);
-    ck_assert_int_eq(gw_dgram_on_data(d, b + 3, 2), 0);
+    ck_assert_int_eq(dgram_data(d, b + 3, 2), 0);
     ck_assert_uint_eq(gw.dgram.drops, drops + 2);
     ck_assert_ptr_null(d->in);
     ck_assert_uint_eq(d->in_len, 0);
@@ -254,7 +254,7 @@ START_TEST(test_malformed)
     b[0] = 0x00;
     ck_assert_int_eq(st_varint_encode(b + 1, 8, (uint64_t)1 << 40), 8);
     for (int i = 0; i < 9; i++)
-        ck_assert_int_eq(gw_dgram_on_data(d, b + i, 1), 0);
+        ck_assert_int_eq(dgram_data(d, b + i, 1), 0);
     ck_assert_uint_eq(gw.dgram.drops, drops + 3);
     ck_assert_ptr_null(d->in);
     ck_assert_uint_eq(gw.dgram.queued_bytes, q0);
@@ -262,11 +262,11 @@ START_TEST(test_malformed)
     /* DATAGRAM without a context id; with a truncated one; then a good one in the same
      * read, which goes with the reset stream */
     size_t n = put_capsule(b, ST_CAP_DATAGRAM, NULL, 0);
-    ck_assert_int_eq(gw_dgram_on_data(d, b, n), 0);
+    ck_assert_int_eq(dgram_data(d, b, n), 0);
     ck_assert_uint_eq(gw.dgram.drops, drops + 4);
     n = put_capsule(b, ST_CAP_DATAGRAM, (const uint8_t[]){0x40}, 1);
     n += put_dgram(b + n, 0, (const uint8_t *)"late", 4);
-    ck_assert_int_eq(gw_dgram_on_data(d, b, n), 0);
+    ck_assert_int_eq(dgram_data(d, b, n), 0);
     ck_assert_uint_eq(gw.dgram.drops, drops + 5);
     expect_nothing();
     ck_assert_uint_eq(gw.dgram.tx, 0);
@@ -276,11 +276,11 @@ START_TEST(test_malformed)
     struct gw_flow *w = open_flow("connect-udp", UDP_PATH, CLIENT, true);
     struct rec *r = rec_of(&ex, w->sid);
     ck_assert_int_eq(r->status, 200);
-    ck_assert_int_eq(gw_dgram_on_data(w->dgram, b, 1), 0); /* a partial one first */
+    ck_assert_int_eq(dgram_data(w->dgram, b, 1), 0); /* a partial one first */
     ck_assert_ptr_nonnull(w->dgram->in);
     b[0] = 0x00;
     ck_assert_int_eq(st_varint_encode(b + 1, 8, 100000), 4);
-    ck_assert_int_eq(gw_dgram_on_data(w->dgram, b + 1, 4), 0);
+    ck_assert_int_eq(dgram_data(w->dgram, b + 1, 4), 0);
     ck_assert_ptr_null(w->dgram->in);
     pump(&ex);
     ck_assert_int_eq(r->rst, NGHTTP2_PROTOCOL_ERROR);
@@ -339,7 +339,7 @@ START_TEST(test_refused)
                 ck_assert(!f->responded); /* gw_flow_respond: no connection, nothing to do */
             }
             /* the body of a refused stream goes nowhere */
-            ck_assert_int_eq(gw_dgram_on_data(f->dgram, cap, cn), 0);
+            ck_assert_int_eq(dgram_data(f->dgram, cap, cn), 0);
             expect_nothing();
             ck_assert_uint_eq(gw.dgram.tx, 0);
         }
@@ -396,7 +396,7 @@ START_TEST(test_limits)
     ck_assert_ptr_null(f->dgram);
     ck_assert_uint_eq(gw.dgram.icmp_opened, 0);
     uint8_t x[8] = {0};
-    ck_assert_int_eq(gw_flow_on_data(f, x, sizeof(x)), 0); /* dropped as a refused stream */
+    ck_assert_int_eq(flow_data(f, x, sizeof(x)), 0); /* dropped as a refused stream */
     expect_nothing();
 }
 END_TEST
@@ -518,7 +518,7 @@ START_TEST(test_lifetime)
 
     /* state to free: a partial capsule on u, a queued reply on i */
     size_t cn = put_dgram(cap, 0, (const uint8_t *)"hello", 5);
-    ck_assert_int_eq(gw_dgram_on_data(u->dgram, cap, cn - 2), 0);
+    ck_assert_int_eq(dgram_data(u->dgram, cap, cn - 2), 0);
     ck_assert_ptr_nonnull(u->dgram->in);
     size_t n = echo_pkt(pkt, "198.51.100.10", vip, ST_ICMP_ECHO_REPLY, 5, 5, 40, 64);
     ck_assert_int_eq(gw_dgram_icmp_hook(&gw, pkt, n), 1);
@@ -542,7 +542,7 @@ START_TEST(test_lifetime)
     ck_assert_ptr_null(u->dgram->pcb);
     ck_assert_uint_eq(gw.dgram.udp_live, 0);
     uint64_t drops = gw.dgram.drops;
-    ck_assert_int_eq(gw_dgram_on_data(u->dgram, cap + cn - 2, 2), 0);
+    ck_assert_int_eq(dgram_data(u->dgram, cap + cn - 2, 2), 0);
     ck_assert_uint_eq(gw.dgram.drops, drops + 1);
     expect_nothing();
     release(u);
@@ -578,7 +578,7 @@ START_TEST(test_end)
     n = echo_pkt(pkt, "198.51.100.10", vip, ST_ICMP_ECHO_REPLY, 5, 6, 40, 64);
     ck_assert_int_eq(gw_dgram_icmp_hook(&gw, pkt, n), 0); /* an ended flow takes no more */
     size_t cn = put_dgram(cap, 0, pkt, n);
-    ck_assert_int_eq(gw_dgram_on_data(i->dgram, cap, cn), 0);
+    ck_assert_int_eq(dgram_data(i->dgram, cap, cn), 0);
     expect_nothing();
     pump(&ex);
     struct rec *r = rec_of(&ex, i->sid);
@@ -595,8 +595,8 @@ START_TEST(test_end)
     ck_assert(rec_of(&ex, dns->sid)->end_stream);
     ck_assert(!rec_of(&ex, other->sid)->end_stream);
     cn = put_dgram(cap, 0, (const uint8_t *)"late", 4);
-    ck_assert_int_eq(gw_dgram_on_data(dns->dgram, cap, cn), 0);
-    ck_assert_int_eq(gw_dgram_on_data(other->dgram, cap, cn), 0);
+    ck_assert_int_eq(dgram_data(dns->dgram, cap, cn), 0);
+    ck_assert_int_eq(dgram_data(other->dgram, cap, cn), 0);
     struct udp4 u;
     expect_udp(&u);
     ck_assert_uint_eq(u.dport, 5353);
