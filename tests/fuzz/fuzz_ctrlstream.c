@@ -7,32 +7,16 @@
 #include <errno.h>
 #include <string.h>
 
-struct rec {
-    uint8_t log[1 << 16];
-    size_t len;
-    bool overflow;
-};
-
-static void put(struct rec *r, const void *p, size_t n)
-{
-    if (r->overflow || n > sizeof(r->log) - r->len) {
-        r->overflow = true;
-        return;
-    }
-    memcpy(r->log + r->len, p, n);
-    r->len += n;
-}
-
 static int on_capsule(void *arg, const struct st_capsule *cap)
 {
-    struct rec *r = arg;
-    put(r, &cap->type, sizeof(cap->type));
-    put(r, &cap->len, sizeof(cap->len));
-    put(r, cap->value, cap->len);
+    struct fuzz_rec *r = arg;
+    fuzz_rec_put(r, &cap->type, sizeof(cap->type));
+    fuzz_rec_put(r, &cap->len, sizeof(cap->len));
+    fuzz_rec_put(r, cap->value, cap->len);
     return 0;
 }
 
-static void run(struct rec *r, const uint8_t *p, size_t n, const uint8_t *cuts, size_t ncuts)
+static void run(struct fuzz_rec *r, const uint8_t *p, size_t n, const uint8_t *cuts, size_t ncuts)
 {
     static struct st_ctrlstream cs;
     size_t off = 0, k = 0;
@@ -41,7 +25,7 @@ static void run(struct rec *r, const uint8_t *p, size_t n, const uint8_t *cuts, 
     memset(r, 0, sizeof(*r));
     st_ctrlstream_reset(&cs);
     while (off < n && rc == 0) {
-        size_t len = ncuts ? (size_t)cuts[k++ % ncuts] % 31 + 1 : 16384;
+        size_t len = fuzz_piece(cuts, ncuts, &k, 31, 16384);
         if (len > n - off)
             len = n - off;
         rc = st_ctrlstream_feed(&cs, p + off, len, on_capsule, r);
@@ -49,12 +33,12 @@ static void run(struct rec *r, const uint8_t *p, size_t n, const uint8_t *cuts, 
         FUZZ_ASSERT(cs.in_len <= sizeof(cs.in));
         off += len;
     }
-    put(r, &rc, sizeof(rc));
+    fuzz_rec_put(r, &rc, sizeof(rc));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static struct rec whole, split;
+    static struct fuzz_rec whole, split;
 
     if (size < 2)
         return 0;

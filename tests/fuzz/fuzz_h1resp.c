@@ -7,33 +7,16 @@
 #include <errno.h>
 #include <string.h>
 
-/* What a run reported, as one byte string compared between runs. */
-struct rec {
-    char log[1 << 17];
-    size_t len;
-    bool overflow;
-};
-
-static void put(struct rec *r, const void *p, size_t n)
-{
-    if (r->overflow || n > sizeof(r->log) - r->len) {
-        r->overflow = true;
-        return;
-    }
-    memcpy(r->log + r->len, p, n);
-    r->len += n;
-}
-
 static int on_head(void *arg, int status, const struct st_http_field *f, size_t n)
 {
-    struct rec *r = arg;
-    put(r, "H", 1);
-    put(r, &status, sizeof(status));
+    struct fuzz_rec *r = arg;
+    fuzz_rec_put(r, "H", 1);
+    fuzz_rec_put(r, &status, sizeof(status));
     for (size_t i = 0; i < n; i++) {
-        put(r, f[i].name, f[i].nlen);
-        put(r, ":", 1);
-        put(r, f[i].value, f[i].vlen);
-        put(r, "\n", 1);
+        fuzz_rec_put(r, f[i].name, f[i].nlen);
+        fuzz_rec_put(r, ":", 1);
+        fuzz_rec_put(r, f[i].value, f[i].vlen);
+        fuzz_rec_put(r, "\n", 1);
     }
     return 0;
 }
@@ -41,22 +24,22 @@ static int on_head(void *arg, int status, const struct st_http_field *f, size_t 
 /* Body bytes are logged without the piece boundaries, which differ between runs. */
 static int on_body(void *arg, const char *p, size_t n)
 {
-    struct rec *r = arg;
-    put(r, p, n);
+    struct fuzz_rec *r = arg;
+    fuzz_rec_put(r, p, n);
     return 0;
 }
 
 static void on_done(void *arg, bool keep_alive)
 {
-    struct rec *r = arg;
-    put(r, keep_alive ? "D1" : "D0", 2);
+    struct fuzz_rec *r = arg;
+    fuzz_rec_put(r, keep_alive ? "D1" : "D0", 2);
 }
 
 static const struct gw_h1resp_cb cb = {on_head, on_body, on_done};
 
 /* Feeds text in pieces whose lengths come from cuts (cycled; none: whole), then EOF unless
  * a response completed or an error ended the run. Logs the outcome into r. */
-static void run(struct rec *r, bool head, const char *text, size_t n, const uint8_t *cuts,
+static void run(struct fuzz_rec *r, bool head, const char *text, size_t n, const uint8_t *cuts,
                 size_t ncuts)
 {
     static struct gw_h1resp resp;
@@ -66,7 +49,7 @@ static void run(struct rec *r, bool head, const char *text, size_t n, const uint
     memset(r, 0, sizeof(*r));
     gw_h1resp_init(&resp, head, &cb, r);
     while (off < n) {
-        size_t len = ncuts ? (size_t)cuts[k++ % ncuts] % 17 + 1 : n - off;
+        size_t len = fuzz_piece(cuts, ncuts, &k, 17, n - off);
         if (len > n - off)
             len = n - off;
         rv = gw_h1resp_feed(&resp, text + off, len);
@@ -82,14 +65,14 @@ static void run(struct rec *r, bool head, const char *text, size_t n, const uint
      * first depends on where http-parser hands over a name or value, so on the cuts. */
     if (err == -E2BIG)
         err = -EPROTO;
-    put(r, "R", 1);
-    put(r, &err, sizeof(err));
+    fuzz_rec_put(r, "R", 1);
+    fuzz_rec_put(r, &err, sizeof(err));
     /* where a split run stops matters only as the byte offset of the stop */
     if (rv >= 0)
-        put(r, &off, sizeof(off));
+        fuzz_rec_put(r, &off, sizeof(off));
 }
 
-static void dump(const char *what, const struct rec *r)
+static void dump(const char *what, const struct fuzz_rec *r)
 {
     fprintf(stderr, "%s:", what);
     for (size_t i = 0; i < r->len; i++)
@@ -100,7 +83,7 @@ static void dump(const char *what, const struct rec *r)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static struct rec whole, split;
+    static struct fuzz_rec whole, split;
 
     if (size < 2)
         return 0;

@@ -64,7 +64,7 @@ static void run(struct run *r, const char *text, size_t n, const uint8_t *cuts, 
     r->complete = false;
     r->verdict = 1;
     while (off < n && !r->complete) {
-        size_t len = ncuts ? (size_t)cuts[k++ % ncuts] % 23 + 1 : n - off;
+        size_t len = fuzz_piece(cuts, ncuts, &k, 23, n - off);
         if (len > n - off)
             len = n - off;
         size_t used = http_parser_execute(&r->parser, &settings, text + off, len);
