@@ -88,22 +88,29 @@ static unsigned long bound_at(const char *p)
 }
 
 /* Over-estimates what regcomp will build: length times every repetition bound (a bound
- * that is not nested is counted as if it were). */
+ * that is not nested is counted as if it were), and times 2 for every '+' applied to a
+ * group or to another repetition (glibc copies the operand of '+': "a++++..." or
+ * "((a+)+)+..." double it each time). */
 static bool regex_too_costly(const char *s)
 {
     size_t len = strlen(s);
     unsigned long cost = len;
+    bool after_group_or_rep = false;
 
     if (len > REGEX_MAX_LEN)
         return true;
     for (const char *p = s; *p; p++) {
         if (*p == '\\' && p[1]) {
             p++;
+            after_group_or_rep = false;
             continue;
         }
-        unsigned long b = *p == '{' ? bound_at(p) : 0;
+        unsigned long b = *p == '{' ? bound_at(p) : *p == '+' && after_group_or_rep ? 2 : 0;
         if (b > 1 && (b > REGEX_MAX_COST || (cost *= b) > REGEX_MAX_COST))
             return true;
+        if (*p == '{' && b)
+            p = strchr(p, '}');
+        after_group_or_rep = strchr(")*+?}", *p) != NULL;
     }
     return false;
 }

@@ -300,6 +300,23 @@ START_TEST(test_regex_cost)
     bad("  - path-regex: '(ab{1,20}){1,20}(cd){1,50}'\n    service: http_status:404\n",
         "gw.yaml:2: 'ingress[0].path-regex': regular expression too large (at most 1024 bytes, "
         "and its length times its repetition bounds {m,n} at most 16384)");
+    /* also found by fuzz_gw_ingress: '+' on a repetition or a group doubles what regcomp
+     * copies, "p+++..." (100 of them) took over a gigabyte */
+    char text[512], plus[101];
+    memset(plus, '+', 100);
+    plus[100] = 0;
+    snprintf(text, sizeof(text), "  - path-regex: '^/ap%s'\n    service: http_status:404\n", plus);
+    bad(text, "gw.yaml:2: 'ingress[0].path-regex': regular expression too large (at most 1024 "
+              "bytes, and its length times its repetition bounds {m,n} at most 16384)");
+    bad("  - path-regex: '((((((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+'\n"
+        "    service: http_status:404\n",
+        "gw.yaml:2: 'ingress[0].path-regex': regular expression too large (at most 1024 bytes, "
+        "and its length times its repetition bounds {m,n} at most 16384)");
+    ck_assert_int_eq(parse("  - path-regex: '^/a+/b+/c+/d+/e+/f+/g+/h+/(ab)+/(cd)+$'\n"
+                           "    service: http_status:404\n  - service: http_status:404\n",
+                           &in),
+                     0);
+    gw_ingress_fini(&in);
 }
 END_TEST
 
