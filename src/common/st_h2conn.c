@@ -512,7 +512,7 @@ static void do_read(struct st_h2conn *c)
         c->bytes_in += (uint64_t)n;
         ssize_t rv = nghttp2_session_mem_recv(c->session, buf, (size_t)n);
         if (rv < 0) {
-            st_h2conn_fail(c, "HTTP/2 protocol error: %s", nghttp2_strerror((int)rv));
+            st_h2conn_fail(c, ST_H2CONN_PROTO_ERROR ": %s", nghttp2_strerror((int)rv));
             return;
         }
     }
@@ -660,6 +660,8 @@ int st_h2conn_session(struct st_h2conn *c, bool server, const struct st_h2_handl
     nghttp2_session_callbacks_set_data_source_read_length_callback(cb, data_length);
     if (h->send_data)
         nghttp2_session_callbacks_set_send_data_callback(cb, h->send_data);
+    if (h->frame_send)
+        nghttp2_session_callbacks_set_on_frame_send_callback(cb, h->frame_send);
     nghttp2_option_set_no_auto_window_update(opt, 1);
     /* Closed streams are kept only for the priority tree (unused here); without this a
      * server that sets no SETTINGS_MAX_CONCURRENT_STREAMS keeps every one it ever saw

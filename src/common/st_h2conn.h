@@ -60,12 +60,17 @@ struct st_h2conn {
 int st_h2conn_init(struct st_h2conn *c, struct st_loop *loop, int fd, SSL *ssl, bool connecting,
                    bool tls_client, const struct st_h2conn_ops *ops, void *owner);
 /* nghttp2 callbacks a role installs; NULL entries are left unset. */
+/* The start of the reason st_h2conn gives its role's closed() when nghttp2 refused the
+ * peer's bytes (a protocol error or one of its flood rules). */
+#define ST_H2CONN_PROTO_ERROR "HTTP/2 protocol error"
+
 struct st_h2_handlers {
     nghttp2_on_begin_headers_callback begin_headers;
     nghttp2_on_header_callback header;
     nghttp2_on_frame_recv_callback frame_recv;
     nghttp2_on_data_chunk_recv_callback data_chunk;
     nghttp2_on_stream_close_callback stream_close;
+    nghttp2_on_frame_send_callback frame_send; /* optional */
     /* Zero-copy DATA frames (a read callback returning NGHTTP2_DATA_FLAG_NO_COPY): the role
      * finds the payload and hands it to st_h2conn_send_frame. */
     nghttp2_send_data_callback send_data;

@@ -296,6 +296,27 @@ static void on_idle_timer(struct st_timer *t)
     st_timer_start(t, has_streams(a) ? idle : idle - (now - a->quiet_since));
 }
 
+static const char *role_name(const struct edge_ah2 *a)
+{
+    return a->reach ? "reach" : a->visitor ? "visitor" : "access";
+}
+
+/* nghttp2 ends a peer that broke one of its flood rules itself (rapid reset: GOAWAY
+ * INTERNAL_ERROR; too many queued SETTINGS or PING answers, or CONTINUATION frames: a fatal
+ * error from mem_recv, see session_closed): logged as a refusal. */
+static int on_frame_send(nghttp2_session *s, const nghttp2_frame *fr, void *ud)
+{
+    (void)s;
+    struct edge_ah2 *a = ud;
+    if (fr->hd.type != NGHTTP2_GOAWAY || fr->goaway.error_code == NGHTTP2_NO_ERROR ||
+        a->ended_logged)
+        return 0;
+    a->ended_logged = true;
+    edge_refusal(a->srv, EDGE_REFUSE_CONN, "%s %s: HTTP/2 GOAWAY %s sent: closing", role_name(a),
+                 a->client, nghttp2_http2_strerror(fr->goaway.error_code));
+    return 0;
+}
+
 static int session_ready(struct st_h2conn *h)
 {
     struct edge_ah2 *a = h->owner;
@@ -303,7 +324,8 @@ static int session_ready(struct st_h2conn *h)
                                                    .header = on_header,
                                                    .frame_recv = on_frame_recv,
                                                    .data_chunk = on_data,
-                                                   .stream_close = on_stream_close};
+                                                   .stream_close = on_stream_close,
+                                                   .frame_send = on_frame_send};
     if (!a->reach && !st_h2conn_is_h2(h)) {
         edge_refusal(a->srv, EDGE_REFUSE_CONN,
                      "access %s: TLS without ALPN h2: only HTTP/2 is served on this port",
@@ -365,7 +387,10 @@ void edge_ah2_authenticated(struct edge_ah2 *a)
 static void session_closed(struct st_h2conn *h, const char *why)
 {
     struct edge_ah2 *a = h->owner;
-    st_debug("access %s: HTTP/2 connection closed: %s", a->client, why);
+    if (!a->ended_logged && strncmp(why, ST_H2CONN_PROTO_ERROR, strlen(ST_H2CONN_PROTO_ERROR)) == 0)
+        edge_refusal(a->srv, EDGE_REFUSE_CONN, "%s %s: %s: closing", role_name(a), a->client, why);
+    else
+        st_debug("%s %s: HTTP/2 connection closed: %s", role_name(a), a->client, why);
     st_timer_stop(&a->idle_timer);
     while (a->flows) {
         struct edge_flow *f = a->flows;

@@ -31,6 +31,7 @@ struct edge_ah2 {
     struct st_timer idle_timer;
     uint64_t quiet_since; /* loop ms when the last stream closed (or the session began) */
     bool got_request, closing;
+    bool ended_logged;              /* why nghttp2 ended the peer is logged */
     bool authed;                    /* reach: a stream showed a valid tunnel token */
     struct edge_reset_guard resets; /* reach, until authed: nghttp2's default allowance */
 };
