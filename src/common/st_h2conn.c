@@ -695,6 +695,15 @@ bool st_h2conn_is_h2(struct st_h2conn *c)
     return !c->ssl || strcmp(alpn, "h2") == 0;
 }
 
+uint32_t st_h2conn_ids_used(const struct st_h2conn *c)
+{
+    if (!c->session)
+        return 0;
+    uint32_t ours = nghttp2_session_get_next_stream_id(c->session);
+    int32_t peer = nghttp2_session_get_last_proc_stream_id(c->session);
+    return peer > 0 && (uint32_t)peer > ours ? (uint32_t)peer : ours;
+}
+
 void st_h2conn_heartbeat(struct st_h2conn *c, int interval_ms, int count)
 {
     c->hb_interval_ms = interval_ms;

@@ -121,6 +121,15 @@ int st_h2conn_send_frame(struct st_h2conn *c, const nghttp2_frame *fr, const uin
                          uint8_t *payload, size_t len);
 /* True when ALPN selected "h2" (TLS) or the connection is plain (prior knowledge). */
 bool st_h2conn_is_h2(struct st_h2conn *c);
+/* Stream ids run out: a connection has 2^31 of them and every flow opened on it uses one
+ * for good. The gateway replaces a connection (make-before-break) once the ids used on it
+ * either way pass ST_H2CONN_IDS_RENEW; the edge stops opening flows on one past
+ * ST_H2CONN_IDS_SPENT, in case a gateway does not. */
+#define ST_H2CONN_IDS_RENEW 0x70000000u
+#define ST_H2CONN_IDS_SPENT 0x7ff00000u
+/* The highest stream id used on c by either side (ours: the next one to open; the peer's:
+ * the last one processed); 0 without a session. */
+uint32_t st_h2conn_ids_used(const struct st_h2conn *c);
 /* Schedules sending whatever nghttp2 has queued (cheap; coalesces). */
 void st_h2conn_kick(struct st_h2conn *c);
 /* Marks the connection dead and schedules ops->closed with the formatted reason. */

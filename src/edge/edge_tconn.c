@@ -344,6 +344,18 @@ static int send_data(nghttp2_session *s, nghttp2_frame *fr, const uint8_t *hd, s
     return rv;
 }
 
+/* A connection whose stream ids are nearly used up takes no new flows (the gateway should
+ * have replaced it long before: ST_H2CONN_IDS_RENEW); the flows on it finish. */
+static void check_ids(struct edge_tconn *c)
+{
+    if (!c->registered || st_h2conn_ids_used(&c->h2) < ST_H2CONN_IDS_SPENT)
+        return;
+    st_warn("tunnel %s: connection %llu: its HTTP/2 stream ids are used up: no new flows on it",
+            c->tunnel->id, (unsigned long long)c->id);
+    edge_registry_detach(&c->srv->reg, c->tunnel, c);
+    c->registered = false;
+}
+
 int32_t edge_tconn_open_web(struct edge_tconn *c, struct edge_web *w, const nghttp2_nv *nv,
                             size_t n, bool body)
 {
@@ -358,6 +370,7 @@ int32_t edge_tconn_open_web(struct edge_tconn *c, struct edge_web *w, const nght
     if (c->webs)
         c->webs->tc_prev = w;
     c->webs = w;
+    check_ids(c);
     st_h2conn_kick(&c->h2);
     return sid;
 }
@@ -385,6 +398,7 @@ int32_t edge_tconn_open_stream(struct edge_tconn *c, struct edge_flow *f, const 
         c->flows->tc_prev = f;
     c->flows = f;
     c->n_flows++;
+    check_ids(c);
     st_h2conn_kick(&c->h2);
     return sid;
 }

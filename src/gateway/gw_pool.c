@@ -209,10 +209,30 @@ static void reap(struct st_defer *d)
         gw_reach_sync(gw);
 }
 
+/* A registered connection that has used up most of its stream ids (one per flow, never
+ * reused) is replaced by a new one to the same edge before it runs out; it drains like any
+ * replaced connection once the new one has registered. */
+static void renew_spent(struct gw_server *gw)
+{
+    for (size_t i = 0; i < gw->n_conns; i++) {
+        struct gw_conn *c = gw->conns[i];
+        if (!c->registered || st_h2conn_ids_used(&c->h2) < ST_H2CONN_IDS_RENEW)
+            continue;
+        struct gw_conn *n = gw_conn_new(gw, c->index, c->reach, &c->target);
+        if (!n)
+            continue; /* out of memory: the next tick tries again */
+        st_info("edge connection %u to %s: %u of 2^31 stream ids used: replacing it", c->index,
+                c->edge, st_h2conn_ids_used(&c->h2));
+        gw->conns[i] = n;
+        retire(gw, c, true);
+    }
+}
+
 static void on_tick(struct st_timer *tm)
 {
     struct gw_server *gw = tm->data;
     uint64_t now = st_loop_now(&gw->loop);
+    renew_spent(gw);
     for (struct gw_conn *c = gw->retired; c; c = c->next_retired) {
         if (!c->drained && now >= c->retire_deadline) {
             /* Keep a registered connection while its replacement is refused or down. */

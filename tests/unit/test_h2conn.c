@@ -410,6 +410,38 @@ START_TEST(test_zero_copy_choice)
 }
 END_TEST
 
+/* Ids used, seen from the side that opens streams (next id) and from the side that answers
+ * (last id processed): a connection near the end of its ids is found on both. */
+START_TEST(test_ids_used)
+{
+    nghttp2_session_callbacks *cb;
+    ck_assert_int_eq(nghttp2_session_callbacks_new(&cb), 0);
+    struct st_h2conn cli = {0}, srv = {0};
+    ck_assert_uint_eq(st_h2conn_ids_used(&cli), 0);
+    ck_assert_int_eq(nghttp2_session_client_new(&cli.session, cb, NULL), 0);
+    ck_assert_int_eq(nghttp2_session_server_new(&srv.session, cb, NULL), 0);
+    ck_assert_uint_lt(st_h2conn_ids_used(&cli), 4);
+    ck_assert_uint_lt(st_h2conn_ids_used(&srv), 4);
+    nghttp2_nv nva[] = {{(uint8_t *)":method", (uint8_t *)"GET", 7, 3, 0},
+                        {(uint8_t *)":scheme", (uint8_t *)"https", 7, 5, 0},
+                        {(uint8_t *)":authority", (uint8_t *)"a.test", 10, 6, 0},
+                        {(uint8_t *)":path", (uint8_t *)"/", 5, 1, 0}};
+    ck_assert_int_eq(nghttp2_session_set_next_stream_id(cli.session, ST_H2CONN_IDS_RENEW + 1), 0);
+    nghttp2_submit_settings(cli.session, NGHTTP2_FLAG_NONE, NULL, 0);
+    int32_t sid = nghttp2_submit_request(cli.session, NULL, nva, 4, NULL, NULL);
+    ck_assert_int_eq(sid, ST_H2CONN_IDS_RENEW + 1);
+    ck_assert_uint_gt(st_h2conn_ids_used(&cli), ST_H2CONN_IDS_RENEW);
+    const uint8_t *d;
+    ssize_t n;
+    for (int i = 0; i < 10 && (n = nghttp2_session_mem_send(cli.session, &d)) > 0; i++)
+        ck_assert_int_eq(nghttp2_session_mem_recv(srv.session, d, (size_t)n), n);
+    ck_assert_uint_eq(st_h2conn_ids_used(&srv), ST_H2CONN_IDS_RENEW + 1);
+    nghttp2_session_del(cli.session);
+    nghttp2_session_del(srv.session);
+    nghttp2_session_callbacks_del(cb);
+}
+END_TEST
+
 static Suite *h2conn_suite(void)
 {
     Suite *s = suite_create("h2conn");
@@ -424,6 +456,7 @@ static Suite *h2conn_suite(void)
     tcase_add_test(tc, test_zero_copy_frames);
     tcase_add_test(tc, test_zero_copy_socket_full);
     tcase_add_test(tc, test_zero_copy_small_window);
+    tcase_add_test(tc, test_ids_used);
     suite_add_tcase(s, tc);
     return s;
 }
