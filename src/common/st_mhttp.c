@@ -111,9 +111,21 @@ struct st_mhttp_conn {
 static const char text_plain[] = "text/plain; charset=utf-8";
 static const char metrics_type[] = "text/plain; version=0.0.4; charset=utf-8";
 
+static void unlink_conn(struct st_mhttp_conn **head, struct st_mhttp_conn *c)
+{
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        *head = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->next = c->prev = NULL;
+}
+
 static void on_free(struct st_defer *d)
 {
     struct st_mhttp_conn *c = d->data;
+    unlink_conn(&c->m->closing, c);
     st_mbuf_fini(&c->out);
     free(c);
 }
@@ -130,13 +142,12 @@ static void conn_close(struct st_mhttp_conn *c)
     close(c->io.fd);
     c->io.fd = -1;
     st_timer_stop(&c->timer);
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        m->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
+    unlink_conn(&m->conns, c);
     m->n_conns--;
+    c->next = m->closing; /* until the deferred free (or st_mhttp_free) */
+    if (m->closing)
+        m->closing->prev = c;
+    m->closing = c;
     st_defer_queue(m->loop, &c->free_defer);
 }
 
@@ -295,9 +306,10 @@ void st_mhttp_free(struct st_mhttp *m)
 {
     if (!m)
         return;
-    while (m->conns) {
-        struct st_mhttp_conn *c = m->conns;
-        conn_close(c);
+    while (m->conns)
+        conn_close(m->conns);
+    while (m->closing) {
+        struct st_mhttp_conn *c = m->closing;
         st_defer_cancel(m->loop, &c->free_defer);
         on_free(&c->free_defer);
     }

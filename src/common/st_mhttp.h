@@ -60,7 +60,8 @@ struct st_mhttp {
     struct st_io lis;
     const struct st_mhttp_ops *ops;
     void *data;
-    struct st_mhttp_conn *conns;
+    struct st_mhttp_conn *conns;   /* open connections */
+    struct st_mhttp_conn *closing; /* closed, memory freed after the current batch */
     size_t n_conns;
 };
 

@@ -3,7 +3,13 @@
 #include "st_mhttp.h"
 
 #include "st_check.h"
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 /* Feeds req in pieces of `step` bytes (0: whole); returns the status (0: incomplete). */
 static int feed(const char *req, size_t step, enum st_mhttp_target *t)
@@ -106,6 +112,125 @@ START_TEST(test_response)
 }
 END_TEST
 
+/* ---- the server on a loopback port ---- */
+
+static int metrics_calls;
+
+static void fake_metrics(void *data, struct st_mbuf *out)
+{
+    (void)data;
+    metrics_calls++;
+    st_metrics_family(out, "m_total", ST_MCOUNTER, "A counter.");
+    st_metrics_u64(out, "m_total", NULL, 42);
+}
+
+static bool fake_ready(void *data, char *why, size_t len)
+{
+    snprintf(why, len, "%s", (const char *)data);
+    return strcmp((const char *)data, "fine") == 0;
+}
+
+static const struct st_mhttp_ops fake_ops = {.metrics = fake_metrics, .ready = fake_ready};
+
+static void on_stop(struct st_timer *t)
+{
+    st_loop_stop(t->loop);
+}
+
+/* Runs the loop for ms milliseconds. */
+static void spin(struct st_loop *loop, uint64_t ms)
+{
+    struct st_timer t;
+    st_timer_init(&t, loop, on_stop, NULL);
+    st_timer_start(&t, ms);
+    loop->stop = false;
+    ck_assert_int_eq(st_loop_run(loop), 0);
+}
+
+static int dial(const struct sockaddr_in *a)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(connect(fd, (const struct sockaddr *)a, sizeof(*a)), 0);
+    return fd;
+}
+
+/* Everything the server sent until it closed (at most cap - 1 bytes, NUL-terminated). */
+static size_t slurp(int fd, char *buf, size_t cap)
+{
+    size_t n = 0;
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    while (n < cap - 1 && poll(&p, 1, 1000) == 1) {
+        ssize_t r = read(fd, buf + n, cap - 1 - n);
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+    }
+    buf[n] = '\0';
+    return n;
+}
+
+START_TEST(test_server)
+{
+    struct st_loop loop;
+    ck_assert_int_eq(st_loop_init(&loop), 0);
+    struct st_sockaddr addr;
+    ck_assert_int_eq(st_sockaddr_parse("127.0.0.1:0", &addr), 0);
+    int err = 0;
+    char state[16] = "starting";
+    struct st_mhttp *m = st_mhttp_new(&loop, &addr, &fake_ops, state, &err);
+    ck_assert_msg(m != NULL, "listen: %d", err);
+    struct sockaddr_in a;
+    socklen_t alen = sizeof(a);
+    ck_assert_int_eq(getsockname(m->lis.fd, (struct sockaddr *)&a, &alen), 0);
+
+    /* more connections than the cap: the ones past it are closed at once */
+    int fds[ST_MHTTP_MAX_CONNS + 4];
+    for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+        fds[i] = dial(&a);
+    spin(&loop, 50);
+    ck_assert_uint_eq(m->n_conns, ST_MHTTP_MAX_CONNS);
+    char buf[4096];
+    for (size_t i = ST_MHTTP_MAX_CONNS; i < sizeof(fds) / sizeof(fds[0]); i++)
+        ck_assert_uint_eq(slurp(fds[i], buf, sizeof(buf)), 0);
+    /* requests on the accepted ones: metrics, health, readiness, refusals */
+    static const char *const reqs[] = {
+        "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", "GET /healthz HTTP/1.1\r\n\r\n",
+        "GET /ready HTTP/1.1\r\n\r\n", "POST /metrics HTTP/1.1\r\nContent-Length: 2\r\n\r\nab",
+        "GET /x HTTP/1.1\r\n\r\n"};
+    for (size_t i = 0; i < 5; i++)
+        ck_assert_int_eq(write(fds[i], reqs[i], strlen(reqs[i])), (ssize_t)strlen(reqs[i]));
+    for (size_t i = 0; i < 5; i++)
+        shutdown(fds[i], SHUT_WR);
+    spin(&loop, 100);
+    static const char *const want[] = {"HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4",
+                                       "HTTP/1.1 200 OK", "HTTP/1.1 503 Service Unavailable",
+                                       "HTTP/1.1 405 Method Not Allowed", "HTTP/1.1 404 Not Found"};
+    for (size_t i = 0; i < 5; i++) {
+        slurp(fds[i], buf, sizeof(buf));
+        ck_assert_msg(strncmp(buf, want[i], strlen(want[i])) == 0, "%zu: %s", i, buf);
+    }
+    ck_assert_int_eq(metrics_calls, 1);
+    ck_assert_ptr_nonnull(strstr(buf, "\r\n\r\n404 Not Found\n"));
+    slurp(fds[0], buf, sizeof(buf)); /* already read: nothing more */
+    /* the readiness answer follows the daemon's state */
+    snprintf(state, sizeof(state), "fine");
+    int r = dial(&a);
+    ck_assert_int_eq(write(r, reqs[2], strlen(reqs[2])), (ssize_t)strlen(reqs[2]));
+    spin(&loop, 50);
+    slurp(r, buf, sizeof(buf));
+    ck_assert_ptr_nonnull(strstr(buf, "HTTP/1.1 200 OK\r\n"));
+    ck_assert_ptr_nonnull(strstr(buf, "\r\n\r\nready: fine\n"));
+    close(r);
+    for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+        close(fds[i]);
+    spin(&loop, 20);
+    /* connections still open (silent ones) are closed and freed with the server */
+    st_mhttp_free(m);
+    st_loop_fini(&loop);
+}
+END_TEST
+
 static Suite *mhttp_suite(void)
 {
     Suite *s = suite_create("mhttp");
@@ -117,6 +242,9 @@ static Suite *mhttp_suite(void)
     tcase_add_test(tc, test_limits_and_garbage);
     tcase_add_test(tc, test_response);
     suite_add_tcase(s, tc);
+    TCase *srv = tcase_create("server");
+    tcase_add_test(srv, test_server);
+    suite_add_tcase(s, srv);
     return s;
 }
 
