@@ -1,6 +1,7 @@
 #include "edge_metrics.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "edge_flow.h"
@@ -24,26 +25,30 @@ static int tconn_state(const struct edge_tconn *c)
 static void tunnel_conns(struct edge_server *srv, struct st_mbuf *b)
 {
     static const char name[] = "subtunnel_tunnel_connections";
-    size_t loose[TC_N] = {0};
+    size_t loose[TC_N] = {0}, n = srv->reg.n_tunnels;
+    size_t *closing = calloc(n ? n : 1, sizeof(*closing));
+    /* one pass: registered ones are the registry's n_conns; the rest are few */
+    for (struct edge_tconn *c = srv->tconns; c; c = c->next) {
+        int st = tconn_state(c);
+        if (!c->tunnel)
+            loose[st]++;
+        for (size_t i = 0; closing && st == TC_CLOSING && c->tunnel && i < n; i++)
+            closing[i] += srv->reg.tunnels[i] == c->tunnel;
+    }
     st_metrics_family(b, name, ST_MGAUGE,
                       "Tunnel connections from gateways, by tunnel and state (handshake and "
                       "registering ones have no tunnel yet: tunnel=\"\").");
-    for (struct edge_tconn *c = srv->tconns; c; c = c->next)
-        if (!c->tunnel)
-            loose[tconn_state(c)]++;
     for (int s = TC_HANDSHAKE; s <= TC_REGISTERING; s++)
         st_metrics_u64(b, name, (const char *[]){"state", tc_states[s], "tunnel", "", NULL},
                        loose[s]);
-    for (size_t i = 0; i < srv->reg.n_tunnels; i++) {
+    for (size_t i = 0; i < n; i++) {
         const struct edge_tunnel *t = srv->reg.tunnels[i];
-        size_t n[TC_N] = {0};
-        for (struct edge_tconn *c = srv->tconns; c; c = c->next)
-            if (c->tunnel == t)
-                n[tconn_state(c)]++;
-        for (int s = TC_REGISTERED; s < TC_N; s++)
-            st_metrics_u64(b, name, (const char *[]){"state", tc_states[s], "tunnel", t->id, NULL},
-                           n[s]);
+        st_metrics_u64(b, name, (const char *[]){"state", "registered", "tunnel", t->id, NULL},
+                       t->n_conns);
+        st_metrics_u64(b, name, (const char *[]){"state", "closing", "tunnel", t->id, NULL},
+                       closing ? closing[i] : 0);
     }
+    free(closing);
 }
 
 static void registrations(struct edge_server *srv, struct st_mbuf *b)
