@@ -167,12 +167,13 @@ static void queue_local(struct edge_flow *f, const char *text)
         f->local_head += n;
 }
 
-/* Answers the user with an error; the access side closes after it is written. */
 static enum st_flow_kind flow_kind(const struct edge_flow *f)
 {
     return f->masque ? st_flow_kind_of(f->protocol) : ST_KIND_TCP;
 }
 
+/* Answers the user with an error (counted by kind and reason); the access side closes after
+ * it is written. */
 static void respond_error(struct edge_flow *f, int status, const char *proxy_status)
 {
     if (!f->responded)
