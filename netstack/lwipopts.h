@@ -82,8 +82,21 @@
 #define LWIP_RAND() ns_rand()
 #define LWIP_HOOK_TCP_ISN(local_ip, local_port, remote_ip, remote_port) ns_rand()
 
-#define LWIP_STATS 0
+/* Statistics for the gateway's metrics (ns_stack_mem, ns_stack_pools): lwIP's heap use
+ * (MEM_STATS: every mem_malloc carries 8 bytes more to remember its size) and objects in
+ * use per pool (MEMP_STATS); the per-protocol packet counters stay off. */
+#define LWIP_STATS 1
+#define LWIP_STATS_LARGE 1
 #define LWIP_STATS_DISPLAY 0
+#define MEM_STATS 1
+#define MEMP_STATS 1
+#define LINK_STATS 0
+#define IP_STATS 0
+#define IPFRAG_STATS 0
+#define ICMP_STATS 0
+#define UDP_STATS 0
+#define TCP_STATS 0
+#define SYS_STATS 0
 /* Define LWIP_DEBUG (e.g. -DLWIP_DEBUG) and set *_DEBUG to LWIP_DBG_ON to trace lwIP. */
 
 #endif /* SUBTUNNEL_LWIPOPTS_H */

@@ -8,7 +8,9 @@
 #include <time.h>
 
 #include "lwip/init.h"
+#include "lwip/memp.h"
 #include "lwip/priv/tcp_priv.h"
+#include "lwip/stats.h"
 #include "lwip/sys.h"
 #include "lwip/timeouts.h"
 
@@ -21,6 +23,33 @@ int ns_stack_init(void)
         initialised = true;
     }
     return 0;
+}
+
+void ns_stack_mem(size_t *used, size_t *max, uint64_t *err)
+{
+    *used = lwip_stats.mem.used;
+    *max = lwip_stats.mem.max;
+    *err = lwip_stats.mem.err;
+}
+
+static const char *const pool_names[] = {
+#define LWIP_MEMPOOL(name, num, size, desc) #name,
+#include "lwip/priv/memp_std.h"
+};
+
+size_t ns_stack_pools(struct ns_pool_stat *out, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < MEMP_MAX && n < max; i++) {
+        const struct stats_mem *m = lwip_stats.memp[i];
+        if (!m)
+            continue;
+        out[n].name = pool_names[i];
+        out[n].used = m->used;
+        out[n].err = m->err;
+        n++;
+    }
+    return n;
 }
 
 void ns_stack_poll_timers(void)

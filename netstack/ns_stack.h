@@ -3,6 +3,7 @@
 #define SUBTUNNEL_NS_STACK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "lwip/arch.h"
@@ -35,6 +36,19 @@ err_t ns_tcp_connect_from(struct tcp_pcb *pcb, const ip_addr_t *local, u16_t lpo
 /* Whether an active (not TIME_WAIT) connection has this 4-tuple: O(1) through netstack
  * patch 0004's index. */
 bool ns_tcp_tuple_active(const ip_addr_t *local, u16_t lport, const ip_addr_t *remote, u16_t rport);
+
+/* lwIP's heap (every mem_malloc: pbufs, and pool objects, which come from malloc too):
+ * bytes in use, the most ever in use, failed allocations (lwipopts.h: MEM_STATS). */
+void ns_stack_mem(size_t *used, size_t *max, uint64_t *err);
+/* Objects in use per lwIP pool (MEMP_STATS): name ("TCP_PCB", "UDP_PCB", "PBUF_POOL",
+ * "TCP_SEG"...), in use now, failed allocations. */
+struct ns_pool_stat {
+    const char *name;
+    size_t used;
+    uint64_t err;
+};
+/* Fills up to max entries; returns how many (0 before ns_stack_init). */
+size_t ns_stack_pools(struct ns_pool_stat *out, size_t max);
 
 /* lwIP's ephemeral range (IANA's dynamic ports). */
 #define NS_EPHEMERAL_LO 49152u

@@ -7,11 +7,14 @@ set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 LWIP_DEST="$REPO_ROOT/deps/lwip"
 APT_SOURCES="${ST_APT_SOURCES:-/etc/apt/sources.list.d/debian.sources}"
+# libjansson-dev: JSON log lines (log-format: json); prometheus: for promtool, which checks
+# the metrics text in tests/integration/test_metrics.sh (Debian packages no promtool alone;
+# where systemd runs, the package also enables a prometheus service the tests do not use).
 PACKAGES=(build-essential cmake pkg-config libssl-dev libnghttp2-dev libmnl-dev libyaml-dev
           libc-ares-dev check libhttp-parser-dev dpkg-dev xz-utils patch iproute2 iptables curl
           socat iperf3 openssh-client openssh-server openssl nghttp2-client procps python3
           ca-certificates git clang-format dnsmasq-base clang libclang-rt-14-dev
-          bind9-dnsutils iputils-ping)
+          bind9-dnsutils iputils-ping libjansson-dev prometheus)
 
 log() { printf 'bootstrap-deps: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }

@@ -151,6 +151,7 @@ write_edge_config() {
         echo "access-tls-listen: 198.18.0.$n:8443"
         echo "http-listen: 198.18.0.$n:80"
         echo "https-listen: 198.18.0.$n:443"
+        echo "metrics-listen: 192.0.2.$n:9100"
         echo "cert: $LAB_DIR/certs/edge.crt"
         echo "key: $LAB_DIR/certs/edge.key"
         echo "tunnels:"
@@ -191,7 +192,7 @@ EOF
 }
 
 write_gateway_config() {
-    local file=$1 edges=$2 token=$3 route=$4 reach=${5:-0} ingress=${6:-0}
+    local file=$1 edges=$2 token=$3 route=$4 reach=${5:-0} ingress=${6:-0} metrics=$7
     local edgelist="edges: [192.0.2.1:7844]"
     if ((edges >= 2)); then edgelist="edges: [192.0.2.1:7844, 192.0.2.2:7844]"; fi
     if [[ ${LAB_EDGE_SRV:-0} == 1 ]]; then
@@ -207,6 +208,7 @@ edge-name: edge.lab.test
 ca-file: $LAB_DIR/certs/ca.crt
 token: $token
 ha-connections: 4
+metrics-listen: $metrics
 expose:
   routes: [$route]
   connect-timeout: 10
@@ -491,9 +493,11 @@ cmd_up() {
     fi
     tok1="site1:$s1"
     if [[ ${LAB_BAD_TOKEN:-0} == 1 ]]; then tok1="site1:$(gen_secret)"; fi
-    write_gateway_config "$LAB_DIR/gateway.yaml" "$edges" "$tok1" 198.51.100.0/24 $((sites >= 2)) 1
+    write_gateway_config "$LAB_DIR/gateway.yaml" "$edges" "$tok1" 198.51.100.0/24 $((sites >= 2)) 1 \
+        192.0.2.10:9100
     if ((sites >= 2)); then
-        write_gateway_config "$LAB_DIR/gateway2.yaml" "$edges" "site2:$s2" 203.0.113.0/24 1
+        write_gateway_config "$LAB_DIR/gateway2.yaml" "$edges" "site2:$s2" 203.0.113.0/24 1 0 \
+            192.0.2.20:9100
     fi
 
     start_edge 1
@@ -549,6 +553,12 @@ cmd_env() {
     q GATEWAY_LOG "$LOGS/gateway.log"
     q LAB_EDGES "$edges"
     q LAB_SITES "$sites"
+    # metrics-listen (Prometheus text, /healthz, /ready): the edge's from st-edge, the
+    # gateways' from their bastions (all on the tunnel network 192.0.2.0/24)
+    q EDGE_METRICS http://192.0.2.1:9100
+    q GATEWAY_METRICS http://192.0.2.10:9100
+    if ((edges >= 2)); then q EDGE2_METRICS http://192.0.2.2:9100; fi
+    if ((sites >= 2)); then q GATEWAY2_METRICS http://192.0.2.20:9100; fi
     if ((edges >= 2)); then
         q EDGE_PROXY_2 http://198.18.0.2:8080
         q EDGE_TLS_PROXY_2 https://198.18.0.2:8443

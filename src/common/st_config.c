@@ -565,6 +565,31 @@ int st_cfg_log_level(struct st_cfg *cfg, const struct st_cfg_node *node, int *ou
     return 0;
 }
 
+int st_cfg_log_format(struct st_cfg *cfg, const struct st_cfg_node *node, int *out)
+{
+    int f = node->kind == ST_CFG_SCALAR ? st_log_parse_format(node->scalar) : -1;
+
+    if (f < 0)
+        return st_cfg_fail(cfg, node->line, "'%s' is '%s': must be text or json", what(node),
+                           node->kind == ST_CFG_SCALAR ? node->scalar : "not a string");
+    *out = f;
+    return 0;
+}
+
+int st_cfg_listener(struct st_cfg *cfg, const struct st_cfg_node *node, struct st_sockaddr *out,
+                    bool *on)
+{
+    if (node->kind == ST_CFG_SCALAR && strcmp(node->scalar, "off") == 0) {
+        *on = false;
+        return 0;
+    }
+    int rc = st_cfg_sockaddr(cfg, node, out);
+    *on = rc == 0;
+    if (rc == 0 && st_sockaddr_port(out) == 0)
+        return st_cfg_fail(cfg, node->line, "'%s' needs a port", what(node));
+    return rc;
+}
+
 int st_cfg_readable_file(struct st_cfg *cfg, const struct st_cfg_node *node, const char **out)
 {
     struct stat st;

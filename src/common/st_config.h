@@ -81,6 +81,11 @@ int st_cfg_cidr(struct st_cfg *cfg, const struct st_cfg_node *node, struct st_ci
 int st_cfg_sockaddr(struct st_cfg *cfg, const struct st_cfg_node *node, struct st_sockaddr *out);
 /* error|warn|info|debug -> ST_LOG_*. */
 int st_cfg_log_level(struct st_cfg *cfg, const struct st_cfg_node *node, int *out);
+/* text|json -> ST_LOG_TEXT / ST_LOG_JSON. */
+int st_cfg_log_format(struct st_cfg *cfg, const struct st_cfg_node *node, int *out);
+/* A listener: numeric "ip:port" (port not 0), or "off" (*on false). */
+int st_cfg_listener(struct st_cfg *cfg, const struct st_cfg_node *node, struct st_sockaddr *out,
+                    bool *on);
 /* Path of an existing readable regular file (relative paths: from the working directory). */
 int st_cfg_readable_file(struct st_cfg *cfg, const struct st_cfg_node *node, const char **out);
 

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "st_log.h"
@@ -136,6 +137,35 @@ static void release_buffers(struct st_h2conn *c)
     }
 }
 
+static uint64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* A heartbeat PING carries its send time (monotonic microseconds, big-endian). */
+static void send_ping(struct st_h2conn *c)
+{
+    uint8_t opaque[8];
+    uint64_t now = mono_us();
+    for (int i = 7; i >= 0; i--, now >>= 8)
+        opaque[i] = (uint8_t)now;
+    nghttp2_submit_ping(c->session, NGHTTP2_FLAG_NONE, opaque);
+    st_h2conn_kick(c);
+}
+
+void st_h2conn_frame_recv(struct st_h2conn *c, const nghttp2_frame *fr)
+{
+    if (fr->hd.type != NGHTTP2_PING || !(fr->hd.flags & NGHTTP2_FLAG_ACK) || !c->hb_stats)
+        return;
+    uint64_t sent = 0, now = mono_us();
+    for (int i = 0; i < 8; i++)
+        sent = sent << 8 | fr->ping.opaque_data[i];
+    if (sent && sent <= now && now - sent < 3600ull * 1000000) /* one of ours */
+        st_hist_observe(&c->hb_stats->rtt, (double)(now - sent) / 1e6);
+}
+
 static void on_heartbeat(struct st_timer *t)
 {
     struct st_h2conn *c = t->data;
@@ -145,11 +175,16 @@ static void on_heartbeat(struct st_timer *t)
         c->hb_seen = c->bytes_in;
         c->hb_missed = 0;
     } else if (++c->hb_missed >= c->hb_count) {
+        if (c->hb_stats) {
+            c->hb_stats->misses += c->hb_missed > 1;
+            c->hb_stats->timeouts++;
+        }
         st_h2conn_fail(c, "no heartbeat answer for %d x %d ms", c->hb_count, c->hb_interval_ms);
         return;
     } else {
-        nghttp2_submit_ping(c->session, NGHTTP2_FLAG_NONE, NULL);
-        st_h2conn_kick(c);
+        if (c->hb_stats && c->hb_missed > 1) /* the PING of the last tick got no answer */
+            c->hb_stats->misses++;
+        send_ping(c);
     }
     st_timer_start(t, (uint64_t)c->hb_interval_ms);
 }
@@ -657,11 +692,11 @@ int st_h2conn_session(struct st_h2conn *c, bool server, const struct st_h2_handl
     nghttp2_session_callbacks_set_on_frame_recv_callback(cb, h->frame_recv);
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, h->data_chunk);
     nghttp2_session_callbacks_set_on_stream_close_callback(cb, h->stream_close);
+    if (h->frame_send)
+        nghttp2_session_callbacks_set_on_frame_send_callback(cb, h->frame_send);
     nghttp2_session_callbacks_set_data_source_read_length_callback(cb, data_length);
     if (h->send_data)
         nghttp2_session_callbacks_set_send_data_callback(cb, h->send_data);
-    if (h->frame_send)
-        nghttp2_session_callbacks_set_on_frame_send_callback(cb, h->frame_send);
     nghttp2_option_set_no_auto_window_update(opt, 1);
     /* Closed streams are kept only for the priority tree (unused here); without this a
      * server that sets no SETTINGS_MAX_CONCURRENT_STREAMS keeps every one it ever saw

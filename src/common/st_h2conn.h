@@ -7,6 +7,7 @@
 
 #include "st_h2rx.h"
 #include "st_loop.h"
+#include "st_metrics.h"
 
 /* One HTTP/2 connection over a non-blocking socket, plain or TLS: drives the TLS
  * handshake, feeds received bytes to nghttp2 and writes what nghttp2 queues, in large
@@ -38,7 +39,8 @@ struct st_h2conn {
     struct st_timer setup_timer; /* connect + TLS handshake must finish in time */
     struct st_timer hb_timer;    /* liveness: PING when quiet, dead after hb_count misses */
     int hb_interval_ms, hb_count, hb_missed;
-    uint64_t hb_seen; /* bytes_in at the last tick */
+    uint64_t hb_seen;               /* bytes_in at the last tick */
+    struct st_h2_hbstats *hb_stats; /* the owner's heartbeat statistics, or NULL */
     char why[160];
     const struct st_h2conn_ops *ops;
     void *owner;
@@ -143,6 +145,9 @@ void st_h2conn_alpn(struct st_h2conn *c, char *buf, size_t len);
  * nothing since the last tick gets a PING and counts a miss; `count` misses in a row fail
  * it ("no heartbeat ..."). Anything received resets the count. */
 void st_h2conn_heartbeat(struct st_h2conn *c, int interval_ms, int count);
+/* The role's frame_recv handler passes every frame here first: a heartbeat PING's ACK adds
+ * its round trip to c->hb_stats. */
+void st_h2conn_frame_recv(struct st_h2conn *c, const nghttp2_frame *fr);
 /* Sends a GOAWAY (NO_ERROR or `error`), flushes, and closes once nghttp2 is done. */
 void st_h2conn_goaway(struct st_h2conn *c, uint32_t error);
 

@@ -19,6 +19,17 @@ int st_log_get_level(void);
 /* Sets the program name printed in every line (not copied). */
 void st_log_set_ident(const char *ident);
 
+/* Line format (log-format): text ("time ident level: msg") or JSON, one object per line:
+ * {"time":"<RFC 3339 UTC, ms>","level":"info","component":"<ident>","msg":"..."}. */
+enum st_log_format { ST_LOG_TEXT = 0, ST_LOG_JSON };
+/* Parses "text" or "json"; returns the format or -1. */
+int st_log_parse_format(const char *name);
+void st_log_set_format(int format);
+/* Writes one JSON line (no newline) into buf (jansson encodes it; bytes of msg that are not
+ * valid UTF-8 become '?'). Returns its length, or -1 when it does not fit or memory ran out. */
+int st_log_json(char *buf, size_t len, const struct timespec *ts, const char *ident, int level,
+                const char *msg);
+
 /* Writes a line's prefix, "2026-12-05T17:18:19.123Z ident level: " (RFC 3339, UTC, ms), into
  * buf (len > 0); returns its length (truncated to len - 1). */
 int st_log_prefix(char *buf, size_t len, const struct timespec *ts, const char *ident, int level);

@@ -33,6 +33,8 @@ static const char *const top_keys[] = {
     "visitor-max-streams",
     "tunnel-max-requests",
     "log-refusals",
+    "log-format",
+    "metrics-listen",
     NULL,
 };
 static const char *const tunnel_keys[] = {"id",        "secret-sha256", "routes",
@@ -319,7 +321,8 @@ static int check_listener_clash(struct st_cfg *c, const struct st_cfg_node *root
              {"access-listen", &cfg->access_listen, cfg->has_access},
              {"access-tls-listen", &cfg->access_tls_listen, cfg->has_access_tls},
              {"http-listen", &cfg->http_listen, cfg->has_http},
-             {"https-listen", &cfg->https_listen, cfg->has_https}};
+             {"https-listen", &cfg->https_listen, cfg->has_https},
+             {"metrics-listen", &cfg->metrics_listen, cfg->has_metrics}};
     size_t n = sizeof(l) / sizeof(l[0]);
 
     for (size_t i = 0; i < n; i++)
@@ -349,6 +352,9 @@ static int get_listeners(struct st_cfg *c, const struct st_cfg_node *root, struc
         rc = get_listener(c, root, "http-listen", &cfg->http_listen, &cfg->has_http);
     if (rc == 0)
         rc = get_listener(c, root, "https-listen", &cfg->https_listen, &cfg->has_https);
+    const struct st_cfg_node *m = st_cfg_get(root, "metrics-listen");
+    if (rc == 0 && m)
+        rc = st_cfg_listener(c, m, &cfg->metrics_listen, &cfg->has_metrics);
     return rc < 0 ? rc : check_listener_clash(c, root, cfg);
 }
 
@@ -428,6 +434,9 @@ static int from_tree(struct st_cfg *c, struct edge_config *cfg)
     if ((rc = st_cfg_map(c, root)) < 0 || (rc = st_cfg_check_keys(c, root, top_keys)) < 0)
         return rc;
     if ((v = st_cfg_get(root, "log-level")) && (rc = st_cfg_log_level(c, v, &cfg->log_level)) < 0)
+        return rc;
+    if ((v = st_cfg_get(root, "log-format")) &&
+        (rc = st_cfg_log_format(c, v, &cfg->log_format)) < 0)
         return rc;
     if ((v = st_cfg_get(root, "location"))) {
         free(cfg->location);

@@ -59,6 +59,9 @@ struct edge_config {
     int visitor_max_streams; /* visitor-max-streams: default 100, 1..1000 */
     int tunnel_max_requests; /* tunnel-max-requests: default 1000, 1..100000 */
     int log_refusals;        /* log-refusals: lines per second per kind, default 10, 1..10000 */
+    int log_format;          /* log-format: text|json (default text) */
+    bool has_metrics;        /* metrics-listen: default off */
+    struct st_sockaddr metrics_listen; /* Prometheus text, /healthz, /ready (plain HTTP/1.1) */
 };
 
 /* True when the cleartext access listener is on and bound beyond loopback (tokens would

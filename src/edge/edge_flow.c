@@ -167,9 +167,17 @@ static void queue_local(struct edge_flow *f, const char *text)
         f->local_head += n;
 }
 
-/* Answers the user with an error; the access side closes after it is written. */
+static enum st_flow_kind flow_kind(const struct edge_flow *f)
+{
+    return f->masque ? st_flow_kind_of(f->protocol) : ST_KIND_TCP;
+}
+
+/* Answers the user with an error (counted by kind and reason); the access side closes after
+ * it is written. */
 static void respond_error(struct edge_flow *f, int status, const char *proxy_status)
 {
+    if (!f->responded)
+        f->srv->flows_refused[flow_kind(f)][st_reason_of(proxy_status, status)]++;
     f->failed = true;
     f->responded = true;
     f->reading = false;
@@ -314,14 +322,12 @@ static void route(struct edge_flow *f, const char *client)
     struct edge_tunnel *t;
     struct edge_tconn *c = edge_registry_pick(&srv->reg, family, addr, &t);
     if (f->src_tunnel && t && !edge_registry_may_reach(f->src_tunnel, t, family, addr)) {
-        srv->flows_refused++;
         edge_refusal(srv, EDGE_REFUSE_REQUEST, "flow %s -> %s: refused: tunnel %s may not reach it",
                      client, f->target, f->src_tunnel->id);
         respond_error(f, 403, "subtunnel; error=destination_ip_prohibited");
         return;
     }
     if (!c) {
-        srv->flows_refused++;
         if (!t) {
             edge_refusal(srv, EDGE_REFUSE_REQUEST,
                          "flow %s -> %s: refused: no tunnel announces this destination", client,
@@ -350,7 +356,7 @@ static void route(struct edge_flow *f, const char *client)
         respond_error(f, 503, "subtunnel; error=connection_limit_reached");
         return;
     }
-    srv->flows_opened++;
+    srv->flows_opened[flow_kind(f)]++;
     st_debug("flow %s -> %s: stream %d on tunnel %s", client, f->target, sid, t->id);
 }
 
@@ -494,7 +500,6 @@ void edge_flow_h2_request(struct edge_flow *f, const char *client)
         return;
     }
     if (f->src_tunnel && !client_in_site(f)) {
-        f->srv->flows_refused++;
         st_warn("flow from tunnel %s: client address '%s' is outside its routes: refused",
                 f->src_tunnel->id, f->client);
         respond_error(f, 403, "subtunnel; error=http_request_denied; details=\"bad client\"");

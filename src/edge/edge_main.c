@@ -14,6 +14,7 @@
 #include "edge_ah2.h"
 #include "edge_flow.h"
 #include "edge_hs.h"
+#include "edge_metrics.h"
 #include "edge_server.h"
 #include "edge_tconn.h"
 #include "edge_vconn.h"
@@ -211,6 +212,13 @@ static void reload(void *data)
         next.has_https = srv->cfg.has_https;
         next.https_listen = srv->cfg.https_listen;
     }
+    if (next.has_metrics != srv->cfg.has_metrics ||
+        (next.has_metrics &&
+         memcmp(&next.metrics_listen, &srv->cfg.metrics_listen, sizeof(next.metrics_listen)))) {
+        st_warn("SIGHUP: metrics-listen needs a restart; keeping the running one");
+        next.has_metrics = srv->cfg.has_metrics;
+        next.metrics_listen = srv->cfg.metrics_listen;
+    }
     if (load_tls(&next, &tls, err, sizeof(err)) < 0) {
         st_err("SIGHUP: reload failed, keeping the running configuration: TLS: %s", err);
         edge_config_fini(&next);
@@ -228,6 +236,7 @@ static void reload(void *data)
     tls_swap(srv, &tls);
     tls_free(&tls);
     srv->drain.grace_ms = (uint64_t)srv->cfg.grace_period_ms;
+    st_log_set_format(srv->cfg.log_format);
     st_cli_log_level(srv->cli, srv->cfg.log_level);
     edge_limits_reconfigure(&srv->limits, &srv->cfg);
     size_t revoked = edge_flow_revoke(srv), evicted = 0;
@@ -283,6 +292,8 @@ static int run(struct edge_server *srv)
     st_drain_install(&srv->drain, &srv->loop);
     edge_limits_init(&srv->limits, &srv->loop, &srv->cfg);
     signal(SIGPIPE, SIG_IGN);
+    if (edge_metrics_start(srv) < 0)
+        return 1;
     if (open_listener(srv, &srv->tunnel_lis, &srv->cfg.tunnel_listen, on_tunnel_lis, "tunnel"))
         return 1;
     if (srv->cfg.has_access &&
@@ -303,12 +314,19 @@ static int run(struct edge_server *srv)
                                             on_https_lis, "visitor (TLS, HTTP/2 and HTTP/1.1)"))
         return 1;
     int rv = st_loop_run(&srv->loop);
+    edge_metrics_stop(srv);
     edge_limits_fini(&srv->limits);
+    uint64_t opened = 0, refused = 0, visits_refused = 0;
+    for (int k = 0; k < ST_KIND_N; k++) {
+        opened += k == ST_KIND_HTTP ? 0 : srv->flows_opened[k];
+        for (int r = 0; r < ST_REASON_N; r++)
+            *(k == ST_KIND_HTTP ? &visits_refused : &refused) += srv->flows_refused[k][r];
+    }
     st_info("stopped (%llu flows opened, %llu refused, %llu auth failures; %llu visitor "
-            "requests, %llu not routed; closed: %llu for a reader that stalled, %llu idle)",
-            (unsigned long long)srv->flows_opened, (unsigned long long)srv->flows_refused,
+            "requests, %llu refused; closed: %llu for a reader that stalled, %llu idle)",
+            (unsigned long long)opened, (unsigned long long)refused,
             (unsigned long long)srv->auth_failures, (unsigned long long)srv->visits,
-            (unsigned long long)srv->visits_refused, (unsigned long long)srv->flows_stalled,
+            (unsigned long long)visits_refused, (unsigned long long)srv->flows_stalled,
             (unsigned long long)srv->flows_idle);
     return rv < 0 ? 1 : 0;
 }
@@ -325,6 +343,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "subtunnel-edge: %s\n", err);
         return 2;
     }
+    st_log_set_format(srv.cfg.log_format);
     rc = st_cli_log_level(&cli, srv.cfg.log_level);
     srv.cli = &cli;
     if (rc == 0 && cli.check)

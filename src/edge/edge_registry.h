@@ -7,6 +7,7 @@
 
 #include "edge_config.h"
 #include "edge_route.h"
+#include "st_metrics.h"
 
 /* Tunnels known from the config, their registered connections, and the route table
  * mapping announced CIDRs to tunnels. */
@@ -26,8 +27,10 @@ struct edge_tunnel {
     char id[64];
     struct edge_tunnel_conn *conns; /* registered connections */
     size_t n_conns, cap_conns;
-    size_t rr;        /* round-robin cursor */
-    size_t live_webs; /* visitor requests with a stream on its connections (edge_web) */
+    size_t rr;                /* round-robin cursor */
+    size_t live_webs;         /* visitor requests with a stream on its connections (edge_web) */
+    uint64_t registrations;   /* connections registered (metrics) */
+    uint64_t bytes[ST_DIR_N]; /* DATA payload of its streams, by direction (metrics) */
 };
 
 struct edge_registry {

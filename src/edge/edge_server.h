@@ -9,6 +9,7 @@
 #include "edge_registry.h"
 #include "st_drain.h"
 #include "st_loop.h"
+#include "st_metrics.h"
 
 /* The edge process: one loop, its listeners and the tunnel registry. */
 
@@ -17,6 +18,7 @@ struct edge_flow;
 struct edge_ah2;
 struct edge_vconn;
 struct st_cli;
+struct st_mhttp;
 
 struct edge_server {
     struct st_loop loop;
@@ -41,9 +43,14 @@ struct edge_server {
     struct edge_limits limits; /* rate-limited refusal logs */
     struct edge_flow *flows;   /* every live flow (edge_flow.c) */
     size_t live_flows;         /* edge_flow objects alive (access side or tunnel side open) */
-    /* counters */
-    uint64_t flows_opened, flows_refused, flows_stalled, flows_idle, auth_failures, visits,
-        visits_refused;
+    /* counters (edge_metrics.c exports them) */
+    uint64_t flows_opened[ST_KIND_N];               /* streams opened on a tunnel, by kind */
+    uint64_t flows_refused[ST_KIND_N][ST_REASON_N]; /* answered with an error, by reason */
+    uint64_t flows_stalled, flows_idle, auth_failures, visits;
+    uint64_t visits_by_class[ST_CLASS_N]; /* visitor requests by their answer, once ended */
+    uint64_t reg_failures[ST_REG_N];      /* registrations refused, by reason */
+    struct st_h2_hbstats hb;              /* heartbeats of tunnel connections */
+    struct st_mhttp *mhttp;               /* metrics-listen; NULL when off */
 };
 
 #endif

@@ -85,6 +85,7 @@ static void on_register(struct edge_tconn *c, const uint8_t *v, size_t len)
     }
     int rv = st_ctrl_decode_register(v, len, m);
     if (rv < 0) {
+        c->srv->reg_failures[ST_REG_MALFORMED]++;
         st_log_limited(&c->srv->limits.log[EDGE_REFUSE_REQUEST], ST_LOG_WARN,
                        "tunnel connection %s: registration refused: malformed REGISTER: %s",
                        c->peer, st_ctrl_strerror(rv));
@@ -92,6 +93,7 @@ static void on_register(struct edge_tconn *c, const uint8_t *v, size_t len)
         goto out;
     }
     if (c->registered) {
+        c->srv->reg_failures[ST_REG_ALREADY]++;
         refuse(c, "already registered", false);
         goto out;
     }
@@ -99,6 +101,7 @@ static void on_register(struct edge_tconn *c, const uint8_t *v, size_t len)
     if (st_token_split(m->token, id, sizeof(id), secret, sizeof(secret)) == 0)
         t = edge_registry_find(&c->srv->reg, id);
     if (!t || !st_secret_matches(secret, t->conf->secret_sha256)) {
+        c->srv->reg_failures[ST_REG_INVALID_TOKEN]++;
         st_log_limited(&c->srv->limits.log[EDGE_REFUSE_AUTH], ST_LOG_WARN,
                        "tunnel connection %s: registration refused: invalid token", c->peer);
         refuse(c, "invalid token", false);
@@ -114,6 +117,9 @@ static void on_register(struct edge_tconn *c, const uint8_t *v, size_t len)
                  rv == -EPERM    ? "is not allowed for this tunnel"
                  : rv == -EEXIST ? "is owned by another tunnel"
                                  : "could not be added");
+        c->srv->reg_failures[rv == -EPERM    ? ST_REG_ROUTE_NOT_ALLOWED
+                             : rv == -EEXIST ? ST_REG_ROUTE_OWNED
+                                             : ST_REG_OTHER]++;
         st_warn("tunnel %s: connection %s: registration refused: %s", t->id, c->peer, why);
         refuse(c, why, false);
         goto out;
@@ -124,12 +130,14 @@ static void on_register(struct edge_tconn *c, const uint8_t *v, size_t len)
         edge_registry_detach(&c->srv->reg, t, c);
         snprintf(why, sizeof(why), "hostname %.150s %s", bad_name ? bad_name : "?",
                  rv == -EPERM ? "is not allowed for this tunnel" : "could not be added");
+        c->srv->reg_failures[rv == -EPERM ? ST_REG_HOSTNAME_NOT_ALLOWED : ST_REG_OTHER]++;
         st_warn("tunnel %s: connection %s: registration refused: %s", t->id, c->peer, why);
         refuse(c, why, false);
         goto out;
     }
     c->tunnel = t;
     c->registered = true;
+    t->registrations++;
     st_h2conn_bulk_reads(&c->h2); /* a gateway with a valid token */
     st_timer_stop(&c->reg_timer);
     struct st_ctrl_registered ok = {0};
@@ -190,6 +198,7 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *fr, void *ud)
 {
     struct edge_tconn *c = ud;
     int32_t sid = fr->hd.stream_id;
+    st_h2conn_frame_recv(&c->h2, fr);
     if (fr->hd.type == NGHTTP2_SETTINGS && !(fr->hd.flags & NGHTTP2_FLAG_ACK) && !c->ctrl.sid) {
         open_ctrl(c);
         return 0;
@@ -262,6 +271,8 @@ static int on_data(nghttp2_session *s, uint8_t flags, int32_t sid, const uint8_t
         return 0;
     }
     void *u = nghttp2_session_get_stream_user_data(s, sid);
+    if (c->tunnel)
+        c->tunnel->bytes[ST_DIR_TO_EDGE] += n;
     st_h2rx_queued(&c->h2.rx, s, n); /* first: the reader may take the bytes at once */
     int rv = !u                             ? -1
              : *(int *)u == EDGE_STREAM_WEB ? edge_web_on_tunnel_data(u, p, n)
@@ -270,6 +281,16 @@ static int on_data(nghttp2_session *s, uint8_t flags, int32_t sid, const uint8_t
         st_h2rx_taken(&c->h2.rx, s, sid, NULL, 0, 0, n);
         nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, sid, NGHTTP2_INTERNAL_ERROR);
     }
+    return 0;
+}
+
+/* DATA payload sent on a data stream counts toward its tunnel's bytes (metrics). */
+static int on_frame_send(nghttp2_session *s, const nghttp2_frame *fr, void *ud)
+{
+    (void)s;
+    struct edge_tconn *c = ud;
+    if (fr->hd.type == NGHTTP2_DATA && fr->hd.stream_id != c->ctrl.sid && c->tunnel)
+        c->tunnel->bytes[ST_DIR_TO_GATEWAY] += fr->hd.length;
     return 0;
 }
 
@@ -434,6 +455,7 @@ static int session_ready(struct st_h2conn *h)
                                                    .frame_recv = on_frame_recv,
                                                    .data_chunk = on_data,
                                                    .stream_close = on_stream_close,
+                                                   .frame_send = on_frame_send,
                                                    .send_data = send_data};
     static const nghttp2_settings_entry iv[] = {
         {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
@@ -447,6 +469,7 @@ static int session_ready(struct st_h2conn *h)
     if (st_h2conn_session(h, false, &handlers, c, iv, 3, CONN_WINDOW) < 0)
         return -1;
     st_timer_start(&c->reg_timer, EDGE_REGISTER_TIMEOUT_MS);
+    h->hb_stats = &c->srv->hb;
     st_h2conn_heartbeat(h, c->srv->cfg.heartbeat_interval_ms, c->srv->cfg.heartbeat_count);
     st_debug("tunnel connection %s: TLS up", c->peer);
     return 0;
@@ -487,10 +510,12 @@ static void session_closed(struct st_h2conn *h, const char *why)
 static void on_reg_timeout(struct st_timer *t)
 {
     struct edge_tconn *c = t->data;
-    if (c->evicted)
+    if (c->evicted) {
         st_h2conn_fail(&c->h2, "still open %d s after its ERROR", EDGE_EVICT_CLOSE_MS / 1000);
-    else if (!c->registered)
+    } else if (!c->registered) {
+        c->srv->reg_failures[ST_REG_TIMEOUT]++;
         st_h2conn_fail(&c->h2, "no registration within %d s", EDGE_REGISTER_TIMEOUT_MS / 1000);
+    }
 }
 
 static const struct st_h2conn_ops tconn_ops = {.ready = session_ready, .closed = session_closed};

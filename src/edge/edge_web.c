@@ -30,6 +30,7 @@ static void on_done(struct st_defer *d)
     struct edge_web *w = d->data;
     release_tunnel(w);
     w->srv->live_webs--;
+    w->srv->visits_by_class[st_class_of(w->responded ? w->status : 0)]++;
     st_stall_stop(&w->stall);
     st_stall_stop(&w->idle);
     st_bq_fini(&w->up);
@@ -146,6 +147,8 @@ void edge_web_local(struct edge_web *w, int status, const char *proxy_status)
     drop_up(w);
     w->responded = w->local = w->down_eof = true;
     w->status = status;
+    if (status >= 400)
+        w->srv->flows_refused[ST_KIND_HTTP][st_reason_of(proxy_status, status)]++;
     snprintf(w->proxy_status, sizeof(w->proxy_status), "%s", proxy_status ? proxy_status : "");
     char text[80];
     snprintf(text, sizeof(text), "%d %s\n", status, st_http_reason(status));
@@ -185,7 +188,6 @@ void edge_web_send(struct edge_web *w, const struct edge_visit_req *req, bool bo
     bool connected;
     struct edge_tconn *c = edge_registry_pick_host(&srv->reg, w->host, &t, &connected);
     if (!c) {
-        srv->visits_refused++;
         if (!t || connected) {
             edge_refusal(srv, EDGE_REFUSE_REQUEST, "visitor %s: no tunnel serves host '%s'",
                          w->client, w->host);
@@ -205,7 +207,6 @@ void edge_web_send(struct edge_web *w, const struct edge_visit_req *req, bool bo
         edge_refusal(srv, EDGE_REFUSE_LIMIT,
                      "visitor %s: host '%s': tunnel %s has %zu requests open (tunnel-max-requests)",
                      w->client, w->host, t->id, t->live_webs);
-        srv->visits_refused++;
         edge_web_local(w, 503,
                        "subtunnel; error=connection_limit_reached; "
                        "details=\"too many requests open on this tunnel\"");
@@ -224,6 +225,7 @@ void edge_web_send(struct edge_web *w, const struct edge_visit_req *req, bool bo
     }
     w->tunnel = t;
     t->live_webs++;
+    srv->flows_opened[ST_KIND_HTTP]++;
     st_debug("visitor %s: %s %s%.200s: stream %d on tunnel %s", w->client, req->method, w->host,
              req->target, sid, t->id);
 }

@@ -37,6 +37,8 @@ static const char *const top_keys[] = {
     "dns-idle-timeout",
     "datagram-flows-per-client",
     "datagram-flows-per-host",
+    "log-format",
+    "metrics-listen",
     NULL,
 };
 static const char *const expose_keys[] = {"routes", "connect-timeout", "allow-link-local", NULL};
@@ -312,6 +314,12 @@ static int from_tree(struct st_cfg *c, struct gw_config *cfg)
     if ((rc = st_cfg_map(c, root)) < 0 || (rc = st_cfg_check_keys(c, root, top_keys)) < 0)
         return rc;
     if ((v = st_cfg_get(root, "log-level")) && (rc = st_cfg_log_level(c, v, &cfg->log_level)) < 0)
+        return rc;
+    if ((v = st_cfg_get(root, "log-format")) &&
+        (rc = st_cfg_log_format(c, v, &cfg->log_format)) < 0)
+        return rc;
+    if ((v = st_cfg_get(root, "metrics-listen")) &&
+        (rc = st_cfg_listener(c, v, &cfg->metrics_listen, &cfg->has_metrics)) < 0)
         return rc;
     if ((v = st_cfg_get(root, "resolvers")) && !st_cfg_get(root, "edge-srv"))
         return st_cfg_fail(c, v->key_line, "'resolvers' is only used with 'edge-srv'");

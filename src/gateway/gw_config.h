@@ -46,6 +46,9 @@ struct gw_config {
     bool tun_offload;            /* tun.offload: vnet headers, TSO both ways; default true */
     struct st_cidr virtual_pool; /* virtual-pool: IPv4 CIDR, default 100.64.0.0/10, prefix <= 29 */
     struct gw_ingress ingress;   /* ingress: hostname rules (n_rules 0: none) */
+    int log_format;              /* log-format: text|json (default text) */
+    bool has_metrics;            /* metrics-listen: default off */
+    struct st_sockaddr metrics_listen; /* Prometheus text, /healthz, /ready (plain HTTP/1.1) */
 };
 
 /* Loads and validates path into *cfg (overwritten; release with gw_config_fini). On failure

@@ -45,6 +45,7 @@ static void schedule_retry(struct gw_conn *c)
                         : gw_edges_backoff_ms(c->attempts, c->retry_after_ms, r);
     c->retry_after_ms = 0;
     c->attempts++;
+    c->gw->reconnects++;
     st_info("edge connection %u: reconnecting in %llu ms", c->index, (unsigned long long)wait);
     st_timer_start(&c->retry, wait);
 }
@@ -106,7 +107,7 @@ static void refused(struct gw_conn *c, const struct st_ctrl_error *e)
     bool same = c->refusals && strcmp(c->refusal, e->cause) == 0;
     c->refusals++;
     c->refused_now = true;
-    c->gw->refusals++;
+    c->gw->reg_failures[st_reg_reason_of(e->cause)]++;
     if (e->retry)
         c->retry_after_ms = (uint64_t)e->retry_after_s * 1000;
     if (same)
@@ -130,6 +131,7 @@ static int on_ctrl_capsule(void *arg, const struct st_capsule *cap)
         c->registered = true;
         c->attempts = 0;
         c->refusals = 0;
+        c->gw->registrations++;
         snprintf(c->conn_id, sizeof(c->conn_id), "%s", ok.conn_id);
         st_info("edge connection %u: registered: connection %s at %s (%s)", c->index, ok.conn_id,
                 ok.location, c->edge);
@@ -253,6 +255,7 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *fr, void *ud)
 {
     struct gw_conn *c = ud;
     int32_t sid = fr->hd.stream_id;
+    st_h2conn_frame_recv(&c->h2, fr);
     if (sid == 0 || sid == c->ctrl.sid)
         return 0;
     struct gw_flow *f = nghttp2_session_get_stream_user_data(s, sid);
@@ -296,11 +299,22 @@ static int on_data(nghttp2_session *s, uint8_t flags, int32_t sid, const uint8_t
         return 0;
     }
     struct gw_flow *f = nghttp2_session_get_stream_user_data(s, sid);
+    c->gw->tunnel_bytes[ST_DIR_TO_GATEWAY] += n;
     st_h2rx_queued(&c->h2.rx, s, n); /* first: the flow may take the bytes at once */
     if (!f || gw_flow_on_data(f, p, n) < 0) {
         st_h2rx_taken(&c->h2.rx, s, sid, NULL, 0, 0, n);
         nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, sid, NGHTTP2_FLOW_CONTROL_ERROR);
     }
+    return 0;
+}
+
+/* DATA payload sent on a data stream (metrics). */
+static int on_frame_send(nghttp2_session *s, const nghttp2_frame *fr, void *ud)
+{
+    (void)s;
+    struct gw_conn *c = ud;
+    if (fr->hd.type == NGHTTP2_DATA && fr->hd.stream_id != c->ctrl.sid)
+        c->gw->tunnel_bytes[ST_DIR_TO_EDGE] += fr->hd.length;
     return 0;
 }
 
@@ -326,6 +340,7 @@ static int reach_ready(struct gw_conn *c)
                                                    .frame_recv = on_frame_recv,
                                                    .data_chunk = on_data,
                                                    .stream_close = on_stream_close,
+                                                   .frame_send = on_frame_send,
                                                    .send_data = gw_flow_send_data};
     static const nghttp2_settings_entry iv[] = {
         {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
@@ -344,6 +359,7 @@ static int reach_ready(struct gw_conn *c)
     st_h2conn_bulk_reads(&c->h2); /* the edge we dialled, its certificate verified */
     c->registered = true;
     c->attempts = 0;
+    c->h2.hb_stats = &c->gw->hb;
     st_h2conn_heartbeat(&c->h2, c->gw->cfg.heartbeat_interval_ms, c->gw->cfg.heartbeat_count);
     st_info("reach connection %u: up to %s", c->index, c->edge);
     gw_pool_on_registered(c->gw, c);
@@ -358,6 +374,7 @@ static int session_ready(struct st_h2conn *h)
                                                    .frame_recv = on_frame_recv,
                                                    .data_chunk = on_data,
                                                    .stream_close = on_stream_close,
+                                                   .frame_send = on_frame_send,
                                                    .send_data = gw_flow_send_data};
     static const nghttp2_settings_entry iv[] = {
         {NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL, 1},
@@ -373,6 +390,7 @@ static int session_ready(struct st_h2conn *h)
     if (st_h2conn_session(h, true, &handlers, c, iv, 3, CONN_WINDOW) < 0)
         return -1;
     st_h2conn_bulk_reads(h); /* the edge we dialled, its certificate verified */
+    h->hb_stats = &c->gw->hb;
     st_h2conn_heartbeat(h, c->gw->cfg.heartbeat_interval_ms, c->gw->cfg.heartbeat_count);
     st_debug("edge connection %u: TLS up to %s", c->index, c->edge);
     return 0;
@@ -385,6 +403,8 @@ static void session_closed(struct st_h2conn *h, const char *why)
         st_warn("edge connection %u (%s) lost: %s", c->index, c->conn_id, why);
     else
         st_warn("edge connection %u to %s failed: %s", c->index, c->edge, why);
+    if (!c->registered && !c->reach && !c->refused_now && !c->stopped)
+        c->gw->reg_failures[ST_REG_CONN_FAILED]++;
     while (c->flows) {
         struct gw_flow *f = c->flows;
         unlink_flow(c, f);
@@ -415,6 +435,7 @@ static void dial(struct st_timer *t)
     }
     if (connect(fd, (const struct sockaddr *)&a->ss, a->len) < 0 && errno != EINPROGRESS) {
         st_warn("edge connection %u: connect %s: %s", c->index, c->edge, strerror(errno));
+        c->gw->reg_failures[ST_REG_CONN_FAILED] += !c->reach;
         close(fd);
         schedule_retry(c);
         return;

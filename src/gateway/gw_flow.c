@@ -125,7 +125,8 @@ void gw_flow_respond(struct gw_flow *f, int status, const char *proxy_status)
     } else {
         nghttp2_nv nva[] = {NV(":status", st), NV("proxy-status", proxy_status)};
         nghttp2_submit_response(s, f->sid, nva, 2, NULL);
-        f->gw->flows_refused++;
+        enum st_flow_kind k = f->web ? ST_KIND_HTTP : st_flow_kind_of(f->protocol);
+        f->gw->flows_refused[k][st_reason_of(proxy_status, status)]++;
     }
     kick(f);
 }

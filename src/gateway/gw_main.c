@@ -10,6 +10,7 @@
 
 #include "gw_conn.h"
 #include "gw_flow.h"
+#include "gw_metrics.h"
 #include "gw_pool.h"
 #include "gw_server.h"
 #include "ns_stack.h"
@@ -107,6 +108,13 @@ static void keep_restart_only(const struct gw_config *cur, struct gw_config *nex
         }
         next->reach = cur->reach;
     }
+    if (cur->has_metrics != next->has_metrics ||
+        (cur->has_metrics &&
+         memcmp(&cur->metrics_listen, &next->metrics_listen, sizeof(cur->metrics_listen)) != 0)) {
+        st_warn("SIGHUP: metrics-listen needs a restart; keeping the running one");
+        next->has_metrics = cur->has_metrics;
+        next->metrics_listen = cur->metrics_listen;
+    }
     if (cur->reach_route_metric != next->reach_route_metric) {
         st_warn("SIGHUP: reach.route-metric needs a restart; keeping %d", cur->reach_route_metric);
         next->reach_route_metric = cur->reach_route_metric;
@@ -142,6 +150,7 @@ static void reload(void *data)
                  !same_addrs(cur->resolvers, cur->n_resolvers, next.resolvers, next.n_resolvers) ||
                  cur->ha_connections != next.ha_connections ||
                  cur->reach_connections != next.reach_connections;
+    st_log_set_format(next.log_format);
     st_cli_log_level(gw->cli, next.log_level);
     gw_config_fini(cur);
     *cur = next;
@@ -231,12 +240,15 @@ static void log_stats(void *data)
     for (size_t i = 0; i < gw->n_conns; i++)
         for (struct gw_flow *f = gw->conns[i]->flows; f; f = f->next)
             live += !f->dgram;
+    uint64_t refused = 0;
+    for (int r = 0; r < ST_REASON_N; r++)
+        refused += gw->flows_refused[ST_KIND_TCP][r];
     st_info("stats: tcp_live=%zu tcp_opened=%llu tcp_refused=%llu udp_live=%llu udp_opened=%llu "
             "icmp_live=%llu icmp_opened=%llu dgram_out=%llu dgram_in=%llu dgram_dropped=%llu "
             "dgram_expired=%llu dgram_refused=%llu dgram_queued=%llu vips=%zu tun_rx=%llu "
             "tun_tx=%llu tun_rx_gso=%llu tun_tx_gso=%llu tun_rx_drops=%llu tun_tx_drops=%llu "
             "tunnel_zc_bytes=%llu rss_kb=%ld",
-            live, (unsigned long long)gw->flows_opened, (unsigned long long)gw->flows_refused,
+            live, (unsigned long long)gw->flows_opened, (unsigned long long)refused,
             (unsigned long long)d->udp_live, (unsigned long long)d->udp_opened,
             (unsigned long long)d->icmp_live, (unsigned long long)d->icmp_opened,
             (unsigned long long)d->tx, (unsigned long long)d->rx, (unsigned long long)d->drops,
@@ -273,6 +285,8 @@ static int run(struct gw_server *gw)
                                   .data = gw};
     st_drain_install(&gw->drain, &gw->loop);
     signal(SIGPIPE, SIG_IGN);
+    if (gw_metrics_start(gw) < 0)
+        return 1;
     if ((gw->cfg.expose || gw->cfg.reach) && setup_tun(gw) < 0)
         return 1;
     if (gw->cfg.reach && gw_reach_init(gw) < 0) {
@@ -282,8 +296,13 @@ static int run(struct gw_server *gw)
     if (gw_pool_start(gw) < 0)
         return 1;
     int rv = st_loop_run(&gw->loop);
+    gw_metrics_stop(gw);
+    uint64_t refused = 0;
+    for (int k = 0; k < ST_KIND_N; k++)
+        for (int r = 0; r < ST_REASON_N; r++)
+            refused += gw->flows_refused[k][r];
     st_info("stopped (%llu flows opened, %llu refused)", (unsigned long long)gw->flows_opened,
-            (unsigned long long)gw->flows_refused);
+            (unsigned long long)refused);
     return rv < 0 ? 1 : 0;
 }
 
@@ -299,6 +318,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "subtunnel-gateway: %s\n", err);
         return 2;
     }
+    st_log_set_format(gw.cfg.log_format);
     rc = st_cli_log_level(&cli, gw.cfg.log_level);
     gw.cli = &cli;
     if (rc == 0 && cli.check && gw.cfg.edge_srv)

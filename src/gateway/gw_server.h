@@ -13,6 +13,7 @@
 #include "ns_netif.h"
 #include "st_drain.h"
 #include "st_loop.h"
+#include "st_metrics.h"
 
 /* The gateway process: loop, TUN + lwIP, the edge connections and the virtual IP pool. */
 
@@ -27,6 +28,7 @@ struct gw_origin_ctx { /* TLS client contexts for https origins (gw_origin_tls_c
 };
 struct gw_dns;
 struct st_cli;
+struct st_mhttp;
 
 struct gw_server {
     struct st_loop loop;
@@ -54,9 +56,14 @@ struct gw_server {
     struct st_cidr reach_warned[GW_REACH_MAX_ROUTES]; /* refused and logged by the last sync */
     size_t n_reach_warned;
     size_t reach_rr;
-    struct st_drain drain; /* drain.draining: SIGTERM seen, no new work */
-    uint64_t flows_opened, flows_refused;
-    uint64_t refusals; /* registrations the edges refused */
+    struct st_drain drain;                          /* drain.draining: SIGTERM seen, no new work */
+    uint64_t flows_opened;                          /* TCP flows (expose and reach) */
+    uint64_t flows_refused[ST_KIND_N][ST_REASON_N]; /* answered with an error, by reason */
+    uint64_t registrations, reconnects;             /* REGISTERED received; dials retried */
+    uint64_t reg_failures[ST_REG_N];                /* registrations refused or failed */
+    uint64_t tunnel_bytes[ST_DIR_N];                /* DATA payload of data streams */
+    struct st_h2_hbstats hb;                        /* heartbeats of edge connections */
+    struct st_mhttp *mhttp;                         /* metrics-listen; NULL when off */
     uint64_t zc_bytes; /* DATA payload sealed straight from lwIP's pbufs (gw_flow_send_data) */
     /* hostname ingress (gw_web, gw_origin) */
     struct gw_origin *origin_idle; /* pooled keep-alive connections to origins */

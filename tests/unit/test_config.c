@@ -654,6 +654,56 @@ START_TEST(test_gw_srv)
 }
 END_TEST
 
+/* metrics-listen (off by default, never another listener's port) and log-format. */
+START_TEST(test_metrics_and_log_format)
+{
+    struct edge_config e;
+    struct gw_config g;
+    char buf[160];
+    ck_assert_msg(edge_parse(&e, "", NULL) == 0, "%s", err);
+    ck_assert(!e.has_metrics);
+    ck_assert_int_eq(e.log_format, ST_LOG_TEXT);
+    edge_config_fini(&e);
+    ck_assert_msg(edge_parse(&e, "metrics-listen: 192.0.2.1:9100\nlog-format: json\n", NULL) == 0,
+                  "%s", err);
+    ck_assert(e.has_metrics);
+    st_sockaddr_format(&e.metrics_listen, buf, sizeof(buf));
+    ck_assert_str_eq(buf, "192.0.2.1:9100");
+    ck_assert_int_eq(e.log_format, ST_LOG_JSON);
+    edge_config_fini(&e);
+    ck_assert_msg(edge_parse(&e, "metrics-listen: 'off'\n", NULL) == 0, "%s", err);
+    ck_assert(!e.has_metrics);
+    edge_config_fini(&e);
+    edge_bad("metrics-listen: 127.0.0.1:8080\n", NULL,
+             "edge.yaml:3: 'metrics-listen' 127.0.0.1:8080 clashes with 'access-listen' "
+             "127.0.0.1:8080 (same port)");
+    edge_bad("metrics-listen: '[::]:7844'\n", NULL,
+             "edge.yaml:3: 'metrics-listen' [::]:7844 clashes with 'tunnel-listen' 0.0.0.0:7844 "
+             "(same port)");
+    edge_bad("metrics-listen: 192.0.2.1:0\n", NULL, "edge.yaml:3: 'metrics-listen' needs a port");
+    edge_bad("log-format: yaml\n", NULL,
+             "edge.yaml:3: 'log-format' is 'yaml': must be text or json");
+    /* metrics-listen 'off' does not clash with anything */
+    ck_assert_msg(edge_parse(&e, "access-listen: 'off'\nmetrics-listen: 'off'\n", NULL) == 0, "%s",
+                  err);
+    edge_config_fini(&e);
+
+    static const char tok[] = "token: site-1:0123456789abcdef\n";
+    ck_assert_msg(gw_parse(&g, tok) == 0, "%s", err);
+    ck_assert(!g.has_metrics);
+    ck_assert_int_eq(g.log_format, ST_LOG_TEXT);
+    gw_config_fini(&g);
+    snprintf(buf, sizeof(buf), "%smetrics-listen: 192.0.2.10:9100\nlog-format: json\n", tok);
+    ck_assert_msg(gw_parse(&g, buf) == 0, "%s", err);
+    ck_assert(g.has_metrics);
+    ck_assert_int_eq(g.log_format, ST_LOG_JSON);
+    gw_config_fini(&g);
+    snprintf(buf, sizeof(buf), "%smetrics-listen: on\n", tok);
+    gw_bad(buf, "gw.yaml:5: 'metrics-listen': invalid address 'on' (want numeric ip:port or "
+                "[ipv6]:port)");
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
     Suite *s = suite_create("config");
@@ -673,6 +723,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_edge_timers);
     tcase_add_test(tc, test_edge_limits);
     tcase_add_test(tc, test_gw_srv);
+    tcase_add_test(tc, test_metrics_and_log_format);
     suite_add_tcase(s, tc);
     return s;
 }

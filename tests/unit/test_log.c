@@ -2,6 +2,7 @@
 #include "st_log.h"
 
 #include "st_check.h"
+#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -140,6 +141,56 @@ START_TEST(test_parse_level)
 }
 END_TEST
 
+/* A JSON line parses back with the four fields, msg exactly as given. */
+START_TEST(test_json_line)
+{
+    char buf[4096];
+    struct timespec ts = {.tv_sec = 1796491099, .tv_nsec = 123456789};
+    const char *msg = "flow 198.18.0.10:1 -> \"x\"\n\ttab \\ back; caf\xc3\xa9";
+    int n = st_log_json(buf, sizeof(buf), &ts, "subtunnel-edge", ST_LOG_WARN, msg);
+    ck_assert_int_gt(n, 0);
+    ck_assert_uint_eq(strlen(buf), (size_t)n);
+    ck_assert_ptr_null(strchr(buf, '\n')); /* one line */
+    json_error_t e;
+    json_t *o = json_loads(buf, 0, &e);
+    ck_assert_msg(o != NULL, "%s: %s", buf, e.text);
+    ck_assert_str_eq(json_string_value(json_object_get(o, "time")), "2026-12-05T17:18:19.123Z");
+    ck_assert_str_eq(json_string_value(json_object_get(o, "level")), "warn");
+    ck_assert_str_eq(json_string_value(json_object_get(o, "component")), "subtunnel-edge");
+    ck_assert_str_eq(json_string_value(json_object_get(o, "msg")), msg);
+    ck_assert_uint_eq(json_object_size(o), 4);
+    json_decref(o);
+}
+END_TEST
+
+/* Bytes that are not UTF-8 (a peer's, quoted in a message) become '?': the line stays JSON. */
+START_TEST(test_json_bad_utf8)
+{
+    char buf[4096];
+    struct timespec ts = {0};
+    static const char *const bad[] = {
+        "a\xff", "\xc3", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe2\x82"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ck_assert_int_gt(st_log_json(buf, sizeof(buf), &ts, "x", ST_LOG_INFO, bad[i]), 0);
+        json_t *o = json_loads(buf, 0, NULL);
+        ck_assert_msg(o != NULL, "case %zu: %s", i, buf);
+        const char *m = json_string_value(json_object_get(o, "msg"));
+        ck_assert_ptr_nonnull(strchr(m, '?'));
+        json_decref(o);
+    }
+    /* too small a buffer: refused, never cut */
+    ck_assert_int_eq(st_log_json(buf, 20, &ts, "x", ST_LOG_INFO, "hello"), -1);
+}
+END_TEST
+
+START_TEST(test_parse_format)
+{
+    ck_assert_int_eq(st_log_parse_format("text"), ST_LOG_TEXT);
+    ck_assert_int_eq(st_log_parse_format("json"), ST_LOG_JSON);
+    ck_assert_int_eq(st_log_parse_format("JSON"), -1);
+}
+END_TEST
+
 static Suite *log_suite(void)
 {
     Suite *s = suite_create("log");
@@ -153,6 +204,9 @@ static Suite *log_suite(void)
     tcase_add_test(lines, test_prefix_has_date_and_time);
     tcase_add_test(lines, test_prefix_truncates);
     tcase_add_test(lines, test_parse_level);
+    tcase_add_test(lines, test_json_line);
+    tcase_add_test(lines, test_json_bad_utf8);
+    tcase_add_test(lines, test_parse_format);
     suite_add_tcase(s, lines);
     return s;
 }

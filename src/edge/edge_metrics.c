@@ -1,0 +1,213 @@
+#include "edge_metrics.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "edge_flow.h"
+#include "edge_server.h"
+#include "edge_tconn.h"
+#include "st_log.h"
+#include "st_mhttp.h"
+
+enum { TC_HANDSHAKE, TC_REGISTERING, TC_REGISTERED, TC_CLOSING, TC_N };
+static const char *const tc_states[TC_N] = {"handshake", "registering", "registered", "closing"};
+
+static int tconn_state(const struct edge_tconn *c)
+{
+    if (c->registered)
+        return TC_REGISTERED;
+    if (c->tunnel || c->evicted)
+        return TC_CLOSING; /* unregistered (drain) or evicted by a reload */
+    return c->h2.session ? TC_REGISTERING : TC_HANDSHAKE;
+}
+
+static void tunnel_conns(struct edge_server *srv, struct st_mbuf *b)
+{
+    static const char name[] = "subtunnel_tunnel_connections";
+    size_t loose[TC_N] = {0}, n = srv->reg.n_tunnels;
+    size_t *closing = calloc(n ? n : 1, sizeof(*closing));
+    /* one pass: registered ones are the registry's n_conns; the rest are few */
+    for (struct edge_tconn *c = srv->tconns; c; c = c->next) {
+        int st = tconn_state(c);
+        if (!c->tunnel)
+            loose[st]++;
+        for (size_t i = 0; closing && st == TC_CLOSING && c->tunnel && i < n; i++)
+            closing[i] += srv->reg.tunnels[i] == c->tunnel;
+    }
+    st_metrics_family(b, name, ST_MGAUGE,
+                      "Tunnel connections from gateways, by tunnel and state (handshake and "
+                      "registering ones have no tunnel yet: tunnel=\"\").");
+    for (int s = TC_HANDSHAKE; s <= TC_REGISTERING; s++)
+        st_metrics_u64(b, name, (const char *[]){"state", tc_states[s], "tunnel", "", NULL},
+                       loose[s]);
+    for (size_t i = 0; i < n; i++) {
+        const struct edge_tunnel *t = srv->reg.tunnels[i];
+        st_metrics_u64(b, name, (const char *[]){"state", "registered", "tunnel", t->id, NULL},
+                       t->n_conns);
+        st_metrics_u64(b, name, (const char *[]){"state", "closing", "tunnel", t->id, NULL},
+                       closing ? closing[i] : 0);
+    }
+    free(closing);
+}
+
+static void registrations(struct edge_server *srv, struct st_mbuf *b)
+{
+    st_metrics_family(b, "subtunnel_registrations_total", ST_MCOUNTER,
+                      "Tunnel connections the edge registered, by tunnel.");
+    for (size_t i = 0; i < srv->reg.n_tunnels; i++)
+        st_metrics_u64(b, "subtunnel_registrations_total",
+                       (const char *[]){"tunnel", srv->reg.tunnels[i]->id, NULL},
+                       srv->reg.tunnels[i]->registrations);
+    st_metrics_family(b, "subtunnel_registration_failures_total", ST_MCOUNTER,
+                      "Registrations the edge refused (or that did not come in time), by reason.");
+    for (int r = 0; r < ST_REG_N; r++)
+        if (r != ST_REG_CONN_FAILED)
+            st_metrics_u64(b, "subtunnel_registration_failures_total",
+                           (const char *[]){"reason", st_reg_reason_names[r], NULL},
+                           srv->reg_failures[r]);
+}
+
+static void tunnel_bytes(struct edge_server *srv, struct st_mbuf *b)
+{
+    st_metrics_family(b, "subtunnel_tunnel_bytes_total", ST_MCOUNTER,
+                      "DATA payload of the streams on a tunnel's connections, by direction "
+                      "(to_edge: from the gateway; to_gateway: toward it), bytes.");
+    for (size_t i = 0; i < srv->reg.n_tunnels; i++)
+        for (int d = 0; d < ST_DIR_N; d++)
+            st_metrics_u64(b, "subtunnel_tunnel_bytes_total",
+                           (const char *[]){"direction", st_dir_names[d], "tunnel",
+                                            srv->reg.tunnels[i]->id, NULL},
+                           srv->reg.tunnels[i]->bytes[d]);
+}
+
+static void flows(struct edge_server *srv, struct st_mbuf *b)
+{
+    size_t live[ST_KIND_N] = {0};
+    for (const struct edge_flow *f = srv->flows; f; f = f->all_next)
+        live[f->masque ? st_flow_kind_of(f->protocol) : ST_KIND_TCP]++;
+    live[ST_KIND_HTTP] = srv->live_webs;
+    st_metrics_family(b, "subtunnel_flows_opened_total", ST_MCOUNTER,
+                      "Flows and visitor requests the edge opened a tunnel stream for, by kind.");
+    for (int k = 0; k < ST_KIND_N; k++)
+        st_metrics_u64(b, "subtunnel_flows_opened_total",
+                       (const char *[]){"kind", st_flow_kind_names[k], NULL}, srv->flows_opened[k]);
+    st_metrics_family(b, "subtunnel_flows_refused_total", ST_MCOUNTER,
+                      "Flows and visitor requests answered with an error by the edge or relayed "
+                      "from the gateway, by kind and reason (RFC 9209 error type).");
+    for (int k = 0; k < ST_KIND_N; k++)
+        for (int r = 0; r < ST_REASON_N; r++)
+            st_metrics_u64(
+                b, "subtunnel_flows_refused_total",
+                (const char *[]){"kind", st_flow_kind_names[k], "reason", st_reason_names[r], NULL},
+                srv->flows_refused[k][r]);
+    st_metrics_family(b, "subtunnel_flows_active", ST_MGAUGE,
+                      "Flows and visitor requests open now, by kind.");
+    for (int k = 0; k < ST_KIND_N; k++)
+        st_metrics_u64(b, "subtunnel_flows_active",
+                       (const char *[]){"kind", st_flow_kind_names[k], NULL}, live[k]);
+    st_metrics_family(b, "subtunnel_flows_cut_total", ST_MCOUNTER,
+                      "Flows and visitor requests the edge closed: a reader that took nothing for "
+                      "send-timeout, or no byte either way for flow-idle-timeout.");
+    st_metrics_u64(b, "subtunnel_flows_cut_total", (const char *[]){"reason", "send_timeout", NULL},
+                   srv->flows_stalled);
+    st_metrics_u64(b, "subtunnel_flows_cut_total", (const char *[]){"reason", "idle_timeout", NULL},
+                   srv->flows_idle);
+}
+
+static void visitors(struct edge_server *srv, struct st_mbuf *b)
+{
+    st_metrics_family(b, "subtunnel_visitor_requests_total", ST_MCOUNTER,
+                      "Visitor requests (hostname ingress) by the class of their answer, counted "
+                      "when they end (none: ended without an answer).");
+    for (int c = 0; c < ST_CLASS_N; c++)
+        st_metrics_u64(b, "subtunnel_visitor_requests_total",
+                       (const char *[]){"code", st_class_names[c], NULL}, srv->visits_by_class[c]);
+    st_metrics_family(b, "subtunnel_visitor_connections", ST_MGAUGE,
+                      "HTTP/1.1 visitor connections open now.");
+    st_metrics_u64(b, "subtunnel_visitor_connections", NULL, srv->n_vconns);
+    st_metrics_family(b, "subtunnel_access_auth_failures_total", ST_MCOUNTER,
+                      "Access requests whose proxy credentials were missing or wrong.");
+    st_metrics_u64(b, "subtunnel_access_auth_failures_total", NULL, srv->auth_failures);
+}
+
+void edge_metrics_write(struct edge_server *srv, struct st_mbuf *b)
+{
+    st_metrics_build_info(b, "edge");
+    st_metrics_family(b, "subtunnel_draining", ST_MGAUGE,
+                      "1 once a SIGTERM started the graceful drain.");
+    st_metrics_u64(b, "subtunnel_draining", NULL, srv->drain.draining);
+    tunnel_conns(srv, b);
+    registrations(srv, b);
+    st_metrics_heartbeats(b, &srv->hb);
+    tunnel_bytes(srv, b);
+    flows(srv, b);
+    visitors(srv, b);
+    st_metrics_process(b);
+}
+
+bool edge_metrics_ready(const struct edge_server *srv, char *why, size_t len)
+{
+    const struct edge_config *cfg = &srv->cfg;
+    const struct {
+        bool on;
+        const struct st_io *io;
+        const char *what;
+    } lis[] = {{true, &srv->tunnel_lis, "tunnel"},
+               {cfg->has_access, &srv->access_lis, "access"},
+               {cfg->has_access_tls, &srv->access_tls_lis, "access TLS"},
+               {cfg->has_http, &srv->http_lis, "visitor HTTP"},
+               {cfg->has_https, &srv->https_lis, "visitor HTTPS"}};
+    if (srv->drain.draining) {
+        snprintf(why, len, "draining");
+        return false;
+    }
+    size_t open = 0;
+    for (size_t i = 0; i < sizeof(lis) / sizeof(lis[0]); i++) {
+        if (lis[i].on && !lis[i].io->events) {
+            snprintf(why, len, "the %s listener is not open", lis[i].what);
+            return false;
+        }
+        open += lis[i].on;
+    }
+    size_t reg = 0;
+    for (const struct edge_tconn *c = srv->tconns; c; c = c->next)
+        reg += c->registered;
+    snprintf(why, len, "%zu listeners open, %zu tunnel connections registered", open, reg);
+    return true;
+}
+
+static void write_cb(void *data, struct st_mbuf *out)
+{
+    edge_metrics_write(data, out);
+}
+
+static bool ready_cb(void *data, char *why, size_t len)
+{
+    return edge_metrics_ready(data, why, len);
+}
+
+static const struct st_mhttp_ops ops = {.metrics = write_cb, .ready = ready_cb};
+
+int edge_metrics_start(struct edge_server *srv)
+{
+    st_h2_hbstats_init(&srv->hb);
+    if (!srv->cfg.has_metrics)
+        return 0;
+    char name[80];
+    int err = 0;
+    st_sockaddr_format(&srv->cfg.metrics_listen, name, sizeof(name));
+    srv->mhttp = st_mhttp_new(&srv->loop, &srv->cfg.metrics_listen, &ops, srv, &err);
+    if (!srv->mhttp) {
+        st_err("metrics listener %s: %s", name, strerror(-err));
+        return -1;
+    }
+    st_info("metrics listening on %s (/metrics, /healthz, /ready)", name);
+    return 0;
+}
+
+void edge_metrics_stop(struct edge_server *srv)
+{
+    st_mhttp_free(srv->mhttp);
+    srv->mhttp = NULL;
+}
