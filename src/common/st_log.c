@@ -149,6 +149,7 @@ void st_log_limit_init(struct st_log_limit *l, const char *kind, unsigned per_se
     memset(l, 0, sizeof(*l));
     l->kind = kind;
     l->per_sec = per_sec;
+    l->worst = ST_LOG_DEBUG;
 }
 
 static bool window_over(const struct st_log_limit *l, uint64_t now_ms)
@@ -182,8 +183,12 @@ uint64_t st_log_limit_due(struct st_log_limit *l, uint64_t now_ms)
 void st_log_limit_flush(struct st_log_limit *l, int level, uint64_t now_ms)
 {
     uint64_t n = st_log_limit_due(l, now_ms);
-    if (n)
-        st_log(level, "%s: suppressed %llu similar lines", l->kind, (unsigned long long)n);
+    if (!n)
+        return;
+    if (l->worst < level)
+        level = l->worst;
+    l->worst = ST_LOG_DEBUG;
+    st_log(level, "%s: suppressed %llu similar lines", l->kind, (unsigned long long)n);
 }
 
 uint64_t st_log_now_ms(void)
@@ -199,8 +204,11 @@ void st_log_limited(struct st_log_limit *l, int level, const char *fmt, ...)
         return;
     uint64_t now = st_log_now_ms();
     st_log_limit_flush(l, level, now);
-    if (!st_log_limit_allow(l, now))
+    if (!st_log_limit_allow(l, now)) {
+        if (level < l->worst)
+            l->worst = level;
         return;
+    }
     char msg[1024];
     va_list ap;
     va_start(ap, fmt);

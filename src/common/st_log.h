@@ -46,6 +46,7 @@ struct st_log_limit {
     unsigned used;       /* lines logged in the current window */
     uint64_t window_ms;  /* start of the current window (monotonic ms) */
     uint64_t suppressed; /* lines dropped since the last summary */
+    int worst;           /* the most severe level among them (ST_LOG_DEBUG: none yet) */
 };
 
 void st_log_limit_init(struct st_log_limit *l, const char *kind, unsigned per_sec);
@@ -54,8 +55,9 @@ bool st_log_limit_allow(struct st_log_limit *l, uint64_t now_ms);
 /* Pure: once the window of suppressed lines is over, returns how many were suppressed and
  * resets the count (the caller logs the summary); else 0. */
 uint64_t st_log_limit_due(struct st_log_limit *l, uint64_t now_ms);
-/* Logs the summary at `level` when one is due (call it from a periodic timer too, so the
- * summary appears even when no further line comes). */
+/* Logs the summary at `level`, or at the level of the most severe line it stands for (so
+ * that a summary of warnings shows wherever they would), when one is due (call it from a periodic
+ * timer too, so the summary appears even when no further line comes). */
 void st_log_limit_flush(struct st_log_limit *l, int level, uint64_t now_ms);
 /* st_log through limiter l (the clock is CLOCK_MONOTONIC): a due summary first, then the
  * line when the window has room. Lines above the process's level are not counted. */

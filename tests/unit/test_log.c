@@ -46,6 +46,7 @@ START_TEST(test_limit_nothing_suppressed)
 END_TEST
 
 static char first[1200];
+static int line_level = ST_LOG_INFO;
 
 /* Runs st_log_limited n times with stderr in a temporary file; returns the lines written
  * (the first one in `first`, the last in `last`). */
@@ -57,7 +58,7 @@ static int count_lines(struct st_log_limit *l, int n, char *last, size_t cap)
     ck_assert_ptr_nonnull(tmp);
     dup2(fileno(tmp), 2);
     for (int i = 0; i < n; i++)
-        st_log_limited(l, ST_LOG_INFO, "refused peer %d", i);
+        st_log_limited(l, line_level, "refused peer %d", i);
     fflush(stderr);
     dup2(saved, 2);
     close(saved);
@@ -110,6 +111,25 @@ START_TEST(test_limited_summary)
     ck_assert_ptr_nonnull(strstr(first, "test refusals: suppressed 48 similar lines"));
     ck_assert_ptr_nonnull(strstr(last, "refused peer 0"));
     ck_assert_uint_eq(l.suppressed, 0);
+}
+END_TEST
+
+/* A summary of suppressed warnings is a warning: it shows at log-level warn, where the
+ * lines it stands for would have. */
+START_TEST(test_limited_summary_level)
+{
+    struct st_log_limit l;
+    char last[1200];
+    st_log_set_level(ST_LOG_WARN);
+    line_level = ST_LOG_WARN;
+    st_log_limit_init(&l, "test refusals", 2);
+    ck_assert_int_eq(count_lines(&l, 50, last, sizeof(last)), 2);
+    l.window_ms -= 1000;
+    ck_assert_int_eq(count_lines(&l, 1, last, sizeof(last)), 2);
+    ck_assert_ptr_nonnull(strstr(first, "warn: test refusals: suppressed 48 similar lines"));
+    ck_assert_int_eq(l.worst, ST_LOG_DEBUG);
+    line_level = ST_LOG_INFO;
+    st_log_set_level(ST_LOG_INFO);
 }
 END_TEST
 
@@ -197,6 +217,7 @@ static Suite *log_suite(void)
     TCase *tc = tcase_create("limit");
     tcase_add_test(tc, test_limit_window);
     tcase_add_test(tc, test_limit_nothing_suppressed);
+    tcase_add_test(tc, test_limited_summary_level);
     tcase_add_test(tc, test_limited_lines);
     tcase_add_test(tc, test_limited_summary);
     suite_add_tcase(s, tc);
