@@ -317,3 +317,18 @@ void st_mhttp_free(struct st_mhttp *m)
     close(m->lis.fd);
     free(m);
 }
+
+int st_mhttp_start(struct st_mhttp **out, struct st_loop *loop, const struct st_sockaddr *addr,
+                   const struct st_mhttp_ops *ops, void *data)
+{
+    char name[80];
+    int err = 0;
+    st_sockaddr_format(addr, name, sizeof(name));
+    *out = st_mhttp_new(loop, addr, ops, data, &err);
+    if (!*out) {
+        st_err("metrics listener %s: %s", name, strerror(-err));
+        return -1;
+    }
+    st_info("metrics listening on %s (/metrics, /healthz, /ready)", name);
+    return 0;
+}

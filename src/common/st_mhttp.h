@@ -69,6 +69,9 @@ struct st_mhttp {
  * Returns NULL with *err set to -errno. */
 struct st_mhttp *st_mhttp_new(struct st_loop *loop, const struct st_sockaddr *addr,
                               const struct st_mhttp_ops *ops, void *data, int *err);
+/* st_mhttp_new, logged: "metrics listening on ADDR (...)", or the error. 0 or -1. */
+int st_mhttp_start(struct st_mhttp **out, struct st_loop *loop, const struct st_sockaddr *addr,
+                   const struct st_mhttp_ops *ops, void *data);
 /* Closes the listener and every connection. Accepts NULL. */
 void st_mhttp_free(struct st_mhttp *m);
 

@@ -194,16 +194,7 @@ int edge_metrics_start(struct edge_server *srv)
     st_h2_hbstats_init(&srv->hb);
     if (!srv->cfg.has_metrics)
         return 0;
-    char name[80];
-    int err = 0;
-    st_sockaddr_format(&srv->cfg.metrics_listen, name, sizeof(name));
-    srv->mhttp = st_mhttp_new(&srv->loop, &srv->cfg.metrics_listen, &ops, srv, &err);
-    if (!srv->mhttp) {
-        st_err("metrics listener %s: %s", name, strerror(-err));
-        return -1;
-    }
-    st_info("metrics listening on %s (/metrics, /healthz, /ready)", name);
-    return 0;
+    return st_mhttp_start(&srv->mhttp, &srv->loop, &srv->cfg.metrics_listen, &ops, srv);
 }
 
 void edge_metrics_stop(struct edge_server *srv)

@@ -282,16 +282,7 @@ int gw_metrics_start(struct gw_server *gw)
     st_h2_hbstats_init(&gw->hb);
     if (!gw->cfg.has_metrics)
         return 0;
-    char name[80];
-    int err = 0;
-    st_sockaddr_format(&gw->cfg.metrics_listen, name, sizeof(name));
-    gw->mhttp = st_mhttp_new(&gw->loop, &gw->cfg.metrics_listen, &ops, gw, &err);
-    if (!gw->mhttp) {
-        st_err("metrics listener %s: %s", name, strerror(-err));
-        return -1;
-    }
-    st_info("metrics listening on %s (/metrics, /healthz, /ready)", name);
-    return 0;
+    return st_mhttp_start(&gw->mhttp, &gw->loop, &gw->cfg.metrics_listen, &ops, gw);
 }
 
 void gw_metrics_stop(struct gw_server *gw)
