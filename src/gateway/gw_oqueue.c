@@ -23,14 +23,13 @@ static void unlink_group(struct gw_oqueue *q, struct gw_ogroup *g)
 
 void gw_oqueue_fini(struct gw_oqueue *q)
 {
-    while (q->groups) {
-        struct gw_ogroup *g = q->groups;
+    for (struct gw_ogroup *g = q->groups, *gnext; g; g = gnext) {
+        gnext = g->next;
         for (struct gw_owaiter *w = g->head, *next; w; w = next) {
             next = w->next;
             w->next = w->prev = NULL;
             w->group = NULL;
         }
-        unlink_group(q, g);
         free(g);
     }
     memset(q, 0, sizeof(*q));

@@ -228,7 +228,7 @@ struct sim {
     bool retried[50];
 };
 
-static int idx(struct sim *s, struct gw_owaiter *w)
+static int idx(const struct sim *s, const struct gw_owaiter *w)
 {
     return (int)(w - s->w);
 }
