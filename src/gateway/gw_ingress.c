@@ -26,6 +26,8 @@ static const char *const origin_keys[] = {"no-tls-verify",
                                           "keep-alive-connections",
                                           "keep-alive-timeout",
                                           "response-timeout",
+                                          "max-connecting",
+                                          "max-queued",
                                           NULL};
 
 static int get_hostname(struct st_cfg *c, const struct st_cfg_node *v, struct gw_ingress_rule *r)
@@ -235,6 +237,9 @@ static int get_origin(struct st_cfg *c, const struct st_cfg_node *o, struct gw_i
     if ((rc = st_cfg_opt_int(c, o, "keep-alive-timeout", 1, 3600, 1000,
                              &r->keep_alive_timeout_ms)) < 0)
         return rc;
+    if ((rc = st_cfg_opt_int(c, o, "max-connecting", 1, 1024, 1, &r->max_connecting)) < 0 ||
+        (rc = st_cfg_opt_int(c, o, "max-queued", 0, GW_INGRESS_QUEUE_MAX, 1, &r->max_queued)) < 0)
+        return rc;
     return st_cfg_opt_int(c, o, "response-timeout", 1, 3600, 1000, &r->response_timeout_ms);
 }
 
@@ -248,6 +253,8 @@ static int get_rule(struct st_cfg *c, const struct st_cfg_node *n, struct gw_ing
     r->keep_alive_conns = 100;
     r->keep_alive_timeout_ms = 90000;
     r->response_timeout_ms = 100000;
+    r->max_connecting = GW_INGRESS_MAX_CONNECTING;
+    r->max_queued = GW_INGRESS_MAX_QUEUED;
     if ((rc = st_cfg_map(c, n)) < 0 || (rc = st_cfg_check_keys(c, n, rule_keys)) < 0)
         return rc;
     if ((v = st_cfg_get(n, "hostname")) && (rc = get_hostname(c, v, r)) < 0)

@@ -18,6 +18,15 @@
  * refuses request targets longer than this already. */
 #define GW_INGRESS_PATH_MAX 8192
 
+/* Origin admission defaults (see gw_origin.h). Connections being opened to one origin at
+ * once: under the smallest listen backlog in common use (5, Python's socketserver), since a
+ * listener drops the connections that overflow its queue and lwIP tries again only after
+ * seconds. Requests waiting for a connection to one origin: about what the edge lets a
+ * tunnel have open (tunnel-max-requests, 1000). */
+#define GW_INGRESS_MAX_CONNECTING 4
+#define GW_INGRESS_MAX_QUEUED 1024
+#define GW_INGRESS_QUEUE_MAX 100000
+
 struct st_cfg;
 struct st_cfg_node;
 
@@ -44,6 +53,8 @@ struct gw_ingress_rule {
     int keep_alive_conns;      /* origin.keep-alive-connections, default 100, 0..1024 */
     int keep_alive_timeout_ms; /* origin.keep-alive-timeout, default 90 s */
     int response_timeout_ms;   /* origin.response-timeout: request sent -> response head, 100 s */
+    int max_connecting;        /* origin.max-connecting: being opened at once, default 4 */
+    int max_queued;            /* origin.max-queued: waiting for a connection, default 1024 */
     int line;                  /* config line of the rule (for logs) */
 };
 

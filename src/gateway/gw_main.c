@@ -11,6 +11,7 @@
 #include "gw_conn.h"
 #include "gw_flow.h"
 #include "gw_metrics.h"
+#include "gw_origin.h"
 #include "gw_pool.h"
 #include "gw_server.h"
 #include "ns_stack.h"
@@ -247,7 +248,9 @@ static void log_stats(void *data)
             "icmp_live=%llu icmp_opened=%llu dgram_out=%llu dgram_in=%llu dgram_dropped=%llu "
             "dgram_expired=%llu dgram_refused=%llu dgram_queued=%llu vips=%zu tun_rx=%llu "
             "tun_tx=%llu tun_rx_gso=%llu tun_tx_gso=%llu tun_rx_drops=%llu tun_tx_drops=%llu "
-            "tunnel_zc_bytes=%llu rss_kb=%ld",
+            "tunnel_zc_bytes=%llu web_requests=%llu origin_live=%zu origin_opened=%llu "
+            "origin_idle=%zu origin_waiting=%zu origin_waited=%llu origin_queue_full=%llu "
+            "origin_retries=%llu origin_stalls=%llu rss_kb=%ld",
             live, (unsigned long long)gw->flows_opened, (unsigned long long)refused,
             (unsigned long long)d->udp_live, (unsigned long long)d->udp_opened,
             (unsigned long long)d->icmp_live, (unsigned long long)d->icmp_opened,
@@ -257,7 +260,11 @@ static void log_stats(void *data)
             (unsigned long long)gw->nif.rx_packets, (unsigned long long)gw->nif.tx_packets,
             (unsigned long long)gw->nif.rx_gso, (unsigned long long)gw->nif.tx_gso,
             (unsigned long long)gw->nif.rx_drops, (unsigned long long)gw->nif.tx_drops,
-            (unsigned long long)gw->zc_bytes, rss_kb());
+            (unsigned long long)gw->zc_bytes, (unsigned long long)gw->web_requests,
+            gw->origin_conns, (unsigned long long)gw->origin_opened, gw->n_origin_idle,
+            gw->origins.waiting, (unsigned long long)gw->origin_waited,
+            (unsigned long long)gw->origin_queue_full, (unsigned long long)gw->origin_retries,
+            (unsigned long long)gw->origin_stalls, rss_kb());
 }
 
 static int run(struct gw_server *gw)
@@ -293,6 +300,7 @@ static int run(struct gw_server *gw)
         st_err("reach: cannot start the lwIP listener");
         return 1;
     }
+    gw_origin_init(gw);
     if (gw_pool_start(gw) < 0)
         return 1;
     int rv = st_loop_run(&gw->loop);

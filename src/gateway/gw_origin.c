@@ -1,8 +1,10 @@
 #include "gw_origin.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,8 +13,11 @@
 #include "st_log.h"
 #include "st_tls.h"
 
-#define PLAIN_MAX 16384       /* one TLS record of plaintext */
-#define WBIO_HIGH (64 * 1024) /* TLS output waiting for lwIP before writes pause */
+#define PLAIN_MAX 16384        /* one TLS record of plaintext */
+#define WBIO_HIGH (64 * 1024)  /* TLS output waiting for lwIP before writes pause */
+#define INGRESS_LOG_PER_SEC 10 /* queue full / queue timeout lines (gw_web.c) */
+#define STALL_MS 1000          /* a new connection not opened after this has stalled */
+#define STRICT_MS 60000        /* then its origin's new connections count until it answers */
 
 static void on_free(struct st_defer *d)
 {
@@ -24,6 +29,12 @@ static void on_free(struct st_defer *d)
     free(o);
 }
 
+static void schedule(struct gw_server *gw)
+{
+    if (gw_oqueue_woken(&gw->origins))
+        st_defer_queue(&gw->loop, &gw->origin_serve);
+}
+
 static void idle_unlink(struct gw_origin *o)
 {
     if (!o->idle)
@@ -31,12 +42,72 @@ static void idle_unlink(struct gw_origin *o)
     if (o->prev)
         o->prev->next = o->next;
     else
-        o->gw->origin_idle = o->next;
+        o->group->idle_head = o->next;
     if (o->next)
         o->next->prev = o->prev;
     o->next = o->prev = NULL;
     o->idle = false;
+    gw_oqueue_unparked(o->group);
     o->gw->n_origin_idle--;
+}
+
+/* The connection leaves its origin's counts: a slot for a new connection frees when it held
+ * one. */
+static void ungroup(struct gw_origin *o)
+{
+    struct gw_ogroup *g = o->group;
+    if (!g)
+        return;
+    idle_unlink(o);
+    o->group = NULL;
+    gw_oqueue_closed(&o->gw->origins, g, !o->counted);
+    o->counted = false;
+    schedule(o->gw);
+}
+
+/* The connection no longer counts as being opened: the next waiter may open one. */
+static void release_slot(struct gw_origin *o)
+{
+    if (!o->counted || !o->group)
+        return;
+    o->counted = false;
+    gw_oqueue_opened(&o->gw->origins, o->group);
+    schedule(o->gw);
+}
+
+/* The origin took the connection (see gw_origin.h): the connect timeout is over, and unless
+ * the origin is strict the slot frees (TLS: the handshake needed its application). */
+static void set_opened(struct gw_origin *o)
+{
+    if (o->opened)
+        return;
+    o->opened = true;
+    st_timer_stop(&o->timer);
+    if (o->ssl || (o->group && !gw_oqueue_strict(o->group, st_loop_now(&o->gw->loop))))
+        release_slot(o);
+}
+
+/* The origin sent bytes (or its FIN): its application has the connection. */
+static void set_answered(struct gw_origin *o)
+{
+    set_opened(o);
+    release_slot(o);
+}
+
+/* Not opened STALL_MS after the SYN: the origin's listen queue dropped it, most likely. */
+static void check_stall(struct gw_origin *o)
+{
+    struct gw_server *gw = o->gw;
+    uint64_t now = st_loop_now(&gw->loop);
+    if (o->opened || !o->group || now - o->started < STALL_MS ||
+        !gw_oqueue_stalled(o->group, now, now + STRICT_MS))
+        return;
+    gw->origin_stalls++;
+    char ip[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &o->addr, ip, sizeof(ip));
+    st_info("ingress origin %s:%u: a new connection not taken after %d s (listen queue full?): "
+            "for %d s new connections count against max-connecting until the origin answers",
+            ip, o->port, STALL_MS / 1000, STRICT_MS / 1000);
 }
 
 static void detach(struct tcp_pcb *pcb)
@@ -51,7 +122,7 @@ static void detach(struct tcp_pcb *pcb)
 /* Closes the pcb (abortively when `rst` or a graceful close fails) and frees o later. */
 static void destroy(struct gw_origin *o, bool rst)
 {
-    idle_unlink(o);
+    ungroup(o);
     o->w = NULL;
     st_timer_stop(&o->timer);
     if (o->pcb) {
@@ -154,6 +225,7 @@ static bool tls_handshake(struct gw_origin *o)
 static void failed(struct gw_origin *o, int err)
 {
     struct gw_web *w = o->w;
+    o->others_open = o->group && o->group->open > (o->counted ? 0u : 1u);
     destroy(o, true);
     if (w)
         gw_web_origin_failed(w, err);
@@ -167,8 +239,7 @@ static err_t on_connected(void *arg, struct tcp_pcb *pcb, err_t err)
     o->in_cb = true;
     o->connected = true;
     if (!o->ssl) {
-        st_timer_stop(&o->timer);
-        if (o->w)
+        if (o->w) /* the request goes out; the connect timer runs until it is acknowledged */
             gw_web_origin_ready(o->w);
     } else if (!tls_handshake(o) && o->tls_err) { /* ClientHello out; the timer goes on */
         failed(o, o->tls_err);
@@ -187,11 +258,13 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
     } else {
         ns_pbufq_push(&o->in, p);
     }
-    if (!o->w) { /* idle: the origin closed it, or sent bytes nobody asked for */
+    if (!o->ssl)
+        set_answered(o); /* it sent something: its application has the connection */
+    if (!o->w) {         /* idle: the origin closed it, or sent bytes nobody asked for */
         destroy(o, p != NULL);
     } else if (o->ssl && !o->tls_ready) {
         if (tls_handshake(o)) {
-            st_timer_stop(&o->timer);
+            set_opened(o);
             gw_web_origin_ready(o->w);
         } else if (o->tls_err) {
             failed(o, o->tls_err);
@@ -208,9 +281,10 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
 {
     (void)pcb;
-    (void)len;
     struct gw_origin *o = arg;
     o->in_cb = true;
+    if (len && !o->ssl)
+        set_opened(o); /* the origin acknowledged request bytes: it accepted the connection */
     tls_flush(o);
     if (o->w && (!o->ssl || o->tls_ready))
         gw_web_origin_writable(o->w);
@@ -219,6 +293,7 @@ static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
 
 static err_t on_poll(void *arg, struct tcp_pcb *pcb)
 {
+    check_stall(arg);
     return on_sent(arg, pcb, 0); /* retries writes that failed for lack of memory */
 }
 
@@ -249,13 +324,17 @@ static void tls_key(const struct gw_origin_opts *opts, char *key, size_t cap)
                  opts->ca_file ? opts->ca_file : ""); /* verify first: never cut off */
 }
 
-static struct gw_origin *from_pool(struct gw_server *gw, const struct gw_origin_opts *opts,
-                                   const char *key)
+/* The first idle connection of g, out of the pool (NULL when none). */
+static struct gw_origin *from_pool(struct gw_ogroup *g)
 {
-    for (struct gw_origin *o = gw->origin_idle; o; o = o->next)
-        if (o->addr == opts->addr && o->port == opts->port && strcmp(o->key, key) == 0 && o->pcb &&
-            !gw_origin_readable(o))
+    struct gw_origin *o;
+    while ((o = g->idle_head)) {
+        idle_unlink(o);
+        st_timer_stop(&o->timer);
+        if (o->pcb && !gw_origin_readable(o))
             return o;
+        destroy(o, true); /* closed or spoke meanwhile: on_recv and on_err free those first */
+    }
     return NULL;
 }
 
@@ -299,25 +378,17 @@ static int tls_setup(struct gw_origin *o, const struct gw_origin_opts *opts)
     return 0;
 }
 
-struct gw_origin *gw_origin_get(struct gw_server *gw, const struct gw_origin_opts *opts, bool fresh,
-                                struct gw_web *w, const char **why)
+/* A new connection for r in g, being opened until r's deadline. NULL with *why. */
+static struct gw_origin *open_conn(struct gw_server *gw, struct gw_ogroup *g,
+                                   const struct gw_origin_req *r, const char **why)
 {
-    char key[sizeof(((struct gw_origin *)0)->key)];
-    tls_key(opts, key, sizeof(key));
-    struct gw_origin *o = fresh ? NULL : from_pool(gw, opts, key);
-    if (o) {
-        idle_unlink(o);
-        st_timer_stop(&o->timer);
-        o->w = w;
-        o->reused = true;
-        return o;
-    }
+    const struct gw_origin_opts *opts = r->opts;
     ip_addr_t local, remote;
     if (ingress_vip(gw, &local) < 0) {
         *why = "no virtual IP for the ingress address";
         return NULL;
     }
-    o = calloc(1, sizeof(*o));
+    struct gw_origin *o = calloc(1, sizeof(*o));
     if (!o || (opts->tls && tls_setup(o, opts) < 0) || !(o->pcb = tcp_new())) {
         if (o) {
             SSL_free(o->ssl);
@@ -330,8 +401,7 @@ struct gw_origin *gw_origin_get(struct gw_server *gw, const struct gw_origin_opt
     o->gw = gw;
     o->addr = opts->addr;
     o->port = opts->port;
-    snprintf(o->key, sizeof(o->key), "%s", key);
-    o->w = w;
+    o->w = r->w;
     st_timer_init(&o->timer, &gw->loop, on_timer, o);
     st_defer_init(&o->free_d, on_free, o);
     ip_addr_set_ip4_u32(&remote, opts->addr);
@@ -351,19 +421,123 @@ struct gw_origin *gw_origin_get(struct gw_server *gw, const struct gw_origin_opt
         *why = "no local port";
         return NULL;
     }
+    uint64_t now = st_loop_now(&gw->loop);
+    o->group = g;
+    o->counted = true;
+    o->started = now;
+    gw_oqueue_opening(g);
     gw->origin_conns++;
     gw->origin_opened++;
-    st_timer_start(&o->timer, (uint64_t)opts->connect_timeout_ms);
+    st_timer_start(&o->timer, r->deadline > now ? r->deadline - now : 1);
     return o;
+}
+
+static struct gw_origin *reuse(struct gw_ogroup *g, const struct gw_origin_req *r)
+{
+    struct gw_origin *o = from_pool(g);
+    if (o) {
+        o->w = r->w;
+        o->reused = true;
+    }
+    return o;
+}
+
+static struct gw_origin_req *req_of(struct gw_owaiter *wt)
+{
+    return (struct gw_origin_req *)((char *)wt - offsetof(struct gw_origin_req, wait));
+}
+
+/* Hands connections to g's waiters, first come first served, while idle connections or
+ * slots for new ones are there. */
+static void serve_group(struct gw_server *gw, struct gw_ogroup *g)
+{
+    while (g->head) {
+        struct gw_origin_req *r = req_of(g->head);
+        enum gw_oqueue_act act =
+            gw_oqueue_admit(g, true, !r->fresh, (size_t)r->opts->max_connecting);
+        if (act == GW_OQUEUE_WAIT)
+            return;
+        gw_oqueue_pop(&gw->origins, g);
+        const char *why = NULL;
+        struct gw_origin *o = act == GW_OQUEUE_IDLE ? reuse(g, r) : open_conn(gw, g, r, &why);
+        if (o)
+            gw_web_origin_assigned(r->w, o);
+        else if (act == GW_OQUEUE_IDLE) /* the pool held only dead ones (now gone): again */
+            gw_oqueue_push(&gw->origins, g, &r->wait, 0, true);
+        else
+            gw_web_origin_unavailable(r->w, why);
+    }
+}
+
+static void on_serve(struct st_defer *d)
+{
+    struct gw_server *gw = d->data;
+    /* only the groups woken before this round: serving may wake some again (next round) */
+    for (size_t n = gw_oqueue_woken(&gw->origins); n; n--) {
+        struct gw_ogroup *g = gw_oqueue_next_woken(&gw->origins);
+        serve_group(gw, g);
+        gw_oqueue_unpin(&gw->origins, g);
+    }
+}
+
+void gw_origin_init(struct gw_server *gw)
+{
+    st_log_limit_init(&gw->ingress_log, "ingress refusals", INGRESS_LOG_PER_SEC);
+    gw_oqueue_init(&gw->origins);
+    st_defer_init(&gw->origin_serve, on_serve, gw);
+}
+
+int gw_origin_get(struct gw_server *gw, struct gw_origin_req *r, bool again, struct gw_origin **out,
+                  const char **why)
+{
+    const struct gw_origin_opts *opts = r->opts;
+    size_t max = (size_t)opts->max_connecting;
+    char key[GW_OQUEUE_KEY_MAX];
+    int rc = GW_ORIGIN_QUEUED;
+
+    *out = NULL;
+    tls_key(opts, key, sizeof(key));
+    struct gw_ogroup *g = gw_oqueue_group(&gw->origins, opts->addr, opts->port, key, true);
+    if (!g) {
+        *why = "out of memory";
+        return -ENOMEM;
+    }
+    g->pins++; /* closing a dead pooled connection must not free it here */
+    gw_oqueue_strict(g, st_loop_now(&gw->loop)); /* a period that ended is forgotten */
+    enum gw_oqueue_act act = again ? GW_OQUEUE_WAIT : gw_oqueue_admit(g, false, !r->fresh, max);
+    if (act == GW_OQUEUE_IDLE && !(*out = reuse(g, r)))
+        act = gw_oqueue_admit(g, false, false, max); /* the pool held only dead ones */
+    if (act == GW_OQUEUE_CONNECT && !(*out = open_conn(gw, g, r, why)))
+        rc = -EIO;
+    if (*out) {
+        rc = 0;
+    } else if (act == GW_OQUEUE_WAIT) {
+        if (gw_oqueue_push(&gw->origins, g, &r->wait, (size_t)opts->max_queued, again) < 0) {
+            *why = "origin queue full";
+            rc = -ENOSPC;
+        } else if (again || g->idle || g->connecting < max) {
+            gw_oqueue_wake(&gw->origins, g); /* it waits for its turn behind the others */
+        }
+        gw->origin_waited += rc == GW_ORIGIN_QUEUED && !again;
+    }
+    gw_oqueue_unpin(&gw->origins, g);
+    schedule(gw);
+    return rc;
+}
+
+void gw_origin_cancel(struct gw_server *gw, struct gw_origin_req *r)
+{
+    gw_oqueue_remove(&gw->origins, &r->wait);
 }
 
 void gw_origin_put(struct gw_origin *o, bool keep_alive, int max_idle, int idle_ms)
 {
+    struct gw_ogroup *g = o->group;
     o->w = NULL;
-    size_t same = 0;
-    for (struct gw_origin *i = o->gw->origin_idle; i; i = i->next)
-        same += i->addr == o->addr && i->port == o->port;
-    if (!keep_alive || !o->pcb || gw_origin_readable(o) || o->tls_err || same >= (size_t)max_idle ||
+    /* Requests waiting for a connection get this one (through the pool) when the pool is
+     * full; keep-alive-connections 0 keeps none for anybody. */
+    bool room = g && max_idle > 0 && (g->idle < (size_t)max_idle || g->waiting);
+    if (!keep_alive || !o->pcb || !o->opened || gw_origin_readable(o) || o->tls_err || !room ||
         o->gw->drain.draining) {
         /* Closed with a reset unless the origin closed first: an active close would keep
          * the pcb (and its local port; lwIP's ports are shared by every connection the
@@ -374,12 +548,14 @@ void gw_origin_put(struct gw_origin *o, bool keep_alive, int max_idle, int idle_
     }
     o->idle = true;
     o->prev = NULL;
-    o->next = o->gw->origin_idle;
+    o->next = g->idle_head;
     if (o->next)
         o->next->prev = o;
-    o->gw->origin_idle = o;
+    g->idle_head = o;
     o->gw->n_origin_idle++;
     st_timer_start(&o->timer, (uint64_t)idle_ms);
+    gw_oqueue_parked(&o->gw->origins, g);
+    schedule(o->gw);
 }
 
 /* ---------------------------------------------------------------- data */
@@ -552,8 +728,12 @@ SSL_CTX *gw_origin_tls_ctx(struct gw_server *gw, const char *ca_file, bool verif
 
 void gw_origin_close_idle(struct gw_server *gw)
 {
-    while (gw->origin_idle)
-        destroy(gw->origin_idle, false);
+    st_defer_cancel(&gw->loop, &gw->origin_serve);
+    for (struct gw_ogroup *g = gw->origins.groups, *next; g; g = next) {
+        next = g->next;
+        for (size_t n = g->idle; n; n--) /* closing the last connection may free g */
+            destroy(g->idle_head, false);
+    }
     for (size_t i = 0; i < gw->n_origin_ctx; i++) {
         SSL_CTX_free(gw->origin_ctx[i].ctx);
         free(gw->origin_ctx[i].ca_file);

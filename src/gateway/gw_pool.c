@@ -250,6 +250,7 @@ static void on_tick(struct st_timer *tm)
     }
     if (gw->dns && now >= gw->next_resolve)
         resolve(gw);
+    st_log_limit_flush(&gw->ingress_log, ST_LOG_WARN, st_log_now_ms()); /* gw_web's refusals */
     st_timer_start(tm, POOL_TICK_MS);
 }
 

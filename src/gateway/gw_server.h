@@ -7,11 +7,13 @@
 #include "gw_config.h"
 #include "gw_dgram.h"
 #include "gw_edges.h"
+#include "gw_oqueue.h"
 #include "gw_quota.h"
 #include "gw_reach.h"
 #include "gw_vip.h"
 #include "ns_netif.h"
 #include "st_drain.h"
+#include "st_log.h"
 #include "st_loop.h"
 #include "st_metrics.h"
 
@@ -66,9 +68,14 @@ struct gw_server {
     struct st_mhttp *mhttp;                         /* metrics-listen; NULL when off */
     uint64_t zc_bytes; /* DATA payload sealed straight from lwIP's pbufs (gw_flow_send_data) */
     /* hostname ingress (gw_web, gw_origin) */
-    struct gw_origin *origin_idle; /* pooled keep-alive connections to origins */
+    struct gw_oqueue origins;     /* per origin: connections being opened, pool, waiting requests */
+    struct st_defer origin_serve; /* serves the requests of woken origins (gw_origin.c) */
     size_t n_origin_idle, origin_conns;
     uint64_t origin_opened, web_requests;
+    uint64_t origin_waited, origin_queue_full; /* requests that waited / found the queue full */
+    uint64_t origin_retries; /* connections failed before the origin took them, tried again */
+    uint64_t origin_stalls;  /* origins made strict by a stalled new connection (gw_origin.h) */
+    struct st_log_limit ingress_log; /* ingress refusals (queue full) */
     struct gw_origin_ctx origin_ctx[GW_ORIGIN_CTX_MAX];
     size_t n_origin_ctx;
     struct in_addr ingress_vip; /* source address of connections to origins */

@@ -22,6 +22,12 @@
 #define OUT_LIMIT (OUT_HIGH + 2 * 65536)
 #define HEAD_MAX (GW_WEB_ARENA + 1024)
 #define PUMP_ROUNDS 64
+/* New connections one request may open: refused or reset before the origin took them
+ * (an overloaded origin), within its connect deadline; the next one after a pause that
+ * doubles from BACKOFF_MS up to BACKOFF_MAX_MS. */
+#define CONNECTS_MAX 6
+#define BACKOFF_MS 100
+#define BACKOFF_MAX_MS 2000
 
 struct gw_web {
     struct gw_flow *f;
@@ -38,6 +44,9 @@ struct gw_web {
     int response_timeout_ms, ka_conns, ka_timeout_ms;
     char service[80];
     struct gw_origin *oc;
+    struct gw_origin_req req; /* waiting for oc, and the deadline to have it open */
+    unsigned connects;        /* new connections opened for it */
+    bool backoff;             /* pausing (w->timer) before it asks for a connection again */
     bool head_request, websocket, chunked, retried;
     char ws_accept[29];
     char *head;
@@ -108,13 +117,18 @@ static void discard_body(struct gw_web *w)
     st_bq_fini(&w->body);
 }
 
-/* Lets go of the origin connection: kept for the next request when the exchange ended
- * cleanly (never after a WebSocket attempt), else closed; an unsent body is dropped. */
+/* Lets go of the origin connection, or of the wait for one: kept for the next request when
+ * the exchange ended cleanly (never after a WebSocket attempt), else closed; an unsent body
+ * is dropped. */
 static void drop_origin(struct gw_web *w, bool keep_alive)
 {
-    if (!w->oc)
+    bool waited = gw_origin_waiting(&w->req) || w->backoff;
+    gw_origin_cancel(w->gw, &w->req);
+    w->backoff = false;
+    if (!w->oc && !waited)
         return;
-    gw_origin_put(w->oc, keep_alive && !w->websocket, w->ka_conns, w->ka_timeout_ms);
+    if (w->oc)
+        gw_origin_put(w->oc, keep_alive && !w->websocket, w->ka_conns, w->ka_timeout_ms);
     w->oc = NULL;
     discard_body(w);
 }
@@ -342,30 +356,70 @@ static void on_done(void *arg, bool keep_alive)
 
 static const struct gw_h1resp_cb resp_cb = {.head = on_head, .body = on_body, .done = on_done};
 
-/* A reused keep-alive connection that the origin had closed meanwhile fails before any
- * response byte: a request without a body is sent again on a new connection, once. */
-static bool retry(struct gw_web *w)
+static void get_origin(struct gw_web *w, bool again);
+
+/* RFC 9110 9.2.2: only a request that may be repeated is sent again, and only one without a
+ * body (its bytes are gone once sent). */
+static bool replayable(const struct gw_web *w)
 {
     static const char *const idempotent[] = {"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"};
-    bool safe = false; /* RFC 9110 9.2.2: never repeat a request that may not be repeated */
+    bool safe = false;
     for (size_t i = 0; i < sizeof(idempotent) / sizeof(idempotent[0]); i++)
         safe |= strcmp(w->f->method, idempotent[i]) == 0;
-    if (!safe || !w->oc || !w->oc->reused || w->retried || w->resp_bytes || w->responded ||
-        !w->body_done || w->head_off != w->head_len || w->chunked || field(w, "content-length"))
-        return false;
-    drop_origin(w, false);
-    w->retried = true;
+    return safe && !w->chunked && !field(w, "content-length");
+}
+
+/* Sends the request again on another connection: from the head of the origin's queue. */
+static void send_again(struct gw_web *w)
+{
     w->head_off = 0;
     w->body_done = false;
     st_timer_stop(&w->timer);
-    const char *why = NULL;
-    w->oc = gw_origin_get(w->gw, &w->opts, true, w, &why);
-    if (!w->oc) {
-        fail(w, 502, "proxy_internal_error", why);
-        return true;
-    }
+    get_origin(w, true);
+}
+
+/* A reused keep-alive connection that the origin had closed meanwhile fails before any
+ * response byte: a request without a body is sent again on a new connection, once, with a
+ * new connect deadline. */
+static bool retry(struct gw_web *w)
+{
+    if (!replayable(w) || !w->oc || !w->oc->reused || w->retried || w->resp_bytes || w->responded ||
+        !w->body_done || w->head_off != w->head_len)
+        return false;
+    drop_origin(w, false);
+    w->retried = true;
+    w->req.fresh = true;
+    w->req.deadline = st_loop_now(&w->gw->loop) + (uint64_t)w->opts.connect_timeout_ms;
     st_debug("ingress %s%s: stale keep-alive connection, retrying on a new one", w->f->authority,
              w->path);
+    send_again(w);
+    return true;
+}
+
+/* A new connection failed before the origin took it (gw_origin.h: "opened"): the request
+ * waits for another one while its connect deadline allows, if none of its bytes went out or
+ * it can be repeated (the origin acknowledged none of them). A reset answering the SYN
+ * while nothing else to the origin is open means it is down, or not listening: 502 at once.
+ * A connect timeout is the deadline itself. */
+static bool reconnect(struct gw_web *w, int err)
+{
+    const struct gw_origin *o = w->oc;
+    uint64_t now = st_loop_now(&w->gw->loop);
+    if (err == ERR_TIMEOUT || w->connects >= CONNECTS_MAX || now >= w->req.deadline ||
+        (w->head_off && !replayable(w)) || (err == ERR_RST && !o->connected && !o->others_open))
+        return false;
+    uint64_t pause = (uint64_t)BACKOFF_MS << (w->connects > 1 ? w->connects - 1 : 0);
+    pause = pause < BACKOFF_MAX_MS ? pause : BACKOFF_MAX_MS;
+    pause = pause < w->req.deadline - now ? pause : w->req.deadline - now;
+    st_debug("ingress %s%s: origin connection %s before it was accepted, another in %llu ms",
+             w->f->authority, w->path, err == ERR_RST ? "reset" : "lost",
+             (unsigned long long)pause);
+    w->gw->origin_retries++;
+    w->oc = NULL; /* gw_origin closed it */
+    w->head_off = 0;
+    w->body_done = false;
+    w->backoff = true; /* the body keeps coming into w->body meanwhile */
+    st_timer_start(&w->timer, pause);
     return true;
 }
 
@@ -459,6 +513,22 @@ static void on_rst(struct st_defer *d)
 static void on_timeout(struct st_timer *t)
 {
     struct gw_web *w = t->data;
+    if (w->backoff) {
+        w->backoff = false;
+        get_origin(w, true);
+        return;
+    }
+    if (gw_origin_waiting(&w->req)) { /* the connect deadline passed in the origin's queue */
+        drop_origin(w, false);
+        st_log_limited(&w->gw->ingress_log, ST_LOG_WARN,
+                       "ingress %s%s -> %s: 504 connection_timeout (no origin connection free "
+                       "within connect-timeout)",
+                       w->f->authority, w->path, w->service);
+        answer(w, 504,
+               "subtunnel; error=connection_timeout; details=\"no origin connection free in "
+               "time\"");
+        return;
+    }
     fail(w, 504, "http_response_timeout", "no response from the origin in time");
 }
 
@@ -543,26 +613,75 @@ void gw_web_origin_input(struct gw_web *w)
 
 void gw_web_origin_failed(struct gw_web *w, int err)
 {
-    /* a TLS origin counts as connected once its handshake is done */
-    bool connected = w->oc && w->oc->connected && (!w->oc->ssl || w->oc->tls_ready);
-    if (connected && w->resp_bytes == 0 && err != GW_ORIGIN_ERR_CERT && retry(w))
+    /* opened: the origin took the connection (a TLS one once its handshake is done) */
+    bool opened = w->oc && w->oc->opened;
+    if (opened && w->resp_bytes == 0 && err != GW_ORIGIN_ERR_CERT && retry(w))
         return;
     if (err == GW_ORIGIN_ERR_TLS || err == GW_ORIGIN_ERR_CERT) {
         tls_failed(w); /* w->oc is still readable here: gw_origin frees it later */
         w->oc = NULL;
         return;
     }
+    if (w->oc && !opened && reconnect(w, err))
+        return;
     w->oc = NULL;
     if (w->upgraded) {
         reset(w, NGHTTP2_CONNECT_ERROR);
     } else if (w->resp_done) {
         return;
-    } else if (!connected && err == ERR_TIMEOUT) {
-        fail(w, 504, "connection_timeout", NULL);
-    } else if (!connected) {
+    } else if (!opened && (err == ERR_TIMEOUT || err == ERR_ABRT)) {
+        fail(w, 504, "connection_timeout", NULL); /* ERR_ABRT: lwIP gave up retransmitting */
+    } else if (!opened) {
         fail(w, 502, "connection_refused", NULL);
     } else {
         fail(w, 502, "connection_terminated", NULL);
+    }
+}
+
+/* No connection can be made for the request (no local port, out of memory). */
+static void unavailable(struct gw_web *w, const char *why)
+{
+    st_warn("ingress %s%s -> %s: %s", w->f->authority, w->path, w->service, why);
+    fail(w, 503, "proxy_internal_error", NULL);
+}
+
+void gw_web_origin_unavailable(struct gw_web *w, const char *why)
+{
+    unavailable(w, why);
+}
+
+void gw_web_origin_assigned(struct gw_web *w, struct gw_origin *o)
+{
+    w->oc = o;
+    st_timer_stop(&w->timer); /* a wait in the queue is over: o has its own connect timer */
+    w->connects += !o->reused;
+    st_debug("ingress %s %s%s -> %s (%s connection)", w->f->method, w->f->authority, w->path,
+             w->service, o->reused ? "pooled" : "new");
+    if (o->reused)
+        push(w);
+}
+
+/* A connection for the request: at once, or after a wait in the origin's queue (deadline:
+ * w->timer); 503 when the queue is full. */
+static void get_origin(struct gw_web *w, bool again)
+{
+    struct gw_server *gw = w->gw;
+    struct gw_origin *o;
+    const char *why = NULL;
+    int rc = gw_origin_get(gw, &w->req, again, &o, &why);
+    if (rc == 0) {
+        gw_web_origin_assigned(w, o);
+    } else if (rc == GW_ORIGIN_QUEUED) {
+        uint64_t now = st_loop_now(&gw->loop);
+        st_timer_start(&w->timer, w->req.deadline > now ? w->req.deadline - now : 1);
+    } else if (rc == -ENOSPC) {
+        gw->origin_queue_full++;
+        st_log_limited(&gw->ingress_log, ST_LOG_WARN,
+                       "ingress %s%s -> %s: origin queue full (max-queued %d): 503",
+                       w->f->authority, w->path, w->service, w->opts.max_queued);
+        answer(w, 503, "subtunnel; error=connection_limit_reached; details=\"origin queue full\"");
+    } else {
+        unavailable(w, why);
     }
 }
 
@@ -704,6 +823,8 @@ void gw_web_start(struct gw_flow *f, bool end_stream)
     memcpy(&w->opts.addr, &((const struct sockaddr_in *)&rule->origin.ss)->sin_addr, 4);
     w->opts.port = st_sockaddr_port(&rule->origin);
     w->opts.connect_timeout_ms = rule->connect_timeout_ms;
+    w->opts.max_connecting = rule->max_connecting;
+    w->opts.max_queued = rule->max_queued;
     w->response_timeout_ms = rule->response_timeout_ms;
     w->ka_conns = rule->keep_alive_conns;
     w->ka_timeout_ms = rule->keep_alive_timeout_ms;
@@ -712,22 +833,16 @@ void gw_web_start(struct gw_flow *f, bool end_stream)
         return;
     }
     gw_h1resp_init(w->resp, w->head_request, &resp_cb, w);
-    const char *why = NULL;
-    w->oc = gw_origin_get(gw, &w->opts, false, w, &why);
-    if (!w->oc) {
-        answer(w, 503, "subtunnel; error=proxy_internal_error");
-        st_warn("ingress %s%s -> %s: %s", f->authority, w->path, w->service, why);
-        return;
-    }
-    st_debug("ingress %s %s%s -> %s (%s connection)", f->method, f->authority, w->path, w->service,
-             w->oc->reused ? "pooled" : "new");
-    if (w->oc->reused)
-        push(w);
+    w->req.w = w;
+    w->req.opts = &w->opts;
+    w->req.deadline = st_loop_now(&gw->loop) + (uint64_t)rule->connect_timeout_ms;
+    get_origin(w, false);
 }
 
 int gw_web_on_data(struct gw_web *w, const uint8_t *p, size_t n)
 {
-    if (!w->oc || w->resp_done) { /* answered already: drop the body, keep the windows */
+    if ((!w->oc && !gw_origin_waiting(&w->req) && !w->backoff) || w->resp_done) {
+        /* answered already: drop the body, keep the windows */
         if (session(w))
             consume(w, n);
         return 0;

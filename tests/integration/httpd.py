@@ -1,8 +1,14 @@
 #!/usr/bin/env python3
 """Small threaded HTTP/1.1 test origin (stdlib only).
 
-usage: httpd.py BIND_ADDR PORT DIR [--tls CERT KEY]
+usage: httpd.py BIND_ADDR PORT DIR [--tls CERT KEY] [--backlog N] [--accept-delay S] [--http10]
        httpd.py --gen N      print the sha256 hex of the N-byte generated stream
+
+--backlog N: listen backlog (default 512; Python's http.server uses 5).
+--accept-delay S: wait S seconds (float) before each accept(): an origin that accepts
+connections slowly, so its listen queue fills.
+--http10: answer as HTTP/1.0 and close the connection after every response, as
+`python3 -m http.server` does (with --backlog 5, that server's listen queue).
 
 Keep-alive by default; every response is framed by Content-Length or chunked
 (HTTP/1.0 clients get close-delimited streams instead of chunked).
@@ -554,7 +560,11 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
         socketserver.TCPServer.server_bind(self)
         self.server_name, self.server_port = self.server_address[:2]
 
+    accept_delay = 0.0
+
     def get_request(self):
+        if self.accept_delay:
+            time.sleep(self.accept_delay)
         conn, addr = super().get_request()
         CONNECTIONS.increment()
         return conn, addr
@@ -576,6 +586,26 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
             tls.close()
 
 
+def parse_options(args):
+    """The options after DIR as a dict (tls, backlog, accept_delay, http10); None when invalid."""
+    opts = {}
+    try:
+        while args:
+            if args[0] == "--tls" and len(args) >= 3:
+                opts["tls"], args = (args[1], args[2]), args[3:]
+            elif args[0] == "--backlog" and len(args) >= 2 and 0 <= int(args[1]) <= 65535:
+                opts["backlog"], args = int(args[1]), args[2:]
+            elif args[0] == "--accept-delay" and len(args) >= 2 and 0 <= float(args[1]) <= 60:
+                opts["accept_delay"], args = float(args[1]), args[2:]
+            elif args[0] == "--http10":
+                opts["http10"], args = True, args[1:]
+            else:
+                return None
+    except ValueError:
+        return None
+    return opts
+
+
 def main():
     if len(sys.argv) == 3 and sys.argv[1] == "--gen":
         length = int(sys.argv[2])
@@ -584,14 +614,19 @@ def main():
             return 2
         print(gen_sha256(length))
         return 0
-    if len(sys.argv) not in (4, 7) or (len(sys.argv) == 7 and sys.argv[4] != "--tls"):
+    opts = parse_options(sys.argv[4:]) if len(sys.argv) >= 4 else None
+    if opts is None:
         sys.stderr.write(__doc__)
         return 2
     addr, port, root = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    Server.request_queue_size = opts.get("backlog", Server.request_queue_size)
+    Server.accept_delay = opts.get("accept_delay", 0.0)
+    if opts.get("http10"):
+        Handler.protocol_version = "HTTP/1.0"
     server = Server((addr, port), partial(Handler, directory=root))
-    if len(sys.argv) == 7:
+    if "tls" in opts:
         server.ssl_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        server.ssl_context.load_cert_chain(sys.argv[5], sys.argv[6])
+        server.ssl_context.load_cert_chain(*opts["tls"])
     sys.stderr.write("httpd listening on %s:%d serving %s\n" % (addr, port, root))
     sys.stderr.flush()
     try:

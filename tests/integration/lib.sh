@@ -108,11 +108,13 @@ start_bg() {
     echo $! >"$LAB_DIR/run/$name.pid"
 }
 
-# start_httpd NAME ADDR:PORT DIR [NS]: tests/integration/httpd.py in NS (st-priv)
+# start_httpd NAME ADDR:PORT DIR [NS [OPTION...]]: tests/integration/httpd.py in NS (st-priv),
+# with httpd.py's options (--backlog N, --accept-delay S, --tls CERT KEY)
 start_httpd() {
-    local name=$1 addr=${2%:*} port=${2##*:} dir=$3 ns=${4:-st-priv}
-    start_bg "$name" "$ns" python3 "$HTTPD_PY" "$addr" "$port" "$dir"
-    wait_for 15 "$name listening on $2" listening "$ns" "$2"
+    local name=$1 hostport=$2 dir=$3 ns=${4:-st-priv}
+    shift $(($# < 4 ? $# : 4))
+    start_bg "$name" "$ns" python3 "$HTTPD_PY" "${hostport%:*}" "${hostport##*:}" "$dir" "$@"
+    wait_for 15 "$name listening on $hostport" listening "$ns" "$hostport"
 }
 
 # start_sshd NAME NS ADDR DIR: sshd on ADDR:22 in NS with throwaway keys kept in DIR;

@@ -73,6 +73,8 @@ START_TEST(test_parse_lab)
     ck_assert_str_eq(a, "198.51.100.10:8000");
     ck_assert_int_eq(in.rules[0].keep_alive_conns, 100);
     ck_assert_int_eq(in.rules[0].connect_timeout_ms, 10000);
+    ck_assert_int_eq(in.rules[0].max_connecting, 4);
+    ck_assert_int_eq(in.rules[0].max_queued, 1024);
     ck_assert_str_eq(in.rules[1].hostname, "ws.lab.test");
     st_sockaddr_format(&in.rules[1].origin, a, sizeof(a));
     ck_assert_str_eq(a, "198.51.100.11:8001");
@@ -272,6 +274,39 @@ START_TEST(test_errors)
         "supported yet");
     bad("  - service: http://198.51.100.10\n    origin:\n      response-timeout: 0\n",
         "gw.yaml:4: 'ingress[0].origin.response-timeout' is 0, must be between 1 and 3600");
+    bad("  - service: http://198.51.100.10\n    origin:\n      max-connecting: 0\n",
+        "gw.yaml:4: 'ingress[0].origin.max-connecting' is 0, must be between 1 and 1024");
+    bad("  - service: http://198.51.100.10\n    origin:\n      max-connecting: 1025\n",
+        "gw.yaml:4: 'ingress[0].origin.max-connecting' is 1025, must be between 1 and 1024");
+    bad("  - service: http://198.51.100.10\n    origin:\n      max-queued: -1\n",
+        "gw.yaml:4: 'ingress[0].origin.max-queued' is -1, must be between 0 and 100000");
+    bad("  - service: http://198.51.100.10\n    origin:\n      max-queued: 100001\n",
+        "gw.yaml:4: 'ingress[0].origin.max-queued' is 100001, must be between 0 and 100000");
+    bad("  - service: http_status:404\n    origin:\n      max-queued: 5\n",
+        "gw.yaml:3: 'ingress[0].origin': an http_status service has no origin options");
+}
+END_TEST
+
+/* max-connecting and max-queued: set per rule (0 queued: none wait), defaults otherwise. */
+START_TEST(test_admission_options)
+{
+    struct gw_ingress in;
+
+    ck_assert_msg(parse("  - hostname: a.lab.test\n    service: http://198.51.100.10\n"
+                        "    origin: {max-connecting: 1, max-queued: 0}\n"
+                        "  - hostname: b.lab.test\n    service: https://198.51.100.10\n"
+                        "    origin: {max-connecting: 1024, max-queued: 100000}\n"
+                        "  - service: http://198.51.100.11\n"
+                        "    origin: {keep-alive-connections: 0}\n",
+                        &in) == 0,
+                  "%s", err);
+    ck_assert_int_eq(in.rules[0].max_connecting, 1);
+    ck_assert_int_eq(in.rules[0].max_queued, 0);
+    ck_assert_int_eq(in.rules[1].max_connecting, 1024);
+    ck_assert_int_eq(in.rules[1].max_queued, 100000);
+    ck_assert_int_eq(in.rules[2].max_connecting, GW_INGRESS_MAX_CONNECTING);
+    ck_assert_int_eq(in.rules[2].max_queued, GW_INGRESS_MAX_QUEUED);
+    gw_ingress_fini(&in);
 }
 END_TEST
 
@@ -367,6 +402,7 @@ static Suite *ingress_suite(void)
     tcase_add_test(tc, test_errors);
     tcase_add_test(tc, test_regex_cost);
     tcase_add_test(tc, test_timeouts_and_name_limit);
+    tcase_add_test(tc, test_admission_options);
     suite_add_tcase(s, tc);
     return s;
 }
