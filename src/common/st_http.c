@@ -176,3 +176,16 @@ const char *st_http_reason(int status)
         return status >= 500 ? "Server Error" : status >= 400 ? "Client Error" : "Status";
     }
 }
+
+char *st_http_keep(char *arena, size_t cap, size_t *used, bool *full, const void *s, size_t n)
+{
+    if (n + 1 > cap - *used) {
+        *full = true;
+        return NULL;
+    }
+    char *p = arena + *used;
+    memcpy(p, s, n);
+    p[n] = 0;
+    *used += n + 1;
+    return p;
+}

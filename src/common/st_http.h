@@ -46,6 +46,10 @@ struct st_http_buf {
 };
 void st_http_put(struct st_http_buf *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Copies s[0..n) and a NUL into arena[*used..cap) and returns the copy; NULL (and *full
+ * set) when it does not fit. For request heads kept in one bounded buffer. */
+char *st_http_keep(char *arena, size_t cap, size_t *used, bool *full, const void *s, size_t n);
+
 /* The value of a response's :status (or a status line's code): exactly three ASCII digits
  * forming 100..599. Returns the code, or -EINVAL for anything else ("20", "2000", "1:0",
  * " 200", "099", "600"): callers refuse the response (502, stream reset), never use it. */

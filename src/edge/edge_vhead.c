@@ -22,15 +22,7 @@ void edge_vhead_url(struct edge_vhead *h, const char *at, size_t len)
 
 static char *keep(struct edge_vhead *h, const char *s, size_t n)
 {
-    if (n + 1 > sizeof(h->arena) - h->used) {
-        h->overflow = true;
-        return NULL;
-    }
-    char *p = h->arena + h->used;
-    memcpy(p, s, n);
-    p[n] = 0;
-    h->used += n + 1;
-    return p;
+    return st_http_keep(h->arena, sizeof(h->arena), &h->used, &h->overflow, s, n);
 }
 
 /* Appends to the last field's name or value (http-parser may split them). */

@@ -135,15 +135,7 @@ static void drop_origin(struct gw_web *w, bool keep_alive)
 
 static char *keep(struct gw_web *w, const uint8_t *s, size_t n)
 {
-    if (n + 1 > sizeof(w->arena) - w->used) {
-        w->overflow = true;
-        return NULL;
-    }
-    char *p = w->arena + w->used;
-    memcpy(p, s, n);
-    p[n] = 0;
-    w->used += n + 1;
-    return p;
+    return st_http_keep(w->arena, sizeof(w->arena), &w->used, &w->overflow, s, n);
 }
 
 void gw_web_header(struct gw_flow *f, const uint8_t *name, size_t nlen, const uint8_t *value,
