@@ -168,6 +168,20 @@ share_with_daemons() {
     done
 }
 
+# check_lab_user: the daemons switch to LAB_USER and read their files again on reload as
+# that user, so LAB_DIR must let it through. If it does not (a checkout under /root, say),
+# they stay root and the lab says so loudly (test_service then fails with the reason).
+check_lab_user() {
+    [[ $LAB_USER != none ]] || return 0
+    id -u "$LAB_USER" >/dev/null 2>&1 || die "LAB_USER $LAB_USER does not exist"
+    getent group "$LAB_GROUP" >/dev/null || die "LAB_GROUP $LAB_GROUP does not exist"
+    if ! setpriv --reuid="$LAB_USER" --regid="$LAB_GROUP" --clear-groups test -x "$LAB_DIR/certs"; then
+        say "WARNING: $LAB_USER cannot enter $LAB_DIR/certs (a directory on the way is closed" \
+            "to others): the daemons stay root (LAB_USER=none); use a LAB_DIR others may enter"
+        LAB_USER=none
+    fi
+}
+
 write_edge_config() {
     local file=$1 n=$2 sites=$3 s1=$4 s2=$5 access=$6
     {
@@ -492,6 +506,7 @@ cmd_up() {
     cmd_down >/dev/null 2>&1 || true
     mkdir -p "$RUN" "$LOGS" "$LAB_DIR/www" "$LAB_DIR/certs"
     rm -f "$LOGS"/*.log # each lab run starts with fresh logs
+    check_lab_user
     printf 'edges=%s\nsites=%s\ndaemons=%s\nuser=%s\n' "$edges" "$sites" "$daemons" "$LAB_USER" \
         >"$LAB_DIR/state"
 

@@ -17,9 +17,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_root
 require_cmd curl python3
 
-dir=$LAB_DIR/t-service
-rm -rf "$dir"
-mkdir -p "$dir"
+dir=$(mktemp -d /tmp/st-service.XXXXXX) # short: a unix socket path has at most 107 bytes
 notes=$dir/notes
 notify_pid=""
 cleanup() {
@@ -34,6 +32,8 @@ for ((i = 0; i < 50; i++)); do bound && break; sleep 0.1; done
 bound || fail "notify.py did not bind $dir/notify.sock"
 
 NOTIFY_SOCKET=$dir/notify.sock WATCHDOG_USEC=1000000 lab_up
+[[ $LAB_USER != none ]] || fail "the lab runs its daemons as root (LAB_USER=none; lab.sh up" \
+    "says why, e.g. a LAB_DIR that nobody cannot enter)"
 edge_pid=$(cat "$LAB_DIR/run/edge.pid")
 gw_pid=$(cat "$LAB_DIR/run/gateway.pid")
 nobody_uid=$(id -u nobody)
