@@ -51,7 +51,8 @@ int gw_svc_drop(struct gw_server *gw)
     char err[256], who[256];
     if (!gw->priv.on)
         return 0;
-    if (st_priv_drop(&gw->priv, keep, 1, err, sizeof(err)) < 0) {
+    /* only reach changes routes after start-up (adding reach needs a restart) */
+    if (st_priv_drop(&gw->priv, keep, gw->cfg.reach ? 1 : 0, err, sizeof(err)) < 0) {
         st_err("%s", err);
         return -1;
     }

@@ -4,7 +4,8 @@
 /* The gateway as a service: systemd notifications (READY=1 once the first tunnel connection
  * registered, RELOADING=1 / STOPPING=1, a STATUS= line with its connection and flow counts,
  * WATCHDOG=1 from the loop) and the switch to `user:` once the TUN device is up, keeping
- * only CAP_NET_ADMIN (reach routes are added and withdrawn while it runs and on reload). */
+ * CAP_NET_ADMIN with `reach` (its routes are added and withdrawn while it runs and on
+ * reload) and no capability without. */
 
 #include <stddef.h>
 
@@ -17,7 +18,7 @@ int gw_svc_resolve(struct gw_server *gw, char *err, size_t errlen);
  * timers (no-op without a service manager). */
 void gw_svc_start(struct gw_server *gw);
 /* Once the TUN device and the reach listener are set up: switches to the configured user
- * (logged). 0, or -1 when the switch failed (logged). */
+ * (logged), keeping CAP_NET_ADMIN only with reach. 0, or -1 when the switch failed (logged). */
 int gw_svc_drop(struct gw_server *gw);
 /* A tunnel connection registered: READY=1 the first time (and after a reload). */
 void gw_svc_registered(struct gw_server *gw);
