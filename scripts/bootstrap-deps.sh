@@ -10,11 +10,15 @@ APT_SOURCES="${ST_APT_SOURCES:-/etc/apt/sources.list.d/debian.sources}"
 # libjansson-dev: JSON log lines (log-format: json); prometheus: for promtool, which checks
 # the metrics text in tests/integration/test_metrics.sh (Debian packages no promtool alone;
 # where systemd runs, the package also enables a prometheus service the tests do not use).
+# libcap-dev: the privilege drop (user:); scdoc: man pages; lintian, systemd (for
+# systemd-analyze verify), adduser: scripts/package-check.sh builds, checks, installs and
+# removes the .deb.
 PACKAGES=(build-essential cmake pkg-config libssl-dev libnghttp2-dev libmnl-dev libyaml-dev
           libc-ares-dev check libhttp-parser-dev dpkg-dev xz-utils patch iproute2 iptables curl
           socat iperf3 openssh-client openssh-server openssl nghttp2-client procps python3
           ca-certificates git clang-format dnsmasq-base clang libclang-rt-14-dev
-          bind9-dnsutils iputils-ping libjansson-dev prometheus)
+          bind9-dnsutils iputils-ping libjansson-dev prometheus libcap-dev scdoc lintian systemd
+          adduser)
 
 log() { printf 'bootstrap-deps: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }

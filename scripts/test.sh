@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# test.sh: install dependencies, build (Release, build/), run every ctest suite,
-# then the libFuzzer harnesses for a short fixed time (scripts/fuzz.sh).
+# test.sh: install dependencies, build (Release, build/), build and check the .deb
+# (scripts/package-check.sh), run every ctest suite, then the libFuzzer harnesses for a
+# short fixed time (scripts/fuzz.sh).
 # ST_SKIP_DEPS=1 skips scripts/bootstrap-deps.sh. Exit status is ctest's (or the fuzz stage's).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -46,6 +47,20 @@ stage() {
     fi
 }
 rc=0
+# The .deb: built, checked by lintian, installed, verified, removed (scripts/package-check.sh,
+# about 20 s); ST_SKIP_PACKAGE=1 skips it.
+if [[ ${ST_SKIP_PACKAGE:-0} != 1 ]]; then
+    echo "== package (cpack -G DEB, lintian, dpkg -i, systemd-analyze verify, apt-get remove)"
+    prc=0
+    bash scripts/package-check.sh "$BUILD_DIR" 2>&1 | tee "$logs/package.log" || prc=$?
+    if ((prc == 0)); then
+        summary+=("package stage: passed (.deb installed, checked and removed)")
+        passed=$((passed + 1))
+    else
+        summary+=("package stage: FAILED, exit $prc ($(grep -m1 'FAIL' "$logs/package.log" || true))")
+        failed=$((failed + 1)) rc=$prc
+    fi
+fi
 # Unit suites and the scenarios that move the most bytes also run under ASan/UBSan.
 if [[ ${ST_SKIP_ASAN:-0} != 1 ]]; then
     echo "== build (${BUILD_DIR}-asan, ASan/UBSan)"
@@ -55,7 +70,7 @@ if [[ ${ST_SKIP_ASAN:-0} != 1 ]]; then
     arc=0
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
         ctest --test-dir "${BUILD_DIR}-asan" --output-on-failure \
-        -R 'unit\.|integration\.test_(transfer|concurrent|errors|site2site|reload|edge_srv|ingress|origin_burst|udp|slow_readers|metrics)' \
+        -R 'unit\.|integration\.test_(transfer|concurrent|errors|site2site|reload|edge_srv|ingress|origin_burst|udp|slow_readers|metrics|service)' \
         2>&1 | tee "$logs/asan.log" || arc=$?
     stage "ASan/UBSan stage" "$arc" "$logs/asan.log"
     ((arc == 0)) || rc=$arc

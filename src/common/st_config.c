@@ -2,6 +2,7 @@
 
 #include "st_log.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -573,6 +574,39 @@ int st_cfg_log_format(struct st_cfg *cfg, const struct st_cfg_node *node, int *o
         return st_cfg_fail(cfg, node->line, "'%s' is '%s': must be text or json", what(node),
                            node->kind == ST_CFG_SCALAR ? node->scalar : "not a string");
     *out = f;
+    return 0;
+}
+
+/* A user or group name as useradd(8) takes it, or a decimal id. */
+static int account_name(struct st_cfg *cfg, const struct st_cfg_node *node, char **out)
+{
+    const char *s = NULL;
+    int rc = st_cfg_string(cfg, node, &s);
+    size_t n = s ? strlen(s) : 0;
+
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && !strchr("_.-", s[i]) && !(s[i] == '$' && i == n - 1))
+            return st_cfg_fail(cfg, node->line, "'%s' is '%s': not a user or group name",
+                               what(node), s);
+    if (n > 63 || s[0] == '-')
+        return st_cfg_fail(cfg, node->line, "'%s' is '%s': not a user or group name", what(node),
+                           s);
+    return (*out = strdup(s)) ? 0 : -ENOMEM;
+}
+
+int st_cfg_user(struct st_cfg *cfg, const struct st_cfg_node *root, char **user, char **group)
+{
+    const struct st_cfg_node *u = st_cfg_get(root, "user"), *g = st_cfg_get(root, "group");
+    int rc;
+
+    if (g && !u)
+        return st_cfg_fail(cfg, g->key_line, "'group' needs 'user'");
+    if (u && (rc = account_name(cfg, u, user)) < 0)
+        return rc;
+    if (g && (rc = account_name(cfg, g, group)) < 0)
+        return rc;
     return 0;
 }
 

@@ -86,6 +86,11 @@ int st_cfg_log_format(struct st_cfg *cfg, const struct st_cfg_node *node, int *o
 /* A listener: numeric "ip:port" (port not 0), or "off" (*on false). */
 int st_cfg_listener(struct st_cfg *cfg, const struct st_cfg_node *node, struct st_sockaddr *out,
                     bool *on);
+/* Optional `user` and `group` keys of root (names or decimal ids, resolved at start-up by
+ * st_priv_resolve): at most 63 characters of [A-Za-z0-9_.-] (a name may end in '$'), not
+ * starting with '-'; `group` only with `user`. *user / *group: new heap strings, or left
+ * as they were when the key is absent. */
+int st_cfg_user(struct st_cfg *cfg, const struct st_cfg_node *root, char **user, char **group);
 /* Path of an existing readable regular file (relative paths: from the working directory). */
 int st_cfg_readable_file(struct st_cfg *cfg, const struct st_cfg_node *node, const char **out);
 

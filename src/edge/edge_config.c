@@ -35,6 +35,8 @@ static const char *const top_keys[] = {
     "log-refusals",
     "log-format",
     "metrics-listen",
+    "user",
+    "group",
     NULL,
 };
 static const char *const tunnel_keys[] = {"id",        "secret-sha256", "routes",
@@ -438,6 +440,8 @@ static int from_tree(struct st_cfg *c, struct edge_config *cfg)
     if ((v = st_cfg_get(root, "log-format")) &&
         (rc = st_cfg_log_format(c, v, &cfg->log_format)) < 0)
         return rc;
+    if ((rc = st_cfg_user(c, root, &cfg->user, &cfg->group)) < 0)
+        return rc;
     if ((v = st_cfg_get(root, "location"))) {
         free(cfg->location);
         cfg->location = NULL;
@@ -525,5 +529,7 @@ void edge_config_fini(struct edge_config *cfg)
         free(cfg->https_certs[i].key_file);
     }
     free(cfg->https_certs);
+    free(cfg->user);
+    free(cfg->group);
     memset(cfg, 0, sizeof(*cfg));
 }

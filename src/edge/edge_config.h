@@ -62,6 +62,7 @@ struct edge_config {
     int log_format;          /* log-format: text|json (default text) */
     bool has_metrics;        /* metrics-listen: default off */
     struct st_sockaddr metrics_listen; /* Prometheus text, /healthz, /ready (plain HTTP/1.1) */
+    char *user, *group; /* user:, group: switch to them once the listeners are open; NULL: stay */
 };
 
 /* True when the cleartext access listener is on and bound beyond loopback (tokens would

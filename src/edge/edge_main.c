@@ -16,6 +16,7 @@
 #include "edge_hs.h"
 #include "edge_metrics.h"
 #include "edge_server.h"
+#include "edge_svc.h"
 #include "edge_tconn.h"
 #include "edge_vconn.h"
 #include "st_cli.h"
@@ -71,6 +72,7 @@ static void drain_start(void *data, int signo)
     st_info("signal %d: draining: no new connections or flows; open flows may finish within %d s "
             "(signal again to exit now)",
             signo, srv->cfg.grace_period_ms / 1000);
+    st_notify_stopping(&srv->notify);
     struct st_io *lis[] = {&srv->tunnel_lis, &srv->access_lis, &srv->access_tls_lis, &srv->http_lis,
                            &srv->https_lis};
     for (size_t i = 0; i < 5; i++) {
@@ -190,9 +192,8 @@ static void tls_swap(struct edge_server *srv, struct tls_set *t)
 /* SIGHUP: tunnels, access tokens, certificate, log level and timers from the file; the
  * listeners need a restart. Connections of removed tunnels, or whose secret or routes
  * changed, are closed; the others stay and get the new ROUTES. */
-static void reload(void *data)
+static void reload_config(struct edge_server *srv)
 {
-    struct edge_server *srv = data;
     struct edge_config next;
     struct tls_set tls;
     char err[512];
@@ -200,6 +201,7 @@ static void reload(void *data)
         st_err("SIGHUP: reload failed, keeping the running configuration: %s", err);
         return;
     }
+    edge_svc_keep_user(&srv->cfg, &next);
     if (!same_listeners(&srv->cfg, &next)) {
         st_warn("SIGHUP: listener addresses need a restart; keeping the running ones");
         next.tunnel_listen = srv->cfg.tunnel_listen;
@@ -253,6 +255,15 @@ static void reload(void *data)
             srv->cfg.n_tunnels, srv->cfg.n_tokens, evicted, revoked);
 }
 
+/* SIGHUP, told to the service manager (RELOADING=1, then READY=1 whatever the outcome). */
+static void reload(void *data)
+{
+    struct edge_server *srv = data;
+    st_notify_reloading(&srv->notify);
+    reload_config(srv);
+    st_notify_reloaded(&srv->notify);
+}
+
 static int open_listener(struct edge_server *srv, struct st_io *io, const struct st_sockaddr *a,
                          st_io_cb cb, const char *what)
 {
@@ -282,6 +293,7 @@ static int run(struct edge_server *srv)
         st_err("start-up: out of memory or no epoll");
         return 1;
     }
+    edge_svc_start(srv);
     srv->drain = (struct st_drain){.start = drain_start,
                                    .busy = live_flows,
                                    .idle_msg = "drained: no flow left",
@@ -313,7 +325,10 @@ static int run(struct edge_server *srv)
     if (srv->cfg.has_https && open_listener(srv, &srv->https_lis, &srv->cfg.https_listen,
                                             on_https_lis, "visitor (TLS, HTTP/2 and HTTP/1.1)"))
         return 1;
+    if (edge_svc_ready(srv) < 0)
+        return 1;
     int rv = st_loop_run(&srv->loop);
+    edge_svc_stop(srv);
     edge_metrics_stop(srv);
     edge_limits_fini(&srv->limits);
     uint64_t opened = 0, refused = 0, visits_refused = 0;
@@ -346,6 +361,10 @@ int main(int argc, char **argv)
     st_log_set_format(srv.cfg.log_format);
     rc = st_cli_log_level(&cli, srv.cfg.log_level);
     srv.cli = &cli;
+    if (rc == 0 && edge_svc_resolve(&srv, err, sizeof(err)) < 0) {
+        fprintf(stderr, "subtunnel-edge: %s: %s\n", cli.config, err);
+        rc = 2;
+    }
     if (rc == 0 && cli.check)
         printf("%s: configuration OK (%zu tunnels, %zu access tokens)\n", cli.config,
                srv.cfg.n_tunnels, srv.cfg.n_tokens);

@@ -10,6 +10,8 @@
 #include "st_drain.h"
 #include "st_loop.h"
 #include "st_metrics.h"
+#include "st_notify.h"
+#include "st_priv.h"
 
 /* The edge process: one loop, its listeners and the tunnel registry. */
 
@@ -51,6 +53,8 @@ struct edge_server {
     uint64_t reg_failures[ST_REG_N];      /* registrations refused, by reason */
     struct st_h2_hbstats hb;              /* heartbeats of tunnel connections */
     struct st_mhttp *mhttp;               /* metrics-listen; NULL when off */
+    struct st_notify notify;              /* systemd readiness and watchdog (edge_svc.c) */
+    struct st_priv priv;                  /* user:/group: to switch to (edge_svc.c) */
 };
 
 #endif

@@ -39,6 +39,8 @@ static const char *const top_keys[] = {
     "datagram-flows-per-host",
     "log-format",
     "metrics-listen",
+    "user",
+    "group",
     NULL,
 };
 static const char *const expose_keys[] = {"routes", "connect-timeout", "allow-link-local", NULL};
@@ -321,6 +323,8 @@ static int from_tree(struct st_cfg *c, struct gw_config *cfg)
     if ((v = st_cfg_get(root, "metrics-listen")) &&
         (rc = st_cfg_listener(c, v, &cfg->metrics_listen, &cfg->has_metrics)) < 0)
         return rc;
+    if ((rc = st_cfg_user(c, root, &cfg->user, &cfg->group)) < 0)
+        return rc;
     if ((v = st_cfg_get(root, "resolvers")) && !st_cfg_get(root, "edge-srv"))
         return st_cfg_fail(c, v->key_line, "'resolvers' is only used with 'edge-srv'");
     if ((rc = get_edges(c, root, cfg)) < 0 || (rc = get_tls(c, root, cfg)) < 0 ||
@@ -401,5 +405,7 @@ void gw_config_fini(struct gw_config *cfg)
     free(cfg->ca_file);
     free(cfg->routes);
     gw_ingress_fini(&cfg->ingress);
+    free(cfg->user);
+    free(cfg->group);
     explicit_bzero(cfg, sizeof(*cfg));
 }

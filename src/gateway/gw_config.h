@@ -49,6 +49,7 @@ struct gw_config {
     int log_format;              /* log-format: text|json (default text) */
     bool has_metrics;            /* metrics-listen: default off */
     struct st_sockaddr metrics_listen; /* Prometheus text, /healthz, /ready (plain HTTP/1.1) */
+    char *user, *group; /* user:, group: switch to them once TUN and routes are up; NULL: stay */
 };
 
 /* Loads and validates path into *cfg (overwritten; release with gw_config_fini). On failure

@@ -14,6 +14,7 @@
 #include "gw_origin.h"
 #include "gw_pool.h"
 #include "gw_server.h"
+#include "gw_svc.h"
 #include "ns_stack.h"
 #include "ns_tun.h"
 #include "st_cli.h"
@@ -60,6 +61,7 @@ static void drain_start(void *data, int signo)
     st_info("signal %d: unregistering; open flows may finish within %d s (signal again to exit "
             "now)",
             signo, gw->cfg.grace_period_ms / 1000);
+    st_notify_stopping(&gw->notify);
     gw_pool_drain(gw);
 }
 
@@ -126,9 +128,8 @@ static void keep_restart_only(const struct gw_config *cur, struct gw_config *nex
  * connections an edge refused) replace every edge connection (new ones register before the old ones
  * drain); edge list changes move only the affected connections; the rest applies to new
  * flows and connections. */
-static void reload(void *data)
+static void reload_config(struct gw_server *gw)
 {
-    struct gw_server *gw = data;
     struct gw_config next, *cur = &gw->cfg;
     char err[512];
     if (gw_config_load(gw->cli->config, &next, err, sizeof(err)) < 0) {
@@ -142,6 +143,7 @@ static void reload(void *data)
         return;
     }
     keep_restart_only(cur, &next);
+    gw_svc_keep_user(cur, &next);
     bool identity = gw_pool_refused(gw) || strcmp(cur->tunnel_id, next.tunnel_id) != 0 ||
                     strcmp(cur->secret, next.secret) != 0 || !same_routes(cur, &next) ||
                     !same_hostnames(cur, &next) || strcmp(cur->edge_name, next.edge_name) != 0 ||
@@ -167,6 +169,15 @@ static void reload(void *data)
     else if (identity)
         gw_pool_replace_all(gw);
     gw_reach_sync(gw); /* edges and expose.routes may have changed what is refused */
+}
+
+/* SIGHUP, told to the service manager (RELOADING=1, then READY=1 whatever the outcome). */
+static void reload(void *data)
+{
+    struct gw_server *gw = data;
+    st_notify_reloading(&gw->notify);
+    reload_config(gw);
+    st_notify_reloaded(&gw->notify);
 }
 
 static int setup_tun(struct gw_server *gw)
@@ -277,6 +288,7 @@ static int run(struct gw_server *gw)
     }
     if (st_loop_init(&gw->loop) < 0)
         return 1;
+    gw_svc_start(gw);
     gw->vips = gw_vip_pool_new(&gw->cfg.virtual_pool, 2);
     if (!gw->vips) {
         st_err("virtual pool: invalid or out of memory");
@@ -301,9 +313,10 @@ static int run(struct gw_server *gw)
         return 1;
     }
     gw_origin_init(gw);
-    if (gw_pool_start(gw) < 0)
+    if (gw_svc_drop(gw) < 0 || gw_pool_start(gw) < 0)
         return 1;
     int rv = st_loop_run(&gw->loop);
+    gw_svc_stop(gw);
     gw_metrics_stop(gw);
     uint64_t refused = 0;
     for (int k = 0; k < ST_KIND_N; k++)
@@ -329,6 +342,10 @@ int main(int argc, char **argv)
     st_log_set_format(gw.cfg.log_format);
     rc = st_cli_log_level(&cli, gw.cfg.log_level);
     gw.cli = &cli;
+    if (rc == 0 && gw_svc_resolve(&gw, err, sizeof(err)) < 0) {
+        fprintf(stderr, "subtunnel-gateway: %s: %s\n", cli.config, err);
+        rc = 2;
+    }
     if (rc == 0 && cli.check && gw.cfg.edge_srv)
         printf("%s: configuration OK (tunnel %s, edges from SRV _subtunnel._tcp.%s, %zu exposed "
                "routes)\n",

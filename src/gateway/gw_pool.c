@@ -9,6 +9,7 @@
 #include "gw_dns.h"
 #include "gw_origin.h"
 #include "gw_server.h"
+#include "gw_svc.h"
 #include "st_log.h"
 
 #define POOL_TICK_MS 500
@@ -376,6 +377,7 @@ void gw_pool_on_registered(struct gw_server *gw, struct gw_conn *c)
 {
     if (c->stopped) /* a retired connection that finished its handshake late */
         return;
+    gw_svc_registered(gw);
     for (struct gw_conn *r = gw->retired; r; r = r->next_retired)
         if (!r->drained && r->reach == c->reach && same_addr(&r->target.addr, &c->target.addr))
             gw_conn_drain(r);

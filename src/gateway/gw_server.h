@@ -16,6 +16,8 @@
 #include "st_log.h"
 #include "st_loop.h"
 #include "st_metrics.h"
+#include "st_notify.h"
+#include "st_priv.h"
 
 /* The gateway process: loop, TUN + lwIP, the edge connections and the virtual IP pool. */
 
@@ -86,6 +88,8 @@ struct gw_server {
     struct gw_dgram *icmp_flows;
     struct udp_pcb *udp_catch; /* reach: any-port pcb */
     struct st_defer dgram_trim;
+    struct st_notify notify; /* systemd readiness and watchdog (gw_svc.c) */
+    struct st_priv priv;     /* user:/group: to switch to (gw_svc.c) */
 };
 
 #endif

@@ -9,6 +9,7 @@
 #     a higher metric, never over it); site 1 still reaches site 2
 #  c. CIDRs dropped from may-reach by the next reload are withdrawn; the administrator's
 #     route for the same prefix stays
+# All of it by gateways running as nobody that kept CAP_NET_ADMIN alone (checked first).
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -33,6 +34,16 @@ other_routes() { in_ns st-bastion ip -4 route show table main | grep -v ' dev st
 has_route() { st0_routes st-bastion | grep -qx "$1 proto 83 metric 200"; }
 lacks_route() { ! st0_routes st-bastion | grep -q "^$1 "; }
 site2_ok() { in_ns st-priv curl -sS -m 10 "http://$P2:8000/file" 2>/dev/null | grep -q 'hello from'; }
+
+# Both reach gateways switched to the lab's user and kept CAP_NET_ADMIN alone: every route
+# below is added and withdrawn after that switch.
+capfield() { sed -n "s/^$2:[[:space:]]*//p" "/proc/$1/status" | tr -s '\t ' ' ' | sed 's/ $//'; }
+for pid in "$gw_pid" "$(cat "$LAB_DIR/run/gateway2.pid")"; do
+    assert_eq "$(id -u "$LAB_USER")" "$(capfield "$pid" Uid | cut -d' ' -f2)" "gateway $pid: uid"
+    for set in CapEff CapPrm CapBnd; do
+        assert_eq 0000000000001000 "$(capfield "$pid" $set)" "gateway $pid $set: CAP_NET_ADMIN only"
+    done
+done
 
 # ---- a. the lab's routes, installed without replacing anything
 wait_for 10 "203.0.113.0/24 routed into st0" has_route 203.0.113.0/24

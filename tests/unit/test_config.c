@@ -704,6 +704,52 @@ START_TEST(test_metrics_and_log_format)
 }
 END_TEST
 
+/* user: and group: (names or decimal ids, resolved at start-up); group only with user. */
+START_TEST(test_user_group)
+{
+    struct edge_config e;
+    struct gw_config g;
+    char buf[160];
+    ck_assert_msg(edge_parse(&e, "", NULL) == 0, "%s", err);
+    ck_assert_ptr_null(e.user);
+    ck_assert_ptr_null(e.group);
+    edge_config_fini(&e);
+    ck_assert_msg(edge_parse(&e, "user: subtunnel\ngroup: 65534\n", NULL) == 0, "%s", err);
+    ck_assert_str_eq(e.user, "subtunnel");
+    ck_assert_str_eq(e.group, "65534");
+    edge_config_fini(&e);
+    ck_assert_ptr_null(e.user);
+    ck_assert_msg(edge_parse(&e, "user: 65534\n", NULL) == 0, "%s", err);
+    ck_assert_str_eq(e.user, "65534");
+    ck_assert_ptr_null(e.group);
+    edge_config_fini(&e);
+    edge_bad("group: nogroup\n", NULL, "edge.yaml:3: 'group' needs 'user'");
+    edge_bad("user: ''\n", NULL, "edge.yaml:3: 'user' must be a non-empty string");
+    edge_bad("user: [a]\n", NULL, "edge.yaml:3: 'user' must be a non-empty string");
+    edge_bad("user: no body\n", NULL, "edge.yaml:3: 'user' is 'no body': not a user or group name");
+    edge_bad("user: a\ngroup: -g\n", NULL,
+             "edge.yaml:4: 'group' is '-g': not a user or group name");
+    edge_bad("user: a:b\n", NULL, "edge.yaml:3: 'user' is 'a:b': not a user or group name");
+    edge_bad("user: a$b\n", NULL, "edge.yaml:3: 'user' is 'a$b': not a user or group name");
+    edge_bad("user: "
+             "a234567890123456789012345678901234567890123456789012345678901234\n",
+             NULL,
+             "edge.yaml:3: 'user' is "
+             "'a234567890123456789012345678901234567890123456789012345678901234': not a user or "
+             "group name");
+
+    static const char tok[] = "token: site-1:0123456789abcdef\n";
+    snprintf(buf, sizeof(buf), "%suser: host$\ngroup: no_group.x-1\n", tok);
+    ck_assert_msg(gw_parse(&g, buf) == 0, "%s", err);
+    ck_assert_str_eq(g.user, "host$");
+    ck_assert_str_eq(g.group, "no_group.x-1");
+    gw_config_fini(&g);
+    ck_assert_ptr_null(g.user);
+    snprintf(buf, sizeof(buf), "%sgroup: nogroup\n", tok);
+    gw_bad(buf, "gw.yaml:5: 'group' needs 'user'");
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
     Suite *s = suite_create("config");
@@ -724,6 +770,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_edge_limits);
     tcase_add_test(tc, test_gw_srv);
     tcase_add_test(tc, test_metrics_and_log_format);
+    tcase_add_test(tc, test_user_group);
     suite_add_tcase(s, tc);
     return s;
 }
