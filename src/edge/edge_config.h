@@ -59,7 +59,19 @@ struct edge_config {
     int visitor_max_streams; /* visitor-max-streams: default 100, 1..1000 */
     int tunnel_max_requests; /* tunnel-max-requests: default 1000, 1..100000 */
     int log_refusals;        /* log-refusals: lines per second per kind, default 10, 1..10000 */
+    /* Caps on connections and flows; see configuration.md */
+    int max_connections;            /* max-connections: all listeners, default 10000 */
+    int listener_max_connections;   /* listener-max-connections: default 4/5 of the above */
+    int max_connections_per_client; /* max-connections-per-client: default 256 */
+    int max_unauthenticated;        /* max-unauthenticated: default 1024 */
+    int tunnel_max_flows;           /* tunnel-max-flows: default 32768 */
+    int user_max_flows;             /* user-max-flows: per access token, default 4096 */
 };
+
+/* The edge's own descriptors beyond its accepted connections (listeners, epoll, timers,
+ * signals, a config or certificate file being read on reload): RLIMIT_NOFILE should be at
+ * least max-connections plus this. */
+#define EDGE_FD_RESERVE 64
 
 /* True when the cleartext access listener is on and bound beyond loopback (tokens would
  * cross the network unencrypted: worth a warning at start). */

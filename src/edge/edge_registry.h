@@ -26,8 +26,9 @@ struct edge_tunnel {
     char id[64];
     struct edge_tunnel_conn *conns; /* registered connections */
     size_t n_conns, cap_conns;
-    size_t rr;        /* round-robin cursor */
-    size_t live_webs; /* visitor requests with a stream on its connections (edge_web) */
+    size_t rr;         /* round-robin cursor */
+    size_t live_webs;  /* visitor requests with a stream on its connections (edge_web) */
+    size_t live_flows; /* flows (CONNECT, MASQUE, reach) with a stream on them (edge_flow) */
 };
 
 struct edge_registry {

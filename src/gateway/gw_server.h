@@ -57,6 +57,7 @@ struct gw_server {
     struct st_drain drain; /* drain.draining: SIGTERM seen, no new work */
     uint64_t flows_opened, flows_refused;
     uint64_t refusals; /* registrations the edges refused */
+    bool fd_short;     /* socket() found no descriptor left: logged once until one opens */
     uint64_t zc_bytes; /* DATA payload sealed straight from lwIP's pbufs (gw_flow_send_data) */
     /* hostname ingress (gw_web, gw_origin) */
     struct gw_origin *origin_idle; /* pooled keep-alive connections to origins */
