@@ -113,6 +113,8 @@ static bool admit(struct edge_listener *l, int fd, const struct st_sockaddr *a, 
                                   .per_client = (uint32_t)cfg->max_connections_per_client};
     int v = edge_conns_admit(&srv->conns, fd, l->kind, a, &caps, st_loop_now(&srv->loop));
     if (v == EDGE_CONN_ADMITTED) {
+        st_debug("%s: connection from %s (%zu open, %zu unauthenticated)", l->name, peer,
+                 srv->conns.total, srv->conns.unauth);
         evict_unauth(srv);
         return true;
     }
