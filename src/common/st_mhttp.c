@@ -14,6 +14,7 @@
 
 #define DRAIN_MS 1000 /* after the response: read what the client still sends, then close */
 #define ACCEPT_BUDGET 64
+#define PAUSE_MS 1000 /* a listener short of descriptors rests this long */
 
 /* ---- request parsing ---- */
 
@@ -245,13 +246,25 @@ static void on_conn_io(struct st_io *io, uint32_t events)
         on_readable(c);
 }
 
+static void on_pause_over(struct st_timer *t)
+{
+    struct st_mhttp *m = t->data;
+    st_io_set(&m->lis, EPOLLIN);
+}
+
 static void on_accept(struct st_io *io, uint32_t events)
 {
     (void)events;
     struct st_mhttp *m = io->data;
     char peer[80];
     for (int i = 0; i < ACCEPT_BUDGET; i++) {
-        int fd = st_sock_accept(io->fd, peer, sizeof(peer));
+        int fd = st_sock_accept(io->fd, NULL, peer, sizeof(peer));
+        if (fd < 0 && st_sock_fd_shortage(fd)) {
+            /* a pending connection stays pending: without a rest, level-triggered epoll
+             * would call again at once, for as long as no descriptor is free */
+            st_io_set(io, 0);
+            st_timer_start(&m->pause, PAUSE_MS);
+        }
         if (fd < 0)
             return;
         struct st_mhttp_conn *c = m->n_conns < ST_MHTTP_MAX_CONNS ? calloc(1, sizeof(*c)) : NULL;
@@ -292,6 +305,7 @@ struct st_mhttp *st_mhttp_new(struct st_loop *loop, const struct st_sockaddr *ad
     m->ops = ops;
     m->data = data;
     st_io_init(&m->lis, loop, fd, on_accept, m);
+    st_timer_init(&m->pause, loop, on_pause_over, m);
     int rv = st_io_set(&m->lis, EPOLLIN);
     if (rv < 0) {
         *err = rv;
@@ -313,6 +327,7 @@ void st_mhttp_free(struct st_mhttp *m)
         st_defer_cancel(m->loop, &c->free_defer);
         on_free(&c->free_defer);
     }
+    st_timer_stop(&m->pause);
     st_io_stop(&m->lis);
     close(m->lis.fd);
     free(m);

@@ -58,6 +58,7 @@ struct st_mhttp_conn;
 struct st_mhttp {
     struct st_loop *loop;
     struct st_io lis;
+    struct st_timer pause; /* accept() found no descriptor: the listener rests until it fires */
     const struct st_mhttp_ops *ops;
     void *data;
     struct st_mhttp_conn *conns;   /* open connections */

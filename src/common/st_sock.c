@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -30,15 +31,36 @@ void st_sock_keepalive(int fd)
     setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
 }
 
-int st_sock_accept(int lfd, char *peer, size_t peerlen)
+int st_sock_accept(int lfd, struct st_sockaddr *addr, char *peer, size_t peerlen)
 {
     struct st_sockaddr a;
     a.len = sizeof(a.ss);
     int fd = accept4(lfd, (struct sockaddr *)&a.ss, &a.len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0)
-        return -errno;
+        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
     if (st_sockaddr_format(&a, peer, peerlen) < 0 && peerlen)
         peer[0] = 0;
+    if (addr)
+        *addr = a;
     st_sock_keepalive(fd);
     return fd;
+}
+
+bool st_sock_fd_shortage(int err)
+{
+    return err == -EMFILE || err == -ENFILE || err == -ENOBUFS || err == -ENOMEM;
+}
+
+long long st_sock_raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return -errno;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rlim_t was = rl.rlim_cur;
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+            rl.rlim_cur = was;
+    }
+    return rl.rlim_cur == RLIM_INFINITY ? (long long)1 << 62 : (long long)rl.rlim_cur;
 }

@@ -1,6 +1,7 @@
 #ifndef SUBTUNNEL_ST_SOCK_H
 #define SUBTUNNEL_ST_SOCK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "st_addr.h"
@@ -15,8 +16,14 @@ int st_sock_listen(const struct st_sockaddr *addr);
 #define ST_SOCK_KEEPCNT 4
 void st_sock_keepalive(int fd);
 /* Accepts one connection, non-blocking and close-on-exec, with TCP keepalive on
- * (st_sock_keepalive), its peer formatted as "ip:port" into peer. fd, or -errno (-EAGAIN
- * when none is pending). */
-int st_sock_accept(int lfd, char *peer, size_t peerlen);
+ * (st_sock_keepalive), its peer address into *addr (may be NULL) and formatted as "ip:port"
+ * into peer. fd, or -errno (-EAGAIN when none is pending). */
+int st_sock_accept(int lfd, struct st_sockaddr *addr, char *peer, size_t peerlen);
+/* Pure: is err (a negative errno from accept() or socket()) a shortage of descriptors or
+ * kernel memory (-EMFILE, -ENFILE, -ENOBUFS, -ENOMEM), which retrying at once cannot cure? */
+bool st_sock_fd_shortage(int err);
+/* Raises the soft RLIMIT_NOFILE to the hard limit. Returns the soft limit in force
+ * afterwards (unchanged when raising failed), or -errno when it cannot be read. */
+long long st_sock_raise_nofile(void);
 
 #endif

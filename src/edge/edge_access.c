@@ -17,7 +17,6 @@
 #include "edge_server.h"
 #include "st_addr.h"
 #include "st_log.h"
-#include "st_sock.h"
 #include "st_token.h"
 
 #define HEAD_MAX 8192
@@ -93,8 +92,10 @@ static void req_close(struct access_req *r, bool close_fd)
     r->closing = true;
     st_io_stop(&r->io);
     st_timer_stop(&r->timer);
-    if (close_fd)
+    if (close_fd) {
+        edge_listen_closed(r->srv, r->io.fd);
         close(r->io.fd);
+    }
     st_defer_queue(&r->srv->loop, &r->done);
 }
 
@@ -178,6 +179,7 @@ static void handle_head(struct access_req *r, size_t head_len)
     }
     int fd = r->io.fd;
     req_close(r, false);
+    edge_listen_authed(srv, fd); /* a valid access token */
     edge_flow_start(srv, fd, masque, r->head.target, r->client, cred, r->buf + head_len,
                     r->len - head_len);
 }
@@ -229,26 +231,21 @@ static void req_timeout(struct st_timer *t)
     reply_close(r, "408 Request Timeout", "");
 }
 
-void edge_access_accept(struct edge_server *srv, int lfd)
+void edge_access_start(struct edge_server *srv, int fd, const char *peer)
 {
-    for (int i = 0; i < 64; i++) {
-        char peer[64];
-        int fd = st_sock_accept(lfd, peer, sizeof(peer));
-        if (fd < 0)
-            return;
-        struct access_req *r = calloc(1, sizeof(*r));
-        if (!r) {
-            close(fd);
-            continue;
-        }
-        r->srv = srv;
-        snprintf(r->client, sizeof(r->client), "%s", peer);
-        http_parser_init(&r->parser, HTTP_REQUEST);
-        r->parser.data = r;
-        st_io_init(&r->io, &srv->loop, fd, req_io, r);
-        st_timer_init(&r->timer, &srv->loop, req_timeout, r);
-        st_defer_init(&r->done, req_done, r);
-        st_io_set(&r->io, EPOLLIN);
-        st_timer_start(&r->timer, (uint64_t)srv->cfg.request_timeout_ms);
+    struct access_req *r = calloc(1, sizeof(*r));
+    if (!r) {
+        edge_listen_closed(srv, fd);
+        close(fd);
+        return;
     }
+    r->srv = srv;
+    snprintf(r->client, sizeof(r->client), "%s", peer);
+    http_parser_init(&r->parser, HTTP_REQUEST);
+    r->parser.data = r;
+    st_io_init(&r->io, &srv->loop, fd, req_io, r);
+    st_timer_init(&r->timer, &srv->loop, req_timeout, r);
+    st_defer_init(&r->done, req_done, r);
+    st_io_set(&r->io, EPOLLIN);
+    st_timer_start(&r->timer, (uint64_t)srv->cfg.request_timeout_ms);
 }

@@ -11,8 +11,9 @@
 struct edge_server;
 struct edge_config;
 
-/* Accepts pending connections on the access listener fd. */
-void edge_access_accept(struct edge_server *srv, int lfd);
+/* Takes over a connection accepted on the access listener (fd owned; peer "ip:port"): an
+ * HTTP/1.1 request head within request-timeout, or an h2c preface (handed to edge_ah2). */
+void edge_access_start(struct edge_server *srv, int fd, const char *peer);
 
 /* Checks a Proxy-Authorization value against the configured access tokens; on success the
  * token's SHA-256 goes into cred (when not NULL), so the flow can be ended if a reload

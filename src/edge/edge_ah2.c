@@ -13,7 +13,6 @@
 #include "st_addr.h"
 #include "st_http.h"
 #include "st_log.h"
-#include "st_sock.h"
 
 #define CLOSE_MS 2000 /* after an idle connection's GOAWAY, the close does not wait longer */
 
@@ -44,6 +43,16 @@ static void unlink_web(struct edge_ah2 *a, struct edge_web *w)
     w->ah_next = w->ah_prev = NULL;
 }
 
+/* The connection leaves its startup phase: it no longer counts as unauthenticated
+ * (max-unauthenticated). */
+static void startup_done(struct edge_ah2 *a)
+{
+    if (a->started)
+        return;
+    a->started = true;
+    edge_listen_authed(a->srv, a->h2.io.fd);
+}
+
 static int begin_web(nghttp2_session *s, struct edge_ah2 *a, int32_t sid)
 {
     struct edge_web *w = edge_web_new(a->srv, a->client);
@@ -66,8 +75,10 @@ static int on_begin_headers(nghttp2_session *s, const nghttp2_frame *fr, void *u
     if (fr->hd.type != NGHTTP2_HEADERS || fr->headers.cat != NGHTTP2_HCAT_REQUEST)
         return 0;
     a->got_request = true;
-    if (a->visitor)
+    if (a->visitor) {
+        startup_done(a); /* a visitor's first request */
         return begin_web(s, a, fr->hd.stream_id);
+    }
     struct edge_flow *f = edge_flow_new_h2(a->srv, a, fr->hd.stream_id);
     if (!f)
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
@@ -109,6 +120,13 @@ static int count_reset(struct edge_ah2 *a)
 static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *fr, void *ud)
 {
     struct edge_ah2 *a = ud;
+    if (a->reach && !a->started && fr->hd.type == NGHTTP2_SETTINGS &&
+        !(fr->hd.flags & NGHTTP2_FLAG_ACK)) {
+        /* A gateway's preface and SETTINGS: its token comes with its first flow, which
+         * may be hours away, so this ends the startup phase. */
+        st_timer_stop(&a->idle_timer);
+        startup_done(a);
+    }
     if (fr->hd.stream_id == 0)
         return 0;
     if (fr->hd.type == NGHTTP2_RST_STREAM)
@@ -276,6 +294,13 @@ static void on_idle_timer(struct st_timer *t)
     const struct edge_config *cfg = &a->srv->cfg;
     if (a->h2.dead)
         return;
+    if (a->reach) { /* armed only until the peer's SETTINGS */
+        edge_refusal(a->srv, EDGE_REFUSE_CONN,
+                     "reach %s: no HTTP/2 preface and SETTINGS within %d s: closing", a->client,
+                     cfg->request_timeout_ms / 1000);
+        st_h2conn_fail(&a->h2, "no HTTP/2 SETTINGS within %d s", cfg->request_timeout_ms / 1000);
+        return;
+    }
     if (a->closing) { /* the GOAWAY did not get out (a peer that does not read) */
         st_h2conn_fail(&a->h2, "closed after GOAWAY");
         return;
@@ -351,6 +376,7 @@ static int session_ready(struct st_h2conn *h)
         h->rx.budget = 0;
     if (a->reach) {
         st_h2conn_heartbeat(h, a->srv->cfg.heartbeat_interval_ms, a->srv->cfg.heartbeat_count);
+        st_timer_start(&a->idle_timer, (uint64_t)a->srv->cfg.request_timeout_ms);
     } else {
         a->quiet_since = st_loop_now(&a->srv->loop);
         st_timer_start(&a->idle_timer, (uint64_t)a->srv->cfg.request_timeout_ms);
@@ -371,7 +397,8 @@ static int session_ready(struct st_h2conn *h)
 
 void edge_ah2_authenticated(struct edge_ah2 *a)
 {
-    if (a->authed || !a->h2.session)
+    startup_done(a);
+    if (!a->reach || a->authed || !a->h2.session)
         return;
     a->authed = true;
     nghttp2_settings_entry iv[EDGE_H2_SETTINGS_MAX];
@@ -392,6 +419,7 @@ static void session_closed(struct st_h2conn *h, const char *why)
     else
         st_debug("%s %s: HTTP/2 connection closed: %s", role_name(a), a->client, why);
     st_timer_stop(&a->idle_timer);
+    edge_listen_closed(a->srv, a->h2.io.fd);
     while (a->flows) {
         struct edge_flow *f = a->flows;
         edge_ah2_unlink(a, f);
@@ -422,6 +450,7 @@ static void start(struct edge_server *srv, int fd, SSL *ssl, const char *client,
     if (!a || (early_len && !(a->early = malloc(early_len)))) {
         free(a);
         SSL_free(ssl);
+        edge_listen_closed(srv, fd);
         close(fd);
         return;
     }
@@ -451,20 +480,15 @@ void edge_ah2_start_visitor(struct edge_server *srv, int fd, SSL *ssl, const cha
     start(srv, fd, ssl, client, NULL, 0, false, true);
 }
 
-void edge_ah2_accept_tls(struct edge_server *srv, int lfd)
+void edge_ah2_start_tls(struct edge_server *srv, int fd, const char *client)
 {
-    for (int i = 0; i < 64; i++) {
-        char client[64];
-        int fd = st_sock_accept(lfd, client, sizeof(client));
-        if (fd < 0)
-            return;
-        SSL *ssl = SSL_new(srv->access_ctx);
-        if (!ssl) {
-            close(fd);
-            continue;
-        }
-        edge_ah2_start(srv, fd, ssl, client, NULL, 0, false);
+    SSL *ssl = SSL_new(srv->access_ctx);
+    if (!ssl) {
+        edge_listen_closed(srv, fd);
+        close(fd);
+        return;
     }
+    edge_ah2_start(srv, fd, ssl, client, NULL, 0, false);
 }
 
 void edge_ah2_goaway(struct edge_ah2 *a)

@@ -31,8 +31,11 @@ struct edge_ah2 {
     struct st_timer idle_timer;
     uint64_t quiet_since; /* loop ms when the last stream closed (or the session began) */
     bool got_request, closing;
-    bool ended_logged;              /* why nghttp2 ended the peer is logged */
-    bool authed;                    /* reach: a stream showed a valid tunnel token */
+    bool ended_logged; /* why nghttp2 ended the peer is logged */
+    bool authed;       /* reach: a stream showed a valid tunnel token */
+    bool started;      /* out of the startup phase (edge_listen_authed): a user's valid access
+                        * token, a visitor's first request, a reach peer's SETTINGS; reach: the
+                        * SETTINGS must come within request-timeout */
     struct edge_reset_guard resets; /* reach, until authed: nghttp2's default allowance */
 };
 
@@ -44,8 +47,8 @@ void edge_ah2_start(struct edge_server *srv, int fd, SSL *ssl, const char *clien
 void edge_ah2_start_visitor(struct edge_server *srv, int fd, SSL *ssl, const char *client);
 /* Visitor mode: submits w's response (status, fields, body from w->down). */
 void edge_ah2_respond_web(struct edge_ah2 *a, int32_t sid, struct edge_web *w);
-/* Accepts pending connections on the access TLS listener. */
-void edge_ah2_accept_tls(struct edge_server *srv, int lfd);
+/* Takes over a connection accepted on the access TLS listener (fd owned). */
+void edge_ah2_start_tls(struct edge_server *srv, int fd, const char *client);
 
 /* Calls used by edge_flow for its access stream. */
 void edge_ah2_respond(struct edge_ah2 *a, int32_t sid, int status, const char *proxy_status,
@@ -54,8 +57,9 @@ void edge_ah2_resume(struct edge_ah2 *a, int32_t sid);
 void edge_ah2_consume(struct edge_ah2 *a, int32_t sid, size_t n);
 void edge_ah2_reset(struct edge_ah2 *a, int32_t sid, uint32_t code);
 void edge_ah2_unlink(struct edge_ah2 *a, struct edge_flow *f);
-/* Reach: a stream on a carried a valid tunnel token. The first time, the connection gets the
- * SETTINGS, windows and TLS read size of an authenticated gateway. */
+/* A stream on a carried a valid token: a user's access token (the connection leaves its
+ * startup phase) or, on a reach connection, a tunnel token: the first time, the connection
+ * gets the SETTINGS, windows and TLS read size of an authenticated gateway. */
 void edge_ah2_authenticated(struct edge_ah2 *a);
 /* Drain: GOAWAY(NO_ERROR) so the peer opens no new stream; open streams go on. */
 void edge_ah2_goaway(struct edge_ah2 *a);

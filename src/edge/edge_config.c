@@ -37,6 +37,12 @@ static const char *const top_keys[] = {
     "metrics-listen",
     "user",
     "group",
+    "max-connections",
+    "listener-max-connections",
+    "max-connections-per-client",
+    "max-unauthenticated",
+    "tunnel-max-flows",
+    "user-max-flows",
     NULL,
 };
 static const char *const tunnel_keys[] = {"id",        "secret-sha256", "routes",
@@ -283,6 +289,12 @@ static int set_defaults(struct edge_config *cfg)
     cfg->visitor_max_streams = 100;
     cfg->tunnel_max_requests = 1000;
     cfg->log_refusals = 10;
+    cfg->max_connections = 10000;
+    cfg->listener_max_connections = 0; /* 4/5 of max-connections unless given */
+    cfg->max_connections_per_client = 256;
+    cfg->max_unauthenticated = 1024;
+    cfg->tunnel_max_flows = 32768;
+    cfg->user_max_flows = 4096;
     st_sockaddr_parse("0.0.0.0:7844", &cfg->tunnel_listen);
     /* Tokens cross the access listener: cleartext stays on loopback, TLS faces the network. */
     st_sockaddr_parse("127.0.0.1:8080", &cfg->access_listen);
@@ -426,6 +438,36 @@ static int get_limits(struct st_cfg *c, const struct st_cfg_node *root, struct e
     return st_cfg_opt_int(c, root, "log-refusals", 1, 10000, 1, &cfg->log_refusals);
 }
 
+#define CAP_MAX 1000000
+
+/* Caps on connections (all listeners, one listener, one client address, unauthenticated)
+ * and on flows (one tunnel, one access token). */
+static int get_caps(struct st_cfg *c, const struct st_cfg_node *root, struct edge_config *cfg)
+{
+    int rc;
+    if ((rc = st_cfg_opt_int(c, root, "max-connections", 1, CAP_MAX, 1, &cfg->max_connections)) <
+            0 ||
+        (rc = st_cfg_opt_int(c, root, "listener-max-connections", 1, CAP_MAX, 1,
+                             &cfg->listener_max_connections)) < 0 ||
+        (rc = st_cfg_opt_int(c, root, "max-connections-per-client", 1, CAP_MAX, 1,
+                             &cfg->max_connections_per_client)) < 0 ||
+        (rc = st_cfg_opt_int(c, root, "max-unauthenticated", 1, CAP_MAX, 1,
+                             &cfg->max_unauthenticated)) < 0 ||
+        (rc = st_cfg_opt_int(c, root, "tunnel-max-flows", 1, CAP_MAX, 1, &cfg->tunnel_max_flows)) <
+            0 ||
+        (rc = st_cfg_opt_int(c, root, "user-max-flows", 1, CAP_MAX, 1, &cfg->user_max_flows)) < 0)
+        return rc;
+    const struct st_cfg_node *v = st_cfg_get(root, "listener-max-connections");
+    if (!v) /* one listener's flood leaves a fifth for the others (gateways' tunnels...) */
+        cfg->listener_max_connections =
+            cfg->max_connections >= 5 ? cfg->max_connections / 5 * 4 : cfg->max_connections;
+    else if (cfg->listener_max_connections > cfg->max_connections)
+        return st_cfg_fail(c, v->line,
+                           "'listener-max-connections' is %d, above 'max-connections' (%d)",
+                           cfg->listener_max_connections, cfg->max_connections);
+    return 0;
+}
+
 static int from_tree(struct st_cfg *c, struct edge_config *cfg)
 {
     const struct st_cfg_node *root = c->root, *v;
@@ -457,7 +499,7 @@ static int from_tree(struct st_cfg *c, struct edge_config *cfg)
         (rc = st_cfg_opt_int(c, root, "send-timeout", 1, 3600, 1000, &cfg->send_timeout_ms)) < 0 ||
         (rc = st_cfg_opt_int(c, root, "flow-idle-timeout", 0, 86400, 1000,
                              &cfg->flow_idle_timeout_ms)) < 0 ||
-        (rc = get_limits(c, root, cfg)) < 0)
+        (rc = get_limits(c, root, cfg)) < 0 || (rc = get_caps(c, root, cfg)) < 0)
         return rc;
     if ((rc = st_cfg_require(c, root, "tunnels", &v)) < 0 || (rc = get_tunnels(c, v, cfg)) < 0)
         return rc;

@@ -63,7 +63,19 @@ struct edge_config {
     bool has_metrics;        /* metrics-listen: default off */
     struct st_sockaddr metrics_listen; /* Prometheus text, /healthz, /ready (plain HTTP/1.1) */
     char *user, *group; /* user:, group: switch to them once the listeners are open; NULL: stay */
+    /* Caps on connections and flows; see configuration.md */
+    int max_connections;            /* max-connections: all listeners, default 10000 */
+    int listener_max_connections;   /* listener-max-connections: default 4/5 of the above */
+    int max_connections_per_client; /* max-connections-per-client: default 256 */
+    int max_unauthenticated;        /* max-unauthenticated: default 1024 */
+    int tunnel_max_flows;           /* tunnel-max-flows: default 32768 */
+    int user_max_flows;             /* user-max-flows: per access token, default 4096 */
 };
+
+/* The edge's own descriptors beyond its accepted connections (listeners, epoll, timers,
+ * signals, a config or certificate file being read on reload): RLIMIT_NOFILE should be at
+ * least max-connections plus this. */
+#define EDGE_FD_RESERVE 64
 
 /* True when the cleartext access listener is on and bound beyond loopback (tokens would
  * cross the network unencrypted: worth a warning at start). */

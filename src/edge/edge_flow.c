@@ -25,9 +25,31 @@
 
 static void write_down(struct edge_flow *f);
 
+/* user-max-flows counts per access token: its SHA-256's first 16 bytes make the key. */
+static void user_key(uint8_t key[ST_QUOTA_KEY], const uint8_t cred[32])
+{
+    key[0] = 'u';
+    memcpy(key + 1, cred, ST_QUOTA_KEY - 1);
+}
+
+/* The flow no longer counts against tunnel-max-flows and user-max-flows. */
+static void uncount(struct edge_flow *f)
+{
+    if (f->tunnel)
+        f->tunnel->live_flows--;
+    f->tunnel = NULL;
+    if (f->user_counted) {
+        uint8_t key[ST_QUOTA_KEY];
+        user_key(key, f->cred);
+        st_quota_give(&f->srv->users, key);
+        f->user_counted = false;
+    }
+}
+
 static void on_done(struct st_defer *d)
 {
     struct edge_flow *f = d->data;
+    uncount(f);
     f->srv->live_flows--;
     if (f->all_prev)
         f->all_prev->all_next = f->all_next;
@@ -65,6 +87,7 @@ static void close_socket(struct edge_flow *f, bool rst)
         struct linger lg = {.l_onoff = 1, .l_linger = 0};
         setsockopt(f->io.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
     }
+    edge_listen_closed(f->srv, f->io.fd);
     close(f->io.fd);
     f->io.fd = -1;
     maybe_free(f);
@@ -305,6 +328,48 @@ static struct edge_flow *flow_alloc(struct edge_server *srv)
     return f;
 }
 
+/* Counts the flow against user-max-flows and tunnel-max-flows (t: the tunnel it goes to), or
+ * answers 503 and returns false. */
+static bool count_flow(struct edge_flow *f, struct edge_tunnel *t, const char *client)
+{
+    struct edge_server *srv = f->srv;
+    const char *details = NULL;
+    if (f->has_cred) {
+        uint8_t key[ST_QUOTA_KEY];
+        user_key(key, f->cred);
+        int rv = st_quota_take(&srv->users, key, (uint32_t)srv->cfg.user_max_flows);
+        if (rv == -EDQUOT) {
+            details = "too many flows open for this access token";
+            edge_refusal(srv, EDGE_REFUSE_LIMIT,
+                         "flow %s -> %s: refused: %u flows open for this access token "
+                         "(user-max-flows)",
+                         client, f->target, st_quota_count(&srv->users, key));
+        } else if (rv < 0) {
+            details = "out of memory";
+            st_warn("flow %s -> %s: refused: out of memory", client, f->target);
+        } else {
+            f->user_counted = true;
+        }
+    }
+    if (!details && !edge_limits_tunnel_room(t->live_flows, srv->cfg.tunnel_max_flows)) {
+        details = "too many flows open on this tunnel";
+        edge_refusal(srv, EDGE_REFUSE_LIMIT,
+                     "flow %s -> %s: refused: tunnel %s has %zu flows open (tunnel-max-flows)",
+                     client, f->target, t->id, t->live_flows);
+    }
+    if (details) {
+        uncount(f);
+        char ps[160];
+        snprintf(ps, sizeof(ps), "subtunnel; error=connection_limit_reached; details=\"%s\"",
+                 details);
+        respond_error(f, 503, ps);
+        return false;
+    }
+    f->tunnel = t;
+    t->live_flows++;
+    return true;
+}
+
 /* Routes the flow to a tunnel connection and opens its stream, or answers an error. */
 static void route(struct edge_flow *f, const char *client)
 {
@@ -350,8 +415,11 @@ static void route(struct edge_flow *f, const char *client)
         }
         return;
     }
+    if (!count_flow(f, t, client))
+        return;
     int32_t sid = edge_tconn_open_stream(c, f, f->target, client);
     if (sid < 0) {
+        uncount(f);
         st_warn("flow %s -> %s: cannot open stream: %s", client, f->target, nghttp2_strerror(sid));
         respond_error(f, 503, "subtunnel; error=connection_limit_reached");
         return;
@@ -368,6 +436,7 @@ void edge_flow_start(struct edge_server *srv, int fd, const char *protocol, cons
 {
     struct edge_flow *f = flow_alloc(srv);
     if (!f) {
+        edge_listen_closed(srv, fd);
         close(fd);
         return;
     }
@@ -436,10 +505,12 @@ void edge_flow_h2_header(struct edge_flow *f, const uint8_t *name, size_t nlen,
         f->authorized = (f->src_tunnel = reach_tunnel(f->srv, value, vlen)) != NULL;
         if (f->authorized) /* a reach gateway with a valid token */
             edge_ah2_authenticated(f->ah);
-    } else if (nlen == 19 && memcmp(name, "proxy-authorization", 19) == 0)
+    } else if (nlen == 19 && memcmp(name, "proxy-authorization", 19) == 0) {
         f->authorized = f->has_cred =
             edge_access_authorized(&f->srv->cfg, (const char *)value, vlen, f->cred);
-    else if (nlen == 16 && memcmp(name, "subtunnel-client", 16) == 0 && f->ah->reach)
+        if (f->authorized) /* a user with a valid access token */
+            edge_ah2_authenticated(f->ah);
+    } else if (nlen == 16 && memcmp(name, "subtunnel-client", 16) == 0 && f->ah->reach)
         snprintf(f->client, sizeof(f->client), "%.*s", (int)vlen, (const char *)value);
 }
 
@@ -618,6 +689,7 @@ void edge_flow_on_tunnel_close(struct edge_flow *f, uint32_t code)
     if (f->tc && f->down.len > f->local_head)
         edge_tconn_dropped(f->tc, f->down.len - f->local_head);
     f->tc = NULL;
+    uncount(f);
     if (!access_gone(f)) {
         if (!f->responded)
             respond_error(f, 502, "subtunnel; error=connection_terminated");

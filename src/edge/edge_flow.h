@@ -53,8 +53,12 @@ struct edge_flow {
     char client[64];                /* reach: subtunnel-client given by the gateway */
     struct edge_tunnel *src_tunnel; /* reach: the tunnel whose site opened the flow */
     bool has_protocol, authorized;
-    bool has_cred;     /* authorized by an access token: */
-    uint8_t cred[32];  /* its SHA-256 */
+    bool has_cred;    /* authorized by an access token: */
+    uint8_t cred[32]; /* its SHA-256 */
+    /* While the flow has a tunnel stream it counts against its tunnel's tunnel-max-flows
+     * (tunnel set) and its access token's user-max-flows (user_counted). */
+    struct edge_tunnel *tunnel;
+    bool user_counted;
     bool masque;       /* connect-udp / connect-ip: an extended CONNECT relayed as is */
     char protocol[16]; /* :protocol */
     char path[256];    /* :path (MASQUE target) */

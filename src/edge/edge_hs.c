@@ -12,7 +12,6 @@
 #include "edge_tconn.h"
 #include "st_h2conn.h"
 #include "st_log.h"
-#include "st_sock.h"
 #include "st_tls.h"
 
 struct edge_hs {
@@ -36,6 +35,7 @@ static void hs_end(struct edge_hs *h, bool close_fd)
     st_timer_stop(&h->timer);
     if (close_fd) {
         SSL_free(h->ssl);
+        edge_listen_closed(h->srv, h->io.fd);
         close(h->io.fd);
     }
     st_defer_queue(&h->srv->loop, &h->done);
@@ -90,31 +90,26 @@ static void hs_timeout(struct st_timer *t)
     hs_end(h, true);
 }
 
-void edge_hs_accept(struct edge_server *srv, int lfd)
+void edge_hs_start(struct edge_server *srv, int fd, const char *peer)
 {
-    for (int i = 0; i < 64; i++) {
-        char peer[64];
-        int fd = st_sock_accept(lfd, peer, sizeof(peer));
-        if (fd < 0)
-            return;
-        struct edge_hs *h = calloc(1, sizeof(*h));
-        SSL *ssl = SSL_new(srv->tunnel_ctx);
-        if (!h || !ssl) {
-            st_err("tunnel listener: out of memory");
-            free(h);
-            SSL_free(ssl);
-            close(fd);
-            continue;
-        }
-        h->srv = srv;
-        h->ssl = ssl;
-        snprintf(h->peer, sizeof(h->peer), "%s", peer);
-        SSL_set_fd(ssl, fd);
-        SSL_set_accept_state(ssl);
-        st_io_init(&h->io, &srv->loop, fd, hs_io, h);
-        st_timer_init(&h->timer, &srv->loop, hs_timeout, h);
-        st_defer_init(&h->done, hs_free, h);
-        st_io_set(&h->io, EPOLLIN);
-        st_timer_start(&h->timer, ST_H2CONN_SETUP_MS);
+    struct edge_hs *h = calloc(1, sizeof(*h));
+    SSL *ssl = SSL_new(srv->tunnel_ctx);
+    if (!h || !ssl) {
+        st_err("tunnel listener: out of memory");
+        free(h);
+        SSL_free(ssl);
+        edge_listen_closed(srv, fd);
+        close(fd);
+        return;
     }
+    h->srv = srv;
+    h->ssl = ssl;
+    snprintf(h->peer, sizeof(h->peer), "%s", peer);
+    SSL_set_fd(ssl, fd);
+    SSL_set_accept_state(ssl);
+    st_io_init(&h->io, &srv->loop, fd, hs_io, h);
+    st_timer_init(&h->timer, &srv->loop, hs_timeout, h);
+    st_defer_init(&h->done, hs_free, h);
+    st_io_set(&h->io, EPOLLIN);
+    st_timer_start(&h->timer, ST_H2CONN_SETUP_MS);
 }

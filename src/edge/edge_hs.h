@@ -10,7 +10,8 @@
 
 struct edge_server;
 
-/* Accepts pending connections on the tunnel listener fd. */
-void edge_hs_accept(struct edge_server *srv, int lfd);
+/* Takes over a connection accepted on the tunnel listener (fd owned; peer "ip:port"): TLS
+ * handshake within ST_H2CONN_SETUP_MS, then edge_tconn or edge_ah2 by ALPN. */
+void edge_hs_start(struct edge_server *srv, int fd, const char *peer);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -29,36 +30,6 @@ static const unsigned char h2_alpn[] = "\x02h2";
 static const unsigned char web_alpn[] = "\x02h2\x08http/1.1";
 static const unsigned char tunnel_alpn[] = "\x02h2\x0f" EDGE_ALPN_REACH;
 
-static void on_tunnel_lis(struct st_io *io, uint32_t ev)
-{
-    (void)ev;
-    edge_hs_accept(io->data, io->fd);
-}
-
-static void on_access_lis(struct st_io *io, uint32_t ev)
-{
-    (void)ev;
-    edge_access_accept(io->data, io->fd);
-}
-
-static void on_access_tls_lis(struct st_io *io, uint32_t ev)
-{
-    (void)ev;
-    edge_ah2_accept_tls(io->data, io->fd);
-}
-
-static void on_http_lis(struct st_io *io, uint32_t ev)
-{
-    (void)ev;
-    edge_vconn_accept(io->data, io->fd, false);
-}
-
-static void on_https_lis(struct st_io *io, uint32_t ev)
-{
-    (void)ev;
-    edge_vconn_accept(io->data, io->fd, true);
-}
-
 static size_t live_flows(void *data)
 {
     const struct edge_server *srv = data;
@@ -73,15 +44,7 @@ static void drain_start(void *data, int signo)
             "(signal again to exit now)",
             signo, srv->cfg.grace_period_ms / 1000);
     st_notify_stopping(&srv->notify);
-    struct st_io *lis[] = {&srv->tunnel_lis, &srv->access_lis, &srv->access_tls_lis, &srv->http_lis,
-                           &srv->https_lis};
-    for (size_t i = 0; i < 5; i++) {
-        if (lis[i]->events) {
-            st_io_stop(lis[i]);
-            close(lis[i]->fd);
-            lis[i]->fd = -1;
-        }
-    }
+    edge_listen_close_all(srv);
     for (struct edge_ah2 *a = srv->ah2s; a; a = a->next)
         edge_ah2_goaway(a);
     edge_vconn_drain(srv);
@@ -241,6 +204,7 @@ static void reload_config(struct edge_server *srv)
     st_log_set_format(srv->cfg.log_format);
     st_cli_log_level(srv->cli, srv->cfg.log_level);
     edge_limits_reconfigure(&srv->limits, &srv->cfg);
+    edge_listen_check_fds(srv);
     size_t revoked = edge_flow_revoke(srv), evicted = 0;
     for (struct edge_tconn *c = srv->tconns; c; c = c->next) {
         if (c->evict[0]) {
@@ -264,20 +228,12 @@ static void reload(void *data)
     st_notify_reloaded(&srv->notify);
 }
 
-static int open_listener(struct edge_server *srv, struct st_io *io, const struct st_sockaddr *a,
-                         st_io_cb cb, const char *what)
+static uint64_t random_seed(void)
 {
-    char name[80];
-    st_sockaddr_format(a, name, sizeof(name));
-    int fd = st_sock_listen(a);
-    if (fd < 0) {
-        st_err("%s listener %s: %s", what, name, strerror(-fd));
-        return fd;
-    }
-    st_io_init(io, &srv->loop, fd, cb, srv);
-    st_io_set(io, EPOLLIN);
-    st_info("%s listening on %s", what, name);
-    return 0;
+    uint64_t seed = 0;
+    if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
+        seed = (uint64_t)rand() << 32 ^ (uint64_t)getpid();
+    return seed;
 }
 
 static int run(struct edge_server *srv)
@@ -303,33 +259,34 @@ static int run(struct edge_server *srv)
                                    .data = srv};
     st_drain_install(&srv->drain, &srv->loop);
     edge_limits_init(&srv->limits, &srv->loop, &srv->cfg);
+    edge_conns_init(&srv->conns, random_seed());
+    st_quota_init(&srv->users, random_seed());
+    edge_listen_init(srv);
+    edge_listen_check_fds(srv);
     signal(SIGPIPE, SIG_IGN);
     if (edge_metrics_start(srv) < 0)
         return 1;
-    if (open_listener(srv, &srv->tunnel_lis, &srv->cfg.tunnel_listen, on_tunnel_lis, "tunnel"))
+    if (edge_listen_open(srv, EDGE_LIS_TUNNEL, &srv->cfg.tunnel_listen))
         return 1;
-    if (srv->cfg.has_access &&
-        open_listener(srv, &srv->access_lis, &srv->cfg.access_listen, on_access_lis, "access"))
+    if (srv->cfg.has_access && edge_listen_open(srv, EDGE_LIS_ACCESS, &srv->cfg.access_listen))
         return 1;
     if (edge_config_cleartext_exposed(&srv->cfg))
         st_warn("access-listen is cleartext beyond loopback: access tokens cross the network "
                 "unencrypted; for the internet use access-tls-listen and set access-listen to a "
                 "loopback address or off");
     if (srv->cfg.has_access_tls &&
-        open_listener(srv, &srv->access_tls_lis, &srv->cfg.access_tls_listen, on_access_tls_lis,
-                      "access (TLS, HTTP/2)"))
+        edge_listen_open(srv, EDGE_LIS_ACCESS_TLS, &srv->cfg.access_tls_listen))
         return 1;
-    if (srv->cfg.has_http && open_listener(srv, &srv->http_lis, &srv->cfg.http_listen, on_http_lis,
-                                           "visitor (HTTP/1.1)"))
+    if (srv->cfg.has_http && edge_listen_open(srv, EDGE_LIS_HTTP, &srv->cfg.http_listen))
         return 1;
-    if (srv->cfg.has_https && open_listener(srv, &srv->https_lis, &srv->cfg.https_listen,
-                                            on_https_lis, "visitor (TLS, HTTP/2 and HTTP/1.1)"))
+    if (srv->cfg.has_https && edge_listen_open(srv, EDGE_LIS_HTTPS, &srv->cfg.https_listen))
         return 1;
     if (edge_svc_ready(srv) < 0)
         return 1;
     int rv = st_loop_run(&srv->loop);
     edge_svc_stop(srv);
     edge_metrics_stop(srv);
+    edge_listen_close_all(srv);
     edge_limits_fini(&srv->limits);
     uint64_t opened = 0, refused = 0, visits_refused = 0;
     for (int k = 0; k < ST_KIND_N; k++) {
@@ -338,11 +295,16 @@ static int run(struct edge_server *srv)
             *(k == ST_KIND_HTTP ? &visits_refused : &refused) += srv->flows_refused[k][r];
     }
     st_info("stopped (%llu flows opened, %llu refused, %llu auth failures; %llu visitor "
-            "requests, %llu refused; closed: %llu for a reader that stalled, %llu idle)",
+            "requests, %llu refused; closed: %llu for a reader that stalled, %llu idle; "
+            "connections: %llu refused by a cap, %llu unauthenticated closed early, %llu accept "
+            "pauses)",
             (unsigned long long)opened, (unsigned long long)refused,
             (unsigned long long)srv->auth_failures, (unsigned long long)srv->visits,
             (unsigned long long)visits_refused, (unsigned long long)srv->flows_stalled,
-            (unsigned long long)srv->flows_idle);
+            (unsigned long long)srv->flows_idle, (unsigned long long)srv->conns_refused,
+            (unsigned long long)srv->conns_evicted, (unsigned long long)srv->accept_pauses);
+    st_quota_fini(&srv->users);
+    edge_conns_fini(&srv->conns);
     return rv < 0 ? 1 : 0;
 }
 

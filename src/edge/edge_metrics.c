@@ -129,6 +129,16 @@ static void visitors(struct edge_server *srv, struct st_mbuf *b)
     st_metrics_family(b, "subtunnel_access_auth_failures_total", ST_MCOUNTER,
                       "Access requests whose proxy credentials were missing or wrong.");
     st_metrics_u64(b, "subtunnel_access_auth_failures_total", NULL, srv->auth_failures);
+    st_metrics_family(b, "subtunnel_connections_refused_total", ST_MCOUNTER,
+                      "Connections reset at accept by max-connections, listener-max-connections "
+                      "or max-connections-per-client.");
+    st_metrics_u64(b, "subtunnel_connections_refused_total", NULL, srv->conns_refused);
+    st_metrics_family(b, "subtunnel_connections_evicted_total", ST_MCOUNTER,
+                      "Connections still in their startup phase closed by max-unauthenticated.");
+    st_metrics_u64(b, "subtunnel_connections_evicted_total", NULL, srv->conns_evicted);
+    st_metrics_family(b, "subtunnel_accept_pauses_total", ST_MCOUNTER,
+                      "Times a listener paused because no file descriptor was left.");
+    st_metrics_u64(b, "subtunnel_accept_pauses_total", NULL, srv->accept_pauses);
 }
 
 void edge_metrics_write(struct edge_server *srv, struct st_mbuf *b)
@@ -151,21 +161,26 @@ bool edge_metrics_ready(const struct edge_server *srv, char *why, size_t len)
     const struct edge_config *cfg = &srv->cfg;
     const struct {
         bool on;
-        const struct st_io *io;
+        enum edge_lis kind;
         const char *what;
-    } lis[] = {{true, &srv->tunnel_lis, "tunnel"},
-               {cfg->has_access, &srv->access_lis, "access"},
-               {cfg->has_access_tls, &srv->access_tls_lis, "access TLS"},
-               {cfg->has_http, &srv->http_lis, "visitor HTTP"},
-               {cfg->has_https, &srv->https_lis, "visitor HTTPS"}};
+    } lis[] = {{true, EDGE_LIS_TUNNEL, "tunnel"},
+               {cfg->has_access, EDGE_LIS_ACCESS, "access"},
+               {cfg->has_access_tls, EDGE_LIS_ACCESS_TLS, "access TLS"},
+               {cfg->has_http, EDGE_LIS_HTTP, "visitor HTTP"},
+               {cfg->has_https, EDGE_LIS_HTTPS, "visitor HTTPS"}};
     if (srv->drain.draining) {
         snprintf(why, len, "draining");
         return false;
     }
     size_t open = 0;
     for (size_t i = 0; i < sizeof(lis) / sizeof(lis[0]); i++) {
-        if (lis[i].on && !lis[i].io->events) {
+        const struct edge_listener *l = &srv->lis[lis[i].kind];
+        if (lis[i].on && l->io.fd < 0) {
             snprintf(why, len, "the %s listener is not open", lis[i].what);
+            return false;
+        }
+        if (lis[i].on && l->paused) {
+            snprintf(why, len, "the %s listener is paused: no file descriptor left", lis[i].what);
             return false;
         }
         open += lis[i].on;

@@ -31,6 +31,7 @@ struct edge_tunnel {
     size_t live_webs;         /* visitor requests with a stream on its connections (edge_web) */
     uint64_t registrations;   /* connections registered (metrics) */
     uint64_t bytes[ST_DIR_N]; /* DATA payload of its streams, by direction (metrics) */
+    size_t live_flows;        /* flows (CONNECT, MASQUE, reach) with a stream on them (edge_flow) */
 };
 
 struct edge_registry {

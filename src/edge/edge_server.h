@@ -5,13 +5,16 @@
 #include <stdbool.h>
 
 #include "edge_config.h"
+#include "edge_conns.h"
 #include "edge_limits.h"
+#include "edge_listen.h"
 #include "edge_registry.h"
 #include "st_drain.h"
 #include "st_loop.h"
 #include "st_metrics.h"
 #include "st_notify.h"
 #include "st_priv.h"
+#include "st_quota.h"
 
 /* The edge process: one loop, its listeners and the tunnel registry. */
 
@@ -28,12 +31,11 @@ struct edge_server {
     const struct st_cli *cli; /* --config path and --log-level override (reload) */
     SSL_CTX *tunnel_ctx;
     SSL_CTX *access_ctx;
-    struct st_io tunnel_lis;
-    struct st_io access_lis;
-    struct st_io access_tls_lis;
-    struct st_io http_lis, https_lis; /* visitor listeners (hostname ingress) */
-    SSL_CTX *https_ctx;               /* visitor TLS: default certificate */
-    SSL_CTX **https_alt;              /* https-certs by SNI */
+    struct edge_listener lis[EDGE_LIS_KINDS]; /* edge_listen.c */
+    struct edge_conns conns;                  /* accepted connections, for the caps */
+    struct st_quota users; /* flows with a tunnel stream per access token (user-max-flows) */
+    SSL_CTX *https_ctx;    /* visitor TLS: default certificate */
+    SSL_CTX **https_alt;   /* https-certs by SNI */
     size_t n_https_alt;
     struct edge_vconn *vconns; /* HTTP/1.1 visitor connections */
     size_t n_vconns, live_webs;
@@ -55,6 +57,7 @@ struct edge_server {
     struct st_mhttp *mhttp;               /* metrics-listen; NULL when off */
     struct st_notify notify;              /* systemd readiness and watchdog (edge_svc.c) */
     struct st_priv priv;                  /* user:/group: to switch to (edge_svc.c) */
+    uint64_t conns_refused, conns_evicted, accept_pauses; /* edge_listen.c */
 };
 
 #endif

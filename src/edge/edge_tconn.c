@@ -16,7 +16,6 @@
 #include "st_ctrl.h"
 #include "st_http.h"
 #include "st_log.h"
-#include "st_sock.h"
 #include "st_token.h"
 
 #define CONN_WINDOW (64 * 1024 * 1024)
@@ -138,7 +137,8 @@ static void on_register(struct edge_tconn *c, const uint8_t *v, size_t len)
     c->tunnel = t;
     c->registered = true;
     t->registrations++;
-    st_h2conn_bulk_reads(&c->h2); /* a gateway with a valid token */
+    edge_listen_authed(c->srv, c->h2.io.fd); /* a gateway with a valid token */
+    st_h2conn_bulk_reads(&c->h2);
     st_timer_stop(&c->reg_timer);
     struct st_ctrl_registered ok = {0};
     snprintf(ok.conn_id, sizeof(ok.conn_id), "%.40s-%llu", t->id, (unsigned long long)c->id);
@@ -503,6 +503,7 @@ static void session_closed(struct st_h2conn *h, const char *why)
     if (c->next)
         c->next->prev = c->prev;
     st_timer_stop(&c->reg_timer);
+    edge_listen_closed(srv, c->h2.io.fd);
     st_h2conn_fini(&c->h2);
     free(c);
 }
@@ -526,6 +527,7 @@ void edge_tconn_adopt(struct edge_server *srv, int fd, SSL *ssl, const char *pee
     if (!c) {
         st_err("tunnel listener: out of memory");
         SSL_free(ssl);
+        edge_listen_closed(srv, fd);
         close(fd);
         return;
     }

@@ -19,7 +19,6 @@
 #include "st_http.h"
 #include "st_log.h"
 #include "st_sio.h"
-#include "st_sock.h"
 
 #define RBUF 16384
 #define WBUF 20480 /* a response head: up to 16 KiB of fields plus framing */
@@ -74,6 +73,8 @@ static void vc_close(struct edge_vconn *vc, bool rst)
         vc->w = NULL;
         edge_web_access_gone(w, false);
     }
+    if (vc->sio.fd >= 0) /* -1 once handed to edge_ah2 */
+        edge_listen_closed(vc->srv, vc->sio.fd);
     st_sio_close(&vc->sio, rst);
     if (vc->prev)
         vc->prev->next = vc->next;
@@ -202,6 +203,7 @@ static int on_headers_complete(http_parser *p)
     struct edge_vhead *h = vc->head;
     vc->in_head = false;
     st_timer_stop(&vc->timer);
+    edge_listen_authed(vc->srv, vc->sio.fd); /* a first complete request head */
     vc->keep_alive = http_should_keep_alive(p) && !vc->draining;
     int status = edge_vhead_finish(h);
     if (status) {
@@ -595,41 +597,36 @@ static void ip_of(const char *peer, char *out, size_t cap)
     snprintf(out, cap, "%.*s", (int)n, peer);
 }
 
-void edge_vconn_accept(struct edge_server *srv, int lfd, bool tls)
+void edge_vconn_start(struct edge_server *srv, int fd, const char *peer, bool tls)
 {
-    for (int i = 0; i < 64; i++) {
-        char peer[64];
-        int fd = st_sock_accept(lfd, peer, sizeof(peer));
-        if (fd < 0)
-            return;
-        struct edge_vconn *vc = calloc(1, sizeof(*vc));
-        SSL *ssl = tls && vc ? SSL_new(srv->https_ctx) : NULL;
-        if (!vc || (tls && !ssl)) {
-            free(vc);
-            close(fd);
-            continue;
-        }
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        vc->srv = srv;
-        vc->tls = tls;
-        snprintf(vc->client, sizeof(vc->client), "%s", peer);
-        ip_of(peer, vc->client_ip, sizeof(vc->client_ip));
-        st_sio_init(&vc->sio, fd, ssl);
-        http_parser_init(&vc->parser, HTTP_REQUEST);
-        vc->parser.data = vc;
-        st_io_init(&vc->io, &srv->loop, fd, vc_io, vc);
-        st_timer_init(&vc->timer, &srv->loop, on_timeout, vc);
-        st_defer_init(&vc->done, on_done, vc);
-        st_defer_init(&vc->read_d, on_read_defer, vc);
-        vc->next = srv->vconns;
-        if (vc->next)
-            vc->next->prev = vc;
-        srv->vconns = vc;
-        srv->n_vconns++;
-        st_timer_start(&vc->timer, (uint64_t)srv->cfg.request_timeout_ms);
-        update_events(vc);
+    struct edge_vconn *vc = calloc(1, sizeof(*vc));
+    SSL *ssl = tls && vc ? SSL_new(srv->https_ctx) : NULL;
+    if (!vc || (tls && !ssl)) {
+        free(vc);
+        edge_listen_closed(srv, fd);
+        close(fd);
+        return;
     }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    vc->srv = srv;
+    vc->tls = tls;
+    snprintf(vc->client, sizeof(vc->client), "%s", peer);
+    ip_of(peer, vc->client_ip, sizeof(vc->client_ip));
+    st_sio_init(&vc->sio, fd, ssl);
+    http_parser_init(&vc->parser, HTTP_REQUEST);
+    vc->parser.data = vc;
+    st_io_init(&vc->io, &srv->loop, fd, vc_io, vc);
+    st_timer_init(&vc->timer, &srv->loop, on_timeout, vc);
+    st_defer_init(&vc->done, on_done, vc);
+    st_defer_init(&vc->read_d, on_read_defer, vc);
+    vc->next = srv->vconns;
+    if (vc->next)
+        vc->next->prev = vc;
+    srv->vconns = vc;
+    srv->n_vconns++;
+    st_timer_start(&vc->timer, (uint64_t)srv->cfg.request_timeout_ms);
+    update_events(vc);
 }
 
 void edge_vconn_drain(struct edge_server *srv)

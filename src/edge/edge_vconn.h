@@ -13,8 +13,8 @@
 struct edge_server;
 struct edge_vconn;
 
-/* Accepts pending connections on a visitor listener (tls: https-listen). */
-void edge_vconn_accept(struct edge_server *srv, int lfd, bool tls);
+/* Takes over a connection accepted on a visitor listener (fd owned; tls: https-listen). */
+void edge_vconn_start(struct edge_server *srv, int fd, const char *peer, bool tls);
 /* Drain: idle connections close now, busy ones after their current response. */
 void edge_vconn_drain(struct edge_server *srv);
 

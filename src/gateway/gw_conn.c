@@ -18,6 +18,7 @@
 #include "st_ctrl.h"
 #include "st_http.h"
 #include "st_log.h"
+#include "st_sock.h"
 #include "st_tls.h"
 
 #define CONN_WINDOW (64 * 1024 * 1024)
@@ -429,9 +430,19 @@ static void dial(struct st_timer *t)
     st_sockaddr_format(a, c->edge, sizeof(c->edge));
     int fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-        st_err("edge connection %u: socket: %s", c->index, strerror(errno));
+        int err = -errno;
+        if (!st_sock_fd_shortage(err))
+            st_err("edge connection %u: socket: %s", c->index, strerror(-err));
+        else if (!gw->fd_short) /* once until a socket opens again; the backoff goes on */
+            st_warn("edge connection %u: socket: %s: retrying with the reconnect backoff", c->index,
+                    strerror(-err));
+        gw->fd_short = gw->fd_short || st_sock_fd_shortage(err);
         schedule_retry(c);
         return;
+    }
+    if (gw->fd_short) {
+        gw->fd_short = false;
+        st_info("edge connection %u: sockets can be opened again", c->index);
     }
     if (connect(fd, (const struct sockaddr *)&a->ss, a->len) < 0 && errno != EINPROGRESS) {
         st_warn("edge connection %u: connect %s: %s", c->index, c->edge, strerror(errno));

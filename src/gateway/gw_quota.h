@@ -4,18 +4,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Live flows counted per address (IPv4 or IPv6), each address capped: so one user, or one
- * destination host, cannot take a whole budget that all share. An open-addressing table
- * (linear probing, backward-shift deletion) holding only addresses with a count > 0. */
+#include "st_quota.h"
 
-struct gw_quota_slot {
-    uint8_t key[17]; /* family byte + 16 address bytes; key[0] == 0: empty */
-    uint32_t count;
-};
+/* Live flows counted per address (IPv4 or IPv6), each address capped: so one user, or one
+ * destination host, cannot take a whole budget that all share (a st_quota keyed by
+ * address). */
 
 struct gw_quota {
-    struct gw_quota_slot *slots;
-    size_t cap, used; /* cap a power of two (0 before the first take) */
+    struct st_quota tab;
 };
 
 void gw_quota_init(struct gw_quota *q);

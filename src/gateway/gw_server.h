@@ -68,6 +68,7 @@ struct gw_server {
     uint64_t tunnel_bytes[ST_DIR_N];                /* DATA payload of data streams */
     struct st_h2_hbstats hb;                        /* heartbeats of edge connections */
     struct st_mhttp *mhttp;                         /* metrics-listen; NULL when off */
+    bool fd_short;     /* socket() found no descriptor left: logged once until one opens */
     uint64_t zc_bytes; /* DATA payload sealed straight from lwIP's pbufs (gw_flow_send_data) */
     /* hostname ingress (gw_web, gw_origin) */
     struct gw_oqueue origins;     /* per origin: connections being opened, pool, waiting requests */

@@ -600,6 +600,57 @@ START_TEST(test_edge_limits)
 }
 END_TEST
 
+START_TEST(test_edge_caps)
+{
+    struct edge_config cfg;
+
+    ck_assert_msg(edge_parse(&cfg, "", NULL) == 0, "%s", err);
+    ck_assert_int_eq(cfg.max_connections, 10000);
+    ck_assert_int_eq(cfg.listener_max_connections, 8000);
+    ck_assert_int_eq(cfg.max_connections_per_client, 256);
+    ck_assert_int_eq(cfg.max_unauthenticated, 1024);
+    ck_assert_int_eq(cfg.tunnel_max_flows, 32768);
+    ck_assert_int_eq(cfg.user_max_flows, 4096);
+    edge_config_fini(&cfg);
+    ck_assert_msg(edge_parse(&cfg,
+                             "max-connections: 30\nlistener-max-connections: 30\n"
+                             "max-connections-per-client: 3\nmax-unauthenticated: 4\n"
+                             "tunnel-max-flows: 5\nuser-max-flows: 6\n",
+                             NULL) == 0,
+                  "%s", err);
+    ck_assert_int_eq(cfg.max_connections, 30);
+    ck_assert_int_eq(cfg.listener_max_connections, 30);
+    ck_assert_int_eq(cfg.max_connections_per_client, 3);
+    ck_assert_int_eq(cfg.max_unauthenticated, 4);
+    ck_assert_int_eq(cfg.tunnel_max_flows, 5);
+    ck_assert_int_eq(cfg.user_max_flows, 6);
+    edge_config_fini(&cfg);
+    /* without listener-max-connections: four fifths of max-connections (all below 5) */
+    ck_assert_msg(edge_parse(&cfg, "max-connections: 1003\n", NULL) == 0, "%s", err);
+    ck_assert_int_eq(cfg.listener_max_connections, 800);
+    edge_config_fini(&cfg);
+    ck_assert_msg(edge_parse(&cfg, "max-connections: 4\n", NULL) == 0, "%s", err);
+    ck_assert_int_eq(cfg.listener_max_connections, 4);
+    edge_config_fini(&cfg);
+    edge_bad("max-connections: 0\n", NULL,
+             "edge.yaml:3: 'max-connections' is 0, must be between 1 and 1000000");
+    edge_bad("max-connections: 10\nlistener-max-connections: 11\n", NULL,
+             "edge.yaml:4: 'listener-max-connections' is 11, above 'max-connections' (10)");
+    edge_bad("listener-max-connections: 10001\n", NULL,
+             "edge.yaml:3: 'listener-max-connections' is 10001, above 'max-connections' (10000)");
+    edge_bad("max-connections-per-client: 1000001\n", NULL,
+             "edge.yaml:3: 'max-connections-per-client' is 1000001, must be between 1 and "
+             "1000000");
+    edge_bad("max-unauthenticated: -1\n", NULL,
+             "edge.yaml:3: 'max-unauthenticated' is -1, must be between 1 and 1000000");
+    edge_bad("tunnel-max-flows: none\n", NULL,
+             "edge.yaml:3: 'tunnel-max-flows' must be an integer, not 'none'");
+    edge_bad("user-max-flows: 0\n", NULL,
+             "edge.yaml:3: 'user-max-flows' is 0, must be between 1 and 1000000");
+    edge_bad("max-connection: 10\n", NULL, "edge.yaml:3: unknown key 'max-connection'");
+}
+END_TEST
+
 static int gw_parse_top(struct gw_config *cfg, const char *top)
 {
     snprintf(text, sizeof(text),
@@ -768,6 +819,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_gw_errors);
     tcase_add_test(tc, test_edge_timers);
     tcase_add_test(tc, test_edge_limits);
+    tcase_add_test(tc, test_edge_caps);
     tcase_add_test(tc, test_gw_srv);
     tcase_add_test(tc, test_metrics_and_log_format);
     tcase_add_test(tc, test_user_group);

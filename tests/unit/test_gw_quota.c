@@ -32,7 +32,7 @@ START_TEST(caps_per_address)
     ck_assert_int_eq(gw_quota_take(&q, AF_INET, b, 0), -EDQUOT);
     gw_quota_give(&q, AF_INET, b);
     ck_assert_uint_eq(gw_quota_count(&q, AF_INET, b), 0);
-    ck_assert_uint_eq(q.used, 2);
+    ck_assert_uint_eq(q.tab.used, 2);
     gw_quota_fini(&q);
 }
 END_TEST
@@ -48,13 +48,13 @@ START_TEST(growth_and_deletion_keep_counts)
         for (uint32_t k = 0; k <= n % 3; k++)
             ck_assert_int_eq(gw_quota_take(&q, AF_INET, a, 10), 0);
     }
-    ck_assert_uint_eq(q.used, 5000);
+    ck_assert_uint_eq(q.tab.used, 5000);
     for (uint32_t n = 0; n < 5000; n += 2) {
         v4(a, n);
         for (uint32_t k = 0; k <= n % 3; k++)
             gw_quota_give(&q, AF_INET, a);
     }
-    ck_assert_uint_eq(q.used, 2500);
+    ck_assert_uint_eq(q.tab.used, 2500);
     for (uint32_t n = 0; n < 5000; n++) {
         v4(a, n);
         ck_assert_uint_eq(gw_quota_count(&q, AF_INET, a), n % 2 ? n % 3 + 1 : 0);

@@ -1,0 +1,55 @@
+#ifndef SUBTUNNEL_EDGE_LISTEN_H
+#define SUBTUNNEL_EDGE_LISTEN_H
+
+/* The edge's listeners. Each accepted connection is counted against the connection caps
+ * (edge_conns: max-connections, listener-max-connections, max-connections-per-client) or
+ * reset at once; past max-unauthenticated the oldest connection still in its startup phase
+ * is closed. A listener whose accept() finds no descriptor or memory left (EMFILE, ENFILE,
+ * ENOBUFS, ENOMEM) leaves epoll instead of spinning on its pending connection: it is tried
+ * again after 100 ms (doubling up to 1 s) or as soon as a connection closes. An episode
+ * lasts until the listener accepts again and catches up with its backlog: one line when it
+ * begins, one when it ends, however often accept() fails in between. Connections already
+ * open are not affected. */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "edge_conns.h"
+#include "st_addr.h"
+#include "st_loop.h"
+
+struct edge_server;
+
+#define EDGE_LISTEN_BACKOFF_MIN_MS 100
+#define EDGE_LISTEN_BACKOFF_MAX_MS 1000
+
+struct edge_listener {
+    struct edge_server *srv;
+    enum edge_lis kind;
+    char name[112];  /* "visitor (HTTP/1.1) 198.18.0.1:80" */
+    struct st_io io; /* fd -1: closed (or never opened) */
+    struct st_timer retry;
+    bool paused;       /* out of epoll after a shortage */
+    bool short_logged; /* the pause was logged: "resumed" is owed */
+    uint32_t accepted; /* connections accepted since, while "resumed" is owed */
+    uint32_t backoff_ms;
+    uint64_t paused_since; /* loop ms at the first failure of the episode */
+};
+
+/* Sets every listener up closed (before any other call). */
+void edge_listen_init(struct edge_server *srv);
+/* Opens listener kind on a and watches it. 0 or -errno (logged). */
+int edge_listen_open(struct edge_server *srv, enum edge_lis kind, const struct st_sockaddr *a);
+/* Closes every listener (drain and exit); open connections are not touched. */
+void edge_listen_close_all(struct edge_server *srv);
+/* Accepted connection fd left its startup phase (what that is per listener:
+ * docs/configuration.md, max-unauthenticated). */
+void edge_listen_authed(struct edge_server *srv, int fd);
+/* Accepted connection fd is about to be closed (call before close(); a connection handed to
+ * another owner keeps its fd and its count). Paused listeners are tried again. */
+void edge_listen_closed(struct edge_server *srv, int fd);
+/* Raises the soft RLIMIT_NOFILE to the hard limit and warns when it is below what
+ * max-connections needs (max-connections + EDGE_FD_RESERVE). */
+void edge_listen_check_fds(struct edge_server *srv);
+
+#endif
