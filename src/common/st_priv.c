@@ -196,3 +196,20 @@ void st_priv_describe(char *buf, size_t len)
     cap_free(text);
     cap_free(caps);
 }
+
+static bool same(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+void st_priv_keep_user(char **cur_user, char **cur_group, char **next_user, char **next_group)
+{
+    if (same(*cur_user, *next_user) && same(*cur_group, *next_group))
+        return;
+    st_warn("SIGHUP: user and group need a restart; keeping the running ones");
+    char *u = *next_user, *g = *next_group;
+    *next_user = *cur_user;
+    *next_group = *cur_group;
+    *cur_user = u;
+    *cur_group = g;
+}

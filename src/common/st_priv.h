@@ -34,5 +34,9 @@ int st_priv_resolve(struct st_priv *p, const char *user, const char *group, char
 int st_priv_drop(const struct st_priv *p, const int *keep, size_t n_keep, char *err, size_t errlen);
 /* "uid 65534 gid 65534, capabilities: cap_net_admin=ep" (or "none") of this process. */
 void st_priv_describe(char *buf, size_t len);
+/* SIGHUP: user and group cannot change without a restart. When the next configuration's
+ * differ from the running one's, warns and swaps them, so the next configuration keeps the
+ * running values and the old one (freed after the reload) owns the new strings. */
+void st_priv_keep_user(char **cur_user, char **cur_group, char **next_user, char **next_group);
 
 #endif

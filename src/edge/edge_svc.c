@@ -47,21 +47,9 @@ int edge_svc_ready(struct edge_server *srv)
     return 0;
 }
 
-static bool same(const char *a, const char *b)
-{
-    return (!a && !b) || (a && b && strcmp(a, b) == 0);
-}
-
 void edge_svc_keep_user(struct edge_config *cur, struct edge_config *next)
 {
-    if (same(cur->user, next->user) && same(cur->group, next->group))
-        return;
-    st_warn("SIGHUP: user and group need a restart; keeping the running ones");
-    char *u = next->user, *g = next->group;
-    next->user = cur->user;
-    next->group = cur->group;
-    cur->user = u; /* freed with the old configuration */
-    cur->group = g;
+    st_priv_keep_user(&cur->user, &cur->group, &next->user, &next->group);
 }
 
 void edge_svc_stop(struct edge_server *srv)

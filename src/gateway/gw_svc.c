@@ -66,21 +66,9 @@ void gw_svc_registered(struct gw_server *gw)
     st_notify_ready(&gw->notify);
 }
 
-static bool same(const char *a, const char *b)
-{
-    return (!a && !b) || (a && b && strcmp(a, b) == 0);
-}
-
 void gw_svc_keep_user(struct gw_config *cur, struct gw_config *next)
 {
-    if (same(cur->user, next->user) && same(cur->group, next->group))
-        return;
-    st_warn("SIGHUP: user and group need a restart; keeping the running ones");
-    char *u = next->user, *g = next->group;
-    next->user = cur->user;
-    next->group = cur->group;
-    cur->user = u; /* freed with the old configuration */
-    cur->group = g;
+    st_priv_keep_user(&cur->user, &cur->group, &next->user, &next->group);
 }
 
 void gw_svc_stop(struct gw_server *gw)

@@ -199,6 +199,25 @@ static void drop_keep_nothing(void)
         child_fail("drop to another user when unprivileged: %d '%s'", rc, err);
 }
 
+/* A reload keeps the running user and group; the old configuration gets the new strings. */
+START_TEST(keep_user_on_reload)
+{
+    char *cu = strdup("nobody"), *cg = strdup("nogroup"), *nu = strdup("daemon"), *ng = NULL;
+    char *old_u = cu, *new_u = nu;
+    st_priv_keep_user(&cu, &cg, &nu, &ng);
+    ck_assert_ptr_eq(nu, old_u); /* the next configuration runs on as nobody:nogroup */
+    ck_assert_str_eq(ng, "nogroup");
+    ck_assert_ptr_eq(cu, new_u); /* freed with the old configuration */
+    ck_assert_ptr_null(cg);
+    /* the same values: nothing moves */
+    char *u2 = strdup("nobody"), *g2 = strdup("nogroup");
+    char *before = u2;
+    st_priv_keep_user(&nu, &ng, &u2, &g2);
+    ck_assert_ptr_eq(u2, before);
+    free(cu), free(cg), free(nu), free(ng), free(u2), free(g2);
+}
+END_TEST
+
 START_TEST(drop_as_root)
 {
     if (geteuid() != 0 || !getpwnam("nobody") || !getgrnam("nogroup")) {
@@ -216,6 +235,7 @@ static Suite *priv_suite(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, resolve_names_and_ids);
     tcase_add_test(tc, resolve_refusals);
+    tcase_add_test(tc, keep_user_on_reload);
     tcase_add_test(tc, drop_as_root);
     suite_add_tcase(s, tc);
     return s;
