@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "gw_conn.h"
+#include "gw_dgram_int.h"
 #include "gw_flow.h"
 #include "gw_server.h"
 #include "st_addr.h"
@@ -20,21 +21,15 @@
 #include "st_varint.h"
 
 #define CAP_MAX (ST_MASQUE_UDP_MAX + 32) /* largest capsule we take from a stream */
-#define PKT_MAX 65535
 
-#define NV(n, v)                                                                                   \
-    {                                                                                              \
-        (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NO_COPY_NAME     \
-    }
+uint8_t gw_dgram_scratch[GW_DGRAM_PKT_MAX];
 
-static uint8_t scratch[PKT_MAX];
-
-static const char *ip4(const uint8_t *a, char *buf)
+const char *gw_dgram_ip4(const uint8_t *a, char *buf)
 {
     return inet_ntop(AF_INET, a, buf, INET_ADDRSTRLEN);
 }
 
-static uint64_t idle_ms(const struct gw_dgram *d)
+uint64_t gw_dgram_idle_ms(const struct gw_dgram *d)
 {
     const struct gw_config *cfg = &d->gw->cfg;
     if (d->icmp)
@@ -55,7 +50,7 @@ static bool stream_open(const struct gw_dgram *d)
     return !d->closed && d->f->conn && !d->f->stream_closed;
 }
 
-static void reset(struct gw_dgram *d, uint32_t code)
+void gw_dgram_reset(struct gw_dgram *d, uint32_t code)
 {
     if (!stream_open(d))
         return;
@@ -77,10 +72,10 @@ static void on_timer(struct st_timer *t)
 {
     struct gw_dgram *d = t->data;
     if (d->ended) { /* the peer did not close in time */
-        reset(d, NGHTTP2_CANCEL);
+        gw_dgram_reset(d, NGHTTP2_CANCEL);
         return;
     }
-    uint64_t now = st_loop_now(&d->gw->loop), idle = idle_ms(d);
+    uint64_t now = st_loop_now(&d->gw->loop), idle = gw_dgram_idle_ms(d);
     if (now - d->last < idle) {
         st_timer_start(&d->timer, idle - (now - d->last));
         return;
@@ -91,7 +86,7 @@ static void on_timer(struct st_timer *t)
     end(d);
 }
 
-static struct gw_dgram *dgram_new(struct gw_flow *f, bool icmp, bool reach)
+struct gw_dgram *gw_dgram_new(struct gw_flow *f, bool icmp, bool reach)
 {
     struct gw_dgram *d = calloc(1, sizeof(*d));
     if (!d)
@@ -132,12 +127,12 @@ static bool may_queue(const struct gw_dgram *d, size_t n)
 /* Queues one capsule of `type` carrying p[0..n), or the pbuf chain pb when p is NULL,
  * after a context id 0 for DATAGRAM; false (dropped and counted) when the queue has no
  * room. */
-static bool queue_typed(struct gw_dgram *d, uint64_t type, struct pbuf *pb, const uint8_t *p,
-                        size_t n)
+bool gw_dgram_queue_typed(struct gw_dgram *d, uint64_t type, struct pbuf *pb, const uint8_t *p,
+                          size_t n)
 {
-    static uint8_t cap[PKT_MAX + 24];
+    static uint8_t cap[GW_DGRAM_PKT_MAX + 24];
     bool ctx = type == ST_CAP_DATAGRAM;
-    int h = n <= PKT_MAX ? st_capsule_encode_header(cap, 16, type, n + ctx) : -1;
+    int h = n <= GW_DGRAM_PKT_MAX ? st_capsule_encode_header(cap, 16, type, n + ctx) : -1;
     if (h < 0 || d->ended || !stream_open(d) || !may_queue(d, (size_t)h + ctx + n)) {
         st_debug("%s flow %s -> %s: %zu bytes dropped (%s)", d->icmp ? "icmp" : "udp", d->f->client,
                  d->f->authority, n, d->ended || !stream_open(d) ? "flow ending" : "queue full");
@@ -164,18 +159,18 @@ static bool queue_typed(struct gw_dgram *d, uint64_t type, struct pbuf *pb, cons
 }
 
 /* Queues one DATAGRAM capsule (context id 0): see queue_typed. */
-static bool queue_capsule(struct gw_dgram *d, struct pbuf *pb, const uint8_t *p, size_t n)
+bool gw_dgram_queue_capsule(struct gw_dgram *d, struct pbuf *pb, const uint8_t *p, size_t n)
 {
-    return queue_typed(d, ST_CAP_DATAGRAM, pb, p, n);
+    return gw_dgram_queue_typed(d, ST_CAP_DATAGRAM, pb, p, n);
 }
 
-static void on_udp_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr,
-                        u16_t port)
+void gw_dgram_udp_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr,
+                       u16_t port)
 {
     (void)pcb;
     (void)addr;
     (void)port;
-    queue_capsule(arg, p, NULL, p->tot_len);
+    gw_dgram_queue_capsule(arg, p, NULL, p->tot_len);
     pbuf_free(p);
 }
 
@@ -225,15 +220,15 @@ static bool icmp_allowed(const struct gw_dgram *d, const struct st_ipv4_info *ip
 static void send_icmp(struct gw_dgram *d, const uint8_t *p, size_t n)
 {
     struct st_ipv4_info ip;
-    memcpy(scratch, p, n);
-    if (st_ipv4_parse(scratch, n, &ip) < 0 || !icmp_allowed(d, &ip))
+    memcpy(gw_dgram_scratch, p, n);
+    if (st_ipv4_parse(gw_dgram_scratch, n, &ip) < 0 || !icmp_allowed(d, &ip))
         goto drop;
     if (!d->reach) {
         memcpy(d->client, ip.src, 4); /* replies go back to the address the client used */
-        st_ipv4_set_src(scratch, d->local);
+        st_ipv4_set_src(gw_dgram_scratch, d->local);
     }
     /* The tunnel is one hop: TTLs were decremented where packets entered it. */
-    if (ns_netif_send(&d->gw->nif, scratch, ip.total) < 0)
+    if (ns_netif_send(&d->gw->nif, gw_dgram_scratch, ip.total) < 0)
         goto drop;
     d->gw->dgram.tx++;
     return;
@@ -245,8 +240,8 @@ drop:
  * client's own address, in the header and in the quoted packet (quote). The bastion's
  * kernel reports from its TUN address, which means nothing (and is a martian) at the
  * client's side: such an error is reported from the target instead. */
-static void readdress_error(struct gw_server *gw, uint8_t *pkt, const struct st_ipv4_info *ip,
-                            uint8_t *quote, const uint8_t *client, const uint8_t *target)
+void gw_dgram_readdress_error(struct gw_server *gw, uint8_t *pkt, const struct st_ipv4_info *ip,
+                              uint8_t *quote, const uint8_t *client, const uint8_t *target)
 {
     st_ipv4_set_dst(pkt, client);
     if (st_cidr_contains(&gw->cfg.virtual_pool, AF_INET, ip->src))
@@ -262,8 +257,8 @@ static void relay_udp_error(struct gw_dgram *d, const uint8_t *p, size_t n)
 {
     struct st_ipv4_info ip, in;
     uint8_t type, code;
-    memcpy(scratch, p, n);
-    if (st_ipv4_parse(scratch, n, &ip) < 0 || ip.hlen != 20 ||
+    memcpy(gw_dgram_scratch, p, n);
+    if (st_ipv4_parse(gw_dgram_scratch, n, &ip) < 0 || ip.hlen != 20 ||
         st_icmp_error_parse(&ip, &in, &type, &code) < 0 || in.proto != 17 || in.l4_len < 4 ||
         memcmp(in.dst, d->target, 4) != 0 || (in.l4[2] << 8 | in.l4[3]) != d->tport) {
         d->gw->dgram.drops++;
@@ -272,8 +267,9 @@ static void relay_udp_error(struct gw_dgram *d, const uint8_t *p, size_t n)
     uint8_t *udp = (uint8_t *)in.l4;
     udp[0] = (uint8_t)(d->cport >> 8);
     udp[1] = (uint8_t)d->cport;
-    readdress_error(d->gw, scratch, &ip, scratch + ip.hlen + 8, d->client, d->target);
-    if (ns_netif_send(&d->gw->nif, scratch, ip.total) < 0)
+    gw_dgram_readdress_error(d->gw, gw_dgram_scratch, &ip, gw_dgram_scratch + ip.hlen + 8,
+                             d->client, d->target);
+    if (ns_netif_send(&d->gw->nif, gw_dgram_scratch, ip.total) < 0)
         d->gw->dgram.drops++;
     else
         d->gw->dgram.tx++;
@@ -281,7 +277,7 @@ static void relay_udp_error(struct gw_dgram *d, const uint8_t *p, size_t n)
 
 static int handle_capsule(struct gw_dgram *d, const struct st_capsule *cap)
 {
-    if (cap->type == ST_CAP_ICMP_ERROR && d->reach && !d->icmp && cap->len <= PKT_MAX) {
+    if (cap->type == ST_CAP_ICMP_ERROR && d->reach && !d->icmp && cap->len <= GW_DGRAM_PKT_MAX) {
         relay_udp_error(d, cap->value, cap->len);
         return 0;
     }
@@ -434,7 +430,7 @@ int gw_dgram_on_data(struct gw_dgram *d, const uint8_t *p, size_t n)
                 f->client, f->authority, rv == -EMSGSIZE ? "oversized" : "malformed");
         d->gw->dgram.drops++;
         drop_in(d);
-        reset(d, NGHTTP2_PROTOCOL_ERROR);
+        gw_dgram_reset(d, NGHTTP2_PROTOCOL_ERROR);
     }
     return 0;
 }
@@ -455,7 +451,7 @@ static void close_pcb(struct gw_dgram *d)
 
 /* Counts d against the caps: per user (expose flows: the client's virtual IP stands for
  * the user's address) and per destination host. NULL, or why it is refused. */
-static const char *quota_take(struct gw_dgram *d, bool per_client)
+const char *gw_dgram_quota_take(struct gw_dgram *d, bool per_client)
 {
     struct gw_server *gw = d->gw;
     if (per_client) {
@@ -560,8 +556,8 @@ static bool tuple_taken(const uint8_t *local, uint16_t lport, const uint8_t *rem
     return false;
 }
 
-static int open_pcb(struct gw_dgram *d, const uint8_t *local, uint16_t lport, const uint8_t *remote,
-                    uint16_t rport)
+int gw_dgram_open_pcb(struct gw_dgram *d, const uint8_t *local, uint16_t lport,
+                      const uint8_t *remote, uint16_t rport)
 {
     ip_addr_t l, r;
     memcpy(&l, local, 4);
@@ -577,7 +573,7 @@ static int open_pcb(struct gw_dgram *d, const uint8_t *local, uint16_t lport, co
         close_pcb(d);
         return -EADDRINUSE;
     }
-    udp_recv(d->pcb, on_udp_recv, d);
+    udp_recv(d->pcb, gw_dgram_udp_recv, d);
     return 0;
 }
 
@@ -602,7 +598,7 @@ void gw_dgram_start(struct gw_flow *f, const char *path)
     bool icmp = strcmp(f->protocol, "connect-ip") == 0;
     const struct gw_dgram_stats *st = &f->gw->dgram;
     struct gw_dgram *d =
-        st->udp_live + st->icmp_live < GW_DGRAM_MAX_FLOWS ? dgram_new(f, icmp, false) : NULL;
+        st->udp_live + st->icmp_live < GW_DGRAM_MAX_FLOWS ? gw_dgram_new(f, icmp, false) : NULL;
     if (!d) {
         gw_flow_respond(f, 503, "subtunnel; error=proxy_internal_error");
         return;
@@ -614,7 +610,7 @@ void gw_dgram_start(struct gw_flow *f, const char *path)
         return;
     }
     char t[INET_ADDRSTRLEN];
-    snprintf(f->authority, sizeof(f->authority), "%s:%u", ip4(d->target, t), d->tport);
+    snprintf(f->authority, sizeof(f->authority), "%s:%u", gw_dgram_ip4(d->target, t), d->tport);
     const char *why = gw_flow_policy_refusal(f->gw, d->target);
     if (why) {
         st_info("%s flow %s -> %s: refused: %s", icmp ? "icmp" : "udp", f->client, f->authority,
@@ -630,7 +626,7 @@ void gw_dgram_start(struct gw_flow *f, const char *path)
     }
     memcpy(d->local, &f->vip.s_addr, 4);
     memcpy(d->client, d->local, 4);
-    if ((why = quota_take(d, true))) {
+    if ((why = gw_dgram_quota_take(d, true))) {
         d->gw->dgram.refused++;
         st_info("%s flow %s -> %s: refused: %s", icmp ? "icmp" : "udp", f->client, f->authority,
                 why);
@@ -638,267 +634,13 @@ void gw_dgram_start(struct gw_flow *f, const char *path)
                         "subtunnel; error=connection_limit_reached; details=\"datagram flows\"");
         return;
     }
-    if (!icmp && open_pcb(d, d->local, d->cport, d->target, d->tport) < 0) {
+    if (!icmp && gw_dgram_open_pcb(d, d->local, d->cport, d->target, d->tport) < 0) {
         gw_flow_respond(f, 503, "subtunnel; error=proxy_internal_error; details=\"no local port\"");
         return;
     }
     f->connected = true;
-    st_timer_start(&d->timer, idle_ms(d));
+    st_timer_start(&d->timer, gw_dgram_idle_ms(d));
     gw_flow_respond(f, 200, NULL);
     st_debug("%s flow %s -> %s: open from %s", icmp ? "icmp" : "udp", f->client, f->authority,
-             ip4(d->local, t));
-}
-
-/* ---------------------------------------------------------------- reach */
-
-/* Tells the sender its packet cannot be delivered (ICMP destination unreachable, from
- * the destination's address, as a firewall rejecting it would). */
-static void unreachable(struct gw_server *gw, const uint8_t *pkt, size_t len, uint8_t code)
-{
-    struct st_ipv4_info ip;
-    uint8_t out[576];
-    if (st_ipv4_parse(pkt, len, &ip) < 0)
-        return;
-    int n = st_icmp_unreach(out, sizeof(out), pkt, len, ip.dst, 3, code, 64);
-    if (n > 0)
-        ns_netif_send(&gw->nif, out, (size_t)n);
-}
-
-/* A packet entering the tunnel with TTL 1 dies here: ICMP time exceeded from lwIP's own
- * address (a neighbour on the TUN, so the bastion accepts it), as a router would. */
-static bool expired(struct gw_server *gw, const uint8_t *pkt, size_t len)
-{
-    if (pkt[8] > 1)
-        return false;
-    uint8_t out[ST_ICMP_ERROR_MAX];
-    int n = st_icmp_unreach(out, sizeof(out), pkt, len, (const uint8_t *)&gw->stack_addr.s_addr, 11,
-                            0, 64);
-    if (n > 0)
-        ns_netif_send(&gw->nif, out, (size_t)n);
-    gw->dgram.drops++;
-    return true;
-}
-
-static int submit(struct gw_conn *c, struct gw_dgram *d)
-{
-    struct gw_flow *f = d->f;
-    char path[160];
-    int rv = d->icmp ? st_masque_ip_path(path, sizeof(path), AF_INET, d->target, 1)
-                     : st_masque_udp_path(path, sizeof(path), AF_INET, d->target, d->tport);
-    if (rv < 0)
-        return rv;
-    nghttp2_nv nva[] = {NV(":method", "CONNECT"),
-                        NV(":protocol", d->icmp ? "connect-ip" : "connect-udp"),
-                        NV(":scheme", "https"),
-                        NV(":authority", d->gw->cfg.edge_name),
-                        NV(":path", path),
-                        NV("capsule-protocol", "?1"),
-                        NV("subtunnel-client", f->client)};
-    int32_t sid = gw_flow_submit(c, f, nva, sizeof(nva) / sizeof(nva[0]));
-    return sid < 0 ? -EIO : 0;
-}
-
-/* A new reach flow for pkt[0..len) (a whole IPv4 packet) from client:cport to
- * target:tport. NULL when refused (the sender got an ICMP error). */
-static struct gw_dgram *reach_open(struct gw_server *gw, bool icmp, const uint8_t *pkt, size_t len,
-                                   const uint8_t *client, uint16_t cport, const uint8_t *target,
-                                   uint16_t tport)
-{
-    char c_txt[INET_ADDRSTRLEN], t_txt[INET_ADDRSTRLEN];
-    if (gw->dgram.udp_live + gw->dgram.icmp_live >= GW_DGRAM_MAX_FLOWS) {
-        gw->dgram.refused++;
-        unreachable(gw, pkt, len, 1);
-        return NULL;
-    }
-    struct gw_conn *c = gw_conn_pick_reach(gw);
-    struct gw_flow *f = c ? gw_flow_new(c, 0) : NULL;
-    struct gw_dgram *d = f ? dgram_new(f, icmp, true) : NULL;
-    if (!d) {
-        st_info("reach: %s %s -> %s: %s", icmp ? "icmp" : "udp", ip4(client, c_txt),
-                ip4(target, t_txt), c ? "out of memory" : "no reach connection up");
-        if (f)
-            gw_flow_on_conn_lost(f);
-        gw->dgram.refused++;
-        unreachable(gw, pkt, len, 1);
-        return NULL;
-    }
-    f->inbound = f->started = true;
-    memcpy(d->client, client, 4);
-    memcpy(d->target, target, 4);
-    d->cport = cport;
-    d->tport = tport;
-    snprintf(f->authority, sizeof(f->authority), "%s:%u", ip4(target, t_txt), tport);
-    snprintf(f->client, sizeof(f->client), "%s:%u", ip4(client, c_txt), cport);
-    /* what an ICMP error quotes at most; the copy's length field says what was kept */
-    d->first_len = len < ST_ICMP_ERROR_MAX ? len : ST_ICMP_ERROR_MAX;
-    if ((d->first = malloc(d->first_len))) {
-        memcpy(d->first, pkt, d->first_len);
-        d->first[2] = (uint8_t)(d->first_len >> 8);
-        d->first[3] = (uint8_t)d->first_len;
-        st_ipv4_fix_csum(d->first);
-    }
-    const char *why = quota_take(d, false);
-    if (!why && ((!icmp && open_pcb(d, target, tport, client, cport) < 0) || submit(c, d) < 0))
-        why = "cannot open a stream";
-    if (why) {
-        st_info("reach: %s %s -> %s: %s", icmp ? "icmp" : "udp", f->client, f->authority, why);
-        gw->dgram.refused++;
-        unreachable(gw, pkt, len, 1);
-        gw_dgram_on_close(d);
-        gw_flow_on_conn_lost(f);
-        return NULL;
-    }
-    st_timer_start(&d->timer, idle_ms(d));
-    st_debug("reach: %s %s -> %s: stream %d", icmp ? "icmp" : "udp", f->client, f->authority,
-             f->sid);
-    return d;
-}
-
-void gw_dgram_on_response(struct gw_dgram *d, int status)
-{
-    if (status >= 200 && status < 300) {
-        free(d->first);
-        d->first = NULL;
-        return;
-    }
-    st_info("reach: %s %s -> %s: refused by the edge (%d)", d->icmp ? "icmp" : "udp", d->f->client,
-            d->f->authority, status);
-    d->gw->dgram.refused++;
-    if (d->first)
-        unreachable(d->gw, d->first, d->first_len, status == 403 ? 13 : 1);
-    reset(d, NGHTTP2_CANCEL);
-}
-
-/* The any-port pcb: the first datagram of a 5-tuple. Later ones match the flow's own pcb
- * (bound to the target, connected to the client) in lwIP. */
-static void on_catch(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr,
-                     u16_t port)
-{
-    (void)pcb;
-    struct gw_server *gw = arg;
-    const struct ip_hdr *iph = ip4_current_header();
-    size_t hlen = (size_t)IPH_HL_BYTES(iph);
-    uint8_t target[4], client[4];
-    memcpy(target, &ip4_current_dest_addr()->addr, 4);
-    memcpy(client, &ip_2_ip4(addr)->addr, 4);
-    if (!gw->cfg.reach || !gw_reach_covers(gw, target) || gw->drain.draining ||
-        pbuf_add_header(p, 8) != 0 || hlen + p->tot_len > PKT_MAX) {
-        pbuf_free(p);
-        return;
-    }
-    /* the whole packet: an ICMP error needs its start, the flow its payload */
-    memcpy(scratch, iph, hlen);
-    pbuf_copy_partial(p, scratch + hlen, p->tot_len, 0);
-    size_t len = hlen + p->tot_len;
-    uint16_t tport = (uint16_t)(scratch[hlen + 2] << 8 | scratch[hlen + 3]);
-    pbuf_free(p);
-    if (expired(gw, scratch, len))
-        return;
-    struct gw_dgram *d = reach_open(gw, false, scratch, len, client, port, target, tport);
-    if (d)
-        queue_capsule(d, NULL, scratch + hlen + 8, len - hlen - 8);
-}
-
-int gw_dgram_reach_init(struct gw_server *gw)
-{
-    struct udp_pcb *pcb = udp_new();
-    if (!pcb)
-        return -ENOMEM;
-    ip_set_option(pcb, SOF_ANYPORT | SOF_REUSEADDR);
-    if (udp_bind(pcb, IP4_ADDR_ANY, 0) != ERR_OK) {
-        udp_remove(pcb);
-        return -ENOMEM;
-    }
-    udp_recv(pcb, on_catch, gw);
-    gw->udp_catch = pcb;
-    return 0;
-}
-
-/* ---------------------------------------------------------------- ICMP hook */
-
-static struct gw_dgram *find_icmp(struct gw_server *gw, bool reach, const uint8_t *a,
-                                  const uint8_t *target)
-{
-    for (struct gw_dgram *d = gw->icmp_flows; d; d = d->next)
-        if (d->reach == reach && !d->ended && memcmp(reach ? d->client : d->local, a, 4) == 0 &&
-            memcmp(d->target, target, 4) == 0)
-            return d;
-    return NULL;
-}
-
-/* An echo reply or ICMP error for an expose flow: back to the client's own address. */
-static int to_client(struct gw_server *gw, uint8_t *pkt, const struct st_ipv4_info *ip,
-                     const uint8_t *local, const uint8_t *target, uint8_t *inner)
-{
-    struct gw_dgram *d = find_icmp(gw, false, local, target);
-    if (!d)
-        return 0;
-    if (st_ipv4_dec_ttl(pkt) < 0) {
-        gw->dgram.drops++;
-        return 1;
-    }
-    if (inner)
-        readdress_error(gw, pkt, ip, inner, d->client, target);
-    else
-        st_ipv4_set_dst(pkt, d->client);
-    queue_capsule(d, NULL, pkt, ip->total);
-    return 1;
-}
-
-/* Expose: an ICMP error quoting a datagram one of our UDP flows sent goes back on its
- * stream as an ST_CAP_ICMP_ERROR capsule (the reach gateway rewrites and delivers it). */
-static int udp_error(const uint8_t *pkt, const struct st_ipv4_info *ip,
-                     const struct st_ipv4_info *in)
-{
-    uint16_t sport = (uint16_t)(in->l4[0] << 8 | in->l4[1]);
-    uint16_t dport = (uint16_t)(in->l4[2] << 8 | in->l4[3]);
-    uint32_t src, dst;
-    memcpy(&src, in->src, 4);
-    memcpy(&dst, in->dst, 4);
-    for (struct udp_pcb *p = udp_pcbs; p; p = p->next) {
-        if (p->recv != on_udp_recv || p->local_port != sport || p->remote_port != dport ||
-            ip_2_ip4(&p->local_ip)->addr != src || ip_2_ip4(&p->remote_ip)->addr != dst)
-            continue;
-        struct gw_dgram *d = p->recv_arg;
-        if (d->reach)
-            return 0;
-        queue_typed(d, ST_CAP_ICMP_ERROR, NULL, pkt, ip->total);
-        return 1;
-    }
-    return 0;
-}
-
-int gw_dgram_icmp_hook(void *arg, uint8_t *pkt, size_t len)
-{
-    struct gw_server *gw = arg;
-    struct st_ipv4_info ip, in;
-    struct st_icmp_echo e;
-    uint8_t type, code;
-    if (st_ipv4_parse(pkt, len, &ip) < 0)
-        return 0;
-    if (st_icmp_echo_parse(&ip, &e) == 0) {
-        if (e.type == 0)
-            return to_client(gw, pkt, &ip, ip.dst, ip.src, NULL);
-        if (!gw->cfg.reach || !gw_reach_covers(gw, ip.dst) || gw->drain.draining)
-            return 0;        /* lwIP answers pings to its own and pool addresses */
-        if (ip.hlen != 20) { /* no IP options into the tunnel */
-            gw->dgram.drops++;
-            return 1;
-        }
-        if (expired(gw, pkt, ip.total))
-            return 1;
-        struct gw_dgram *d = find_icmp(gw, true, ip.src, ip.dst);
-        if (!d && !(d = reach_open(gw, true, pkt, ip.total, ip.src, 0, ip.dst, 0)))
-            return 1;
-        st_ipv4_dec_ttl(pkt);
-        queue_capsule(d, NULL, pkt, ip.total);
-        return 1;
-    }
-    if (st_icmp_error_parse(&ip, &in, &type, &code) < 0)
-        return 0;
-    if (in.proto == 1)
-        return to_client(gw, pkt, &ip, in.src, in.dst, (uint8_t *)ip.l4 + 8);
-    if (in.proto == 17 && in.l4_len >= 4)
-        return udp_error(pkt, &ip, &in);
-    return 0;
+             gw_dgram_ip4(d->local, t));
 }
