@@ -129,7 +129,7 @@ START_TEST(test_registration_causes)
     ck_assert_int_eq(st_reg_reason_of("invalid token"), ST_REG_INVALID_TOKEN);
     ck_assert_int_eq(st_reg_reason_of("malformed REGISTER"), ST_REG_MALFORMED);
     ck_assert_int_eq(st_reg_reason_of("already registered"), ST_REG_ALREADY);
-    ck_assert_int_eq(st_reg_reason_of("route 10.9.0.0/16 is not allowed for this tunnel"),
+    ck_assert_int_eq(st_reg_reason_of("route 198.18.9.0/24 is not allowed for this tunnel"),
                      ST_REG_ROUTE_NOT_ALLOWED);
     ck_assert_int_eq(st_reg_reason_of("route 198.51.100.0/24 is owned by another tunnel"),
                      ST_REG_ROUTE_OWNED);
