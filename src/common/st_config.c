@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <yaml.h>
 
@@ -642,6 +643,116 @@ int st_cfg_readable_file(struct st_cfg *cfg, const struct st_cfg_node *node, con
         return st_cfg_fail(cfg, node->line, "'%s': '%s' is not a regular file", what(node), path);
     *out = path;
     return 0;
+}
+
+void st_cfg_strlist_free(char **list)
+{
+    for (size_t i = 0; list && list[i]; i++)
+        free(list[i]);
+    free(list);
+}
+
+static bool has_control(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return true;
+    return false;
+}
+
+int st_cfg_strlist(struct st_cfg *cfg, const struct st_cfg_node *node, size_t maxlen, char ***out,
+                   size_t *n)
+{
+    const struct st_cfg_node *const *items = &node;
+    size_t count = 1;
+    if (node->kind == ST_CFG_SEQ) {
+        items = (const struct st_cfg_node *const *)node->children;
+        count = node->n_children;
+    }
+    char **list = calloc(count + 1, sizeof(*list));
+    if (!list)
+        return -ENOMEM;
+    int rc = 0;
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        const struct st_cfg_node *e = items[i];
+        const char *s = NULL;
+        if ((rc = st_cfg_string(cfg, e, &s)) < 0)
+            break;
+        if (strlen(s) > maxlen || has_control(s))
+            rc = st_cfg_fail(cfg, e->line,
+                             "'%s': '%s' is over %zu bytes or holds control "
+                             "characters",
+                             what(e), s, maxlen);
+        for (size_t k = 0; rc == 0 && k < i; k++)
+            if (strcmp(list[k], s) == 0)
+                rc = st_cfg_fail(cfg, e->line, "'%s': '%s' is listed twice", what(e), s);
+        if (rc == 0 && !(list[i] = strdup(s)))
+            rc = -ENOMEM;
+    }
+    if (rc < 0) {
+        st_cfg_strlist_free(list);
+        return rc;
+    }
+    *out = list;
+    *n = count;
+    return 0;
+}
+
+/* "+HH:MM" / "-HH:MM" / "Z" (or "z") after the seconds: the offset east of UTC in seconds. */
+static int rfc3339_offset(const char *p, long *off)
+{
+    int hh, mm, used = 0;
+    if ((p[0] == 'Z' || p[0] == 'z') && p[1] == 0) {
+        *off = 0;
+        return 0;
+    }
+    if ((p[0] != '+' && p[0] != '-') || sscanf(p + 1, "%2d:%2d%n", &hh, &mm, &used) != 2 ||
+        used != 5 || p[6] != 0 || hh > 23 || mm > 59)
+        return -EINVAL;
+    *off = (p[0] == '-' ? -1 : 1) * (hh * 3600L + mm * 60L);
+    return 0;
+}
+
+static int rfc3339(const char *s, int64_t *out)
+{
+    struct tm tm = {0};
+    int used = 0;
+    if (sscanf(s, "%4d-%2d-%2d%*[Tt ]%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+               &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &used) != 6 ||
+        used != 19)
+        return -EINVAL;
+    if (tm.tm_year < 1970 || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
+        tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+        return -EINVAL;
+    const char *p = s + used;
+    if (*p == '.') {
+        size_t digits = strspn(p + 1, "0123456789");
+        if (digits == 0 || digits > 9)
+            return -EINVAL;
+        p += 1 + digits;
+    }
+    long off;
+    if (rfc3339_offset(p, &off) < 0)
+        return -EINVAL;
+    int mday = tm.tm_mday;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    time_t t = timegm(&tm);
+    if (t == (time_t)-1 || tm.tm_mday != mday) /* 2027-02-30 normalises to March */
+        return -EINVAL;
+    *out = (int64_t)t - off;
+    return 0;
+}
+
+int st_cfg_time(struct st_cfg *cfg, const struct st_cfg_node *node, int64_t *out)
+{
+    const char *s = NULL;
+    int rc = st_cfg_string(cfg, node, &s);
+    if (rc == 0 && rfc3339(s, out) < 0)
+        return st_cfg_fail(cfg, node->line,
+                           "'%s': '%s' is not an RFC 3339 time (like 2027-01-31T12:00:00Z)",
+                           what(node), s);
+    return rc;
 }
 
 int st_cfg_build(struct st_cfg *c, int rc, const char *name, void *out,

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum st_cfg_kind { ST_CFG_SCALAR, ST_CFG_MAP, ST_CFG_SEQ };
 
@@ -91,6 +92,16 @@ int st_cfg_listener(struct st_cfg *cfg, const struct st_cfg_node *node, struct s
  * starting with '-'; `group` only with `user`. *user / *group: new heap strings, or left
  * as they were when the key is absent. */
 int st_cfg_user(struct st_cfg *cfg, const struct st_cfg_node *root, char **user, char **group);
+/* A list of non-empty strings: a sequence of scalars, or one scalar (a list of one). Each at
+ * most maxlen bytes, no control characters, no duplicates. *out: a new NULL-terminated heap
+ * array of heap strings (free with st_cfg_strlist_free), *n its length. */
+int st_cfg_strlist(struct st_cfg *cfg, const struct st_cfg_node *node, size_t maxlen, char ***out,
+                   size_t *n);
+/* Frees what st_cfg_strlist returned; accepts NULL. */
+void st_cfg_strlist_free(char **list);
+/* RFC 3339 date-time ("2027-01-31T12:00:00Z", fractions and a "+02:00" offset allowed)
+ * into seconds since the epoch. */
+int st_cfg_time(struct st_cfg *cfg, const struct st_cfg_node *node, int64_t *out);
 /* Path of an existing readable regular file (relative paths: from the working directory). */
 int st_cfg_readable_file(struct st_cfg *cfg, const struct st_cfg_node *node, const char **out);
 

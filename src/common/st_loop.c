@@ -329,3 +329,10 @@ int st_loop_run(struct st_loop *loop)
     }
     return 0;
 }
+
+int64_t st_wall_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec;
+}

@@ -71,6 +71,9 @@ void st_loop_stop(struct st_loop *loop);
 bool st_loop_dispatching(const struct st_loop *loop);
 /* Monotonic milliseconds, refreshed every iteration. */
 uint64_t st_loop_now(struct st_loop *loop);
+/* Wall-clock seconds since the epoch (CLOCK_REALTIME): for expiry times from configs and
+ * tokens, never for timers. */
+int64_t st_wall_seconds(void);
 /* Blocks the signals in `set` and delivers them to cb through a signalfd. */
 int st_loop_signals(struct st_loop *loop, const sigset_t *set, st_signal_cb cb, void *data);
 

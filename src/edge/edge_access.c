@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <http_parser.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 
 #include "edge_ah2.h"
 #include "edge_ahead.h"
+#include "edge_auth.h"
 #include "edge_flow.h"
 #include "edge_server.h"
 #include "st_addr.h"
@@ -33,52 +33,6 @@ struct access_req {
     struct edge_ahead head;
     bool head_done, closing;
 };
-
-bool edge_access_known(const struct edge_config *cfg, const uint8_t cred[32])
-{
-    bool ok = false;
-    for (size_t i = 0; i < cfg->n_tokens; i++)
-        ok |= st_hash_equal(cred, cfg->tokens[i].sha256);
-    return ok;
-}
-
-static bool match_token(const struct edge_config *cfg, const char *tok, size_t len,
-                        uint8_t cred[32])
-{
-    uint8_t h[32];
-    st_sha256(tok, len, h);
-    if (!edge_access_known(cfg, h))
-        return false;
-    if (cred)
-        memcpy(cred, h, 32);
-    return true;
-}
-
-bool edge_access_authorized(const struct edge_config *cfg, const char *v, size_t len,
-                            uint8_t cred[32])
-{
-    while (len && (*v == ' ' || *v == '\t'))
-        v++, len--;
-    while (len && (v[len - 1] == ' ' || v[len - 1] == '\t'))
-        len--;
-    if (len > 7 && strncasecmp(v, "Bearer ", 7) == 0)
-        return match_token(cfg, v + 7, len - 7, cred);
-    if (len <= 6 || strncasecmp(v, "Basic ", 6) != 0 || len - 6 > 680)
-        return false;
-    unsigned char dec[512];
-    int n = EVP_DecodeBlock(dec, (const unsigned char *)v + 6, (int)(len - 6));
-    if (n < 0)
-        return false;
-    /* EVP_DecodeBlock counts '=' padding as zero bytes: trim them. */
-    for (size_t i = len; i > 6 && v[i - 1] == '='; i--)
-        n--;
-    if (n < 0)
-        return false;
-    unsigned char *colon = memchr(dec, ':', (size_t)n);
-    if (!colon)
-        return false;
-    return match_token(cfg, (const char *)colon + 1, (size_t)(dec + n - colon - 1), cred);
-}
 
 static void req_done(struct st_defer *d)
 {
@@ -162,11 +116,13 @@ static void handle_head(struct access_req *r, size_t head_len)
         reply_close(r, "405 Method Not Allowed", "allow: CONNECT\r\n");
         return;
     }
-    uint8_t cred[32];
-    if (!edge_access_authorized(&srv->cfg, r->head.auth, r->head.auth_len, cred)) {
+    struct edge_ident id;
+    const char *why = "missing";
+    if (edge_auth_header(&srv->cfg, r->head.auth, r->head.auth_len, st_wall_seconds(), &id, &why) <
+        0) {
         srv->auth_failures++;
         edge_refusal(srv, EDGE_REFUSE_AUTH, "access %s: CONNECT %s: proxy authentication %s",
-                     r->client, r->head.target, r->head.auth_len ? "failed" : "missing");
+                     r->client, r->head.target, why);
         reply_close(r, "407 Proxy Authentication Required",
                     "proxy-authenticate: Basic realm=\"subtunnel\"\r\n");
         return;
@@ -179,8 +135,8 @@ static void handle_head(struct access_req *r, size_t head_len)
     }
     int fd = r->io.fd;
     req_close(r, false);
-    edge_listen_authed(srv, fd); /* a valid access token */
-    edge_flow_start(srv, fd, masque, r->head.target, r->client, cred, r->buf + head_len,
+    edge_listen_authed(srv, fd); /* a valid credential */
+    edge_flow_start(srv, fd, masque, r->head.target, r->client, &id, r->buf + head_len,
                     r->len - head_len);
 }
 

@@ -23,6 +23,8 @@ static const char *const top_keys[] = {
     "key",
     "tunnels",
     "access-tokens",
+    "users",
+    "access-policy",
     "grace-period",
     "heartbeat-interval",
     "heartbeat-count",
@@ -47,7 +49,6 @@ static const char *const top_keys[] = {
 };
 static const char *const tunnel_keys[] = {"id",        "secret-sha256", "routes",
                                           "hostnames", "may-reach",     NULL};
-static const char *const token_keys[] = {"name", "sha256", NULL};
 static const char *const cert_keys[] = {"cert", "key", NULL};
 
 static int get_hash(struct st_cfg *c, const struct st_cfg_node *n, uint8_t out[32])
@@ -58,6 +59,44 @@ static int get_hash(struct st_cfg *c, const struct st_cfg_node *n, uint8_t out[3
     if (rc == 0 && st_hex_decode32(s, out) < 0)
         return st_cfg_fail(c, n->line, "'%s' must be 64 hex digits (a SHA-256)", n->path);
     return rc;
+}
+
+/* secret-sha256: one hash, or a list of one or two (old and new while rotating). */
+static int get_secrets(struct st_cfg *c, const struct st_cfg_node *v, struct edge_tunnel_conf *t)
+{
+    if (v->kind != ST_CFG_SEQ)
+        return t->n_secrets = 1, get_hash(c, v, t->secret_sha256[0]);
+    if (v->n_children < 1 || v->n_children > EDGE_TUNNEL_SECRETS)
+        return st_cfg_fail(c, v->line, "'%s' lists one or two hashes (two while rotating)",
+                           v->path);
+    for (size_t i = 0; i < v->n_children; i++) {
+        int rc = get_hash(c, v->children[i], t->secret_sha256[i]);
+        if (rc < 0)
+            return rc;
+        if (i && st_hash_equal(t->secret_sha256[0], t->secret_sha256[1]))
+            return st_cfg_fail(c, v->children[i]->line, "'%s' lists the same hash twice", v->path);
+        t->n_secrets++;
+    }
+    return 0;
+}
+
+bool edge_tunnel_has_secret(const struct edge_tunnel_conf *t, const uint8_t h[32])
+{
+    bool ok = false;
+    for (size_t i = 0; i < t->n_secrets; i++)
+        ok |= st_hash_equal(h, t->secret_sha256[i]);
+    return ok;
+}
+
+bool edge_tunnel_secret_ok(const struct edge_tunnel_conf *t, const char *secret, uint8_t used[32])
+{
+    uint8_t h[32];
+    st_sha256(secret, strlen(secret), h);
+    if (!edge_tunnel_has_secret(t, h))
+        return false;
+    if (used)
+        memcpy(used, h, 32);
+    return true;
 }
 
 static int get_routes(struct st_cfg *c, const struct st_cfg_node *n, struct edge_tunnel_conf *t)
@@ -167,8 +206,7 @@ static int get_tunnel(struct st_cfg *c, const struct st_cfg_node *n, struct edge
     if (!st_token_id_valid(t->id))
         return st_cfg_fail(c, v->line, "'%s': tunnel id '%s' must be 1-63 of [A-Za-z0-9_.-]",
                            v->path, t->id);
-    if ((rc = st_cfg_require(c, n, "secret-sha256", &v)) < 0 ||
-        (rc = get_hash(c, v, t->secret_sha256)) < 0)
+    if ((rc = st_cfg_require(c, n, "secret-sha256", &v)) < 0 || (rc = get_secrets(c, v, t)) < 0)
         return rc;
     if ((rc = st_cfg_require(c, n, "routes", &v)) < 0 || (rc = get_routes(c, v, t)) < 0)
         return rc;
@@ -237,43 +275,6 @@ static int get_tunnels(struct st_cfg *c, const struct st_cfg_node *n, struct edg
             return rc;
     }
     return check_may_reach(c, n, cfg);
-}
-
-static int get_token(struct st_cfg *c, const struct st_cfg_node *n, struct edge_config *cfg,
-                     size_t k)
-{
-    struct edge_access_token *t = &cfg->tokens[k];
-    const struct st_cfg_node *v;
-    int rc;
-
-    if ((rc = st_cfg_map(c, n)) < 0 || (rc = st_cfg_check_keys(c, n, token_keys)) < 0)
-        return rc;
-    if ((rc = st_cfg_require(c, n, "name", &v)) < 0 || (rc = st_cfg_strdup(c, v, &t->name)) < 0)
-        return rc;
-    for (size_t i = 0; i < k; i++)
-        if (strcmp(cfg->tokens[i].name, t->name) == 0)
-            return st_cfg_fail(c, v->line, "duplicate access token name '%s'", t->name);
-    if ((rc = st_cfg_require(c, n, "sha256", &v)) < 0)
-        return rc;
-    return get_hash(c, v, t->sha256);
-}
-
-static int get_tokens(struct st_cfg *c, const struct st_cfg_node *n, struct edge_config *cfg)
-{
-    int rc = st_cfg_seq(c, n, 1);
-
-    if (rc < 0)
-        return rc;
-    cfg->tokens = calloc(n->n_children, sizeof(*cfg->tokens));
-    if (!cfg->tokens)
-        return -ENOMEM;
-    for (size_t i = 0; i < n->n_children; i++) {
-        cfg->n_tokens++;
-        rc = get_token(c, n->children[i], cfg, i);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
 }
 
 static int set_defaults(struct edge_config *cfg)
@@ -468,6 +469,23 @@ static int get_caps(struct st_cfg *c, const struct st_cfg_node *root, struct edg
     return 0;
 }
 
+/* users, access-tokens (users without groups) and access-policy. */
+static int get_access(struct st_cfg *c, const struct st_cfg_node *root, struct edge_config *cfg)
+{
+    int rc = edge_users_parse(c, st_cfg_get(root, "users"), st_cfg_get(root, "access-tokens"),
+                              &cfg->users);
+    if (rc < 0)
+        return rc;
+    char **ids = calloc(cfg->n_tunnels + 1, sizeof(*ids));
+    if (!ids)
+        return -ENOMEM;
+    for (size_t i = 0; i < cfg->n_tunnels; i++)
+        ids[i] = cfg->tunnels[i].id;
+    rc = edge_policy_parse(c, st_cfg_get(root, "access-policy"), ids, cfg->n_tunnels, &cfg->policy);
+    free(ids);
+    return rc;
+}
+
 static int from_tree(struct st_cfg *c, struct edge_config *cfg)
 {
     const struct st_cfg_node *root = c->root, *v;
@@ -503,9 +521,7 @@ static int from_tree(struct st_cfg *c, struct edge_config *cfg)
         return rc;
     if ((rc = st_cfg_require(c, root, "tunnels", &v)) < 0 || (rc = get_tunnels(c, v, cfg)) < 0)
         return rc;
-    if ((rc = st_cfg_require(c, root, "access-tokens", &v)) < 0)
-        return rc;
-    return get_tokens(c, v, cfg);
+    return get_access(c, root, cfg);
 }
 
 /* Converts a parsed tree (rc from st_cfg_parse/load) into cfg; releases the tree. */
@@ -559,10 +575,9 @@ void edge_config_fini(struct edge_config *cfg)
         free(t->may_reach_ids);
         free(t->may_reach_cidrs);
     }
-    for (size_t i = 0; i < cfg->n_tokens; i++)
-        free(cfg->tokens[i].name);
     free(cfg->tunnels);
-    free(cfg->tokens);
+    edge_users_fini(&cfg->users);
+    edge_policy_fini(&cfg->policy);
     free(cfg->location);
     free(cfg->cert_file);
     free(cfg->key_file);

@@ -3,15 +3,20 @@
 
 /* subtunnel-edge configuration file (YAML); see docs/configuration.md. */
 
+#include "edge_policy.h"
+#include "edge_users.h"
 #include "st_addr.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#define EDGE_TUNNEL_SECRETS 2
+
 struct edge_tunnel_conf {
     char *id;
-    uint8_t secret_sha256[32];
+    uint8_t secret_sha256[EDGE_TUNNEL_SECRETS][32]; /* secret-sha256: one, or two while rotating */
+    size_t n_secrets;
     struct st_cidr *routes;
     size_t n_routes;
     char **hostnames; /* lower-cased */
@@ -20,11 +25,6 @@ struct edge_tunnel_conf {
     size_t n_may_reach_ids;
     struct st_cidr *may_reach_cidrs; /* may-reach: CIDRs (within any tunnel) it may reach */
     size_t n_may_reach_cidrs;
-};
-
-struct edge_access_token {
-    char *name;
-    uint8_t sha256[32];
 };
 
 struct edge_cert {
@@ -46,8 +46,8 @@ struct edge_config {
     size_t n_https_certs;
     struct edge_tunnel_conf *tunnels; /* tunnels: list, >=1, ids unique */
     size_t n_tunnels;
-    struct edge_access_token *tokens; /* access-tokens: list of {name, sha256}, >=1 */
-    size_t n_tokens;
+    struct edge_users users;   /* users: and access-tokens: (users without groups) */
+    struct edge_policy policy; /* access-policy: rules, first match wins, default deny */
     int grace_period_ms;       /* grace-period: seconds, default 30, 0..3600 */
     int heartbeat_interval_ms; /* heartbeat-interval: seconds, default 5, 1..300 */
     int heartbeat_count;       /* heartbeat-count: default 5, 1..100 */
@@ -71,6 +71,11 @@ struct edge_config {
     int tunnel_max_flows;           /* tunnel-max-flows: default 32768 */
     int user_max_flows;             /* user-max-flows: per access token, default 4096 */
 };
+
+/* True when secret's SHA-256 is one of t's secrets; that hash goes into used (when not NULL). */
+bool edge_tunnel_secret_ok(const struct edge_tunnel_conf *t, const char *secret, uint8_t used[32]);
+/* True when t lists the secret whose SHA-256 is h. */
+bool edge_tunnel_has_secret(const struct edge_tunnel_conf *t, const uint8_t h[32]);
 
 /* The edge's own descriptors beyond its accepted connections (listeners, epoll, timers,
  * signals, a config or certificate file being read on reload): RLIMIT_NOFILE should be at

@@ -13,6 +13,7 @@
 
 #include "edge_access.h"
 #include "edge_ah2.h"
+#include "edge_auth.h"
 #include "edge_registry.h"
 #include "edge_server.h"
 #include "edge_tconn.h"
@@ -25,11 +26,13 @@
 
 static void write_down(struct edge_flow *f);
 
-/* user-max-flows counts per access token: its SHA-256's first 16 bytes make the key. */
-static void user_key(uint8_t key[ST_QUOTA_KEY], const uint8_t cred[32])
+/* user-max-flows counts per user: the SHA-256 of its name makes the key. */
+static void user_key(uint8_t key[ST_QUOTA_KEY], const struct edge_ident *id)
 {
+    uint8_t h[32];
+    st_sha256(id->user, strlen(id->user), h);
     key[0] = 'u';
-    memcpy(key + 1, cred, ST_QUOTA_KEY - 1);
+    memcpy(key + 1, h, ST_QUOTA_KEY - 1);
 }
 
 /* The flow no longer counts against tunnel-max-flows and user-max-flows. */
@@ -40,7 +43,7 @@ static void uncount(struct edge_flow *f)
     f->tunnel = NULL;
     if (f->user_counted) {
         uint8_t key[ST_QUOTA_KEY];
-        user_key(key, f->cred);
+        user_key(key, &f->ident);
         st_quota_give(&f->srv->users, key);
         f->user_counted = false;
     }
@@ -334,16 +337,15 @@ static bool count_flow(struct edge_flow *f, struct edge_tunnel *t, const char *c
 {
     struct edge_server *srv = f->srv;
     const char *details = NULL;
-    if (f->has_cred) {
+    if (f->has_ident) {
         uint8_t key[ST_QUOTA_KEY];
-        user_key(key, f->cred);
+        user_key(key, &f->ident);
         int rv = st_quota_take(&srv->users, key, (uint32_t)srv->cfg.user_max_flows);
         if (rv == -EDQUOT) {
-            details = "too many flows open for this access token";
+            details = "too many flows open for this user";
             edge_refusal(srv, EDGE_REFUSE_LIMIT,
-                         "flow %s -> %s: refused: %u flows open for this access token "
-                         "(user-max-flows)",
-                         client, f->target, st_quota_count(&srv->users, key));
+                         "flow %s -> %s: refused: user %s has %u flows open (user-max-flows)",
+                         client, f->target, f->ident.user, st_quota_count(&srv->users, key));
         } else if (rv < 0) {
             details = "out of memory";
             st_warn("flow %s -> %s: refused: out of memory", client, f->target);
@@ -370,6 +372,36 @@ static bool count_flow(struct edge_flow *f, struct edge_tunnel *t, const char *c
     return true;
 }
 
+static unsigned flow_proto(const struct edge_flow *f)
+{
+    enum st_flow_kind k = flow_kind(f);
+    return k == ST_KIND_UDP ? EDGE_PROTO_UDP : k == ST_KIND_ICMP ? EDGE_PROTO_ICMP : EDGE_PROTO_TCP;
+}
+
+/* access-policy's verdict on the user's flow to addr:port in tunnel t (NULL: none announces
+ * it); a refusal is answered 403 like a destination no tunnel announces, so the answer
+ * reveals neither the rules nor the routes. */
+static bool permitted(struct edge_flow *f, struct edge_tunnel *t, int family, const uint8_t *addr,
+                      uint16_t port, const char *client)
+{
+    struct edge_request q = {.id = &f->ident,
+                             .tunnel = t ? t->id : NULL,
+                             .family = family,
+                             .addr = addr,
+                             .port = flow_proto(f) == EDGE_PROTO_ICMP ? 0 : port,
+                             .proto = flow_proto(f)};
+    bool ok = edge_policy_allows(&f->srv->cfg.policy, &q, &f->rule);
+    if (ok)
+        return true;
+    char rule[32] = "no rule matched (default deny)";
+    if (f->rule >= 0)
+        snprintf(rule, sizeof(rule), "access-policy rule %d", f->rule + 1);
+    edge_refusal(f->srv, EDGE_REFUSE_POLICY, "flow %s -> %s %s: user %s refused by %s", client,
+                 edge_proto_name(q.proto), f->target, f->ident.user, rule);
+    respond_error(f, 403, "subtunnel; error=destination_ip_prohibited");
+    return false;
+}
+
 /* Routes the flow to a tunnel connection and opens its stream, or answers an error. */
 static void route(struct edge_flow *f, const char *client)
 {
@@ -386,6 +418,8 @@ static void route(struct edge_flow *f, const char *client)
     }
     struct edge_tunnel *t;
     struct edge_tconn *c = edge_registry_pick(&srv->reg, family, addr, &t);
+    if (f->has_ident && !permitted(f, t, family, addr, port, client))
+        return;
     if (f->src_tunnel && t && !edge_registry_may_reach(f->src_tunnel, t, family, addr)) {
         edge_refusal(srv, EDGE_REFUSE_REQUEST, "flow %s -> %s: refused: tunnel %s may not reach it",
                      client, f->target, f->src_tunnel->id);
@@ -431,7 +465,7 @@ static void route(struct edge_flow *f, const char *client)
 static int masque_target(struct edge_flow *f);
 
 void edge_flow_start(struct edge_server *srv, int fd, const char *protocol, const char *target,
-                     const char *client, const uint8_t cred[32], const uint8_t *early,
+                     const char *client, const struct edge_ident *id, const uint8_t *early,
                      size_t early_len)
 {
     struct edge_flow *f = flow_alloc(srv);
@@ -441,8 +475,8 @@ void edge_flow_start(struct edge_server *srv, int fd, const char *protocol, cons
         return;
     }
     f->io.fd = fd;
-    f->has_cred = true;
-    memcpy(f->cred, cred, sizeof(f->cred));
+    f->has_ident = true;
+    f->ident = *id;
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     snprintf(f->target, sizeof(f->target), "%s", target);
@@ -486,7 +520,7 @@ static struct edge_tunnel *reach_tunnel(struct edge_server *srv, const uint8_t *
     if (st_token_split(tok, id, sizeof(id), secret, sizeof(secret)) < 0)
         return NULL;
     struct edge_tunnel *t = edge_registry_find(&srv->reg, id);
-    return t && st_secret_matches(secret, t->conf->secret_sha256) ? t : NULL;
+    return t && edge_tunnel_secret_ok(t->conf, secret, NULL) ? t : NULL;
 }
 
 void edge_flow_h2_header(struct edge_flow *f, const uint8_t *name, size_t nlen,
@@ -506,9 +540,10 @@ void edge_flow_h2_header(struct edge_flow *f, const uint8_t *name, size_t nlen,
         if (f->authorized) /* a reach gateway with a valid token */
             edge_ah2_authenticated(f->ah);
     } else if (nlen == 19 && memcmp(name, "proxy-authorization", 19) == 0) {
-        f->authorized = f->has_cred =
-            edge_access_authorized(&f->srv->cfg, (const char *)value, vlen, f->cred);
-        if (f->authorized) /* a user with a valid access token */
+        f->authorized = f->has_ident =
+            edge_auth_header(&f->srv->cfg, (const char *)value, vlen, st_wall_seconds(), &f->ident,
+                             &f->auth_why) == 0;
+        if (f->authorized) /* a user with a valid credential */
             edge_ah2_authenticated(f->ah);
     } else if (nlen == 16 && memcmp(name, "subtunnel-client", 16) == 0 && f->ah->reach)
         snprintf(f->client, sizeof(f->client), "%.*s", (int)vlen, (const char *)value);
@@ -565,8 +600,8 @@ void edge_flow_h2_request(struct edge_flow *f, const char *client)
     if (!f->authorized) {
         f->srv->auth_failures++;
         edge_refusal(f->srv, EDGE_REFUSE_AUTH,
-                     "access %s: CONNECT %s over HTTP/2: proxy authentication failed", client,
-                     f->target);
+                     "access %s: CONNECT %s over HTTP/2: proxy authentication %s", client,
+                     f->target, f->auth_why ? f->auth_why : "missing");
         respond_error(f, 407, "subtunnel; error=http_request_denied");
         return;
     }
@@ -748,15 +783,46 @@ void edge_flow_up_sent(struct edge_flow *f, size_t len)
     up_taken(f, len);
 }
 
+/* The flow's destination as the policy sees it; false if it cannot be parsed. */
+static bool flow_request(const struct edge_flow *f, struct edge_request *q, uint8_t addr[16])
+{
+    uint16_t port;
+    if (st_client_parse(f->target, strlen(f->target), &q->family, addr, &port) < 0)
+        return false;
+    q->id = &f->ident;
+    q->tunnel = f->tunnel ? f->tunnel->id : NULL;
+    q->addr = addr;
+    q->proto = flow_proto(f);
+    q->port = q->proto == EDGE_PROTO_ICMP ? 0 : port;
+    return true;
+}
+
+/* Why f may not go on under the current configuration, or NULL. */
+static const char *revoked(struct edge_flow *f, int64_t now)
+{
+    const char *why = NULL;
+    if (edge_auth_recheck(&f->srv->cfg, &f->ident, now, &why) < 0)
+        return why;
+    struct edge_request q;
+    uint8_t addr[16];
+    if (!flow_request(f, &q, addr) || !edge_policy_allows(&f->srv->cfg.policy, &q, &f->rule))
+        return "access-policy no longer allows it";
+    return NULL;
+}
+
 size_t edge_flow_revoke(struct edge_server *srv)
 {
     size_t n = 0;
+    int64_t now = st_wall_seconds();
     /* Every flow, also those whose tunnel stream already ended while bytes still wait for
-     * the user: a revoked token gets nothing more. */
+     * the user: a revoked credential gets nothing more. */
     for (struct edge_flow *f = srv->flows; f; f = f->all_next) {
-        if (!f->has_cred || f->failed || access_gone(f) || edge_access_known(&srv->cfg, f->cred))
+        if (!f->has_ident || f->failed || access_gone(f))
             continue;
-        st_info("flow %s: its access token was removed by the reload: closed", f->target);
+        const char *why = revoked(f, now);
+        if (!why)
+            continue;
+        st_info("flow %s (user %s): %s: closed", f->target, f->ident.user, why);
         cut(f);
         n++;
     }

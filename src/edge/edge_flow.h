@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "edge_users.h"
 #include "st_bq.h"
 #include "st_h2rx.h"
 #include "st_loop.h"
@@ -53,10 +54,12 @@ struct edge_flow {
     char client[64];                /* reach: subtunnel-client given by the gateway */
     struct edge_tunnel *src_tunnel; /* reach: the tunnel whose site opened the flow */
     bool has_protocol, authorized;
-    bool has_cred;    /* authorized by an access token: */
-    uint8_t cred[32]; /* its SHA-256 */
+    bool has_ident;          /* a user's flow (not a reach site's): */
+    struct edge_ident ident; /* who the user authenticated as */
+    int rule;                /* the access-policy rule that allowed it (-1: the default) */
+    const char *auth_why;    /* HTTP/2: why the credential was refused (static text) */
     /* While the flow has a tunnel stream it counts against its tunnel's tunnel-max-flows
-     * (tunnel set) and its access token's user-max-flows (user_counted). */
+     * (tunnel set) and its user's user-max-flows (user_counted). */
     struct edge_tunnel *tunnel;
     bool user_counted;
     bool masque;       /* connect-udp / connect-ip: an extended CONNECT relayed as is */
@@ -75,10 +78,10 @@ struct edge_flow {
  * bytes already read after the request head. On failure the flow answers the client
  * itself (400/403/502...). */
 void edge_flow_start(struct edge_server *srv, int fd, const char *protocol, const char *target,
-                     const char *client, const uint8_t cred[32], const uint8_t *early,
+                     const char *client, const struct edge_ident *id, const uint8_t *early,
                      size_t early_len);
-/* Reload: ends every flow whose access token (cred) the new configuration no longer has.
- * Returns how many. */
+/* Reload (or time passing): ends every user flow whose credential the configuration no
+ * longer holds (removed, expired) or that access-policy no longer allows. Returns how many. */
 size_t edge_flow_revoke(struct edge_server *srv);
 
 /* HTTP/2 access side, called by edge_ah2. */

@@ -6,10 +6,9 @@
 #define FLUSH_MS 1000
 
 static const char *const kind_names[EDGE_REFUSE_KINDS] = {
-    [EDGE_REFUSE_AUTH] = "authentication refusals",
-    [EDGE_REFUSE_REQUEST] = "request refusals",
-    [EDGE_REFUSE_CONN] = "connection refusals",
-    [EDGE_REFUSE_LIMIT] = "limit refusals",
+    [EDGE_REFUSE_AUTH] = "authentication refusals", [EDGE_REFUSE_REQUEST] = "request refusals",
+    [EDGE_REFUSE_CONN] = "connection refusals",     [EDGE_REFUSE_LIMIT] = "limit refusals",
+    [EDGE_REFUSE_POLICY] = "policy refusals",
 };
 
 static void on_flush(struct st_timer *t)

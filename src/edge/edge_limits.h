@@ -22,6 +22,7 @@ enum edge_refusal_kind {
     EDGE_REFUSE_REQUEST, /* malformed requests, unknown host names, unroutable targets */
     EDGE_REFUSE_CONN,    /* handshakes that fail or time out, idle connections closed */
     EDGE_REFUSE_LIMIT,   /* a cap reached (streams, requests per tunnel) */
+    EDGE_REFUSE_POLICY,  /* access-policy said no */
     EDGE_REFUSE_KINDS
 };
 

@@ -65,12 +65,12 @@ static void mark_evictions(struct edge_server *srv, const struct edge_config *ne
         c->evict[0] = '\0';
         if (!c->registered)
             continue;
-        const struct edge_tunnel_conf *o = c->tunnel->conf, *n = find_conf(next, c->tunnel->id);
+        const struct edge_tunnel_conf *n = find_conf(next, c->tunnel->id);
         const struct st_cidr *bad = NULL;
         char cidr[64] = "?";
         if (!n) {
             snprintf(c->evict, sizeof(c->evict), "tunnel removed from the edge configuration");
-        } else if (memcmp(o->secret_sha256, n->secret_sha256, 32) != 0) {
+        } else if (!edge_tunnel_has_secret(n, c->secret_used)) {
             snprintf(c->evict, sizeof(c->evict), "tunnel secret changed");
         } else if (!edge_registry_conn_allowed(c->tunnel, c, n, &bad)) {
             st_cidr_format(bad, cidr, sizeof(cidr));
@@ -214,9 +214,10 @@ static void reload_config(struct edge_server *srv)
             edge_tconn_send_routes(c);
         }
     }
-    st_info("SIGHUP: configuration reloaded (%zu tunnels, %zu access tokens; %zu connections "
-            "closed, %zu flows of removed access tokens closed)",
-            srv->cfg.n_tunnels, srv->cfg.n_tokens, evicted, revoked);
+    st_info("SIGHUP: configuration reloaded (%zu tunnels, %zu users, %zu access-policy rules; "
+            "%zu connections closed, %zu user flows closed: credential removed or expired, or "
+            "no longer allowed)",
+            srv->cfg.n_tunnels, srv->cfg.users.n, srv->cfg.policy.n_rules, evicted, revoked);
 }
 
 /* SIGHUP, told to the service manager (RELOADING=1, then READY=1 whatever the outcome). */
@@ -328,8 +329,8 @@ int main(int argc, char **argv)
         rc = 2;
     }
     if (rc == 0 && cli.check)
-        printf("%s: configuration OK (%zu tunnels, %zu access tokens)\n", cli.config,
-               srv.cfg.n_tunnels, srv.cfg.n_tokens);
+        printf("%s: configuration OK (%zu tunnels, %zu users, %zu access-policy rules)\n",
+               cli.config, srv.cfg.n_tunnels, srv.cfg.users.n, srv.cfg.policy.n_rules);
     else if (rc == 0) {
         st_cli_tune_malloc();
         rc = run(&srv);

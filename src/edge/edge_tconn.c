@@ -99,7 +99,7 @@ static void on_register(struct edge_tconn *c, const uint8_t *v, size_t len)
     struct edge_tunnel *t = NULL;
     if (st_token_split(m->token, id, sizeof(id), secret, sizeof(secret)) == 0)
         t = edge_registry_find(&c->srv->reg, id);
-    if (!t || !st_secret_matches(secret, t->conf->secret_sha256)) {
+    if (!t || !edge_tunnel_secret_ok(t->conf, secret, c->secret_used)) {
         c->srv->reg_failures[ST_REG_INVALID_TOKEN]++;
         st_log_limited(&c->srv->limits.log[EDGE_REFUSE_AUTH], ST_LOG_WARN,
                        "tunnel connection %s: registration refused: invalid token", c->peer);

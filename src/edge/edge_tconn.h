@@ -34,9 +34,10 @@ struct edge_tconn {
     struct st_ctrlstream ctrl;
     struct edge_flow *flows; /* flows with a stream on this connection */
     size_t n_flows;
-    struct edge_web *webs; /* visitor requests with a stream on this connection */
-    char evict[160];       /* reload: why this connection must go ("": it stays) */
-    bool evicted;          /* ERROR sent after registration: closed if the gateway does not */
+    struct edge_web *webs;   /* visitor requests with a stream on this connection */
+    uint8_t secret_used[32]; /* SHA-256 of the tunnel secret it registered with */
+    char evict[160];         /* reload: why this connection must go ("": it stays) */
+    bool evicted;            /* ERROR sent after registration: closed if the gateway does not */
 };
 
 /* Takes over a TLS connection whose handshake selected ALPN h2 (fd and ssl owned). */

@@ -44,7 +44,7 @@ access-tokens:
   - name: u
     sha256: $sha
 YAML
-expect_exit 0 "configuration OK \(1 tunnels, 1 access tokens\)" "$EDGE" --config "$dir/edge.yaml" --check-config
+expect_exit 0 "configuration OK \(1 tunnels, 1 users, 0 access-policy rules\)" "$EDGE" --config "$dir/edge.yaml" --check-config
 
 # an address belongs to one tunnel: a nested prefix of another tenant is refused
 {

@@ -122,7 +122,7 @@ assert_ne 0 "$rc" "curl exit code of the removed token's download"
 (($(file_size "$dir/dl.bin") < 64 << 20)) || fail "the removed token's download completed"
 assert_match 'its access token was removed by the reload: closed' "$(cat "$EDGE_LOG")" \
     "edge log of the revoked flow"
-assert_match '1 flows of removed access tokens closed' "$(after_last 'SIGHUP' "$EDGE_LOG")" \
+assert_match '1 user flows closed' "$(after_last 'SIGHUP' "$EDGE_LOG")" \
     "edge reload summary"
 ACCESS_TOKEN=$new_token
 

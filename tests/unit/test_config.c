@@ -160,15 +160,18 @@ START_TEST(test_edge_good_defaults)
     ck_assert_str_eq(cfg.key_file, key);
     ck_assert_uint_eq(cfg.n_tunnels, 1);
     ck_assert_str_eq(cfg.tunnels[0].id, "site-1");
-    ck_assert_uint_eq(cfg.tunnels[0].secret_sha256[0], 0xba);
+    ck_assert_uint_eq(cfg.tunnels[0].n_secrets, 1);
+    ck_assert_uint_eq(cfg.tunnels[0].secret_sha256[0][0], 0xba);
     ck_assert_uint_eq(cfg.tunnels[0].n_routes, 2);
     ck_assert_int_eq(cfg.tunnels[0].routes[1].family, AF_INET6);
     ck_assert_uint_eq(cfg.tunnels[0].routes[1].prefix, 48);
     ck_assert_uint_eq(cfg.tunnels[0].n_hostnames, 2);
     ck_assert_str_eq(cfg.tunnels[0].hostnames[0], "app.lab.test");
-    ck_assert_uint_eq(cfg.n_tokens, 1);
-    ck_assert_str_eq(cfg.tokens[0].name, "alice");
-    ck_assert_uint_eq(cfg.tokens[0].sha256[31], 0xad);
+    ck_assert_uint_eq(cfg.users.n, 1);
+    ck_assert_str_eq(cfg.users.list[0].name, "alice");
+    ck_assert(cfg.users.list[0].legacy);
+    ck_assert_uint_eq(cfg.users.list[0].tokens[0][31], 0xad);
+    ck_assert(!cfg.policy.configured);
     edge_config_fini(&cfg);
     edge_config_fini(&cfg);
 }

@@ -1,0 +1,123 @@
+#include "edge_auth.h"
+
+#include "edge_config.h"
+#include "edge_users.h"
+#include "st_token.h"
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#define AUTH_MAX 8192 /* longest header value looked at (a JWT fits) */
+
+static int fail(const char **why, const char *text)
+{
+    *why = text;
+    return -EACCES;
+}
+
+static int by_token(const struct edge_config *cfg, const char *tok, size_t len, int64_t now,
+                    struct edge_ident *id, const char **why)
+{
+    uint8_t h[32];
+    st_sha256(tok, len, h);
+    const struct edge_user *u = edge_users_by_token(&cfg->users, h, now);
+    if (!u)
+        return fail(why, "unknown or expired access token");
+    edge_ident_from_user(id, u, EDGE_AUTH_TOKEN, h);
+    return 0;
+}
+
+/* Basic: base64("user:token"); the user part is ignored (the token names its user). */
+static int basic(const struct edge_config *cfg, const char *v, size_t len, int64_t now,
+                 struct edge_ident *id, const char **why)
+{
+    unsigned char dec[AUTH_MAX];
+    if (len > (sizeof(dec) / 3) * 4)
+        return fail(why, "credential too long");
+    int n = EVP_DecodeBlock(dec, (const unsigned char *)v, (int)len);
+    /* EVP_DecodeBlock counts '=' padding as zero bytes: trim them. */
+    for (size_t i = len; n > 0 && i > 0 && v[i - 1] == '='; i--)
+        n--;
+    if (n < 0)
+        return fail(why, "malformed Basic credential");
+    unsigned char *colon = memchr(dec, ':', (size_t)n);
+    if (!colon)
+        return fail(why, "malformed Basic credential");
+    return by_token(cfg, (const char *)colon + 1, (size_t)(dec + n - colon - 1), now, id, why);
+}
+
+int edge_auth_header(const struct edge_config *cfg, const char *v, size_t len, int64_t now,
+                     struct edge_ident *id, const char **why)
+{
+    while (len && (*v == ' ' || *v == '\t'))
+        v++, len--;
+    while (len && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+        len--;
+    if (!len)
+        return -ENOENT;
+    if (len > AUTH_MAX)
+        return fail(why, "credential too long");
+    if (len > 7 && strncasecmp(v, "Bearer ", 7) == 0)
+        return by_token(cfg, v + 7, len - 7, now, id, why);
+    if (len > 6 && strncasecmp(v, "Basic ", 6) == 0)
+        return basic(cfg, v + 6, len - 6, now, id, why);
+    return fail(why, "unsupported authorization scheme (Basic or Bearer)");
+}
+
+static void cert_cred(const char *name, uint8_t h[32])
+{
+    char buf[300];
+    int n = snprintf(buf, sizeof(buf), "cert:%s", name);
+    st_sha256(buf, n > 0 && (size_t)n < sizeof(buf) ? (size_t)n : 0, h);
+}
+
+int edge_auth_cert(const struct edge_config *cfg, const char *const *names, size_t n, int64_t now,
+                   struct edge_ident *id)
+{
+    size_t k = 0;
+    const struct edge_user *u = edge_users_by_cert(&cfg->users, names, n, now, &k);
+    if (!u)
+        return -EACCES;
+    uint8_t h[32];
+    cert_cred(names[k], h);
+    edge_ident_from_user(id, u, EDGE_AUTH_CERT, h);
+    return 0;
+}
+
+/* The user that holds id's credential in cfg (any expiry), or NULL. */
+static const struct edge_user *holder(const struct edge_config *cfg, const struct edge_ident *id)
+{
+    const struct edge_users *us = &cfg->users;
+    for (size_t i = 0; i < us->n; i++) {
+        const struct edge_user *u = &us->list[i];
+        for (size_t k = 0; id->method == EDGE_AUTH_TOKEN && k < u->n_tokens; k++)
+            if (st_hash_equal(u->tokens[k], id->cred))
+                return u;
+        for (size_t k = 0; id->method == EDGE_AUTH_CERT && k < u->n_cert_names; k++) {
+            uint8_t h[32];
+            cert_cred(u->cert_names[k], h);
+            if (st_hash_equal(h, id->cred))
+                return u;
+        }
+    }
+    return NULL;
+}
+
+int edge_auth_recheck(const struct edge_config *cfg, struct edge_ident *id, int64_t now,
+                      const char **why)
+{
+    if (id->method != EDGE_AUTH_TOKEN && id->method != EDGE_AUTH_CERT)
+        return id->expires && now >= id->expires ? fail(why, "credential expired") : 0;
+    const struct edge_user *u = holder(cfg, id);
+    if (!u)
+        return fail(why, "credential removed");
+    if (u->expires && now >= u->expires)
+        return fail(why, "user expired");
+    uint8_t cred[32];
+    memcpy(cred, id->cred, sizeof(cred));
+    edge_ident_from_user(id, u, id->method, cred);
+    return 0;
+}
