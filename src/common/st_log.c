@@ -65,7 +65,7 @@ static size_t utf8_seq(const unsigned char *s)
     return n;
 }
 
-static void utf8_clean(const char *in, char *out, size_t cap)
+void st_log_utf8_clean(const char *in, char *out, size_t cap)
 {
     const unsigned char *s = (const unsigned char *)in;
     size_t o = 0;
@@ -83,7 +83,7 @@ static void utf8_clean(const char *in, char *out, size_t cap)
     out[o] = '\0';
 }
 
-static void rfc3339(char *buf, size_t len, const struct timespec *ts)
+void st_log_rfc3339(char *buf, size_t len, const struct timespec *ts)
 {
     struct tm tm;
     gmtime_r(&ts->tv_sec, &tm);
@@ -95,8 +95,8 @@ int st_log_json(char *buf, size_t len, const struct timespec *ts, const char *id
                 const char *msg)
 {
     char t[64], clean[1100];
-    rfc3339(t, sizeof(t), ts);
-    utf8_clean(msg, clean, sizeof(clean));
+    st_log_rfc3339(t, sizeof(t), ts);
+    st_log_utf8_clean(msg, clean, sizeof(clean));
     json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "time", t, "level", level_names[level],
                           "component", ident, "msg", clean);
     if (!o)
@@ -112,7 +112,7 @@ int st_log_json(char *buf, size_t len, const struct timespec *ts, const char *id
 int st_log_prefix(char *buf, size_t len, const struct timespec *ts, const char *ident, int level)
 {
     char t[64];
-    rfc3339(t, sizeof(t), ts);
+    st_log_rfc3339(t, sizeof(t), ts);
     int n = snprintf(buf, len, "%s %s %s: ", t, ident, level_names[level]);
     return n < 0 ? 0 : (size_t)n >= len ? (int)len - 1 : n;
 }
@@ -139,7 +139,7 @@ void st_log(int level, const char *fmt, ...)
         fprintf(stderr, "%s\n", json);
         return;
     }
-    rfc3339(json, sizeof(json), &ts); /* out of memory: a line that is still JSON */
+    st_log_rfc3339(json, sizeof(json), &ts); /* out of memory: a line that is still JSON */
     fprintf(stderr, "{\"time\":\"%s\",\"level\":\"%s\",\"msg\":\"log line lost\"}\n", json,
             level_names[level]);
 }

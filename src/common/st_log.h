@@ -27,6 +27,11 @@ int st_log_parse_format(const char *name);
 void st_log_set_format(int format);
 /* Writes one JSON line (no newline) into buf (jansson encodes it; bytes of msg that are not
  * valid UTF-8 become '?'). Returns its length, or -1 when it does not fit or memory ran out. */
+/* "2026-12-05T23:40:53.123Z" (UTC, milliseconds) into buf. */
+void st_log_rfc3339(char *buf, size_t len, const struct timespec *ts);
+/* Copies in to out (cap > 5 bytes, NUL-terminated, truncated at a character boundary) with
+ * every byte that is not part of valid UTF-8 replaced by '?' (jansson takes only UTF-8). */
+void st_log_utf8_clean(const char *in, char *out, size_t cap);
 int st_log_json(char *buf, size_t len, const struct timespec *ts, const char *ident, int level,
                 const char *msg);
 

@@ -13,6 +13,7 @@
 #include "edge_ah2.h"
 #include "edge_ahead.h"
 #include "edge_auth.h"
+#include "edge_authz.h"
 #include "edge_flow.h"
 #include "edge_server.h"
 #include "st_addr.h"
@@ -121,6 +122,7 @@ static void handle_head(struct access_req *r, size_t head_len)
     if (edge_auth_header(&srv->cfg, r->head.auth, r->head.auth_len, st_wall_seconds(), &id, &why) <
         0) {
         srv->auth_failures++;
+        edge_authz_audit_refused(srv, r->client, masque ? masque : "tcp", r->head.target, why);
         edge_refusal(srv, EDGE_REFUSE_AUTH, "access %s: CONNECT %s: proxy authentication %s",
                      r->client, r->head.target, why);
         reply_close(r, "407 Proxy Authentication Required",

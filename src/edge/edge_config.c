@@ -25,6 +25,7 @@ static const char *const top_keys[] = {
     "access-tokens",
     "users",
     "access-policy",
+    "audit-log",
     "grace-period",
     "heartbeat-interval",
     "heartbeat-count",
@@ -502,6 +503,8 @@ static int from_tree(struct st_cfg *c, struct edge_config *cfg)
         return rc;
     if ((rc = st_cfg_user(c, root, &cfg->user, &cfg->group)) < 0)
         return rc;
+    if ((v = st_cfg_get(root, "audit-log")) && (rc = st_cfg_strdup(c, v, &cfg->audit_log)) < 0)
+        return rc;
     if ((v = st_cfg_get(root, "location"))) {
         free(cfg->location);
         cfg->location = NULL;
@@ -588,5 +591,6 @@ void edge_config_fini(struct edge_config *cfg)
     free(cfg->https_certs);
     free(cfg->user);
     free(cfg->group);
+    free(cfg->audit_log);
     memset(cfg, 0, sizeof(*cfg));
 }

@@ -62,6 +62,7 @@ struct edge_config {
     int log_format;          /* log-format: text|json (default text) */
     bool has_metrics;        /* metrics-listen: default off */
     struct st_sockaddr metrics_listen; /* Prometheus text, /healthz, /ready (plain HTTP/1.1) */
+    char *audit_log;                   /* audit-log: a file path or "stdout"; NULL: off */
     char *user, *group; /* user:, group: switch to them once the listeners are open; NULL: stay */
     /* Caps on connections and flows; see configuration.md */
     int max_connections;            /* max-connections: all listeners, default 10000 */

@@ -14,6 +14,7 @@
 #include "edge_access.h"
 #include "edge_ah2.h"
 #include "edge_auth.h"
+#include "edge_authz.h"
 #include "edge_registry.h"
 #include "edge_server.h"
 #include "edge_tconn.h"
@@ -52,6 +53,7 @@ static void uncount(struct edge_flow *f)
 static void on_done(struct st_defer *d)
 {
     struct edge_flow *f = d->data;
+    edge_authz_audit_end(f);
     uncount(f);
     f->srv->live_flows--;
     if (f->all_prev)
@@ -139,6 +141,7 @@ static void delivered(struct edge_flow *f, size_t n)
         st_stall_progress(&f->stall);
         st_stall_progress(&f->idle);
     }
+    f->bytes_down += n - local;
     if (f->tc && n > local)
         edge_tconn_consume(f->tc, f->sid, &f->rxw, n - local);
 }
@@ -257,6 +260,7 @@ static void read_up(struct edge_flow *f)
             f->up_eof = true;
         else
             st_stall_progress(&f->idle);
+        f->bytes_up += (size_t)r;
         st_bq_commit(&f->up, (size_t)r);
     }
     resume_tunnel(f);
@@ -293,6 +297,7 @@ static void on_stall(struct st_timer *t)
     if (!st_stall_expired(&f->stall, f->down.len > f->local_head && !access_gone(f) && f->tc))
         return;
     f->srv->flows_stalled++;
+    f->end = "the client read nothing for send-timeout";
     edge_refusal(f->srv, EDGE_REFUSE_CONN,
                  "flow %s: the client read nothing for %d s with %zu bytes waiting: closed",
                  f->target, f->srv->cfg.send_timeout_ms / 1000, f->down.len);
@@ -305,6 +310,7 @@ static void on_idle(struct st_timer *t)
     if (!st_stall_expired(&f->idle, !access_gone(f) && f->tc))
         return;
     f->srv->flows_idle++;
+    f->end = "idle for flow-idle-timeout";
     edge_refusal(f->srv, EDGE_REFUSE_CONN, "flow %s: no byte either way for %d s: closed",
                  f->target, f->srv->cfg.flow_idle_timeout_ms / 1000);
     cut(f);
@@ -317,6 +323,8 @@ static struct edge_flow *flow_alloc(struct edge_server *srv)
         return NULL;
     f->kind = EDGE_STREAM_FLOW;
     f->srv = srv;
+    f->id = ++srv->next_flow_id;
+    f->rule = -1;
     srv->live_flows++;
     f->all_next = srv->flows;
     if (srv->flows)
@@ -372,36 +380,6 @@ static bool count_flow(struct edge_flow *f, struct edge_tunnel *t, const char *c
     return true;
 }
 
-static unsigned flow_proto(const struct edge_flow *f)
-{
-    enum st_flow_kind k = flow_kind(f);
-    return k == ST_KIND_UDP ? EDGE_PROTO_UDP : k == ST_KIND_ICMP ? EDGE_PROTO_ICMP : EDGE_PROTO_TCP;
-}
-
-/* access-policy's verdict on the user's flow to addr:port in tunnel t (NULL: none announces
- * it); a refusal is answered 403 like a destination no tunnel announces, so the answer
- * reveals neither the rules nor the routes. */
-static bool permitted(struct edge_flow *f, struct edge_tunnel *t, int family, const uint8_t *addr,
-                      uint16_t port, const char *client)
-{
-    struct edge_request q = {.id = &f->ident,
-                             .tunnel = t ? t->id : NULL,
-                             .family = family,
-                             .addr = addr,
-                             .port = flow_proto(f) == EDGE_PROTO_ICMP ? 0 : port,
-                             .proto = flow_proto(f)};
-    bool ok = edge_policy_allows(&f->srv->cfg.policy, &q, &f->rule);
-    if (ok)
-        return true;
-    char rule[32] = "no rule matched (default deny)";
-    if (f->rule >= 0)
-        snprintf(rule, sizeof(rule), "access-policy rule %d", f->rule + 1);
-    edge_refusal(f->srv, EDGE_REFUSE_POLICY, "flow %s -> %s %s: user %s refused by %s", client,
-                 edge_proto_name(q.proto), f->target, f->ident.user, rule);
-    respond_error(f, 403, "subtunnel; error=destination_ip_prohibited");
-    return false;
-}
-
 /* Routes the flow to a tunnel connection and opens its stream, or answers an error. */
 static void route(struct edge_flow *f, const char *client)
 {
@@ -418,8 +396,12 @@ static void route(struct edge_flow *f, const char *client)
     }
     struct edge_tunnel *t;
     struct edge_tconn *c = edge_registry_pick(&srv->reg, family, addr, &t);
-    if (f->has_ident && !permitted(f, t, family, addr, port, client))
+    if (f->has_ident && !edge_authz_flow(f, t, family, addr, port)) {
+        /* Answered like a destination no tunnel announces: the answer reveals neither the
+         * rules nor the routes. */
+        respond_error(f, 403, "subtunnel; error=destination_ip_prohibited");
         return;
+    }
     if (f->src_tunnel && t && !edge_registry_may_reach(f->src_tunnel, t, family, addr)) {
         edge_refusal(srv, EDGE_REFUSE_REQUEST, "flow %s -> %s: refused: tunnel %s may not reach it",
                      client, f->target, f->src_tunnel->id);
@@ -459,6 +441,10 @@ static void route(struct edge_flow *f, const char *client)
         return;
     }
     srv->flows_opened[flow_kind(f)]++;
+    f->opened = true;
+    f->dest_tunnel = t;
+    f->tc_id = c->id;
+    f->opened_ms = st_loop_now(&srv->loop);
     st_debug("flow %s -> %s: stream %d on tunnel %s", client, f->target, sid, t->id);
 }
 
@@ -475,6 +461,7 @@ void edge_flow_start(struct edge_server *srv, int fd, const char *protocol, cons
         return;
     }
     f->io.fd = fd;
+    snprintf(f->client, sizeof(f->client), "%s", client);
     f->has_ident = true;
     f->ident = *id;
     int one = 1;
@@ -599,6 +586,8 @@ void edge_flow_h2_request(struct edge_flow *f, const char *client)
     }
     if (!f->authorized) {
         f->srv->auth_failures++;
+        edge_authz_audit_refused(f->srv, client, edge_proto_name(edge_authz_proto(f)), f->target,
+                                 f->auth_why ? f->auth_why : "missing");
         edge_refusal(f->srv, EDGE_REFUSE_AUTH,
                      "access %s: CONNECT %s over HTTP/2: proxy authentication %s", client,
                      f->target, f->auth_why ? f->auth_why : "missing");
@@ -611,7 +600,9 @@ void edge_flow_h2_request(struct edge_flow *f, const char *client)
         respond_error(f, 403, "subtunnel; error=http_request_denied; details=\"bad client\"");
         return;
     }
-    route(f, f->src_tunnel ? f->client : client);
+    if (!f->src_tunnel)
+        snprintf(f->client, sizeof(f->client), "%s", client);
+    route(f, f->client);
 }
 
 int edge_flow_h2_data(struct edge_flow *f, const uint8_t *p, size_t n)
@@ -625,6 +616,7 @@ int edge_flow_h2_data(struct edge_flow *f, const uint8_t *p, size_t n)
     }
     if (st_bq_append(&f->up, p, n) < 0)
         return -1;
+    f->bytes_up += n;
     st_stall_progress(&f->idle);
     resume_tunnel(f);
     return 0;
@@ -641,8 +633,11 @@ void edge_flow_h2_close(struct edge_flow *f, uint32_t code)
     if (f->ah && f->up.len) /* see edge_flow_on_tunnel_close */
         st_h2rx_dropped(&f->ah->h2.rx, f->ah->h2.session, f->up.len);
     f->ah = NULL;
-    if (code != NGHTTP2_NO_ERROR || !f->down_eof || !f->up_eof)
+    if (code != NGHTTP2_NO_ERROR || !f->down_eof || !f->up_eof) {
+        if (!f->end)
+            f->end = "reset by the client";
         tunnel_reset(f, NGHTTP2_CANCEL);
+    }
     maybe_free(f);
 }
 
@@ -728,9 +723,11 @@ void edge_flow_on_tunnel_close(struct edge_flow *f, uint32_t code)
     if (!access_gone(f)) {
         if (!f->responded)
             respond_error(f, 502, "subtunnel; error=connection_terminated");
-        else if (code != NGHTTP2_NO_ERROR || !f->down_eof)
+        else if (code != NGHTTP2_NO_ERROR || !f->down_eof) {
+            if (!f->end)
+                f->end = "reset by the tunnel side";
             access_abort(f); /* the far side reset: reset the user too */
-        else
+        } else
             write_down(f);
     }
     maybe_free(f);
@@ -783,33 +780,6 @@ void edge_flow_up_sent(struct edge_flow *f, size_t len)
     up_taken(f, len);
 }
 
-/* The flow's destination as the policy sees it; false if it cannot be parsed. */
-static bool flow_request(const struct edge_flow *f, struct edge_request *q, uint8_t addr[16])
-{
-    uint16_t port;
-    if (st_client_parse(f->target, strlen(f->target), &q->family, addr, &port) < 0)
-        return false;
-    q->id = &f->ident;
-    q->tunnel = f->tunnel ? f->tunnel->id : NULL;
-    q->addr = addr;
-    q->proto = flow_proto(f);
-    q->port = q->proto == EDGE_PROTO_ICMP ? 0 : port;
-    return true;
-}
-
-/* Why f may not go on under the current configuration, or NULL. */
-static const char *revoked(struct edge_flow *f, int64_t now)
-{
-    const char *why = NULL;
-    if (edge_auth_recheck(&f->srv->cfg, &f->ident, now, &why) < 0)
-        return why;
-    struct edge_request q;
-    uint8_t addr[16];
-    if (!flow_request(f, &q, addr) || !edge_policy_allows(&f->srv->cfg.policy, &q, &f->rule))
-        return "access-policy no longer allows it";
-    return NULL;
-}
-
 size_t edge_flow_revoke(struct edge_server *srv)
 {
     size_t n = 0;
@@ -819,10 +789,12 @@ size_t edge_flow_revoke(struct edge_server *srv)
     for (struct edge_flow *f = srv->flows; f; f = f->all_next) {
         if (!f->has_ident || f->failed || access_gone(f))
             continue;
-        const char *why = revoked(f, now);
+        const char *why = edge_authz_revoked(f, now);
         if (!why)
             continue;
         st_info("flow %s (user %s): %s: closed", f->target, f->ident.user, why);
+        f->end = why;
+        srv->flows_revoked++;
         cut(f);
         n++;
     }

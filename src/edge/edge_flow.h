@@ -58,6 +58,13 @@ struct edge_flow {
     struct edge_ident ident; /* who the user authenticated as */
     int rule;                /* the access-policy rule that allowed it (-1: the default) */
     const char *auth_why;    /* HTTP/2: why the credential was refused (static text) */
+    /* For the audit log (edge_authz.c): */
+    uint64_t id;                     /* the edge's flow number */
+    uint64_t tc_id, opened_ms;       /* tunnel connection and time of the stream's opening */
+    uint64_t bytes_up, bytes_down;   /* from the user into the tunnel, delivered to the user */
+    struct edge_tunnel *dest_tunnel; /* the tunnel it went to (registry objects are stable) */
+    const char *end;                 /* how it ended (static text); NULL: closed */
+    bool opened;                     /* a stream was opened on a tunnel connection */
     /* While the flow has a tunnel stream it counts against its tunnel's tunnel-max-flows
      * (tunnel set) and its user's user-max-flows (user_counted). */
     struct edge_tunnel *tunnel;

@@ -205,6 +205,9 @@ static void reload_config(struct edge_server *srv)
     st_cli_log_level(srv->cli, srv->cfg.log_level);
     edge_limits_reconfigure(&srv->limits, &srv->cfg);
     edge_listen_check_fds(srv);
+    if ((srv->audit.path == NULL) != (srv->cfg.audit_log == NULL) ||
+        (srv->audit.path && strcmp(srv->audit.path, srv->cfg.audit_log) != 0))
+        edge_audit_reopen(&srv->audit, srv->cfg.audit_log);
     size_t revoked = edge_flow_revoke(srv), evicted = 0;
     for (struct edge_tconn *c = srv->tconns; c; c = c->next) {
         if (c->evict[0]) {
@@ -229,6 +232,24 @@ static void reload(void *data)
     st_notify_reloaded(&srv->notify);
 }
 
+/* Credentials expire while their flows run (a user's `expires`): checked once a minute. */
+static void on_expiry(struct st_timer *t)
+{
+    struct edge_server *srv = t->data;
+    size_t n = edge_flow_revoke(srv);
+    if (n)
+        st_info("%zu user flows closed: their credential expired", n);
+    st_timer_start(t, EDGE_EXPIRY_CHECK_MS);
+}
+
+/* SIGUSR1: logrotate moved the audit log away; write to a new file under the same path. */
+static void reopen_audit(void *data)
+{
+    struct edge_server *srv = data;
+    if (srv->audit.path && edge_audit_reopen(&srv->audit, srv->cfg.audit_log) == 0)
+        st_info("SIGUSR1: audit-log %s reopened", srv->audit.path);
+}
+
 static uint64_t random_seed(void)
 {
     uint64_t seed = 0;
@@ -250,12 +271,19 @@ static int run(struct edge_server *srv)
         st_err("start-up: out of memory or no epoll");
         return 1;
     }
+    if (edge_audit_open(&srv->audit, &srv->loop, srv->cfg.audit_log, err, sizeof(err)) < 0) {
+        st_err("%s", err);
+        return 1;
+    }
+    st_timer_init(&srv->expiry, &srv->loop, on_expiry, srv);
+    st_timer_start(&srv->expiry, EDGE_EXPIRY_CHECK_MS);
     edge_svc_start(srv);
     srv->drain = (struct st_drain){.start = drain_start,
                                    .busy = live_flows,
                                    .idle_msg = "drained: no flow left",
                                    .busy_what = "flows open",
                                    .reload = reload,
+                                   .stats = reopen_audit,
                                    .grace_ms = (uint64_t)srv->cfg.grace_period_ms,
                                    .data = srv};
     st_drain_install(&srv->drain, &srv->loop);
@@ -306,6 +334,7 @@ static int run(struct edge_server *srv)
             (unsigned long long)srv->conns_evicted, (unsigned long long)srv->accept_pauses);
     st_quota_fini(&srv->users);
     edge_conns_fini(&srv->conns);
+    edge_audit_close(&srv->audit);
     return rv < 0 ? 1 : 0;
 }
 

@@ -129,6 +129,19 @@ static void visitors(struct edge_server *srv, struct st_mbuf *b)
     st_metrics_family(b, "subtunnel_access_auth_failures_total", ST_MCOUNTER,
                       "Access requests whose proxy credentials were missing or wrong.");
     st_metrics_u64(b, "subtunnel_access_auth_failures_total", NULL, srv->auth_failures);
+    st_metrics_family(b, "subtunnel_access_policy_denied_total", ST_MCOUNTER,
+                      "User flows refused by access-policy (or its default deny).");
+    st_metrics_u64(b, "subtunnel_access_policy_denied_total", NULL, srv->policy_denied);
+    st_metrics_family(b, "subtunnel_flows_revoked_total", ST_MCOUNTER,
+                      "User flows closed because a reload removed their credential or policy "
+                      "no longer allowed them, or their credential expired.");
+    st_metrics_u64(b, "subtunnel_flows_revoked_total", NULL, srv->flows_revoked);
+    st_metrics_family(b, "subtunnel_audit_records_total", ST_MCOUNTER,
+                      "Audit log records written.");
+    st_metrics_u64(b, "subtunnel_audit_records_total", NULL, srv->audit.records);
+    st_metrics_family(b, "subtunnel_audit_records_dropped_total", ST_MCOUNTER,
+                      "Audit log records dropped (buffer full, disk full, write errors).");
+    st_metrics_u64(b, "subtunnel_audit_records_dropped_total", NULL, srv->audit.dropped);
     st_metrics_family(b, "subtunnel_connections_refused_total", ST_MCOUNTER,
                       "Connections reset at accept by max-connections, listener-max-connections "
                       "or max-connections-per-client.");

@@ -4,6 +4,7 @@
 #include <openssl/ssl.h>
 #include <stdbool.h>
 
+#include "edge_audit.h"
 #include "edge_config.h"
 #include "edge_conns.h"
 #include "edge_limits.h"
@@ -25,6 +26,8 @@ struct edge_vconn;
 struct st_cli;
 struct st_mhttp;
 
+#define EDGE_EXPIRY_CHECK_MS 60000
+
 struct edge_server {
     struct st_loop loop;
     struct edge_config cfg;
@@ -42,7 +45,9 @@ struct edge_server {
     struct edge_registry reg;
     struct edge_tconn *tconns; /* every tunnel connection, registered or not */
     struct edge_ah2 *ah2s;     /* every HTTP/2 access and reach connection */
-    uint64_t next_conn_id;
+    uint64_t next_conn_id, next_flow_id;
+    struct edge_audit audit;   /* audit-log; off when audit.path is NULL */
+    struct st_timer expiry;    /* closes flows whose credential expired */
     struct st_drain drain;     /* drain.draining: SIGTERM seen, no new work */
     struct edge_limits limits; /* rate-limited refusal logs */
     struct edge_flow *flows;   /* every live flow (edge_flow.c) */
@@ -51,6 +56,7 @@ struct edge_server {
     uint64_t flows_opened[ST_KIND_N];               /* streams opened on a tunnel, by kind */
     uint64_t flows_refused[ST_KIND_N][ST_REASON_N]; /* answered with an error, by reason */
     uint64_t flows_stalled, flows_idle, auth_failures, visits;
+    uint64_t policy_denied, flows_revoked;
     uint64_t visits_by_class[ST_CLASS_N]; /* visitor requests by their answer, once ended */
     uint64_t reg_failures[ST_REG_N];      /* registrations refused, by reason */
     struct st_h2_hbstats hb;              /* heartbeats of tunnel connections */

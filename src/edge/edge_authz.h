@@ -1,0 +1,31 @@
+#ifndef SUBTUNNEL_EDGE_AUTHZ_H
+#define SUBTUNNEL_EDGE_AUTHZ_H
+
+/* Authorization of user flows at the edge: access-policy's verdict when a flow opens and again
+ * on reload, and the flow's audit records (edge_audit.h). */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct edge_flow;
+struct edge_server;
+struct edge_tunnel;
+struct edge_ident;
+
+/* access-policy's verdict on f (a user's flow) to addr:port in tunnel t (NULL: no tunnel
+ * announces it). Logs a refusal naming user, destination and rule, and writes the decision
+ * to the audit log; the caller answers a refusal (403). */
+bool edge_authz_flow(struct edge_flow *f, struct edge_tunnel *t, int family, const uint8_t *addr,
+                     uint16_t port);
+/* Why f may not go on under the running configuration at now (credential removed or expired,
+ * or access-policy no longer allows it), or NULL. */
+const char *edge_authz_revoked(struct edge_flow *f, int64_t now);
+/* A request whose credential was refused: its audit record. kind "tcp"... or "http". */
+void edge_authz_audit_refused(struct edge_server *srv, const char *client, const char *kind,
+                              const char *dest, const char *why);
+/* The flow ends: its audit record (user flows and site-to-site flows that opened a stream). */
+void edge_authz_audit_end(struct edge_flow *f);
+/* tcp, udp or icmp: the flow's EDGE_PROTO_* */
+unsigned edge_authz_proto(const struct edge_flow *f);
+
+#endif
