@@ -91,7 +91,7 @@ new_token=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
 new_hash=$(printf %s "$new_token" | sha256sum | cut -d' ' -f1)
 old_hash=$(printf %s "$ACCESS_TOKEN" | sha256sum | cut -d' ' -f1)
 # b1: a second token added; a flow of the first goes on across the reload
-awk -v h="$new_hash" '{print} /^access-tokens:/{print "  - name: rotated"; print "    sha256: " h}' \
+awk -v h="$new_hash" '{print} /^users:/{print "  - {name: rotated, groups: [admins], token-sha256: " h "}"}' \
     "$dir/edge.yaml.good" >"$EDGE_CONFIG"
 start_download 2M
 reloads() { count 'SIGHUP: configuration reloaded' "$EDGE_LOG"; }
@@ -120,7 +120,7 @@ wait "$dl_pid" || rc=$?
 dl_pid=""
 assert_ne 0 "$rc" "curl exit code of the removed token's download"
 (($(file_size "$dir/dl.bin") < 64 << 20)) || fail "the removed token's download completed"
-assert_match 'its access token was removed by the reload: closed' "$(cat "$EDGE_LOG")" \
+assert_match 'flow 198.51.100.10:8000 \(user lab\): credential removed: closed' "$(cat "$EDGE_LOG")" \
     "edge log of the revoked flow"
 assert_match '1 user flows closed' "$(after_last 'SIGHUP' "$EDGE_LOG")" \
     "edge reload summary"
