@@ -43,7 +43,8 @@ static const char *const top_keys[] = {
     "group",
     NULL,
 };
-static const char *const expose_keys[] = {"routes", "connect-timeout", "allow-link-local", NULL};
+static const char *const expose_keys[] = {"routes", "connect-timeout", "allow-link-local",
+                                          "allow-local", NULL};
 static const char *const tun_keys[] = {"name", "mtu", "offload", NULL};
 static const char *const reach_keys[] = {"connections", "route-metric", NULL};
 
@@ -198,6 +199,28 @@ static int get_token(struct st_cfg *c, const struct st_cfg_node *root, struct gw
     return set_token(c, tok, s, cfg);
 }
 
+/* expose.allow-local: the guard's exceptions (gw_guard.h), IPv4 CIDRs; may be empty. */
+static int get_allow_local(struct st_cfg *c, const struct st_cfg_node *v, struct gw_config *cfg)
+{
+    int rc;
+
+    if ((rc = st_cfg_seq(c, v, 0)) < 0)
+        return rc;
+    cfg->allow_local = calloc(v->n_children ? v->n_children : 1, sizeof(*cfg->allow_local));
+    if (!cfg->allow_local)
+        return -ENOMEM;
+    for (size_t i = 0; i < v->n_children; i++, cfg->n_allow_local++) {
+        const struct st_cfg_node *e = v->children[i];
+        if ((rc = st_cfg_cidr(c, e, &cfg->allow_local[i])) < 0)
+            return rc;
+        if (cfg->allow_local[i].family != AF_INET)
+            return st_cfg_fail(c, e->line,
+                               "'%s': '%s' is not an IPv4 CIDR (the guard covers IPv4 only)",
+                               e->path, e->scalar);
+    }
+    return 0;
+}
+
 static int get_expose(struct st_cfg *c, const struct st_cfg_node *n, struct gw_config *cfg)
 {
     const struct st_cfg_node *v;
@@ -215,6 +238,8 @@ static int get_expose(struct st_cfg *c, const struct st_cfg_node *n, struct gw_c
         if ((rc = st_cfg_cidr(c, v->children[i], &cfg->routes[i])) < 0)
             return rc;
     if ((rc = st_cfg_opt_int(c, n, "connect-timeout", 1, 300, 1000, &cfg->connect_timeout_ms)) < 0)
+        return rc;
+    if ((v = st_cfg_get(n, "allow-local")) && (rc = get_allow_local(c, v, cfg)) < 0)
         return rc;
     v = st_cfg_get(n, "allow-link-local");
     return v ? st_cfg_bool(c, v, &cfg->allow_link_local) : 0;
@@ -404,6 +429,7 @@ void gw_config_fini(struct gw_config *cfg)
     free(cfg->edge_name);
     free(cfg->ca_file);
     free(cfg->routes);
+    free(cfg->allow_local);
     gw_ingress_fini(&cfg->ingress);
     free(cfg->user);
     free(cfg->group);

@@ -37,7 +37,9 @@ struct gw_config {
     struct st_cidr *routes;    /* expose.routes: list of CIDRs (>=1 when expose present) */
     size_t n_routes;
     int connect_timeout_ms;      /* expose.connect-timeout: seconds, default 10, 1..300 */
-    bool allow_link_local;       /* expose.allow-link-local: default false */
+    bool allow_link_local;       /* expose.allow-link-local: default false (169.254.0.0/16) */
+    struct st_cidr *allow_local; /* expose.allow-local: IPv4 CIDRs the guard lets through */
+    size_t n_allow_local;
     bool reach;                  /* true if a reach: section is present */
     int reach_connections;       /* reach.connections: default 2, 1..16 */
     int reach_route_metric;      /* reach.route-metric: default 200, 0..2147483647 */

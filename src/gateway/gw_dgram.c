@@ -611,13 +611,8 @@ void gw_dgram_start(struct gw_flow *f, const char *path)
     }
     char t[INET_ADDRSTRLEN];
     snprintf(f->authority, sizeof(f->authority), "%s:%u", gw_dgram_ip4(d->target, t), d->tport);
-    const char *why = gw_flow_policy_refusal(f->gw, d->target);
-    if (why) {
-        st_info("%s flow %s -> %s: refused: %s", icmp ? "icmp" : "udp", f->client, f->authority,
-                why);
-        gw_flow_respond(f, 403, "subtunnel; error=destination_ip_prohibited");
+    if (gw_flow_admit(f, d->target) < 0)
         return;
-    }
     bool preserve;
     if (gw_flow_source(f, &d->cport, &preserve) < 0) {
         gw_flow_respond(f, 503,
@@ -626,7 +621,8 @@ void gw_dgram_start(struct gw_flow *f, const char *path)
     }
     memcpy(d->local, &f->vip.s_addr, 4);
     memcpy(d->client, d->local, 4);
-    if ((why = gw_dgram_quota_take(d, true))) {
+    const char *why = gw_dgram_quota_take(d, true);
+    if (why) {
         d->gw->dgram.refused++;
         st_info("%s flow %s -> %s: refused: %s", icmp ? "icmp" : "udp", f->client, f->authority,
                 why);

@@ -9,6 +9,7 @@
 
 #include "gw_conn.h"
 #include "gw_dgram.h"
+#include "gw_guard.h"
 #include "gw_server.h"
 #include "gw_web.h"
 #include "ns_stack.h"
@@ -303,14 +304,28 @@ static bool in_routes(const struct gw_config *cfg, const uint8_t *addr)
 /* Why the destination is refused, or NULL when it may be reached. */
 const char *gw_flow_policy_refusal(struct gw_server *gw, const uint8_t *addr)
 {
-    static const struct st_cidr link_local = {.family = AF_INET, .addr = {169, 254}, .prefix = 16};
     if (!in_routes(&gw->cfg, addr))
         return "not in the exposed routes";
-    if (!gw->cfg.allow_link_local && st_cidr_contains(&link_local, AF_INET, addr))
-        return "link-local/metadata address";
     if (st_cidr_contains(&gw->cfg.virtual_pool, AF_INET, addr))
         return "address of the gateway's virtual pool";
     return NULL;
+}
+
+int gw_flow_admit(struct gw_flow *f, const uint8_t *addr)
+{
+    static const char *const what[ST_KIND_N] = {"flow", "udp flow", "icmp flow", "flow"};
+    enum st_flow_kind k = st_flow_kind_of(f->protocol);
+    const char *why = gw_flow_policy_refusal(f->gw, addr);
+    if (why) {
+        st_info("%s %s -> %s: refused: %s", what[k], f->client, f->authority, why);
+        gw_flow_respond(f, 403, "subtunnel; error=destination_ip_prohibited");
+        return -1;
+    }
+    if (gw_guard_refuse(f->gw, (int)k, addr, f->client, f->authority)) {
+        gw_flow_respond(f, 403, GW_GUARD_PROXY_STATUS);
+        return -1;
+    }
+    return 0;
 }
 
 int gw_flow_source(struct gw_flow *f, uint16_t *cport, bool *preserve)
@@ -361,12 +376,8 @@ void gw_flow_start(struct gw_flow *f)
             f, 400, "subtunnel; error=http_request_error; details=\"authority must be ipv4:port\"");
         return;
     }
-    const char *why = gw_flow_policy_refusal(gw, addr);
-    if (why) {
-        st_info("flow %s -> %s: refused: %s", f->client, f->authority, why);
-        gw_flow_respond(f, 403, "subtunnel; error=destination_ip_prohibited");
+    if (gw_flow_admit(f, addr) < 0)
         return;
-    }
     uint16_t cport;
     bool preserve;
     if (gw_flow_source(f, &cport, &preserve) < 0) {

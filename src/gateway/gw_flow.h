@@ -77,8 +77,13 @@ int gw_flow_send_data(nghttp2_session *s, nghttp2_frame *fr, const uint8_t *hd, 
 /* Answers the request: 200 opens the response body (the flow's data source, with
  * capsule-protocol for datagram flows), anything else ends the stream with proxy-status. */
 void gw_flow_respond(struct gw_flow *f, int status, const char *proxy_status);
-/* Why the exposed destination addr (IPv4) is refused, or NULL when it may be reached. */
+/* Why the exposed destination addr (IPv4) is refused by expose.routes or the virtual pool,
+ * or NULL when it may be reached (the guard is checked apart: gw_flow_admit). */
 const char *gw_flow_policy_refusal(struct gw_server *gw, const uint8_t *addr);
+/* Expose: may flow f (TCP, connect-udp, connect-ip; f->client and f->authority set) go to
+ * addr (IPv4)? 0, or -1 after logging and answering 403 destination_ip_prohibited (outside
+ * expose.routes, in the virtual pool, or refused by the guard: GW_GUARD_PROXY_STATUS). */
+int gw_flow_admit(struct gw_flow *f, const uint8_t *addr);
 /* Picks the source address for a flow from client "ip:port" (subtunnel-client): the client's
  * own address when it lies in a reach route (answered through this TUN), else a virtual IP
  * (f->has_vip). Sets f->vip and *cport (0 when unknown). 0, or -1 when the pool is full. */

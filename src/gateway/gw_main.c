@@ -10,6 +10,7 @@
 
 #include "gw_conn.h"
 #include "gw_flow.h"
+#include "gw_guard.h"
 #include "gw_metrics.h"
 #include "gw_origin.h"
 #include "gw_pool.h"
@@ -169,6 +170,8 @@ static void reload_config(struct gw_server *gw)
     else if (identity)
         gw_pool_replace_all(gw);
     gw_reach_sync(gw); /* edges and expose.routes may have changed what is refused */
+    /* expose.allow-local and allow-link-local apply to new flows */
+    gw_guard_reload(gw);
 }
 
 /* SIGHUP, told to the service manager (RELOADING=1, then READY=1 whatever the outcome). */
@@ -308,6 +311,8 @@ static int run(struct gw_server *gw)
         return 1;
     if ((gw->cfg.expose || gw->cfg.reach) && setup_tun(gw) < 0)
         return 1;
+    if (gw->cfg.expose && gw_guard_start(gw) < 0)
+        return 1;
     if (gw->cfg.reach && gw_reach_init(gw) < 0) {
         st_err("reach: cannot start the lwIP listener");
         return 1;
@@ -317,6 +322,7 @@ static int run(struct gw_server *gw)
         return 1;
     int rv = st_loop_run(&gw->loop);
     gw_svc_stop(gw);
+    gw_guard_stop(gw);
     gw_metrics_stop(gw);
     uint64_t refused = 0;
     for (int k = 0; k < ST_KIND_N; k++)

@@ -127,6 +127,19 @@ static void flows(struct gw_server *gw, struct st_mbuf *b)
                        (const char *[]){"kind", st_flow_kind_names[k], NULL}, live[k]);
 }
 
+/* Expose only: flows the guard refused (they count in subtunnel_flows_refused_total too). */
+static void guard(struct gw_server *gw, struct st_mbuf *b)
+{
+    if (!gw->cfg.expose)
+        return;
+    st_metrics_family(b, "subtunnel_guard_refused_total", ST_MCOUNTER,
+                      "Flows the gateway guard refused (an address of this host, loopback, "
+                      "link-local, multicast, broadcast...; not in expose.allow-local), by kind.");
+    for (int k = 0; k < ST_KIND_HTTP; k++)
+        st_metrics_u64(b, "subtunnel_guard_refused_total",
+                       (const char *[]){"kind", st_flow_kind_names[k], NULL}, gw->guard_refused[k]);
+}
+
 static void datagrams(struct gw_server *gw, struct st_mbuf *b)
 {
     st_metrics_family(b, "subtunnel_datagrams_total", ST_MCOUNTER,
@@ -225,6 +238,7 @@ void gw_metrics_write(struct gw_server *gw, struct st_mbuf *b)
     st_metrics_heartbeats(b, &gw->hb);
     misc(gw, b);
     flows(gw, b);
+    guard(gw, b);
     datagrams(gw, b);
     tun(gw, b);
     if (gw->cfg.expose || gw->cfg.reach)

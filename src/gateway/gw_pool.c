@@ -7,6 +7,7 @@
 
 #include "gw_conn.h"
 #include "gw_dns.h"
+#include "gw_guard.h"
 #include "gw_origin.h"
 #include "gw_server.h"
 #include "gw_svc.h"
@@ -252,6 +253,7 @@ static void on_tick(struct st_timer *tm)
     if (gw->dns && now >= gw->next_resolve)
         resolve(gw);
     st_log_limit_flush(&gw->ingress_log, ST_LOG_WARN, st_log_now_ms()); /* gw_web's refusals */
+    gw_guard_flush_log(gw);
     st_timer_start(tm, POOL_TICK_MS);
 }
 

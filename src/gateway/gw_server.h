@@ -7,6 +7,7 @@
 #include "gw_config.h"
 #include "gw_dgram.h"
 #include "gw_edges.h"
+#include "gw_guard.h"
 #include "gw_oqueue.h"
 #include "gw_quota.h"
 #include "gw_reach.h"
@@ -91,6 +92,14 @@ struct gw_server {
     struct st_defer dgram_trim;
     struct st_notify notify; /* systemd readiness and watchdog (gw_svc.c) */
     struct st_priv priv;     /* user:/group: to switch to (gw_svc.c) */
+
+    /* the guard (gw_guard.c): expose destinations never served */
+    struct gw_guard guard;
+    bool guard_on;                     /* gw_guard_start succeeded */
+    struct st_io guard_io;             /* netlink address events (fd -1: none) */
+    struct st_timer guard_timer;       /* re-reads the addresses when netlink is unavailable */
+    struct st_log_limit guard_log;     /* refusal lines */
+    uint64_t guard_refused[ST_KIND_N]; /* flows the guard refused, by kind */
 };
 
 #endif

@@ -324,6 +324,9 @@ static inline void setup(void)
     snprintf(gw.cfg.secret, sizeof(gw.cfg.secret), "s3cret");
     gw.vips = gw_vip_pool_new(&gw.cfg.virtual_pool, 2);
     ck_assert_ptr_nonnull(gw.vips);
+    uint32_t host; /* the bastion's own LAN address: the guard refuses it */
+    ck_assert_int_eq(inet_pton(AF_INET, "198.51.100.1", &host), 1);
+    ck_assert_int_eq(gw_guard_set_host(&gw.guard, &host, 1), 0);
 
     pair_init(&ex, true);
     conn = calloc(1, sizeof(*conn));
@@ -351,6 +354,7 @@ static inline void teardown(void)
     free(conn);
     free(rconn);
     gw_vip_pool_free(gw.vips);
+    gw_guard_fini(&gw.guard);
     gw_quota_fini(&gw.dgram_clients);
     gw_quota_fini(&gw.dgram_hosts);
     ns_netif_fini(&gw.nif);

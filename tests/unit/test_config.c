@@ -543,6 +543,57 @@ START_TEST(test_gw_errors)
 }
 END_TEST
 
+/* expose.allow-local: the guard's exceptions (IPv4 CIDRs, possibly none). */
+START_TEST(test_gw_allow_local)
+{
+    struct gw_config cfg;
+    char buf[64];
+
+    ck_assert_msg(gw_parse(&cfg, "token: site-1:0123456789abcdef\n") == 0, "%s", err);
+    ck_assert_uint_eq(cfg.n_allow_local, 0);
+    ck_assert_ptr_null(cfg.allow_local);
+    gw_config_fini(&cfg);
+    ck_assert_msg(gw_parse(&cfg, WITH_TOKEN("expose:\n"
+                                            "  routes: [198.51.100.0/24, 169.254.169.254/32]\n"
+                                            "  allow-local: [169.254.169.254/32, 198.51.100.1]\n"
+                                            "  allow-link-local: false\n")) == 0,
+                  "%s", err);
+    ck_assert_uint_eq(cfg.n_allow_local, 2);
+    st_cidr_format(&cfg.allow_local[0], buf, sizeof(buf));
+    ck_assert_str_eq(buf, "169.254.169.254/32");
+    st_cidr_format(&cfg.allow_local[1], buf, sizeof(buf));
+    ck_assert_str_eq(buf, "198.51.100.1/32");
+    ck_assert(!cfg.allow_link_local);
+    gw_config_fini(&cfg);
+    ck_assert_ptr_null(cfg.allow_local);
+    ck_assert_msg(gw_parse(&cfg, WITH_TOKEN("expose:\n  routes: [198.51.100.0/24]\n"
+                                            "  allow-local: []\n  allow-link-local: true\n")) == 0,
+                  "%s", err);
+    ck_assert_uint_eq(cfg.n_allow_local, 0);
+    ck_assert(cfg.allow_link_local);
+    gw_config_fini(&cfg);
+
+    gw_bad(WITH_TOKEN("expose:\n  routes: [198.51.100.0/24]\n  allow-local: [198.51.100.1/24]\n"),
+           "gw.yaml:7: 'expose.allow-local[0]': invalid CIDR '198.51.100.1/24': host bits set (the "
+           "address "
+           "must be the network address)");
+    gw_bad(WITH_TOKEN("expose:\n  routes: [198.51.100.0/24]\n  allow-local: [127.0.0.0/8, "
+                      "nonsense]\n"),
+           "gw.yaml:7: 'expose.allow-local[1]': invalid CIDR 'nonsense': not an IP address or "
+           "CIDR");
+    gw_bad(WITH_TOKEN("expose:\n  routes: [198.51.100.0/24]\n  allow-local: [192.0.2.0/33]\n"),
+           "gw.yaml:7: 'expose.allow-local[0]': invalid CIDR '192.0.2.0/33': bad prefix length");
+    gw_bad(WITH_TOKEN("expose:\n  routes: [198.51.100.0/24]\n  allow-local: 127.0.0.1/32\n"),
+           "gw.yaml:7: 'expose.allow-local' must be a list");
+    gw_bad(WITH_TOKEN("expose:\n  routes: [198.51.100.0/24]\n  allow-local:\n"
+                      "    - 2001:db8::1/128\n"),
+           "gw.yaml:8: 'expose.allow-local[0]': '2001:db8::1/128' is not an IPv4 CIDR (the "
+           "guard covers IPv4 only)");
+    gw_bad(WITH_TOKEN("expose:\n  routes: [198.51.100.0/24]\n  allow-local: [{a: b}]\n"),
+           "gw.yaml:7: 'expose.allow-local[0]' must be a CIDR string");
+}
+END_TEST
+
 START_TEST(test_edge_timers)
 {
     struct edge_config cfg;
@@ -820,6 +871,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_gw_good_defaults);
     tcase_add_test(tc, test_gw_good_full);
     tcase_add_test(tc, test_gw_errors);
+    tcase_add_test(tc, test_gw_allow_local);
     tcase_add_test(tc, test_edge_timers);
     tcase_add_test(tc, test_edge_limits);
     tcase_add_test(tc, test_edge_caps);

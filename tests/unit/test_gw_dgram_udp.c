@@ -309,6 +309,11 @@ static const struct refusal refusals[] = {
     {"connect-ip", "/.well-known/masque/ip/*/1/", 501, "ICMP only"},
     {"connect-ip", "/.well-known/masque/ip/198.51.100.10/*/", 501, "ICMP only"},
     {"connect-ip", "/.well-known/masque/ip/203.0.113.9/1/", 403, "destination_ip_prohibited"},
+    /* the guard: an address of the gateway's host, inside the exposed route */
+    {"connect-udp", "/.well-known/masque/udp/198.51.100.1/53/", 403,
+     "destination_ip_prohibited; details=\"local address\""},
+    {"connect-ip", "/.well-known/masque/ip/198.51.100.1/1/", 403,
+     "destination_ip_prohibited; details=\"local address\""},
     {"connect-ip", "/.well-known/masque/udp/198.51.100.10/1/", 400, "bad MASQUE path"},
 };
 
@@ -355,6 +360,8 @@ START_TEST(test_refused)
     }
     ck_assert_uint_eq(gw.dgram.udp_opened + gw.dgram.icmp_opened,
                       2 * sizeof(refusals) / sizeof(refusals[0]));
+    ck_assert_uint_eq(gw.guard_refused[ST_KIND_UDP], 2); /* wired and not */
+    ck_assert_uint_eq(gw.guard_refused[ST_KIND_ICMP], 2);
 
     /* and the ones that are served answer 200 with capsule-protocol, stream open */
     struct gw_flow *u = open_flow("connect-udp", UDP_PATH, CLIENT, true);
