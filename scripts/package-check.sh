@@ -63,6 +63,8 @@ done
 getent passwd subtunnel >/dev/null || die "postinst did not create the subtunnel user"
 [[ $(stat -c '%a %U %G' /etc/subtunnel) == "750 root subtunnel" ]] ||
     die "/etc/subtunnel is $(stat -c '%a %U %G' /etc/subtunnel), want 750 root subtunnel"
+[[ $(stat -c '%a %U %G' /var/log/subtunnel) == "750 subtunnel adm" ]] ||
+    die "/var/log/subtunnel is $(stat -c '%a %U %G' /var/log/subtunnel), want 750 subtunnel adm"
 /usr/bin/subtunnel-edge --version | grep -q "^subtunnel-edge " || die "subtunnel-edge --version"
 say "installed: ${#files[@]} files in place, user subtunnel, /etc/subtunnel"
 
@@ -97,5 +99,6 @@ done
 dpkg --purge subtunnel >/dev/null
 installed=0
 [[ ! -e /etc/subtunnel ]] || die "/etc/subtunnel left after purge (it was empty)"
+[[ ! -e /var/log/subtunnel ]] || die "/var/log/subtunnel left after purge"
 ! dpkg-query -W subtunnel >/dev/null 2>&1 || die "dpkg still knows subtunnel after purge"
 say "removed cleanly (apt-get remove, dpkg --purge)"

@@ -102,18 +102,19 @@ r=$(audit event=decision user=dev dest=198.51.100.11:8001 verdict=deny | head -n
 assert_match '"rule": "default"' "$r" "audit: the refusal's decision record"
 r=$(audit event=decision user=dev dest="$DNS:53" verdict=allow kind=udp | head -n 1)
 assert_match '"rule": 3' "$r" "audit: the UDP allow names rule 3"
-r=$(audit event=decision verdict=deny auth=none | head -n 1)
-[[ -z $r ]] || pass "audit: refused credentials have records"
 
 # ---- bad credentials: 407, and no token in any log
 r=$(proxy_probe "$PRIV_IP:8000" -U "dev:not-$DEV_TOKEN")
 assert_eq 407 "${r%% *}" "a wrong token"
 wait_for 10 "the audit record of the wrong token" wait_audit event=decision auth=none \
     reason="unknown or expired access token"
+pass "audit: the wrong token's decision record"
 for t in "$ACCESS_TOKEN" "$DEV_TOKEN"; do
     if grep -rqF -- "$t" "$LAB_DIR/logs"; then fail "a token appears in $(grep -rlF -- "$t" "$LAB_DIR/logs")"; fi
 done
 pass "no token in any log"
+
+count() { grep -c -- "$1" "$EDGE_LOG" || true; }
 
 # ---- a reload that removes dev closes its running flow
 cp "$EDGE_CONFIG" "$dir/edge.yaml.good"
@@ -142,9 +143,9 @@ for l in lines:
     out.append(l)
 open(p, "w").write("\n".join(out))
 PY
-reloads0=$(count 'SIGHUP: configuration reloaded' "$EDGE_LOG")
+reloads0=$(count 'SIGHUP: configuration reloaded')
 kill -HUP "$edge_pid"
-reloaded() { (($(count 'SIGHUP: configuration reloaded' "$EDGE_LOG") > reloads0)); }
+reloaded() { (($(count 'SIGHUP: configuration reloaded') > reloads0)); }
 wait_for 10 "edge reload" reloaded
 rc=0
 wait "$dl" || rc=$?
@@ -164,7 +165,7 @@ new_hash=$(printf %s "$new_token" | sha256sum | cut -d' ' -f1)
 awk -v e="$exp_hash" -v n="$new_hash" '{print} /^users:/{
     print "  - {name: gone, groups: [admins], token-sha256: " e ", expires: 2020-01-01T00:00:00Z}"
     print "  - {name: nobody-special, token-sha256: " n "}"}' "$dir/edge.yaml.good" >"$EDGE_CONFIG"
-reloads0=$(count 'SIGHUP: configuration reloaded' "$EDGE_LOG")
+reloads0=$(count 'SIGHUP: configuration reloaded')
 kill -HUP "$edge_pid"
 wait_for 10 "edge reload" reloaded
 r=$(proxy_probe "$PRIV_IP:8000" -U "x:$exp_token")
