@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <jansson.h>
-#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -140,10 +139,14 @@ static int numeric_date(json_t *v, int64_t *out)
         *out = (int64_t)json_integer_value(v);
         return 0;
     }
-    d = json_is_real(v) ? json_real_value(v) : NAN;
-    if (!isfinite(d) || fabs(d) > 4.0e18)
+    if (!json_is_real(v))
         return -1;
-    *out = (int64_t)floor(d);
+    d = json_real_value(v);
+    if (!(d > -4.0e18 && d < 4.0e18))
+        return -1;
+    *out = (int64_t)d;
+    if ((double)*out > d) /* round down, also below zero */
+        (*out)--;
     return 0;
 }
 
