@@ -182,7 +182,11 @@ static bool ops_verify(json_t *ops)
     size_t i;
     json_t *v;
 
-    json_array_foreach(ops, i, v) if (str_is(v, "verify")) return true;
+    json_array_foreach(ops, i, v)
+    {
+        if (str_is(v, "verify"))
+            return true;
+    }
     return false;
 }
 

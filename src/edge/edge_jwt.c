@@ -179,7 +179,11 @@ static bool aud_has(json_t *aud, const char *want)
 
     if (json_is_string(aud))
         return str_is(aud, want);
-    json_array_foreach(aud, i, v) if (str_is(v, want)) return true;
+    json_array_foreach(aud, i, v)
+    {
+        if (str_is(v, want))
+            return true;
+    }
     return false;
 }
 
