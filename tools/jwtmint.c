@@ -9,8 +9,12 @@
  *       prints the compact JWT on stdout: iat = now (T, default the clock), exp = now +
  *       SECONDS (negative for an expired token), nbf = now + --nbf-in when given. --alg
  *       defaults to the key's and must fit it.
+ *   st-jwtmint verify --jwks KEYS.json --token JWT [--iss ISS] [--aud AUD] [--now T]
+ *       checks a token as the edge does (edge_jwt, 60 s skew) and prints "ok user=U
+ *       groups=G1,G2 kid=K exp=E", or "refused: REASON (DETAIL)" with exit status 1.
  * Exit status 0 on success, 1 when a file or OpenSSL failed, 2 for bad flags.
  */
+#include "edge_jwt.h"
 #include "st_b64url.h"
 
 #include <errno.h>
@@ -33,7 +37,7 @@
 
 struct opts {
     const char *alg, *kid, *key, *jwks, *sub, *groups, *aud, *iss;
-    const char *exp_in, *nbf_in, *now;
+    const char *exp_in, *nbf_in, *now, *token;
 };
 
 static void usage(void)
@@ -43,7 +47,9 @@ static void usage(void)
             "--jwks OUT.json\n"
             "       st-jwtmint sign --key KEY.pem [--kid KID] [--alg ALG] --sub USER "
             "[--groups G1,G2] [--aud AUD]\n"
-            "                       [--iss ISS] --exp-in SECONDS [--nbf-in SECONDS] [--now T]\n");
+            "                       [--iss ISS] --exp-in SECONDS [--nbf-in SECONDS] [--now T]\n"
+            "       st-jwtmint verify --jwks KEYS.json --token JWT [--iss ISS] [--aud AUD] "
+            "[--now T]\n");
     exit(2);
 }
 
@@ -67,9 +73,9 @@ static void parse_flags(int argc, char **argv, struct opts *o)
 {
     static const char *const names[] = {"--alg",    "--kid",    "--key", "--jwks",
                                         "--sub",    "--groups", "--aud", "--iss",
-                                        "--exp-in", "--nbf-in", "--now"};
+                                        "--exp-in", "--nbf-in", "--now", "--token"};
     const char **slots[] = {&o->alg, &o->kid, &o->key,    &o->jwks,   &o->sub, &o->groups,
-                            &o->aud, &o->iss, &o->exp_in, &o->nbf_in, &o->now};
+                            &o->aud, &o->iss, &o->exp_in, &o->nbf_in, &o->now, &o->token};
     size_t n = sizeof(names) / sizeof(names[0]), k;
 
     for (int i = 2; i < argc; i += 2) {
@@ -187,7 +193,7 @@ static int keygen(const struct opts *o)
 
     if (!o->alg || !o->key || !o->jwks)
         bad_flag("keygen needs --alg, --key and --jwks%s", "");
-    if (o->sub || o->groups || o->aud || o->iss || o->exp_in || o->nbf_in || o->now)
+    if (o->sub || o->groups || o->aud || o->iss || o->exp_in || o->nbf_in || o->now || o->token)
         bad_flag("keygen takes only --alg, --kid, --key and --jwks%s", "");
     if (strcmp(o->alg, "RS256") == 0)
         k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
@@ -211,6 +217,16 @@ static int keygen(const struct opts *o)
     return 0;
 }
 
+/* A JSON string of s[0..n), or exit with an error naming flag when it is not UTF-8. */
+static json_t *utf8(const char *s, size_t n, const char *flag)
+{
+    json_t *v = json_stringn(s, n);
+
+    if (!v)
+        bad_flag("%s: not UTF-8", flag);
+    return v;
+}
+
 /* "a,b,c" as a JSON array ("" gives []); empty pieces are refused. */
 static json_t *group_list(const char *s)
 {
@@ -222,7 +238,7 @@ static json_t *group_list(const char *s)
 
         if (n == 0)
             bad_flag("--groups '%s': an empty group", s);
-        json_array_append_new(arr, json_stringn(p, n));
+        json_array_append_new(arr, utf8(p, n, "--groups"));
         if (!p[n])
             break;
         p += n + 1; /* past the comma: the loop ends at the string's end */
@@ -238,7 +254,7 @@ static json_t *claims(const struct opts *o)
                           (json_int_t)(now + exp));
 
     if (!c)
-        die("--sub '%s': not UTF-8", o->sub);
+        bad_flag("--sub: not UTF-8%s", "");
     if (o->nbf_in)
         json_object_set_new(
             c, "nbf",
@@ -246,20 +262,30 @@ static json_t *claims(const struct opts *o)
     if (o->groups)
         json_object_set_new(c, "groups", group_list(o->groups));
     if (o->aud)
-        json_object_set_new(c, "aud", json_string(o->aud));
+        json_object_set_new(c, "aud", utf8(o->aud, strlen(o->aud), "--aud"));
     if (o->iss)
-        json_object_set_new(c, "iss", json_string(o->iss));
+        json_object_set_new(c, "iss", utf8(o->iss, strlen(o->iss), "--iss"));
     return c;
 }
 
-/* base64url(JSON of o) appended to out. */
-static void put_part(char *out, size_t cap, json_t *o)
+/* sep (may be "") and base64url(p[0..n)) appended to out. */
+static void put_b64(char *out, size_t cap, const char *sep, const void *p, size_t n)
+{
+    size_t used = strlen(out) + strlen(sep);
+
+    if (used >= cap || st_b64url_encode(p, n, out + used, cap - used) < 0)
+        die("token too large%s", "");
+    memcpy(out + used - strlen(sep), sep, strlen(sep));
+}
+
+/* sep and base64url(JSON of o) appended to out. */
+static void put_part(char *out, size_t cap, const char *sep, json_t *o)
 {
     char *s = json_dumps(o, JSON_COMPACT);
-    size_t used = strlen(out);
 
-    if (!s || st_b64url_encode(s, strlen(s), out + used, cap - used) < 0)
-        die("token too large%s", "");
+    if (!s)
+        die("cannot encode the token%s", "");
+    put_b64(out, cap, sep, s, strlen(s));
     free(s);
 }
 
@@ -296,8 +322,8 @@ static int sign(const struct opts *o)
 
     if (!o->key || !o->sub || !o->exp_in)
         bad_flag("sign needs --key, --sub and --exp-in%s", "");
-    if (o->jwks)
-        bad_flag("sign takes no --jwks%s", "");
+    if (o->jwks || o->token)
+        bad_flag("sign takes no --jwks or --token%s", "");
     f = fopen(o->key, "r");
     k = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
     if (f)
@@ -311,20 +337,46 @@ static int sign(const struct opts *o)
         bad_flag("--alg does not fit the key (it signs %s)", alg);
     h = json_pack("{s:s, s:s}", "alg", alg, "typ", "JWT");
     if (o->kid)
-        json_object_set_new(h, "kid", json_string(o->kid));
+        json_object_set_new(h, "kid", utf8(o->kid, strlen(o->kid), "--kid"));
     c = claims(o);
-    put_part(tok, sizeof(tok), h);
-    strcat(tok, ".");
-    put_part(tok, sizeof(tok), c);
+    put_part(tok, sizeof(tok), "", h);
+    put_part(tok, sizeof(tok), ".", c);
     if (sign_input(k, alg, tok, sig, &slen) < 0)
         die("signing failed%s", "");
-    strcat(tok, ".");
-    if (st_b64url_encode(sig, slen, tok + strlen(tok), sizeof(tok) - strlen(tok)) < 0)
-        die("token too large%s", "");
+    put_b64(tok, sizeof(tok), ".", sig, slen);
     printf("%s\n", tok);
     json_decref(h);
     json_decref(c);
     EVP_PKEY_free(k);
+    return 0;
+}
+
+static int verify(const struct opts *o)
+{
+    struct edge_jwt_conf conf = {
+        .issuer = (char *)o->iss, .audience = (char *)o->aud, .skew_s = 60};
+    long long now = o->now ? seconds(o->now, "--now", 0, 1LL << 40) : (long long)time(NULL);
+    struct edge_jwt_claims c;
+    struct edge_jwks *keys;
+    char err[256];
+    int rv;
+
+    if (!o->jwks || !o->token)
+        bad_flag("verify needs --jwks and --token%s", "");
+    if (o->alg || o->kid || o->key || o->sub || o->groups || o->exp_in || o->nbf_in)
+        bad_flag("verify takes only --jwks, --token, --iss, --aud and --now%s", "");
+    if (edge_jwks_load(o->jwks, &keys, err, sizeof(err)) < 0)
+        die("%s", err);
+    rv = edge_jwt_verify(keys, &conf, o->token, strlen(o->token), now, &c, err, sizeof(err));
+    edge_jwks_free(keys);
+    if (rv < 0) {
+        printf("refused: %s (%s)\n", edge_jwt_reason(rv), err);
+        return 1;
+    }
+    printf("ok user=%s groups=", c.user);
+    for (size_t i = 0; i < c.n_groups; i++)
+        printf("%s%s", i ? "," : "", c.groups[i]);
+    printf(" kid=%s exp=%lld\n", c.kid, (long long)c.exp);
     return 0;
 }
 
@@ -334,8 +386,11 @@ int main(int argc, char **argv)
 
     if (argc < 2)
         usage();
-    if (strcmp(argv[1], "keygen") != 0 && strcmp(argv[1], "sign") != 0)
+    if (strcmp(argv[1], "keygen") != 0 && strcmp(argv[1], "sign") != 0 &&
+        strcmp(argv[1], "verify") != 0)
         bad_flag("unknown command '%s'", argv[1]);
     parse_flags(argc, argv, &o);
+    if (strcmp(argv[1], "verify") == 0)
+        return verify(&o);
     return strcmp(argv[1], "keygen") == 0 ? keygen(&o) : sign(&o);
 }
