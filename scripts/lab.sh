@@ -131,6 +131,16 @@ gen_secret() { openssl rand -hex 24; }
 sha256hex() { printf %s "$1" | sha256sum | cut -d' ' -f1; }
 
 # keep_secret FILE: print the secret stored in FILE, creating it once
+LAB_JWT_ISSUER=https://idp.lab.test
+LAB_JWT_AUDIENCE=subtunnel-lab
+# lab_jwt SECONDS: a token for carol (developers) that expires SECONDS from now (negative:
+# expired already), signed by the lab's identity provider key.
+lab_jwt() {
+    "$BUILD_DIR/st-jwtmint" sign --key "$LAB_DIR/certs/jwt.key" --kid lab-idp-1 --alg ES256 \
+        --sub carol --groups developers --iss "$LAB_JWT_ISSUER" --aud "$LAB_JWT_AUDIENCE" \
+        --exp-in "$1"
+}
+
 keep_secret() {
     if [[ ! -s $1 ]]; then
         (umask 077 && gen_secret >"$1")
@@ -235,6 +245,10 @@ write_edge_config() {
         echo "    ports: [53]"
         echo "    protocols: [udp]"
         echo "audit-log: $LOGS/audit$([[ $n == 1 ]] || echo "$n").log"
+        echo "jwt:"
+        echo "  jwks-file: $LAB_DIR/certs/jwks.json"
+        echo "  issuer: $LAB_JWT_ISSUER"
+        echo "  audience: $LAB_JWT_AUDIENCE"
         if [[ -n ${LAB_EDGE_EXTRA_YAML:-} ]]; then
             printf '%s\n' "$LAB_EDGE_EXTRA_YAML"
         fi
@@ -549,6 +563,12 @@ cmd_up() {
     fi
 
     bash "$REPO/scripts/gen-certs.sh" "$LAB_DIR/certs" >/dev/null
+    # The lab's identity provider: an ES256 key whose public half the edges trust (jwt:);
+    # lab.sh env signs JWT_TOKEN (carol, developers) and JWT_EXPIRED with it.
+    if [[ ! -s $LAB_DIR/certs/jwt.key ]]; then
+        "$BUILD_DIR/st-jwtmint" keygen --alg ES256 --kid lab-idp-1 --key "$LAB_DIR/certs/jwt.key" \
+            --jwks "$LAB_DIR/certs/jwks.json" >/dev/null || die "st-jwtmint keygen failed"
+    fi
     local access dev s1 s2 tok1
     access=$(keep_secret "$LAB_DIR/access.token")
     dev=$(keep_secret "$LAB_DIR/dev.token")
@@ -566,7 +586,8 @@ cmd_up() {
         write_gateway_config "$LAB_DIR/gateway2.yaml" "$edges" "site2:$s2" 203.0.113.0/24 1 0 \
             192.0.2.20:9100
     fi
-    local f shared=("$LAB_DIR/certs/edge.key" "$LAB_DIR/certs/edge.crt" "$LAB_DIR/certs/ca.crt")
+    local f shared=("$LAB_DIR/certs/edge.key" "$LAB_DIR/certs/edge.crt" "$LAB_DIR/certs/ca.crt"
+        "$LAB_DIR/certs/jwks.json")
     for f in edge edge2 gateway gateway2; do
         if [[ -f $LAB_DIR/$f.yaml ]]; then shared+=("$LAB_DIR/$f.yaml"); fi
     done
@@ -617,6 +638,10 @@ cmd_env() {
     q VISITOR_HTTPS https://198.18.0.1:443
     [[ ! -s $LAB_DIR/access.token ]] || q ACCESS_TOKEN "$(cat "$LAB_DIR/access.token")"
     [[ ! -s $LAB_DIR/dev.token ]] || q DEV_TOKEN "$(cat "$LAB_DIR/dev.token")"
+    if [[ -s $LAB_DIR/certs/jwt.key && -x $BUILD_DIR/st-jwtmint ]]; then
+        q JWT_TOKEN "$(lab_jwt 3600)"
+        q JWT_EXPIRED "$(lab_jwt -3600)"
+    fi
     q CA_FILE "$LAB_DIR/certs/ca.crt"
     q EDGE_CONFIG "$LAB_DIR/edge.yaml"
     q GATEWAY_CONFIG "$LAB_DIR/gateway.yaml"

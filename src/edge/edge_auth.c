@@ -18,16 +18,76 @@ static int fail(const char **why, const char *text)
     return -EACCES;
 }
 
+/* A signed token's user: its claims, plus the groups of a `users` entry of the same name
+ * (which must not have expired). Names policy rules could not name are refused rather than
+ * cut: a cut name or a dropped group could slip past a deny rule. */
+static int jwt_ident(const struct edge_config *cfg, const struct edge_jwt_claims *cl,
+                     const uint8_t h[32], int64_t now, struct edge_ident *id, const char **why)
+{
+    memset(id, 0, sizeof(*id));
+    if (strlen(cl->user) >= sizeof(id->user))
+        return fail(why, "signed token: user claim longer than 63 bytes");
+    memcpy(id->user, cl->user, strlen(cl->user) + 1);
+    const struct edge_user *u = edge_users_by_name(&cfg->users, cl->user);
+    if (u && u->expires && now >= u->expires)
+        return fail(why, "signed token: user expired");
+    for (size_t i = 0; i < cl->n_groups; i++)
+        if (edge_ident_add_group(id, cl->groups[i]) < 0)
+            return fail(why, "signed token: too many groups");
+    for (size_t i = 0; u && i < u->n_groups; i++)
+        if (edge_ident_add_group(id, u->groups[i]) < 0)
+            return fail(why, "signed token: too many groups");
+    id->method = EDGE_AUTH_JWT;
+    memcpy(id->cred, h, 32);
+    id->expires = cl->exp;
+    return 0;
+}
+
+/* Why a signed token was refused, for logs and audit records (edge_jwt_reason's words). */
+static const char *jwt_why(int rv)
+{
+    static const char *const texts[EDGE_JWT_NCODES] = {
+        [-EDGE_JWT_ETOOLONG] = "signed token: too long",
+        [-EDGE_JWT_EMALFORMED] = "signed token: malformed",
+        [-EDGE_JWT_EALG] = "signed token: alg not allowed",
+        [-EDGE_JWT_EKID] = "signed token: unknown kid",
+        [-EDGE_JWT_ESIG] = "signed token: bad signature",
+        [-EDGE_JWT_ENOEXP] = "signed token: no exp",
+        [-EDGE_JWT_EEXPIRED] = "signed token: expired",
+        [-EDGE_JWT_ENOTYET] = "signed token: not yet valid",
+        [-EDGE_JWT_EISSUER] = "signed token: wrong issuer",
+        [-EDGE_JWT_EAUDIENCE] = "signed token: wrong audience",
+        [-EDGE_JWT_EUSER] = "signed token: bad user claim",
+        [-EDGE_JWT_EGROUPS] = "signed token: bad groups claim",
+        [-EDGE_JWT_ENOMEM] = "signed token: out of memory",
+    };
+    return rv < 0 && rv > -EDGE_JWT_NCODES && texts[-rv] ? texts[-rv] : "signed token: refused";
+}
+
+static bool looks_like_jwt(const char *tok, size_t len)
+{
+    const char *dot = memchr(tok, '.', len);
+    return dot && memchr(dot + 1, '.', len - (size_t)(dot + 1 - tok));
+}
+
 static int by_token(const struct edge_config *cfg, const char *tok, size_t len, int64_t now,
                     struct edge_ident *id, const char **why)
 {
     uint8_t h[32];
     st_sha256(tok, len, h);
     const struct edge_user *u = edge_users_by_token(&cfg->users, h, now);
-    if (!u)
+    if (u) {
+        edge_ident_from_user(id, u, EDGE_AUTH_TOKEN, h);
+        return 0;
+    }
+    if (!cfg->has_jwt || !cfg->jwks || !looks_like_jwt(tok, len))
         return fail(why, "unknown or expired access token");
-    edge_ident_from_user(id, u, EDGE_AUTH_TOKEN, h);
-    return 0;
+    struct edge_jwt_claims cl;
+    char reason[128];
+    int rv = edge_jwt_verify(cfg->jwks, &cfg->jwt, tok, len, now, &cl, reason, sizeof(reason));
+    if (rv < 0)
+        return fail(why, jwt_why(rv));
+    return jwt_ident(cfg, &cl, h, now, id, why);
 }
 
 /* Basic: base64("user:token"); the user part is ignored (the token names its user). */
@@ -109,6 +169,15 @@ static const struct edge_user *holder(const struct edge_config *cfg, const struc
 int edge_auth_recheck(const struct edge_config *cfg, struct edge_ident *id, int64_t now,
                       const char **why)
 {
+    if (id->method == EDGE_AUTH_JWT) {
+        const struct edge_user *u = edge_users_by_name(&cfg->users, id->user);
+        if (!cfg->has_jwt)
+            return fail(why, "signed tokens no longer accepted");
+        if (u && u->expires && now >= u->expires)
+            return fail(why, "user expired");
+        for (size_t i = 0; u && i < u->n_groups; i++)
+            edge_ident_add_group(id, u->groups[i]);
+    }
     if (id->method != EDGE_AUTH_TOKEN && id->method != EDGE_AUTH_CERT)
         return id->expires && now >= id->expires ? fail(why, "credential expired") : 0;
     const struct edge_user *u = holder(cfg, id);

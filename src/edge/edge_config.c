@@ -26,6 +26,7 @@ static const char *const top_keys[] = {
     "users",
     "access-policy",
     "audit-log",
+    "jwt",
     "grace-period",
     "heartbeat-interval",
     "heartbeat-count",
@@ -470,7 +471,41 @@ static int get_caps(struct st_cfg *c, const struct st_cfg_node *root, struct edg
     return 0;
 }
 
-/* users, access-tokens (users without groups) and access-policy. */
+static const char *const jwt_keys[] = {"jwks-file",    "issuer",     "audience", "user-claim",
+                                       "groups-claim", "clock-skew", NULL};
+
+/* jwt: the identity provider's keys (a local JWK Set file, loaded now) and what its tokens
+ * must say. issuer and audience are required: a token the provider issued for another
+ * application must not open flows here. */
+static int get_jwt(struct st_cfg *c, const struct st_cfg_node *n, struct edge_config *cfg)
+{
+    struct edge_jwt_conf *j = &cfg->jwt;
+    const struct st_cfg_node *v;
+    const char *path;
+    char why[256];
+    int rc;
+    if ((rc = st_cfg_map(c, n)) < 0 || (rc = st_cfg_check_keys(c, n, jwt_keys)) < 0)
+        return rc;
+    cfg->has_jwt = true;
+    j->skew_s = 60;
+    if ((rc = st_cfg_require(c, n, "jwks-file", &v)) < 0 ||
+        (rc = st_cfg_readable_file(c, v, &path)) < 0 || !(j->jwks_file = strdup(path)))
+        return rc < 0 ? rc : -ENOMEM;
+    if (edge_jwks_load(path, &cfg->jwks, why, sizeof(why)) < 0)
+        return st_cfg_fail(c, v->line, "'%s': %s", v->path, why);
+    if ((rc = st_cfg_require(c, n, "issuer", &v)) < 0 ||
+        (rc = st_cfg_strdup(c, v, &j->issuer)) < 0 ||
+        (rc = st_cfg_require(c, n, "audience", &v)) < 0 ||
+        (rc = st_cfg_strdup(c, v, &j->audience)) < 0)
+        return rc;
+    if ((v = st_cfg_get(n, "user-claim")) && (rc = st_cfg_strdup(c, v, &j->user_claim)) < 0)
+        return rc;
+    if ((v = st_cfg_get(n, "groups-claim")) && (rc = st_cfg_strdup(c, v, &j->groups_claim)) < 0)
+        return rc;
+    return st_cfg_opt_int(c, n, "clock-skew", 0, 600, 1, &j->skew_s);
+}
+
+/* users, access-tokens (users without groups), access-policy and jwt. */
 static int get_access(struct st_cfg *c, const struct st_cfg_node *root, struct edge_config *cfg)
 {
     int rc = edge_users_parse(c, st_cfg_get(root, "users"), st_cfg_get(root, "access-tokens"),
@@ -484,7 +519,8 @@ static int get_access(struct st_cfg *c, const struct st_cfg_node *root, struct e
         ids[i] = cfg->tunnels[i].id;
     rc = edge_policy_parse(c, st_cfg_get(root, "access-policy"), ids, cfg->n_tunnels, &cfg->policy);
     free(ids);
-    return rc;
+    const struct st_cfg_node *v = st_cfg_get(root, "jwt");
+    return rc < 0 || !v ? rc : get_jwt(c, v, cfg);
 }
 
 static int from_tree(struct st_cfg *c, struct edge_config *cfg)
@@ -581,6 +617,12 @@ void edge_config_fini(struct edge_config *cfg)
     free(cfg->tunnels);
     edge_users_fini(&cfg->users);
     edge_policy_fini(&cfg->policy);
+    edge_jwks_free(cfg->jwks);
+    free(cfg->jwt.jwks_file);
+    free(cfg->jwt.issuer);
+    free(cfg->jwt.audience);
+    free(cfg->jwt.user_claim);
+    free(cfg->jwt.groups_claim);
     free(cfg->location);
     free(cfg->cert_file);
     free(cfg->key_file);

@@ -3,6 +3,7 @@
 
 /* subtunnel-edge configuration file (YAML); see docs/configuration.md. */
 
+#include "edge_jwt.h"
 #include "edge_policy.h"
 #include "edge_users.h"
 #include "st_addr.h"
@@ -48,6 +49,9 @@ struct edge_config {
     size_t n_tunnels;
     struct edge_users users;   /* users: and access-tokens: (users without groups) */
     struct edge_policy policy; /* access-policy: rules, first match wins, default deny */
+    bool has_jwt;              /* jwt: signed bearer tokens from an identity provider */
+    struct edge_jwt_conf jwt;
+    struct edge_jwks *jwks;    /* jwt.jwks-file, loaded with the configuration */
     int grace_period_ms;       /* grace-period: seconds, default 30, 0..3600 */
     int heartbeat_interval_ms; /* heartbeat-interval: seconds, default 5, 1..300 */
     int heartbeat_count;       /* heartbeat-count: default 5, 1..100 */

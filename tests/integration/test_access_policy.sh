@@ -103,13 +103,28 @@ assert_match '"rule": "default"' "$r" "audit: the refusal's decision record"
 r=$(audit event=decision user=dev dest="$DNS:53" verdict=allow kind=udp | head -n 1)
 assert_match '"rule": 3' "$r" "audit: the UDP allow names rule 3"
 
+# ---- a signed token (JWT) from the lab's identity provider: carol, group developers
+[[ -n ${JWT_TOKEN:-} && -n ${JWT_EXPIRED:-} ]] || fail "lab.sh env has no JWT_TOKEN / JWT_EXPIRED"
+r=$(in_ns st-client curl -sS -p -x "$EDGE_PROXY" --proxy-header "Proxy-Authorization: Bearer $JWT_TOKEN" \
+    -m 20 "http://$PRIV_IP:8000/file") || fail "carol's JWT to 198.51.100.10:8000"
+assert_match "hello from st-priv" "$r" "carol (JWT, developers): the host and port developers may reach"
+r=$(proxy_probe "$PRIV_IP:8000" -U "carol:$JWT_TOKEN")
+assert_eq 200 "${r%% *}" "the JWT as a Basic password"
+r=$(proxy_probe 198.51.100.11:8001 --proxy-header "Proxy-Authorization: Bearer $JWT_TOKEN")
+assert_eq 403 "${r%% *}" "carol (JWT): another host refused"
+r=$(proxy_probe "$PRIV_IP:8000" --proxy-header "Proxy-Authorization: Bearer $JWT_EXPIRED")
+assert_eq 407 "${r%% *}" "an expired JWT"
+assert_match "proxy authentication signed token: expired" "$(cat "$EDGE_LOG")" \
+    "edge log: why the JWT was refused"
+wait_for 10 "the audit record of carol's flow" wait_audit event=end user=carol auth=jwt
+
 # ---- bad credentials: 407, and no token in any log
 r=$(proxy_probe "$PRIV_IP:8000" -U "dev:not-$DEV_TOKEN")
 assert_eq 407 "${r%% *}" "a wrong token"
 wait_for 10 "the audit record of the wrong token" wait_audit event=decision auth=none \
     reason="unknown or expired access token"
 pass "audit: the wrong token's decision record"
-for t in "$ACCESS_TOKEN" "$DEV_TOKEN"; do
+for t in "$ACCESS_TOKEN" "$DEV_TOKEN" "$JWT_TOKEN" "$JWT_EXPIRED" "${JWT_TOKEN##*.}"; do
     if grep -rqF -- "$t" "$LAB_DIR/logs"; then fail "a token appears in $(grep -rlF -- "$t" "$LAB_DIR/logs")"; fi
 done
 pass "no token in any log"

@@ -195,6 +195,45 @@ START_TEST(test_edge_listeners_off)
 }
 END_TEST
 
+/* jwt: the JWK Set is loaded with the configuration; issuer and audience are required. */
+START_TEST(test_edge_jwt)
+{
+    struct edge_config cfg;
+    char jwks[160], top[512];
+    snprintf(jwks, sizeof(jwks), "%s/jwks.json", tmpdir);
+    write_file(jwks, "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"kid\":\"k\","
+                     "\"x\":\"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\"}]}");
+    snprintf(top, sizeof(top),
+             "jwt: {jwks-file: %s, issuer: 'https://idp.lab.test', audience: subtunnel, "
+             "clock-skew: 30}\n",
+             jwks);
+    ck_assert_msg(edge_parse(&cfg, top, NULL) == 0, "%s", err);
+    ck_assert(cfg.has_jwt);
+    ck_assert_ptr_nonnull(cfg.jwks);
+    ck_assert_int_eq(cfg.jwt.skew_s, 30);
+    ck_assert_str_eq(cfg.jwt.audience, "subtunnel");
+    edge_config_fini(&cfg);
+
+    snprintf(top, sizeof(top), "jwt: {jwks-file: %s, issuer: x}\n", jwks);
+    ck_assert_int_eq(edge_parse(&cfg, top, NULL), -EINVAL);
+    ck_assert_msg(strstr(err, "missing required key 'audience'") != NULL, "%s", err);
+    snprintf(top, sizeof(top), "jwt: {jwks-file: %s/none.json, issuer: x, audience: y}\n", tmpdir);
+    ck_assert_int_eq(edge_parse(&cfg, top, NULL), -EINVAL);
+    ck_assert_msg(strstr(err, "cannot read") != NULL, "%s", err);
+    write_file(jwks, "{\"keys\": 5}");
+    snprintf(top, sizeof(top), "jwt: {jwks-file: %s, issuer: x, audience: y}\n", jwks);
+    ck_assert_int_eq(edge_parse(&cfg, top, NULL), -EINVAL);
+    ck_assert_msg(strstr(err, "edge.yaml:3: 'jwt.jwks-file': ") == err, "%s", err);
+    write_file(jwks, "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"kid\":\"k\","
+                     "\"x\":\"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\"}]}");
+    snprintf(top, sizeof(top), "jwt: {jwks-file: %s, issuer: x, audience: y, clock-skew: 601}\n",
+             jwks);
+    ck_assert_int_eq(edge_parse(&cfg, top, NULL), -EINVAL);
+    ck_assert_msg(strstr(err, "clock-skew") != NULL, "%s", err);
+    unlink(jwks);
+}
+END_TEST
+
 START_TEST(test_edge_good_full)
 {
     struct edge_config cfg;
@@ -865,6 +904,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_tree_errors);
     tcase_add_test(tc, test_edge_good_defaults);
     tcase_add_test(tc, test_edge_good_full);
+    tcase_add_test(tc, test_edge_jwt);
     tcase_add_test(tc, test_edge_listeners_off);
     tcase_add_test(tc, test_edge_errors);
     tcase_add_test(tc, test_edge_load);

@@ -4,8 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "edge_auth.h"
 #include "edge_config.h"
+#include "st_b64url.h"
 #include "st_config.h"
 #include "st_token.h"
 
@@ -237,6 +240,102 @@ START_TEST(ident_groups_are_bounded)
 }
 END_TEST
 
+/* ---- signed tokens (JWT): an Ed25519 key made here, its JWK Set in cfg ---- */
+static EVP_PKEY *jwt_key;
+
+static void jwt_setup(void)
+{
+    jwt_key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    ck_assert_ptr_nonnull(jwt_key);
+    uint8_t pub[32];
+    size_t n = sizeof(pub);
+    ck_assert_int_eq(EVP_PKEY_get_raw_public_key(jwt_key, pub, &n), 1);
+    char x[64], jwks[256];
+    st_b64url_encode(pub, n, x, sizeof(x));
+    snprintf(jwks, sizeof(jwks),
+             "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"%s\","
+             "\"kid\":\"k1\"}]}",
+             x);
+    ck_assert_int_eq(edge_jwks_parse(jwks, strlen(jwks), &cfg.jwks, err, sizeof(err)), 0);
+    cfg.has_jwt = true;
+    cfg.jwt.issuer = "https://idp.lab.test";
+    cfg.jwt.audience = "subtunnel";
+    cfg.jwt.skew_s = 60;
+}
+
+static void jwt_teardown(void)
+{
+    edge_jwks_free(cfg.jwks);
+    cfg.jwks = NULL;
+    EVP_PKEY_free(jwt_key);
+}
+
+/* "Bearer " + a token for sub with the payload's other members in extra. */
+static void jwt_header(char *out, size_t outlen, const char *sub, const char *extra)
+{
+    char payload[512], h64[128], p64[700], s64[128], msg[900];
+    uint8_t sig[64];
+    size_t siglen = sizeof(sig);
+    const char *hdr = "{\"alg\":\"EdDSA\",\"kid\":\"k1\"}";
+    snprintf(payload, sizeof(payload),
+             "{\"sub\":\"%s\",\"iss\":\"https://idp.lab.test\",\"aud\":\"subtunnel\",%s}", sub,
+             extra);
+    st_b64url_encode(hdr, strlen(hdr), h64, sizeof(h64));
+    st_b64url_encode(payload, strlen(payload), p64, sizeof(p64));
+    snprintf(msg, sizeof(msg), "%s.%s", h64, p64);
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    ck_assert_int_eq(EVP_DigestSignInit(ctx, NULL, NULL, NULL, jwt_key), 1);
+    ck_assert_int_eq(EVP_DigestSign(ctx, sig, &siglen, (const uint8_t *)msg, strlen(msg)), 1);
+    EVP_MD_CTX_free(ctx);
+    st_b64url_encode(sig, siglen, s64, sizeof(s64));
+    snprintf(out, outlen, "Bearer %s.%s", msg, s64);
+}
+
+START_TEST(signed_token)
+{
+    char v[1200];
+    struct edge_ident id;
+    const char *why = NULL;
+    jwt_header(v, sizeof(v), "carol", "\"exp\":1800003600,\"groups\":[\"developers\"]");
+    ck_assert_int_eq(edge_auth_header(&cfg, v, strlen(v), 1800000000, &id, &why), 0);
+    ck_assert_str_eq(id.user, "carol");
+    ck_assert_int_eq(id.method, EDGE_AUTH_JWT);
+    ck_assert(edge_ident_in_group(&id, "developers"));
+    ck_assert_int_eq(id.expires, 1800003600);
+    ck_assert_int_eq(edge_auth_recheck(&cfg, &id, 1800000100, &why), 0);
+    ck_assert_int_eq(edge_auth_recheck(&cfg, &id, 1800003600, &why), -EACCES);
+    ck_assert_str_eq(why, "credential expired");
+    /* a users entry of the same name adds its groups: dev's are developers and staff */
+    jwt_header(v, sizeof(v), "dev", "\"exp\":1800003600");
+    ck_assert_int_eq(edge_auth_header(&cfg, v, strlen(v), 1800000000, &id, &why), 0);
+    ck_assert(edge_ident_in_group(&id, "staff"));
+    /* expired (past the 60 s skew), wrong audience, bad signature */
+    jwt_header(v, sizeof(v), "carol", "\"exp\":1799999900");
+    ck_assert_int_eq(edge_auth_header(&cfg, v, strlen(v), 1800000000, &id, &why), -EACCES);
+    ck_assert_str_eq(why, "signed token: expired");
+    cfg.jwt.audience = "another-app";
+    jwt_header(v, sizeof(v), "carol", "\"exp\":1800003600");
+    ck_assert_int_eq(edge_auth_header(&cfg, v, strlen(v), 1800000000, &id, &why), -EACCES);
+    ck_assert_str_eq(why, "signed token: wrong audience");
+    cfg.jwt.audience = "subtunnel";
+    v[strlen(v) - 2] ^= 1;
+    ck_assert_int_eq(edge_auth_header(&cfg, v, strlen(v), 1800000000, &id, &why), -EACCES);
+    ck_assert_msg(strncmp(why, "signed token: ", 14) == 0, "%s", why);
+    /* a user name policy rules could not hold is refused, not cut */
+    char longname[100];
+    memset(longname, 'a', 80);
+    longname[80] = 0;
+    jwt_header(v, sizeof(v), longname, "\"exp\":1800003600");
+    ck_assert_int_eq(edge_auth_header(&cfg, v, strlen(v), 1800000000, &id, &why), -EACCES);
+    ck_assert_str_eq(why, "signed token: user claim longer than 63 bytes");
+    /* without jwt: configured, a JWT is just an unknown token */
+    cfg.has_jwt = false;
+    jwt_header(v, sizeof(v), "carol", "\"exp\":1800003600");
+    ck_assert_int_eq(edge_auth_header(&cfg, v, strlen(v), 1800000000, &id, &why), -EACCES);
+    ck_assert_str_eq(why, "unknown or expired access token");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("edge_auth");
@@ -251,5 +350,10 @@ int main(void)
     tcase_add_test(tc, user_config_errors);
     tcase_add_test(tc, ident_groups_are_bounded);
     suite_add_tcase(s, tc);
+    TCase *tj = tcase_create("jwt");
+    tcase_add_checked_fixture(tj, setup, teardown);
+    tcase_add_checked_fixture(tj, jwt_setup, jwt_teardown);
+    tcase_add_test(tj, signed_token);
+    suite_add_tcase(s, tj);
     return st_check_run(s);
 }
