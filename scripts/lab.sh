@@ -197,6 +197,7 @@ write_edge_config() {
         echo "metrics-listen: 192.0.2.$n:9100"
         echo "cert: $LAB_DIR/certs/edge.crt"
         echo "key: $LAB_DIR/certs/edge.key"
+        echo "client-ca: $LAB_DIR/certs/ca.crt"
         echo "tunnels:"
         echo "  - id: site1"
         echo "    secret-sha256: $(sha256hex "$s1")"
@@ -596,6 +597,9 @@ cmd_env() {
     q VISITOR_HTTPS https://198.18.0.1:443
     [[ ! -s $LAB_DIR/access.token ]] || q ACCESS_TOKEN "$(cat "$LAB_DIR/access.token")"
     q CA_FILE "$LAB_DIR/certs/ca.crt"
+    # the lab user "ops"'s client certificate and key (curl --proxy-cert/--proxy-key, --cert)
+    q CLIENT_CERT "$(realpath -m "$LAB_DIR/certs/ops.crt")"
+    q CLIENT_KEY "$(realpath -m "$LAB_DIR/certs/ops.key")"
     q EDGE_CONFIG "$LAB_DIR/edge.yaml"
     q GATEWAY_CONFIG "$LAB_DIR/gateway.yaml"
     q LAB_DIR "$LAB_DIR"

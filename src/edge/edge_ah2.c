@@ -357,6 +357,11 @@ static int session_ready(struct st_h2conn *h)
                      a->client);
         return -1;
     }
+    if (!a->reach && (a->names = st_tls_peer_names(h->ssl))) {
+        char names[512];
+        st_debug("%s %s: client certificate: %s", role_name(a), a->client,
+                 st_tls_names_format(a->names, names, sizeof(names)));
+    }
     enum edge_h2_role role = a->reach     ? EDGE_H2_REACH_ANON
                              : a->visitor ? EDGE_H2_VISITOR
                                           : EDGE_H2_ACCESS;
@@ -438,6 +443,7 @@ static void session_closed(struct st_h2conn *h, const char *why)
         a->next->prev = a->prev;
     st_h2conn_fini(&a->h2);
     free(a->early);
+    free(a->names);
     free(a);
 }
 
@@ -478,17 +484,6 @@ void edge_ah2_start(struct edge_server *srv, int fd, SSL *ssl, const char *clien
 void edge_ah2_start_visitor(struct edge_server *srv, int fd, SSL *ssl, const char *client)
 {
     start(srv, fd, ssl, client, NULL, 0, false, true);
-}
-
-void edge_ah2_start_tls(struct edge_server *srv, int fd, const char *client)
-{
-    SSL *ssl = SSL_new(srv->access_ctx);
-    if (!ssl) {
-        edge_listen_closed(srv, fd);
-        close(fd);
-        return;
-    }
-    edge_ah2_start(srv, fd, ssl, client, NULL, 0, false);
 }
 
 void edge_ah2_goaway(struct edge_ah2 *a)

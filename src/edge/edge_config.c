@@ -2,6 +2,7 @@
 
 #include "st_config.h"
 #include "st_log.h"
+#include "st_tls.h"
 #include "st_token.h"
 
 #include <ctype.h>
@@ -21,6 +22,7 @@ static const char *const top_keys[] = {
     "https-certs",
     "cert",
     "key",
+    "client-ca",
     "tunnels",
     "access-tokens",
     "grace-period",
@@ -406,6 +408,22 @@ static int get_https_certs(struct st_cfg *c, const struct st_cfg_node *n, struct
     return 0;
 }
 
+/* client-ca: optional PEM bundle verifying client certificates (access TLS, visitor HTTPS). */
+static int get_client_ca(struct st_cfg *c, const struct st_cfg_node *root, struct edge_config *cfg)
+{
+    const struct st_cfg_node *v = st_cfg_get(root, "client-ca");
+    const char *path = NULL;
+    char why[400];
+    int rc;
+    if (!v)
+        return 0;
+    if ((rc = st_cfg_readable_file(c, v, &path)) < 0)
+        return rc;
+    if (st_tls_ca_check(path, why, sizeof(why)) < 0)
+        return st_cfg_fail(c, v->line, "'client-ca': %s", why);
+    return (cfg->client_ca = strdup(path)) ? 0 : -ENOMEM;
+}
+
 static int get_files(struct st_cfg *c, const struct st_cfg_node *root, struct edge_config *cfg)
 {
     const struct st_cfg_node *v;
@@ -420,7 +438,7 @@ static int get_files(struct st_cfg *c, const struct st_cfg_node *root, struct ed
         return rc < 0 ? rc : -ENOMEM;
     if ((v = st_cfg_get(root, "https-certs")) && (rc = get_https_certs(c, v, cfg)) < 0)
         return rc;
-    return 0;
+    return get_client_ca(c, root, cfg);
 }
 
 /* Timeouts and caps for peers that have not authenticated. */
@@ -566,6 +584,7 @@ void edge_config_fini(struct edge_config *cfg)
     free(cfg->location);
     free(cfg->cert_file);
     free(cfg->key_file);
+    free(cfg->client_ca);
     for (size_t i = 0; i < cfg->n_https_certs; i++) {
         free(cfg->https_certs[i].cert_file);
         free(cfg->https_certs[i].key_file);

@@ -44,6 +44,9 @@ struct edge_config {
     struct st_sockaddr https_listen;      /* https-listen: optional, TLS (ALPN h2, http/1.1) */
     struct edge_cert *https_certs;        /* https-certs: by SNI; none: cert/key */
     size_t n_https_certs;
+    /* client-ca: optional PEM CA bundle; when set the access TLS and visitor HTTPS listeners
+     * ask for client certificates and verify them against it. NULL: none asked. */
+    char *client_ca;
     struct edge_tunnel_conf *tunnels; /* tunnels: list, >=1, ids unique */
     size_t n_tunnels;
     struct edge_access_token *tokens; /* access-tokens: list of {name, sha256}, >=1 */
