@@ -446,7 +446,7 @@ void edge_flow_start(struct edge_server *srv, struct st_sio *sio, const char *pr
     struct edge_flow *f = flow_alloc(srv);
     if (!f) {
         edge_listen_closed(srv, fd);
-        st_sio_close(sio, true);
+        st_sio_close(sio, false);
         return;
     }
     f->sio = *sio; /* the flow's now */
