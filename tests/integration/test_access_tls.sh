@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The access proxy over TLS (access-tls-listen, :8443) with Debian's curl as an HTTPS proxy
 # client (HTTP/1.1 CONNECT over TLS): an 8 MiB download and upload (sha256) with the access
-# token, 407 without it, the edge's HTTP/1.1 answers (405, 400) on the TLS port, client
-# certificates (client-ca: the lab CA): the lab's "ops" certificate is accepted and its names
-# logged, one from another CA fails the handshake; a reload that changes client-ca applies
-# to new connections; HTTP/2 CONNECT on the same port still works.
+# token, 407 without it, the edge's HTTP/1.1 answers (405, 400) and a connect-udp upgrade
+# on the TLS port; client certificates (client-ca: the lab CA): the lab's "ops" certificate
+# is accepted and its names logged, one from another CA fails the handshake; a reload that
+# changes client-ca applies to new connections; HTTP/2 CONNECT on the same port still works.
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -77,6 +77,13 @@ assert_eq "None HTTP/1.1 200 Connection established True" "$(alpn_connect none)"
 offered=$(tcurl -v -m 20 --proxy-user "x:$ACCESS_TOKEN" -o /dev/null "$url" 2>&1 |
     grep -i 'ALPN' | head -n 3 | tr '\n' ' ' || true)
 log "curl's ALPN towards the proxy: ${offered:-none offered}"
+
+# A MASQUE HTTP/1.1 upgrade (connect-udp, RFC 9298 3.3) over TLS: DNS to the lab's resolver.
+r=$(in_ns st-client python3 "$ST_SOURCE_DIR/tests/integration/masque.py" \
+    --proxy 198.18.0.1:8443 --ca "$CA_FILE" --servername edge.lab.test --h1 \
+    --token "$ACCESS_TOKEN" --target 198.51.100.53:53 --dns host.corp.test --count 20) ||
+    fail "connect-udp over HTTP/1.1 and TLS: $r"
+assert_match "answered 20/20" "$r" "connect-udp over HTTP/1.1 and TLS (101 upgrade)"
 
 # The same answers as on the cleartext listener.
 assert_eq 407 "$(connect_code)" "CONNECT without a token"
