@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# gen-certs.sh OUTDIR: a throwaway test CA and one ECDSA P-256 edge certificate
-# (edge.lab.test, *.lab.test and the lab addresses), valid 30 days.
+# gen-certs.sh OUTDIR: a throwaway test CA, one ECDSA P-256 edge certificate
+# (edge.lab.test, *.lab.test and the lab addresses) and one client certificate for the
+# lab's user "ops" (CN=ops, email ops@lab.test; ops.crt, ops.key), valid 30 days.
 # Idempotent: an existing, still valid set signed by the CA in OUTDIR is kept.
 set -euo pipefail
 
@@ -30,7 +31,7 @@ if ! valid "$out/ca.crt" || [[ ! -s $out/ca.key ]]; then
         -out "$tmp/ca.crt"
     mv "$tmp/ca.key" "$out/ca.key"
     mv "$tmp/ca.crt" "$out/ca.crt"
-    rm -f "$out/edge.crt" "$out/edge.key"
+    rm -f "$out/edge.crt" "$out/edge.key" "$out/ops.crt" "$out/ops.key"
 fi
 
 if ! valid "$out/edge.crt" || [[ ! -s $out/edge.key ]] ||
@@ -49,5 +50,23 @@ EXT
     mv "$tmp/edge.key" "$out/edge.key"
     mv "$tmp/edge.crt" "$out/edge.crt"
 fi
-chmod 644 "$out/ca.crt" "$out/edge.crt"
-echo "certificates in $out: ca.crt ca.key edge.crt edge.key"
+# A user's client certificate (a credential for curl --proxy-cert; the edge needs only the CA).
+if ! valid "$out/ops.crt" || [[ ! -s $out/ops.key ]] ||
+    ! openssl verify -CAfile "$out/ca.crt" "$out/ops.crt" >/dev/null 2>&1; then
+    openssl ecparam -name prime256v1 -genkey -noout -out "$tmp/ops.key"
+    openssl req -new -key "$tmp/ops.key" -subj "/CN=ops" -out "$tmp/ops.csr"
+    cat >"$tmp/ops.cnf" <<EXT
+basicConstraints=critical,CA:FALSE
+keyUsage=critical,digitalSignature
+extendedKeyUsage=clientAuth
+subjectAltName=email:ops@lab.test
+EXT
+    openssl x509 -req -in "$tmp/ops.csr" -CA "$out/ca.crt" -CAkey "$out/ca.key" \
+        -CAcreateserial -CAserial "$tmp/ca.srl" -days "$DAYS" -sha256 \
+        -extfile "$tmp/ops.cnf" -out "$tmp/ops.crt" 2>/dev/null
+    mv "$tmp/ops.key" "$out/ops.key"
+    mv "$tmp/ops.crt" "$out/ops.crt"
+fi
+chmod 644 "$out/ca.crt" "$out/edge.crt" "$out/ops.crt"
+chmod 600 "$out/ops.key"
+echo "certificates in $out: ca.crt ca.key edge.crt edge.key ops.crt ops.key"

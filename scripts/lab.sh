@@ -207,11 +207,14 @@ write_edge_config() {
         echo "metrics-listen: 192.0.2.$n:9100"
         echo "cert: $LAB_DIR/certs/edge.crt"
         echo "key: $LAB_DIR/certs/edge.key"
+        echo "client-ca: $LAB_DIR/certs/ca.crt"
         echo "tunnels:"
         echo "  - id: site1"
         echo "    secret-sha256: $(sha256hex "$s1")"
         echo "    routes: [198.51.100.0/24]"
-        echo "    hostnames: [${LAB_EDGE_HOSTNAMES:-app.lab.test, ws.lab.test}]"
+        # private.lab.test (lab contract): the same origin as app.lab.test, group admins only
+        echo "    hostnames: [${LAB_EDGE_HOSTNAMES:-app.lab.test, ws.lab.test}," \
+            "{name: private.lab.test, groups: [admins]}]"
         if ((sites >= 2)); then
             # site 1 reaches all of site 2 (and 198.18.200.0/24, which nobody owns);
             # site 2 reaches only 198.51.100.10 and the resolver .53 in site 1.
@@ -222,8 +225,8 @@ write_edge_config() {
             echo "    hostnames: []"
             echo "    may-reach: [198.51.100.10/32, 198.51.100.53/32]"
         fi
-        # Lab contract (issue 20): lab (admins) reaches everything; dev (developers) only
-        # TCP 198.51.100.10:8000 and UDP 198.51.100.53:53.
+        # Lab contract (issue 20): lab and ops (admins) reach everything; dev (developers)
+        # only TCP 198.51.100.10:8000 and UDP 198.51.100.53:53.
         echo "users:"
         echo "  - name: lab"
         echo "    groups: [admins]"
@@ -231,6 +234,9 @@ write_edge_config() {
         echo "  - name: dev"
         echo "    groups: [developers]"
         echo "    token-sha256: $(sha256hex "$dev")"
+        echo "  - name: ops" # CLIENT_CERT (CN=ops, email ops@lab.test) on :8443, no token
+        echo "    groups: [admins]"
+        echo "    client-cert: [ops@lab.test]"
         echo "access-policy:"
         echo "  - action: allow"
         echo "    groups: [admins]"
@@ -260,6 +266,8 @@ lab_ingress_yaml() {
     cat <<'EOF'
 ingress:
   - hostname: app.lab.test
+    service: http://198.51.100.10:8000
+  - hostname: private.lab.test
     service: http://198.51.100.10:8000
   - hostname: ws.lab.test
     service: http://198.51.100.11:8001
@@ -643,6 +651,9 @@ cmd_env() {
         q JWT_EXPIRED "$(lab_jwt -3600)"
     fi
     q CA_FILE "$LAB_DIR/certs/ca.crt"
+    # the lab user "ops"'s client certificate and key (curl --proxy-cert/--proxy-key, --cert)
+    q CLIENT_CERT "$(realpath -m "$LAB_DIR/certs/ops.crt")"
+    q CLIENT_KEY "$(realpath -m "$LAB_DIR/certs/ops.key")"
     q EDGE_CONFIG "$LAB_DIR/edge.yaml"
     q GATEWAY_CONFIG "$LAB_DIR/gateway.yaml"
     q LAB_DIR "$LAB_DIR"

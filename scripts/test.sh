@@ -70,7 +70,7 @@ if [[ ${ST_SKIP_ASAN:-0} != 1 ]]; then
     arc=0
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
         ctest --test-dir "${BUILD_DIR}-asan" --output-on-failure \
-        -R 'unit\.|integration\.test_(transfer|concurrent|errors|site2site|reload|edge_srv|ingress|origin_burst|udp|slow_readers|metrics|service|caps)' \
+        -R 'unit\.|integration\.test_(transfer|access_tls|concurrent|errors|site2site|reload|edge_srv|ingress|origin_burst|udp|slow_readers|metrics|service|caps)' \
         2>&1 | tee "$logs/asan.log" || arc=$?
     stage "ASan/UBSan stage" "$arc" "$logs/asan.log"
     ((arc == 0)) || rc=$arc

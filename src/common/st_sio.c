@@ -58,6 +58,14 @@ int st_sio_handshake(struct st_sio *s)
         s->read_wants_write = e == SSL_ERROR_WANT_WRITE;
         return 0;
     }
+    long v = SSL_get_verify_result(s->ssl);
+    if (v != X509_V_OK) {
+        ERR_clear_error();
+        s->cert_refused = true;
+        snprintf(s->why, sizeof(s->why), "TLS handshake: client certificate refused: %s",
+                 X509_verify_cert_error_string(v));
+        return -1;
+    }
     tls_why(s, "TLS handshake", e, err);
     return -1;
 }
@@ -160,6 +168,34 @@ ssize_t st_sio_write(struct st_sio *s, const void *buf, size_t len)
     if (e == SSL_ERROR_SYSCALL && (err == EPIPE || err == ECONNRESET))
         return -EPIPE;
     return -EIO;
+}
+
+int st_sio_shutdown(struct st_sio *s)
+{
+    if (s->ssl && s->handshake_done) {
+        ERR_clear_error();
+        int r = SSL_shutdown(s->ssl);
+        if (r < 0) {
+            int err = errno;
+            int e = SSL_get_error(s->ssl, r);
+            if (e == SSL_ERROR_WANT_WRITE) {
+                s->write_wants_read = false;
+                return -EAGAIN;
+            }
+            tls_why(s, "TLS shutdown", e, err);
+            return -EIO;
+        }
+    }
+    if (shutdown(s->fd, SHUT_WR) < 0 && errno != ENOTCONN) {
+        snprintf(s->why, sizeof(s->why), "shutdown: %s", strerror(errno));
+        return -EIO;
+    }
+    return 0;
+}
+
+bool st_sio_pending(const struct st_sio *s)
+{
+    return s->ssl && s->handshake_done && SSL_pending(s->ssl) > 0;
 }
 
 uint32_t st_sio_events(const struct st_sio *s, bool want_read, bool want_write)

@@ -22,13 +22,16 @@ struct st_sio {
      * needs it readable. During the handshake read_wants_write says the handshake asked
      * for a write (else it waits for a read). */
     bool read_wants_write, write_wants_read;
-    char why[160]; /* reason of the last error */
+    bool cert_refused; /* the handshake failed on the client's certificate (why says why) */
+    char why[160];     /* reason of the last error */
 };
 
 /* Takes fd and ssl (may be NULL) over; for TLS sets accept state and the fd. */
 void st_sio_init(struct st_sio *s, int fd, SSL *ssl);
 /* Drives the TLS handshake: 1 done (plain: at once), 0 in progress (call again on the
- * readiness st_sio_events asks for), -1 failed (why: "TLS handshake: <reason>"). */
+ * readiness st_sio_events asks for), -1 failed (why: "TLS handshake: <reason>"; a client
+ * certificate that did not verify sets cert_refused, why "TLS handshake: client certificate
+ * refused: <verify error>"). */
 int st_sio_handshake(struct st_sio *s);
 /* Reads up to len (> 0) bytes. >0 bytes read, 0 orderly end (FIN, TLS close_notify, or an
  * unclean TLS EOF: treated as end), -EAGAIN nothing now, -EIO error (why set). Before the
@@ -40,6 +43,13 @@ ssize_t st_sio_read(struct st_sio *s, void *buf, size_t len);
  * TLS: after -EAGAIN the next call must pass at least the same bytes again (the buffer may
  * have moved and may have grown; OpenSSL retries the record it already built). */
 ssize_t st_sio_write(struct st_sio *s, const void *buf, size_t len);
+/* Half-close once every write went out: TLS close_notify (after the handshake), then TCP FIN;
+ * reading goes on until the peer's end (TLS 1.3 allows it). 0 done, -EAGAIN the close_notify
+ * waits for the fd to be writable (call again then), -EIO failed (why set). */
+int st_sio_shutdown(struct st_sio *s);
+/* True when TLS holds decrypted bytes of a record the caller has not read yet (no EPOLLIN
+ * will tell): read again without waiting. Always false for plain. */
+bool st_sio_pending(const struct st_sio *s);
 /* epoll events (EPOLLIN/EPOLLOUT) the stream needs given what the caller wants now. A read
  * that wants a write waits for EPOLLOUT instead of EPOLLIN, a write that wants a read for
  * EPOLLIN instead of EPOLLOUT (level-triggered, the other would spin). During the handshake

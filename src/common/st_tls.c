@@ -1,7 +1,9 @@
 #include "st_tls.h"
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,4 +165,154 @@ void st_tls_sni(SSL_CTX *def, SSL_CTX **alts, size_t n)
     sni_set_free(old);
     SSL_CTX_set_tlsext_servername_arg(def, set);
     SSL_CTX_set_tlsext_servername_callback(def, on_servername);
+}
+
+int st_tls_client_ca(SSL_CTX *ctx, const char *ca_file, char *err, size_t errlen)
+{
+    /* Without a session id context OpenSSL refuses to resume a session of a server that
+     * verifies its peers. */
+    static const unsigned char sid_ctx[] = "subtunnel client-ca";
+    char e[256];
+    if (SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1) {
+        snprintf(err, errlen, "%s: %s", ca_file, st_tls_errstr(e, sizeof(e)));
+        return -1;
+    }
+    STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(ca_file);
+    if (!names) {
+        snprintf(err, errlen, "%s: %s", ca_file, st_tls_errstr(e, sizeof(e)));
+        return -1;
+    }
+    SSL_CTX_set_client_CA_list(ctx, names);
+    SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    return 0;
+}
+
+int st_tls_ca_check(const char *path, char *err, size_t errlen)
+{
+    char e[256];
+    BIO *b = BIO_new_file(path, "r");
+    if (!b) {
+        snprintf(err, errlen, "'%s': %s", path, st_tls_errstr(e, sizeof(e)));
+        return -1;
+    }
+    STACK_OF(X509_INFO) *infos = PEM_X509_INFO_read_bio(b, NULL, NULL, NULL);
+    BIO_free(b);
+    int certs = 0;
+    for (int i = 0; infos && i < sk_X509_INFO_num(infos); i++)
+        certs += sk_X509_INFO_value(infos, i)->x509 != NULL;
+    if (!infos)
+        snprintf(err, errlen, "'%s' holds no PEM certificate (%s)", path,
+                 st_tls_errstr(e, sizeof(e)));
+    else if (!certs)
+        snprintf(err, errlen, "'%s' holds no PEM certificate", path);
+    sk_X509_INFO_pop_free(infos, X509_INFO_free);
+    ERR_clear_error();
+    return certs ? 0 : -1;
+}
+
+/* A name fit to keep: not empty, shorter than ST_TLS_NAME_LEN, no NUL or control character
+ * (C0, DEL; C1 as UTF-8), and ASCII only when ascii (IA5String). */
+static bool name_ok(const unsigned char *p, size_t n, bool ascii)
+{
+    if (n == 0 || n >= ST_TLS_NAME_LEN)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] < 0x20 || p[i] == 0x7f || (ascii && p[i] >= 0x80))
+            return false;
+        if (p[i] == 0xc2 && i + 1 < n && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f)
+            return false;
+    }
+    return true;
+}
+
+static void keep_name(char *dst, const unsigned char *p, size_t n)
+{
+    memcpy(dst, p, n);
+    dst[n] = 0;
+}
+
+static void common_name(X509 *x, struct st_tls_names *out)
+{
+    X509_NAME *subj = X509_get_subject_name(x);
+    int last = -1;
+    for (int i = -1; subj && (i = X509_NAME_get_index_by_NID(subj, NID_commonName, i)) >= 0;)
+        last = i;
+    if (last < 0)
+        return;
+    ASN1_STRING *v = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, last));
+    unsigned char *utf8 = NULL;
+    int n = v ? ASN1_STRING_to_UTF8(&utf8, v) : -1;
+    if (n >= 0 && name_ok(utf8, (size_t)n, false))
+        keep_name(out->cn, utf8, (size_t)n);
+    else
+        out->skipped++;
+    OPENSSL_free(utf8);
+}
+
+/* An IA5String SAN into list (count *n): kept, or counted as skipped. */
+static void san_name(const ASN1_IA5STRING *v, char (*list)[ST_TLS_NAME_LEN], size_t *n,
+                     struct st_tls_names *out)
+{
+    const unsigned char *p = ASN1_STRING_get0_data(v);
+    int len = ASN1_STRING_length(v);
+    if (*n < ST_TLS_NAMES_MAX && len >= 0 && name_ok(p, (size_t)len, true))
+        keep_name(list[(*n)++], p, (size_t)len);
+    else
+        out->skipped++;
+}
+
+void st_tls_cert_names(X509 *x, struct st_tls_names *out)
+{
+    memset(out, 0, sizeof(*out));
+    common_name(x, out);
+    GENERAL_NAMES *sans = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+    for (int i = 0; sans && i < sk_GENERAL_NAME_num(sans); i++) {
+        const GENERAL_NAME *g = sk_GENERAL_NAME_value(sans, i);
+        if (g->type == GEN_EMAIL)
+            san_name(g->d.rfc822Name, out->emails, &out->n_emails, out);
+        else if (g->type == GEN_URI)
+            san_name(g->d.uniformResourceIdentifier, out->uris, &out->n_uris, out);
+    }
+    GENERAL_NAMES_free(sans);
+    ERR_clear_error();
+}
+
+struct st_tls_names *st_tls_peer_names(const SSL *ssl)
+{
+    X509 *x = ssl ? SSL_get0_peer_certificate(ssl) : NULL;
+    if (!x || SSL_get_verify_result(ssl) != X509_V_OK)
+        return NULL;
+    struct st_tls_names *n = malloc(sizeof(*n));
+    if (n)
+        st_tls_cert_names(x, n);
+    return n;
+}
+
+/* Appends "<sep><what><name>" to buf at *at (bounded; *at stops at len - 1). */
+static void append(char *buf, size_t len, size_t *at, const char *what, const char *name)
+{
+    int k = snprintf(buf + *at, len - *at, "%s%s%s", *at ? " " : "", what, name);
+    if (k > 0)
+        *at = *at + (size_t)k < len ? *at + (size_t)k : len - 1;
+}
+
+const char *st_tls_names_format(const struct st_tls_names *n, char *buf, size_t len)
+{
+    size_t at = 0;
+    buf[0] = 0;
+    if (n->cn[0])
+        append(buf, len, &at, "CN=", n->cn);
+    for (size_t i = 0; i < n->n_emails; i++)
+        append(buf, len, &at, "email=", n->emails[i]);
+    for (size_t i = 0; i < n->n_uris; i++)
+        append(buf, len, &at, "uri=", n->uris[i]);
+    if (n->skipped) {
+        char k[48];
+        snprintf(k, sizeof(k), "(%zu names skipped)", n->skipped);
+        append(buf, len, &at, "", k);
+    }
+    if (!at)
+        snprintf(buf, len, "no names");
+    return buf;
 }

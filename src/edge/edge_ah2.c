@@ -248,6 +248,8 @@ void edge_ah2_respond_web(struct edge_ah2 *a, int32_t sid, struct edge_web *w)
         nva[n++] = (nghttp2_nv)NV("content-length", cl);
         if (w->proxy_status[0])
             nva[n++] = (nghttp2_nv)NV("proxy-status", w->proxy_status);
+        if (w->status == 401)
+            nva[n++] = (nghttp2_nv)NV("www-authenticate", EDGE_WEB_CHALLENGE);
     }
     nghttp2_data_provider dp = {.source.ptr = w, .read_callback = web_down_read};
     nghttp2_submit_response(a->h2.session, sid, nva, n, &dp);
@@ -357,6 +359,11 @@ static int session_ready(struct st_h2conn *h)
                      a->client);
         return -1;
     }
+    if (!a->reach && (a->names = st_tls_peer_names(h->ssl))) {
+        char names[512];
+        st_debug("%s %s: client certificate: %s", role_name(a), a->client,
+                 st_tls_names_format(a->names, names, sizeof(names)));
+    }
     enum edge_h2_role role = a->reach     ? EDGE_H2_REACH_ANON
                              : a->visitor ? EDGE_H2_VISITOR
                                           : EDGE_H2_ACCESS;
@@ -438,6 +445,7 @@ static void session_closed(struct st_h2conn *h, const char *why)
         a->next->prev = a->prev;
     st_h2conn_fini(&a->h2);
     free(a->early);
+    free(a->names);
     free(a);
 }
 
@@ -478,17 +486,6 @@ void edge_ah2_start(struct edge_server *srv, int fd, SSL *ssl, const char *clien
 void edge_ah2_start_visitor(struct edge_server *srv, int fd, SSL *ssl, const char *client)
 {
     start(srv, fd, ssl, client, NULL, 0, false, true);
-}
-
-void edge_ah2_start_tls(struct edge_server *srv, int fd, const char *client)
-{
-    SSL *ssl = SSL_new(srv->access_ctx);
-    if (!ssl) {
-        edge_listen_closed(srv, fd);
-        close(fd);
-        return;
-    }
-    edge_ah2_start(srv, fd, ssl, client, NULL, 0, false);
 }
 
 void edge_ah2_goaway(struct edge_ah2 *a)

@@ -6,6 +6,7 @@
 
 #include "edge_limits.h"
 #include "st_h2conn.h"
+#include "st_tls.h"
 
 /* An HTTP/2 access connection from a user (h2c with prior knowledge on the access
  * listener, or h2 over TLS on the access TLS listener): every CONNECT stream becomes an
@@ -37,18 +38,20 @@ struct edge_ah2 {
                         * token, a visitor's first request, a reach peer's SETTINGS; reach: the
                         * SETTINGS must come within request-timeout */
     struct edge_reset_guard resets; /* reach, until authed: nghttp2's default allowance */
+    /* Users and visitors over TLS with client-ca: the verified client certificate's names
+     * (NULL without one). Not used for authorization yet. */
+    struct st_tls_names *names;
 };
 
-/* Takes fd (and ssl, may be NULL) over; `early` bytes are copied. `reach`: the peer is a
- * gateway's reach connection (streams authenticate with a tunnel token, not a user's). */
+/* Takes fd (and ssl, may be NULL, its handshake done or not) over; `early` bytes are copied.
+ * `reach`: the peer is a gateway's reach connection (streams authenticate with a tunnel token, not
+ * a user's). */
 void edge_ah2_start(struct edge_server *srv, int fd, SSL *ssl, const char *client,
                     const uint8_t *early, size_t early_len, bool reach);
 /* A visitor's TLS connection that negotiated h2 on the https listener (handshake done). */
 void edge_ah2_start_visitor(struct edge_server *srv, int fd, SSL *ssl, const char *client);
 /* Visitor mode: submits w's response (status, fields, body from w->down). */
 void edge_ah2_respond_web(struct edge_ah2 *a, int32_t sid, struct edge_web *w);
-/* Takes over a connection accepted on the access TLS listener (fd owned). */
-void edge_ah2_start_tls(struct edge_server *srv, int fd, const char *client);
 
 /* Calls used by edge_flow for its access stream. */
 void edge_ah2_respond(struct edge_ah2 *a, int32_t sid, int status, const char *proxy_status,

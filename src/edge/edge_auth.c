@@ -2,6 +2,7 @@
 
 #include "edge_config.h"
 #include "edge_users.h"
+#include "st_tls.h"
 #include "st_token.h"
 
 #include <errno.h>
@@ -145,6 +146,38 @@ int edge_auth_cert(const struct edge_config *cfg, const char *const *names, size
     cert_cred(names[k], h);
     edge_ident_from_user(id, u, EDGE_AUTH_CERT, h);
     return 0;
+}
+
+int edge_auth_tls(const struct edge_config *cfg, const struct st_tls_names *names, int64_t now,
+                  struct edge_ident *id)
+{
+    const char *list[2 * ST_TLS_NAMES_MAX + 1];
+    size_t n = 0;
+    if (!names)
+        return -ENOENT;
+    for (size_t i = 0; i < names->n_emails; i++)
+        list[n++] = names->emails[i];
+    for (size_t i = 0; i < names->n_uris; i++)
+        list[n++] = names->uris[i];
+    if (names->cn[0])
+        list[n++] = names->cn;
+    return edge_auth_cert(cfg, list, n, now, id);
+}
+
+int edge_auth_request(const struct edge_config *cfg, const char *value, size_t len,
+                      const struct st_tls_names *names, int64_t now, struct edge_ident *id,
+                      const char **why)
+{
+    int rc = edge_auth_header(cfg, value, len, now, id, why);
+    if (rc != -ENOENT)
+        return rc;
+    *why = "missing";
+    if (!names)
+        return rc;
+    rc = edge_auth_tls(cfg, names, now, id);
+    if (rc < 0)
+        *why = "client certificate: no user has its names (or that user expired)";
+    return rc;
 }
 
 /* The user that holds id's credential in cfg (any expiry), or NULL. */

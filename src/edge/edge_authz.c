@@ -2,13 +2,18 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
+#include "edge_ah2.h"
 #include "edge_audit.h"
 #include "edge_auth.h"
 #include "edge_flow.h"
 #include "edge_policy.h"
 #include "edge_registry.h"
 #include "edge_server.h"
+#include "edge_vconn.h"
+#include "edge_visit.h"
+#include "edge_web.h"
 #include "st_addr.h"
 #include "st_metrics.h"
 
@@ -110,4 +115,76 @@ void edge_authz_audit_end(struct edge_flow *f)
                                .bytes_down = f->bytes_down,
                                .duration_ms = (int64_t)(st_loop_now(&f->srv->loop) - f->opened_ms)};
     edge_audit_log(&f->srv->audit, &r);
+}
+
+static const struct st_tls_names *visitor_names(const struct edge_web *w)
+{
+    if (w->vc)
+        return edge_vconn_names(w->vc);
+    return w->ah ? w->ah->names : NULL;
+}
+
+/* Takes every Authorization field out of the request for the origin. */
+static void strip_authorization(struct edge_visit_h2 *h)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < h->n_nv; i++)
+        if (!(h->nv[i].namelen == 13 &&
+              strncasecmp((const char *)h->nv[i].name, "authorization", 13) == 0))
+            h->nv[k++] = h->nv[i];
+    h->n_nv = k;
+}
+
+bool edge_authz_visitor(struct edge_web *w, const struct edge_visit_req *req,
+                        struct edge_visit_h2 *h)
+{
+    struct edge_server *srv = w->srv;
+    const struct edge_host_acl *acl = edge_registry_host_acl(&srv->reg, w->host);
+    if (!acl)
+        return true;
+    const struct st_http_field *auth = NULL;
+    for (size_t i = 0; i < req->n_fields; i++)
+        if (req->fields[i].nlen == 13 && strncasecmp(req->fields[i].name, "authorization", 13) == 0)
+            auth = &req->fields[i];
+    const char *why = "missing";
+    int rc = edge_auth_request(&srv->cfg, auth ? auth->value : "", auth ? auth->vlen : 0,
+                               visitor_names(w), st_wall_seconds(), &w->ident, &why);
+    if (rc < 0) {
+        srv->auth_failures++;
+        edge_refusal(srv, EDGE_REFUSE_AUTH, "visitor %s: host '%s' requires a user: %s", w->client,
+                     w->host, why);
+        edge_web_local(w, 401, NULL);
+        return false;
+    }
+    w->has_ident = true;
+    if (!edge_policy_host_allows(acl, &w->ident)) {
+        srv->policy_denied++;
+        edge_refusal(srv, EDGE_REFUSE_POLICY, "visitor %s: host '%s': user %s is not allowed",
+                     w->client, w->host, w->ident.user);
+        edge_web_local(w, 403, NULL);
+        return false;
+    }
+    strip_authorization(h);
+    return true;
+}
+
+void edge_authz_audit_web(struct edge_web *w)
+{
+    if (!w->srv->audit.path || !w->method[0])
+        return;
+    struct edge_audit_rec r = {.event = "end",
+                               .location = w->srv->cfg.location,
+                               .id = w->has_ident ? &w->ident : NULL,
+                               .client = w->client,
+                               .tunnel = w->tunnel ? w->tunnel->id : NULL,
+                               .flow = w->id,
+                               .kind = "http",
+                               .method = w->method,
+                               .host = w->host,
+                               .path = w->req_path,
+                               .status = w->responded ? w->status : 0,
+                               .verdict = w->has_ident || w->status != 401 ? NULL : "deny",
+                               .reason = w->responded ? NULL : "no response",
+                               .duration_ms = -1};
+    edge_audit_log(&w->srv->audit, &r);
 }

@@ -11,6 +11,9 @@ struct edge_flow;
 struct edge_server;
 struct edge_tunnel;
 struct edge_ident;
+struct edge_web;
+struct edge_visit_req;
+struct edge_visit_h2;
 
 /* access-policy's verdict on f (a user's flow) to addr:port in tunnel t (NULL: no tunnel
  * announces it). Logs a refusal naming user, destination and rule, and writes the decision
@@ -25,6 +28,16 @@ void edge_authz_audit_refused(struct edge_server *srv, const char *client, const
                               const char *dest, const char *why);
 /* The flow ends: its audit record (user flows and site-to-site flows that opened a stream). */
 void edge_authz_audit_end(struct edge_flow *f);
+/* A visitor request to a host name that requires users (tunnels[].hostnames with users or
+ * groups): true when the request's Authorization (Basic with a token or signed token as the
+ * password, or Bearer) or the connection's client certificate names an allowed user; then
+ * the Authorization field is taken out of h (the origin never sees the credential).
+ * Otherwise answers 401 (with WWW-Authenticate: Basic, so a browser asks) or 403 and returns
+ * false. Public host names: true at once. */
+bool edge_authz_visitor(struct edge_web *w, const struct edge_visit_req *req,
+                        struct edge_visit_h2 *h);
+/* The visitor request ends: its audit record (method, host, path, status, user). */
+void edge_authz_audit_web(struct edge_web *w);
 /* tcp, udp or icmp: the flow's EDGE_PROTO_* */
 unsigned edge_authz_proto(const struct edge_flow *f);
 

@@ -2,6 +2,7 @@
 
 #include "st_config.h"
 #include "st_log.h"
+#include "st_tls.h"
 #include "st_token.h"
 
 #include <ctype.h>
@@ -21,6 +22,7 @@ static const char *const top_keys[] = {
     "https-certs",
     "cert",
     "key",
+    "client-ca",
     "tunnels",
     "access-tokens",
     "users",
@@ -119,6 +121,29 @@ static int get_routes(struct st_cfg *c, const struct st_cfg_node *n, struct edge
     return 0;
 }
 
+static const char *const host_keys[] = {"name", "users", "groups", NULL};
+
+/* A hostnames entry in its long form: {name, users, groups}; *h becomes the name's node. */
+static int get_host_acl(struct st_cfg *c, const struct st_cfg_node **h, struct edge_host_acl *acl)
+{
+    const struct st_cfg_node *n = *h, *v;
+    int rc;
+    if ((rc = st_cfg_check_keys(c, n, host_keys)) < 0 || (rc = st_cfg_require(c, n, "name", h)) < 0)
+        return rc;
+    if ((v = st_cfg_get(n, "users")) &&
+        (rc = st_cfg_strlist(c, v, EDGE_USER_NAME_MAX, &acl->users, &acl->n_users)) < 0)
+        return rc;
+    if ((v = st_cfg_get(n, "groups")) &&
+        (rc = st_cfg_strlist(c, v, EDGE_GROUP_NAME_MAX, &acl->groups, &acl->n_groups)) < 0)
+        return rc;
+    if (!acl->n_users && !acl->n_groups)
+        return st_cfg_fail(c, n->line,
+                           "'%s': a host name entry with a mapping needs users or groups (a "
+                           "public name is written as a plain string)",
+                           n->path);
+    return 0;
+}
+
 static int get_hostnames(struct st_cfg *c, const struct st_cfg_node *n, struct edge_tunnel_conf *t)
 {
     int rc = st_cfg_seq(c, n, 0);
@@ -126,10 +151,13 @@ static int get_hostnames(struct st_cfg *c, const struct st_cfg_node *n, struct e
     if (rc < 0)
         return rc;
     t->hostnames = calloc(n->n_children + 1, sizeof(*t->hostnames));
-    if (!t->hostnames)
+    t->host_acls = calloc(n->n_children + 1, sizeof(*t->host_acls));
+    if (!t->hostnames || !t->host_acls)
         return -ENOMEM;
     for (size_t i = 0; i < n->n_children; i++) {
         const struct st_cfg_node *h = n->children[i];
+        if (h->kind == ST_CFG_MAP && (rc = get_host_acl(c, &h, &t->host_acls[i])) < 0)
+            return rc;
         rc = st_cfg_strdup(c, h, &t->hostnames[i]);
         if (rc < 0)
             return rc;
@@ -409,6 +437,22 @@ static int get_https_certs(struct st_cfg *c, const struct st_cfg_node *n, struct
     return 0;
 }
 
+/* client-ca: optional PEM bundle verifying client certificates (access TLS, visitor HTTPS). */
+static int get_client_ca(struct st_cfg *c, const struct st_cfg_node *root, struct edge_config *cfg)
+{
+    const struct st_cfg_node *v = st_cfg_get(root, "client-ca");
+    const char *path = NULL;
+    char why[400];
+    int rc;
+    if (!v)
+        return 0;
+    if ((rc = st_cfg_readable_file(c, v, &path)) < 0)
+        return rc;
+    if (st_tls_ca_check(path, why, sizeof(why)) < 0)
+        return st_cfg_fail(c, v->line, "'client-ca': %s", why);
+    return (cfg->client_ca = strdup(path)) ? 0 : -ENOMEM;
+}
+
 static int get_files(struct st_cfg *c, const struct st_cfg_node *root, struct edge_config *cfg)
 {
     const struct st_cfg_node *v;
@@ -423,7 +467,7 @@ static int get_files(struct st_cfg *c, const struct st_cfg_node *root, struct ed
         return rc < 0 ? rc : -ENOMEM;
     if ((v = st_cfg_get(root, "https-certs")) && (rc = get_https_certs(c, v, cfg)) < 0)
         return rc;
-    return 0;
+    return get_client_ca(c, root, cfg);
 }
 
 /* Timeouts and caps for peers that have not authenticated. */
@@ -608,6 +652,11 @@ void edge_config_fini(struct edge_config *cfg)
         free(t->routes);
         for (size_t h = 0; h < t->n_hostnames; h++)
             free(t->hostnames[h]);
+        for (size_t h = 0; t->host_acls && h <= t->n_hostnames; h++) {
+            st_cfg_strlist_free(t->host_acls[h].users);
+            st_cfg_strlist_free(t->host_acls[h].groups);
+        }
+        free(t->host_acls);
         free(t->hostnames);
         for (size_t h = 0; h < t->n_may_reach_ids; h++)
             free(t->may_reach_ids[h]);
@@ -626,6 +675,7 @@ void edge_config_fini(struct edge_config *cfg)
     free(cfg->location);
     free(cfg->cert_file);
     free(cfg->key_file);
+    free(cfg->client_ca);
     for (size_t i = 0; i < cfg->n_https_certs; i++) {
         free(cfg->https_certs[i].cert_file);
         free(cfg->https_certs[i].key_file);

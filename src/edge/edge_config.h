@@ -14,6 +14,13 @@
 
 #define EDGE_TUNNEL_SECRETS 2
 
+/* A host name that requires users: visitors must authenticate as one of `users` or a
+ * member of one of `groups`. Both NULL: public (the default). */
+struct edge_host_acl {
+    char **users, **groups; /* NULL-terminated */
+    size_t n_users, n_groups;
+};
+
 struct edge_tunnel_conf {
     char *id;
     uint8_t secret_sha256[EDGE_TUNNEL_SECRETS][32]; /* secret-sha256: one, or two while rotating */
@@ -22,6 +29,7 @@ struct edge_tunnel_conf {
     size_t n_routes;
     char **hostnames; /* lower-cased */
     size_t n_hostnames;
+    struct edge_host_acl *host_acls; /* one per host name */
     char **may_reach_ids; /* may-reach: tunnels whose routes this tunnel's sites may reach */
     size_t n_may_reach_ids;
     struct st_cidr *may_reach_cidrs; /* may-reach: CIDRs (within any tunnel) it may reach */
@@ -45,6 +53,9 @@ struct edge_config {
     struct st_sockaddr https_listen;      /* https-listen: optional, TLS (ALPN h2, http/1.1) */
     struct edge_cert *https_certs;        /* https-certs: by SNI; none: cert/key */
     size_t n_https_certs;
+    /* client-ca: optional PEM CA bundle; when set the access TLS and visitor HTTPS listeners
+     * ask for client certificates and verify them against it. NULL: none asked. */
+    char *client_ca;
     struct edge_tunnel_conf *tunnels; /* tunnels: list, >=1, ids unique */
     size_t n_tunnels;
     struct edge_users users;   /* users: and access-tokens: (users without groups) */

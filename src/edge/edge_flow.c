@@ -88,12 +88,9 @@ static void close_socket(struct edge_flow *f, bool rst)
     if (f->io.fd < 0)
         return;
     st_io_stop(&f->io);
-    if (rst) {
-        struct linger lg = {.l_onoff = 1, .l_linger = 0};
-        setsockopt(f->io.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-    }
+    st_defer_cancel(&f->srv->loop, &f->rd);
     edge_listen_closed(f->srv, f->io.fd);
-    close(f->io.fd);
+    st_sio_close(&f->sio, rst); /* rst: SO_LINGER 0 */
     f->io.fd = -1;
     maybe_free(f);
 }
@@ -120,16 +117,15 @@ static void update_events(struct edge_flow *f)
 {
     if (f->h2 || f->io.fd < 0)
         return;
-    uint32_t ev = 0;
     bool want_in = f->reading && !f->up_eof && st_bq_room(&f->up) > 0;
-    if (want_in)
-        ev |= EPOLLIN;
-    if (f->down.len > 0)
-        ev |= EPOLLOUT; /* write_down always writes until EAGAIN: edge triggering is fine */
+    /* write_down always writes until EAGAIN: edge triggering is fine */
+    uint32_t ev = st_sio_events(&f->sio, want_in, f->down.len > 0 || f->shut_wait);
     /* Not reading: notice a hang-up or error once, edge-triggered, never spin on it. */
     if (!want_in)
         ev |= EPOLLET | (f->up_eof ? 0 : EPOLLRDHUP);
     st_io_set(&f->io, ev);
+    if (want_in && st_sio_pending(&f->sio))
+        st_defer_queue(&f->srv->loop, &f->rd);
 }
 
 /* Bytes delivered to the user: reopen the tunnel window for the part that came from it. */
@@ -158,11 +154,11 @@ static void write_down(struct edge_flow *f)
     while (f->down.len > 0 && f->io.fd >= 0) {
         const uint8_t *p;
         size_t n = st_bq_peek(&f->down, 0, &p);
-        ssize_t w = send(f->io.fd, p, n, MSG_NOSIGNAL);
+        ssize_t w = st_sio_write(&f->sio, p, n);
         if (w < 0) {
-            if (errno == EAGAIN || errno == EINTR)
+            if (w == -EAGAIN)
                 break;
-            st_debug("flow %s: client write: %s", f->target, strerror(errno));
+            st_debug("flow %s: client write: %s", f->target, f->sio.why);
             tunnel_reset(f, NGHTTP2_CANCEL);
             access_abort(f);
             return;
@@ -178,8 +174,9 @@ static void write_down(struct edge_flow *f)
             return;
         }
         if (f->down_eof && !f->down_shut) {
-            shutdown(f->io.fd, SHUT_WR);
-            f->down_shut = true;
+            /* TLS: close_notify, and the client is read on until it closes */
+            f->shut_wait = st_sio_shutdown(&f->sio) == -EAGAIN;
+            f->down_shut = !f->shut_wait;
         }
         if (f->down_shut && (f->up_eof || !f->tc)) {
             close_socket(f, false);
@@ -246,12 +243,12 @@ static void read_up(struct edge_flow *f)
         }
         if (room == 0)
             break; /* full: reading resumes as the queue drains */
-        ssize_t r = recv(f->io.fd, p, room, 0);
+        ssize_t r = st_sio_read(&f->sio, p, room);
         if (r < 0) {
             st_bq_commit(&f->up, 0);
-            if (errno == EAGAIN || errno == EINTR)
+            if (r == -EAGAIN)
                 break;
-            st_debug("flow %s: client read: %s", f->target, strerror(errno));
+            st_debug("flow %s: client read: %s", f->target, f->sio.why);
             tunnel_reset(f, NGHTTP2_CANCEL);
             access_abort(f);
             return;
@@ -267,12 +264,21 @@ static void read_up(struct edge_flow *f)
     update_events(f);
 }
 
+static void on_read_again(struct st_defer *d)
+{
+    struct edge_flow *f = d->data;
+    if (f->io.fd >= 0 && f->reading)
+        read_up(f);
+}
+
 static void flow_io(struct st_io *io, uint32_t events)
 {
     struct edge_flow *f = io->data;
-    if (events & EPOLLOUT)
+    bool in = events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP), out = events & EPOLLOUT;
+    /* TLS cross wants: a write that waits for EPOLLIN, a read for EPOLLOUT */
+    if (out || (in && f->sio.write_wants_read))
         write_down(f);
-    if (f->io.fd >= 0 && (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP))) {
+    if (f->io.fd >= 0 && (in || (out && f->sio.read_wants_write))) {
         if (f->reading) {
             read_up(f);
         } else if (events & (EPOLLHUP | EPOLLERR)) {
@@ -331,6 +337,8 @@ static struct edge_flow *flow_alloc(struct edge_server *srv)
         srv->flows->all_prev = f;
     srv->flows = f;
     st_io_init(&f->io, &srv->loop, -1, flow_io, f);
+    st_sio_init(&f->sio, -1, NULL);
+    st_defer_init(&f->rd, on_read_again, f);
     st_defer_init(&f->done, on_done, f);
     st_stall_init(&f->stall, &srv->loop, on_stall, f);
     st_stall_init(&f->idle, &srv->loop, on_idle, f);
@@ -450,16 +458,20 @@ static void route(struct edge_flow *f, const char *client)
 
 static int masque_target(struct edge_flow *f);
 
-void edge_flow_start(struct edge_server *srv, int fd, const char *protocol, const char *target,
-                     const char *client, const struct edge_ident *id, const uint8_t *early,
-                     size_t early_len)
+void edge_flow_start(struct edge_server *srv, struct st_sio *sio, const char *protocol,
+                     const char *target, const char *client, const struct edge_ident *id,
+                     const uint8_t *early, size_t early_len)
 {
+    int fd = sio->fd;
     struct edge_flow *f = flow_alloc(srv);
     if (!f) {
         edge_listen_closed(srv, fd);
-        close(fd);
+        st_sio_close(sio, false);
         return;
     }
+    f->sio = *sio; /* the flow's now */
+    sio->fd = -1;
+    sio->ssl = NULL;
     f->io.fd = fd;
     snprintf(f->client, sizeof(f->client), "%s", client);
     f->has_ident = true;
@@ -583,6 +595,14 @@ void edge_flow_h2_request(struct edge_flow *f, const char *client)
         respond_error(f, rv == -EPROTONOSUPPORT ? 501 : 400,
                       rv == -EPROTONOSUPPORT ? ST_MASQUE_PS_SCOPE : ST_MASQUE_PS_BAD_PATH);
         return;
+    }
+    if (!f->authorized && !f->ah->reach && !f->auth_why && f->ah->names) {
+        /* no Proxy-Authorization: the connection's client certificate, when it has one */
+        f->authorized = f->has_ident =
+            edge_auth_request(&f->srv->cfg, "", 0, f->ah->names, st_wall_seconds(), &f->ident,
+                              &f->auth_why) == 0;
+        if (f->authorized)
+            edge_ah2_authenticated(f->ah);
     }
     if (!f->authorized) {
         f->srv->auth_failures++;

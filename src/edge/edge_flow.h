@@ -9,6 +9,7 @@
 #include "st_bq.h"
 #include "st_h2rx.h"
 #include "st_loop.h"
+#include "st_sio.h"
 #include "st_stall.h"
 
 /* One user flow at the edge: an access side (an HTTP/1.1 CONNECT socket, or a CONNECT
@@ -43,6 +44,11 @@ struct edge_flow {
     struct edge_flow *ah_next, *ah_prev;
     bool h2;         /* access side is an HTTP/2 stream */
     struct st_io io; /* HTTP/1.1 access socket (fd -1 once closed) */
+    /* ... its byte stream (plain or TLS); rd: TLS holds decrypted bytes, read again;
+     * shut_wait: the TLS close_notify waits for the socket to be writable */
+    struct st_sio sio;
+    struct st_defer rd;
+    bool shut_wait;
     struct st_defer done;
     struct st_bq up;           /* access -> tunnel */
     struct st_bq down;         /* tunnel -> access */
@@ -79,14 +85,14 @@ struct edge_flow {
     bool provider_deferred, access_deferred, reading, freeing;
 };
 
-/* Starts a flow for an authenticated HTTP/1.1 CONNECT on socket fd (ownership passes to
- * the flow) to target "ip:port", or with `protocol` ("connect-udp", "connect-ip") for a
- * MASQUE upgrade whose target is the request path (answered 101 on success); `early` holds
- * bytes already read after the request head. On failure the flow answers the client
- * itself (400/403/502...). */
-void edge_flow_start(struct edge_server *srv, int fd, const char *protocol, const char *target,
-                     const char *client, const struct edge_ident *id, const uint8_t *early,
-                     size_t early_len);
+/* Starts a flow for an authenticated HTTP/1.1 CONNECT on stream sio (plain or TLS with its
+ * handshake done; the flow takes its fd and SSL over and leaves sio closed) to target
+ * "ip:port", or with `protocol` ("connect-udp", "connect-ip") for a MASQUE upgrade whose
+ * target is the request path (answered 101 on success); `early` holds bytes already read
+ * after the request head. On failure the flow answers the client itself (400/403/502...). */
+void edge_flow_start(struct edge_server *srv, struct st_sio *sio, const char *protocol,
+                     const char *target, const char *client, const struct edge_ident *id,
+                     const uint8_t *early, size_t early_len);
 /* Reload (or time passing): ends every user flow whose credential the configuration no
  * longer holds (removed, expired) or that access-policy no longer allows. Returns how many. */
 size_t edge_flow_revoke(struct edge_server *srv);

@@ -20,7 +20,7 @@
 static const char *const lis_what[EDGE_LIS_KINDS] = {
     [EDGE_LIS_TUNNEL] = "tunnel",
     [EDGE_LIS_ACCESS] = "access",
-    [EDGE_LIS_ACCESS_TLS] = "access (TLS, HTTP/2)",
+    [EDGE_LIS_ACCESS_TLS] = "access (TLS, HTTP/2 and HTTP/1.1)",
     [EDGE_LIS_HTTP] = "visitor (HTTP/1.1)",
     [EDGE_LIS_HTTPS] = "visitor (TLS, HTTP/2 and HTTP/1.1)",
 };
@@ -36,7 +36,7 @@ static void adopt(struct edge_server *srv, enum edge_lis kind, int fd, const cha
         edge_access_start(srv, fd, peer);
         break;
     case EDGE_LIS_ACCESS_TLS:
-        edge_ah2_start_tls(srv, fd, peer);
+        edge_access_start_tls(srv, fd, peer);
         break;
     case EDGE_LIS_HTTP:
     case EDGE_LIS_HTTPS:

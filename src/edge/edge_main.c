@@ -26,7 +26,7 @@
 #include "st_sock.h"
 #include "st_tls.h"
 
-static const unsigned char h2_alpn[] = "\x02h2";
+/* Access TLS and visitor HTTPS: HTTP/2 preferred, HTTP/1.1 (or no ALPN) served too. */
 static const unsigned char web_alpn[] = "\x02h2\x08http/1.1";
 static const unsigned char tunnel_alpn[] = "\x02h2\x0f" EDGE_ALPN_REACH;
 
@@ -117,11 +117,13 @@ static int load_tls(const struct edge_config *cfg, struct tls_set *t, char *err,
     if (!(t->tunnel = st_tls_server_ctx(cfg->cert_file, cfg->key_file, tunnel_alpn, err, errlen)))
         goto fail;
     if (cfg->has_access_tls &&
-        !(t->access = st_tls_server_ctx(cfg->cert_file, cfg->key_file, h2_alpn, err, errlen)))
+        (!(t->access = st_tls_server_ctx(cfg->cert_file, cfg->key_file, web_alpn, err, errlen)) ||
+         (cfg->client_ca && st_tls_client_ca(t->access, cfg->client_ca, err, errlen) < 0)))
         goto fail;
     if (!cfg->has_https)
         return 0;
-    if (!(t->https = st_tls_server_ctx(cfg->cert_file, cfg->key_file, web_alpn, err, errlen)))
+    if (!(t->https = st_tls_server_ctx(cfg->cert_file, cfg->key_file, web_alpn, err, errlen)) ||
+        (cfg->client_ca && st_tls_client_ca(t->https, cfg->client_ca, err, errlen) < 0))
         goto fail;
     if (cfg->n_https_certs && !(t->alt = calloc(cfg->n_https_certs, sizeof(*t->alt)))) {
         snprintf(err, errlen, "out of memory");
@@ -132,6 +134,12 @@ static int load_tls(const struct edge_config *cfg, struct tls_set *t, char *err,
         if (!(t->alt[t->n_alt] =
                   st_tls_server_ctx(c->cert_file, c->key_file, web_alpn, err, errlen)))
             goto fail;
+        /* After an SNI switch OpenSSL verifies with the chosen context's store: each needs
+         * the client CAs too. */
+        if (cfg->client_ca && st_tls_client_ca(t->alt[t->n_alt], cfg->client_ca, err, errlen)) {
+            SSL_CTX_free(t->alt[t->n_alt]);
+            goto fail;
+        }
     }
     st_tls_sni(t->https, t->alt, t->n_alt);
     return 0;

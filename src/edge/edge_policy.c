@@ -1,5 +1,6 @@
 #include "edge_policy.h"
 
+#include "edge_config.h"
 #include "edge_users.h"
 #include "st_config.h"
 
@@ -243,6 +244,16 @@ bool edge_policy_allows(const struct edge_policy *p, const struct edge_request *
             return x->allow;
         }
     }
+    return false;
+}
+
+bool edge_policy_host_allows(const struct edge_host_acl *acl, const struct edge_ident *id)
+{
+    if (in_list(acl->users, acl->n_users, id->user))
+        return true;
+    for (size_t i = 0; i < acl->n_groups; i++)
+        if (edge_ident_in_group(id, acl->groups[i]))
+            return true;
     return false;
 }
 

@@ -14,6 +14,7 @@
 struct st_cfg;
 struct st_cfg_node;
 struct edge_ident;
+struct edge_host_acl;
 
 enum edge_proto {
     EDGE_PROTO_TCP = 1,
@@ -64,6 +65,8 @@ void edge_policy_fini(struct edge_policy *p);
 /* The verdict for r: true to allow. *rule gets the deciding rule's index (0-based), or -1
  * when no rule matched (the default). */
 bool edge_policy_allows(const struct edge_policy *p, const struct edge_request *r, int *rule);
+/* True when id is one of acl's users or in one of its groups. */
+bool edge_policy_host_allows(const struct edge_host_acl *acl, const struct edge_ident *id);
 /* "tcp", "udp", "icmp". */
 const char *edge_proto_name(unsigned proto);
 

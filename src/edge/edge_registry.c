@@ -225,7 +225,8 @@ struct edge_tconn *edge_registry_pick(struct edge_registry *r, int family, const
     return NULL;
 }
 
-struct edge_tunnel *edge_registry_by_host(struct edge_registry *r, const char *host)
+/* The tunnel whose hostnames cover host, and the index of the entry that did. */
+static struct edge_tunnel *find_host(struct edge_registry *r, const char *host, size_t *idx)
 {
     struct edge_tunnel *best = NULL;
     size_t best_len = 0, hl = strlen(host);
@@ -234,16 +235,35 @@ struct edge_tunnel *edge_registry_by_host(struct edge_registry *r, const char *h
         const struct edge_tunnel_conf *conf = r->tunnels[i]->conf;
         for (size_t j = 0; conf && j < conf->n_hostnames; j++) {
             const char *p = conf->hostnames[j];
-            if (strcasecmp(p, host) == 0)
+            if (strcasecmp(p, host) == 0) {
+                *idx = j;
                 return r->tunnels[i];
+            }
             size_t sl = strlen(p) - 1; /* ".example.net" of "*.example.net" */
             if (p[0] == '*' && hl > sl && sl > best_len && strcasecmp(host + hl - sl, p + 1) == 0) {
                 best = r->tunnels[i];
                 best_len = sl;
+                *idx = j;
             }
         }
     }
     return best;
+}
+
+struct edge_tunnel *edge_registry_by_host(struct edge_registry *r, const char *host)
+{
+    size_t idx;
+    return find_host(r, host, &idx);
+}
+
+const struct edge_host_acl *edge_registry_host_acl(struct edge_registry *r, const char *host)
+{
+    size_t idx = 0;
+    struct edge_tunnel *t = find_host(r, host, &idx);
+    if (!t || !t->conf->host_acls)
+        return NULL;
+    const struct edge_host_acl *acl = &t->conf->host_acls[idx];
+    return acl->n_users || acl->n_groups ? acl : NULL;
 }
 
 /* pattern (a name or "*.domain") matches name, itself a name or a "*." pattern. */

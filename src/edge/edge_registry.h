@@ -75,6 +75,9 @@ bool edge_registry_conn_allowed(const struct edge_tunnel *t, const struct edge_t
 /* The tunnel whose `hostnames` cover host (any case; no port): an exact name first, then
  * the longest matching "*." pattern (which does not cover its apex). NULL if none. */
 struct edge_tunnel *edge_registry_by_host(struct edge_registry *r, const char *host);
+/* The users and groups the host name entry covering host requires (the same match as
+ * edge_registry_by_host), or NULL when it is public or no tunnel serves it. */
+const struct edge_host_acl *edge_registry_host_acl(struct edge_registry *r, const char *host);
 /* Picks a registered connection for a destination: LPM over announced routes, then round
  * robin over that tunnel's connections that announced it. NULL and *t_out NULL: no tunnel
  * is configured for it; NULL with *t_out: the one tunnel configured for it (configured

@@ -19,6 +19,7 @@
 #include "st_http.h"
 #include "st_log.h"
 #include "st_sio.h"
+#include "st_tls.h"
 
 #define RBUF 16384
 #define WBUF 20480 /* a response head: up to 16 KiB of fields plus framing */
@@ -47,6 +48,9 @@ struct edge_vconn {
     size_t rlen, wlen, woff;
     uint8_t rbuf[RBUF];
     uint8_t *wbuf; /* WBUF + 32 bytes from the first answer on (need_wbuf) */
+    /* TLS with client-ca: the verified client certificate's names (NULL without one). Not
+     * used for authorization yet. */
+    struct st_tls_names *names;
 };
 
 static void flush(struct edge_vconn *vc);
@@ -57,6 +61,7 @@ static void on_done(struct st_defer *d)
     struct edge_vconn *vc = d->data;
     free(vc->head);
     free(vc->wbuf);
+    free(vc->names);
     free(vc);
 }
 
@@ -381,10 +386,11 @@ static int local_head(char *out, size_t cap, struct edge_web *w)
 {
     return snprintf(out, cap,
                     "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
-                    "Content-Length: %zu\r\n%s%s%sConnection: close\r\n\r\n",
+                    "Content-Length: %zu\r\n%s%s%s%sConnection: close\r\n\r\n",
                     w->status, st_http_reason(w->status), w->down.len,
                     w->proxy_status[0] ? "Proxy-Status: " : "", w->proxy_status,
-                    w->proxy_status[0] ? "\r\n" : "");
+                    w->proxy_status[0] ? "\r\n" : "",
+                    w->status == 401 ? "WWW-Authenticate: " EDGE_WEB_CHALLENGE "\r\n" : "");
 }
 
 void edge_vconn_respond(struct edge_vconn *vc)
@@ -535,6 +541,14 @@ void edge_vconn_abort(struct edge_vconn *vc)
 
 /* ---------------------------------------------------------------- connection */
 
+static void client_names(struct edge_vconn *vc)
+{
+    char names[512];
+    if ((vc->names = st_tls_peer_names(vc->sio.ssl)))
+        st_debug("visitor %s: client certificate: %s", vc->client,
+                 st_tls_names_format(vc->names, names, sizeof(names)));
+}
+
 static void vc_io(struct st_io *io, uint32_t events)
 {
     struct edge_vconn *vc = io->data;
@@ -545,7 +559,10 @@ static void vc_io(struct st_io *io, uint32_t events)
     if (!vc->sio.handshake_done) {
         int rv = st_sio_handshake(&vc->sio);
         if (rv < 0) {
-            st_debug("visitor %s: %s", vc->client, vc->sio.why);
+            if (vc->sio.cert_refused)
+                edge_refusal(vc->srv, EDGE_REFUSE_CONN, "visitor %s: %s", vc->client, vc->sio.why);
+            else
+                st_debug("visitor %s: %s", vc->client, vc->sio.why);
             vc_close(vc, true);
             return;
         }
@@ -565,6 +582,7 @@ static void vc_io(struct st_io *io, uint32_t events)
             vc_close(vc, false);
             return;
         }
+        client_names(vc);
         st_timer_start(&vc->timer, (uint64_t)vc->srv->cfg.request_timeout_ms);
     }
     if (watching_hangup(vc) && (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
@@ -639,4 +657,9 @@ void edge_vconn_drain(struct edge_server *srv)
             vc_close(vc, false);
         vc = next;
     }
+}
+
+const struct st_tls_names *edge_vconn_names(const struct edge_vconn *vc)
+{
+    return vc->names;
 }

@@ -24,4 +24,7 @@ void edge_vconn_wake(struct edge_vconn *vc);    /* more body, or its end */
 void edge_vconn_up_room(struct edge_vconn *vc); /* the tunnel took request bytes */
 void edge_vconn_abort(struct edge_vconn *vc);   /* the response was cut off: reset */
 
+/* The verified client certificate's names of vc's TLS connection, or NULL. */
+const struct st_tls_names *edge_vconn_names(const struct edge_vconn *vc);
+
 #endif

@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "edge_ah2.h"
+#include "edge_authz.h"
 #include "edge_flow.h"
 #include "edge_registry.h"
 #include "edge_server.h"
@@ -28,6 +29,7 @@ static void release_tunnel(struct edge_web *w)
 static void on_done(struct st_defer *d)
 {
     struct edge_web *w = d->data;
+    edge_authz_audit_web(w);
     release_tunnel(w);
     w->srv->live_webs--;
     w->srv->visits_by_class[st_class_of(w->responded ? w->status : 0)]++;
@@ -60,6 +62,10 @@ struct edge_web *edge_web_new(struct edge_server *srv, const char *client)
     w->overflow = w->host_field = w->host_conflict = false;
     w->arena = NULL;
     w->arena_cap = 0;
+    w->req_path[0] = 0;
+    w->has_ident = false;
+    w->id = ++srv->next_flow_id;
+    w->start_ms = st_loop_now(&srv->loop);
     w->kind = EDGE_STREAM_WEB;
     w->srv = srv;
     srv->live_webs++;
@@ -184,6 +190,13 @@ void edge_web_send(struct edge_web *w, const struct edge_visit_req *req, bool bo
     }
     snprintf(w->host, sizeof(w->host), "%s", h->host);
     w->websocket = h->websocket;
+    if (req->method != w->method) /* HTTP/1.1: HTTP/2 requests have it there already */
+        snprintf(w->method, sizeof(w->method), "%s", req->method);
+    snprintf(w->req_path, sizeof(w->req_path), "%s", req->target);
+    if (!edge_authz_visitor(w, req, h)) {
+        free(h);
+        return;
+    }
     struct edge_tunnel *t;
     bool connected;
     struct edge_tconn *c = edge_registry_pick_host(&srv->reg, w->host, &t, &connected);

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "edge_users.h"
 #include "edge_visit.h"
 #include "st_bq.h"
 #include "st_h2rx.h"
@@ -61,7 +62,16 @@ struct edge_web {
      * first header) and grown up to EDGE_WEB_ARENA; fields, authority and path point in. */
     char *arena;
     size_t arena_cap;
+    /* For the audit log and hosts that require users (edge_authz.c) */
+    char req_path[256];      /* the request target (cut) */
+    uint64_t id, start_ms;   /* the edge's request number; when the request arrived */
+    bool has_ident;          /* the visitor authenticated (a host that requires users) */
+    struct edge_ident ident; /* as whom */
 };
+
+/* A 401 the edge answers for a host that requires users: a browser asks for a user name and
+ * password (the token, or a signed token, as the password). */
+#define EDGE_WEB_CHALLENGE "Basic realm=\"subtunnel\", charset=\"UTF-8\""
 
 struct edge_web *edge_web_new(struct edge_server *srv, const char *client);
 /* Sends the request on the tunnel serving its host (body: a body or WebSocket bytes follow,

@@ -4,6 +4,7 @@
 #include "st_log.h"
 
 #include "st_check.h"
+#include "tls_fixture.h"
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -894,6 +895,44 @@ START_TEST(test_user_group)
 }
 END_TEST
 
+/* client-ca: optional; a readable file holding PEM certificates. */
+START_TEST(test_edge_client_ca)
+{
+    struct edge_config cfg;
+    char top[400], want[400], pem[160], pem_key[160];
+
+    ck_assert_msg(edge_parse(&cfg, "", NULL) == 0, "%s", err);
+    ck_assert_ptr_null(cfg.client_ca);
+    edge_config_fini(&cfg);
+
+    snprintf(pem, sizeof(pem), "%s/client-ca.pem", tmpdir);
+    snprintf(pem_key, sizeof(pem_key), "%s/client-ca.key", tmpdir);
+    write_pem(pem, pem_key, "client test CA", "DNS:ca.example.test");
+    snprintf(top, sizeof(top), "client-ca: %s\n", pem);
+    ck_assert_msg(edge_parse(&cfg, top, NULL) == 0, "%s", err);
+    ck_assert_str_eq(cfg.client_ca, pem);
+    edge_config_fini(&cfg);
+    ck_assert_ptr_null(cfg.client_ca);
+
+    edge_bad("client-ca: /nonexistent/ca.pem\n", NULL,
+             "edge.yaml:3: 'client-ca': cannot read '/nonexistent/ca.pem': No such file or "
+             "directory");
+    snprintf(top, sizeof(top), "client-ca: %s\n", ca); /* "ca\n": not PEM */
+    snprintf(want, sizeof(want), "edge.yaml:3: 'client-ca': '%s' holds no PEM certificate", ca);
+    edge_bad(top, NULL, want);
+    snprintf(top, sizeof(top), "client-ca: %s\n", pem_key); /* PEM, but a key only */
+    snprintf(want, sizeof(want), "edge.yaml:3: 'client-ca': '%s' holds no PEM certificate",
+             pem_key);
+    edge_bad(top, NULL, want);
+    snprintf(top, sizeof(top), "client-ca: %s\n", tmpdir);
+    snprintf(want, sizeof(want), "edge.yaml:3: 'client-ca': '%s' is not a regular file", tmpdir);
+    edge_bad(top, NULL, want);
+    edge_bad("client-ca: [a, b]\n", NULL, "edge.yaml:3: 'client-ca' must be a non-empty string");
+    unlink(pem);
+    unlink(pem_key);
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
     Suite *s = suite_create("config");
@@ -918,6 +957,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_gw_srv);
     tcase_add_test(tc, test_metrics_and_log_format);
     tcase_add_test(tc, test_user_group);
+    tcase_add_test(tc, test_edge_client_ca);
     suite_add_tcase(s, tc);
     return s;
 }

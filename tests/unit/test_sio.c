@@ -347,6 +347,50 @@ START_TEST(test_tls_unclean_eof_and_rst)
 END_TEST
 
 /* Runs the server handshake against what the client side did to fd[1]; expects -1. */
+/* Decrypted bytes left inside OpenSSL after a short read are pending (no EPOLLIN tells);
+ * a half-close sends close_notify and the client's bytes are still read after it. */
+START_TEST(test_tls_pending_and_half_close)
+{
+    SSL_CTX *ctx = server_ctx(CERT_A, ALPN_BOTH);
+    struct st_sio s;
+    SSL *c;
+    char buf[2048], big[1000];
+    tls_pair(ctx, &s, &c, NULL, NULL);
+    memset(big, 'p', sizeof(big));
+
+    ck_assert(!st_sio_pending(&s));
+    ck_assert_int_eq(ssl_res(c, SSL_write(c, big, sizeof(big))), sizeof(big)); /* one record */
+    ck_assert_int_eq(sio_read_wait(&s, buf, 10), 10);
+    ck_assert(st_sio_pending(&s)); /* 990 bytes decrypted, the socket is empty */
+    ck_assert_int_eq(st_sio_read(&s, buf, sizeof(buf)), 990);
+    ck_assert(!st_sio_pending(&s));
+
+    ck_assert_int_eq(st_sio_write(&s, "bye", 3), 3);
+    ck_assert_int_eq(st_sio_shutdown(&s), 0);
+    ck_assert_int_eq(client_read_wait(c, buf, sizeof(buf)), 3);
+    ck_assert_int_eq(client_read_wait(c, buf, sizeof(buf)), -SSL_ERROR_ZERO_RETURN);
+    ck_assert_int_eq(ssl_res(c, SSL_write(c, "more", 4)), 4); /* TLS 1.3: still allowed */
+    ck_assert_int_eq(sio_read_wait(&s, buf, sizeof(buf)), 4);
+    ck_assert_mem_eq(buf, "more", 4);
+    SSL_shutdown(c);
+    ck_assert_int_eq(sio_read_wait(&s, buf, sizeof(buf)), 0);
+    client_free(c);
+    st_sio_close(&s, false);
+    SSL_CTX_free(ctx);
+
+    int fd[2]; /* plain: the half-close is a FIN */
+    tcp_pair(fd, false);
+    st_sio_init(&s, fd[0], NULL);
+    ck_assert(!st_sio_pending(&s));
+    ck_assert_int_eq(st_sio_shutdown(&s), 0);
+    ck_assert_int_eq(recv(fd[1], buf, sizeof(buf), 0), 0);
+    ck_assert_int_eq(send(fd[1], "up", 2, 0), 2);
+    ck_assert_int_eq(sio_read_wait(&s, buf, sizeof(buf)), 2);
+    close(fd[1]);
+    st_sio_close(&s, false);
+}
+END_TEST
+
 static void expect_handshake_failure(SSL_CTX *def, void (*client)(int fd))
 {
     struct st_sio s;
@@ -532,6 +576,7 @@ static Suite *sio_suite(void)
     tcase_add_test(tc, test_events_cross_wants);
     tcase_add_test(tc, test_tls_roundtrip);
     tcase_add_test(tc, test_tls_unclean_eof_and_rst);
+    tcase_add_test(tc, test_tls_pending_and_half_close);
     tcase_add_test(tc, test_tls_handshake_failure);
     tcase_add_test(tc, test_tls_handshake_wants_write);
     tcase_add_test(tc, test_sni);
