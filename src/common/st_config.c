@@ -645,6 +645,16 @@ int st_cfg_readable_file(struct st_cfg *cfg, const struct st_cfg_node *node, con
     return 0;
 }
 
+size_t st_cfg_items(const struct st_cfg_node *node)
+{
+    return node->kind == ST_CFG_SEQ ? node->n_children : 1;
+}
+
+const struct st_cfg_node *st_cfg_item(const struct st_cfg_node *node, size_t i)
+{
+    return node->kind == ST_CFG_SEQ ? node->children[i] : node;
+}
+
 void st_cfg_strlist_free(char **list)
 {
     for (size_t i = 0; list && list[i]; i++)
@@ -663,18 +673,13 @@ static bool has_control(const char *s)
 int st_cfg_strlist(struct st_cfg *cfg, const struct st_cfg_node *node, size_t maxlen, char ***out,
                    size_t *n)
 {
-    const struct st_cfg_node *const *items = &node;
-    size_t count = 1;
-    if (node->kind == ST_CFG_SEQ) {
-        items = (const struct st_cfg_node *const *)node->children;
-        count = node->n_children;
-    }
+    size_t count = st_cfg_items(node);
     char **list = calloc(count + 1, sizeof(*list));
     if (!list)
         return -ENOMEM;
     int rc = 0;
     for (size_t i = 0; i < count && rc == 0; i++) {
-        const struct st_cfg_node *e = items[i];
+        const struct st_cfg_node *e = st_cfg_item(node, i);
         const char *s = NULL;
         if ((rc = st_cfg_string(cfg, e, &s)) < 0)
             break;

@@ -97,6 +97,10 @@ int st_cfg_user(struct st_cfg *cfg, const struct st_cfg_node *root, char **user,
  * array of heap strings (free with st_cfg_strlist_free), *n its length. */
 int st_cfg_strlist(struct st_cfg *cfg, const struct st_cfg_node *node, size_t maxlen, char ***out,
                    size_t *n);
+/* A key that takes one value or a list of them: how many (1 for a scalar or mapping), and
+ * the i-th (the node itself for a scalar or mapping). */
+size_t st_cfg_items(const struct st_cfg_node *node);
+const struct st_cfg_node *st_cfg_item(const struct st_cfg_node *node, size_t i);
 /* Frees what st_cfg_strlist returned; accepts NULL. */
 void st_cfg_strlist_free(char **list);
 /* RFC 3339 date-time ("2027-01-31T12:00:00Z", fractions and a "+02:00" offset allowed)

@@ -743,6 +743,8 @@ void edge_flow_on_tunnel_close(struct edge_flow *f, uint32_t code)
     if (!access_gone(f)) {
         if (!f->responded)
             respond_error(f, 502, "subtunnel; error=connection_terminated");
+        else if (f->failed)
+            ; /* an error answer is on its way to the user: a reset would overtake it */
         else if (code != NGHTTP2_NO_ERROR || !f->down_eof) {
             if (!f->end)
                 f->end = "reset by the tunnel side";

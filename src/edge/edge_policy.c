@@ -41,13 +41,13 @@ static int get_tunnels(struct st_cfg *c, const struct st_cfg_node *v, char *cons
 
 static int get_dests(struct st_cfg *c, const struct st_cfg_node *v, struct edge_rule *r)
 {
-    size_t n = v->kind == ST_CFG_SEQ ? v->n_children : 1;
-    if (v->kind == ST_CFG_SEQ && n == 0)
+    size_t n = st_cfg_items(v);
+    if (n == 0)
         return st_cfg_fail(c, v->line, "'%s' is empty: leave it out to match any", v->path);
     if (!(r->dests = calloc(n, sizeof(*r->dests))))
         return -ENOMEM;
     for (size_t i = 0; i < n; i++) {
-        int rc = st_cfg_cidr(c, v->kind == ST_CFG_SEQ ? v->children[i] : v, &r->dests[i]);
+        int rc = st_cfg_cidr(c, st_cfg_item(v, i), &r->dests[i]);
         if (rc < 0)
             return rc;
         r->n_dests++;
@@ -79,13 +79,13 @@ static int parse_ports(const char *s, struct edge_port_range *out)
 
 static int get_ports(struct st_cfg *c, const struct st_cfg_node *v, struct edge_rule *r)
 {
-    size_t n = v->kind == ST_CFG_SEQ ? v->n_children : 1;
-    if (v->kind == ST_CFG_SEQ && n == 0)
+    size_t n = st_cfg_items(v);
+    if (n == 0)
         return st_cfg_fail(c, v->line, "'%s' is empty: leave it out to match any", v->path);
     if (!(r->ports = calloc(n, sizeof(*r->ports))))
         return -ENOMEM;
     for (size_t i = 0; i < n; i++) {
-        const struct st_cfg_node *e = v->kind == ST_CFG_SEQ ? v->children[i] : v;
+        const struct st_cfg_node *e = st_cfg_item(v, i);
         const char *s = NULL;
         int rc = st_cfg_string(c, e, &s);
         if (rc < 0)

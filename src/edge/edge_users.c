@@ -60,12 +60,11 @@ static int get_token(struct st_cfg *c, const struct st_cfg_node *v, const struct
 static int get_tokens(struct st_cfg *c, const struct st_cfg_node *v, const struct edge_users *u,
                       struct edge_user *user)
 {
-    size_t n = v->kind == ST_CFG_SEQ ? v->n_children : 1;
-    if (!(user->tokens = calloc(n, sizeof(*user->tokens))))
+    size_t n = st_cfg_items(v);
+    if (!(user->tokens = calloc(n ? n : 1, sizeof(*user->tokens))))
         return -ENOMEM;
     for (size_t i = 0; i < n; i++) {
-        const struct st_cfg_node *e = v->kind == ST_CFG_SEQ ? v->children[i] : v;
-        int rc = get_token(c, e, u, user->tokens[i]);
+        int rc = get_token(c, st_cfg_item(v, i), u, user->tokens[i]);
         if (rc < 0)
             return rc;
         user->n_tokens++;

@@ -63,16 +63,6 @@ static void client_free(SSL *c)
     close(fd);
 }
 
-/* SSL call result: >0 done, 0 would block, <0 failed or closed (-SSL_get_error). */
-static int ssl_res(SSL *c, int r)
-{
-    if (r > 0)
-        return r;
-    int e = SSL_get_error(c, r);
-    ERR_clear_error();
-    return e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ? 0 : -e;
-}
-
 /* Reads into buf, waiting (bounded) while nothing has arrived yet. */
 static ssize_t sio_read_wait(struct st_sio *s, void *buf, size_t len)
 {

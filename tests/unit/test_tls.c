@@ -292,15 +292,6 @@ START_TEST(test_ca_check)
 }
 END_TEST
 
-static int ssl_res(SSL *c, int r)
-{
-    if (r > 0)
-        return r;
-    int e = SSL_get_error(c, r);
-    ERR_clear_error();
-    return e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ? 0 : -e;
-}
-
 /* A handshake with a client-ca server; cert: the client's (-1: none). Returns the server's
  * st_sio_handshake result; names: st_tls_peer_names after it (NULL without). */
 static int client_hs(int cert, struct st_sio *s, struct st_tls_names **names)

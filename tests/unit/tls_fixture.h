@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
@@ -100,6 +101,16 @@ static inline SSL *client_new(int fd, const char *sni, const unsigned char *alpn
     if (alpn)
         ck_assert_int_eq(SSL_set_alpn_protos(c, alpn, (unsigned)strlen((const char *)alpn)), 0);
     return c;
+}
+
+/* SSL call result: >0 done, 0 would block, <0 failed or closed (-SSL_get_error). */
+static inline int ssl_res(SSL *c, int r)
+{
+    if (r > 0)
+        return r;
+    int e = SSL_get_error(c, r);
+    ERR_clear_error();
+    return e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ? 0 : -e;
 }
 
 #endif
