@@ -549,6 +549,11 @@ cmd_up() {
     mkdir -p "$RUN" "$LOGS" "$LAB_DIR/www" "$LAB_DIR/certs"
     rm -f "$LOGS"/*.log # each lab run starts with fresh logs
     check_lab_user
+    # the edge reopens its audit log here as LAB_USER after a rotation (SIGUSR1)
+    if [[ $LAB_USER != none ]]; then
+        chgrp "$LAB_GROUP" "$LOGS"
+        chmod g+w "$LOGS"
+    fi
     printf 'edges=%s\nsites=%s\ndaemons=%s\nuser=%s\n' "$edges" "$sites" "$daemons" "$LAB_USER" \
         >"$LAB_DIR/state"
 

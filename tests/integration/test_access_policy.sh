@@ -16,7 +16,7 @@ HERE=$ST_SOURCE_DIR/tests/integration
 dir=$LAB_DIR/t-access-policy
 rm -rf "$dir"
 mkdir -p "$dir"
-cleanup_dir() { rm -rf "$dir"; }
+cleanup_dir() { rm -rf "$dir" "$AUDIT_LOG.1"; }
 on_cleanup cleanup_dir
 [[ -n ${DEV_TOKEN:-} && -n ${AUDIT_LOG:-} ]] || fail "lab.sh env has no DEV_TOKEN / AUDIT_LOG"
 edge_pid=$(cat "$LAB_DIR/run/edge.pid")
@@ -149,6 +149,17 @@ if [[ -n ${CLIENT_CERT:-} ]]; then
 fi
 wait_for 10 "the audit record of a visitor request" wait_audit event=end kind=http \
     host=private.lab.test user=lab status=200
+
+# ---- logrotate: rename the audit log, SIGUSR1, the edge writes a new file
+mv "$AUDIT_LOG" "$AUDIT_LOG.1"
+kill -USR1 "$edge_pid"
+wait_for 10 "the edge to reopen its audit log" grep -q "SIGUSR1: audit-log $AUDIT_LOG reopened" \
+    "$EDGE_LOG"
+r=$(proxy_probe "$PRIV_IP:8000" "${as_lab[@]}")
+assert_eq 200 "${r%% *}" "a flow after the rotation"
+wait_for 10 "a record in the new audit log" wait_audit event=decision user=lab verdict=allow
+[[ -s $AUDIT_LOG.1 ]] || fail "the rotated audit log is empty"
+pass "SIGUSR1 reopens the audit log (records before in $AUDIT_LOG.1, after in a new file)"
 
 # ---- bad credentials: 407, and no token in any log
 r=$(proxy_probe "$PRIV_IP:8000" -U "dev:not-$DEV_TOKEN")

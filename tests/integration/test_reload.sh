@@ -143,6 +143,34 @@ wait_for 20 "4 connections with the new token" settled_after_reload
 wait_for 10 "a flow with the new secret" small_ok
 pass "gateway registered again with the rotated secret"
 
+# ---- c2. rotation without downtime: the edge lists the old and the new secret, the
+# gateway switches, the edge drops the old one; a download runs across all three reloads
+rot_secret=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
+rot_hash=$(printf %s "$rot_secret" | sha256sum | cut -d' ' -f1)
+evicted0=$(count 'tunnel secret changed: closing it' "$EDGE_LOG")
+start_download 512K
+sed -i "0,/secret-sha256: $site_hash/s//secret-sha256: [$site_hash, $rot_hash]/" "$EDGE_CONFIG"
+grep -q "secret-sha256: \[$site_hash, $rot_hash\]" "$EDGE_CONFIG" || fail "two secrets not written"
+reloads0=$(reloads)
+kill -HUP "$edge_pid"
+wait_for 10 "edge reload (two secrets)" reloaded
+sed -i "s/^token: site1:.*/token: site1:$rot_secret/" "$GATEWAY_CONFIG"
+kill -HUP "$gw_pid"
+wait_for 20 "4 connections with the rotated token" settled_after_reload
+sed -i "0,/secret-sha256: \[$site_hash, $rot_hash\]/s//secret-sha256: $rot_hash/" "$EDGE_CONFIG"
+reloads0=$(reloads)
+kill -HUP "$edge_pid"
+wait_for 10 "edge reload (old secret dropped)" reloaded
+rc=0
+wait "$dl_pid" || rc=$?
+dl_pid=""
+assert_eq 0 "$rc" "download across the rotation finished"
+assert_eq "$want" "$(sha256_file "$dir/dl.bin")" "download across the rotation intact"
+assert_eq "$evicted0" "$(count 'tunnel secret changed: closing it' "$EDGE_LOG")" \
+    "no connection closed for its secret during the rotation"
+small_ok || fail "flows after the rotation"
+pass "tunnel secret rotated without downtime"
+
 # ---- e. a gateway reload the edge refuses keeps the running connections
 good_token=$(grep '^token: ' "$GATEWAY_CONFIG")
 sed -i "s/^token: site1:.*/token: site1:$(head -c 24 /dev/urandom | base64 | tr -d '\/+=')/" \
