@@ -185,6 +185,8 @@ void edge_authz_audit_web(struct edge_web *w)
                                .status = w->responded ? w->status : 0,
                                .verdict = w->has_ident || w->status != 401 ? NULL : "deny",
                                .reason = w->responded ? NULL : "no response",
-                               .duration_ms = -1};
+                               .bytes_up = w->bytes_up,
+                               .bytes_down = w->bytes_down,
+                               .duration_ms = (int64_t)(st_loop_now(&w->srv->loop) - w->start_ms)};
     edge_audit_log(&w->srv->audit, &r);
 }

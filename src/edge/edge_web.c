@@ -64,6 +64,7 @@ struct edge_web *edge_web_new(struct edge_server *srv, const char *client)
     w->arena_cap = 0;
     w->req_path[0] = 0;
     w->has_ident = false;
+    w->bytes_up = w->bytes_down = 0;
     w->id = ++srv->next_flow_id;
     w->start_ms = st_loop_now(&srv->loop);
     w->kind = EDGE_STREAM_WEB;
@@ -260,6 +261,7 @@ int edge_web_up(struct edge_web *w, const uint8_t *p, size_t n)
     }
     if (st_bq_append(&w->up, p, n) < 0)
         return -1;
+    w->bytes_up += n;
     st_stall_progress(&w->idle);
     resume_tunnel(w);
     return 0;
@@ -277,6 +279,7 @@ void edge_web_delivered(struct edge_web *w, size_t n)
         st_stall_progress(&w->stall);
         st_stall_progress(&w->idle);
     }
+    w->bytes_down += n;
     if (w->tc && !w->local && n)
         edge_tconn_consume(w->tc, w->sid, &w->rxw, n);
 }

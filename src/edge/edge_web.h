@@ -63,10 +63,11 @@ struct edge_web {
     char *arena;
     size_t arena_cap;
     /* For the audit log and hosts that require users (edge_authz.c) */
-    char req_path[256];      /* the request target (cut) */
-    uint64_t id, start_ms;   /* the edge's request number; when the request arrived */
-    bool has_ident;          /* the visitor authenticated (a host that requires users) */
-    struct edge_ident ident; /* as whom */
+    char req_path[256];            /* the request target (cut) */
+    uint64_t id, start_ms;         /* the edge's request number; when the request arrived */
+    uint64_t bytes_up, bytes_down; /* request body (WebSocket: bytes) in, body delivered out */
+    bool has_ident;                /* the visitor authenticated (a host that requires users) */
+    struct edge_ident ident;       /* as whom */
 };
 
 /* A 401 the edge answers for a host that requires users: a browser asks for a user name and

@@ -16,7 +16,7 @@ HERE=$ST_SOURCE_DIR/tests/integration
 dir=$LAB_DIR/t-access-policy
 rm -rf "$dir"
 mkdir -p "$dir"
-cleanup_dir() { rm -rf "$dir" "$AUDIT_LOG.1"; }
+cleanup_dir() { rm -rf "$dir" "$AUDIT_LOG.1" "$LAB_DIR/www/policy.bin"; }
 on_cleanup cleanup_dir
 [[ -n ${DEV_TOKEN:-} && -n ${AUDIT_LOG:-} ]] || fail "lab.sh env has no DEV_TOKEN / AUDIT_LOG"
 edge_pid=$(cat "$LAB_DIR/run/edge.pid")
@@ -149,6 +149,10 @@ if [[ -n ${CLIENT_CERT:-} ]]; then
 fi
 wait_for 10 "the audit record of a visitor request" wait_audit event=end kind=http \
     host=private.lab.test user=lab status=200
+r=$(audit event=end kind=http host=private.lab.test user=lab path=/file | head -n 1)
+assert_match '"method": "GET"' "$r" "audit: the visitor's method"
+want_len=$(stat -c %s "$LAB_DIR/www/file")
+assert_match "\"bytes_down\": $want_len," "$r" "audit: the visitor's body bytes"
 
 # ---- logrotate: rename the audit log, SIGUSR1, the edge writes a new file
 mv "$AUDIT_LOG" "$AUDIT_LOG.1"

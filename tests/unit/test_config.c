@@ -196,6 +196,67 @@ START_TEST(test_edge_listeners_off)
 }
 END_TEST
 
+#define HASH_B "2bd806c97f0e00af1a1fc3328fa763a9269723c8db8fac4f93af71db186d6e90"
+
+/* Two secrets while rotating; host names that require users. */
+START_TEST(test_edge_secrets_and_host_acls)
+{
+    struct edge_config cfg;
+    ck_assert_msg(edge_parse(&cfg, "",
+                             "  - id: s\n"
+                             "    secret-sha256: [" HASH_A ", " HASH_B "]\n"
+                             "    routes: [198.51.100.0/24]\n"
+                             "    hostnames: [a.lab.test, {name: b.lab.test, groups: [admins]},\n"
+                             "                {name: '*.c.lab.test', users: [bob, carol]}]\n") == 0,
+                  "%s", err);
+    const struct edge_tunnel_conf *t = &cfg.tunnels[0];
+    ck_assert_uint_eq(t->n_secrets, 2);
+    ck_assert(edge_tunnel_secret_ok(t, "abc", NULL)); /* sha256("abc") is HASH_A */
+    uint8_t used[32];
+    ck_assert(!edge_tunnel_secret_ok(t, "abd", used));
+    ck_assert_uint_eq(t->n_hostnames, 3);
+    ck_assert_str_eq(t->hostnames[1], "b.lab.test");
+    ck_assert_uint_eq(t->host_acls[0].n_users + t->host_acls[0].n_groups, 0);
+    ck_assert_str_eq(t->host_acls[1].groups[0], "admins");
+    ck_assert_uint_eq(t->host_acls[2].n_users, 2);
+    struct edge_ident id;
+    memset(&id, 0, sizeof(id));
+    strcpy(id.user, "carol");
+    ck_assert(edge_policy_host_allows(&t->host_acls[2], &id));
+    ck_assert(!edge_policy_host_allows(&t->host_acls[1], &id));
+    edge_ident_add_group(&id, "admins");
+    ck_assert(edge_policy_host_allows(&t->host_acls[1], &id));
+    edge_config_fini(&cfg);
+
+    ck_assert_int_eq(edge_parse(&cfg, "",
+                                "  - id: s\n"
+                                "    secret-sha256: [" HASH_A ", " HASH_B ", " HASH_A "]\n"
+                                "    routes: [198.51.100.0/24]\n"),
+                     -EINVAL);
+    ck_assert_msg(strstr(err, "one or two hashes") != NULL, "%s", err);
+    ck_assert_int_eq(edge_parse(&cfg, "",
+                                "  - id: s\n"
+                                "    secret-sha256: [" HASH_A ", " HASH_A "]\n"
+                                "    routes: [198.51.100.0/24]\n"),
+                     -EINVAL);
+    ck_assert_msg(strstr(err, "same hash twice") != NULL, "%s", err);
+    ck_assert_int_eq(edge_parse(&cfg, "",
+                                "  - id: s\n"
+                                "    secret-sha256: " HASH_A "\n"
+                                "    routes: [198.51.100.0/24]\n"
+                                "    hostnames: [{name: b.lab.test}]\n"),
+                     -EINVAL);
+    ck_assert_msg(strstr(err, "needs users or groups") != NULL, "%s", err);
+    ck_assert_int_eq(edge_parse(&cfg, "",
+                                "  - id: s\n"
+                                "    secret-sha256: " HASH_A "\n"
+                                "    routes: [198.51.100.0/24]\n"
+                                "    hostnames: [{name: 'bad name', users: [x]}]\n"),
+                     -EINVAL);
+    ck_assert_msg(strstr(err, "invalid hostname") != NULL, "%s", err);
+}
+END_TEST
+
 /* jwt: the JWK Set is loaded with the configuration; issuer and audience are required. */
 START_TEST(test_edge_jwt)
 {
@@ -944,6 +1005,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_edge_good_defaults);
     tcase_add_test(tc, test_edge_good_full);
     tcase_add_test(tc, test_edge_jwt);
+    tcase_add_test(tc, test_edge_secrets_and_host_acls);
     tcase_add_test(tc, test_edge_listeners_off);
     tcase_add_test(tc, test_edge_errors);
     tcase_add_test(tc, test_edge_load);
