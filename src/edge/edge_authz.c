@@ -16,6 +16,7 @@
 #include "edge_web.h"
 #include "st_addr.h"
 #include "st_metrics.h"
+#include "st_token.h"
 
 unsigned edge_authz_proto(const struct edge_flow *f)
 {
@@ -189,4 +190,34 @@ void edge_authz_audit_web(struct edge_web *w)
                                .bytes_down = w->bytes_down,
                                .duration_ms = (int64_t)(st_loop_now(&w->srv->loop) - w->start_ms)};
     edge_audit_log(&w->srv->audit, &r);
+}
+
+/* A reach connection's stream authenticates with its tunnel token: "Bearer id:secret". */
+struct edge_tunnel *edge_authz_reach_tunnel(struct edge_server *srv, const uint8_t *v, size_t len)
+{
+    char tok[320], id[64], secret[256];
+    if (len < 8 || len - 7 >= sizeof(tok) || memcmp(v, "Bearer ", 7) != 0)
+        return NULL;
+    memcpy(tok, v + 7, len - 7);
+    tok[len - 7] = 0;
+    if (st_token_split(tok, id, sizeof(id), secret, sizeof(secret)) < 0)
+        return NULL;
+    struct edge_tunnel *t = edge_registry_find(&srv->reg, id);
+    return t && edge_tunnel_secret_ok(t->conf, secret, NULL) ? t : NULL;
+}
+
+/* A reach stream's subtunnel-client must be an address of the sending tunnel's own site,
+ * or a gateway could pass off its flows as another site's hosts. */
+bool edge_authz_client_in_site(const struct edge_flow *f)
+{
+    int family;
+    uint8_t addr[16];
+    uint16_t port;
+    if (st_client_parse(f->client, strlen(f->client), &family, addr, &port) < 0)
+        return false;
+    const struct edge_tunnel_conf *t = f->src_tunnel->conf;
+    for (size_t i = 0; t && i < t->n_routes; i++)
+        if (st_cidr_contains(&t->routes[i], family, addr))
+            return true;
+    return false;
 }

@@ -5,6 +5,7 @@
  * on reload, and the flow's audit records (edge_audit.h). */
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct edge_flow;
@@ -38,6 +39,12 @@ bool edge_authz_visitor(struct edge_web *w, const struct edge_visit_req *req,
                         struct edge_visit_h2 *h);
 /* The visitor request ends: its audit record (method, host, path, status, user). */
 void edge_authz_audit_web(struct edge_web *w);
+/* A reach stream's Proxy-Authorization "Bearer id:secret" (its tunnel token): the tunnel, or
+ * NULL when the token is not valid. */
+struct edge_tunnel *edge_authz_reach_tunnel(struct edge_server *srv, const uint8_t *v, size_t len);
+/* A reach stream's subtunnel-client must be an address of the sending tunnel's own site, or
+ * a gateway could pass off its flows as another site's hosts. */
+bool edge_authz_client_in_site(const struct edge_flow *f);
 /* tcp, udp or icmp: the flow's EDGE_PROTO_* */
 unsigned edge_authz_proto(const struct edge_flow *f);
 

@@ -508,20 +508,6 @@ struct edge_flow *edge_flow_new_h2(struct edge_server *srv, struct edge_ah2 *ah,
     return f;
 }
 
-/* A reach connection's stream authenticates with its tunnel token: "Bearer id:secret". */
-static struct edge_tunnel *reach_tunnel(struct edge_server *srv, const uint8_t *v, size_t len)
-{
-    char tok[320], id[64], secret[256];
-    if (len < 8 || len - 7 >= sizeof(tok) || memcmp(v, "Bearer ", 7) != 0)
-        return NULL;
-    memcpy(tok, v + 7, len - 7);
-    tok[len - 7] = 0;
-    if (st_token_split(tok, id, sizeof(id), secret, sizeof(secret)) < 0)
-        return NULL;
-    struct edge_tunnel *t = edge_registry_find(&srv->reg, id);
-    return t && edge_tunnel_secret_ok(t->conf, secret, NULL) ? t : NULL;
-}
-
 void edge_flow_h2_header(struct edge_flow *f, const uint8_t *name, size_t nlen,
                          const uint8_t *value, size_t vlen)
 {
@@ -535,7 +521,7 @@ void edge_flow_h2_header(struct edge_flow *f, const uint8_t *name, size_t nlen,
     } else if (nlen == 5 && memcmp(name, ":path", 5) == 0 && vlen < sizeof(f->path))
         snprintf(f->path, sizeof(f->path), "%.*s", (int)vlen, (const char *)value);
     else if (nlen == 19 && memcmp(name, "proxy-authorization", 19) == 0 && f->ah->reach) {
-        f->authorized = (f->src_tunnel = reach_tunnel(f->srv, value, vlen)) != NULL;
+        f->authorized = (f->src_tunnel = edge_authz_reach_tunnel(f->srv, value, vlen)) != NULL;
         if (f->authorized) /* a reach gateway with a valid token */
             edge_ah2_authenticated(f->ah);
     } else if (nlen == 19 && memcmp(name, "proxy-authorization", 19) == 0) {
@@ -546,22 +532,6 @@ void edge_flow_h2_header(struct edge_flow *f, const uint8_t *name, size_t nlen,
             edge_ah2_authenticated(f->ah);
     } else if (nlen == 16 && memcmp(name, "subtunnel-client", 16) == 0 && f->ah->reach)
         snprintf(f->client, sizeof(f->client), "%.*s", (int)vlen, (const char *)value);
-}
-
-/* A reach stream's subtunnel-client must be an address of the sending tunnel's own site,
- * or a gateway could pass off its flows as another site's hosts. */
-static bool client_in_site(const struct edge_flow *f)
-{
-    int family;
-    uint8_t addr[16];
-    uint16_t port;
-    if (st_client_parse(f->client, strlen(f->client), &family, addr, &port) < 0)
-        return false;
-    const struct edge_tunnel_conf *t = f->src_tunnel->conf;
-    for (size_t i = 0; t && i < t->n_routes; i++)
-        if (st_cidr_contains(&t->routes[i], family, addr))
-            return true;
-    return false;
 }
 
 /* connect-udp (RFC 9298) or connect-ip scoped to one address and ICMP (RFC 9484): the
@@ -614,7 +584,7 @@ void edge_flow_h2_request(struct edge_flow *f, const char *client)
         respond_error(f, 407, "subtunnel; error=http_request_denied");
         return;
     }
-    if (f->src_tunnel && !client_in_site(f)) {
+    if (f->src_tunnel && !edge_authz_client_in_site(f)) {
         st_warn("flow from tunnel %s: client address '%s' is outside its routes: refused",
                 f->src_tunnel->id, f->client);
         respond_error(f, 403, "subtunnel; error=http_request_denied; details=\"bad client\"");
