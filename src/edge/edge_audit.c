@@ -177,6 +177,8 @@ void edge_audit_log(struct edge_audit *a, const struct edge_audit_rec *r)
 void edge_audit_flush(struct edge_audit *a)
 {
     size_t done = 0;
+    if (!a->buf)
+        return; /* off */
     while (a->fd >= 0 && done < a->len) {
         ssize_t w = write(a->fd, a->buf + done, a->len - done);
         if (w < 0 && errno == EINTR)

@@ -31,12 +31,15 @@ static int get_name(struct st_cfg *c, const struct st_cfg_node *map, const struc
     if ((rc = st_cfg_require(c, map, "name", &v)) < 0 || (rc = st_cfg_strdup(c, v, out)) < 0)
         return rc;
     if (!name_ok(*out))
-        return st_cfg_fail(c, v->line,
-                           "'%s': a user name is 1-%d letters, digits or '._@-', not '%s'", v->path,
-                           EDGE_USER_NAME_MAX, *out);
-    if (edge_users_by_name(u, *out))
-        return st_cfg_fail(c, v->line, "'%s': user '%s' is defined twice", v->path, *out);
-    return 0;
+        rc = st_cfg_fail(c, v->line, "'%s': a user name is 1-%d letters, digits or '._@-', not '%s'",
+                         v->path, EDGE_USER_NAME_MAX, *out);
+    else if (edge_users_by_name(u, *out))
+        rc = st_cfg_fail(c, v->line, "'%s': user '%s' is defined twice", v->path, *out);
+    if (rc < 0) { /* not counted in u yet: nobody else frees it */
+        free(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 /* A token SHA-256 not held by any user before this one. */

@@ -225,7 +225,7 @@ assert_match 'proxy-status: subtunnel; error=connection_limit_reached; details="
     "$r" "connect-udp counts against tunnel-max-flows"
 reload_edge "tunnel-max-flows: 100
 user-max-flows: 2"
-assert_eq '503 subtunnel; error=connection_limit_reached; details="too many flows open for this access token"' \
+assert_eq '503 subtunnel; error=connection_limit_reached; details="too many flows open for this user"' \
     "$(proxy_probe "$PRIV_IP:8000" -U "lab:$ACCESS_TOKEN")" "a CONNECT past user-max-flows"
 touch "$WORK/c.release"
 connect_ok() { [[ $(pcurl -m 10 "http://$PRIV_IP:8000/file" 2>/dev/null) == "$CONTENT" ]]; }
@@ -233,7 +233,7 @@ wait_for 20 "a CONNECT once the held flows ended" connect_ok
 pass "flows work again once the held ones ended"
 assert_match "tunnel site1 has 3 flows open \(tunnel-max-flows\)" "$(cat "$EDGE_LOG")" \
     "tunnel-max-flows refusal logged"
-assert_match "3 flows open for this access token \(user-max-flows\)" "$(cat "$EDGE_LOG")" \
+assert_match "user lab has 3 flows open \(user-max-flows\)" "$(cat "$EDGE_LOG")" \
     "user-max-flows refusal logged"
 
 assert_eq 0 "$(log_count 'was still counted as a connection')" "every close released its count"
