@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -91,24 +92,33 @@ int edge_audit_format(const struct edge_audit_rec *r, const struct timespec *ts,
     return (int)n;
 }
 
-static int open_path(const char *path, char *err, size_t errlen)
+static int open_path(const char *path, bool *sock, char *err, size_t errlen)
 {
+    int fd = -1;
+    *sock = false;
     if (strcmp(path, "stdout") == 0) {
         struct stat st;
-        int fd = dup(STDOUT_FILENO);
-        if (fd < 0 || fstat(fd, &st) < 0)
+        if (fstat(STDOUT_FILENO, &st) < 0)
             goto fail;
-        if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))
-            fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-        fcntl(fd, F_SETFD, FD_CLOEXEC);
-        return fd;
+        if (S_ISFIFO(st.st_mode)) /* a description of our own: O_NONBLOCK spares stderr's */
+            fd = open("/proc/self/fd/1", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+        else
+            fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+        *sock = S_ISSOCK(st.st_mode);
+    } else {
+        fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0640);
     }
-    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
     if (fd >= 0)
         return fd;
 fail:
-    snprintf(err, errlen, "audit-log %s: %s", path, strerror(errno));
+    snprintf(err, errlen, "audit-log %s: %s", path,
+             errno == ENXIO ? "a FIFO without a reader" : strerror(errno));
     return -errno;
+}
+
+static void on_retry(struct st_timer *t)
+{
+    edge_audit_flush(t->data);
 }
 
 static void on_flush(struct st_defer *d)
@@ -123,6 +133,7 @@ int edge_audit_open(struct edge_audit *a, struct st_loop *loop, const char *path
     a->fd = -1;
     a->loop = loop;
     st_defer_init(&a->flush, on_flush, a);
+    st_timer_init(&a->retry, loop, on_retry, a);
     if (!path)
         return 0;
     if (!(a->buf = malloc(EDGE_AUDIT_BUF)) || !(a->path = strdup(path))) {
@@ -131,7 +142,7 @@ int edge_audit_open(struct edge_audit *a, struct st_loop *loop, const char *path
         snprintf(err, errlen, "audit-log %s: out of memory", path);
         return -ENOMEM;
     }
-    int fd = open_path(path, err, errlen);
+    int fd = open_path(path, &a->sock, err, errlen);
     if (fd < 0) {
         free(a->buf);
         free(a->path);
@@ -180,11 +191,14 @@ void edge_audit_flush(struct edge_audit *a)
     if (!a->buf)
         return; /* off */
     while (a->fd >= 0 && done < a->len) {
-        ssize_t w = write(a->fd, a->buf + done, a->len - done);
+        ssize_t w = a->sock ? send(a->fd, a->buf + done, a->len - done, MSG_DONTWAIT | MSG_NOSIGNAL)
+                            : write(a->fd, a->buf + done, a->len - done);
         if (w < 0 && errno == EINTR)
             continue;
-        if (w < 0 && errno == EAGAIN)
-            break; /* a pipe that is full: the rest waits for the next record's turn */
+        if (w < 0 && errno == EAGAIN) { /* a full pipe or socket: again soon, never waited for */
+            st_timer_start(&a->retry, EDGE_AUDIT_RETRY_MS);
+            break;
+        }
         if (w <= 0) {
             dropped(a, a->pending, w < 0 ? strerror(errno) : "wrote nothing");
             a->len = a->pending = 0;
@@ -222,11 +236,13 @@ int edge_audit_reopen(struct edge_audit *a, const char *path)
             st_err("%s", err);
         return rc;
     }
-    int fd = open_path(path, err, sizeof(err));
+    bool sock;
+    int fd = open_path(path, &sock, err, sizeof(err));
     if (fd < 0) {
         st_err("%s; still writing to the file open before", err);
         return fd;
     }
+    a->sock = sock;
     char *p = strdup(path);
     if (!p) {
         close(fd);
@@ -245,8 +261,10 @@ void edge_audit_close(struct edge_audit *a)
 {
     if (a->path)
         edge_audit_flush(a);
-    if (a->loop)
+    if (a->loop) {
         st_defer_cancel(a->loop, &a->flush);
+        st_timer_stop(&a->retry);
+    }
     if (a->fd >= 0)
         close(a->fd);
     free(a->buf);

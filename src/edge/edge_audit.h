@@ -18,6 +18,7 @@ struct edge_ident;
 
 #define EDGE_AUDIT_BUF (256 * 1024) /* records waiting for the disk */
 #define EDGE_AUDIT_REC_MAX 4096     /* longest record; longer fields are cut */
+#define EDGE_AUDIT_RETRY_MS 100     /* a full pipe or socket is tried again after this */
 
 /* One record; NULL / 0 / -1 fields are left out. */
 struct edge_audit_rec {
@@ -55,12 +56,16 @@ struct edge_audit {
     size_t pending;            /* records in buf */
     uint64_t records, dropped; /* written, dropped */
     bool failing;              /* dropping since the last failure was logged */
+    bool sock;                 /* stdout is a socket: written with send(MSG_DONTWAIT) */
     struct st_defer flush;
+    struct st_timer retry; /* a pipe or socket that was full: try again soon */
 };
 
-/* Opens path ("stdout": standard output, made non-blocking when it is a pipe or socket) for
- * appending, creating it 0640. 0, or -errno with "audit-log PATH: reason" in err. path NULL:
- * the log is off and every call below does nothing. */
+/* Opens path ("stdout": standard output; a pipe is opened anew non-blocking and a socket
+ * written with MSG_DONTWAIT, so stderr sharing the same pipe or socket stays blocking) for
+ * appending, creating it 0640; a FIFO without a reader is refused (ENXIO), never waited for. 0, or
+ * -errno with "audit-log PATH: reason" in err. path NULL: the log is off and every call below does
+ * nothing. */
 int edge_audit_open(struct edge_audit *a, struct st_loop *loop, const char *path, char *err,
                     size_t errlen);
 /* Queues one record (dropped and counted when the buffer is full). */

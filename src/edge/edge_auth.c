@@ -26,8 +26,9 @@ static int jwt_ident(const struct edge_config *cfg, const struct edge_jwt_claims
                      const uint8_t h[32], int64_t now, struct edge_ident *id, const char **why)
 {
     memset(id, 0, sizeof(*id));
-    if (strlen(cl->user) >= sizeof(id->user))
-        return fail(why, "signed token: user claim longer than 63 bytes");
+    if (!edge_users_name_ok(cl->user))
+        return fail(why, "signed token: the user claim is not a user name (1-63 letters, "
+                         "digits or ._@-)");
     memcpy(id->user, cl->user, strlen(cl->user) + 1);
     const struct edge_user *u = edge_users_by_name(&cfg->users, cl->user);
     if (u && u->expires && now >= u->expires)
@@ -35,6 +36,7 @@ static int jwt_ident(const struct edge_config *cfg, const struct edge_jwt_claims
     for (size_t i = 0; i < cl->n_groups; i++)
         if (edge_ident_add_group(id, cl->groups[i]) < 0)
             return fail(why, "signed token: too many groups");
+    id->n_own_groups = id->n_groups;
     for (size_t i = 0; u && i < u->n_groups; i++)
         if (edge_ident_add_group(id, u->groups[i]) < 0)
             return fail(why, "signed token: too many groups");
@@ -159,7 +161,7 @@ int edge_auth_tls(const struct edge_config *cfg, const struct st_tls_names *name
         list[n++] = names->emails[i];
     for (size_t i = 0; i < names->n_uris; i++)
         list[n++] = names->uris[i];
-    if (names->cn[0])
+    if (names->cn[0] && n == 0) /* the subject CN only for a certificate without such SANs */
         list[n++] = names->cn;
     return edge_auth_cert(cfg, list, n, now, id);
 }
@@ -208,6 +210,7 @@ int edge_auth_recheck(const struct edge_config *cfg, struct edge_ident *id, int6
             return fail(why, "signed tokens no longer accepted");
         if (u && u->expires && now >= u->expires)
             return fail(why, "user expired");
+        edge_ident_keep_groups(id, id->n_own_groups); /* the entry's groups as they are now */
         for (size_t i = 0; u && i < u->n_groups; i++)
             edge_ident_add_group(id, u->groups[i]);
     }

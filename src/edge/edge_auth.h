@@ -21,7 +21,8 @@ int edge_auth_header(const struct edge_config *cfg, const char *value, size_t le
 int edge_auth_cert(const struct edge_config *cfg, const char *const *names, size_t n, int64_t now,
                    struct edge_ident *id);
 /* The same for a verified TLS client certificate's names (st_tls_peer_names): its email
- * SANs, then URI SANs, then subject CN are looked up; NULL names: -ENOENT. */
+ * SANs, then URI SANs, in that order; the subject CN only when it has neither. NULL names:
+ * -ENOENT. */
 int edge_auth_tls(const struct edge_config *cfg, const struct st_tls_names *names, int64_t now,
                   struct edge_ident *id);
 /* A request's credential: the header value when there is one (len > 0), else the client

@@ -143,6 +143,14 @@ bool edge_authz_visitor(struct edge_web *w, const struct edge_visit_req *req,
     const struct edge_host_acl *acl = edge_registry_host_acl(&srv->reg, w->host);
     if (!acl)
         return true;
+    if (!req->tls) { /* credentials never cross in the clear: to HTTPS, or refused */
+        edge_refusal(srv, EDGE_REFUSE_POLICY,
+                     "visitor %s: host '%s' requires a user: not over "
+                     "cleartext HTTP",
+                     w->client, w->host);
+        edge_web_local(w, srv->cfg.has_https ? 308 : 403, NULL);
+        return false;
+    }
     const struct st_http_field *auth = NULL;
     for (size_t i = 0; i < req->n_fields; i++)
         if (req->fields[i].nlen == 13 && strncasecmp(req->fields[i].name, "authorization", 13) == 0)
@@ -169,10 +177,22 @@ bool edge_authz_visitor(struct edge_web *w, const struct edge_visit_req *req,
     return true;
 }
 
+const char *edge_authz_web_revoked(struct edge_web *w, int64_t now)
+{
+    const char *why = NULL;
+    if (edge_auth_recheck(&w->srv->cfg, &w->ident, now, &why) < 0)
+        return why;
+    const struct edge_host_acl *acl = edge_registry_host_acl(&w->srv->reg, w->host);
+    return acl && !edge_policy_host_allows(acl, &w->ident) ? "no longer allowed on this host"
+                                                           : NULL;
+}
+
 void edge_authz_audit_web(struct edge_web *w)
 {
     if (!w->srv->audit.path || !w->method[0])
         return;
+    char path[sizeof(w->req_path)]; /* without the query: it may carry tokens (OAuth codes) */
+    snprintf(path, sizeof(path), "%.*s", (int)strcspn(w->req_path, "?#"), w->req_path);
     struct edge_audit_rec r = {.event = "end",
                                .location = w->srv->cfg.location,
                                .id = w->has_ident ? &w->ident : NULL,
@@ -182,7 +202,7 @@ void edge_authz_audit_web(struct edge_web *w)
                                .kind = "http",
                                .method = w->method,
                                .host = w->host,
-                               .path = w->req_path,
+                               .path = path,
                                .status = w->responded ? w->status : 0,
                                .verdict = w->has_ident || w->status != 401 ? NULL : "deny",
                                .reason = w->responded ? NULL : "no response",

@@ -37,6 +37,9 @@ void edge_authz_audit_end(struct edge_flow *f);
  * false. Public host names: true at once. */
 bool edge_authz_visitor(struct edge_web *w, const struct edge_visit_req *req,
                         struct edge_visit_h2 *h);
+/* Why visitor exchange w (authenticated for a host that requires users) may not go on now,
+ * or NULL. */
+const char *edge_authz_web_revoked(struct edge_web *w, int64_t now);
 /* The visitor request ends: its audit record (method, host, path, status, user). */
 void edge_authz_audit_web(struct edge_web *w);
 /* A reach stream's Proxy-Authorization "Bearer id:secret" (its tunnel token): the tunnel, or

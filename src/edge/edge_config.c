@@ -166,6 +166,10 @@ static int get_hostnames(struct st_cfg *c, const struct st_cfg_node *n, struct e
             return st_cfg_fail(c, h->line, "'%s': invalid hostname '%s'", h->path, h->scalar);
         for (char *p = t->hostnames[i]; *p; p++)
             *p = (char)tolower((unsigned char)*p);
+        for (size_t k = 0; k < i; k++) /* one entry per name: a second would never apply */
+            if (strcmp(t->hostnames[k], t->hostnames[i]) == 0)
+                return st_cfg_fail(c, h->line, "'%s': host name '%s' is listed twice", h->path,
+                                   t->hostnames[i]);
     }
     return 0;
 }

@@ -20,6 +20,7 @@
 #include "edge_svc.h"
 #include "edge_tconn.h"
 #include "edge_vconn.h"
+#include "edge_web.h"
 #include "st_cli.h"
 #include "st_drain.h"
 #include "st_log.h"
@@ -216,7 +217,7 @@ static void reload_config(struct edge_server *srv)
     if ((srv->audit.path == NULL) != (srv->cfg.audit_log == NULL) ||
         (srv->audit.path && strcmp(srv->audit.path, srv->cfg.audit_log) != 0))
         edge_audit_reopen(&srv->audit, srv->cfg.audit_log);
-    size_t revoked = edge_flow_revoke(srv), evicted = 0;
+    size_t revoked = edge_flow_revoke(srv) + edge_web_revoke(srv, st_wall_seconds()), evicted = 0;
     for (struct edge_tconn *c = srv->tconns; c; c = c->next) {
         if (c->evict[0]) {
             edge_tconn_evict(c, c->evict);
@@ -244,7 +245,7 @@ static void reload(void *data)
 static void on_expiry(struct st_timer *t)
 {
     struct edge_server *srv = t->data;
-    size_t n = edge_flow_revoke(srv);
+    size_t n = edge_flow_revoke(srv) + edge_web_revoke(srv, st_wall_seconds());
     if (n)
         st_info("%zu user flows closed: their credential expired", n);
     st_timer_start(t, EDGE_EXPIRY_CHECK_MS);

@@ -12,7 +12,7 @@ static const char *const user_keys[] = {"name",        "groups",  "token-sha256"
 static const char *const token_keys[] = {"name", "sha256", NULL};
 
 /* Letters, digits and "._@-", as names travel in logs and audit records. */
-static bool name_ok(const char *s)
+bool edge_users_name_ok(const char *s)
 {
     if (!*s || strlen(s) > EDGE_USER_NAME_MAX)
         return false;
@@ -30,9 +30,10 @@ static int get_name(struct st_cfg *c, const struct st_cfg_node *map, const struc
     int rc;
     if ((rc = st_cfg_require(c, map, "name", &v)) < 0 || (rc = st_cfg_strdup(c, v, out)) < 0)
         return rc;
-    if (!name_ok(*out))
-        rc = st_cfg_fail(c, v->line, "'%s': a user name is 1-%d letters, digits or '._@-', not '%s'",
-                         v->path, EDGE_USER_NAME_MAX, *out);
+    if (!edge_users_name_ok(*out))
+        rc =
+            st_cfg_fail(c, v->line, "'%s': a user name is 1-%d letters, digits or '._@-', not '%s'",
+                        v->path, EDGE_USER_NAME_MAX, *out);
     else if (edge_users_by_name(u, *out))
         rc = st_cfg_fail(c, v->line, "'%s': user '%s' is defined twice", v->path, *out);
     if (rc < 0) { /* not counted in u yet: nobody else frees it */
@@ -75,11 +76,25 @@ static int get_tokens(struct st_cfg *c, const struct st_cfg_node *v, const struc
     return 0;
 }
 
+/* client-cert: names no other user claims (one certificate name, one user). */
+static int get_cert_names(struct st_cfg *c, const struct st_cfg_node *v, const struct edge_users *u,
+                          struct edge_user *user)
+{
+    int rc = st_cfg_strlist(c, v, 255, &user->cert_names, &user->n_cert_names);
+    for (size_t k = 0; rc == 0 && k < user->n_cert_names; k++)
+        for (size_t i = 0; rc == 0 && i + 1 < u->n; i++)
+            for (size_t j = 0; rc == 0 && j < u->list[i].n_cert_names; j++)
+                if (strcmp(u->list[i].cert_names[j], user->cert_names[k]) == 0)
+                    rc = st_cfg_fail(c, v->line, "'%s': user '%s' has client-cert '%s' already",
+                                     v->path, u->list[i].name, user->cert_names[k]);
+    return rc;
+}
+
 static int get_groups(struct st_cfg *c, const struct st_cfg_node *v, struct edge_user *user)
 {
     int rc = st_cfg_strlist(c, v, EDGE_GROUP_NAME_MAX, &user->groups, &user->n_groups);
     for (size_t i = 0; rc == 0 && i < user->n_groups; i++)
-        if (!name_ok(user->groups[i]))
+        if (!edge_users_name_ok(user->groups[i]))
             rc =
                 st_cfg_fail(c, v->line, "'%s': a group name is letters, digits or '._@-', not '%s'",
                             v->path, user->groups[i]);
@@ -99,8 +114,7 @@ static int get_user(struct st_cfg *c, const struct st_cfg_node *n, struct edge_u
         return rc;
     if ((v = st_cfg_get(n, "token-sha256")) && (rc = get_tokens(c, v, u, user)) < 0)
         return rc;
-    if ((v = st_cfg_get(n, "client-cert")) &&
-        (rc = st_cfg_strlist(c, v, 255, &user->cert_names, &user->n_cert_names)) < 0)
+    if ((v = st_cfg_get(n, "client-cert")) && (rc = get_cert_names(c, v, u, user)) < 0)
         return rc;
     if ((v = st_cfg_get(n, "expires")) && (rc = st_cfg_time(c, v, &user->expires)) < 0)
         return rc;
@@ -184,16 +198,16 @@ const struct edge_user *edge_users_by_token(const struct edge_users *u, const ui
 const struct edge_user *edge_users_by_cert(const struct edge_users *u, const char *const *names,
                                            size_t n, int64_t now, size_t *matched)
 {
-    for (size_t i = 0; i < u->n; i++) {
-        const struct edge_user *user = &u->list[i];
-        for (size_t k = 0; k < user->n_cert_names; k++)
-            for (size_t j = 0; j < n; j++)
+    for (size_t j = 0; j < n; j++) /* the certificate's names in their order of preference */
+        for (size_t i = 0; i < u->n; i++) {
+            const struct edge_user *user = &u->list[i];
+            for (size_t k = 0; k < user->n_cert_names; k++)
                 if (strcmp(user->cert_names[k], names[j]) == 0) {
                     if (matched)
                         *matched = j;
                     return expired(user, now) ? NULL : user;
                 }
-    }
+        }
     return NULL;
 }
 
@@ -216,6 +230,16 @@ void edge_ident_from_user(struct edge_ident *id, const struct edge_user *user, i
     id->legacy = user->legacy;
     memcpy(id->cred, cred, sizeof(id->cred));
     id->expires = user->expires;
+}
+
+void edge_ident_keep_groups(struct edge_ident *id, unsigned n)
+{
+    size_t used = 0;
+    for (unsigned i = 0; i < n && i < id->n_groups; i++)
+        used += strlen(id->groups + used) + 1;
+    memset(id->groups + used, 0, sizeof(id->groups) - used);
+    if (n < id->n_groups)
+        id->n_groups = (uint8_t)n;
 }
 
 bool edge_ident_in_group(const struct edge_ident *id, const char *group)

@@ -47,7 +47,9 @@ struct edge_ident {
     char user[EDGE_USER_NAME_MAX + 1];
     char groups[EDGE_IDENT_GROUPS + 1]; /* "a\0b\0": n_groups names */
     uint8_t n_groups;
-    uint8_t method; /* enum edge_auth_method */
+    uint8_t n_own_groups; /* signed token: its own groups, first in the list (the rest come
+                             from a users entry of the same name and may change on reload) */
+    uint8_t method;       /* enum edge_auth_method */
     bool legacy;
     uint8_t cred[32];
     int64_t expires; /* 0: never */
@@ -64,18 +66,22 @@ void edge_users_fini(struct edge_users *u);
 /* The user holding the token whose SHA-256 is h, unless expired at now; NULL otherwise. */
 const struct edge_user *edge_users_by_token(const struct edge_users *u, const uint8_t h[32],
                                             int64_t now);
-/* The first user (in file order) with a client-cert name among names[0..n), unless expired;
- * *matched gets that name's index. */
+/* The user claiming the first of names[0..n) (in that order of preference) that any user's
+ * client-cert lists, unless expired; *matched gets that name's index. */
 const struct edge_user *edge_users_by_cert(const struct edge_users *u, const char *const *names,
                                            size_t n, int64_t now, size_t *matched);
 /* The user called name (any expiry), or NULL. */
 const struct edge_user *edge_users_by_name(const struct edge_users *u, const char *name);
 
+/* 1-63 letters, digits or "._@-": user and group names (they travel in logs and records). */
+bool edge_users_name_ok(const char *s);
 /* Fills id from a configured user. */
 void edge_ident_from_user(struct edge_ident *id, const struct edge_user *user, int method,
                           const uint8_t cred[32]);
 /* Adds a group to id (skipped when already there); -ENOSPC when the list is full. */
 int edge_ident_add_group(struct edge_ident *id, const char *group);
+/* Keeps id's first n groups, drops the rest. */
+void edge_ident_keep_groups(struct edge_ident *id, unsigned n);
 /* True when id is in group. */
 bool edge_ident_in_group(const struct edge_ident *id, const char *group);
 /* "token", "cert", "jwt" or "none". */

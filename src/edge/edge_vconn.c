@@ -384,13 +384,17 @@ static void on_read_defer(struct st_defer *d)
 
 static int local_head(char *out, size_t cap, struct edge_web *w)
 {
+    char extra[600] = ""; /* the challenge of a 401, the target of a 308 (edge_authz.c) */
+    if (w->status == 401)
+        snprintf(extra, sizeof(extra), "WWW-Authenticate: %s\r\n", EDGE_WEB_CHALLENGE);
+    else if (w->status == 308)
+        snprintf(extra, sizeof(extra), "Location: https://%s%s\r\n", w->host, w->req_path);
     return snprintf(out, cap,
                     "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
                     "Content-Length: %zu\r\n%s%s%s%sConnection: close\r\n\r\n",
                     w->status, st_http_reason(w->status), w->down.len,
                     w->proxy_status[0] ? "Proxy-Status: " : "", w->proxy_status,
-                    w->proxy_status[0] ? "\r\n" : "",
-                    w->status == 401 ? "WWW-Authenticate: " EDGE_WEB_CHALLENGE "\r\n" : "");
+                    w->proxy_status[0] ? "\r\n" : "", extra);
 }
 
 void edge_vconn_respond(struct edge_vconn *vc)

@@ -505,3 +505,23 @@ ssize_t edge_web_read_up(struct edge_web *w, uint8_t *buf, size_t len, uint32_t 
     }
     return (ssize_t)n;
 }
+
+size_t edge_web_revoke(struct edge_server *srv, int64_t now)
+{
+    size_t n = 0;
+    for (struct edge_tconn *c = srv->tconns; c; c = c->next) {
+        struct edge_web *next;
+        for (struct edge_web *w = c->webs; w; w = next) {
+            next = w->tc_next;
+            const char *why = w->has_ident && !w->local ? edge_authz_web_revoked(w, now) : NULL;
+            if (!why)
+                continue;
+            st_info("visitor %s: host '%s' (user %s): %s: closed", w->client, w->host,
+                    w->ident.user, why);
+            srv->flows_revoked++;
+            cut(w);
+            n++;
+        }
+    }
+    return n;
+}

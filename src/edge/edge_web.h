@@ -78,6 +78,10 @@ struct edge_web *edge_web_new(struct edge_server *srv, const char *client);
 /* Sends the request on the tunnel serving its host (body: a body or WebSocket bytes follow,
  * else END_STREAM), or answers it locally (400/404/431/502/503). */
 void edge_web_send(struct edge_web *w, const struct edge_visit_req *req, bool body);
+/* Reload (or time passing): ends every visitor exchange (a WebSocket, a long download) to a
+ * host that requires users whose user's credential is gone or expired, or who is no longer
+ * allowed on the host. Returns how many. */
+size_t edge_web_revoke(struct edge_server *srv, int64_t now);
 /* A response made by the edge: status, proxy-status (may be NULL) and a short text body. */
 void edge_web_local(struct edge_web *w, int status, const char *proxy_status);
 /* Visitor side. */

@@ -119,40 +119,47 @@ assert_match "proxy authentication signed token: expired" "$(cat "$EDGE_LOG")" \
 wait_for 10 "the audit record of carol's flow" wait_audit event=end user=carol auth=jwt
 
 # ---- private.lab.test: the same origin as app.lab.test, for group admins only
-vis=(--resolve private.lab.test:80:198.18.0.1 --resolve private.lab.test:443:198.18.0.1)
+vis=(--resolve private.lab.test:80:198.18.0.1 --resolve private.lab.test:443:198.18.0.1
+    --cacert "$CA_FILE")
 vcode() { in_ns st-client curl -s -m 20 -o /dev/null -w '%{http_code}' "${vis[@]}" "$@" || true; }
-hdrs=$(in_ns st-client curl -s -m 20 -D - -o /dev/null "${vis[@]}" http://private.lab.test/file) || true
+P=https://private.lab.test
+hdrs=$(in_ns st-client curl -s -m 20 -D - -o /dev/null "${vis[@]}" "http://private.lab.test/file?a=1") || true
+assert_match '^HTTP/1.1 308' "$hdrs" "private.lab.test over cleartext HTTP: 308 to HTTPS"
+assert_match '^Location: https://private.lab.test/file\?a=1' "$(tr -d '\r' <<<"$hdrs")" \
+    "the redirect keeps the path (no credential is asked for in the clear)"
+hdrs=$(in_ns st-client curl -s -m 20 -D - -o /dev/null --http1.1 "${vis[@]}" "$P/file") || true
 assert_match '^HTTP/1.1 401' "$hdrs" "private.lab.test without credentials: 401"
 assert_match '^WWW-Authenticate: Basic realm="subtunnel"' "$(tr -d '\r' <<<"$hdrs")" \
     "the 401 asks a browser for a user and password"
-assert_eq 200 "$(vcode -u "lab:$ACCESS_TOKEN" http://private.lab.test/file)" \
+assert_eq 401 "$(vcode "$P/file")" "the same over HTTP/2"
+assert_eq 200 "$(vcode -u "lab:$ACCESS_TOKEN" "$P/file")" \
     "private.lab.test as lab (admins), token as the Basic password"
-assert_eq 403 "$(vcode -u "dev:$DEV_TOKEN" http://private.lab.test/file)" \
-    "private.lab.test as dev (developers): 403"
-assert_eq 403 "$(vcode -H "Authorization: Bearer $JWT_TOKEN" http://private.lab.test/file)" \
+assert_eq 200 "$(vcode --http1.1 -u "lab:$ACCESS_TOKEN" "$P/file")" "the same over HTTP/1.1"
+assert_eq 403 "$(vcode -u "dev:$DEV_TOKEN" "$P/file")" "private.lab.test as dev (developers): 403"
+assert_eq 403 "$(vcode -H "Authorization: Bearer $JWT_TOKEN" "$P/file")" \
     "private.lab.test with carol's JWT (developers): 403"
-assert_eq 401 "$(vcode -u "lab:wrong" http://private.lab.test/file)" "a wrong token: 401"
+assert_eq 401 "$(vcode -u "lab:wrong" "$P/file")" "a wrong token: 401"
 assert_eq 200 "$(vcode http://app.lab.test/file --resolve app.lab.test:80:198.18.0.1)" \
     "app.lab.test stays public"
-seen=$(in_ns st-client curl -s -m 20 "${vis[@]}" -u "lab:$ACCESS_TOKEN" \
-    http://private.lab.test/headers) || fail "private.lab.test/headers"
-assert_match '^GET /headers' "$seen" "the origin answered"
-if grep -qi '^authorization:' <<<"$seen"; then fail "the origin saw the visitor's Authorization"; fi
+for v in --http1.1 --http2; do
+    seen=$(in_ns st-client curl -s -m 20 "$v" "${vis[@]}" -u "lab:$ACCESS_TOKEN" "$P/headers") ||
+        fail "private.lab.test/headers ($v)"
+    assert_match '^GET /headers' "$seen" "the origin answered ($v)"
+    if grep -qi '^authorization:' <<<"$seen"; then fail "the origin saw the visitor's Authorization ($v)"; fi
+done
 pass "the origin never sees the credential"
-if [[ -n ${CLIENT_CERT:-} ]]; then
-    assert_eq 200 "$(vcode --cacert "$CA_FILE" --cert "$CLIENT_CERT" --key "$CLIENT_KEY" \
-        https://private.lab.test/file)" "private.lab.test over HTTPS with ops's client certificate"
-    assert_eq 200 "$(vcode --http1.1 --cacert "$CA_FILE" --cert "$CLIENT_CERT" \
-        --key "$CLIENT_KEY" https://private.lab.test/file)" "the same over HTTP/1.1"
-    assert_eq 401 "$(vcode --cacert "$CA_FILE" https://private.lab.test/file)" \
-        "HTTPS without a certificate or token: 401"
-fi
+assert_eq 200 "$(vcode --cert "$CLIENT_CERT" --key "$CLIENT_KEY" "$P/file")" \
+    "private.lab.test over HTTPS with ops's client certificate"
+assert_eq 200 "$(vcode --http1.1 --cert "$CLIENT_CERT" --key "$CLIENT_KEY" "$P/file")" \
+    "the same over HTTP/1.1"
 wait_for 10 "the audit record of a visitor request" wait_audit event=end kind=http \
     host=private.lab.test user=lab status=200
-r=$(audit event=end kind=http host=private.lab.test user=lab path=/file | head -n 1)
+r=$(audit event=end kind=http host=private.lab.test user=lab path=/file status=200 | head -n 1)
 assert_match '"method": "GET"' "$r" "audit: the visitor's method"
 want_len=$(stat -c %s "$LAB_DIR/www/file")
 assert_match "\"bytes_down\": $want_len," "$r" "audit: the visitor's body bytes"
+if grep -q 'a=1' "$AUDIT_LOG"; then fail "a request's query reached the audit log"; fi
+pass "audit: paths without their query"
 
 # ---- logrotate: rename the audit log, SIGUSR1, the edge writes a new file
 mv "$AUDIT_LOG" "$AUDIT_LOG.1"

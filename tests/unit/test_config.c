@@ -254,6 +254,13 @@ START_TEST(test_edge_secrets_and_host_acls)
                                 "    hostnames: [{name: 'bad name', users: [x]}]\n"),
                      -EINVAL);
     ck_assert_msg(strstr(err, "invalid hostname") != NULL, "%s", err);
+    ck_assert_int_eq(edge_parse(&cfg, "",
+                                "  - id: s\n"
+                                "    secret-sha256: " HASH_A "\n"
+                                "    routes: [198.51.100.0/24]\n"
+                                "    hostnames: [a.lab.test, {name: A.lab.test, users: [x]}]\n"),
+                     -EINVAL);
+    ck_assert_msg(strstr(err, "host name 'a.lab.test' is listed twice") != NULL, "%s", err);
 }
 END_TEST
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "edge_audit.h"
@@ -158,6 +159,11 @@ START_TEST(writes_reopens_and_drops)
     ck_assert_int_eq(edge_audit_open(&a, &loop, "/nonexistent-dir/audit.log", err, sizeof(err)),
                      -ENOENT);
     ck_assert_msg(strstr(err, "audit-log /nonexistent-dir/audit.log: ") == err, "%s", err);
+    /* a FIFO nobody reads is refused, never waited for (the loop must not block) */
+    unlink(path);
+    ck_assert_int_eq(mkfifo(path, 0600), 0);
+    ck_assert_int_eq(edge_audit_open(&a, &loop, path, err, sizeof(err)), -ENXIO);
+    ck_assert_msg(strstr(err, "a FIFO without a reader") != NULL, "%s", err);
     unlink(path);
     unlink(rotated);
     rmdir(dir);

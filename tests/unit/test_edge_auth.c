@@ -10,6 +10,7 @@
 #include "edge_config.h"
 #include "st_b64url.h"
 #include "st_config.h"
+#include "st_tls.h"
 #include "st_token.h"
 
 static struct edge_config cfg;
@@ -150,6 +151,19 @@ START_TEST(client_certificate)
     const char *other[] = {"mallory", "mallory@lab.test"};
     ck_assert_int_eq(edge_auth_cert(&cfg, other, 2, 0, &id2), -EACCES);
     ck_assert_int_eq(edge_auth_cert(&cfg, NULL, 0, 0, &id2), -EACCES);
+    /* a certificate's SANs decide; its CN only when it has none */
+    struct st_tls_names tn;
+    memset(&tn, 0, sizeof(tn));
+    strcpy(tn.cn, "ops@lab.test");
+    ck_assert_int_eq(edge_auth_tls(&cfg, &tn, 0, &id2), 0);
+    ck_assert_str_eq(id2.user, "ops");
+    strcpy(tn.emails[0], "nobody@lab.test");
+    tn.n_emails = 1;
+    ck_assert_int_eq(edge_auth_tls(&cfg, &tn, 0, &id2), -EACCES);
+    strcpy(tn.uris[0], "spiffe://lab.test/ops");
+    tn.n_uris = 1;
+    ck_assert_int_eq(edge_auth_tls(&cfg, &tn, 0, &id2), 0);
+    ck_assert_int_eq(edge_auth_tls(&cfg, NULL, 0, &id2), -ENOENT);
 }
 END_TEST
 
@@ -202,6 +216,10 @@ START_TEST(user_config_errors)
     ck_assert_msg(strstr(err, "RFC 3339") != NULL, "%s", err);
     ck_assert_int_eq(load("users:\n  - {name: x, client-cert: c, expires: 2027-02-30T00:00:00Z}\n"),
                      -EINVAL);
+    ck_assert_int_eq(
+        load("users:\n  - {name: x, client-cert: c}\n  - {name: y, client-cert: [d, c]}\n"),
+        -EINVAL);
+    ck_assert_msg(strstr(err, "user 'x' has client-cert 'c' already") != NULL, "%s", err);
     ck_assert_int_eq(load("users:\n  - {name: x, client-cert: c, groups: [a, a]}\n"), -EINVAL);
     ck_assert_msg(strstr(err, "listed twice") != NULL, "%s", err);
     snprintf(text, sizeof(text),
@@ -327,7 +345,25 @@ START_TEST(signed_token)
     longname[80] = 0;
     jwt_header(v, sizeof(v), longname, "\"exp\":1800003600");
     ck_assert_int_eq(edge_auth_header(&cfg, v, strlen(v), 1800000000, &id, &why), -EACCES);
-    ck_assert_str_eq(why, "signed token: user claim longer than 63 bytes");
+    ck_assert_msg(strstr(why, "the user claim is not a user name") != NULL, "%s", why);
+    jwt_header(v, sizeof(v), "Mallory Smith", "\"exp\":1800003600");
+    ck_assert_int_eq(edge_auth_header(&cfg, v, strlen(v), 1800000000, &id, &why), -EACCES);
+    /* a reload that takes a group from the users entry takes it from running flows too */
+    jwt_header(v, sizeof(v), "dev", "\"exp\":1800003600,\"groups\":[\"oncall\"]");
+    ck_assert_int_eq(edge_auth_header(&cfg, v, strlen(v), 1800000000, &id, &why), 0);
+    ck_assert(edge_ident_in_group(&id, "staff") && edge_ident_in_group(&id, "oncall"));
+    char d[65], text[256];
+    hex("dev-token", d);
+    snprintf(text, sizeof(text), "users:\n  - {name: dev, groups: [admins], token-sha256: %s}\n",
+             d);
+    ck_assert_msg(load(text) == 0, "%s", err);
+    ck_assert_int_eq(edge_auth_recheck(&cfg, &id, 1800000000, &why), 0);
+    ck_assert(!edge_ident_in_group(&id, "staff"));
+    ck_assert(edge_ident_in_group(&id, "oncall") && edge_ident_in_group(&id, "admins"));
+    ck_assert_msg(load("users: []\n") == 0, "%s", err);
+    ck_assert_int_eq(edge_auth_recheck(&cfg, &id, 1800000000, &why), 0);
+    ck_assert(!edge_ident_in_group(&id, "admins") && edge_ident_in_group(&id, "oncall"));
+    ck_assert_int_eq(id.n_groups, 1);
     /* without jwt: configured, a JWT is just an unknown token */
     cfg.has_jwt = false;
     jwt_header(v, sizeof(v), "carol", "\"exp\":1800003600");
