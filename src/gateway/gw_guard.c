@@ -224,13 +224,15 @@ int gw_guard_start(struct gw_server *gw)
 
     st_timer_init(&gw->guard_timer, &gw->loop, on_poll, gw);
     st_io_init(&gw->guard_io, &gw->loop, -1, on_netlink, gw);
+    fd = subscribe(); /* before the first read: no address added in between is missed */
     if ((rv = apply_allow(gw)) < 0 || (rv = refresh(gw)) < 0) {
         st_err("guard: cannot read this host's addresses: %s", strerror(-rv));
+        if (fd >= 0)
+            close(fd);
         gw_guard_fini(&gw->guard);
         return rv;
     }
     gw->guard_on = true;
-    fd = subscribe();
     if (fd < 0) {
         st_warn("guard: netlink address events: %s; re-reading addresses every %d s", strerror(-fd),
                 GW_GUARD_POLL_MS / 1000);
