@@ -187,7 +187,9 @@ count() { grep -c -- "$1" "$EDGE_LOG" || true; }
 
 # ---- a reload that removes dev closes its running flow
 cp "$EDGE_CONFIG" "$dir/edge.yaml.good"
-restore() { cp "$dir/edge.yaml.good" "$EDGE_CONFIG" && kill -HUP "$edge_pid" 2>/dev/null || true; }
+restore() {
+    if cp "$dir/edge.yaml.good" "$EDGE_CONFIG"; then kill -HUP "$edge_pid" 2>/dev/null || true; fi
+}
 on_cleanup restore
 rm -f "$dir/slow.bin"
 in_ns st-client curl -sS -p -x "$EDGE_PROXY" "${as_dev[@]}" -m 60 --limit-rate 512K \
