@@ -18,7 +18,7 @@ PACKAGES=(build-essential cmake pkg-config libssl-dev libnghttp2-dev libmnl-dev 
           socat iperf3 openssh-client openssh-server openssl nghttp2-client procps python3
           ca-certificates git clang-format dnsmasq-base clang libclang-rt-14-dev
           bind9-dnsutils iputils-ping libjansson-dev prometheus libcap-dev scdoc lintian systemd
-          adduser)
+          adduser python3-cryptography)
 
 log() { printf 'bootstrap-deps: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }

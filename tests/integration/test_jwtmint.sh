@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # st-jwtmint (the lab's signed bearer tokens): keygen writes a 0600 private key and a JWK Set
 # for each of ES256, RS256 and EdDSA; sign's tokens verify with edge_jwt (st-jwtmint verify)
-# and, when python3-cryptography is installed, with an independent implementation; expired,
+# and with an independent implementation (python3-cryptography); expired,
 # not-yet-valid, wrong-audience and other-key tokens are refused; bad flags exit 2.
 # No root, no lab.
 set -euo pipefail
@@ -49,8 +49,10 @@ else:
 print(json.dumps(json.loads(b64(p)), sort_keys=True))
 PY
 }
-have_py=0
-python3 -c 'import cryptography' 2>/dev/null && have_py=1
+# an independent implementation (python3-cryptography, installed by bootstrap-deps.sh)
+python3 -c 'import cryptography' 2>/dev/null ||
+    fail "python3-cryptography missing (scripts/bootstrap-deps.sh installs it)"
+have_py=1
 
 for alg in ES256 RS256 EdDSA; do
     "$MINT" keygen --alg "$alg" --kid "k-$alg" --key "$dir/$alg.pem" --jwks "$dir/$alg.json"
