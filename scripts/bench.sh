@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench.sh [tunnel|ingress|udp|all]: subtunnel beside plain kernel routing across the same
+# bench.sh [tunnel|ingress|udp|flows|latency|all]: subtunnel beside plain kernel routing across the same
 # namespaces, in the same run; prints Gbit/s or requests/s, ratios and peak RSS.
 #   tunnel   single-flow iperf3, the CONNECT path: st-client -> edge proxy -> tunnel ->
 #            gateway -> st-priv, twice: iperf3 as a proxy-aware client (proxychains4 does
@@ -18,6 +18,12 @@
 #            BENCH_CHURN (default 50000) short flows, 256 setting up at once (setups/s, p99
 #            latency), then BENCH_IDLE_FLOWS (default 10000) idle flows held open (RSS per
 #            idle flow of each daemon, the gateways' fd counts), beside kernel routing
+#   latency  ping (BENCH_LAT_COUNT, default 1000, 10 ms apart) and TCP request/response
+#            round trips (st-rrping, tools/rrping.c: 1 byte each way, one connection) at the
+#            same time, st-priv -> st-priv2, idle and while one iperf3 TCP flow of
+#            BENCH_LAT_BULK_SECS (default 15) runs the same way; through subtunnel (reach ->
+#            edge -> expose), OpenVPN (BENCH_LAT_OVPN=0 skips it) and kernel routing:
+#            p50/p99/max ms and the bulk flow's Gbit/s alone and under the probes
 #   all      (default) tunnel + ingress + udp + flows + the transparent site-to-site path (lab
 #            --sites 2): st-priv -> reach gateway -> edge -> expose gateway -> st-priv2,
 #            beside OpenVPN 2.6 between the same bastions (UDP, AES-128-GCM, userspace
@@ -37,8 +43,8 @@ LAB=$REPO/scripts/lab.sh
 MODE=${1:-all}
 SECS=${BENCH_SECS:-10}
 REPS=${BENCH_REPS:-3} # iperf3 runs per throughput figure (the median is printed)
-[[ $MODE =~ ^(tunnel|ingress|udp|flows|all)$ ]] ||
-    { echo "usage: $0 [tunnel|ingress|udp|flows|all]" >&2; exit 2; }
+[[ $MODE =~ ^(tunnel|ingress|udp|flows|latency|all)$ ]] ||
+    { echo "usage: $0 [tunnel|ingress|udp|flows|latency|all]" >&2; exit 2; }
 [[ $(id -u) -eq 0 ]] || { echo "bench.sh needs root" >&2; exit 1; }
 command -v iperf3 >/dev/null || { echo "iperf3 missing" >&2; exit 1; }
 command -v h2load >/dev/null || { echo "h2load missing (nghttp2-client)" >&2; exit 1; }
@@ -100,7 +106,7 @@ gbps() {
 }
 
 sites=1
-if [[ $MODE == all || $MODE == udp || $MODE == flows ]]; then sites=2; fi
+if [[ $MODE =~ ^(all|udp|flows|latency)$ ]]; then sites=2; fi
 if [[ $MODE == all || $MODE == udp ]]; then
     command -v dnsperf >/dev/null || apt-get install -y -q dnsperf >/dev/null ||
         { echo "bench: dnsperf missing and not installable" >&2; exit 1; }
@@ -577,6 +583,107 @@ if [[ $MODE == all || $MODE == flows ]]; then
     printf '%-44s %s\n' "subtunnel (reach -> edge -> expose), idle" "$FLOWS_tun"
     printf 'bytes per idle flow: edge %s, reach gateway %s, expose gateway %s; gateway fds (reach/expose) %s\n' \
         "$FLOWS_EDGE" "$FLOWS_GW" "$FLOWS_GW2" "$FLOWS_FD"
+fi
+# Latency under load: ping and st-rrping (tools/rrping.c: 1 byte each way on one TCP
+# connection) st-priv -> st-priv2, idle and while one iperf3 TCP flow runs the same way,
+# through subtunnel (reach -> edge -> expose), OpenVPN and kernel routing.
+RRPING=$BUILD_DIR/st-rrping
+LAT_COUNT=${BENCH_LAT_COUNT:-1000}
+LAT_BULK_SECS=${BENCH_LAT_BULK_SECS:-15}
+# lat_ping OUT: "p50 p99 max lost" in ms of LAT_COUNT pings 10 ms apart, into OUT
+lat_ping() {
+    ip netns exec st-priv ping -n -i 0.01 -W 2 -c "$LAT_COUNT" 203.0.113.10 2>/dev/null |
+        sed -n 's/.* time=\([0-9.]*\) ms$/\1/p' | sort -g |
+        awk -v n="$LAT_COUNT" '{ v[NR] = $1 } END { if (!NR) { print "- - - " n; exit }
+            printf "%.2f %.2f %.2f %d\n", v[int(0.5 * (NR - 1) + 1.5)], v[int(0.99 * (NR - 1) + 1.5)],
+                v[NR], n - NR }' >"$1"
+}
+# lat_rr OUT: "p50 p99 max done" of LAT_COUNT/2 TCP round trips 10 ms apart, into OUT
+lat_rr() {
+    ip netns exec st-priv timeout 120 "$RRPING" ping 203.0.113.10 7100 \
+        --count $((LAT_COUNT / 2)) --interval-ms 10 2>/dev/null |
+        awk '$1 == "rr" { printf "%.2f %.2f %.2f %s\n", $4, $7, $10, $2 }' >"$1"
+}
+# lat_probe TAG: ping and TCP round trips at once; sets LPING_TAG and LRR_TAG
+lat_probe() {
+    local tmp
+    tmp=$(mktemp -d)
+    lat_ping "$tmp/ping" &
+    local p1=$!
+    lat_rr "$tmp/rr" &
+    wait "$p1" $!
+    printf -v "LPING_$1" '%s' "$(cat "$tmp/ping")"
+    printf -v "LRR_$1" '%s' "$(cat "$tmp/rr")"
+    rm -rf "$tmp"
+    local a="LPING_$1" b="LRR_$1"
+    echo "bench:   $1: ping p50 p99 max lost: ${!a}; tcp rr p50 p99 max done: ${!b}"
+}
+# lat_path TAG: idle probes, one bulk flow alone, then the probes during a bulk flow;
+# sets LPING/LRR_<TAG>_idle and _load, LBULK_<TAG> "alone loaded" in Gbit/s
+lat_path() {
+    local tag=$1 alone loaded out
+    echo "bench: $tag: idle latency st-priv -> 203.0.113.10"
+    lat_probe "${tag}_idle"
+    iperf_server st-priv2 203.0.113.10
+    alone=$(ip netns exec st-priv timeout $((LAT_BULK_SECS + 30)) iperf3 -c 203.0.113.10 \
+        -t "$LAT_BULK_SECS" -J | gbps)
+    out=$(mktemp)
+    iperf_server st-priv2 203.0.113.10
+    ip netns exec st-priv timeout $((LAT_BULK_SECS + 30)) iperf3 -c 203.0.113.10 \
+        -t "$LAT_BULK_SECS" -J >"$out" &
+    local bulk=$!
+    sleep 1
+    echo "bench: $tag: latency under one bulk flow (alone: $alone Gbit/s)"
+    lat_probe "${tag}_load"
+    wait "$bulk" || true
+    loaded=$(gbps <"$out" || echo 0)
+    rm -f "$out"
+    echo "bench:   $tag: bulk flow $loaded Gbit/s with the probes, $alone alone"
+    printf -v "LBULK_$tag" '%s' "$alone $loaded"
+}
+if [[ $MODE == latency ]]; then
+    [[ -x $RRPING ]] || { echo "bench: $RRPING missing (build first)" >&2; exit 1; }
+    ip netns exec st-priv2 "$RRPING" serve 203.0.113.10 7100 >/dev/null 2>&1 &
+    pids+=($!)
+    wait_listen st-priv2 203.0.113.10:7100
+    lat_path tun
+    LAT_PATHS="tun kern"
+    if [[ ${BENCH_LAT_OVPN:-1} == 1 ]]; then
+        openvpn_up
+        lat_path ovpn
+        openvpn_down
+        LAT_PATHS="tun ovpn kern"
+    fi
+    kernel_routes add
+    routed=1
+    lat_path kern
+    kernel_routes del
+    routed=0
+    printf '\n%-34s %-6s %22s %22s %8s %13s\n' "latency site 1 -> site 2 (ms)" load \
+        "ping p50/p99/max" "tcp rr p50/p99/max" "lost" "bulk Gbit/s"
+    for t in kern ovpn tun; do
+        [[ " $LAT_PATHS " == *" $t "* ]] || continue
+        name="kernel routing"
+        if [[ $t == ovpn ]]; then name="OpenVPN 2.6 UDP AES-128-GCM"; fi
+        if [[ $t == tun ]]; then name="subtunnel (reach -> edge -> expose)"; fi
+        v="LBULK_$t"
+        read -r alone loaded <<<"${!v}"
+        for l in idle load; do
+            v="LPING_${t}_$l"
+            read -r p50 p99 pmax plost <<<"${!v:-- - - -}"
+            v="LRR_${t}_$l"
+            read -r r50 r99 rmax rdone <<<"${!v:-- - - -}"
+            bulk="$alone alone"
+            if [[ $l == load ]]; then bulk="$loaded ($(ratio "$loaded" "$alone"))"; fi
+            printf '%-34s %-6s %22s %22s %8s %13s\n' "$name" "$l" "$p50/$p99/$pmax" \
+                "$r50/$r99/$rmax" "$plost/$rdone" "$bulk"
+        done
+    done
+    echo "(ping: $LAT_COUNT echo requests 10 ms apart; tcp rr: $((LAT_COUNT / 2)) round trips of" \
+        "1 byte each way on one connection, 10 ms apart, at the same time; lost: pings lost /" \
+        "round trips done; load: one iperf3 TCP flow st-priv -> st-priv2 of ${LAT_BULK_SECS}s," \
+        "probes from its 2nd second; (x): bulk Gbit/s loaded / alone)"
+    exit 0
 fi
 if [[ $MODE == udp || $MODE == flows ]]; then exit 0; fi
 
