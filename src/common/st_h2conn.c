@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,7 +14,6 @@
 #include <unistd.h>
 
 #include "st_log.h"
-#include "st_sock.h"
 #include "st_tls.h"
 
 #define OUT_BATCH (192 * 1024) /* stop pulling frames from nghttp2 past this */
@@ -206,9 +206,9 @@ int st_h2conn_init(struct st_h2conn *c, struct st_loop *loop, int fd, SSL *ssl, 
     c->tls_client = tls_client;
     c->ops = ops;
     c->owner = owner;
-    /* We batch writes ourselves; Nagle + delayed ACK would stall small tails by 40 ms. A
-     * bounded unsent queue keeps small frames from waiting behind megabytes of bulk DATA. */
-    st_sock_low_latency(fd);
+    /* We batch writes ourselves; Nagle + delayed ACK would stall small tails by 40 ms. */
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     st_io_init(&c->io, loop, fd, on_io, c);
     st_defer_init(&c->kick, on_kick, c);
     st_defer_init(&c->close_defer, on_close_defer, c);

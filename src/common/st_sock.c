@@ -31,13 +31,6 @@ void st_sock_keepalive(int fd)
     setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
 }
 
-void st_sock_low_latency(int fd)
-{
-    int one = 1, lowat = ST_SOCK_NOTSENT_LOWAT;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof(lowat));
-}
-
 int st_sock_accept(int lfd, struct st_sockaddr *addr, char *peer, size_t peerlen)
 {
     struct st_sockaddr a;

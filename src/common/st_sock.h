@@ -15,12 +15,6 @@ int st_sock_listen(const struct st_sockaddr *addr);
 #define ST_SOCK_KEEPINTVL 15
 #define ST_SOCK_KEEPCNT 4
 void st_sock_keepalive(int fd);
-/* Low latency for a TCP socket that carries interactive and bulk data alike: TCP_NODELAY,
- * and TCP_NOTSENT_LOWAT of ST_SOCK_NOTSENT_LOWAT bytes, so that at most that much sits
- * unsent in the kernel behind a small frame (without it the send buffer grows to megabytes,
- * milliseconds of queue at a few Gbit/s). Errors are ignored (best effort). */
-#define ST_SOCK_NOTSENT_LOWAT (128 * 1024)
-void st_sock_low_latency(int fd);
 /* Accepts one connection, non-blocking and close-on-exec, with TCP keepalive on
  * (st_sock_keepalive), its peer address into *addr (may be NULL) and formatted as "ip:port"
  * into peer. fd, or -errno (-EAGAIN when none is pending). */

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <nghttp2/nghttp2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +23,6 @@
 #include "st_http.h"
 #include "st_log.h"
 #include "st_masque.h"
-#include "st_sock.h"
 #include "st_token.h"
 
 static void write_down(struct edge_flow *f);
@@ -476,7 +476,8 @@ void edge_flow_start(struct edge_server *srv, struct st_sio *sio, const char *pr
     snprintf(f->client, sizeof(f->client), "%s", client);
     f->has_ident = true;
     f->ident = *id;
-    st_sock_low_latency(fd);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     snprintf(f->target, sizeof(f->target), "%s", target);
     if (early_len)
         st_bq_append(&f->up, early, early_len);

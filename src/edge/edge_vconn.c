@@ -19,7 +19,6 @@
 #include "st_http.h"
 #include "st_log.h"
 #include "st_sio.h"
-#include "st_sock.h"
 #include "st_tls.h"
 
 #define RBUF 16384
@@ -630,7 +629,8 @@ void edge_vconn_start(struct edge_server *srv, int fd, const char *peer, bool tl
         close(fd);
         return;
     }
-    st_sock_low_latency(fd);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     vc->srv = srv;
     vc->tls = tls;
     snprintf(vc->client, sizeof(vc->client), "%s", peer);
