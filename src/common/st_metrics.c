@@ -137,6 +137,13 @@ void st_metrics_u64(struct st_mbuf *b, const char *name, const char *const *labe
     st_mbuf_printf(b, "%llu\n", (unsigned long long)v);
 }
 
+void st_metrics_one(struct st_mbuf *b, const char *name, enum st_mtype type, const char *help,
+                    uint64_t v)
+{
+    st_metrics_family(b, name, type, help);
+    st_metrics_u64(b, name, NULL, v);
+}
+
 void st_metrics_f64(struct st_mbuf *b, const char *name, const char *const *labels, double v)
 {
     series(b, name, labels, NULL, NULL);

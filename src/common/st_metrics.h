@@ -38,6 +38,9 @@ void st_metrics_family(struct st_mbuf *b, const char *name, enum st_mtype type, 
  * ({"kind", "tcp", NULL}); values are escaped (backslash, double quote, newline). */
 void st_metrics_u64(struct st_mbuf *b, const char *name, const char *const *labels, uint64_t v);
 void st_metrics_f64(struct st_mbuf *b, const char *name, const char *const *labels, double v);
+/* A family of one sample without labels: st_metrics_family, then st_metrics_u64. */
+void st_metrics_one(struct st_mbuf *b, const char *name, enum st_mtype type, const char *help,
+                    uint64_t v);
 /* A label value as the exposition format wants it inside double quotes. */
 void st_metrics_escape(struct st_mbuf *b, const char *v);
 

@@ -123,43 +123,40 @@ static void visitors(struct edge_server *srv, struct st_mbuf *b)
     for (int c = 0; c < ST_CLASS_N; c++)
         st_metrics_u64(b, "subtunnel_visitor_requests_total",
                        (const char *[]){"code", st_class_names[c], NULL}, srv->visits_by_class[c]);
-    st_metrics_family(b, "subtunnel_visitor_connections", ST_MGAUGE,
-                      "HTTP/1.1 visitor connections open now.");
-    st_metrics_u64(b, "subtunnel_visitor_connections", NULL, srv->n_vconns);
-    st_metrics_family(b, "subtunnel_access_auth_failures_total", ST_MCOUNTER,
-                      "Access requests whose proxy credentials were missing or wrong.");
-    st_metrics_u64(b, "subtunnel_access_auth_failures_total", NULL, srv->auth_failures);
-    st_metrics_family(b, "subtunnel_access_policy_denied_total", ST_MCOUNTER,
-                      "User flows refused by access-policy (or its default deny).");
-    st_metrics_u64(b, "subtunnel_access_policy_denied_total", NULL, srv->policy_denied);
-    st_metrics_family(b, "subtunnel_flows_revoked_total", ST_MCOUNTER,
-                      "User flows closed because a reload removed their credential or policy "
-                      "no longer allowed them, or their credential expired.");
-    st_metrics_u64(b, "subtunnel_flows_revoked_total", NULL, srv->flows_revoked);
-    st_metrics_family(b, "subtunnel_audit_records_total", ST_MCOUNTER,
-                      "Audit log records written.");
-    st_metrics_u64(b, "subtunnel_audit_records_total", NULL, srv->audit.records);
-    st_metrics_family(b, "subtunnel_audit_records_dropped_total", ST_MCOUNTER,
-                      "Audit log records dropped (buffer full, disk full, write errors).");
-    st_metrics_u64(b, "subtunnel_audit_records_dropped_total", NULL, srv->audit.dropped);
-    st_metrics_family(b, "subtunnel_connections_refused_total", ST_MCOUNTER,
-                      "Connections reset at accept by max-connections, listener-max-connections "
-                      "or max-connections-per-client.");
-    st_metrics_u64(b, "subtunnel_connections_refused_total", NULL, srv->conns_refused);
-    st_metrics_family(b, "subtunnel_connections_evicted_total", ST_MCOUNTER,
-                      "Connections still in their startup phase closed by max-unauthenticated.");
-    st_metrics_u64(b, "subtunnel_connections_evicted_total", NULL, srv->conns_evicted);
-    st_metrics_family(b, "subtunnel_accept_pauses_total", ST_MCOUNTER,
-                      "Times a listener paused because no file descriptor was left.");
-    st_metrics_u64(b, "subtunnel_accept_pauses_total", NULL, srv->accept_pauses);
+    st_metrics_one(b, "subtunnel_visitor_connections", ST_MGAUGE,
+                   "HTTP/1.1 visitor connections open now.", srv->n_vconns);
+    st_metrics_one(b, "subtunnel_access_auth_failures_total", ST_MCOUNTER,
+                   "Access requests whose proxy credentials were missing or wrong.",
+                   srv->auth_failures);
+    st_metrics_one(b, "subtunnel_access_policy_denied_total", ST_MCOUNTER,
+                   "User flows refused by access-policy (or its default deny).",
+                   srv->policy_denied);
+    st_metrics_one(b, "subtunnel_flows_revoked_total", ST_MCOUNTER,
+                   "User flows closed because a reload removed their credential or policy "
+                   "no longer allowed them, or their credential expired.",
+                   srv->flows_revoked);
+    st_metrics_one(b, "subtunnel_audit_records_total", ST_MCOUNTER, "Audit log records written.",
+                   srv->audit.records);
+    st_metrics_one(b, "subtunnel_audit_records_dropped_total", ST_MCOUNTER,
+                   "Audit log records dropped (buffer full, disk full, write errors).",
+                   srv->audit.dropped);
+    st_metrics_one(b, "subtunnel_connections_refused_total", ST_MCOUNTER,
+                   "Connections reset at accept by max-connections, listener-max-connections "
+                   "or max-connections-per-client.",
+                   srv->conns_refused);
+    st_metrics_one(b, "subtunnel_connections_evicted_total", ST_MCOUNTER,
+                   "Connections still in their startup phase closed by max-unauthenticated.",
+                   srv->conns_evicted);
+    st_metrics_one(b, "subtunnel_accept_pauses_total", ST_MCOUNTER,
+                   "Times a listener paused because no file descriptor was left.",
+                   srv->accept_pauses);
 }
 
 void edge_metrics_write(struct edge_server *srv, struct st_mbuf *b)
 {
     st_metrics_build_info(b, "edge");
-    st_metrics_family(b, "subtunnel_draining", ST_MGAUGE,
-                      "1 once a SIGTERM started the graceful drain.");
-    st_metrics_u64(b, "subtunnel_draining", NULL, srv->drain.draining);
+    st_metrics_one(b, "subtunnel_draining", ST_MGAUGE,
+                   "1 once a SIGTERM started the graceful drain.", srv->drain.draining);
     tunnel_conns(srv, b);
     registrations(srv, b);
     st_metrics_heartbeats(b, &srv->hb);

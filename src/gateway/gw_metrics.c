@@ -77,9 +77,9 @@ static void tunnel_conns(struct gw_server *gw, struct st_mbuf *b)
 
 static void registrations(struct gw_server *gw, struct st_mbuf *b)
 {
-    st_metrics_family(b, "subtunnel_registrations_total", ST_MCOUNTER,
-                      "Tunnel connections an edge registered (REGISTERED received).");
-    st_metrics_u64(b, "subtunnel_registrations_total", NULL, gw->registrations);
+    st_metrics_one(b, "subtunnel_registrations_total", ST_MCOUNTER,
+                   "Tunnel connections an edge registered (REGISTERED received).",
+                   gw->registrations);
     st_metrics_family(b, "subtunnel_registration_failures_total", ST_MCOUNTER,
                       "Registrations an edge refused (by the cause of its ERROR) or that never "
                       "got an answer because the connection failed first (connection_failed).");
@@ -88,9 +88,9 @@ static void registrations(struct gw_server *gw, struct st_mbuf *b)
             st_metrics_u64(b, "subtunnel_registration_failures_total",
                            (const char *[]){"reason", st_reg_reason_names[r], NULL},
                            gw->reg_failures[r]);
-    st_metrics_family(b, "subtunnel_reconnects_total", ST_MCOUNTER,
-                      "Connections to an edge dialled again after a failure, loss or refusal.");
-    st_metrics_u64(b, "subtunnel_reconnects_total", NULL, gw->reconnects);
+    st_metrics_one(b, "subtunnel_reconnects_total", ST_MCOUNTER,
+                   "Connections to an edge dialled again after a failure, loss or refusal.",
+                   gw->reconnects);
 }
 
 static void flows(struct gw_server *gw, struct st_mbuf *b)
@@ -148,9 +148,9 @@ static void datagrams(struct gw_server *gw, struct st_mbuf *b)
                    (const char *[]){"direction", "to_private", NULL}, gw->dgram.tx);
     st_metrics_u64(b, "subtunnel_datagrams_total",
                    (const char *[]){"direction", "from_private", NULL}, gw->dgram.rx);
-    st_metrics_family(b, "subtunnel_datagram_drops_total", ST_MCOUNTER,
-                      "Datagrams dropped (queue full, refused by lwIP or the TUN, malformed).");
-    st_metrics_u64(b, "subtunnel_datagram_drops_total", NULL, gw->dgram.drops);
+    st_metrics_one(b, "subtunnel_datagram_drops_total", ST_MCOUNTER,
+                   "Datagrams dropped (queue full, refused by lwIP or the TUN, malformed).",
+                   gw->dgram.drops);
 }
 
 static void tun(struct gw_server *gw, struct st_mbuf *b)
@@ -177,15 +177,12 @@ static void lwip(struct st_mbuf *b)
     size_t used, max;
     uint64_t err;
     ns_stack_mem(&used, &max, &err);
-    st_metrics_family(b, "subtunnel_lwip_memory_bytes", ST_MGAUGE,
-                      "lwIP heap in use (packet buffers and pool objects), bytes.");
-    st_metrics_u64(b, "subtunnel_lwip_memory_bytes", NULL, used);
-    st_metrics_family(b, "subtunnel_lwip_memory_max_bytes", ST_MGAUGE,
-                      "Most lwIP heap ever in use, bytes.");
-    st_metrics_u64(b, "subtunnel_lwip_memory_max_bytes", NULL, max);
-    st_metrics_family(b, "subtunnel_lwip_memory_errors_total", ST_MCOUNTER,
-                      "lwIP heap allocations that failed.");
-    st_metrics_u64(b, "subtunnel_lwip_memory_errors_total", NULL, err);
+    st_metrics_one(b, "subtunnel_lwip_memory_bytes", ST_MGAUGE,
+                   "lwIP heap in use (packet buffers and pool objects), bytes.", used);
+    st_metrics_one(b, "subtunnel_lwip_memory_max_bytes", ST_MGAUGE,
+                   "Most lwIP heap ever in use, bytes.", max);
+    st_metrics_one(b, "subtunnel_lwip_memory_errors_total", ST_MCOUNTER,
+                   "lwIP heap allocations that failed.", err);
     struct ns_pool_stat pools[32];
     size_t n = ns_stack_pools(pools, 32);
     st_metrics_family(b, "subtunnel_lwip_pool_objects", ST_MGAUGE,
@@ -216,23 +213,20 @@ static void misc(struct gw_server *gw, struct st_mbuf *b)
             b, "subtunnel_tunnel_bytes_total",
             (const char *[]){"direction", st_dir_names[d], "tunnel", gw->cfg.tunnel_id, NULL},
             gw->tunnel_bytes[d]);
-    st_metrics_family(b, "subtunnel_virtual_ips_in_use", ST_MGAUGE,
-                      "Virtual IPs of the pool held by remote clients now.");
-    st_metrics_u64(b, "subtunnel_virtual_ips_in_use", NULL, gw->vips ? gw_vip_in_use(gw->vips) : 0);
-    st_metrics_family(b, "subtunnel_origin_connections", ST_MGAUGE,
-                      "Connections to ingress origins open now.");
-    st_metrics_u64(b, "subtunnel_origin_connections", NULL, gw->origin_conns);
-    st_metrics_family(b, "subtunnel_origin_connections_opened_total", ST_MCOUNTER,
-                      "Connections to ingress origins opened.");
-    st_metrics_u64(b, "subtunnel_origin_connections_opened_total", NULL, gw->origin_opened);
+    st_metrics_one(b, "subtunnel_virtual_ips_in_use", ST_MGAUGE,
+                   "Virtual IPs of the pool held by remote clients now.",
+                   gw->vips ? gw_vip_in_use(gw->vips) : 0);
+    st_metrics_one(b, "subtunnel_origin_connections", ST_MGAUGE,
+                   "Connections to ingress origins open now.", gw->origin_conns);
+    st_metrics_one(b, "subtunnel_origin_connections_opened_total", ST_MCOUNTER,
+                   "Connections to ingress origins opened.", gw->origin_opened);
 }
 
 void gw_metrics_write(struct gw_server *gw, struct st_mbuf *b)
 {
     st_metrics_build_info(b, "gateway");
-    st_metrics_family(b, "subtunnel_draining", ST_MGAUGE,
-                      "1 once a SIGTERM started the graceful drain.");
-    st_metrics_u64(b, "subtunnel_draining", NULL, gw->drain.draining);
+    st_metrics_one(b, "subtunnel_draining", ST_MGAUGE,
+                   "1 once a SIGTERM started the graceful drain.", gw->drain.draining);
     tunnel_conns(gw, b);
     registrations(gw, b);
     st_metrics_heartbeats(b, &gw->hb);
