@@ -147,6 +147,26 @@ gw_stat() {
 }
 stats_after() { (($(grep -c ' stats: ' "$1" || true) > $2)); }
 
+# after_last PATTERN LOG: the log from the last line matching PATTERN on
+after_last() { awk -v p="$1" '$0 ~ p {buf=""} {buf=buf $0 "\n"} END{printf "%s", buf}' "$2"; }
+log_count() { grep -c -- "$1" "$2" || true; }
+
+# hup_reload PID LOG: SIGHUP a daemon (edge or gateway) and wait until LOG shows this
+# reload (a check on the log after the last reload line would otherwise see the
+# previous reload's lines)
+hup_reload() {
+    local n
+    n=$(log_count 'SIGHUP: configuration reloaded' "$2")
+    kill -HUP "$1"
+    wait_for 10 "reload of $(basename "$2" .log)" reloads_above "$2" "$n"
+}
+reloads_above() { (($(log_count 'SIGHUP: configuration reloaded' "$1") > $2)); }
+# gw_settled LOG: after the last reload, all 4 connections registered on the one edge
+gw_settled() {
+    after_last 'SIGHUP: configuration reloaded' "$1" |
+        grep -q 'tunnel connections: 4 of 4 registered, on 1 of 1 edges'
+}
+
 sha256_file() { sha256sum "$1" | cut -d' ' -f1; }
 file_size() { stat -c %s "$1"; }
 

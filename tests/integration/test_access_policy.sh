@@ -214,10 +214,7 @@ for l in lines:
     out.append(l)
 open(p, "w").write("\n".join(out))
 PY
-reloads0=$(count 'SIGHUP: configuration reloaded')
-kill -HUP "$edge_pid"
-reloaded() { (($(count 'SIGHUP: configuration reloaded') > reloads0)); }
-wait_for 10 "edge reload" reloaded
+hup_reload "$edge_pid" "$EDGE_LOG"
 rc=0
 wait "$dl" || rc=$?
 assert_ne 0 "$rc" "curl exit code of dev's download after dev was removed"
@@ -236,9 +233,7 @@ new_hash=$(printf %s "$new_token" | sha256sum | cut -d' ' -f1)
 awk -v e="$exp_hash" -v n="$new_hash" '{print} /^users:/{
     print "  - {name: gone, groups: [admins], token-sha256: " e ", expires: 2020-01-01T00:00:00Z}"
     print "  - {name: nobody-special, token-sha256: " n "}"}' "$dir/edge.yaml.good" >"$EDGE_CONFIG"
-reloads0=$(count 'SIGHUP: configuration reloaded')
-kill -HUP "$edge_pid"
-wait_for 10 "edge reload" reloaded
+hup_reload "$edge_pid" "$EDGE_LOG"
 r=$(proxy_probe "$PRIV_IP:8000" -U "x:$exp_token")
 assert_eq 407 "${r%% *}" "an expired user"
 r=$(proxy_probe "$PRIV_IP:8000" -U "x:$new_token")

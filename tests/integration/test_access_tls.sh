@@ -97,13 +97,7 @@ assert_eq 400 "$code" "CONNECT to a host name (not ip:port)"
 
 log "client certificate of the lab user ops (lab CA), names logged at debug level"
 sed -i 's/^log-level: info$/log-level: debug/' "$EDGE_CONFIG"
-reload_edge() {
-    local n
-    n=$(grep -c 'configuration reloaded' "$EDGE_LOG" || true)
-    kill -HUP "$(cat "$LAB_DIR/run/edge.pid")"
-    wait_for 10 "edge reload" reloaded_after "$n"
-}
-reloaded_after() { (($(grep -c 'configuration reloaded' "$EDGE_LOG" || true) > $1)); }
+reload_edge() { hup_reload "$(cat "$LAB_DIR/run/edge.pid")" "$EDGE_LOG"; }
 reload_edge
 rm -f "$dir/down.bin"
 tcurl -m 120 --proxy-cert "$CLIENT_CERT" --proxy-key "$CLIENT_KEY" \

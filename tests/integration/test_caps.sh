@@ -40,14 +40,10 @@ on_cleanup cleanup_work
 # a second client address, for requests from elsewhere while 198.18.0.10 is at a cap
 in_ns st-client ip addr add 198.18.0.11/24 dev eth0
 
-reloaded_after() { (($(grep -c 'SIGHUP: configuration reloaded' "$EDGE_LOG" || true) > $1)); }
 # reload_edge YAML: the lab's configuration plus YAML, applied by SIGHUP
 reload_edge() {
-    local n
-    n=$(grep -c 'SIGHUP: configuration reloaded' "$EDGE_LOG" || true)
     printf '%s\n%s\n' "$BASE_YAML" "$1" >"$EDGE_CONFIG"
-    kill -HUP "$EDGE_PID"
-    wait_for 10 "the edge to reload its configuration" reloaded_after "$n"
+    hup_reload "$EDGE_PID" "$EDGE_LOG"
 }
 edge_fds() { find "/proc/$EDGE_PID/fd" -mindepth 1 -maxdepth 1 | wc -l; }
 fds_at_most() { (($(edge_fds) <= $1)); }

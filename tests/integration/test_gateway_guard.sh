@@ -35,7 +35,7 @@ want=$(sha256_file "$dir/www/bastion.bin")
 start_httpd guard-httpd "$BASTION:8088" "$dir/www" st-bastion
 gw_pid=$(cat "$LAB_DIR/run/gateway.pid")
 edge_pid=$(cat "$LAB_DIR/run/edge.pid")
-count() { grep -c -- "$1" "$2" || true; }
+count() { log_count "$@"; }
 # metric SERIES: its value at the gateway's /metrics (empty when absent)
 metric() {
     in_ns st-bastion curl -sS -m 5 -f "$GATEWAY_METRICS/metrics" | awk -v k="$1" '$1 == k {print $2}'
@@ -70,22 +70,10 @@ assert_eq 2 "$(count "udp flow .* -> $BASTION:53: $line" "$GATEWAY_LOG")" \
 
 # ---- c. 169.254.169.254 (cloud metadata) announced by the tunnel: still refused
 sed -i "s|^    routes: \[198.51.100.0/24\]$|    routes: [198.51.100.0/24, $META/32]|" "$EDGE_CONFIG"
-e_reloads=$(count 'SIGHUP: configuration reloaded' "$EDGE_LOG")
-kill -HUP "$edge_pid"
-edge_reloaded() { (($(count 'SIGHUP: configuration reloaded' "$EDGE_LOG") > e_reloads)); }
-wait_for 10 "edge reload" edge_reloaded
+hup_reload "$edge_pid" "$EDGE_LOG"
 sed -i "s|^  routes: \[198.51.100.0/24\]$|  routes: [198.51.100.0/24, $META/32]|" "$GATEWAY_CONFIG"
-# after_last PATTERN LOG: the log from the last line matching PATTERN on
-after_last() { awk -v p="$1" '$0 ~ p {buf=""} {buf=buf $0 "\n"} END{printf "%s", buf}' "$2"; }
-settled_after_reload() {
-    after_last 'SIGHUP: configuration reloaded' "$GATEWAY_LOG" |
-        grep -q 'tunnel connections: 4 of 4 registered, on 1 of 1 edges'
-}
-g_reloads=$(count 'SIGHUP: configuration reloaded' "$GATEWAY_LOG")
-kill -HUP "$gw_pid"
-gw_reloaded() { (($(count 'SIGHUP: configuration reloaded' "$GATEWAY_LOG") > g_reloads)); }
-wait_for 10 "gateway reload" gw_reloaded
-wait_for 20 "4 connections registered with $META/32 announced" settled_after_reload
+hup_reload "$gw_pid" "$GATEWAY_LOG"
+wait_for 20 "4 connections registered with $META/32 announced" gw_settled "$GATEWAY_LOG"
 r=$(proxy_probe "$META:80" -U "lab:$ACCESS_TOKEN")
 assert_eq 403 "${r%% *}" "CONNECT to $META:80 inside the announced routes"
 assert_eq "subtunnel; error=$GUARD_PS" "${r#* }" "$META: the guard's proxy-status"
@@ -100,9 +88,7 @@ assert_eq 2 "$(metric 'subtunnel_guard_refused_total{kind="udp"}')" "guard refus
 sed -i "s|^  connect-timeout: 10$|  connect-timeout: 10\n  allow-local: [$BASTION/32]|" \
     "$GATEWAY_CONFIG"
 grep -q "^  allow-local: \[$BASTION/32\]$" "$GATEWAY_CONFIG" || fail "allow-local not added"
-g_reloads=$(count 'SIGHUP: configuration reloaded' "$GATEWAY_LOG")
-kill -HUP "$gw_pid"
-wait_for 10 "gateway reload with allow-local" gw_reloaded
+hup_reload "$gw_pid" "$GATEWAY_LOG"
 assert_match 'SIGHUP: configuration reloaded \(no connection change\)' \
     "$(after_last 'SIGHUP: configuration reloaded' "$GATEWAY_LOG")" \
     "allow-local applies without replacing the edge connections"

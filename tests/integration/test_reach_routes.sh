@@ -66,8 +66,7 @@ assert_match '198.51.100.0/24 dev lan0 proto kernel' "$before" "bastion's LAN ro
 sed -i 's|^    may-reach: \[site2, 198.18.200.0/24\]$|    may-reach: [site2, 198.18.201.0/24, 198.18.202.0/24, 0.0.0.0/0, 198.51.100.0/25, 192.0.2.1/32, 169.254.0.0/16]|' \
     "$EDGE_CONFIG"
 grep -q '0.0.0.0/0, 198.51.100.0/25' "$EDGE_CONFIG" || fail "edge config not rewritten"
-kill -HUP "$edge_pid"
-wait_for 10 "edge reload" grep -q 'SIGHUP: configuration reloaded' "$EDGE_LOG"
+hup_reload "$edge_pid" "$EDGE_LOG"
 wait_for 10 "198.18.201.0/24 routed into st0" has_route 198.18.201.0/24
 # Withdrawn once no connection lists it: all 4 tunnel connections have the new ROUTES then.
 wait_for 10 "198.18.200.0/24 withdrawn" lacks_route 198.18.200.0/24
@@ -97,10 +96,7 @@ pass "site 1 still reaches site 2"
 
 # ---- c. withdrawn by the next reload; the administrator's route stays
 sed -i 's|^    may-reach: \[site2, .*\]$|    may-reach: [site2]|' "$EDGE_CONFIG"
-reloads=$(grep -c 'SIGHUP: configuration reloaded' "$EDGE_LOG")
-kill -HUP "$edge_pid"
-reloaded() { (($(grep -c 'SIGHUP: configuration reloaded' "$EDGE_LOG") > reloads)); }
-wait_for 10 "second edge reload" reloaded
+hup_reload "$edge_pid" "$EDGE_LOG"
 wait_for 10 "198.18.201.0/24 withdrawn" lacks_route 198.18.201.0/24
 wait_for 10 "198.18.202.0/24 withdrawn" lacks_route 198.18.202.0/24
 assert_eq "203.0.113.0/24 proto 83 metric 200" "$(st0_routes st-bastion)" \

@@ -33,13 +33,8 @@ random_file "$LAB_DIR/www/reload.bin" $((6 * 1024))
 want=$(sha256_file "$LAB_DIR/www/reload.bin")
 gw_pid=$(cat "$LAB_DIR/run/gateway.pid")
 edge_pid=$(cat "$LAB_DIR/run/edge.pid")
-count() { grep -c -- "$1" "$2" || true; }
-# after_last PATTERN LOG: the log from the last line matching PATTERN on
-after_last() { awk -v p="$1" '$0 ~ p {buf=""} {buf=buf $0 "\n"} END{printf "%s", buf}' "$2"; }
-settled_after_reload() {
-    after_last 'SIGHUP: configuration reloaded' "$GATEWAY_LOG" |
-        grep -q 'tunnel connections: 4 of 4 registered, on 1 of 1 edges'
-}
+count() { log_count "$@"; }
+settled_after_reload() { gw_settled "$GATEWAY_LOG"; }
 small_ok() { pcurl -m 10 -o /dev/null "http://$PRIV_IP:8000/file" 2>/dev/null; }
 code_with() { # code_with TOKEN: CONNECT status through the edge with this access token
     in_ns st-client curl -s -p -x "$EDGE_PROXY" -U "lab:$1" -m 10 -o /dev/null \
@@ -59,7 +54,7 @@ start_download 1M
 unreg0=$(count 'unregistered (draining)' "$EDGE_LOG")
 sed -i -e 's|routes: \[198.51.100.0/24\]|routes: [198.51.100.0/25]|' \
     -e 's/^log-level: info/log-level: debug/' "$GATEWAY_CONFIG"
-kill -HUP "$gw_pid"
+hup_reload "$gw_pid" "$GATEWAY_LOG"
 wait_for 10 "gateway reload log" grep -q 'SIGHUP: configuration reloaded (identity changed' \
     "$GATEWAY_LOG"
 wait_for 15 "4 new connections registered after the reload" settled_after_reload
@@ -94,11 +89,7 @@ old_hash=$(printf %s "$ACCESS_TOKEN" | sha256sum | cut -d' ' -f1)
 awk -v h="$new_hash" '{print} /^users:/{print "  - {name: rotated, groups: [admins], token-sha256: " h "}"}' \
     "$dir/edge.yaml.good" >"$EDGE_CONFIG"
 start_download 2M
-reloads() { count 'SIGHUP: configuration reloaded' "$EDGE_LOG"; }
-reloads0=$(reloads)
-kill -HUP "$edge_pid"
-reloaded() { (($(reloads) > reloads0)); }
-wait_for 10 "edge reload" reloaded
+hup_reload "$edge_pid" "$EDGE_LOG"
 assert_eq 200 "$(code_with "$new_token")" "the new access token works after the edge reload"
 assert_eq 200 "$(code_with "$ACCESS_TOKEN")" "the old access token still works beside it"
 rc=0
@@ -111,9 +102,7 @@ sed "s/sha256: $old_hash/sha256: $new_hash/" "$dir/edge.yaml.good" >"$EDGE_CONFI
 # 64 MiB, far more than the socket buffers on the way hold (6 MiB would all sit in them,
 # past the edge's reach, before the reload)
 start_download 512K "fixed?bytes=$((64 << 20))"
-reloads0=$(reloads)
-kill -HUP "$edge_pid"
-wait_for 10 "edge reload" reloaded
+hup_reload "$edge_pid" "$EDGE_LOG"
 assert_eq 407 "$(code_with "$ACCESS_TOKEN")" "the removed access token is refused"
 rc=0
 wait "$dl_pid" || rc=$?
@@ -138,7 +127,7 @@ evicted() { (($(count 'tunnel secret changed: closing it' "$EDGE_LOG") >= 4)); }
 wait_for 10 "the edge to close the 4 connections of site1" evicted
 assert_eq 502 "$(code_with "$ACCESS_TOKEN")" "no route to site1 while its secret is stale"
 sed -i "s/^token: site1:.*/token: site1:$new_secret/" "$GATEWAY_CONFIG"
-kill -HUP "$gw_pid"
+hup_reload "$gw_pid" "$GATEWAY_LOG"
 wait_for 20 "4 connections with the new token" settled_after_reload
 wait_for 10 "a flow with the new secret" small_ok
 pass "gateway registered again with the rotated secret"
@@ -151,16 +140,12 @@ evicted0=$(count 'tunnel secret changed: closing it' "$EDGE_LOG")
 start_download 512K
 sed -i "0,/secret-sha256: $site_hash/s//secret-sha256: [$site_hash, $rot_hash]/" "$EDGE_CONFIG"
 grep -q "secret-sha256: \[$site_hash, $rot_hash\]" "$EDGE_CONFIG" || fail "two secrets not written"
-reloads0=$(reloads)
-kill -HUP "$edge_pid"
-wait_for 10 "edge reload (two secrets)" reloaded
+hup_reload "$edge_pid" "$EDGE_LOG"
 sed -i "s/^token: site1:.*/token: site1:$rot_secret/" "$GATEWAY_CONFIG"
-kill -HUP "$gw_pid"
+hup_reload "$gw_pid" "$GATEWAY_LOG"
 wait_for 20 "4 connections with the rotated token" settled_after_reload
 sed -i "0,/secret-sha256: \[$site_hash, $rot_hash\]/s//secret-sha256: $rot_hash/" "$EDGE_CONFIG"
-reloads0=$(reloads)
-kill -HUP "$edge_pid"
-wait_for 10 "edge reload (old secret dropped)" reloaded
+hup_reload "$edge_pid" "$EDGE_LOG"
 rc=0
 wait "$dl_pid" || rc=$?
 dl_pid=""
@@ -176,7 +161,7 @@ good_token=$(grep '^token: ' "$GATEWAY_CONFIG")
 sed -i "s/^token: site1:.*/token: site1:$(head -c 24 /dev/urandom | base64 | tr -d '\/+=')/" \
     "$GATEWAY_CONFIG"
 refused0=$(count 'registration refused by .*: invalid token' "$GATEWAY_LOG")
-kill -HUP "$gw_pid"
+hup_reload "$gw_pid" "$GATEWAY_LOG"
 new_refused() { (($(count 'registration refused by .*: invalid token' "$GATEWAY_LOG") >= refused0 + 4)); }
 wait_for 10 "the edge to refuse the 4 new connections" new_refused
 kept() { (($(count 'keeping the old connection until one does' "$GATEWAY_LOG") >= 4)); }
@@ -184,7 +169,7 @@ wait_for 20 "the gateway to keep its 4 old connections past the retire wait" kep
 small_ok || fail "flows with the old connections after a refused token change"
 pass "a refused token change keeps the running connections and flows"
 sed -i "s/^token: site1:.*/$good_token/" "$GATEWAY_CONFIG"
-kill -HUP "$gw_pid"
+hup_reload "$gw_pid" "$GATEWAY_LOG"
 wait_for 20 "4 connections after the token is fixed" settled_after_reload
 small_ok || fail "flows after the token is fixed"
 pass "reloading the fixed file registers new connections"

@@ -41,11 +41,7 @@ kill "$(cat "$LAB_DIR/run/stallers.pid")"
 
 # --- 2. send-timeout 3 s: stalled visitors are closed
 sed -i 's/^send-timeout: 120$/send-timeout: 3/' "$EDGE_CONFIG"
-reloads() { grep -c 'SIGHUP: configuration reloaded' "$EDGE_LOG" || true; }
-r0=$(reloads)
-kill -HUP "$(cat "$LAB_DIR/run/edge.pid")"
-reloaded() { (($(reloads) > r0)); }
-wait_for 10 "edge reload" reloaded
+hup_reload "$(cat "$LAB_DIR/run/edge.pid")" "$EDGE_LOG"
 rm -f "$dir"/ready "$dir"/done "$dir"/result
 m=20
 start_bg stallers2 st-client python3 "$STALLERS" 198.18.0.1 80 app.lab.test \
