@@ -739,6 +739,18 @@ uint32_t st_h2conn_ids_used(const struct st_h2conn *c)
     return peer > 0 && (uint32_t)peer > ours ? (uint32_t)peer : ours;
 }
 
+uint64_t st_h2conn_load(struct st_h2conn *c)
+{
+    uint64_t now = st_loop_now(c->loop), total = c->bytes_in + c->bytes_out;
+    uint64_t elapsed = now - c->load_ms;
+    if (elapsed >= ST_H2CONN_LOAD_MS) { /* bytes per window, averaged since the last mark */
+        c->load_prev = (total - c->load_mark) * ST_H2CONN_LOAD_MS / elapsed;
+        c->load_mark = total;
+        c->load_ms = now;
+    }
+    return (c->load_prev + total - c->load_mark) / ST_H2CONN_LOAD_UNIT;
+}
+
 void st_h2conn_heartbeat(struct st_h2conn *c, int interval_ms, int count)
 {
     c->hb_interval_ms = interval_ms;

@@ -45,6 +45,7 @@ struct st_h2conn {
     const struct st_h2conn_ops *ops;
     void *owner;
     uint64_t bytes_in, bytes_out;
+    uint64_t load_ms, load_mark, load_prev; /* st_h2conn_load's window */
     /* Set before st_h2conn_session: the peer is one of ours (tunnel and reach connections)
      * and may reset streams as fast as its clients abort flows. Otherwise nghttp2's rapid
      * reset guard applies (1000 RST_STREAM, then 33/s, past which it ends the session). */
@@ -132,6 +133,21 @@ bool st_h2conn_is_h2(struct st_h2conn *c);
 /* The highest stream id used on c by either side (ours: the next one to open; the peer's:
  * the last one processed); 0 without a session. */
 uint32_t st_h2conn_ids_used(const struct st_h2conn *c);
+/* How busy c is, for choosing the connection of a new flow: the bytes it moved either way
+ * in the last ST_H2CONN_LOAD_MS or so (the previous window's average plus the current
+ * window), in units of ST_H2CONN_LOAD_UNIT bytes so that heartbeats and small requests
+ * count as idle. A flow placed on the least busy connection does not queue behind a
+ * bulk flow's megabytes in the socket buffers of a busy one (issue 24). */
+#define ST_H2CONN_LOAD_MS 100
+#define ST_H2CONN_LOAD_UNIT 65536
+uint64_t st_h2conn_load(struct st_h2conn *c);
+/* The key a new flow's connection is chosen by, lowest first: st_h2conn_load, then the
+ * number of flows on it (a long interactive session keeps its connection to itself when
+ * the next flow, perhaps a bulk one, has an idle connection beside it). */
+static inline uint64_t st_h2conn_pick_key(struct st_h2conn *c, size_t flows)
+{
+    return st_h2conn_load(c) * 1024 + (flows < 1023 ? flows : 1023);
+}
 /* Schedules sending whatever nghttp2 has queued (cheap; coalesces). */
 void st_h2conn_kick(struct st_h2conn *c);
 /* Marks the connection dead and schedules ops->closed with the formatted reason. */

@@ -280,6 +280,7 @@ static int run(struct edge_server *srv)
         st_err("start-up: out of memory or no epoll");
         return 1;
     }
+    srv->reg.conn_load = edge_tconn_load;
     if (edge_audit_open(&srv->audit, &srv->loop, srv->cfg.audit_log, err, sizeof(err)) < 0) {
         st_err("%s", err);
         return 1;

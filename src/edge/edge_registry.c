@@ -196,19 +196,29 @@ static bool conn_announces(const struct edge_tunnel_conn *tc, const void *arg)
     return false;
 }
 
-/* Round robin over t's connections for which ok(conn, arg) holds. */
-static struct edge_tconn *pick_rr(struct edge_tunnel *t,
-                                  bool (*ok)(const struct edge_tunnel_conn *, const void *),
-                                  const void *arg)
+/* The least busy of t's connections for which ok(conn, arg) holds (r->conn_load), the
+ * first from the round-robin cursor among equally busy ones. */
+static struct edge_tconn *pick(struct edge_registry *r, struct edge_tunnel *t,
+                               bool (*ok)(const struct edge_tunnel_conn *, const void *),
+                               const void *arg)
 {
-    for (size_t i = 0; t && i < t->n_conns; i++) {
+    size_t best = SIZE_MAX;
+    uint64_t best_load = UINT64_MAX;
+    for (size_t i = 0; t && i < t->n_conns && best_load > 0; i++) {
         struct edge_tunnel_conn *tc = &t->conns[(t->rr + i) % t->n_conns];
-        if (ok(tc, arg)) {
-            t->rr += i + 1;
-            return tc->c;
+        if (!ok(tc, arg))
+            continue;
+        uint64_t load = r->conn_load ? r->conn_load(tc->c) : 0;
+        if (load < best_load) {
+            best = i;
+            best_load = load;
         }
     }
-    return NULL;
+    if (best == SIZE_MAX)
+        return NULL;
+    struct edge_tconn *c = t->conns[(t->rr + best) % t->n_conns].c;
+    t->rr += best + 1;
+    return c;
 }
 
 struct edge_tconn *edge_registry_pick(struct edge_registry *r, int family, const uint8_t *addr,
@@ -217,7 +227,7 @@ struct edge_tconn *edge_registry_pick(struct edge_registry *r, int family, const
     struct edge_tunnel *t = edge_route_lookup(r->routes, family, addr);
     if (t && t->conf) {
         *t_out = t;
-        return pick_rr(t, conn_announces, &(struct dest){family, addr});
+        return pick(r, t, conn_announces, &(struct dest){family, addr});
     }
     /* Not announced now (or by a tunnel a reload removed or narrowed): the tunnel configured
      * for it is down or has not announced it. Never another tenant. */
@@ -317,7 +327,7 @@ struct edge_tconn *edge_registry_pick_host(struct edge_registry *r, const char *
     struct edge_tunnel *t = edge_registry_by_host(r, host);
     *t_out = t;
     *connected = t && t->n_conns > 0;
-    return pick_rr(t, conn_serves, host);
+    return pick(r, t, conn_serves, host);
 }
 
 static bool names(const struct edge_tunnel_conf *src, const char *id)

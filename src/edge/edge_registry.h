@@ -38,6 +38,8 @@ struct edge_registry {
     struct edge_tunnel **tunnels; /* stable objects, kept until fini (flows point at them) */
     size_t n_tunnels;
     struct edge_route_table *routes;
+    /* How busy a connection is (st_h2conn_load); NULL: plain round robin (unit tests) */
+    uint64_t (*conn_load)(struct edge_tconn *c);
 };
 
 /* Builds one entry per configured tunnel. 0 or -ENOMEM. */

@@ -566,3 +566,8 @@ void edge_tconn_shutdown(struct edge_tconn *c)
 {
     st_h2conn_goaway(&c->h2, NGHTTP2_NO_ERROR);
 }
+
+uint64_t edge_tconn_load(struct edge_tconn *c)
+{
+    return st_h2conn_pick_key(&c->h2, c->n_flows);
+}

@@ -68,5 +68,7 @@ void edge_tconn_evict(struct edge_tconn *c, const char *cause);
 void edge_tconn_send_routes(struct edge_tconn *c);
 /* Starts a graceful close (GOAWAY); used on drain. */
 void edge_tconn_shutdown(struct edge_tconn *c);
+/* st_h2conn_pick_key of c's connection and flows (edge_registry's conn_load). */
+uint64_t edge_tconn_load(struct edge_tconn *c);
 
 #endif

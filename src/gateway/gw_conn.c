@@ -175,6 +175,7 @@ void gw_conn_attach(struct gw_conn *c, struct gw_flow *f)
     if (c->flows)
         c->flows->prev = f;
     c->flows = f;
+    c->n_flows++;
 }
 
 static void unlink_flow(struct gw_conn *c, struct gw_flow *f)
@@ -186,6 +187,7 @@ static void unlink_flow(struct gw_conn *c, struct gw_flow *f)
     if (f->next)
         f->next->prev = f->prev;
     f->next = f->prev = NULL;
+    c->n_flows--;
 }
 
 static int on_begin_headers(nghttp2_session *s, const nghttp2_frame *fr, void *ud)
@@ -541,14 +543,26 @@ bool gw_conn_idle(struct gw_conn *c)
             c->h2.out_len == c->h2.out_off);
 }
 
+/* The least busy reach connection (st_h2conn_load, then fewer flows), the first from the
+ * round-robin cursor among equally busy ones: a new flow does not queue behind a bulk flow
+ * on another. */
 struct gw_conn *gw_conn_pick_reach(struct gw_server *gw)
 {
-    for (size_t i = 0; i < gw->n_conns; i++) {
+    size_t best = SIZE_MAX;
+    uint64_t best_load = UINT64_MAX;
+    for (size_t i = 0; i < gw->n_conns && best_load > 0 && !gw->drain.draining; i++) {
         struct gw_conn *c = gw->conns[(gw->reach_rr + i) % gw->n_conns];
-        if (c->reach && c->active && c->registered && !c->h2.dead && !gw->drain.draining) {
-            gw->reach_rr += i + 1;
-            return c;
+        if (!c->reach || !c->active || !c->registered || c->h2.dead)
+            continue;
+        uint64_t load = st_h2conn_pick_key(&c->h2, c->n_flows);
+        if (load < best_load) {
+            best = i;
+            best_load = load;
         }
     }
-    return NULL;
+    if (best == SIZE_MAX)
+        return NULL;
+    struct gw_conn *c = gw->conns[(gw->reach_rr + best) % gw->n_conns];
+    gw->reach_rr += best + 1;
+    return c;
 }

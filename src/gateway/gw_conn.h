@@ -38,6 +38,7 @@ struct gw_conn {
     struct st_timer retry;
     struct st_ctrlstream ctrl;
     struct gw_flow *flows;
+    size_t n_flows;                    /* in `flows` */
     struct gw_reach_offer reach_offer; /* last ROUTES on this connection (gw_reach_sync) */
     char edge[64];
     char conn_id[64];

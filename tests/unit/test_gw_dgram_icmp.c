@@ -172,6 +172,7 @@ static void reach_on(bool with_conn)
     rconn->gw = &gw;
     rconn->reach = rconn->active = rconn->registered = true;
     rconn->h2.session = re.gw_side;
+    rconn->h2.loop = &gw.loop;
     conn_slots[0] = rconn;
     gw.conns = conn_slots;
     gw.n_conns = 1;

@@ -233,6 +233,54 @@ START_TEST(pick_never_crosses_tenants)
 }
 END_TEST
 
+/* Loads for pick_least_busy: the fake connections are ints holding their own load. */
+static uint64_t fake_load(struct edge_tconn *c)
+{
+    return (uint64_t) * (int *)c;
+}
+
+/* A new flow goes to the least busy connection announcing its destination; among equally
+ * busy ones, round robin. */
+START_TEST(pick_least_busy)
+{
+    struct edge_tunnel *site1 = edge_registry_find(&reg, "site1");
+    struct st_cidr all;
+    const struct st_cidr *bad = NULL;
+    int c[3] = {0, 0, 0};
+    uint8_t a10[4] = {198, 51, 100, 10};
+    struct edge_tunnel *t = NULL;
+    size_t seen[3] = {0};
+
+    reg.conn_load = fake_load;
+    ck_assert_int_eq(st_cidr_parse("198.51.100.0/24", &all), 0);
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(
+            edge_registry_attach(&reg, site1, (struct edge_tconn *)&c[i], &all, 1, &bad), 0);
+    /* all idle: each in turn */
+    for (int i = 0; i < 6; i++)
+        seen[(int *)edge_registry_pick(&reg, AF_INET, a10, &t) - c]++;
+    ck_assert_uint_eq(seen[0], 2);
+    ck_assert_uint_eq(seen[1], 2);
+    ck_assert_uint_eq(seen[2], 2);
+    /* a bulk flow on c[1]: new flows share c[0] and c[2] only */
+    c[1] = 40;
+    seen[0] = seen[1] = seen[2] = 0;
+    for (int i = 0; i < 6; i++)
+        seen[(int *)edge_registry_pick(&reg, AF_INET, a10, &t) - c]++;
+    ck_assert_uint_eq(seen[1], 0);
+    ck_assert_uint_eq(seen[0], 3);
+    ck_assert_uint_eq(seen[2], 3);
+    /* every one busy: the least busy */
+    c[0] = 7;
+    c[2] = 3;
+    for (int i = 0; i < 3; i++)
+        ck_assert_ptr_eq(edge_registry_pick(&reg, AF_INET, a10, &t), (struct edge_tconn *)&c[2]);
+    reg.conn_load = NULL;
+    for (int i = 0; i < 3; i++)
+        edge_registry_detach(&reg, site1, (struct edge_tconn *)&c[i]);
+}
+END_TEST
+
 START_TEST(hosts_map_to_tunnels)
 {
     struct edge_config hc;
@@ -359,6 +407,7 @@ int main(void)
     tcase_add_test(tc, reconfigure_keeps_tunnels_by_id);
     tcase_add_test(tc, routes_follow_connections);
     tcase_add_test(tc, pick_never_crosses_tenants);
+    tcase_add_test(tc, pick_least_busy);
     tcase_add_test(tc, hosts_map_to_tunnels);
     tcase_add_test(tc, registered_hostnames_pick_connections);
     suite_add_tcase(s, tc);
