@@ -138,23 +138,31 @@ static void dnsmasq_start(void)
         return;
     }
     silent_fd = udp_bound(&silent_port);
-    dnsmasq_port = free_port();
-    dnsmasq_pid = fork();
-    ck_assert_int_ge(dnsmasq_pid, 0);
-    if (dnsmasq_pid == 0)
-        dnsmasq_exec(dnsmasq_port);
-    for (uint64_t end = now_ms() + READY_MS; now_ms() < end;) {
-        if (dns_answers(dnsmasq_port))
-            return;
-        if (waitpid(dnsmasq_pid, &status, WNOHANG) == dnsmasq_pid) {
-            snprintf(dnsmasq_error, sizeof(dnsmasq_error), "dnsmasq exited with status %d",
-                     WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-            dnsmasq_pid = -1;
-            return;
+    /* free_port checks UDP only and another process may take the port meanwhile: dnsmasq
+     * exits with status 2 when it cannot bind (UDP or TCP), then another port is tried */
+    for (int attempt = 0; attempt < 5; attempt++) {
+        dnsmasq_port = free_port();
+        dnsmasq_pid = fork();
+        ck_assert_int_ge(dnsmasq_pid, 0);
+        if (dnsmasq_pid == 0)
+            dnsmasq_exec(dnsmasq_port);
+        for (uint64_t end = now_ms() + READY_MS; now_ms() < end;) {
+            if (dns_answers(dnsmasq_port))
+                return;
+            if (waitpid(dnsmasq_pid, &status, WNOHANG) == dnsmasq_pid) {
+                snprintf(dnsmasq_error, sizeof(dnsmasq_error), "dnsmasq exited with status %d",
+                         WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+                dnsmasq_pid = -1;
+                break;
+            }
         }
+        if (dnsmasq_pid < 0 && WIFEXITED(status) && WEXITSTATUS(status) == 2)
+            continue; /* address in use */
+        if (dnsmasq_pid > 0)
+            snprintf(dnsmasq_error, sizeof(dnsmasq_error),
+                     "dnsmasq did not answer on port %d in %d ms", dnsmasq_port, READY_MS);
+        return;
     }
-    snprintf(dnsmasq_error, sizeof(dnsmasq_error), "dnsmasq did not answer on port %d in %d ms",
-             dnsmasq_port, READY_MS);
 }
 
 static void dnsmasq_stop(void)
