@@ -23,7 +23,9 @@
 #            same time, st-priv -> st-priv2, idle and while one iperf3 TCP flow of
 #            BENCH_LAT_BULK_SECS (default 15) runs the same way; through subtunnel (reach ->
 #            edge -> expose), OpenVPN (BENCH_LAT_OVPN=0 skips it) and kernel routing:
-#            p50/p99/max ms and the bulk flow's Gbit/s alone and under the probes
+#            p50/p99/max ms and the bulk flow's Gbit/s alone and under the probes;
+#            BENCH_LAT_RATE (e.g. 1G) caps the loaded bulk flow (iperf3 -b); each subtunnel
+#            daemon's CPU share and wait for a CPU under load (/proc/PID/schedstat)
 #   all      (default) tunnel + ingress + udp + flows + the transparent site-to-site path (lab
 #            --sites 2): st-priv -> reach gateway -> edge -> expose gateway -> st-priv2,
 #            beside OpenVPN 2.6 between the same bastions (UDP, AES-128-GCM, userspace
@@ -590,6 +592,7 @@ fi
 RRPING=$BUILD_DIR/st-rrping
 LAT_COUNT=${BENCH_LAT_COUNT:-1000}
 LAT_BULK_SECS=${BENCH_LAT_BULK_SECS:-15}
+LAT_RATE=${BENCH_LAT_RATE:+-b $BENCH_LAT_RATE} # the bulk flow's rate (iperf3 -b), default: as fast as it goes
 # lat_ping OUT: "p50 p99 max lost" in ms of LAT_COUNT pings 10 ms apart, into OUT
 lat_ping() {
     ip netns exec st-priv ping -n -i 0.01 -W 2 -c "$LAT_COUNT" 203.0.113.10 2>/dev/null |
@@ -618,6 +621,22 @@ lat_probe() {
     local a="LPING_$1" b="LRR_$1"
     echo "bench:   $1: ping p50 p99 max lost: ${!a}; tcp rr p50 p99 max done: ${!b}"
 }
+# lat_sched: "now_ns cpu_ns wait_ns slices" of each daemon (/proc/PID/schedstat: time on
+# the CPU, time runnable but waiting for a CPU, timeslices run), one line each
+lat_sched() {
+    local d
+    for d in edge gateway gateway2; do
+        printf '%s %s %s\n' "$d" "$(date +%s%N)" "$(cat "/proc/$(cat "$LAB_DIR/run/$d.pid")/schedstat")"
+    done
+}
+# lat_sched_report BEFORE AFTER: each daemon's CPU share and its mean wait for a CPU per
+# timeslice over the loaded probes (how long a packet for it may wait while it is not
+# running, beside the time its own loop takes)
+lat_sched_report() {
+    join <(echo "$1") <(echo "$2") | awk '{ dt = $6 - $2; n = $9 - $5
+        printf "bench:   %s: cpu %.0f %%, runnable but waiting %.0f %% of the time, %.3f ms per wait (%d slices)\n",
+            $1, 100 * ($7 - $3) / dt, 100 * ($8 - $4) / dt, n ? ($8 - $4) / n / 1e6 : 0, n }'
+}
 # lat_path TAG: idle probes, one bulk flow alone, then the probes during a bulk flow;
 # sets LPING/LRR_<TAG>_idle and _load, LBULK_<TAG> "alone loaded" in Gbit/s
 lat_path() {
@@ -629,12 +648,17 @@ lat_path() {
         -t "$LAT_BULK_SECS" -J | gbps)
     out=$(mktemp)
     iperf_server st-priv2 203.0.113.10
+    # shellcheck disable=SC2086 # LAT_RATE: no argument or -b RATE
     ip netns exec st-priv timeout $((LAT_BULK_SECS + 30)) iperf3 -c 203.0.113.10 \
-        -t "$LAT_BULK_SECS" -J >"$out" &
+        -t "$LAT_BULK_SECS" $LAT_RATE -J >"$out" &
     local bulk=$!
     sleep 1
     echo "bench: $tag: latency under one bulk flow (alone: $alone Gbit/s)"
+    local s0 s1
+    s0=$(lat_sched)
     lat_probe "${tag}_load"
+    s1=$(lat_sched)
+    [[ $tag != tun ]] || lat_sched_report "$s0" "$s1"
     wait "$bulk" || true
     loaded=$(gbps <"$out" || echo 0)
     rm -f "$out"
