@@ -17,6 +17,10 @@
 #define NS_NETIF_RX_MAX 65535  /* largest packet a vnet TUN hands over (a GSO super-packet) */
 #define NS_NETIF_RX_COPY 32768 /* received packets up to this size are copied to a fitting pbuf */
 #define NS_GSO_MAX 65535       /* IPv4 total length limit of a coalesced packet */
+#ifndef VIRTIO_NET_HDR_GSO_UDP_L4 /* linux/virtio_net.h before 6.2; kernels from 6.2 take it */
+#define VIRTIO_NET_HDR_GSO_UDP_L4 5
+#endif
+#define NS_GSO_SEGS 64 /* datagrams in one UDP GSO packet (UDP_MAX_SEGMENTS) */
 
 #define TCP_F_FIN 0x01
 #define TCP_F_SYN 0x02
@@ -25,15 +29,18 @@
 #define TCP_F_ACK 0x10
 
 /* TCP segments lwIP sends in one burst for one connection, coalesced into one IPv4 packet that
- * the kernel segments again (TSO through IFF_VNET_HDR). */
+ * the kernel segments again (TSO through IFF_VNET_HDR); likewise UDP datagrams of one flow
+ * (USO: VIRTIO_NET_HDR_GSO_UDP_L4, one write for a DATA frame's worth of datagrams). */
 struct ns_gso {
     uint8_t pkt[NS_GSO_MAX];
     size_t len;        /* bytes in pkt; 0: nothing pending */
-    size_t hlen;       /* IP + TCP header bytes */
+    size_t hlen;       /* IP + TCP (or UDP) header bytes */
     uint16_t mss;      /* payload of the first segment: every segment but the last has it */
-    uint32_t next_seq; /* sequence number the next appended segment must start at */
+    uint32_t next_seq; /* TCP: sequence number the next appended segment must start at */
     unsigned segs;
     bool closed; /* the last segment was short: nothing more may follow */
+    bool udp;    /* datagrams, not TCP segments */
+    bool no_uso; /* the kernel refused a UDP GSO write: datagrams go one by one */
 };
 
 static inline uint16_t rd16(const uint8_t *b)
@@ -141,6 +148,82 @@ static bool count_write(struct ns_netif *nif, ssize_t n)
     return errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS || errno == EINTR;
 }
 
+/* The partial UDP checksum (pseudo-header sum) of IPv4 UDP packet b of tot bytes, asked of
+ * the kernel through vh: for a GSO packet it redoes it per datagram. */
+static void udp_partial(uint8_t *b, size_t tot, struct virtio_net_hdr *vh)
+{
+    uint32_t sum = IP_PROTO_UDP + (uint32_t)(tot - 20);
+    size_t i;
+
+    for (i = 12; i < 20; i += 2)
+        sum += rd16(b + i);
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    wr16(b + 24, (uint16_t)(tot - 20));
+    wr16(b + 26, (uint16_t)sum);
+    vh->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+    vh->csum_start = 20;
+    vh->csum_offset = 6;
+}
+
+static void ip_fix(uint8_t *b, size_t tot)
+{
+    u16_t c;
+
+    wr16(b + 2, (uint16_t)tot);
+    b[10] = b[11] = 0;
+    c = inet_chksum(b, 20);
+    memcpy(b + 10, &c, 2);
+}
+
+/* Writes the coalesced datagrams one by one (a kernel without USO on TUN): each one is the
+ * first one's headers with its length and checksums redone. */
+static void udp_split(struct ns_netif *nif, struct ns_gso *g)
+{
+    uint8_t *b = g->pkt, hdr[28];
+    size_t off;
+
+    memcpy(hdr, b, sizeof(hdr));
+    for (off = g->hlen; off < g->len; off += g->mss) {
+        size_t n = g->len - off < g->mss ? g->len - off : g->mss;
+        struct virtio_net_hdr vh = {0};
+        struct iovec iov[3] = {{0}, {hdr, sizeof(hdr)}, {b + off, n}};
+
+        ip_fix(hdr, sizeof(hdr) + n);
+        udp_partial(hdr, sizeof(hdr) + n, &vh);
+        count_write(nif, write_iov(nif, iov, 3, &vh));
+    }
+}
+
+/* Writes the pending UDP packet: as lwIP built it when it is one datagram, else with the
+ * IPv4 length and checksum redone and a UDP_L4 GSO header asking the kernel to cut it. */
+static void flush_udp(struct ns_netif *nif, struct ns_gso *g)
+{
+    struct virtio_net_hdr vh = {0};
+    struct iovec iov[2] = {{0}, {g->pkt, g->len}};
+
+    if (g->segs > 1) {
+        ip_fix(g->pkt, g->len);
+        udp_partial(g->pkt, g->len, &vh);
+        vh.gso_type = VIRTIO_NET_HDR_GSO_UDP_L4;
+        vh.hdr_len = (uint16_t)g->hlen;
+        vh.gso_size = g->mss;
+        ssize_t n = write_iov(nif, iov, 2, &vh);
+        if (n < 0 && errno == EINVAL) {
+            g->no_uso = true; /* not for this kernel: from now on, one write each */
+            udp_split(nif, g);
+            return;
+        }
+        nif->tx_gso += n >= 0;
+        if (n >= 0)
+            nif->tx_packets += g->segs;
+        else
+            nif->tx_drops += g->segs;
+        return;
+    }
+    count_write(nif, write_iov(nif, iov, 2, &vh));
+}
+
 /* Writes the pending coalesced packet with a partial TCP checksum; when it holds several
  * segments, with the IPv4 length and checksum redone and a GSO header asking the kernel to
  * cut it at `mss`. */
@@ -154,6 +237,11 @@ void ns_netif_flush(struct ns_netif *nif)
 
     if (!g || !g->len)
         return;
+    if (g->udp) {
+        flush_udp(nif, g);
+        g->len = 0;
+        return;
+    }
     b = g->pkt;
     if (g->segs > 1) {
         wr16(b + 2, (uint16_t)g->len);
@@ -189,13 +277,33 @@ static size_t gso_payload(const uint8_t *b, size_t n)
     return n - 20 - thl;
 }
 
+/* Length of the UDP payload of a plain IPv4 UDP datagram lwIP built (20-byte IP header, not a
+ * fragment), or 0 when it cannot be coalesced. */
+static size_t udp_payload(const uint8_t *b, size_t n)
+{
+    if (n <= 28 || b[0] != 0x45 || b[9] != IP_PROTO_UDP || rd16(b + 2) != n || (b[6] & 0x3f) != 0 ||
+        b[7] != 0 || rd16(b + 24) != n - 20)
+        return 0;
+    return n - 28;
+}
+
+/* Whether datagram b (payload len) continues the pending one: same addresses, ports, TTL
+ * and TOS, no longer than the first one, none shorter before it. */
+static bool udp_continues(const struct ns_gso *g, const uint8_t *b, size_t len)
+{
+    const uint8_t *h = g->pkt;
+
+    return g->len && g->udp && !g->closed && len <= g->mss && g->len + len <= NS_GSO_MAX &&
+           g->segs < NS_GSO_SEGS && b[1] == h[1] && b[8] == h[8] && memcmp(b + 12, h + 12, 12) == 0;
+}
+
 /* Whether segment b (payload len) continues the pending packet: same addresses, ports, ACK,
  * window, TTL, TOS and options, next in sequence, no longer than the first one. */
 static bool gso_continues(const struct ns_gso *g, const uint8_t *b, size_t len)
 {
     const uint8_t *h = g->pkt;
 
-    return g->len && !g->closed && len <= g->mss && g->len + len <= NS_GSO_MAX &&
+    return g->len && !g->udp && !g->closed && len <= g->mss && g->len + len <= NS_GSO_MAX &&
            (size_t)(b[32] >> 4) * 4 + 20 == g->hlen && rd32(b + 24) == g->next_seq &&
            b[1] == h[1] && b[8] == h[8] && memcmp(b + 12, h + 12, 12) == 0 &&
            memcmp(b + 28, h + 28, 4) == 0 && memcmp(b + 34, h + 34, 2) == 0 &&
@@ -203,7 +311,8 @@ static bool gso_continues(const struct ns_gso *g, const uint8_t *b, size_t len)
 }
 
 /* Copies packet p (payload len) into the pending packet, starting it when start is set. */
-static void gso_add(struct ns_gso *g, struct pbuf *p, const uint8_t *b, size_t len, bool start)
+static void gso_add(struct ns_gso *g, struct pbuf *p, const uint8_t *b, size_t len, bool start,
+                    bool udp)
 {
     size_t hlen = p->tot_len - len;
 
@@ -214,14 +323,17 @@ static void gso_add(struct ns_gso *g, struct pbuf *p, const uint8_t *b, size_t l
         g->mss = (uint16_t)len;
         g->segs = 1;
         g->closed = false;
+        g->udp = udp;
     } else {
         pbuf_copy_partial(p, g->pkt + g->len, (u16_t)len, (u16_t)hlen);
         g->len += len;
         g->segs++;
-        g->pkt[33] |= b[33] & TCP_F_PSH;
+        if (!udp)
+            g->pkt[33] |= b[33] & TCP_F_PSH;
         g->closed = len < g->mss;
     }
-    g->next_seq = rd32(b + 24) + (uint32_t)len;
+    if (!udp)
+        g->next_seq = rd32(b + 24) + (uint32_t)len;
 }
 
 static err_t tun_output(struct netif *netif, struct pbuf *p, const ip4_addr_t *next_hop)
@@ -232,19 +344,21 @@ static err_t tun_output(struct netif *netif, struct pbuf *p, const ip4_addr_t *n
     size_t len;
 
     (void)next_hop;
-    if (g && p->tot_len >= 40) {
+    if (g && p->tot_len > 28) {
         const uint8_t *b = p->len >= 60 || p->len == p->tot_len ? p->payload : hdr;
+        bool udp;
 
         if (b == hdr)
             pbuf_copy_partial(p, hdr, (u16_t)LWIP_MIN(p->tot_len, sizeof(hdr)), 0);
-        len = gso_payload(b, p->tot_len);
-        if (len && gso_continues(g, b, len)) {
-            gso_add(g, p, b, len, false);
+        udp = b[9] == IP_PROTO_UDP && !g->no_uso;
+        len = udp ? udp_payload(b, p->tot_len) : gso_payload(b, p->tot_len);
+        if (len && (udp ? udp_continues(g, b, len) : gso_continues(g, b, len))) {
+            gso_add(g, p, b, len, false, udp);
             return ERR_OK;
         }
         ns_netif_flush(nif);
         if (len) {
-            gso_add(g, p, b, len, true);
+            gso_add(g, p, b, len, true, udp);
             return ERR_OK;
         }
     }

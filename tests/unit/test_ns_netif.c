@@ -316,6 +316,71 @@ START_TEST(test_vnet_flush_keeps_order)
 }
 END_TEST
 
+/* Sends n bytes of 'a'+i from 198.51.100.10:53 to dst:5353 through lwIP. */
+static void udp_out(struct udp_pcb *u, const char *dst, size_t n, int i)
+{
+    struct pbuf *p = pbuf_alloc(PBUF_TRANSPORT, (u16_t)n, PBUF_RAM);
+    ip_addr_t d, src;
+
+    ck_assert_ptr_nonnull(p);
+    memset(p->payload, 'a' + i, n);
+    ip_addr_set_ip4_u32(&d, addr(dst));
+    ip_addr_set_ip4_u32(&src, addr("198.51.100.10"));
+    ck_assert_int_eq(udp_sendto_if_src(u, p, &d, 5353, &nif.netif, &src), ERR_OK);
+    pbuf_free(p);
+}
+
+/* Datagrams of one flow sent in one batch leave as one UDP GSO packet (the kernel cuts it
+ * at gso_size): three of 1000 bytes and a shorter last one; the next flow's datagram, on its
+ * own, leaves as lwIP built it. */
+START_TEST(test_vnet_udp_coalesce)
+{
+    static uint8_t b[70000];
+    struct udp_pcb *u = udp_new();
+    struct virtio_net_hdr vh;
+    uint8_t ph[12];
+    ssize_t n;
+
+    ck_assert_ptr_nonnull(u);
+    ck_assert_int_eq(udp_bind(u, IP4_ADDR_ANY, 53), ERR_OK);
+    for (int i = 0; i < 3; i++)
+        udp_out(u, "192.0.2.1", 1000, i);
+    udp_out(u, "192.0.2.1", 500, 3);
+    ck_assert_int_lt(recv(sv[1], b, sizeof(b), MSG_DONTWAIT), 0); /* batched */
+    udp_out(u, "192.0.2.2", 700, 4); /* another flow: writes the batch */
+    ns_netif_flush(&nif);
+    n = recv_vnet(&vh, b, sizeof(b));
+    ck_assert_int_eq(n, 28 + 3500);
+    ck_assert_int_eq(vh.gso_type, 5 /* VIRTIO_NET_HDR_GSO_UDP_L4 */);
+    ck_assert_int_eq(vh.flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+    ck_assert_int_eq(vh.gso_size, 1000);
+    ck_assert_int_eq(vh.hdr_len, 28);
+    ck_assert_int_eq(vh.csum_start, 20);
+    ck_assert_int_eq(vh.csum_offset, 6);
+    ck_assert_int_eq(get16(b + 2), n);
+    ck_assert_uint_eq(fold(sum16(b, 20, 0)), 0);
+    ck_assert_int_eq(get16(b + 24), n - 20);
+    memcpy(ph, b + 12, 8);
+    ph[8] = 0;
+    ph[9] = IP_PROTO_UDP;
+    put16(ph + 10, (uint16_t)(n - 20));
+    ck_assert_uint_eq(get16(b + 26), (uint16_t)~fold(sum16(ph, sizeof(ph), 0)));
+    for (int i = 0; i < 4; i++)
+        for (size_t j = 0; j < (i < 3 ? 1000u : 500u); j++)
+            ck_assert_uint_eq(b[28 + (size_t)i * 1000 + j], 'a' + i);
+    ck_assert_uint_eq(nif.tx_gso, 1);
+    /* the other flow's datagram: plain, lwIP's full checksum */
+    n = recv_vnet(&vh, b, sizeof(b));
+    ck_assert_int_eq(n, 28 + 700);
+    ck_assert_int_eq(vh.gso_type, VIRTIO_NET_HDR_GSO_NONE);
+    ck_assert_int_eq(vh.flags, 0);
+    ck_assert_uint_eq(l4_csum(b, 708), 0);
+    ck_assert_uint_eq(nif.tx_packets, 5);
+    expect_no_pkt();
+    udp_remove(u);
+}
+END_TEST
+
 static uint8_t hooked[256];
 static size_t hooked_len;
 
@@ -375,6 +440,7 @@ static Suite *ns_netif_suite(void)
     tcase_add_test(tc, test_vnet_gso_receive);
     tcase_add_test(tc, test_vnet_coalesce_send);
     tcase_add_test(tc, test_vnet_flush_keeps_order);
+    tcase_add_test(tc, test_vnet_udp_coalesce);
     tcase_add_test(tc, test_vnet_partial_csum_completed);
     suite_add_tcase(s, tc);
     return s;
