@@ -449,10 +449,45 @@ static void finish_csum(const struct virtio_net_hdr *vh, uint8_t *b, size_t n)
     memcpy(b + at, &c, 2);
 }
 
+/* A UDP GSO super-packet b[0..n) the kernel handed over (TUN_F_USO4: UDP GRO on the way, e.g.
+ * rx-udp-gro-forwarding on the LAN device): fed to lwIP as the datagrams it stands for, each
+ * the first one's headers with its own lengths, no UDP checksum (optional over IPv4; the
+ * payload is relayed, not delivered). Returns the datagrams fed, 0 when b is not IPv4 UDP. */
+static int udp_gso_input(struct ns_netif *nif, const uint8_t *b, size_t n, size_t mss)
+{
+    size_t off;
+    int count = 0;
+
+    if (n <= 28 || b[0] != 0x45 || b[9] != IP_PROTO_UDP || mss == 0)
+        return 0;
+    for (off = 28; off < n; off += mss) {
+        size_t seg = n - off < mss ? n - off : mss;
+        struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)(28 + seg), PBUF_RAM);
+        uint8_t *h;
+
+        count++;
+        if (!p) {
+            nif->rx_drops++;
+            continue;
+        }
+        h = p->payload;
+        memcpy(h, b, 28);
+        memcpy(h + 28, b + off, seg);
+        ip_fix(h, 28 + seg);
+        wr16(h + 24, (uint16_t)(8 + seg));
+        h[26] = h[27] = 0;
+        if (nif->netif.input(p, &nif->netif) != ERR_OK) {
+            pbuf_free(p);
+            nif->rx_drops++;
+        }
+    }
+    return count;
+}
+
 /* Reads one packet: into the spare pbuf, which is handed on whole when the packet is large
  * and copied into a fitting pbuf otherwise (lwIP cannot shrink a malloc'd pbuf). Returns the
  * pbuf, NULL with *err = 0 for an empty or malformed read, or NULL with *err set. */
-static struct pbuf *read_one(struct ns_netif *nif, int *err)
+static struct pbuf *read_one(struct ns_netif *nif, int *err, int *split)
 {
     size_t cap = nif->vnet ? NS_NETIF_RX_MAX : nif->netif.mtu;
     struct virtio_net_hdr vh = {0};
@@ -475,8 +510,12 @@ static struct pbuf *read_one(struct ns_netif *nif, int *err)
     if (n <= 0)
         return NULL;
     if (nif->vnet) {
-        finish_csum(&vh, nif->spare->payload, (size_t)n);
         nif->rx_gso += vh.gso_type != VIRTIO_NET_HDR_GSO_NONE;
+        if (vh.gso_type == VIRTIO_NET_HDR_GSO_UDP_L4) {
+            *split = udp_gso_input(nif, nif->spare->payload, (size_t)n, vh.gso_size);
+            return NULL; /* *split 0: not IPv4 UDP, dropped as malformed */
+        }
+        finish_csum(&vh, nif->spare->payload, (size_t)n);
     }
     if (n > NS_NETIF_RX_COPY) {
         p = nif->spare;
@@ -499,7 +538,14 @@ int ns_netif_read(struct ns_netif *nif, int budget)
     int i, err, count = 0;
 
     for (i = 0; i < budget; i++) {
-        p = read_one(nif, &err);
+        int split = 0;
+
+        p = read_one(nif, &err, &split);
+        if (split) { /* a UDP super-packet, already fed as datagrams */
+            count += split;
+            nif->rx_packets += (uint64_t)split;
+            continue;
+        }
         if (!p) {
             if (err == EAGAIN || err == EWOULDBLOCK)
                 break;

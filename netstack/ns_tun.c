@@ -12,6 +12,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifndef TUN_F_USO4 /* linux/if_tun.h before 6.2 */
+#define TUN_F_USO4 0x20
+#define TUN_F_USO6 0x40
+#endif
+
 static int tun_open(const char *name, char ifname[IFNAMSIZ], short flags)
 {
     struct ifreq ifr;
@@ -54,7 +59,11 @@ int ns_tun_open(const char *name, char ifname[IFNAMSIZ], bool *offload)
         *offload = false;
         return tun_open(name, ifname, IFF_TUN | IFF_NO_PI);
     }
-    (void)ioctl(fd, TUNSETOFFLOAD, (unsigned long)(TUN_F_CSUM | TUN_F_TSO4));
+    /* UDP segmentation offload (kernels from 6.2): UDP GRO on the way may hand us super-packets
+     * of one flow's datagrams (ns_netif splits them); older kernels refuse the flags */
+    if (ioctl(fd, TUNSETOFFLOAD,
+              (unsigned long)(TUN_F_CSUM | TUN_F_TSO4 | TUN_F_USO4 | TUN_F_USO6)) < 0)
+        (void)ioctl(fd, TUNSETOFFLOAD, (unsigned long)(TUN_F_CSUM | TUN_F_TSO4));
     return fd;
 }
 

@@ -381,6 +381,67 @@ START_TEST(test_vnet_udp_coalesce)
 }
 END_TEST
 
+struct udp_seen {
+    int calls;
+    uint16_t len[8];
+    char first[8], last[8];
+};
+
+static void on_udp_seen(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *src,
+                        u16_t sport)
+{
+    struct udp_seen *r = arg;
+
+    (void)pcb;
+    (void)src;
+    ck_assert_uint_eq(sport, 5353);
+    if (r->calls < 8) {
+        r->len[r->calls] = p->tot_len;
+        pbuf_copy_partial(p, &r->first[r->calls], 1, 0);
+        pbuf_copy_partial(p, &r->last[r->calls], 1, (u16_t)(p->tot_len - 1));
+    }
+    r->calls++;
+    pbuf_free(p);
+}
+
+/* A UDP GSO super-packet from the kernel (UDP GRO on the way, TUN_F_USO4) reaches lwIP as
+ * the datagrams it stands for: 1200 bytes cut at 500 are three datagrams, in order. */
+START_TEST(test_vnet_udp_gso_receive)
+{
+    struct virtio_net_hdr vh = {
+        .gso_type = 5 /* VIRTIO_NET_HDR_GSO_UDP_L4 */, .hdr_len = 28, .gso_size = 500};
+    struct udp_pcb *u = udp_new();
+    struct udp_seen r = {0};
+    static char data[1201];
+    struct pkt k;
+
+    ck_assert_ptr_nonnull(u);
+    ck_assert_int_eq(udp_bind(u, IP4_ADDR_ANY, 53), ERR_OK);
+    udp_recv(u, on_udp_seen, &r);
+    memset(data, 'a', 500);
+    memset(data + 500, 'b', 500);
+    memset(data + 1000, 'c', 200);
+    udp_pkt(&k, "192.0.2.1", 5353, "203.0.113.5", 53, data);
+    send_vnet(&vh, k.b, k.len);
+    ck_assert_int_eq(ns_netif_read(&nif, 8), 3);
+    ck_assert_int_eq(r.calls, 3);
+    ck_assert_uint_eq(r.len[0], 500);
+    ck_assert_uint_eq(r.len[1], 500);
+    ck_assert_uint_eq(r.len[2], 200);
+    ck_assert(r.first[0] == 'a' && r.last[0] == 'a');
+    ck_assert(r.first[1] == 'b' && r.last[1] == 'b');
+    ck_assert(r.first[2] == 'c' && r.last[2] == 'c');
+    ck_assert_uint_eq(nif.rx_gso, 1);
+    ck_assert_uint_eq(nif.rx_packets, 3);
+    /* not IPv4 UDP: dropped whole */
+    vh.gso_size = 0;
+    send_vnet(&vh, k.b, k.len);
+    ck_assert_int_eq(ns_netif_read(&nif, 8), 0);
+    ck_assert_int_eq(r.calls, 3);
+    udp_remove(u);
+}
+END_TEST
+
 static uint8_t hooked[256];
 static size_t hooked_len;
 
@@ -441,6 +502,7 @@ static Suite *ns_netif_suite(void)
     tcase_add_test(tc, test_vnet_coalesce_send);
     tcase_add_test(tc, test_vnet_flush_keeps_order);
     tcase_add_test(tc, test_vnet_udp_coalesce);
+    tcase_add_test(tc, test_vnet_udp_gso_receive);
     tcase_add_test(tc, test_vnet_partial_csum_completed);
     suite_add_tcase(s, tc);
     return s;
