@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "edge_config.h"
 #include "edge_registry.h"
 #include "st_log.h"
 #include "st_loop.h"
@@ -512,6 +513,40 @@ void edge_fleet_withdraw(struct edge_fleet *f)
         publish(f, EDGE_FMSG_GONE, NULL, NULL);
     }
     f->withdrawn = true;
+}
+
+struct edge_fleet *edge_fleet_from_config(struct st_loop *loop, const struct edge_config *cfg)
+{
+    struct st_redis_url u;
+    char err[256], relay[EDGE_FLEET_ADDR_MAX] = "";
+    SSL_CTX *ctx = NULL;
+    if (!cfg->has_registry)
+        return NULL;
+    if (st_redis_url_parse(cfg->registry_url, &u, err, sizeof(err)) < 0) {
+        st_err("registry: %s", err);
+        return NULL;
+    }
+    if (u.tls && !(ctx = st_redis_tls_ctx(cfg->registry_ca, err, sizeof(err)))) {
+        st_err("registry: TLS: %s", err);
+        st_redis_url_fini(&u);
+        return NULL;
+    }
+    if (cfg->has_relay)
+        st_sockaddr_format(&cfg->relay_listen, relay, sizeof(relay));
+    uint64_t lease = (uint64_t)cfg->heartbeat_interval_ms * (uint64_t)cfg->heartbeat_count;
+    struct edge_fleet_opts o = {.edge_id = cfg->edge_id,
+                                .relay = relay,
+                                .url = &u,
+                                .tls_ctx = ctx,
+                                .tls_name = cfg->registry_name,
+                                .lease_ms = (uint32_t)(lease > 3600000 ? 3600000 : lease),
+                                .refresh_ms = (uint32_t)cfg->heartbeat_interval_ms};
+    struct edge_fleet *f = edge_fleet_new(loop, &o);
+    st_redis_url_fini(&u);
+    SSL_CTX_free(ctx);
+    if (f)
+        edge_fleet_start(f);
+    return f;
 }
 
 /* ---- this edge's state ---- */

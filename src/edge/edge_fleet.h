@@ -42,6 +42,12 @@ struct edge_fleet;
 /* A fleet member on loop (nothing happens until edge_fleet_start). NULL with a log on a bad
  * option or ENOMEM. */
 struct edge_fleet *edge_fleet_new(struct st_loop *loop, const struct edge_fleet_opts *o);
+struct edge_config;
+/* The fleet member a configuration asks for (registry.url, ca, server-name, edge-id,
+ * relay-listen; lease heartbeat-interval x heartbeat-count, refreshed every
+ * heartbeat-interval), started. NULL with a log when the TLS context cannot be built or
+ * memory is short; cfg without a registry: NULL without a log. */
+struct edge_fleet *edge_fleet_from_config(struct st_loop *loop, const struct edge_config *cfg);
 /* Withdraws this edge's state (best effort, when connected), closes and frees; NULL-safe. */
 void edge_fleet_free(struct edge_fleet *f);
 /* Connects (both connections) and keeps reconnecting. 0. */
