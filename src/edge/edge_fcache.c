@@ -420,8 +420,10 @@ int edge_fcache_replace(struct edge_fcache *c, const char *id, const char *relay
     for (size_t i = 0; i < e->n_entries; i++)
         edge_fentry_fini(&e->entries[i]);
     free(e->entries);
-    memcpy(copy, entries, n * sizeof(*copy));
-    memset(entries, 0, n * sizeof(*entries));
+    if (n) {
+        memcpy(copy, entries, n * sizeof(*copy));
+        memset(entries, 0, n * sizeof(*entries));
+    }
     e->entries = copy;
     e->n_entries = n;
     snprintf(e->relay, sizeof(e->relay), "%s", relay ? relay : "");
