@@ -177,14 +177,22 @@ struct fx_run {
     bool (*done)(void *arg);
     void *arg;
     struct st_timer guard;
+    struct st_defer kick;
     bool timed_out;
 };
+
+static inline void fx_kick(struct st_defer *d)
+{
+    (void)d;
+}
 
 static inline void fx_idle(void *data)
 {
     struct fx_run *r = data;
-    if (r->done(r->arg))
+    if (r->done(r->arg)) {
         st_loop_stop(r->loop);
+        st_defer_queue(r->loop, &r->kick); /* the loop waits once more: make it not block */
+    }
 }
 
 static inline void fx_guard(struct st_timer *t)
@@ -203,6 +211,7 @@ static inline bool fx_run_until(struct st_loop *loop, bool (*done)(void *), void
     if (done(arg))
         return true;
     st_timer_init(&r.guard, loop, fx_guard, &r);
+    st_defer_init(&r.kick, fx_kick, &r);
     st_timer_start(&r.guard, limit_ms);
     loop->idle_cb = fx_idle;
     loop->idle_data = &r;
@@ -211,6 +220,7 @@ static inline bool fx_run_until(struct st_loop *loop, bool (*done)(void *), void
     loop->stop = false;
     loop->idle_cb = NULL;
     st_timer_stop(&r.guard);
+    st_defer_cancel(loop, &r.kick);
     return done(arg);
 }
 
