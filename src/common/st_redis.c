@@ -116,16 +116,17 @@ static void update_events(struct st_redis *r)
 static int enqueue(struct st_redis *r, bool track, st_redis_cb cb, void *arg, int argc,
                    const char **argv, const size_t *argvlen)
 {
-    size_t lens[64], *lp = (size_t *)argvlen;
+    size_t lens[16], *lp = (size_t *)argvlen, *heap = NULL;
     char *cmd = NULL;
     if (!argvlen) {
-        if (argc > 64)
-            return -EINVAL;
+        lp = argc <= 16 ? lens : (heap = malloc((size_t)argc * sizeof(*lp)));
+        if (!lp)
+            return -ENOMEM;
         for (int i = 0; i < argc; i++)
-            lens[i] = strlen(argv[i]);
-        lp = lens;
+            lp[i] = strlen(argv[i]);
     }
     int n = redisFormatCommandArgv(&cmd, argc, argv, lp);
+    free(heap);
     if (n < 0)
         return -ENOMEM;
     size_t len = (size_t)n;

@@ -26,6 +26,7 @@ struct edge_fleet {
     uint64_t inst, seq, started;
     struct st_redis *cmd, *sub;
     bool cmd_up, sub_ready, loaded, loading, scan_done, logged_down, withdrawn;
+    bool tx_broken; /* a command of the MULTI being queued was refused */
     uint64_t load_gen;
     size_t load_pending;
     struct local *loc;
@@ -58,8 +59,31 @@ static void count_failed(struct st_redis *r, const struct st_redis_reply *m, voi
 static int cmd(struct edge_fleet *f, st_redis_cb cb, void *arg, int argc, const char **argv)
 {
     int rc = st_redis_command(f->cmd, cb, arg, argc, argv, NULL);
-    if (rc < 0 && rc != -ENOTCONN)
+    if (rc < 0 && rc != -ENOTCONN) {
         f->stats.publish_failed++;
+        f->tx_broken = true;
+    }
+    return rc;
+}
+
+static void tx_begin(struct edge_fleet *f)
+{
+    f->tx_broken = false;
+    cmd(f, NULL, NULL, 1, (const char *[]){"MULTI"});
+}
+
+/* A transaction missing a command (output buffer full) would leave the connection inside
+ * MULTI, or half-applied: then start afresh (reconnect, write everything again). 0: EXEC
+ * queued, its callback will come; 1: queued, but the connection was dropped (the callback
+ * came with NULL); < 0: EXEC not queued (no callback). */
+static int tx_end(struct edge_fleet *f, st_redis_cb cb, void *arg)
+{
+    int rc = cmd(f, cb, arg, 1, (const char *[]){"EXEC"});
+    if (f->tx_broken) {
+        st_warn("registry: a transaction did not fit the output buffer: reconnecting");
+        st_redis_drop(f->cmd, "a transaction did not fit the output buffer");
+        return rc < 0 ? rc : 1;
+    }
     return rc;
 }
 
@@ -107,7 +131,7 @@ static void publish_all(struct edge_fleet *f)
         f->stats.publish_failed++;
         return;
     }
-    cmd(f, NULL, NULL, 1, (const char *[]){"MULTI"});
+    tx_begin(f);
     cmd(f, NULL, NULL, 2, (const char *[]){"DEL", f->k_tunnels});
     argv[0] = "HSET";
     argv[1] = f->k_tunnels;
@@ -119,8 +143,8 @@ static void publish_all(struct edge_fleet *f)
         cmd(f, count_failed, f, (int)(2 + 2 * f->n_loc), argv);
     free(argv);
     edge_record(f);
-    cmd(f, count_failed, f, 1, (const char *[]){"EXEC"});
-    publish(f, EDGE_FMSG_ALIVE, NULL, NULL);
+    if (tx_end(f, count_failed, f) == 0)
+        publish(f, EDGE_FMSG_ALIVE, NULL, NULL);
 }
 
 /* One tunnel's change (json NULL: gone), atomically with the edge's sequence. */
@@ -129,14 +153,14 @@ static void publish_one(struct edge_fleet *f, const char *tunnel, const char *js
     if (!f->cmd_up || f->withdrawn)
         return;
     f->seq++;
-    cmd(f, NULL, NULL, 1, (const char *[]){"MULTI"});
+    tx_begin(f);
     if (json)
         cmd(f, count_failed, f, 4, (const char *[]){"HSET", f->k_tunnels, tunnel, json});
     else
         cmd(f, count_failed, f, 3, (const char *[]){"HDEL", f->k_tunnels, tunnel});
     edge_record(f);
-    cmd(f, count_failed, f, 1, (const char *[]){"EXEC"});
-    publish(f, json ? EDGE_FMSG_UP : EDGE_FMSG_DOWN, tunnel, json);
+    if (tx_end(f, count_failed, f) == 0)
+        publish(f, json ? EDGE_FMSG_UP : EDGE_FMSG_DOWN, tunnel, json);
 }
 
 /* ---- reading the others ---- */
@@ -239,14 +263,15 @@ static void resync(struct edge_fleet *f, const char *id, bool in_load)
     snprintf(ke, sizeof(ke), "%sedge:%s", f->prefix, id);
     snprintf(kt, sizeof(kt), "%stunnels:%s", f->prefix, id);
     f->stats.resyncs++;
-    cmd(f, NULL, NULL, 1, (const char *[]){"MULTI"});
+    tx_begin(f);
     cmd(f, NULL, NULL, 2, (const char *[]){"HGETALL", ke});
     cmd(f, NULL, NULL, 2, (const char *[]){"HGETALL", kt});
     cmd(f, NULL, NULL, 2, (const char *[]){"PTTL", ke});
-    if (cmd(f, resync_reply, q, 1, (const char *[]){"EXEC"}) < 0) {
-        free(q);
+    int rc = tx_end(f, resync_reply, q);
+    if (rc < 0)
+        free(q); /* EXEC not queued: no callback will come */
+    if (rc != 0)
         return;
-    }
     if (in_load)
         f->load_pending++;
 }
@@ -329,6 +354,8 @@ static void on_push(struct st_redis *r, const struct st_redis_reply *m, void *da
     const char *kind = st_redis_elem_str(m, 0, NULL);
     size_t len;
     (void)r;
+    if (!kind)
+        return;
     if (strcmp(kind, "subscribe") == 0) {
         f->sub_ready = true;
         maybe_load(f);

@@ -485,6 +485,37 @@ START_TEST(test_sync_from_registry)
 }
 END_TEST
 
+/* More tunnels than a command's fixed argument array: one HSET of them all on connection. */
+static bool b_has_40(void *arg)
+{
+    return edge_fcache_entries(edge_fleet_cache(((struct pair *)arg)->b)) == 40;
+}
+
+START_TEST(test_many_tunnels)
+{
+    NEED_REDIS();
+    struct st_loop loop;
+    ck_assert_int_eq(st_loop_init(&loop), 0);
+    struct pair p = {member(&loop, "e1", "mt:"), NULL, NULL, 0};
+    for (int i = 0; i < 40; i++) {
+        char id[16], cidr[32];
+        struct st_cidr c;
+        snprintf(id, sizeof(id), "t%d", i);
+        snprintf(cidr, sizeof(cidr), "198.18.%d.0/24", i);
+        ck_assert_int_eq(st_cidr_parse(cidr, &c), 0);
+        ck_assert_int_eq(edge_fleet_set(p.a, id, &c, 1, NULL, 0, 1), 0);
+    }
+    ck_assert(fx_run_until(&loop, both_up, &p, 3000));
+    p.b = member(&loop, "e2", "mt:");
+    ck_assert(fx_run_until(&loop, b_has_40, &p, 3000));
+    ck_assert_str_eq(edge_fcache_by_addr(edge_fleet_cache(p.b), AF_INET, ip4("198.18.39.1")),
+                     "t39");
+    edge_fleet_free(p.a);
+    edge_fleet_free(p.b);
+    st_loop_fini(&loop);
+}
+END_TEST
+
 static Suite *fleet_suite(void)
 {
     Suite *s = suite_create("edge_fleet");
@@ -500,6 +531,7 @@ static Suite *fleet_suite(void)
     tcase_add_test(live, test_lease_lapse);
     tcase_add_test(live, test_bad_input);
     tcase_add_test(live, test_sync_from_registry);
+    tcase_add_test(live, test_many_tunnels);
     tcase_add_test(live, test_redis_restart);
     tcase_set_timeout(live, 30);
     suite_add_tcase(s, live);
