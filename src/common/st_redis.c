@@ -562,6 +562,8 @@ void st_redis_free(struct st_redis *r)
     if (!r || r->freed)
         return;
     r->freed = true;
+    if (r->state >= S_HELLO && r->out_len > r->out_off)
+        do_write(r); /* best effort, never blocks: last words such as a DEL go out */
     snprintf(r->why, sizeof(r->why), "client closed");
     close_conn(r);
     fail_pending(r);

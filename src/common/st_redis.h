@@ -108,7 +108,8 @@ struct st_redis_stats {
  * st_redis_start. NULL on ENOMEM, or -EINVAL cases (rediss without tls_ctx) with a log. */
 struct st_redis *st_redis_new(struct st_loop *loop, const struct st_redis_url *url,
                               const struct st_redis_opts *opts);
-/* Closes the connection, fails every pending callback (reply NULL; no state_cb) and frees;
+/* Writes what it can of the queued commands without blocking, closes the connection, fails
+ * every pending callback (reply NULL; no state_cb) and frees;
  * NULL-safe. May be called from r's own callbacks: inside an epoll batch or a callback the
  * memory is released by a deferred callback of the loop. */
 void st_redis_free(struct st_redis *r);

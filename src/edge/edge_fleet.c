@@ -538,6 +538,7 @@ void edge_fleet_withdraw(struct edge_fleet *f)
         f->seq++;
         cmd(f, NULL, NULL, 3, (const char *[]){"DEL", f->k_tunnels, f->k_edge});
         publish(f, EDGE_FMSG_GONE, NULL, NULL);
+        st_info("registry: leaving the fleet: this edge's record deleted");
     }
     f->withdrawn = true;
 }
