@@ -337,7 +337,7 @@ START_TEST(test_lease_lapse)
     ck_assert(fx_run_until(&loop, b_sees, &p, 3000));
     edge_fleet_withdraw(p.a);
     set_t1(p.a, "198.51.100.0/25", 1); /* nothing published after withdrawing */
-    edge_fleet_free(p.a); /* at once: the last words go out on free */
+    edge_fleet_free(p.a);              /* at once: the last words go out on free */
     p.a = NULL;
     p.holders = 0;
     t0 = fx_now_ms();
