@@ -26,7 +26,9 @@ struct edge_fleet {
     uint64_t inst, seq, started;
     struct st_redis *cmd, *sub;
     bool cmd_up, sub_ready, loaded, loading, scan_done, logged_down, withdrawn;
-    bool tx_broken; /* a command of the MULTI being queued was refused */
+    bool tx_broken;               /* a command of the MULTI being queued was refused */
+    bool refresh_waiting;         /* the last refresh's PEXPIRE has no answer yet */
+    uint64_t refresh_sent, heard; /* when it was sent; the last push on the subscription */
     uint64_t load_gen;
     size_t load_pending;
     struct local *loc;
@@ -354,6 +356,7 @@ static void on_push(struct st_redis *r, const struct st_redis_reply *m, void *da
     const char *kind = st_redis_elem_str(m, 0, NULL);
     size_t len;
     (void)r;
+    f->heard = st_loop_now(f->loop);
     if (!kind)
         return;
     if (strcmp(kind, "subscribe") == 0) {
@@ -372,6 +375,7 @@ static void sub_state(struct st_redis *r, bool up, const char *why, void *data)
     (void)why;
     f->sub_ready = false;
     f->loaded = f->loading = false;
+    f->heard = st_loop_now(f->loop);
     if (up && st_redis_subscribe(r, f->chan) < 0)
         st_redis_drop(r, "SUBSCRIBE refused");
 }
@@ -382,6 +386,7 @@ static void cmd_state(struct st_redis *r, bool up, const char *why, void *data)
     (void)r;
     f->cmd_up = up;
     f->loaded = f->loading = false;
+    f->refresh_waiting = false;
     if (!up) {
         if (!f->logged_down)
             st_warn("registry: Redis at %s unreachable (%s); serving from the cache (%zu "
@@ -407,24 +412,52 @@ static void refresh_reply(struct st_redis *r, const struct st_redis_reply *m, vo
 {
     struct edge_fleet *f = arg;
     (void)r;
-    if (m && m->type == ST_REDIS_INTEGER && m->integer == 0) {
+    if (!m)
+        return;
+    f->refresh_waiting = false;
+    if (m->type == ST_REDIS_INTEGER && m->integer == 0) {
         st_info("registry: this edge's record was gone from Redis: publishing it again");
         publish_all(f);
     }
 }
 
+/* A Redis that stopped answering (hung, or a path that drops packets without a reset) is
+ * noticed within half a lease: the refresh has no answer, or the subscription heard nothing
+ * (not even this edge's own "alive"). */
+static bool check_silence(struct edge_fleet *f, uint64_t now)
+{
+    char why[96];
+    uint32_t limit = f->lease / 2;
+    if (f->cmd_up && f->refresh_waiting && now - f->refresh_sent >= limit) {
+        snprintf(why, sizeof(why), "no answer from Redis within %u ms", limit);
+        st_redis_drop(f->cmd, why);
+        return true;
+    }
+    if (f->cmd_up && f->sub_ready && !f->withdrawn && now - f->heard >= limit) {
+        snprintf(why, sizeof(why), "nothing heard on the fleet channel within %u ms", limit);
+        st_warn("registry: %s: reconnecting the subscription", why);
+        st_redis_drop(f->sub, why);
+    }
+    return false;
+}
+
 static void on_tick(struct st_timer *t)
 {
     struct edge_fleet *f = t->data;
-    if (f->cmd_up && !f->withdrawn) {
+    uint64_t now = st_loop_now(f->loop);
+    if (!check_silence(f, now) && f->cmd_up && !f->withdrawn) {
         char lease[24];
         snprintf(lease, sizeof(lease), "%u", f->lease);
-        cmd(f, refresh_reply, f, 3, (const char *[]){"PEXPIRE", f->k_edge, lease});
+        if (cmd(f, refresh_reply, f, 3, (const char *[]){"PEXPIRE", f->k_edge, lease}) == 0 &&
+            !f->refresh_waiting) {
+            f->refresh_waiting = true;
+            f->refresh_sent = now;
+        }
         cmd(f, NULL, NULL, 3, (const char *[]){"PEXPIRE", f->k_tunnels, lease});
         publish(f, EDGE_FMSG_ALIVE, NULL, NULL);
     }
     if (edge_fleet_up(f)) /* never while Redis is away: serve what we have */
-        edge_fcache_expire(&f->cache, st_loop_now(f->loop));
+        edge_fcache_expire(&f->cache, now);
     st_timer_start(&f->tick, f->refresh);
 }
 

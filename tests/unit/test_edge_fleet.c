@@ -517,6 +517,32 @@ START_TEST(test_many_tunnels)
 }
 END_TEST
 
+/* Redis stops answering without closing (SIGSTOP): noticed within half a lease, the cache
+ * kept, everything back once it answers again. */
+START_TEST(test_redis_hangs)
+{
+    NEED_REDIS();
+    struct st_loop loop;
+    ck_assert_int_eq(st_loop_init(&loop), 0);
+    struct pair p = {member(&loop, "e1", "rh:"), member(&loop, "e2", "rh:"), "t1", 1};
+    ck_assert(fx_run_until(&loop, both_up, &p, 3000));
+    set_t1(p.a, "198.51.100.0/24", 1);
+    ck_assert(fx_run_until(&loop, b_sees, &p, 3000));
+    kill(srv.pid, SIGSTOP);
+    uint64_t t0 = fx_now_ms();
+    ck_assert(fx_run_until(&loop, a_down, &p, 3 * LEASE_MS));
+    ck_assert_uint_ge(fx_now_ms() - t0, LEASE_MS / 2 - 100);
+    fx_run_until(&loop, never, NULL, LEASE_MS);
+    ck_assert(b_sees(&p));
+    kill(srv.pid, SIGCONT);
+    ck_assert(fx_run_until(&loop, both_up, &p, 5000));
+    ck_assert(b_sees(&p));
+    edge_fleet_free(p.a);
+    edge_fleet_free(p.b);
+    st_loop_fini(&loop);
+}
+END_TEST
+
 static Suite *fleet_suite(void)
 {
     Suite *s = suite_create("edge_fleet");
@@ -533,6 +559,7 @@ static Suite *fleet_suite(void)
     tcase_add_test(live, test_bad_input);
     tcase_add_test(live, test_sync_from_registry);
     tcase_add_test(live, test_many_tunnels);
+    tcase_add_test(live, test_redis_hangs);
     tcase_add_test(live, test_redis_restart);
     tcase_set_timeout(live, 30);
     suite_add_tcase(s, live);
