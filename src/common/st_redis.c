@@ -35,6 +35,7 @@ struct st_redis {
     struct st_io io;
     struct st_timer timer; /* connect timeout, or the wait before reconnecting */
     struct st_defer reaper;
+    struct st_defer again; /* TLS holds decrypted bytes no EPOLLIN will announce */
     struct st_redis_parser *parser;
     char *out;
     size_t out_off, out_len, out_cap;
@@ -203,6 +204,7 @@ static void close_conn(struct st_redis *r)
     st_redis_parser_free(r->parser);
     r->parser = NULL;
     st_timer_stop(&r->timer);
+    st_defer_cancel(r->loop, &r->again);
     r->gen++;
 }
 
@@ -399,7 +401,8 @@ static int do_read(struct st_redis *r)
 {
     char buf[16384];
     uint64_t gen = r->gen;
-    for (int i = 0; i < 64 && r->gen == gen && !r->freed; i++) {
+    int i;
+    for (i = 0; i < 64 && r->gen == gen && !r->freed; i++) {
         ssize_t n = st_sio_read(&r->sio, buf, sizeof(buf));
         if (n == -EAGAIN)
             return 0;
@@ -415,7 +418,11 @@ static int do_read(struct st_redis *r)
         }
         dispatch(r);
     }
-    return r->gen == gen && !r->freed ? 0 : -1;
+    if (r->gen != gen || r->freed)
+        return -1;
+    if (i == 64 && st_sio_pending(&r->sio)) /* fair to the other fds: go on next round */
+        st_defer_queue(r->loop, &r->again);
+    return 0;
 }
 
 static int do_write(struct st_redis *r)
@@ -449,6 +456,13 @@ static void on_io(struct st_io *io, uint32_t events)
     r->busy--;
     if (r->freed && !r->busy)
         st_defer_queue(r->loop, &r->reaper);
+}
+
+static void read_again(struct st_defer *d)
+{
+    struct st_redis *r = d->data;
+    if (r->state == S_UP || r->state == S_HELLO)
+        on_io(&r->io, EPOLLIN);
 }
 
 static void connect_now(struct st_redis *r)
@@ -548,6 +562,7 @@ struct st_redis *st_redis_new(struct st_loop *loop, const struct st_redis_url *u
     r->backoff = r->o.backoff_min_ms;
     st_timer_init(&r->timer, loop, on_timer, r);
     st_defer_init(&r->reaper, reap, r);
+    st_defer_init(&r->again, read_again, r);
     return r;
 
 fail_url:

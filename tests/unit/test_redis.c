@@ -543,6 +543,18 @@ START_TEST(test_tls)
             want_got = 1;
             ck_assert(fx_run_until(&c.loop, got_enough, &c, 3000));
             ck_assert_str_eq(c.got[0], "+PONG");
+            /* 1.5 MB of replies in one go: more TLS records than one read round takes */
+            static char big[500001];
+            memset(big, 'b', sizeof(big) - 1);
+            cmd(&c, "SET", "t:big", big);
+            for (int i = 0; i < 3; i++)
+                cmd(&c, "GET", "t:big", NULL);
+            cmd(&c, "PING", NULL, NULL);
+            want_got = 6;
+            ck_assert(fx_run_until(&c.loop, got_enough, &c, 5000));
+            ck_assert_str_eq(c.got[1], "+OK");
+            ck_assert_int_eq(strspn(c.got[4] + 1, "b"), 62);
+            ck_assert_str_eq(c.got[5], "+PONG");
         } else {
             ck_assert(fx_run_until(&c.loop, is_down, &c, 3000));
             ck_assert_msg(strstr(c.why, "server certificate refused"), "%s", c.why);
