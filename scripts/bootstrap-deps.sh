@@ -10,6 +10,7 @@ APT_SOURCES="${ST_APT_SOURCES:-/etc/apt/sources.list.d/debian.sources}"
 # libjansson-dev: JSON log lines (log-format: json); prometheus: for promtool, which checks
 # the metrics text in tests/integration/test_metrics.sh (Debian packages no promtool alone;
 # where systemd runs, the package also enables a prometheus service the tests do not use).
+# libhiredis-dev: RESP for the edge fleet registry (st_redis); redis-server: its unit tests.
 # libcap-dev: the privilege drop (user:); scdoc: man pages; lintian, systemd (for
 # systemd-analyze verify), adduser: scripts/package-check.sh builds, checks, installs and
 # removes the .deb.
@@ -18,7 +19,7 @@ PACKAGES=(build-essential cmake pkg-config libssl-dev libnghttp2-dev libmnl-dev 
           socat iperf3 openssh-client openssh-server openssl nghttp2-client procps python3
           ca-certificates git clang-format dnsmasq-base clang libclang-rt-14-dev
           bind9-dnsutils iputils-ping libjansson-dev prometheus libcap-dev scdoc lintian systemd
-          adduser python3-cryptography)
+          adduser python3-cryptography libhiredis-dev redis-server)
 
 log() { printf 'bootstrap-deps: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }

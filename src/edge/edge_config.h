@@ -86,6 +86,14 @@ struct edge_config {
     int max_unauthenticated;        /* max-unauthenticated: default 1024 */
     int tunnel_max_flows;           /* tunnel-max-flows: default 32768 */
     int user_max_flows;             /* user-max-flows: per access token, default 4096 */
+    /* The fleet registry (docs/fleet.md); off without `registry:` */
+    bool has_registry;
+    char *registry_url;  /* registry.url: redis:// or rediss:// (checked with st_redis_url_parse) */
+    char *registry_ca;   /* registry.ca: PEM CA bundle for rediss; NULL: the system's CAs */
+    char *registry_name; /* registry.server-name: rediss name to verify; NULL: the address */
+    char *edge_id;       /* edge-id: default the host name (set when the registry is on) */
+    bool has_relay;      /* relay-listen: the relay address advertised (listener: next stage) */
+    struct st_sockaddr relay_listen;
 };
 
 /* True when secret's SHA-256 is one of t's secrets; that hash goes into used (when not NULL). */

@@ -13,6 +13,7 @@
 
 #include "edge_access.h"
 #include "edge_ah2.h"
+#include "edge_fleet.h"
 #include "edge_flow.h"
 #include "edge_hs.h"
 #include "edge_metrics.h"
@@ -45,6 +46,7 @@ static void drain_start(void *data, int signo)
             "(signal again to exit now)",
             signo, srv->cfg.grace_period_ms / 1000);
     st_notify_stopping(&srv->notify);
+    edge_fleet_withdraw(srv->fleet);
     edge_listen_close_all(srv);
     for (struct edge_ah2 *a = srv->ah2s; a; a = a->next)
         edge_ah2_goaway(a);
@@ -161,6 +163,37 @@ static void tls_swap(struct edge_server *srv, struct tls_set *t)
     *t = old;
 }
 
+static bool same_str(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* The fleet registry's settings need a restart: the running ones move into next. */
+static void keep_registry(struct edge_config *cur, struct edge_config *next)
+{
+    if (cur->has_registry == next->has_registry &&
+        same_str(cur->registry_url, next->registry_url) &&
+        same_str(cur->registry_ca, next->registry_ca) &&
+        same_str(cur->registry_name, next->registry_name) &&
+        same_str(cur->edge_id, next->edge_id) && cur->has_relay == next->has_relay &&
+        (!cur->has_relay ||
+         !memcmp(&cur->relay_listen, &next->relay_listen, sizeof(cur->relay_listen))))
+        return;
+    st_warn("SIGHUP: registry, edge-id and relay-listen need a restart; keeping the running ones");
+    struct edge_config t = *next;
+    next->has_registry = cur->has_registry;
+    next->registry_url = cur->registry_url;
+    next->registry_ca = cur->registry_ca;
+    next->registry_name = cur->registry_name;
+    next->edge_id = cur->edge_id;
+    next->has_relay = cur->has_relay;
+    next->relay_listen = cur->relay_listen;
+    cur->registry_url = t.registry_url; /* freed with cur */
+    cur->registry_ca = t.registry_ca;
+    cur->registry_name = t.registry_name;
+    cur->edge_id = t.edge_id;
+}
+
 /* SIGHUP: tunnels, access tokens, certificate, log level and timers from the file; the
  * listeners need a restart. Connections of removed tunnels, or whose secret or routes
  * changed, are closed; the others stay and get the new ROUTES. */
@@ -193,6 +226,7 @@ static void reload_config(struct edge_server *srv)
         next.has_metrics = srv->cfg.has_metrics;
         next.metrics_listen = srv->cfg.metrics_listen;
     }
+    keep_registry(&srv->cfg, &next);
     if (load_tls(&next, &tls, err, sizeof(err)) < 0) {
         st_err("SIGHUP: reload failed, keeping the running configuration: TLS: %s", err);
         edge_config_fini(&next);
@@ -320,9 +354,13 @@ static int run(struct edge_server *srv)
         return 1;
     if (srv->cfg.has_https && edge_listen_open(srv, EDGE_LIS_HTTPS, &srv->cfg.https_listen))
         return 1;
+    if (srv->cfg.has_registry && !(srv->fleet = edge_fleet_from_config(&srv->loop, &srv->cfg)))
+        return 1;
     if (edge_svc_ready(srv) < 0)
         return 1;
     int rv = st_loop_run(&srv->loop);
+    edge_fleet_free(srv->fleet);
+    srv->fleet = NULL;
     edge_svc_stop(srv);
     edge_metrics_stop(srv);
     edge_listen_close_all(srv);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "edge_fleet.h"
 #include "edge_flow.h"
 #include "edge_server.h"
 #include "edge_tconn.h"
@@ -163,6 +164,8 @@ void edge_metrics_write(struct edge_server *srv, struct st_mbuf *b)
     tunnel_bytes(srv, b);
     flows(srv, b);
     visitors(srv, b);
+    if (srv->fleet)
+        edge_fleet_metrics(srv->fleet, b);
     st_metrics_process(b);
 }
 

@@ -25,6 +25,7 @@ struct edge_ah2;
 struct edge_vconn;
 struct st_cli;
 struct st_mhttp;
+struct edge_fleet;
 
 #define EDGE_EXPIRY_CHECK_MS 60000
 
@@ -61,6 +62,7 @@ struct edge_server {
     uint64_t reg_failures[ST_REG_N];      /* registrations refused, by reason */
     struct st_h2_hbstats hb;              /* heartbeats of tunnel connections */
     struct st_mhttp *mhttp;               /* metrics-listen; NULL when off */
+    struct edge_fleet *fleet;             /* registry: the fleet's Redis; NULL when off */
     struct st_notify notify;              /* systemd readiness and watchdog (edge_svc.c) */
     struct st_priv priv;                  /* user:/group: to switch to (edge_svc.c) */
     uint64_t conns_refused, conns_evicted, accept_pauses; /* edge_listen.c */

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "edge_fleet.h"
 #include "edge_flow.h"
 #include "edge_server.h"
 #include "edge_web.h"
@@ -137,6 +138,7 @@ static void on_register(struct edge_tconn *c, const uint8_t *v, size_t len)
     c->tunnel = t;
     c->registered = true;
     t->registrations++;
+    edge_fleet_sync(c->srv->fleet, t);
     edge_listen_authed(c->srv, c->h2.io.fd); /* a gateway with a valid token */
     st_h2conn_bulk_reads(&c->h2);
     st_timer_stop(&c->reg_timer);
@@ -165,6 +167,7 @@ static int on_ctrl_capsule(void *arg, const struct st_capsule *cap)
         st_info("tunnel %s: connection %llu unregistered (draining)", c->tunnel->id,
                 (unsigned long long)c->id);
         edge_registry_detach(&c->srv->reg, c->tunnel, c);
+        edge_fleet_sync(c->srv->fleet, c->tunnel);
         c->registered = false;
     }
     /* Unknown capsule types are ignored (RFC 9297 3.2). */
@@ -374,6 +377,7 @@ static void check_ids(struct edge_tconn *c)
     st_warn("tunnel %s: connection %llu: its HTTP/2 stream ids are used up: no new flows on it",
             c->tunnel->id, (unsigned long long)c->id);
     edge_registry_detach(&c->srv->reg, c->tunnel, c);
+    edge_fleet_sync(c->srv->fleet, c->tunnel);
     c->registered = false;
 }
 
@@ -483,6 +487,7 @@ static void session_closed(struct st_h2conn *h, const char *why)
         st_info("tunnel %s: connection %llu closed: %s", c->tunnel->id, (unsigned long long)c->id,
                 why);
         edge_registry_detach(&srv->reg, c->tunnel, c);
+        edge_fleet_sync(srv->fleet, c->tunnel);
     } else {
         edge_refusal(srv, EDGE_REFUSE_CONN, "tunnel connection %s closed: %s", c->peer, why);
     }
@@ -550,6 +555,7 @@ void edge_tconn_evict(struct edge_tconn *c, const char *cause)
     st_warn("tunnel %s: connection %llu: %s: closing it", c->tunnel->id, (unsigned long long)c->id,
             cause);
     edge_registry_detach(&c->srv->reg, c->tunnel, c);
+    edge_fleet_sync(c->srv->fleet, c->tunnel);
     c->registered = false;
     c->evicted = true;
     refuse(c, cause, false);

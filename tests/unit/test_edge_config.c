@@ -1,5 +1,8 @@
 /* The edge configuration (edge_config.c): users, policy, jwt, listeners, limits, caps. */
 #include "config_fixture.h"
+#include "edge_fcache.h"
+
+#include <unistd.h>
 
 START_TEST(test_edge_good_defaults)
 {
@@ -464,6 +467,64 @@ START_TEST(test_edge_client_ca)
 }
 END_TEST
 
+/* registry, edge-id, relay-listen: the fleet (docs/fleet.md). */
+static void registry_bad(const char *top, const char *want)
+{
+    struct edge_config cfg;
+    ck_assert_int_lt(edge_parse(&cfg, top, NULL), 0);
+    ck_assert_msg(strstr(err, want) != NULL, "got '%s', want '%s'", err, want);
+    ck_assert(!strstr(err, "hunter2"));
+}
+
+START_TEST(test_edge_registry)
+{
+    struct edge_config cfg;
+    char buf[64], host[256] = "", top[512];
+
+    ck_assert_msg(edge_parse(&cfg, "", NULL) == 0, "%s", err);
+    ck_assert(!cfg.has_registry && !cfg.has_relay);
+    ck_assert_ptr_null(cfg.edge_id);
+    edge_config_fini(&cfg);
+    ck_assert_msg(edge_parse(&cfg,
+                             "registry:\n  url: redis://edge:hunter2@192.0.2.50:6379/2\n"
+                             "edge-id: edge-1\nrelay-listen: 192.0.2.1:7845\n",
+                             NULL) == 0,
+                  "%s", err);
+    ck_assert(cfg.has_registry && cfg.has_relay);
+    ck_assert_str_eq(cfg.registry_url, "redis://edge:hunter2@192.0.2.50:6379/2");
+    ck_assert_str_eq(cfg.edge_id, "edge-1");
+    st_sockaddr_format(&cfg.relay_listen, buf, sizeof(buf));
+    ck_assert_str_eq(buf, "192.0.2.1:7845");
+    edge_config_fini(&cfg);
+    snprintf(top, sizeof(top),
+             "registry:\n  url: rediss://:pw@[2001:db8::50]\n  ca: %s\n"
+             "  server-name: registry.example\n",
+             ca);
+    ck_assert_msg(edge_parse(&cfg, top, NULL) == 0, "%s", err);
+    ck_assert_str_eq(cfg.registry_ca, ca);
+    ck_assert_str_eq(cfg.registry_name, "registry.example");
+    gethostname(host, sizeof(host) - 1);
+    if (edge_fleet_id_valid(host)) /* default: the host name */
+        ck_assert_str_eq(cfg.edge_id, host);
+    edge_config_fini(&cfg);
+
+    registry_bad("registry:\n  url: http://192.0.2.50\n",
+                 "edge.yaml:4: 'registry.url': registry URL: must start with redis://");
+    registry_bad("registry:\n  url: redis://:hunter2@registry.example\n",
+                 "edge.yaml:4: 'registry.url': registry URL: host must be an IPv4 address");
+    registry_bad("registry:\n  ca: /etc/passwd\n", "missing required key 'url'");
+    registry_bad("registry: redis://192.0.2.50\n", "'registry' must be a mapping");
+    registry_bad("registry:\n  url: redis://192.0.2.50\n  password: x\n", "unknown key 'password'");
+    registry_bad("registry:\n  url: redis://192.0.2.50\n  server-name: r.example\n",
+                 "edge.yaml:4: 'registry.ca' and 'registry.server-name' need a rediss:// URL");
+    registry_bad("registry:\n  url: rediss://192.0.2.50\n  ca: /nonexistent.pem\n",
+                 "cannot read '/nonexistent.pem'");
+    registry_bad("edge-id: \"edge 1\"\n", "edge.yaml:3: 'edge-id' must be 1..63 letters");
+    registry_bad("relay-listen: 0.0.0.0:7844\n", "'relay-listen' 0.0.0.0:7844 clashes with "
+                                                 "'tunnel-listen' 0.0.0.0:7844 (same port)");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("edge_config");
@@ -480,6 +541,7 @@ int main(void)
     tcase_add_test(tc, test_edge_limits);
     tcase_add_test(tc, test_edge_caps);
     tcase_add_test(tc, test_edge_client_ca);
+    tcase_add_test(tc, test_edge_registry);
     suite_add_tcase(s, tc);
     return st_check_run(s);
 }

@@ -51,11 +51,32 @@ static int udp_bound(int *port)
     return fd;
 }
 
+/* True when TCP can bind 127.0.0.1:port too (dnsmasq listens on both; a TCP connection of
+ * another test, even in TIME_WAIT, may hold the number the kernel chose for UDP). */
+static bool tcp_free(int port)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    bool ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
 static int free_port(void)
 {
-    int port, fd = udp_bound(&port);
+    int port = 0;
 
-    close(fd);
+    for (int tries = 0; tries < 50; tries++) {
+        int fd = udp_bound(&port);
+        bool both = tcp_free(port);
+        close(fd);
+        if (both)
+            break;
+    }
     return port;
 }
 
