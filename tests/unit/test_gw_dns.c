@@ -159,7 +159,7 @@ static void dnsmasq_start(void)
         return;
     }
     silent_fd = udp_bound(&silent_port);
-    /* free_port checks UDP only and another process may take the port meanwhile: dnsmasq
+    /* another process may take the port between free_port and the bind: dnsmasq
      * exits with status 2 when it cannot bind (UDP or TCP), then another port is tried */
     for (int attempt = 0; attempt < 5; attempt++) {
         dnsmasq_port = free_port();
