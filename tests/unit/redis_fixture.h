@@ -224,4 +224,29 @@ static inline bool fx_run_until(struct st_loop *loop, bool (*done)(void *), void
     return done(arg);
 }
 
+/* The suite's redis-server (srv_up/srv_down as its fixture); a test that needs it starts
+ * with NEED_REDIS(), which prints why and returns when there is none. */
+static struct redis_srv srv = {.pid = -1};
+static char srv_why[160];
+
+static inline void srv_up(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    if (!redis_missing()[0] && redis_start(&srv, srv_why, sizeof(srv_why)) < 0)
+        srv.pid = -1;
+}
+
+static inline void srv_down(void)
+{
+    redis_stop(&srv);
+}
+
+#define NEED_REDIS()                                                                               \
+    do {                                                                                           \
+        if (srv.pid <= 0) {                                                                        \
+            printf("skipped %s: %s\n", __func__, redis_missing()[0] ? redis_missing() : srv_why);  \
+            return;                                                                                \
+        }                                                                                          \
+    } while (0)
+
 #endif

@@ -182,29 +182,6 @@ END_TEST
 
 /* ---- two fleet members and a real redis-server ---- */
 
-static struct redis_srv srv = {.pid = -1};
-static char srv_why[160];
-
-static void srv_up(void)
-{
-    signal(SIGPIPE, SIG_IGN);
-    if (!redis_missing()[0] && redis_start(&srv, srv_why, sizeof(srv_why)) < 0)
-        srv.pid = -1;
-}
-
-static void srv_down(void)
-{
-    redis_stop(&srv);
-}
-
-#define NEED_REDIS()                                                                               \
-    do {                                                                                           \
-        if (srv.pid <= 0) {                                                                        \
-            printf("skipped %s: %s\n", __func__, redis_missing()[0] ? redis_missing() : srv_why);  \
-            return;                                                                                \
-        }                                                                                          \
-    } while (0)
-
 #define LEASE_MS 600
 
 static struct edge_fleet *member(struct st_loop *loop, const char *id, const char *prefix)

@@ -5,29 +5,6 @@
 
 #include <sys/epoll.h>
 
-static struct redis_srv srv = {.pid = -1};
-static char srv_why[160];
-
-static void srv_up(void)
-{
-    signal(SIGPIPE, SIG_IGN);
-    if (!redis_missing()[0] && redis_start(&srv, srv_why, sizeof(srv_why)) < 0)
-        srv.pid = -1;
-}
-
-static void srv_down(void)
-{
-    redis_stop(&srv);
-}
-
-#define NEED_REDIS()                                                                               \
-    do {                                                                                           \
-        if (srv.pid <= 0) {                                                                        \
-            printf("skipped %s: %s\n", __func__, redis_missing()[0] ? redis_missing() : srv_why);  \
-            return;                                                                                \
-        }                                                                                          \
-    } while (0)
-
 /* ---- URL ---- */
 
 static void url_ok(const char *text, bool tls, const char *user, const char *pass, int port, int db)
@@ -248,6 +225,14 @@ static void url_of(char *buf, size_t len, const char *scheme, const char *pass, 
              pass ? "@" : "", port);
 }
 
+/* Opens c on the suite's server with the right password and waits until it is up. */
+static void ctx_up(struct ctx *c, char *url, size_t len)
+{
+    url_of(url, len, "redis", REDIS_PASS, srv.port);
+    ctx_open(c, url, NULL);
+    ck_assert_msg(fx_run_until(&c->loop, is_up, c, 3000), "%s", c->why);
+}
+
 static void cmd(struct ctx *c, const char *a0, const char *a1, const char *a2)
 {
     const char *argv[] = {a0, a1, a2};
@@ -260,9 +245,7 @@ START_TEST(test_pipeline)
     NEED_REDIS();
     struct ctx c;
     char url[128];
-    url_of(url, sizeof(url), "redis", REDIS_PASS, srv.port);
-    ctx_open(&c, url, NULL);
-    ck_assert_msg(fx_run_until(&c.loop, is_up, &c, 3000), "%s", c.why);
+    ctx_up(&c, url, sizeof(url));
     ck_assert(st_redis_up(c.r));
     cmd(&c, "DEL", "t:n", NULL);
     cmd(&c, "SET", "t:k", "v\r\n binary-safe");
@@ -382,9 +365,7 @@ START_TEST(test_restart)
     NEED_REDIS();
     struct ctx c;
     char url[128];
-    url_of(url, sizeof(url), "redis", REDIS_PASS, srv.port);
-    ctx_open(&c, url, NULL);
-    ck_assert_msg(fx_run_until(&c.loop, is_up, &c, 3000), "%s", c.why);
+    ctx_up(&c, url, sizeof(url));
     cmd(&c, "BLPOP", "t:never", "0"); /* stays in flight */
     ck_assert(!fx_run_until(&c.loop, got_enough, &c, 50) || c.n_got == 0);
     redis_kill(&srv);
@@ -411,9 +392,7 @@ START_TEST(test_free_in_callback)
     NEED_REDIS();
     struct ctx c;
     char url[128];
-    url_of(url, sizeof(url), "redis", REDIS_PASS, srv.port);
-    ctx_open(&c, url, NULL);
-    ck_assert_msg(fx_run_until(&c.loop, is_up, &c, 3000), "%s", c.why);
+    ctx_up(&c, url, sizeof(url));
     cmd(&c, "PING", NULL, NULL);
     cmd(&c, "PING", NULL, NULL);
     c.free_in_cb = 1;
