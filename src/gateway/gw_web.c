@@ -1,13 +1,11 @@
 #include "gw_web.h"
+#include "gw_web_int.h"
 
 #include <errno.h>
 #include <nghttp2/nghttp2.h>
-#include <openssl/evp.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "gw_conn.h"
 #include "gw_flow.h"
@@ -20,7 +18,6 @@
 
 #define OUT_HIGH (256 * 1024) /* origin bytes are parsed while fewer decoded bytes wait */
 #define OUT_LIMIT (OUT_HIGH + 2 * 65536)
-#define HEAD_MAX (GW_WEB_ARENA + 1024)
 #define PUMP_ROUNDS 64
 /* New connections one request may open: refused or reset before the origin took them
  * (an overloaded origin), within its connect deadline; the next one after a pause that
@@ -28,41 +25,6 @@
 #define CONNECTS_MAX 6
 #define BACKOFF_MS 100
 #define BACKOFF_MAX_MS 2000
-
-struct gw_web {
-    struct gw_flow *f;
-    struct gw_server *gw;
-    /* the request as received; path becomes the normalised target (norm) once matched */
-    const char *path;
-    char *norm;
-    struct st_http_field fields[GW_WEB_MAX_FIELDS];
-    size_t n_fields, used;
-    bool overflow;
-    /* the origin, copied from the rule (a reload may free the rules) */
-    struct gw_origin_opts opts; /* opts.tls holds a reference */
-    char server_name[254], ca_file[256];
-    int response_timeout_ms, ka_conns, ka_timeout_ms;
-    char service[80];
-    struct gw_origin *oc;
-    struct gw_origin_req req; /* waiting for oc, and the deadline to have it open */
-    unsigned connects;        /* new connections opened for it */
-    bool backoff;             /* pausing (w->timer) before it asks for a connection again */
-    bool head_request, websocket, chunked, retried;
-    char ws_accept[29];
-    char *head;
-    size_t head_len, head_off;
-    struct st_bq body; /* request body not written to the origin yet */
-    bool body_eof, body_done;
-    /* the response */
-    struct gw_h1resp *resp;
-    struct st_bq out; /* decoded body bytes for the stream */
-    size_t resp_bytes;
-    bool responded, resp_done, keep_alive, upgraded, up_eof, provider_deferred, closed;
-    bool started;
-    struct st_timer timer; /* no progress: request body idle, then response head late */
-    struct st_defer pump_d, rst_d;
-    char arena[GW_WEB_ARENA];
-};
 
 #define NV(n, v)                                                                                   \
     {                                                                                              \
@@ -131,85 +93,6 @@ static void drop_origin(struct gw_web *w, bool keep_alive)
         gw_origin_put(w->oc, keep_alive && !w->websocket, w->ka_conns, w->ka_timeout_ms);
     w->oc = NULL;
     discard_body(w);
-}
-
-static char *keep(struct gw_web *w, const uint8_t *s, size_t n)
-{
-    return st_http_keep(w->arena, sizeof(w->arena), &w->used, &w->overflow, s, n);
-}
-
-void gw_web_header(struct gw_flow *f, const uint8_t *name, size_t nlen, const uint8_t *value,
-                   size_t vlen)
-{
-    bool is_path = nlen == 5 && memcmp(name, ":path", 5) == 0;
-    if (!f->web && is_path) {
-        if (!(f->web = malloc(sizeof(*f->web))))
-            return;
-        memset(f->web, 0, offsetof(struct gw_web, arena)); /* the arena needs no zeroing */
-        f->web->f = f;
-        f->web->gw = f->gw;
-    }
-    struct gw_web *w = f->web;
-    if (!w)
-        return;
-    if (is_path) {
-        w->path = keep(w, value, vlen);
-        return;
-    }
-    if (nlen && name[0] == ':')
-        return; /* :method, :authority, :protocol are kept by the flow; :scheme unused */
-    if (nlen == 6 && memcmp(name, "cookie", 6) == 0) { /* RFC 9113 8.2.3: one line for HTTP/1.1 */
-        for (size_t i = 0; i < w->n_fields; i++) {
-            struct st_http_field *c = &w->fields[i];
-            if (c->nlen != 6 || memcmp(c->name, "cookie", 6) != 0)
-                continue;
-            /* grows in place when it is the arena's last string (linear in the pieces) */
-            bool last = c->value + c->vlen + 1 == w->arena + w->used;
-            size_t len = c->vlen + 2 + vlen, need = last ? 2 + vlen : len + 1;
-            if (need > sizeof(w->arena) - w->used) {
-                w->overflow = true;
-                return;
-            }
-            char *j = last ? (char *)c->value : w->arena + w->used;
-            if (!last)
-                memcpy(j, c->value, c->vlen);
-            memcpy(j + c->vlen, "; ", 2);
-            memcpy(j + c->vlen + 2, value, vlen);
-            j[len] = 0;
-            w->used += need;
-            c->value = j;
-            c->vlen = len;
-            return;
-        }
-    }
-    if (w->n_fields == GW_WEB_MAX_FIELDS) {
-        w->overflow = true;
-        return;
-    }
-    char *n = keep(w, name, nlen), *v = keep(w, value, vlen);
-    if (n && v)
-        w->fields[w->n_fields++] = (struct st_http_field){n, nlen, v, vlen};
-}
-
-const char *gw_web_path(const struct gw_web *w)
-{
-    return w ? w->path : NULL;
-}
-
-bool gw_web_wanted(const struct gw_flow *f)
-{
-    if (!f->web || strcmp(f->protocol, "subtunnel-control") == 0)
-        return false;
-    return strcmp(f->method, "CONNECT") != 0 || strcmp(f->protocol, "websocket") == 0;
-}
-
-static const struct st_http_field *field(const struct gw_web *w, const char *name)
-{
-    size_t n = strlen(name);
-    for (size_t i = 0; i < w->n_fields; i++)
-        if (w->fields[i].nlen == n && memcmp(w->fields[i].name, name, n) == 0)
-            return &w->fields[i];
-    return NULL;
 }
 
 static ssize_t read_cb(nghttp2_session *s, int32_t sid, uint8_t *buf, size_t len, uint32_t *flags,
@@ -358,7 +241,7 @@ static bool replayable(const struct gw_web *w)
     bool safe = false;
     for (size_t i = 0; i < sizeof(idempotent) / sizeof(idempotent[0]); i++)
         safe |= strcmp(w->f->method, idempotent[i]) == 0;
-    return safe && !w->chunked && !field(w, "content-length");
+    return safe && !w->chunked && !gw_web_field(w, "content-length");
 }
 
 /* Sends the request again on another connection: from the head of the origin's queue. */
@@ -677,58 +560,6 @@ static void get_origin(struct gw_web *w, bool again)
     }
 }
 
-static int content_length(const struct gw_web *w, int64_t *out)
-{
-    const struct st_http_field *cl = field(w, "content-length");
-    *out = -1;
-    if (!cl)
-        return 0;
-    if (!cl->vlen || cl->vlen > 18)
-        return -1;
-    int64_t v = 0;
-    for (size_t i = 0; i < cl->vlen; i++) {
-        if (cl->value[i] < '0' || cl->value[i] > '9')
-            return -1;
-        v = v * 10 + (cl->value[i] - '0');
-    }
-    *out = v;
-    return 0;
-}
-
-static int build_head(struct gw_web *w, bool end_stream)
-{
-    char key[25] = "";
-    if (w->websocket) {
-        uint8_t raw[16];
-        if (getrandom(raw, sizeof(raw), 0) != sizeof(raw))
-            return -EIO;
-        EVP_EncodeBlock((unsigned char *)key, raw, sizeof(raw));
-        st_http_ws_accept(key, strlen(key), w->ws_accept);
-    }
-    int64_t cl;
-    if (content_length(w, &cl) < 0)
-        return -EINVAL;
-    struct gw_h1_request r = {.method = w->f->method,
-                              .path = w->path,
-                              .authority = w->f->authority,
-                              .fields = w->fields,
-                              .n_fields = w->n_fields,
-                              .content_length = cl,
-                              .has_body = !end_stream,
-                              .upgrade_websocket = w->websocket,
-                              .ws_key = key};
-    w->chunked = !w->websocket && cl < 0 && !end_stream;
-    static char buf[HEAD_MAX]; /* built here, kept at its own size */
-    int n = gw_h1_request_head(&r, buf, sizeof(buf));
-    if (n < 0)
-        return n;
-    if (!(w->head = malloc((size_t)n)))
-        return -ENOMEM;
-    memcpy(w->head, buf, (size_t)n);
-    w->head_len = (size_t)n;
-    return 0;
-}
-
 /* Picks the rule for the normalised target, which is what the origin is sent from now
  * on; answers 400/414/503 for a target that cannot be matched (< 0). */
 static int match(struct gw_web *w, const struct gw_ingress_rule **rule)
@@ -802,7 +633,7 @@ void gw_web_start(struct gw_flow *f, bool end_stream)
         w->opts.ca_file = w->ca_file;
         w->opts.verify = !rule->no_tls_verify;
     }
-    int rv = build_head(w, end_stream);
+    int rv = gw_web_build_head(w, end_stream);
     if (rv < 0) {
         answer(w,
                rv == -ENOSPC   ? 431
