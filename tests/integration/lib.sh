@@ -40,7 +40,8 @@ on_cleanup() { CLEANUP_FNS+=("$1"); }
 
 dump_logs() {
     local f
-    for f in "${EDGE_LOG:-}" "${GATEWAY_LOG:-}" "${EDGE_LOG_2:-}" "${GATEWAY_LOG_2:-}"; do
+    for f in "${EDGE_LOG:-}" "${GATEWAY_LOG:-}" "${EDGE_LOG_2:-}" "${GATEWAY_LOG_2:-}" \
+        "${EDGE_LOG_3:-}" "${REGISTRY_LOG:-}"; do
         [[ -n $f && -s $f ]] || continue
         echo "---- last lines of $f"
         tail -n 30 "$f"
@@ -61,7 +62,8 @@ _on_exit() {
     fi
     # Daemons built with ASan/UBSan report into their logs (also at exit, after down).
     local f
-    for f in "${EDGE_LOG:-}" "${GATEWAY_LOG:-}" "${EDGE_LOG_2:-}" "${GATEWAY_LOG_2:-}"; do
+    for f in "${EDGE_LOG:-}" "${GATEWAY_LOG:-}" "${EDGE_LOG_2:-}" "${GATEWAY_LOG_2:-}" \
+        "${EDGE_LOG_3:-}"; do
         if [[ -n $f && -s $f ]] && grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$f"; then
             log "FAIL: sanitizer report in $f:"
             grep -E -A20 'AddressSanitizer|LeakSanitizer|runtime error:' "$f" | head -n 40
@@ -250,11 +252,12 @@ gw_state() {
 }
 gw_is() { [[ $(gw_state) == "$1" ]]; }
 
-# ecurl N ARGS...: curl through edge N's CONNECT proxy (lab with --edges 2)
+# ecurl N ARGS...: curl through edge N's CONNECT proxy (lab with --edges 2 or 3)
 ecurl() {
     local n=$1 proxy=$EDGE_PROXY
     shift
     if ((n == 2)); then proxy=$EDGE_PROXY_2; fi
+    if ((n == 3)); then proxy=$EDGE_PROXY_3; fi
     in_ns st-client curl -sS -p -x "$proxy" -U "lab:$ACCESS_TOKEN" "$@"
 }
 now_ms() { date +%s%3N; }
