@@ -123,7 +123,7 @@ void tl_gw_send_register(struct tl_gw *g)
     m->n_routes = 1;
     int n = st_ctrl_encode_register(m, buf, sizeof(buf));
     free(m);
-    if (n < 0 || st_ctrlstream_send(g->ctrl, g->h2.session, buf, (size_t)n) < 0)
+    if (n < 0 || st_ctrlstream_send(&g->ctrl, g->h2.session, buf, (size_t)n) < 0)
         st_h2conn_fail(&g->h2, "cannot queue REGISTER");
     st_h2conn_kick(&g->h2);
 }
@@ -229,8 +229,7 @@ static void on_closed(struct st_h2conn *h, const char *why)
     g->registered = false;
     st_h2conn_fini(&g->h2);
     tl_flow_release(g);
-    free(g->ctrl);
-    g->ctrl = NULL;
+    st_ctrlstream_reset(&g->ctrl);
     g->active = false;
     schedule_retry(g);
 }
@@ -256,11 +255,7 @@ static void dial(struct tl_gw *g)
         return;
     }
     SSL *ssl = SSL_new(r->tls);
-    g->ctrl = calloc(1, sizeof(*g->ctrl));
-    if (!ssl || !g->ctrl) {
-        SSL_free(ssl);
-        free(g->ctrl);
-        g->ctrl = NULL;
+    if (!ssl) {
         close(fd);
         schedule_retry(g);
         return;

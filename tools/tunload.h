@@ -34,9 +34,9 @@ struct tl_gw {
     uint64_t retry_after_ms; /* from the last ERROR with retry */
     uint64_t dialed_ms;
     struct st_timer retry;
-    struct st_ctrlstream *ctrl; /* allocated while connected */
-    struct tl_gw *next_q;       /* dial queue */
-    struct tl_stream *streams;  /* open streams (tunload_flow.c) */
+    struct st_ctrlstream ctrl;
+    struct tl_gw *next_q;      /* dial queue */
+    struct tl_stream *streams; /* open streams (tunload_flow.c) */
 };
 
 struct tl_opts {

@@ -31,7 +31,7 @@ static ssize_t ctrl_read(nghttp2_session *s, int32_t sid, uint8_t *buf, size_t l
 {
     (void)s, (void)sid, (void)src;
     struct tl_gw *g = ud;
-    return g->ctrl ? st_ctrlstream_read(g->ctrl, buf, len, flags) : NGHTTP2_ERR_DEFERRED;
+    return st_ctrlstream_read(&g->ctrl, buf, len, flags);
 }
 
 static ssize_t echo_read(nghttp2_session *s, int32_t sid, uint8_t *buf, size_t len, uint32_t *flags,
@@ -105,11 +105,11 @@ static void open_control(struct tl_gw *g, struct tl_stream *st)
     int32_t sid = st->sid;
     nghttp2_session_set_stream_user_data(s, sid, NULL);
     stream_free(st);
-    if (g->ctrl->sid) {
+    if (g->ctrl.sid) {
         nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, sid, NGHTTP2_REFUSED_STREAM);
         return;
     }
-    g->ctrl->sid = sid;
+    g->ctrl.sid = sid;
     nghttp2_nv nva[] = {NV(":status", "200")};
     nghttp2_data_provider dp = {.read_callback = ctrl_read};
     nghttp2_submit_response(s, sid, nva, 1, &dp);
@@ -145,7 +145,7 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *fr, void *ud)
 {
     struct tl_gw *g = ud;
     st_h2conn_frame_recv(&g->h2, fr);
-    struct tl_stream *st = fr->hd.stream_id && fr->hd.stream_id != g->ctrl->sid
+    struct tl_stream *st = fr->hd.stream_id && fr->hd.stream_id != g->ctrl.sid
                                ? nghttp2_session_get_stream_user_data(s, fr->hd.stream_id)
                                : NULL;
     if (!st)
@@ -171,9 +171,9 @@ static int on_data(nghttp2_session *s, uint8_t flags, int32_t sid, const uint8_t
 {
     (void)flags;
     struct tl_gw *g = ud;
-    if (sid == g->ctrl->sid) {
+    if (sid == g->ctrl.sid) {
         nghttp2_session_consume(s, sid, n);
-        int rv = st_ctrlstream_feed(g->ctrl, p, n, on_capsule, g);
+        int rv = st_ctrlstream_feed(&g->ctrl, p, n, on_capsule, g);
         if (rv < 0)
             st_h2conn_fail(&g->h2, "control stream: %s", strerror(-rv));
         return 0;
@@ -195,7 +195,7 @@ static int on_data(nghttp2_session *s, uint8_t flags, int32_t sid, const uint8_t
 static int on_frame_send(nghttp2_session *s, const nghttp2_frame *fr, void *ud)
 {
     struct tl_gw *g = ud;
-    if (fr->hd.type == NGHTTP2_DATA && fr->hd.stream_id != g->ctrl->sid && fr->hd.length) {
+    if (fr->hd.type == NGHTTP2_DATA && fr->hd.stream_id != g->ctrl.sid && fr->hd.length) {
         g->run->echo_bytes += fr->hd.length;
         nghttp2_session_consume(s, fr->hd.stream_id, fr->hd.length);
     }
@@ -206,7 +206,7 @@ static int on_stream_close(nghttp2_session *s, int32_t sid, uint32_t code, void 
 {
     (void)code;
     struct tl_gw *g = ud;
-    if (sid == g->ctrl->sid) {
+    if (sid == g->ctrl.sid) {
         st_h2conn_fail(&g->h2, "control stream closed by the edge");
         return 0;
     }

@@ -505,6 +505,7 @@ static void session_closed(struct st_h2conn *h, const char *why)
     st_timer_stop(&c->reg_timer);
     edge_listen_closed(srv, c->h2.io.fd);
     st_h2conn_fini(&c->h2);
+    st_ctrlstream_reset(&c->ctrl);
     free(c);
 }
 
