@@ -177,11 +177,29 @@ static void end_episode(struct edge_listener *l)
             (unsigned long long)(st_loop_now(&l->srv->loop) - l->paused_since));
 }
 
+/* The tunnel listener with EDGE_TUNNEL_SETUPS_MAX connections setting up: leave epoll until
+ * one finishes (edge_listen_setup_done). True when held. */
+static bool hold(struct edge_listener *l)
+{
+    struct edge_server *srv = l->srv;
+    if (l->kind != EDGE_LIS_TUNNEL || srv->tunnel_setups < EDGE_TUNNEL_SETUPS_MAX)
+        return false;
+    if (!l->held) {
+        l->held = true;
+        srv->tunnel_holds++;
+        st_io_stop(&l->io);
+        edge_refusal(srv, EDGE_REFUSE_LIMIT,
+                     "%s: %zu tunnel connections setting up: accepting more as they finish",
+                     l->name, srv->tunnel_setups);
+    }
+    return true;
+}
+
 static void on_accept(struct st_io *io, uint32_t ev)
 {
     (void)ev;
     struct edge_listener *l = io->data;
-    for (int i = 0; i < ACCEPT_BATCH && l->io.fd >= 0 && !l->paused; i++) {
+    for (int i = 0; i < ACCEPT_BATCH && l->io.fd >= 0 && !l->paused && !hold(l); i++) {
         struct st_sockaddr a;
         char peer[64];
         int fd = st_sock_accept(l->io.fd, &a, peer, sizeof(peer));
@@ -250,6 +268,23 @@ void edge_listen_close_all(struct edge_server *srv)
         l->io.fd = -1;
         l->paused = false;
     }
+}
+
+void edge_listen_setup_begin(struct edge_server *srv)
+{
+    srv->tunnel_setups++;
+}
+
+void edge_listen_setup_done(struct edge_server *srv)
+{
+    struct edge_listener *l = &srv->lis[EDGE_LIS_TUNNEL];
+    if (srv->tunnel_setups)
+        srv->tunnel_setups--;
+    if (!l->held || srv->tunnel_setups >= EDGE_TUNNEL_SETUPS_MAX)
+        return;
+    l->held = false;
+    if (!l->paused && l->io.fd >= 0 && st_io_set(&l->io, EPOLLIN) < 0)
+        pause_listener(l, -ENOMEM);
 }
 
 void edge_listen_authed(struct edge_server *srv, int fd)

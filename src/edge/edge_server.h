@@ -64,6 +64,8 @@ struct edge_server {
     struct st_notify notify;              /* systemd readiness and watchdog (edge_svc.c) */
     struct st_priv priv;                  /* user:/group: to switch to (edge_svc.c) */
     uint64_t conns_refused, conns_evicted, accept_pauses; /* edge_listen.c */
+    size_t tunnel_setups;  /* tunnel connections in TLS handshake or not registered yet */
+    uint64_t tunnel_holds; /* times the tunnel listener waited for setups to finish */
 };
 
 #endif

@@ -136,6 +136,10 @@ static void on_register(struct edge_tconn *c, const uint8_t *v, size_t len)
     }
     c->tunnel = t;
     c->registered = true;
+    if (c->setting_up) {
+        c->setting_up = false;
+        edge_listen_setup_done(c->srv);
+    }
     t->registrations++;
     edge_listen_authed(c->srv, c->h2.io.fd); /* a gateway with a valid token */
     st_h2conn_bulk_reads(&c->h2);
@@ -503,6 +507,8 @@ static void session_closed(struct st_h2conn *h, const char *why)
     if (c->next)
         c->next->prev = c->prev;
     st_timer_stop(&c->reg_timer);
+    if (c->setting_up)
+        edge_listen_setup_done(srv);
     edge_listen_closed(srv, c->h2.io.fd);
     st_h2conn_fini(&c->h2);
     st_ctrlstream_reset(&c->ctrl);
@@ -528,12 +534,14 @@ void edge_tconn_adopt(struct edge_server *srv, int fd, SSL *ssl, const char *pee
     if (!c) {
         st_err("tunnel listener: out of memory");
         SSL_free(ssl);
+        edge_listen_setup_done(srv);
         edge_listen_closed(srv, fd);
         close(fd);
         return;
     }
     c->srv = srv;
     c->id = ++srv->next_conn_id;
+    c->setting_up = true; /* edge_hs counted it */
     st_timer_init(&c->reg_timer, &srv->loop, on_reg_timeout, c);
     snprintf(c->peer, sizeof(c->peer), "%s", peer);
     st_h2conn_init(&c->h2, &srv->loop, fd, ssl, false, false, &tconn_ops, c);
