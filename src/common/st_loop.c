@@ -68,6 +68,11 @@ bool st_loop_dispatching(const struct st_loop *loop)
     return loop->dispatching;
 }
 
+uint64_t st_loop_round(const struct st_loop *loop)
+{
+    return loop->round;
+}
+
 uint64_t st_loop_now(struct st_loop *loop)
 {
     return loop->now_ms;
@@ -327,6 +332,7 @@ int st_loop_run(struct st_loop *loop)
             return -errno;
         }
         loop->now_ms = mono_ms();
+        loop->round++;
         loop->dispatching = true;
         for (int i = 0; i < n; i++) {
             struct st_io *io = evs[i].data.ptr;

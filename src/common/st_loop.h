@@ -48,6 +48,7 @@ struct st_loop {
     int sigfd;
     bool stop;
     bool dispatching; /* fd, timer and signal callbacks of an epoll batch are running */
+    uint64_t round;   /* epoll batches so far (st_loop_round) */
     uint64_t now_ms;
     struct st_heap_ent {
         uint64_t due_ms; /* a copy of t->due_ms: comparisons stay within the array */
@@ -74,6 +75,8 @@ void st_loop_stop(struct st_loop *loop);
  * st_io memory until the batch ends (free from a deferred callback). False in deferred
  * callbacks and outside st_loop_run. */
 bool st_loop_dispatching(const struct st_loop *loop);
+/* Which epoll batch is running: callbacks that ration work per batch compare it. */
+uint64_t st_loop_round(const struct st_loop *loop);
 /* Monotonic milliseconds, refreshed every iteration. */
 uint64_t st_loop_now(struct st_loop *loop);
 /* Wall-clock seconds since the epoch (CLOCK_REALTIME): for expiry times from configs and

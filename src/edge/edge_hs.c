@@ -61,10 +61,26 @@ static void dispatch(struct edge_hs *h)
     }
 }
 
+/* A handshake step may cost the loop a millisecond (key exchange, signature): at most
+ * EDGE_HS_STEPS of them per round of the loop, so that users' requests are served between
+ * batches of a reconnect storm. True when this round's are used up (the level-triggered fd
+ * is reported again next round). */
+static bool hs_rationed(struct edge_server *srv)
+{
+    uint64_t round = st_loop_round(&srv->loop);
+    if (srv->hs_round != round) {
+        srv->hs_round = round;
+        srv->hs_steps = 0;
+    }
+    return srv->hs_steps++ >= EDGE_HS_STEPS;
+}
+
 static void hs_io(struct st_io *io, uint32_t ev)
 {
     (void)ev;
     struct edge_hs *h = io->data;
+    if (hs_rationed(h->srv))
+        return;
     ERR_clear_error();
     int r = SSL_do_handshake(h->ssl);
     if (r == 1) {
