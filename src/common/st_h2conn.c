@@ -551,6 +551,11 @@ static void do_read(struct st_h2conn *c)
             st_h2conn_fail(c, ST_H2CONN_PROTO_ERROR ": %s", nghttp2_strerror((int)rv));
             return;
         }
+        /* Less than a whole record, and TLS holds nothing more (read-ahead included): the
+         * socket is most likely empty. Asking it costs a recv() per heartbeat (10,000
+         * tunnels: 1,000 a second); the level-triggered fd wakes us if bytes are left. */
+        if (c->ssl && (size_t)n < TLS_RECORD && !SSL_has_pending(c->ssl))
+            return;
     }
     if (!c->dead) {
         c->read_more = true; /* TLS may hold decrypted bytes the fd will not signal */
@@ -685,6 +690,10 @@ static ssize_t data_length(nghttp2_session *s, uint8_t type, int32_t stream_id, 
 #define LAZY_MIN (16 * 1024)
 #define LAZY_KEEP 512 /* bytes at the start that stay backed (a small frame's worth) */
 
+/* Only while a session is created: nghttp2 reallocates its frame buffer for large DATA
+ * frames on busy connections, and those must not cost a system call each. */
+static bool lazy_creating;
+
 static void *lazy_malloc(size_t size, void *ud)
 {
     (void)ud;
@@ -692,7 +701,7 @@ static void *lazy_malloc(size_t size, void *ud)
     if (!page)
         page = (uintptr_t)sysconf(_SC_PAGESIZE);
     void *p = malloc(size);
-    if (!p || size < LAZY_MIN)
+    if (!p || size < LAZY_MIN || !lazy_creating)
         return p;
     uintptr_t start = ((uintptr_t)p + LAZY_KEEP + page - 1) & ~(page - 1);
     uintptr_t end = ((uintptr_t)p + size) & ~(page - 1);
@@ -750,8 +759,10 @@ int st_h2conn_session(struct st_h2conn *c, bool server, const struct st_h2_handl
     if (c->many_resets)
         nghttp2_option_set_stream_reset_rate_limit(opt, ST_H2CONN_PEER_RESETS,
                                                    ST_H2CONN_PEER_RESETS);
+    lazy_creating = true;
     int rv = server ? nghttp2_session_server_new3(&c->session, cb, ud, opt, &lazy_mem)
                     : nghttp2_session_client_new3(&c->session, cb, ud, opt, &lazy_mem);
+    lazy_creating = false;
     nghttp2_session_callbacks_del(cb);
     nghttp2_option_del(opt);
     if (rv)
