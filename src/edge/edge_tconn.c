@@ -120,7 +120,7 @@ static void on_register(struct edge_tconn *c, const uint8_t *v, size_t len)
                              : rv == -EEXIST ? ST_REG_ROUTE_OWNED
                                              : ST_REG_OTHER]++;
         st_warn("tunnel %s: connection %s: registration refused: %s", t->id, c->peer, why);
-        refuse(c, why, false);
+        refuse(c, why, rv == -ENOMEM); /* memory may come back: retry-after */
         goto out;
     }
     const char *bad_name = NULL;
@@ -131,7 +131,7 @@ static void on_register(struct edge_tconn *c, const uint8_t *v, size_t len)
                  rv == -EPERM ? "is not allowed for this tunnel" : "could not be added");
         c->srv->reg_failures[rv == -EPERM ? ST_REG_HOSTNAME_NOT_ALLOWED : ST_REG_OTHER]++;
         st_warn("tunnel %s: connection %s: registration refused: %s", t->id, c->peer, why);
-        refuse(c, why, false);
+        refuse(c, why, rv == -ENOMEM);
         goto out;
     }
     c->tunnel = t;
