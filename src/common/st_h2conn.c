@@ -9,11 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "st_h2mem.h"
 #include "st_log.h"
 #include "st_tls.h"
 
@@ -681,54 +681,6 @@ static ssize_t data_length(nghttp2_session *s, uint8_t type, int32_t stream_id, 
     return (ssize_t)((lim + FRAME_HEAD) / TLS_RECORD * TLS_RECORD - FRAME_HEAD);
 }
 
-/* nghttp2 allocates a 16 KiB frame buffer with every session and writes each frame it sends
- * from its start: an idle tunnel connection (PING, WINDOW_UPDATE) touches one page of it.
- * Taken from the heap, the other pages were often touched by an earlier owner and count in
- * the RSS of every connection (10,000 tunnels: 120 MiB). Such large blocks are handed out
- * with those pages returned to the kernel (MADV_DONTNEED on private anonymous memory: they
- * read as zeros and come back on first write). */
-#define LAZY_MIN (16 * 1024)
-#define LAZY_KEEP 512 /* bytes at the start that stay backed (a small frame's worth) */
-
-/* Only while a session is created: nghttp2 reallocates its frame buffer for large DATA
- * frames on busy connections, and those must not cost a system call each. */
-static bool lazy_creating;
-
-static void *lazy_malloc(size_t size, void *ud)
-{
-    (void)ud;
-    static uintptr_t page;
-    if (!page)
-        page = (uintptr_t)sysconf(_SC_PAGESIZE);
-    void *p = malloc(size);
-    if (!p || size < LAZY_MIN || !lazy_creating)
-        return p;
-    uintptr_t start = ((uintptr_t)p + LAZY_KEEP + page - 1) & ~(page - 1);
-    uintptr_t end = ((uintptr_t)p + size) & ~(page - 1);
-    if (end > start)
-        madvise((void *)start, end - start, MADV_DONTNEED);
-    return p;
-}
-
-static void lazy_free(void *p, void *ud)
-{
-    (void)ud;
-    free(p);
-}
-
-static void *lazy_calloc(size_t n, size_t size, void *ud)
-{
-    (void)ud;
-    return calloc(n, size);
-}
-
-static void *lazy_realloc(void *p, size_t size, void *ud)
-{
-    return p ? realloc(p, size) : lazy_malloc(size, ud); /* nghttp2_buf_reserve from NULL */
-}
-
-static nghttp2_mem lazy_mem = {NULL, lazy_malloc, lazy_free, lazy_calloc, lazy_realloc};
-
 int st_h2conn_session(struct st_h2conn *c, bool server, const struct st_h2_handlers *h, void *ud,
                       const nghttp2_settings_entry *iv, size_t niv, int32_t conn_window)
 {
@@ -759,10 +711,10 @@ int st_h2conn_session(struct st_h2conn *c, bool server, const struct st_h2_handl
     if (c->many_resets)
         nghttp2_option_set_stream_reset_rate_limit(opt, ST_H2CONN_PEER_RESETS,
                                                    ST_H2CONN_PEER_RESETS);
-    lazy_creating = true;
-    int rv = server ? nghttp2_session_server_new3(&c->session, cb, ud, opt, &lazy_mem)
-                    : nghttp2_session_client_new3(&c->session, cb, ud, opt, &lazy_mem);
-    lazy_creating = false;
+    st_h2mem_lazy(true); /* the session's frame buffer: st_h2mem.h */
+    int rv = server ? nghttp2_session_server_new3(&c->session, cb, ud, opt, st_h2mem())
+                    : nghttp2_session_client_new3(&c->session, cb, ud, opt, st_h2mem());
+    st_h2mem_lazy(false);
     nghttp2_session_callbacks_del(cb);
     nghttp2_option_del(opt);
     if (rv)
