@@ -34,7 +34,7 @@ static void hs_end(struct edge_hs *h, bool close_fd)
     st_io_stop(&h->io);
     st_timer_stop(&h->timer);
     if (close_fd) {
-        edge_listen_setup_done(h->srv);
+        edge_listen_setup_done(h->srv, false);
         SSL_free(h->ssl);
         edge_listen_closed(h->srv, h->io.fd);
         close(h->io.fd);
@@ -53,7 +53,7 @@ static void dispatch(struct edge_hs *h)
         edge_tconn_adopt(h->srv, fd, h->ssl, h->peer);
     } else if (n == strlen(EDGE_ALPN_REACH) && memcmp(p, EDGE_ALPN_REACH, n) == 0) {
         hs_end(h, false);
-        edge_listen_setup_done(h->srv); /* a reach connection: its tokens come per stream */
+        edge_listen_setup_done(h->srv, true); /* a reach connection: its tokens come per stream */
         edge_ah2_start(h->srv, fd, h->ssl, h->peer, NULL, 0, true);
     } else {
         edge_refusal(h->srv, EDGE_REFUSE_CONN, "tunnel port %s: no usable ALPN protocol", h->peer);

@@ -138,7 +138,7 @@ static void on_register(struct edge_tconn *c, const uint8_t *v, size_t len)
     c->registered = true;
     if (c->setting_up) {
         c->setting_up = false;
-        edge_listen_setup_done(c->srv);
+        edge_listen_setup_done(c->srv, true);
     }
     t->registrations++;
     edge_listen_authed(c->srv, c->h2.io.fd); /* a gateway with a valid token */
@@ -508,7 +508,7 @@ static void session_closed(struct st_h2conn *h, const char *why)
         c->next->prev = c->prev;
     st_timer_stop(&c->reg_timer);
     if (c->setting_up)
-        edge_listen_setup_done(srv);
+        edge_listen_setup_done(srv, false);
     edge_listen_closed(srv, c->h2.io.fd);
     st_h2conn_fini(&c->h2);
     st_ctrlstream_reset(&c->ctrl);
@@ -534,7 +534,7 @@ void edge_tconn_adopt(struct edge_server *srv, int fd, SSL *ssl, const char *pee
     if (!c) {
         st_err("tunnel listener: out of memory");
         SSL_free(ssl);
-        edge_listen_setup_done(srv);
+        edge_listen_setup_done(srv, false);
         edge_listen_closed(srv, fd);
         close(fd);
         return;
