@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench.sh [tunnel|ingress|udp|flows|latency|all]: subtunnel beside plain kernel routing across the same
+# bench.sh [tunnel|ingress|udp|flows|latency|scale|all]: subtunnel beside plain kernel routing across the same
 # namespaces, in the same run; prints Gbit/s or requests/s, ratios and peak RSS.
 #   tunnel   single-flow iperf3, the CONNECT path: st-client -> edge proxy -> tunnel ->
 #            gateway -> st-priv, twice: iperf3 as a proxy-aware client (proxychains4 does
@@ -26,6 +26,9 @@
 #            p50/p99/max ms and the bulk flow's Gbit/s alone and under the probes;
 #            BENCH_LAT_RATE (e.g. 1G) caps the loaded bulk flow (iperf3 -b); each subtunnel
 #            daemon's CPU share and wait for a CPU under load (/proc/PID/schedstat)
+#   scale    one edge holding BENCH_TUNNELS (10000) tunnels simulated by st-tunload: registrations/s,
+#            RSS per idle tunnel connection, CPU of their heartbeats, a reconnect storm with
+#            CONNECTs meanwhile (scripts/bench-scale.sh; not part of all)
 #   all      (default) tunnel + ingress + udp + flows + the transparent site-to-site path (lab
 #            --sites 2): st-priv -> reach gateway -> edge -> expose gateway -> st-priv2,
 #            beside OpenVPN 2.6 between the same bastions (UDP, AES-128-GCM, userspace
@@ -45,8 +48,9 @@ LAB=$REPO/scripts/lab.sh
 MODE=${1:-all}
 SECS=${BENCH_SECS:-10}
 REPS=${BENCH_REPS:-3} # iperf3 runs per throughput figure (the median is printed)
-[[ $MODE =~ ^(tunnel|ingress|udp|flows|latency|all)$ ]] ||
-    { echo "usage: $0 [tunnel|ingress|udp|flows|latency|all]" >&2; exit 2; }
+[[ $MODE =~ ^(tunnel|ingress|udp|flows|latency|scale|all)$ ]] ||
+    { echo "usage: $0 [tunnel|ingress|udp|flows|latency|scale|all]" >&2; exit 2; }
+if [[ $MODE == scale ]]; then exec bash "$REPO/scripts/bench-scale.sh"; fi
 [[ $(id -u) -eq 0 ]] || { echo "bench.sh needs root" >&2; exit 1; }
 command -v iperf3 >/dev/null || { echo "iperf3 missing" >&2; exit 1; }
 command -v h2load >/dev/null || { echo "h2load missing (nghttp2-client)" >&2; exit 1; }

@@ -48,9 +48,15 @@ struct st_loop {
     int sigfd;
     bool stop;
     bool dispatching; /* fd, timer and signal callbacks of an epoll batch are running */
+    uint64_t round;   /* epoll batches so far (st_loop_round) */
     uint64_t now_ms;
-    struct st_timer **heap;
+    struct st_heap_ent {
+        uint64_t due_ms; /* a copy of t->due_ms: comparisons stay within the array */
+        struct st_timer *t;
+    } * heap;
     size_t heap_len, heap_cap;
+    uint64_t armed_ms;   /* the timerfd's due time (0: disarmed) */
+    bool running_timers; /* expired timers run: the timerfd is armed once afterwards */
     struct st_defer *defer_head, *defer_tail;
     st_signal_cb sig_cb;
     void *sig_data;
@@ -69,6 +75,8 @@ void st_loop_stop(struct st_loop *loop);
  * st_io memory until the batch ends (free from a deferred callback). False in deferred
  * callbacks and outside st_loop_run. */
 bool st_loop_dispatching(const struct st_loop *loop);
+/* Which epoll batch is running: callbacks that ration work per batch compare it. */
+uint64_t st_loop_round(const struct st_loop *loop);
 /* Monotonic milliseconds, refreshed every iteration. */
 uint64_t st_loop_now(struct st_loop *loop);
 /* Wall-clock seconds since the epoch (CLOCK_REALTIME): for expiry times from configs and
@@ -84,7 +92,10 @@ int st_io_set(struct st_io *io, uint32_t events);
 void st_io_stop(struct st_io *io);
 
 void st_timer_init(struct st_timer *t, struct st_loop *loop, st_timer_cb cb, void *data);
-/* (Re)arms the timer to fire once after `ms` milliseconds. */
+/* (Re)arms the timer to fire once after `ms` milliseconds; from ST_TIMER_COARSE_MS on, up
+ * to ST_TIMER_GRID_MS - 1 later (due times on a grid, so that many expire in one wake-up). */
+#define ST_TIMER_COARSE_MS 1000
+#define ST_TIMER_GRID_MS 16
 void st_timer_start(struct st_timer *t, uint64_t ms);
 void st_timer_stop(struct st_timer *t);
 bool st_timer_active(const struct st_timer *t);

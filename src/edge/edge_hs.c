@@ -34,6 +34,7 @@ static void hs_end(struct edge_hs *h, bool close_fd)
     st_io_stop(&h->io);
     st_timer_stop(&h->timer);
     if (close_fd) {
+        edge_listen_setup_done(h->srv, false);
         SSL_free(h->ssl);
         edge_listen_closed(h->srv, h->io.fd);
         close(h->io.fd);
@@ -52,6 +53,7 @@ static void dispatch(struct edge_hs *h)
         edge_tconn_adopt(h->srv, fd, h->ssl, h->peer);
     } else if (n == strlen(EDGE_ALPN_REACH) && memcmp(p, EDGE_ALPN_REACH, n) == 0) {
         hs_end(h, false);
+        edge_listen_setup_done(h->srv, true); /* a reach connection: its tokens come per stream */
         edge_ah2_start(h->srv, fd, h->ssl, h->peer, NULL, 0, true);
     } else {
         edge_refusal(h->srv, EDGE_REFUSE_CONN, "tunnel port %s: no usable ALPN protocol", h->peer);
@@ -59,10 +61,26 @@ static void dispatch(struct edge_hs *h)
     }
 }
 
+/* A handshake step may cost the loop a millisecond (key exchange, signature): at most
+ * EDGE_HS_STEPS of them per round of the loop, so that users' requests are served between
+ * batches of a reconnect storm. True when this round's are used up (the level-triggered fd
+ * is reported again next round). */
+static bool hs_rationed(struct edge_server *srv)
+{
+    uint64_t round = st_loop_round(&srv->loop);
+    if (srv->hs_round != round) {
+        srv->hs_round = round;
+        srv->hs_steps = 0;
+    }
+    return srv->hs_steps++ >= EDGE_HS_STEPS;
+}
+
 static void hs_io(struct st_io *io, uint32_t ev)
 {
     (void)ev;
     struct edge_hs *h = io->data;
+    if (hs_rationed(h->srv))
+        return;
     ERR_clear_error();
     int r = SSL_do_handshake(h->ssl);
     if (r == 1) {
@@ -104,6 +122,7 @@ void edge_hs_start(struct edge_server *srv, int fd, const char *peer)
     }
     h->srv = srv;
     h->ssl = ssl;
+    edge_listen_setup_begin(srv);
     snprintf(h->peer, sizeof(h->peer), "%s", peer);
     SSL_set_fd(ssl, fd);
     SSL_set_accept_state(ssl);

@@ -10,6 +10,8 @@
 
 struct edge_server;
 
+#define EDGE_HS_STEPS 8 /* TLS handshake steps per round of the loop */
+
 /* Takes over a connection accepted on the tunnel listener (fd owned; peer "ip:port"): TLS
  * handshake within ST_H2CONN_SETUP_MS, then edge_tconn or edge_ah2 by ALPN. */
 void edge_hs_start(struct edge_server *srv, int fd, const char *peer);

@@ -146,9 +146,9 @@ static void pause_listener(struct edge_listener *l, int err)
 
 static void resume_listener(struct edge_listener *l)
 {
-    if (!l->paused || l->io.fd < 0)
+    if ((!l->paused && !l->held) || l->io.fd < 0)
         return;
-    l->paused = false;
+    l->paused = l->held = false; /* a held listener holds again if still full (hold) */
     st_timer_stop(&l->retry);
     if (st_io_set(&l->io, EPOLLIN) < 0)
         pause_listener(l, -ENOMEM); /* epoll itself is short: try again later */
@@ -177,11 +177,32 @@ static void end_episode(struct edge_listener *l)
             (unsigned long long)(st_loop_now(&l->srv->loop) - l->paused_since));
 }
 
+/* The tunnel listener with EDGE_TUNNEL_SETUPS_MAX connections setting up: leave epoll until
+ * one finishes (edge_listen_setup_done). True when held. */
+static bool hold(struct edge_listener *l)
+{
+    struct edge_server *srv = l->srv;
+    uint64_t now = st_loop_now(&srv->loop);
+    if (l->kind != EDGE_LIS_TUNNEL || srv->tunnel_setups < EDGE_TUNNEL_SETUPS_MAX ||
+        now - srv->setup_progress_ms > EDGE_TUNNEL_HOLD_STALL_MS)
+        return false;
+    st_io_stop(&l->io); /* also when a shortage's retry resumed it meanwhile */
+    st_timer_start(&l->retry, EDGE_TUNNEL_HOLD_STALL_MS); /* look again if none registers */
+    if (!l->held) {
+        l->held = true;
+        srv->tunnel_holds++;
+        edge_refusal(srv, EDGE_REFUSE_LIMIT,
+                     "%s: %zu tunnel connections setting up: accepting more as they finish",
+                     l->name, srv->tunnel_setups);
+    }
+    return true;
+}
+
 static void on_accept(struct st_io *io, uint32_t ev)
 {
     (void)ev;
     struct edge_listener *l = io->data;
-    for (int i = 0; i < ACCEPT_BATCH && l->io.fd >= 0 && !l->paused; i++) {
+    for (int i = 0; i < ACCEPT_BATCH && l->io.fd >= 0 && !l->paused && !hold(l); i++) {
         struct st_sockaddr a;
         char peer[64];
         int fd = st_sock_accept(l->io.fd, &a, peer, sizeof(peer));
@@ -234,6 +255,8 @@ int edge_listen_open(struct edge_server *srv, enum edge_lis kind, const struct s
         l->io.fd = -1;
         return rv;
     }
+    if (kind == EDGE_LIS_TUNNEL) /* a restarted edge: the storm counts as progressing */
+        srv->setup_progress_ms = st_loop_now(&srv->loop);
     st_info("%s listening on %s", lis_what[kind], addr);
     return 0;
 }
@@ -250,6 +273,22 @@ void edge_listen_close_all(struct edge_server *srv)
         l->io.fd = -1;
         l->paused = false;
     }
+}
+
+void edge_listen_setup_begin(struct edge_server *srv)
+{
+    srv->tunnel_setups++;
+}
+
+void edge_listen_setup_done(struct edge_server *srv, bool ok)
+{
+    struct edge_listener *l = &srv->lis[EDGE_LIS_TUNNEL];
+    if (srv->tunnel_setups)
+        srv->tunnel_setups--;
+    if (ok)
+        srv->setup_progress_ms = st_loop_now(&srv->loop);
+    if (l->held && !l->paused && srv->tunnel_setups < EDGE_TUNNEL_SETUPS_MAX)
+        resume_listener(l);
 }
 
 void edge_listen_authed(struct edge_server *srv, int fd)

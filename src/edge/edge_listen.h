@@ -30,6 +30,7 @@ struct edge_listener {
     struct st_io io; /* fd -1: closed (or never opened) */
     struct st_timer retry;
     bool paused;       /* out of epoll after a shortage */
+    bool held;         /* tunnel listener: out of epoll while EDGE_TUNNEL_SETUPS_MAX set up */
     bool short_logged; /* the pause was logged: "resumed" is owed */
     uint32_t accepted; /* connections accepted since, while "resumed" is owed */
     uint32_t backoff_ms;
@@ -48,6 +49,18 @@ void edge_listen_authed(struct edge_server *srv, int fd);
 /* Accepted connection fd is about to be closed (call before close(); a connection handed to
  * another owner keeps its fd and its count). Paused listeners are tried again. */
 void edge_listen_closed(struct edge_server *srv, int fd);
+/* Tunnel connections in their setup (TLS handshake, then until REGISTERED) are at most
+ * EDGE_TUNNEL_SETUPS_MAX while they make progress: past it the tunnel listener stops
+ * accepting until one finishes, so a reconnect storm queues in the kernel's accept queue
+ * (and SYN retransmits) instead of piling up handshakes that all go slow and time out. When
+ * none registered for EDGE_TUNNEL_HOLD_STALL_MS (the slots are held by peers that stall),
+ * it accepts again and max-unauthenticated closes the oldest, as on the other listeners. */
+#define EDGE_TUNNEL_SETUPS_MAX 256
+#define EDGE_TUNNEL_HOLD_STALL_MS 500
+/* A tunnel connection entered / left its setup (edge_hs, edge_tconn); `ok`: it registered
+ * (or became a reach connection), not closed or timed out. */
+void edge_listen_setup_begin(struct edge_server *srv);
+void edge_listen_setup_done(struct edge_server *srv, bool ok);
 /* Raises the soft RLIMIT_NOFILE to the hard limit and warns when it is below what
  * max-connections needs (max-connections + EDGE_FD_RESERVE). */
 void edge_listen_check_fds(struct edge_server *srv);

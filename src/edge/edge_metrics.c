@@ -151,6 +151,13 @@ static void visitors(struct edge_server *srv, struct st_mbuf *b)
     st_metrics_one(b, "subtunnel_accept_pauses_total", ST_MCOUNTER,
                    "Times a listener paused because no file descriptor was left.",
                    srv->accept_pauses);
+    st_metrics_one(b, "subtunnel_tunnel_setups", ST_MGAUGE,
+                   "Tunnel connections in their TLS handshake or not registered yet.",
+                   srv->tunnel_setups);
+    st_metrics_one(b, "subtunnel_tunnel_setup_holds_total", ST_MCOUNTER,
+                   "Times the tunnel listener stopped accepting until some of its connections "
+                   "in setup finished.",
+                   srv->tunnel_holds);
 }
 
 void edge_metrics_write(struct edge_server *srv, struct st_mbuf *b)

@@ -66,6 +66,11 @@ struct edge_server {
     struct st_notify notify;              /* systemd readiness and watchdog (edge_svc.c) */
     struct st_priv priv;                  /* user:/group: to switch to (edge_svc.c) */
     uint64_t conns_refused, conns_evicted, accept_pauses; /* edge_listen.c */
+    size_t tunnel_setups;       /* tunnel connections in TLS handshake or not registered yet */
+    uint64_t setup_progress_ms; /* loop time of the last one that registered */
+    uint64_t tunnel_holds;      /* times the tunnel listener waited for setups to finish */
+    uint64_t hs_round;          /* edge_hs.c: the loop round its step count is for */
+    unsigned hs_steps;          /* TLS handshake steps taken in that round */
 };
 
 #endif

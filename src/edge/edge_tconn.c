@@ -121,7 +121,7 @@ static void on_register(struct edge_tconn *c, const uint8_t *v, size_t len)
                              : rv == -EEXIST ? ST_REG_ROUTE_OWNED
                                              : ST_REG_OTHER]++;
         st_warn("tunnel %s: connection %s: registration refused: %s", t->id, c->peer, why);
-        refuse(c, why, false);
+        refuse(c, why, rv == -ENOMEM); /* memory may come back: retry-after */
         goto out;
     }
     const char *bad_name = NULL;
@@ -132,11 +132,15 @@ static void on_register(struct edge_tconn *c, const uint8_t *v, size_t len)
                  rv == -EPERM ? "is not allowed for this tunnel" : "could not be added");
         c->srv->reg_failures[rv == -EPERM ? ST_REG_HOSTNAME_NOT_ALLOWED : ST_REG_OTHER]++;
         st_warn("tunnel %s: connection %s: registration refused: %s", t->id, c->peer, why);
-        refuse(c, why, false);
+        refuse(c, why, rv == -ENOMEM);
         goto out;
     }
     c->tunnel = t;
     c->registered = true;
+    if (c->setting_up) {
+        c->setting_up = false;
+        edge_listen_setup_done(c->srv, true);
+    }
     t->registrations++;
     edge_fleet_sync(c->srv->fleet, t);
     edge_listen_authed(c->srv, c->h2.io.fd); /* a gateway with a valid token */
@@ -508,8 +512,11 @@ static void session_closed(struct st_h2conn *h, const char *why)
     if (c->next)
         c->next->prev = c->prev;
     st_timer_stop(&c->reg_timer);
+    if (c->setting_up)
+        edge_listen_setup_done(srv, false);
     edge_listen_closed(srv, c->h2.io.fd);
     st_h2conn_fini(&c->h2);
+    st_ctrlstream_reset(&c->ctrl);
     free(c);
 }
 
@@ -532,12 +539,14 @@ void edge_tconn_adopt(struct edge_server *srv, int fd, SSL *ssl, const char *pee
     if (!c) {
         st_err("tunnel listener: out of memory");
         SSL_free(ssl);
+        edge_listen_setup_done(srv, false);
         edge_listen_closed(srv, fd);
         close(fd);
         return;
     }
     c->srv = srv;
     c->id = ++srv->next_conn_id;
+    c->setting_up = true; /* edge_hs counted it */
     st_timer_init(&c->reg_timer, &srv->loop, on_reg_timeout, c);
     snprintf(c->peer, sizeof(c->peer), "%s", peer);
     st_h2conn_init(&c->h2, &srv->loop, fd, ssl, false, false, &tconn_ops, c);

@@ -38,6 +38,7 @@ struct edge_tconn {
     uint8_t secret_used[32]; /* SHA-256 of the tunnel secret it registered with */
     char evict[160];         /* reload: why this connection must go ("": it stays) */
     bool evicted;            /* ERROR sent after registration: closed if the gateway does not */
+    bool setting_up;         /* counted in srv->tunnel_setups (until registered or closed) */
 };
 
 /* Takes over a TLS connection whose handshake selected ALPN h2 (fd and ssl owned). */

@@ -497,6 +497,7 @@ void gw_conn_free(struct gw_conn *c)
     }
     if (c->active)
         st_h2conn_fini(&c->h2);
+    st_ctrlstream_reset(&c->ctrl);
     free(c);
 }
 

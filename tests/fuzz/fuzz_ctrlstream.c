@@ -30,7 +30,8 @@ static void run(struct fuzz_rec *r, const uint8_t *p, size_t n, const uint8_t *c
             len = n - off;
         rc = st_ctrlstream_feed(&cs, p + off, len, on_capsule, r);
         FUZZ_ASSERT(rc == 0 || rc == -EMSGSIZE || rc == -EBADMSG);
-        FUZZ_ASSERT(cs.in_len <= sizeof(cs.in));
+        FUZZ_ASSERT(cs.in_len <= ST_CTRLSTREAM_IN_MAX);
+        FUZZ_ASSERT((cs.in_len == 0) == (cs.in == NULL)); /* a buffer only while bytes wait */
         off += len;
     }
     fuzz_rec_put(r, &rc, sizeof(rc));

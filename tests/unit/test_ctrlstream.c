@@ -77,6 +77,46 @@ START_TEST(send_queue_defers_and_ends)
 }
 END_TEST
 
+/* An idle control stream holds no buffer: 10,000 idle tunnel connections at the edge. */
+START_TEST(buffers_only_while_bytes_wait)
+{
+    uint8_t buf[64], out[64];
+    uint32_t flags = 0;
+    int n = st_ctrl_encode_unregister(buf, sizeof(buf));
+    struct st_ctrl_registered ok = {.conn_id = "t-1", .location = "lab"};
+    int m = st_ctrl_encode_registered(&ok, buf + n, sizeof(buf) - (size_t)n);
+    ck_assert_int_gt(n, 0);
+    ck_assert_int_gt(m, 0);
+    st_ctrlstream_reset(&cs);
+    n_seen = 0;
+    /* whole capsules are parsed where they arrived: nothing kept */
+    ck_assert_int_eq(st_ctrlstream_feed(&cs, buf, (size_t)n, collect, NULL), 0);
+    ck_assert_uint_eq(n_seen, 1);
+    ck_assert_ptr_null(cs.in);
+    /* a capsule and the start of the next: only the start is kept, then released */
+    ck_assert_int_eq(st_ctrlstream_feed(&cs, buf, (size_t)n + 2, collect, NULL), 0);
+    ck_assert_uint_eq(n_seen, 2);
+    ck_assert_ptr_nonnull(cs.in);
+    ck_assert_uint_eq(cs.in_len, 2);
+    ck_assert_int_eq(st_ctrlstream_feed(&cs, buf + n + 2, (size_t)m - 2, collect, NULL), 0);
+    ck_assert_uint_eq(n_seen, 3);
+    ck_assert_uint_eq(seen[2], ST_CAP_REGISTERED);
+    ck_assert_ptr_null(cs.in);
+    /* the send queue exists while bytes wait */
+    ck_assert_int_eq(st_ctrlstream_send(&cs, NULL, buf, (size_t)n), 0);
+    ck_assert_ptr_nonnull(cs.out);
+    ck_assert_int_eq(st_ctrlstream_read(&cs, out, sizeof(out), &flags), n);
+    ck_assert_int_eq(memcmp(out, buf, (size_t)n), 0);
+    ck_assert_ptr_null(cs.out);
+    /* reset frees a partial capsule */
+    ck_assert_int_eq(st_ctrlstream_feed(&cs, buf, 1, collect, NULL), 0);
+    ck_assert_ptr_nonnull(cs.in);
+    st_ctrlstream_reset(&cs);
+    ck_assert_ptr_null(cs.in);
+    ck_assert_uint_eq(cs.in_len, 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("ctrlstream");
@@ -84,6 +124,7 @@ int main(void)
     tcase_add_test(tc, capsules_reassembled_across_chunks);
     tcase_add_test(tc, oversized_capsule_is_refused);
     tcase_add_test(tc, send_queue_defers_and_ends);
+    tcase_add_test(tc, buffers_only_while_bytes_wait);
     suite_add_tcase(s, tc);
     return st_check_run(s);
 }

@@ -1,6 +1,7 @@
 #include "st_check.h"
 #include <stdlib.h>
 #include <sys/epoll.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "st_loop.h"
@@ -84,12 +85,39 @@ START_TEST(io_then_deferred)
 }
 END_TEST
 
+/* Timers of a second or more fall due on the 16 ms grid (many expire in one wake-up); shorter
+ * ones keep their millisecond. */
+START_TEST(long_timers_on_a_grid)
+{
+    struct st_loop loop;
+    ck_assert_int_eq(st_loop_init(&loop), 0);
+    struct st_timer a, b;
+    st_timer_init(&a, &loop, timer_cb, (void *)1);
+    st_timer_init(&b, &loop, timer_cb, (void *)2);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    st_timer_start(&a, 5000);
+    st_timer_start(&b, 7);
+    ck_assert_uint_eq(a.due_ms % ST_TIMER_GRID_MS, 0);
+    ck_assert_uint_ge(a.due_ms, now + 5000);
+    ck_assert_uint_lt(a.due_ms, now + 5000 + ST_TIMER_GRID_MS + 5);
+    ck_assert_uint_ge(b.due_ms, now + 7);
+    ck_assert_uint_le(b.due_ms, now + 7 + 5);
+    st_timer_stop(&a);
+    st_timer_stop(&b);
+    ck_assert(!st_timer_active(&a));
+    st_loop_fini(&loop);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("loop");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, timers_fire_in_due_order);
     tcase_add_test(tc, io_then_deferred);
+    tcase_add_test(tc, long_timers_on_a_grid);
     suite_add_tcase(s, tc);
     return st_check_run(s);
 }
