@@ -176,10 +176,13 @@ static void keep_registry(struct edge_config *cur, struct edge_config *next)
         same_str(cur->registry_ca, next->registry_ca) &&
         same_str(cur->registry_name, next->registry_name) &&
         same_str(cur->edge_id, next->edge_id) && cur->has_relay == next->has_relay &&
+        same_str(cur->relay_ca, next->relay_ca) && same_str(cur->relay_cert, next->relay_cert) &&
+        same_str(cur->relay_key, next->relay_key) &&
         (!cur->has_relay ||
          !memcmp(&cur->relay_listen, &next->relay_listen, sizeof(cur->relay_listen))))
         return;
-    st_warn("SIGHUP: registry, edge-id and relay-listen need a restart; keeping the running ones");
+    st_warn("SIGHUP: registry, edge-id and relay-listen (and relay-ca, -cert, -key) need a "
+            "restart; keeping the running ones");
     struct edge_config t = *next;
     next->has_registry = cur->has_registry;
     next->registry_url = cur->registry_url;
@@ -188,7 +191,13 @@ static void keep_registry(struct edge_config *cur, struct edge_config *next)
     next->edge_id = cur->edge_id;
     next->has_relay = cur->has_relay;
     next->relay_listen = cur->relay_listen;
+    next->relay_ca = cur->relay_ca;
+    next->relay_cert = cur->relay_cert;
+    next->relay_key = cur->relay_key;
     cur->registry_url = t.registry_url; /* freed with cur */
+    cur->relay_ca = t.relay_ca;
+    cur->relay_cert = t.relay_cert;
+    cur->relay_key = t.relay_key;
     cur->registry_ca = t.registry_ca;
     cur->registry_name = t.registry_name;
     cur->edge_id = t.edge_id;
