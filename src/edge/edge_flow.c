@@ -17,6 +17,7 @@
 #include "edge_auth.h"
 #include "edge_authz.h"
 #include "edge_registry.h"
+#include "edge_relay.h"
 #include "edge_server.h"
 #include "edge_tconn.h"
 #include "st_addr.h"
@@ -417,6 +418,8 @@ void edge_flow_route(struct edge_flow *f, const char *client)
         edge_flow_respond_error(f, 403, "subtunnel; error=destination_ip_prohibited");
         return;
     }
+    if (!c && t && !t->n_conns)
+        c = edge_relay_pick(srv->relay, f, t); /* an edge of the fleet holding t */
     if (!c) {
         if (!t) {
             edge_refusal(srv, EDGE_REFUSE_REQUEST,
@@ -504,6 +507,7 @@ struct edge_flow *edge_flow_new_h2(struct edge_server *srv, struct edge_ah2 *ah,
         return NULL;
     f->h2 = true;
     f->ah = ah;
+    f->relayed = ah->relay;
     f->asid = asid;
     return f;
 }

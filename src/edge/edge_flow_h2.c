@@ -8,12 +8,36 @@
 #include "edge_ah2.h"
 #include "edge_auth.h"
 #include "edge_authz.h"
+#include "edge_registry.h"
+#include "edge_relay.h"
 #include "edge_server.h"
 #include "st_addr.h"
 #include "st_log.h"
 #include "st_masque.h"
 
 /* The HTTP/2 access side of a flow: its request's fields and the checks before routing. */
+
+/* A relayed stream's fields: the user's identity (checked against this edge's configuration
+ * again) or the site's tunnel, and the original client. Credentials are not accepted here. */
+static void relay_header(struct edge_flow *f, const uint8_t *name, size_t nlen,
+                         const uint8_t *value, size_t vlen)
+{
+    const char *why = NULL;
+    if (nlen == strlen(EDGE_RELAY_IDENT_HDR) && memcmp(name, EDGE_RELAY_IDENT_HDR, nlen) == 0) {
+        f->authorized = f->has_ident =
+            edge_relay_ident_decode((const char *)value, vlen, &f->ident) == 0 &&
+            edge_auth_recheck(&f->srv->cfg, &f->ident, st_wall_seconds(), &why) == 0;
+        if (!f->authorized)
+            f->auth_why = why ? why : "bad relayed identity";
+    } else if (nlen == strlen(EDGE_RELAY_TUNNEL_HDR) &&
+               memcmp(name, EDGE_RELAY_TUNNEL_HDR, nlen) == 0) {
+        char id[64];
+        snprintf(id, sizeof(id), "%.*s", (int)(vlen < 63 ? vlen : 63), (const char *)value);
+        f->authorized = (f->src_tunnel = edge_registry_find(&f->srv->reg, id)) != NULL;
+    } else if (nlen == 16 && memcmp(name, "subtunnel-client", 16) == 0) {
+        snprintf(f->client, sizeof(f->client), "%.*s", (int)vlen, (const char *)value);
+    }
+}
 
 void edge_flow_h2_header(struct edge_flow *f, const uint8_t *name, size_t nlen,
                          const uint8_t *value, size_t vlen)
@@ -27,6 +51,8 @@ void edge_flow_h2_header(struct edge_flow *f, const uint8_t *name, size_t nlen,
         snprintf(f->protocol, sizeof(f->protocol), "%.*s", (int)vlen, (const char *)value);
     } else if (nlen == 5 && memcmp(name, ":path", 5) == 0 && vlen < sizeof(f->path))
         snprintf(f->path, sizeof(f->path), "%.*s", (int)vlen, (const char *)value);
+    else if (f->ah->relay)
+        relay_header(f, name, nlen, value, vlen);
     else if (nlen == 19 && memcmp(name, "proxy-authorization", 19) == 0 && f->ah->reach) {
         f->authorized = (f->src_tunnel = edge_authz_reach_tunnel(f->srv, value, vlen)) != NULL;
         if (f->authorized) /* a reach gateway with a valid token */
@@ -99,7 +125,7 @@ void edge_flow_h2_request(struct edge_flow *f, const char *client)
                                 "subtunnel; error=http_request_denied; details=\"bad client\"");
         return;
     }
-    if (!f->src_tunnel)
+    if (!f->src_tunnel && !(f->relayed && f->client[0]))
         snprintf(f->client, sizeof(f->client), "%s", client);
     edge_flow_route(f, f->client);
 }

@@ -17,6 +17,7 @@
 #include "edge_flow.h"
 #include "edge_hs.h"
 #include "edge_metrics.h"
+#include "edge_relay.h"
 #include "edge_server.h"
 #include "edge_svc.h"
 #include "edge_tconn.h"
@@ -310,6 +311,22 @@ static uint64_t random_seed(void)
     return seed;
 }
 
+/* relay-listen: other edges open relayed flows here (client certificates from relay-ca). */
+static int start_relay(struct edge_server *srv)
+{
+    char err[300];
+    const struct edge_config *cfg = &srv->cfg;
+    if (!cfg->has_relay)
+        return 0;
+    srv->relay_ctx =
+        edge_relay_server_ctx(cfg->relay_ca, cfg->relay_cert, cfg->relay_key, err, sizeof(err));
+    if (!srv->relay_ctx) {
+        st_err("relay-listen: TLS: %s", err);
+        return -1;
+    }
+    return edge_listen_open(srv, EDGE_LIS_RELAY, &cfg->relay_listen) < 0 ? -1 : 0;
+}
+
 static int run(struct edge_server *srv)
 {
     char err[300];
@@ -365,9 +382,14 @@ static int run(struct edge_server *srv)
         return 1;
     if (srv->cfg.has_registry && !(srv->fleet = edge_fleet_from_config(&srv->loop, &srv->cfg)))
         return 1;
+    if (srv->cfg.relay_cert && (!(srv->relay = edge_relay_new(srv)) || start_relay(srv) < 0))
+        return 1;
     if (edge_svc_ready(srv) < 0)
         return 1;
     int rv = st_loop_run(&srv->loop);
+    edge_relay_free(srv->relay);
+    srv->relay = NULL;
+    SSL_CTX_free(srv->relay_ctx);
     edge_fleet_free(srv->fleet);
     srv->fleet = NULL;
     edge_svc_stop(srv);
