@@ -390,7 +390,8 @@ static int session_ready(struct st_h2conn *h)
     }
     if (a->relay) {
         st_info("relay %s: edge %s connected", a->client, a->names ? a->names->cn : "?");
-        edge_ah2_authenticated(a); /* its fleet certificate is its credential */
+        edge_ah2_authenticated(a);     /* its fleet certificate is its credential */
+        st_timer_stop(&a->idle_timer); /* a pooled connection: kept while heartbeats answer */
     }
     if (a->early_len) {
         ssize_t n = nghttp2_session_mem_recv(h->session, a->early, a->early_len);
