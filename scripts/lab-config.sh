@@ -133,9 +133,12 @@ write_edge_config() {
         echo "  issuer: $LAB_JWT_ISSUER"
         echo "  audience: $LAB_JWT_AUDIENCE"
         if [[ -n $registry ]]; then
-            # the edge fleet (issue 22); the relay listener is not opened yet, only published
+            # the edge fleet (issue 22): registry, and the relay between edges (own CA)
             echo "edge-id: lab-edge-$n"
             echo "relay-listen: 192.0.2.$n:$RELAY_PORT"
+            echo "relay-ca: $LAB_DIR/certs/fleet/fleet-ca.crt"
+            echo "relay-cert: $LAB_DIR/certs/fleet/lab-edge-$n.crt"
+            echo "relay-key: $LAB_DIR/certs/fleet/lab-edge-$n.key"
             echo "registry:"
             echo "  url: \"$registry\""
         fi

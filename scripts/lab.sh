@@ -47,7 +47,7 @@ LOGS=$LAB_DIR/logs
 ALL_NS=(st-client st-edge st-edge2 st-edge3 st-registry st-bastion st-priv st-bastion2 st-priv2)
 REGISTRY_ADDR=192.0.2.50
 REGISTRY_PORT=6379
-RELAY_PORT=7845 # relay-listen of edge N: 192.0.2.N:7845 (published only)
+RELAY_PORT=7845 # relay-listen of edge N: 192.0.2.N:7845 (fleet CA in LAB_DIR/certs/fleet)
 
 say() { printf 'lab: %s\n' "$*" >&2; }
 die() { printf 'lab: error: %s\n' "$*" >&2; exit 1; }
@@ -469,6 +469,7 @@ cmd_up() {
     fi
 
     bash "$REPO/scripts/gen-certs.sh" "$LAB_DIR/certs" >/dev/null
+    if ((edges >= 3)); then bash "$REPO/scripts/gen-fleet-certs.sh" "$LAB_DIR/certs/fleet" 3 >/dev/null; fi
     # The lab's identity provider: an ES256 key whose public half the edges trust (jwt:);
     # lab.sh env signs JWT_TOKEN (carol, developers) and JWT_EXPIRED with it.
     if [[ ! -s $LAB_DIR/certs/jwt.key ]]; then
@@ -508,6 +509,7 @@ cmd_up() {
     for f in edge edge2 edge3 gateway gateway2; do
         if [[ -f $LAB_DIR/$f.yaml ]]; then shared+=("$LAB_DIR/$f.yaml"); fi
     done
+    if ((edges >= 3)); then shared+=("$LAB_DIR"/certs/fleet/{fleet-ca.crt,lab-edge-?.crt,lab-edge-?.key}); fi
     share_with_daemons "${shared[@]}"
 
     if ((edges >= 3)); then start_registry; fi
@@ -562,6 +564,7 @@ cmd_env() {
         q JWT_EXPIRED "$(lab_jwt -3600)"
     fi
     q CA_FILE "$LAB_DIR/certs/ca.crt"
+    if [[ -s $LAB_DIR/certs/fleet/fleet-ca.crt ]]; then q FLEET_CA "$LAB_DIR/certs/fleet/fleet-ca.crt"; fi
     # the lab user "ops"'s client certificate and key (curl --proxy-cert/--proxy-key, --cert)
     q CLIENT_CERT "$(realpath -m "$LAB_DIR/certs/ops.crt")"
     q CLIENT_KEY "$(realpath -m "$LAB_DIR/certs/ops.key")"

@@ -325,7 +325,7 @@ static void on_idle_timer(struct st_timer *t)
 
 static const char *role_name(const struct edge_ah2 *a)
 {
-    return a->reach ? "reach" : a->visitor ? "visitor" : "access";
+    return a->relay ? "relay" : a->reach ? "reach" : a->visitor ? "visitor" : "access";
 }
 
 /* nghttp2 ends a peer that broke one of its flood rules itself (rapid reset: GOAWAY
@@ -359,7 +359,7 @@ static int session_ready(struct st_h2conn *h)
                      a->client);
         return -1;
     }
-    if (!a->reach && (a->names = st_tls_peer_names(h->ssl))) {
+    if ((!a->reach || a->relay) && (a->names = st_tls_peer_names(h->ssl))) {
         char names[512];
         st_debug("%s %s: client certificate: %s", role_name(a), a->client,
                  st_tls_names_format(a->names, names, sizeof(names)));
@@ -387,6 +387,11 @@ static int session_ready(struct st_h2conn *h)
     } else {
         a->quiet_since = st_loop_now(&a->srv->loop);
         st_timer_start(&a->idle_timer, (uint64_t)a->srv->cfg.request_timeout_ms);
+    }
+    if (a->relay) {
+        st_info("relay %s: edge %s connected", a->client, a->names ? a->names->cn : "?");
+        edge_ah2_authenticated(a);     /* its fleet certificate is its credential */
+        st_timer_stop(&a->idle_timer); /* a pooled connection: kept while heartbeats answer */
     }
     if (a->early_len) {
         ssize_t n = nghttp2_session_mem_recv(h->session, a->early, a->early_len);
@@ -452,7 +457,7 @@ static void session_closed(struct st_h2conn *h, const char *why)
 static const struct st_h2conn_ops ah2_ops = {.ready = session_ready, .closed = session_closed};
 
 static void start(struct edge_server *srv, int fd, SSL *ssl, const char *client,
-                  const uint8_t *early, size_t early_len, bool reach, bool visitor)
+                  const uint8_t *early, size_t early_len, bool reach, bool visitor, bool relay)
 {
     struct edge_ah2 *a = calloc(1, sizeof(*a));
     if (!a || (early_len && !(a->early = malloc(early_len)))) {
@@ -465,6 +470,7 @@ static void start(struct edge_server *srv, int fd, SSL *ssl, const char *client,
     a->srv = srv;
     a->reach = reach;
     a->visitor = visitor;
+    a->relay = relay;
     snprintf(a->client, sizeof(a->client), "%s", client);
     if (early_len)
         memcpy(a->early, early, early_len);
@@ -480,12 +486,17 @@ static void start(struct edge_server *srv, int fd, SSL *ssl, const char *client,
 void edge_ah2_start(struct edge_server *srv, int fd, SSL *ssl, const char *client,
                     const uint8_t *early, size_t early_len, bool reach)
 {
-    start(srv, fd, ssl, client, early, early_len, reach, false);
+    start(srv, fd, ssl, client, early, early_len, reach, false, false);
+}
+
+void edge_ah2_start_relay(struct edge_server *srv, int fd, SSL *ssl, const char *client)
+{
+    start(srv, fd, ssl, client, NULL, 0, true, false, true);
 }
 
 void edge_ah2_start_visitor(struct edge_server *srv, int fd, SSL *ssl, const char *client)
 {
-    start(srv, fd, ssl, client, NULL, 0, false, true);
+    start(srv, fd, ssl, client, NULL, 0, false, true, false);
 }
 
 void edge_ah2_goaway(struct edge_ah2 *a)

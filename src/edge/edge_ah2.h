@@ -25,8 +25,9 @@ struct edge_ah2 {
     size_t early_len;
     struct edge_flow *flows; /* flows whose access side is a stream here */
     bool reach;              /* a gateway's reach connection: streams carry tunnel tokens */
-    bool visitor;            /* hostname ingress over h2: every stream is a visitor request */
-    struct edge_web *webs;   /* visitor: requests whose visitor side is a stream here */
+    bool relay;   /* (with reach) another edge's relay connection: streams carry identities */
+    bool visitor; /* hostname ingress over h2: every stream is a visitor request */
+    struct edge_web *webs; /* visitor: requests whose visitor side is a stream here */
     /* Users and visitors: the first request must come within request-timeout of the
      * preface, and a connection without open streams for idle-timeout is closed. */
     struct st_timer idle_timer;
@@ -48,6 +49,9 @@ struct edge_ah2 {
  * a user's). */
 void edge_ah2_start(struct edge_server *srv, int fd, SSL *ssl, const char *client,
                     const uint8_t *early, size_t early_len, bool reach);
+/* Another edge's connection on the relay listener (its fleet certificate verified, handshake
+ * done): trusted as an authenticated reach peer; its streams state who the user is. */
+void edge_ah2_start_relay(struct edge_server *srv, int fd, SSL *ssl, const char *client);
 /* A visitor's TLS connection that negotiated h2 on the https listener (handshake done). */
 void edge_ah2_start_visitor(struct edge_server *srv, int fd, SSL *ssl, const char *client);
 /* Visitor mode: submits w's response (status, fields, body from w->down). */

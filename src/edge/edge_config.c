@@ -1,4 +1,5 @@
 #include "edge_config.h"
+#include "edge_config_int.h"
 
 #include "edge_fcache.h"
 #include "st_config.h"
@@ -55,6 +56,9 @@ static const char *const top_keys[] = {
     "registry",
     "edge-id",
     "relay-listen",
+    "relay-ca",
+    "relay-cert",
+    "relay-key",
     NULL,
 };
 static const char *const tunnel_keys[] = {"id",        "secret-sha256", "routes",
@@ -580,61 +584,6 @@ static int get_access(struct st_cfg *c, const struct st_cfg_node *root, struct e
     return rc < 0 || !v ? rc : get_jwt(c, v, cfg);
 }
 
-static const char *const registry_keys[] = {"url", "ca", "server-name", NULL};
-
-/* edge-id: a fleet id; absent: the host name (which must then be one). */
-static int get_edge_id(struct st_cfg *c, const struct st_cfg_node *root, struct edge_config *cfg)
-{
-    const struct st_cfg_node *v = st_cfg_get(root, "edge-id");
-    char host[256] = "";
-    int rc = v ? st_cfg_strdup(c, v, &cfg->edge_id) : 0;
-    if (rc < 0)
-        return rc;
-    if (v && !edge_fleet_id_valid(cfg->edge_id))
-        return st_cfg_fail(c, v->line, "'edge-id' must be 1..63 letters, digits, '.', '_' or '-'");
-    if (v || !cfg->has_registry)
-        return 0;
-    gethostname(host, sizeof(host) - 1);
-    if (!edge_fleet_id_valid(host))
-        return st_cfg_fail(c, 1,
-                           "the host name '%.64s' is no fleet id (1..63 letters, digits, '.', "
-                           "'_', '-'): set 'edge-id'",
-                           host);
-    cfg->edge_id = strdup(host);
-    return cfg->edge_id ? 0 : -ENOMEM;
-}
-
-/* registry: {url, ca, server-name}: the fleet's Redis (docs/fleet.md). */
-static int get_registry(struct st_cfg *c, const struct st_cfg_node *root, struct edge_config *cfg)
-{
-    const struct st_cfg_node *r = st_cfg_get(root, "registry"), *v;
-    struct st_redis_url u;
-    char err[200];
-    int rc;
-    if (r) {
-        cfg->has_registry = true;
-        if ((rc = st_cfg_map(c, r)) < 0 || (rc = st_cfg_check_keys(c, r, registry_keys)) < 0 ||
-            (rc = st_cfg_require(c, r, "url", &v)) < 0 ||
-            (rc = st_cfg_strdup(c, v, &cfg->registry_url)) < 0)
-            return rc;
-        if ((rc = st_redis_url_parse(cfg->registry_url, &u, err, sizeof(err))) < 0)
-            return rc == -ENOMEM ? rc : st_cfg_fail(c, v->line, "'registry.url': %s", err);
-        bool tls = u.tls;
-        st_redis_url_fini(&u);
-        const char *path;
-        if ((v = st_cfg_get(r, "ca")) && ((rc = st_cfg_readable_file(c, v, &path)) < 0 ||
-                                          (rc = st_cfg_strdup(c, v, &cfg->registry_ca)) < 0))
-            return rc;
-        if ((v = st_cfg_get(r, "server-name")) &&
-            (rc = st_cfg_strdup(c, v, &cfg->registry_name)) < 0)
-            return rc;
-        if (!tls && (cfg->registry_ca || cfg->registry_name))
-            return st_cfg_fail(c, r->line,
-                               "'registry.ca' and 'registry.server-name' need a rediss:// URL");
-    }
-    return get_edge_id(c, root, cfg);
-}
-
 static int from_tree(struct st_cfg *c, struct edge_config *cfg)
 {
     const struct st_cfg_node *root = c->root, *v;
@@ -671,7 +620,7 @@ static int from_tree(struct st_cfg *c, struct edge_config *cfg)
         (rc = get_limits(c, root, cfg)) < 0 || (rc = get_caps(c, root, cfg)) < 0)
         return rc;
     if ((rc = st_cfg_require(c, root, "tunnels", &v)) < 0 || (rc = get_tunnels(c, v, cfg)) < 0 ||
-        (rc = get_registry(c, root, cfg)) < 0)
+        (rc = edge_config_fleet(c, root, cfg)) < 0)
         return rc;
     return get_access(c, root, cfg);
 }
@@ -757,5 +706,8 @@ void edge_config_fini(struct edge_config *cfg)
     free(cfg->registry_ca);
     free(cfg->registry_name);
     free(cfg->edge_id);
+    free(cfg->relay_ca);
+    free(cfg->relay_cert);
+    free(cfg->relay_key);
     memset(cfg, 0, sizeof(*cfg));
 }

@@ -92,8 +92,11 @@ struct edge_config {
     char *registry_ca;   /* registry.ca: PEM CA bundle for rediss; NULL: the system's CAs */
     char *registry_name; /* registry.server-name: rediss name to verify; NULL: the address */
     char *edge_id;       /* edge-id: default the host name (set when the registry is on) */
-    bool has_relay;      /* relay-listen: the relay address advertised (listener: next stage) */
+    bool has_relay;      /* relay-listen: the relay listener, advertised to the fleet */
     struct st_sockaddr relay_listen;
+    /* relay-ca, relay-cert, relay-key: mutual TLS between edges (all or none; NULL: this
+     * edge relays nothing and accepts no relayed flow) */
+    char *relay_ca, *relay_cert, *relay_key;
 };
 
 /* True when secret's SHA-256 is one of t's secrets; that hash goes into used (when not NULL). */

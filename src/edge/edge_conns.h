@@ -20,6 +20,7 @@ enum edge_lis {
     EDGE_LIS_ACCESS_TLS, /* access-tls-listen */
     EDGE_LIS_HTTP,       /* http-listen */
     EDGE_LIS_HTTPS,      /* https-listen */
+    EDGE_LIS_RELAY,      /* relay-listen: other edges of the fleet */
     EDGE_LIS_KINDS
 };
 

@@ -1,4 +1,5 @@
 #include "edge_flow.h"
+#include "edge_flow_int.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -16,6 +17,7 @@
 #include "edge_auth.h"
 #include "edge_authz.h"
 #include "edge_registry.h"
+#include "edge_relay.h"
 #include "edge_server.h"
 #include "edge_tconn.h"
 #include "st_addr.h"
@@ -200,7 +202,7 @@ static enum st_flow_kind flow_kind(const struct edge_flow *f)
 
 /* Answers the user with an error (counted by kind and reason); the access side closes after
  * it is written. */
-static void respond_error(struct edge_flow *f, int status, const char *proxy_status)
+void edge_flow_respond_error(struct edge_flow *f, int status, const char *proxy_status)
 {
     if (!f->responded)
         f->srv->flows_refused[flow_kind(f)][st_reason_of(proxy_status, status)]++;
@@ -380,7 +382,7 @@ static bool count_flow(struct edge_flow *f, struct edge_tunnel *t, const char *c
         char ps[160];
         snprintf(ps, sizeof(ps), "subtunnel; error=connection_limit_reached; details=\"%s\"",
                  details);
-        respond_error(f, 503, ps);
+        edge_flow_respond_error(f, 503, ps);
         return false;
     }
     f->tunnel = t;
@@ -389,7 +391,7 @@ static bool count_flow(struct edge_flow *f, struct edge_tunnel *t, const char *c
 }
 
 /* Routes the flow to a tunnel connection and opens its stream, or answers an error. */
-static void route(struct edge_flow *f, const char *client)
+void edge_flow_route(struct edge_flow *f, const char *client)
 {
     struct edge_server *srv = f->srv;
     int family;
@@ -398,8 +400,8 @@ static void route(struct edge_flow *f, const char *client)
     int rv = f->masque ? st_client_parse(f->target, strlen(f->target), &family, addr, &port)
                        : st_authority_parse(f->target, strlen(f->target), &family, addr, &port);
     if (rv < 0) {
-        respond_error(f, 400,
-                      "subtunnel; error=http_request_error; details=\"target must be ip:port\"");
+        edge_flow_respond_error(
+            f, 400, "subtunnel; error=http_request_error; details=\"target must be ip:port\"");
         return;
     }
     struct edge_tunnel *t;
@@ -407,35 +409,37 @@ static void route(struct edge_flow *f, const char *client)
     if (f->has_ident && !edge_authz_flow(f, t, family, addr, port)) {
         /* Answered like a destination no tunnel announces: the answer reveals neither the
          * rules nor the routes. */
-        respond_error(f, 403, "subtunnel; error=destination_ip_prohibited");
+        edge_flow_respond_error(f, 403, "subtunnel; error=destination_ip_prohibited");
         return;
     }
     if (f->src_tunnel && t && !edge_registry_may_reach(f->src_tunnel, t, family, addr)) {
         edge_refusal(srv, EDGE_REFUSE_REQUEST, "flow %s -> %s: refused: tunnel %s may not reach it",
                      client, f->target, f->src_tunnel->id);
-        respond_error(f, 403, "subtunnel; error=destination_ip_prohibited");
+        edge_flow_respond_error(f, 403, "subtunnel; error=destination_ip_prohibited");
         return;
     }
+    if (!c && t && !t->n_conns)
+        c = edge_relay_pick(srv->relay, f, t); /* an edge of the fleet holding t */
     if (!c) {
         if (!t) {
             edge_refusal(srv, EDGE_REFUSE_REQUEST,
                          "flow %s -> %s: refused: no tunnel announces this destination", client,
                          f->target);
-            respond_error(f, 403, "subtunnel; error=destination_ip_prohibited");
+            edge_flow_respond_error(f, 403, "subtunnel; error=destination_ip_prohibited");
         } else {
             if (t->n_conns) { /* up, but its gateways expose a narrower set of routes */
                 edge_refusal(srv, EDGE_REFUSE_REQUEST,
                              "flow %s -> %s: refused: tunnel %s does not announce it", client,
                              f->target, t->id);
-                respond_error(f, 403, "subtunnel; error=destination_ip_prohibited");
+                edge_flow_respond_error(f, 403, "subtunnel; error=destination_ip_prohibited");
                 return;
             }
             edge_refusal(srv, EDGE_REFUSE_REQUEST,
                          "flow %s -> %s: tunnel %s has no registered connection", client, f->target,
                          t->id);
-            respond_error(f, 502,
-                          "subtunnel; error=destination_unavailable; "
-                          "details=\"tunnel not connected\"");
+            edge_flow_respond_error(f, 502,
+                                    "subtunnel; error=destination_unavailable; "
+                                    "details=\"tunnel not connected\"");
         }
         return;
     }
@@ -445,7 +449,7 @@ static void route(struct edge_flow *f, const char *client)
     if (sid < 0) {
         uncount(f);
         st_warn("flow %s -> %s: cannot open stream: %s", client, f->target, nghttp2_strerror(sid));
-        respond_error(f, 503, "subtunnel; error=connection_limit_reached");
+        edge_flow_respond_error(f, 503, "subtunnel; error=connection_limit_reached");
         return;
     }
     srv->flows_opened[flow_kind(f)]++;
@@ -455,8 +459,6 @@ static void route(struct edge_flow *f, const char *client)
     f->opened_ms = st_loop_now(&srv->loop);
     st_debug("flow %s -> %s: stream %d on tunnel %s", client, f->target, sid, t->id);
 }
-
-static int masque_target(struct edge_flow *f);
 
 void edge_flow_start(struct edge_server *srv, struct st_sio *sio, const char *protocol,
                      const char *target, const char *client, const struct edge_ident *id,
@@ -485,15 +487,16 @@ void edge_flow_start(struct edge_server *srv, struct st_sio *sio, const char *pr
         f->masque = true;
         snprintf(f->protocol, sizeof(f->protocol), "%s", protocol);
         snprintf(f->path, sizeof(f->path), "%s", target);
-        int rv = strlen(target) < sizeof(f->path) ? masque_target(f) : -EINVAL;
+        int rv = strlen(target) < sizeof(f->path) ? edge_flow_masque_target(f) : -EINVAL;
         if (rv < 0) {
-            respond_error(f, rv == -EPROTONOSUPPORT ? 501 : 400,
-                          rv == -EPROTONOSUPPORT ? ST_MASQUE_PS_SCOPE : ST_MASQUE_PS_BAD_PATH);
+            edge_flow_respond_error(f, rv == -EPROTONOSUPPORT ? 501 : 400,
+                                    rv == -EPROTONOSUPPORT ? ST_MASQUE_PS_SCOPE
+                                                           : ST_MASQUE_PS_BAD_PATH);
             update_events(f);
             return;
         }
     }
-    route(f, client);
+    edge_flow_route(f, client);
     update_events(f);
 }
 
@@ -504,95 +507,9 @@ struct edge_flow *edge_flow_new_h2(struct edge_server *srv, struct edge_ah2 *ah,
         return NULL;
     f->h2 = true;
     f->ah = ah;
+    f->relayed = ah->relay;
     f->asid = asid;
     return f;
-}
-
-void edge_flow_h2_header(struct edge_flow *f, const uint8_t *name, size_t nlen,
-                         const uint8_t *value, size_t vlen)
-{
-    if (nlen == 7 && memcmp(name, ":method", 7) == 0)
-        snprintf(f->method, sizeof(f->method), "%.*s", (int)vlen, (const char *)value);
-    else if (nlen == 10 && memcmp(name, ":authority", 10) == 0)
-        snprintf(f->target, sizeof(f->target), "%.*s", (int)vlen, (const char *)value);
-    else if (nlen == 9 && memcmp(name, ":protocol", 9) == 0) {
-        f->has_protocol = true;
-        snprintf(f->protocol, sizeof(f->protocol), "%.*s", (int)vlen, (const char *)value);
-    } else if (nlen == 5 && memcmp(name, ":path", 5) == 0 && vlen < sizeof(f->path))
-        snprintf(f->path, sizeof(f->path), "%.*s", (int)vlen, (const char *)value);
-    else if (nlen == 19 && memcmp(name, "proxy-authorization", 19) == 0 && f->ah->reach) {
-        f->authorized = (f->src_tunnel = edge_authz_reach_tunnel(f->srv, value, vlen)) != NULL;
-        if (f->authorized) /* a reach gateway with a valid token */
-            edge_ah2_authenticated(f->ah);
-    } else if (nlen == 19 && memcmp(name, "proxy-authorization", 19) == 0) {
-        f->authorized = f->has_ident =
-            edge_auth_header(&f->srv->cfg, (const char *)value, vlen, st_wall_seconds(), &f->ident,
-                             &f->auth_why) == 0;
-        if (f->authorized) /* a user with a valid credential */
-            edge_ah2_authenticated(f->ah);
-    } else if (nlen == 16 && memcmp(name, "subtunnel-client", 16) == 0 && f->ah->reach)
-        snprintf(f->client, sizeof(f->client), "%.*s", (int)vlen, (const char *)value);
-}
-
-/* connect-udp (RFC 9298) or connect-ip scoped to one address and ICMP (RFC 9484): the
- * target comes from :path; f->target becomes "ip:port" ("ip:0" for connect-ip). */
-static int masque_target(struct edge_flow *f)
-{
-    int family;
-    uint8_t addr[16];
-    uint16_t port;
-    int rv = st_masque_target(f->protocol, f->path, strlen(f->path), &family, addr, &port);
-    if (rv < 0)
-        return rv == -EPROTONOSUPPORT ? rv : -EINVAL;
-    struct st_sockaddr sa;
-    st_sockaddr_from(&sa, family, addr, port);
-    st_sockaddr_format(&sa, f->target, sizeof(f->target));
-    return 0;
-}
-
-void edge_flow_h2_request(struct edge_flow *f, const char *client)
-{
-    f->masque = strcmp(f->method, "CONNECT") == 0 &&
-                (strcmp(f->protocol, "connect-udp") == 0 || strcmp(f->protocol, "connect-ip") == 0);
-    if (strcmp(f->method, "CONNECT") != 0 || (f->has_protocol && !f->masque)) {
-        respond_error(f, 501,
-                      "subtunnel; error=http_request_error; "
-                      "details=\"only CONNECT, connect-udp and connect-ip\"");
-        return;
-    }
-    int rv = f->masque ? masque_target(f) : 0;
-    if (rv < 0) {
-        respond_error(f, rv == -EPROTONOSUPPORT ? 501 : 400,
-                      rv == -EPROTONOSUPPORT ? ST_MASQUE_PS_SCOPE : ST_MASQUE_PS_BAD_PATH);
-        return;
-    }
-    if (!f->authorized && !f->ah->reach && !f->auth_why && f->ah->names) {
-        /* no Proxy-Authorization: the connection's client certificate, when it has one */
-        f->authorized = f->has_ident =
-            edge_auth_request(&f->srv->cfg, "", 0, f->ah->names, st_wall_seconds(), &f->ident,
-                              &f->auth_why) == 0;
-        if (f->authorized)
-            edge_ah2_authenticated(f->ah);
-    }
-    if (!f->authorized) {
-        f->srv->auth_failures++;
-        edge_authz_audit_refused(f->srv, client, edge_proto_name(edge_authz_proto(f)), f->target,
-                                 f->auth_why ? f->auth_why : "missing");
-        edge_refusal(f->srv, EDGE_REFUSE_AUTH,
-                     "access %s: CONNECT %s over HTTP/2: proxy authentication %s", client,
-                     f->target, f->auth_why ? f->auth_why : "missing");
-        respond_error(f, 407, "subtunnel; error=http_request_denied");
-        return;
-    }
-    if (f->src_tunnel && !edge_authz_client_in_site(f)) {
-        st_warn("flow from tunnel %s: client address '%s' is outside its routes: refused",
-                f->src_tunnel->id, f->client);
-        respond_error(f, 403, "subtunnel; error=http_request_denied; details=\"bad client\"");
-        return;
-    }
-    if (!f->src_tunnel)
-        snprintf(f->client, sizeof(f->client), "%s", client);
-    route(f, f->client);
 }
 
 int edge_flow_h2_data(struct edge_flow *f, const uint8_t *p, size_t n)
@@ -651,13 +568,13 @@ void edge_flow_on_response(struct edge_flow *f)
     if (f->responded)
         return;
     if (f->status < 0) { /* malformed :status, logged where it was parsed */
-        respond_error(f, 502, ST_HTTP_PS_BAD_STATUS);
+        edge_flow_respond_error(f, 502, ST_HTTP_PS_BAD_STATUS);
         return;
     }
     if (f->status < 200 || f->status >= 300) {
         char ps[200];
         snprintf(ps, sizeof(ps), "%s", f->proxy_status[0] ? f->proxy_status : "subtunnel");
-        respond_error(f, f->status, ps);
+        edge_flow_respond_error(f, f->status, ps);
         return;
     }
     f->responded = true;
@@ -712,7 +629,7 @@ void edge_flow_on_tunnel_close(struct edge_flow *f, uint32_t code)
     uncount(f);
     if (!access_gone(f)) {
         if (!f->responded)
-            respond_error(f, 502, "subtunnel; error=connection_terminated");
+            edge_flow_respond_error(f, 502, "subtunnel; error=connection_terminated");
         else if (f->failed)
             ; /* an error answer is on its way to the user: a reset would overtake it */
         else if (code != NGHTTP2_NO_ERROR || !f->down_eof) {

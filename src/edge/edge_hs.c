@@ -21,6 +21,7 @@ struct edge_hs {
     struct st_timer timer;
     struct st_defer done;
     char peer[64];
+    bool relay; /* on the relay listener */
 };
 
 static void hs_free(struct st_defer *d)
@@ -48,7 +49,14 @@ static void dispatch(struct edge_hs *h)
     unsigned int n = 0;
     SSL_get0_alpn_selected(h->ssl, &p, &n);
     int fd = h->io.fd;
-    if (n == 2 && memcmp(p, "h2", 2) == 0) {
+    if (h->relay && n == 2 && memcmp(p, "h2", 2) == 0) {
+        hs_end(h, false);
+        edge_listen_setup_done(h->srv, true); /* an edge of the fleet: identities per stream */
+        edge_ah2_start_relay(h->srv, fd, h->ssl, h->peer);
+    } else if (h->relay) {
+        edge_refusal(h->srv, EDGE_REFUSE_CONN, "relay port %s: no ALPN h2", h->peer);
+        hs_end(h, true);
+    } else if (n == 2 && memcmp(p, "h2", 2) == 0) {
         hs_end(h, false);
         edge_tconn_adopt(h->srv, fd, h->ssl, h->peer);
     } else if (n == strlen(EDGE_ALPN_REACH) && memcmp(p, EDGE_ALPN_REACH, n) == 0) {
@@ -94,8 +102,8 @@ static void hs_io(struct st_io *io, uint32_t ev)
         st_io_set(io, EPOLLIN | EPOLLOUT);
     } else {
         char buf[200];
-        edge_refusal(h->srv, EDGE_REFUSE_CONN, "tunnel port %s: TLS handshake: %s", h->peer,
-                     st_tls_errstr(buf, sizeof(buf)));
+        edge_refusal(h->srv, EDGE_REFUSE_CONN, "%s port %s: TLS handshake: %s",
+                     h->relay ? "relay" : "tunnel", h->peer, st_tls_errstr(buf, sizeof(buf)));
         hs_end(h, true);
     }
 }
@@ -108,10 +116,10 @@ static void hs_timeout(struct st_timer *t)
     hs_end(h, true);
 }
 
-void edge_hs_start(struct edge_server *srv, int fd, const char *peer)
+static void start(struct edge_server *srv, int fd, const char *peer, bool relay)
 {
     struct edge_hs *h = calloc(1, sizeof(*h));
-    SSL *ssl = SSL_new(srv->tunnel_ctx);
+    SSL *ssl = SSL_new(relay ? srv->relay_ctx : srv->tunnel_ctx);
     if (!h || !ssl) {
         st_err("tunnel listener: out of memory");
         free(h);
@@ -122,7 +130,8 @@ void edge_hs_start(struct edge_server *srv, int fd, const char *peer)
     }
     h->srv = srv;
     h->ssl = ssl;
-    edge_listen_setup_begin(srv);
+    h->relay = relay;
+    edge_listen_setup_begin(srv); /* relay handshakes too: edge_listen_setup_done ends them */
     snprintf(h->peer, sizeof(h->peer), "%s", peer);
     SSL_set_fd(ssl, fd);
     SSL_set_accept_state(ssl);
@@ -131,4 +140,14 @@ void edge_hs_start(struct edge_server *srv, int fd, const char *peer)
     st_defer_init(&h->done, hs_free, h);
     st_io_set(&h->io, EPOLLIN);
     st_timer_start(&h->timer, ST_H2CONN_SETUP_MS);
+}
+
+void edge_hs_start(struct edge_server *srv, int fd, const char *peer)
+{
+    start(srv, fd, peer, false);
+}
+
+void edge_hs_start_relay(struct edge_server *srv, int fd, const char *peer)
+{
+    start(srv, fd, peer, true);
 }

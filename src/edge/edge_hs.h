@@ -15,5 +15,8 @@ struct edge_server;
 /* Takes over a connection accepted on the tunnel listener (fd owned; peer "ip:port"): TLS
  * handshake within ST_H2CONN_SETUP_MS, then edge_tconn or edge_ah2 by ALPN. */
 void edge_hs_start(struct edge_server *srv, int fd, const char *peer);
+/* The same on the relay listener: TLS with a client certificate verified against relay-ca
+ * (srv->relay_ctx), ALPN h2, then edge_ah2 in relay mode. */
+void edge_hs_start_relay(struct edge_server *srv, int fd, const char *peer);
 
 #endif

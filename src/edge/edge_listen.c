@@ -23,6 +23,7 @@ static const char *const lis_what[EDGE_LIS_KINDS] = {
     [EDGE_LIS_ACCESS_TLS] = "access (TLS, HTTP/2 and HTTP/1.1)",
     [EDGE_LIS_HTTP] = "visitor (HTTP/1.1)",
     [EDGE_LIS_HTTPS] = "visitor (TLS, HTTP/2 and HTTP/1.1)",
+    [EDGE_LIS_RELAY] = "relay (fleet edges, TLS with client certificates)",
 };
 
 /* Hands an admitted connection to the module that serves its listener. */
@@ -41,6 +42,9 @@ static void adopt(struct edge_server *srv, enum edge_lis kind, int fd, const cha
     case EDGE_LIS_HTTP:
     case EDGE_LIS_HTTPS:
         edge_vconn_start(srv, fd, peer, kind == EDGE_LIS_HTTPS);
+        break;
+    case EDGE_LIS_RELAY:
+        edge_hs_start_relay(srv, fd, peer);
         break;
     default:
         edge_listen_closed(srv, fd);

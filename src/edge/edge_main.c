@@ -17,6 +17,7 @@
 #include "edge_flow.h"
 #include "edge_hs.h"
 #include "edge_metrics.h"
+#include "edge_relay.h"
 #include "edge_server.h"
 #include "edge_svc.h"
 #include "edge_tconn.h"
@@ -176,10 +177,13 @@ static void keep_registry(struct edge_config *cur, struct edge_config *next)
         same_str(cur->registry_ca, next->registry_ca) &&
         same_str(cur->registry_name, next->registry_name) &&
         same_str(cur->edge_id, next->edge_id) && cur->has_relay == next->has_relay &&
+        same_str(cur->relay_ca, next->relay_ca) && same_str(cur->relay_cert, next->relay_cert) &&
+        same_str(cur->relay_key, next->relay_key) &&
         (!cur->has_relay ||
          !memcmp(&cur->relay_listen, &next->relay_listen, sizeof(cur->relay_listen))))
         return;
-    st_warn("SIGHUP: registry, edge-id and relay-listen need a restart; keeping the running ones");
+    st_warn("SIGHUP: registry, edge-id and relay-listen (and relay-ca, -cert, -key) need a "
+            "restart; keeping the running ones");
     struct edge_config t = *next;
     next->has_registry = cur->has_registry;
     next->registry_url = cur->registry_url;
@@ -188,7 +192,13 @@ static void keep_registry(struct edge_config *cur, struct edge_config *next)
     next->edge_id = cur->edge_id;
     next->has_relay = cur->has_relay;
     next->relay_listen = cur->relay_listen;
+    next->relay_ca = cur->relay_ca;
+    next->relay_cert = cur->relay_cert;
+    next->relay_key = cur->relay_key;
     cur->registry_url = t.registry_url; /* freed with cur */
+    cur->relay_ca = t.relay_ca;
+    cur->relay_cert = t.relay_cert;
+    cur->relay_key = t.relay_key;
     cur->registry_ca = t.registry_ca;
     cur->registry_name = t.registry_name;
     cur->edge_id = t.edge_id;
@@ -301,6 +311,22 @@ static uint64_t random_seed(void)
     return seed;
 }
 
+/* relay-listen: other edges open relayed flows here (client certificates from relay-ca). */
+static int start_relay(struct edge_server *srv)
+{
+    char err[300];
+    const struct edge_config *cfg = &srv->cfg;
+    if (!cfg->has_relay)
+        return 0;
+    srv->relay_ctx =
+        edge_relay_server_ctx(cfg->relay_ca, cfg->relay_cert, cfg->relay_key, err, sizeof(err));
+    if (!srv->relay_ctx) {
+        st_err("relay-listen: TLS: %s", err);
+        return -1;
+    }
+    return edge_listen_open(srv, EDGE_LIS_RELAY, &cfg->relay_listen) < 0 ? -1 : 0;
+}
+
 static int run(struct edge_server *srv)
 {
     char err[300];
@@ -356,9 +382,14 @@ static int run(struct edge_server *srv)
         return 1;
     if (srv->cfg.has_registry && !(srv->fleet = edge_fleet_from_config(&srv->loop, &srv->cfg)))
         return 1;
+    if (srv->cfg.relay_cert && (!(srv->relay = edge_relay_new(srv)) || start_relay(srv) < 0))
+        return 1;
     if (edge_svc_ready(srv) < 0)
         return 1;
     int rv = st_loop_run(&srv->loop);
+    edge_relay_free(srv->relay);
+    srv->relay = NULL;
+    SSL_CTX_free(srv->relay_ctx);
     edge_fleet_free(srv->fleet);
     srv->fleet = NULL;
     edge_svc_stop(srv);

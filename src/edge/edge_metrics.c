@@ -30,6 +30,8 @@ static void tunnel_conns(struct edge_server *srv, struct st_mbuf *b)
     size_t *closing = calloc(n ? n : 1, sizeof(*closing));
     /* one pass: registered ones are the registry's n_conns; the rest are few */
     for (struct edge_tconn *c = srv->tconns; c; c = c->next) {
+        if (c->relay) /* to another edge, not from a gateway */
+            continue;
         int st = tconn_state(c);
         if (!c->tunnel)
             loose[st]++;

@@ -26,6 +26,7 @@ struct edge_vconn;
 struct st_cli;
 struct st_mhttp;
 struct edge_fleet;
+struct edge_relay;
 
 #define EDGE_EXPIRY_CHECK_MS 60000
 
@@ -63,6 +64,8 @@ struct edge_server {
     struct st_h2_hbstats hb;              /* heartbeats of tunnel connections */
     struct st_mhttp *mhttp;               /* metrics-listen; NULL when off */
     struct edge_fleet *fleet;             /* registry: the fleet's Redis; NULL when off */
+    struct edge_relay *relay;             /* relaying flows to other edges; NULL when off */
+    SSL_CTX *relay_ctx;                   /* relay-listen's TLS (client certificate required) */
     struct st_notify notify;              /* systemd readiness and watchdog (edge_svc.c) */
     struct st_priv priv;                  /* user:/group: to switch to (edge_svc.c) */
     uint64_t conns_refused, conns_evicted, accept_pauses; /* edge_listen.c */

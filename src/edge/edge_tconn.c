@@ -10,6 +10,7 @@
 
 #include "edge_fleet.h"
 #include "edge_flow.h"
+#include "edge_relay.h"
 #include "edge_server.h"
 #include "edge_web.h"
 #include "st_addr.h"
@@ -206,7 +207,8 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *fr, void *ud)
     struct edge_tconn *c = ud;
     int32_t sid = fr->hd.stream_id;
     st_h2conn_frame_recv(&c->h2, fr);
-    if (fr->hd.type == NGHTTP2_SETTINGS && !(fr->hd.flags & NGHTTP2_FLAG_ACK) && !c->ctrl.sid) {
+    if (fr->hd.type == NGHTTP2_SETTINGS && !(fr->hd.flags & NGHTTP2_FLAG_ACK) && !c->ctrl.sid &&
+        !c->relay) {
         open_ctrl(c);
         return 0;
     }
@@ -404,19 +406,38 @@ int32_t edge_tconn_open_web(struct edge_tconn *c, struct edge_web *w, const nght
     return sid;
 }
 
+/* A relayed flow's extra fields: who the user is, or which site opened it. */
+static size_t relay_fields(const struct edge_flow *f, nghttp2_nv *nv, char *ident, size_t len)
+{
+    if (f->src_tunnel) {
+        nghttp2_nv t = NV(EDGE_RELAY_TUNNEL_HDR, f->src_tunnel->id);
+        *nv = t;
+        return 1;
+    }
+    if (!f->has_ident || edge_relay_ident_encode(&f->ident, ident, len) < 0)
+        return 0;
+    nghttp2_nv i = NV(EDGE_RELAY_IDENT_HDR, ident);
+    *nv = i;
+    return 1;
+}
+
 int32_t edge_tconn_open_stream(struct edge_tconn *c, struct edge_flow *f, const char *authority,
                                const char *client)
 {
     nghttp2_nv plain[] = {NV(":method", "CONNECT"), NV(":authority", authority),
-                          NV("subtunnel-client", client)};
+                          NV("subtunnel-client", client), NV("", "")};
     /* MASQUE (connect-udp, connect-ip): the extended CONNECT goes on as it came */
-    nghttp2_nv masque[] = {NV(":method", "CONNECT"),      NV(":protocol", f->protocol),
-                           NV(":scheme", "https"),        NV(":authority", authority),
-                           NV(":path", f->path),          NV("capsule-protocol", "?1"),
-                           NV("subtunnel-client", client)};
+    nghttp2_nv masque[] = {NV(":method", "CONNECT"),       NV(":protocol", f->protocol),
+                           NV(":scheme", "https"),         NV(":authority", authority),
+                           NV(":path", f->path),           NV("capsule-protocol", "?1"),
+                           NV("subtunnel-client", client), NV("", "")};
+    char ident[EDGE_RELAY_IDENT_MAX];
+    size_t extra = 0;
+    if (c->relay)
+        extra = relay_fields(f, f->masque ? &masque[7] : &plain[3], ident, sizeof(ident));
     nghttp2_data_provider dp = {.source.ptr = f, .read_callback = flow_read};
-    int32_t sid = f->masque ? nghttp2_submit_request(c->h2.session, NULL, masque, 7, &dp, f)
-                            : nghttp2_submit_request(c->h2.session, NULL, plain, 3, &dp, f);
+    int32_t sid = f->masque ? nghttp2_submit_request(c->h2.session, NULL, masque, 7 + extra, &dp, f)
+                            : nghttp2_submit_request(c->h2.session, NULL, plain, 3 + extra, &dp, f);
     if (sid < 0)
         return sid;
     f->tc = c;
@@ -456,9 +477,8 @@ void edge_tconn_reset(struct edge_tconn *c, int32_t sid, uint32_t code)
     st_h2conn_kick(&c->h2);
 }
 
-static int session_ready(struct st_h2conn *h)
+static int make_session(struct edge_tconn *c)
 {
-    struct edge_tconn *c = h->owner;
     static const struct st_h2_handlers handlers = {.header = on_header,
                                                    .frame_recv = on_frame_recv,
                                                    .data_chunk = on_data,
@@ -469,16 +489,28 @@ static int session_ready(struct st_h2conn *h)
         {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
         {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, EDGE_TUNNEL_WINDOW0},
         {NGHTTP2_SETTINGS_MAX_FRAME_SIZE, 65536}};
+    c->h2.many_resets = true; /* a registered gateway (or an edge): its clients' aborted flows */
+    return st_h2conn_session(&c->h2, false, &handlers, c, iv, 3, CONN_WINDOW);
+}
+
+static int session_ready(struct st_h2conn *h)
+{
+    struct edge_tconn *c = h->owner;
     if (!st_h2conn_is_h2(h)) {
-        st_warn("tunnel connection %s: ALPN is not h2", c->peer);
+        st_warn("%s connection %s: ALPN is not h2", c->relay ? "relay" : "tunnel", c->peer);
         return -1;
     }
-    h->many_resets = true; /* a registered gateway: its clients' aborted flows */
-    if (st_h2conn_session(h, false, &handlers, c, iv, 3, CONN_WINDOW) < 0)
-        return -1;
-    st_timer_start(&c->reg_timer, EDGE_REGISTER_TIMEOUT_MS);
     h->hb_stats = &c->srv->hb;
     st_h2conn_heartbeat(h, c->srv->cfg.heartbeat_interval_ms, c->srv->cfg.heartbeat_count);
+    if (c->relay) { /* the session exists since the dial; the peer proved to be edge relay_id */
+        c->relay_up = true;
+        st_h2conn_bulk_reads(h);
+        st_info("relay: connected to edge %s at %s", c->relay_id, c->peer);
+        return 0;
+    }
+    if (make_session(c) < 0)
+        return -1;
+    st_timer_start(&c->reg_timer, EDGE_REGISTER_TIMEOUT_MS);
     st_debug("tunnel connection %s: TLS up", c->peer);
     return 0;
 }
@@ -487,7 +519,9 @@ static void session_closed(struct st_h2conn *h, const char *why)
 {
     struct edge_tconn *c = h->owner;
     struct edge_server *srv = c->srv;
-    if (c->registered) {
+    if (c->relay) {
+        edge_relay_closed(srv->relay, c, why);
+    } else if (c->registered) {
         st_info("tunnel %s: connection %llu closed: %s", c->tunnel->id, (unsigned long long)c->id,
                 why);
         edge_registry_detach(&srv->reg, c->tunnel, c);
@@ -514,7 +548,8 @@ static void session_closed(struct st_h2conn *h, const char *why)
     st_timer_stop(&c->reg_timer);
     if (c->setting_up)
         edge_listen_setup_done(srv, false);
-    edge_listen_closed(srv, c->h2.io.fd);
+    if (!c->relay) /* accepted: counted by the listener */
+        edge_listen_closed(srv, c->h2.io.fd);
     st_h2conn_fini(&c->h2);
     st_ctrlstream_reset(&c->ctrl);
     free(c);
@@ -555,6 +590,33 @@ void edge_tconn_adopt(struct edge_server *srv, int fd, SSL *ssl, const char *pee
         srv->tconns->prev = c;
     srv->tconns = c;
     st_debug("tunnel connection %s accepted", c->peer);
+}
+
+struct edge_tconn *edge_tconn_dial(struct edge_server *srv, int fd, SSL *ssl, const char *peer,
+                                   const char *id)
+{
+    struct edge_tconn *c = calloc(1, sizeof(*c));
+    if (!c) {
+        SSL_free(ssl);
+        close(fd);
+        return NULL;
+    }
+    c->srv = srv;
+    c->id = ++srv->next_conn_id;
+    c->relay = true;
+    st_timer_init(&c->reg_timer, &srv->loop, on_reg_timeout, c);
+    snprintf(c->peer, sizeof(c->peer), "%s", peer);
+    snprintf(c->relay_id, sizeof(c->relay_id), "%s", id);
+    st_h2conn_init(&c->h2, &srv->loop, fd, ssl, true, true, &tconn_ops, c);
+    c->next = srv->tconns;
+    if (srv->tconns)
+        srv->tconns->prev = c;
+    srv->tconns = c;
+    if (make_session(c) < 0) { /* closed (deferred) like any failed connection */
+        st_h2conn_fail(&c->h2, "out of memory");
+        return NULL;
+    }
+    return c;
 }
 
 void edge_tconn_evict(struct edge_tconn *c, const char *cause)

@@ -39,12 +39,23 @@ struct edge_tconn {
     char evict[160];         /* reload: why this connection must go ("": it stays) */
     bool evicted;            /* ERROR sent after registration: closed if the gateway does not */
     bool setting_up;         /* counted in srv->tunnel_setups (until registered or closed) */
+    /* A relay connection (edge_relay.h): dialed by this edge to another edge's relay-listen;
+     * no control stream, never registered; its streams carry the user's identity. */
+    bool relay;
+    bool relay_up;     /* its TLS handshake finished */
+    char relay_id[64]; /* the other edge's id (its certificate must name it) */
 };
 
 /* Takes over a TLS connection whose handshake selected ALPN h2 (fd and ssl owned). */
 void edge_tconn_adopt(struct edge_server *srv, int fd, SSL *ssl, const char *peer);
-/* Opens a CONNECT stream for f to `authority`, carrying `client` in subtunnel-client.
- * Returns the stream id or a negative nghttp2 error. */
+/* A relay connection to edge id being dialed (fd connecting, ssl a client in connect state;
+ * both owned): streams may be opened on it at once, they go out once TLS is up. NULL (fd and
+ * ssl released) when memory is short. */
+struct edge_tconn *edge_tconn_dial(struct edge_server *srv, int fd, SSL *ssl, const char *peer,
+                                   const char *id);
+/* Opens a CONNECT stream for f to `authority`, carrying `client` in subtunnel-client (and on a
+ * relay connection the user's identity or the sending site's tunnel). Returns the stream id or a
+ * negative nghttp2 error. */
 int32_t edge_tconn_open_stream(struct edge_tconn *c, struct edge_flow *f, const char *authority,
                                const char *client);
 /* Opens a visitor request stream for w with the header block nv (body: a data provider

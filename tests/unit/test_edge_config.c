@@ -479,7 +479,7 @@ static void registry_bad(const char *top, const char *want)
 START_TEST(test_edge_registry)
 {
     struct edge_config cfg;
-    char buf[64], host[256] = "", top[512];
+    char host[256] = "", top[512];
 
     ck_assert_msg(edge_parse(&cfg, "", NULL) == 0, "%s", err);
     ck_assert(!cfg.has_registry && !cfg.has_relay);
@@ -487,14 +487,12 @@ START_TEST(test_edge_registry)
     edge_config_fini(&cfg);
     ck_assert_msg(edge_parse(&cfg,
                              "registry:\n  url: redis://edge:hunter2@192.0.2.50:6379/2\n"
-                             "edge-id: edge-1\nrelay-listen: 192.0.2.1:7845\n",
+                             "edge-id: edge-1\n",
                              NULL) == 0,
                   "%s", err);
-    ck_assert(cfg.has_registry && cfg.has_relay);
+    ck_assert(cfg.has_registry && !cfg.has_relay); /* relay-listen: test_edge_relay_tls */
     ck_assert_str_eq(cfg.registry_url, "redis://edge:hunter2@192.0.2.50:6379/2");
     ck_assert_str_eq(cfg.edge_id, "edge-1");
-    st_sockaddr_format(&cfg.relay_listen, buf, sizeof(buf));
-    ck_assert_str_eq(buf, "192.0.2.1:7845");
     edge_config_fini(&cfg);
     snprintf(top, sizeof(top),
              "registry:\n  url: rediss://:pw@[2001:db8::50]\n  ca: %s\n"
@@ -525,6 +523,55 @@ START_TEST(test_edge_registry)
 }
 END_TEST
 
+/* relay-ca, relay-cert, relay-key: all or none, with the registry; relay-listen needs them. */
+START_TEST(test_edge_relay_tls)
+{
+    struct edge_config cfg;
+    char top[800], pem[160], pem_key[160], buf[64];
+    static const char reg[] = "registry:\n  url: redis://192.0.2.50\nedge-id: e1\n";
+
+    snprintf(pem, sizeof(pem), "%s/fleet-ca.pem", tmpdir);
+    snprintf(pem_key, sizeof(pem_key), "%s/fleet-ca.key", tmpdir);
+    write_pem(pem, pem_key, "fleet test CA", "DNS:ca.example.test");
+    snprintf(top, sizeof(top),
+             "%srelay-listen: 192.0.2.1:7845\nrelay-ca: %s\nrelay-cert: %s\n"
+             "relay-key: %s\n",
+             reg, pem, cert, key);
+    ck_assert_msg(edge_parse(&cfg, top, NULL) == 0, "%s", err);
+    ck_assert(cfg.has_relay);
+    st_sockaddr_format(&cfg.relay_listen, buf, sizeof(buf));
+    ck_assert_str_eq(buf, "192.0.2.1:7845");
+    ck_assert_str_eq(cfg.relay_ca, pem);
+    ck_assert_str_eq(cfg.relay_cert, cert);
+    ck_assert_str_eq(cfg.relay_key, key);
+    edge_config_fini(&cfg);
+    ck_assert_ptr_null(cfg.relay_ca);
+    /* a relaying edge that accepts no relayed flow */
+    snprintf(top, sizeof(top), "%srelay-ca: %s\nrelay-cert: %s\nrelay-key: %s\n", reg, pem, cert,
+             key);
+    ck_assert_msg(edge_parse(&cfg, top, NULL) == 0, "%s", err);
+    ck_assert(!cfg.has_relay && cfg.relay_cert);
+    edge_config_fini(&cfg);
+
+    registry_bad(
+        "registry:\n  url: redis://192.0.2.50\nedge-id: e1\nrelay-listen: 192.0.2.1:7845\n",
+        "edge.yaml:6: 'relay-listen' needs 'relay-ca', 'relay-cert' and 'relay-key'");
+    snprintf(top, sizeof(top), "%srelay-ca: %s\nrelay-key: %s\n", reg, pem, key);
+    registry_bad(top, "edge.yaml:6: 'relay-ca', 'relay-cert' and 'relay-key' go together "
+                      "('relay-cert' missing)");
+    snprintf(top, sizeof(top), "relay-ca: %s\nrelay-cert: %s\nrelay-key: %s\n", pem, cert, key);
+    registry_bad(top, "edge.yaml:3: 'relay-ca' needs 'registry'");
+    snprintf(top, sizeof(top), "%srelay-ca: %s\nrelay-cert: %s\nrelay-key: %s\n", reg, ca, cert,
+             key);
+    registry_bad(top, "holds no PEM certificate");
+    snprintf(top, sizeof(top), "%srelay-ca: %s\nrelay-cert: /nonexistent.crt\nrelay-key: %s\n", reg,
+             pem, key);
+    registry_bad(top, "edge.yaml:7: 'relay-cert': cannot read '/nonexistent.crt'");
+    unlink(pem);
+    unlink(pem_key);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("edge_config");
@@ -542,6 +589,7 @@ int main(void)
     tcase_add_test(tc, test_edge_caps);
     tcase_add_test(tc, test_edge_client_ca);
     tcase_add_test(tc, test_edge_registry);
+    tcase_add_test(tc, test_edge_relay_tls);
     suite_add_tcase(s, tc);
     return st_check_run(s);
 }

@@ -1,0 +1,121 @@
+#include "edge_config_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "edge_fcache.h"
+#include "st_redis.h"
+#include "st_tls.h"
+
+static int file_of(struct st_cfg *c, const struct st_cfg_node *map, const char *key, char **out)
+{
+    const struct st_cfg_node *v;
+    const char *path = NULL;
+    int rc;
+    if ((rc = st_cfg_require(c, map, key, &v)) < 0 || (rc = st_cfg_readable_file(c, v, &path)) < 0)
+        return rc;
+    return (*out = strdup(path)) ? 0 : -ENOMEM;
+}
+
+static const char *const registry_keys[] = {"url", "ca", "server-name", NULL};
+
+/* edge-id: a fleet id; absent: the host name (which must then be one). */
+static int get_edge_id(struct st_cfg *c, const struct st_cfg_node *root, struct edge_config *cfg)
+{
+    const struct st_cfg_node *v = st_cfg_get(root, "edge-id");
+    char host[256] = "";
+    int rc = v ? st_cfg_strdup(c, v, &cfg->edge_id) : 0;
+    if (rc < 0)
+        return rc;
+    if (v && !edge_fleet_id_valid(cfg->edge_id))
+        return st_cfg_fail(c, v->line, "'edge-id' must be 1..63 letters, digits, '.', '_' or '-'");
+    if (v || !cfg->has_registry)
+        return 0;
+    gethostname(host, sizeof(host) - 1);
+    if (!edge_fleet_id_valid(host))
+        return st_cfg_fail(c, 1,
+                           "the host name '%.64s' is no fleet id (1..63 letters, digits, '.', "
+                           "'_', '-'): set 'edge-id'",
+                           host);
+    cfg->edge_id = strdup(host);
+    return cfg->edge_id ? 0 : -ENOMEM;
+}
+
+/* registry: {url, ca, server-name}: the fleet's Redis (docs/fleet.md). */
+static int get_registry(struct st_cfg *c, const struct st_cfg_node *root, struct edge_config *cfg)
+{
+    const struct st_cfg_node *r = st_cfg_get(root, "registry"), *v;
+    struct st_redis_url u;
+    char err[200];
+    int rc;
+    if (r) {
+        cfg->has_registry = true;
+        if ((rc = st_cfg_map(c, r)) < 0 || (rc = st_cfg_check_keys(c, r, registry_keys)) < 0 ||
+            (rc = st_cfg_require(c, r, "url", &v)) < 0 ||
+            (rc = st_cfg_strdup(c, v, &cfg->registry_url)) < 0)
+            return rc;
+        if ((rc = st_redis_url_parse(cfg->registry_url, &u, err, sizeof(err))) < 0)
+            return rc == -ENOMEM ? rc : st_cfg_fail(c, v->line, "'registry.url': %s", err);
+        bool tls = u.tls;
+        st_redis_url_fini(&u);
+        const char *path;
+        if ((v = st_cfg_get(r, "ca")) && ((rc = st_cfg_readable_file(c, v, &path)) < 0 ||
+                                          (rc = st_cfg_strdup(c, v, &cfg->registry_ca)) < 0))
+            return rc;
+        if ((v = st_cfg_get(r, "server-name")) &&
+            (rc = st_cfg_strdup(c, v, &cfg->registry_name)) < 0)
+            return rc;
+        if (!tls && (cfg->registry_ca || cfg->registry_name))
+            return st_cfg_fail(c, r->line,
+                               "'registry.ca' and 'registry.server-name' need a rediss:// URL");
+    }
+    return get_edge_id(c, root, cfg);
+}
+
+/* relay-ca, relay-cert, relay-key: the fleet's mutual TLS between edges, all three or none;
+ * relay-listen needs them, and they need the registry (holders come from its cache). */
+static int get_relay(struct st_cfg *c, const struct st_cfg_node *root, struct edge_config *cfg)
+{
+    const struct st_cfg_node *ca = st_cfg_get(root, "relay-ca");
+    const struct st_cfg_node *crt = st_cfg_get(root, "relay-cert");
+    const struct st_cfg_node *k = st_cfg_get(root, "relay-key");
+    const char *path = NULL;
+    char why[400];
+    int rc;
+    if (!ca && !crt && !k) {
+        if (cfg->has_relay)
+            return st_cfg_fail(c, st_cfg_get(root, "relay-listen")->line,
+                               "'relay-listen' needs 'relay-ca', 'relay-cert' and 'relay-key'");
+        return 0;
+    }
+    if (!ca || !crt || !k)
+        return st_cfg_fail(c,
+                           (ca    ? ca
+                            : crt ? crt
+                                  : k)
+                               ->line,
+                           "'relay-ca', 'relay-cert' and 'relay-key' go together (%s missing)",
+                           !ca    ? "'relay-ca'"
+                           : !crt ? "'relay-cert'"
+                                  : "'relay-key'");
+    if (!cfg->has_registry)
+        return st_cfg_fail(c, ca->line,
+                           "'relay-ca' needs 'registry' (the relay asks it who holds "
+                           "a tunnel)");
+    if ((rc = st_cfg_readable_file(c, ca, &path)) < 0)
+        return rc;
+    if (st_tls_ca_check(path, why, sizeof(why)) < 0)
+        return st_cfg_fail(c, ca->line, "'relay-ca': %s", why);
+    if ((rc = st_cfg_strdup(c, ca, &cfg->relay_ca)) < 0 ||
+        (rc = file_of(c, root, "relay-cert", &cfg->relay_cert)) < 0)
+        return rc;
+    return file_of(c, root, "relay-key", &cfg->relay_key);
+}
+
+int edge_config_fleet(struct st_cfg *c, const struct st_cfg_node *root, struct edge_config *cfg)
+{
+    int rc = get_registry(c, root, cfg);
+    return rc < 0 ? rc : get_relay(c, root, cfg);
+}

@@ -1,0 +1,224 @@
+#include "edge_relay.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "edge_fleet.h"
+#include "edge_flow.h"
+#include "edge_registry.h"
+#include "edge_server.h"
+#include "edge_tconn.h"
+#include "st_addr.h"
+#include "st_log.h"
+#include "st_sock.h"
+#include "st_tls.h"
+
+#define PEERS_MAX 64
+
+/* One other edge, as this edge relays to it. */
+struct relay_peer {
+    char id[EDGE_FLEET_ID_MAX];
+    char addr[EDGE_FLEET_ADDR_MAX];
+    struct edge_tconn *c; /* the pooled connection, NULL when none */
+    uint64_t bad_until;   /* loop ms: passed over until then (its last connection failed) */
+    uint64_t bad_inst;    /* ... unless the edge restarted (another instance) */
+};
+
+struct edge_relay {
+    struct edge_server *srv;
+    SSL_CTX *ctx; /* client: relay-cert/relay-key, verifying against relay-ca */
+    struct relay_peer peers[PEERS_MAX];
+    size_t n_peers, rr;
+};
+
+SSL_CTX *edge_relay_server_ctx(const char *ca, const char *cert, const char *key, char *err,
+                               size_t errlen)
+{
+    static const unsigned char alpn[] = "\x02h2";
+    SSL_CTX *ctx = st_tls_server_ctx(cert, key, alpn, err, errlen);
+    if (!ctx)
+        return NULL;
+    if (st_tls_client_ca(ctx, ca, err, errlen) < 0) {
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    /* a peer without a fleet certificate fails the handshake */
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+    return ctx;
+}
+
+static SSL_CTX *client_ctx(const struct edge_config *cfg)
+{
+    char err[300], buf[200];
+    SSL_CTX *ctx = st_tls_client_ctx(cfg->relay_ca, err, sizeof(err));
+    if (!ctx) {
+        st_err("relay: relay-ca: %s", err);
+        return NULL;
+    }
+    ERR_clear_error();
+    if (SSL_CTX_use_certificate_chain_file(ctx, cfg->relay_cert) != 1 ||
+        SSL_CTX_use_PrivateKey_file(ctx, cfg->relay_key, SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(ctx) != 1) {
+        st_err("relay: relay-cert %s / relay-key %s: %s", cfg->relay_cert, cfg->relay_key,
+               st_tls_errstr(buf, sizeof(buf)));
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+struct edge_relay *edge_relay_new(struct edge_server *srv)
+{
+    if (!srv->cfg.relay_cert || !srv->fleet)
+        return NULL;
+    struct edge_relay *r = calloc(1, sizeof(*r));
+    if (!r) {
+        st_err("relay: out of memory");
+        return NULL;
+    }
+    r->srv = srv;
+    if (!(r->ctx = client_ctx(&srv->cfg))) {
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+void edge_relay_free(struct edge_relay *r)
+{
+    if (!r)
+        return;
+    SSL_CTX_free(r->ctx);
+    free(r);
+}
+
+void edge_relay_shutdown(struct edge_relay *r)
+{
+    for (size_t i = 0; r && i < r->n_peers; i++)
+        if (r->peers[i].c)
+            edge_tconn_shutdown(r->peers[i].c);
+}
+
+static struct relay_peer *peer_of(struct edge_relay *r, const char *id, bool add)
+{
+    for (size_t i = 0; i < r->n_peers; i++)
+        if (strcmp(r->peers[i].id, id) == 0)
+            return &r->peers[i];
+    if (!add)
+        return NULL;
+    if (r->n_peers == PEERS_MAX) { /* reuse a slot without a connection */
+        for (size_t i = 0; i < r->n_peers; i++)
+            if (!r->peers[i].c) {
+                memset(&r->peers[i], 0, sizeof(r->peers[i]));
+                snprintf(r->peers[i].id, sizeof(r->peers[i].id), "%s", id);
+                return &r->peers[i];
+            }
+        return NULL;
+    }
+    struct relay_peer *p = &r->peers[r->n_peers++];
+    memset(p, 0, sizeof(*p));
+    snprintf(p->id, sizeof(p->id), "%s", id);
+    return p;
+}
+
+/* A TCP connection to addr ("ip:port") under way, TLS verifying that the peer is edge id. */
+static struct edge_tconn *dial(struct edge_relay *r, struct relay_peer *p)
+{
+    struct st_sockaddr sa;
+    if (st_sockaddr_parse(p->addr, &sa) < 0) {
+        st_warn("relay: edge %s: bad relay address '%s'", p->id, p->addr);
+        return NULL;
+    }
+    int fd = socket(sa.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        st_warn("relay: edge %s: socket: %s", p->id, strerror(errno));
+        return NULL;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    st_sock_keepalive(fd);
+    if (connect(fd, (const struct sockaddr *)&sa.ss, sa.len) < 0 && errno != EINPROGRESS) {
+        st_warn("relay: edge %s at %s: connect: %s", p->id, p->addr, strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    SSL *ssl = SSL_new(r->ctx);
+    if (!ssl || SSL_set_fd(ssl, fd) != 1 || SSL_set1_host(ssl, p->id) != 1 ||
+        SSL_set_tlsext_host_name(ssl, p->id) != 1) {
+        st_warn("relay: edge %s: out of memory", p->id);
+        SSL_free(ssl);
+        close(fd);
+        return NULL;
+    }
+    SSL_set_connect_state(ssl);
+    struct edge_tconn *c = edge_tconn_dial(r->srv, fd, ssl, p->addr, p->id);
+    if (c)
+        st_info("relay: connecting to edge %s at %s", p->id, p->addr);
+    return c;
+}
+
+/* A holder is usable unless its last connection failed lately (and it did not restart). */
+static bool usable(const struct relay_peer *p, const struct edge_fedge *e, uint64_t now)
+{
+    return !p || p->c || now >= p->bad_until || e->inst != p->bad_inst;
+}
+
+struct edge_tconn *edge_relay_pick(struct edge_relay *r, const struct edge_flow *f,
+                                   const struct edge_tunnel *t)
+{
+    if (!r || f->relayed || !r->srv->fleet)
+        return NULL;
+    struct edge_fholder h[EDGE_RELAY_PEERS_MAX];
+    size_t n = edge_fcache_holders(edge_fleet_cache(r->srv->fleet), t->id, h, EDGE_RELAY_PEERS_MAX);
+    n = n < EDGE_RELAY_PEERS_MAX ? n : EDGE_RELAY_PEERS_MAX;
+    uint64_t now = st_loop_now(&r->srv->loop);
+    size_t start = r->rr++;
+    /* first a holder with a connection up, then one to dial, in turns */
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t k = 0; k < n; k++) {
+            const struct edge_fedge *e = h[(start + k) % n].edge;
+            if (!e->relay[0])
+                continue;
+            struct relay_peer *p = peer_of(r, e->id, pass == 1);
+            if (!p || !usable(p, e, now) || (pass == 0 && !p->c))
+                continue;
+            if (p->c && strcmp(p->addr, e->relay) == 0)
+                return p->c;
+            if (p->c) /* the edge moved: the old connection finishes its flows */
+                edge_tconn_shutdown(p->c);
+            snprintf(p->addr, sizeof(p->addr), "%s", e->relay);
+            if ((p->c = dial(r, p)))
+                return p->c;
+            p->bad_until = now + EDGE_RELAY_BACKOFF_MS;
+            p->bad_inst = e->inst;
+        }
+    return NULL;
+}
+
+void edge_relay_closed(struct edge_relay *r, struct edge_tconn *c, const char *why)
+{
+    for (size_t i = 0; r && i < r->n_peers; i++) {
+        struct relay_peer *p = &r->peers[i];
+        if (p->c != c)
+            continue;
+        p->c = NULL;
+        if (!c->relay_up) {
+            p->bad_until = st_loop_now(&r->srv->loop) + EDGE_RELAY_BACKOFF_MS;
+            const struct edge_fedge *e =
+                r->srv->fleet ? edge_fcache_edge(edge_fleet_cache(r->srv->fleet), p->id) : NULL;
+            p->bad_inst = e ? e->inst : 0;
+            st_warn("relay: edge %s at %s: %s: passed over for %d s", p->id, p->addr, why,
+                    EDGE_RELAY_BACKOFF_MS / 1000);
+        } else {
+            st_info("relay: connection to edge %s at %s closed: %s", p->id, p->addr, why);
+        }
+    }
+}

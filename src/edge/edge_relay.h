@@ -1,0 +1,70 @@
+#ifndef SUBTUNNEL_EDGE_RELAY_H
+#define SUBTUNNEL_EDGE_RELAY_H
+
+/* The relay between edges (issue 22, docs/fleet.md): an edge with no registered connection of
+ * a flow's tunnel opens the flow on an edge that has one (a holder in the fleet cache), over
+ * a pooled HTTP/2 connection to that edge's relay-listen, TLS 1.3 both ways verified against
+ * relay-ca (the holder's certificate must name its edge id). That connection is an edge_tconn
+ * with `relay` set: the flow code uses the same stream calls as on a gateway's connection.
+ * The request is the CONNECT the tunnel would have received plus the user's identity
+ * (subtunnel-identity, never the credential) or the sending site's tunnel
+ * (subtunnel-relay-tunnel); the holder checks the policy again and never relays further. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/ssl.h>
+
+#define EDGE_RELAY_IDENT_HDR "subtunnel-identity"
+#define EDGE_RELAY_TUNNEL_HDR "subtunnel-relay-tunnel"
+#define EDGE_RELAY_IDENT_MAX 512
+/* A holder whose relay connection failed is passed over for this long (or until its
+ * registry record changes instance). */
+#define EDGE_RELAY_BACKOFF_MS 10000
+#define EDGE_RELAY_PEERS_MAX 8 /* holders looked at per flow */
+
+struct edge_server;
+struct edge_flow;
+struct edge_tunnel;
+struct edge_tconn;
+struct edge_ident;
+
+/* ---- identity codec (pure) ---- */
+
+/* "alice token <64 hex: credential hash> <expires> <own groups> <legacy 0|1> g1,g2" into buf:
+ * the length, or -ENOSPC. */
+int edge_relay_ident_encode(const struct edge_ident *id, char *buf, size_t len);
+/* The reverse into *id (zeroed first). 0 or -EBADMSG. The caller rechecks the identity
+ * against its own configuration (edge_auth_recheck) before trusting the groups. */
+int edge_relay_ident_decode(const char *s, size_t len, struct edge_ident *id);
+
+/* ---- the pool (client side) ---- */
+
+struct edge_relay;
+
+/* The relay of srv's configuration (relay-ca, relay-cert, relay-key; registry): NULL without
+ * a log when not configured, NULL with a log when the TLS context cannot be built. */
+struct edge_relay *edge_relay_new(struct edge_server *srv);
+/* Closes every relay connection (their flows end) and frees; NULL-safe. */
+void edge_relay_free(struct edge_relay *r);
+/* Tunnel t has no registered connection here: the relay connection to an edge holding it
+ * (pooled, or dialed now: streams opened on it wait for its handshake), for the caller to
+ * open f's stream on as on a tunnel connection. NULL when r is NULL, f was relayed to us
+ * (one hop, never more), or no holder is usable (none cached, or all failed lately). */
+struct edge_tconn *edge_relay_pick(struct edge_relay *r, const struct edge_flow *f,
+                                   const struct edge_tunnel *t);
+/* Relay connection c is closing (edge_tconn's closed): out of the pool; a connection that
+ * never came up marks its holder failed (EDGE_RELAY_BACKOFF_MS). */
+void edge_relay_closed(struct edge_relay *r, struct edge_tconn *c, const char *why);
+/* Drain: GOAWAY on every relay connection. */
+void edge_relay_shutdown(struct edge_relay *r);
+
+/* ---- the listener (server side) ---- */
+
+/* The relay listener's TLS context: relay-cert/relay-key, ALPN h2, a client certificate
+ * verified against relay-ca required. NULL with the reason in err. */
+SSL_CTX *edge_relay_server_ctx(const char *ca, const char *cert, const char *key, char *err,
+                               size_t errlen);
+
+#endif
