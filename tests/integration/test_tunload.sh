@@ -5,6 +5,7 @@
 # is refused, and after the edge is killed and started again all 100 register again.
 # Counters and statuses only, never rates.
 set -euo pipefail
+# shellcheck source=tests/integration/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_root
 require_cmd openssl sha256sum python3
