@@ -425,7 +425,8 @@ bool edge_config_cleartext_exposed(const struct edge_config *cfg)
     return cfg->has_access && !st_sockaddr_is_loopback(&cfg->access_listen);
 }
 
-static int file_of(struct st_cfg *c, const struct st_cfg_node *map, const char *key, char **out)
+int edge_config_file_of(struct st_cfg *c, const struct st_cfg_node *map, const char *key,
+                        char **out)
 {
     const struct st_cfg_node *v;
     const char *path = NULL;
@@ -447,8 +448,8 @@ static int get_https_certs(struct st_cfg *c, const struct st_cfg_node *n, struct
         const struct st_cfg_node *e = n->children[i];
         cfg->n_https_certs++;
         if ((rc = st_cfg_map(c, e)) < 0 || (rc = st_cfg_check_keys(c, e, cert_keys)) < 0 ||
-            (rc = file_of(c, e, "cert", &cfg->https_certs[i].cert_file)) < 0 ||
-            (rc = file_of(c, e, "key", &cfg->https_certs[i].key_file)) < 0)
+            (rc = edge_config_file_of(c, e, "cert", &cfg->https_certs[i].cert_file)) < 0 ||
+            (rc = edge_config_file_of(c, e, "key", &cfg->https_certs[i].key_file)) < 0)
             return rc;
     }
     return 0;

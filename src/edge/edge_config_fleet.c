@@ -9,16 +9,6 @@
 #include "st_redis.h"
 #include "st_tls.h"
 
-static int file_of(struct st_cfg *c, const struct st_cfg_node *map, const char *key, char **out)
-{
-    const struct st_cfg_node *v;
-    const char *path = NULL;
-    int rc;
-    if ((rc = st_cfg_require(c, map, key, &v)) < 0 || (rc = st_cfg_readable_file(c, v, &path)) < 0)
-        return rc;
-    return (*out = strdup(path)) ? 0 : -ENOMEM;
-}
-
 static const char *const registry_keys[] = {"url", "ca", "server-name", NULL};
 
 /* edge-id: a fleet id; absent: the host name (which must then be one). */
@@ -109,9 +99,9 @@ static int get_relay(struct st_cfg *c, const struct st_cfg_node *root, struct ed
     if (st_tls_ca_check(path, why, sizeof(why)) < 0)
         return st_cfg_fail(c, ca->line, "'relay-ca': %s", why);
     if ((rc = st_cfg_strdup(c, ca, &cfg->relay_ca)) < 0 ||
-        (rc = file_of(c, root, "relay-cert", &cfg->relay_cert)) < 0)
+        (rc = edge_config_file_of(c, root, "relay-cert", &cfg->relay_cert)) < 0)
         return rc;
-    return file_of(c, root, "relay-key", &cfg->relay_key);
+    return edge_config_file_of(c, root, "relay-key", &cfg->relay_key);
 }
 
 int edge_config_fleet(struct st_cfg *c, const struct st_cfg_node *root, struct edge_config *cfg)
