@@ -621,12 +621,24 @@ void edge_flow_on_tunnel_eof(struct edge_flow *f)
 
 void edge_flow_on_tunnel_close(struct edge_flow *f, uint32_t code)
 {
+    /* A relay connection that failed before its handshake finished sent nothing of the
+     * flow: the next holder of the tunnel gets it (the failed one is passed over now). */
+    bool again = f->tc && f->tc->relay && !f->tc->relay_up && !f->responded && !access_gone(f) &&
+                 ++f->relay_tries < EDGE_RELAY_PEERS_MAX;
     /* Bytes still queued will never be consumed on this stream: give their share of the
      * connection window back now, or enough such flows would stall the connection. */
     if (f->tc && f->down.len > f->local_head)
         edge_tconn_dropped(f->tc, f->down.len - f->local_head);
     f->tc = NULL;
     uncount(f);
+    if (again) {
+        st_info("flow %s -> %s: relay connection failed before it was up: next holder", f->client,
+                f->target);
+        f->opened = false;
+        edge_flow_route(f, f->client);
+        maybe_free(f);
+        return;
+    }
     if (!access_gone(f)) {
         if (!f->responded)
             edge_flow_respond_error(f, 502, "subtunnel; error=connection_terminated");

@@ -61,6 +61,7 @@ struct edge_flow {
     struct edge_tunnel *src_tunnel; /* reach: the tunnel whose site opened the flow */
     bool has_protocol, authorized;
     bool relayed;            /* arrived from another edge (relay listener): never relayed again */
+    unsigned relay_tries;    /* relay connections that failed before they were up, for it */
     bool has_ident;          /* a user's flow (not a reach site's): */
     struct edge_ident ident; /* who the user authenticated as */
     int rule;                /* the access-policy rule that allowed it (-1: the default) */

@@ -7,6 +7,8 @@
 #      certificate of the lab CA too (another CA)
 #   c. the holder checks the policy again: a token edge 3 accepts but the holder does not
 #      know (edge 3's file only) is refused there
+#   d. the holder edge 3 relays to is killed (-9): downloads through edge 3 keep working
+#      (sha256), relayed to the other holder
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -73,3 +75,23 @@ assert_eq 407 "$code" "a user the holding edge does not know: its answer through
 assert_match '"event":"decision","location":"lab-edge-3","user":"only3".*"verdict":"allow"' \
     "$(cat "$LAB_DIR/logs/audit3.log")" "edge 3 allowed only3's flow and relayed it"
 pass "relayed flows are checked again at the holding edge"
+
+# ---- d. the holder edge 3 relays to is killed: new flows through edge 3 go to the other
+# holder at once (its cache still lists the dead one until the lease lapses; a relay
+# connection that fails before it is up hands its flows to the next holder)
+cp "$dir/edge3.yaml.good" "$EDGE_CONFIG_3"
+hup_reload "$(cat "$LAB_DIR/run/edge3.pid")" "$EDGE_LOG_3"
+[[ $(grep -o 'relay: connected to edge lab-edge-[12]' "$EDGE_LOG_3" | tail -n 1) =~ lab-edge-([12]) ]] ||
+    fail "edge 3 logged no relay connection"
+dead=${BASH_REMATCH[1]}
+bash "$LAB" kill-edge "$dead"
+# edge 3 has seen its connection to the dead edge close (else a flow could still be put on
+# it in the few milliseconds before, and get a 502: that connection was up)
+relay_gone() { grep -q "relay: connection to edge lab-edge-$dead at .* closed" "$EDGE_LOG_3"; }
+wait_for 10 "edge 3 to see its relay connection to edge $dead close" relay_gone
+for i in 1 2 3 4; do
+    rcurl -m 20 -o "$dir/after.bin" "http://$PRIV_IP:8082/big.bin" ||
+        fail "download $i through edge 3 after edge $dead was killed failed (curl $?)"
+    assert_eq "$want" "$(sha256_file "$dir/after.bin")" \
+        "download $i through edge 3 with holder edge $dead dead"
+done
