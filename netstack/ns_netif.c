@@ -72,23 +72,30 @@ static ssize_t write_iov(struct ns_netif *nif, struct iovec *iov, int cnt,
     return writev(nif->fd, iov, cnt);
 }
 
-/* lwIP leaves TCP checksums to the kernel in vnet mode (ns_netif_set_vnet): the field of the
- * IPv4 TCP packet b (IP header ihl bytes, tot bytes in all) gets the pseudo-header sum, not
- * complemented, and vh asks the kernel to finish it (CHECKSUM_PARTIAL): a veth peer never
- * computes it at all, a real device does it in hardware. */
-static void tcp_partial(uint8_t *b, size_t ihl, size_t tot, struct virtio_net_hdr *vh)
+/* The transport checksum field (at `at` past the IP header) of IPv4 packet b (IP header ihl
+ * bytes, tot bytes in all, protocol proto) gets the pseudo-header sum, not complemented, and
+ * vh asks the kernel to finish it (CHECKSUM_PARTIAL): a veth peer never computes it at all,
+ * a real device does it in hardware. */
+static void l4_partial(uint8_t *b, size_t ihl, size_t tot, uint8_t proto, size_t at,
+                       struct virtio_net_hdr *vh)
 {
-    uint32_t sum = IP_PROTO_TCP + (uint32_t)(tot - ihl);
+    uint32_t sum = proto + (uint32_t)(tot - ihl);
     size_t i;
 
     for (i = 12; i < 20; i += 2)
         sum += rd16(b + i);
     while (sum >> 16)
         sum = (sum & 0xffff) + (sum >> 16);
-    wr16(b + ihl + 16, (uint16_t)sum);
+    wr16(b + ihl + at, (uint16_t)sum);
     vh->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
     vh->csum_start = (uint16_t)ihl;
-    vh->csum_offset = 16;
+    vh->csum_offset = (uint16_t)at;
+}
+
+/* lwIP leaves TCP checksums to the kernel in vnet mode (ns_netif_set_vnet). */
+static void tcp_partial(uint8_t *b, size_t ihl, size_t tot, struct virtio_net_hdr *vh)
+{
+    l4_partial(b, ihl, tot, IP_PROTO_TCP, 16, vh);
 }
 
 /* An IPv4 TCP packet whose TCP header starts in the first pbuf: its IP header length. */
@@ -152,20 +159,11 @@ static bool count_write(struct ns_netif *nif, ssize_t n)
  * the kernel through vh: for a GSO packet it redoes it per datagram. */
 static void udp_partial(uint8_t *b, size_t tot, struct virtio_net_hdr *vh)
 {
-    uint32_t sum = IP_PROTO_UDP + (uint32_t)(tot - 20);
-    size_t i;
-
-    for (i = 12; i < 20; i += 2)
-        sum += rd16(b + i);
-    while (sum >> 16)
-        sum = (sum & 0xffff) + (sum >> 16);
     wr16(b + 24, (uint16_t)(tot - 20));
-    wr16(b + 26, (uint16_t)sum);
-    vh->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
-    vh->csum_start = 20;
-    vh->csum_offset = 6;
+    l4_partial(b, 20, tot, IP_PROTO_UDP, 6, vh);
 }
 
+/* The IPv4 header (20 bytes) of a packet now tot bytes long: length and checksum redone. */
 static void ip_fix(uint8_t *b, size_t tot)
 {
     u16_t c;
@@ -233,7 +231,6 @@ void ns_netif_flush(struct ns_netif *nif)
     struct virtio_net_hdr vh = {0};
     struct iovec iov[2];
     uint8_t *b;
-    u16_t c;
 
     if (!g || !g->len)
         return;
@@ -244,10 +241,7 @@ void ns_netif_flush(struct ns_netif *nif)
     }
     b = g->pkt;
     if (g->segs > 1) {
-        wr16(b + 2, (uint16_t)g->len);
-        b[10] = b[11] = 0;
-        c = inet_chksum(b, 20);
-        memcpy(b + 10, &c, 2);
+        ip_fix(b, g->len);
         vh.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
         vh.hdr_len = (uint16_t)g->hlen;
         vh.gso_size = g->mss;
