@@ -4,6 +4,7 @@
 #include <nghttp2/nghttp2.h>
 #include <openssl/ssl.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "st_h2rx.h"
 #include "st_loop.h"
@@ -147,6 +148,27 @@ uint64_t st_h2conn_load(struct st_h2conn *c);
 static inline uint64_t st_h2conn_pick_key(struct st_h2conn *c, size_t flows)
 {
     return st_h2conn_load(c) * 1024 + (flows < 1023 ? flows : 1023);
+}
+/* Of n candidates looked at from index *rr on (round robin), the one with the lowest
+ * key(i, arg) (UINT64_MAX: not eligible); the first found among equal keys. Advances *rr past
+ * it. Its index, or SIZE_MAX when none is eligible. */
+static inline size_t st_pick_least(size_t n, size_t *rr, uint64_t (*key)(size_t i, void *arg),
+                                   void *arg)
+{
+    size_t best = SIZE_MAX;
+    uint64_t best_key = UINT64_MAX;
+    for (size_t k = 0; k < n && best_key > 0; k++) {
+        uint64_t v = key((*rr + k) % n, arg);
+        if (v < best_key) {
+            best = k;
+            best_key = v;
+        }
+    }
+    if (best == SIZE_MAX)
+        return SIZE_MAX;
+    size_t i = (*rr + best) % n;
+    *rr += best + 1;
+    return i;
 }
 /* Schedules sending whatever nghttp2 has queued (cheap; coalesces). */
 void st_h2conn_kick(struct st_h2conn *c);

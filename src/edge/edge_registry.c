@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "st_h2conn.h"
+
 static struct edge_tunnel *lookup(struct edge_registry *r, const char *id)
 {
     for (size_t i = 0; i < r->n_tunnels; i++)
@@ -196,29 +198,33 @@ static bool conn_announces(const struct edge_tunnel_conn *tc, const void *arg)
     return false;
 }
 
+struct pick_arg {
+    struct edge_registry *r;
+    struct edge_tunnel *t;
+    bool (*ok)(const struct edge_tunnel_conn *, const void *);
+    const void *arg;
+};
+
+static uint64_t pick_key(size_t i, void *arg)
+{
+    struct pick_arg *a = arg;
+    struct edge_tunnel_conn *tc = &a->t->conns[i];
+    if (!a->ok(tc, a->arg))
+        return UINT64_MAX;
+    return a->r->conn_load ? a->r->conn_load(tc->c) : 0;
+}
+
 /* The least busy of t's connections for which ok(conn, arg) holds (r->conn_load), the
  * first from the round-robin cursor among equally busy ones. */
 static struct edge_tconn *pick(struct edge_registry *r, struct edge_tunnel *t,
                                bool (*ok)(const struct edge_tunnel_conn *, const void *),
                                const void *arg)
 {
-    size_t best = SIZE_MAX;
-    uint64_t best_load = UINT64_MAX;
-    for (size_t i = 0; t && i < t->n_conns && best_load > 0; i++) {
-        struct edge_tunnel_conn *tc = &t->conns[(t->rr + i) % t->n_conns];
-        if (!ok(tc, arg))
-            continue;
-        uint64_t load = r->conn_load ? r->conn_load(tc->c) : 0;
-        if (load < best_load) {
-            best = i;
-            best_load = load;
-        }
-    }
-    if (best == SIZE_MAX)
+    if (!t)
         return NULL;
-    struct edge_tconn *c = t->conns[(t->rr + best) % t->n_conns].c;
-    t->rr += best + 1;
-    return c;
+    struct pick_arg a = {r, t, ok, arg};
+    size_t i = st_pick_least(t->n_conns, &t->rr, pick_key, &a);
+    return i == SIZE_MAX ? NULL : t->conns[i].c;
 }
 
 struct edge_tconn *edge_registry_pick(struct edge_registry *r, int family, const uint8_t *addr,

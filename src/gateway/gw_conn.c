@@ -547,23 +547,18 @@ bool gw_conn_idle(struct gw_conn *c)
 /* The least busy reach connection (st_h2conn_load, then fewer flows), the first from the
  * round-robin cursor among equally busy ones: a new flow does not queue behind a bulk flow
  * on another. */
+static uint64_t reach_key(size_t i, void *arg)
+{
+    struct gw_conn *c = ((struct gw_server *)arg)->conns[i];
+    if (!c->reach || !c->active || !c->registered || c->h2.dead)
+        return UINT64_MAX;
+    return st_h2conn_pick_key(&c->h2, c->n_flows);
+}
+
 struct gw_conn *gw_conn_pick_reach(struct gw_server *gw)
 {
-    size_t best = SIZE_MAX;
-    uint64_t best_load = UINT64_MAX;
-    for (size_t i = 0; i < gw->n_conns && best_load > 0 && !gw->drain.draining; i++) {
-        struct gw_conn *c = gw->conns[(gw->reach_rr + i) % gw->n_conns];
-        if (!c->reach || !c->active || !c->registered || c->h2.dead)
-            continue;
-        uint64_t load = st_h2conn_pick_key(&c->h2, c->n_flows);
-        if (load < best_load) {
-            best = i;
-            best_load = load;
-        }
-    }
-    if (best == SIZE_MAX)
+    if (gw->drain.draining)
         return NULL;
-    struct gw_conn *c = gw->conns[(gw->reach_rr + best) % gw->n_conns];
-    gw->reach_rr += best + 1;
-    return c;
+    size_t i = st_pick_least(gw->n_conns, &gw->reach_rr, reach_key, gw);
+    return i == SIZE_MAX ? NULL : gw->conns[i];
 }
