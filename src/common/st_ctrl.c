@@ -16,6 +16,7 @@ enum {
     F_REG_HOSTNAME = 6,
     F_REGD_CONN_ID = 1,
     F_REGD_LOCATION = 2,
+    F_REGD_FLEET = 3,
     F_ERR_CAUSE = 1,
     F_ERR_RETRY_AFTER = 2,
     F_ERR_RETRY = 3,
@@ -118,6 +119,8 @@ int st_ctrl_encode_registered(const struct st_ctrl_registered *m, uint8_t *out, 
     fs.n = fs.n_cidr = 0;
     add_str(&fs, F_REGD_CONN_ID, m->conn_id, sizeof(m->conn_id));
     add_str(&fs, F_REGD_LOCATION, m->location, sizeof(m->location));
+    if (m->fleet) /* absent: an edge that works alone (and every edge before the flag) */
+        add_varint(&fs, F_REGD_FLEET, 1);
     return finish(&fs, ST_CAP_REGISTERED, out, cap);
 }
 
@@ -255,14 +258,18 @@ int st_ctrl_decode_registered(const uint8_t *v, size_t len, struct st_ctrl_regis
     memset(m, 0, sizeof(*m));
     st_tlv_iter_init(&it, v, len);
     while ((rc = st_tlv_next(&it, &type, &val, &vlen)) > 0) {
-        if (type == F_REGD_CONN_ID || type == F_REGD_LOCATION) {
-            rc = once(&seen, type);
-            if (rc == 0)
-                rc = type == F_REGD_CONN_ID ? get_str(m->conn_id, sizeof(m->conn_id), val, vlen)
-                                            : get_str(m->location, sizeof(m->location), val, vlen);
-            if (rc < 0)
-                return rc;
-        }
+        if (type < F_REGD_CONN_ID || type > F_REGD_FLEET)
+            continue;
+        uint64_t fleet = 0;
+        rc = once(&seen, type);
+        if (rc == 0 && type == F_REGD_FLEET)
+            rc = get_varint(&fleet, val, vlen) < 0 || fleet > 1 ? -EBADMSG : 0;
+        else if (rc == 0)
+            rc = type == F_REGD_CONN_ID ? get_str(m->conn_id, sizeof(m->conn_id), val, vlen)
+                                        : get_str(m->location, sizeof(m->location), val, vlen);
+        if (rc < 0)
+            return rc;
+        m->fleet |= fleet == 1;
     }
     return rc;
 }

@@ -5,8 +5,9 @@
  * values are TLV fields (st_capsule.h). Fixed-size structs: decoding never allocates.
  * Field numbers: REGISTER 1 token, 2 conn index (varint), 3 previous attempts (varint),
  * 4 version, 5 route (CIDR text, repeatable), 6 hostname (repeatable). REGISTERED 1 conn id,
- * 2 location. ERROR 1 cause, 2 retry-after seconds (varint), 3 retry (varint 0/1).
- * ROUTES 5 route (repeatable). */
+ * 2 location, 3 fleet (varint 1: the edge shares a registry, a flow may enter any edge of its
+ * fleet; absent: it works alone). ERROR 1 cause, 2 retry-after seconds (varint), 3 retry (varint
+ * 0/1). ROUTES 5 route (repeatable). */
 
 #include "st_addr.h"
 
@@ -31,6 +32,7 @@ struct st_ctrl_register {
 struct st_ctrl_registered {
     char conn_id[64];
     char location[64];
+    bool fleet; /* the edge is one of a fleet sharing a registry (field 3) */
 };
 
 struct st_ctrl_error {

@@ -100,6 +100,11 @@ static void hs_io(struct st_io *io, uint32_t ev)
         st_io_set(io, EPOLLIN);
     } else if (e == SSL_ERROR_WANT_WRITE) {
         st_io_set(io, EPOLLIN | EPOLLOUT);
+    } else if (BIO_number_read(SSL_get_rbio(h->ssl)) == 0) {
+        /* closed before a byte: a gateway's round-trip probe (edge-count) or a health check */
+        st_debug("%s port %s: closed before the TLS handshake", h->relay ? "relay" : "tunnel",
+                 h->peer);
+        hs_end(h, true);
     } else {
         char buf[200];
         edge_refusal(h->srv, EDGE_REFUSE_CONN, "%s port %s: TLS handshake: %s",

@@ -150,6 +150,7 @@ static void on_register(struct edge_tconn *c, const uint8_t *v, size_t len)
     struct st_ctrl_registered ok = {0};
     snprintf(ok.conn_id, sizeof(ok.conn_id), "%.40s-%llu", t->id, (unsigned long long)c->id);
     snprintf(ok.location, sizeof(ok.location), "%s", c->srv->cfg.location);
+    ok.fleet = c->srv->cfg.has_registry; /* the gateway may then dial only edge-count edges */
     uint8_t buf[256];
     int n = st_ctrl_encode_registered(&ok, buf, sizeof(buf));
     if (n > 0)

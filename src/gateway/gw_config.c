@@ -22,6 +22,7 @@ static const char *const top_keys[] = {
     "token",
     "token-file",
     "ha-connections",
+    "edge-count",
     "heartbeat-interval",
     "heartbeat-count",
     "expose",
@@ -298,6 +299,7 @@ static void set_defaults(struct gw_config *cfg)
 {
     cfg->log_level = ST_LOG_INFO;
     cfg->ha_connections = 4;
+    cfg->edge_count = 2;
     cfg->heartbeat_interval_ms = 5000;
     cfg->heartbeat_count = 5;
     cfg->grace_period_ms = 30000;
@@ -356,6 +358,7 @@ static int from_tree(struct st_cfg *c, struct gw_config *cfg)
         (rc = get_token(c, root, cfg)) < 0)
         return rc;
     if ((rc = st_cfg_opt_int(c, root, "ha-connections", 1, 16, 1, &cfg->ha_connections)) < 0 ||
+        (rc = st_cfg_opt_int(c, root, "edge-count", 1, 16, 1, &cfg->edge_count)) < 0 ||
         (rc = st_cfg_opt_int(c, root, "heartbeat-interval", 1, 300, 1000,
                              &cfg->heartbeat_interval_ms)) < 0 ||
         (rc = st_cfg_opt_int(c, root, "heartbeat-count", 1, 100, 1, &cfg->heartbeat_count)) < 0 ||

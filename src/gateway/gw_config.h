@@ -31,6 +31,7 @@ struct gw_config {
     char tunnel_id[64];       /* from token: "id:secret" or token-file: path */
     char secret[256];
     int ha_connections;        /* ha-connections: default 4, 1..16 */
+    int edge_count;            /* edge-count: fleet edges dialled, default 2, 1..16 */
     int heartbeat_interval_ms; /* heartbeat-interval: seconds, default 5, 1..300 */
     int heartbeat_count;       /* heartbeat-count: default 5, 1..100 */
     bool expose;               /* true if an expose: section is present */

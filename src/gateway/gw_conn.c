@@ -136,6 +136,8 @@ static int on_ctrl_capsule(void *arg, const struct st_capsule *cap)
         snprintf(c->conn_id, sizeof(c->conn_id), "%s", ok.conn_id);
         st_info("edge connection %u: registered: connection %s at %s (%s)", c->index, ok.conn_id,
                 ok.location, c->edge);
+        if (!ok.fleet)
+            gw_pool_edge_alone(c->gw, c);
         gw_pool_on_registered(c->gw, c);
     } else if (cap->type == ST_CAP_ROUTES) {
         struct st_ctrl_routes *m = malloc(sizeof(*m));
@@ -418,6 +420,7 @@ static void session_closed(struct st_h2conn *h, const char *why)
     c->registered = false;
     st_ctrlstream_reset(&c->ctrl);
     schedule_retry(c);
+    gw_pool_edge_failed(c->gw, c);   /* another edge, when it failed again (edge-count) */
     if (!c->stopped && !c->refusals) /* a refusal was logged; the pool's state is unchanged */
         gw_pool_on_conn_failed(c->gw);
 }

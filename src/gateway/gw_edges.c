@@ -138,3 +138,68 @@ uint64_t gw_edges_refused_backoff_ms(unsigned refusals, uint32_t rnd)
         wait = GW_EDGES_REFUSED_MAX_MS;
     return wait + rnd % (wait / 5);
 }
+
+/* Sort key of target i for gw_edges_select: smaller is better. */
+struct rank {
+    size_t i;
+    bool down;
+    uint16_t priority;
+    uint64_t rtt_ms; /* UINT64_MAX: not measured */
+    uint16_t weight;
+};
+
+static int rank_cmp(const void *pa, const void *pb)
+{
+    const struct rank *a = pa, *b = pb;
+    if (a->down != b->down)
+        return a->down ? 1 : -1;
+    if (a->priority != b->priority)
+        return a->priority < b->priority ? -1 : 1;
+    if (a->rtt_ms != b->rtt_ms)
+        return a->rtt_ms < b->rtt_ms ? -1 : 1;
+    if (a->weight != b->weight)
+        return a->weight > b->weight ? -1 : 1;
+    return a->i < b->i ? -1 : a->i > b->i;
+}
+
+static int index_cmp(const void *pa, const void *pb)
+{
+    size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+    return a < b ? -1 : a > b;
+}
+
+size_t gw_edges_select(const struct gw_edge_target *t, const struct gw_edge_state *st, size_t n,
+                       unsigned count, uint64_t now, size_t *chosen)
+{
+    struct rank *r = n ? calloc(n, sizeof(*r)) : NULL;
+    size_t m = n < count ? n : count;
+    if (!r) { /* n == 0, or out of memory: the first ones in the sort order */
+        for (size_t i = 0; i < m; i++)
+            chosen[i] = i;
+        return m;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint64_t rtt = st[i].rtt_us;
+        if (rtt && st[i].chosen)
+            rtt -= rtt / 4;
+        r[i] = (struct rank){.i = i,
+                             .down = st[i].down_until > now,
+                             .priority = t[i].priority,
+                             .rtt_ms = st[i].rtt_us ? rtt / 1000 : UINT64_MAX,
+                             .weight = t[i].weight};
+    }
+    qsort(r, n, sizeof(*r), rank_cmp);
+    for (size_t k = 0; k < m; k++)
+        chosen[k] = r[k].i;
+    free(r);
+    qsort(chosen, m, sizeof(*chosen), index_cmp);
+    return m;
+}
+
+uint64_t gw_edges_down_ms(unsigned fails)
+{
+    uint64_t wait = GW_EDGES_DOWN_FIRST_MS;
+    for (unsigned i = 1; i < fails && wait < GW_EDGES_DOWN_MAX_MS; i++)
+        wait *= 2;
+    return wait < GW_EDGES_DOWN_MAX_MS ? wait : GW_EDGES_DOWN_MAX_MS;
+}

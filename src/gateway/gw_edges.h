@@ -1,6 +1,7 @@
 #ifndef SUBTUNNEL_GW_EDGES_H
 #define SUBTUNNEL_GW_EDGES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,6 +39,27 @@ size_t gw_edges_sort(struct gw_edge_target *t, size_t n);
  * picks) each target gets exactly its weight; e.g. weights 3:1, ha 8: extras 0,0,1,0,0,0
  * (5:1), 6:2 in total. Targets of higher priority values get exactly one slot. */
 size_t gw_edges_assign(const struct gw_edge_target *t, size_t n, unsigned ha, size_t *slot_target);
+
+/* What the gateway learned of an edge beyond DNS (kept per address across re-resolutions). */
+struct gw_edge_state {
+    uint32_t rtt_us;     /* TCP connect time of the last probe; 0: not measured */
+    uint64_t down_until; /* loop ms: failed lately (connections or probe), passed over until then */
+    unsigned fails;      /* times marked down since it last registered (the wait doubles) */
+    bool chosen;         /* in the current selection: its RTT counts a quarter lower */
+};
+
+#define GW_EDGES_DOWN_FIRST_MS 30000 /* an edge that failed is passed over this long */
+#define GW_EDGES_DOWN_MAX_MS 300000  /* doubling per failure up to this */
+
+/* Picks min(count, n) of the sorted targets t[0..n) (st[i] describes t[i]) for the gateway to
+ * dial and writes their indices, ascending, to chosen. Rank, best first: not down (down_until
+ * <= now) before down; priority ascending; measured RTT before unmeasured, then by whole
+ * milliseconds of RTT (a chosen target's counted 25 % lower, so a move needs a clear gain);
+ * weight descending; then the sort order. Returns the count written. */
+size_t gw_edges_select(const struct gw_edge_target *t, const struct gw_edge_state *st, size_t n,
+                       unsigned count, uint64_t now, size_t *chosen);
+/* How long an edge marked down for the `fails`-th time (>= 1) is passed over. */
+uint64_t gw_edges_down_ms(unsigned fails);
 
 #define GW_EDGES_BACKOFF_MAX_EXP 5 /* waits < 2^5 s = 32 s */
 

@@ -152,7 +152,7 @@ static void reload_config(struct gw_server *gw)
     bool edges = !same_addrs(cur->edges, cur->n_edges, next.edges, next.n_edges) ||
                  !str_eq(cur->edge_srv, next.edge_srv) ||
                  !same_addrs(cur->resolvers, cur->n_resolvers, next.resolvers, next.n_resolvers) ||
-                 cur->ha_connections != next.ha_connections ||
+                 cur->ha_connections != next.ha_connections || cur->edge_count != next.edge_count ||
                  cur->reach_connections != next.reach_connections;
     st_log_set_format(next.log_format);
     st_cli_log_level(gw->cli, next.log_level);

@@ -21,6 +21,9 @@
 #define REFRESH_MIN_MS 2000   /* TTL-driven re-resolution is clamped to this range */
 #define REFRESH_MAX_MS 300000
 #define SRV_PREFIX "_subtunnel._tcp."
+#define PROBE_INTERVAL_MS 300000 /* the edges' round trips are measured again this often */
+
+static void log_stats(struct gw_server *gw);
 
 static bool same_addr(const struct st_sockaddr *a, const struct st_sockaddr *b)
 {
@@ -80,22 +83,26 @@ static bool replaced(struct gw_conn **conns, size_t n, const struct gw_conn *old
 /* Builds the slots for gw->targets; keeps matching connections unless `fresh`. */
 static void rebuild(struct gw_server *gw, bool fresh)
 {
-    size_t n = gw->n_targets, ha = (size_t)gw->cfg.ha_connections;
+    size_t n = gw->n_active, ha = (size_t)gw->cfg.ha_connections;
     size_t n_reach = gw->cfg.reach ? (size_t)gw->cfg.reach_connections : 0;
     size_t *slot = calloc(n > ha ? n : ha, sizeof(*slot));
-    size_t n_tunnel = slot ? gw_edges_assign(gw->targets, n, (unsigned)ha, slot) : 0;
+    struct gw_edge_target *sub = calloc(n ? n : 1, sizeof(*sub)); /* the edges dialled */
+    for (size_t i = 0; sub && i < n; i++)
+        sub[i] = gw->targets[gw->active[i]];
+    size_t n_tunnel = slot && sub ? gw_edges_assign(sub, n, (unsigned)ha, slot) : 0;
     size_t total = n ? n_tunnel + n_reach : 0;
     struct gw_conn **conns = calloc(total ? total : 1, sizeof(*conns));
-    if (!slot || !conns) {
+    if (!slot || !conns || !sub) {
         st_err("edge connections: out of memory; keeping the current ones");
         free(slot);
         free(conns);
+        free(sub);
         return;
     }
     size_t k = 0;
     for (size_t i = 0; i < total; i++) {
         bool reach = i >= n_tunnel;
-        const struct gw_edge_target *t = &gw->targets[reach ? (i - n_tunnel) % n : slot[i]];
+        const struct gw_edge_target *t = &sub[reach ? (i - n_tunnel) % n : slot[i]];
         struct gw_conn *c = fresh ? NULL : claim(gw->conns, gw->n_conns, reach, t);
         if (c)
             c->index = (unsigned)k;
@@ -111,6 +118,110 @@ static void rebuild(struct gw_server *gw, bool fresh)
     gw->conns = conns;
     gw->n_conns = k;
     free(slot);
+    free(sub);
+}
+
+/* How many edges to dial: edge-count out of a fleet, every edge of one that works alone. */
+static size_t dial_count(const struct gw_server *gw)
+{
+    return gw->edges_alone ? gw->n_targets : (size_t)gw->cfg.edge_count;
+}
+
+static bool choosing(const struct gw_server *gw)
+{
+    return gw->n_targets > dial_count(gw);
+}
+
+/* Chooses the edges to dial (gw_edges_select) into gw->active; true if they changed. */
+static bool choose(struct gw_server *gw)
+{
+    size_t n = gw->n_targets, *pick = calloc(n ? n : 1, sizeof(*pick));
+    if (!pick)
+        return false; /* out of memory: the current choice stays */
+    size_t m = gw_edges_select(gw->targets, gw->tstate, n, (unsigned)dial_count(gw),
+                               st_loop_now(&gw->loop), pick);
+    bool same = m == gw->n_active && (!m || memcmp(pick, gw->active, m * sizeof(*pick)) == 0);
+    free(gw->active);
+    gw->active = pick;
+    gw->n_active = m;
+    for (size_t i = 0; i < n; i++)
+        gw->tstate[i].chosen = false;
+    for (size_t i = 0; i < m; i++)
+        gw->tstate[pick[i]].chosen = true;
+    if (!same && choosing(gw)) {
+        char list[512] = "";
+        size_t off = 0;
+        for (size_t i = 0; i < m && off < sizeof(list) - 100; i++) {
+            const struct gw_edge_target *t = &gw->targets[pick[i]];
+            char a[64];
+            st_sockaddr_format(&t->addr, a, sizeof(a));
+            char rtt[48] = "round trip not measured";
+            if (gw->tstate[pick[i]].rtt_us)
+                snprintf(rtt, sizeof(rtt), "round trip %.2f ms",
+                         gw->tstate[pick[i]].rtt_us / 1000.0);
+            off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s (%s, priority %u)",
+                                    i ? ", " : "", a, rtt, t->priority);
+        }
+        st_info("edges chosen: %zu of %zu (edge-count %d): %s", m, n, gw->cfg.edge_count, list);
+    }
+    return !same;
+}
+
+static void reselect(struct st_defer *d)
+{
+    struct gw_server *gw = d->data;
+    if (!gw->drain.draining && choose(gw))
+        rebuild(gw, false);
+}
+
+static size_t target_of(const struct gw_server *gw, const struct st_sockaddr *a)
+{
+    for (size_t i = 0; i < gw->n_targets; i++)
+        if (same_addr(&gw->targets[i].addr, a))
+            return i;
+    return SIZE_MAX;
+}
+
+static void on_probe(void *arg, const struct st_sockaddr *addr, uint32_t rtt_us)
+{
+    struct gw_server *gw = arg;
+    size_t i = target_of(gw, addr);
+    if (i == SIZE_MAX)
+        return; /* no longer a target */
+    gw->tstate[i].rtt_us = rtt_us;
+    if (!rtt_us) { /* cannot connect: passed over for a while (the failure count stays) */
+        char a[64];
+        st_sockaddr_format(addr, a, sizeof(a));
+        st_warn("edge %s: round-trip probe failed: passed over for %d s", a,
+                GW_EDGES_DOWN_FIRST_MS / 1000);
+        gw->tstate[i].down_until = st_loop_now(&gw->loop) + GW_EDGES_DOWN_FIRST_MS;
+    }
+}
+
+static void on_probes_done(void *arg)
+{
+    struct gw_server *gw = arg;
+    char list[512] = "";
+    size_t off = 0;
+    for (size_t i = 0; i < gw->n_targets && off < sizeof(list) - 80; i++) {
+        char a[64];
+        st_sockaddr_format(&gw->targets[i].addr, a, sizeof(a));
+        if (gw->tstate[i].rtt_us)
+            off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s %.2f ms", i ? ", " : "",
+                                    a, gw->tstate[i].rtt_us / 1000.0);
+        else
+            off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s %s", i ? ", " : "", a,
+                                    i < GW_PROBE_MAX ? "failed" : "not probed");
+    }
+    st_info("edge round trips: %s", list);
+    st_defer_queue(&gw->loop, &gw->reselect);
+}
+
+static void probe(struct gw_server *gw)
+{
+    gw->next_probe = st_loop_now(&gw->loop) + PROBE_INTERVAL_MS;
+    if (choosing(gw) && !gw->drain.draining)
+        gw_probes_start(&gw->probes, gw->targets, gw->n_targets);
 }
 
 static bool same_targets(const struct gw_server *gw, const struct gw_edge_target *t, size_t n)
@@ -133,8 +244,21 @@ static void set_targets(struct gw_server *gw, const struct gw_edge_target *t, si
     }
     memcpy(copy, t, n * sizeof(*t));
     n = gw_edges_sort(copy, n);
+    struct gw_edge_state *state = calloc(n ? n : 1, sizeof(*state));
+    if (!state) {
+        st_err("edge list: out of memory; keeping the current one");
+        free(copy);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) { /* what was learned of an edge stays with its address */
+        size_t old = target_of(gw, &copy[i].addr);
+        if (old != SIZE_MAX)
+            state[i] = gw->tstate[old];
+    }
     free(gw->targets);
+    free(gw->tstate);
     gw->targets = copy;
+    gw->tstate = state;
     gw->n_targets = n;
     char list[512] = "";
     size_t off = 0;
@@ -145,7 +269,10 @@ static void set_targets(struct gw_server *gw, const struct gw_edge_target *t, si
                                 i ? ", " : "", a, copy[i].name, copy[i].priority, copy[i].weight);
     }
     st_info("edges: %zu: %s", n, list);
+    choose(gw);
     rebuild(gw, fresh);
+    log_stats(gw);
+    probe(gw);         /* the new list's round trips (when there is a choice) */
     gw_reach_sync(gw); /* a reach route containing a new edge address goes now */
 }
 
@@ -252,6 +379,8 @@ static void on_tick(struct st_timer *tm)
     }
     if (gw->dns && now >= gw->next_resolve)
         resolve(gw);
+    if (now >= gw->next_probe)
+        probe(gw);
     st_log_limit_flush(&gw->ingress_log, ST_LOG_WARN, st_log_now_ms()); /* gw_web's refusals */
     gw_guard_flush_log(gw);
     st_timer_start(tm, POOL_TICK_MS);
@@ -303,6 +432,8 @@ int gw_pool_start(struct gw_server *gw)
 {
     st_timer_init(&gw->pool_timer, &gw->loop, on_tick, gw);
     st_defer_init(&gw->reap, reap, gw);
+    st_defer_init(&gw->reselect, reselect, gw);
+    gw_probes_init(&gw->probes, &gw->loop, on_probe, on_probes_done, gw);
     st_timer_start(&gw->pool_timer, POOL_TICK_MS);
     return gw->cfg.edge_srv ? use_srv(gw) : use_static(gw, false);
 }
@@ -315,7 +446,7 @@ void gw_pool_reconfigure(struct gw_server *gw, bool fresh)
     }
     use_srv(gw);       /* a failure keeps the previous resolver */
     if (gw->n_targets) /* the known edges until the answer: connection counts, identity */
-        rebuild(gw, fresh);
+        choose(gw), rebuild(gw, fresh);
 }
 
 void gw_pool_replace_all(struct gw_server *gw)
@@ -380,6 +511,9 @@ void gw_pool_on_registered(struct gw_server *gw, struct gw_conn *c)
     if (c->stopped) /* a retired connection that finished its handshake late */
         return;
     gw_svc_registered(gw);
+    size_t ti = target_of(gw, &c->target.addr);
+    if (ti != SIZE_MAX)
+        gw->tstate[ti].fails = 0, gw->tstate[ti].down_until = 0;
     for (struct gw_conn *r = gw->retired; r; r = r->next_retired)
         if (!r->drained && r->reach == c->reach && same_addr(&r->target.addr, &c->target.addr))
             gw_conn_drain(r);
@@ -396,10 +530,43 @@ void gw_pool_on_conn_failed(struct gw_server *gw)
         resolve(gw);
 }
 
+void gw_pool_edge_alone(struct gw_server *gw, const struct gw_conn *c)
+{
+    if (gw->edges_alone)
+        return;
+    gw->edges_alone = true;
+    if (!choosing(gw) && gw->n_active == gw->n_targets)
+        return; /* every listed edge is dialled already */
+    st_warn("edge %s works alone (no registry): dialling every listed edge (%zu), not "
+            "edge-count %d",
+            c->edge, gw->n_targets, gw->cfg.edge_count);
+    st_defer_queue(&gw->loop, &gw->reselect);
+}
+
+void gw_pool_edge_failed(struct gw_server *gw, const struct gw_conn *c)
+{
+    size_t i = target_of(gw, &c->target.addr);
+    if (c->reach || c->stopped || gw->drain.draining || i == SIZE_MAX || !choosing(gw))
+        return;
+    /* the loss and one more failed dial, or a refusal (draining edge, unknown tunnel) */
+    if (c->attempts < 2 && !c->refusals)
+        return;
+    struct gw_edge_state *st = &gw->tstate[i];
+    uint64_t now = st_loop_now(&gw->loop);
+    if (st->down_until > now)
+        return;
+    st->down_until = now + gw_edges_down_ms(++st->fails);
+    st_warn("edge %s failed (%u attempts): passed over for %llu s for another edge", c->edge,
+            c->attempts, (unsigned long long)((st->down_until - now) / 1000));
+    st_defer_queue(&gw->loop, &gw->reselect);
+}
+
 void gw_pool_fini(struct gw_server *gw)
 {
     st_timer_stop(&gw->pool_timer);
     st_defer_cancel(&gw->loop, &gw->reap);
+    st_defer_cancel(&gw->loop, &gw->reselect);
+    gw_probes_stop(&gw->probes);
     for (size_t i = 0; i < gw->n_conns; i++)
         gw_conn_free(gw->conns[i]);
     while (gw->retired) {
@@ -414,5 +581,10 @@ void gw_pool_fini(struct gw_server *gw)
     gw->dns = NULL;
     free(gw->targets);
     gw->targets = NULL;
+    free(gw->tstate);
+    gw->tstate = NULL;
+    free(gw->active);
+    gw->active = NULL;
+    gw->n_targets = gw->n_active = 0;
     gw_origin_close_idle(gw);
 }

@@ -8,7 +8,9 @@
 
 /* The gateway's set of edge connections. The edge targets come from the static `edges`
  * list or from DNS SRV (re-resolved when a connection fails and when the TTL expires);
- * gw_edges_assign maps them to connection slots (every edge holds at least one tunnel
+ * gw_edges_select picks edge-count of them (all when there are no more, or when an edge works
+ * alone) by priority, probed round trip and weight, and passes over one that fails;
+ * gw_edges_assign maps the chosen ones to connection slots (each holds at least one tunnel
  * connection). A connection keeps its edge; when the target list or the gateway's
  * identity changes, replaced connections are retired: they keep serving until their
  * replacement has registered with the same edge (after RETIRE_WAIT without one, only a
@@ -35,6 +37,13 @@ size_t gw_pool_busy(struct gw_server *gw);
 bool gw_pool_refused(struct gw_server *gw);
 /* Called by a tunnel connection when the edge accepted its REGISTER. */
 void gw_pool_on_registered(struct gw_server *gw, struct gw_conn *c);
+/* An edge said (REGISTERED without the fleet flag) that it works alone: from now on every
+ * listed edge is dialled, as edges that share nothing need, whatever edge-count says. */
+void gw_pool_edge_alone(struct gw_server *gw, const struct gw_conn *c);
+/* Tunnel connection c closed: when the gateway chooses edge-count of more edges and c's edge
+ * failed again after a loss, or refused, that edge is passed over for a while
+ * (gw_edges_down_ms) and another is chosen. */
+void gw_pool_edge_failed(struct gw_server *gw, const struct gw_conn *c);
 /* Called when a connection failed: re-resolves SRV soon (rate limited). */
 void gw_pool_on_conn_failed(struct gw_server *gw);
 /* Registered tunnel connections and distinct edges they reach (for logs and tests). */

@@ -9,6 +9,7 @@
 #include "gw_edges.h"
 #include "gw_guard.h"
 #include "gw_oqueue.h"
+#include "gw_probe.h"
 #include "gw_quota.h"
 #include "gw_reach.h"
 #include "gw_vip.h"
@@ -44,9 +45,16 @@ struct gw_server {
     size_t n_conns;
     struct gw_conn *retired;        /* replaced connections draining (next_retired list) */
     struct gw_edge_target *targets; /* the edges, sorted (gw_edges_sort) */
+    struct gw_edge_state *tstate;   /* what is known of targets[i]: RTT, failures */
     size_t n_targets;
-    struct gw_dns *dns;   /* edge-srv discovery, NULL with a static list */
-    struct st_defer reap; /* frees idle retired connections */
+    size_t *active;          /* indices into targets of the edges dialled (edge-count) */
+    size_t n_active;         /* ascending */
+    bool edges_alone;        /* an edge said it works alone: every listed edge is dialled */
+    struct gw_probes probes; /* RTT probes of the targets (only when choosing among them) */
+    uint64_t next_probe;
+    struct st_defer reselect; /* chooses the edges again (a failure, probe results) */
+    struct gw_dns *dns;       /* edge-srv discovery, NULL with a static list */
+    struct st_defer reap;     /* frees idle retired connections */
     uint64_t last_resolve, next_resolve;
     struct st_timer pool_timer;
     struct gw_vip_pool *vips;

@@ -261,3 +261,14 @@ ecurl() {
     in_ns st-client curl -sS -p -x "$proxy" -U "lab:$ACCESS_TOKEN" "$@"
 }
 now_ms() { date +%s%3N; }
+# edge_log_of N: edge N's log file
+edge_log_of() { case $1 in 1) echo "$EDGE_LOG" ;; 2) echo "$EDGE_LOG_2" ;; 3) echo "$EDGE_LOG_3" ;; esac; }
+# registry_cli ARGS...: redis-cli in st-registry (lab.sh up --edges 3), the password taken
+# from REGISTRY_URL (redis://default:PASSWORD@...)
+registry_cli() {
+    local pw=${REGISTRY_URL#*://*:}
+    REDISCLI_AUTH=${pw%%@*} in_ns st-registry redis-cli --no-auth-warning -h 192.0.2.50 \
+        -p 6379 "$@"
+}
+# registry_tunnels_of ID: the tunnel ids in st:tunnels:ID, sorted, space-separated
+registry_tunnels_of() { registry_cli hkeys "st:tunnels:$1" 2>/dev/null | sort | xargs; }

@@ -88,6 +88,20 @@ START_TEST(test_registered_error_routes_unregister)
     ck_assert_int_eq(st_ctrl_decode_registered(cap.value, cap.len, &rout), 0);
     ck_assert_str_eq(rout.conn_id, "c-42");
     ck_assert_str_eq(rout.location, "edge-1");
+    ck_assert(!rout.fleet);
+    rin.fleet = true;
+    cap = parse_whole(st_ctrl_encode_registered(&rin, buf, sizeof(buf)), ST_CAP_REGISTERED);
+    ck_assert_int_eq(st_ctrl_decode_registered(cap.value, cap.len, &rout), 0);
+    ck_assert(rout.fleet);
+    ck_assert_str_eq(rout.conn_id, "c-42");
+    {
+        /* fleet: a varint 0 or 1 only, once */
+        static const uint8_t two[] = {3, 1, 2}, dup[] = {3, 1, 1, 3, 1, 1}, zero[] = {3, 1, 0};
+        ck_assert_int_eq(st_ctrl_decode_registered(two, sizeof(two), &rout), -EBADMSG);
+        ck_assert_int_eq(st_ctrl_decode_registered(dup, sizeof(dup), &rout), -EBADMSG);
+        ck_assert_int_eq(st_ctrl_decode_registered(zero, sizeof(zero), &rout), 0);
+        ck_assert(!rout.fleet);
+    }
 
     cap = parse_whole(st_ctrl_encode_error(&ein, buf, sizeof(buf)), ST_CAP_ERROR);
     ck_assert_int_eq(st_ctrl_decode_error(cap.value, cap.len, &eout), 0);

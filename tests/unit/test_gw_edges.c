@@ -198,6 +198,75 @@ START_TEST(test_assign_zero_weights)
 }
 END_TEST
 
+/* select_of: the picks of gw_edges_select as a string of indices, e.g. "0,2" */
+static const char *select_of(const struct gw_edge_target *t, const struct gw_edge_state *st,
+                             size_t n, unsigned count, uint64_t now)
+{
+    static char buf[64];
+    size_t chosen[8], m = gw_edges_select(t, st, n, count, now, chosen), off = 0;
+
+    ck_assert_uint_eq(m, n < count ? n : count);
+    buf[0] = 0;
+    for (size_t i = 0; i < m; i++)
+        off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%zu", i ? "," : "", chosen[i]);
+    return buf;
+}
+
+START_TEST(test_select)
+{
+    struct gw_edge_target t[] = {
+        target("a", "198.18.0.1:7844", 10, 1),
+        target("b", "198.18.0.2:7844", 10, 5),
+        target("c", "198.18.0.3:7844", 10, 1),
+        target("d", "198.18.0.4:7844", 20, 9),
+    };
+    struct gw_edge_state st[4];
+
+    memset(st, 0, sizeof(st));
+    /* nothing measured: priority, then weight, then the sort order */
+    ck_assert_str_eq(select_of(t, st, 4, 2, 1000), "0,1");
+    ck_assert_str_eq(select_of(t, st, 4, 1, 1000), "1");
+    ck_assert_str_eq(select_of(t, st, 4, 9, 1000), "0,1,2,3");
+    ck_assert_str_eq(select_of(t, st, 2, 2, 1000), "0,1");
+    /* measured beats unmeasured; lower whole milliseconds first, then weight */
+    st[2].rtt_us = 40000;
+    ck_assert_str_eq(select_of(t, st, 4, 1, 1000), "2");
+    st[0].rtt_us = 12300;
+    st[1].rtt_us = 12900;
+    ck_assert_str_eq(select_of(t, st, 4, 2, 1000), "0,1"); /* both 12 ms: weight keeps b */
+    ck_assert_str_eq(select_of(t, st, 4, 1, 1000), "1");
+    st[1].rtt_us = 13100;
+    ck_assert_str_eq(select_of(t, st, 4, 1, 1000), "0");
+    /* a chosen edge keeps its place unless another is 25 % faster */
+    st[2].chosen = true; /* 40 ms counted as 30 */
+    st[0].rtt_us = 31000;
+    st[1].rtt_us = 0;
+    ck_assert_str_eq(select_of(t, st, 4, 1, 1000), "2");
+    st[0].rtt_us = 29000;
+    ck_assert_str_eq(select_of(t, st, 4, 1, 1000), "0");
+    /* priority before RTT */
+    st[3].rtt_us = 100;
+    ck_assert_str_eq(select_of(t, st, 4, 3, 1000), "0,1,2");
+    /* down edges last, in their usual order; usable again when the time has passed */
+    st[0].down_until = 5000;
+    st[2].down_until = 5000;
+    ck_assert_str_eq(select_of(t, st, 4, 2, 1000), "1,3");
+    ck_assert_str_eq(select_of(t, st, 4, 3, 1000), "0,1,3"); /* 0 is faster than 2 */
+    ck_assert_str_eq(select_of(t, st, 4, 2, 5000), "0,2");
+    ck_assert_uint_eq(gw_edges_select(t, st, 0, 2, 1000, NULL), 0);
+}
+END_TEST
+
+START_TEST(test_down_ms)
+{
+    ck_assert_uint_eq(gw_edges_down_ms(1), GW_EDGES_DOWN_FIRST_MS);
+    ck_assert_uint_eq(gw_edges_down_ms(2), 2 * GW_EDGES_DOWN_FIRST_MS);
+    ck_assert_uint_eq(gw_edges_down_ms(4), 8 * GW_EDGES_DOWN_FIRST_MS);
+    ck_assert_uint_eq(gw_edges_down_ms(5), GW_EDGES_DOWN_MAX_MS);
+    ck_assert_uint_eq(gw_edges_down_ms(1000), GW_EDGES_DOWN_MAX_MS);
+}
+END_TEST
+
 START_TEST(test_backoff)
 {
     /* attempts 0: [0, 1 s); then 2, 4, 8, 16 s; capped at 32 s */
@@ -244,6 +313,8 @@ static Suite *edges_suite(void)
     tcase_add_test(tc, test_assign_weights);
     tcase_add_test(tc, test_assign_priorities);
     tcase_add_test(tc, test_assign_zero_weights);
+    tcase_add_test(tc, test_select);
+    tcase_add_test(tc, test_down_ms);
     tcase_add_test(tc, test_backoff);
     tcase_add_test(tc, test_refused_backoff);
     suite_add_tcase(s, tc);
