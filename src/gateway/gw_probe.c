@@ -22,18 +22,30 @@ static void close_one(struct gw_probe_one *p)
     p->io.fd = -1;
 }
 
-/* One probe ended with rtt_us (0: failed); the round ends with the last. */
-static void finish(struct gw_probe_one *p, uint32_t rtt_us)
+/* Every target's best time goes out, then the end of the round. */
+static void report(struct gw_probes *ps)
+{
+    for (size_t i = 0; i < ps->n; i++)
+        ps->result(ps->arg, &ps->one[i].addr, ps->one[i].best_us);
+    ps->n = 0;
+    ps->done(ps->arg);
+}
+
+/* One connect ended after took_us (0: failed); the try ends with the last, the round after
+ * GW_PROBE_TRIES tries (GW_PROBE_GAP_MS apart). */
+static void finish(struct gw_probe_one *p, uint64_t took_us)
 {
     struct gw_probes *ps = p->ps;
-    struct st_sockaddr addr = p->addr;
     close_one(p);
-    ps->pending--;
-    ps->result(ps->arg, &addr, rtt_us);
-    if (!ps->pending) {
-        st_timer_stop(&ps->timeout);
-        ps->done(ps->arg);
+    if (took_us) {
+        uint32_t t = took_us < UINT32_MAX ? (uint32_t)took_us : UINT32_MAX;
+        if (!p->best_us || t < p->best_us)
+            p->best_us = t;
     }
+    if (--ps->pending)
+        return;
+    ps->tries++;
+    st_timer_start(&ps->timer, GW_PROBE_GAP_MS); /* the next try, or the report */
 }
 
 static void on_connect(struct st_io *io, uint32_t events)
@@ -45,40 +57,17 @@ static void on_connect(struct st_io *io, uint32_t events)
     if (getsockopt(io->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
         err = errno;
     uint64_t took = mono_us() - p->started_us;
-    finish(p, err ? 0 : (uint32_t)(took ? (took < UINT32_MAX ? took : UINT32_MAX) : 1));
+    finish(p, err ? 0 : (took ? took : 1));
 }
 
-static void on_timeout(struct st_timer *t)
+static bool start_one(struct gw_probe_one *p)
 {
-    struct gw_probes *ps = t->data;
-    if (!ps->pending) { /* no probe could start */
-        ps->done(ps->arg);
-        return;
-    }
-    for (size_t i = 0; i < GW_PROBE_MAX && ps->pending; i++)
-        if (ps->one[i].io.fd >= 0)
-            finish(&ps->one[i], 0); /* the last one ends the round */
-}
-
-void gw_probes_init(struct gw_probes *ps, struct st_loop *loop, gw_probe_result_cb result,
-                    gw_probe_done_cb done, void *arg)
-{
-    *ps = (struct gw_probes){.loop = loop, .result = result, .done = done, .arg = arg};
-    for (size_t i = 0; i < GW_PROBE_MAX; i++) {
-        st_io_init(&ps->one[i].io, loop, -1, on_connect, &ps->one[i]);
-        ps->one[i].ps = ps;
-    }
-    st_timer_init(&ps->timeout, loop, on_timeout, ps);
-}
-
-static bool start_one(struct gw_probe_one *p, const struct st_sockaddr *a)
-{
-    int fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int fd = socket(p->addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return false;
-    p->addr = *a;
     p->started_us = mono_us();
-    if (connect(fd, (const struct sockaddr *)&a->ss, a->len) < 0 && errno != EINPROGRESS) {
+    if (connect(fd, (const struct sockaddr *)&p->addr.ss, p->addr.len) < 0 &&
+        errno != EINPROGRESS) {
         close(fd);
         return false;
     }
@@ -91,24 +80,60 @@ static bool start_one(struct gw_probe_one *p, const struct st_sockaddr *a)
     return true;
 }
 
+/* The timer: a try timed out (its open connects failed), or the gap before the next try
+ * (or the report) has passed. */
+static void on_timer(struct st_timer *t)
+{
+    struct gw_probes *ps = t->data;
+    if (ps->pending) {
+        for (size_t i = 0; i < ps->n && ps->pending; i++)
+            if (ps->one[i].io.fd >= 0)
+                finish(&ps->one[i], 0); /* the last one schedules what follows */
+        return;
+    }
+    if (ps->tries >= GW_PROBE_TRIES) {
+        report(ps);
+        return;
+    }
+    for (size_t i = 0; i < ps->n; i++)
+        ps->pending += start_one(&ps->one[i]);
+    if (ps->pending)
+        st_timer_start(t, GW_PROBE_TIMEOUT_MS);
+    else
+        ps->tries++, st_timer_start(t, GW_PROBE_GAP_MS); /* none could start */
+}
+
+void gw_probes_init(struct gw_probes *ps, struct st_loop *loop, gw_probe_result_cb result,
+                    gw_probe_done_cb done, void *arg)
+{
+    *ps = (struct gw_probes){.loop = loop, .result = result, .done = done, .arg = arg};
+    for (size_t i = 0; i < GW_PROBE_MAX; i++) {
+        st_io_init(&ps->one[i].io, loop, -1, on_connect, &ps->one[i]);
+        ps->one[i].ps = ps;
+    }
+    st_timer_init(&ps->timer, loop, on_timer, ps);
+}
+
 void gw_probes_start(struct gw_probes *ps, const struct gw_edge_target *t, size_t n)
 {
     gw_probes_stop(ps);
-    for (size_t i = 0; i < n && i < GW_PROBE_MAX; i++)
-        ps->pending += start_one(&ps->one[ps->pending], &t[i].addr);
-    /* with none started the timer ends the round at once (done from the loop) */
-    st_timer_start(&ps->timeout, ps->pending ? GW_PROBE_TIMEOUT_MS : 0);
+    ps->n = n < GW_PROBE_MAX ? n : GW_PROBE_MAX;
+    for (size_t i = 0; i < ps->n; i++) {
+        ps->one[i].addr = t[i].addr;
+        ps->one[i].best_us = 0;
+    }
+    st_timer_start(&ps->timer, 0); /* the first try, from the loop */
 }
 
 bool gw_probes_busy(const struct gw_probes *ps)
 {
-    return ps->pending || st_timer_active(&ps->timeout);
+    return ps->n > 0;
 }
 
 void gw_probes_stop(struct gw_probes *ps)
 {
     for (size_t i = 0; i < GW_PROBE_MAX; i++)
         close_one(&ps->one[i]);
-    ps->pending = 0;
-    st_timer_stop(&ps->timeout);
+    ps->pending = ps->tries = ps->n = 0;
+    st_timer_stop(&ps->timer);
 }
