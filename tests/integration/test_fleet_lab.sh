@@ -29,13 +29,7 @@ rcli() {
     REDISCLI_AUTH=$REGISTRY_PW in_ns st-registry redis-cli --no-auth-warning -h 192.0.2.50 \
         -p 6379 "$@"
 }
-metrics_url() { case $1 in 1) echo "$EDGE_METRICS" ;; 2) echo "$EDGE2_METRICS" ;; 3) echo "$EDGE3_METRICS" ;; esac; }
-edge_log() { case $1 in 1) echo "$EDGE_LOG" ;; 2) echo "$EDGE_LOG_2" ;; 3) echo "$EDGE_LOG_3" ;; esac; }
-# metric N NAME: edge N's value of NAME (a series without labels), empty if absent
-metric() {
-    in_ns st-edge curl -sS -m 5 -f "$(metrics_url "$1")/metrics" 2>/dev/null |
-        awk -v k="$2" '$1 == k { print $2 }'
-}
+metric() { edge_metric "$@"; }
 metric_is() { [[ $(metric "$1" "$2") == "$3" ]]; }
 all_metric_is() {
     local n
