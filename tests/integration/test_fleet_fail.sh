@@ -158,3 +158,8 @@ assert_eq " " "$(head -c "$audit3_off" "$audit3" | dup_decisions) $(tail -c +"$(
     fail "edge 3 counted too few relayed bytes"
 (($(edge_metric 3 subtunnel_relay_dials_total) >= 1)) || fail "edge 3 counted no relay dials"
 pass "relay metrics count edge 3's flows, bytes and dials"
+if command -v promtool >/dev/null; then
+    in_ns st-edge curl -sS -m 5 -f "$EDGE3_METRICS/metrics" >"$dir/metrics3.txt"
+    out=$(promtool check metrics <"$dir/metrics3.txt" 2>&1) || fail "promtool check metrics (edge 3): $out"
+    pass "edge 3's metrics, relay families included, pass promtool check metrics"
+fi
