@@ -506,10 +506,5 @@ void edge_ah2_start_visitor(struct edge_server *srv, int fd, SSL *ssl, const cha
 
 void edge_ah2_goaway(struct edge_ah2 *a)
 {
-    if (!a->h2.session || a->h2.dead)
-        return;
-    nghttp2_submit_goaway(a->h2.session, NGHTTP2_FLAG_NONE,
-                          nghttp2_session_get_last_proc_stream_id(a->h2.session), NGHTTP2_NO_ERROR,
-                          NULL, 0);
-    st_h2conn_kick(&a->h2);
+    st_h2conn_shutdown(&a->h2);
 }

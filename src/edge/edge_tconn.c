@@ -650,14 +650,7 @@ void edge_tconn_send_routes(struct edge_tconn *c)
 
 void edge_tconn_shutdown(struct edge_tconn *c)
 {
-    if (!c->h2.session || c->h2.dead)
-        return;
-    /* not terminate_session: its streams go on; nghttp2 stops wanting to read or write
-     * once the last one closed, and st_h2conn then closes the connection */
-    nghttp2_submit_goaway(c->h2.session, NGHTTP2_FLAG_NONE,
-                          nghttp2_session_get_last_proc_stream_id(c->h2.session), NGHTTP2_NO_ERROR,
-                          NULL, 0);
-    st_h2conn_kick(&c->h2);
+    st_h2conn_shutdown(&c->h2); /* not st_h2conn_goaway: its streams go on */
 }
 
 uint64_t edge_tconn_load(struct edge_tconn *c)
