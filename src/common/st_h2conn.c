@@ -649,6 +649,16 @@ static void on_kick(struct st_defer *d)
         flush(c);
 }
 
+void st_h2conn_shutdown(struct st_h2conn *c)
+{
+    if (!c->session || c->dead)
+        return;
+    nghttp2_submit_goaway(c->session, NGHTTP2_FLAG_NONE,
+                          nghttp2_session_get_last_proc_stream_id(c->session), NGHTTP2_NO_ERROR,
+                          NULL, 0);
+    st_h2conn_kick(c);
+}
+
 void st_h2conn_goaway(struct st_h2conn *c, uint32_t error)
 {
     if (!c->session || c->dead)

@@ -188,5 +188,8 @@ void st_h2conn_heartbeat(struct st_h2conn *c, int interval_ms, int count);
 void st_h2conn_frame_recv(struct st_h2conn *c, const nghttp2_frame *fr);
 /* Sends a GOAWAY (NO_ERROR or `error`), flushes, and closes once nghttp2 is done. */
 void st_h2conn_goaway(struct st_h2conn *c, uint32_t error);
+/* Graceful: GOAWAY(NO_ERROR) naming the last stream processed; no new stream, the open ones
+ * finish, then nghttp2 wants neither to read nor to write and the connection closes. */
+void st_h2conn_shutdown(struct st_h2conn *c);
 
 #endif

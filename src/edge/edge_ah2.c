@@ -157,6 +157,8 @@ static int on_data(nghttp2_session *s, uint8_t flags, int32_t sid, const uint8_t
     (void)flags;
     struct edge_ah2 *a = ud;
     void *u = nghttp2_session_get_stream_user_data(s, sid);
+    if (a->relay)
+        a->srv->relay_stats.bytes[EDGE_RELAY_HOLDER][EDGE_RELAY_TO_HOLDER] += n;
     st_h2rx_queued(&a->h2.rx, s, n); /* first: the tunnel may take the bytes at once */
     int rv = !u ? -1 : a->visitor ? edge_web_up(u, p, n) : edge_flow_h2_data(u, p, n);
     if (rv < 0) {
@@ -330,11 +332,14 @@ static const char *role_name(const struct edge_ah2 *a)
 
 /* nghttp2 ends a peer that broke one of its flood rules itself (rapid reset: GOAWAY
  * INTERNAL_ERROR; too many queued SETTINGS or PING answers, or CONTINUATION frames: a fatal
- * error from mem_recv, see session_closed): logged as a refusal. */
+ * error from mem_recv, see session_closed): logged as a refusal. DATA sent on a relay
+ * connection counts as relayed bytes. */
 static int on_frame_send(nghttp2_session *s, const nghttp2_frame *fr, void *ud)
 {
     (void)s;
     struct edge_ah2 *a = ud;
+    if (fr->hd.type == NGHTTP2_DATA && a->relay)
+        a->srv->relay_stats.bytes[EDGE_RELAY_HOLDER][EDGE_RELAY_TO_ENTRY] += fr->hd.length;
     if (fr->hd.type != NGHTTP2_GOAWAY || fr->goaway.error_code == NGHTTP2_NO_ERROR ||
         a->ended_logged)
         return 0;
@@ -501,10 +506,5 @@ void edge_ah2_start_visitor(struct edge_server *srv, int fd, SSL *ssl, const cha
 
 void edge_ah2_goaway(struct edge_ah2 *a)
 {
-    if (!a->h2.session || a->h2.dead)
-        return;
-    nghttp2_submit_goaway(a->h2.session, NGHTTP2_FLAG_NONE,
-                          nghttp2_session_get_last_proc_stream_id(a->h2.session), NGHTTP2_NO_ERROR,
-                          NULL, 0);
-    st_h2conn_kick(&a->h2);
+    st_h2conn_shutdown(&a->h2);
 }

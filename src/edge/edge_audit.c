@@ -76,7 +76,8 @@ int edge_audit_format(const struct edge_audit_rec *r, const struct timespec *ts,
     int rc = set_str(o, "time", t) | set_str(o, "event", r->event) |
              set_str(o, "location", r->location) | set_ident(o, r->id) |
              set_str(o, "client", r->client) | set_str(o, "src_tunnel", r->src_tunnel) |
-             set_str(o, "tunnel", r->tunnel) | set_str(o, "kind", r->kind) |
+             set_str(o, "tunnel", r->tunnel) | set_str(o, "relay_to", r->relay_to) |
+             set_str(o, "relay_from", r->relay_from) | set_str(o, "kind", r->kind) |
              set_str(o, "dest", r->dest) | set_request(o, r) | set_outcome(o, r);
     if (r->flow)
         rc |= set_int(o, "flow", (json_int_t)r->flow);

@@ -28,6 +28,8 @@ struct edge_audit_rec {
     const char *client;          /* "ip:port" of the user or visitor */
     const char *src_tunnel;      /* a site-to-site flow: the tunnel whose site opened it */
     const char *tunnel;          /* the tunnel the flow or request went to */
+    const char *relay_to;        /* relayed: the edge holding the tunnel (entry edge's record) */
+    const char *relay_from;      /* relayed here: the edge the user came in at (holder's) */
     uint64_t flow;               /* the edge's flow or request number (0: none) */
     uint64_t conn;               /* the tunnel connection that carried it (0: none) */
     const char *kind;            /* tcp, udp, icmp, http */

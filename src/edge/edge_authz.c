@@ -24,6 +24,17 @@ unsigned edge_authz_proto(const struct edge_flow *f)
     return k == ST_KIND_UDP ? EDGE_PROTO_UDP : k == ST_KIND_ICMP ? EDGE_PROTO_ICMP : EDGE_PROTO_TCP;
 }
 
+/* A relayed flow's other edge: the holder at the entry edge, the entry edge at the holder. */
+static const char *relay_to(const struct edge_flow *f)
+{
+    return !f->relayed && f->relay_peer[0] ? f->relay_peer : NULL;
+}
+
+static const char *relay_from(const struct edge_flow *f)
+{
+    return f->relayed && f->relay_peer[0] ? f->relay_peer : NULL;
+}
+
 static void audit_decision(struct edge_flow *f, const char *tunnel, bool allow)
 {
     struct edge_audit_rec r = {.event = "decision",
@@ -31,6 +42,7 @@ static void audit_decision(struct edge_flow *f, const char *tunnel, bool allow)
                                .id = &f->ident,
                                .client = f->client,
                                .tunnel = tunnel,
+                               .relay_from = relay_from(f),
                                .flow = f->id,
                                .kind = edge_proto_name(edge_authz_proto(f)),
                                .dest = f->target,
@@ -106,6 +118,8 @@ void edge_authz_audit_end(struct edge_flow *f)
                                .client = f->client,
                                .src_tunnel = f->src_tunnel ? f->src_tunnel->id : NULL,
                                .tunnel = f->dest_tunnel ? f->dest_tunnel->id : NULL,
+                               .relay_to = relay_to(f),
+                               .relay_from = relay_from(f),
                                .flow = f->id,
                                .conn = f->tc_id,
                                .kind = edge_proto_name(edge_authz_proto(f)),

@@ -59,6 +59,7 @@ static const char *const top_keys[] = {
     "relay-ca",
     "relay-cert",
     "relay-key",
+    "relay-idle-timeout",
     NULL,
 };
 static const char *const tunnel_keys[] = {"id",        "secret-sha256", "routes",
@@ -330,6 +331,7 @@ static int set_defaults(struct edge_config *cfg)
     cfg->heartbeat_interval_ms = 5000;
     cfg->heartbeat_count = 5;
     cfg->idle_timeout_ms = 60000;
+    cfg->relay_idle_timeout_ms = 60000;
     cfg->request_timeout_ms = 10000;
     cfg->visitor_max_streams = 100;
     cfg->tunnel_max_requests = 1000;

@@ -97,6 +97,8 @@ struct edge_config {
     /* relay-ca, relay-cert, relay-key: mutual TLS between edges (all or none; NULL: this
      * edge relays nothing and accepts no relayed flow) */
     char *relay_ca, *relay_cert, *relay_key;
+    int relay_idle_timeout_ms; /* relay-idle-timeout: a relay connection without streams this
+                                * long gets GOAWAY (default 60 s) */
 };
 
 /* True when secret's SHA-256 is one of t's secrets; that hash goes into used (when not NULL). */

@@ -107,5 +107,8 @@ static int get_relay(struct st_cfg *c, const struct st_cfg_node *root, struct ed
 int edge_config_fleet(struct st_cfg *c, const struct st_cfg_node *root, struct edge_config *cfg)
 {
     int rc = get_registry(c, root, cfg);
+    if (rc == 0)
+        rc = st_cfg_opt_int(c, root, "relay-idle-timeout", 1, 86400, 1000,
+                            &cfg->relay_idle_timeout_ms);
     return rc < 0 ? rc : get_relay(c, root, cfg);
 }

@@ -406,12 +406,13 @@ void edge_flow_route(struct edge_flow *f, const char *client)
     }
     struct edge_tunnel *t;
     struct edge_tconn *c = edge_registry_pick(&srv->reg, family, addr, &t);
-    if (f->has_ident && !edge_authz_flow(f, t, family, addr, port)) {
+    if (f->has_ident && !f->decided && !edge_authz_flow(f, t, family, addr, port)) {
         /* Answered like a destination no tunnel announces: the answer reveals neither the
          * rules nor the routes. */
         edge_flow_respond_error(f, 403, "subtunnel; error=destination_ip_prohibited");
         return;
     }
+    f->decided = true; /* a flow sent on to the next holder is not decided (audited) again */
     if (f->src_tunnel && t && !edge_registry_may_reach(f->src_tunnel, t, family, addr)) {
         edge_refusal(srv, EDGE_REFUSE_REQUEST, "flow %s -> %s: refused: tunnel %s may not reach it",
                      client, f->target, f->src_tunnel->id);
@@ -453,6 +454,10 @@ void edge_flow_route(struct edge_flow *f, const char *client)
         return;
     }
     srv->flows_opened[flow_kind(f)]++;
+    if (c->relay || f->relayed)
+        srv->relay_stats.flows[c->relay ? EDGE_RELAY_ENTRY : EDGE_RELAY_HOLDER]++;
+    if (c->relay)
+        snprintf(f->relay_peer, sizeof(f->relay_peer), "%s", c->relay_id);
     f->opened = true;
     f->dest_tunnel = t;
     f->tc_id = c->id;
@@ -508,6 +513,8 @@ struct edge_flow *edge_flow_new_h2(struct edge_server *srv, struct edge_ah2 *ah,
     f->h2 = true;
     f->ah = ah;
     f->relayed = ah->relay;
+    if (ah->relay && ah->names) /* the entry edge (its fleet certificate's name) */
+        snprintf(f->relay_peer, sizeof(f->relay_peer), "%.63s", ah->names->cn);
     f->asid = asid;
     return f;
 }
@@ -621,10 +628,12 @@ void edge_flow_on_tunnel_eof(struct edge_flow *f)
 
 void edge_flow_on_tunnel_close(struct edge_flow *f, uint32_t code)
 {
-    /* A relay connection that failed before its handshake finished sent nothing of the
-     * flow: the next holder of the tunnel gets it (the failed one is passed over now). */
-    bool again = f->tc && f->tc->relay && !f->tc->relay_up && !f->responded && !access_gone(f) &&
-                 ++f->relay_tries < EDGE_RELAY_PEERS_MAX;
+    /* A relay connection that failed before its handshake finished, or a holder that refused
+     * the stream unprocessed (draining), got nothing of the flow: the next holder of the
+     * tunnel gets it (the failed one is passed over now). */
+    bool again = f->tc && f->tc->relay && !f->responded && !access_gone(f) &&
+                 edge_relay_next_holder(f->tc->relay_up, code, f->up_sent || f->up_eof_sent,
+                                        ++f->relay_tries);
     /* Bytes still queued will never be consumed on this stream: give their share of the
      * connection window back now, or enough such flows would stall the connection. */
     if (f->tc && f->down.len > f->local_head)
@@ -632,8 +641,9 @@ void edge_flow_on_tunnel_close(struct edge_flow *f, uint32_t code)
     f->tc = NULL;
     uncount(f);
     if (again) {
-        st_info("flow %s -> %s: relay connection failed before it was up: next holder", f->client,
-                f->target);
+        st_info("flow %s -> %s: edge %s %s: next holder", f->client, f->target, f->relay_peer,
+                code == NGHTTP2_REFUSED_STREAM ? "refused it unprocessed"
+                                               : "failed before its relay connection was up");
         f->opened = false;
         edge_flow_route(f, f->client);
         maybe_free(f);
@@ -659,6 +669,7 @@ static void up_taken(struct edge_flow *f, size_t n)
 {
     if (!n)
         return;
+    f->up_sent = true;
     if (f->h2 && f->ah)
         edge_ah2_consume(f->ah, f->asid, n);
     update_events(f);

@@ -61,7 +61,10 @@ struct edge_flow {
     struct edge_tunnel *src_tunnel; /* reach: the tunnel whose site opened the flow */
     bool has_protocol, authorized;
     bool relayed;            /* arrived from another edge (relay listener): never relayed again */
-    unsigned relay_tries;    /* relay connections that failed before they were up, for it */
+    unsigned relay_tries;    /* holders that failed it before it was answered */
+    char relay_peer[64];     /* relayed: the holder's edge id; relayed here: the entry's */
+    bool decided;            /* its access decision is made (and audited: once per flow) */
+    bool up_sent;            /* bytes of it went into a tunnel or relay stream */
     bool has_ident;          /* a user's flow (not a reach site's): */
     struct edge_ident ident; /* who the user authenticated as */
     int rule;                /* the access-policy rule that allowed it (-1: the default) */

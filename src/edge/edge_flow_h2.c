@@ -85,6 +85,13 @@ int edge_flow_masque_target(struct edge_flow *f)
 
 void edge_flow_h2_request(struct edge_flow *f, const char *client)
 {
+    if (f->relayed && f->srv->drain.draining) {
+        /* as a draining gateway's connection does (GOAWAY came first): unprocessed, so the
+         * entry edge gives the flow to the next holder */
+        st_info("relay %s: CONNECT %s refused: draining", client, f->target);
+        edge_ah2_reset(f->ah, f->asid, NGHTTP2_REFUSED_STREAM);
+        return;
+    }
     f->masque = strcmp(f->method, "CONNECT") == 0 &&
                 (strcmp(f->protocol, "connect-udp") == 0 || strcmp(f->protocol, "connect-ip") == 0);
     if (strcmp(f->method, "CONNECT") != 0 || (f->has_protocol && !f->masque)) {

@@ -49,6 +49,8 @@ static void drain_start(void *data, int signo)
     st_notify_stopping(&srv->notify);
     edge_fleet_withdraw(srv->fleet);
     edge_listen_close_all(srv);
+    /* relay connections both ways: the holders' flows finish, no new ones come or go */
+    edge_relay_shutdown(srv->relay);
     for (struct edge_ah2 *a = srv->ah2s; a; a = a->next)
         edge_ah2_goaway(a);
     edge_vconn_drain(srv);

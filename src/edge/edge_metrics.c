@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "edge_ah2.h"
 #include "edge_fleet.h"
 #include "edge_flow.h"
 #include "edge_server.h"
@@ -118,6 +119,79 @@ static void flows(struct edge_server *srv, struct st_mbuf *b)
                    srv->flows_idle);
 }
 
+/* One edge's relay connections in a state, for subtunnel_relay_connections. */
+struct relay_count {
+    const char *side, *edge, *state;
+    size_t n;
+};
+
+static void count_relay(struct relay_count *rc, size_t *n, const char *side, const char *edge,
+                        const char *state)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (rc[i].side == side && rc[i].state == state && strcmp(rc[i].edge, edge) == 0) {
+            rc[i].n++;
+            return;
+        }
+    rc[(*n)++] = (struct relay_count){side, edge, state, 1};
+}
+
+/* Relay connections now, by side, other edge (bounded by the fleet) and state. */
+static void relay_conns(struct edge_server *srv, struct st_mbuf *b)
+{
+    static const char name[] = "subtunnel_relay_connections";
+    size_t total = 0, n = 0;
+    for (const struct edge_tconn *c = srv->tconns; c; c = c->next)
+        total += c->relay;
+    for (const struct edge_ah2 *a = srv->ah2s; a; a = a->next)
+        total += a->relay;
+    struct relay_count *rc = calloc(total ? total : 1, sizeof(*rc));
+    for (const struct edge_tconn *c = srv->tconns; rc && c; c = c->next)
+        if (c->relay)
+            count_relay(rc, &n, "entry", c->relay_id,
+                        !c->relay_up                                           ? "connecting"
+                        : nghttp2_session_check_request_allowed(c->h2.session) ? "up"
+                                                                               : "closing");
+    for (const struct edge_ah2 *a = srv->ah2s; rc && a; a = a->next)
+        if (a->relay)
+            count_relay(rc, &n, "holder", a->names ? a->names->cn : "", "up");
+    st_metrics_family(b, name, ST_MGAUGE,
+                      "Relay connections open now: side entry (dialed by this edge to the holder "
+                      "`edge`) or holder (accepted from the entry edge `edge`), by state.");
+    for (size_t i = 0; i < n; i++)
+        st_metrics_u64(
+            b, name,
+            (const char *[]){"edge", rc[i].edge, "side", rc[i].side, "state", rc[i].state, NULL},
+            rc[i].n);
+    free(rc);
+}
+
+static void relays(struct edge_server *srv, struct st_mbuf *b)
+{
+    static const char *const side[EDGE_RELAY_SIDES] = {"entry", "holder"};
+    static const char *const dir[EDGE_RELAY_DIRS] = {"to_holder", "to_entry"};
+    const struct edge_relay_stats *s = &srv->relay_stats;
+    relay_conns(srv, b);
+    st_metrics_one(b, "subtunnel_relay_dials_total", ST_MCOUNTER,
+                   "Relay connections this edge dialed to other edges.", s->dials);
+    st_metrics_one(b, "subtunnel_relay_dial_failures_total", ST_MCOUNTER,
+                   "Relay connections that failed before their TLS handshake finished.",
+                   s->dial_failures);
+    st_metrics_family(b, "subtunnel_relay_flows_total", ST_MCOUNTER,
+                      "Relayed flows: side entry (sent to the edge holding the tunnel) or holder "
+                      "(received from the edge the user came in at).");
+    for (int i = 0; i < EDGE_RELAY_SIDES; i++)
+        st_metrics_u64(b, "subtunnel_relay_flows_total", (const char *[]){"side", side[i], NULL},
+                       s->flows[i]);
+    st_metrics_family(b, "subtunnel_relay_bytes_total", ST_MCOUNTER,
+                      "DATA payload on relay connections, by side and direction, bytes.");
+    for (int i = 0; i < EDGE_RELAY_SIDES; i++)
+        for (int d = 0; d < EDGE_RELAY_DIRS; d++)
+            st_metrics_u64(b, "subtunnel_relay_bytes_total",
+                           (const char *[]){"direction", dir[d], "side", side[i], NULL},
+                           s->bytes[i][d]);
+}
+
 static void visitors(struct edge_server *srv, struct st_mbuf *b)
 {
     st_metrics_family(b, "subtunnel_visitor_requests_total", ST_MCOUNTER,
@@ -175,6 +249,8 @@ void edge_metrics_write(struct edge_server *srv, struct st_mbuf *b)
     visitors(srv, b);
     if (srv->fleet)
         edge_fleet_metrics(srv->fleet, b);
+    if (srv->relay)
+        relays(srv, b);
     st_metrics_process(b);
 }
 

@@ -30,6 +30,7 @@ struct relay_peer {
     struct edge_tconn *c; /* the pooled connection, NULL when none */
     uint64_t bad_until;   /* loop ms: passed over until then (its last connection failed) */
     uint64_t bad_inst;    /* ... unless the edge restarted (another instance) */
+    uint64_t last_busy;   /* loop ms: c had a stream then (relay-idle-timeout) */
 };
 
 struct edge_relay {
@@ -37,6 +38,7 @@ struct edge_relay {
     SSL_CTX *ctx; /* client: relay-cert/relay-key, verifying against relay-ca */
     struct relay_peer peers[PEERS_MAX];
     size_t n_peers, rr;
+    struct st_timer idle; /* runs while a connection is pooled: closes idle ones */
 };
 
 SSL_CTX *edge_relay_server_ctx(const char *ca, const char *cert, const char *key, char *err,
@@ -75,6 +77,41 @@ static SSL_CTX *client_ctx(const struct edge_config *cfg)
     return ctx;
 }
 
+/* The pooled connection of p takes no new flow: GOAWAY, its flows finish, then it closes. */
+static void retire(struct relay_peer *p, const char *why)
+{
+    st_info("relay: connection to edge %s at %s: %s: GOAWAY (%zu flows finish on it)", p->id,
+            p->addr, why, p->c->n_flows);
+    edge_tconn_shutdown(p->c);
+    p->c = NULL;
+}
+
+/* A check of the pooled connections every quarter of relay-idle-timeout (0.25..5 s). */
+static uint64_t idle_tick(const struct edge_relay *r)
+{
+    uint64_t t = (uint64_t)r->srv->cfg.relay_idle_timeout_ms / 4;
+    return t < 250 ? 250 : t > 5000 ? 5000 : t;
+}
+
+static void on_idle(struct st_timer *t)
+{
+    struct edge_relay *r = t->data;
+    uint64_t now = st_loop_now(&r->srv->loop);
+    bool pooled = false;
+    for (size_t i = 0; i < r->n_peers; i++) {
+        struct relay_peer *p = &r->peers[i];
+        if (!p->c)
+            continue;
+        if (p->c->n_flows || p->c->webs)
+            p->last_busy = now;
+        else if (now - p->last_busy >= (uint64_t)r->srv->cfg.relay_idle_timeout_ms)
+            retire(p, "idle for relay-idle-timeout");
+        pooled |= p->c != NULL;
+    }
+    if (pooled)
+        st_timer_start(t, idle_tick(r));
+}
+
 struct edge_relay *edge_relay_new(struct edge_server *srv)
 {
     if (!srv->cfg.relay_cert || !srv->fleet)
@@ -85,6 +122,7 @@ struct edge_relay *edge_relay_new(struct edge_server *srv)
         return NULL;
     }
     r->srv = srv;
+    st_timer_init(&r->idle, &srv->loop, on_idle, r);
     if (!(r->ctx = client_ctx(&srv->cfg))) {
         free(r);
         return NULL;
@@ -96,6 +134,7 @@ void edge_relay_free(struct edge_relay *r)
 {
     if (!r)
         return;
+    st_timer_stop(&r->idle);
     SSL_CTX_free(r->ctx);
     free(r);
 }
@@ -104,7 +143,9 @@ void edge_relay_shutdown(struct edge_relay *r)
 {
     for (size_t i = 0; r && i < r->n_peers; i++)
         if (r->peers[i].c)
-            edge_tconn_shutdown(r->peers[i].c);
+            retire(&r->peers[i], "draining");
+    if (r)
+        st_timer_stop(&r->idle);
 }
 
 static struct relay_peer *peer_of(struct edge_relay *r, const char *id, bool add)
@@ -127,6 +168,24 @@ static struct relay_peer *peer_of(struct edge_relay *r, const char *id, bool add
     memset(p, 0, sizeof(*p));
     snprintf(p->id, sizeof(p->id), "%s", id);
     return p;
+}
+
+/* The pool entry holding connection c, or NULL (c was retired). */
+static struct relay_peer *find(struct edge_relay *r, const struct edge_tconn *c)
+{
+    for (size_t i = 0; r && i < r->n_peers; i++)
+        if (r->peers[i].c == c)
+            return &r->peers[i];
+    return NULL;
+}
+
+/* p's last connection failed, or it drains: passed over for a while, unless it restarts. */
+static void pass_over(struct edge_relay *r, struct relay_peer *p)
+{
+    const struct edge_fedge *e =
+        r->srv->fleet ? edge_fcache_edge(edge_fleet_cache(r->srv->fleet), p->id) : NULL;
+    p->bad_until = st_loop_now(&r->srv->loop) + EDGE_RELAY_BACKOFF_MS;
+    p->bad_inst = e ? e->inst : 0;
 }
 
 /* A TCP connection to addr ("ip:port") under way, TLS verifying that the peer is edge id. */
@@ -171,54 +230,79 @@ static bool usable(const struct relay_peer *p, const struct edge_fedge *e, uint6
     return !p || p->c || now >= p->bad_until || e->inst != p->bad_inst;
 }
 
+/* Holder e for a new flow: its pooled connection, one to dial, or none (edge_relay_cand). */
+static uint8_t candidate(struct edge_relay *r, const struct edge_fedge *e, uint64_t now)
+{
+    if (!e->relay[0])
+        return EDGE_RELAY_SKIP;
+    struct relay_peer *p = peer_of(r, e->id, false);
+    if (p && p->c && strcmp(p->addr, e->relay) == 0 &&
+        nghttp2_session_check_request_allowed(p->c->h2.session))
+        return EDGE_RELAY_POOLED;
+    return usable(p, e, now) ? EDGE_RELAY_DIAL : EDGE_RELAY_SKIP;
+}
+
 struct edge_tconn *edge_relay_pick(struct edge_relay *r, const struct edge_flow *f,
                                    const struct edge_tunnel *t)
 {
-    if (!r || f->relayed || !r->srv->fleet)
+    if (!r || f->relayed || !r->srv->fleet || r->srv->drain.draining)
         return NULL;
     struct edge_fholder h[EDGE_RELAY_PEERS_MAX];
     size_t n = edge_fcache_holders(edge_fleet_cache(r->srv->fleet), t->id, h, EDGE_RELAY_PEERS_MAX);
     n = n < EDGE_RELAY_PEERS_MAX ? n : EDGE_RELAY_PEERS_MAX;
     uint64_t now = st_loop_now(&r->srv->loop);
-    size_t start = r->rr++;
-    /* first a holder with a connection up, then one to dial, in turns */
-    for (int pass = 0; pass < 2; pass++)
-        for (size_t k = 0; k < n; k++) {
-            const struct edge_fedge *e = h[(start + k) % n].edge;
-            if (!e->relay[0])
-                continue;
-            struct relay_peer *p = peer_of(r, e->id, pass == 1);
-            if (!p || !usable(p, e, now) || (pass == 0 && !p->c))
-                continue;
-            if (p->c && strcmp(p->addr, e->relay) == 0)
-                return p->c;
-            if (p->c) /* the edge moved: the old connection finishes its flows */
-                edge_tconn_shutdown(p->c);
-            snprintf(p->addr, sizeof(p->addr), "%s", e->relay);
-            if ((p->c = dial(r, p)))
-                return p->c;
-            p->bad_until = now + EDGE_RELAY_BACKOFF_MS;
-            p->bad_inst = e->inst;
+    uint8_t cand[EDGE_RELAY_PEERS_MAX];
+    size_t order[EDGE_RELAY_PEERS_MAX];
+    for (size_t k = 0; k < n; k++)
+        cand[k] = candidate(r, h[k].edge, now);
+    size_t m = edge_relay_next_order(cand, n, r->rr++, order);
+    for (size_t j = 0; j < m; j++) {
+        const struct edge_fedge *e = h[order[j]].edge;
+        struct relay_peer *p = peer_of(r, e->id, true);
+        if (!p) /* the pool is full */
+            continue;
+        if (cand[order[j]] == EDGE_RELAY_POOLED)
+            return p->c;
+        if (p->c) /* the edge moved (or took no more streams) */
+            retire(p, "replaced");
+        snprintf(p->addr, sizeof(p->addr), "%s", e->relay);
+        r->srv->relay_stats.dials++;
+        if ((p->c = dial(r, p))) {
+            p->last_busy = now;
+            if (!st_timer_active(&r->idle))
+                st_timer_start(&r->idle, idle_tick(r));
+            return p->c;
         }
+        r->srv->relay_stats.dial_failures++;
+        pass_over(r, p);
+    }
     return NULL;
 }
 
 void edge_relay_closed(struct edge_relay *r, struct edge_tconn *c, const char *why)
 {
-    for (size_t i = 0; r && i < r->n_peers; i++) {
-        struct relay_peer *p = &r->peers[i];
-        if (p->c != c)
-            continue;
+    struct relay_peer *p = find(r, c);
+    if (p)
         p->c = NULL;
-        if (!c->relay_up) {
-            p->bad_until = st_loop_now(&r->srv->loop) + EDGE_RELAY_BACKOFF_MS;
-            const struct edge_fedge *e =
-                r->srv->fleet ? edge_fcache_edge(edge_fleet_cache(r->srv->fleet), p->id) : NULL;
-            p->bad_inst = e ? e->inst : 0;
-            st_warn("relay: edge %s at %s: %s: passed over for %d s", p->id, p->addr, why,
-                    EDGE_RELAY_BACKOFF_MS / 1000);
-        } else {
-            st_info("relay: connection to edge %s at %s closed: %s", p->id, p->addr, why);
-        }
+    if (c->relay_up) {
+        st_info("relay: connection to edge %s at %s closed: %s", c->relay_id, c->peer, why);
+        return;
     }
+    c->srv->relay_stats.dial_failures++;
+    if (p)
+        pass_over(r, p);
+    st_warn("relay: edge %s at %s: %s: passed over for %d s", c->relay_id, c->peer, why,
+            EDGE_RELAY_BACKOFF_MS / 1000);
+}
+
+void edge_relay_goaway(struct edge_relay *r, struct edge_tconn *c)
+{
+    struct relay_peer *p = find(r, c);
+    if (!p)
+        return;
+    p->c = NULL;
+    pass_over(r, p);
+    st_info("relay: edge %s at %s sent GOAWAY (draining?): %zu flows finish on that connection, "
+            "new ones go to other holders",
+            p->id, p->addr, c->n_flows);
 }

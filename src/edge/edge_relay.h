@@ -24,6 +24,16 @@
 #define EDGE_RELAY_BACKOFF_MS 10000
 #define EDGE_RELAY_PEERS_MAX 8 /* holders looked at per flow */
 
+/* Relay counters of an edge (edge_server's relay_stats; subtunnel_relay_* metrics). The
+ * entry edge relays a flow, the holder receives it. */
+enum edge_relay_side { EDGE_RELAY_ENTRY, EDGE_RELAY_HOLDER, EDGE_RELAY_SIDES };
+enum edge_relay_dir { EDGE_RELAY_TO_HOLDER, EDGE_RELAY_TO_ENTRY, EDGE_RELAY_DIRS };
+struct edge_relay_stats {
+    uint64_t dials, dial_failures;                     /* failed: before TLS was up */
+    uint64_t flows[EDGE_RELAY_SIDES];                  /* streams opened */
+    uint64_t bytes[EDGE_RELAY_SIDES][EDGE_RELAY_DIRS]; /* DATA payload */
+};
+
 struct edge_server;
 struct edge_flow;
 struct edge_tunnel;
@@ -38,6 +48,25 @@ int edge_relay_ident_encode(const struct edge_ident *id, char *buf, size_t len);
 /* The reverse into *id (zeroed first). 0 or -EBADMSG. The caller rechecks the identity
  * against its own configuration (edge_auth_recheck) before trusting the groups. */
 int edge_relay_ident_decode(const char *s, size_t len, struct edge_ident *id);
+
+/* ---- choosing a holder (pure) ---- */
+
+/* What a holder of the wanted tunnel offers a new flow. */
+enum edge_relay_cand {
+    EDGE_RELAY_SKIP,   /* no relay address, failed lately (EDGE_RELAY_BACKOFF_MS), or draining */
+    EDGE_RELAY_DIAL,   /* usable: a relay connection is dialed for the flow */
+    EDGE_RELAY_POOLED, /* a pooled relay connection to it takes new streams */
+};
+/* The holders to try for a flow, in order: those with a pooled connection first, then those to
+ * dial, each group in turns from index start (round robin). cand[i] is holder i's
+ * edge_relay_cand; order gets up to n indexes into cand. Returns how many. */
+size_t edge_relay_next_order(const uint8_t *cand, size_t n, size_t start, size_t *order);
+/* A relayed flow's stream closed before any answer: true when the flow goes to the next
+ * holder. That is when nothing of it was sent (sent: bytes or the end of the request went
+ * out) and either its connection never finished its handshake (conn_up false) or the holder
+ * refused the stream unprocessed (code REFUSED_STREAM: it drains, or its GOAWAY came first),
+ * while fewer than EDGE_RELAY_PEERS_MAX holders were tried (tries counts this one). */
+bool edge_relay_next_holder(bool conn_up, uint32_t code, bool sent, unsigned tries);
 
 /* ---- the pool (client side) ---- */
 
@@ -57,8 +86,12 @@ struct edge_tconn *edge_relay_pick(struct edge_relay *r, const struct edge_flow 
 /* Relay connection c is closing (edge_tconn's closed): out of the pool; a connection that
  * never came up marks its holder failed (EDGE_RELAY_BACKOFF_MS). */
 void edge_relay_closed(struct edge_relay *r, struct edge_tconn *c, const char *why);
-/* Drain: GOAWAY on every relay connection. */
+/* Drain: GOAWAY on every relay connection (their flows finish); no new relay connection is
+ * dialed from now on. NULL-safe. */
 void edge_relay_shutdown(struct edge_relay *r);
+/* Relay connection c received GOAWAY (the holder drains): out of the pool, its flows finish,
+ * and its holder is passed over until it restarts (EDGE_RELAY_BACKOFF_MS at least). */
+void edge_relay_goaway(struct edge_relay *r, struct edge_tconn *c);
 
 /* ---- the listener (server side) ---- */
 

@@ -10,6 +10,7 @@
 #include "edge_limits.h"
 #include "edge_listen.h"
 #include "edge_registry.h"
+#include "edge_relay.h"
 #include "st_drain.h"
 #include "st_loop.h"
 #include "st_metrics.h"
@@ -65,6 +66,7 @@ struct edge_server {
     struct st_mhttp *mhttp;               /* metrics-listen; NULL when off */
     struct edge_fleet *fleet;             /* registry: the fleet's Redis; NULL when off */
     struct edge_relay *relay;             /* relaying flows to other edges; NULL when off */
+    struct edge_relay_stats relay_stats;  /* both sides of the relay (edge_metrics.c) */
     SSL_CTX *relay_ctx;                   /* relay-listen's TLS (client certificate required) */
     struct st_notify notify;              /* systemd readiness and watchdog (edge_svc.c) */
     struct st_priv priv;                  /* user:/group: to switch to (edge_svc.c) */

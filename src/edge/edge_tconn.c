@@ -208,6 +208,8 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *fr, void *ud)
     struct edge_tconn *c = ud;
     int32_t sid = fr->hd.stream_id;
     st_h2conn_frame_recv(&c->h2, fr);
+    if (fr->hd.type == NGHTTP2_GOAWAY && c->relay)
+        edge_relay_goaway(c->srv->relay, c);
     if (fr->hd.type == NGHTTP2_SETTINGS && !(fr->hd.flags & NGHTTP2_FLAG_ACK) && !c->ctrl.sid &&
         !c->relay) {
         open_ctrl(c);
@@ -283,6 +285,8 @@ static int on_data(nghttp2_session *s, uint8_t flags, int32_t sid, const uint8_t
     void *u = nghttp2_session_get_stream_user_data(s, sid);
     if (c->tunnel)
         c->tunnel->bytes[ST_DIR_TO_EDGE] += n;
+    else if (c->relay)
+        c->srv->relay_stats.bytes[EDGE_RELAY_ENTRY][EDGE_RELAY_TO_ENTRY] += n;
     st_h2rx_queued(&c->h2.rx, s, n); /* first: the reader may take the bytes at once */
     int rv = !u                             ? -1
              : *(int *)u == EDGE_STREAM_WEB ? edge_web_on_tunnel_data(u, p, n)
@@ -294,13 +298,18 @@ static int on_data(nghttp2_session *s, uint8_t flags, int32_t sid, const uint8_t
     return 0;
 }
 
-/* DATA payload sent on a data stream counts toward its tunnel's bytes (metrics). */
+/* DATA payload sent on a data stream counts toward its tunnel's bytes, or on a relay
+ * connection toward the relayed bytes (metrics). */
 static int on_frame_send(nghttp2_session *s, const nghttp2_frame *fr, void *ud)
 {
     (void)s;
     struct edge_tconn *c = ud;
-    if (fr->hd.type == NGHTTP2_DATA && fr->hd.stream_id != c->ctrl.sid && c->tunnel)
+    if (fr->hd.type != NGHTTP2_DATA || fr->hd.stream_id == c->ctrl.sid)
+        return 0;
+    if (c->tunnel)
         c->tunnel->bytes[ST_DIR_TO_GATEWAY] += fr->hd.length;
+    else if (c->relay)
+        c->srv->relay_stats.bytes[EDGE_RELAY_ENTRY][EDGE_RELAY_TO_HOLDER] += fr->hd.length;
     return 0;
 }
 
@@ -642,7 +651,7 @@ void edge_tconn_send_routes(struct edge_tconn *c)
 
 void edge_tconn_shutdown(struct edge_tconn *c)
 {
-    st_h2conn_goaway(&c->h2, NGHTTP2_NO_ERROR);
+    st_h2conn_shutdown(&c->h2); /* not st_h2conn_goaway: its streams go on */
 }
 
 uint64_t edge_tconn_load(struct edge_tconn *c)

@@ -78,7 +78,8 @@ void edge_tconn_reset(struct edge_tconn *c, int32_t sid, uint32_t code);
 void edge_tconn_evict(struct edge_tconn *c, const char *cause);
 /* Reload: sends the ROUTES capsule again (may-reach may have changed). */
 void edge_tconn_send_routes(struct edge_tconn *c);
-/* Starts a graceful close (GOAWAY); used on drain. */
+/* Starts a graceful close: GOAWAY(NO_ERROR), no new stream; the open ones finish, then the
+ * connection closes. Used for relay connections (drain, idle, replaced). */
 void edge_tconn_shutdown(struct edge_tconn *c);
 /* st_h2conn_pick_key of c's connection and flows (edge_registry's conn_load). */
 uint64_t edge_tconn_load(struct edge_tconn *c);

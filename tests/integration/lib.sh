@@ -261,8 +261,17 @@ ecurl() {
     in_ns st-client curl -sS -p -x "$proxy" -U "lab:$ACCESS_TOKEN" "$@"
 }
 now_ms() { date +%s%3N; }
-# edge_log_of N: edge N's log file
-edge_log_of() { case $1 in 1) echo "$EDGE_LOG" ;; 2) echo "$EDGE_LOG_2" ;; 3) echo "$EDGE_LOG_3" ;; esac; }
+
+# Fleet labs (--edges 3): edge N's metrics URL, log, and pid file
+edge_metrics_url() { case $1 in 1) echo "$EDGE_METRICS" ;; 2) echo "$EDGE2_METRICS" ;; 3) echo "$EDGE3_METRICS" ;; esac; }
+edge_log() { case $1 in 1) echo "$EDGE_LOG" ;; 2) echo "$EDGE_LOG_2" ;; 3) echo "$EDGE_LOG_3" ;; esac; }
+edge_pidfile() { if (($1 == 1)); then echo "$LAB_DIR/run/edge.pid"; else echo "$LAB_DIR/run/edge$1.pid"; fi; }
+# edge_metric N SERIES: edge N's value of SERIES as printed (name, or name{labels} in the
+# edge's label order), empty if absent
+edge_metric() {
+    in_ns st-edge curl -sS -m 5 -f "$(edge_metrics_url "$1")/metrics" 2>/dev/null |
+        awk -v k="$2" '$1 == k { print $2 }'
+}
 # registry_cli ARGS...: redis-cli in st-registry (lab.sh up --edges 3), the password taken
 # from REGISTRY_URL (redis://default:PASSWORD@...)
 registry_cli() {

@@ -58,7 +58,7 @@ assert_match "edges: 3: .*tunnel connections: 4 of 4 registered, on 2 of 3 edges
     "the gateway reports 2 of 3 edges after the reload"
 pass "edge-count 2 of 3 edges: connections on edges $held only"
 for n in 1 2 3; do
-    assert_eq 0 "$(grep -c 'tunnel port 192\.0\.2\.10:[0-9]*: TLS handshake' "$(edge_log_of "$n")" || true)" \
+    assert_eq 0 "$(grep -c 'tunnel port 192\.0\.2\.10:[0-9]*: TLS handshake' "$(edge_log "$n")" || true)" \
         "edge $n logged no refused connection from the gateway's probes"
 done
 through "$other"

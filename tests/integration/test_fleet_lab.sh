@@ -25,12 +25,7 @@ assert_eq http://198.18.0.3:8080 "$EDGE_PROXY_3" "EDGE_PROXY_3"
 assert_eq https://198.18.0.3:443 "$VISITOR_HTTPS_3" "VISITOR_HTTPS_3"
 
 rcli() { registry_cli "$@"; }
-metrics_url() { case $1 in 1) echo "$EDGE_METRICS" ;; 2) echo "$EDGE2_METRICS" ;; 3) echo "$EDGE3_METRICS" ;; esac; }
-# metric N NAME: edge N's value of NAME (a series without labels), empty if absent
-metric() {
-    in_ns st-edge curl -sS -m 5 -f "$(metrics_url "$1")/metrics" 2>/dev/null |
-        awk -v k="$2" '$1 == k { print $2 }'
-}
+metric() { edge_metric "$@"; }
 metric_is() { [[ $(metric "$1" "$2") == "$3" ]]; }
 all_metric_is() {
     local n
@@ -73,7 +68,7 @@ assert_match NOAUTH "$noauth" "redis-server refuses a client without the passwor
 wait_for 20 "all three edges' records and tunnels in the registry" published
 check_published "registry"
 for n in 1 2 3; do
-    ! grep -qF "$REGISTRY_PW" "$(edge_log_of "$n")" "$REGISTRY_LOG" ||
+    ! grep -qF "$REGISTRY_PW" "$(edge_log "$n")" "$REGISTRY_LOG" ||
         fail "the registry password appears in a log (edge $n or redis)"
 done
 pass "the registry password is in no log"
@@ -109,7 +104,7 @@ retried() {
 }
 wait_for 20 "failed reconnections on every edge" retried
 for n in 1 2 3; do
-    assert_eq 1 "$(log_count 'registry: Redis at 192.0.2.50 unreachable' "$(edge_log_of "$n")")" \
+    assert_eq 1 "$(log_count 'registry: Redis at 192.0.2.50 unreachable' "$(edge_log "$n")")" \
         "edge $n logs the loss of the registry once"
     assert_eq 2 "$(metric "$n" subtunnel_registry_cache_entries)" \
         "edge $n keeps its cache while the registry is away"
@@ -124,7 +119,7 @@ check_published "after the registry restart"
 wait_for 20 "registry up again on every edge" all_metric_is subtunnel_registry_up 1
 wait_for 20 "every edge's cache reloaded" all_metric_is subtunnel_registry_cache_entries 2
 for n in 1 2 3; do
-    assert_eq 1 "$(log_count 'registry: Redis at 192.0.2.50 reachable again' "$(edge_log_of "$n")")" \
+    assert_eq 1 "$(log_count 'registry: Redis at 192.0.2.50 reachable again' "$(edge_log "$n")")" \
         "edge $n logs the registry's return once"
 done
 connect_ok 1 "$PRIV_IP" "CONNECT through edge 1 to site 1 after the registry restart"

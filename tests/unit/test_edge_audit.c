@@ -62,6 +62,20 @@ START_TEST(flow_end_record)
     ck_assert_int_eq(json_integer_value(json_object_get(o, "conn")), 3);
     ck_assert_ptr_null(json_object_get(o, "status"));
     ck_assert_ptr_null(json_object_get(o, "verdict"));
+    ck_assert_ptr_null(json_object_get(o, "relay_to")); /* not relayed */
+    ck_assert_ptr_null(json_object_get(o, "relay_from"));
+    json_decref(o);
+    /* relayed: the entry edge names the holder, the holder the entry edge */
+    r.relay_to = "edge-2";
+    o = parse_line(buf, edge_audit_format(&r, &ts, buf, sizeof(buf)));
+    ck_assert_str_eq(json_string_value(json_object_get(o, "relay_to")), "edge-2");
+    ck_assert_ptr_null(json_object_get(o, "relay_from"));
+    json_decref(o);
+    r.relay_to = NULL;
+    r.relay_from = "edge-3";
+    o = parse_line(buf, edge_audit_format(&r, &ts, buf, sizeof(buf)));
+    ck_assert_str_eq(json_string_value(json_object_get(o, "relay_from")), "edge-3");
+    ck_assert_ptr_null(json_object_get(o, "relay_to"));
     json_decref(o);
 }
 END_TEST

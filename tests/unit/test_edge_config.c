@@ -544,6 +544,7 @@ START_TEST(test_edge_relay_tls)
     ck_assert_str_eq(cfg.relay_ca, pem);
     ck_assert_str_eq(cfg.relay_cert, cert);
     ck_assert_str_eq(cfg.relay_key, key);
+    ck_assert_int_eq(cfg.relay_idle_timeout_ms, 60000); /* the default */
     edge_config_fini(&cfg);
     ck_assert_ptr_null(cfg.relay_ca);
     /* a relaying edge that accepts no relayed flow */
@@ -552,6 +553,12 @@ START_TEST(test_edge_relay_tls)
     ck_assert_msg(edge_parse(&cfg, top, NULL) == 0, "%s", err);
     ck_assert(!cfg.has_relay && cfg.relay_cert);
     edge_config_fini(&cfg);
+    snprintf(top, sizeof(top), "%srelay-idle-timeout: 5\n", reg);
+    ck_assert_msg(edge_parse(&cfg, top, NULL) == 0, "%s", err);
+    ck_assert_int_eq(cfg.relay_idle_timeout_ms, 5000);
+    edge_config_fini(&cfg);
+    snprintf(top, sizeof(top), "%srelay-idle-timeout: 0\n", reg);
+    registry_bad(top, "edge.yaml:6: 'relay-idle-timeout'");
 
     registry_bad(
         "registry:\n  url: redis://192.0.2.50\nedge-id: e1\nrelay-listen: 192.0.2.1:7845\n",

@@ -1,5 +1,6 @@
 #include "st_check.h"
 #include <errno.h>
+#include <nghttp2/nghttp2.h>
 #include <string.h>
 
 #include "edge_relay.h"
@@ -77,12 +78,91 @@ START_TEST(test_ident_bad)
 }
 END_TEST
 
+/* Pooled connections first, then holders to dial, each in turns from start; skipped ones never. */
+START_TEST(test_next_order)
+{
+    const uint8_t cand[] = {EDGE_RELAY_DIAL, EDGE_RELAY_SKIP, EDGE_RELAY_POOLED, EDGE_RELAY_DIAL,
+                            EDGE_RELAY_POOLED};
+    size_t order[5];
+    ck_assert_int_eq(edge_relay_next_order(cand, 5, 0, order), 4);
+    ck_assert(order[0] == 2 && order[1] == 4 && order[2] == 0 && order[3] == 3);
+    ck_assert_int_eq(edge_relay_next_order(cand, 5, 3, order), 4); /* turns go on from 3 */
+    ck_assert(order[0] == 4 && order[1] == 2 && order[2] == 3 && order[3] == 0);
+    ck_assert_int_eq(edge_relay_next_order(cand, 5, 17, order), 4); /* start wraps */
+    ck_assert(order[0] == 2 && order[1] == 4 && order[2] == 3 && order[3] == 0);
+    const uint8_t none[] = {EDGE_RELAY_SKIP, EDGE_RELAY_SKIP};
+    ck_assert_int_eq(edge_relay_next_order(none, 2, 1, order), 0);
+    ck_assert_int_eq(edge_relay_next_order(none, 0, 1, order), 0);
+}
+END_TEST
+
+/* When a relayed flow whose stream closed unanswered goes to the next holder. */
+START_TEST(test_next_holder_rules)
+{
+    /* the connection failed before its handshake: whatever the code */
+    ck_assert(edge_relay_next_holder(false, NGHTTP2_CONNECT_ERROR, false, 1));
+    /* up, but the holder refused the stream unprocessed (draining) */
+    ck_assert(edge_relay_next_holder(true, NGHTTP2_REFUSED_STREAM, false, 1));
+    /* up and reset otherwise: the holder may have acted on it */
+    ck_assert(!edge_relay_next_holder(true, NGHTTP2_CONNECT_ERROR, false, 1));
+    ck_assert(!edge_relay_next_holder(true, NGHTTP2_NO_ERROR, false, 1));
+    /* bytes of the flow went out: they would be lost */
+    ck_assert(!edge_relay_next_holder(true, NGHTTP2_REFUSED_STREAM, true, 1));
+    ck_assert(!edge_relay_next_holder(false, NGHTTP2_CONNECT_ERROR, true, 1));
+    /* at most EDGE_RELAY_PEERS_MAX holders per flow */
+    ck_assert(edge_relay_next_holder(false, 0, false, EDGE_RELAY_PEERS_MAX - 1));
+    ck_assert(!edge_relay_next_holder(false, 0, false, EDGE_RELAY_PEERS_MAX));
+}
+END_TEST
+
+/* One flow and n holders whose relay connections all fail before their handshake, as
+ * edge_relay_pick and edge_flow_on_tunnel_close play it: each failure passes its holder over
+ * (EDGE_RELAY_SKIP) and the flow goes to the next one. Returns the holders tried, in order. */
+static size_t play_failures(uint8_t *cand, size_t n, size_t start, size_t *tried)
+{
+    size_t m = 0, order[EDGE_RELAY_PEERS_MAX];
+    unsigned tries = 0;
+    for (;;) {
+        if (edge_relay_next_order(cand, n, start++, order) == 0)
+            return m; /* no usable holder left: the flow is answered 502 */
+        tried[m++] = order[0];
+        cand[order[0]] = EDGE_RELAY_SKIP; /* failed before it was up: passed over */
+        if (!edge_relay_next_holder(false, NGHTTP2_CONNECT_ERROR, false, ++tries))
+            return m;
+    }
+}
+
+START_TEST(test_next_holder_walk)
+{
+    size_t tried[EDGE_RELAY_PEERS_MAX + 4];
+    /* three holders, all failing: each tried once, then none is left */
+    uint8_t three[] = {EDGE_RELAY_DIAL, EDGE_RELAY_DIAL, EDGE_RELAY_DIAL};
+    ck_assert_int_eq(play_failures(three, 3, 1, tried), 3);
+    ck_assert(tried[0] == 1 && tried[1] == 2 && tried[2] == 0);
+    /* a pooled connection is tried first; a holder passed over lately never */
+    uint8_t mixed[] = {EDGE_RELAY_SKIP, EDGE_RELAY_DIAL, EDGE_RELAY_POOLED};
+    ck_assert_int_eq(play_failures(mixed, 3, 0, tried), 2);
+    ck_assert(tried[0] == 2 && tried[1] == 1);
+    /* EDGE_RELAY_PEERS_MAX holders (the most edge_relay_pick looks at): each is tried once */
+    uint8_t many[EDGE_RELAY_PEERS_MAX];
+    memset(many, EDGE_RELAY_DIAL, sizeof(many));
+    ck_assert_int_eq(play_failures(many, EDGE_RELAY_PEERS_MAX, 5, tried), EDGE_RELAY_PEERS_MAX);
+    for (size_t i = 0; i < EDGE_RELAY_PEERS_MAX; i++)
+        ck_assert(many[i] == EDGE_RELAY_SKIP);
+}
+END_TEST
+
 static Suite *edge_relay_suite(void)
 {
     Suite *s = suite_create("edge_relay");
     TCase *tc = tcase_create("ident");
     tcase_add_test(tc, test_ident_round_trip);
     tcase_add_test(tc, test_ident_bad);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("next_holder");
+    tcase_add_test(tc, test_next_order);
+    tcase_add_test(tc, test_next_holder_rules);
+    tcase_add_test(tc, test_next_holder_walk);
     suite_add_tcase(s, tc);
     return s;
 }
