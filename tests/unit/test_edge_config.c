@@ -524,47 +524,59 @@ START_TEST(test_edge_registry)
 }
 END_TEST
 
+/* registry: {url, password-file: file} (password-file on line 5), parsed into cfg */
+static int parse_pw(struct edge_config *cfg, const char *url, const char *file)
+{
+    char top[512];
+    snprintf(top, sizeof(top), "registry:\n  url: %s\n  password-file: %s\nedge-id: e1\n", url,
+             file);
+    return edge_parse(cfg, top, NULL);
+}
+
+static void pw_ok(const char *url, const char *file, const char *want)
+{
+    struct edge_config cfg;
+    ck_assert_msg(parse_pw(&cfg, url, file) == 0, "%s", err);
+    ck_assert_str_eq(cfg.registry_password, want);
+    ck_assert_str_eq(cfg.registry_url, url);
+    edge_config_fini(&cfg);
+    ck_assert_ptr_null(cfg.registry_password);
+}
+
+static void pw_bad(const char *url, const char *file, const char *want)
+{
+    struct edge_config cfg;
+    ck_assert_int_lt(parse_pw(&cfg, url, file), 0);
+    ck_assert_str_eq(err, want);
+}
+
 /* registry.password-file: the password out of the URL (and of the configuration file). */
 START_TEST(test_edge_registry_password)
 {
-    struct edge_config cfg;
-    char pw[160], top[512], want[400];
+    char pw[160], want[400];
 
     snprintf(pw, sizeof(pw), "%s/registry.secret", tmpdir);
     write_file(pw, "\n  hunter2 with spaces\t\n");
-    snprintf(top, sizeof(top),
-             "registry:\n  url: redis://registry.lab.test:6380\n  password-file: %s\n"
-             "edge-id: e1\n",
-             pw);
-    ck_assert_msg(edge_parse(&cfg, top, NULL) == 0, "%s", err);
-    ck_assert_str_eq(cfg.registry_password, "hunter2 with spaces");
-    ck_assert_str_eq(cfg.registry_url, "redis://registry.lab.test:6380");
-    edge_config_fini(&cfg);
-    ck_assert_ptr_null(cfg.registry_password);
-    snprintf(top, sizeof(top),
-             "registry:\n  url: rediss://edge:@[2001:db8::50]\n  password-file: %s\n"
-             "edge-id: e1\n",
-             pw);
-    ck_assert_msg(edge_parse(&cfg, top, NULL) == 0, "%s", err); /* a user, its password here */
-    ck_assert_str_eq(cfg.registry_password, "hunter2 with spaces");
-    edge_config_fini(&cfg);
+    pw_ok("redis://registry.lab.test:6380", pw, "hunter2 with spaces");
+    pw_ok("rediss://edge:@[2001:db8::50]", pw,
+          "hunter2 with spaces"); /* user: URL, password: file */
 
-    snprintf(top, sizeof(top),
-             "registry:\n  url: redis://:hunter2@192.0.2.50\n"
-             "  password-file: %s\n",
-             pw);
-    registry_bad(top, "edge.yaml:5: 'registry.password-file' and a password in 'registry.url' "
-                      "are mutually exclusive");
+    pw_bad("redis://:hunter2@192.0.2.50", pw,
+           "edge.yaml:5: 'registry.password-file' and a password in 'registry.url' are mutually "
+           "exclusive");
     registry_bad("registry:\n  url: redis://edge:@192.0.2.50\n",
                  "edge.yaml:4: 'registry.url' names the user 'edge' but no password: add it or "
                  "set 'registry.password-file'");
-    registry_bad("registry:\n  url: redis://192.0.2.50\n  password-file: /nonexistent.secret\n",
-                 "edge.yaml:5: 'registry.password-file': cannot read '/nonexistent.secret'");
-    snprintf(top, sizeof(top), "registry:\n  url: redis://192.0.2.50\n  password-file: %s\n",
-             tmpdir);
+    pw_bad("redis://192.0.2.50", "/nonexistent.secret",
+           "edge.yaml:5: 'registry.password-file': cannot read '/nonexistent.secret': No such "
+           "file or directory");
     snprintf(want, sizeof(want),
              "edge.yaml:5: 'registry.password-file': '%s' is not a regular file", tmpdir);
-    registry_bad(top, want);
+    pw_bad("redis://192.0.2.50", tmpdir, want);
+    snprintf(want, sizeof(want),
+             "edge.yaml:5: 'registry.password-file': file '%s' must hold the password (1..511 "
+             "bytes, no NUL; surrounding whitespace is ignored)",
+             pw);
     static const char *const empty[] = {"", " \n\t\n", NULL};
     for (size_t i = 0; i < 3; i++) {
         if (empty[i])
@@ -575,19 +587,13 @@ START_TEST(test_edge_registry_password)
             fwrite("hun\0ter2", 1, 8, f);
             fclose(f);
         }
-        snprintf(top, sizeof(top), "registry:\n  url: redis://192.0.2.50\n  password-file: %s\n",
-                 pw);
-        snprintf(want, sizeof(want),
-                 "edge.yaml:5: 'registry.password-file': file '%s' must hold the password "
-                 "(1..511 bytes, no NUL; surrounding whitespace is ignored)",
-                 pw);
-        registry_bad(top, want);
+        pw_bad("redis://192.0.2.50", pw, want);
     }
     char big[600];
     memset(big, 'x', sizeof(big) - 1);
     big[sizeof(big) - 1] = 0;
     write_file(pw, big);
-    registry_bad(top, want);
+    pw_bad("redis://192.0.2.50", pw, want);
     unlink(pw);
 }
 END_TEST
