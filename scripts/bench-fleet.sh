@@ -131,9 +131,9 @@ printf '%-46s %s\n' "via edge 3 (relayed)" "${FG[setup_relay]}"
 read -r r_direct _ <<<"${FG[setup_direct]}"
 read -r r_relay _ <<<"${FG[setup_relay]}"
 printf '%-46s %s\n' "relayed / direct" "$(ratio "$r_relay" "$r_direct")"
-# per command: calls after minus before (the INFO that read them left out)
+# per command: calls after minus before (the AUTH and INFO of redis-cli left out)
 fleet_delta=$(join -t= -a2 -e0 -o 0,1.2,2.2 <(echo "$stats0") <(echo "$stats1") |
-    awk -F= '$1 != "info" && $3 - $2 > 0 { printf "  %-12s %d\n", $1, $3 - $2 }')
+    awk -F= '$1 != "info" && $1 != "auth" && $3 - $2 > 0 { printf "  %-12s %d\n", $1, $3 - $2 }')
 printf '\nRegistry (redis-server) commands during the %s relayed flows (%s s): %s in all\n' \
     "$FLEET_FLOWS" "$((t1 - t0))" "$(awk '{ n += $2 } END { print n + 0 }' <<<"$fleet_delta")"
 echo "$fleet_delta"
