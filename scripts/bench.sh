@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench.sh [tunnel|ingress|udp|flows|latency|scale|all]: subtunnel beside plain kernel routing across the same
+# bench.sh [tunnel|ingress|udp|flows|latency|scale|fleet|all]: subtunnel beside plain kernel routing across the same
 # namespaces, in the same run; prints Gbit/s or requests/s, ratios and peak RSS.
 #   tunnel   single-flow iperf3, the CONNECT path: st-client -> edge proxy -> tunnel ->
 #            gateway -> st-priv, twice: iperf3 as a proxy-aware client (proxychains4 does
@@ -29,6 +29,10 @@
 #   scale    one edge holding BENCH_TUNNELS (10000) tunnels simulated by st-tunload: registrations/s,
 #            RSS per idle tunnel connection, CPU of their heartbeats, a reconnect storm with
 #            CONNECTs meanwhile (scripts/bench-scale.sh; not part of all)
+#   fleet    the edge fleet's relay (lab --edges 3 --sites 2): iperf3 1 and 16 flows through
+#            edge 3 (relayed) beside edge 1 (direct) and kernel routing, short CONNECT flows/s
+#            relayed vs direct, the registry's commands per relayed flow
+#            (scripts/bench-fleet.sh; not part of all)
 #   all      (default) tunnel + ingress + udp + flows + the transparent site-to-site path (lab
 #            --sites 2): st-priv -> reach gateway -> edge -> expose gateway -> st-priv2,
 #            beside OpenVPN 2.6 between the same bastions (UDP, AES-128-GCM, userspace
@@ -48,8 +52,8 @@ LAB=$REPO/scripts/lab.sh
 MODE=${1:-all}
 SECS=${BENCH_SECS:-10}
 REPS=${BENCH_REPS:-3} # iperf3 runs per throughput figure (the median is printed)
-[[ $MODE =~ ^(tunnel|ingress|udp|flows|latency|scale|all)$ ]] ||
-    { echo "usage: $0 [tunnel|ingress|udp|flows|latency|scale|all]" >&2; exit 2; }
+[[ $MODE =~ ^(tunnel|ingress|udp|flows|latency|scale|fleet|all)$ ]] ||
+    { echo "usage: $0 [tunnel|ingress|udp|flows|latency|scale|fleet|all]" >&2; exit 2; }
 if [[ $MODE == scale ]]; then exec bash "$REPO/scripts/bench-scale.sh"; fi
 [[ $(id -u) -eq 0 ]] || { echo "bench.sh needs root" >&2; exit 1; }
 command -v iperf3 >/dev/null || { echo "iperf3 missing" >&2; exit 1; }
@@ -114,8 +118,9 @@ gbps() {
     python3 -c 'import json,sys; d=json.load(sys.stdin); print("%.2f" % (d["end"]["sum_received"]["bits_per_second"] / 1e9))'
 }
 
-sites=1
-if [[ $MODE =~ ^(all|udp|flows|latency)$ ]]; then sites=2; fi
+sites=1 edges=1
+if [[ $MODE =~ ^(all|udp|flows|latency|fleet)$ ]]; then sites=2; fi
+if [[ $MODE == fleet ]]; then edges=3; fi
 if [[ $MODE == all || $MODE == udp ]]; then
     command -v dnsperf >/dev/null || apt-get install -y -q dnsperf >/dev/null ||
         { echo "bench: dnsperf missing and not installable" >&2; exit 1; }
@@ -133,11 +138,11 @@ if [[ $MODE == all || $MODE == ingress ]]; then
     export LAB_INGRESS_EXTRA_RULES LAB_EDGE_HOSTNAMES
 fi
 if [[ ! -f $LAB_DIR/state ]] || ! bash "$LAB" status | grep -q '^gateway: running' ||
-    ! grep -q "^sites=$sites$" "$LAB_DIR/state" ||
+    ! grep -q "^sites=$sites$" "$LAB_DIR/state" || ! grep -q "^edges=$edges$" "$LAB_DIR/state" ||
     { [[ $MODE == all || $MODE == ingress ]] &&
         ! grep -q bench.lab.test "$LAB_DIR/gateway.yaml"; }; then
     bash "$LAB" down >/dev/null 2>&1 || true
-    bash "$LAB" up --sites "$sites"
+    bash "$LAB" up --sites "$sites" --edges "$edges"
     started_lab=1
 fi
 eval "$(bash "$LAB" env)"
@@ -616,7 +621,11 @@ if [[ $MODE == latency ]]; then
     # shellcheck source=scripts/bench-latency.sh
     source "$REPO/scripts/bench-latency.sh"
 fi
-if [[ $MODE == udp || $MODE == flows ]]; then exit 0; fi
+if [[ $MODE == fleet ]]; then
+    # shellcheck source=scripts/bench-fleet.sh
+    source "$REPO/scripts/bench-fleet.sh"
+fi
+if [[ $MODE =~ ^(udp|flows|fleet)$ ]]; then exit 0; fi
 
 if [[ $MODE != tunnel ]]; then nginx_origin; fi
 if [[ $MODE == ingress ]]; then

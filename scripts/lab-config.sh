@@ -68,7 +68,7 @@ check_lab_user() {
     fi
 }
 
-# write_edge_config FILE N SITES S1 S2 ACCESS DEV [REGISTRY_URL]
+# write_edge_config FILE N SITES S1 S2 ACCESS DEV [REGISTRY_URL] (its password: LAB_DIR/registry.secret)
 write_edge_config() {
     local file=$1 n=$2 sites=$3 s1=$4 s2=$5 access=$6 dev=$7 registry=${8:-}
     {
@@ -141,6 +141,7 @@ write_edge_config() {
             echo "relay-key: $LAB_DIR/certs/fleet/lab-edge-$n.key"
             echo "registry:"
             echo "  url: \"$registry\""
+            echo "  password-file: $LAB_DIR/registry.secret"
         fi
         if [[ -n ${LAB_EDGE_EXTRA_YAML:-} ]]; then
             printf '%s\n' "$LAB_EDGE_EXTRA_YAML"

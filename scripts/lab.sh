@@ -481,16 +481,16 @@ cmd_up() {
     dev=$(keep_secret "$LAB_DIR/dev.token")
     s1=$(keep_secret "$LAB_DIR/site1.secret")
     s2=$(keep_secret "$LAB_DIR/site2.secret")
-    if ((edges >= 3)); then registry=$(registry_url "$(keep_secret "$LAB_DIR/registry.secret")"); fi
+    if ((edges >= 3)); then
+        # the edges read the password from registry.secret (registry.password-file)
+        keep_secret "$LAB_DIR/registry.secret" >/dev/null
+        registry="redis://$REGISTRY_ADDR:$REGISTRY_PORT"
+    fi
     write_edge_config "$LAB_DIR/edge.yaml" 1 "$sites" "$s1" "$s2" "$access" "$dev" "$registry"
     for ((n = 2; n <= edges; n++)); do
         write_edge_config "$LAB_DIR/edge$n.yaml" "$n" "$sites" "$s1" "$s2" "$access" "$dev" \
             "$registry"
     done
-    if [[ -n $registry ]]; then
-        # the configs hold the registry's password: owner (and, below, the daemons' group) only
-        chmod 600 "$LAB_DIR/edge.yaml" "$LAB_DIR/edge2.yaml" "$LAB_DIR/edge3.yaml"
-    fi
     # site 1 dials edges 1 and 2 (1 alone with --edges 1); with --edges 3 site 2 dials edge 3
     # only, so site-to-site traffic crosses edges
     gw1_edges="1" gw2_edges="1"
@@ -509,7 +509,10 @@ cmd_up() {
     for f in edge edge2 edge3 gateway gateway2; do
         if [[ -f $LAB_DIR/$f.yaml ]]; then shared+=("$LAB_DIR/$f.yaml"); fi
     done
-    if ((edges >= 3)); then shared+=("$LAB_DIR"/certs/fleet/{fleet-ca.crt,lab-edge-?.crt,lab-edge-?.key}); fi
+    if ((edges >= 3)); then
+        shared+=("$LAB_DIR"/certs/fleet/{fleet-ca.crt,lab-edge-?.crt,lab-edge-?.key}
+            "$LAB_DIR/registry.secret")
+    fi
     share_with_daemons "${shared[@]}"
 
     if ((edges >= 3)); then start_registry; fi

@@ -625,26 +625,6 @@ int st_cfg_listener(struct st_cfg *cfg, const struct st_cfg_node *node, struct s
     return rc;
 }
 
-int st_cfg_readable_file(struct st_cfg *cfg, const struct st_cfg_node *node, const char **out)
-{
-    struct stat st;
-    const char *path = NULL;
-    int rc = st_cfg_string(cfg, node, &path), fd;
-
-    if (rc < 0)
-        return rc;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return st_cfg_fail(cfg, node->line, "'%s': cannot read '%s': %s", what(node), path,
-                           strerror(errno));
-    rc = fstat(fd, &st);
-    close(fd);
-    if (rc < 0 || !S_ISREG(st.st_mode))
-        return st_cfg_fail(cfg, node->line, "'%s': '%s' is not a regular file", what(node), path);
-    *out = path;
-    return 0;
-}
-
 size_t st_cfg_items(const struct st_cfg_node *node)
 {
     return node->kind == ST_CFG_SEQ ? node->n_children : 1;

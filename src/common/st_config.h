@@ -108,5 +108,11 @@ void st_cfg_strlist_free(char **list);
 int st_cfg_time(struct st_cfg *cfg, const struct st_cfg_node *node, int64_t *out);
 /* Path of an existing readable regular file (relative paths: from the working directory). */
 int st_cfg_readable_file(struct st_cfg *cfg, const struct st_cfg_node *node, const char **out);
+/* A secret kept in a file (token-file, registry.password-file): the file node names is read
+ * into buf (len bytes), surrounding whitespace removed; a file with a NUL byte or of len bytes
+ * or more leaves buf empty, for the caller's "must hold ..." error. *path: the file's path.
+ * 0, or an error (unreadable, not a regular file) already reported. The caller wipes buf. */
+int st_cfg_secret_file(struct st_cfg *cfg, const struct st_cfg_node *node, char *buf, size_t len,
+                       const char **path);
 
 #endif

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <hiredis.h>
+#include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 #include <stdarg.h>
@@ -12,11 +13,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "st_ares.h"
 #include "st_loop.h"
 #include "st_sio.h"
 #include "st_tls.h"
 
-enum conn_state { S_IDLE, S_CONNECTING, S_HANDSHAKE, S_HELLO, S_UP };
+enum conn_state { S_IDLE, S_RESOLVING, S_CONNECTING, S_HANDSHAKE, S_HELLO, S_UP };
 enum reported { R_NONE, R_UP, R_DOWN };
 
 struct pending {
@@ -35,16 +37,22 @@ struct st_redis {
     struct st_io io;
     struct st_timer timer; /* connect timeout, or the wait before reconnecting */
     struct st_defer reaper;
-    struct st_defer again; /* TLS holds decrypted bytes no EPOLLIN will announce */
+    struct st_defer again;    /* TLS holds decrypted bytes no EPOLLIN will announce */
+    struct st_ares *dns;      /* a named host: its resolver, made on the first connection */
+    struct st_defer resolved; /* the resolver answered: connect (outside c-ares) */
+    int dns_status;
+    struct st_sockaddr peer; /* the address connected to */
+    char peer_text[330];     /* "host" or "name (address)", for messages */
     struct st_redis_parser *parser;
     char *out;
     size_t out_off, out_len, out_cap;
     struct pending *q; /* ring of callbacks, one per command in flight */
     size_t q_head, q_len, q_cap;
     bool subscribed, freed, started;
-    int busy;         /* callbacks running: free waits */
-    uint64_t gen;     /* bumped when a connection ends */
-    uint32_t backoff; /* next wait, ms */
+    int busy;          /* callbacks running: free waits */
+    uint64_t gen;      /* bumped when a connection ends */
+    uint32_t backoff;  /* next wait, ms */
+    uint32_t failures; /* attempts failed since the last connection up */
     struct st_redis_stats stats;
     char why[200];
 };
@@ -192,6 +200,12 @@ static void report(struct st_redis *r, enum reported now)
 
 static void close_conn(struct st_redis *r)
 {
+    if (r->state == S_RESOLVING) {
+        r->state = S_IDLE; /* what the cancel calls back is ignored */
+        ares_cancel(st_ares_channel(r->dns));
+        st_ares_kick(r->dns);
+    }
+    st_defer_cancel(r->loop, &r->resolved);
     st_io_stop(&r->io);
     if (r->state >= S_HANDSHAKE)
         st_sio_close(&r->sio, false);
@@ -227,6 +241,7 @@ static void fail_conn(struct st_redis *r, const char *fmt, ...)
     vsnprintf(r->why, sizeof(r->why), fmt, ap);
     va_end(ap);
     r->stats.errors++;
+    r->failures += r->state != S_UP;
     close_conn(r);
     if (!r->freed)
         st_timer_start(&r->timer, r->backoff);
@@ -254,6 +269,7 @@ static void hello_reply(struct st_redis *r, const struct st_redis_reply *reply, 
     if (strcmp(what, "PING") != 0)
         return;
     r->state = S_UP;
+    r->failures = 0;
     r->backoff = r->o.backoff_min_ms;
     r->stats.connects++;
     r->why[0] = 0;
@@ -292,6 +308,9 @@ static int start_tls(struct st_redis *r, int fd)
     if (r->tls_name) {
         SSL_set_tlsext_host_name(ssl, r->tls_name);
         SSL_set1_host(ssl, r->tls_name);
+    } else if (r->url.named) { /* no server-name: the name of the URL */
+        SSL_set_tlsext_host_name(ssl, r->url.host);
+        SSL_set1_host(ssl, r->url.host);
     } else {
         char ip[64];
         bool v6 = r->url.host[0] == '[';
@@ -307,7 +326,7 @@ static void handshake(struct st_redis *r)
     int h = st_sio_handshake(&r->sio);
     if (h < 0) {
         if (r->sio.cert_refused)
-            fail_conn(r, "TLS handshake with %s: server certificate refused: %s", r->url.host,
+            fail_conn(r, "TLS handshake with %s: server certificate refused: %s", r->peer_text,
                       X509_verify_cert_error_string(SSL_get_verify_result(r->sio.ssl)));
         else
             fail_conn(r, "%s", r->sio.why);
@@ -328,7 +347,7 @@ static void connected(struct st_redis *r)
     if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
         err = errno;
     if (err) {
-        fail_conn(r, "connect to %s: %s", r->url.host, strerror(err));
+        fail_conn(r, "connect to %s: %s", r->peer_text, strerror(err));
         return;
     }
     if (r->url.tls) {
@@ -407,7 +426,7 @@ static int do_read(struct st_redis *r)
         if (n == -EAGAIN)
             return 0;
         if (n <= 0) {
-            fail_conn(r, "connection to %s %s", r->url.host,
+            fail_conn(r, "connection to %s %s", r->peer_text,
                       n == 0 ? "closed by the server" : r->sio.why);
             return -1;
         }
@@ -432,7 +451,7 @@ static int do_write(struct st_redis *r)
         if (n == -EAGAIN)
             return 0;
         if (n < 0) {
-            fail_conn(r, "writing to %s: %s", r->url.host,
+            fail_conn(r, "writing to %s: %s", r->peer_text,
                       n == -EPIPE ? "connection closed" : r->sio.why);
             return -1;
         }
@@ -465,9 +484,9 @@ static void read_again(struct st_defer *d)
         on_io(&r->io, EPOLLIN);
 }
 
-static void connect_now(struct st_redis *r)
+static void connect_addr(struct st_redis *r)
 {
-    const struct sockaddr *sa = (const struct sockaddr *)&r->url.addr.ss;
+    const struct sockaddr *sa = (const struct sockaddr *)&r->peer.ss;
     int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         fail_conn(r, "socket: %s", strerror(errno));
@@ -476,12 +495,92 @@ static void connect_now(struct st_redis *r)
     st_io_init(&r->io, r->loop, fd, on_io, r);
     r->state = S_CONNECTING;
     st_timer_start(&r->timer, r->o.connect_timeout_ms);
-    if (connect(fd, sa, r->url.addr.len) < 0 && errno != EINPROGRESS) {
-        fail_conn(r, "connect to %s: %s", r->url.host, strerror(errno));
+    if (connect(fd, sa, r->peer.len) < 0 && errno != EINPROGRESS) {
+        fail_conn(r, "connect to %s: %s", r->peer_text, strerror(errno));
         return;
     }
     if (st_io_set(&r->io, EPOLLOUT) < 0)
         fail_conn(r, "epoll: %s", strerror(errno));
+}
+
+/* The k-th IPv4 or IPv6 address of ai (k modulo their number), NULL when there is none. */
+static const struct ares_addrinfo_node *pick_addr(const struct ares_addrinfo *ai, uint32_t k)
+{
+    const struct ares_addrinfo_node *n;
+    uint32_t count = 0;
+    for (n = ai ? ai->nodes : NULL; n; n = n->ai_next)
+        count += n->ai_family == AF_INET || n->ai_family == AF_INET6;
+    if (!count)
+        return NULL;
+    k %= count;
+    for (n = ai->nodes;; n = n->ai_next)
+        if ((n->ai_family == AF_INET || n->ai_family == AF_INET6) && k-- == 0)
+            return n;
+}
+
+/* c-ares' answer (maybe from inside ares_getaddrinfo): kept, acted on from a deferred
+ * callback, never inside c-ares. The first address in c-ares' RFC 6724 order, the next one
+ * after each failed attempt (a name with an IPv6 and an IPv4 address, one unreachable). */
+static void resolved_cb(void *arg, int status, int timeouts, struct ares_addrinfo *ai)
+{
+    struct st_redis *r = arg;
+    (void)timeouts;
+    if (r->state == S_RESOLVING) {
+        const struct ares_addrinfo_node *n = pick_addr(ai, r->failures);
+        r->dns_status = status == ARES_SUCCESS && !n ? ARES_ENODATA : status;
+        if (r->dns_status == ARES_SUCCESS) {
+            const struct sockaddr_in *s4 = (const struct sockaddr_in *)n->ai_addr;
+            const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)n->ai_addr;
+            st_sockaddr_from(&r->peer, n->ai_family,
+                             n->ai_family == AF_INET ? (const uint8_t *)&s4->sin_addr
+                                                     : (const uint8_t *)&s6->sin6_addr,
+                             r->url.port);
+        }
+        st_defer_queue(r->loop, &r->resolved);
+    }
+    if (ai)
+        ares_freeaddrinfo(ai);
+}
+
+static void on_resolved(struct st_defer *d)
+{
+    struct st_redis *r = d->data;
+    char addr[64];
+    if (r->state != S_RESOLVING)
+        return;
+    r->busy++;
+    if (r->dns_status != ARES_SUCCESS) {
+        fail_conn(r, "resolving %s: %s", r->url.host,
+                  r->dns_status == ARES_ENOTFOUND ? "no such name (NXDOMAIN)"
+                                                  : ares_strerror(r->dns_status));
+    } else {
+        st_sockaddr_format(&r->peer, addr, sizeof(addr));
+        snprintf(r->peer_text, sizeof(r->peer_text), "%.255s (%.63s)", r->url.host, addr);
+        connect_addr(r);
+    }
+    r->busy--;
+    if (r->freed && !r->busy)
+        st_defer_queue(r->loop, &r->reaper);
+}
+
+/* A named host is resolved again before every connection (the registry may move). */
+static void connect_now(struct st_redis *r)
+{
+    static const struct st_ares_opts dns = {.try_timeout_ms = 1000, .tries = 2};
+    char err[160];
+    if (!r->url.named) {
+        connect_addr(r);
+        return;
+    }
+    if (!r->dns && !(r->dns = st_ares_new(r->loop, &dns, err, sizeof(err)))) {
+        fail_conn(r, "resolving %s: %s", r->url.host, err);
+        return;
+    }
+    r->state = S_RESOLVING;
+    st_timer_start(&r->timer, r->o.connect_timeout_ms);
+    struct ares_addrinfo_hints hints = {.ai_family = AF_UNSPEC};
+    ares_getaddrinfo(st_ares_channel(r->dns), r->url.host, NULL, &hints, resolved_cb, r);
+    st_ares_kick(r->dns);
 }
 
 static void on_timer(struct st_timer *t)
@@ -491,8 +590,9 @@ static void on_timer(struct st_timer *t)
     if (r->state == S_IDLE)
         connect_now(r);
     else if (r->state != S_UP)
-        fail_conn(r, "connecting to %s: no answer within %u ms", r->url.host,
-                  r->o.connect_timeout_ms);
+        fail_conn(r, "%s %s: no answer within %u ms",
+                  r->state == S_RESOLVING ? "resolving" : "connecting to",
+                  r->state == S_RESOLVING ? r->url.host : r->peer_text, r->o.connect_timeout_ms);
     r->busy--;
     if (r->freed && !r->busy)
         st_defer_queue(r->loop, &r->reaper);
@@ -503,6 +603,7 @@ static void on_timer(struct st_timer *t)
 static void reap(struct st_defer *d)
 {
     struct st_redis *r = d->data;
+    st_ares_free(r->dns); /* what it calls back is ignored: the client is idle */
     st_redis_url_fini(&r->url);
     free(r->tls_name);
     free(r->out);
@@ -563,6 +664,9 @@ struct st_redis *st_redis_new(struct st_loop *loop, const struct st_redis_url *u
     st_timer_init(&r->timer, loop, on_timer, r);
     st_defer_init(&r->reaper, reap, r);
     st_defer_init(&r->again, read_again, r);
+    st_defer_init(&r->resolved, on_resolved, r);
+    r->peer = url->addr;
+    snprintf(r->peer_text, sizeof(r->peer_text), "%s", url->host);
     return r;
 
 fail_url:

@@ -19,15 +19,18 @@ struct st_redis;
 
 /* ---- URL ---- */
 
-/* redis://[[user]:password@]host[:port][/db] or rediss://...; host is an IPv4 address or an
- * IPv6 address in brackets (names are not resolved: no blocking call on the loop); port
- * defaults to 6379; user and password may be percent-encoded. */
+/* redis://[[user]:password@]host[:port][/db] or rediss://...; host is an IPv4 address, an
+ * IPv6 address in brackets or a host name (resolved with c-ares on the loop before every
+ * connection, never blocking); port defaults to 6379; user and password may be
+ * percent-encoded; "user:@" names a user without a password (given some other way). */
 struct st_redis_url {
-    bool tls; /* rediss:// */
-    struct st_sockaddr addr;
+    bool tls;                /* rediss:// */
+    bool named;              /* host is a name, resolved before each connection */
+    struct st_sockaddr addr; /* host is an address: it, with the port */
+    uint16_t port;
     char *user, *password; /* NULL: none (AUTH pass without user; no AUTH without either) */
     int db;                /* SELECT db when > 0 */
-    char host[64];         /* the address as written, for logs (never the password) */
+    char host[256];        /* the host as written, for logs and TLS (never the password) */
 };
 
 /* Parses url into *out (release with st_redis_url_fini). 0, or -EINVAL with the reason in

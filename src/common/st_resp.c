@@ -52,7 +52,8 @@ static int url_fail(struct st_redis_url *u, char *err, size_t errlen, const char
     return -EINVAL;
 }
 
-/* userinfo "[user]:password" or "password" (no colon: taken as the password). */
+/* userinfo "[user]:password", "password" (no colon: taken as the password) or "user:" (a user
+ * whose password comes from elsewhere: registry.password-file). */
 static int parse_userinfo(const char *s, size_t n, struct st_redis_url *u, char *err, size_t el)
 {
     const char *colon = memchr(s, ':', n);
@@ -64,17 +65,46 @@ static int parse_userinfo(const char *s, size_t n, struct st_redis_url *u, char 
         s = colon + 1;
     }
     if (n == 0)
-        return url_fail(u, err, el, "empty password before '@'");
+        return u->user ? 0 : url_fail(u, err, el, "empty password before '@'");
     if (!(u->password = pct_dup(s, n, &bad)))
         return bad ? url_fail(u, err, el, "bad percent-encoding in the password") : -ENOMEM;
     return 0;
 }
 
+/* A host that is no address: a DNS name (no label starts or ends with '-'), but not one that
+ * looks like a mistyped IPv4 address (only digits and dots). */
+static bool host_name_ok(const char *h)
+{
+    size_t n = strlen(h);
+    return st_hostname_valid(h, false) && h[strspn(h, "0123456789.")] != 0 && h[0] != '-' &&
+           h[n - 1] != '-' && !strstr(h, ".-") && !strstr(h, "-.");
+}
+
+static int parse_port(const char *port, const char *end, struct st_redis_url *u, char *err,
+                      size_t el)
+{
+    char text[8], *e;
+    if (!port) {
+        u->port = 6379;
+        return 0;
+    }
+    if (port == end || (size_t)(end - port) > 5)
+        return url_fail(u, err, el, "port must be 1..65535");
+    memcpy(text, port, (size_t)(end - port));
+    text[end - port] = 0;
+    long p = strtol(text, &e, 10);
+    if (*e || text[0] < '0' || text[0] > '9' || p < 1 || p > 65535)
+        return url_fail(u, err, el, "port must be 1..65535");
+    u->port = (uint16_t)p;
+    return 0;
+}
+
 static int parse_hostport(const char *s, size_t n, struct st_redis_url *u, char *err, size_t el)
 {
-    char text[80];
+    char text[sizeof(u->host) + 8];
     const char *end = s + n;
     const char *port = NULL;
+    int rc;
 
     if (n == 0)
         return url_fail(u, err, el, "no host");
@@ -95,22 +125,18 @@ static int parse_hostport(const char *s, size_t n, struct st_redis_url *u, char 
         return url_fail(u, err, el, n ? "host too long" : "no host");
     memcpy(u->host, s, n);
     u->host[n] = 0;
-    long p = 6379;
-    if (port) {
-        char *e;
-        if (port == end || (size_t)(end - port) > 5)
-            return url_fail(u, err, el, "port must be 1..65535");
-        memcpy(text, port, (size_t)(end - port));
-        text[end - port] = 0;
-        p = strtol(text, &e, 10);
-        if (*e || text[0] < '0' || text[0] > '9' || p < 1 || p > 65535)
-            return url_fail(u, err, el, "port must be 1..65535");
-    }
-    snprintf(text, sizeof(text), "%s:%ld", u->host, p);
-    if (st_sockaddr_parse(text, &u->addr) < 0 || strchr(u->host, '*'))
+    if ((rc = parse_port(port, end, u, err, el)) < 0)
+        return rc;
+    snprintf(text, sizeof(text), "%s:%u", u->host, u->port);
+    if (strchr(u->host, '*') == NULL && st_sockaddr_parse(text, &u->addr) == 0)
+        return 0;
+    if (u->host[0] == '[')
+        return url_fail(u, err, el, "'[...]' must hold an IPv6 address");
+    if (!host_name_ok(u->host))
         return url_fail(u, err, el,
-                        "host must be an IPv4 address or an IPv6 address in brackets (host "
-                        "names are not resolved)");
+                        "host must be an IPv4 address, an IPv6 address in brackets or a host "
+                        "name (letters, digits, '-', dots)");
+    u->named = true;
     return 0;
 }
 

@@ -706,6 +706,9 @@ void edge_config_fini(struct edge_config *cfg)
     free(cfg->group);
     free(cfg->audit_log);
     free(cfg->registry_url);
+    if (cfg->registry_password)
+        explicit_bzero(cfg->registry_password, strlen(cfg->registry_password));
+    free(cfg->registry_password);
     free(cfg->registry_ca);
     free(cfg->registry_name);
     free(cfg->edge_id);

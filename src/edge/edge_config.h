@@ -88,11 +88,12 @@ struct edge_config {
     int user_max_flows;             /* user-max-flows: per access token, default 4096 */
     /* The fleet registry (docs/fleet.md); off without `registry:` */
     bool has_registry;
-    char *registry_url;  /* registry.url: redis:// or rediss:// (checked with st_redis_url_parse) */
-    char *registry_ca;   /* registry.ca: PEM CA bundle for rediss; NULL: the system's CAs */
-    char *registry_name; /* registry.server-name: rediss name to verify; NULL: the address */
-    char *edge_id;       /* edge-id: default the host name (set when the registry is on) */
-    bool has_relay;      /* relay-listen: the relay listener, advertised to the fleet */
+    char *registry_url; /* registry.url: redis:// or rediss:// (checked with st_redis_url_parse) */
+    char *registry_password; /* registry.password-file's content; NULL: none (wiped when freed) */
+    char *registry_ca;       /* registry.ca: PEM CA bundle for rediss; NULL: the system's CAs */
+    char *registry_name;     /* registry.server-name: rediss name to verify; NULL: the address */
+    char *edge_id;           /* edge-id: default the host name (set when the registry is on) */
+    bool has_relay;          /* relay-listen: the relay listener, advertised to the fleet */
     struct st_sockaddr relay_listen;
     /* relay-ca, relay-cert, relay-key: mutual TLS between edges (all or none; NULL: this
      * edge relays nothing and accepts no relayed flow) */

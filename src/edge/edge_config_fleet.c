@@ -9,7 +9,9 @@
 #include "st_redis.h"
 #include "st_tls.h"
 
-static const char *const registry_keys[] = {"url", "ca", "server-name", NULL};
+static const char *const registry_keys[] = {"url", "password-file", "ca", "server-name", NULL};
+
+#define REGISTRY_PASSWORD_MAX 512
 
 /* edge-id: a fleet id; absent: the host name (which must then be one). */
 static int get_edge_id(struct st_cfg *c, const struct st_cfg_node *root, struct edge_config *cfg)
@@ -33,7 +35,41 @@ static int get_edge_id(struct st_cfg *c, const struct st_cfg_node *root, struct 
     return cfg->edge_id ? 0 : -ENOMEM;
 }
 
-/* registry: {url, ca, server-name}: the fleet's Redis (docs/fleet.md). */
+/* registry.password-file, or the password of the URL (one of them at most); a user in the
+ * URL needs a password. */
+static int get_password(struct st_cfg *c, const struct st_cfg_node *r, const struct st_redis_url *u,
+                        struct edge_config *cfg)
+{
+    const struct st_cfg_node *f = st_cfg_get(r, "password-file");
+    char buf[REGISTRY_PASSWORD_MAX];
+    const char *path;
+    int rc;
+    if (!f) {
+        if (u->user && !u->password)
+            return st_cfg_fail(c, st_cfg_get(r, "url")->line,
+                               "'registry.url' names the user '%s' but no password: add it or "
+                               "set 'registry.password-file'",
+                               u->user);
+        return 0;
+    }
+    if (u->password)
+        return st_cfg_fail(c, f->line,
+                           "'registry.password-file' and a password in 'registry.url' are "
+                           "mutually exclusive");
+    if ((rc = st_cfg_secret_file(c, f, buf, sizeof(buf), &path)) < 0)
+        return rc;
+    if (buf[0] && !(cfg->registry_password = strdup(buf)))
+        rc = -ENOMEM;
+    explicit_bzero(buf, sizeof(buf));
+    if (rc == 0 && !cfg->registry_password)
+        return st_cfg_fail(c, f->line,
+                           "'registry.password-file': file '%s' must hold the password (1..%d "
+                           "bytes, no NUL; surrounding whitespace is ignored)",
+                           path, REGISTRY_PASSWORD_MAX - 1);
+    return rc;
+}
+
+/* registry: {url, password-file, ca, server-name}: the fleet's Redis (docs/fleet.md). */
 static int get_registry(struct st_cfg *c, const struct st_cfg_node *root, struct edge_config *cfg)
 {
     const struct st_cfg_node *r = st_cfg_get(root, "registry"), *v;
@@ -49,7 +85,10 @@ static int get_registry(struct st_cfg *c, const struct st_cfg_node *root, struct
         if ((rc = st_redis_url_parse(cfg->registry_url, &u, err, sizeof(err))) < 0)
             return rc == -ENOMEM ? rc : st_cfg_fail(c, v->line, "'registry.url': %s", err);
         bool tls = u.tls;
+        rc = get_password(c, r, &u, cfg);
         st_redis_url_fini(&u);
+        if (rc < 0)
+            return rc;
         const char *path;
         if ((v = st_cfg_get(r, "ca")) && ((rc = st_cfg_readable_file(c, v, &path)) < 0 ||
                                           (rc = st_cfg_strdup(c, v, &cfg->registry_ca)) < 0))

@@ -19,7 +19,7 @@ struct local {
 
 struct edge_fleet {
     struct st_loop *loop;
-    char id[EDGE_FLEET_ID_MAX], relay[EDGE_FLEET_ADDR_MAX], host[64];
+    char id[EDGE_FLEET_ID_MAX], relay[EDGE_FLEET_ADDR_MAX], host[256];
     char prefix[32], k_edge[160], k_tunnels[160], chan[64], edge_pat[64];
     size_t edge_pfx_len; /* strlen of "<prefix>edge:" */
     uint32_t lease, refresh;
@@ -585,6 +585,11 @@ struct edge_fleet *edge_fleet_from_config(struct st_loop *loop, const struct edg
         return NULL;
     if (st_redis_url_parse(cfg->registry_url, &u, err, sizeof(err)) < 0) {
         st_err("registry: %s", err);
+        return NULL;
+    }
+    if (cfg->registry_password && !(u.password = strdup(cfg->registry_password))) {
+        st_err("registry: out of memory");
+        st_redis_url_fini(&u);
         return NULL;
     }
     if (u.tls && !(ctx = st_redis_tls_ctx(cfg->registry_ca, err, sizeof(err)))) {

@@ -176,6 +176,7 @@ static void keep_registry(struct edge_config *cur, struct edge_config *next)
 {
     if (cur->has_registry == next->has_registry &&
         same_str(cur->registry_url, next->registry_url) &&
+        same_str(cur->registry_password, next->registry_password) &&
         same_str(cur->registry_ca, next->registry_ca) &&
         same_str(cur->registry_name, next->registry_name) &&
         same_str(cur->edge_id, next->edge_id) && cur->has_relay == next->has_relay &&
@@ -189,6 +190,7 @@ static void keep_registry(struct edge_config *cur, struct edge_config *next)
     struct edge_config t = *next;
     next->has_registry = cur->has_registry;
     next->registry_url = cur->registry_url;
+    next->registry_password = cur->registry_password;
     next->registry_ca = cur->registry_ca;
     next->registry_name = cur->registry_name;
     next->edge_id = cur->edge_id;
@@ -198,6 +200,7 @@ static void keep_registry(struct edge_config *cur, struct edge_config *next)
     next->relay_cert = cur->relay_cert;
     next->relay_key = cur->relay_key;
     cur->registry_url = t.registry_url; /* freed with cur */
+    cur->registry_password = t.registry_password;
     cur->relay_ca = t.relay_ca;
     cur->relay_cert = t.relay_cert;
     cur->relay_key = t.relay_key;

@@ -141,37 +141,14 @@ static int set_token(struct st_cfg *c, const struct st_cfg_node *n, const char *
     return st_cfg_fail(c, n->line, "'%s' must be %s", n->path, token_rules);
 }
 
-static void trim(char *s)
-{
-    size_t n = strlen(s), start = 0;
-
-    while (n > 0 && isspace((unsigned char)s[n - 1]))
-        s[--n] = '\0';
-    while (isspace((unsigned char)s[start]))
-        start++;
-    memmove(s, s + start, n - start + 1);
-}
-
 static int read_token_file(struct st_cfg *c, const struct st_cfg_node *n, struct gw_config *cfg)
 {
     char buf[TOKEN_FILE_MAX + 1];
     const char *path = NULL;
-    size_t len = 0;
-    FILE *f;
-    int rc = st_cfg_readable_file(c, n, &path);
+    int rc = st_cfg_secret_file(c, n, buf, sizeof(buf), &path);
 
     if (rc < 0)
         return rc;
-    f = fopen(path, "r");
-    if (!f)
-        return st_cfg_fail(c, n->line, "'%s': cannot read '%s': %s", n->path, path,
-                           strerror(errno));
-    len = fread(buf, 1, TOKEN_FILE_MAX, f);
-    fclose(f);
-    buf[len] = '\0';
-    if (memchr(buf, '\0', len))
-        buf[0] = '\0'; /* embedded NUL: reject */
-    trim(buf);
     rc = st_token_split(buf, cfg->tunnel_id, sizeof(cfg->tunnel_id), cfg->secret,
                         sizeof(cfg->secret));
     explicit_bzero(buf, sizeof(buf));

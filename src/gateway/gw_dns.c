@@ -8,22 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 
+#include "st_ares.h"
 #include "st_log.h"
 
 #define MAX_RESULTS (GW_DNS_MAX_TARGETS * GW_DNS_MAX_ADDRS)
 #define STR_(x) #x
 #define STR(x) STR_(x)
-
-/* Watcher of one c-ares socket. Slots are recycled but only freed by gw_dns_free: the loop
- * may still hold an event pointing at a slot whose socket c-ares closed in the same batch. */
-struct dns_sock {
-    struct st_io io; /* io.fd == ARES_SOCKET_BAD: free slot */
-    bool stale;      /* released in this I/O batch: not reused before `sweep` ran */
-    struct gw_dns *d;
-    struct dns_sock *next;
-};
 
 struct dns_target {
     char name[256];
@@ -51,15 +42,11 @@ struct dns_result {
 
 struct gw_dns {
     struct st_loop *loop;
-    ares_channel ch;
-    struct dns_sock *socks;
-    struct st_timer ares_timer; /* c-ares retransmissions (ares_timeout) */
-    struct st_timer deadline;   /* GW_DNS_TIMEOUT_MS for the whole resolution */
-    struct st_defer done;       /* delivers the result outside c-ares and the I/O batch */
-    struct st_defer sweep;      /* makes released socket slots reusable after the batch */
-    struct st_defer release;    /* frees a gw_dns freed during an I/O batch, after it */
+    struct st_ares *ares;
+    struct st_timer deadline; /* GW_DNS_TIMEOUT_MS for the whole resolution */
+    struct st_defer done;     /* delivers the result outside c-ares and the I/O batch */
     unsigned gen;
-    bool busy, finished, timed_out, freed;
+    bool busy, finished, timed_out;
     char name[256];
     gw_dns_cb cb;
     void *arg;
@@ -69,93 +56,6 @@ struct gw_dns {
     struct dns_result res[2]; /* res[work] is being filled, the other one was delivered */
     unsigned work;
 };
-
-/* ---- c-ares sockets and timers on the st_loop ---- */
-
-static void update_timer(struct gw_dns *d)
-{
-    struct timeval tv;
-
-    if (!ares_timeout(d->ch, NULL, &tv)) {
-        st_timer_stop(&d->ares_timer);
-        return;
-    }
-    st_timer_start(&d->ares_timer,
-                   (uint64_t)tv.tv_sec * 1000 + ((uint64_t)tv.tv_usec + 999) / 1000);
-}
-
-static void on_ares_timer(struct st_timer *t)
-{
-    struct gw_dns *d = t->data;
-
-    ares_process_fd(d->ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
-    update_timer(d);
-}
-
-static void on_sock(struct st_io *io, uint32_t events)
-{
-    struct gw_dns *d = ((struct dns_sock *)io->data)->d;
-    ares_socket_t r = ARES_SOCKET_BAD, w = ARES_SOCKET_BAD;
-
-    if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
-        r = io->fd;
-    if (events & EPOLLOUT)
-        w = io->fd;
-    ares_process_fd(d->ch, r, w); /* may close io->fd and recycle this slot */
-    update_timer(d);
-}
-
-static void on_sweep(struct st_defer *df)
-{
-    struct gw_dns *d = df->data;
-    for (struct dns_sock *s = d->socks; s; s = s->next)
-        s->stale = false;
-}
-
-static struct dns_sock *sock_slot(struct gw_dns *d, ares_socket_t fd)
-{
-    struct dns_sock *s, *free_slot = NULL;
-
-    for (s = d->socks; s; s = s->next) {
-        if (s->io.fd == fd)
-            return s;
-        if (s->io.fd == ARES_SOCKET_BAD && !s->stale && !free_slot)
-            free_slot = s;
-    }
-    if (!free_slot) {
-        free_slot = calloc(1, sizeof(*free_slot));
-        if (!free_slot)
-            return NULL;
-        free_slot->d = d;
-        free_slot->next = d->socks;
-        d->socks = free_slot;
-    }
-    st_io_init(&free_slot->io, d->loop, fd, on_sock, free_slot);
-    return free_slot;
-}
-
-static void sock_state_cb(void *data, ares_socket_t fd, int readable, int writable)
-{
-    struct gw_dns *d = data;
-    struct dns_sock *s;
-
-    if (!readable && !writable) { /* c-ares closes fd right after this */
-        for (s = d->socks; s; s = s->next)
-            if (s->io.fd == fd) {
-                st_io_stop(&s->io);
-                s->io.fd = ARES_SOCKET_BAD;
-                /* the loop may still hold an event for this slot in the current batch */
-                s->stale = true;
-                st_defer_queue(d->loop, &d->sweep);
-            }
-        return;
-    }
-    s = sock_slot(d, fd);
-    int rc =
-        s ? st_io_set(&s->io, (readable ? EPOLLIN : 0u) | (writable ? EPOLLOUT : 0u)) : -ENOMEM;
-    if (rc < 0) /* the query then fails by timeout */
-        st_err("dns: cannot watch socket %d: %s", fd, strerror(-rc));
-}
 
 /* ---- results ---- */
 
@@ -365,7 +265,7 @@ static void start_addr_lookups(struct gw_dns *d)
             continue;
         }
         snprintf(port, sizeof(port), "%u", d->tg[i].port);
-        ares_getaddrinfo(d->ch, d->tg[i].name, port, &hints, addr_cb, l);
+        ares_getaddrinfo(st_ares_channel(d->ares), d->tg[i].name, port, &hints, addr_cb, l);
     }
 }
 
@@ -524,96 +424,38 @@ static void on_deadline(struct st_timer *t)
     struct gw_dns *d = t->data;
 
     d->timed_out = true;
-    ares_cancel(d->ch); /* every pending callback runs now with ARES_ECANCELLED */
-    if (!d->finished)   /* defensive: a query issued during the cancel */
+    ares_cancel(
+        st_ares_channel(d->ares)); /* every pending callback runs now with ARES_ECANCELLED */
+    if (!d->finished)              /* defensive: a query issued during the cancel */
         fail(d, -ETIMEDOUT, "%s: %s", d->name, reason(ARES_ECANCELLED));
-    update_timer(d);
+    st_ares_kick(d->ares);
 }
 
 /* ---- public ---- */
 
-static void on_release(struct st_defer *df);
-
-static int set_servers(struct gw_dns *d, const struct st_sockaddr *servers, size_t n)
-{
-    struct ares_addr_port_node *list = calloc(n, sizeof(*list));
-
-    if (!list)
-        return ARES_ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        struct ares_addr_port_node *a = &list[i];
-        const struct sockaddr_in *s4 = (const struct sockaddr_in *)&servers[i].ss;
-        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&servers[i].ss;
-        a->next = i + 1 < n ? &list[i + 1] : NULL;
-        a->family = servers[i].ss.ss_family;
-        if (a->family == AF_INET) {
-            memcpy(&a->addr.addr4, &s4->sin_addr, 4);
-            a->udp_port = a->tcp_port = ntohs(s4->sin_port);
-        } else if (a->family == AF_INET6) {
-            memcpy(&a->addr.addr6, &s6->sin6_addr, 16);
-            a->udp_port = a->tcp_port = ntohs(s6->sin6_port);
-        } else {
-            free(list);
-            return ARES_EBADFAMILY;
-        }
-    }
-    int rc = ares_set_servers_ports(d->ch, list);
-    free(list);
-    return rc;
-}
-
-static int channel_init(struct gw_dns *d)
-{
-    struct ares_options o = {
-        .sock_state_cb = sock_state_cb,
-        .sock_state_cb_data = d,
-        .timeout = GW_DNS_TRY_TIMEOUT_MS,
-        .tries = GW_DNS_TRIES,
-        .domains = NULL,
-        .ndomains = 0, /* SRV names and targets are absolute: no search list */
-    };
-    int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_DOMAINS;
-
-    return ares_init_options(&d->ch, &o, mask);
-}
-
 struct gw_dns *gw_dns_new(struct st_loop *loop, const struct st_sockaddr *servers, size_t n_servers,
                           char *err, size_t errlen)
 {
+    /* SRV names and targets are absolute: no search list */
+    struct st_ares_opts o = {.try_timeout_ms = GW_DNS_TRY_TIMEOUT_MS,
+                             .tries = GW_DNS_TRIES,
+                             .no_search = true,
+                             .servers = servers,
+                             .n_servers = n_servers};
     struct gw_dns *d = calloc(1, sizeof(*d));
-    int rc;
 
     if (!d) {
         snprintf(err, errlen, "dns: out of memory");
         return NULL;
     }
-    rc = ares_library_init(ARES_LIB_INIT_ALL);
-    if (rc != ARES_SUCCESS)
-        goto fail_free;
-    d->loop = loop;
-    rc = channel_init(d);
-    if (rc != ARES_SUCCESS)
-        goto fail_cleanup_lib;
-    if (n_servers) {
-        rc = set_servers(d, servers, n_servers);
-        if (rc != ARES_SUCCESS)
-            goto fail_destroy;
+    if (!(d->ares = st_ares_new(loop, &o, err, errlen))) {
+        free(d);
+        return NULL;
     }
-    st_timer_init(&d->ares_timer, loop, on_ares_timer, d);
+    d->loop = loop;
     st_timer_init(&d->deadline, loop, on_deadline, d);
     st_defer_init(&d->done, on_done, d);
-    st_defer_init(&d->sweep, on_sweep, d);
-    st_defer_init(&d->release, on_release, d);
     return d;
-
-fail_destroy:
-    ares_destroy(d->ch);
-fail_cleanup_lib:
-    ares_library_cleanup();
-fail_free:
-    snprintf(err, errlen, "dns: c-ares setup failed: %s", ares_strerror(rc));
-    free(d);
-    return NULL;
 }
 
 int gw_dns_resolve(struct gw_dns *d, const char *srv_name, gw_dns_cb cb, void *arg)
@@ -639,8 +481,8 @@ int gw_dns_resolve(struct gw_dns *d, const char *srv_name, gw_dns_cb cb, void *a
         fail(d, -ENOMEM, "%s: out of memory", d->name);
         return 0;
     }
-    ares_query(d->ch, d->name, ns_c_in, ns_t_srv, srv_cb, l);
-    update_timer(d);
+    ares_query(st_ares_channel(d->ares), d->name, ns_c_in, ns_t_srv, srv_cb, l);
+    st_ares_kick(d->ares);
     return 0;
 }
 
@@ -649,40 +491,15 @@ bool gw_dns_busy(const struct gw_dns *d)
     return d->busy;
 }
 
-/* The memory: socket slots (their st_io may still be named by events of the current
- * batch until it ends), the c-ares library reference and d. */
-static void release(struct gw_dns *d)
-{
-    for (struct dns_sock *s = d->socks, *next; s; s = next) {
-        next = s->next;
-        free(s);
-    }
-    ares_library_cleanup();
-    free(d);
-}
-
-static void on_release(struct st_defer *df)
-{
-    release(df->data);
-}
-
 void gw_dns_free(struct gw_dns *d)
 {
-    if (!d || d->freed)
+    if (!d)
         return;
-    d->freed = true;
     d->gen++; /* callbacks run by ares_destroy are stale */
     d->busy = false;
     d->cb = NULL;
     st_defer_cancel(d->loop, &d->done);
     st_timer_stop(&d->deadline);
-    st_timer_stop(&d->ares_timer);
-    ares_destroy(d->ch); /* closes sockets through sock_state_cb (which queues sweep) */
-    st_defer_cancel(d->loop, &d->sweep);
-    for (struct dns_sock *s = d->socks; s; s = s->next)
-        st_io_stop(&s->io);           /* events of this batch for them are skipped by the loop */
-    if (st_loop_dispatching(d->loop)) /* e.g. from a signal, timer or other fd callback */
-        st_defer_queue(d->loop, &d->release);
-    else
-        release(d);
+    st_ares_free(d->ares); /* the loop may still name its sockets: it defers their memory */
+    free(d);
 }

@@ -9,7 +9,7 @@
 #include "st_addr.h"
 #include "st_loop.h"
 
-/* Asynchronous edge discovery over DNS with c-ares on the st_loop: one SRV query, then
+/* Asynchronous edge discovery over DNS with c-ares on the st_loop (st_ares): one SRV query, then
  * A and AAAA (ares_getaddrinfo, no search domains) for each SRV target. One resolution at
  * a time per gw_dns. */
 
@@ -54,7 +54,8 @@ bool gw_dns_busy(const struct gw_dns *d);
  * callback, never from inside c-ares), other deferred callbacks, outside st_loop_run, and
  * fd, timer or signal callbacks of the loop's current batch (st_loop_dispatching), where
  * the loop may still hold an event for one of its sockets: it then stops everything at
- * once and releases the memory right after the batch, in the same loop iteration. */
+ * once, and the sockets' watchers (st_ares) are released right after the batch, in the same
+ * loop iteration. */
 void gw_dns_free(struct gw_dns *d);
 
 #endif

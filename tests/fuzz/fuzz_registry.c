@@ -91,9 +91,11 @@ static void url(const uint8_t *d, size_t n)
     char err[200], *s = fuzz_cstr(d, n);
     int rc = st_redis_url_parse(s, &u, err, sizeof(err));
     FUZZ_ASSERT(rc == 0 || rc == -EINVAL || rc == -ENOMEM);
-    if (rc == 0)
-        FUZZ_ASSERT(st_sockaddr_port(&u.addr) > 0);
-    else
+    if (rc == 0) {
+        FUZZ_ASSERT(u.port > 0 && u.host[0]);
+        FUZZ_ASSERT(u.named ? st_hostname_valid(u.host, false)
+                            : st_sockaddr_port(&u.addr) == u.port);
+    } else
         FUZZ_ASSERT(!u.user && !u.password);
     st_redis_url_fini(&u);
     free(s);

@@ -20,6 +20,10 @@ lab_up --edges 3 --sites 2
 [[ $REGISTRY_URL =~ ^redis://default:([0-9a-f]+)@192\.0\.2\.50:6379$ ]] ||
     fail "REGISTRY_URL has an unexpected form: ${REGISTRY_URL//:*@/:***@}"
 REGISTRY_PW=${BASH_REMATCH[1]}
+for f in "$EDGE_CONFIG" "$EDGE_CONFIG_2" "$EDGE_CONFIG_3"; do
+    ! grep -qF "$REGISTRY_PW" "$f" || fail "$f holds the registry password"
+    grep -q "password-file: $LAB_DIR/registry.secret" "$f" || fail "$f: no registry.password-file"
+done
 assert_eq http://198.18.0.2:8080 "$EDGE_PROXY_2" "EDGE_PROXY_2"
 assert_eq http://198.18.0.3:8080 "$EDGE_PROXY_3" "EDGE_PROXY_3"
 assert_eq https://198.18.0.3:443 "$VISITOR_HTTPS_3" "VISITOR_HTTPS_3"

@@ -508,8 +508,9 @@ START_TEST(test_edge_registry)
 
     registry_bad("registry:\n  url: http://192.0.2.50\n",
                  "edge.yaml:4: 'registry.url': registry URL: must start with redis://");
-    registry_bad("registry:\n  url: redis://:hunter2@registry.example\n",
-                 "edge.yaml:4: 'registry.url': registry URL: host must be an IPv4 address");
+    registry_bad("registry:\n  url: redis://:hunter2@registry_1.example\n",
+                 "edge.yaml:4: 'registry.url': registry URL: host must be an IPv4 address, an "
+                 "IPv6 address in brackets or a host name (letters, digits, '-', dots)");
     registry_bad("registry:\n  ca: /etc/passwd\n", "missing required key 'url'");
     registry_bad("registry: redis://192.0.2.50\n", "'registry' must be a mapping");
     registry_bad("registry:\n  url: redis://192.0.2.50\n  password: x\n", "unknown key 'password'");
@@ -520,6 +521,80 @@ START_TEST(test_edge_registry)
     registry_bad("edge-id: \"edge 1\"\n", "edge.yaml:3: 'edge-id' must be 1..63 letters");
     registry_bad("relay-listen: 0.0.0.0:7844\n", "'relay-listen' 0.0.0.0:7844 clashes with "
                                                  "'tunnel-listen' 0.0.0.0:7844 (same port)");
+}
+END_TEST
+
+/* registry: {url, password-file: file} (password-file on line 5), parsed into cfg */
+static int parse_pw(struct edge_config *cfg, const char *url, const char *file)
+{
+    char top[512];
+    snprintf(top, sizeof(top), "registry:\n  url: %s\n  password-file: %s\nedge-id: e1\n", url,
+             file);
+    return edge_parse(cfg, top, NULL);
+}
+
+static void pw_ok(const char *url, const char *file, const char *want)
+{
+    struct edge_config cfg;
+    ck_assert_msg(parse_pw(&cfg, url, file) == 0, "%s", err);
+    ck_assert_str_eq(cfg.registry_password, want);
+    ck_assert_str_eq(cfg.registry_url, url);
+    edge_config_fini(&cfg);
+    ck_assert_ptr_null(cfg.registry_password);
+}
+
+static void pw_bad(const char *url, const char *file, const char *want)
+{
+    struct edge_config cfg;
+    ck_assert_int_lt(parse_pw(&cfg, url, file), 0);
+    ck_assert_str_eq(err, want);
+}
+
+/* registry.password-file: the password out of the URL (and of the configuration file). */
+START_TEST(test_edge_registry_password)
+{
+    char pw[160], want[400];
+
+    snprintf(pw, sizeof(pw), "%s/registry.secret", tmpdir);
+    write_file(pw, "\n  hunter2 with spaces\t\n");
+    pw_ok("redis://registry.lab.test:6380", pw, "hunter2 with spaces");
+    pw_ok("rediss://edge:@[2001:db8::50]", pw,
+          "hunter2 with spaces"); /* user: URL, password: file */
+
+    pw_bad("redis://:hunter2@192.0.2.50", pw,
+           "edge.yaml:5: 'registry.password-file' and a password in 'registry.url' are mutually "
+           "exclusive");
+    registry_bad("registry:\n  url: redis://edge:@192.0.2.50\n",
+                 "edge.yaml:4: 'registry.url' names the user 'edge' but no password: add it or "
+                 "set 'registry.password-file'");
+    pw_bad("redis://192.0.2.50", "/nonexistent.secret",
+           "edge.yaml:5: 'registry.password-file': cannot read '/nonexistent.secret': No such "
+           "file or directory");
+    snprintf(want, sizeof(want),
+             "edge.yaml:5: 'registry.password-file': '%s' is not a regular file", tmpdir);
+    pw_bad("redis://192.0.2.50", tmpdir, want);
+    snprintf(want, sizeof(want),
+             "edge.yaml:5: 'registry.password-file': file '%s' must hold the password (1..511 "
+             "bytes, no NUL; surrounding whitespace is ignored)",
+             pw);
+    static const char *const empty[] = {"", " \n\t\n", NULL};
+    for (size_t i = 0; i < 3; i++) {
+        if (empty[i])
+            write_file(pw, empty[i]);
+        else { /* a NUL byte inside */
+            FILE *f = fopen(pw, "w");
+            ck_assert_ptr_nonnull(f);
+            fwrite("hun\0ter2", 1, 8, f);
+            fclose(f);
+        }
+        pw_bad("redis://192.0.2.50", pw, want);
+    }
+    char big[600];
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = 0;
+    write_file(pw, big);
+    pw_bad("redis://192.0.2.50", pw, want);
+    unlink(pw);
 }
 END_TEST
 
@@ -596,6 +671,7 @@ int main(void)
     tcase_add_test(tc, test_edge_caps);
     tcase_add_test(tc, test_edge_client_ca);
     tcase_add_test(tc, test_edge_registry);
+    tcase_add_test(tc, test_edge_registry_password);
     tcase_add_test(tc, test_edge_relay_tls);
     suite_add_tcase(s, tc);
     return st_check_run(s);

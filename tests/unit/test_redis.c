@@ -15,17 +15,31 @@ static void url_ok(const char *text, bool tls, const char *user, const char *pas
     ck_assert(u.tls == tls);
     ck_assert(user ? u.user && strcmp(u.user, user) == 0 : !u.user);
     ck_assert(pass ? u.password && strcmp(u.password, pass) == 0 : !u.password);
-    ck_assert_int_eq(st_sockaddr_port(&u.addr), port);
+    ck_assert_int_eq(u.port, port);
+    ck_assert_int_eq(u.named ? 0 : st_sockaddr_port(&u.addr), u.named ? 0 : port);
     ck_assert_int_eq(u.db, db);
     st_redis_url_fini(&u);
 }
 
-static void url_bad(const char *text, const char *want)
+/* host as kept (for logs and TLS), and whether it is a name to resolve */
+static void url_host(const char *text, const char *host, bool named)
 {
     struct st_redis_url u;
     char err[160] = "";
-    ck_assert_int_eq(st_redis_url_parse(text, &u, err, sizeof(err)), -EINVAL);
-    ck_assert_msg(strstr(err, want), "%s: '%s' lacks '%s'", text, err, want);
+    ck_assert_msg(st_redis_url_parse(text, &u, err, sizeof(err)) == 0, "%s: %s", text, err);
+    ck_assert_str_eq(u.host, host);
+    ck_assert_msg(u.named == named, "%s", text);
+    st_redis_url_fini(&u);
+}
+
+/* err is exactly "registry URL: " want */
+static void url_bad(const char *text, const char *want)
+{
+    struct st_redis_url u;
+    char err[300] = "", full[300];
+    ck_assert_msg(st_redis_url_parse(text, &u, err, sizeof(err)) == -EINVAL, "%s parsed", text);
+    snprintf(full, sizeof(full), "registry URL: %s", want);
+    ck_assert_str_eq(err, full);
     ck_assert(!strstr(err, "hunter2"));
     ck_assert_ptr_null(u.user);
     ck_assert_ptr_null(u.password);
@@ -38,21 +52,46 @@ START_TEST(test_url)
     url_ok("rediss://:pw@[2001:db8::1]:6380/", true, NULL, "pw", 6380, 0);
     url_ok("redis://edge:p%40ss%3Aw@192.0.2.50:6379", false, "edge", "p@ss:w", 6379, 0);
     url_ok("redis://secret@192.0.2.50", false, NULL, "secret", 6379, 0);
-    url_bad("http://127.0.0.1", "must start with redis://");
+    url_ok("redis://edge:@registry.lab.test:7000", false, "edge", NULL, 7000, 0);
+    url_ok("rediss://registry.example/1", true, NULL, NULL, 6379, 1);
+    url_host("redis://[2001:db8::1]:6379", "[2001:db8::1]", false);
+    url_host("redis://192.0.2.50", "192.0.2.50", false);
+    url_host("redis://u:hunter2@Registry-1.lab.test:6379/0", "Registry-1.lab.test", true);
+    url_host("redis://localhost", "localhost", true);
+    url_bad("http://127.0.0.1", "must start with redis:// or rediss://");
     url_bad(NULL, "missing");
     url_bad("redis://", "no host");
-    url_bad("redis://registry.example:6379", "IPv4 address");
+    url_bad("redis://u:hunter2@:6379", "no host");
+    static const char not_host[] = "host must be an IPv4 address, an IPv6 address in brackets or "
+                                   "a host name (letters, digits, '-', dots)";
+    url_bad("redis://registry_1.example:6379", not_host);
+    url_bad("redis://u:hunter2@-registry.example", not_host);
+    url_bad("redis://registry..example", not_host);
+    url_bad("redis://registry.example.", not_host);
+    url_bad("redis://192.0.2.300", not_host);
+    url_bad("redis://10.1", not_host);
+    url_bad("redis://*:6379", not_host);
+    url_bad("redis://[registry.example]:6379", "'[...]' must hold an IPv6 address");
+    url_bad("redis://[2001:db8::1]x", "junk after ']'");
+    url_bad("redis://2001:db8::1", "port must be 1..65535");
     url_bad("redis://127.0.0.1:0", "port must be 1..65535");
-    url_bad("redis://127.0.0.1:65536", "port must be 1..65535");
+    url_bad("redis://registry.example:65536", "port must be 1..65535");
     url_bad("redis://127.0.0.1:6x", "port must be 1..65535");
-    url_bad("redis://[2001:db8::1", "without ']'");
-    url_bad("redis://u:hunter2%zz@127.0.0.1", "percent-encoding in the password");
-    url_bad("redis://u:hunter2%00@127.0.0.1", "percent-encoding in the password");
-    url_bad("redis://u%:hunter2@127.0.0.1", "percent-encoding in the user");
-    url_bad("redis://u:@127.0.0.1", "empty password");
-    url_bad("redis://127.0.0.1/x", "database number");
-    url_bad("redis://127.0.0.1/0?timeout=1", "query");
-    url_bad("redis://127.0.0.1 ", "spaces");
+    url_bad("redis://127.0.0.1:", "port must be 1..65535");
+    url_bad("redis://[2001:db8::1", "'[' without ']' around an IPv6 address");
+    char longname[300];
+    memset(longname, 'a', sizeof(longname));
+    memcpy(longname, "redis://", 8);
+    longname[sizeof(longname) - 1] = 0;
+    url_bad(longname, "host too long");
+    url_bad("redis://u:hunter2%zz@127.0.0.1", "bad percent-encoding in the password");
+    url_bad("redis://u:hunter2%00@127.0.0.1", "bad percent-encoding in the password");
+    url_bad("redis://u%:hunter2@127.0.0.1", "bad percent-encoding in the user name");
+    url_bad("redis://:@127.0.0.1", "empty password before '@'");
+    url_bad("redis://@registry.example", "empty password before '@'");
+    url_bad("redis://127.0.0.1/x", "the path must be a database number (/0, /1, ...)");
+    url_bad("redis://127.0.0.1/0?timeout=1", "query parameters are not supported");
+    url_bad("redis://127.0.0.1 ", "spaces or control characters");
 }
 END_TEST
 
@@ -387,6 +426,44 @@ START_TEST(test_restart)
 }
 END_TEST
 
+/* A host name: resolved (c-ares, /etc/hosts) before every connection, the connection up;
+ * a dropped connection resolves again; freeing while a resolution runs is clean. */
+START_TEST(test_named_host)
+{
+    NEED_REDIS();
+    struct ctx c;
+    char url[160];
+    snprintf(url, sizeof(url), "redis://:%s@localhost:%d", REDIS_PASS, srv.port);
+    ctx_open(&c, url, NULL);
+    ck_assert_msg(fx_run_until(&c.loop, is_up, &c, 3000), "%s", c.why);
+    cmd(&c, "PING", NULL, NULL);
+    want_got = 1;
+    ck_assert(fx_run_until(&c.loop, got_enough, &c, 3000));
+    ck_assert_str_eq(c.got[0], "+PONG");
+    c.ups = 0;
+    st_redis_drop(c.r, "test drop");
+    ck_assert_msg(fx_run_until(&c.loop, is_up, &c, 3000), "%s", c.why);
+    ck_assert_uint_eq(st_redis_stats(c.r)->connects, 2);
+    ctx_close(&c);
+    /* freed right after st_redis_start, the resolution still running or its result queued */
+    ctx_open(&c, url, NULL);
+    ctx_close(&c);
+}
+END_TEST
+
+/* A name that does not resolve: the state callback says so, naming the host. */
+START_TEST(test_named_host_unknown)
+{
+    struct ctx c;
+    struct st_redis_opts o = {.connect_timeout_ms = 300};
+    ctx_open(&c, "redis://no-such-registry.invalid:6379", &o);
+    ck_assert(fx_run_until(&c.loop, is_down, &c, 3000));
+    ck_assert_msg(strncmp(c.why, "resolving no-such-registry.invalid: ", 36) == 0, "%s", c.why);
+    ck_assert(!st_redis_up(c.r));
+    ctx_close(&c);
+}
+END_TEST
+
 START_TEST(test_free_in_callback)
 {
     NEED_REDIS();
@@ -560,6 +637,7 @@ static Suite *redis_suite(void)
     tcase_add_test(pure, test_refused);
     tcase_add_test(pure, test_bad_replies);
     tcase_add_test(pure, test_tls);
+    tcase_add_test(pure, test_named_host_unknown);
     tcase_set_timeout(pure, 30);
     suite_add_tcase(s, pure);
     tcase_add_unchecked_fixture(live, srv_up, srv_down);
@@ -568,7 +646,8 @@ static Suite *redis_suite(void)
     tcase_add_test(live, test_bounded);
     tcase_add_test(live, test_pubsub);
     tcase_add_test(live, test_free_in_callback);
-    tcase_add_test(live, test_restart);
+    tcase_add_test(live, test_named_host);
+    tcase_add_test(live, test_restart); /* last: the server it restarts dies with the test */
     tcase_set_timeout(live, 30);
     suite_add_tcase(s, live);
     return s;
