@@ -21,7 +21,14 @@
 
 /* Protocols */
 #define LWIP_IPV4 1
-#define LWIP_IPV6 0
+#define LWIP_IPV6 1
+#define LWIP_IPV6_MLD 0
+#define LWIP_IPV6_AUTOCONFIG 0
+#define LWIP_IPV6_DHCP6 0
+#define LWIP_IPV6_SEND_ROUTER_SOLICIT 0
+#define LWIP_ND6_QUEUEING 0
+#define LWIP_IPV6_FRAG 1
+#define LWIP_IPV6_REASS 1
 #define LWIP_TCP 1
 #define LWIP_UDP 1
 #define LWIP_ICMP 1

@@ -359,11 +359,22 @@ static err_t tun_output(struct netif *netif, struct pbuf *p, const ip4_addr_t *n
     return count_write(nif, write_chain(nif, p)) ? ERR_OK : ERR_IF;
 }
 
+/* IPv6 from lwIP: written as is (no GSO yet), after what IPv4 has pending. */
+static err_t tun_output_ip6(struct netif *netif, struct pbuf *p, const ip6_addr_t *next_hop)
+{
+    struct ns_netif *nif = netif->state;
+
+    (void)next_hop;
+    ns_netif_flush(nif);
+    return count_write(nif, write_chain(nif, p)) ? ERR_OK : ERR_IF;
+}
+
 static err_t tun_netif_init(struct netif *netif)
 {
     netif->name[0] = 't';
     netif->name[1] = 'u';
     netif->output = tun_output;
+    netif->output_ip6 = tun_output_ip6;
     netif->flags |= NETIF_FLAG_ACCEPT_ANY | NETIF_FLAG_LINK_UP;
     return ERR_OK;
 }

@@ -560,8 +560,10 @@ int gw_dgram_open_pcb(struct gw_dgram *d, const uint8_t *local, uint16_t lport,
                       const uint8_t *remote, uint16_t rport)
 {
     ip_addr_t l, r;
-    memcpy(&l, local, 4);
-    memcpy(&r, remote, 4);
+    ip_addr_set_zero_ip4(&l);
+    ip_addr_set_zero_ip4(&r);
+    memcpy(&ip_2_ip4(&l)->addr, local, 4);
+    memcpy(&ip_2_ip4(&r)->addr, remote, 4);
     d->pcb = udp_new();
     if (!d->pcb)
         return -ENOMEM;

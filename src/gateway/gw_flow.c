@@ -391,9 +391,9 @@ void gw_flow_start(struct gw_flow *f)
         return;
     }
     ip_addr_t local, remote;
-    ip_addr_set_ip4_u32(&local, f->vip.s_addr);
-    memcpy(&remote.addr, addr, 4);
-    IP_SET_TYPE_VAL(remote, IPADDR_TYPE_V4);
+    ip_addr_set_ip4_u32_val(local, f->vip.s_addr);
+    ip_addr_set_zero_ip4(&remote);
+    memcpy(&ip_2_ip4(&remote)->addr, addr, 4);
     tcp_arg(f->pcb, f);
     tcp_err(f->pcb, on_tcp_err);
     tcp_recv(f->pcb, on_tcp_recv);

@@ -404,7 +404,7 @@ static struct gw_origin *open_conn(struct gw_server *gw, struct gw_ogroup *g,
     o->w = r->w;
     st_timer_init(&o->timer, &gw->loop, on_timer, o);
     st_defer_init(&o->free_d, on_free, o);
-    ip_addr_set_ip4_u32(&remote, opts->addr);
+    ip_addr_set_ip4_u32_val(remote, opts->addr);
     tcp_arg(o->pcb, o);
     tcp_err(o->pcb, on_err);
     tcp_recv(o->pcb, on_recv);

@@ -324,8 +324,8 @@ static void udp_out(struct udp_pcb *u, const char *dst, size_t n, int i)
 
     ck_assert_ptr_nonnull(p);
     memset(p->payload, 'a' + i, n);
-    ip_addr_set_ip4_u32(&d, addr(dst));
-    ip_addr_set_ip4_u32(&src, addr("198.51.100.10"));
+    ip_addr_set_ip4_u32_val(d, addr(dst));
+    ip_addr_set_ip4_u32_val(src, addr("198.51.100.10"));
     ck_assert_int_eq(udp_sendto_if_src(u, p, &d, 5353, &nif.netif, &src), ERR_OK);
     pbuf_free(p);
 }

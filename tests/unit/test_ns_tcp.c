@@ -254,6 +254,128 @@ START_TEST(test_rand_pool)
 }
 END_TEST
 
+/* ---- IPv6 (dual-stack lwIP, patch 0008, the netif's output_ip6) */
+
+/* An IPv6 packet into k: header, then the l4len bytes of l4 with the checksum at csum_at
+ * (within l4) computed over the IPv6 pseudo header. */
+static void ip6_pkt(struct pkt *k, uint8_t proto, const char *src, const char *dst,
+                    const uint8_t *l4, size_t l4len, size_t csum_at)
+{
+    uint8_t *ip = k->b, *t = k->b + 40, ph[40];
+
+    memset(ip, 0, 40);
+    ip[0] = 0x60;
+    put16(ip + 4, (uint16_t)l4len);
+    ip[6] = proto;
+    ip[7] = 64;
+    ck_assert_int_eq(inet_pton(AF_INET6, src, ip + 8), 1);
+    ck_assert_int_eq(inet_pton(AF_INET6, dst, ip + 24), 1);
+    memcpy(t, l4, l4len);
+    put16(t + csum_at, 0);
+    memset(ph, 0, sizeof(ph));
+    memcpy(ph, ip + 8, 32);
+    put16(ph + 34, (uint16_t)l4len);
+    ph[39] = proto;
+    put16(t + csum_at, fold(sum16(t, l4len, sum16(ph, sizeof(ph), 0))));
+    k->len = 40 + l4len;
+}
+
+/* IPv6 + a TCP segment without options or data. */
+static void tcp6_pkt(struct pkt *k, const char *src, uint16_t sport, const char *dst,
+                     uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags)
+{
+    uint8_t t[20] = {0};
+
+    put16(t, sport);
+    put16(t + 2, dport);
+    put32(t + 4, seq);
+    put32(t + 8, ack);
+    t[12] = 5 << 4;
+    t[13] = flags;
+    put16(t + 14, 65535);
+    ip6_pkt(k, IP_PROTO_TCP, src, dst, t, sizeof(t), 16);
+}
+
+/* Reads the next packet lwIP wrote, which must be IPv6 TCP from src to dst with a valid
+ * checksum (completed when partial), and parses it. */
+static struct seg expect_pkt6(const char *src, const char *dst)
+{
+    uint8_t b[1600], a[16], ph[40];
+    struct virtio_net_hdr vh;
+    struct seg s;
+    ssize_t n;
+
+    ns_netif_flush(&nif);
+    n = recv_vnet(&vh, b, sizeof(b));
+    ck_assert_int_ge(n, 60);
+    ck_assert_int_eq(b[0] >> 4, 6);
+    ck_assert_int_eq(b[6], IP_PROTO_TCP);
+    ck_assert_int_eq(get16(b + 4), n - 40);
+    ck_assert_int_eq(inet_pton(AF_INET6, src, a), 1);
+    ck_assert_mem_eq(b + 8, a, 16);
+    ck_assert_int_eq(inet_pton(AF_INET6, dst, a), 1);
+    ck_assert_mem_eq(b + 24, a, 16);
+    memset(ph, 0, sizeof(ph));
+    memcpy(ph, b + 8, 32);
+    put16(ph + 34, (uint16_t)(n - 40));
+    ph[39] = IP_PROTO_TCP;
+    ck_assert_uint_eq(fold(sum16(b + 40, (size_t)n - 40, sum16(ph, sizeof(ph), 0))), 0);
+    memset(&s, 0, sizeof(s));
+    s.proto = IP_PROTO_TCP;
+    s.sport = get16(b + 40);
+    s.dport = get16(b + 42);
+    s.seq = get32(b + 44);
+    s.ack = get32(b + 48);
+    s.flags = b[53];
+    return s;
+}
+
+/* An active IPv6 connection from a virtual source the netif does not own (it has no IPv6
+ * address at all): the SYN leaves through output_ip6, and the SYN-ACK to the virtual source
+ * is accepted (patch 0008) and completes the handshake. */
+START_TEST(test_ipv6_connect_from)
+{
+    struct tcp_pcb *a = tcp_new_ip_type(IPADDR_TYPE_V6);
+    ip_addr_t local, remote;
+    int connected = 0;
+    struct pkt k;
+    struct seg s;
+
+    ck_assert_ptr_nonnull(a);
+    ck_assert(ipaddr_aton("2001:db8:64::2", &local));
+    ck_assert(ipaddr_aton("2001:db8:51::10", &remote));
+    tcp_arg(a, &connected);
+    ck_assert_int_eq(ns_tcp_connect_from(a, &local, 40404, &remote, 8000, on_connected), ERR_OK);
+    s = expect_pkt6("2001:db8:64::2", "2001:db8:51::10");
+    ck_assert_uint_eq(s.sport, 40404);
+    ck_assert_uint_eq(s.dport, 8000);
+    ck_assert_uint_eq(s.flags, F_SYN);
+    tcp6_pkt(&k, "2001:db8:51::10", 8000, "2001:db8:64::2", 40404, 7000, s.seq + 1, F_SYN | F_ACK);
+    inject(&k);
+    ck_assert_int_eq(connected, 1);
+    ck_assert_int_eq(a->state, ESTABLISHED);
+    s = expect_pkt6("2001:db8:64::2", "2001:db8:51::10");
+    ck_assert_uint_eq(s.ack, 7001);
+    ck_assert_uint_eq(s.flags, F_ACK);
+    tcp_abort(a);
+    s = expect_pkt6("2001:db8:64::2", "2001:db8:51::10");
+    ck_assert_uint_eq(s.flags & F_RST, F_RST);
+}
+END_TEST
+
+/* patch 0008: lwIP does not answer an ICMPv6 echo request for a host behind the tunnel
+ * (the netif accepts every destination but owns none of them). */
+START_TEST(test_ipv6_no_foreign_echo)
+{
+    uint8_t echo[16] = {128, 0, 0, 0, 0x12, 0x34, 0, 1, 'p', 'i', 'n', 'g', 0, 0, 0, 0};
+    struct pkt k;
+
+    ip6_pkt(&k, 58, "2001:db8:64::2", "2001:db8:51::10", echo, sizeof(echo), 2);
+    inject(&k);
+    expect_no_pkt();
+}
+END_TEST
+
 static Suite *ns_tcp_suite(void)
 {
     Suite *s = suite_create("ns_tcp");
@@ -265,6 +387,8 @@ static Suite *ns_tcp_suite(void)
     tcase_add_test(tc, test_abort_rst_acks);
     tcase_add_test(tc, test_pcb_list_links);
     tcase_add_test(tc, test_rand_pool);
+    tcase_add_test(tc, test_ipv6_connect_from);
+    tcase_add_test(tc, test_ipv6_no_foreign_echo);
     suite_add_tcase(s, tc);
     return s;
 }
