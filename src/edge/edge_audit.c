@@ -44,8 +44,9 @@ static int set_ident(json_t *o, const struct edge_ident *id)
 
 static int set_request(json_t *o, const struct edge_audit_rec *r)
 {
-    int rc =
-        set_str(o, "method", r->method) | set_str(o, "host", r->host) | set_str(o, "path", r->path);
+    int rc = set_str(o, "method", r->method) | set_str(o, "host", r->host) |
+             set_str(o, "path", r->path) | set_str(o, "relayed_to", r->relayed_to) |
+             set_str(o, "relayed_from", r->relayed_from);
     if (r->status)
         rc |= set_int(o, "status", r->status);
     return rc;

@@ -33,6 +33,8 @@ struct edge_audit_rec {
     const char *kind;            /* tcp, udp, icmp, http */
     const char *dest;            /* "ip:port" */
     const char *method, *host, *path; /* visitor requests */
+    const char *relayed_to;           /* the fleet's edge it was relayed to (edge id) */
+    const char *relayed_from;         /* the fleet's edge that relayed it here */
     int status;                       /* HTTP status answered (0: none) */
     const char *verdict;              /* "allow", "deny" */
     int rule;                         /* 0-based access-policy rule; -1: the default */

@@ -208,6 +208,51 @@ int edge_visit_to_h2(const struct edge_visit_req *r, struct edge_visit_h2 *o, co
     return 0;
 }
 
+/* A relayed request's pseudo-fields: *websocket set. */
+static int relayed_pseudo(const struct edge_visit_relayed *r, bool *websocket, const char **why)
+{
+    *websocket = r->protocol && strcmp(r->protocol, "websocket") == 0;
+    if (!r->method || !st_http_name_valid(r->method, strlen(r->method), false))
+        return bad(why, "bad method");
+    if ((strcmp(r->method, "CONNECT") == 0) != *websocket || (r->protocol && !*websocket))
+        return bad(why, "CONNECT is not served on this listener");
+    if (!r->scheme || (strcmp(r->scheme, "https") != 0 && strcmp(r->scheme, "http") != 0))
+        return bad(why, "bad scheme");
+    if (!r->authority || !authority_ok(r->authority, strlen(r->authority)))
+        return bad(why, "bad Host");
+    if (!r->path || !r->path[0])
+        return bad(why, "bad request target");
+    for (const char *p = r->path; *p; p++)
+        if ((unsigned char)*p <= ' ' || (unsigned char)*p == 0x7f)
+            return bad(why, "bad request target");
+    return 0;
+}
+
+int edge_visit_relayed_h2(const struct edge_visit_relayed *r, struct edge_visit_h2 *o,
+                          const char **why)
+{
+    int rc;
+    o->n_nv = o->used = 0;
+    if ((rc = relayed_pseudo(r, &o->websocket, why)) < 0)
+        return rc;
+    host_of(r->authority, strlen(r->authority), o->host, sizeof(o->host));
+    if ((rc = addz(o, ":method", r->method)) < 0 ||
+        (o->websocket && (rc = addz(o, ":protocol", "websocket")) < 0) ||
+        (rc = addz(o, ":scheme", r->scheme)) < 0 ||
+        (rc = addz(o, ":authority", r->authority)) < 0 || (rc = addz(o, ":path", r->path)) < 0)
+        return rc;
+    for (size_t i = 0; i < r->n_fields; i++) {
+        const struct st_http_field *f = &r->fields[i];
+        if (!st_http_name_valid(f->name, f->nlen, true) || !st_http_value_valid(f->value, f->vlen))
+            return bad(why, "invalid header field");
+        if (is(f, "host") || (f->nlen >= 10 && strncmp(f->name, "subtunnel-", 10) == 0))
+            continue;
+        if ((rc = add(o, f->name, f->nlen, f->value, f->vlen, false)) < 0)
+            return rc;
+    }
+    return 0;
+}
+
 static bool digits(const char *v, size_t len)
 {
     if (len == 0 || len > 18)

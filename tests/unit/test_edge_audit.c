@@ -62,6 +62,36 @@ START_TEST(flow_end_record)
     ck_assert_int_eq(json_integer_value(json_object_get(o, "conn")), 3);
     ck_assert_ptr_null(json_object_get(o, "status"));
     ck_assert_ptr_null(json_object_get(o, "verdict"));
+    ck_assert_ptr_null(json_object_get(o, "relayed_to"));
+    ck_assert_ptr_null(json_object_get(o, "relayed_from"));
+    json_decref(o);
+}
+END_TEST
+
+/* A visitor request relayed between edges names the other edge on both sides. */
+START_TEST(relayed_record)
+{
+    struct edge_audit_rec r = {.event = "end",
+                               .location = "lab-edge-3",
+                               .client = "198.18.0.10",
+                               .tunnel = "site1",
+                               .kind = "http",
+                               .method = "GET",
+                               .host = "app.lab.test",
+                               .path = "/file",
+                               .relayed_to = "lab-edge-1",
+                               .status = 200,
+                               .duration_ms = 12};
+    char buf[EDGE_AUDIT_REC_MAX];
+    json_t *o = parse_line(buf, edge_audit_format(&r, &ts, buf, sizeof(buf)));
+    ck_assert_str_eq(json_string_value(json_object_get(o, "relayed_to")), "lab-edge-1");
+    ck_assert_ptr_null(json_object_get(o, "relayed_from"));
+    json_decref(o);
+    r.relayed_to = NULL;
+    r.relayed_from = "lab-edge-3";
+    o = parse_line(buf, edge_audit_format(&r, &ts, buf, sizeof(buf)));
+    ck_assert_str_eq(json_string_value(json_object_get(o, "relayed_from")), "lab-edge-3");
+    ck_assert_ptr_null(json_object_get(o, "relayed_to"));
     json_decref(o);
 }
 END_TEST
@@ -203,6 +233,7 @@ int main(void)
     Suite *s = suite_create("edge_audit");
     TCase *tc = tcase_create("audit");
     tcase_add_test(tc, flow_end_record);
+    tcase_add_test(tc, relayed_record);
     tcase_add_test(tc, hostile_fields_are_escaped);
     tcase_add_test(tc, writes_reopens_and_drops);
     tcase_add_test(tc, bounded_when_the_reader_stalls);
