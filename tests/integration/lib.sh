@@ -226,6 +226,19 @@ assert_match() {
     pass "$what"
 }
 
+# audit_records FILE FIELD=VALUE...: the records of audit log FILE matching every FIELD=VALUE,
+# one JSON object per line (keys sorted, ", " and ": " separators)
+audit_records() {
+    python3 - "$@" <<'PY'
+import json, sys
+want = dict(a.split("=", 1) for a in sys.argv[2:])
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if all(str(r.get(k)) == v for k, v in want.items()):
+        print(json.dumps(r, sort_keys=True))
+PY
+}
+
 # pcurl ARGS...: curl in st-client through the edge's CONNECT proxy (tunnel mode)
 pcurl() {
     in_ns st-client curl -sS -p -x "$EDGE_PROXY" -U "lab:$ACCESS_TOKEN" "$@"
