@@ -457,6 +457,8 @@ void edge_flow_route(struct edge_flow *f, const char *client)
     f->dest_tunnel = t;
     f->tc_id = c->id;
     f->opened_ms = st_loop_now(&srv->loop);
+    if (c->relay)
+        snprintf(f->relay_edge, sizeof(f->relay_edge), "%s", c->relay_id);
     st_debug("flow %s -> %s: stream %d on tunnel %s", client, f->target, sid, t->id);
 }
 
@@ -508,6 +510,8 @@ struct edge_flow *edge_flow_new_h2(struct edge_server *srv, struct edge_ah2 *ah,
     f->h2 = true;
     f->ah = ah;
     f->relayed = ah->relay;
+    if (ah->relay) /* its fleet certificate names the edge */
+        snprintf(f->relay_edge, sizeof(f->relay_edge), "%.63s", ah->names ? ah->names->cn : "?");
     f->asid = asid;
     return f;
 }

@@ -62,6 +62,7 @@ struct edge_flow {
     bool has_protocol, authorized;
     bool relayed;            /* arrived from another edge (relay listener): never relayed again */
     unsigned relay_tries;    /* relay connections that failed before they were up, for it */
+    char relay_edge[64];     /* the edge it was relayed to, or (relayed) the one it came from */
     bool has_ident;          /* a user's flow (not a reach site's): */
     struct edge_ident ident; /* who the user authenticated as */
     int rule;                /* the access-policy rule that allowed it (-1: the default) */

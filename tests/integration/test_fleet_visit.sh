@@ -3,7 +3,8 @@
 # --edges 3 --sites 2, where site 1's gateway dials edges 1 and 2 only, so edge 3 relays.
 #   a. a visitor at edge 3 gets https://app.lab.test (HTTP/2 and HTTP/1.1): 200 and the
 #      origin's file (sha256); an upload arrives intact; edge 3's audit record names the edge
-#      it relayed to, the holder's the edge it came from and the visitor's address
+#      it relayed to, the holder's the edge it came from and the visitor's address (so do
+#      a CONNECT flow's)
 #   b. private.lab.test (group admins) through edge 3: 401 without credentials, 403 for dev,
 #      200 with the lab admin token as the Basic password; the origin never sees it
 #   c. the holder checks again: a relayed request with a forged or no identity, sent with a
@@ -76,6 +77,18 @@ wait_for 10 "the holder's audit record of the relayed download" has_records hold
 rec=$(holder_audit event=end host=app.lab.test path=/t-visit/big.bin relayed_from=lab-edge-3 |
     head -n 1)
 assert_match '"client": "198\.18\.0\.10"' "$rec" "the holder's audit record: the visitor"
+
+# a CONNECT flow through edge 3 is relayed as well: both edges' audit records name the other
+ecurl 3 -m 60 -o "$dir/got.bin" "http://$PRIV_IP:8000/t-visit/big.bin" ||
+    fail "CONNECT through edge 3: curl $?"
+assert_eq "$want" "$(sha256_file "$dir/got.bin")" "CONNECT flow through edge 3: sha256"
+wait_for 10 "edge 3's audit record of the relayed flow" has_records audit_records "$audit3" \
+    event=end kind=tcp user=lab dest="$PRIV_IP:8000"
+assert_match '"relayed_to": "lab-edge-[12]"' \
+    "$(audit_records "$audit3" event=end kind=tcp dest="$PRIV_IP:8000")" \
+    "edge 3's flow record names the holder"
+wait_for 10 "the holder's audit record of the relayed flow" has_records holder_audit \
+    event=end kind=tcp user=lab dest="$PRIV_IP:8000" relayed_from=lab-edge-3
 
 # ---- b. a host that requires users, through edge 3
 P=https://private.lab.test
