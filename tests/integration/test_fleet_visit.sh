@@ -128,12 +128,8 @@ assert_eq 502 "$(relay 3 1 -H 'Host: app.lab.test')" \
     "edge 3 (no connection of site 1) relays no relayed request further"
 
 # ---- d. the holder edge 3 relays to is killed: the other one serves
-[[ $(grep -o 'relay: connected to edge lab-edge-[12]' "$EDGE_LOG_3" | tail -n 1) =~ lab-edge-([12]) ]] ||
-    fail "edge 3 logged no relay connection"
-dead=${BASH_REMATCH[1]}
-bash "$LAB" kill-edge "$dead"
-relay_gone() { grep -q "relay: connection to edge lab-edge-$dead at .* closed" "$EDGE_LOG_3"; }
-wait_for 10 "edge 3 to see its relay connection to edge $dead close" relay_gone
+kill_relay_holder
+dead=$RELAY_DEAD
 for i in 1 2 3 4; do
     code=$(vcurl -m 20 -o "$dir/got.bin" -w '%{http_code}' https://app.lab.test/t-visit/big.bin) ||
         fail "GET $i through edge 3 after edge $dead was killed: curl $?"
@@ -145,8 +141,7 @@ done
 # relay connection that fails before it is up passes the request on) and answers a clean 502
 other=$((3 - dead))
 bash "$LAB" kill-edge "$other"
-other_gone() { grep -q "relay: connection to edge lab-edge-$other at .* closed" "$EDGE_LOG_3"; }
-wait_for 10 "edge 3 to see its relay connection to edge $other close" other_gone
+wait_for 10 "edge 3 to see its relay connection to edge $other close" relay_closed "$other"
 hdr=$(vcurl -s -m 20 -o /dev/null -D - https://app.lab.test/t-visit/big.bin | tr -d '\r') || true
 assert_match '^HTTP/2 502' "$hdr" "no holder left: 502"
 assert_match '^proxy-status: subtunnel; error=destination_unavailable' "$hdr" \
