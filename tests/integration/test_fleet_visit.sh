@@ -2,9 +2,9 @@
 # Visitors' host-name requests relayed between the edges of a fleet (issue 22): lab.sh up
 # --edges 3 --sites 2, where site 1's gateway dials edges 1 and 2 only, so edge 3 relays.
 #   a. a visitor at edge 3 gets https://app.lab.test (HTTP/2 and HTTP/1.1): 200 and the
-#      origin's file (sha256); an upload arrives intact; edge 3's audit record names the edge
-#      it relayed to, the holder's the edge it came from and the visitor's address (so do
-#      a CONNECT flow's)
+#      origin's file (sha256); an upload arrives intact; a WebSocket echoes; edge 3's audit
+#      record names the edge it relayed to, the holder's the edge it came from and the
+#      visitor's address (so do a CONNECT flow's)
 #   b. private.lab.test (group admins) through edge 3: 401 without credentials, 403 for dev,
 #      200 with the lab admin token as the Basic password; the origin never sees it
 #   c. the holder checks again: a relayed request with a forged or no identity, sent with a
@@ -65,6 +65,10 @@ answer=$(vcurl -m 120 --http1.1 -T "$dir/big.bin" https://app.lab.test/upload) |
 assert_eq "$want $size" "$answer" "upload through edge 3: sha256 and size at the origin"
 assert_match '^x-forwarded-for: 198\.18\.0\.10$' "$(vcurl -m 20 https://app.lab.test/headers)" \
     "the origin sees the visitor's address"
+ws=$ST_SOURCE_DIR/tests/integration/wsclient.py
+assert_match '^ok 40 messages' "$(in_ns st-client timeout 60 python3 "$ws" "$edge3" 443 --tls \
+    --ca "$CA_FILE" --host ws.lab.test --count 40 --max-size 300000)" \
+    "a WebSocket through edge 3 (an extended CONNECT on the relay)"
 assert_match 'relay: connected to edge lab-edge-[12]' "$(cat "$EDGE_LOG_3")" \
     "edge 3 logs its relay connection"
 wait_for 10 "edge 3's audit record of the relayed download" has_records audit_records \
