@@ -46,6 +46,13 @@ static bool is(const struct st_http_field *f, const char *name)
     return f->nlen == strlen(name) && strncasecmp(f->name, name, f->nlen) == 0;
 }
 
+/* subtunnel-*: the fleet's relay fields (subtunnel-identity, subtunnel-client...), set by
+ * an edge, never taken from a visitor. */
+static bool relay_own(const struct st_http_field *f)
+{
+    return f->nlen >= 10 && strncasecmp(f->name, "subtunnel-", 10) == 0;
+}
+
 static bool authority_ok(const char *a, size_t len)
 {
     if (len == 0 || len > 255)
@@ -194,7 +201,7 @@ int edge_visit_to_h2(const struct edge_visit_req *r, struct edge_visit_h2 *o, co
         if (st_http_hop_by_hop(f->name, f->nlen, conn ? conn->value : NULL,
                                conn ? conn->vlen : 0) ||
             is(f, "host") || st_http_proxy_set(f->name, f->nlen) || is(f, "via") ||
-            is(f, "expect") || (o->websocket && is(f, "sec-websocket-key")))
+            is(f, "expect") || (o->websocket && is(f, "sec-websocket-key")) || relay_own(f))
             continue;
         if ((rc = add(o, f->name, f->nlen, f->value, f->vlen, true)) < 0)
             return rc;
@@ -245,7 +252,7 @@ int edge_visit_relayed_h2(const struct edge_visit_relayed *r, struct edge_visit_
         const struct st_http_field *f = &r->fields[i];
         if (!st_http_name_valid(f->name, f->nlen, true) || !st_http_value_valid(f->value, f->vlen))
             return bad(why, "invalid header field");
-        if (is(f, "host") || (f->nlen >= 10 && strncmp(f->name, "subtunnel-", 10) == 0))
+        if (is(f, "host") || relay_own(f))
             continue;
         if ((rc = add(o, f->name, f->nlen, f->value, f->vlen, false)) < 0)
             return rc;

@@ -6,7 +6,8 @@
  * hop-by-hop fields removed (RFC 9110 7.6.1), the visitor's proxy fields (Forwarded,
  * X-Forwarded-*, X-Real-IP, True-Client-IP... st_http_proxy_set) removed, X-Forwarded-For
  * (the visitor's address alone) / X-Forwarded-Proto set and Via appended by the edge, a
- * WebSocket upgrade turned into an extended CONNECT (RFC 8441). Pure. */
+ * WebSocket upgrade turned into an extended CONNECT (RFC 8441), the fleet relay's own
+ * subtunnel-* fields removed (a visitor could otherwise pass off an identity). Pure. */
 
 #include <nghttp2/nghttp2.h>
 #include <stdbool.h>

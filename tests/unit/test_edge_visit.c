@@ -76,7 +76,9 @@ START_TEST(test_proxy_fields)
                                 F("X-Original-URL", "/admin"),
                                 F("X-Rewrite-URL", "/admin"),
                                 F("X-Forwarded", "kept"),
-                                F("Forwarded-For-Me", "kept")};
+                                F("Forwarded-For-Me", "kept"),
+                                F("Subtunnel-Identity", "lab token x 0 0 0 admins"),
+                                F("subtunnel-client", "192.0.2.66")};
     ck_assert_int_eq(conv("GET", "/", f, sizeof(f) / sizeof(f[0]), false), 0);
     ck_assert_str_eq(flat(), ":method=GET;:scheme=http;:authority=app.lab.test;:path=/;"
                              "x-forwarded=kept;forwarded-for-me=kept;"
