@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "edge_flow.h"
+#include "edge_relay.h"
 #include "edge_server.h"
 #include "edge_tconn.h"
 #include "edge_web.h"
@@ -69,6 +70,95 @@ static int begin_web(nghttp2_session *s, struct edge_ah2 *a, int32_t sid)
     return 0;
 }
 
+static int begin_flow(nghttp2_session *s, struct edge_ah2 *a, int32_t sid)
+{
+    struct edge_flow *f = edge_flow_new_h2(a->srv, a, sid);
+    if (!f)
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    f->ah_next = a->flows;
+    if (a->flows)
+        a->flows->ah_prev = f;
+    a->flows = f;
+    nghttp2_session_set_stream_user_data(s, sid, f);
+    return 0;
+}
+
+/* A stream's object is an edge_web or an edge_flow: both start with their kind. */
+static bool is_web(const void *u)
+{
+    return u && *(const int *)u == EDGE_STREAM_WEB;
+}
+
+#define PEND_MAX 5 /* :method :scheme :authority :path :protocol */
+
+struct edge_ah2_pend {
+    int32_t sid;
+    size_t n;
+    char *field[PEND_MAX]; /* "name\0value\0" */
+    size_t nlen[PEND_MAX], vlen[PEND_MAX];
+};
+
+static void pend_free(struct edge_ah2 *a)
+{
+    for (size_t i = 0; a->pend && i < a->pend->n; i++)
+        free(a->pend->field[i]);
+    free(a->pend);
+    a->pend = NULL;
+}
+
+static int pend_keep(struct edge_ah2 *a, const uint8_t *name, size_t nlen, const uint8_t *value,
+                     size_t vlen)
+{
+    struct edge_ah2_pend *p = a->pend;
+    char *b = p->n < PEND_MAX ? malloc(nlen + vlen + 2) : NULL;
+    if (!b)
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* the stream is reset */
+    memcpy(b, name, nlen);
+    b[nlen] = 0;
+    memcpy(b + nlen + 1, value, vlen);
+    b[nlen + 1 + vlen] = 0;
+    p->field[p->n] = b;
+    p->nlen[p->n] = nlen;
+    p->vlen[p->n++] = vlen;
+    return 0;
+}
+
+static const char *pend_value(const struct edge_ah2_pend *p, const char *name)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (strcmp(p->field[i], name) == 0)
+            return p->field[i] + p->nlen[i] + 1;
+    return NULL;
+}
+
+static void header_to(void *u, const uint8_t *name, size_t nlen, const uint8_t *value, size_t vlen)
+{
+    if (is_web(u))
+        edge_web_h2_header(u, name, nlen, value, vlen);
+    else
+        edge_flow_h2_header(u, name, nlen, value, vlen);
+}
+
+/* A relay stream's request is known enough: a visitor request or a flow, given the fields held
+ * so far. 0 or NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE (out of memory). */
+static int pend_decide(nghttp2_session *s, struct edge_ah2 *a)
+{
+    struct edge_ah2_pend *p = a->pend;
+    bool visit = edge_relay_is_visit(pend_value(p, ":method"), pend_value(p, ":protocol"));
+    int rv = visit ? begin_web(s, a, p->sid) : begin_flow(s, a, p->sid);
+    void *u = rv == 0 ? nghttp2_session_get_stream_user_data(s, p->sid) : NULL;
+    if (visit && u) {
+        struct edge_web *w = u;
+        w->relayed = true;
+        snprintf(w->relay_edge, sizeof(w->relay_edge), "%.63s", a->names ? a->names->cn : "?");
+    }
+    for (size_t i = 0; u && i < p->n; i++)
+        header_to(u, (const uint8_t *)p->field[i], p->nlen[i],
+                  (const uint8_t *)p->field[i] + p->nlen[i] + 1, p->vlen[i]);
+    pend_free(a);
+    return rv;
+}
+
 static int on_begin_headers(nghttp2_session *s, const nghttp2_frame *fr, void *ud)
 {
     struct edge_ah2 *a = ud;
@@ -79,15 +169,14 @@ static int on_begin_headers(nghttp2_session *s, const nghttp2_frame *fr, void *u
         startup_done(a); /* a visitor's first request */
         return begin_web(s, a, fr->hd.stream_id);
     }
-    struct edge_flow *f = edge_flow_new_h2(a->srv, a, fr->hd.stream_id);
-    if (!f)
-        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-    f->ah_next = a->flows;
-    if (a->flows)
-        a->flows->ah_prev = f;
-    a->flows = f;
-    nghttp2_session_set_stream_user_data(s, fr->hd.stream_id, f);
-    return 0;
+    if (a->relay) {
+        pend_free(a);
+        if (!(a->pend = calloc(1, sizeof(*a->pend))))
+            return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+        a->pend->sid = fr->hd.stream_id;
+        return 0;
+    }
+    return begin_flow(s, a, fr->hd.stream_id);
 }
 
 static int on_header(nghttp2_session *s, const nghttp2_frame *fr, const uint8_t *name, size_t nlen,
@@ -95,13 +184,18 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *fr, const uint8_t 
 {
     (void)flags;
     struct edge_ah2 *a = ud;
-    void *u = nghttp2_session_get_stream_user_data(s, fr->hd.stream_id);
-    if (u && fr->headers.cat == NGHTTP2_HCAT_REQUEST) {
-        if (a->visitor)
-            edge_web_h2_header(u, name, nlen, value, vlen);
-        else
-            edge_flow_h2_header(u, name, nlen, value, vlen);
+    if (fr->headers.cat != NGHTTP2_HCAT_REQUEST)
+        return 0;
+    if (a->pend && a->pend->sid == fr->hd.stream_id) {
+        if (nlen && name[0] == ':') /* pseudo-fields come first (nghttp2 checks) */
+            return pend_keep(a, name, nlen, value, vlen);
+        int rv = pend_decide(s, a);
+        if (rv < 0)
+            return rv;
     }
+    void *u = nghttp2_session_get_stream_user_data(s, fr->hd.stream_id);
+    if (u)
+        header_to(u, name, nlen, value, vlen);
     return 0;
 }
 
@@ -131,8 +225,12 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *fr, void *ud)
         return 0;
     if (fr->hd.type == NGHTTP2_RST_STREAM)
         return count_reset(a);
+    if (a->pend && a->pend->sid == fr->hd.stream_id && pend_decide(s, a) < 0) {
+        nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, fr->hd.stream_id, NGHTTP2_INTERNAL_ERROR);
+        return 0;
+    }
     void *u = nghttp2_session_get_stream_user_data(s, fr->hd.stream_id);
-    if (u && a->visitor) {
+    if (is_web(u)) {
         bool end = fr->hd.flags & NGHTTP2_FLAG_END_STREAM;
         if (fr->hd.type == NGHTTP2_HEADERS && fr->headers.cat == NGHTTP2_HCAT_REQUEST)
             edge_web_h2_request(u, end);
@@ -160,7 +258,7 @@ static int on_data(nghttp2_session *s, uint8_t flags, int32_t sid, const uint8_t
     if (a->relay)
         a->srv->relay_stats.bytes[EDGE_RELAY_HOLDER][EDGE_RELAY_TO_HOLDER] += n;
     st_h2rx_queued(&a->h2.rx, s, n); /* first: the tunnel may take the bytes at once */
-    int rv = !u ? -1 : a->visitor ? edge_web_up(u, p, n) : edge_flow_h2_data(u, p, n);
+    int rv = !u ? -1 : is_web(u) ? edge_web_up(u, p, n) : edge_flow_h2_data(u, p, n);
     if (rv < 0) {
         st_h2rx_taken(&a->h2.rx, s, sid, NULL, 0, 0, n);
         nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, sid, NGHTTP2_CANCEL);
@@ -173,7 +271,9 @@ static int on_stream_close(nghttp2_session *s, int32_t sid, uint32_t code, void 
     struct edge_ah2 *a = ud;
     void *u = nghttp2_session_get_stream_user_data(s, sid);
     a->quiet_since = st_loop_now(&a->srv->loop);
-    if (u && a->visitor) {
+    if (a->pend && a->pend->sid == sid)
+        pend_free(a);
+    if (is_web(u)) {
         struct edge_web *w = u;
         if (w->up.len) /* never taken by the tunnel now */
             st_h2rx_dropped(&a->h2.rx, s, w->up.len);
@@ -453,6 +553,7 @@ static void session_closed(struct st_h2conn *h, const char *why)
         a->srv->ah2s = a->next;
     if (a->next)
         a->next->prev = a->prev;
+    pend_free(a);
     st_h2conn_fini(&a->h2);
     free(a->early);
     free(a->names);

@@ -10,11 +10,13 @@
 
 /* An HTTP/2 access connection from a user (h2c with prior knowledge on the access
  * listener, or h2 over TLS on the access TLS listener): every CONNECT stream becomes an
- * edge_flow whose access side is that stream. */
+ * edge_flow whose access side is that stream. A visitor connection's streams are edge_webs;
+ * a relay connection's are either, by their request (edge_relay_is_visit). */
 
 struct edge_server;
 struct edge_flow;
 struct edge_web;
+struct edge_ah2_pend;
 
 struct edge_ah2 {
     struct edge_server *srv;
@@ -28,6 +30,9 @@ struct edge_ah2 {
     bool relay;   /* (with reach) another edge's relay connection: streams carry identities */
     bool visitor; /* hostname ingress over h2: every stream is a visitor request */
     struct edge_web *webs; /* visitor: requests whose visitor side is a stream here */
+    /* relay: the pseudo-header fields of the stream whose header block is coming, held until
+     * its first regular field (or its end) tells a visitor request from a flow */
+    struct edge_ah2_pend *pend;
     /* Users and visitors: the first request must come within request-timeout of the
      * preface, and a connection without open streams for idle-timeout is closed. */
     struct st_timer idle_timer;

@@ -150,6 +150,18 @@ static void strip_authorization(struct edge_visit_h2 *h)
     h->n_nv = k;
 }
 
+/* A visitor w->ident that a host requiring users (acl) may not see: 403, false. */
+static bool host_allows(struct edge_web *w, const struct edge_host_acl *acl)
+{
+    if (edge_policy_host_allows(acl, &w->ident))
+        return true;
+    w->srv->policy_denied++;
+    edge_refusal(w->srv, EDGE_REFUSE_POLICY, "visitor %s: host '%s': user %s is not allowed",
+                 w->client, w->host, w->ident.user);
+    edge_web_local(w, 403, NULL);
+    return false;
+}
+
 bool edge_authz_visitor(struct edge_web *w, const struct edge_visit_req *req,
                         struct edge_visit_h2 *h)
 {
@@ -180,13 +192,32 @@ bool edge_authz_visitor(struct edge_web *w, const struct edge_visit_req *req,
         return false;
     }
     w->has_ident = true;
-    if (!edge_policy_host_allows(acl, &w->ident)) {
-        srv->policy_denied++;
-        edge_refusal(srv, EDGE_REFUSE_POLICY, "visitor %s: host '%s': user %s is not allowed",
-                     w->client, w->host, w->ident.user);
+    if (!host_allows(w, acl))
+        return false;
+    strip_authorization(h);
+    return true;
+}
+
+bool edge_authz_visitor_relayed(struct edge_web *w, bool tls, struct edge_visit_h2 *h)
+{
+    struct edge_server *srv = w->srv;
+    const struct edge_host_acl *acl = edge_registry_host_acl(&srv->reg, w->host);
+    if (!acl)
+        return true;
+    if (!tls) { /* the relaying edge answers that itself */
         edge_web_local(w, 403, NULL);
         return false;
     }
+    if (!w->has_ident) {
+        srv->auth_failures++;
+        edge_refusal(srv, EDGE_REFUSE_AUTH,
+                     "visitor %s relayed by edge %s: host '%s' requires a user: %s", w->client,
+                     w->relay_edge, w->host, w->auth_why ? w->auth_why : "missing");
+        edge_web_local(w, 401, NULL);
+        return false;
+    }
+    if (!host_allows(w, acl))
+        return false;
     strip_authorization(h);
     return true;
 }
@@ -217,6 +248,8 @@ void edge_authz_audit_web(struct edge_web *w)
                                .method = w->method,
                                .host = w->host,
                                .path = path,
+                               .relay_to = !w->relayed && w->relay_edge[0] ? w->relay_edge : NULL,
+                               .relay_from = w->relayed && w->relay_edge[0] ? w->relay_edge : NULL,
                                .status = w->responded ? w->status : 0,
                                .verdict = w->has_ident || w->status != 401 ? NULL : "deny",
                                .reason = w->responded ? NULL : "no response",

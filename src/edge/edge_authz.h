@@ -37,6 +37,10 @@ void edge_authz_audit_end(struct edge_flow *f);
  * false. Public host names: true at once. */
 bool edge_authz_visitor(struct edge_web *w, const struct edge_visit_req *req,
                         struct edge_visit_h2 *h);
+/* The same for a request another edge relayed here (w->relayed; tls: its scheme was https):
+ * the host's users and groups are checked against the identity that came with it
+ * (edge_web_relay_header rechecked it), none or a refused one answers 401. */
+bool edge_authz_visitor_relayed(struct edge_web *w, bool tls, struct edge_visit_h2 *h);
 /* Why visitor exchange w (authenticated for a host that requires users) may not go on now,
  * or NULL. */
 const char *edge_authz_web_revoked(struct edge_web *w, int64_t now);

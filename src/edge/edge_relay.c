@@ -245,7 +245,12 @@ static uint8_t candidate(struct edge_relay *r, const struct edge_fedge *e, uint6
 struct edge_tconn *edge_relay_pick(struct edge_relay *r, const struct edge_flow *f,
                                    const struct edge_tunnel *t)
 {
-    if (!r || f->relayed || !r->srv->fleet || r->srv->drain.draining)
+    return f->relayed ? NULL : edge_relay_pick_tunnel(r, t);
+}
+
+struct edge_tconn *edge_relay_pick_tunnel(struct edge_relay *r, const struct edge_tunnel *t)
+{
+    if (!r || !r->srv->fleet || r->srv->drain.draining)
         return NULL;
     struct edge_fholder h[EDGE_RELAY_PEERS_MAX];
     size_t n = edge_fcache_holders(edge_fleet_cache(r->srv->fleet), t->id, h, EDGE_RELAY_PEERS_MAX);

@@ -6,9 +6,10 @@
  * a pooled HTTP/2 connection to that edge's relay-listen, TLS 1.3 both ways verified against
  * relay-ca (the holder's certificate must name its edge id). That connection is an edge_tconn
  * with `relay` set: the flow code uses the same stream calls as on a gateway's connection.
- * The request is the CONNECT the tunnel would have received plus the user's identity
- * (subtunnel-identity, never the credential) or the sending site's tunnel
- * (subtunnel-relay-tunnel); the holder checks the policy again and never relays further. */
+ * The request is the CONNECT (or, for a visitor of a host name, the request) the tunnel would
+ * have received plus the user's identity (subtunnel-identity, never the credential) or the
+ * sending site's tunnel (subtunnel-relay-tunnel); the holder checks the policy again and never
+ * relays further. */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -68,6 +69,11 @@ size_t edge_relay_next_order(const uint8_t *cand, size_t n, size_t start, size_t
  * while fewer than EDGE_RELAY_PEERS_MAX holders were tried (tries counts this one). */
 bool edge_relay_next_holder(bool conn_up, uint32_t code, bool sent, unsigned tries);
 
+/* A relayed stream's request is a visitor's (hostname ingress: any method but CONNECT, or the
+ * extended CONNECT of a WebSocket) rather than a CONNECT flow's. method, protocol: NULL when
+ * absent. */
+bool edge_relay_is_visit(const char *method, const char *protocol);
+
 /* ---- the pool (client side) ---- */
 
 struct edge_relay;
@@ -83,6 +89,8 @@ void edge_relay_free(struct edge_relay *r);
  * (one hop, never more), or no holder is usable (none cached, or all failed lately). */
 struct edge_tconn *edge_relay_pick(struct edge_relay *r, const struct edge_flow *f,
                                    const struct edge_tunnel *t);
+/* The same for a request that did not come through a relay (the caller checks: one hop). */
+struct edge_tconn *edge_relay_pick_tunnel(struct edge_relay *r, const struct edge_tunnel *t);
 /* Relay connection c is closing (edge_tconn's closed): out of the pool; a connection that
  * never came up marks its holder failed (EDGE_RELAY_BACKOFF_MS). */
 void edge_relay_closed(struct edge_relay *r, struct edge_tconn *c, const char *why);

@@ -82,3 +82,12 @@ int edge_relay_ident_decode(const char *s, size_t len, struct edge_ident *id)
     id->legacy = legacy;
     return 0;
 }
+
+bool edge_relay_is_visit(const char *method, const char *protocol)
+{
+    if (!method || !method[0])
+        return false; /* not a request: the flow code answers it */
+    if (strcmp(method, "CONNECT") != 0)
+        return true;
+    return protocol && strcmp(protocol, "websocket") == 0;
+}

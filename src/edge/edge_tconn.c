@@ -12,6 +12,7 @@
 #include "edge_flow.h"
 #include "edge_relay.h"
 #include "edge_server.h"
+#include "edge_visit.h"
 #include "edge_web.h"
 #include "st_addr.h"
 #include "st_capsule.h"
@@ -397,9 +398,28 @@ static void check_ids(struct edge_tconn *c)
     c->registered = false;
 }
 
+/* A relayed visitor request's extra fields: its address, and who it authenticated as. */
+static size_t web_relay_fields(const struct edge_web *w, nghttp2_nv *nv, char *ident, size_t len)
+{
+    nghttp2_nv client = NV("subtunnel-client", w->client);
+    nv[0] = client;
+    if (!w->has_ident || edge_relay_ident_encode(&w->ident, ident, len) < 0)
+        return 1;
+    nghttp2_nv i = NV(EDGE_RELAY_IDENT_HDR, ident);
+    nv[1] = i;
+    return 2;
+}
+
 int32_t edge_tconn_open_web(struct edge_tconn *c, struct edge_web *w, const nghttp2_nv *nv,
                             size_t n, bool body)
 {
+    nghttp2_nv all[EDGE_VISIT_MAX_NV + 2];
+    char ident[EDGE_RELAY_IDENT_MAX];
+    if (c->relay && n <= EDGE_VISIT_MAX_NV) {
+        memcpy(all, nv, n * sizeof(*nv));
+        n += web_relay_fields(w, all + n, ident, sizeof(ident));
+        nv = all;
+    }
     nghttp2_data_provider dp = {.source.ptr = w, .read_callback = flow_read};
     int32_t sid = nghttp2_submit_request(c->h2.session, NULL, nv, n, body ? &dp : NULL, w);
     if (sid < 0)

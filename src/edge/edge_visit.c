@@ -46,6 +46,13 @@ static bool is(const struct st_http_field *f, const char *name)
     return f->nlen == strlen(name) && strncasecmp(f->name, name, f->nlen) == 0;
 }
 
+/* subtunnel-*: the fleet's relay fields (subtunnel-identity, subtunnel-client...), set by
+ * an edge, never taken from a visitor. */
+static bool relay_own(const struct st_http_field *f)
+{
+    return f->nlen >= 10 && strncasecmp(f->name, "subtunnel-", 10) == 0;
+}
+
 static bool authority_ok(const char *a, size_t len)
 {
     if (len == 0 || len > 255)
@@ -194,7 +201,7 @@ int edge_visit_to_h2(const struct edge_visit_req *r, struct edge_visit_h2 *o, co
         if (st_http_hop_by_hop(f->name, f->nlen, conn ? conn->value : NULL,
                                conn ? conn->vlen : 0) ||
             is(f, "host") || st_http_proxy_set(f->name, f->nlen) || is(f, "via") ||
-            is(f, "expect") || (o->websocket && is(f, "sec-websocket-key")))
+            is(f, "expect") || (o->websocket && is(f, "sec-websocket-key")) || relay_own(f))
             continue;
         if ((rc = add(o, f->name, f->nlen, f->value, f->vlen, true)) < 0)
             return rc;
@@ -205,6 +212,51 @@ int edge_visit_to_h2(const struct edge_visit_req *r, struct edge_visit_h2 *o, co
         (rc = addz(o, "x-forwarded-proto", r->tls ? "https" : "http")) < 0 ||
         (rc = joined(o, r, "via", via)) < 0)
         return rc;
+    return 0;
+}
+
+/* A relayed request's pseudo-fields: *websocket set. */
+static int relayed_pseudo(const struct edge_visit_relayed *r, bool *websocket, const char **why)
+{
+    *websocket = r->protocol && strcmp(r->protocol, "websocket") == 0;
+    if (!r->method || !st_http_name_valid(r->method, strlen(r->method), false))
+        return bad(why, "bad method");
+    if ((strcmp(r->method, "CONNECT") == 0) != *websocket || (r->protocol && !*websocket))
+        return bad(why, "CONNECT is not served on this listener");
+    if (!r->scheme || (strcmp(r->scheme, "https") != 0 && strcmp(r->scheme, "http") != 0))
+        return bad(why, "bad scheme");
+    if (!r->authority || !authority_ok(r->authority, strlen(r->authority)))
+        return bad(why, "bad Host");
+    if (!r->path || !r->path[0])
+        return bad(why, "bad request target");
+    for (const char *p = r->path; *p; p++)
+        if ((unsigned char)*p <= ' ' || (unsigned char)*p == 0x7f)
+            return bad(why, "bad request target");
+    return 0;
+}
+
+int edge_visit_relayed_h2(const struct edge_visit_relayed *r, struct edge_visit_h2 *o,
+                          const char **why)
+{
+    int rc;
+    o->n_nv = o->used = 0;
+    if ((rc = relayed_pseudo(r, &o->websocket, why)) < 0)
+        return rc;
+    host_of(r->authority, strlen(r->authority), o->host, sizeof(o->host));
+    if ((rc = addz(o, ":method", r->method)) < 0 ||
+        (o->websocket && (rc = addz(o, ":protocol", "websocket")) < 0) ||
+        (rc = addz(o, ":scheme", r->scheme)) < 0 ||
+        (rc = addz(o, ":authority", r->authority)) < 0 || (rc = addz(o, ":path", r->path)) < 0)
+        return rc;
+    for (size_t i = 0; i < r->n_fields; i++) {
+        const struct st_http_field *f = &r->fields[i];
+        if (!st_http_name_valid(f->name, f->nlen, true) || !st_http_value_valid(f->value, f->vlen))
+            return bad(why, "invalid header field");
+        if (is(f, "host") || relay_own(f))
+            continue;
+        if ((rc = add(o, f->name, f->nlen, f->value, f->vlen, false)) < 0)
+            return rc;
+    }
     return 0;
 }
 

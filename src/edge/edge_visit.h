@@ -6,7 +6,8 @@
  * hop-by-hop fields removed (RFC 9110 7.6.1), the visitor's proxy fields (Forwarded,
  * X-Forwarded-*, X-Real-IP, True-Client-IP... st_http_proxy_set) removed, X-Forwarded-For
  * (the visitor's address alone) / X-Forwarded-Proto set and Via appended by the edge, a
- * WebSocket upgrade turned into an extended CONNECT (RFC 8441). Pure. */
+ * WebSocket upgrade turned into an extended CONNECT (RFC 8441), the fleet relay's own
+ * subtunnel-* fields removed (a visitor could otherwise pass off an identity). Pure. */
 
 #include <nghttp2/nghttp2.h>
 #include <stdbool.h>
@@ -40,6 +41,22 @@ struct edge_visit_h2 {
  * several Host fields, invalid field name or value, CONNECT); -E2BIG (431) when the
  * fields do not fit EDGE_VISIT_MAX_NV / EDGE_VISIT_ARENA. */
 int edge_visit_to_h2(const struct edge_visit_req *r, struct edge_visit_h2 *out, const char **why);
+
+/* A visitor request relayed by another edge of the fleet (docs/fleet.md): the HTTP/2 request
+ * that edge made of it for the tunnel (edge_visit_to_h2: forwarded fields set, credential
+ * taken out), as received on the relay stream. */
+struct edge_visit_relayed {
+    const char *method, *protocol, *scheme, *authority, *path; /* protocol: NULL without */
+    const struct st_http_field *fields; /* regular fields; a "host" one is the :authority */
+    size_t n_fields;
+};
+
+/* Fills out with the request for this edge's tunnel: the pseudo-fields and fields as they
+ * came, minus host and the relay's own subtunnel-* fields. 0; -EINVAL with *why (answer
+ * 400: a pseudo-field missing or bad, a CONNECT other than a WebSocket's, an invalid field);
+ * -E2BIG (431). Pure. */
+int edge_visit_relayed_h2(const struct edge_visit_relayed *r, struct edge_visit_h2 *out,
+                          const char **why);
 
 /* The HTTP/1.1 response head for the visitor from the tunnel's HTTP/2 response: status line,
  * fields minus hop-by-hop ones, the body framing (the Content-Length received, else

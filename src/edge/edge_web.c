@@ -10,8 +10,10 @@
 
 #include "edge_ah2.h"
 #include "edge_authz.h"
+#include "edge_fleet.h"
 #include "edge_flow.h"
 #include "edge_registry.h"
+#include "edge_relay.h"
 #include "edge_server.h"
 #include "edge_tconn.h"
 #include "edge_vconn.h"
@@ -37,6 +39,7 @@ static void on_done(struct st_defer *d)
     st_stall_stop(&w->idle);
     st_bq_fini(&w->up);
     st_bq_fini(&w->down);
+    free(w->relay_req);
     free(w->arena);
     free(w);
 }
@@ -166,15 +169,21 @@ void edge_web_local(struct edge_web *w, int status, const char *proxy_status)
     wake_access(w, true);
 }
 
+bool edge_web_begin(struct edge_web *w, const char *method)
+{
+    w->srv->visits++;
+    w->head_request = strcmp(method, "HEAD") == 0;
+    if (!w->srv->drain.draining)
+        return true;
+    edge_web_local(w, 503, "subtunnel; error=proxy_internal_error; details=\"draining\"");
+    return false;
+}
+
 void edge_web_send(struct edge_web *w, const struct edge_visit_req *req, bool body)
 {
     struct edge_server *srv = w->srv;
-    srv->visits++;
-    w->head_request = strcmp(req->method, "HEAD") == 0;
-    if (srv->drain.draining) {
-        edge_web_local(w, 503, "subtunnel; error=proxy_internal_error; details=\"draining\"");
+    if (!edge_web_begin(w, req->method))
         return;
-    }
     struct edge_visit_h2 *h = malloc(sizeof(*h));
     if (!h) {
         edge_web_local(w, 503, "subtunnel; error=proxy_internal_error");
@@ -198,22 +207,46 @@ void edge_web_send(struct edge_web *w, const struct edge_visit_req *req, bool bo
         free(h);
         return;
     }
+    edge_web_route(w, h, body);
+}
+
+/* Tunnel t serves w's host but has no connection here: a relay connection to an edge of the
+ * fleet whose connections registered the host (never for a request relayed to us). */
+static struct edge_tconn *relay_pick(struct edge_web *w, const struct edge_tunnel *t)
+{
+    struct edge_server *srv = w->srv;
+    if (w->relayed || !srv->fleet)
+        return NULL;
+    const char *held = edge_fcache_by_host(edge_fleet_cache(srv->fleet), w->host);
+    return held && strcmp(held, t->id) == 0 ? edge_relay_pick_tunnel(srv->relay, t) : NULL;
+}
+
+/* No connection here or in the fleet serves the host: 404 or 502. */
+static void unserved(struct edge_web *w, const struct edge_tunnel *t, bool connected)
+{
+    if (!t || connected) {
+        edge_refusal(w->srv, EDGE_REFUSE_REQUEST, "visitor %s: no tunnel serves host '%s'",
+                     w->client, w->host);
+        edge_web_local(w, 404, NULL);
+        return;
+    }
+    edge_refusal(w->srv, EDGE_REFUSE_REQUEST,
+                 "visitor %s: host '%s': tunnel %s has no registered connection", w->client,
+                 w->host, t->id);
+    edge_web_local(w, 502,
+                   "subtunnel; error=destination_unavailable; details=\"tunnel not connected\"");
+}
+
+void edge_web_route(struct edge_web *w, struct edge_visit_h2 *h, bool body)
+{
+    struct edge_server *srv = w->srv;
     struct edge_tunnel *t;
     bool connected;
     struct edge_tconn *c = edge_registry_pick_host(&srv->reg, w->host, &t, &connected);
+    if (!c && t && !connected)
+        c = relay_pick(w, t);
     if (!c) {
-        if (!t || connected) {
-            edge_refusal(srv, EDGE_REFUSE_REQUEST, "visitor %s: no tunnel serves host '%s'",
-                         w->client, w->host);
-            edge_web_local(w, 404, NULL);
-        } else {
-            edge_refusal(srv, EDGE_REFUSE_REQUEST,
-                         "visitor %s: host '%s': tunnel %s has no registered connection", w->client,
-                         w->host, t->id);
-            edge_web_local(w, 502,
-                           "subtunnel; error=destination_unavailable; "
-                           "details=\"tunnel not connected\"");
-        }
+        unserved(w, t, connected);
         free(h);
         return;
     }
@@ -227,9 +260,16 @@ void edge_web_send(struct edge_web *w, const struct edge_visit_req *req, bool bo
         free(h);
         return;
     }
-    w->up_eof = !body;
+    if (!body)
+        w->up_eof = true;
     int32_t sid = edge_tconn_open_web(c, w, h->nv, h->n_nv, body);
-    free(h);
+    if (sid >= 0 && c->relay) { /* kept until the relay connection is up */
+        w->relay_req = h;
+        w->relay_body = body;
+        snprintf(w->relay_edge, sizeof(w->relay_edge), "%s", c->relay_id);
+    } else {
+        free(h);
+    }
     if (sid < 0) {
         st_log_limited(&srv->limits.log[EDGE_REFUSE_LIMIT], ST_LOG_WARN,
                        "visitor %s: host '%s': cannot open a stream: %s", w->client, w->host,
@@ -240,8 +280,9 @@ void edge_web_send(struct edge_web *w, const struct edge_visit_req *req, bool bo
     w->tunnel = t;
     t->live_webs++;
     srv->flows_opened[ST_KIND_HTTP]++;
-    st_debug("visitor %s: %s %s%.200s: stream %d on tunnel %s", w->client, req->method, w->host,
-             req->target, sid, t->id);
+    st_debug("visitor %s: %s %s%.200s: stream %d on tunnel %s%s%s", w->client, w->method, w->host,
+             w->req_path, sid, t->id, c->relay ? ", relayed to edge " : "",
+             c->relay ? c->relay_id : "");
 }
 
 static void resume_tunnel(struct edge_web *w)
@@ -351,6 +392,8 @@ static bool keep_field(struct edge_web *w, const uint8_t *name, size_t nlen, con
 void edge_web_h2_header(struct edge_web *w, const uint8_t *name, size_t nlen, const uint8_t *value,
                         size_t vlen)
 {
+    if (w->relayed && edge_web_relay_header(w, name, nlen, value, vlen))
+        return;
     if (nlen == 7 && memcmp(name, ":method", 7) == 0) {
         snprintf(w->method, sizeof(w->method), "%.*s", (int)vlen, (const char *)value);
     } else if (nlen == 10 && memcmp(name, ":authority", 10) == 0) {
@@ -393,7 +436,10 @@ void edge_web_h2_request(struct edge_web *w, bool end_stream)
                                  .client_ip = w->client,
                                  .tls = true,
                                  .via = w->srv->cfg.location};
-    edge_web_send(w, &req, !end_stream);
+    if (w->relayed)
+        edge_web_relay_request(w, !end_stream);
+    else
+        edge_web_send(w, &req, !end_stream);
     if (!w->local) /* the tunnel response's fields reuse the arena */
         w->n_fields = w->used = 0;
 }
@@ -443,6 +489,8 @@ void edge_web_on_response(struct edge_web *w)
         return;
     }
     w->responded = true;
+    free(w->relay_req); /* the relay connection is up: never sent again */
+    w->relay_req = NULL;
     if (w->srv->cfg.flow_idle_timeout_ms)
         st_stall_waiting(&w->idle, (uint64_t)w->srv->cfg.flow_idle_timeout_ms);
     wake_access(w, true);
@@ -468,10 +516,25 @@ void edge_web_on_tunnel_eof(struct edge_web *w)
 
 void edge_web_on_tunnel_close(struct edge_web *w, uint32_t code)
 {
+    /* A relay connection that failed before its handshake finished sent nothing of the
+     * request: the next holder of the tunnel gets it (the failed one is passed over now). */
+    bool again = w->tc && w->tc->relay && !w->tc->relay_up && w->relay_req && !w->responded &&
+                 (w->vc || w->ah) && ++w->relay_tries < EDGE_RELAY_PEERS_MAX;
     if (w->tc && w->down.len && !w->local) /* never consumed on this stream now */
         edge_tconn_dropped(w->tc, w->down.len);
     w->tc = NULL;
     release_tunnel(w);
+    struct edge_visit_h2 *h = w->relay_req;
+    w->relay_req = NULL;
+    if (again) {
+        st_info("visitor %s: host '%s': relay connection to edge %s failed before it was up: "
+                "next holder",
+                w->client, w->host, w->relay_edge);
+        edge_web_route(w, h, w->relay_body);
+        maybe_free(w);
+        return;
+    }
+    free(h);
     drop_up(w);
     if (!w->local) {
         if (!w->responded) {

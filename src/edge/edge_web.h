@@ -55,6 +55,16 @@ struct edge_web {
     /* HTTP/2 visitor: the request pseudo-fields; then the tunnel response's fields */
     char method[24];
     const char *authority, *path;
+    /* The fleet's relay (edge_relay.h, docs/fleet.md) */
+    bool relayed;         /* came on another edge's relay connection: never relayed again */
+    unsigned relay_tries; /* relay connections that failed before they were up, for it */
+    char relay_edge[64];  /* the edge it was relayed to, or (relayed) the one it came from */
+    char scheme[8], protocol[16]; /* relayed: :scheme and :protocol as received */
+    const char *auth_why;         /* relayed: why its identity was refused (static text) */
+    /* Relayed to another edge: the request, kept until the relay connection is up (a
+     * connection that fails before sends it to the next holder) */
+    struct edge_visit_h2 *relay_req;
+    bool relay_body;
     struct st_http_field fields[EDGE_WEB_MAX_FIELDS];
     size_t n_fields, used;
     bool overflow, host_field, host_conflict;
@@ -91,6 +101,22 @@ void edge_web_up_eof(struct edge_web *w);
 void edge_web_delivered(struct edge_web *w, size_t n);
 /* The visitor side is gone (clean: the exchange completed). */
 void edge_web_access_gone(struct edge_web *w, bool clean);
+
+/* Internal (edge_web_relay.c): counts the request and answers 503 while draining (false). */
+bool edge_web_begin(struct edge_web *w, const char *method);
+/* Opens w's request h (owned: freed, or kept while a relay connection comes up) on a
+ * connection of the tunnel serving w->host, else on a relay connection to an edge of the
+ * fleet holding it (unless w->relayed), else answers 404/502/503. */
+void edge_web_route(struct edge_web *w, struct edge_visit_h2 *h, bool body);
+
+/* A relayed stream's own fields (:scheme, :protocol, subtunnel-*): kept apart, true; other
+ * fields: false. The visitor's identity is checked again against this edge's configuration
+ * (edge_auth_recheck), its address becomes w->client. */
+bool edge_web_relay_header(struct edge_web *w, const uint8_t *name, size_t nlen,
+                           const uint8_t *value, size_t vlen);
+/* A relayed request's header block is complete: the request that edge made for the tunnel is
+ * checked (host that requires users: the identity again) and opened here, never relayed. */
+void edge_web_relay_request(struct edge_web *w, bool body);
 
 /* HTTP/2 visitor streams (edge_ah2 in visitor mode). */
 void edge_web_h2_header(struct edge_web *w, const uint8_t *name, size_t nlen, const uint8_t *value,

@@ -226,6 +226,33 @@ assert_match() {
     pass "$what"
 }
 
+# audit_records FILE FIELD=VALUE...: the records of audit log FILE matching every FIELD=VALUE,
+# one JSON object per line (keys sorted, ", " and ": " separators)
+audit_records() {
+    python3 - "$@" <<'PY'
+import json, sys
+want = dict(a.split("=", 1) for a in sys.argv[2:])
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if all(str(r.get(k)) == v for k, v in want.items()):
+        print(json.dumps(r, sort_keys=True))
+PY
+}
+
+# relay_closed N: edge 3 logged that its relay connection to edge N closed
+relay_closed() { grep -q "relay: connection to edge lab-edge-$1 at .* closed" "$EDGE_LOG_3"; }
+# kill_relay_holder (--edges 3): SIGKILL the edge edge 3 last opened a relay connection to and
+# wait until edge 3 saw that connection close (else a request could still be put on it in the
+# few milliseconds before, and get a 502: that connection was up). Sets RELAY_DEAD (1 or 2).
+kill_relay_holder() {
+    [[ $(grep -o 'relay: connected to edge lab-edge-[12]' "$EDGE_LOG_3" | tail -n 1) =~ lab-edge-([12]) ]] ||
+        fail "edge 3 logged no relay connection"
+    RELAY_DEAD=${BASH_REMATCH[1]}
+    bash "$LAB" kill-edge "$RELAY_DEAD"
+    wait_for 10 "edge 3 to see its relay connection to edge $RELAY_DEAD close" \
+        relay_closed "$RELAY_DEAD"
+}
+
 # pcurl ARGS...: curl in st-client through the edge's CONNECT proxy (tunnel mode)
 pcurl() {
     in_ns st-client curl -sS -p -x "$EDGE_PROXY" -U "lab:$ACCESS_TOKEN" "$@"

@@ -76,17 +76,8 @@ assert_match "403" "$r" "dev: UDP refusal is 403"
 assert_match "user dev refused by no rule matched \(default deny\)" \
     "$(grep '198.51.100.11:8001' "$EDGE_LOG")" "edge log: user, destination, rule"
 
-# audit.py KIND FIELD=VALUE...: the audit records matching every FIELD=VALUE, one JSON per line
-audit() {
-    python3 - "$AUDIT_LOG" "$@" <<'PY'
-import json, sys
-want = dict(a.split("=", 1) for a in sys.argv[2:])
-for line in open(sys.argv[1]):
-    r = json.loads(line)
-    if all(str(r.get(k)) == v for k, v in want.items()):
-        print(json.dumps(r, sort_keys=True))
-PY
-}
+# audit FIELD=VALUE...: the records of the edge's audit log matching every FIELD=VALUE
+audit() { audit_records "$AUDIT_LOG" "$@"; }
 wait_audit() { [[ -n $(audit "$@") ]]; }
 wait_for 10 "the audit record of dev's download" wait_audit event=end user=dev \
     dest="$PRIV_IP:8000"

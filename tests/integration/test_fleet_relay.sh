@@ -81,14 +81,8 @@ pass "relayed flows are checked again at the holding edge"
 # connection that fails before it is up hands its flows to the next holder)
 cp "$dir/edge3.yaml.good" "$EDGE_CONFIG_3"
 hup_reload "$(cat "$LAB_DIR/run/edge3.pid")" "$EDGE_LOG_3"
-[[ $(grep -o 'relay: connected to edge lab-edge-[12]' "$EDGE_LOG_3" | tail -n 1) =~ lab-edge-([12]) ]] ||
-    fail "edge 3 logged no relay connection"
-dead=${BASH_REMATCH[1]}
-bash "$LAB" kill-edge "$dead"
-# edge 3 has seen its connection to the dead edge close (else a flow could still be put on
-# it in the few milliseconds before, and get a 502: that connection was up)
-relay_gone() { grep -q "relay: connection to edge lab-edge-$dead at .* closed" "$EDGE_LOG_3"; }
-wait_for 10 "edge 3 to see its relay connection to edge $dead close" relay_gone
+kill_relay_holder
+dead=$RELAY_DEAD
 for i in 1 2 3 4; do
     rcurl -m 20 -o "$dir/after.bin" "http://$PRIV_IP:8082/big.bin" ||
         fail "download $i through edge 3 after edge $dead was killed failed (curl $?)"

@@ -80,6 +80,34 @@ START_TEST(flow_end_record)
 }
 END_TEST
 
+/* A visitor request relayed between edges names the other edge on both sides. */
+START_TEST(relayed_record)
+{
+    struct edge_audit_rec r = {.event = "end",
+                               .location = "lab-edge-3",
+                               .client = "198.18.0.10",
+                               .tunnel = "site1",
+                               .kind = "http",
+                               .method = "GET",
+                               .host = "app.lab.test",
+                               .path = "/file",
+                               .relay_to = "lab-edge-1",
+                               .status = 200,
+                               .duration_ms = 12};
+    char buf[EDGE_AUDIT_REC_MAX];
+    json_t *o = parse_line(buf, edge_audit_format(&r, &ts, buf, sizeof(buf)));
+    ck_assert_str_eq(json_string_value(json_object_get(o, "relay_to")), "lab-edge-1");
+    ck_assert_ptr_null(json_object_get(o, "relay_from"));
+    json_decref(o);
+    r.relay_to = NULL;
+    r.relay_from = "lab-edge-3";
+    o = parse_line(buf, edge_audit_format(&r, &ts, buf, sizeof(buf)));
+    ck_assert_str_eq(json_string_value(json_object_get(o, "relay_from")), "lab-edge-3");
+    ck_assert_ptr_null(json_object_get(o, "relay_to"));
+    json_decref(o);
+}
+END_TEST
+
 /* Visitor paths are the visitor's bytes: quotes, newlines, control bytes and invalid UTF-8
  * must come out as one valid JSON line. */
 START_TEST(hostile_fields_are_escaped)
@@ -217,6 +245,7 @@ int main(void)
     Suite *s = suite_create("edge_audit");
     TCase *tc = tcase_create("audit");
     tcase_add_test(tc, flow_end_record);
+    tcase_add_test(tc, relayed_record);
     tcase_add_test(tc, hostile_fields_are_escaped);
     tcase_add_test(tc, writes_reopens_and_drops);
     tcase_add_test(tc, bounded_when_the_reader_stalls);

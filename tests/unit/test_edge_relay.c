@@ -152,12 +152,28 @@ START_TEST(test_next_holder_walk)
 }
 END_TEST
 
+/* A relay stream carries a visitor request unless it is a CONNECT flow (plain or MASQUE); a
+ * WebSocket comes as extended CONNECT and is a visitor's. */
+START_TEST(test_is_visit)
+{
+    ck_assert(edge_relay_is_visit("GET", NULL));
+    ck_assert(edge_relay_is_visit("POST", NULL));
+    ck_assert(edge_relay_is_visit("CONNECT", "websocket"));
+    ck_assert(!edge_relay_is_visit("CONNECT", NULL));
+    ck_assert(!edge_relay_is_visit("CONNECT", "connect-udp"));
+    ck_assert(!edge_relay_is_visit("CONNECT", "connect-ip"));
+    ck_assert(!edge_relay_is_visit(NULL, NULL)); /* no :method: the flow code answers 501 */
+    ck_assert(!edge_relay_is_visit("", "websocket"));
+}
+END_TEST
+
 static Suite *edge_relay_suite(void)
 {
     Suite *s = suite_create("edge_relay");
     TCase *tc = tcase_create("ident");
     tcase_add_test(tc, test_ident_round_trip);
     tcase_add_test(tc, test_ident_bad);
+    tcase_add_test(tc, test_is_visit);
     suite_add_tcase(s, tc);
     tc = tcase_create("next_holder");
     tcase_add_test(tc, test_next_order);

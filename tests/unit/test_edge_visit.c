@@ -76,7 +76,9 @@ START_TEST(test_proxy_fields)
                                 F("X-Original-URL", "/admin"),
                                 F("X-Rewrite-URL", "/admin"),
                                 F("X-Forwarded", "kept"),
-                                F("Forwarded-For-Me", "kept")};
+                                F("Forwarded-For-Me", "kept"),
+                                F("Subtunnel-Identity", "lab token x 0 0 0 admins"),
+                                F("subtunnel-client", "192.0.2.66")};
     ck_assert_int_eq(conv("GET", "/", f, sizeof(f) / sizeof(f[0]), false), 0);
     ck_assert_str_eq(flat(), ":method=GET;:scheme=http;:authority=app.lab.test;:path=/;"
                              "x-forwarded=kept;forwarded-for-me=kept;"
@@ -236,6 +238,71 @@ START_TEST(test_ws_accept)
 }
 END_TEST
 
+static int relayed(const char *method, const char *protocol, const char *scheme,
+                   const char *authority, const char *path, const struct st_http_field *f, size_t n)
+{
+    struct edge_visit_relayed r = {.method = method,
+                                   .protocol = protocol,
+                                   .scheme = scheme,
+                                   .authority = authority,
+                                   .path = path,
+                                   .fields = f,
+                                   .n_fields = n};
+    why = NULL;
+    return edge_visit_relayed_h2(&r, &out, &why);
+}
+
+/* A request relayed by another edge goes to the tunnel as that edge made it, minus the Host
+ * copy of :authority and the relay's own fields. */
+START_TEST(test_relayed)
+{
+    struct st_http_field f[] = {F("host", "App.Lab.Test"),
+                                F("user-agent", "curl"),
+                                F("x-forwarded-for", "198.18.0.10"),
+                                F("x-forwarded-proto", "https"),
+                                F("via", "1.1 lab-edge-3"),
+                                F("subtunnel-client", "198.18.0.10"),
+                                F("subtunnel-identity", "lab token x 0 0 0 -")};
+    ck_assert_int_eq(relayed("GET", NULL, "https", "App.Lab.Test", "/f?a=1", f, 7), 0);
+    ck_assert_str_eq(flat(), ":method=GET;:scheme=https;:authority=App.Lab.Test;:path=/f?a=1;"
+                             "user-agent=curl;x-forwarded-for=198.18.0.10;"
+                             "x-forwarded-proto=https;via=1.1 lab-edge-3;");
+    ck_assert_str_eq(out.host, "app.lab.test");
+    ck_assert(!out.websocket);
+    ck_assert_int_eq(relayed("CONNECT", "websocket", "http", "ws.lab.test:80", "/chat", f, 2), 0);
+    ck_assert_str_eq(flat(), ":method=CONNECT;:protocol=websocket;:scheme=http;"
+                             ":authority=ws.lab.test:80;:path=/chat;user-agent=curl;");
+    ck_assert_str_eq(out.host, "ws.lab.test");
+    ck_assert(out.websocket);
+}
+END_TEST
+
+START_TEST(test_relayed_rejects)
+{
+    struct st_http_field upper[] = {F("User-Agent", "curl")}, crlf[] = {F("a", "b\r\nc: d")};
+    ck_assert_int_eq(relayed("CONNECT", NULL, "https", "a.test", "/", NULL, 0), -EINVAL);
+    ck_assert_int_eq(relayed("CONNECT", "connect-udp", "https", "a.test", "/", NULL, 0), -EINVAL);
+    ck_assert_int_eq(relayed("GET", "websocket", "https", "a.test", "/", NULL, 0), -EINVAL);
+    ck_assert_int_eq(relayed(NULL, NULL, "https", "a.test", "/", NULL, 0), -EINVAL);
+    ck_assert_str_eq(why, "bad method");
+    ck_assert_int_eq(relayed("GET", NULL, "ftp", "a.test", "/", NULL, 0), -EINVAL);
+    ck_assert_int_eq(relayed("GET", NULL, NULL, "a.test", "/", NULL, 0), -EINVAL);
+    ck_assert_int_eq(relayed("GET", NULL, "https", NULL, "/", NULL, 0), -EINVAL);
+    ck_assert_int_eq(relayed("GET", NULL, "https", "a@b.test", "/", NULL, 0), -EINVAL);
+    ck_assert_str_eq(why, "bad Host");
+    ck_assert_int_eq(relayed("GET", NULL, "https", "a.test", NULL, NULL, 0), -EINVAL);
+    ck_assert_int_eq(relayed("GET", NULL, "https", "a.test", "/a b", NULL, 0), -EINVAL);
+    ck_assert_str_eq(why, "bad request target");
+    ck_assert_int_eq(relayed("GET", NULL, "https", "a.test", "/", upper, 1), -EINVAL);
+    ck_assert_int_eq(relayed("GET", NULL, "https", "a.test", "/", crlf, 1), -EINVAL);
+    ck_assert_str_eq(why, "invalid header field");
+    static struct st_http_field many[EDGE_VISIT_MAX_NV];
+    for (size_t i = 0; i < EDGE_VISIT_MAX_NV; i++)
+        many[i] = (struct st_http_field)F("x-a", "1");
+    ck_assert_int_eq(relayed("GET", NULL, "https", "a.test", "/", many, EDGE_VISIT_MAX_NV), -E2BIG);
+}
+END_TEST
+
 static Suite *visit_suite(void)
 {
     Suite *s = suite_create("edge_visit");
@@ -248,6 +315,8 @@ static Suite *visit_suite(void)
     tcase_add_test(tc, test_rejects);
     tcase_add_test(tc, test_response_head);
     tcase_add_test(tc, test_ws_accept);
+    tcase_add_test(tc, test_relayed);
+    tcase_add_test(tc, test_relayed_rejects);
     suite_add_tcase(s, tc);
     return s;
 }
