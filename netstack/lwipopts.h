@@ -29,6 +29,8 @@
 #define LWIP_ND6_QUEUEING 0
 #define LWIP_IPV6_FRAG 1
 #define LWIP_IPV6_REASS 1
+/* 64-bit pointers do not fit the 8-byte fragment header the reassembly would reuse */
+#define IPV6_FRAG_COPYHEADER 1
 #define LWIP_TCP 1
 #define LWIP_UDP 1
 #define LWIP_ICMP 1

@@ -3,6 +3,8 @@
  * (patch 0005), an abort's RST (0006), doubly linked pcb lists (0007), ns_rand's pool. */
 #include "ns_harness.h"
 
+#include "lwip/timeouts.h"
+
 /* ns_tcp_connect_from: the given source port without tcp_bind's clash walk; two
  * connections may share a local address and port toward different destinations, and each
  * gets its own SYN-ACK. */
@@ -376,6 +378,16 @@ START_TEST(test_ipv6_no_foreign_echo)
 }
 END_TEST
 
+/* Every lwIP cyclic timer runs (a dual-stack option that lwIP checks only in a timer, such as
+ * IPV6_FRAG_COPYHEADER on 64-bit, aborted the gateway a second after start). */
+START_TEST(test_cyclic_timers)
+{
+    for (int i = 0; i < lwip_num_cyclic_timers; i++)
+        lwip_cyclic_timers[i].handler();
+    ck_assert_int_gt(lwip_num_cyclic_timers, 3);
+}
+END_TEST
+
 static Suite *ns_tcp_suite(void)
 {
     Suite *s = suite_create("ns_tcp");
@@ -389,6 +401,7 @@ static Suite *ns_tcp_suite(void)
     tcase_add_test(tc, test_rand_pool);
     tcase_add_test(tc, test_ipv6_connect_from);
     tcase_add_test(tc, test_ipv6_no_foreign_echo);
+    tcase_add_test(tc, test_cyclic_timers);
     suite_add_tcase(s, tc);
     return s;
 }
