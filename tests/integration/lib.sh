@@ -261,3 +261,16 @@ ecurl() {
     in_ns st-client curl -sS -p -x "$proxy" -U "lab:$ACCESS_TOKEN" "$@"
 }
 now_ms() { date +%s%3N; }
+
+# edge_metric N NAME: edge N's value of NAME (a series without labels), empty if absent
+edge_metric() {
+    local url=$EDGE_METRICS
+    if (($1 == 2)); then url=$EDGE2_METRICS; fi
+    if (($1 == 3)); then url=$EDGE3_METRICS; fi
+    in_ns st-edge curl -sS -m 5 -f "$url/metrics" 2>/dev/null | awk -v k="$2" '$1 == k { print $2 }'
+}
+# all_edges_metric NAME VALUE: every edge of the lab ($LAB_EDGES) has NAME at VALUE
+all_edges_metric() {
+    local n
+    for ((n = 1; n <= LAB_EDGES; n++)); do [[ $(edge_metric "$n" "$1") == "$2" ]] || return 1; done
+}

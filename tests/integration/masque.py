@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Minimal MASQUE connect-udp client (stdlib only) for the edge's access proxy.
+"""Minimal MASQUE connect-udp and connect-ip client (stdlib only) for the edge's access proxy.
 
 Opens one extended CONNECT stream (RFC 8441; the proxy must first announce
 SETTINGS_ENABLE_CONNECT_PROTOCOL=1) with :protocol connect-udp (RFC 9298) over
@@ -21,6 +21,11 @@ DATAGRAM capsules (RFC 9297: type 0, context id 0) in the stream's DATA:
             to a UDP echo server (udpecho.py); prints
             "echoed K/N size SIZE sha256 ok|MISMATCH"; exit 0 only if all came
             back intact.
+        --ping [--count N] [--source IP]     (--target IP, no port)
+            connect-ip (RFC 9484) scoped to the target and ICMP: N ICMP echo
+            requests as whole IPv4 packets from --source (default 192.0.2.254,
+            the address the replies come back to); prints
+            "pinged K/N ttl T"; exit 0 only if every reply came back intact.
         --selftest
             Offline checks: varints, capsules, HPACK (Huffman, dynamic table),
             DNS encode/parse, and whole runs against an in-process fake h2c
@@ -546,9 +551,9 @@ def request_h1(sock, args, path, deadline):
         ctx.set_alpn_protocols(["http/1.1"])
         sock = ctx.wrap_socket(sock, server_hostname=args.servername or host)
     sock.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade\r\n"
-                  "Upgrade: connect-udp\r\nCapsule-Protocol: ?1\r\n"
+                  "Upgrade: %s\r\nCapsule-Protocol: ?1\r\n"
                   "Proxy-Authorization: Bearer %s\r\n\r\n"
-                  % (path, args.proxy, args.token)).encode())
+                  % (path, args.proxy, protocol(args), args.token)).encode())
     head = b""
     while b"\r\n\r\n" not in head:
         sock.settimeout(max(0.01, deadline - time.monotonic()))
@@ -587,8 +592,48 @@ def udp_path(target):
     return "/.well-known/masque/udp/%s/%d/" % (str(addr).replace(":", "%3A"), port)
 
 
+def ip_path(target):
+    addr = ipaddress.ip_address(target)
+    return "/.well-known/masque/ip/%s/1/" % str(addr).replace(":", "%3A")
+
+
+def inet_csum(data):
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack(">%dH" % (len(data) // 2), data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def icmp_echo_packet(src, dst, ident, seq, payload, ttl=64):
+    """An IPv4 packet (no options) holding an ICMP echo request."""
+    icmp = struct.pack(">BBHHH", 8, 0, 0, ident, seq) + payload
+    icmp = icmp[:2] + struct.pack(">H", inet_csum(icmp)) + icmp[4:]
+    head = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(icmp), seq, 0, ttl, 1, 0,
+                       ipaddress.IPv4Address(src).packed, ipaddress.IPv4Address(dst).packed)
+    head = head[:10] + struct.pack(">H", inet_csum(head)) + head[12:]
+    return head + icmp
+
+
+def icmp_echo_reply(pkt, src, dst):
+    """(ident, seq, payload, ttl) of an IPv4 ICMP echo reply from src to dst with good
+    checksums, else None."""
+    if len(pkt) < 28 or pkt[0] != 0x45 or pkt[9] != 1 or inet_csum(pkt[:20]):
+        return None
+    total = struct.unpack(">H", pkt[2:4])[0]
+    if total != len(pkt) or pkt[12:16] != ipaddress.IPv4Address(src).packed or \
+            pkt[16:20] != ipaddress.IPv4Address(dst).packed:
+        return None
+    icmp = pkt[20:]
+    if icmp[0] != 0 or icmp[1] != 0 or inet_csum(icmp):
+        return None
+    ident, seq = struct.unpack(">HH", icmp[4:8])
+    return ident, seq, icmp[8:], pkt[8]
+
+
 def open_masque(args):
-    path = udp_path(args.target)
+    path = ip_path(args.target) if args.ping else udp_path(args.target)
     host, port = split_hostport(args.proxy)
     deadline = time.monotonic() + args.connect_timeout
     sock = socket.create_connection((host, port), timeout=args.connect_timeout)
@@ -600,6 +645,10 @@ def open_masque(args):
     except BaseException:
         sock.close()
         raise
+
+
+def protocol(args):
+    return "connect-ip" if args.ping else "connect-udp"
 
 
 def request(sock, args, path, deadline):
@@ -618,7 +667,7 @@ def request(sock, args, path, deadline):
                       "no extended CONNECT, so no connect-udp")
     block = (
         hpack_literal(":method", "CONNECT")
-        + hpack_literal(":protocol", "connect-udp")
+        + hpack_literal(":protocol", protocol(args))
         + hpack_literal(":scheme", "https")
         + hpack_literal(":authority", args.proxy)
         + hpack_literal(":path", path)
@@ -631,7 +680,7 @@ def request(sock, args, path, deadline):
             raise H2Error("stream closed without a response")
         fr = conn.poll_frame(deadline)
         if fr is None:
-            raise H2Error("no response to connect-udp within %gs" % args.connect_timeout)
+            raise H2Error("no response to %s within %gs" % (protocol(args), args.connect_timeout))
         conn.dispatch(*fr)
     return conn
 
@@ -745,6 +794,25 @@ def run_echo(conn, args):
     return 0 if ok else 1
 
 
+def run_ping(conn, args):
+    ident, sent, src = random.randrange(65536), [], args.source
+
+    def make(i):
+        sent.append(os.urandom(56))
+        return i + 1, icmp_echo_packet(src, args.target, ident, i + 1, sent[i])
+
+    def key_of(pkt):
+        r = icmp_echo_reply(pkt, args.target, src)
+        if not r or r[0] != ident or not 0 < r[1] <= len(sent) or r[2] != sent[r[1] - 1]:
+            return None
+        return r[1]
+
+    replies = exchange(conn, args.count, make, key_of, args.timeout)
+    ttls = sorted({icmp_echo_reply(p, args.target, src)[3] for p in replies.values()})
+    print("pinged %d/%d ttl %s" % (len(replies), args.count, ",".join(map(str, ttls)) or "-"))
+    return 0 if len(replies) == args.count else 1
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description="MASQUE connect-udp client (RFC 9298 over HTTP/2)")
     ap.add_argument("--proxy")
@@ -759,8 +827,10 @@ def main(argv=None):
     mode = ap.add_mutually_exclusive_group(required=True)
     mode.add_argument("--dns", metavar="NAME")
     mode.add_argument("--echo", metavar="SIZE", type=int)
+    mode.add_argument("--ping", action="store_true")
     mode.add_argument("--selftest", action="store_true")
     ap.add_argument("--count", type=int, default=1)
+    ap.add_argument("--source", default="192.0.2.254")
     ap.add_argument("--qtype", choices=sorted(QTYPES), default="A")
     ap.add_argument("--timeout", type=float, default=3)
     ap.add_argument("--connect-timeout", type=float, default=10)
@@ -777,12 +847,14 @@ def main(argv=None):
         fields = dict(conn.response)
         status = fields.get(":status", "?")
         if not (len(status) == 3 and (status.startswith("2") or (args.h1 and status == "101"))):
-            sys.stderr.write("masque: connect-udp answered %s\n" % status)
+            sys.stderr.write("masque: %s answered %s\n" % (protocol(args), status))
             if "proxy-status" in fields:
                 sys.stderr.write("masque: proxy-status: %s\n" % fields["proxy-status"])
             conn.sock.close()
             return 2
         try:
+            if args.ping:
+                return run_ping(conn, args)
             return run_dns(conn, args) if args.dns else run_echo(conn, args)
         finally:
             close(conn)
@@ -1040,6 +1112,20 @@ def selftest():
     assert udp_path("192.0.2.1:53") == "/.well-known/masque/udp/192.0.2.1/53/"
     assert udp_path("[2001:db8::1]:443") == "/.well-known/masque/udp/2001%3Adb8%3A%3A1/443/"
     passed("connect-udp paths (IPv4, IPv6 with %3A)")
+
+    assert ip_path("198.51.100.10") == "/.well-known/masque/ip/198.51.100.10/1/"
+    pkt = icmp_echo_packet("192.0.2.254", "198.51.100.10", 0x1234, 7, b"abc")
+    assert len(pkt) == 31 and inet_csum(pkt[:20]) == 0 and inet_csum(pkt[20:]) == 0, pkt.hex()
+    assert pkt[8] == 64 and pkt[9] == 1 and pkt[20] == 8
+    reply = bytearray(pkt[:12] + pkt[16:20] + pkt[12:16] + b"\0" + pkt[21:])
+    reply[22:24] = b"\0\0"
+    reply[22:24] = struct.pack(">H", inet_csum(bytes(reply[20:])))
+    assert icmp_echo_reply(bytes(reply), "198.51.100.10", "192.0.2.254") == (0x1234, 7, b"abc", 64)
+    assert icmp_echo_reply(bytes(reply), "198.51.100.11", "192.0.2.254") is None
+    reply[30] ^= 1
+    assert icmp_echo_reply(bytes(reply), "198.51.100.10", "192.0.2.254") is None
+    assert icmp_echo_reply(pkt, "192.0.2.254", "198.51.100.10") is None  # a request
+    passed("connect-ip path, ICMP echo packets (checksums), replies checked")
 
     # whole runs against the fake proxy
     echo_port, dns_port = fake_udp_servers()
