@@ -7,7 +7,10 @@ TLS+ALPN h2 (or h2c with --h2c) and exchanges UDP payloads with the target as
 DATAGRAM capsules (RFC 9297: type 0, context id 0) in the stream's DATA:
 
   masque.py --proxy HOST:PORT [--ca FILE --servername NAME | --h2c] [--h1]
+            [--cert FILE --key FILE] [--header NAME:VALUE]...
             --token TOKEN --target IP:PORT MODE [--timeout S]
+
+  --token "" sends no Proxy-Authorization (a client certificate may stand in).
 
   --h1 uses the HTTP/1.1 form instead (RFC 9298 3.3: GET <path> with
   Upgrade: connect-udp, answered 101; plain with --h2c, else TLS).
@@ -672,8 +675,12 @@ def request(sock, args, path, deadline):
         + hpack_literal(":authority", args.proxy)
         + hpack_literal(":path", path)
         + hpack_literal("capsule-protocol", "?1")
-        + hpack_literal("proxy-authorization", "Bearer " + args.token)
     )
+    if args.token:
+        block += hpack_literal("proxy-authorization", "Bearer " + args.token)
+    for field in args.header:
+        name, _, value = field.partition(":")
+        block += hpack_literal(name.strip().lower(), value.strip())
     conn.frame(HEADERS, END_HEADERS, SID, block)
     while conn.response is None:
         if conn.stream_closed:
@@ -822,7 +829,11 @@ def main(argv=None):
                     "plain HTTP/1.1 with --h1)")
     ap.add_argument("--h1", action="store_true", help="HTTP/1.1 upgrade (RFC 9298 3.3) instead "
                     "of HTTP/2 extended CONNECT")
-    ap.add_argument("--token")
+    ap.add_argument("--token", help="empty: no proxy-authorization")
+    ap.add_argument("--cert", help="TLS client certificate (with --key)")
+    ap.add_argument("--key")
+    ap.add_argument("--header", action="append", default=[], metavar="NAME:VALUE",
+                    help="an extra request field (HTTP/2 only; repeatable)")
     ap.add_argument("--target")
     mode = ap.add_mutually_exclusive_group(required=True)
     mode.add_argument("--dns", metavar="NAME")

@@ -149,3 +149,36 @@ pass "edge 3 allowed dev's UDP flow, the holder denied it"
 r=$(masque --proxy "$E3:8080" --h2c --token "$DEV_TOKEN" --target "$DNS:53" \
     --dns host.corp.test --count 5) || fail "dev's allowed DNS through edge 3 after the reload: $r"
 assert_match "answered 5/5" "$r" "dev: UDP $DNS:53 still through edge 3"
+
+# ---- d. a holder's relay port, as edge 3 speaks to it (fleet certificate of lab-edge-3):
+# every relayed field must check out, whatever else the request carries
+# relayed EXPECT WHAT FIELD...: connect-udp DNS on edge 1's relay port with these fields
+relayed() {
+    local want=$1 what=$2 rc=0 args=()
+    shift 2
+    for f in "$@"; do args+=(--header "$f"); done
+    r=$(in_ns st-edge3 python3 "$HERE/masque.py" --proxy 192.0.2.1:7845 --ca "$FLEET_CA" \
+        --servername lab-edge-1 --cert "$LAB_DIR/certs/fleet/lab-edge-3.crt" \
+        --key "$LAB_DIR/certs/fleet/lab-edge-3.key" --token "" --target "$DNS:53" \
+        --dns host.corp.test --count 2 "${args[@]}" 2>&1) || rc=$?
+    if [[ $want == ok ]]; then
+        ((rc == 0)) || fail "$what: exit $rc: $r"
+        assert_match "answered 2/2" "$r" "$what"
+    else
+        assert_eq 2 "$rc" "$what: refused"
+        assert_match "answered $want" "$r" "$what: $want"
+    fi
+}
+site2=("subtunnel-relay-tunnel: site2" "subtunnel-client: $P2:5353")
+relayed ok "relayed site-2 connect-udp to $DNS:53 at edge 1" "${site2[@]}"
+relayed 407 "a bad relayed identity before the site's tunnel" \
+    "subtunnel-identity: nobody token 00 0 0 0 -" "${site2[@]}"
+relayed 407 "a bad relayed identity after the site's tunnel" \
+    "${site2[@]}" "subtunnel-identity: nobody token 00 0 0 0 -"
+relayed 407 "an unknown relayed tunnel before a good one" \
+    "subtunnel-relay-tunnel: nosuch" "${site2[@]}"
+relayed 407 "a relayed tunnel id of 64 characters" \
+    "subtunnel-relay-tunnel: site2$(printf 'x%.0s' {1..59})" "subtunnel-client: $P2:5353"
+relayed 403 "a relayed site flow from outside the site's routes" \
+    "subtunnel-relay-tunnel: site2" "subtunnel-client: 198.18.0.99:5353"
+relayed 407 "a relayed request with neither identity nor tunnel" "subtunnel-client: $P2:5353"
