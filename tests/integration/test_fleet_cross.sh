@@ -137,6 +137,10 @@ refused() { grep -q "refused: tunnel site2 may not reach it" "$EDGE_LOG" "$EDGE_
 wait_for 5 "a holder to log its refusal" refused
 assert_match "flow $P2:[0-9]+ -> 198\.51\.100\.11:8001: refused: tunnel site2 may not reach it" \
     "$(cat "$EDGE_LOG" "$EDGE_LOG_2")" "the holder checks site 2's may-reach again (curl $rc)"
+out=$(in_ns st-priv2 dig +tries=1 +time=5 @198.51.100.11 x.test 2>&1 || true)
+assert_match "host unreachable" "$out" "site 2 -> UDP 198.51.100.11:53: the holder's refusal comes back as ICMP"
+assert_match "flow $P2:[0-9]+ -> 198\.51\.100\.11:53: refused: tunnel site2 may not reach it" \
+    "$(cat "$EDGE_LOG" "$EDGE_LOG_2")" "the holder refused site 2's relayed UDP flow"
 dev_denied "dev: UDP $P1:7 allowed at edge 3, checked at the holder" --target "$P1:7" --echo 100
 # audited LOGS REGEX: a record in the audit logs LOGS matches REGEX
 audited() { cat "${@:1:$#-1}" 2>/dev/null | grep -Eq -- "${!#}"; }
