@@ -33,9 +33,9 @@ static void relay_header(struct edge_flow *f, const uint8_t *name, size_t nlen,
         why = why ? why : "bad relayed identity";
     } else if (nlen == strlen(EDGE_RELAY_TUNNEL_HDR) &&
                memcmp(name, EDGE_RELAY_TUNNEL_HDR, nlen) == 0) {
-        char id[64]; /* tunnel ids: 1-63 characters; a longer value is no id, not its prefix */
-        snprintf(id, sizeof(id), "%.*s", (int)(vlen < sizeof(id) ? vlen : 0), (const char *)value);
-        ok = (f->src_tunnel = edge_registry_find(&f->srv->reg, id)) != NULL;
+        char id[64];
+        ok = edge_relay_tunnel_decode((const char *)value, vlen, id, sizeof(id)) == 0 &&
+             (f->src_tunnel = edge_registry_find(&f->srv->reg, id)) != NULL;
         why = "unknown relayed tunnel";
     } else {
         if (nlen == 16 && memcmp(name, "subtunnel-client", 16) == 0)

@@ -39,6 +39,11 @@ int edge_relay_ident_encode(const struct edge_ident *id, char *buf, size_t len);
  * against its own configuration (edge_auth_recheck) before trusting the groups. */
 int edge_relay_ident_decode(const char *s, size_t len, struct edge_ident *id);
 
+/* The source tunnel's id of a site-to-site flow (subtunnel-relay-tunnel) into id (cap bytes,
+ * NUL-terminated): 0, or -EBADMSG when it is no tunnel id (empty, over 63 characters or
+ * cap - 1, not [A-Za-z0-9_.-]), never a cut of it. */
+int edge_relay_tunnel_decode(const char *s, size_t len, char *id, size_t cap);
+
 /* ---- the pool (client side) ---- */
 
 struct edge_relay;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "edge_users.h"
+#include "st_token.h"
 
 /* A relayed flow's identity: "user method cred-hex expires own legacy groups", the groups
  * comma-separated ("-" none). Names are edge_users_name_ok: no space, no comma. */
@@ -80,5 +81,21 @@ int edge_relay_ident_decode(const char *s, size_t len, struct edge_ident *id)
     id->expires = expires;
     id->n_own_groups = (uint8_t)own;
     id->legacy = legacy;
+    return 0;
+}
+
+int edge_relay_tunnel_decode(const char *s, size_t len, char *id, size_t cap)
+{
+    if (!cap)
+        return -EBADMSG;
+    id[0] = '\0';
+    if (len == 0 || len >= cap || memchr(s, '\0', len))
+        return -EBADMSG;
+    memcpy(id, s, len);
+    id[len] = '\0';
+    if (!st_token_id_valid(id)) {
+        id[0] = '\0';
+        return -EBADMSG;
+    }
     return 0;
 }
