@@ -18,25 +18,33 @@
 /* The HTTP/2 access side of a flow: its request's fields and the checks before routing. */
 
 /* A relayed stream's fields: the user's identity (checked against this edge's configuration
- * again) or the site's tunnel, and the original client. Credentials are not accepted here. */
+ * again) or the site's tunnel, and the original client. Credentials are not accepted here.
+ * Every identity or tunnel field must check out: one that does not refuses the flow, whatever
+ * came before or after it. */
 static void relay_header(struct edge_flow *f, const uint8_t *name, size_t nlen,
                          const uint8_t *value, size_t vlen)
 {
     const char *why = NULL;
+    bool ok;
     if (nlen == strlen(EDGE_RELAY_IDENT_HDR) && memcmp(name, EDGE_RELAY_IDENT_HDR, nlen) == 0) {
-        f->authorized = f->has_ident =
+        ok = f->has_ident =
             edge_relay_ident_decode((const char *)value, vlen, &f->ident) == 0 &&
             edge_auth_recheck(&f->srv->cfg, &f->ident, st_wall_seconds(), &why) == 0;
-        if (!f->authorized)
-            f->auth_why = why ? why : "bad relayed identity";
+        why = why ? why : "bad relayed identity";
     } else if (nlen == strlen(EDGE_RELAY_TUNNEL_HDR) &&
                memcmp(name, EDGE_RELAY_TUNNEL_HDR, nlen) == 0) {
         char id[64];
-        snprintf(id, sizeof(id), "%.*s", (int)(vlen < 63 ? vlen : 63), (const char *)value);
-        f->authorized = (f->src_tunnel = edge_registry_find(&f->srv->reg, id)) != NULL;
-    } else if (nlen == 16 && memcmp(name, "subtunnel-client", 16) == 0) {
-        snprintf(f->client, sizeof(f->client), "%.*s", (int)vlen, (const char *)value);
+        ok = edge_relay_tunnel_decode((const char *)value, vlen, id, sizeof(id)) == 0 &&
+             (f->src_tunnel = edge_registry_find(&f->srv->reg, id)) != NULL;
+        why = "unknown relayed tunnel";
+    } else {
+        if (nlen == 16 && memcmp(name, "subtunnel-client", 16) == 0)
+            snprintf(f->client, sizeof(f->client), "%.*s", (int)vlen, (const char *)value);
+        return;
     }
+    f->authorized = ok && !f->auth_why;
+    if (!ok)
+        f->auth_why = why;
 }
 
 void edge_flow_h2_header(struct edge_flow *f, const uint8_t *name, size_t nlen,

@@ -73,6 +73,10 @@ bool edge_relay_next_holder(bool conn_up, uint32_t code, bool sent, unsigned tri
  * extended CONNECT of a WebSocket) rather than a CONNECT flow's. method, protocol: NULL when
  * absent. */
 bool edge_relay_is_visit(const char *method, const char *protocol);
+/* The source tunnel's id of a site-to-site flow (subtunnel-relay-tunnel) into id (cap bytes,
+ * NUL-terminated): 0, or -EBADMSG when it is no tunnel id (empty, over 63 characters or
+ * cap - 1, not [A-Za-z0-9_.-]), never a cut of it. */
+int edge_relay_tunnel_decode(const char *s, size_t len, char *id, size_t cap);
 
 /* ---- the pool (client side) ---- */
 

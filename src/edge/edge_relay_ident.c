@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "edge_users.h"
+#include "st_token.h"
 
 /* A relayed flow's identity: "user method cred-hex expires own legacy groups", the groups
  * comma-separated ("-" none). Names are edge_users_name_ok: no space, no comma. */
@@ -90,4 +91,20 @@ bool edge_relay_is_visit(const char *method, const char *protocol)
     if (strcmp(method, "CONNECT") != 0)
         return true;
     return protocol && strcmp(protocol, "websocket") == 0;
+}
+
+int edge_relay_tunnel_decode(const char *s, size_t len, char *id, size_t cap)
+{
+    if (!cap)
+        return -EBADMSG;
+    id[0] = '\0';
+    if (len == 0 || len >= cap || memchr(s, '\0', len))
+        return -EBADMSG;
+    memcpy(id, s, len);
+    id[len] = '\0';
+    if (!st_token_id_valid(id)) {
+        id[0] = '\0';
+        return -EBADMSG;
+    }
+    return 0;
 }

@@ -168,6 +168,8 @@ def tls_h2(sock, args, host):
         return sock
     ctx = ssl.create_default_context(cafile=args.ca)
     ctx.set_alpn_protocols(["h2"])
+    if getattr(args, "cert", None):  # a client certificate (masque.py --cert/--key)
+        ctx.load_cert_chain(args.cert, args.key)
     sock = ctx.wrap_socket(sock, server_hostname=args.servername or host)
     if sock.selected_alpn_protocol() != "h2":
         raise H2Error("proxy did not select ALPN h2 (%r)" % sock.selected_alpn_protocol())

@@ -308,3 +308,8 @@ registry_cli() {
 }
 # registry_tunnels_of ID: the tunnel ids in st:tunnels:ID, sorted, space-separated
 registry_tunnels_of() { registry_cli hkeys "st:tunnels:$1" 2>/dev/null | sort | xargs; }
+# all_edges_metric NAME VALUE: every edge of the lab ($LAB_EDGES) has NAME at VALUE
+all_edges_metric() {
+    local n
+    for ((n = 1; n <= LAB_EDGES; n++)); do [[ $(edge_metric "$n" "$1") == "$2" ]] || return 1; done
+}

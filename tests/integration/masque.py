@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Minimal MASQUE connect-udp client (stdlib only) for the edge's access proxy.
+"""Minimal MASQUE connect-udp and connect-ip client (stdlib only) for the edge's access proxy.
 
 Opens one extended CONNECT stream (RFC 8441; the proxy must first announce
 SETTINGS_ENABLE_CONNECT_PROTOCOL=1) with :protocol connect-udp (RFC 9298) over
@@ -7,7 +7,10 @@ TLS+ALPN h2 (or h2c with --h2c) and exchanges UDP payloads with the target as
 DATAGRAM capsules (RFC 9297: type 0, context id 0) in the stream's DATA:
 
   masque.py --proxy HOST:PORT [--ca FILE --servername NAME | --h2c] [--h1]
+            [--cert FILE --key FILE] [--header NAME:VALUE]...
             --token TOKEN --target IP:PORT MODE [--timeout S]
+
+  --token "" sends no Proxy-Authorization (a client certificate may stand in).
 
   --h1 uses the HTTP/1.1 form instead (RFC 9298 3.3: GET <path> with
   Upgrade: connect-udp, answered 101; plain with --h2c, else TLS).
@@ -21,6 +24,11 @@ DATAGRAM capsules (RFC 9297: type 0, context id 0) in the stream's DATA:
             to a UDP echo server (udpecho.py); prints
             "echoed K/N size SIZE sha256 ok|MISMATCH"; exit 0 only if all came
             back intact.
+        --ping [--count N] [--source IP]     (--target IP, no port)
+            connect-ip (RFC 9484) scoped to the target and ICMP: N ICMP echo
+            requests as whole IPv4 packets from --source (default 192.0.2.254,
+            the address the replies come back to); prints
+            "pinged K/N ttl T"; exit 0 only if every reply came back intact.
         --selftest
             Offline checks: varints, capsules, HPACK (Huffman, dynamic table),
             DNS encode/parse, and whole runs against an in-process fake h2c
@@ -36,9 +44,7 @@ IPv6 targets: --target [2001:db8::1]:53 (":" goes into the path as %3A).
 """
 import argparse
 import collections
-import contextlib
 import hashlib
-import io
 import ipaddress
 import os
 import random
@@ -46,14 +52,14 @@ import socket
 import ssl
 import struct
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from h2connect import (  # noqa: E402  (shared HTTP/2 framing with h2connect.py)
-    ACK, CONT, DATA, END_HEADERS, END_STREAM, GOAWAY, HEADERS, PADDED, PING, PRIORITY,
-    RECV_WINDOW, RST, SETTINGS, SID, WINUP, Conn, H2Error, hpack_int, hpack_literal, tls_h2,
+    ACK, CONT, DATA, END_HEADERS, END_STREAM, GOAWAY, HEADERS, PADDED, PRIORITY,
+    RECV_WINDOW, RST, SETTINGS, SID, WINUP, Conn, H2Error, hpack_literal, tls_h2,
 )
+from hpackdec import HpackDecoder  # noqa: E402,F401  (limitpeer.py imports it from here)
 
 SETTINGS_ENABLE_CONNECT_PROTOCOL = 0x8
 CAPSULE_DATAGRAM = 0x00
@@ -144,159 +150,6 @@ class CapsuleReader:
                 self.other_context += 1
                 continue
             out.append(value[ctx[1] :])
-
-
-# ---------------------------------------------------------------- HPACK decoding (RFC 7541)
-
-STATIC_TABLE = [(n.encode(), v.encode()) for n, v in (
-    (":authority", ""), (":method", "GET"), (":method", "POST"), (":path", "/"),
-    (":path", "/index.html"), (":scheme", "http"), (":scheme", "https"), (":status", "200"),
-    (":status", "204"), (":status", "206"), (":status", "304"), (":status", "400"),
-    (":status", "404"), (":status", "500"), ("accept-charset", ""),
-    ("accept-encoding", "gzip, deflate"), ("accept-language", ""), ("accept-ranges", ""),
-    ("accept", ""), ("access-control-allow-origin", ""), ("age", ""), ("allow", ""),
-    ("authorization", ""), ("cache-control", ""), ("content-disposition", ""),
-    ("content-encoding", ""), ("content-language", ""), ("content-length", ""),
-    ("content-location", ""), ("content-range", ""), ("content-type", ""), ("cookie", ""),
-    ("date", ""), ("etag", ""), ("expect", ""), ("expires", ""), ("from", ""), ("host", ""),
-    ("if-match", ""), ("if-modified-since", ""), ("if-none-match", ""), ("if-range", ""),
-    ("if-unmodified-since", ""), ("last-modified", ""), ("link", ""), ("location", ""),
-    ("max-forwards", ""), ("proxy-authenticate", ""), ("proxy-authorization", ""),
-    ("range", ""), ("referer", ""), ("refresh", ""), ("retry-after", ""), ("server", ""),
-    ("set-cookie", ""), ("strict-transport-security", ""), ("transfer-encoding", ""),
-    ("user-agent", ""), ("vary", ""), ("via", ""), ("www-authenticate", ""),
-)]
-
-# Code lengths of symbols 0..256 (256 = EOS) of the Huffman code of RFC 7541 Appendix B,
-# one letter each ('A' = 5 bits ... 'Z' = 30 bits). The code is canonical: codes are
-# handed out in (length, symbol) order, which rebuilds Appendix B exactly.
-HUFFMAN_LENGTHS = (
-    "ISXXXXXXXTZXXZXXXXXXXXZXXXXXXXXXBFFHIBDGFFDGDBBBAAABBBBBBBCDKBHFIBCCCCCCCCCCCCCCCCCC"
-    "CCCCDCDIOIJBKABABABBBACCBBBABCBAABCCCCCKGJIXPRPPRRRSRSSSSSTSTTRSTSSSSQRSRSSTRQPRRSSQS"
-    "RRTQRSSQQRQSRSSPRRRSRRSVVPORSRUVVVWWVTUOQVWWVWTQQVVXWWWPTPQRQQSRRUUTTVSVWVVWWWWWXWWWW"
-    "WVZ"
-)
-
-
-def _huffman_table():
-    lengths = [ord(c) - ord("A") + 5 for c in HUFFMAN_LENGTHS]
-    table, code, prev = {}, 0, 5
-    for sym in sorted(range(257), key=lambda s: (lengths[s], s)):
-        code <<= lengths[sym] - prev
-        prev = lengths[sym]
-        table[sym] = (code, prev)
-        code += 1
-    return table
-
-
-HUFFMAN = _huffman_table()  # symbol -> (code, bits)
-HUFFMAN_DECODE = {v: k for k, v in HUFFMAN.items()}
-
-
-def huffman_encode(data):
-    acc = nbits = 0
-    for b in data:
-        code, n = HUFFMAN[b]
-        acc, nbits = (acc << n) | code, nbits + n
-    pad = -nbits % 8
-    return ((acc << pad) | ((1 << pad) - 1)).to_bytes((nbits + pad) // 8, "big")
-
-
-def huffman_decode(data):
-    out = bytearray()
-    code = bits = 0
-    for byte in data:
-        for shift in range(7, -1, -1):
-            code = (code << 1) | ((byte >> shift) & 1)
-            bits += 1
-            sym = HUFFMAN_DECODE.get((code, bits))
-            if sym == 256:
-                raise H2Error("HPACK: EOS inside a Huffman string")
-            if sym is not None:
-                out.append(sym)
-                code = bits = 0
-            elif bits >= 30:
-                raise H2Error("HPACK: bad Huffman code")
-    if bits > 7 or code != (1 << bits) - 1:
-        raise H2Error("HPACK: bad Huffman padding")
-    return bytes(out)
-
-
-def hpack_read_int(block, pos, prefix_bits):
-    if pos >= len(block):
-        raise H2Error("HPACK: truncated header block")
-    limit = (1 << prefix_bits) - 1
-    value = block[pos] & limit
-    pos += 1
-    if value < limit:
-        return value, pos
-    shift = 0
-    while True:
-        if pos >= len(block) or shift > 28:
-            raise H2Error("HPACK: bad integer")
-        b = block[pos]
-        pos += 1
-        value += (b & 127) << shift
-        shift += 7
-        if not b & 128:
-            return value, pos
-
-
-def hpack_read_str(block, pos):
-    huffman = pos < len(block) and block[pos] & 0x80
-    n, pos = hpack_read_int(block, pos, 7)
-    if pos + n > len(block):
-        raise H2Error("HPACK: truncated string")
-    raw = bytes(block[pos : pos + n])
-    return (huffman_decode(raw) if huffman else raw), pos + n
-
-
-class HpackDecoder:
-    def __init__(self, max_size=4096):
-        self.dynamic = []  # newest first
-        self.size = 0
-        self.max_size = self.limit = max_size
-
-    def entry(self, idx):
-        if 1 <= idx <= len(STATIC_TABLE):
-            return STATIC_TABLE[idx - 1]
-        if 0 <= idx - len(STATIC_TABLE) - 1 < len(self.dynamic):
-            return self.dynamic[idx - len(STATIC_TABLE) - 1]
-        raise H2Error("HPACK: bad index %d" % idx)
-
-    def evict(self):
-        while self.size > self.max_size:
-            name, value = self.dynamic.pop()
-            self.size -= len(name) + len(value) + 32
-
-    def decode(self, block):
-        """List of (name, value) str pairs of one header block."""
-        fields, pos = [], 0
-        while pos < len(block):
-            first = block[pos]
-            if first & 0x80:  # indexed field
-                idx, pos = hpack_read_int(block, pos, 7)
-                fields.append(self.entry(idx))
-                continue
-            if first & 0xE0 == 0x20:  # dynamic table size update
-                size, pos = hpack_read_int(block, pos, 5)
-                if size > self.limit:
-                    raise H2Error("HPACK: table size %d over %d" % (size, self.limit))
-                self.max_size = size
-                self.evict()
-                continue
-            idx, pos = hpack_read_int(block, pos, 6 if first & 0x40 else 4)
-            if idx:
-                name = self.entry(idx)[0]
-            else:
-                name, pos = hpack_read_str(block, pos)
-            value, pos = hpack_read_str(block, pos)
-            if first & 0x40:  # incremental indexing
-                self.dynamic.insert(0, (name, value))
-                self.size += len(name) + len(value) + 32
-                self.evict()
-            fields.append((name, value))
-        return [(n.decode("latin-1"), v.decode("latin-1")) for n, v in fields]
 
 
 # ---------------------------------------------------------------- DNS (RFC 1035)
@@ -546,9 +399,9 @@ def request_h1(sock, args, path, deadline):
         ctx.set_alpn_protocols(["http/1.1"])
         sock = ctx.wrap_socket(sock, server_hostname=args.servername or host)
     sock.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade\r\n"
-                  "Upgrade: connect-udp\r\nCapsule-Protocol: ?1\r\n"
+                  "Upgrade: %s\r\nCapsule-Protocol: ?1\r\n"
                   "Proxy-Authorization: Bearer %s\r\n\r\n"
-                  % (path, args.proxy, args.token)).encode())
+                  % (path, args.proxy, protocol(args), args.token)).encode())
     head = b""
     while b"\r\n\r\n" not in head:
         sock.settimeout(max(0.01, deadline - time.monotonic()))
@@ -587,8 +440,48 @@ def udp_path(target):
     return "/.well-known/masque/udp/%s/%d/" % (str(addr).replace(":", "%3A"), port)
 
 
+def ip_path(target):
+    addr = ipaddress.ip_address(target)
+    return "/.well-known/masque/ip/%s/1/" % str(addr).replace(":", "%3A")
+
+
+def inet_csum(data):
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack(">%dH" % (len(data) // 2), data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def icmp_echo_packet(src, dst, ident, seq, payload, ttl=64):
+    """An IPv4 packet (no options) holding an ICMP echo request."""
+    icmp = struct.pack(">BBHHH", 8, 0, 0, ident, seq) + payload
+    icmp = icmp[:2] + struct.pack(">H", inet_csum(icmp)) + icmp[4:]
+    head = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(icmp), seq, 0, ttl, 1, 0,
+                       ipaddress.IPv4Address(src).packed, ipaddress.IPv4Address(dst).packed)
+    head = head[:10] + struct.pack(">H", inet_csum(head)) + head[12:]
+    return head + icmp
+
+
+def icmp_echo_reply(pkt, src, dst):
+    """(ident, seq, payload, ttl) of an IPv4 ICMP echo reply from src to dst with good
+    checksums, else None."""
+    if len(pkt) < 28 or pkt[0] != 0x45 or pkt[9] != 1 or inet_csum(pkt[:20]):
+        return None
+    total = struct.unpack(">H", pkt[2:4])[0]
+    if total != len(pkt) or pkt[12:16] != ipaddress.IPv4Address(src).packed or \
+            pkt[16:20] != ipaddress.IPv4Address(dst).packed:
+        return None
+    icmp = pkt[20:]
+    if icmp[0] != 0 or icmp[1] != 0 or inet_csum(icmp):
+        return None
+    ident, seq = struct.unpack(">HH", icmp[4:8])
+    return ident, seq, icmp[8:], pkt[8]
+
+
 def open_masque(args):
-    path = udp_path(args.target)
+    path = ip_path(args.target) if args.ping else udp_path(args.target)
     host, port = split_hostport(args.proxy)
     deadline = time.monotonic() + args.connect_timeout
     sock = socket.create_connection((host, port), timeout=args.connect_timeout)
@@ -600,6 +493,10 @@ def open_masque(args):
     except BaseException:
         sock.close()
         raise
+
+
+def protocol(args):
+    return "connect-ip" if args.ping else "connect-udp"
 
 
 def request(sock, args, path, deadline):
@@ -618,20 +515,24 @@ def request(sock, args, path, deadline):
                       "no extended CONNECT, so no connect-udp")
     block = (
         hpack_literal(":method", "CONNECT")
-        + hpack_literal(":protocol", "connect-udp")
+        + hpack_literal(":protocol", protocol(args))
         + hpack_literal(":scheme", "https")
         + hpack_literal(":authority", args.proxy)
         + hpack_literal(":path", path)
         + hpack_literal("capsule-protocol", "?1")
-        + hpack_literal("proxy-authorization", "Bearer " + args.token)
     )
+    if args.token:
+        block += hpack_literal("proxy-authorization", "Bearer " + args.token)
+    for field in args.header:
+        name, _, value = field.partition(":")
+        block += hpack_literal(name.strip().lower(), value.strip())
     conn.frame(HEADERS, END_HEADERS, SID, block)
     while conn.response is None:
         if conn.stream_closed:
             raise H2Error("stream closed without a response")
         fr = conn.poll_frame(deadline)
         if fr is None:
-            raise H2Error("no response to connect-udp within %gs" % args.connect_timeout)
+            raise H2Error("no response to %s within %gs" % (protocol(args), args.connect_timeout))
         conn.dispatch(*fr)
     return conn
 
@@ -745,6 +646,25 @@ def run_echo(conn, args):
     return 0 if ok else 1
 
 
+def run_ping(conn, args):
+    ident, sent, src = random.randrange(65536), [], args.source
+
+    def make(i):
+        sent.append(os.urandom(56))
+        return i + 1, icmp_echo_packet(src, args.target, ident, i + 1, sent[i])
+
+    def key_of(pkt):
+        r = icmp_echo_reply(pkt, args.target, src)
+        if not r or r[0] != ident or not 0 < r[1] <= len(sent) or r[2] != sent[r[1] - 1]:
+            return None
+        return r[1]
+
+    replies = exchange(conn, args.count, make, key_of, args.timeout)
+    ttls = sorted({icmp_echo_reply(p, args.target, src)[3] for p in replies.values()})
+    print("pinged %d/%d ttl %s" % (len(replies), args.count, ",".join(map(str, ttls)) or "-"))
+    return 0 if len(replies) == args.count else 1
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description="MASQUE connect-udp client (RFC 9298 over HTTP/2)")
     ap.add_argument("--proxy")
@@ -754,18 +674,25 @@ def main(argv=None):
                     "plain HTTP/1.1 with --h1)")
     ap.add_argument("--h1", action="store_true", help="HTTP/1.1 upgrade (RFC 9298 3.3) instead "
                     "of HTTP/2 extended CONNECT")
-    ap.add_argument("--token")
+    ap.add_argument("--token", help="empty: no proxy-authorization")
+    ap.add_argument("--cert", help="TLS client certificate (with --key)")
+    ap.add_argument("--key")
+    ap.add_argument("--header", action="append", default=[], metavar="NAME:VALUE",
+                    help="an extra request field (HTTP/2 only; repeatable)")
     ap.add_argument("--target")
     mode = ap.add_mutually_exclusive_group(required=True)
     mode.add_argument("--dns", metavar="NAME")
     mode.add_argument("--echo", metavar="SIZE", type=int)
+    mode.add_argument("--ping", action="store_true")
     mode.add_argument("--selftest", action="store_true")
     ap.add_argument("--count", type=int, default=1)
+    ap.add_argument("--source", default="192.0.2.254")
     ap.add_argument("--qtype", choices=sorted(QTYPES), default="A")
     ap.add_argument("--timeout", type=float, default=3)
     ap.add_argument("--connect-timeout", type=float, default=10)
     args = ap.parse_args(argv)
     if args.selftest:
+        from masque_selftest import selftest  # only here: it imports this module
         return selftest()
     for name in ("proxy", "token", "target"):
         if getattr(args, name) is None:
@@ -777,336 +704,20 @@ def main(argv=None):
         fields = dict(conn.response)
         status = fields.get(":status", "?")
         if not (len(status) == 3 and (status.startswith("2") or (args.h1 and status == "101"))):
-            sys.stderr.write("masque: connect-udp answered %s\n" % status)
+            sys.stderr.write("masque: %s answered %s\n" % (protocol(args), status))
             if "proxy-status" in fields:
                 sys.stderr.write("masque: proxy-status: %s\n" % fields["proxy-status"])
             conn.sock.close()
             return 2
         try:
+            if args.ping:
+                return run_ping(conn, args)
             return run_dns(conn, args) if args.dns else run_echo(conn, args)
         finally:
             close(conn)
     except (H2Error, OSError, ValueError) as e:
         sys.stderr.write("masque: %s\n" % e)
         return 1
-
-
-# ---------------------------------------------------------------- --selftest
-
-def hstr(text):
-    """A Huffman-coded HPACK string literal."""
-    raw = huffman_encode(text.encode())
-    return hpack_int(len(raw), 7, 0x80) + raw
-
-
-class FakeProxy(threading.Thread):
-    """In-process h2c connect-udp proxy on 127.0.0.1 for --selftest. Relays DATAGRAM
-    capsules to the UDP target of the :path and back, with a small flow-control window,
-    Huffman-coded and dynamically indexed response headers split by CONTINUATION, a
-    GOAWAY(NO_ERROR), PINGs, padded DATA cut at random places, unknown capsule types and
-    other context ids in between. mode: ok, corrupt, rst, 403, nosetting."""
-
-    def __init__(self, mode="ok"):
-        super().__init__(daemon=True)
-        self.mode = mode
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.lock = threading.Lock()
-        self.error = None
-        self.request = None
-        self.ping_acks = 0
-        self.done = threading.Event()
-
-    def send(self, ftype, flags, sid, payload=b""):
-        with self.lock:
-            self.conn.frame(ftype, flags, sid, payload)
-
-    def run(self):
-        try:
-            self.serve()
-        except H2Error as e:
-            if self.mode not in ("nosetting", "rst"):
-                self.error = e
-        except Exception as e:  # reported by the self-test
-            self.error = e
-        finally:
-            self.done.set()
-
-    def serve(self):
-        sock, _ = self.listener.accept()
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.settimeout(20)
-        self.conn = conn = Conn(sock)
-        if conn._read(24) != b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n":
-            raise AssertionError("bad preface")
-        settings = struct.pack(">HIHI", 4, 3000, 3, 10)
-        if self.mode != "nosetting":
-            settings += struct.pack(">HI", SETTINGS_ENABLE_CONNECT_PROTOCOL, 1)
-        self.send(SETTINGS, 0, 0, settings)
-        hp = HpackDecoder()
-        while True:
-            ftype, flags, sid, payload = conn.read_frame()
-            if ftype == SETTINGS and not flags & ACK:
-                self.send(SETTINGS, ACK, 0)
-            elif ftype == HEADERS:
-                break
-        self.request = dict(hp.decode(payload))
-        path = self.request[":path"].split("/")
-        if self.mode == "403":  # literals with incremental indexing, Huffman-coded
-            block = (b"\x48" + hstr("403") + b"\x40" + hstr("proxy-status")
-                     + hstr("subtunnel; error=destination_ip_prohibited"))
-            self.send(HEADERS, END_HEADERS | END_STREAM, sid, block)
-            return
-        # :status 200 indexed; capsule-protocol added to the dynamic table, then indexed (62)
-        block = b"\x88\x40" + hpack_int(16, 7) + b"capsule-protocol" + hstr("?1") + b"\xbe"
-        self.send(HEADERS, 0, sid, block[:7])
-        self.send(CONT, END_HEADERS, sid, block[7:])
-        if self.mode == "rst":
-            self.send(RST, 0, sid, struct.pack(">I", 8))
-            return
-        self.send(GOAWAY, 0, 0, struct.pack(">II", sid, 0))
-        host = ipaddress.ip_address(path[4].replace("%3A", ":"))
-        udp = socket.socket(socket.AF_INET6 if host.version == 6 else socket.AF_INET, socket.SOCK_DGRAM)
-        udp.connect((str(host), int(path[5])))
-        threading.Thread(target=self.downstream, args=(udp, sid), daemon=True).start()
-        reader, unacked = CapsuleReader(), 0
-        while True:
-            ftype, flags, fsid, payload = conn.read_frame()
-            if ftype == DATA:
-                unacked += len(payload)
-                if unacked >= 1500:  # half the window, as nghttp2 does
-                    inc = struct.pack(">I", unacked)
-                    self.send(WINUP, 0, 0, inc)
-                    self.send(WINUP, 0, sid, inc)
-                    unacked = 0
-                for dgram in reader.feed(payload):
-                    udp.send(dgram)
-                if flags & END_STREAM:
-                    break
-            elif ftype == PING and flags & ACK:
-                self.ping_acks += 1
-            elif ftype == GOAWAY:
-                break
-        udp.close()
-
-    def downstream(self, udp, sid):
-        rng, n = random.Random(7), 0
-        try:
-            while True:
-                data = udp.recv(65536)
-                n += 1
-                if self.mode == "corrupt" and n == 3:
-                    data = data[:-1] + bytes([data[-1] ^ 1])
-                blob = datagram_capsule(data)
-                if n % 5 == 1:
-                    junk = os.urandom(rng.randrange(0, 300))
-                    blob = (varint(0x2B) + varint(len(junk)) + junk
-                            + datagram_capsule(b"other context", context=7) + blob)
-                if n % 7 == 1:
-                    self.send(PING, 0, 0, struct.pack(">Q", n))
-                cuts = sorted(rng.sample(range(1, len(blob)), min(2, len(blob) - 1)))
-                for a, b in zip([0] + cuts, cuts + [len(blob)]):
-                    if rng.random() < 0.3:
-                        self.send(DATA, PADDED, sid, bytes([3]) + blob[a:b] + b"\0\0\0")
-                    else:
-                        self.send(DATA, 0, sid, blob[a:b])
-        except OSError:
-            pass
-
-
-def fake_udp_servers():
-    """(echo port, dns port) of two UDP responders on 127.0.0.1 (daemon threads)."""
-    def serve(sock, answer):
-        while True:
-            data, peer = sock.recvfrom(65536)
-            reply = answer(data)
-            if reply is not None:
-                sock.sendto(reply, peer)
-
-    def dns_answer(q):
-        qid = q[:2]
-        name, pos = dns_name(q, 12)
-        qtype = struct.unpack(">H", q[pos : pos + 2])[0]
-        question = q[12 : pos + 4]
-        if name == "lost.example.test":
-            return None
-        if name != "www.example.test":
-            return qid + b"\x81\x83\x00\x01\x00\x00\x00\x00\x00\x00" + question
-        if qtype == 1:
-            rr = [b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04" + bytes([198, 51, 100, 10]),
-                  b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04" + bytes([198, 51, 100, 11])]
-        else:
-            txt = b"\x05hello\x0bsubtunnel=1"
-            rr = [b"\xc0\x0c\x00\x10\x00\x01\x00\x00\x00\x3c" + struct.pack(">H", len(txt)) + txt]
-        return qid + b"\x81\x80\x00\x01" + struct.pack(">H", len(rr)) + b"\0\0\0\0" + question + b"".join(rr)
-
-    ports = []
-    for answer in (lambda d: d, dns_answer):
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        sock.bind(("127.0.0.1", 0))
-        ports.append(sock.getsockname()[1])
-        threading.Thread(target=serve, args=(sock, answer), daemon=True).start()
-    return ports
-
-
-def selftest():
-    def passed(what):
-        print("selftest: ok   %s" % what)
-
-    # varints: the four encodings, their boundaries, RFC 9000 A.1 examples
-    for value, size in ((0, 1), (63, 1), (64, 2), (16383, 2), (16384, 4), (2**30 - 1, 4),
-                        (2**30, 8), (2**62 - 1, 8), (37, 1), (15293, 2), (494878333, 4)):
-        enc = varint(value)
-        assert len(enc) == size and varint_parse(enc) == (value, size), value
-        assert varint_parse(enc[:-1]) is None or size == 1
-    assert varint_parse(bytes.fromhex("c2197c5eff14e88c")) == (151288809941952652, 8)
-    assert varint_parse(bytes.fromhex("9d7f3e7d")) == (494878333, 4)
-    assert varint_parse(bytes.fromhex("7bbd")) == (15293, 2)
-    assert varint_parse(bytes.fromhex("4025")) == (37, 2)  # non-minimal is still valid
-    assert varint_parse(b"") is None
-    try:
-        varint(2**62)
-        raise AssertionError("varint(2**62) accepted")
-    except ValueError:
-        pass
-    passed("varints: 1/2/4/8-byte forms, boundaries, RFC 9000 examples, truncation")
-
-    # capsules: fed one byte at a time and in odd chunks, with unknown types and contexts
-    payloads = [b"", b"x", os.urandom(63), os.urandom(1400), os.urandom(20000)]
-    stream = b""
-    for i, p in enumerate(payloads):
-        stream += varint(0x2B) + varint(i * 50) + b"U" * (i * 50)  # unknown, skipped
-        stream += datagram_capsule(b"ignored", context=4)
-        stream += datagram_capsule(p)
-    stream += varint(0x3FFF) + varint(70000) + b"\0" * 70000  # big unknown capsule
-    stream += datagram_capsule(b"last")
-    for step in (1, 2, 7, 1000, len(stream)):
-        reader, got = CapsuleReader(), []
-        for i in range(0, len(stream), step):
-            got += reader.feed(stream[i : i + step])
-        assert got == payloads + [b"last"], step
-        assert reader.unknown == 6 and reader.other_context == 5 and not reader.buf
-    assert datagram_capsule(b"ab") == b"\x00\x03\x00ab"
-    try:
-        CapsuleReader().feed(b"\x00\x00")
-        raise AssertionError("empty DATAGRAM value accepted")
-    except H2Error:
-        pass
-    passed("capsules: split across reads (1..all bytes), unknown types and context ids skipped")
-
-    # HPACK: RFC 7541 C.4.1 (Huffman) and C.6.1/C.6.2 (responses, Huffman, eviction)
-    assert [HUFFMAN[s] for s in (0, 32, 48, 97, 255, 256)] == [
-        (0x1FF8, 13), (0x14, 6), (0x0, 5), (0x3, 5), (0x3FFFFEE, 26), (0x3FFFFFFF, 30)]
-    assert huffman_decode(bytes.fromhex("f1e3c2e5f23a6ba0ab90f4ff")) == b"www.example.com"
-    assert huffman_encode(b"www.example.com") == bytes.fromhex("f1e3c2e5f23a6ba0ab90f4ff")
-    every = bytes(range(256)) * 2
-    assert huffman_decode(huffman_encode(every)) == every
-    dec = HpackDecoder(256)
-    first = dec.decode(bytes.fromhex(
-        "488264025885aec3771a4b6196d07abe941054d444a8200595040b8166e082a62d1bff6e919d29ad1718"
-        "63c78f0b97c8e9ae82ae43d3"))
-    assert first == [(":status", "302"), ("cache-control", "private"),
-                     ("date", "Mon, 21 Oct 2013 20:13:21 GMT"),
-                     ("location", "https://www.example.com")], first
-    assert dec.size == 222
-    second = dec.decode(bytes.fromhex("4883640effc1c0bf"))
-    assert second == [(":status", "307")] + first[1:], second
-    assert dec.size == 222 and dec.dynamic[0] == (b":status", b"307")
-    assert HpackDecoder().decode(b"\x88\x3f\xe1\x1f") == [(":status", "200")]  # size update 4096
-    passed("HPACK: RFC 7541 C.4.1/C.6.1/C.6.2 (Huffman, dynamic table, eviction)")
-
-    # DNS: query layout and a hand-made answer with compression pointers
-    q = dns_query(0x1234, "www.example.test.", 1)
-    assert q == (b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
-                 b"\x03www\x07example\x04test\x00\x00\x01\x00\x01"), q
-    resp = (b"\x12\x34\x81\x80\x00\x01\x00\x03\x00\x00\x00\x00" + q[12:]
-            + b"\xc0\x0c\x00\x05\x00\x01\x00\x00\x00\x3c\x00\x06\x03svc\xc0\x10"
-            + b"\xc0\x2e\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04\xc6\x33\x64\x0a"
-            + b"\xc0\x2e\x00\x10\x00\x01\x00\x00\x00\x3c\x00\x09\x02hi\x05there")
-    msg = dns_parse(resp)
-    assert msg["id"] == 0x1234 and msg["rcode"] == 0
-    assert msg["answers"] == [("www.example.test", "CNAME", "svc.example.test"),
-                              ("svc.example.test", "A", "198.51.100.10"),
-                              ("svc.example.test", "TXT", '"hi" "there"')], msg
-    assert dns_parse(b"\x12\x34\x81\x83" + resp[4:6] + b"\0\0\0\0\0\0" + q[12:])["rcode"] == 3
-    for bad in (resp[:40], q, resp[:12] + b"\xc0\x0c"):
-        try:
-            dns_parse(bad)
-            raise AssertionError("bad DNS message accepted: %r" % bad)
-        except ValueError:
-            pass
-    passed("DNS: query bytes, answer parse (CNAME/A/TXT, compression), rcode, truncation")
-
-    assert udp_path("192.0.2.1:53") == "/.well-known/masque/udp/192.0.2.1/53/"
-    assert udp_path("[2001:db8::1]:443") == "/.well-known/masque/udp/2001%3Adb8%3A%3A1/443/"
-    passed("connect-udp paths (IPv4, IPv6 with %3A)")
-
-    # whole runs against the fake proxy
-    echo_port, dns_port = fake_udp_servers()
-
-    def run(mode, *extra, target=None):
-        fake = FakeProxy(mode)
-        fake.start()
-        out, err = io.StringIO(), io.StringIO()
-        argv = ["--proxy", "127.0.0.1:%d" % fake.port, "--h2c", "--token", "selftest-token",
-                "--target", target or "127.0.0.1:%d" % echo_port] + list(extra)
-        start = time.monotonic()
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            rc = main(argv)
-        fake.done.wait(5)
-        if fake.error:
-            raise AssertionError("fake proxy (%s): %r" % (mode, fake.error))
-        return rc, out.getvalue(), err.getvalue(), fake, time.monotonic() - start
-
-    rc, out, err, fake, _ = run("ok", "--echo", "1200", "--count", "300")
-    assert rc == 0 and out == "echoed 300/300 size 1200 sha256 ok\n", (rc, out, err)
-    req = fake.request
-    assert (req[":method"], req[":protocol"], req[":scheme"], req["capsule-protocol"]) == (
-        "CONNECT", "connect-udp", "https", "?1"), req
-    assert req[":path"] == "/.well-known/masque/udp/127.0.0.1/%d/" % echo_port, req
-    assert req[":authority"] == "127.0.0.1:%d" % fake.port, req
-    assert req["proxy-authorization"] == "Bearer selftest-token", req
-    assert fake.ping_acks > 0 and "GOAWAY" in err, (fake.ping_acks, err)
-    passed("echo 300 x 1200 B through the fake proxy (window 3000, PING, GOAWAY, padding)")
-
-    rc, out, err, _, _ = run("ok", "--echo", "65507", "--count", "20")
-    assert rc == 0 and out == "echoed 20/20 size 65507 sha256 ok\n", (rc, out, err)
-    passed("echo 20 x 65507 B (largest UDP/IPv4 payload)")
-
-    rc, out, err, _, _ = run("corrupt", "--echo", "100", "--count", "10")
-    assert rc == 1 and out == "echoed 10/10 size 100 sha256 MISMATCH\n" and "corrupted 1" in err, (rc, out, err)
-    passed("a corrupted echo is a MISMATCH, exit 1")
-
-    dns = "127.0.0.1:%d" % dns_port
-    rc, out, err, _, _ = run("ok", "--dns", "www.example.test", "--count", "100", target=dns)
-    assert rc == 0, (rc, out, err)
-    assert out == ("www.example.test A 198.51.100.10\nwww.example.test A 198.51.100.11\n"
-                   "answered 100/100\n"), out
-    rc, out, err, _, _ = run("ok", "--dns", "www.example.test", "--qtype", "TXT", target=dns)
-    assert rc == 0 and out == 'www.example.test TXT "hello" "subtunnel=1"\nanswered 1/1\n', (rc, out)
-    rc, out, err, _, _ = run("ok", "--dns", "nx.example.test", "--count", "2", target=dns)
-    assert rc == 1 and out == "answered 2/2\n" and "NXDOMAIN" in err, (rc, out, err)
-    passed("DNS A x100, TXT, NXDOMAIN (exit 1)")
-
-    rc, out, err, _, took = run("ok", "--dns", "lost.example.test", "--count", "3",
-                                "--timeout", "0.3", target=dns)
-    assert rc == 1 and out == "answered 0/3\n" and took < 3, (rc, out, err, took)
-    passed("unanswered queries time out (%.1fs), exit 1" % took)
-
-    rc, out, err, _, _ = run("403", "--echo", "100")
-    assert rc == 2 and out == "" and "answered 403" in err, (rc, out, err)
-    assert "proxy-status: subtunnel; error=destination_ip_prohibited" in err, err
-    passed("403 with proxy-status: exit 2, both printed")
-
-    rc, out, err, _, _ = run("nosetting", "--echo", "100")
-    assert rc == 1 and "SETTINGS_ENABLE_CONNECT_PROTOCOL" in err, (rc, out, err)
-    passed("no SETTINGS_ENABLE_CONNECT_PROTOCOL: clear error, exit 1")
-
-    rc, out, err, _, _ = run("rst", "--echo", "100", "--count", "5")
-    assert rc == 1 and "stream reset" in err, (rc, out, err)
-    passed("RST_STREAM: exit 1")
-    print("selftest: all passed")
-    return 0
 
 
 if __name__ == "__main__":

@@ -57,6 +57,36 @@ static void bad(const char *s)
 
 #define H64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
+/* A relayed source tunnel id is a whole tunnel id or nothing: never cut to fit. */
+START_TEST(test_tunnel_decode)
+{
+    char id[64];
+    char long64[65];
+    memset(long64, 'a', 64);
+    long64[64] = '\0';
+    ck_assert_int_eq(edge_relay_tunnel_decode("site2", 5, id, sizeof(id)), 0);
+    ck_assert_str_eq(id, "site2");
+    ck_assert_int_eq(edge_relay_tunnel_decode("site2xyz", 5, id, sizeof(id)), 0); /* len counts */
+    ck_assert_str_eq(id, "site2");
+    ck_assert_int_eq(edge_relay_tunnel_decode(long64, 63, id, sizeof(id)), 0);
+    ck_assert_int_eq((int)strlen(id), 63);
+    const char *const bad[] = {"", "site 2", "site2,x", "s/2", "\xc3\xa9t\xc3\xa9"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ck_assert_int_eq(edge_relay_tunnel_decode(bad[i], strlen(bad[i]), id, sizeof(id)),
+                         -EBADMSG);
+        ck_assert_str_eq(id, "");
+    }
+    ck_assert_int_eq(edge_relay_tunnel_decode(long64, 64, id, sizeof(id)), -EBADMSG);
+    ck_assert_str_eq(id, "");
+    ck_assert_int_eq(edge_relay_tunnel_decode("site\0"
+                                              "2",
+                                              6, id, sizeof(id)),
+                     -EBADMSG);
+    ck_assert_int_eq(edge_relay_tunnel_decode("site2", 5, id, 5), -EBADMSG); /* no room */
+    ck_assert_int_eq(edge_relay_tunnel_decode("site2", 5, id, 0), -EBADMSG);
+}
+END_TEST
+
 START_TEST(test_ident_bad)
 {
     struct edge_ident id;
@@ -174,6 +204,7 @@ static Suite *edge_relay_suite(void)
     tcase_add_test(tc, test_ident_round_trip);
     tcase_add_test(tc, test_ident_bad);
     tcase_add_test(tc, test_is_visit);
+    tcase_add_test(tc, test_tunnel_decode);
     suite_add_tcase(s, tc);
     tc = tcase_create("next_holder");
     tcase_add_test(tc, test_next_order);
