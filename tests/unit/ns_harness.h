@@ -119,6 +119,20 @@ static inline void ip_hdr(struct pkt *k, uint8_t proto, uint32_t src, uint32_t d
     k->len = 20 + l4len;
 }
 
+/* A TCP header without options (checksum 0) at t. */
+static inline void tcp_hdr(uint8_t *t, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
+                           uint8_t flags)
+{
+    memset(t, 0, 20);
+    put16(t, sport);
+    put16(t + 2, dport);
+    put32(t + 4, seq);
+    put32(t + 8, ack);
+    t[12] = 5 << 4;
+    t[13] = flags;
+    put16(t + 14, 65535);
+}
+
 /* A TCP segment carrying n bytes of data (n <= 1400). */
 static inline void tcp_data_pkt(struct pkt *k, const char *src, uint16_t sport, const char *dst,
                                 uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags,
@@ -128,14 +142,7 @@ static inline void tcp_data_pkt(struct pkt *k, const char *src, uint16_t sport, 
 
     ck_assert_uint_le(n, 1400);
     ip_hdr(k, IP_PROTO_TCP, addr(src), addr(dst), 20 + n);
-    memset(t, 0, 20);
-    put16(t, sport);
-    put16(t + 2, dport);
-    put32(t + 4, seq);
-    put32(t + 8, ack);
-    t[12] = 5 << 4;
-    t[13] = flags;
-    put16(t + 14, 65535);
+    tcp_hdr(t, sport, dport, seq, ack, flags);
     if (n)
         memcpy(t + 20, data, n);
     put16(t + 16, l4_csum(k->b, 20 + n));

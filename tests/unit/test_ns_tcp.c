@@ -286,15 +286,9 @@ static void ip6_pkt(struct pkt *k, uint8_t proto, const char *src, const char *d
 static void tcp6_pkt(struct pkt *k, const char *src, uint16_t sport, const char *dst,
                      uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags)
 {
-    uint8_t t[20] = {0};
+    uint8_t t[20];
 
-    put16(t, sport);
-    put16(t + 2, dport);
-    put32(t + 4, seq);
-    put32(t + 8, ack);
-    t[12] = 5 << 4;
-    t[13] = flags;
-    put16(t + 14, 65535);
+    tcp_hdr(t, sport, dport, seq, ack, flags);
     ip6_pkt(k, IP_PROTO_TCP, src, dst, t, sizeof(t), 16);
 }
 
