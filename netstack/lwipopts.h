@@ -29,7 +29,8 @@
 #define LWIP_ND6_QUEUEING 0
 #define LWIP_IPV6_FRAG 1
 #define LWIP_IPV6_REASS 1
-/* 64-bit pointers do not fit the 8-byte fragment header the reassembly would reuse */
+/* 64-bit pointers: the reassembly helper does not fit the 8-byte fragment header, so lwIP
+ * copies the header aside (its ip6_reass_tmr asserts this on the first tick otherwise) */
 #define IPV6_FRAG_COPYHEADER 1
 #define LWIP_TCP 1
 #define LWIP_UDP 1

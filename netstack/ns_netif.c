@@ -76,20 +76,42 @@ static ssize_t write_iov(struct ns_netif *nif, struct iovec *iov, int cnt,
  * bytes, tot bytes in all, protocol proto) gets the pseudo-header sum, not complemented, and
  * vh asks the kernel to finish it (CHECKSUM_PARTIAL): a veth peer never computes it at all,
  * a real device does it in hardware. */
-static void l4_partial(uint8_t *b, size_t ihl, size_t tot, uint8_t proto, size_t at,
-                       struct virtio_net_hdr *vh)
+/* Sums the pseudo-header's addresses b[from..to) onto sum, folds it into the checksum field at
+ * `at` past the transport header at hlen, and asks the kernel to finish it. */
+static void set_partial(uint8_t *b, size_t from, size_t to, uint32_t sum, size_t hlen, size_t at,
+                        struct virtio_net_hdr *vh)
 {
-    uint32_t sum = proto + (uint32_t)(tot - ihl);
-    size_t i;
-
-    for (i = 12; i < 20; i += 2)
+    for (size_t i = from; i < to; i += 2)
         sum += rd16(b + i);
     while (sum >> 16)
         sum = (sum & 0xffff) + (sum >> 16);
-    wr16(b + ihl + at, (uint16_t)sum);
+    wr16(b + hlen + at, (uint16_t)sum);
     vh->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
-    vh->csum_start = (uint16_t)ihl;
+    vh->csum_start = (uint16_t)hlen;
     vh->csum_offset = (uint16_t)at;
+}
+
+static void l4_partial(uint8_t *b, size_t ihl, size_t tot, uint8_t proto, size_t at,
+                       struct virtio_net_hdr *vh)
+{
+    set_partial(b, 12, 20, proto + (uint32_t)(tot - ihl), ihl, at, vh);
+}
+
+/* The same for an IPv6 TCP packet without extension headers (TCP at 40): the pseudo header
+ * holds both addresses (b[8..40)), the upper-layer length and the next header. */
+static void tcp6_partial(uint8_t *b, size_t tot, struct virtio_net_hdr *vh)
+{
+    uint32_t len = (uint32_t)(tot - 40);
+
+    set_partial(b, 8, 40, IP_PROTO_TCP + (len >> 16) + (len & 0xffff), 40, 16, vh);
+}
+
+/* An IPv6 TCP packet (no extension header) whose TCP header lies in the first pbuf. */
+static bool is_tcp6(const struct pbuf *p)
+{
+    const uint8_t *b = p->payload;
+
+    return p->len >= 60 && (b[0] >> 4) == 6 && b[6] == IP_PROTO_TCP;
 }
 
 /* lwIP leaves TCP checksums to the kernel in vnet mode (ns_netif_set_vnet). */
@@ -121,6 +143,8 @@ static ssize_t write_chain(struct ns_netif *nif, struct pbuf *p)
 
     if (ihl)
         tcp_partial(p->payload, ihl, p->tot_len, &vh);
+    else if (nif->vnet && is_tcp6(p)) /* lwIP leaves the checksum to the kernel here too */
+        tcp6_partial(p->payload, p->tot_len, &vh);
     for (q = p; q && cnt <= NS_NETIF_MAX_IOV; q = q->next) {
         iov[cnt].iov_base = q->payload;
         iov[cnt].iov_len = q->len;

@@ -172,14 +172,16 @@ int ns_tun_set_up(const char *ifname)
     return nl_transact(nlh);
 }
 
-int ns_tun_add_addr4(const char *ifname, struct in_addr addr, int prefix)
+/* RTM_NEWADDR for addr (len bytes of family) / prefix on ifname, with ifa_flags. */
+static int add_addr(const char *ifname, int family, const void *addr, size_t len, int prefix,
+                    unsigned char flags)
 {
     char buf[MNL_SOCKET_BUFFER_SIZE];
     struct nlmsghdr *nlh;
     struct ifaddrmsg *ifa;
     int idx = link_index(ifname);
 
-    if (prefix < 0 || prefix > 32)
+    if (prefix < 0 || (size_t)prefix > len * 8)
         return -EINVAL;
     if (idx < 0)
         return idx;
@@ -187,13 +189,24 @@ int ns_tun_add_addr4(const char *ifname, struct in_addr addr, int prefix)
     nlh->nlmsg_type = RTM_NEWADDR;
     nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE;
     ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
-    ifa->ifa_family = AF_INET;
+    ifa->ifa_family = (unsigned char)family;
     ifa->ifa_prefixlen = (unsigned char)prefix;
+    ifa->ifa_flags = flags;
     ifa->ifa_scope = RT_SCOPE_UNIVERSE;
     ifa->ifa_index = (unsigned int)idx;
-    mnl_attr_put(nlh, IFA_LOCAL, sizeof(addr), &addr);
-    mnl_attr_put(nlh, IFA_ADDRESS, sizeof(addr), &addr);
+    mnl_attr_put(nlh, IFA_LOCAL, len, addr);
+    mnl_attr_put(nlh, IFA_ADDRESS, len, addr);
     return nl_transact(nlh);
+}
+
+int ns_tun_add_addr4(const char *ifname, struct in_addr addr, int prefix)
+{
+    return add_addr(ifname, AF_INET, &addr, sizeof(addr), prefix, 0);
+}
+
+int ns_tun_add_addr6(const char *ifname, const struct in6_addr *addr, int prefix)
+{
+    return add_addr(ifname, AF_INET6, addr, sizeof(*addr), prefix, IFA_F_NODAD);
 }
 
 static void net_mask(struct in_addr *net, int prefix)

@@ -28,6 +28,11 @@ int ns_tun_set_up(const char *ifname);
  * Returns 0, -EINVAL for prefix outside 0..32, or -errno. */
 int ns_tun_add_addr4(const char *ifname, struct in_addr addr, int prefix);
 
+/* Adds (or replaces) the IPv6 address addr/prefix on ifname (RTM_NEWADDR, IFA_F_NODAD: usable
+ * at once; the kernel adds the connected route addr/prefix via ifname). Returns 0, -EINVAL
+ * for prefix outside 0..128, or -errno. */
+int ns_tun_add_addr6(const char *ifname, const struct in6_addr *addr, int prefix);
+
 /* rtm_protocol of the routes ns_tun_add_route4 installs (`ip route show proto 83`): tells
  * them apart from the administrator's (static, 4) and the kernel's (2). */
 #define NS_TUN_RTPROT 83

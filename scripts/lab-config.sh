@@ -78,6 +78,7 @@ write_edge_config() {
         echo "location: lab-edge-$n"
         echo "tunnel-listen: 192.0.2.$n:7844"
         echo "access-listen: 198.18.0.$n:8080"
+        echo "access-listen6: \"[2001:db8:18::$n]:8080\""
         echo "access-tls-listen: 198.18.0.$n:8443"
         echo "http-listen: 198.18.0.$n:80"
         echo "https-listen: 198.18.0.$n:443"
@@ -88,7 +89,7 @@ write_edge_config() {
         echo "tunnels:"
         echo "  - id: site1"
         echo "    secret-sha256: $(sha256hex "$s1")"
-        echo "    routes: [198.51.100.0/24]"
+        echo "    routes: [198.51.100.0/24, '2001:db8:51::/64']"
         # private.lab.test (lab contract): the same origin as app.lab.test, group admins only
         echo "    hostnames: [${LAB_EDGE_HOSTNAMES:-app.lab.test, ws.lab.test}," \
             "{name: private.lab.test, groups: [admins]}]"
@@ -98,7 +99,7 @@ write_edge_config() {
             echo "    may-reach: [site2, 198.18.200.0/24]"
             echo "  - id: site2"
             echo "    secret-sha256: $(sha256hex "$s2")"
-            echo "    routes: [203.0.113.0/24]"
+            echo "    routes: [203.0.113.0/24, '2001:db8:113::/64']"
             echo "    hostnames: []"
             echo "    may-reach: [198.51.100.10/32, 198.51.100.53/32]"
         fi
@@ -195,6 +196,7 @@ tun:
   name: st0
   mtu: ${LAB_TUN_MTU:-1500}
 virtual-pool: 100.64.0.0/10
+virtual-pool6: 2001:db8:64::/96
 EOF
         if ((reach)); then
             printf 'reach:\n  connections: 2\n' >>"$file"

@@ -73,7 +73,13 @@ veth() {
     ip -n "$3" link set "$4" up
 }
 
-forwarding() { nsx "$1" sysctl -qw net.ipv4.ip_forward="$2"; }
+forwarding() {
+    nsx "$1" sysctl -qw net.ipv4.ip_forward="$2"
+    nsx "$1" sysctl -qw net.ipv6.conf.all.forwarding="$2"
+}
+
+# addr6 NS DEV ADDR/PREFIX: an IPv6 address usable at once (no duplicate address detection)
+addr6() { ip -n "$1" -6 addr add "$3" dev "$2" nodad; }
 
 build_network() {
     local edges=$1 sites=$2
@@ -91,15 +97,20 @@ build_network() {
     ip -n st-edge link set br-tun up
     ip -n st-edge addr add 198.18.0.1/24 dev br-acc
     ip -n st-edge addr add 192.0.2.1/24 dev br-tun
+    addr6 st-edge br-acc 2001:db8:18::1/64
+    addr6 st-edge br-tun 2001:db8:2::1/64
     forwarding st-edge 0
 
     veth st-client eth0 st-edge p-client
     ip -n st-edge link set p-client master br-acc
     ip -n st-client addr add 198.18.0.10/24 dev eth0
     ip -n st-client route add default via 198.18.0.1
+    addr6 st-client eth0 2001:db8:18::10/64
+    ip -n st-client -6 route add default via 2001:db8:18::1
     forwarding st-client 0
 
-    site_network st-bastion st-priv p-bastion 192.0.2.10 198.51.100 "10 11 53"
+    site_network st-bastion st-priv p-bastion 192.0.2.10 198.51.100 "10 11 53" 2001:db8:2::10 \
+        2001:db8:51 "10 11"
     local n
     for ((n = 2; n <= edges; n++)); do
         edge_network "$n"
@@ -115,7 +126,8 @@ build_network() {
     if ((sites >= 2)); then
         mkns st-bastion2
         mkns st-priv2
-        site_network st-bastion2 st-priv2 p-bastion2 192.0.2.20 203.0.113 "10"
+        site_network st-bastion2 st-priv2 p-bastion2 192.0.2.20 203.0.113 "10" 2001:db8:2::20 \
+            2001:db8:113 "10"
     fi
 }
 
@@ -129,12 +141,15 @@ edge_network() {
     ip -n st-edge link set "p-edge${n}tun" master br-tun
     ip -n "$ns" addr add "198.18.0.$n/24" dev acc0
     ip -n "$ns" addr add "192.0.2.$n/24" dev tun0
+    addr6 "$ns" acc0 "2001:db8:18::$n/64"
+    addr6 "$ns" tun0 "2001:db8:2::$n/64"
     forwarding "$ns" 0
 }
 
-# site_network BASTION PRIV BRIDGE_PORT TUN_ADDR LAN_PREFIX "HOSTS"
+# site_network BASTION PRIV BRIDGE_PORT TUN_ADDR LAN_PREFIX "HOSTS" TUN_ADDR6 LAN6_PREFIX "HOSTS6"
+# (the private hosts route the gateway's virtual-pool6 back through the bastion by default)
 site_network() {
-    local b=$1 p=$2 port=$3 tunaddr=$4 lan=$5 hosts=$6 h
+    local b=$1 p=$2 port=$3 tunaddr=$4 lan=$5 hosts=$6 tunaddr6=$7 lan6=$8 hosts6=$9 h
     veth "$b" eth0 st-edge "$port"
     ip -n st-edge link set "$port" master br-tun
     ip -n "$b" addr add "$tunaddr/24" dev eth0
@@ -146,6 +161,13 @@ site_network() {
         ip -n "$p" addr add "$lan.$h/24" dev eth0
     done
     ip -n "$p" route add default via "$lan.1"
+    addr6 "$b" eth0 "$tunaddr6/64"
+    ip -n "$b" -6 route add default via 2001:db8:2::1
+    addr6 "$b" lan0 "$lan6::1/64"
+    for h in $hosts6; do
+        addr6 "$p" eth0 "$lan6::$h/64"
+    done
+    ip -n "$p" -6 route add default via "$lan6::1"
     forwarding "$p" 0
 }
 
@@ -256,7 +278,8 @@ edge_ready() {
     local ns name
     ns=$(edge_ns "$1") name=$(edge_name "$1")
     alive_or_die "$name" "$LOGS/$name.log" || exit 1
-    listening "$ns" "192.0.2.$1:7844" && listening "$ns" "198.18.0.$1:8080"
+    listening "$ns" "192.0.2.$1:7844" && listening "$ns" "198.18.0.$1:8080" &&
+        listening "$ns" "[2001:db8:18::$1]:8080"
 }
 
 # since_has LOG OFFSET REGEX: a line matching REGEX appeared after byte OFFSET
@@ -393,17 +416,20 @@ start_priv_dns() {
         { tail -n 20 "$LOGS/dns-priv.log" >&2; return 1; }
 }
 
+# hostport ADDR PORT: "ADDR:PORT", "[ADDR]:PORT" for IPv6
+hostport() { if [[ $1 == *:* ]]; then echo "[$1]:$2"; else echo "$1:$2"; fi; }
+
 start_httpd() {
     local name=$1 ns=$2 addr=$3 port=$4 dir=$5
     start "$name" "$ns" "$LOGS/$name.log" python3 "$HTTPD" "$addr" "$port" "$dir"
-    wait_until "$LAB_WAIT_SECS" "$name on $addr:$port" httpd_ready "$@" ||
+    wait_until "$LAB_WAIT_SECS" "$name on $(hostport "$addr" "$port")" httpd_ready "$@" ||
         { tail -n 20 "$LOGS/$name.log" >&2; return 1; }
 }
 
 # httpd_ready NAME NS ADDR PORT DIR: listening; a server that exited (bind failure while
 # the namespace settles) is started again, its log kept
 httpd_ready() {
-    listening "$2" "$3:$4" && return 0
+    listening "$2" "$(hostport "$3" "$4")" && return 0
     if ! pid_of "$1" >/dev/null; then
         say "$1 exited: $(tail -n 1 "$LOGS/$1.log" 2>/dev/null); starting it again"
         start "$1" "$2" "$LOGS/$1.log" python3 "$HTTPD" "$3" "$4" "$5"
@@ -458,9 +484,11 @@ cmd_up() {
 
     printf 'hello from st-priv (198.51.100.10)\n' >"$LAB_DIR/www/file"
     start_httpd httpd st-priv 198.51.100.10 8000 "$LAB_DIR/www"
+    start_httpd httpd6 st-priv 2001:db8:51::10 8000 "$LAB_DIR/www"
     start_httpd httpd-ws st-priv 198.51.100.11 8001 "$LAB_DIR/www"
     if ((sites >= 2)); then
         start_httpd httpd2 st-priv2 203.0.113.10 8000 "$LAB_DIR/www"
+        start_httpd httpd2-6 st-priv2 2001:db8:113::10 8000 "$LAB_DIR/www"
     fi
     start_priv_dns
     if ((!daemons)); then
@@ -498,10 +526,11 @@ cmd_up() {
     if ((edges >= 3)); then gw2_edges="3"; fi
     tok1="site1:$s1"
     if [[ ${LAB_BAD_TOKEN:-0} == 1 ]]; then tok1="site1:$(gen_secret)"; fi
-    write_gateway_config "$LAB_DIR/gateway.yaml" "$gw1_edges" "$tok1" 198.51.100.0/24 \
+    write_gateway_config "$LAB_DIR/gateway.yaml" "$gw1_edges" "$tok1" "198.51.100.0/24, '2001:db8:51::/64'" \
         $((sites >= 2)) 1 192.0.2.10:9100
     if ((sites >= 2)); then
-        write_gateway_config "$LAB_DIR/gateway2.yaml" "$gw2_edges" "site2:$s2" 203.0.113.0/24 1 0 \
+        write_gateway_config "$LAB_DIR/gateway2.yaml" "$gw2_edges" "site2:$s2" \
+            "203.0.113.0/24, '2001:db8:113::/64'" 1 0 \
             192.0.2.20:9100
     fi
     local f shared=("$LAB_DIR/certs/edge.key" "$LAB_DIR/certs/edge.crt" "$LAB_DIR/certs/ca.crt"
@@ -557,6 +586,7 @@ cmd_env() {
     sites=$(state_get sites)
     q() { printf '%s=%q\n' "$1" "$2"; }
     q EDGE_PROXY http://198.18.0.1:8080
+    q EDGE_PROXY6 'http://[2001:db8:18::1]:8080'
     q EDGE_TLS_PROXY https://198.18.0.1:8443
     q VISITOR_HTTP http://198.18.0.1:80
     q VISITOR_HTTPS https://198.18.0.1:443
@@ -623,7 +653,8 @@ cmd_status() {
         echo "lab is down"
         return 0
     fi
-    for name in registry edge edge2 edge3 dnsmasq dns-priv gateway gateway2 httpd httpd-ws httpd2; do
+    for name in registry edge edge2 edge3 dnsmasq dns-priv gateway gateway2 httpd httpd6 httpd-ws \
+        httpd2 httpd2-6; do
         [[ -e $RUN/$name.pid ]] || continue
         if pid=$(pid_of "$name"); then
             echo "$name: running (pid $pid)"

@@ -20,6 +20,7 @@ static const char *const top_keys[] = {
     "location",
     "tunnel-listen",
     "access-listen",
+    "access-listen6",
     "access-tls-listen",
     "http-listen",
     "https-listen",
@@ -380,6 +381,7 @@ static int check_listener_clash(struct st_cfg *c, const struct st_cfg_node *root
         bool on;
     } l[] = {{"tunnel-listen", &cfg->tunnel_listen, true},
              {"access-listen", &cfg->access_listen, cfg->has_access},
+             {"access-listen6", &cfg->access_listen6, cfg->has_access6},
              {"access-tls-listen", &cfg->access_tls_listen, cfg->has_access_tls},
              {"http-listen", &cfg->http_listen, cfg->has_http},
              {"https-listen", &cfg->https_listen, cfg->has_https},
@@ -408,6 +410,8 @@ static int get_listeners(struct st_cfg *c, const struct st_cfg_node *root, struc
     if (rc == 0)
         rc = get_listener(c, root, "access-listen", &cfg->access_listen, &cfg->has_access);
     if (rc == 0)
+        rc = get_listener(c, root, "access-listen6", &cfg->access_listen6, &cfg->has_access6);
+    if (rc == 0)
         rc = get_listener(c, root, "access-tls-listen", &cfg->access_tls_listen,
                           &cfg->has_access_tls);
     if (rc == 0)
@@ -424,7 +428,8 @@ static int get_listeners(struct st_cfg *c, const struct st_cfg_node *root, struc
 
 bool edge_config_cleartext_exposed(const struct edge_config *cfg)
 {
-    return cfg->has_access && !st_sockaddr_is_loopback(&cfg->access_listen);
+    return (cfg->has_access && !st_sockaddr_is_loopback(&cfg->access_listen)) ||
+           (cfg->has_access6 && !st_sockaddr_is_loopback(&cfg->access_listen6));
 }
 
 int edge_config_file_of(struct st_cfg *c, const struct st_cfg_node *map, const char *key,

@@ -46,6 +46,8 @@ struct edge_config {
     struct st_sockaddr tunnel_listen;     /* tunnel-listen: default 0.0.0.0:7844 */
     bool has_access, has_access_tls;      /* false: "off" */
     struct st_sockaddr access_listen;     /* access-listen: default 127.0.0.1:8080 (CONNECT, h2c) */
+    bool has_access6;                     /* access-listen6 given (default: none) */
+    struct st_sockaddr access_listen6;    /* a second access listener, e.g. [2001:db8::1]:8080 */
     struct st_sockaddr access_tls_listen; /* access-tls-listen: default 0.0.0.0:8443 */
     char *cert_file, *key_file;           /* cert:, key: required, must be readable files */
     bool has_http, has_https;             /* hostname ingress (visitors) */

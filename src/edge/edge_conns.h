@@ -21,6 +21,7 @@ enum edge_lis {
     EDGE_LIS_HTTP,       /* http-listen */
     EDGE_LIS_HTTPS,      /* https-listen */
     EDGE_LIS_RELAY,      /* relay-listen: other edges of the fleet */
+    EDGE_LIS_ACCESS6,    /* access-listen6: a second access listener (an IPv6 address) */
     EDGE_LIS_KINDS
 };
 

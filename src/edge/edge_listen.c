@@ -24,6 +24,7 @@ static const char *const lis_what[EDGE_LIS_KINDS] = {
     [EDGE_LIS_HTTP] = "visitor (HTTP/1.1)",
     [EDGE_LIS_HTTPS] = "visitor (TLS, HTTP/2 and HTTP/1.1)",
     [EDGE_LIS_RELAY] = "relay (fleet edges, TLS with client certificates)",
+    [EDGE_LIS_ACCESS6] = "access",
 };
 
 /* Hands an admitted connection to the module that serves its listener. */
@@ -34,6 +35,7 @@ static void adopt(struct edge_server *srv, enum edge_lis kind, int fd, const cha
         edge_hs_start(srv, fd, peer);
         break;
     case EDGE_LIS_ACCESS:
+    case EDGE_LIS_ACCESS6:
         edge_access_start(srv, fd, peer);
         break;
     case EDGE_LIS_ACCESS_TLS:

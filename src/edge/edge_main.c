@@ -91,6 +91,8 @@ static bool same_listeners(const struct edge_config *a, const struct edge_config
     return memcmp(&a->tunnel_listen, &b->tunnel_listen, sizeof(a->tunnel_listen)) == 0 &&
            a->has_access == b->has_access &&
            memcmp(&a->access_listen, &b->access_listen, sizeof(a->access_listen)) == 0 &&
+           a->has_access6 == b->has_access6 &&
+           memcmp(&a->access_listen6, &b->access_listen6, sizeof(a->access_listen6)) == 0 &&
            a->has_access_tls == b->has_access_tls &&
            memcmp(&a->access_tls_listen, &b->access_tls_listen, sizeof(a->access_tls_listen)) ==
                0 &&
@@ -227,6 +229,8 @@ static void reload_config(struct edge_server *srv)
         next.tunnel_listen = srv->cfg.tunnel_listen;
         next.has_access = srv->cfg.has_access;
         next.access_listen = srv->cfg.access_listen;
+        next.has_access6 = srv->cfg.has_access6;
+        next.access_listen6 = srv->cfg.access_listen6;
         next.has_access_tls = srv->cfg.has_access_tls;
         next.access_tls_listen = srv->cfg.access_tls_listen;
         next.has_http = srv->cfg.has_http;
@@ -373,6 +377,8 @@ static int run(struct edge_server *srv)
     if (edge_listen_open(srv, EDGE_LIS_TUNNEL, &srv->cfg.tunnel_listen))
         return 1;
     if (srv->cfg.has_access && edge_listen_open(srv, EDGE_LIS_ACCESS, &srv->cfg.access_listen))
+        return 1;
+    if (srv->cfg.has_access6 && edge_listen_open(srv, EDGE_LIS_ACCESS6, &srv->cfg.access_listen6))
         return 1;
     if (edge_config_cleartext_exposed(&srv->cfg))
         st_warn("access-listen is cleartext beyond loopback: access tokens cross the network "

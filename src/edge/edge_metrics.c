@@ -263,6 +263,7 @@ bool edge_metrics_ready(const struct edge_server *srv, char *why, size_t len)
         const char *what;
     } lis[] = {{true, EDGE_LIS_TUNNEL, "tunnel"},
                {cfg->has_access, EDGE_LIS_ACCESS, "access"},
+               {cfg->has_access6, EDGE_LIS_ACCESS6, "access (access-listen6)"},
                {cfg->has_access_tls, EDGE_LIS_ACCESS_TLS, "access TLS"},
                {cfg->has_http, EDGE_LIS_HTTP, "visitor HTTP"},
                {cfg->has_https, EDGE_LIS_HTTPS, "visitor HTTPS"}};

@@ -29,6 +29,7 @@ static const char *const top_keys[] = {
     "reach",
     "tun",
     "virtual-pool",
+    "virtual-pool6",
     "edge-srv",
     "resolvers",
     "grace-period",
@@ -272,6 +273,19 @@ static int get_pool(struct st_cfg *c, const struct st_cfg_node *n, struct gw_con
     return 0;
 }
 
+static int get_pool6(struct st_cfg *c, const struct st_cfg_node *n, struct gw_config *cfg)
+{
+    int rc = st_cfg_cidr(c, n, &cfg->virtual_pool6);
+
+    if (rc < 0)
+        return rc;
+    if (cfg->virtual_pool6.family != AF_INET6 || cfg->virtual_pool6.prefix < 96 ||
+        cfg->virtual_pool6.prefix > 120)
+        return st_cfg_fail(c, n->line, "'%s' must be an IPv6 CIDR with a prefix of /96 to /120",
+                           n->path);
+    return 0;
+}
+
 static void set_defaults(struct gw_config *cfg)
 {
     cfg->log_level = ST_LOG_INFO;
@@ -292,6 +306,7 @@ static void set_defaults(struct gw_config *cfg)
     cfg->tun_mtu = 1500;
     cfg->tun_offload = true;
     st_cidr_parse("100.64.0.0/10", &cfg->virtual_pool);
+    st_cidr_parse(GW_VIRTUAL_POOL6_DEFAULT, &cfg->virtual_pool6);
 }
 
 static int get_tls(struct st_cfg *c, const struct st_cfg_node *root, struct gw_config *cfg)
@@ -356,6 +371,8 @@ static int from_tree(struct st_cfg *c, struct gw_config *cfg)
     if ((v = st_cfg_get(root, "reach")) && (rc = get_reach(c, v, cfg)) < 0)
         return rc;
     if ((v = st_cfg_get(root, "tun")) && (rc = get_tun(c, v, cfg)) < 0)
+        return rc;
+    if ((v = st_cfg_get(root, "virtual-pool6")) && (rc = get_pool6(c, v, cfg)) < 0)
         return rc;
     if ((v = st_cfg_get(root, "virtual-pool")) && (rc = get_pool(c, v, cfg)) < 0)
         return rc;

@@ -12,6 +12,9 @@
 /* Metric of the reach routes in the main table: above the 0 of `ip route add`, so an
  * administrator's route for the same prefix keeps precedence. */
 #define GW_REACH_ROUTE_METRIC 200
+/* virtual-pool6 default: a documentation prefix (RFC 3849) for the lab; a real deployment
+ * sets its own ULA or GUA /96 (docs/configuration.md). */
+#define GW_VIRTUAL_POOL6_DEFAULT "2001:db8:64::/96"
 
 struct gw_config {
     int log_level;             /* log-level: error|warn|info|debug (default info) */
@@ -41,16 +44,17 @@ struct gw_config {
     bool allow_link_local;       /* expose.allow-link-local: default false (169.254.0.0/16) */
     struct st_cidr *allow_local; /* expose.allow-local: IPv4 CIDRs the guard lets through */
     size_t n_allow_local;
-    bool reach;                  /* true if a reach: section is present */
-    int reach_connections;       /* reach.connections: default 2, 1..16 */
-    int reach_route_metric;      /* reach.route-metric: default 200, 0..2147483647 */
-    char tun_name[16];           /* tun.name: default "st0", <= 15 chars */
-    int tun_mtu;                 /* tun.mtu: default 1500, 576..9000 */
-    bool tun_offload;            /* tun.offload: vnet headers, TSO both ways; default true */
-    struct st_cidr virtual_pool; /* virtual-pool: IPv4 CIDR, default 100.64.0.0/10, prefix <= 29 */
-    struct gw_ingress ingress;   /* ingress: hostname rules (n_rules 0: none) */
-    int log_format;              /* log-format: text|json (default text) */
-    bool has_metrics;            /* metrics-listen: default off */
+    bool reach;                   /* true if a reach: section is present */
+    int reach_connections;        /* reach.connections: default 2, 1..16 */
+    int reach_route_metric;       /* reach.route-metric: default 200, 0..2147483647 */
+    char tun_name[16];            /* tun.name: default "st0", <= 15 chars */
+    int tun_mtu;                  /* tun.mtu: default 1500, 576..9000 */
+    bool tun_offload;             /* tun.offload: vnet headers, TSO both ways; default true */
+    struct st_cidr virtual_pool;  /* virtual-pool: IPv4 CIDR, default 100.64.0.0/10, prefix <= 29 */
+    struct st_cidr virtual_pool6; /* virtual-pool6: IPv6 CIDR /96../120, GW_VIRTUAL_POOL6_DEFAULT */
+    struct gw_ingress ingress;    /* ingress: hostname rules (n_rules 0: none) */
+    int log_format;               /* log-format: text|json (default text) */
+    bool has_metrics;             /* metrics-listen: default off */
     struct st_sockaddr metrics_listen; /* Prometheus text, /healthz, /ready (plain HTTP/1.1) */
     char *user, *group; /* user:, group: switch to them once TUN and routes are up; NULL: stay */
 };

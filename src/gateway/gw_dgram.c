@@ -613,10 +613,10 @@ void gw_dgram_start(struct gw_flow *f, const char *path)
     }
     char t[INET_ADDRSTRLEN];
     snprintf(f->authority, sizeof(f->authority), "%s:%u", gw_dgram_ip4(d->target, t), d->tport);
-    if (gw_flow_admit(f, d->target) < 0)
+    if (gw_flow_admit(f, AF_INET, d->target) < 0)
         return;
     bool preserve;
-    if (gw_flow_source(f, &d->cport, &preserve) < 0) {
+    if (gw_flow_source(f, AF_INET, &d->cport, &preserve) < 0) {
         gw_flow_respond(f, 503,
                         "subtunnel; error=connection_limit_reached; details=\"virtual pool full\"");
         return;

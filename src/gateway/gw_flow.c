@@ -60,6 +60,8 @@ static void on_release(struct st_defer *d)
     st_bq_fini(&f->down);
     if (f->has_vip)
         gw_vip_release(f->gw->vips, f->vip);
+    if (f->has_vip6)
+        gw_vip_release6(f->gw->vips6, &f->vip6);
     gw_web_free(f->web);
     gw_dgram_free(f->dgram);
     free(f);
@@ -293,42 +295,43 @@ struct gw_flow *gw_flow_new(struct gw_conn *c, int32_t sid)
     return f;
 }
 
-static bool in_routes(const struct gw_config *cfg, const uint8_t *addr)
+static bool in_routes(const struct gw_config *cfg, int family, const uint8_t *addr)
 {
     for (size_t i = 0; i < cfg->n_routes; i++)
-        if (st_cidr_contains(&cfg->routes[i], AF_INET, addr))
+        if (st_cidr_contains(&cfg->routes[i], family, addr))
             return true;
     return false;
 }
 
 /* Why the destination is refused, or NULL when it may be reached. */
-const char *gw_flow_policy_refusal(struct gw_server *gw, const uint8_t *addr)
+const char *gw_flow_policy_refusal(struct gw_server *gw, int family, const uint8_t *addr)
 {
-    if (!in_routes(&gw->cfg, addr))
+    if (!in_routes(&gw->cfg, family, addr))
         return "not in the exposed routes";
-    if (st_cidr_contains(&gw->cfg.virtual_pool, AF_INET, addr))
+    if (st_cidr_contains(&gw->cfg.virtual_pool, family, addr) ||
+        st_cidr_contains(&gw->cfg.virtual_pool6, family, addr))
         return "address of the gateway's virtual pool";
     return NULL;
 }
 
-int gw_flow_admit(struct gw_flow *f, const uint8_t *addr)
+int gw_flow_admit(struct gw_flow *f, int family, const uint8_t *addr)
 {
     static const char *const what[ST_KIND_N] = {"flow", "udp flow", "icmp flow", "flow"};
     enum st_flow_kind k = st_flow_kind_of(f->protocol);
-    const char *why = gw_flow_policy_refusal(f->gw, addr);
+    const char *why = gw_flow_policy_refusal(f->gw, family, addr);
     if (why) {
         st_info("%s %s -> %s: refused: %s", what[k], f->client, f->authority, why);
         gw_flow_respond(f, 403, "subtunnel; error=destination_ip_prohibited");
         return -1;
     }
-    if (gw_guard_refuse(f->gw, (int)k, addr, f->client, f->authority)) {
+    if (gw_guard_refuse(f->gw, (int)k, family, addr, f->client, f->authority)) {
         gw_flow_respond(f, 403, GW_GUARD_PROXY_STATUS);
         return -1;
     }
     return 0;
 }
 
-int gw_flow_source(struct gw_flow *f, uint16_t *cport, bool *preserve)
+int gw_flow_source(struct gw_flow *f, int family, uint16_t *cport, bool *preserve)
 {
     int cfam = AF_INET;
     uint8_t caddr[16] = {0};
@@ -337,7 +340,13 @@ int gw_flow_source(struct gw_flow *f, uint16_t *cport, bool *preserve)
         cfam = AF_INET;
     /* A client inside a reach route is answered through this TUN: connect from its own
      * address (source preservation); anyone else gets a virtual IP. */
-    *preserve = cfam == AF_INET && gw_reach_covers(f->gw, caddr);
+    *preserve = family == AF_INET && cfam == AF_INET && gw_reach_covers(f->gw, caddr);
+    if (family == AF_INET6) {
+        if (gw_vip_acquire6(f->gw->vips6, cfam, caddr, &f->vip6) < 0)
+            return -1;
+        f->has_vip6 = true;
+        return 0;
+    }
     if (*preserve) {
         memcpy(&f->vip.s_addr, caddr, 4);
         return 0;
@@ -346,6 +355,18 @@ int gw_flow_source(struct gw_flow *f, uint16_t *cport, bool *preserve)
         return -1;
     f->has_vip = true;
     return 0;
+}
+
+/* An lwIP address from family and its 4 or 16 bytes (network order). */
+static void lwip_addr(ip_addr_t *out, int family, const uint8_t *addr)
+{
+    if (family == AF_INET6) {
+        ip_addr_set_zero_ip6(out);
+        memcpy(ip_2_ip6(out)->addr, addr, 16);
+        return;
+    }
+    ip_addr_set_zero_ip4(out);
+    memcpy(&ip_2_ip4(out)->addr, addr, 4);
 }
 
 /* Connects from the client's own port (cport, when its address is preserved) if no active
@@ -370,30 +391,29 @@ void gw_flow_start(struct gw_flow *f)
     int family;
     uint8_t addr[16];
     uint16_t port;
-    if (st_authority_parse(f->authority, strlen(f->authority), &family, addr, &port) < 0 ||
-        family != AF_INET) {
-        gw_flow_respond(
-            f, 400, "subtunnel; error=http_request_error; details=\"authority must be ipv4:port\"");
+    if (st_authority_parse(f->authority, strlen(f->authority), &family, addr, &port) < 0) {
+        gw_flow_respond(f, 400,
+                        "subtunnel; error=http_request_error; details=\"authority must be "
+                        "ipv4:port or [ipv6]:port\"");
         return;
     }
-    if (gw_flow_admit(f, addr) < 0)
+    if (gw_flow_admit(f, family, addr) < 0)
         return;
     uint16_t cport;
     bool preserve;
-    if (gw_flow_source(f, &cport, &preserve) < 0) {
+    if (gw_flow_source(f, family, &cport, &preserve) < 0) {
         gw_flow_respond(f, 503,
                         "subtunnel; error=connection_limit_reached; details=\"virtual pool full\"");
         return;
     }
-    f->pcb = tcp_new();
+    f->pcb = tcp_new_ip_type(family == AF_INET6 ? IPADDR_TYPE_V6 : IPADDR_TYPE_V4);
     if (!f->pcb) {
         gw_flow_respond(f, 503, "subtunnel; error=proxy_internal_error");
         return;
     }
     ip_addr_t local, remote;
-    ip_addr_set_ip4_u32_val(local, f->vip.s_addr);
-    ip_addr_set_zero_ip4(&remote);
-    memcpy(&ip_2_ip4(&remote)->addr, addr, 4);
+    lwip_addr(&local, family, family == AF_INET6 ? f->vip6.s6_addr : (uint8_t *)&f->vip.s_addr);
+    lwip_addr(&remote, family, addr);
     tcp_arg(f->pcb, f);
     tcp_err(f->pcb, on_tcp_err);
     tcp_recv(f->pcb, on_tcp_recv);
@@ -408,8 +428,9 @@ void gw_flow_start(struct gw_flow *f)
     gw->flows_opened++;
     st_timer_start(&f->timer, (uint64_t)gw->cfg.connect_timeout_ms);
     if (st_log_get_level() >= ST_LOG_DEBUG) {
-        char vip[INET_ADDRSTRLEN];
-        inet_ntop(AF_INET, &f->vip, vip, sizeof(vip));
+        char vip[INET6_ADDRSTRLEN];
+        inet_ntop(family, family == AF_INET6 ? (void *)&f->vip6 : (void *)&f->vip, vip,
+                  sizeof(vip));
         st_log(ST_LOG_DEBUG, "flow %s -> %s: connecting from %s", f->client, f->authority, vip);
     }
 }

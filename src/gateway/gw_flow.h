@@ -40,6 +40,8 @@ struct gw_flow {
     struct st_defer output; /* tcp_output once this loop round's writes are queued */
     struct in_addr vip;
     bool has_vip;
+    struct in6_addr vip6; /* virtual-pool6 source of a flow to an IPv6 target */
+    bool has_vip6;
     char method[16], protocol[32], authority[262], client[80];
     struct st_bq down; /* stream -> lwIP; bytes [0, inflight) are owned by lwIP */
     size_t inflight;
@@ -77,17 +79,20 @@ int gw_flow_send_data(nghttp2_session *s, nghttp2_frame *fr, const uint8_t *hd, 
 /* Answers the request: 200 opens the response body (the flow's data source, with
  * capsule-protocol for datagram flows), anything else ends the stream with proxy-status. */
 void gw_flow_respond(struct gw_flow *f, int status, const char *proxy_status);
-/* Why the exposed destination addr (IPv4) is refused by expose.routes or the virtual pool,
- * or NULL when it may be reached (the guard is checked apart: gw_flow_admit). */
-const char *gw_flow_policy_refusal(struct gw_server *gw, const uint8_t *addr);
+/* Why the exposed destination addr (family AF_INET: 4 bytes, AF_INET6: 16) is refused by
+ * expose.routes or a virtual pool, or NULL when it may be reached (the guard is checked
+ * apart: gw_flow_admit). */
+const char *gw_flow_policy_refusal(struct gw_server *gw, int family, const uint8_t *addr);
 /* Expose: may flow f (TCP, connect-udp, connect-ip; f->client and f->authority set) go to
- * addr (IPv4)? 0, or -1 after logging and answering 403 destination_ip_prohibited (outside
- * expose.routes, in the virtual pool, or refused by the guard: GW_GUARD_PROXY_STATUS). */
-int gw_flow_admit(struct gw_flow *f, const uint8_t *addr);
-/* Picks the source address for a flow from client "ip:port" (subtunnel-client): the client's
- * own address when it lies in a reach route (answered through this TUN), else a virtual IP
- * (f->has_vip). Sets f->vip and *cport (0 when unknown). 0, or -1 when the pool is full. */
-int gw_flow_source(struct gw_flow *f, uint16_t *cport, bool *preserve);
+ * addr? 0, or -1 after logging and answering 403 destination_ip_prohibited (outside
+ * expose.routes, in a virtual pool, or refused by the guard: GW_GUARD_PROXY_STATUS). */
+int gw_flow_admit(struct gw_flow *f, int family, const uint8_t *addr);
+/* Picks the source address for a flow to a target of `family` from client "ip:port"
+ * (subtunnel-client). IPv4: the client's own address when it lies in a reach route (answered
+ * through this TUN), else a virtual IP (f->has_vip, f->vip). IPv6: always a virtual IP of
+ * virtual-pool6 (f->has_vip6, f->vip6). Sets *cport (0 when unknown). 0, or -1 when the
+ * pool is full. */
+int gw_flow_source(struct gw_flow *f, int family, uint16_t *cport, bool *preserve);
 /* Sends a request on reach connection c for flow f (f->sid set, flow attached); the data
  * source is the flow. Returns the stream id or a negative nghttp2 error. */
 int32_t gw_flow_submit(struct gw_conn *c, struct gw_flow *f, const nghttp2_nv *nva, size_t n);

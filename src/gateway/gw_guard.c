@@ -32,6 +32,19 @@ static const char *const fixed_names[] = {
 };
 static const struct st_cidr link_local = V4(169, 254, 0, 0, 16);
 
+#define V6(p, ...)                                                                                 \
+    {                                                                                              \
+        .family = AF_INET6, .addr = {__VA_ARGS__}, .prefix = p                                     \
+    }
+
+static const struct st_cidr fixed6[] = {
+    V6(128, 0),         V6(128, [15] = 1), V6(96, [10] = 0xff, [11] = 0xff),
+    V6(10, 0xfe, 0x80), V6(8, 0xff),
+};
+static const char *const fixed6_names[] = {
+    "unspecified (::)", "loopback", "IPv4-mapped (::ffff:0:0/96)", "link-local", "multicast",
+};
+
 int gw_guard_set_allow(struct gw_guard *g, const struct st_cidr *allow, size_t n,
                        bool link_local_ok)
 {
@@ -72,6 +85,31 @@ static bool allowed(const struct gw_guard *g, const uint8_t *addr)
     return false;
 }
 
+int gw_guard_set_host6(struct gw_guard *g, const uint8_t (*addrs)[16], size_t n)
+{
+    uint8_t(*h)[16] = n ? calloc(n, sizeof(*h)) : NULL;
+
+    if (n && !h)
+        return -ENOMEM;
+    if (n)
+        memcpy(h, addrs, n * sizeof(*h));
+    free(g->host6);
+    g->host6 = h;
+    g->n_host6 = n;
+    return 0;
+}
+
+static const char *check6(const struct gw_guard *g, const uint8_t *addr)
+{
+    for (size_t i = 0; i < sizeof(fixed6) / sizeof(fixed6[0]); i++)
+        if (st_cidr_contains(&fixed6[i], AF_INET6, addr))
+            return fixed6_names[i];
+    for (size_t i = 0; i < g->n_host6; i++)
+        if (memcmp(g->host6[i], addr, 16) == 0)
+            return "an address of this host";
+    return NULL;
+}
+
 static bool is_host(const struct gw_guard *g, const uint8_t *addr)
 {
     uint32_t a;
@@ -85,8 +123,10 @@ static bool is_host(const struct gw_guard *g, const uint8_t *addr)
 
 const char *gw_guard_check(const struct gw_guard *g, int family, const uint8_t *addr)
 {
+    if (family == AF_INET6)
+        return check6(g, addr);
     if (family != AF_INET)
-        return "not IPv4";
+        return "neither IPv4 nor IPv6";
     if (allowed(g, addr))
         return NULL;
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
@@ -104,6 +144,7 @@ void gw_guard_fini(struct gw_guard *g)
 {
     free(g->allow);
     free(g->host);
+    free(g->host6);
     memset(g, 0, sizeof(*g));
 }
 
@@ -115,43 +156,61 @@ void gw_guard_fini(struct gw_guard *g)
  * set with getifaddrs() (a few interfaces, one dump), which also recovers from an overrun
  * (ENOBUFS) of the socket. */
 
-/* The host's IPv4 addresses (local ends; a point-to-point peer is another host) into a new
- * array *out (caller frees). Returns the count or -errno. */
-static int read_host(uint32_t **out)
+/* The host's addresses (local ends; a point-to-point peer is another host). */
+struct host_set {
+    uint32_t *v4;
+    uint8_t (*v6)[16];
+    size_t n4, n6;
+};
+
+static void host_set_free(struct host_set *h)
+{
+    free(h->v4);
+    free(h->v6);
+}
+
+/* Reads the host's IPv4 and IPv6 addresses into h (freed with host_set_free). 0 or -errno. */
+static int read_host(struct host_set *h)
 {
     struct ifaddrs *ifs, *i;
-    size_t n = 0, max = 0;
+    size_t max = 1;
 
-    *out = NULL;
+    memset(h, 0, sizeof(*h));
     if (getifaddrs(&ifs) < 0)
         return -errno;
     for (i = ifs; i; i = i->ifa_next)
-        max += i->ifa_addr && i->ifa_addr->sa_family == AF_INET;
-    *out = calloc(max ? max : 1, sizeof(**out));
-    if (!*out) {
+        max += i->ifa_addr != NULL;
+    h->v4 = calloc(max, sizeof(*h->v4));
+    h->v6 = calloc(max, sizeof(*h->v6));
+    if (!h->v4 || !h->v6) {
         freeifaddrs(ifs);
+        host_set_free(h);
         return -ENOMEM;
     }
-    for (i = ifs; i; i = i->ifa_next)
+    for (i = ifs; i; i = i->ifa_next) {
         if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET)
-            (*out)[n++] = ((const struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr;
+            h->v4[h->n4++] = ((const struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr;
+        else if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET6)
+            memcpy(h->v6[h->n6++], &((const struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, 16);
+    }
     freeifaddrs(ifs);
-    return (int)n;
+    return 0;
 }
 
 static int refresh(struct gw_server *gw)
 {
-    uint32_t *h;
-    int n = read_host(&h);
+    struct host_set h;
+    int rv = read_host(&h);
 
-    if (n >= 0) {
-        if (gw_guard_set_host(&gw->guard, h, (size_t)n) < 0)
-            n = -ENOMEM;
+    if (rv == 0) {
+        if (gw_guard_set_host(&gw->guard, h.v4, h.n4) < 0 ||
+            gw_guard_set_host6(&gw->guard, (const uint8_t(*)[16])h.v6, h.n6) < 0)
+            rv = -ENOMEM;
         else
-            st_debug("guard: %d addresses of this host", n);
+            st_debug("guard: %zu IPv4 and %zu IPv6 addresses of this host", h.n4, h.n6);
+        host_set_free(&h);
     }
-    free(h);
-    return n < 0 ? n : 0;
+    return rv;
 }
 
 static void refresh_logged(struct gw_server *gw, const char *when)
@@ -194,10 +253,11 @@ static void on_poll(struct st_timer *t)
     st_timer_start(t, GW_GUARD_POLL_MS);
 }
 
-/* A netlink socket told about IPv4 address changes, or -errno. */
+/* A netlink socket told about IPv4 and IPv6 address changes, or -errno. */
 static int subscribe(void)
 {
-    struct sockaddr_nl sa = {.nl_family = AF_NETLINK, .nl_groups = RTMGRP_IPV4_IFADDR};
+    struct sockaddr_nl sa = {.nl_family = AF_NETLINK,
+                             .nl_groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR};
     int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
 
     if (fd < 0)
@@ -243,7 +303,7 @@ int gw_guard_start(struct gw_server *gw)
     }
     st_info("guard: refusing flows to this host's %zu addresses and to special ranges (%zu "
             "allow-local exceptions)",
-            gw->guard.n_host, gw->guard.n_allow);
+            gw->guard.n_host + gw->guard.n_host6, gw->guard.n_allow);
     return 0;
 }
 
@@ -256,11 +316,11 @@ void gw_guard_reload(struct gw_server *gw)
     refresh_logged(gw, "SIGHUP");
 }
 
-const char *gw_guard_refuse(struct gw_server *gw, int kind, const uint8_t *addr, const char *client,
-                            const char *authority)
+const char *gw_guard_refuse(struct gw_server *gw, int kind, int family, const uint8_t *addr,
+                            const char *client, const char *authority)
 {
     static const char *const what[ST_KIND_N] = {"flow", "udp flow", "icmp flow", "flow"};
-    const char *why = gw_guard_check(&gw->guard, AF_INET, addr);
+    const char *why = gw_guard_check(&gw->guard, family, addr);
 
     if (!why)
         return NULL;

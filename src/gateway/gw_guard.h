@@ -11,7 +11,8 @@
  * own choice) and reach flows (toward the edge) are not guarded. docs/security.md says why.
  *
  * The host's addresses follow the kernel: re-read when an RTMGRP_IPV4_IFADDR event arrives
- * on a netlink socket, and on reload. */
+ * on a netlink socket, and on reload. IPv6 destinations: the host's IPv6 addresses
+ * (RTMGRP_IPV6_IFADDR), ::, ::1, ::ffff:0:0/96, fe80::/10 and ff00::/8. */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -32,6 +33,8 @@ struct gw_guard {
     size_t n_allow;
     uint32_t *host; /* IPv4 addresses of the host's interfaces (network byte order) */
     size_t n_host;
+    uint8_t (*host6)[16]; /* IPv6 addresses of the host's interfaces */
+    size_t n_host6;
 };
 
 /* Replaces the allow list with a copy of allow[0..n) (IPv4 entries; others never match),
@@ -40,9 +43,12 @@ int gw_guard_set_allow(struct gw_guard *g, const struct st_cidr *allow, size_t n
 /* Replaces the host's address set with a copy of addrs[0..n) (network byte order). 0, or
  * -ENOMEM (the old set stays). */
 int gw_guard_set_host(struct gw_guard *g, const uint32_t *addrs, size_t n);
-/* Why the guard refuses a flow to addr (4 bytes for AF_INET), e.g. "loopback" or "an
- * address of this host", or NULL when it may go. Pure. Any family but AF_INET is refused
- * ("not IPv4": the gateway serves IPv4 destinations only). */
+/* The same for the host's IPv6 addresses. */
+int gw_guard_set_host6(struct gw_guard *g, const uint8_t (*addrs)[16], size_t n);
+/* Why the guard refuses a flow to addr (4 bytes for AF_INET, 16 for AF_INET6), e.g.
+ * "loopback" or "an address of this host", or NULL when it may go. Pure. IPv6: the
+ * unspecified address, ::1, IPv4-mapped, link-local (fe80::/10), multicast (ff00::/8) and
+ * the host's addresses, with no allow-local exception (IPv4 only). Another family: refused. */
 const char *gw_guard_check(const struct gw_guard *g, int family, const uint8_t *addr);
 /* gw_guard_check(...) != NULL. */
 bool gw_guard_blocked(const struct gw_guard *g, int family, const uint8_t *addr);
@@ -60,8 +66,8 @@ void gw_guard_reload(struct gw_server *gw);
 /* Logs, counts and returns why gw refuses the flow CLIENT -> AUTHORITY to addr (kind names
  * the flow in the line: "flow", "udp flow", "icmp flow"), or returns NULL. The line is
  * rate-limited (GW_GUARD_LOG_PER_SEC). */
-const char *gw_guard_refuse(struct gw_server *gw, int kind, const uint8_t *addr, const char *client,
-                            const char *authority);
+const char *gw_guard_refuse(struct gw_server *gw, int kind, int family, const uint8_t *addr,
+                            const char *client, const char *authority);
 /* Writes a due "suppressed N lines" summary (from the gateway's periodic timer). */
 void gw_guard_flush_log(struct gw_server *gw);
 void gw_guard_stop(struct gw_server *gw);

@@ -100,12 +100,14 @@ static void keep_restart_only(const struct gw_config *cur, struct gw_config *nex
 {
     if (strcmp(cur->tun_name, next->tun_name) != 0 || cur->tun_mtu != next->tun_mtu ||
         memcmp(&cur->virtual_pool, &next->virtual_pool, sizeof(cur->virtual_pool)) != 0 ||
+        memcmp(&cur->virtual_pool6, &next->virtual_pool6, sizeof(cur->virtual_pool6)) != 0 ||
         cur->expose != next->expose || cur->reach != next->reach) {
-        st_warn("SIGHUP: tun, virtual-pool and adding or removing expose/reach need a restart; "
+        st_warn("SIGHUP: tun, virtual-pool(6) and adding or removing expose/reach need a restart; "
                 "keeping the running values");
         strcpy(next->tun_name, cur->tun_name);
         next->tun_mtu = cur->tun_mtu;
         next->virtual_pool = cur->virtual_pool;
+        next->virtual_pool6 = cur->virtual_pool6;
         if (cur->expose != next->expose) {
             next->expose = cur->expose;
             next->n_routes = 0; /* expose added: its routes wait for the restart */
@@ -196,9 +198,12 @@ static int setup_tun(struct gw_server *gw)
         st_err("TUN %s: %s (the gateway needs CAP_NET_ADMIN)", cfg->tun_name, strerror(-fd));
         return -1;
     }
+    memcpy(gw->tun_addr6.s6_addr, cfg->virtual_pool6.addr, 16);
+    gw->tun_addr6.s6_addr[15] |= 1;
     int rv;
     if ((rv = ns_tun_set_mtu(gw->ifname, cfg->tun_mtu)) < 0 ||
         (rv = ns_tun_add_addr4(gw->ifname, gw->tun_addr, cfg->virtual_pool.prefix)) < 0 ||
+        (rv = ns_tun_add_addr6(gw->ifname, &gw->tun_addr6, cfg->virtual_pool6.prefix)) < 0 ||
         (rv = ns_tun_set_up(gw->ifname)) < 0) {
         st_err("TUN %s: configuring: %s", gw->ifname, strerror(-rv));
         close(fd);
@@ -227,10 +232,11 @@ static int setup_tun(struct gw_server *gw)
     st_io_set(&gw->tun_io, EPOLLIN);
     st_timer_init(&gw->lwip_timer, &gw->loop, on_lwip_tick, gw);
     st_timer_start(&gw->lwip_timer, LWIP_TICK_MS);
-    char pool[64];
+    char pool[64], pool6[64];
     st_cidr_format(&cfg->virtual_pool, pool, sizeof(pool));
-    st_info("TUN %s up (mtu %d, offload %s), virtual pool %s", gw->ifname, cfg->tun_mtu,
-            offload ? "on" : "off", pool);
+    st_cidr_format(&cfg->virtual_pool6, pool6, sizeof(pool6));
+    st_info("TUN %s up (mtu %d, offload %s), virtual pool %s and %s", gw->ifname, cfg->tun_mtu,
+            offload ? "on" : "off", pool, pool6);
     return 0;
 }
 
@@ -293,7 +299,8 @@ static int run(struct gw_server *gw)
         return 1;
     gw_svc_start(gw);
     gw->vips = gw_vip_pool_new(&gw->cfg.virtual_pool, 2);
-    if (!gw->vips) {
+    gw->vips6 = gw_vip_pool_new(&gw->cfg.virtual_pool6, 2);
+    if (!gw->vips || !gw->vips6) {
         st_err("virtual pool: invalid or out of memory");
         return 1;
     }

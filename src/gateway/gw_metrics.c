@@ -214,8 +214,9 @@ static void misc(struct gw_server *gw, struct st_mbuf *b)
             (const char *[]){"direction", st_dir_names[d], "tunnel", gw->cfg.tunnel_id, NULL},
             gw->tunnel_bytes[d]);
     st_metrics_one(b, "subtunnel_virtual_ips_in_use", ST_MGAUGE,
-                   "Virtual IPs of the pool held by remote clients now.",
-                   gw->vips ? gw_vip_in_use(gw->vips) : 0);
+                   "Virtual IPs of both pools held by remote clients now.",
+                   (gw->vips ? gw_vip_in_use(gw->vips) : 0) +
+                       (gw->vips6 ? gw_vip_in_use(gw->vips6) : 0));
     st_metrics_one(b, "subtunnel_origin_connections", ST_MGAUGE,
                    "Connections to ingress origins open now.", gw->origin_conns);
     st_metrics_one(b, "subtunnel_origin_connections_opened_total", ST_MCOUNTER,

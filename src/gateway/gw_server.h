@@ -58,11 +58,13 @@ struct gw_server {
     uint64_t last_resolve, next_resolve;
     struct st_timer pool_timer;
     struct gw_vip_pool *vips;
+    struct gw_vip_pool *vips6; /* virtual-pool6: sources of flows to IPv6 targets */
     struct ns_netif nif;
     struct st_io tun_io;
     struct st_timer lwip_timer;
     char ifname[IFNAMSIZ];
     struct in_addr tun_addr, stack_addr;
+    struct in6_addr tun_addr6; /* virtual-pool6 + 1 on the TUN (the kernel's route to the pool) */
     struct tcp_pcb *reach_listener;
     struct st_cidr reach_routes[GW_REACH_MAX_ROUTES]; /* installed in the main table */
     size_t n_reach_routes;

@@ -19,6 +19,8 @@ struct vip_entry {
 };
 
 struct gw_vip_pool {
+    int family; /* AF_INET, or AF_INET6: base[0..12) + the 32-bit host part */
+    uint8_t base[16];
     uint32_t first, last; /* host order, inclusive range handed out */
     uint32_t next_unused; /* cursor; > last when every address was used once */
     bool cursor_done;
@@ -48,21 +50,34 @@ static size_t vip_hash(const struct gw_vip_pool *p, uint32_t vip)
     return (size_t)((vip * 0x9e3779b1u) >> 7) & p->mask;
 }
 
+/* The last 32 bits of the pool's network in host order, and its size (0 means 2^32). */
+static int pool_range(const struct st_cidr *pool, uint32_t *net, uint32_t *size)
+{
+    int hostbits = pool->family == AF_INET ? 32 - pool->prefix : 128 - pool->prefix;
+
+    if (pool->family == AF_INET ? pool->prefix > 30
+                                : pool->family != AF_INET6 || hostbits > 32 || hostbits < 2)
+        return -EINVAL;
+    *size = hostbits == 32 ? 0 : (uint32_t)1 << hostbits;
+    memcpy(net, pool->addr + (pool->family == AF_INET ? 0 : 12), 4);
+    *net = ntohl(*net);
+    return 0;
+}
+
 struct gw_vip_pool *gw_vip_pool_new(const struct st_cidr *pool, unsigned reserved)
 {
     struct gw_vip_pool *p;
     uint32_t net, size;
 
-    if (pool->family != AF_INET || pool->prefix > 30)
+    if (pool_range(pool, &net, &size) < 0)
         return NULL;
-    size = pool->prefix == 0 ? 0 : (uint32_t)1 << (32 - pool->prefix); /* 0 means 2^32 */
-    memcpy(&net, pool->addr, 4);
-    net = ntohl(net);
     if ((uint64_t)reserved + 3 > (size ? size : 1ULL << 32))
         return NULL;
     p = calloc(1, sizeof(*p));
     if (!p)
         return NULL;
+    p->family = pool->family;
+    memcpy(p->base, pool->addr, 16);
     p->first = net + 1 + reserved;
     p->last = net + (size - 2);
     p->next_unused = p->first;
@@ -173,8 +188,8 @@ static struct vip_entry *take_address(struct gw_vip_pool *p)
     return e;
 }
 
-int gw_vip_acquire(struct gw_vip_pool *p, int family, const uint8_t *client_addr,
-                   struct in_addr *vip)
+/* One more reference for client_addr; *vip is the host part (host order). */
+static int acquire(struct gw_vip_pool *p, int family, const uint8_t *client_addr, uint32_t *vip)
 {
     struct vip_entry *e;
 
@@ -196,8 +211,33 @@ int gw_vip_acquire(struct gw_vip_pool *p, int family, const uint8_t *client_addr
         maybe_grow(p);
     }
     e->refs++;
-    vip->s_addr = htonl(e->vip);
+    *vip = e->vip;
     return 0;
+}
+
+int gw_vip_acquire(struct gw_vip_pool *p, int family, const uint8_t *client_addr,
+                   struct in_addr *vip)
+{
+    uint32_t v;
+    int rv = p->family == AF_INET ? acquire(p, family, client_addr, &v) : -EINVAL;
+
+    if (rv == 0)
+        vip->s_addr = htonl(v);
+    return rv;
+}
+
+int gw_vip_acquire6(struct gw_vip_pool *p, int family, const uint8_t *client_addr,
+                    struct in6_addr *vip)
+{
+    uint32_t v;
+    int rv = p->family == AF_INET6 ? acquire(p, family, client_addr, &v) : -EINVAL;
+
+    if (rv == 0) {
+        memcpy(vip->s6_addr, p->base, 12);
+        v = htonl(v);
+        memcpy(vip->s6_addr + 12, &v, 4);
+    }
+    return rv;
 }
 
 static void unlink_entry(struct gw_vip_pool *p, struct vip_entry *e)
@@ -213,9 +253,8 @@ static void unlink_entry(struct gw_vip_pool *p, struct vip_entry *e)
     *pp = e->by_vip_next;
 }
 
-void gw_vip_release(struct gw_vip_pool *p, struct in_addr vip)
+static void release(struct gw_vip_pool *p, uint32_t v)
 {
-    uint32_t v = ntohl(vip.s_addr);
     struct vip_entry *e = p->by_vip[vip_hash(p, v)];
 
     while (e && e->vip != v)
@@ -229,6 +268,22 @@ void gw_vip_release(struct gw_vip_pool *p, struct in_addr vip)
     else
         p->free_head = e;
     p->free_tail = e;
+}
+
+void gw_vip_release(struct gw_vip_pool *p, struct in_addr vip)
+{
+    if (p->family == AF_INET)
+        release(p, ntohl(vip.s_addr));
+}
+
+void gw_vip_release6(struct gw_vip_pool *p, const struct in6_addr *vip)
+{
+    uint32_t v;
+
+    if (p->family != AF_INET6 || memcmp(vip->s6_addr, p->base, 12) != 0)
+        return;
+    memcpy(&v, vip->s6_addr + 12, 4);
+    release(p, ntohl(v));
 }
 
 size_t gw_vip_in_use(const struct gw_vip_pool *p)

@@ -36,6 +36,7 @@ The generated stream is block k = SHAKE-128("subtunnel httpd seed 0 block <k>"),
 64 KiB per block, truncated to N bytes; `--gen N` hashes the same stream.
 """
 import base64
+import socket
 import hashlib
 import http.server
 import socketserver
@@ -623,11 +624,14 @@ def main():
     Server.accept_delay = opts.get("accept_delay", 0.0)
     if opts.get("http10"):
         Handler.protocol_version = "HTTP/1.0"
+    if ":" in addr:
+        Server.address_family = socket.AF_INET6
     server = Server((addr, port), partial(Handler, directory=root))
     if "tls" in opts:
         server.ssl_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         server.ssl_context.load_cert_chain(*opts["tls"])
-    sys.stderr.write("httpd listening on %s:%d serving %s\n" % (addr, port, root))
+    shown = "[%s]" % addr if ":" in addr else addr
+    sys.stderr.write("httpd listening on %s:%d serving %s\n" % (shown, port, root))
     sys.stderr.flush()
     try:
         server.serve_forever()

@@ -111,11 +111,12 @@ start_bg() {
 }
 
 # start_httpd NAME ADDR:PORT DIR [NS [OPTION...]]: tests/integration/httpd.py in NS (st-priv),
-# with httpd.py's options (--backlog N, --accept-delay S, --tls CERT KEY)
+# with httpd.py's options (--backlog N, --accept-delay S, --tls CERT KEY); IPv6: [ADDR]:PORT
 start_httpd() {
-    local name=$1 hostport=$2 dir=$3 ns=${4:-st-priv}
+    local name=$1 hostport=$2 dir=$3 ns=${4:-st-priv} host
     shift $(($# < 4 ? $# : 4))
-    start_bg "$name" "$ns" python3 "$HTTPD_PY" "${hostport%:*}" "${hostport##*:}" "$dir" "$@"
+    host=${hostport%:*} host=${host#[} host=${host%]}
+    start_bg "$name" "$ns" python3 "$HTTPD_PY" "$host" "${hostport##*:}" "$dir" "$@"
     wait_for 15 "$name listening on $hostport" listening "$ns" "$hostport"
 }
 

@@ -108,6 +108,8 @@ START_TEST(test_gw_good_defaults)
     ck_assert_int_eq(cfg.tun_mtu, 1500);
     st_cidr_format(&cfg.virtual_pool, buf, sizeof(buf));
     ck_assert_str_eq(buf, "100.64.0.0/10");
+    st_cidr_format(&cfg.virtual_pool6, buf, sizeof(buf));
+    ck_assert_str_eq(buf, "2001:db8:64::/96");
     ck_assert_int_eq(cfg.udp_idle_timeout_ms, 210000);
     ck_assert_int_eq(cfg.dns_idle_timeout_ms, 15000);
     ck_assert_int_eq(cfg.icmp_idle_timeout_ms, 30000);
@@ -141,6 +143,7 @@ START_TEST(test_gw_good_full)
              "  name: st-site1\n"
              "  mtu: 9000\n"
              "virtual-pool: 100.64.8.0/29\n"
+             "virtual-pool6: fd00:64::/104\n"
              "udp-idle-timeout: 86400\n"
              "dns-idle-timeout: 2\n"
              "icmp-idle-timeout: 1\n"
@@ -164,6 +167,8 @@ START_TEST(test_gw_good_full)
     ck_assert_int_eq(cfg.tun_mtu, 9000);
     st_cidr_format(&cfg.virtual_pool, buf, sizeof(buf));
     ck_assert_str_eq(buf, "100.64.8.0/29");
+    st_cidr_format(&cfg.virtual_pool6, buf, sizeof(buf));
+    ck_assert_str_eq(buf, "fd00:64::/104");
     ck_assert_int_eq(cfg.udp_idle_timeout_ms, 86400000);
     ck_assert_int_eq(cfg.dns_idle_timeout_ms, 2000);
     ck_assert_int_eq(cfg.icmp_idle_timeout_ms, 1000);
@@ -223,6 +228,15 @@ START_TEST(test_gw_errors)
            "gw.yaml:5: 'virtual-pool' must be an IPv4 CIDR with a prefix of at most /29");
     gw_bad(WITH_TOKEN("virtual-pool: 2001:db8::/64\n"),
            "gw.yaml:5: 'virtual-pool' must be an IPv4 CIDR with a prefix of at most /29");
+    gw_bad(WITH_TOKEN("virtual-pool6: 2001:db8:64::/64\n"),
+           "gw.yaml:5: 'virtual-pool6' must be an IPv6 CIDR with a prefix of /96 to /120");
+    gw_bad(WITH_TOKEN("virtual-pool6: 2001:db8:64::/121\n"),
+           "gw.yaml:5: 'virtual-pool6' must be an IPv6 CIDR with a prefix of /96 to /120");
+    gw_bad(WITH_TOKEN("virtual-pool6: 100.64.0.0/10\n"),
+           "gw.yaml:5: 'virtual-pool6' must be an IPv6 CIDR with a prefix of /96 to /120");
+    gw_bad(WITH_TOKEN("virtual-pool6: 2001:db8:64::1/96\n"),
+           "gw.yaml:5: 'virtual-pool6': invalid CIDR '2001:db8:64::1/96': host bits set (the "
+           "address must be the network address)");
     gw_bad(WITH_TOKEN("tunnel-id: x\n"), "gw.yaml:5: unknown key 'tunnel-id'");
     gw_bad(WITH_TOKEN("udp-idle-timeout: 0\n"),
            "gw.yaml:5: 'udp-idle-timeout' is 0, must be between 1 and 86400");

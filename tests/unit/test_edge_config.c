@@ -56,6 +56,17 @@ START_TEST(test_edge_listeners_off)
     ck_assert_msg(edge_parse(&cfg, "access-listen: '[::1]:8080'\n", NULL) == 0, "%s", err);
     ck_assert(!edge_config_cleartext_exposed(&cfg));
     edge_config_fini(&cfg);
+    ck_assert(!cfg.has_access6);
+    /* access-listen6: a second access listener (issue 23: the proxy on an IPv6 address) */
+    ck_assert_msg(edge_parse(&cfg, "access-listen6: '[::1]:8080'\n", NULL) == 0, "%s", err);
+    ck_assert(cfg.has_access6 && cfg.has_access);
+    ck_assert_uint_eq(st_sockaddr_port(&cfg.access_listen6), 8080);
+    ck_assert(!edge_config_cleartext_exposed(&cfg));
+    edge_config_fini(&cfg);
+    ck_assert_msg(edge_parse(&cfg, "access-listen6: '[2001:db8:18::1]:8080'\n", NULL) == 0, "%s",
+                  err);
+    ck_assert(edge_config_cleartext_exposed(&cfg));
+    edge_config_fini(&cfg);
 }
 END_TEST
 
@@ -275,6 +286,12 @@ START_TEST(test_edge_errors)
         "tunnel-listen: 192.0.2.1:7844\nhttp-listen: 192.0.2.1:7844\n", NULL,
         "edge.yaml:4: 'http-listen' 192.0.2.1:7844 clashes with 'tunnel-listen' 192.0.2.1:7844 "
         "(same port)");
+    edge_bad("access-listen6: '[::]:8080'\n", NULL,
+             "edge.yaml:3: 'access-listen6' [::]:8080 clashes with 'access-listen' 127.0.0.1:8080 "
+             "(same port)");
+    edge_bad("access-listen6: 2001:db8:18::1:8080\n", NULL,
+             "edge.yaml:3: 'access-listen6': invalid address '2001:db8:18::1:8080' (want numeric "
+             "ip:port or [ipv6]:port)");
     edge_bad("access-listen: on\n", NULL,
              "edge.yaml:3: 'access-listen': invalid address 'on' (want numeric ip:port or "
              "[ipv6]:port)");

@@ -68,12 +68,50 @@ START_TEST(test_defaults)
     expect(&g, "223.255.255.255", NULL);
     expect(&g, "198.51.100.10", NULL);
     expect(&g, "100.64.0.1", NULL); /* the virtual pool is refused by gw_flow, not the guard */
-    /* only IPv4 is served */
+    /* another family is refused */
     uint8_t v6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1};
-    ck_assert_str_eq(gw_guard_check(&g, AF_INET6, v6), "not IPv4");
-    ck_assert(gw_guard_blocked(&g, AF_UNSPEC, v6));
+    ck_assert_str_eq(gw_guard_check(&g, AF_UNSPEC, v6), "neither IPv4 nor IPv6");
     gw_guard_fini(&g);
     gw_guard_fini(&g); /* zeroed: again is fine */
+}
+END_TEST
+
+static void expect6(const struct gw_guard *g, const char *addr, const char *why)
+{
+    uint8_t a[16];
+    const char *got;
+
+    ck_assert_int_eq(inet_pton(AF_INET6, addr, a), 1);
+    got = gw_guard_check(g, AF_INET6, a);
+    if (!why)
+        ck_assert_msg(!got, "%s: refused (%s)", addr, got);
+    else
+        ck_assert_msg(got && strcmp(got, why) == 0, "%s: %s, want %s", addr, got ? got : "-", why);
+}
+
+START_TEST(test_ipv6)
+{
+    struct gw_guard g = {0};
+    uint8_t host[2][16];
+
+    expect6(&g, "::", "unspecified (::)");
+    expect6(&g, "::1", "loopback");
+    expect6(&g, "::2", NULL);
+    expect6(&g, "::ffff:127.0.0.1", "IPv4-mapped (::ffff:0:0/96)");
+    expect6(&g, "fe80::1", "link-local");
+    expect6(&g, "febf:ffff::1", "link-local");
+    expect6(&g, "fec0::1", NULL);
+    expect6(&g, "ff02::1", "multicast");
+    expect6(&g, "2001:db8:51::10", NULL);
+    ck_assert_int_eq(inet_pton(AF_INET6, "2001:db8:51::1", host[0]), 1);
+    ck_assert_int_eq(inet_pton(AF_INET6, "2001:db8:2::10", host[1]), 1);
+    ck_assert_int_eq(gw_guard_set_host6(&g, (const uint8_t(*)[16])host, 2), 0);
+    expect6(&g, "2001:db8:51::1", "an address of this host");
+    expect6(&g, "2001:db8:2::10", "an address of this host");
+    expect6(&g, "2001:db8:51::10", NULL);
+    ck_assert_int_eq(gw_guard_set_host6(&g, NULL, 0), 0);
+    expect6(&g, "2001:db8:51::1", NULL);
+    gw_guard_fini(&g);
 }
 END_TEST
 
@@ -107,7 +145,7 @@ START_TEST(test_allow_local)
     struct gw_guard g = {0};
     uint32_t host[] = {u4("198.51.100.1"), u4("192.0.2.10")};
     struct st_cidr allow[] = {cidr("169.254.169.254/32"), cidr("198.51.100.1"), cidr("127.0.0.0/8"),
-                              cidr("2001:db8::/32")};
+                              cidr("::1/128")};
 
     ck_assert_int_eq(gw_guard_set_host(&g, host, 2), 0);
     ck_assert_int_eq(gw_guard_set_allow(&g, allow, 4, false), 0);
@@ -118,8 +156,8 @@ START_TEST(test_allow_local)
     expect(&g, "192.0.2.10", "an address of this host");
     expect(&g, "127.0.0.53", NULL);
     expect(&g, "224.0.0.1", "multicast");
-    /* an IPv6 entry never lets anything through */
-    uint8_t v6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1};
+    /* an IPv6 entry never lets anything through (allow-local is IPv4 only) */
+    uint8_t v6[16] = {[15] = 1};
     ck_assert(gw_guard_blocked(&g, AF_INET6, v6));
     /* a reload without the list: guarded again */
     ck_assert_int_eq(gw_guard_set_allow(&g, NULL, 0, false), 0);
@@ -185,16 +223,17 @@ START_TEST(test_start_reload_refuse)
     freeifaddrs(ifs);
     ck_assert_uint_eq(gw.guard.n_host, n);
 
-    ck_assert_ptr_null(gw_guard_refuse(&gw, ST_KIND_TCP, a4("198.51.100.10"), "c", "t"));
-    ck_assert_str_eq(gw_guard_refuse(&gw, ST_KIND_UDP, a4("169.254.169.254"), "c", "t"),
+    ck_assert_ptr_null(gw_guard_refuse(&gw, ST_KIND_TCP, AF_INET, a4("198.51.100.10"), "c", "t"));
+    ck_assert_str_eq(gw_guard_refuse(&gw, ST_KIND_UDP, AF_INET, a4("169.254.169.254"), "c", "t"),
                      "link-local/metadata");
-    ck_assert_str_eq(gw_guard_refuse(&gw, ST_KIND_ICMP, a4("255.255.255.255"), "c", "t"),
+    ck_assert_str_eq(gw_guard_refuse(&gw, ST_KIND_ICMP, AF_INET, a4("255.255.255.255"), "c", "t"),
                      "broadcast");
     ck_assert_uint_eq(gw.guard_refused[ST_KIND_TCP], 0);
     ck_assert_uint_eq(gw.guard_refused[ST_KIND_UDP], 1);
     ck_assert_uint_eq(gw.guard_refused[ST_KIND_ICMP], 1);
     for (int i = 0; i < 3 * GW_GUARD_LOG_PER_SEC; i++) /* past the log limit: still refused */
-        ck_assert_ptr_nonnull(gw_guard_refuse(&gw, ST_KIND_TCP, a4("127.0.0.1"), "c", "t"));
+        ck_assert_ptr_nonnull(
+            gw_guard_refuse(&gw, ST_KIND_TCP, AF_INET, a4("127.0.0.1"), "c", "t"));
     ck_assert_uint_eq(gw.guard_refused[ST_KIND_TCP], 3 * GW_GUARD_LOG_PER_SEC);
     gw_guard_flush_log(&gw);
 
@@ -203,17 +242,19 @@ START_TEST(test_start_reload_refuse)
     gw.cfg.allow_local = allow;
     gw.cfg.n_allow_local = 1;
     gw_guard_reload(&gw);
-    ck_assert_ptr_null(gw_guard_refuse(&gw, ST_KIND_UDP, a4("169.254.169.254"), "c", "t"));
-    ck_assert_ptr_nonnull(gw_guard_refuse(&gw, ST_KIND_UDP, a4("169.254.169.1"), "c", "t"));
+    ck_assert_ptr_null(gw_guard_refuse(&gw, ST_KIND_UDP, AF_INET, a4("169.254.169.254"), "c", "t"));
+    ck_assert_ptr_nonnull(
+        gw_guard_refuse(&gw, ST_KIND_UDP, AF_INET, a4("169.254.169.1"), "c", "t"));
     ck_assert_uint_eq(gw.guard.n_host, n);
     /* and back without it */
     gw.cfg.n_allow_local = 0;
     gw.cfg.allow_link_local = true;
     gw_guard_reload(&gw);
-    ck_assert_ptr_null(gw_guard_refuse(&gw, ST_KIND_UDP, a4("169.254.169.1"), "c", "t"));
+    ck_assert_ptr_null(gw_guard_refuse(&gw, ST_KIND_UDP, AF_INET, a4("169.254.169.1"), "c", "t"));
     gw.cfg.allow_link_local = false;
     gw_guard_reload(&gw);
-    ck_assert_ptr_nonnull(gw_guard_refuse(&gw, ST_KIND_UDP, a4("169.254.169.254"), "c", "t"));
+    ck_assert_ptr_nonnull(
+        gw_guard_refuse(&gw, ST_KIND_UDP, AF_INET, a4("169.254.169.254"), "c", "t"));
 
     gw_guard_stop(&gw);
     ck_assert(!gw.guard_on);
@@ -232,6 +273,7 @@ int main(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_defaults);
     tcase_add_test(tc, test_host_addresses);
+    tcase_add_test(tc, test_ipv6);
     tcase_add_test(tc, test_allow_local);
     tcase_add_test(tc, test_allow_link_local);
     tcase_add_test(tc, test_start_reload_refuse);

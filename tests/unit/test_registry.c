@@ -31,7 +31,8 @@ static void setup(void)
     snprintf(text, sizeof(text),
              "cert: %s\nkey: %s\n"
              "tunnels:\n"
-             "  - id: site1\n    secret-sha256: " HASH "\n    routes: [198.51.100.0/24]\n"
+             "  - id: site1\n    secret-sha256: " HASH
+             "\n    routes: [198.51.100.0/24, '2001:db8:51::/64']\n"
              "    may-reach: [site2, 192.0.2.128/25]\n"
              "  - id: site2\n    secret-sha256: " HASH "\n    routes: [203.0.113.0/24]\n"
              "    may-reach: [198.51.100.10]\n"
@@ -233,6 +234,46 @@ START_TEST(pick_never_crosses_tenants)
 }
 END_TEST
 
+/* IPv6 routes: announced, owned and picked per connection like IPv4 ones (issue 23). */
+START_TEST(pick_ipv6_longest_prefix)
+{
+    struct edge_tunnel *site1 = edge_registry_find(&reg, "site1");
+    struct edge_tunnel *other = edge_registry_find(&reg, "other");
+    struct st_cidr net[2], host;
+    const struct st_cidr *bad = NULL;
+    uint8_t p10[16], p11[16], out[16];
+    struct edge_tunnel *t = NULL;
+    int c1, c2, c3;
+
+    ck_assert_int_eq(st_cidr_parse("198.51.100.0/24", &net[0]), 0);
+    ck_assert_int_eq(st_cidr_parse("2001:db8:51::/64", &net[1]), 0);
+    ck_assert_int_eq(st_cidr_parse("2001:db8:51::10/128", &host), 0);
+    ck_assert_int_eq(inet_pton(AF_INET6, "2001:db8:51::10", p10), 1);
+    ck_assert_int_eq(inet_pton(AF_INET6, "2001:db8:51::11", p11), 1);
+    ck_assert_int_eq(inet_pton(AF_INET6, "2001:db8:52::10", out), 1);
+    /* configured but not announced: the owner, no connection */
+    ck_assert_ptr_null(edge_registry_pick(&reg, AF_INET6, p10, &t));
+    ck_assert_ptr_eq(t, site1);
+    ck_assert_int_eq(edge_registry_attach(&reg, site1, (struct edge_tconn *)&c1, net, 2, &bad), 0);
+    ck_assert_int_eq(edge_registry_attach(&reg, site1, (struct edge_tconn *)&c2, &host, 1, &bad),
+                     0);
+    /* ::11 only in c1's announcement; ::10 in both (the least busy of them takes it) */
+    ck_assert_ptr_eq(edge_registry_pick(&reg, AF_INET6, p11, &t), (struct edge_tconn *)&c1);
+    struct edge_tconn *got = edge_registry_pick(&reg, AF_INET6, p10, &t);
+    ck_assert(got == (struct edge_tconn *)&c1 || got == (struct edge_tconn *)&c2);
+    ck_assert_ptr_eq(t, site1);
+    t = NULL;
+    ck_assert_ptr_null(edge_registry_pick(&reg, AF_INET6, out, &t));
+    ck_assert_ptr_null(t);
+    /* another tenant cannot announce site1's IPv6 prefix */
+    ck_assert_int_eq(edge_registry_attach(&reg, other, (struct edge_tconn *)&c3, &host, 1, &bad),
+                     -EPERM);
+    edge_registry_detach(&reg, site1, (struct edge_tconn *)&c2);
+    ck_assert_ptr_eq(edge_registry_pick(&reg, AF_INET6, p10, &t), (struct edge_tconn *)&c1);
+    edge_registry_detach(&reg, site1, (struct edge_tconn *)&c1);
+}
+END_TEST
+
 /* Loads for pick_least_busy: the fake connections are ints holding their own load. */
 static uint64_t fake_load(struct edge_tconn *c)
 {
@@ -407,6 +448,7 @@ int main(void)
     tcase_add_test(tc, reconfigure_keeps_tunnels_by_id);
     tcase_add_test(tc, routes_follow_connections);
     tcase_add_test(tc, pick_never_crosses_tenants);
+    tcase_add_test(tc, pick_ipv6_longest_prefix);
     tcase_add_test(tc, pick_least_busy);
     tcase_add_test(tc, hosts_map_to_tunnels);
     tcase_add_test(tc, registered_hostnames_pick_connections);

@@ -123,6 +123,44 @@ START_TEST(test_bad_input)
 }
 END_TEST
 
+/* virtual-pool6: the /96's host part counts up like an IPv4 pool; clients of both families */
+START_TEST(test_pool6)
+{
+    struct gw_vip_pool *p = pool("2001:db8:64::/96", 2);
+    uint8_t c4[16] = {192, 0, 2, 7}, c6[16];
+    struct in6_addr v, w;
+    struct in_addr v4;
+    char t[INET6_ADDRSTRLEN];
+
+    ck_assert_int_eq(inet_pton(AF_INET6, "2001:db8:18::10", c6), 1);
+    ck_assert_int_eq(gw_vip_acquire6(p, AF_INET, c4, &v), 0);
+    ck_assert_str_eq(inet_ntop(AF_INET6, &v, t, sizeof(t)), "2001:db8:64::3");
+    ck_assert_int_eq(gw_vip_acquire6(p, AF_INET6, c6, &w), 0);
+    ck_assert_str_eq(inet_ntop(AF_INET6, &w, t, sizeof(t)), "2001:db8:64::4");
+    ck_assert_int_eq(gw_vip_acquire6(p, AF_INET, c4, &w), 0);
+    ck_assert_mem_eq(&w, &v, 16);
+    ck_assert_int_eq(gw_vip_acquire(p, AF_INET, c4, &v4), -EINVAL); /* wrong family */
+    ck_assert_uint_eq(gw_vip_in_use(p), 2);
+    gw_vip_release6(p, &v);
+    ck_assert_uint_eq(gw_vip_in_use(p), 2);
+    gw_vip_release6(p, &v);
+    ck_assert_uint_eq(gw_vip_in_use(p), 1);
+    ck_assert_int_eq(inet_pton(AF_INET6, "2001:db8:65::4", &w), 1);
+    gw_vip_release6(p, &w); /* outside the pool: ignored */
+    ck_assert_uint_eq(gw_vip_in_use(p), 1);
+    gw_vip_pool_free(p);
+
+    p = pool("2001:db8:64::100/126", 1); /* 4 addresses: ::101 reserved, ::102 given, ::103 last */
+    ck_assert_ptr_nonnull(p);
+    ck_assert_int_eq(gw_vip_acquire6(p, AF_INET6, c6, &v), 0);
+    ck_assert_str_eq(inet_ntop(AF_INET6, &v, t, sizeof(t)), "2001:db8:64::102");
+    ck_assert_int_eq(gw_vip_acquire6(p, AF_INET, c4, &v), -ENOSPC);
+    gw_vip_pool_free(p);
+    ck_assert_ptr_null(pool("2001:db8:64::/95", 2)); /* more than 2^32 addresses */
+    ck_assert_ptr_null(pool("2001:db8:64::/127", 0));
+}
+END_TEST
+
 START_TEST(test_slash10_lazy)
 {
     struct mallinfo2 before = mallinfo2(), after;
@@ -151,6 +189,7 @@ static Suite *vip_suite(void)
     tcase_add_test(tc, test_exhaustion_and_reuse);
     tcase_add_test(tc, test_bad_input);
     tcase_add_test(tc, test_slash10_lazy);
+    tcase_add_test(tc, test_pool6);
     suite_add_tcase(s, tc);
     return s;
 }
