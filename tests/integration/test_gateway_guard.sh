@@ -69,9 +69,11 @@ assert_eq 2 "$(count "udp flow .* -> $BASTION:53: $line" "$GATEWAY_LOG")" \
     "one gateway log line for each udp flow"
 
 # ---- c. 169.254.169.254 (cloud metadata) announced by the tunnel: still refused
-sed -i "s|^    routes: \[198.51.100.0/24\]$|    routes: [198.51.100.0/24, $META/32]|" "$EDGE_CONFIG"
+sed -i "s|^    routes: \[198.51.100.0/24|    routes: [198.51.100.0/24, $META/32|" "$EDGE_CONFIG"
+grep -q "^    routes: \[198.51.100.0/24, $META/32" "$EDGE_CONFIG" || fail "$META/32 not added to the edge"
 hup_reload "$edge_pid" "$EDGE_LOG"
-sed -i "s|^  routes: \[198.51.100.0/24\]$|  routes: [198.51.100.0/24, $META/32]|" "$GATEWAY_CONFIG"
+sed -i "s|^  routes: \[198.51.100.0/24|  routes: [198.51.100.0/24, $META/32|" "$GATEWAY_CONFIG"
+grep -q "^  routes: \[198.51.100.0/24, $META/32" "$GATEWAY_CONFIG" || fail "$META/32 not added to the gateway"
 hup_reload "$gw_pid" "$GATEWAY_LOG"
 wait_for 20 "4 connections registered with $META/32 announced" gw_settled "$GATEWAY_LOG"
 r=$(proxy_probe "$META:80" -U "lab:$ACCESS_TOKEN")

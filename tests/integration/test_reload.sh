@@ -52,8 +52,9 @@ start_download() { # start_download RATE [FILE]
 # ---- a. gateway reload: routes and log level change during a download
 start_download 1M
 unreg0=$(count 'unregistered (draining)' "$EDGE_LOG")
-sed -i -e 's|routes: \[198.51.100.0/24\]|routes: [198.51.100.0/25]|' \
+sed -i -e 's|^  routes: \[198.51.100.0/24|  routes: [198.51.100.0/25|' \
     -e 's/^log-level: info/log-level: debug/' "$GATEWAY_CONFIG"
+grep -q '^  routes: \[198.51.100.0/25' "$GATEWAY_CONFIG" || fail "routes not changed in the gateway config"
 hup_reload "$gw_pid" "$GATEWAY_LOG"
 wait_for 10 "gateway reload log" grep -q 'SIGHUP: configuration reloaded (identity changed' \
     "$GATEWAY_LOG"
