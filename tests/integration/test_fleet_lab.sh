@@ -52,11 +52,11 @@ check_published() {
         ((v > 0 && v <= 25000)) || fail "$what: st:edge:lab-edge-$n lease: pttl $v (want 1..25000)"
     done
     # site 1's 4 connections are spread over edges 1 and 2, site 2's are all on edge 3
-    local site1='{"routes":["198.51.100.0/24"],"hostnames":["app.lab.test","private.lab.test","ws.lab.test"],"conns":2}'
+    local site1='{"routes":["198.51.100.0/24","2001:db8:51::/64"],"hostnames":["app.lab.test","private.lab.test","ws.lab.test"],"conns":2}'
     for n in 1 2; do
         assert_eq "$site1" "$(rcli hget "st:tunnels:lab-edge-$n" site1)" "$what: site1 at edge $n"
     done
-    assert_eq '{"routes":["203.0.113.0/24"],"hostnames":[],"conns":4}' \
+    assert_eq '{"routes":["203.0.113.0/24","2001:db8:113::/64"],"hostnames":[],"conns":4}' \
         "$(rcli hget st:tunnels:lab-edge-3 site2)" "$what: site2 at edge 3"
     assert_eq "" "$(rcli hget st:tunnels:lab-edge-3 site1)" "$what: site1 is not at edge 3"
 }
