@@ -10,7 +10,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "st_h2mem.h"
@@ -138,18 +137,11 @@ static void release_buffers(struct st_h2conn *c)
     }
 }
 
-static uint64_t mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 /* A heartbeat PING carries its send time (monotonic microseconds, big-endian). */
 static void send_ping(struct st_h2conn *c)
 {
     uint8_t opaque[8];
-    uint64_t now = mono_us();
+    uint64_t now = st_mono_us();
     for (int i = 7; i >= 0; i--, now >>= 8)
         opaque[i] = (uint8_t)now;
     nghttp2_submit_ping(c->session, NGHTTP2_FLAG_NONE, opaque);
@@ -160,7 +152,7 @@ void st_h2conn_frame_recv(struct st_h2conn *c, const nghttp2_frame *fr)
 {
     if (fr->hd.type != NGHTTP2_PING || !(fr->hd.flags & NGHTTP2_FLAG_ACK) || !c->hb_stats)
         return;
-    uint64_t sent = 0, now = mono_us();
+    uint64_t sent = 0, now = st_mono_us();
     for (int i = 0; i < 8; i++)
         sent = sent << 8 | fr->ping.opaque_data[i];
     if (sent && sent <= now && now - sent < 3600ull * 1000000) /* one of ours */

@@ -82,6 +82,9 @@ uint64_t st_loop_now(struct st_loop *loop);
 /* Wall-clock seconds since the epoch (CLOCK_REALTIME): for expiry times from configs and
  * tokens, never for timers. */
 int64_t st_wall_seconds(void);
+/* Monotonic microseconds, read now (not cached per iteration): for measuring short
+ * intervals such as round trips. */
+uint64_t st_mono_us(void);
 /* Blocks the signals in `set` and delivers them to cb through a signalfd. */
 int st_loop_signals(struct st_loop *loop, const sigset_t *set, st_signal_cb cb, void *data);
 

@@ -444,9 +444,11 @@ void gw_pool_reconfigure(struct gw_server *gw, bool fresh)
         use_static(gw, fresh);
         return;
     }
-    use_srv(gw);       /* a failure keeps the previous resolver */
-    if (gw->n_targets) /* the known edges until the answer: connection counts, identity */
-        choose(gw), rebuild(gw, fresh);
+    use_srv(gw);         /* a failure keeps the previous resolver */
+    if (gw->n_targets) { /* the known edges until the answer: connection counts, identity */
+        choose(gw);
+        rebuild(gw, fresh);
+    }
 }
 
 void gw_pool_replace_all(struct gw_server *gw)

@@ -3,15 +3,7 @@
 #include <errno.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
-
-static uint64_t mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
 
 static void close_one(struct gw_probe_one *p)
 {
@@ -56,7 +48,7 @@ static void on_connect(struct st_io *io, uint32_t events)
     socklen_t len = sizeof(err);
     if (getsockopt(io->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
         err = errno;
-    uint64_t took = mono_us() - p->started_us;
+    uint64_t took = st_mono_us() - p->started_us;
     finish(p, err ? 0 : (took ? took : 1));
 }
 
@@ -65,7 +57,7 @@ static bool start_one(struct gw_probe_one *p)
     int fd = socket(p->addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return false;
-    p->started_us = mono_us();
+    p->started_us = st_mono_us();
     if (connect(fd, (const struct sockaddr *)&p->addr.ss, p->addr.len) < 0 &&
         errno != EINPROGRESS) {
         close(fd);
@@ -123,11 +115,6 @@ void gw_probes_start(struct gw_probes *ps, const struct gw_edge_target *t, size_
         ps->one[i].best_us = 0;
     }
     st_timer_start(&ps->timer, 0); /* the first try, from the loop */
-}
-
-bool gw_probes_busy(const struct gw_probes *ps)
-{
-    return ps->n > 0;
 }
 
 void gw_probes_stop(struct gw_probes *ps)

@@ -49,8 +49,6 @@ void gw_probes_init(struct gw_probes *ps, struct st_loop *loop, gw_probe_result_
 /* Starts a round over t[0..min(n, GW_PROBE_MAX)); a round still running is abandoned first
  * (without callbacks). Results and done arrive from the loop, never from this call. */
 void gw_probes_start(struct gw_probes *ps, const struct gw_edge_target *t, size_t n);
-/* True while a round runs. */
-bool gw_probes_busy(const struct gw_probes *ps);
 /* Ends a running round without callbacks. */
 void gw_probes_stop(struct gw_probes *ps);
 
