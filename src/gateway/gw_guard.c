@@ -63,14 +63,26 @@ int gw_guard_set_allow(struct gw_guard *g, const struct st_cidr *allow, size_t n
     return 0;
 }
 
-int gw_guard_set_host(struct gw_guard *g, const uint32_t *addrs, size_t n)
+/* A copy of n elements of size bytes at src into a new array *out (NULL for none). 0 or
+ * -ENOMEM (*out untouched). */
+static int copy_array(const void *src, size_t n, size_t size, void **out)
 {
-    uint32_t *h = n ? calloc(n, sizeof(*h)) : NULL;
+    void *a = n ? calloc(n, size) : NULL;
 
-    if (n && !h)
+    if (n && !a)
         return -ENOMEM;
     if (n)
-        memcpy(h, addrs, n * sizeof(*h));
+        memcpy(a, src, n * size);
+    *out = a;
+    return 0;
+}
+
+int gw_guard_set_host(struct gw_guard *g, const uint32_t *addrs, size_t n)
+{
+    void *h;
+
+    if (copy_array(addrs, n, sizeof(*addrs), &h) < 0)
+        return -ENOMEM;
     free(g->host);
     g->host = h;
     g->n_host = n;
@@ -87,12 +99,10 @@ static bool allowed(const struct gw_guard *g, const uint8_t *addr)
 
 int gw_guard_set_host6(struct gw_guard *g, const uint8_t (*addrs)[16], size_t n)
 {
-    uint8_t(*h)[16] = n ? calloc(n, sizeof(*h)) : NULL;
+    void *h;
 
-    if (n && !h)
+    if (copy_array(addrs, n, sizeof(*addrs), &h) < 0)
         return -ENOMEM;
-    if (n)
-        memcpy(h, addrs, n * sizeof(*h));
     free(g->host6);
     g->host6 = h;
     g->n_host6 = n;
