@@ -27,10 +27,8 @@ static void relay_header(struct edge_flow *f, const uint8_t *name, size_t nlen,
     const char *why = NULL;
     bool ok;
     if (nlen == strlen(EDGE_RELAY_IDENT_HDR) && memcmp(name, EDGE_RELAY_IDENT_HDR, nlen) == 0) {
-        ok = f->has_ident =
-            edge_relay_ident_decode((const char *)value, vlen, &f->ident) == 0 &&
-            edge_auth_recheck(&f->srv->cfg, &f->ident, st_wall_seconds(), &why) == 0;
-        why = why ? why : "bad relayed identity";
+        ok = f->has_ident = edge_relay_ident_accept(&f->srv->cfg, (const char *)value, vlen,
+                                                    st_wall_seconds(), &f->ident, &why);
     } else if (nlen == strlen(EDGE_RELAY_TUNNEL_HDR) &&
                memcmp(name, EDGE_RELAY_TUNNEL_HDR, nlen) == 0) {
         char id[64];

@@ -40,6 +40,7 @@ struct edge_flow;
 struct edge_tunnel;
 struct edge_tconn;
 struct edge_ident;
+struct edge_config;
 
 /* ---- identity codec (pure) ---- */
 
@@ -49,6 +50,11 @@ int edge_relay_ident_encode(const struct edge_ident *id, char *buf, size_t len);
 /* The reverse into *id (zeroed first). 0 or -EBADMSG. The caller rechecks the identity
  * against its own configuration (edge_auth_recheck) before trusting the groups. */
 int edge_relay_ident_decode(const char *s, size_t len, struct edge_ident *id);
+/* A relayed identity field as a holder takes it (CONNECT flows and visitor requests alike):
+ * decoded into *id and checked again against cfg at wall time now (edge_auth_recheck). true,
+ * or false with *why set (never NULL). */
+bool edge_relay_ident_accept(const struct edge_config *cfg, const char *s, size_t len, int64_t now,
+                             struct edge_ident *id, const char **why);
 
 /* ---- choosing a holder (pure) ---- */
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "edge_auth.h"
 #include "edge_users.h"
 #include "st_token.h"
 
@@ -91,6 +92,17 @@ bool edge_relay_is_visit(const char *method, const char *protocol)
     if (strcmp(method, "CONNECT") != 0)
         return true;
     return protocol && strcmp(protocol, "websocket") == 0;
+}
+
+bool edge_relay_ident_accept(const struct edge_config *cfg, const char *s, size_t len, int64_t now,
+                             struct edge_ident *id, const char **why)
+{
+    *why = NULL;
+    if (edge_relay_ident_decode(s, len, id) == 0 && edge_auth_recheck(cfg, id, now, why) == 0)
+        return true;
+    if (!*why)
+        *why = "bad relayed identity";
+    return false;
 }
 
 int edge_relay_tunnel_decode(const char *s, size_t len, char *id, size_t cap)

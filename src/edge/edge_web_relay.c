@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "edge_auth.h"
 #include "edge_authz.h"
 #include "edge_relay.h"
 #include "edge_server.h"
@@ -29,10 +28,13 @@ bool edge_web_relay_header(struct edge_web *w, const uint8_t *name, size_t nlen,
     } else if (named(name, nlen, ":protocol")) {
         snprintf(w->protocol, sizeof(w->protocol), "%.*s", (int)vlen, (const char *)value);
     } else if (named(name, nlen, EDGE_RELAY_IDENT_HDR)) {
-        w->has_ident = edge_relay_ident_decode((const char *)value, vlen, &w->ident) == 0 &&
-                       edge_auth_recheck(&w->srv->cfg, &w->ident, st_wall_seconds(), &why) == 0;
-        if (!w->has_ident)
-            w->auth_why = why ? why : "bad relayed identity";
+        /* as for relayed flows (edge_flow_h2.c): one identity field that fails refuses the
+         * request, whatever came before or after it */
+        bool ok = edge_relay_ident_accept(&w->srv->cfg, (const char *)value, vlen,
+                                          st_wall_seconds(), &w->ident, &why);
+        w->has_ident = ok && !w->auth_why;
+        if (!ok)
+            w->auth_why = why;
     } else if (named(name, nlen, "subtunnel-client")) {
         snprintf(w->client, sizeof(w->client), "%.*s", (int)vlen, (const char *)value);
     } else {

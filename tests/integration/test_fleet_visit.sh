@@ -129,6 +129,16 @@ assert_eq 401 "$(relay 1 3 -H 'Host: private.lab.test')" "a relayed request with
 assert_eq 401 "$(relay 1 3 -H 'Host: private.lab.test' \
     -H "subtunnel-identity: lab token $H64 0 1 0 admins")" \
     "a relayed request with a forged identity (a credential the holder does not know)"
+# the lab user's identity as edge 3 would relay it; a forged one beside it, before or after,
+# refuses the request (as for relayed flows: one failing identity field decides)
+LAB_ID="lab token $(printf %s "$ACCESS_TOKEN" | sha256sum | cut -d' ' -f1) 0 1 0 admins"
+assert_eq 200 "$(relay 1 3 -H 'Host: private.lab.test' -H "subtunnel-identity: $LAB_ID")" \
+    "a relayed request with the lab user's identity"
+assert_eq 401 "$(relay 1 3 -H 'Host: private.lab.test' \
+    -H "subtunnel-identity: lab token $H64 0 1 0 admins" -H "subtunnel-identity: $LAB_ID")" \
+    "a forged identity before a good one"
+assert_eq 401 "$(relay 1 3 -H 'Host: private.lab.test' -H "subtunnel-identity: $LAB_ID" \
+    -H "subtunnel-identity: lab token $H64 0 1 0 admins")" "a forged identity after a good one"
 assert_match "relayed by edge lab-edge-3: host 'private.lab.test' requires a user" \
     "$(cat "$EDGE_LOG")" "the holder logs why"
 assert_eq 200 "$(relay 1 3 -H 'Host: app.lab.test')" "a relayed request to a public host"
