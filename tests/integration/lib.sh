@@ -228,15 +228,21 @@ assert_match() {
 }
 
 # audit_records FILE FIELD=VALUE...: the records of audit log FILE matching every FIELD=VALUE,
-# one JSON object per line (keys sorted, ", " and ": " separators)
+# one JSON object per line (keys sorted, ", " and ": " separators); a reader may stop early
+# ("| head -n 1") without failing the pipeline
 audit_records() {
     python3 - "$@" <<'PY'
-import json, sys
+import json, os, sys
 want = dict(a.split("=", 1) for a in sys.argv[2:])
-for line in open(sys.argv[1]):
-    r = json.loads(line)
-    if all(str(r.get(k)) == v for k, v in want.items()):
-        print(json.dumps(r, sort_keys=True))
+try:
+    for line in open(sys.argv[1]):
+        r = json.loads(line)
+        if all(str(r.get(k)) == v for k, v in want.items()):
+            print(json.dumps(r, sort_keys=True))
+    sys.stdout.flush()
+except BrokenPipeError:
+    # a reader such as "head -n 1" took what it wanted and left: not an error
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 PY
 }
 
