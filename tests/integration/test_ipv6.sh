@@ -45,7 +45,7 @@ for proxy in "$EDGE_PROXY" "$EDGE_PROXY6"; do
 done
 
 # The gateway's TUN holds virtual-pool6's first address; st-priv routes the pool back.
-in_ns st-bastion ip -6 addr show dev st0 | grep -q 'inet6 2001:db8:64::1/96' ||
+grep -q 'inet6 2001:db8:64::1/96' <<<"$(in_ns st-bastion ip -6 addr show dev st0)" ||
     fail "st0 in st-bastion has no 2001:db8:64::1/96"
 
 h2=$ST_SOURCE_DIR/tests/integration/h2connect.py

@@ -32,8 +32,8 @@ st0_routes() {
 # other_routes: st-bastion's main table without the reach routes (with the TUN's own)
 other_routes() { in_ns st-bastion ip -4 route show table main | grep -v ' dev st0 proto 83 ' | sort; }
 has_route() { st0_routes st-bastion | grep -qx "$1 proto 83 metric 200"; }
-lacks_route() { ! st0_routes st-bastion | grep -q "^$1 "; }
-site2_ok() { in_ns st-priv curl -sS -m 10 "http://$P2:8000/file" 2>/dev/null | grep -q 'hello from'; }
+lacks_route() { ! grep -q "^$1 " <<<"$(st0_routes st-bastion)"; }
+site2_ok() { grep -q 'hello from' <<<"$(in_ns st-priv curl -sS -m 10 "http://$P2:8000/file" 2>/dev/null)"; }
 
 # Both reach gateways switched to the lab's user and kept CAP_NET_ADMIN alone: every route
 # below is added and withdrawn after that switch.
