@@ -578,10 +578,9 @@ static bool tuple_taken(const ip_addr_t *local, uint16_t lport, const ip_addr_t 
     return false;
 }
 
-/* An lwIP address of d's family from its 4 or 16 bytes. */
-static void lwip_addr(const struct gw_dgram *d, ip_addr_t *out, const uint8_t *addr)
+void gw_dgram_lwip_addr(ip_addr_t *out, int family, const uint8_t *addr)
 {
-    if (d->family == AF_INET6) {
+    if (family == AF_INET6) {
         ip_addr_set_zero_ip6(out);
         memcpy(ip_2_ip6(out)->addr, addr, 16);
     } else {
@@ -594,8 +593,8 @@ int gw_dgram_open_pcb(struct gw_dgram *d, const uint8_t *local, uint16_t lport,
                       const uint8_t *remote, uint16_t rport)
 {
     ip_addr_t l, r;
-    lwip_addr(d, &l, local);
-    lwip_addr(d, &r, remote);
+    gw_dgram_lwip_addr(&l, d->family, local);
+    gw_dgram_lwip_addr(&r, d->family, remote);
     d->pcb = udp_new_ip_type(d->family == AF_INET6 ? IPADDR_TYPE_V6 : IPADDR_TYPE_V4);
     if (!d->pcb)
         return -ENOMEM;

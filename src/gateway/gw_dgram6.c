@@ -166,27 +166,6 @@ static int to_client(struct gw_server *gw, uint8_t *pkt, const struct st_ipv6_in
     return 1;
 }
 
-/* Expose: an ICMPv6 error quoting a datagram of one of our UDP flows goes back on its stream
- * as an ST_CAP_ICMP_ERROR capsule, as in IPv4. */
-static int udp_error(const uint8_t *pkt, const struct st_ipv6_info *ip,
-                     const struct st_ipv6_info *in)
-{
-    uint16_t sport = (uint16_t)(in->l4[0] << 8 | in->l4[1]);
-    uint16_t dport = (uint16_t)(in->l4[2] << 8 | in->l4[3]);
-    for (struct udp_pcb *p = udp_pcbs; p; p = p->next) {
-        if (p->recv != gw_dgram_udp_recv || p->local_port != sport || p->remote_port != dport ||
-            !IP_IS_V6(&p->local_ip) || memcmp(ip_2_ip6(&p->local_ip)->addr, in->src, 16) != 0 ||
-            memcmp(ip_2_ip6(&p->remote_ip)->addr, in->dst, 16) != 0)
-            continue;
-        struct gw_dgram *d = p->recv_arg;
-        if (d->reach)
-            return 0;
-        gw_dgram_queue_typed(d, ST_CAP_ICMP_ERROR, NULL, pkt, ip->total);
-        return 1;
-    }
-    return 0;
-}
-
 /* Reach: an echo request from the TUN to a reach route opens (or joins) a flow. */
 static int reach_echo(struct gw_server *gw, uint8_t *pkt, const struct st_ipv6_info *ip)
 {
@@ -225,6 +204,6 @@ int gw_dgram6_icmp_hook(struct gw_server *gw, uint8_t *pkt, size_t len)
     if (in.proto == ST_IPPROTO_ICMPV6 && in.hlen == ST_IPV6_HLEN)
         return to_client(gw, pkt, &ip, in.src, in.dst, (uint8_t *)ip.l4 + 8);
     if (in.proto == 17 && in.l4_len >= 4)
-        return udp_error(pkt, &ip, &in);
+        return gw_dgram_udp_error(pkt, ip.total, AF_INET6, in.src, in.dst, in.l4);
     return 0;
 }

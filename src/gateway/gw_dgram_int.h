@@ -25,6 +25,8 @@ uint64_t gw_dgram_idle_ms(const struct gw_dgram *d);
 const char *gw_dgram_ip4(const uint8_t *a, char *buf);
 /* addr:port of family as "198.51.100.7:53" or "[2001:db8::7]:53" in buf (64 bytes). */
 const char *gw_dgram_hostport(int family, const uint8_t *addr, uint16_t port, char *buf);
+/* An lwIP address of family (AF_INET, AF_INET6) from its 4 or 16 bytes. */
+void gw_dgram_lwip_addr(ip_addr_t *out, int family, const uint8_t *addr);
 /* Opens d's lwIP UDP pcb (d->family) from local:lport to remote:rport. 0 or -1. */
 int gw_dgram_open_pcb(struct gw_dgram *d, const uint8_t *local, uint16_t lport,
                       const uint8_t *remote, uint16_t rport);
@@ -52,6 +54,12 @@ struct gw_dgram *gw_dgram_reach_open(struct gw_server *gw, bool icmp, int family
  * IPv6: an installed reach route, or (while the gateway installs IPv4 routes only) a route
  * the edge offered on a current connection. */
 bool gw_dgram_reach_covers(const struct gw_server *gw, int family, const uint8_t *addr);
+
+/* Expose: an ICMP error pkt[0..len) quoting a datagram src -> dst (family) whose UDP header
+ * starts at udp (4 bytes present) that one of our UDP flows sent goes back on its stream as
+ * an ST_CAP_ICMP_ERROR capsule (the reach gateway rewrites and delivers it). 1 when taken. */
+int gw_dgram_udp_error(const uint8_t *pkt, size_t len, int family, const uint8_t *src,
+                       const uint8_t *dst, const uint8_t *udp);
 
 /* gw_dgram6.c: the IPv6 side. */
 /* The address lwIP stands for on the TUN in IPv6: virtual-pool6's ::2. */

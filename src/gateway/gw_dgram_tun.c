@@ -307,24 +307,22 @@ static int to_client(struct gw_server *gw, uint8_t *pkt, const struct st_ipv4_in
     return 1;
 }
 
-/* Expose: an ICMP error quoting a datagram one of our UDP flows sent goes back on its
- * stream as an ST_CAP_ICMP_ERROR capsule (the reach gateway rewrites and delivers it). */
-static int udp_error(const uint8_t *pkt, const struct st_ipv4_info *ip,
-                     const struct st_ipv4_info *in)
+int gw_dgram_udp_error(const uint8_t *pkt, size_t len, int family, const uint8_t *src,
+                       const uint8_t *dst, const uint8_t *udp)
 {
-    uint16_t sport = (uint16_t)(in->l4[0] << 8 | in->l4[1]);
-    uint16_t dport = (uint16_t)(in->l4[2] << 8 | in->l4[3]);
-    uint32_t src, dst;
-    memcpy(&src, in->src, 4);
-    memcpy(&dst, in->dst, 4);
+    uint16_t sport = (uint16_t)(udp[0] << 8 | udp[1]);
+    uint16_t dport = (uint16_t)(udp[2] << 8 | udp[3]);
+    ip_addr_t s, t;
+    gw_dgram_lwip_addr(&s, family, src);
+    gw_dgram_lwip_addr(&t, family, dst);
     for (struct udp_pcb *p = udp_pcbs; p; p = p->next) {
         if (p->recv != gw_dgram_udp_recv || p->local_port != sport || p->remote_port != dport ||
-            ip_2_ip4(&p->local_ip)->addr != src || ip_2_ip4(&p->remote_ip)->addr != dst)
+            !ip_addr_cmp(&p->local_ip, &s) || !ip_addr_cmp(&p->remote_ip, &t))
             continue;
         struct gw_dgram *d = p->recv_arg;
         if (d->reach)
             return 0;
-        gw_dgram_queue_typed(d, ST_CAP_ICMP_ERROR, NULL, pkt, ip->total);
+        gw_dgram_queue_typed(d, ST_CAP_ICMP_ERROR, NULL, pkt, len);
         return 1;
     }
     return 0;
@@ -364,6 +362,6 @@ int gw_dgram_icmp_hook(void *arg, uint8_t *pkt, size_t len)
     if (in.proto == 1)
         return to_client(gw, pkt, &ip, in.src, in.dst, (uint8_t *)ip.l4 + 8);
     if (in.proto == 17 && in.l4_len >= 4)
-        return udp_error(pkt, &ip, &in);
+        return gw_dgram_udp_error(pkt, ip.total, AF_INET, in.src, in.dst, in.l4);
     return 0;
 }
