@@ -423,9 +423,12 @@ int ns_netif_init(struct ns_netif *nif, int fd, struct in_addr addr, int prefix,
     return 0;
 }
 
-/* Unfragmented IPv4 ICMP (fragments go to lwIP, which reassembles or drops them). */
+/* Unfragmented IPv4 ICMP (fragments go to lwIP, which reassembles or drops them), or IPv6
+ * ICMPv6 right after the fixed header (with extension headers: lwIP's). */
 static bool is_icmp(const uint8_t *b, size_t n)
 {
+    if (n >= 40 && (b[0] >> 4) == 6)
+        return b[6] == 58;
     return n >= 20 && (b[0] >> 4) == 4 && b[9] == 1 && (b[6] & 0x3f) == 0 && b[7] == 0;
 }
 

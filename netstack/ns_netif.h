@@ -10,7 +10,8 @@
 
 #include "lwip/netif.h"
 
-/* Sees every unfragmented ICMP packet read from the fd before lwIP does; returns 1 when it
+/* Sees every unfragmented ICMP packet read from the fd (IPv4 ICMP, and ICMPv6 right after
+ * the IPv6 header) before lwIP does; returns 1 when it
  * took the packet (lwIP never sees it), 0 to let lwIP handle it. */
 typedef int (*ns_netif_icmp_hook)(void *arg, uint8_t *pkt, size_t len);
 

@@ -95,13 +95,14 @@ write_edge_config() {
             "{name: private.lab.test, groups: [admins]}]"
         if ((sites >= 2)); then
             # site 1 reaches all of site 2 (and 198.18.200.0/24, which nobody owns);
-            # site 2 reaches only 198.51.100.10 and the resolver .53 in site 1.
+            # site 2 reaches only 198.51.100.10 and the resolver .53 in site 1, and
+            # 2001:db8:51::10 over IPv6.
             echo "    may-reach: [site2, 198.18.200.0/24]"
             echo "  - id: site2"
             echo "    secret-sha256: $(sha256hex "$s2")"
             echo "    routes: [203.0.113.0/24, '2001:db8:113::/64']"
             echo "    hostnames: []"
-            echo "    may-reach: [198.51.100.10/32, 198.51.100.53/32]"
+            echo "    may-reach: [198.51.100.10/32, 198.51.100.53/32, '2001:db8:51::10/128']"
         fi
         # Lab contract (issue 20): lab and ops (admins) reach everything; dev (developers)
         # only TCP 198.51.100.10:8000 and UDP 198.51.100.53:53.

@@ -48,6 +48,16 @@ static size_t hlen_of(const uint8_t *pkt)
     return (size_t)(pkt[0] & 0x0f) * 4;
 }
 
+uint64_t st_csum_add(const void *p, size_t len, uint64_t acc)
+{
+    return sum16(p, len, acc);
+}
+
+uint16_t st_csum_fold(uint64_t acc)
+{
+    return fold(acc);
+}
+
 uint16_t st_ipv4_csum(const void *p, size_t len)
 {
     return fold(sum16(p, len, 0));

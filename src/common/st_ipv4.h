@@ -24,6 +24,11 @@
 /* Internet checksum (RFC 1071) over p[0..len), odd len allowed, in network byte order: store
  * it with memcpy. Over data that holds a correct checksum it returns 0. */
 uint16_t st_ipv4_csum(const void *p, size_t len);
+/* The same in two steps, for checksums over several pieces (pseudo-headers): the unfolded
+ * sum of p[0..len) (even len but for the last piece) added to acc, then folded and
+ * complemented in network byte order. */
+uint64_t st_csum_add(const void *p, size_t len, uint64_t acc);
+uint16_t st_csum_fold(uint64_t acc);
 
 struct st_ipv4_info {
     uint8_t src[4], dst[4];

@@ -71,9 +71,20 @@ static long parse_dec(const char *s, size_t len, size_t max_digits)
     return v;
 }
 
-/* An IP literal into *family and addr; -EAFNOSUPPORT for a plausible DNS name, else -EINVAL. */
-static int parse_literal(const char *h, int *family, uint8_t addr[16])
+/* An IP literal into *family and addr; -EAFNOSUPPORT for a plausible DNS name, else -EINVAL.
+ * An IPv6 literal may come in brackets ("[2001:db8::1]", or "%5B...%5D" before decoding), as
+ * some clients expand the template with the URI host syntax. */
+static int parse_literal(char *h, int *family, uint8_t addr[16])
 {
+    size_t n = strlen(h);
+    if (n > 2 && h[0] == '[' && h[n - 1] == ']') {
+        h[n - 1] = '\0';
+        int r = inet_pton(AF_INET6, h + 1, addr) == 1 ? 0 : -EINVAL;
+        h[n - 1] = ']';
+        if (r == 0)
+            *family = AF_INET6;
+        return r;
+    }
     if (inet_pton(AF_INET, h, addr) == 1) {
         *family = AF_INET;
         return 0;
@@ -269,7 +280,8 @@ int st_masque_target(const char *protocol, const char *path, size_t len, int *fa
     int rv = st_masque_ip_path_parse(path, len, family, addr, &prefix, &proto);
     if (rv < 0)
         return rv;
-    if (proto != 1 || *family == 0 || prefix != (*family == AF_INET ? 32 : 128))
+    if (*family == 0 || prefix != (*family == AF_INET ? 32 : 128) ||
+        proto != (*family == AF_INET ? 1 : 58))
         return -EPROTONOSUPPORT;
     return 0;
 }

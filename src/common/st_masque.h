@@ -16,8 +16,9 @@
 #define ST_MASQUE_IP_PREFIX "/.well-known/masque/ip/"
 #define ST_MASQUE_IP_MAX 65535 /* largest IPv4 packet (total length field) */
 
-/* Parses a connect-udp :path. target_host must be an IP literal (IPv6 with its colons
- * percent-encoded as %3A, RFC 9298 2); the trailing '/' is required, a query is refused.
+/* Parses a connect-udp :path. target_host must be an IP literal: IPv6 with its colons
+ * percent-encoded as %3A (RFC 9298 2), also taken with raw colons or in brackets (raw or
+ * %5B/%5D) as some clients send it; the trailing '/' is required, a query is refused.
  * Returns 0 with *family (AF_INET/AF_INET6), addr (4 or 16 bytes) and *port; -EINVAL for
  * anything malformed (bad percent-escape, empty or extra segments, bad port, port 0);
  * -EAFNOSUPPORT for a DNS name (not resolved here). */
@@ -56,7 +57,8 @@ int st_masque_ip_capsule(uint8_t *out, size_t cap, const uint8_t *pkt, size_t le
 int st_masque_ip_packet(const uint8_t *value, size_t len, const uint8_t **pkt, size_t *plen);
 
 /* The target of a MASQUE request as subtunnel serves it: :protocol "connect-udp" with its
- * path, or "connect-ip" scoped to one address and ICMP (protocol 1; *port set to 0).
+ * path, or "connect-ip" scoped to one address and ICMP (protocol 1 for an IPv4 address, 58
+ * for an IPv6 one; *port set to 0).
  * 0, -EINVAL (bad path), -EAFNOSUPPORT (DNS name), -EPROTONOSUPPORT (connect-ip for a
  * prefix, '*' or another protocol, or an unknown :protocol). */
 int st_masque_target(const char *protocol, const char *path, size_t len, int *family,

@@ -16,6 +16,7 @@
 #include "st_addr.h"
 #include "st_capsule.h"
 #include "st_ipv4.h"
+#include "st_ipv6.h"
 #include "st_log.h"
 #include "st_masque.h"
 #include "st_varint.h"
@@ -27,6 +28,15 @@ uint8_t gw_dgram_scratch[GW_DGRAM_PKT_MAX];
 const char *gw_dgram_ip4(const uint8_t *a, char *buf)
 {
     return inet_ntop(AF_INET, a, buf, INET_ADDRSTRLEN);
+}
+
+const char *gw_dgram_hostport(int family, const uint8_t *addr, uint16_t port, char *buf)
+{
+    struct st_sockaddr sa;
+    st_sockaddr_from(&sa, family, addr, port);
+    if (st_sockaddr_format(&sa, buf, 64) < 0)
+        snprintf(buf, 64, "?");
+    return buf;
 }
 
 uint64_t gw_dgram_idle_ms(const struct gw_dgram *d)
@@ -95,6 +105,7 @@ struct gw_dgram *gw_dgram_new(struct gw_flow *f, bool icmp, bool reach)
     d->gw = f->gw;
     d->icmp = icmp;
     d->reach = reach;
+    d->family = AF_INET;
     st_bq_init(&d->up, GW_DGRAM_QUEUE);
     st_timer_init(&d->timer, &f->gw->loop, on_timer, d);
     touch(d);
@@ -172,6 +183,12 @@ void gw_dgram_udp_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_
     (void)port;
     gw_dgram_queue_capsule(arg, p, NULL, p->tot_len);
     pbuf_free(p);
+}
+
+/* a 4 or 16 byte address of d's family */
+static size_t alen(const struct gw_dgram *d)
+{
+    return d->family == AF_INET6 ? 16 : 4;
 }
 
 static void send_udp(struct gw_dgram *d, const uint8_t *p, size_t n)
@@ -278,7 +295,10 @@ static void relay_udp_error(struct gw_dgram *d, const uint8_t *p, size_t n)
 static int handle_capsule(struct gw_dgram *d, const struct st_capsule *cap)
 {
     if (cap->type == ST_CAP_ICMP_ERROR && d->reach && !d->icmp && cap->len <= GW_DGRAM_PKT_MAX) {
-        relay_udp_error(d, cap->value, cap->len);
+        if (d->family == AF_INET6)
+            gw_dgram6_relay_udp_error(d, cap->value, cap->len);
+        else
+            relay_udp_error(d, cap->value, cap->len);
         return 0;
     }
     if (cap->type != ST_CAP_DATAGRAM)
@@ -292,7 +312,9 @@ static int handle_capsule(struct gw_dgram *d, const struct st_capsule *cap)
     if (rv == 0 || d->ended)
         return 0;
     touch(d);
-    if (d->icmp)
+    if (d->icmp && d->family == AF_INET6)
+        gw_dgram6_send_icmp(d, pl, n);
+    else if (d->icmp)
         send_icmp(d, pl, n);
     else
         send_udp(d, pl, n);
@@ -455,12 +477,12 @@ const char *gw_dgram_quota_take(struct gw_dgram *d, bool per_client)
 {
     struct gw_server *gw = d->gw;
     if (per_client) {
-        if (gw_quota_take(&gw->dgram_clients, AF_INET, d->client,
+        if (gw_quota_take(&gw->dgram_clients, d->family, d->client,
                           (uint32_t)gw->cfg.dgram_per_client) < 0)
             return "too many datagram flows for this client";
         d->quota_client = true;
     }
-    if (gw_quota_take(&gw->dgram_hosts, AF_INET, d->target, (uint32_t)gw->cfg.dgram_per_host) < 0)
+    if (gw_quota_take(&gw->dgram_hosts, d->family, d->target, (uint32_t)gw->cfg.dgram_per_host) < 0)
         return "too many datagram flows to this host";
     d->quota_host = true;
     return NULL;
@@ -469,9 +491,9 @@ const char *gw_dgram_quota_take(struct gw_dgram *d, bool per_client)
 static void quota_give(struct gw_dgram *d)
 {
     if (d->quota_client)
-        gw_quota_give(&d->gw->dgram_clients, AF_INET, d->client);
+        gw_quota_give(&d->gw->dgram_clients, d->family, d->client);
     if (d->quota_host)
-        gw_quota_give(&d->gw->dgram_hosts, AF_INET, d->target);
+        gw_quota_give(&d->gw->dgram_hosts, d->family, d->target);
     d->quota_client = d->quota_host = false;
 }
 
@@ -546,30 +568,39 @@ bool gw_dgram_wanted(const struct gw_flow *f)
 
 /* ---------------------------------------------------------------- expose */
 
-static bool tuple_taken(const uint8_t *local, uint16_t lport, const uint8_t *remote, uint16_t rport)
+static bool tuple_taken(const ip_addr_t *local, uint16_t lport, const ip_addr_t *remote,
+                        uint16_t rport)
 {
     for (struct udp_pcb *p = udp_pcbs; p; p = p->next)
-        if (p->local_port == lport && p->remote_port == rport &&
-            memcmp(&ip_2_ip4(&p->local_ip)->addr, local, 4) == 0 &&
-            memcmp(&ip_2_ip4(&p->remote_ip)->addr, remote, 4) == 0)
+        if (p->local_port == lport && p->remote_port == rport && ip_addr_cmp(&p->local_ip, local) &&
+            ip_addr_cmp(&p->remote_ip, remote))
             return true;
     return false;
+}
+
+void gw_dgram_lwip_addr(ip_addr_t *out, int family, const uint8_t *addr)
+{
+    if (family == AF_INET6) {
+        ip_addr_set_zero_ip6(out);
+        memcpy(ip_2_ip6(out)->addr, addr, 16);
+    } else {
+        ip_addr_set_zero_ip4(out);
+        memcpy(&ip_2_ip4(out)->addr, addr, 4);
+    }
 }
 
 int gw_dgram_open_pcb(struct gw_dgram *d, const uint8_t *local, uint16_t lport,
                       const uint8_t *remote, uint16_t rport)
 {
     ip_addr_t l, r;
-    ip_addr_set_zero_ip4(&l);
-    ip_addr_set_zero_ip4(&r);
-    memcpy(&ip_2_ip4(&l)->addr, local, 4);
-    memcpy(&ip_2_ip4(&r)->addr, remote, 4);
-    d->pcb = udp_new();
+    gw_dgram_lwip_addr(&l, d->family, local);
+    gw_dgram_lwip_addr(&r, d->family, remote);
+    d->pcb = udp_new_ip_type(d->family == AF_INET6 ? IPADDR_TYPE_V6 : IPADDR_TYPE_V4);
     if (!d->pcb)
         return -ENOMEM;
     ip_set_option(d->pcb, SOF_REUSEADDR);
     d->pcb->ttl = 64; /* lwIP's default is 255 */
-    if (lport && tuple_taken(local, lport, remote, rport))
+    if (lport && tuple_taken(&l, lport, &r, rport))
         lport = 0; /* the same client talks to the same target twice: a port of our own */
     if (udp_bind(d->pcb, &l, lport) != ERR_OK || udp_connect(d->pcb, &r, rport) != ERR_OK) {
         close_pcb(d);
@@ -581,16 +612,26 @@ int gw_dgram_open_pcb(struct gw_dgram *d, const uint8_t *local, uint16_t lport,
 
 static int parse_target(struct gw_dgram *d, const char *path)
 {
-    int family;
-    uint8_t addr[16];
     if (!path)
         return -EINVAL;
-    int rv = st_masque_target(d->f->protocol, path, strlen(path), &family, addr, &d->tport);
+    int rv = st_masque_target(d->f->protocol, path, strlen(path), &d->family, d->target, &d->tport);
     if (rv == -EPROTONOSUPPORT)
         return rv;
-    if (rv < 0 || family != AF_INET)
-        return -EINVAL; /* IPv6 targets: not served yet */
-    memcpy(d->target, addr, 4);
+    return rv < 0 ? -EINVAL : 0;
+}
+
+/* The flow's source: a virtual IP of virtual-pool (IPv4) or virtual-pool6. 0 or -1. */
+static int pick_local(struct gw_dgram *d)
+{
+    struct gw_flow *f = d->f;
+    bool preserve;
+    if (gw_flow_source(f, d->family, &d->cport, &preserve) < 0)
+        return -1;
+    if (d->family == AF_INET6)
+        memcpy(d->local, f->vip6.s6_addr, 16);
+    else
+        memcpy(d->local, &f->vip.s_addr, 4);
+    memcpy(d->client, d->local, alen(d));
     return 0;
 }
 
@@ -611,18 +652,15 @@ void gw_dgram_start(struct gw_flow *f, const char *path)
                         rv == -EPROTONOSUPPORT ? ST_MASQUE_PS_SCOPE : ST_MASQUE_PS_BAD_PATH);
         return;
     }
-    char t[INET_ADDRSTRLEN];
-    snprintf(f->authority, sizeof(f->authority), "%s:%u", gw_dgram_ip4(d->target, t), d->tport);
-    if (gw_flow_admit(f, AF_INET, d->target) < 0)
+    char t[64];
+    gw_dgram_hostport(d->family, d->target, d->tport, f->authority);
+    if (gw_flow_admit(f, d->family, d->target) < 0)
         return;
-    bool preserve;
-    if (gw_flow_source(f, AF_INET, &d->cport, &preserve) < 0) {
+    if (pick_local(d) < 0) {
         gw_flow_respond(f, 503,
                         "subtunnel; error=connection_limit_reached; details=\"virtual pool full\"");
         return;
     }
-    memcpy(d->local, &f->vip.s_addr, 4);
-    memcpy(d->client, d->local, 4);
     const char *why = gw_dgram_quota_take(d, true);
     if (why) {
         d->gw->dgram.refused++;
@@ -640,5 +678,5 @@ void gw_dgram_start(struct gw_flow *f, const char *path)
     st_timer_start(&d->timer, gw_dgram_idle_ms(d));
     gw_flow_respond(f, 200, NULL);
     st_debug("%s flow %s -> %s: open from %s", icmp ? "icmp" : "udp", f->client, f->authority,
-             gw_dgram_ip4(d->local, t));
+             inet_ntop(d->family, d->local, t, sizeof(t)));
 }

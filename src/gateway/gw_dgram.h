@@ -2,7 +2,8 @@
 #define SUBTUNNEL_GW_DGRAM_H
 
 /* UDP and ICMP echo through the tunnel: a MASQUE connect-udp stream (RFC 9298) or a
- * connect-ip stream scoped to one target and protocol 1 (RFC 9484), both carrying HTTP
+ * connect-ip stream scoped to one target and protocol 1 (ICMPv6, 58, for an IPv6 target;
+ * RFC 9484), both carrying HTTP
  * Datagrams in DATAGRAM capsules (RFC 9297, context id 0). A gw_dgram hangs off the
  * gw_flow that owns the stream (f->dgram) and is freed with it.
  *
@@ -53,7 +54,8 @@ struct gw_dgram {
     bool icmp, reach, ended, closed;
     bool quota_client, quota_host; /* counted in gw->dgram_clients / dgram_hosts */
     struct udp_pcb *pcb;
-    uint8_t target[4], local[4], client[4]; /* client: the sender's own address */
+    int family;                                /* AF_INET or AF_INET6: addresses below */
+    uint8_t target[16], local[16], client[16]; /* client: the sender's own address */
     uint16_t tport, cport;
     struct st_timer timer;
     uint64_t last; /* loop time of the last datagram either way */
@@ -84,7 +86,7 @@ void gw_dgram_free(struct gw_dgram *d);
 /* Reach: the any-port UDP pcb that captures datagrams to reach routes. 0 or -ENOMEM. */
 int gw_dgram_reach_init(struct gw_server *gw);
 /* ns_netif ICMP hook (arg: the gw_server): echo requests to reach routes, replies and
- * errors for expose flows. 1 when taken. */
+ * errors for expose flows, IPv4 ICMP or IPv6 ICMPv6. 1 when taken. */
 int gw_dgram_icmp_hook(void *arg, uint8_t *pkt, size_t len);
 
 #endif

@@ -29,6 +29,8 @@ DATAGRAM capsules (RFC 9297: type 0, context id 0) in the stream's DATA:
             requests as whole IPv4 packets from --source (default 192.0.2.254,
             the address the replies come back to); prints
             "pinged K/N ttl T"; exit 0 only if every reply came back intact.
+            An IPv6 target: ICMPv6 (next header 58) echo requests from
+            --source (default 2001:db8:ff::fe), "ttl" then being the hop limit.
         --selftest
             Offline checks: varints, capsules, HPACK (Huffman, dynamic table),
             DNS encode/parse, and whole runs against an in-process fake h2c
@@ -66,7 +68,7 @@ CAPSULE_DATAGRAM = 0x00
 MAX_CAPSULE = 1 << 17          # largest DATAGRAM capsule value buffered (UDP max is 65527)
 WINDOW = 64                    # datagrams outstanding at most
 MAX_FRAME = 1 << 24
-QTYPES = {"A": 1, "TXT": 16}
+QTYPES = {"A": 1, "TXT": 16, "AAAA": 28}
 RTYPE_NAMES = {1: "A", 5: "CNAME", 16: "TXT", 28: "AAAA"}
 RCODES = {1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED"}
 
@@ -425,6 +427,9 @@ def request_h1(sock, args, path, deadline):
     return conn
 
 
+DEFAULT_SOURCE, DEFAULT_SOURCE6 = "192.0.2.254", "2001:db8:ff::fe"
+
+
 def split_hostport(text):
     host, _, port = text.rpartition(":")
     if not host or not port.isdigit():
@@ -441,8 +446,10 @@ def udp_path(target):
 
 
 def ip_path(target):
+    """connect-ip scoped to the target and ICMP (58, ICMPv6, for an IPv6 target)."""
     addr = ipaddress.ip_address(target)
-    return "/.well-known/masque/ip/%s/1/" % str(addr).replace(":", "%3A")
+    return "/.well-known/masque/ip/%s/%d/" % (str(addr).replace(":", "%3A"),
+                                              58 if addr.version == 6 else 1)
 
 
 def inet_csum(data):
@@ -462,6 +469,36 @@ def icmp_echo_packet(src, dst, ident, seq, payload, ttl=64):
                        ipaddress.IPv4Address(src).packed, ipaddress.IPv4Address(dst).packed)
     head = head[:10] + struct.pack(">H", inet_csum(head)) + head[12:]
     return head + icmp
+
+
+def icmp6_csum(src, dst, msg):
+    """The ICMPv6 checksum of msg (its checksum field zero) over the pseudo-header."""
+    pseudo = src.packed + dst.packed + struct.pack(">IxxxB", len(msg), 58)
+    return inet_csum(pseudo + msg)
+
+
+def icmp6_echo_packet(src, dst, ident, seq, payload, hlim=64):
+    """An IPv6 packet (no extension headers) holding an ICMPv6 echo request."""
+    src, dst = ipaddress.IPv6Address(src), ipaddress.IPv6Address(dst)
+    icmp = struct.pack(">BBHHH", 128, 0, 0, ident, seq) + payload
+    icmp = icmp[:2] + struct.pack(">H", icmp6_csum(src, dst, icmp)) + icmp[4:]
+    return struct.pack(">IHBB", 6 << 28, len(icmp), 58, hlim) + src.packed + dst.packed + icmp
+
+
+def icmp6_echo_reply(pkt, src, dst):
+    """(ident, seq, payload, hop limit) of an IPv6 ICMPv6 echo reply from src to dst with a
+    good checksum, else None."""
+    src, dst = ipaddress.IPv6Address(src), ipaddress.IPv6Address(dst)
+    if len(pkt) < 48 or pkt[0] >> 4 != 6 or pkt[6] != 58:
+        return None
+    if struct.unpack(">H", pkt[4:6])[0] != len(pkt) - 40 or pkt[8:24] != src.packed or \
+            pkt[24:40] != dst.packed:
+        return None
+    icmp = pkt[40:]
+    if icmp[0] != 129 or icmp[1] != 0 or icmp6_csum(src, dst, icmp):
+        return None
+    ident, seq = struct.unpack(">HH", icmp[4:8])
+    return ident, seq, icmp[8:], pkt[7]
 
 
 def icmp_echo_reply(pkt, src, dst):
@@ -648,19 +685,24 @@ def run_echo(conn, args):
 
 def run_ping(conn, args):
     ident, sent, src = random.randrange(65536), [], args.source
+    v6 = ipaddress.ip_address(args.target).version == 6
+    if v6 and src == DEFAULT_SOURCE:
+        src = DEFAULT_SOURCE6
+    build = icmp6_echo_packet if v6 else icmp_echo_packet
+    parse = icmp6_echo_reply if v6 else icmp_echo_reply
 
     def make(i):
         sent.append(os.urandom(56))
-        return i + 1, icmp_echo_packet(src, args.target, ident, i + 1, sent[i])
+        return i + 1, build(src, args.target, ident, i + 1, sent[i])
 
     def key_of(pkt):
-        r = icmp_echo_reply(pkt, args.target, src)
+        r = parse(pkt, args.target, src)
         if not r or r[0] != ident or not 0 < r[1] <= len(sent) or r[2] != sent[r[1] - 1]:
             return None
         return r[1]
 
     replies = exchange(conn, args.count, make, key_of, args.timeout)
-    ttls = sorted({icmp_echo_reply(p, args.target, src)[3] for p in replies.values()})
+    ttls = sorted({parse(p, args.target, src)[3] for p in replies.values()})
     print("pinged %d/%d ttl %s" % (len(replies), args.count, ",".join(map(str, ttls)) or "-"))
     return 0 if len(replies) == args.count else 1
 
@@ -686,7 +728,7 @@ def main(argv=None):
     mode.add_argument("--ping", action="store_true")
     mode.add_argument("--selftest", action="store_true")
     ap.add_argument("--count", type=int, default=1)
-    ap.add_argument("--source", default="192.0.2.254")
+    ap.add_argument("--source", default=DEFAULT_SOURCE)
     ap.add_argument("--qtype", choices=sorted(QTYPES), default="A")
     ap.add_argument("--timeout", type=float, default=3)
     ap.add_argument("--connect-timeout", type=float, default=10)

@@ -411,11 +411,72 @@ START_TEST(test_target)
 }
 END_TEST
 
+/* IPv6 targets as clients write them: colons percent-encoded (RFC 9298 2, either case), raw,
+ * in brackets (raw or %5B/%5D); connect-ip scoped to one IPv6 address and ICMPv6 (58). */
+START_TEST(test_target_ipv6)
+{
+    static const char *const udp_forms[] = {
+        "/.well-known/masque/udp/2001%3Adb8%3A51%3A%3A10/53/",
+        "/.well-known/masque/udp/2001%3adb8%3a51%3a%3a10/53/",
+        "/.well-known/masque/udp/2001:db8:51::10/53/",
+        "/.well-known/masque/udp/[2001:db8:51::10]/53/",
+        "/.well-known/masque/udp/%5B2001%3Adb8%3A51%3A%3A10%5D/53/",
+    };
+    uint8_t want[16], a[16];
+    int fam;
+    uint16_t port;
+    ck_assert_int_eq(inet_pton(AF_INET6, "2001:db8:51::10", want), 1);
+    for (size_t i = 0; i < sizeof(udp_forms) / sizeof(udp_forms[0]); i++) {
+        const char *p = udp_forms[i];
+        memset(a, 0, sizeof(a));
+        ck_assert_msg(st_masque_target("connect-udp", p, strlen(p), &fam, a, &port) == 0, "%s", p);
+        ck_assert_int_eq(fam, AF_INET6);
+        ck_assert_uint_eq(port, 53);
+        ck_assert(memcmp(a, want, 16) == 0);
+    }
+    static const char *const udp_bad[] = {
+        "/.well-known/masque/udp/[2001:db8:51::10/53/",         /* unbalanced bracket */
+        "/.well-known/masque/udp/[198.51.100.10]/53/",          /* brackets hold IPv6 only */
+        "/.well-known/masque/udp/[2001:db8:51::10%25eth0]/53/", /* zone id */
+        "/.well-known/masque/udp/[]/53/",
+        "/.well-known/masque/udp/2001:db8:51::10/0/",
+    };
+    for (size_t i = 0; i < sizeof(udp_bad) / sizeof(udp_bad[0]); i++)
+        ck_assert_msg(st_masque_target("connect-udp", udp_bad[i], strlen(udp_bad[i]), &fam, a,
+                                       &port) == -EINVAL,
+                      "%s", udp_bad[i]);
+    /* connect-ip: ICMPv6 for an IPv6 address, ICMP for IPv4, nothing else */
+    const char *ip6 = "/.well-known/masque/ip/2001%3Adb8%3A51%3A%3A10/58/";
+    ck_assert_int_eq(st_masque_target("connect-ip", ip6, strlen(ip6), &fam, a, &port), 0);
+    ck_assert_int_eq(fam, AF_INET6);
+    ck_assert_uint_eq(port, 0);
+    ck_assert(memcmp(a, want, 16) == 0);
+    static const char *const scoped_out[] = {
+        "/.well-known/masque/ip/2001%3Adb8%3A51%3A%3A10/1/",
+        "/.well-known/masque/ip/2001%3Adb8%3A51%3A%3A10/17/",
+        "/.well-known/masque/ip/2001%3Adb8%3A51%3A%3A%2F64/58/",
+        "/.well-known/masque/ip/198.51.100.10/58/",
+    };
+    for (size_t i = 0; i < sizeof(scoped_out) / sizeof(scoped_out[0]); i++)
+        ck_assert_int_eq(
+            st_masque_target("connect-ip", scoped_out[i], strlen(scoped_out[i]), &fam, a, &port),
+            -EPROTONOSUPPORT);
+    /* what the reach gateway asks for parses back to the same target */
+    char path[160];
+    ck_assert_int_gt(st_masque_ip_path(path, sizeof(path), AF_INET6, want, 58), 0);
+    ck_assert_str_eq(path, ip6);
+    ck_assert_int_eq(st_masque_target("connect-ip", path, strlen(path), &fam, a, &port), 0);
+    ck_assert_int_gt(st_masque_udp_path(path, sizeof(path), AF_INET6, want, 53), 0);
+    ck_assert_str_eq(path, udp_forms[0]);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("masque");
     TCase *tc = tcase_create("udp");
     tcase_add_test(tc, test_path_parse);
+    tcase_add_test(tc, test_target_ipv6);
     tcase_add_test(tc, test_path_errors);
     tcase_add_test(tc, test_path_round_trip);
     tcase_add_test(tc, test_datagram_capsules);
