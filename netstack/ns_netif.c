@@ -516,9 +516,19 @@ static int udp_gso_input(struct ns_netif *nif, const uint8_t *b, size_t n, size_
     return count;
 }
 
-/* Reads one packet: into the spare pbuf, which is handed on whole when the packet is large
- * and copied into a fitting pbuf otherwise (lwIP cannot shrink a malloc'd pbuf). Returns the
- * pbuf, NULL with *err = 0 for an empty or malformed read, or NULL with *err set. */
+/* An unfragmented UDP datagram (IPv4, or IPv6 with UDP as the next header): lwIP hands it to
+ * a pcb whose callback copies it out and frees it (ns_netif_read lends the spare for it). */
+static bool udp_lendable(const uint8_t *b, size_t n)
+{
+    if (n >= 28 && b[0] >> 4 == 4)
+        return b[9] == IP_PROTO_UDP && (rd16(b + 6) & 0x3fff) == 0;
+    return n >= 48 && b[0] >> 4 == 6 && b[6] == IP_PROTO_UDP;
+}
+
+/* Reads one packet: into the spare pbuf, which is handed on whole when the packet is large,
+ * lent (with a reference of ours) for a UDP datagram, and copied into a fitting pbuf otherwise
+ * (lwIP cannot shrink a malloc'd pbuf). Returns the pbuf, NULL with *err = 0 for an empty or
+ * malformed read, or NULL with *err set. */
 static struct pbuf *read_one(struct ns_netif *nif, int *err, int *split)
 {
     size_t cap = nif->vnet ? NS_NETIF_RX_MAX : nif->netif.mtu;
@@ -527,10 +537,15 @@ static struct pbuf *read_one(struct ns_netif *nif, int *err, int *split)
     struct pbuf *p;
     ssize_t n;
 
-    if (!nif->spare && !(nif->spare = pbuf_alloc(PBUF_RAW, (u16_t)cap, PBUF_RAM))) {
-        *err = ENOMEM;
-        return NULL;
+    if (!nif->spare) {
+        if (!(nif->spare = pbuf_alloc(PBUF_RAW, (u16_t)cap, PBUF_RAM))) {
+            *err = ENOMEM;
+            return NULL;
+        }
+        nif->spare_base = nif->spare->payload;
     }
+    nif->spare->payload = nif->spare_base; /* lent last time: lwIP moved it */
+    nif->spare->len = nif->spare->tot_len = (u16_t)cap;
     iov[0].iov_base = &vh;
     iov[0].iov_len = sizeof(vh);
     iov[1].iov_base = nif->spare->payload;
@@ -553,6 +568,12 @@ static struct pbuf *read_one(struct ns_netif *nif, int *err, int *split)
         p = nif->spare;
         nif->spare = NULL;
         pbuf_realloc(p, (u16_t)n);
+        return p;
+    }
+    if (udp_lendable(nif->spare->payload, (size_t)n)) {
+        p = nif->spare;
+        p->len = p->tot_len = (u16_t)n;
+        pbuf_ref(p);
         return p;
     }
     p = pbuf_alloc(PBUF_RAW, (u16_t)n, PBUF_RAM);
@@ -597,6 +618,10 @@ int ns_netif_read(struct ns_netif *nif, int budget)
         if (nif->netif.input(p, &nif->netif) != ERR_OK) {
             pbuf_free(p);
             nif->rx_drops++;
+        }
+        if (p == nif->spare && p->ref > 1) { /* lent, and kept: it is lwIP's now */
+            pbuf_free(p);
+            nif->spare = NULL;
         }
     }
     return count;

@@ -24,6 +24,7 @@ struct ns_netif {
     ns_netif_icmp_hook icmp_hook; /* optional */
     void *icmp_arg;
     struct pbuf *spare; /* receive buffer for the next read */
+    void *spare_base;   /* its payload as allocated (a lent spare comes back moved) */
     struct ns_gso *gso; /* TCP segments being coalesced (vnet only) */
 };
 

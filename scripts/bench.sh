@@ -12,7 +12,8 @@
 #            iperf3 -u at fixed rates, both ways on the same flow (-R: site 1 sends;
 #            received Mbit/s, loss, reordering) and DNS queries/s
 #            with dnsperf (1 and 20 client sockets) against the private resolver
-#            198.51.100.53, vs kernel routing (installs dnsperf if missing)
+#            198.51.100.53, vs kernel routing (installs dnsperf if missing); the
+#            gateways' capsules per DATA frame over the iperf3 runs (their stats lines)
 #   flows    TCP flows site 1 -> site 2 through reach + edge + expose with st-flowgen
 #            (tools/flowgen.c; a flow counts once the server's first byte arrived):
 #            BENCH_CHURN (default 50000) short flows, 256 setting up at once (setups/s, p99
@@ -388,12 +389,39 @@ ingress_direct() {
         -c 500 http://198.51.100.10:8080/)
 }
 
+# gw_capsules NAME: "capsules frames" (dgram_in, dgram_frames) from a fresh SIGUSR1 stats line
+# of gateway NAME (gateway, gateway2); "0 0" when its build has no dgram_frames
+gw_capsules() {
+    local log=$LAB_DIR/logs/$1.log n i
+    n=$(grep -c ' stats: ' "$log" || true)
+    kill -USR1 "$(cat "$LAB_DIR/run/$1.pid")"
+    for ((i = 0; i < 50; i++)); do
+        (($(grep -c ' stats: ' "$log" || true) > n)) && break
+        sleep 0.1
+    done
+    grep ' stats: ' "$log" | tail -n 1 |
+        awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+            printf "%d %d\n", v["dgram_in"], v["dgram_frames"] }'
+}
+# udp_frames BEFORE_GW BEFORE_GW2: capsules per DATA frame of both gateways since the snapshots
+udp_frames() {
+    local name a b c0 f0 c1 f1
+    for name in gateway gateway2; do
+        if [[ $name == gateway ]]; then read -r c0 f0 <<<"$1"; else read -r c0 f0 <<<"$2"; fi
+        read -r c1 f1 < <(gw_capsules "$name")
+        a=$((c1 - c0)) b=$((f1 - f0))
+        echo "bench:   $name: $a capsules toward the tunnel in $b DATA frames" \
+            "($(awk -v a="$a" -v b="$b" 'BEGIN { print b ? sprintf("%.1f", a / b) : "n/a" }') per frame)"
+    done
+}
+
 # udp_bench TAG: iperf3 -u at each rate, both ways (the flow is opened by site 2; with -R
 # site 1 sends), and dnsperf, site 2 -> site 1; sets UDP_<TAG>_<RATE>, UDP_<TAG>_R_<RATE>
 # and DNS_<TAG>_*
 udp_bench() {
-    local tag=$1 rate out r c rev w v
+    local tag=$1 rate out r c rev w v snap1 snap2
     iperf_server_keep st-priv 198.51.100.10
+    if [[ $tag == tun ]]; then snap1=$(gw_capsules gateway) snap2=$(gw_capsules gateway2); fi
     for rate in $UDP_RATES; do
         for v in "" R W WR; do # R: -R (site 1 sends); W: both ends with UDP_WBUF socket buffers
             rev="" w=""
@@ -413,6 +441,7 @@ print("%.0f %.2f %d" % (rx / 1e6, s["lost_percent"], s.get("out_of_order", 0)))'
             printf -v "UDP_${tag}${rev:+_R}${w:+_W}_${rate}" '%s' "$out"
         done
     done
+    if [[ $tag == tun ]]; then udp_frames "$snap1" "$snap2"; fi
     for c in 1 20; do
         echo "bench: $tag: dnsperf -c $c, ${SECS}s against 198.51.100.53 (st-priv2 -> resolver)"
         r=$(ip netns exec st-priv2 timeout $((SECS + 30)) dnsperf -s 198.51.100.53 -d "$DNS_QUERIES" \

@@ -17,6 +17,9 @@
 #include "st_tls.h"
 
 #define OUT_BATCH (192 * 1024) /* stop pulling frames from nghttp2 past this */
+/* Rounds of OUT_BATCH per wake-up (ST_H2CONN_FLUSH_MAX in all): past them flush() yields to
+ * the loop's other connections and the TUN, and continues from a deferred call. */
+#define FLUSH_ROUNDS (ST_H2CONN_FLUSH_MAX / OUT_BATCH)
 #define READ_BUF 65536
 #define DIRECT_MIN 4096 /* nghttp2 output this large skips c->out (put_out) */
 #define READ_BUDGET 16  /* reads per wake-up before yielding to other connections */
@@ -486,7 +489,7 @@ static void flush(struct st_h2conn *c)
         return;
     }
     int round;
-    for (round = 0; !c->dead && round < 64; round++) {
+    for (round = 0; !c->dead && round < FLUSH_ROUNDS; round++) {
         if (write_out(c) <= 0)
             return;
         size_t pulled = 0;
@@ -510,11 +513,14 @@ static void flush(struct st_h2conn *c)
         if (pulled == 0)
             break;
     }
+    if (c->bytes_out - sent0 > c->flush_max)
+        c->flush_max = c->bytes_out - sent0;
+    c->flush_yields += round == FLUSH_ROUNDS;
     if (c->ssl && !c->dead && drain(c) < 0)
         return;
     /* Round budget used up, or a zero-copy frame nghttp2 holds found no room although the
      * last drain has made some: continue next iteration (EPOLLIN alone would leave it). */
-    if (c->out_len > c->out_off || round == 64 || (c->zc_blocked && !tout_pending(c))) {
+    if (c->out_len > c->out_off || round == FLUSH_ROUNDS || (c->zc_blocked && !tout_pending(c))) {
         st_h2conn_kick(c);
         return;
     }
@@ -725,6 +731,13 @@ int st_h2conn_session(struct st_h2conn *c, bool server, const struct st_h2_handl
     nghttp2_session_set_local_window_size(c->session, NGHTTP2_FLAG_NONE, 0, conn_window);
     st_h2rx_init(&c->rx, (size_t)conn_window);
     return 0;
+}
+
+int st_h2_favour(nghttp2_session *s, int32_t sid)
+{
+    nghttp2_priority_spec pri;
+    nghttp2_priority_spec_init(&pri, 0, ST_H2_DGRAM_WEIGHT, 0);
+    return nghttp2_session_change_stream_priority(s, sid, &pri);
 }
 
 void st_h2conn_bulk_reads(struct st_h2conn *c)

@@ -54,6 +54,9 @@ struct st_h2conn {
     size_t zc_batch;   /* bytes flush() pulled this batch, zero-copy frames included */
     bool zc_blocked;   /* a zero-copy frame waits inside nghttp2 for room (WOULDBLOCK) */
     struct st_h2rx rx; /* receive flow control: budget = the connection window */
+
+    size_t flush_max;      /* the most bytes one flush() handed to the socket or TLS */
+    uint64_t flush_yields; /* flushes that stopped at ST_H2CONN_FLUSH_MAX with more to send */
 };
 
 #define ST_H2CONN_SETUP_MS 10000
@@ -170,6 +173,21 @@ static inline size_t st_pick_least(size_t n, size_t *rr, uint64_t (*key)(size_t 
     *rr += best + 1;
     return i;
 }
+/* Sending order (issue 24). nghttp2 serializes every control frame (SETTINGS, PING,
+ * WINDOW_UPDATE, RST_STREAM, HEADERS, GOAWAY) before the next DATA frame, and picks DATA
+ * frames by RFC 7540 weights (weighted fair queueing, one frame per turn): a stream that
+ * has been idle starts at the current virtual time, ahead of a busy stream charged for the
+ * frame it just sent. Datagram streams (connect-udp, connect-ip) weigh ST_H2_DGRAM_WEIGHT,
+ * 16 times the default: backlogged beside a bulk stream they get 16 turns to its one. One
+ * wake-up hands at most ST_H2CONN_FLUSH_MAX (and a frame per 192 KiB) to TLS and the
+ * socket, then yields to the loop and continues from a deferred call, so one bulk stream
+ * neither holds the loop nor stacks megabytes in front of the frames produced after it
+ * (before: up to 64 x 192 KiB per wake-up). */
+#define ST_H2_DGRAM_WEIGHT NGHTTP2_MAX_WEIGHT
+#define ST_H2CONN_FLUSH_MAX (3 * 192 * 1024)
+/* Gives stream sid of s the datagram weight in s's own DATA scheduling; no PRIORITY frame is
+ * sent. 0, or NGHTTP2_ERR_INVALID_ARGUMENT (no such stream). */
+int st_h2_favour(nghttp2_session *s, int32_t sid);
 /* Schedules sending whatever nghttp2 has queued (cheap; coalesces). */
 void st_h2conn_kick(struct st_h2conn *c);
 /* Marks the connection dead and schedules ops->closed with the formatted reason. */

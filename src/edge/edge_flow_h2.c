@@ -113,6 +113,8 @@ void edge_flow_h2_request(struct edge_flow *f, const char *client)
                                                        : ST_MASQUE_PS_BAD_PATH);
         return;
     }
+    if (f->masque) /* its datagrams go before bulk DATA on this connection (st_h2conn.h) */
+        st_h2_favour(f->ah->h2.session, f->asid);
     if (!f->authorized && !f->ah->reach && !f->auth_why && f->ah->names) {
         /* no Proxy-Authorization: the connection's client certificate, when it has one */
         f->authorized = f->has_ident =

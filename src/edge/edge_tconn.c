@@ -466,7 +466,9 @@ int32_t edge_tconn_open_stream(struct edge_tconn *c, struct edge_flow *f, const 
     if (c->relay)
         extra = relay_fields(f, f->masque ? &masque[7] : &plain[3], ident, sizeof(ident));
     nghttp2_data_provider dp = {.source.ptr = f, .read_callback = flow_read};
-    int32_t sid = f->masque ? nghttp2_submit_request(c->h2.session, NULL, masque, 7 + extra, &dp, f)
+    nghttp2_priority_spec pri; /* datagram streams first, here and at the gateway */
+    nghttp2_priority_spec_init(&pri, 0, ST_H2_DGRAM_WEIGHT, 0);
+    int32_t sid = f->masque ? nghttp2_submit_request(c->h2.session, &pri, masque, 7 + extra, &dp, f)
                             : nghttp2_submit_request(c->h2.session, NULL, plain, 3 + extra, &dp, f);
     if (sid < 0)
         return sid;

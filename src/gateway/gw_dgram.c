@@ -191,19 +191,42 @@ static size_t alen(const struct gw_dgram *d)
     return d->family == AF_INET6 ? 16 : 4;
 }
 
+/* The pbuf every datagram to a private host is sent in: lwIP prepends its headers in the
+ * room before `base` and the TUN output copies the packet, so it comes back with only our
+ * reference and serves the next datagram (no allocation per datagram). lwIP sends only
+ * pbufs referenced once; one it kept is left to it. */
+static struct pbuf *send_pb;
+static void *send_base;
+
+static struct pbuf *send_pbuf(size_t n)
+{
+    if (send_pb && send_pb->ref != 1) {
+        pbuf_free(send_pb);
+        send_pb = NULL;
+    }
+    if (!send_pb) {
+        send_pb = pbuf_alloc(PBUF_TRANSPORT, ST_MASQUE_UDP_MAX, PBUF_RAM);
+        if (!send_pb)
+            return NULL;
+        send_base = send_pb->payload;
+    }
+    send_pb->payload = send_base;
+    send_pb->len = send_pb->tot_len = (u16_t)n;
+    return send_pb;
+}
+
 static void send_udp(struct gw_dgram *d, const uint8_t *p, size_t n)
 {
-    struct pbuf *pb = d->pcb ? pbuf_alloc(PBUF_TRANSPORT, (u16_t)n, PBUF_RAM) : NULL;
-    if (!pb || n > ST_MASQUE_UDP_MAX - 20) {
-        if (pb)
-            pbuf_free(pb);
+    /* an IPv4 packet's 20-byte header counts against its 65535 bytes, an IPv6 one's does not */
+    size_t max = d->family == AF_INET6 ? ST_MASQUE_UDP_MAX : ST_MASQUE_UDP_MAX - 20;
+    struct pbuf *pb = d->pcb && n <= max ? send_pbuf(n) : NULL;
+    if (!pb) {
         d->gw->dgram.drops++;
         return;
     }
-    pbuf_take(pb, p, (u16_t)n);
+    memcpy(pb->payload, p, n);
     err_t e = udp_sendto_if_src(d->pcb, pb, &d->pcb->remote_ip, d->pcb->remote_port,
                                 &d->gw->nif.netif, &d->pcb->local_ip);
-    pbuf_free(pb);
     if (e != ERR_OK) {
         st_debug("udp flow %s -> %s: lwIP send of %zu bytes: error %d", d->f->client,
                  d->f->authority, n, e);
@@ -548,9 +571,12 @@ void gw_dgram_free(struct gw_dgram *d)
 
 ssize_t gw_dgram_read_up(struct gw_dgram *d, uint8_t *buf, size_t len, uint32_t *flags)
 {
+    /* Every capsule queued so far, back to back, as far as the frame reaches (a capsule the
+     * frame cuts continues in the next one: RFC 9297 capsules are a byte stream). */
     size_t n = st_bq_copy(&d->up, buf, len);
     st_bq_consume(&d->up, n);
     d->gw->dgram.queued_bytes -= n;
+    d->gw->dgram.frames += n > 0;
     if (d->up.len == 0 && d->ended) {
         *flags |= NGHTTP2_DATA_FLAG_EOF;
     } else if (n == 0) {
@@ -677,6 +703,8 @@ void gw_dgram_start(struct gw_flow *f, const char *path)
     f->connected = true;
     st_timer_start(&d->timer, gw_dgram_idle_ms(d));
     gw_flow_respond(f, 200, NULL);
+    if (f->conn) /* its capsules go before bulk DATA on this connection (st_h2conn.h) */
+        st_h2_favour(f->conn->h2.session, f->sid);
     st_debug("%s flow %s -> %s: open from %s", icmp ? "icmp" : "udp", f->client, f->authority,
              inet_ntop(d->family, d->local, t, sizeof(t)));
 }

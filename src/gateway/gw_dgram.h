@@ -43,6 +43,8 @@ struct gw_dgram_stats {
     uint64_t tx, rx;       /* datagrams: into the private side / back to the stream */
     uint64_t drops;        /* queue full, lwIP or TUN refused, malformed */
     uint64_t queued_bytes; /* sum of the flows' queues now */
+    uint64_t frames;       /* DATA frames that carried them toward the tunnel (rx / frames:
+                            * capsules per frame; those queued together share one) */
     uint64_t freed;        /* flows freed since the heap was last trimmed */
 };
 

@@ -572,7 +572,9 @@ int32_t gw_flow_submit(struct gw_conn *c, struct gw_flow *f, const nghttp2_nv *n
     all[n] = (nghttp2_nv)NV("proxy-authorization", auth);
     all[n].flags |= NGHTTP2_NV_FLAG_NO_INDEX; /* keep the secret out of the HPACK table */
     nghttp2_data_provider dp = {.source.ptr = f, .read_callback = provider_read};
-    int32_t sid = nghttp2_submit_request(c->h2.session, NULL, all, n + 1, &dp, f);
+    nghttp2_priority_spec pri; /* datagram streams first, here and at the edge (st_h2conn.h) */
+    nghttp2_priority_spec_init(&pri, 0, ST_H2_DGRAM_WEIGHT, 0);
+    int32_t sid = nghttp2_submit_request(c->h2.session, f->dgram ? &pri : NULL, all, n + 1, &dp, f);
     if (sid < 0)
         return sid;
     f->sid = sid;

@@ -270,7 +270,7 @@ static void log_stats(void *data)
             "tun_tx=%llu tun_rx_gso=%llu tun_tx_gso=%llu tun_rx_drops=%llu tun_tx_drops=%llu "
             "tunnel_zc_bytes=%llu web_requests=%llu origin_live=%zu origin_opened=%llu "
             "origin_idle=%zu origin_waiting=%zu origin_waited=%llu origin_queue_full=%llu "
-            "origin_retries=%llu origin_stalls=%llu rss_kb=%ld",
+            "origin_retries=%llu origin_stalls=%llu rss_kb=%ld dgram_frames=%llu",
             live, (unsigned long long)gw->flows_opened, (unsigned long long)refused,
             (unsigned long long)d->udp_live, (unsigned long long)d->udp_opened,
             (unsigned long long)d->icmp_live, (unsigned long long)d->icmp_opened,
@@ -284,7 +284,7 @@ static void log_stats(void *data)
             gw->origin_conns, (unsigned long long)gw->origin_opened, gw->n_origin_idle,
             gw->origins.waiting, (unsigned long long)gw->origin_waited,
             (unsigned long long)gw->origin_queue_full, (unsigned long long)gw->origin_retries,
-            (unsigned long long)gw->origin_stalls, rss_kb());
+            (unsigned long long)gw->origin_stalls, rss_kb(), (unsigned long long)d->frames);
 }
 
 static int run(struct gw_server *gw)

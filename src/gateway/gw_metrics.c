@@ -151,6 +151,10 @@ static void datagrams(struct gw_server *gw, struct st_mbuf *b)
     st_metrics_one(b, "subtunnel_datagram_drops_total", ST_MCOUNTER,
                    "Datagrams dropped (queue full, refused by lwIP or the TUN, malformed).",
                    gw->dgram.drops);
+    st_metrics_one(b, "subtunnel_datagram_frames_total", ST_MCOUNTER,
+                   "DATA frames that carried datagram capsules toward the tunnel (several "
+                   "capsules share a frame when they queued together).",
+                   gw->dgram.frames);
 }
 
 static void tun(struct gw_server *gw, struct st_mbuf *b)

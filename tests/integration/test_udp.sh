@@ -69,6 +69,14 @@ echoed() { awk '{print $2}' "$dir/echo1.count" 2>/dev/null; }
 echoed_at_least() { (($(echoed || echo 0) >= $1)); }
 wait_for 10 "echo server count" echoed_at_least 2050
 assert_eq 2050 "$(echoed)" "datagrams echoed by site 1's server (2000 + 50)"
+# Capsules that queued together share a DATA frame: never more frames than capsules.
+for glog in "$LAB_DIR/logs/gateway.log" "$GATEWAY_LOG_2"; do
+    caps=$(gw_stat "$glog" dgram_in)
+    frames=$(gw_stat "$glog" dgram_frames)
+    ((frames > 0 && frames <= caps)) ||
+        fail "$(basename "$glog"): $frames DATA frames for $caps capsules"
+    pass "$(basename "$glog"): $caps capsules in $frames DATA frames"
+done
 
 # --- MASQUE client at the edge's access listener (TLS + ALPN h2, and h2c)
 r=$(in_ns st-client python3 "$HERE/masque.py" --proxy 198.18.0.1:8443 --ca "$CA_FILE" \

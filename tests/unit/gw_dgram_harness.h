@@ -50,7 +50,8 @@ struct rec { /* one stream as the peer saw it */
     int status;
     char proxy_status[256], protocol[32], path[160], client[80], auth[400];
     bool capsule_protocol, end_stream;
-    int64_t rst; /* RST_STREAM error code received, -1: none */
+    size_t data_frames; /* DATA frames received on the stream */
+    int64_t rst;        /* RST_STREAM error code received, -1: none */
     uint8_t *body;
     size_t body_len, body_cap;
 };
@@ -142,6 +143,7 @@ static inline int on_frame(nghttp2_session *s, const nghttp2_frame *frame, void 
     if (frame->hd.stream_id == 0)
         return 0;
     struct rec *r = rec_of(ud, frame->hd.stream_id);
+    r->data_frames += frame->hd.type == NGHTTP2_DATA;
     if ((frame->hd.type == NGHTTP2_DATA || frame->hd.type == NGHTTP2_HEADERS) &&
         (frame->hd.flags & NGHTTP2_FLAG_END_STREAM))
         r->end_stream = true;

@@ -628,6 +628,39 @@ END_TEST
 
 /* 9. Reach: captured ICMP/UDP opens a stream on a reach connection; refusals answer ICMP. */
 
+/* 10. Replies read from the TUN in one wake-up go to the stream back to back: one DATA frame
+ * carries all their capsules, in order and intact (counted in gw.dgram.frames). The TUN reads
+ * lend their buffer to lwIP for UDP: every datagram still arrives whole. */
+START_TEST(test_capsules_batched)
+{
+    static uint8_t pkt[1600], payload[1200], want[16384];
+    struct gw_flow *f = open_flow("connect-udp", UDP_PATH, CLIENT, true);
+    pump(&ex);
+    uint8_t vip[4], srv[4];
+    memcpy(vip, &f->vip.s_addr, 4);
+    a4(srv, "198.51.100.53");
+    uint64_t frames = gw.dgram.frames, rx = gw.dgram.rx;
+    size_t wn = 0;
+    for (size_t k = 0; k < 8; k++) { /* the socketpair queues 10 packets at most */
+        size_t len = 100 + k * 130;
+        fill(payload, len, (uint8_t)k);
+        int n = st_udp4_build(pkt, sizeof(pkt), srv, 53, vip, f->dgram->cport, payload, len, 64);
+        ck_assert_int_gt(n, 0);
+        ck_assert_int_eq(send(sv[1], pkt, (size_t)n, 0), n);
+        wn += put_dgram(want + wn, 0, payload, len);
+    }
+    ck_assert_int_eq(ns_netif_read(&gw.nif, 256), 8);
+    ck_assert_uint_eq(gw.dgram.rx, rx + 8);
+    struct rec *r = rec_of(&ex, f->sid);
+    size_t frames0 = r->data_frames, body0 = r->body_len;
+    pump(&ex);
+    ck_assert_uint_eq(r->data_frames, frames0 + 1);
+    ck_assert_uint_eq(gw.dgram.frames, frames + 1);
+    ck_assert_uint_eq(r->body_len - body0, wn);
+    ck_assert(memcmp(r->body + body0, want, wn) == 0);
+}
+END_TEST
+
 static Suite *gw_dgram_udp_suite(void)
 {
     Suite *s = suite_create("gw_dgram_udp");
@@ -645,6 +678,7 @@ static Suite *gw_dgram_udp_suite(void)
     tcase_add_test(tc, test_queue_bound);
     tcase_add_test(tc, test_lifetime);
     tcase_add_test(tc, test_end);
+    tcase_add_test(tc, test_capsules_batched);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -306,6 +306,9 @@ START_TEST(test_data_fills_records)
     ck_assert_int_ge(R.full, (int)(BODY / 16384) - 1);
     ck_assert_int_le(R.partial, PARTIAL_MAX);
     ck_assert_uint_eq(R.frame_max, 4 * 16384 - 9);
+    /* one wake-up's output: the budget and a frame per round of it, not the whole body */
+    ck_assert_uint_gt(R.srv.flush_max, 0);
+    ck_assert_uint_le(R.srv.flush_max, ST_H2CONN_FLUSH_MAX + 4 * 65536);
     ck_assert_uint_gt(R.read_max, 200 * 1024); /* bulk reads took effect */
 }
 END_TEST
@@ -442,6 +445,149 @@ START_TEST(test_ids_used)
 }
 END_TEST
 
+/* ---- Sending order (st_h2conn.h): two raw sessions, the client sends request bodies ---- */
+
+static struct sched {
+    nghttp2_session *tx, *rx;
+    bool small_ready;   /* stream 3's body may go */
+    int32_t order[512]; /* frames the receiver got: stream id of DATA, 0 for a PING */
+    size_t n;
+} S;
+
+static ssize_t sched_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len, uint32_t *flags,
+                          nghttp2_data_source *src, void *ud)
+{
+    (void)s;
+    (void)flags;
+    (void)src;
+    (void)ud;
+    if (id == 3 && !S.small_ready)
+        return NGHTTP2_ERR_DEFERRED;
+    size_t n = len < 16384 ? len : 16384; /* never ends: both streams stay backlogged */
+    memset(buf, 0, n);
+    return (ssize_t)n;
+}
+
+static int sched_frame(nghttp2_session *s, const nghttp2_frame *f, void *ud)
+{
+    (void)s;
+    (void)ud;
+    bool ping = f->hd.type == NGHTTP2_PING && !(f->hd.flags & NGHTTP2_FLAG_ACK);
+    if ((f->hd.type == NGHTTP2_DATA || ping) && S.n < sizeof(S.order) / sizeof(S.order[0]))
+        S.order[S.n++] = ping ? 0 : f->hd.stream_id;
+    return 0;
+}
+
+/* Moves frames both ways until the receiver has seen `frames` more of DATA and PING. */
+static void sched_pump(size_t frames)
+{
+    size_t want = S.n + frames;
+    for (int i = 0; i < 10000 && S.n < want; i++) {
+        const uint8_t *d;
+        ssize_t a = nghttp2_session_mem_send(S.tx, &d);
+        ck_assert_int_ge(a, 0);
+        if (a > 0)
+            ck_assert_int_eq(nghttp2_session_mem_recv(S.rx, d, (size_t)a), a);
+        ssize_t b = nghttp2_session_mem_send(S.rx, &d);
+        ck_assert_int_ge(b, 0);
+        if (b > 0)
+            ck_assert_int_eq(nghttp2_session_mem_recv(S.tx, d, (size_t)b), b);
+        ck_assert_msg(a > 0 || b > 0, "nothing left to send");
+    }
+    ck_assert_uint_ge(S.n, want);
+}
+
+/* Stream 1 (bulk) and stream 3 (its body deferred until small_ready) are open. */
+static void sched_setup(void)
+{
+    nghttp2_session_callbacks *cb;
+    memset(&S, 0, sizeof(S));
+    ck_assert_int_eq(nghttp2_session_callbacks_new(&cb), 0);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(cb, sched_frame);
+    ck_assert_int_eq(nghttp2_session_client_new(&S.tx, cb, NULL), 0);
+    ck_assert_int_eq(nghttp2_session_server_new(&S.rx, cb, NULL), 0);
+    nghttp2_session_callbacks_del(cb);
+    nghttp2_settings_entry iv = {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, NGHTTP2_MAX_WINDOW_SIZE};
+    ck_assert_int_eq(nghttp2_submit_settings(S.rx, NGHTTP2_FLAG_NONE, &iv, 1), 0);
+    ck_assert_int_eq(nghttp2_submit_window_update(S.rx, NGHTTP2_FLAG_NONE, 0, 1 << 30), 0);
+    ck_assert_int_eq(nghttp2_submit_settings(S.tx, NGHTTP2_FLAG_NONE, NULL, 0), 0);
+    nghttp2_nv req[] = {nv(":method", "POST"), nv(":scheme", "https"),
+                        nv(":authority", "a.example.test"), nv(":path", "/")};
+    nghttp2_data_provider dp = {.read_callback = sched_read};
+    ck_assert_int_eq(nghttp2_submit_request(S.tx, NULL, req, 4, &dp, NULL), 1);
+    ck_assert_int_eq(nghttp2_submit_request(S.tx, NULL, req, 4, &dp, NULL), 3);
+    sched_pump(4); /* the bulk stream is under way */
+}
+
+static void sched_teardown(void)
+{
+    nghttp2_session_del(S.tx);
+    nghttp2_session_del(S.rx);
+}
+
+static size_t sched_count(size_t from, int32_t id)
+{
+    size_t k = 0;
+    for (size_t i = from; i < S.n; i++)
+        k += S.order[i] == id;
+    return k;
+}
+
+/* A stream that wakes up beside a busy bulk stream sends before the bulk's next frame. */
+START_TEST(test_sched_idle_first)
+{
+    sched_setup();
+    ck_assert_uint_eq(sched_count(0, 1), S.n);
+    size_t at = S.n;
+    S.small_ready = true;
+    ck_assert_int_eq(nghttp2_session_resume_data(S.tx, 3), 0);
+    sched_pump(1);
+    ck_assert_int_eq(S.order[at], 3);
+    sched_teardown();
+}
+END_TEST
+
+/* Control frames go before the DATA frames already waiting. */
+START_TEST(test_sched_control_first)
+{
+    sched_setup();
+    size_t at = S.n;
+    ck_assert_int_eq(nghttp2_submit_ping(S.tx, NGHTTP2_FLAG_NONE, NULL), 0);
+    sched_pump(1);
+    ck_assert_int_eq(S.order[at], 0);
+    sched_teardown();
+}
+END_TEST
+
+/* Both backlogged: a favoured (datagram) stream gets 16 frames to the bulk stream's one; left
+ * at the default weight, they take turns. */
+START_TEST(test_sched_favour)
+{
+    for (int favour = 0; favour < 2; favour++) {
+        sched_setup();
+        S.small_ready = true;
+        ck_assert_int_eq(nghttp2_session_resume_data(S.tx, 3), 0);
+        if (favour) {
+            ck_assert_int_eq(st_h2_favour(S.tx, 3), 0);
+            ck_assert_int_eq(st_h2_favour(S.tx, 5), NGHTTP2_ERR_INVALID_ARGUMENT); /* none */
+        }
+        sched_pump(8); /* settle */
+        size_t at = S.n;
+        sched_pump(170);
+        size_t bulk = sched_count(at, 1), dgram = sched_count(at, 3);
+        ck_assert_uint_eq(bulk + dgram, S.n - at);
+        if (favour) {
+            ck_assert_uint_ge(bulk, 8);
+            ck_assert_uint_le(bulk, 12);
+        } else {
+            ck_assert_uint_ge(bulk, 80);
+            ck_assert_uint_le(bulk, 90);
+        }
+        sched_teardown();
+    }
+}
+END_TEST
+
 static Suite *h2conn_suite(void)
 {
     Suite *s = suite_create("h2conn");
@@ -457,6 +603,9 @@ static Suite *h2conn_suite(void)
     tcase_add_test(tc, test_zero_copy_socket_full);
     tcase_add_test(tc, test_zero_copy_small_window);
     tcase_add_test(tc, test_ids_used);
+    tcase_add_test(tc, test_sched_idle_first);
+    tcase_add_test(tc, test_sched_control_first);
+    tcase_add_test(tc, test_sched_favour);
     suite_add_tcase(s, tc);
     return s;
 }
