@@ -3,7 +3,8 @@
 # namespaces, in the same run; prints Gbit/s or requests/s, ratios and peak RSS.
 #   tunnel   single-flow iperf3, the CONNECT path: st-client -> edge proxy -> tunnel ->
 #            gateway -> st-priv, twice: iperf3 as a proxy-aware client (proxychains4 does
-#            the CONNECT; installed if missing), and through a socat CONNECT forwarder
+#            the CONNECT; installed if missing), and through a socat CONNECT forwarder, to
+#            198.51.100.10 and to [2001:db8:51::10] (IPv6 target; printed as a ratio to IPv4)
 #   ingress  h2load against bench.lab.test (an nginx origin on 198.51.100.10:8080 added
 #            to the lab's ingress rules) through the edge's visitor listeners (HTTP/1.1
 #            on :80, HTTP/2 on :443) vs straight to the origin over kernel routing:
@@ -258,10 +259,12 @@ relay_s2s() {
 }
 
 # iperf_server NS ADDR: one-shot iperf3 server on ADDR:5201
-iperf_server() {
+iperf_server() { # iperf_server NS ADDR (IPv4 or IPv6)
+    local hp=$2
+    if [[ $2 == *:* ]]; then hp="[$2]"; fi
     ip netns exec "$1" iperf3 -s -1 -B "$2" -p 5201 >/dev/null 2>&1 &
     pids+=($!)
-    wait_listen "$1" "$2:5201"
+    wait_listen "$1" "$hp:5201"
 }
 # run_iperf NS TARGET [PARALLEL [PORT]]: Gbit/s of one SECS-long run (1 flow, or PARALLEL
 # flows) to TARGET:PORT (5201)
@@ -288,9 +291,12 @@ iperf_to() {
     iperf_server "$1" "$2"
     run_iperf "$3" "$4" "${5:-1}" "${6:-5201}"
 }
+# connect_run [SERVER_ADDR LOCAL_PORT]: iperf3 through the socat CONNECT forwarder listening
+# on 127.0.0.1:LOCAL_PORT in st-client (15201: to 198.51.100.10; 15206: to [2001:db8:51::10])
 connect_run() {
-    iperf_server st-priv 198.51.100.10
-    ip netns exec st-client timeout $((SECS + 30)) iperf3 -c 127.0.0.1 -p 15201 -t "$SECS" -J | gbps
+    iperf_server st-priv "${1:-198.51.100.10}"
+    ip netns exec st-client timeout $((SECS + 30)) iperf3 -c 127.0.0.1 -p "${2:-15201}" \
+        -t "$SECS" -J | gbps
 }
 # connect_pc_run: iperf3 as a proxy-aware client, proxychains4 doing the CONNECT in its
 # connect(); no relay process between it and the edge (socat's row has one)
@@ -673,6 +679,13 @@ pids+=($!)
 wait_listen st-client 127.0.0.1:15201
 echo "bench: ${SECS}s iperf3 through the CONNECT proxy, socat forwarder (st-client -> socat -> edge -> gateway -> st-priv)"
 connect=$(median_of connect_run)
+# the same path to the private host's IPv6 address (issue 23): CONNECT [2001:db8:51::10]:5201
+ip netns exec st-client socat -b 262144 TCP-LISTEN:15206,bind=127.0.0.1,fork,reuseaddr \
+    "PROXY:198.18.0.1:[2001:db8:51::10]:5201,proxyport=8080,proxyauth=lab:$ACCESS_TOKEN" &
+pids+=($!)
+wait_listen st-client 127.0.0.1:15206
+echo "bench: ${SECS}s iperf3 through the CONNECT proxy to [2001:db8:51::10], socat forwarder"
+connect6=$(median_of connect_run 2001:db8:51::10 15206)
 (umask 077 # the lab's access token
     printf 'strict_chain\nquiet_mode\ntcp_read_time_out 15000\ntcp_connect_time_out 8000\n[ProxyList]\nhttp 198.18.0.1 8080 lab %s\n' \
         "$ACCESS_TOKEN" >"$LAB_DIR/bench-proxychains.conf")
@@ -769,10 +782,13 @@ row "subtunnel CONNECT, proxy-aware client" "$connect_pc" "$(ratio "$connect_pc"
     "$(vs_ovpn "$connect_pc")"
 row "subtunnel CONNECT, via a socat forwarder" "$connect" "$(ratio "$connect" "$kconnect")" \
     "$(vs_ovpn "$connect")"
+row "subtunnel CONNECT, socat forwarder, IPv6 target" "$connect6" \
+    "$(ratio "$connect6" "$kconnect")" "$(vs_ovpn "$connect6")"
 row "relay floor: 2 socat relays, plain TCP" "$rconnect" "$(ratio "$rconnect" "$kconnect")" \
     "$(vs_ovpn "$rconnect")"
 row "relay floor: 2 socat relays, TLS between them" "$rconnect_tls" \
     "$(ratio "$rconnect_tls" "$kconnect")" "$(vs_ovpn "$rconnect_tls")"
+echo "IPv6 target / IPv4 target, one CONNECT flow through the socat forwarder: $(ratio "$connect6" "$connect")"
 echo "(B/idle flow and peak RSS: edge/reach gateway/expose gateway; flows/s: short flows," \
     "first-byte latency; relay floor: socat -b 262144 in st-bastion(s) and st-edge, kernel TCP" \
     "on every leg, TLS 1.3 AES-128-GCM)"

@@ -76,12 +76,13 @@ write_edge_config() {
         echo "log-level: info"
         user_yaml
         echo "location: lab-edge-$n"
-        echo "tunnel-listen: 192.0.2.$n:7844"
+        # IPv4 lab addresses first (the contract), then the same ports on IPv6 (issue 23)
+        echo "tunnel-listen: [192.0.2.$n:7844, '[2001:db8:2::$n]:7844']"
         echo "access-listen: 198.18.0.$n:8080"
         echo "access-listen6: \"[2001:db8:18::$n]:8080\""
-        echo "access-tls-listen: 198.18.0.$n:8443"
-        echo "http-listen: 198.18.0.$n:80"
-        echo "https-listen: 198.18.0.$n:443"
+        echo "access-tls-listen: [198.18.0.$n:8443, '[2001:db8:18::$n]:8443']"
+        echo "http-listen: [198.18.0.$n:80, '[2001:db8:18::$n]:80']"
+        echo "https-listen: [198.18.0.$n:443, '[2001:db8:18::$n]:443']"
         echo "metrics-listen: 192.0.2.$n:9100"
         echo "cert: $LAB_DIR/certs/edge.crt"
         echo "key: $LAB_DIR/certs/edge.key"

@@ -13,6 +13,7 @@
 #   lab.sh kill-registry                (--edges 3) SIGKILL the fleet registry (redis-server)
 #   lab.sh restart-registry             (--edges 3) start it again, empty; wait for PING
 #   lab.sh set-srv "N..."               (LAB_EDGE_SRV=1) SRV now lists these edges; restarts dnsmasq
+#                                       ("6:N": edge N by its IPv6-only name edgeN-v6.lab.test)
 #
 # Environment: BUILD_DIR (default <repo>/build), LAB_DIR (default <repo>/lab),
 #   LAB_NO_DAEMONS=1  build only the network (no binaries needed)
@@ -342,7 +343,8 @@ gateway_ready() {
     registered_since "$LOGS/$1.log" "$2"
 }
 
-# write_dnsmasq_conf "N...": SRV _subtunnel._tcp.lab.test -> edgeN.lab.test:7844 (TTL 2 s)
+# write_dnsmasq_conf "N...": SRV _subtunnel._tcp.lab.test -> edgeN.lab.test:7844 (TTL 2 s);
+# "6:N" -> edgeN-v6.lab.test (AAAA 2001:db8:2::N only)
 write_dnsmasq_conf() {
     local n
     {
@@ -356,8 +358,15 @@ write_dnsmasq_conf() {
         echo "auth-ttl=2"
         echo "host-record=edge1.lab.test,192.0.2.1,2"
         echo "host-record=edge2.lab.test,192.0.2.2,2"
+        # IPv6 only (AAAA) names of the edges' tunnel listeners: set-srv "6:N"
+        echo "host-record=edge1-v6.lab.test,2001:db8:2::1,2"
+        echo "host-record=edge2-v6.lab.test,2001:db8:2::2,2"
         for n in $1; do
-            echo "srv-host=_subtunnel._tcp.lab.test,edge$n.lab.test,7844,10,10"
+            if [[ $n == 6:* ]]; then
+                echo "srv-host=_subtunnel._tcp.lab.test,edge${n#6:}-v6.lab.test,7844,10,10"
+            else
+                echo "srv-host=_subtunnel._tcp.lab.test,edge$n.lab.test,7844,10,10"
+            fi
         done
     } >"$LAB_DIR/dnsmasq.conf"
 }
@@ -590,6 +599,8 @@ cmd_env() {
     q EDGE_TLS_PROXY https://198.18.0.1:8443
     q VISITOR_HTTP http://198.18.0.1:80
     q VISITOR_HTTPS https://198.18.0.1:443
+    q VISITOR_HTTP6 'http://[2001:db8:18::1]:80'
+    q VISITOR_HTTPS6 'https://[2001:db8:18::1]:443'
     [[ ! -s $LAB_DIR/access.token ]] || q ACCESS_TOKEN "$(cat "$LAB_DIR/access.token")"
     [[ ! -s $LAB_DIR/dev.token ]] || q DEV_TOKEN "$(cat "$LAB_DIR/dev.token")"
     if [[ -s $LAB_DIR/certs/jwt.key && -x $BUILD_DIR/st-jwtmint ]]; then
@@ -714,7 +725,8 @@ cmd_restart_registry() {
 
 cmd_set_srv() {
     [[ -f $LAB_DIR/state ]] || die "lab is not up"
-    [[ ${1:-} =~ ^[12]( [12])*$ ]] || die "set-srv takes edge numbers, e.g. \"1 2\""
+    [[ ${1:-} =~ ^(6:)?[12]( (6:)?[12])*$ ]] ||
+        die "set-srv takes edge numbers, e.g. \"1 2\" (\"6:1\": edge 1 by its IPv6 name)"
     stop_name dnsmasq
     start_dns "$1"
 }

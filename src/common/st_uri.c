@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "st_token.h"
@@ -129,4 +130,80 @@ int st_uri_normalize(const char *in, size_t len, char *out, size_t cap, size_t *
     out[w + qlen] = '\0';
     *path_len = w;
     return (int)(w + qlen);
+}
+
+/* The port p[0..n): 1..65535, else -1. */
+static long port_value(const char *p, size_t n)
+{
+    long v = 0;
+    for (size_t i = 0; i < n && i < 6; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return -1;
+        v = v * 10 + (p[i] - '0');
+    }
+    return n > 0 && n < 6 && v >= 1 && v <= 65535 ? v : -1;
+}
+
+static int refuse(const char **why, const char *reason)
+{
+    *why = reason;
+    return -EINVAL;
+}
+
+/* The host part of an origin authority: *host_len, and where the port text starts (NULL: no
+ * port). -EINVAL with *why. */
+static int split_origin(const char *s, size_t len, size_t *host_len, const char **port,
+                        const char **why)
+{
+    const char *colon;
+
+    *port = NULL;
+    if (s[0] == '[') {
+        const char *close = memchr(s, ']', len);
+        if (!close)
+            return refuse(why, "'[' without ']'");
+        if (memchr(s, '%', (size_t)(close - s)))
+            return refuse(why, "IPv6 zone ids ('%') are not supported");
+        *host_len = (size_t)(close - s) + 1;
+        if (*host_len < len && s[*host_len] != ':')
+            return refuse(why, "text after ']' that is not ':PORT'");
+        if (*host_len < len)
+            *port = s + *host_len + 1;
+        return 0;
+    }
+    colon = memchr(s, ':', len);
+    if (colon && memchr(colon + 1, ':', len - (size_t)(colon - s) - 1))
+        return refuse(why, "an IPv6 address needs brackets, e.g. http://[2001:db8::10]:8000");
+    *host_len = colon ? (size_t)(colon - s) : len;
+    if (colon)
+        *port = colon + 1;
+    return 0;
+}
+
+int st_uri_origin_parse(const char *s, size_t len, uint16_t default_port, struct st_sockaddr *out,
+                        const char **why)
+{
+    char buf[80];
+    const char *port;
+    size_t hlen, plen;
+
+    if (len == 0)
+        return refuse(why, "no address");
+    if (memchr(s, '\0', len) || len >= sizeof(buf) - 8)
+        return refuse(why, "not an address");
+    if (split_origin(s, len, &hlen, &port, why) < 0)
+        return -EINVAL;
+    plen = port ? len - (size_t)(port - s) : 0;
+    if (port && port_value(port, plen) < 0)
+        return refuse(why, "the port must be a number 1..65535");
+    if (hlen == 0 || (s[0] != '[' && !memchr("0123456789", s[0], 10)))
+        return refuse(why, "the origin must be a numeric IP address (no host names)");
+    if (port)
+        snprintf(buf, sizeof(buf), "%.*s", (int)len, s);
+    else
+        snprintf(buf, sizeof(buf), "%.*s:%u", (int)len, s, (unsigned)default_port);
+    if (st_sockaddr_parse(buf, out) < 0)
+        return refuse(why, s[0] == '[' ? "not an IPv6 address in the brackets"
+                                       : "not a numeric IP address");
+    return 0;
 }

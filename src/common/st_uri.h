@@ -6,6 +6,9 @@
  * over buffers. */
 
 #include <stddef.h>
+#include <stdint.h>
+
+#include "st_addr.h"
 
 /* Normalises the origin-form request target in[0..len) (a path, then an optional
  * "?query") into out[0..cap), NUL-terminated:
@@ -23,5 +26,13 @@
  * to an encoded slash ("/a%2F..%2Fb": origins that decode "%2F" would see another path);
  * -ENOSPC when out is too small. */
 int st_uri_normalize(const char *in, size_t len, char *out, size_t cap, size_t *path_len);
+
+/* The authority s[0..len) of an origin URL ("http://AUTHORITY"): a numeric IPv4 address or a
+ * bracketed IPv6 one ("[2001:db8::10]"), then an optional ":PORT" (1..65535; default_port
+ * when absent). 0 with *out set; -EINVAL with *why a short reason: empty, a host name, an
+ * IPv6 address without brackets, a zone id ("[fe80::1%eth0]", not supported), brackets
+ * around an IPv4 address, an unclosed '[', or a bad port. */
+int st_uri_origin_parse(const char *s, size_t len, uint16_t default_port, struct st_sockaddr *out,
+                        const char **why);
 
 #endif

@@ -353,9 +353,40 @@ static int set_defaults(struct edge_config *cfg)
     return cfg->location ? 0 : -ENOMEM;
 }
 
-/* An optional listener key: an address, or "off" (*on false). Absent: unchanged. */
+/* One address of a listener key's list: numeric, with a port. */
+static int listen_addr(struct st_cfg *c, const struct st_cfg_node *v, struct st_sockaddr *out)
+{
+    int rc = st_cfg_sockaddr(c, v, out);
+    if (rc == 0 && st_sockaddr_port(out) == 0)
+        return st_cfg_fail(c, v->line, "'%s': '%s' needs a port", v->path, v->scalar);
+    return rc;
+}
+
+/* A listener key given as a list: 1..EDGE_LISTEN_ADDRS addresses, the first into out. */
+static int listen_list(struct st_cfg *c, const struct st_cfg_node *v, struct st_sockaddr *out,
+                       struct edge_listen_more *more)
+{
+    int rc = st_cfg_seq(c, v, 1);
+    if (rc < 0)
+        return rc;
+    if (!more)
+        return st_cfg_fail(c, v->line,
+                           "'%s' takes one address, not a list (\"[::]:PORT\" listens on IPv6 "
+                           "and IPv4)",
+                           v->path);
+    if (v->n_children > EDGE_LISTEN_ADDRS)
+        return st_cfg_fail(c, v->line, "'%s' lists %zu addresses, at most %d", v->path,
+                           v->n_children, EDGE_LISTEN_ADDRS);
+    more->n = 0;
+    for (size_t i = 0; i < v->n_children && rc == 0; i++)
+        rc = listen_addr(c, v->children[i], i ? &more->a[more->n++] : out);
+    return rc;
+}
+
+/* An optional listener key: an address, a list of them (when more is not NULL), or "off"
+ * (*on false). Absent: unchanged. */
 static int get_listener(struct st_cfg *c, const struct st_cfg_node *root, const char *key,
-                        struct st_sockaddr *out, bool *on)
+                        struct st_sockaddr *out, bool *on, struct edge_listen_more *more)
 {
     const struct st_cfg_node *v = st_cfg_get(root, key);
     if (!v)
@@ -364,71 +395,96 @@ static int get_listener(struct st_cfg *c, const struct st_cfg_node *root, const 
         *on = false;
         return 0;
     }
-    int rc = st_cfg_sockaddr(c, v, out);
+    int rc = v->kind == ST_CFG_SEQ ? listen_list(c, v, out, more) : st_cfg_sockaddr(c, v, out);
     if (on)
         *on = rc == 0;
     return rc;
 }
 
+struct lis_addr {
+    const char *key;
+    const struct st_sockaddr *a;
+};
+
+/* The addresses of an enabled listener key into l[*n...]. */
+static void add_lis(struct lis_addr *l, size_t *n, const char *key, bool on,
+                    const struct st_sockaddr *first, const struct edge_listen_more *more)
+{
+    if (!on)
+        return;
+    l[(*n)++] = (struct lis_addr){key, first};
+    for (size_t i = 0; more && i < more->n; i++)
+        l[(*n)++] = (struct lis_addr){key, &more->a[i]};
+}
+
 /* Two enabled listeners on the same port whose addresses are equal or one is the wildcard
- * would fail at start with EADDRINUSE: say so now, with both keys. */
+ * (a dual-stack "[::]" against any IPv4 address too) would fail at start with EADDRINUSE:
+ * say so now, with both keys. */
 static int check_listener_clash(struct st_cfg *c, const struct st_cfg_node *root,
                                 const struct edge_config *cfg)
 {
-    const struct {
-        const char *key;
-        const struct st_sockaddr *a;
-        bool on;
-    } l[] = {{"tunnel-listen", &cfg->tunnel_listen, true},
-             {"access-listen", &cfg->access_listen, cfg->has_access},
-             {"access-listen6", &cfg->access_listen6, cfg->has_access6},
-             {"access-tls-listen", &cfg->access_tls_listen, cfg->has_access_tls},
-             {"http-listen", &cfg->http_listen, cfg->has_http},
-             {"https-listen", &cfg->https_listen, cfg->has_https},
-             {"metrics-listen", &cfg->metrics_listen, cfg->has_metrics},
-             {"relay-listen", &cfg->relay_listen, cfg->has_relay}};
-    size_t n = sizeof(l) / sizeof(l[0]);
+    struct lis_addr l[8 * EDGE_LISTEN_ADDRS];
+    size_t n = 0;
 
+    add_lis(l, &n, "tunnel-listen", true, &cfg->tunnel_listen, &cfg->tunnel_more);
+    add_lis(l, &n, "access-listen", cfg->has_access, &cfg->access_listen, &cfg->access_more);
+    add_lis(l, &n, "access-listen6", cfg->has_access6, &cfg->access_listen6, NULL);
+    add_lis(l, &n, "access-tls-listen", cfg->has_access_tls, &cfg->access_tls_listen,
+            &cfg->access_tls_more);
+    add_lis(l, &n, "http-listen", cfg->has_http, &cfg->http_listen, &cfg->http_more);
+    add_lis(l, &n, "https-listen", cfg->has_https, &cfg->https_listen, &cfg->https_more);
+    add_lis(l, &n, "metrics-listen", cfg->has_metrics, &cfg->metrics_listen, NULL);
+    add_lis(l, &n, "relay-listen", cfg->has_relay, &cfg->relay_listen, NULL);
     for (size_t i = 0; i < n; i++)
         for (size_t j = i + 1; j < n; j++) {
-            if (!l[i].on || !l[j].on || !st_sockaddr_clash(l[i].a, l[j].a))
+            if (!st_sockaddr_clash(l[i].a, l[j].a))
                 continue;
             size_t k = st_cfg_get(root, l[j].key) ? j : i, o = k == j ? i : j;
             const struct st_cfg_node *v = st_cfg_get(root, l[k].key);
             char a[80], b[80];
             st_sockaddr_format(l[k].a, a, sizeof(a));
             st_sockaddr_format(l[o].a, b, sizeof(b));
-            return st_cfg_fail(c, v ? v->line : 1, "'%s' %s clashes with '%s' %s (same port)",
-                               l[k].key, a, l[o].key, b);
+            bool dual = l[k].a->ss.ss_family != l[o].a->ss.ss_family;
+            return st_cfg_fail(c, v ? v->line : 1, "'%s' %s clashes with '%s' %s (same port%s)",
+                               l[k].key, a, l[o].key, b,
+                               dual ? "; \"[::]\" listens on IPv4 too" : "");
         }
     return 0;
 }
 
 static int get_listeners(struct st_cfg *c, const struct st_cfg_node *root, struct edge_config *cfg)
 {
-    int rc = get_listener(c, root, "tunnel-listen", &cfg->tunnel_listen, NULL);
+    int rc = get_listener(c, root, "tunnel-listen", &cfg->tunnel_listen, NULL, &cfg->tunnel_more);
     if (rc == 0)
-        rc = get_listener(c, root, "access-listen", &cfg->access_listen, &cfg->has_access);
+        rc = get_listener(c, root, "access-listen", &cfg->access_listen, &cfg->has_access,
+                          &cfg->access_more);
     if (rc == 0)
-        rc = get_listener(c, root, "access-listen6", &cfg->access_listen6, &cfg->has_access6);
+        rc = get_listener(c, root, "access-listen6", &cfg->access_listen6, &cfg->has_access6, NULL);
     if (rc == 0)
         rc = get_listener(c, root, "access-tls-listen", &cfg->access_tls_listen,
-                          &cfg->has_access_tls);
+                          &cfg->has_access_tls, &cfg->access_tls_more);
     if (rc == 0)
-        rc = get_listener(c, root, "http-listen", &cfg->http_listen, &cfg->has_http);
+        rc = get_listener(c, root, "http-listen", &cfg->http_listen, &cfg->has_http,
+                          &cfg->http_more);
     if (rc == 0)
-        rc = get_listener(c, root, "https-listen", &cfg->https_listen, &cfg->has_https);
+        rc = get_listener(c, root, "https-listen", &cfg->https_listen, &cfg->has_https,
+                          &cfg->https_more);
     const struct st_cfg_node *m = st_cfg_get(root, "metrics-listen");
     if (rc == 0 && m)
-        rc = st_cfg_listener(c, m, &cfg->metrics_listen, &cfg->has_metrics);
+        rc = m->kind == ST_CFG_SEQ ? listen_list(c, m, &cfg->metrics_listen, NULL)
+                                   : st_cfg_listener(c, m, &cfg->metrics_listen, &cfg->has_metrics);
     if (rc == 0 && (m = st_cfg_get(root, "relay-listen")))
-        rc = st_cfg_listener(c, m, &cfg->relay_listen, &cfg->has_relay);
+        rc = m->kind == ST_CFG_SEQ ? listen_list(c, m, &cfg->relay_listen, NULL)
+                                   : st_cfg_listener(c, m, &cfg->relay_listen, &cfg->has_relay);
     return rc < 0 ? rc : check_listener_clash(c, root, cfg);
 }
 
 bool edge_config_cleartext_exposed(const struct edge_config *cfg)
 {
-    return (cfg->has_access && !st_sockaddr_is_loopback(&cfg->access_listen)) ||
+    bool more_exposed = false;
+    for (size_t i = 0; cfg->has_access && i < cfg->access_more.n; i++)
+        more_exposed = more_exposed || !st_sockaddr_is_loopback(&cfg->access_more.a[i]);
+    return (cfg->has_access && !st_sockaddr_is_loopback(&cfg->access_listen)) || more_exposed ||
            (cfg->has_access6 && !st_sockaddr_is_loopback(&cfg->access_listen6));
 }
 

@@ -14,6 +14,16 @@
 
 #define EDGE_TUNNEL_SECRETS 2
 
+/* Addresses one listener key may list (tunnel-listen, access-listen, access-tls-listen,
+ * http-listen, https-listen: a string or a YAML list of them). */
+#define EDGE_LISTEN_ADDRS 4
+
+/* A listener key's addresses after its first (the key's own field holds the first). */
+struct edge_listen_more {
+    struct st_sockaddr a[EDGE_LISTEN_ADDRS - 1];
+    size_t n;
+};
+
 /* A host name that requires users: visitors must authenticate as one of `users` or a
  * member of one of `groups`. Both NULL: public (the default). */
 struct edge_host_acl {
@@ -41,9 +51,11 @@ struct edge_cert {
 };
 
 struct edge_config {
-    int log_level;                        /* log-level: error|warn|info|debug (default info) */
-    char *location;                       /* location: default "edge" */
-    struct st_sockaddr tunnel_listen;     /* tunnel-listen: default 0.0.0.0:7844 */
+    int log_level;                    /* log-level: error|warn|info|debug (default info) */
+    char *location;                   /* location: default "edge" */
+    struct st_sockaddr tunnel_listen; /* tunnel-listen: default 0.0.0.0:7844 */
+    /* the other addresses of the listener keys given as lists */
+    struct edge_listen_more tunnel_more, access_more, access_tls_more, http_more, https_more;
     bool has_access, has_access_tls;      /* false: "off" */
     struct st_sockaddr access_listen;     /* access-listen: default 127.0.0.1:8080 (CONNECT, h2c) */
     bool has_access6;                     /* access-listen6 given (default: none) */

@@ -232,11 +232,11 @@ static void on_accept(struct st_io *io, uint32_t ev)
 
 void edge_listen_init(struct edge_server *srv)
 {
-    for (int k = 0; k < EDGE_LIS_KINDS; k++) {
+    for (int k = 0; k < EDGE_LIS_SLOTS; k++) {
         struct edge_listener *l = &srv->lis[k];
         memset(l, 0, sizeof(*l));
         l->srv = srv;
-        l->kind = (enum edge_lis)k;
+        l->kind = (enum edge_lis)(k / EDGE_LISTEN_ADDRS);
         st_io_init(&l->io, &srv->loop, -1, on_accept, l);
         st_timer_init(&l->retry, &srv->loop, on_retry, l);
     }
@@ -244,9 +244,14 @@ void edge_listen_init(struct edge_server *srv)
 
 int edge_listen_open(struct edge_server *srv, enum edge_lis kind, const struct st_sockaddr *a)
 {
-    struct edge_listener *l = &srv->lis[kind];
+    struct edge_listener *l = &srv->lis[kind * EDGE_LISTEN_ADDRS];
     char addr[80];
     st_sockaddr_format(a, addr, sizeof(addr));
+    for (int i = 0; l->io.fd >= 0; i++, l++)
+        if (i + 1 == EDGE_LISTEN_ADDRS) {
+            st_err("%s listener %s: over %d addresses", lis_what[kind], addr, EDGE_LISTEN_ADDRS);
+            return -ENOSPC;
+        }
     snprintf(l->name, sizeof(l->name), "%s %s", lis_what[kind], addr);
     int fd = st_sock_listen(a);
     if (fd < 0) {
@@ -267,9 +272,30 @@ int edge_listen_open(struct edge_server *srv, enum edge_lis kind, const struct s
     return 0;
 }
 
+int edge_listen_open_all(struct edge_server *srv, enum edge_lis kind,
+                         const struct st_sockaddr *first, const struct edge_listen_more *more)
+{
+    int rc = edge_listen_open(srv, kind, first);
+    for (size_t i = 0; rc == 0 && more && i < more->n; i++)
+        rc = edge_listen_open(srv, kind, &more->a[i]);
+    return rc;
+}
+
+size_t edge_listen_kind_open(const struct edge_server *srv, enum edge_lis kind, bool *paused)
+{
+    const struct edge_listener *l = &srv->lis[kind * EDGE_LISTEN_ADDRS];
+    size_t open = 0;
+    *paused = false;
+    for (int i = 0; i < EDGE_LISTEN_ADDRS; i++, l++) {
+        open += l->io.fd >= 0;
+        *paused = *paused || (l->io.fd >= 0 && l->paused);
+    }
+    return open;
+}
+
 void edge_listen_close_all(struct edge_server *srv)
 {
-    for (int k = 0; k < EDGE_LIS_KINDS; k++) {
+    for (int k = 0; k < EDGE_LIS_SLOTS; k++) {
         struct edge_listener *l = &srv->lis[k];
         st_timer_stop(&l->retry);
         if (l->io.fd < 0)
@@ -288,13 +314,14 @@ void edge_listen_setup_begin(struct edge_server *srv)
 
 void edge_listen_setup_done(struct edge_server *srv, bool ok)
 {
-    struct edge_listener *l = &srv->lis[EDGE_LIS_TUNNEL];
+    struct edge_listener *l = &srv->lis[EDGE_LIS_TUNNEL * EDGE_LISTEN_ADDRS];
     if (srv->tunnel_setups)
         srv->tunnel_setups--;
     if (ok)
         srv->setup_progress_ms = st_loop_now(&srv->loop);
-    if (l->held && !l->paused && srv->tunnel_setups < EDGE_TUNNEL_SETUPS_MAX)
-        resume_listener(l);
+    for (int i = 0; i < EDGE_LISTEN_ADDRS; i++, l++)
+        if (l->held && !l->paused && srv->tunnel_setups < EDGE_TUNNEL_SETUPS_MAX)
+            resume_listener(l);
 }
 
 void edge_listen_authed(struct edge_server *srv, int fd)
@@ -305,7 +332,7 @@ void edge_listen_authed(struct edge_server *srv, int fd)
 void edge_listen_closed(struct edge_server *srv, int fd)
 {
     edge_conns_release(&srv->conns, fd);
-    for (int k = 0; k < EDGE_LIS_KINDS; k++)
+    for (int k = 0; k < EDGE_LIS_SLOTS; k++)
         resume_listener(&srv->lis[k]);
 }
 

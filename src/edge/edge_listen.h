@@ -14,11 +14,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "edge_config.h"
 #include "edge_conns.h"
 #include "st_addr.h"
 #include "st_loop.h"
 
 struct edge_server;
+
+/* Listener slots: EDGE_LISTEN_ADDRS per kind, slot kind * EDGE_LISTEN_ADDRS + i for the
+ * kind's i-th address. */
+#define EDGE_LIS_SLOTS (EDGE_LIS_KINDS * EDGE_LISTEN_ADDRS)
 
 #define EDGE_LISTEN_BACKOFF_MIN_MS 100
 #define EDGE_LISTEN_BACKOFF_MAX_MS 1000
@@ -39,8 +44,15 @@ struct edge_listener {
 
 /* Sets every listener up closed (before any other call). */
 void edge_listen_init(struct edge_server *srv);
-/* Opens listener kind on a and watches it. 0 or -errno (logged). */
+/* Opens a listener of kind on a (the kind's next free slot) and watches it. 0 or -errno
+ * (logged; -ENOSPC when the kind has EDGE_LISTEN_ADDRS open already). */
 int edge_listen_open(struct edge_server *srv, enum edge_lis kind, const struct st_sockaddr *a);
+/* Opens a listener of kind on first and one on each of more's addresses (NULL: none). 0 or the
+ * first error (logged). */
+int edge_listen_open_all(struct edge_server *srv, enum edge_lis kind,
+                         const struct st_sockaddr *first, const struct edge_listen_more *more);
+/* The kind's listeners: how many are open; *paused when one of them is paused. */
+size_t edge_listen_kind_open(const struct edge_server *srv, enum edge_lis kind, bool *paused);
 /* Closes every listener (drain and exit); open connections are not touched. */
 void edge_listen_close_all(struct edge_server *srv);
 /* Accepted connection fd left its startup phase (what that is per listener:

@@ -86,9 +86,18 @@ static void mark_evictions(struct edge_server *srv, const struct edge_config *ne
     }
 }
 
+static bool same_more(const struct edge_listen_more *a, const struct edge_listen_more *b)
+{
+    return a->n == b->n && memcmp(a->a, b->a, a->n * sizeof(a->a[0])) == 0;
+}
+
 static bool same_listeners(const struct edge_config *a, const struct edge_config *b)
 {
-    return memcmp(&a->tunnel_listen, &b->tunnel_listen, sizeof(a->tunnel_listen)) == 0 &&
+    return same_more(&a->tunnel_more, &b->tunnel_more) &&
+           same_more(&a->access_more, &b->access_more) &&
+           same_more(&a->access_tls_more, &b->access_tls_more) &&
+           same_more(&a->http_more, &b->http_more) && same_more(&a->https_more, &b->https_more) &&
+           memcmp(&a->tunnel_listen, &b->tunnel_listen, sizeof(a->tunnel_listen)) == 0 &&
            a->has_access == b->has_access &&
            memcmp(&a->access_listen, &b->access_listen, sizeof(a->access_listen)) == 0 &&
            a->has_access6 == b->has_access6 &&
@@ -227,6 +236,11 @@ static void reload_config(struct edge_server *srv)
     if (!same_listeners(&srv->cfg, &next)) {
         st_warn("SIGHUP: listener addresses need a restart; keeping the running ones");
         next.tunnel_listen = srv->cfg.tunnel_listen;
+        next.tunnel_more = srv->cfg.tunnel_more;
+        next.access_more = srv->cfg.access_more;
+        next.access_tls_more = srv->cfg.access_tls_more;
+        next.http_more = srv->cfg.http_more;
+        next.https_more = srv->cfg.https_more;
         next.has_access = srv->cfg.has_access;
         next.access_listen = srv->cfg.access_listen;
         next.has_access6 = srv->cfg.has_access6;
@@ -374,9 +388,10 @@ static int run(struct edge_server *srv)
     signal(SIGPIPE, SIG_IGN);
     if (edge_metrics_start(srv) < 0)
         return 1;
-    if (edge_listen_open(srv, EDGE_LIS_TUNNEL, &srv->cfg.tunnel_listen))
+    if (edge_listen_open_all(srv, EDGE_LIS_TUNNEL, &srv->cfg.tunnel_listen, &srv->cfg.tunnel_more))
         return 1;
-    if (srv->cfg.has_access && edge_listen_open(srv, EDGE_LIS_ACCESS, &srv->cfg.access_listen))
+    if (srv->cfg.has_access &&
+        edge_listen_open_all(srv, EDGE_LIS_ACCESS, &srv->cfg.access_listen, &srv->cfg.access_more))
         return 1;
     if (srv->cfg.has_access6 && edge_listen_open(srv, EDGE_LIS_ACCESS6, &srv->cfg.access_listen6))
         return 1;
@@ -385,11 +400,14 @@ static int run(struct edge_server *srv)
                 "unencrypted; for the internet use access-tls-listen and set access-listen to a "
                 "loopback address or off");
     if (srv->cfg.has_access_tls &&
-        edge_listen_open(srv, EDGE_LIS_ACCESS_TLS, &srv->cfg.access_tls_listen))
+        edge_listen_open_all(srv, EDGE_LIS_ACCESS_TLS, &srv->cfg.access_tls_listen,
+                             &srv->cfg.access_tls_more))
         return 1;
-    if (srv->cfg.has_http && edge_listen_open(srv, EDGE_LIS_HTTP, &srv->cfg.http_listen))
+    if (srv->cfg.has_http &&
+        edge_listen_open_all(srv, EDGE_LIS_HTTP, &srv->cfg.http_listen, &srv->cfg.http_more))
         return 1;
-    if (srv->cfg.has_https && edge_listen_open(srv, EDGE_LIS_HTTPS, &srv->cfg.https_listen))
+    if (srv->cfg.has_https &&
+        edge_listen_open_all(srv, EDGE_LIS_HTTPS, &srv->cfg.https_listen, &srv->cfg.https_more))
         return 1;
     if (srv->cfg.has_registry && !(srv->fleet = edge_fleet_from_config(&srv->loop, &srv->cfg)))
         return 1;

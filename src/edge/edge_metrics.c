@@ -273,16 +273,17 @@ bool edge_metrics_ready(const struct edge_server *srv, char *why, size_t len)
     }
     size_t open = 0;
     for (size_t i = 0; i < sizeof(lis) / sizeof(lis[0]); i++) {
-        const struct edge_listener *l = &srv->lis[lis[i].kind];
-        if (lis[i].on && l->io.fd < 0) {
+        bool paused;
+        size_t n = edge_listen_kind_open(srv, lis[i].kind, &paused);
+        if (lis[i].on && n == 0) {
             snprintf(why, len, "the %s listener is not open", lis[i].what);
             return false;
         }
-        if (lis[i].on && l->paused) {
+        if (lis[i].on && paused) {
             snprintf(why, len, "the %s listener is paused: no file descriptor left", lis[i].what);
             return false;
         }
-        open += lis[i].on;
+        open += lis[i].on ? n : 0;
     }
     size_t reg = 0;
     for (const struct edge_tconn *c = srv->tconns; c; c = c->next)

@@ -37,7 +37,7 @@ struct edge_server {
     const struct st_cli *cli; /* --config path and --log-level override (reload) */
     SSL_CTX *tunnel_ctx;
     SSL_CTX *access_ctx;
-    struct edge_listener lis[EDGE_LIS_KINDS]; /* edge_listen.c */
+    struct edge_listener lis[EDGE_LIS_SLOTS]; /* edge_listen.c */
     struct edge_conns conns;                  /* accepted connections, for the caps */
     struct st_quota users; /* flows with a tunnel stream per access token (user-max-flows) */
     SSL_CTX *https_ctx;    /* visitor TLS: default certificate */

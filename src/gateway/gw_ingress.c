@@ -146,12 +146,12 @@ static int get_path(struct st_cfg *c, const struct st_cfg_node *rule, struct gw_
     return 0;
 }
 
-/* "http://ip[:port]", "https://ip[:port]" (numeric, no path) or "http_status:NNN". */
+/* "http://ip[:port]", "https://ip[:port]" (numeric, IPv6 in brackets, no path) or
+ * "http_status:NNN". */
 static int get_service(struct st_cfg *c, const struct st_cfg_node *v, struct gw_ingress_rule *r)
 {
     static const char status_pfx[] = "http_status:";
     const char *s, *hostport;
-    char buf[80];
     int rc;
 
     if ((rc = st_cfg_strdup(c, v, &r->service)) < 0)
@@ -174,29 +174,20 @@ static int get_service(struct st_cfg *c, const struct st_cfg_node *v, struct gw_
         hostport = s + 8;
     } else {
         return st_cfg_fail(c, v->line,
-                           "'%s': '%s' must be http://IP[:PORT], https://IP[:PORT] or "
+                           "'%s': '%s' must be http://IP[:PORT], https://IP[:PORT] (IPv6: [IP]) or "
                            "http_status:CODE",
                            v->path, s);
     }
     size_t n = strlen(hostport);
+    const char *why;
     if (n > 0 && hostport[n - 1] == '/')
         n--; /* "http://198.51.100.10:8000/" */
-    if (n == 0 || n >= sizeof(buf) - 8 || memchr(hostport, '/', n))
+    if (n == 0 || memchr(hostport, '/', n))
         return st_cfg_fail(c, v->line, "'%s': '%s': give an address (and port) but no path",
                            v->path, s);
-    memcpy(buf, hostport, n);
-    buf[n] = '\0';
-    bool has_port = buf[n - 1] != ']' && strchr(buf, ':') && (buf[0] != '[' || strstr(buf, "]:"));
-    if (!has_port)
-        snprintf(buf + n, sizeof(buf) - n, ":%d", r->kind == GW_INGRESS_HTTPS ? 443 : 80);
-    if (st_sockaddr_parse(buf, &r->origin) < 0 || st_sockaddr_port(&r->origin) == 0)
-        return st_cfg_fail(c, v->line,
-                           "'%s': '%s': the origin must be a numeric IP address with an "
-                           "optional port",
-                           v->path, s);
-    if (r->origin.ss.ss_family != AF_INET)
-        return st_cfg_fail(c, v->line, "'%s': '%s': IPv6 origins are not supported yet", v->path,
-                           s);
+    if (st_uri_origin_parse(hostport, n, r->kind == GW_INGRESS_HTTPS ? 443 : 80, &r->origin, &why) <
+        0)
+        return st_cfg_fail(c, v->line, "'%s': '%s': %s", v->path, s, why);
     return 0;
 }
 

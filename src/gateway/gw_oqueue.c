@@ -35,17 +35,19 @@ void gw_oqueue_fini(struct gw_oqueue *q)
     memset(q, 0, sizeof(*q));
 }
 
-struct gw_ogroup *gw_oqueue_group(struct gw_oqueue *q, uint32_t addr, uint16_t port,
-                                  const char *key, bool create)
+struct gw_ogroup *gw_oqueue_group(struct gw_oqueue *q, int family, const uint8_t addr[16],
+                                  uint16_t port, const char *key, bool create)
 {
     struct gw_ogroup *g;
 
     for (g = q->groups; g; g = g->next)
-        if (g->addr == addr && g->port == port && strcmp(g->key, key) == 0)
+        if (g->family == family && memcmp(g->addr, addr, sizeof(g->addr)) == 0 && g->port == port &&
+            strcmp(g->key, key) == 0)
             return g;
     if (!create || !(g = calloc(1, sizeof(*g))))
         return NULL;
-    g->addr = addr;
+    g->family = family;
+    memcpy(g->addr, addr, sizeof(g->addr));
     g->port = port;
     snprintf(g->key, sizeof(g->key), "%s", key);
     g->next = q->groups;

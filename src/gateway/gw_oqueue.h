@@ -30,8 +30,9 @@ struct gw_ogroup {
     struct gw_ogroup *next, *prev; /* every group of the set */
     struct gw_ogroup *wake_next;   /* woken groups, in order */
     bool woken;
-    unsigned pins; /* a woken group is served while pinned: not freed under its server */
-    uint32_t addr; /* IPv4, network order */
+    unsigned pins;    /* a woken group is served while pinned: not freed under its server */
+    int family;       /* AF_INET or AF_INET6 */
+    uint8_t addr[16]; /* network order; IPv4 in addr[0..4), the rest zero */
     uint16_t port;
     char key[GW_OQUEUE_KEY_MAX];
     size_t connecting;           /* being opened */
@@ -58,12 +59,13 @@ enum gw_oqueue_act {
 void gw_oqueue_init(struct gw_oqueue *q);
 /* Frees every group; waiters still queued are only unlinked (exit). */
 void gw_oqueue_fini(struct gw_oqueue *q);
-/* The group of (addr, port, key); made (counts zero) when missing and `create`. NULL: none
- * (or out of memory). A group lives while it counts a connection or a waiter, is woken,
- * pinned or strict (a strict period is forgotten at the group's next use after its end):
- * callers hand it back with gw_oqueue_release after a change that may empty it. */
-struct gw_ogroup *gw_oqueue_group(struct gw_oqueue *q, uint32_t addr, uint16_t port,
-                                  const char *key, bool create);
+/* The group of (family, addr (16 bytes, IPv4 in the first 4, rest zero), port, key); made (counts
+ * zero) when missing and `create`. NULL: none (or out of memory). A group lives while it counts a
+ * connection or a waiter, is woken, pinned or strict (a strict period is forgotten at the group's
+ * next use after its end): callers hand it back with gw_oqueue_release after a change that may
+ * empty it. */
+struct gw_ogroup *gw_oqueue_group(struct gw_oqueue *q, int family, const uint8_t addr[16],
+                                  uint16_t port, const char *key, bool create);
 /* Frees g if nothing holds it any more (see gw_oqueue_group). */
 void gw_oqueue_release(struct gw_oqueue *q, struct gw_ogroup *g);
 

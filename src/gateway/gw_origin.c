@@ -103,11 +103,12 @@ static void check_stall(struct gw_origin *o)
         !gw_oqueue_stalled(o->group, now, now + STRICT_MS))
         return;
     gw->origin_stalls++;
-    char ip[INET_ADDRSTRLEN];
-    inet_ntop(AF_INET, &o->addr, ip, sizeof(ip));
-    st_info("ingress origin %s:%u: a new connection not taken after %d s (listen queue full?): "
+    char ip[INET6_ADDRSTRLEN];
+    inet_ntop(o->family, o->addr, ip, sizeof(ip));
+    st_info("ingress origin %s%s%s:%u: a new connection not taken after %d s (listen queue full?): "
             "for %d s new connections count against max-connecting until the origin answers",
-            ip, o->port, STALL_MS / 1000, STRICT_MS / 1000);
+            o->family == AF_INET6 ? "[" : "", ip, o->family == AF_INET6 ? "]" : "", o->port,
+            STALL_MS / 1000, STRICT_MS / 1000);
 }
 
 static void detach(struct tcp_pcb *pcb)
@@ -338,11 +339,22 @@ static struct gw_origin *from_pool(struct gw_ogroup *g)
     return NULL;
 }
 
-/* The ingress source address: one virtual IP, held for the life of the process. Its pool
- * key is the IPv6 unspecified address "::", which no real client has. */
-static int ingress_vip(struct gw_server *gw, ip_addr_t *out)
+/* The ingress source address of `family`: one virtual IP of virtual-pool (IPv4 origins) or
+ * virtual-pool6 (IPv6 origins), held for the life of the process. Its pool key is the IPv6
+ * unspecified address "::", which no real client has. */
+static int ingress_vip(struct gw_server *gw, int family, ip_addr_t *out)
 {
     static const uint8_t key[16] = {0};
+    if (family == AF_INET6) {
+        if (!gw->has_ingress_vip6) {
+            if (gw_vip_acquire6(gw->vips6, AF_INET6, key, &gw->ingress_vip6) < 0)
+                return -1;
+            gw->has_ingress_vip6 = true;
+        }
+        ip_addr_set_zero_ip6(out);
+        memcpy(ip_2_ip6(out)->addr, gw->ingress_vip6.s6_addr, 16);
+        return 0;
+    }
     if (!gw->has_ingress_vip) {
         if (gw_vip_acquire(gw->vips, AF_INET6, key, &gw->ingress_vip) < 0)
             return -1;
@@ -350,6 +362,19 @@ static int ingress_vip(struct gw_server *gw, ip_addr_t *out)
     }
     ip_addr_set_ip4_u32(out, gw->ingress_vip.s_addr);
     return 0;
+}
+
+/* The lwIP form of an origin address (family, 16 bytes). */
+static void remote_addr(ip_addr_t *out, int family, const uint8_t addr[16])
+{
+    uint32_t v4;
+    if (family == AF_INET6) {
+        ip_addr_set_zero_ip6(out);
+        memcpy(ip_2_ip6(out)->addr, addr, 16);
+        return;
+    }
+    memcpy(&v4, addr, 4);
+    ip_addr_set_ip4_u32_val(*out, v4);
 }
 
 static int tls_setup(struct gw_origin *o, const struct gw_origin_opts *opts)
@@ -371,8 +396,8 @@ static int tls_setup(struct gw_origin *o, const struct gw_origin_opts *opts)
         if (opts->verify)
             SSL_set1_host(o->ssl, opts->server_name);
     } else if (opts->verify) {
-        char ip[INET_ADDRSTRLEN];
-        inet_ntop(AF_INET, &opts->addr, ip, sizeof(ip));
+        char ip[INET6_ADDRSTRLEN];
+        inet_ntop(opts->family, opts->addr, ip, sizeof(ip));
         X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(o->ssl), ip);
     }
     return 0;
@@ -384,12 +409,13 @@ static struct gw_origin *open_conn(struct gw_server *gw, struct gw_ogroup *g,
 {
     const struct gw_origin_opts *opts = r->opts;
     ip_addr_t local, remote;
-    if (ingress_vip(gw, &local) < 0) {
+    if (ingress_vip(gw, opts->family, &local) < 0) {
         *why = "no virtual IP for the ingress address";
         return NULL;
     }
     struct gw_origin *o = calloc(1, sizeof(*o));
-    if (!o || (opts->tls && tls_setup(o, opts) < 0) || !(o->pcb = tcp_new())) {
+    if (!o || (opts->tls && tls_setup(o, opts) < 0) ||
+        !(o->pcb = tcp_new_ip_type(opts->family == AF_INET6 ? IPADDR_TYPE_V6 : IPADDR_TYPE_V4))) {
         if (o) {
             SSL_free(o->ssl);
             free(o->plain);
@@ -399,12 +425,13 @@ static struct gw_origin *open_conn(struct gw_server *gw, struct gw_ogroup *g,
         return NULL;
     }
     o->gw = gw;
-    o->addr = opts->addr;
+    o->family = opts->family;
+    memcpy(o->addr, opts->addr, sizeof(o->addr));
     o->port = opts->port;
     o->w = r->w;
     st_timer_init(&o->timer, &gw->loop, on_timer, o);
     st_defer_init(&o->free_d, on_free, o);
-    ip_addr_set_ip4_u32_val(remote, opts->addr);
+    remote_addr(&remote, opts->family, opts->addr);
     tcp_arg(o->pcb, o);
     tcp_err(o->pcb, on_err);
     tcp_recv(o->pcb, on_recv);
@@ -497,7 +524,8 @@ int gw_origin_get(struct gw_server *gw, struct gw_origin_req *r, bool again, str
 
     *out = NULL;
     tls_key(opts, key, sizeof(key));
-    struct gw_ogroup *g = gw_oqueue_group(&gw->origins, opts->addr, opts->port, key, true);
+    struct gw_ogroup *g =
+        gw_oqueue_group(&gw->origins, opts->family, opts->addr, opts->port, key, true);
     if (!g) {
         *why = "out of memory";
         return -ENOMEM;

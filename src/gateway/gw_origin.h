@@ -42,7 +42,8 @@ struct gw_web;
 /* How to reach an origin. TLS (https services): ctx from gw_origin_tls_ctx, SNI and the
  * name checked in the certificate = server_name, else the address is checked. */
 struct gw_origin_opts {
-    uint32_t addr; /* IPv4, network order */
+    int family;       /* AF_INET or AF_INET6 */
+    uint8_t addr[16]; /* network order; IPv4 in addr[0..4), the rest zero */
     uint16_t port;
     int connect_timeout_ms;
     int max_connecting; /* connections being opened to the origin at once */
@@ -56,7 +57,8 @@ struct gw_origin_opts {
 struct gw_origin {
     struct gw_server *gw;
     struct tcp_pcb *pcb; /* NULL once closed or lost */
-    uint32_t addr;
+    int family;
+    uint8_t addr[16];
     uint16_t port;
     struct gw_ogroup *group;       /* its origin's counts and pool; NULL once closed */
     struct gw_web *w;              /* the request using it; NULL while idle */

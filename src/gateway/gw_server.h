@@ -94,6 +94,8 @@ struct gw_server {
     size_t n_origin_ctx;
     struct in_addr ingress_vip; /* source address of connections to origins */
     bool has_ingress_vip;
+    struct in6_addr ingress_vip6; /* the same for IPv6 origins (virtual-pool6) */
+    bool has_ingress_vip6;
     /* UDP and ICMP (gw_dgram) */
     struct gw_dgram_stats dgram;
     struct gw_quota dgram_clients, dgram_hosts; /* live UDP+ICMP flows per user, per target */

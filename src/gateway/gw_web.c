@@ -2,6 +2,7 @@
 #include "gw_web_int.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <nghttp2/nghttp2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -562,6 +563,18 @@ static void get_origin(struct gw_web *w, bool again)
 
 /* Picks the rule for the normalised target, which is what the origin is sent from now
  * on; answers 400/414/503 for a target that cannot be matched (< 0). */
+
+/* The rule's numeric origin into opts (family, 16 address bytes, port). */
+static void origin_addr(struct gw_origin_opts *o, const struct st_sockaddr *a)
+{
+    o->family = a->ss.ss_family;
+    memset(o->addr, 0, sizeof(o->addr));
+    if (o->family == AF_INET6)
+        memcpy(o->addr, &((const struct sockaddr_in6 *)&a->ss)->sin6_addr, 16);
+    else
+        memcpy(o->addr, &((const struct sockaddr_in *)&a->ss)->sin_addr, 4);
+    o->port = st_sockaddr_port(a);
+}
 static int match(struct gw_web *w, const struct gw_ingress_rule **rule)
 {
     size_t cap = strlen(w->path) + 1;
@@ -643,8 +656,7 @@ void gw_web_start(struct gw_flow *f, bool end_stream)
                              : "subtunnel; error=proxy_internal_error");
         return;
     }
-    memcpy(&w->opts.addr, &((const struct sockaddr_in *)&rule->origin.ss)->sin_addr, 4);
-    w->opts.port = st_sockaddr_port(&rule->origin);
+    origin_addr(&w->opts, &rule->origin);
     w->opts.connect_timeout_ms = rule->connect_timeout_ms;
     w->opts.max_connecting = rule->max_connecting;
     w->opts.max_queued = rule->max_queued;

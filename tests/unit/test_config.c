@@ -400,7 +400,7 @@ START_TEST(test_metrics_and_log_format)
              "127.0.0.1:8080 (same port)");
     edge_bad("metrics-listen: '[::]:7844'\n", NULL,
              "edge.yaml:3: 'metrics-listen' [::]:7844 clashes with 'tunnel-listen' 0.0.0.0:7844 "
-             "(same port)");
+             "(same port; \"[::]\" listens on IPv4 too)");
     edge_bad("metrics-listen: 192.0.2.1:0\n", NULL, "edge.yaml:3: 'metrics-listen' needs a port");
     edge_bad("log-format: yaml\n", NULL,
              "edge.yaml:3: 'log-format' is 'yaml': must be text or json");

@@ -70,6 +70,76 @@ START_TEST(test_edge_listeners_off)
 }
 END_TEST
 
+/* Listener keys as lists (issue 23: one key, IPv4 and IPv6 addresses); a single string
+ * still works; "[::]" is dual stack and so clashes with any IPv4 address of its port. */
+START_TEST(test_edge_listener_lists)
+{
+    struct edge_config cfg;
+    char buf[64];
+    ck_assert_msg(edge_parse(&cfg,
+                             "tunnel-listen: [198.18.0.1:7844, '[2001:db8:2::1]:7844']\n"
+                             "access-listen: ['127.0.0.1:8080', '[::1]:8080']\n"
+                             "http-listen:\n  - 198.18.0.1:80\n  - '[2001:db8:18::1]:80'\n"
+                             "https-listen: ['[::]:443']\n",
+                             NULL) == 0,
+                  "%s", err);
+    st_sockaddr_format(&cfg.tunnel_listen, buf, sizeof(buf));
+    ck_assert_str_eq(buf, "198.18.0.1:7844");
+    ck_assert_uint_eq(cfg.tunnel_more.n, 1);
+    st_sockaddr_format(&cfg.tunnel_more.a[0], buf, sizeof(buf));
+    ck_assert_str_eq(buf, "[2001:db8:2::1]:7844");
+    ck_assert_uint_eq(cfg.access_more.n, 1);
+    ck_assert(!edge_config_cleartext_exposed(&cfg)); /* both on loopback */
+    ck_assert(cfg.has_http && cfg.has_https);
+    ck_assert_uint_eq(cfg.http_more.n, 1);
+    ck_assert_uint_eq(cfg.https_more.n, 0);
+    st_sockaddr_format(&cfg.https_listen, buf, sizeof(buf));
+    ck_assert_str_eq(buf, "[::]:443");
+    edge_config_fini(&cfg);
+    /* an IPv6 access address beyond loopback in the list is cleartext exposed too */
+    ck_assert_msg(
+        edge_parse(&cfg, "access-listen: ['127.0.0.1:8080', '[2001:db8:18::1]:8080']\n", NULL) == 0,
+        "%s", err);
+    ck_assert(edge_config_cleartext_exposed(&cfg));
+    edge_config_fini(&cfg);
+    /* the string form and a dual-stack tunnel listener */
+    ck_assert_msg(edge_parse(&cfg, "tunnel-listen: '[::]:7844'\n", NULL) == 0, "%s", err);
+    ck_assert_uint_eq(cfg.tunnel_more.n, 0);
+    ck_assert_int_eq(cfg.tunnel_listen.ss.ss_family, AF_INET6);
+    edge_config_fini(&cfg);
+}
+END_TEST
+
+START_TEST(test_edge_listener_lists_bad)
+{
+    edge_bad("tunnel-listen: ['[::]:7844', '0.0.0.0:7844']\n", NULL,
+             "edge.yaml:3: 'tunnel-listen' 0.0.0.0:7844 clashes with 'tunnel-listen' [::]:7844 "
+             "(same port; \"[::]\" listens on IPv4 too)");
+    edge_bad("http-listen: ['[::]:80']\ntunnel-listen: 198.18.0.1:80\n", NULL,
+             "edge.yaml:3: 'http-listen' [::]:80 clashes with 'tunnel-listen' 198.18.0.1:80 (same "
+             "port; \"[::]\" listens on IPv4 too)");
+    edge_bad("http-listen: []\n", NULL, "edge.yaml:3: 'http-listen' needs at least 1 item");
+    edge_bad("http-listen: [198.18.0.1:80, 'off']\n", NULL,
+             "edge.yaml:3: 'http-listen[1]': invalid address 'off' (want numeric ip:port or "
+             "[ipv6]:port)");
+    edge_bad("http-listen: [198.18.0.1:80, '198.18.0.1']\n", NULL,
+             "edge.yaml:3: 'http-listen[1]': invalid address '198.18.0.1' (want numeric ip:port "
+             "or [ipv6]:port)");
+    edge_bad("http-listen: ['198.18.0.1:1', '198.18.0.1:2', '198.18.0.1:3', '198.18.0.1:4', "
+             "'198.18.0.1:5']\n",
+             NULL, "edge.yaml:3: 'http-listen' lists 5 addresses, at most 4");
+    edge_bad("access-listen6: ['[::1]:8081']\n", NULL,
+             "edge.yaml:3: 'access-listen6' takes one address, not a list (\"[::]:PORT\" listens "
+             "on IPv6 and IPv4)");
+    edge_bad("metrics-listen: ['[::1]:9090']\n", NULL,
+             "edge.yaml:3: 'metrics-listen' takes one address, not a list (\"[::]:PORT\" listens "
+             "on IPv6 and IPv4)");
+    edge_bad("https-listen: ['[2001:db8:18::1]:443', '[2001:db8:18::1]:443']\n", NULL,
+             "edge.yaml:3: 'https-listen' [2001:db8:18::1]:443 clashes with 'https-listen' "
+             "[2001:db8:18::1]:443 (same port)");
+}
+END_TEST
+
 #define HASH_B "2bd806c97f0e00af1a1fc3328fa763a9269723c8db8fac4f93af71db186d6e90"
 
 /* Two secrets while rotating; host names that require users. */
@@ -281,14 +351,14 @@ START_TEST(test_edge_errors)
              "0.0.0.0:8443 (same port)");
     edge_bad("http-listen: 198.18.0.1:80\nhttps-listen: '[::]:80'\n", NULL,
              "edge.yaml:4: 'https-listen' [::]:80 clashes with 'http-listen' 198.18.0.1:80 (same "
-             "port)");
+             "port; \"[::]\" listens on IPv4 too)");
     edge_bad(
         "tunnel-listen: 192.0.2.1:7844\nhttp-listen: 192.0.2.1:7844\n", NULL,
         "edge.yaml:4: 'http-listen' 192.0.2.1:7844 clashes with 'tunnel-listen' 192.0.2.1:7844 "
         "(same port)");
     edge_bad("access-listen6: '[::]:8080'\n", NULL,
              "edge.yaml:3: 'access-listen6' [::]:8080 clashes with 'access-listen' 127.0.0.1:8080 "
-             "(same port)");
+             "(same port; \"[::]\" listens on IPv4 too)");
     edge_bad("access-listen6: 2001:db8:18::1:8080\n", NULL,
              "edge.yaml:3: 'access-listen6': invalid address '2001:db8:18::1:8080' (want numeric "
              "ip:port or [ipv6]:port)");
@@ -681,6 +751,8 @@ int main(void)
     tcase_add_test(tc, test_edge_jwt);
     tcase_add_test(tc, test_edge_secrets_and_host_acls);
     tcase_add_test(tc, test_edge_listeners_off);
+    tcase_add_test(tc, test_edge_listener_lists);
+    tcase_add_test(tc, test_edge_listener_lists_bad);
     tcase_add_test(tc, test_edge_errors);
     tcase_add_test(tc, test_edge_load);
     tcase_add_test(tc, test_edge_timers);

@@ -59,7 +59,9 @@ static void edge_up(int per_client, int unauth, uint16_t *port)
     ck_assert_int_eq(edge_listen_open(&srv, EDGE_LIS_ACCESS, &a), 0);
     struct sockaddr_in sin;
     socklen_t len = sizeof(sin);
-    ck_assert_int_eq(getsockname(srv.lis[EDGE_LIS_ACCESS].io.fd, (struct sockaddr *)&sin, &len), 0);
+    ck_assert_int_eq(getsockname(srv.lis[EDGE_LIS_ACCESS * EDGE_LISTEN_ADDRS].io.fd,
+                                 (struct sockaddr *)&sin, &len),
+                     0);
     *port = ntohs(sin.sin_port);
 }
 
@@ -157,7 +159,7 @@ START_TEST(descriptor_shortage_pauses)
 
     iterations = 0;
     run_for(700);
-    struct edge_listener *l = &srv.lis[EDGE_LIS_ACCESS];
+    struct edge_listener *l = &srv.lis[EDGE_LIS_ACCESS * EDGE_LISTEN_ADDRS];
     ck_assert_uint_eq(srv.conns.total, (size_t)room);
     ck_assert_uint_eq(srv.accept_pauses, 1);
     ck_assert(l->paused || l->short_logged);

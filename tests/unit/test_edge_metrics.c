@@ -12,7 +12,7 @@ static struct edge_server srv;
 static void setup(void)
 {
     memset(&srv, 0, sizeof(srv));
-    for (int i = 0; i < EDGE_LIS_KINDS; i++)
+    for (int i = 0; i < EDGE_LIS_SLOTS; i++)
         srv.lis[i].io.fd = -1; /* closed, as edge_listen_init leaves them */
     srv.cfg.has_access = srv.cfg.has_http = true;
 }
@@ -22,15 +22,15 @@ START_TEST(test_ready_transitions)
     char why[160];
     ck_assert(!edge_metrics_ready(&srv, why, sizeof(why)));
     ck_assert_str_eq(why, "the tunnel listener is not open");
-    srv.lis[EDGE_LIS_TUNNEL].io.fd = 3;
+    srv.lis[EDGE_LIS_TUNNEL * EDGE_LISTEN_ADDRS].io.fd = 3;
     ck_assert(!edge_metrics_ready(&srv, why, sizeof(why)));
     ck_assert_str_eq(why, "the access listener is not open");
-    srv.lis[EDGE_LIS_ACCESS].io.fd = 4;
-    srv.lis[EDGE_LIS_HTTP].io.fd = 5;
-    srv.lis[EDGE_LIS_HTTP].paused = true; /* out of descriptors */
+    srv.lis[EDGE_LIS_ACCESS * EDGE_LISTEN_ADDRS].io.fd = 4;
+    srv.lis[EDGE_LIS_HTTP * EDGE_LISTEN_ADDRS].io.fd = 5;
+    srv.lis[EDGE_LIS_HTTP * EDGE_LISTEN_ADDRS].paused = true; /* out of descriptors */
     ck_assert(!edge_metrics_ready(&srv, why, sizeof(why)));
     ck_assert_str_eq(why, "the visitor HTTP listener is paused: no file descriptor left");
-    srv.lis[EDGE_LIS_HTTP].paused = false;
+    srv.lis[EDGE_LIS_HTTP * EDGE_LISTEN_ADDRS].paused = false;
     ck_assert(edge_metrics_ready(&srv, why, sizeof(why)));
     ck_assert_str_eq(why, "3 listeners open, 0 tunnel connections registered");
     srv.drain.draining = true; /* a drain closes the listeners; it is not ready at once */

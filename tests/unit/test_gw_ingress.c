@@ -92,6 +92,28 @@ START_TEST(test_parse_lab)
 }
 END_TEST
 
+/* IPv6 origins: bracketed, default ports by scheme, a trailing slash. */
+START_TEST(test_parse_ipv6_origins)
+{
+    struct gw_ingress in;
+    char a[64];
+
+    ck_assert_msg(parse("  - hostname: a.lab.test\n    service: 'http://[2001:db8:51::10]:8000/'\n"
+                        "  - hostname: b.lab.test\n    service: 'https://[2001:db8:51::11]'\n"
+                        "  - service: 'http://[2001:db8:51::10]'\n",
+                        &in) == 0,
+                  "%s", err);
+    st_sockaddr_format(&in.rules[0].origin, a, sizeof(a));
+    ck_assert_str_eq(a, "[2001:db8:51::10]:8000");
+    st_sockaddr_format(&in.rules[1].origin, a, sizeof(a));
+    ck_assert_str_eq(a, "[2001:db8:51::11]:443");
+    ck_assert_int_eq(in.rules[1].kind, GW_INGRESS_HTTPS);
+    st_sockaddr_format(&in.rules[2].origin, a, sizeof(a));
+    ck_assert_str_eq(a, "[2001:db8:51::10]:80");
+    gw_ingress_fini(&in);
+}
+END_TEST
+
 START_TEST(test_match)
 {
     struct gw_ingress in;
@@ -219,10 +241,16 @@ START_TEST(test_errors)
         "(only the last rule may omit hostname and path)");
     bad("  - service: http://app.lab.test:8000\n",
         "gw.yaml:2: 'ingress[0].service': 'http://app.lab.test:8000': the origin must be a "
-        "numeric IP address with an optional port");
+        "numeric IP address (no host names)");
+    bad("  - service: 'http://2001:db8:51::10:8000'\n",
+        "gw.yaml:2: 'ingress[0].service': 'http://2001:db8:51::10:8000': an IPv6 address needs "
+        "brackets, e.g. http://[2001:db8::10]:8000");
+    bad("  - service: 'https://[fe80::1%25eth0]:8443'\n",
+        "gw.yaml:2: 'ingress[0].service': 'https://[fe80::1%25eth0]:8443': IPv6 zone ids ('%') "
+        "are not supported");
     bad("  - service: ftp://198.51.100.10\n",
         "gw.yaml:2: 'ingress[0].service': 'ftp://198.51.100.10' must be http://IP[:PORT], "
-        "https://IP[:PORT] or http_status:CODE");
+        "https://IP[:PORT] (IPv6: [IP]) or http_status:CODE");
     bad("  - service: http://198.51.100.10:8000/app\n",
         "gw.yaml:2: 'ingress[0].service': 'http://198.51.100.10:8000/app': give an address (and "
         "port) but no path");
@@ -269,9 +297,6 @@ START_TEST(test_errors)
     bad("  - service: http://198.51.100.10\n    host: x\n",
         "gw.yaml:3: unknown key 'host' in 'ingress[0]'");
     bad("  []\n", "gw.yaml:2: 'ingress' needs at least 1 item");
-    bad("  - service: 'http://[2001:db8::10]:8080'\n",
-        "gw.yaml:2: 'ingress[0].service': 'http://[2001:db8::10]:8080': IPv6 origins are not "
-        "supported yet");
     bad("  - service: http://198.51.100.10\n    origin:\n      response-timeout: 0\n",
         "gw.yaml:4: 'ingress[0].origin.response-timeout' is 0, must be between 1 and 3600");
     bad("  - service: http://198.51.100.10\n    origin:\n      max-connecting: 0\n",
@@ -396,6 +421,7 @@ static Suite *ingress_suite(void)
     TCase *tc = tcase_create("core");
 
     tcase_add_test(tc, test_parse_lab);
+    tcase_add_test(tc, test_parse_ipv6_origins);
     tcase_add_test(tc, test_match);
     tcase_add_test(tc, test_match_normalised);
     tcase_add_test(tc, test_match_refused);

@@ -4,12 +4,16 @@
 
 #include "st_check.h"
 #include <errno.h>
+#include <netinet/in.h>
 
-#define A 0x0a6433c6u /* 198.51.100.10, network order on little-endian hosts */
+static const uint8_t A[16] = {198, 51, 100, 10};
+static const uint8_t A1[16] = {198, 51, 100, 11};
+/* 2001:db8:51::10 */
+static const uint8_t A6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0x51, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10};
 
 static struct gw_ogroup *grp(struct gw_oqueue *q, const char *key)
 {
-    struct gw_ogroup *g = gw_oqueue_group(q, A, 8000, key, true);
+    struct gw_ogroup *g = gw_oqueue_group(q, AF_INET, A, 8000, key, true);
     ck_assert_ptr_nonnull(g);
     return g;
 }
@@ -21,14 +25,20 @@ START_TEST(groups_by_origin_and_tls_identity)
     struct gw_ogroup *plain = grp(&q, ""), *tls = grp(&q, "tls|1|app.lab.test|");
     ck_assert_ptr_ne(plain, tls);
     ck_assert_ptr_eq(grp(&q, ""), plain);
-    ck_assert_ptr_ne(gw_oqueue_group(&q, A, 8001, "", true), plain);
-    ck_assert_ptr_ne(gw_oqueue_group(&q, A + 1, 8000, "", true), plain);
-    ck_assert_ptr_null(gw_oqueue_group(&q, A, 9, "", false));
-    ck_assert_uint_eq(q.n_groups, 4);
+    ck_assert_ptr_ne(gw_oqueue_group(&q, AF_INET, A, 8001, "", true), plain);
+    ck_assert_ptr_ne(gw_oqueue_group(&q, AF_INET, A1, 8000, "", true), plain);
+    ck_assert_ptr_null(gw_oqueue_group(&q, AF_INET, A, 9, "", false));
+    /* an IPv6 origin is its own group, found again by family and address */
+    struct gw_ogroup *v6 = gw_oqueue_group(&q, AF_INET6, A6, 8000, "", true);
+    ck_assert_ptr_ne(v6, plain);
+    ck_assert_ptr_eq(gw_oqueue_group(&q, AF_INET6, A6, 8000, "", false), v6);
+    ck_assert_ptr_null(gw_oqueue_group(&q, AF_INET6, A, 8000, "", false));
+    ck_assert_uint_eq(q.n_groups, 5);
     /* unused groups go as soon as they are handed back */
     gw_oqueue_release(&q, tls);
+    gw_oqueue_release(&q, v6);
     ck_assert_uint_eq(q.n_groups, 3);
-    ck_assert_ptr_null(gw_oqueue_group(&q, A, 8000, "tls|1|app.lab.test|", false));
+    ck_assert_ptr_null(gw_oqueue_group(&q, AF_INET, A, 8000, "tls|1|app.lab.test|", false));
     gw_oqueue_fini(&q);
     ck_assert_uint_eq(q.n_groups, 0);
 }
@@ -203,7 +213,7 @@ START_TEST(strict_after_a_stall)
     ck_assert(gw_oqueue_strict(g, 61999));
     gw_oqueue_closed(&q, g, false);
     ck_assert_uint_eq(q.n_groups, 1); /* kept: it is strict */
-    ck_assert_ptr_eq(gw_oqueue_group(&q, A, 8000, "", false), g);
+    ck_assert_ptr_eq(gw_oqueue_group(&q, AF_INET, A, 8000, "", false), g);
     ck_assert(!gw_oqueue_strict(g, 62000)); /* over: forgotten */
     ck_assert_uint_eq(g->strict_until, 0);
     gw_oqueue_release(&q, g);

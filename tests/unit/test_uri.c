@@ -175,6 +175,73 @@ START_TEST(test_sizes)
 }
 END_TEST
 
+/* Origin authorities: IPv4, bracketed IPv6, with and without a port. */
+START_TEST(test_origin_forms)
+{
+    static const struct {
+        const char *in, *want;
+    } ok[] = {
+        {"198.51.100.10", "198.51.100.10:80"},
+        {"198.51.100.10:8000", "198.51.100.10:8000"},
+        {"[2001:db8:51::10]", "[2001:db8:51::10]:80"},
+        {"[2001:db8:51::10]:8000", "[2001:db8:51::10]:8000"},
+        {"[2001:DB8:51:0:0:0:0:10]:65535", "[2001:db8:51::10]:65535"},
+        {"[::ffff:198.51.100.10]:1", "[::ffff:198.51.100.10]:1"},
+    };
+    struct st_sockaddr a;
+    const char *why = NULL;
+    char buf[80];
+
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        int rc = st_uri_origin_parse(ok[i].in, strlen(ok[i].in), 80, &a, &why);
+        ck_assert_msg(rc == 0, "'%s': %s", ok[i].in, why);
+        st_sockaddr_format(&a, buf, sizeof(buf));
+        ck_assert_str_eq(buf, ok[i].want);
+    }
+    /* a slice: only len bytes count */
+    ck_assert_int_eq(st_uri_origin_parse("[2001:db8::1]:443/x", 17, 80, &a, &why), 0);
+    ck_assert_uint_eq(st_sockaddr_port(&a), 443);
+}
+END_TEST
+
+/* Refused forms, each with its reason. */
+START_TEST(test_origin_refused)
+{
+    static const struct {
+        const char *in, *why;
+    } bad[] = {
+        {"", "no address"},
+        {"2001:db8:51::10", "an IPv6 address needs brackets, e.g. http://[2001:db8::10]:8000"},
+        {"2001:db8:51::10:8000", "an IPv6 address needs brackets, e.g. http://[2001:db8::10]:8000"},
+        {"[fe80::1%eth0]:80", "IPv6 zone ids ('%') are not supported"},
+        {"[fe80::1%25eth0]", "IPv6 zone ids ('%') are not supported"},
+        {"[2001:db8::10", "'[' without ']'"},
+        {"[2001:db8::10]8000", "text after ']' that is not ':PORT'"},
+        {"[2001:db8::10]:", "the port must be a number 1..65535"},
+        {"[2001:db8::10]:0", "the port must be a number 1..65535"},
+        {"[2001:db8::10]:65536", "the port must be a number 1..65535"},
+        {"198.51.100.10:99999", "the port must be a number 1..65535"},
+        {"198.51.100.10:+80", "the port must be a number 1..65535"},
+        {"[198.51.100.10]:80", "not an IPv6 address in the brackets"},
+        {"[]:80", "not an IPv6 address in the brackets"},
+        {"[app.lab.test]", "not an IPv6 address in the brackets"},
+        {"app.lab.test:80", "the origin must be a numeric IP address (no host names)"},
+        {":80", "the origin must be a numeric IP address (no host names)"},
+        {"*:80", "the origin must be a numeric IP address (no host names)"},
+        {"198.51.100", "not a numeric IP address"},
+    };
+    struct st_sockaddr a;
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *why = NULL;
+        int rc = st_uri_origin_parse(bad[i].in, strlen(bad[i].in), 80, &a, &why);
+        ck_assert_msg(rc == -EINVAL, "'%s' accepted", bad[i].in);
+        ck_assert_msg(why && strcmp(why, bad[i].why) == 0, "'%s': '%s', want '%s'", bad[i].in, why,
+                      bad[i].why);
+    }
+}
+END_TEST
+
 static Suite *uri_suite(void)
 {
     Suite *s = suite_create("uri");
@@ -185,6 +252,8 @@ static Suite *uri_suite(void)
     tcase_add_test(tc, test_slashes_and_query);
     tcase_add_test(tc, test_refused);
     tcase_add_test(tc, test_sizes);
+    tcase_add_test(tc, test_origin_forms);
+    tcase_add_test(tc, test_origin_refused);
     suite_add_tcase(s, tc);
     return s;
 }
