@@ -462,18 +462,22 @@ int ns_netif_set_vnet(struct ns_netif *nif, bool on)
     return 0;
 }
 
-/* Completes a checksum the kernel left partial (VIRTIO_NET_HDR_F_NEEDS_CSUM): lwIP terminates
- * TCP without checking it, but UDP and ICMP packets may be relayed as they are. */
+/* Completes a checksum the kernel left partial (VIRTIO_NET_HDR_F_NEEDS_CSUM) in an IPv4 or
+ * IPv6 packet: lwIP terminates TCP without checking it, but UDP, ICMP and ICMPv6 packets may
+ * be relayed as they are. The field already holds the pseudo-header sum, so the sum from
+ * csum_start on is the same for both families; the field's offset tells the protocol (16:
+ * TCP, left alone; 6: UDP, where 0 is sent as 0xffff). */
 static void finish_csum(const struct virtio_net_hdr *vh, uint8_t *b, size_t n)
 {
     size_t start = vh->csum_start, at = start + vh->csum_offset;
+    size_t ip_min = n && (b[0] >> 4) == 6 ? 40 : 20;
     u16_t c;
 
-    if (!(vh->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) || n < 20 || b[9] == IP_PROTO_TCP ||
-        start >= n || at + 2 > n)
+    if (!(vh->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) || n < ip_min || vh->csum_offset == 16 ||
+        start < ip_min || at + 2 > n)
         return;
     c = inet_chksum(b + start, (u16_t)(n - start));
-    if (c == 0 && b[9] == IP_PROTO_UDP)
+    if (c == 0 && vh->csum_offset == 6)
         c = 0xffff;
     memcpy(b + at, &c, 2);
 }

@@ -185,6 +185,19 @@ static void reload(void *data)
     st_notify_reloaded(&gw->notify);
 }
 
+/* No link-local address, DAD or router solicitations on the TUN: lwIP has no use for them.
+ * Only a failure other than "no IPv6 in this kernel" stops the gateway. */
+static int no_autoconf6(const char *ifname)
+{
+    int rv = ns_tun_no_autoconf6(ifname);
+
+    if (rv == -EAFNOSUPPORT || rv == -EOPNOTSUPP) {
+        st_warn("TUN %s: IPv6 autoconfiguration left on: %s", ifname, strerror(-rv));
+        return 0;
+    }
+    return rv;
+}
+
 static int setup_tun(struct gw_server *gw)
 {
     const struct gw_config *cfg = &gw->cfg;
@@ -204,7 +217,7 @@ static int setup_tun(struct gw_server *gw)
     if ((rv = ns_tun_set_mtu(gw->ifname, cfg->tun_mtu)) < 0 ||
         (rv = ns_tun_add_addr4(gw->ifname, gw->tun_addr, cfg->virtual_pool.prefix)) < 0 ||
         (rv = ns_tun_add_addr6(gw->ifname, &gw->tun_addr6, cfg->virtual_pool6.prefix)) < 0 ||
-        (rv = ns_tun_set_up(gw->ifname)) < 0) {
+        (rv = no_autoconf6(gw->ifname)) < 0 || (rv = ns_tun_set_up(gw->ifname)) < 0) {
         st_err("TUN %s: configuring: %s", gw->ifname, strerror(-rv));
         close(fd);
         return -1;
