@@ -132,6 +132,22 @@ static size_t tcp_ihl(const struct pbuf *p)
     return ihl >= 20 && p->len >= ihl + 20 && p->tot_len >= ihl + 20 ? ihl : 0;
 }
 
+/* An IPv6 TCP segment (vh partial already) longer than the path MTU its destination has
+ * reported: the kernel cuts it (GSO) into segments that fit, the last one keeping FIN/PSH. */
+static void pmtu_cut(struct ns_netif *nif, const struct pbuf *p, struct virtio_net_hdr *vh)
+{
+    const uint8_t *b = p->payload;
+    unsigned mtu = nif->pmtu.n ? ns_pmtu_get(&nif->pmtu, b + 24, sys_now()) : 0;
+    size_t hlen = 40 + (size_t)(b[52] >> 4) * 4;
+
+    if (!mtu || p->tot_len <= mtu || hlen + 8 > mtu || hlen >= p->tot_len)
+        return;
+    vh->gso_type = VIRTIO_NET_HDR_GSO_TCPV6;
+    vh->hdr_len = (uint16_t)hlen;
+    vh->gso_size = (uint16_t)(mtu - hlen);
+    nif->tx_pmtu++;
+}
+
 static ssize_t write_chain(struct ns_netif *nif, struct pbuf *p)
 {
     struct virtio_net_hdr vh = {0};
@@ -143,8 +159,10 @@ static ssize_t write_chain(struct ns_netif *nif, struct pbuf *p)
 
     if (ihl)
         tcp_partial(p->payload, ihl, p->tot_len, &vh);
-    else if (nif->vnet && is_tcp6(p)) /* lwIP leaves the checksum to the kernel here too */
+    else if (nif->vnet && is_tcp6(p)) { /* lwIP leaves the checksum to the kernel here too */
         tcp6_partial(p->payload, p->tot_len, &vh);
+        pmtu_cut(nif, p, &vh);
+    }
     for (q = p; q && cnt <= NS_NETIF_MAX_IOV; q = q->next) {
         iov[cnt].iov_base = q->payload;
         iov[cnt].iov_len = q->len;
@@ -590,6 +608,9 @@ int ns_netif_read(struct ns_netif *nif, int budget)
         }
         count++;
         nif->rx_packets++;
+        if (nif->vnet && p->len == p->tot_len &&
+            ns_pmtu_learn(&nif->pmtu, p->payload, p->len, sys_now())) /* lwIP sees it too */
+            nif->rx_ptb++;
         if (nif->icmp_hook && is_icmp(p->payload, p->len) &&
             nif->icmp_hook(nif->icmp_arg, p->payload, p->len)) {
             pbuf_free(p);

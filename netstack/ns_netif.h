@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "lwip/netif.h"
+#include "ns_pmtu.h"
 
 /* Sees every unfragmented ICMP packet read from the fd before lwIP does; returns 1 when it
  * took the packet (lwIP never sees it), 0 to let lwIP handle it. */
@@ -20,6 +21,9 @@ struct ns_netif {
     bool vnet; /* each packet has a struct virtio_net_hdr in front (ns_netif_set_vnet) */
     uint64_t rx_packets, tx_packets, rx_drops, tx_drops;
     uint64_t rx_gso, tx_gso;      /* super-packets read; coalesced packets written */
+    uint64_t rx_ptb, tx_pmtu;     /* ICMPv6 Packet Too Big read for lwIP's TCP; TCP segments
+                                     written cut to a smaller path MTU (vnet only) */
+    struct ns_pmtu pmtu;          /* path MTU per IPv6 destination (ns_pmtu.h) */
     ns_netif_icmp_hook icmp_hook; /* optional */
     void *icmp_arg;
     struct pbuf *spare; /* receive buffer for the next read */
@@ -35,7 +39,9 @@ int ns_netif_init(struct ns_netif *nif, int fd, struct in_addr addr, int prefix,
 /* Switches the fd's framing: with `on`, every read and write carries a virtio_net_hdr, packets
  * read may be TCP super-packets (lwIP takes them as one segment; partial UDP/ICMP checksums
  * are completed), and consecutive TCP segments lwIP sends for one connection are coalesced
- * into one packet with a TCPV4 GSO header until ns_netif_flush. Returns 0 or -ENOMEM. */
+ * into one packet with a TCPV4 GSO header until ns_netif_flush. IPv6 TCP segments larger
+ * than their destination's path MTU (learned from ICMPv6 Packet Too Big, ns_pmtu.h) leave
+ * with a TCPV6 GSO header that cuts them to it. Returns 0 or -ENOMEM. */
 int ns_netif_set_vnet(struct ns_netif *nif, bool on);
 
 /* Writes the coalesced TCP segments still pending (vnet only; no-op otherwise). Call it

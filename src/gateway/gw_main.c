@@ -281,6 +281,7 @@ static void log_stats(void *data)
             "icmp_live=%llu icmp_opened=%llu dgram_out=%llu dgram_in=%llu dgram_dropped=%llu "
             "dgram_expired=%llu dgram_refused=%llu dgram_queued=%llu vips=%zu tun_rx=%llu "
             "tun_tx=%llu tun_rx_gso=%llu tun_tx_gso=%llu tun_rx_drops=%llu tun_tx_drops=%llu "
+            "tun_rx_ptb=%llu tun_tx_pmtu=%llu "
             "tunnel_zc_bytes=%llu web_requests=%llu origin_live=%zu origin_opened=%llu "
             "origin_idle=%zu origin_waiting=%zu origin_waited=%llu origin_queue_full=%llu "
             "origin_retries=%llu origin_stalls=%llu rss_kb=%ld",
@@ -293,6 +294,7 @@ static void log_stats(void *data)
             (unsigned long long)gw->nif.rx_packets, (unsigned long long)gw->nif.tx_packets,
             (unsigned long long)gw->nif.rx_gso, (unsigned long long)gw->nif.tx_gso,
             (unsigned long long)gw->nif.rx_drops, (unsigned long long)gw->nif.tx_drops,
+            (unsigned long long)gw->nif.rx_ptb, (unsigned long long)gw->nif.tx_pmtu,
             (unsigned long long)gw->zc_bytes, (unsigned long long)gw->web_requests,
             gw->origin_conns, (unsigned long long)gw->origin_opened, gw->n_origin_idle,
             gw->origins.waiting, (unsigned long long)gw->origin_waited,
