@@ -90,14 +90,12 @@ done
 s1=$dir/ssh1 s2=$dir/ssh2
 start_sshd v6-sshd1 st-priv "[$P1]" "$s1"
 start_sshd v6-sshd2 st-priv2 "[$P2]" "$s2"
-# shellcheck disable=SC2016
-r=$(in_ns st-priv timeout 60 ssh "${SSH_OPTS[@]}" -i "$s2/user_key" "root@$P2" \
-    'echo $SSH_CONNECTION' 2>"$dir/ssh.err") || fail "ssh site 1 -> site 2: $(cat "$dir/ssh.err")"
-assert_match "^$P1 [0-9]+ $P2 22$" "$r" "ssh -6 site 1 -> site 2 (SSH_CONNECTION)"
-# shellcheck disable=SC2016
-r=$(in_ns st-priv2 timeout 60 ssh "${SSH_OPTS[@]}" -i "$s1/user_key" "root@$P1" \
-    'echo $SSH_CONNECTION' 2>"$dir/ssh.err") || fail "ssh site 2 -> site 1: $(cat "$dir/ssh.err")"
-assert_match "^$P2 [0-9]+ $P1 22$" "$r" "ssh -6 site 2 -> site 1 (SSH_CONNECTION)"
+for dirn in "st-priv $P1 $P2 $s2" "st-priv2 $P2 $P1 $s1"; do
+    read -r ns me peer keys <<<"$dirn"
+    r=$(ssh_connection "$ns" "$keys" "$peer" "$dir/ssh.err") ||
+        fail "ssh $ns -> $peer: $(cat "$dir/ssh.err")"
+    assert_match "^$me [0-9]+ $peer 22\$" "$r" "ssh -6 $ns -> $peer (SSH_CONNECTION)"
+done
 
 # path MTU: 1280 from st-bastion toward st-priv, DF-sized transfers to and from st-priv
 in_ns st-bastion sysctl -qw net.ipv6.conf.lan0.mtu=1280
