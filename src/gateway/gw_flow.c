@@ -559,9 +559,15 @@ int gw_flow_send_data(nghttp2_session *s, nghttp2_frame *fr, const uint8_t *hd, 
     return rv;
 }
 
+/* "198.51.100.10:22" or "[2001:db8:51::10]:22" */
 static void format_ep(char *buf, size_t len, const ip_addr_t *ip, u16_t port)
 {
-    char a[INET_ADDRSTRLEN];
+    char a[INET6_ADDRSTRLEN];
+    if (IP_IS_V6(ip)) {
+        inet_ntop(AF_INET6, ip_2_ip6(ip)->addr, a, sizeof(a));
+        snprintf(buf, len, "[%s]:%u", a, port);
+        return;
+    }
     inet_ntop(AF_INET, &ip_2_ip4(ip)->addr, a, sizeof(a));
     snprintf(buf, len, "%s:%u", a, port);
 }

@@ -24,7 +24,7 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 
 int gw_reach_init(struct gw_server *gw)
 {
-    struct tcp_pcb *pcb = tcp_new();
+    struct tcp_pcb *pcb = tcp_new_ip_type(IPADDR_TYPE_ANY); /* IPv4 and IPv6 */
     if (!pcb)
         return -ENOMEM;
     ip_set_option(pcb, SOF_ANYPORT); /* netstack patch: accept SYNs to any address and port */
