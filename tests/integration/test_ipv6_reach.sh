@@ -12,8 +12,9 @@
 # Packet Too Big (1280) into the TUN. lwIP ignores those; ns_netif learns the MTU (ns_pmtu)
 # and writes later segments with a GSO header that makes the kernel cut them to fit. 8 MiB to
 # and from st-priv must arrive intact, and st-bastion's gateway must have cut segments
-# (tun_tx_pmtu). Observed with the gateway of the commit before the fix (fc3843a): the
-# downloads to st-priv stall at the first full segment and curl times out with 0 bytes.
+# (tun_tx_pmtu). Observed with this gateway built without the learning step (ns_pmtu_learn
+# never called), same lab and hop: st-bastion sent 9 Packet Too Big, the 8 MiB download to
+# st-priv got 0 bytes in 30 s and the upload to st-priv stalled (curl timeouts, exit 28).
 # IPv4 over the same hop (a 1280 route MTU toward st-priv on st-bastion): lwIP sends IPv4
 # without DF, so st-bastion fragments and the transfer completes without PMTUD.
 set -euo pipefail
@@ -26,6 +27,7 @@ lab_up --sites 2
 P1=2001:db8:51::10  # site 1 host (st-priv)
 P2=2001:db8:113::10 # site 2 host (st-priv2)
 P1V4=198.51.100.10
+ME1='2001:db8:51::1[01]' # st-priv's source: the kernel picks ::10 or ::11 (it has both)
 P2V4=203.0.113.10
 dir=$LAB_DIR/t-v6reach
 www=$LAB_DIR/www
@@ -77,7 +79,7 @@ xfer st-priv2 "[$P1]" t-v6r-32m.bin
 who=$(in_ns st-priv2 curl -sS -g -m 10 "http://[$P1]:8000/whoami") || fail "whoami site 2 -> 1"
 assert_match "^$P2 [0-9]+\$" "$who" "site 1's server sees site 2's host address"
 who=$(in_ns st-priv curl -sS -g -m 10 "http://[$P2]:8000/whoami") || fail "whoami site 1 -> 2"
-assert_match "^$P1 [0-9]+\$" "$who" "site 2's server sees site 1's host address"
+assert_match "^$ME1 [0-9]+\$" "$who" "site 2's server sees site 1's host address"
 
 # iperf3 -6 both ways (2 s each): it completes and moves data
 for dirn in "st-priv $P2 st-priv2" "st-priv2 $P1 st-priv"; do
@@ -97,7 +99,7 @@ done
 s1=$dir/ssh1 s2=$dir/ssh2
 start_sshd v6-sshd1 st-priv "[$P1]" "$s1"
 start_sshd v6-sshd2 st-priv2 "[$P2]" "$s2"
-for dirn in "st-priv $P1 $P2 $s2" "st-priv2 $P2 $P1 $s1"; do
+for dirn in "st-priv $ME1 $P2 $s2" "st-priv2 $P2 $P1 $s1"; do
     read -r ns me peer keys <<<"$dirn"
     r=$(ssh_connection "$ns" "$keys" "$peer" "$dir/ssh.err") ||
         fail "ssh $ns -> $peer: $(cat "$dir/ssh.err")"
