@@ -118,5 +118,11 @@ ptb=$(gw_stat "$GATEWAY_LOG" tun_rx_ptb)
 ((cut > cut0)) || fail "st-bastion's gateway cut no segment to the path MTU (tun_tx_pmtu=$cut)"
 ((ptb > 0)) || fail "st-bastion's gateway read no Packet Too Big (tun_rx_ptb=$ptb)"
 pass "IPv6 path MTU 1280 toward st-priv: $((cut - cut0)) segments cut, $ptb Packet Too Big read"
-xfer st-priv "$P2V4" t-v6r-8m.bin  # IPv4: fragmented by st-bastion (no DF from lwIP)
+# IPv4: fragmented by st-bastion (lwIP sets no DF)
+frags() { in_ns st-bastion nstat -az IpFragCreates | awk '$1 == "IpFragCreates" {print $2}'; }
+f0=$(frags)
+xfer st-priv "$P2V4" t-v6r-8m.bin
 xfer st-priv2 "$P1V4" t-v6r-8m.bin
+f1=$(frags)
+((f1 > f0)) || fail "st-bastion fragmented nothing toward st-priv (IpFragCreates $f0 -> $f1)"
+pass "IPv4 across the 1280 hop: st-bastion made $((f1 - f0)) fragments"
