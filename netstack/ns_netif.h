@@ -1,4 +1,4 @@
-/* lwIP netif over a TUN-like fd: one IPv4 packet per read/write, no packet-info header;
+/* lwIP netif over a TUN-like fd: one IP packet (v4 or v6) per read/write, no packet-info header;
  * optionally with a struct virtio_net_hdr in front (IFF_VNET_HDR), which lets the kernel hand
  * over TCP super-packets of up to 64 KiB and lets us write such packets for it to cut. */
 #ifndef SUBTUNNEL_NS_NETIF_H
