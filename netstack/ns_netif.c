@@ -28,13 +28,14 @@
 #define TCP_F_PSH 0x08
 #define TCP_F_ACK 0x10
 
-/* TCP segments lwIP sends in one burst for one connection, coalesced into one IPv4 packet that
- * the kernel segments again (TSO through IFF_VNET_HDR); likewise UDP datagrams of one flow
- * (USO: VIRTIO_NET_HDR_GSO_UDP_L4, one write for a DATA frame's worth of datagrams). */
+/* TCP segments lwIP sends in one burst for one connection, coalesced into one IPv4 or IPv6
+ * packet that the kernel segments again (TSO through IFF_VNET_HDR); likewise UDP datagrams of one
+ * flow (USO: VIRTIO_NET_HDR_GSO_UDP_L4, one write for a DATA frame's worth of datagrams). */
 struct ns_gso {
     uint8_t pkt[NS_GSO_MAX];
     size_t len;        /* bytes in pkt; 0: nothing pending */
     size_t hlen;       /* IP + TCP (or UDP) header bytes */
+    size_t iphl;       /* TCP: 20 (IPv4) or 40 (IPv6) of them */
     uint16_t mss;      /* payload of the first segment: every segment but the last has it */
     uint32_t next_seq; /* TCP: sequence number the next appended segment must start at */
     unsigned segs;
@@ -132,6 +133,36 @@ static size_t tcp_ihl(const struct pbuf *p)
     return ihl >= 20 && p->len >= ihl + 20 && p->tot_len >= ihl + 20 ? ihl : 0;
 }
 
+/* The payload per segment for an IPv6 TCP packet to dst with hlen header bytes and mss
+ * payload bytes per segment: mss, or less when dst reported a smaller path MTU (counted). */
+static uint16_t pmtu_size(struct ns_netif *nif, const uint8_t *dst, size_t hlen, uint16_t mss)
+{
+    unsigned mtu = nif->pmtu.n ? ns_pmtu_get(&nif->pmtu, dst, sys_now()) : 0;
+
+    if (!mtu || hlen + mss <= mtu || hlen + 8 > mtu)
+        return mss;
+    nif->tx_pmtu++;
+    return (uint16_t)(mtu - hlen);
+}
+
+/* An IPv6 TCP segment lwIP did not coalesce (vh partial already) longer than the path MTU
+ * its destination reported: the kernel cuts it (GSO), the last piece keeping FIN/PSH. */
+static void pmtu_cut(struct ns_netif *nif, const struct pbuf *p, struct virtio_net_hdr *vh)
+{
+    const uint8_t *b = p->payload;
+    size_t hlen = 40 + (size_t)(b[52] >> 4) * 4;
+    uint16_t size;
+
+    if (hlen >= p->tot_len || p->tot_len - hlen > 0xffff)
+        return;
+    size = pmtu_size(nif, b + 24, hlen, (uint16_t)(p->tot_len - hlen));
+    if (size == p->tot_len - hlen)
+        return;
+    vh->gso_type = VIRTIO_NET_HDR_GSO_TCPV6;
+    vh->hdr_len = (uint16_t)hlen;
+    vh->gso_size = size;
+}
+
 static ssize_t write_chain(struct ns_netif *nif, struct pbuf *p)
 {
     struct virtio_net_hdr vh = {0};
@@ -143,8 +174,10 @@ static ssize_t write_chain(struct ns_netif *nif, struct pbuf *p)
 
     if (ihl)
         tcp_partial(p->payload, ihl, p->tot_len, &vh);
-    else if (nif->vnet && is_tcp6(p)) /* lwIP leaves the checksum to the kernel here too */
+    else if (nif->vnet && is_tcp6(p)) { /* lwIP leaves the checksum to the kernel here too */
         tcp6_partial(p->payload, p->tot_len, &vh);
+        pmtu_cut(nif, p, &vh);
+    }
     for (q = p; q && cnt <= NS_NETIF_MAX_IOV; q = q->next) {
         iov[cnt].iov_base = q->payload;
         iov[cnt].iov_len = q->len;
@@ -247,13 +280,14 @@ static void flush_udp(struct ns_netif *nif, struct ns_gso *g)
 }
 
 /* Writes the pending coalesced packet with a partial TCP checksum; when it holds several
- * segments, with the IPv4 length and checksum redone and a GSO header asking the kernel to
- * cut it at `mss`. */
+ * segments (or one larger than an IPv6 path MTU), with the IP length (and IPv4 checksum)
+ * redone and a GSO header asking the kernel to cut it at `mss` (or what the path takes). */
 void ns_netif_flush(struct ns_netif *nif)
 {
     struct ns_gso *g = nif->gso;
     struct virtio_net_hdr vh = {0};
     struct iovec iov[2];
+    uint16_t size;
     uint8_t *b;
 
     if (!g || !g->len)
@@ -264,14 +298,21 @@ void ns_netif_flush(struct ns_netif *nif)
         return;
     }
     b = g->pkt;
-    if (g->segs > 1) {
-        ip_fix(b, g->len);
-        vh.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+    size = g->iphl == 40 ? pmtu_size(nif, b + 24, g->hlen, g->mss) : g->mss;
+    if (g->segs > 1 || size < g->mss) {
+        if (g->iphl == 20)
+            ip_fix(b, g->len);
+        else
+            wr16(b + 4, (uint16_t)(g->len - 40));
+        vh.gso_type = g->iphl == 20 ? VIRTIO_NET_HDR_GSO_TCPV4 : VIRTIO_NET_HDR_GSO_TCPV6;
         vh.hdr_len = (uint16_t)g->hlen;
-        vh.gso_size = g->mss;
-        nif->tx_gso++;
+        vh.gso_size = size;
+        nif->tx_gso += g->segs > 1;
     }
-    tcp_partial(b, 20, g->len, &vh);
+    if (g->iphl == 20)
+        tcp_partial(b, 20, g->len, &vh);
+    else
+        tcp6_partial(b, g->len, &vh);
     iov[0].iov_base = &vh;
     iov[0].iov_len = sizeof(vh);
     iov[1].iov_base = b;
@@ -280,19 +321,31 @@ void ns_netif_flush(struct ns_netif *nif)
     g->len = 0;
 }
 
-/* Length of the TCP payload of a plain IPv4 TCP data segment lwIP built (20-byte IP header,
- * not a fragment, only ACK/PSH flags), or 0 when the packet cannot be coalesced. */
-static size_t gso_payload(const uint8_t *b, size_t n)
+/* The IP header length of a plain TCP packet lwIP built: 20 for IPv4 (no options, not a
+ * fragment), 40 for IPv6 (no extension header); 0 for anything else. */
+static size_t tcp_iphl(const uint8_t *b, size_t n)
 {
-    size_t thl;
+    if (n >= 40 && b[0] == 0x45 && b[9] == IP_PROTO_TCP && rd16(b + 2) == n && (b[6] & 0x3f) == 0 &&
+        b[7] == 0)
+        return 20;
+    if (n >= 60 && (b[0] >> 4) == 6 && b[6] == IP_PROTO_TCP && rd16(b + 4) + 40u == n)
+        return 40;
+    return 0;
+}
 
-    if (n < 40 || b[0] != 0x45 || b[9] != IP_PROTO_TCP || rd16(b + 2) != n || (b[6] & 0x3f) != 0 ||
-        b[7] != 0)
+/* Length of the TCP payload of a plain TCP data segment lwIP built (tcp_iphl, only ACK/PSH
+ * flags), its IP header length in *iphl; 0 when the packet cannot be coalesced. */
+static size_t gso_payload(const uint8_t *b, size_t n, size_t *iphl)
+{
+    size_t ih = tcp_iphl(b, n), thl;
+
+    if (!ih)
         return 0;
-    thl = (size_t)(b[32] >> 4) * 4;
-    if (thl < 20 || 20 + thl >= n || (b[33] & ~(TCP_F_ACK | TCP_F_PSH)) != 0)
+    thl = (size_t)(b[ih + 12] >> 4) * 4;
+    if (thl < 20 || ih + thl >= n || (b[ih + 13] & ~(TCP_F_ACK | TCP_F_PSH)) != 0)
         return 0;
-    return n - 20 - thl;
+    *iphl = ih;
+    return n - ih - thl;
 }
 
 /* Length of the UDP payload of a plain IPv4 UDP datagram lwIP built (20-byte IP header, not a
@@ -315,24 +368,28 @@ static bool udp_continues(const struct ns_gso *g, const uint8_t *b, size_t len)
            g->segs < NS_GSO_SEGS && b[1] == h[1] && b[8] == h[8] && memcmp(b + 12, h + 12, 12) == 0;
 }
 
-/* Whether segment b (payload len) continues the pending packet: same addresses, ports, ACK,
- * window, TTL, TOS and options, next in sequence, no longer than the first one. */
-static bool gso_continues(const struct ns_gso *g, const uint8_t *b, size_t len)
+/* Whether segment b (payload len, IP header ih) continues the pending packet: same family,
+ * addresses, ports, ACK, window, TTL (hop limit), TOS (traffic class, flow label) and
+ * options, next in sequence, no longer than the first one. */
+static bool gso_continues(const struct ns_gso *g, const uint8_t *b, size_t len, size_t ih)
 {
     const uint8_t *h = g->pkt;
+    bool same_ip = ih == 20 ? b[1] == h[1] && b[8] == h[8] && memcmp(b + 12, h + 12, 12) == 0
+                            : memcmp(b, h, 4) == 0 && b[7] == h[7] && memcmp(b + 8, h + 8, 36) == 0;
 
-    return g->len && !g->udp && !g->closed && len <= g->mss && g->len + len <= NS_GSO_MAX &&
-           (size_t)(b[32] >> 4) * 4 + 20 == g->hlen && rd32(b + 24) == g->next_seq &&
-           b[1] == h[1] && b[8] == h[8] && memcmp(b + 12, h + 12, 12) == 0 &&
-           memcmp(b + 28, h + 28, 4) == 0 && memcmp(b + 34, h + 34, 2) == 0 &&
-           memcmp(b + 40, h + 40, g->hlen - 40) == 0;
+    return g->len && !g->udp && !g->closed && ih == g->iphl && len <= g->mss &&
+           g->len + len <= NS_GSO_MAX && (size_t)(b[ih + 12] >> 4) * 4 + ih == g->hlen &&
+           rd32(b + ih + 4) == g->next_seq && same_ip && memcmp(b + ih + 8, h + ih + 8, 4) == 0 &&
+           memcmp(b + ih + 14, h + ih + 14, 2) == 0 &&
+           memcmp(b + ih + 20, h + ih + 20, g->hlen - ih - 20) == 0;
 }
 
 /* Copies packet p (payload len) into the pending packet, starting it when start is set. */
 static void gso_add(struct ns_gso *g, struct pbuf *p, const uint8_t *b, size_t len, bool start,
-                    bool udp)
+                    size_t ih)
 {
     size_t hlen = p->tot_len - len;
+    bool udp = ih == 0;
 
     if (start) {
         pbuf_copy_partial(p, g->pkt, p->tot_len, 0);
@@ -342,55 +399,59 @@ static void gso_add(struct ns_gso *g, struct pbuf *p, const uint8_t *b, size_t l
         g->segs = 1;
         g->closed = false;
         g->udp = udp;
+        g->iphl = ih;
     } else {
         pbuf_copy_partial(p, g->pkt + g->len, (u16_t)len, (u16_t)hlen);
         g->len += len;
         g->segs++;
         if (!udp)
-            g->pkt[33] |= b[33] & TCP_F_PSH;
+            g->pkt[ih + 13] |= b[ih + 13] & TCP_F_PSH;
         g->closed = len < g->mss;
     }
     if (!udp)
-        g->next_seq = rd32(b + 24) + (uint32_t)len;
+        g->next_seq = rd32(b + ih + 4) + (uint32_t)len;
 }
 
-static err_t tun_output(struct netif *netif, struct pbuf *p, const ip4_addr_t *next_hop)
-{
-    struct ns_netif *nif = netif->state;
-    struct ns_gso *g = nif->gso;
-    uint8_t hdr[60];
-    size_t len;
+#define NS_HDR_PEEK 100 /* IPv6 + TCP with options: what coalescing looks at */
 
-    (void)next_hop;
+/* Coalesces packet p from lwIP (either family) into the pending one or writes it. */
+static err_t output(struct ns_netif *nif, struct pbuf *p)
+{
+    struct ns_gso *g = nif->gso;
+    uint8_t hdr[NS_HDR_PEEK];
+    size_t len, ih = 0;
+
     if (g && p->tot_len > 28) {
-        const uint8_t *b = p->len >= 60 || p->len == p->tot_len ? p->payload : hdr;
+        const uint8_t *b = p->len >= NS_HDR_PEEK || p->len == p->tot_len ? p->payload : hdr;
         bool udp;
 
         if (b == hdr)
             pbuf_copy_partial(p, hdr, (u16_t)LWIP_MIN(p->tot_len, sizeof(hdr)), 0);
-        udp = b[9] == IP_PROTO_UDP && !g->no_uso;
-        len = udp ? udp_payload(b, p->tot_len) : gso_payload(b, p->tot_len);
-        if (len && (udp ? udp_continues(g, b, len) : gso_continues(g, b, len))) {
-            gso_add(g, p, b, len, false, udp);
+        udp = b[0] == 0x45 && b[9] == IP_PROTO_UDP && !g->no_uso;
+        len = udp ? udp_payload(b, p->tot_len) : gso_payload(b, p->tot_len, &ih);
+        if (len && (udp ? udp_continues(g, b, len) : gso_continues(g, b, len, ih))) {
+            gso_add(g, p, b, len, false, ih);
             return ERR_OK;
         }
         ns_netif_flush(nif);
         if (len) {
-            gso_add(g, p, b, len, true, udp);
+            gso_add(g, p, b, len, true, ih);
             return ERR_OK;
         }
     }
     return count_write(nif, write_chain(nif, p)) ? ERR_OK : ERR_IF;
 }
 
-/* IPv6 from lwIP: written as is (no GSO yet), after what IPv4 has pending. */
+static err_t tun_output(struct netif *netif, struct pbuf *p, const ip4_addr_t *next_hop)
+{
+    (void)next_hop;
+    return output(netif->state, p);
+}
+
 static err_t tun_output_ip6(struct netif *netif, struct pbuf *p, const ip6_addr_t *next_hop)
 {
-    struct ns_netif *nif = netif->state;
-
     (void)next_hop;
-    ns_netif_flush(nif);
-    return count_write(nif, write_chain(nif, p)) ? ERR_OK : ERR_IF;
+    return output(netif->state, p);
 }
 
 static err_t tun_netif_init(struct netif *netif)
@@ -465,18 +526,22 @@ int ns_netif_set_vnet(struct ns_netif *nif, bool on)
     return 0;
 }
 
-/* Completes a checksum the kernel left partial (VIRTIO_NET_HDR_F_NEEDS_CSUM): lwIP terminates
- * TCP without checking it, but UDP and ICMP packets may be relayed as they are. */
+/* Completes a checksum the kernel left partial (VIRTIO_NET_HDR_F_NEEDS_CSUM) in an IPv4 or
+ * IPv6 packet: lwIP terminates TCP without checking it, but UDP, ICMP and ICMPv6 packets may
+ * be relayed as they are. The field already holds the pseudo-header sum, so the sum from
+ * csum_start on is the same for both families; the field's offset tells the protocol (16:
+ * TCP, left alone; 6: UDP, where 0 is sent as 0xffff). */
 static void finish_csum(const struct virtio_net_hdr *vh, uint8_t *b, size_t n)
 {
     size_t start = vh->csum_start, at = start + vh->csum_offset;
+    size_t ip_min = n && (b[0] >> 4) == 6 ? 40 : 20;
     u16_t c;
 
-    if (!(vh->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) || n < 20 || b[9] == IP_PROTO_TCP ||
-        start >= n || at + 2 > n)
+    if (!(vh->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) || n < ip_min || vh->csum_offset == 16 ||
+        start < ip_min || at + 2 > n)
         return;
     c = inet_chksum(b + start, (u16_t)(n - start));
-    if (c == 0 && b[9] == IP_PROTO_UDP)
+    if (c == 0 && vh->csum_offset == 6)
         c = 0xffff;
     memcpy(b + at, &c, 2);
 }
@@ -610,6 +675,9 @@ int ns_netif_read(struct ns_netif *nif, int budget)
         }
         count++;
         nif->rx_packets++;
+        if (nif->vnet && p->len == p->tot_len &&
+            ns_pmtu_learn(&nif->pmtu, p->payload, p->len, sys_now())) /* lwIP sees it too */
+            nif->rx_ptb++;
         if (nif->icmp_hook && is_icmp(p->payload, p->len) &&
             nif->icmp_hook(nif->icmp_arg, p->payload, p->len)) {
             pbuf_free(p);

@@ -1,4 +1,4 @@
-/* lwIP netif over a TUN-like fd: one IPv4 packet per read/write, no packet-info header;
+/* lwIP netif over a TUN-like fd: one IP packet (v4 or v6) per read/write, no packet-info header;
  * optionally with a struct virtio_net_hdr in front (IFF_VNET_HDR), which lets the kernel hand
  * over TCP super-packets of up to 64 KiB and lets us write such packets for it to cut. */
 #ifndef SUBTUNNEL_NS_NETIF_H
@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "lwip/netif.h"
+#include "ns_pmtu.h"
 
 /* Sees every unfragmented ICMP packet read from the fd (IPv4 ICMP, and ICMPv6 right after
  * the IPv6 header) before lwIP does; returns 1 when it
@@ -21,6 +22,9 @@ struct ns_netif {
     bool vnet; /* each packet has a struct virtio_net_hdr in front (ns_netif_set_vnet) */
     uint64_t rx_packets, tx_packets, rx_drops, tx_drops;
     uint64_t rx_gso, tx_gso;      /* super-packets read; coalesced packets written */
+    uint64_t rx_ptb, tx_pmtu;     /* ICMPv6 Packet Too Big read for lwIP's TCP; TCP segments
+                                     written cut to a smaller path MTU (vnet only) */
+    struct ns_pmtu pmtu;          /* path MTU per IPv6 destination (ns_pmtu.h) */
     ns_netif_icmp_hook icmp_hook; /* optional */
     void *icmp_arg;
     struct pbuf *spare; /* receive buffer for the next read */
@@ -37,7 +41,9 @@ int ns_netif_init(struct ns_netif *nif, int fd, struct in_addr addr, int prefix,
 /* Switches the fd's framing: with `on`, every read and write carries a virtio_net_hdr, packets
  * read may be TCP super-packets (lwIP takes them as one segment; partial UDP/ICMP checksums
  * are completed), and consecutive TCP segments lwIP sends for one connection are coalesced
- * into one packet with a TCPV4 GSO header until ns_netif_flush. Returns 0 or -ENOMEM. */
+ * into one packet with a TCPV4 GSO header until ns_netif_flush. IPv6 TCP segments larger
+ * than their destination's path MTU (learned from ICMPv6 Packet Too Big, ns_pmtu.h) leave
+ * with a TCPV6 GSO header that cuts them to it. Returns 0 or -ENOMEM. */
 int ns_netif_set_vnet(struct ns_netif *nif, bool on);
 
 /* Writes the coalesced TCP segments still pending (vnet only; no-op otherwise). Call it

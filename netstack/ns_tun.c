@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libmnl/libmnl.h>
+#include <linux/if_link.h>
 #include <linux/if_tun.h>
 #include <linux/rtnetlink.h>
 #include <linux/virtio_net.h>
@@ -62,8 +63,8 @@ int ns_tun_open(const char *name, char ifname[IFNAMSIZ], bool *offload)
     /* UDP segmentation offload (kernels from 6.2): UDP GRO on the way may hand us super-packets
      * of one flow's datagrams (ns_netif splits them); older kernels refuse the flags */
     if (ioctl(fd, TUNSETOFFLOAD,
-              (unsigned long)(TUN_F_CSUM | TUN_F_TSO4 | TUN_F_USO4 | TUN_F_USO6)) < 0)
-        (void)ioctl(fd, TUNSETOFFLOAD, (unsigned long)(TUN_F_CSUM | TUN_F_TSO4));
+              (unsigned long)(TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_USO4 | TUN_F_USO6)) < 0)
+        (void)ioctl(fd, TUNSETOFFLOAD, (unsigned long)(TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6));
     return fd;
 }
 
@@ -209,54 +210,95 @@ int ns_tun_add_addr6(const char *ifname, const struct in6_addr *addr, int prefix
     return add_addr(ifname, AF_INET6, addr, sizeof(*addr), prefix, IFA_F_NODAD);
 }
 
-static void net_mask(struct in_addr *net, int prefix)
+/* Clears the host bits of a (len bytes) beyond prefix. */
+static void net_mask(uint8_t *a, size_t len, int prefix)
 {
-    if (prefix < 32)
-        net->s_addr &= htonl(prefix ? ~0u << (32 - prefix) : 0);
+    for (size_t i = 0; i < len; i++) {
+        int keep = prefix - (int)i * 8;
+        a[i] &= keep >= 8 ? 0xff : keep <= 0 ? 0 : (uint8_t)(0xff << (8 - keep));
+    }
 }
 
-/* RTM_NEWROUTE / RTM_DELROUTE for net/prefix via ifname, metric, protocol NS_TUN_RTPROT. */
-static int route4(uint16_t type, uint16_t flags, const char *ifname, struct in_addr net, int prefix,
-                  unsigned metric)
+static size_t family_len(int family)
 {
-    char buf[MNL_SOCKET_BUFFER_SIZE];
+    return family == AF_INET ? 4 : family == AF_INET6 ? 16 : 0;
+}
+
+struct nlmsghdr *ns_tun_route_msg(void *buf, bool add, int family, const void *net, int prefix,
+                                  int ifindex, unsigned metric)
+{
+    size_t len = family_len(family);
+    uint8_t dst[16] = {0};
     struct nlmsghdr *nlh;
     struct rtmsg *rtm;
-    int idx = link_index(ifname);
 
-    if (prefix < 0 || prefix > 32)
-        return -EINVAL;
-    if (idx < 0)
-        return idx;
-    net_mask(&net, prefix);
+    if (!len || prefix < 0 || (size_t)prefix > len * 8)
+        return NULL;
+    memcpy(dst, net, len);
+    net_mask(dst, len, prefix);
     nlh = mnl_nlmsg_put_header(buf);
-    nlh->nlmsg_type = type;
-    nlh->nlmsg_flags = flags;
+    nlh->nlmsg_type = add ? RTM_NEWROUTE : RTM_DELROUTE;
+    nlh->nlmsg_flags = add ? NLM_F_CREATE | NLM_F_EXCL : 0;
     rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-    rtm->rtm_family = AF_INET;
+    rtm->rtm_family = (unsigned char)family;
     rtm->rtm_dst_len = (unsigned char)prefix;
     rtm->rtm_table = RT_TABLE_MAIN;
     rtm->rtm_protocol = NS_TUN_RTPROT;
-    rtm->rtm_scope = RT_SCOPE_LINK;
+    /* IPv6 routes have no scope (the kernel stores universe whatever is asked) */
+    rtm->rtm_scope = family == AF_INET ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE;
     rtm->rtm_type = RTN_UNICAST;
-    mnl_attr_put(nlh, RTA_DST, sizeof(net), &net);
-    mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)idx);
+    mnl_attr_put(nlh, RTA_DST, len, dst);
+    mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)ifindex);
     mnl_attr_put_u32(nlh, RTA_PRIORITY, metric);
+    return nlh;
+}
+
+static int route(bool add, const char *ifname, int family, const void *net, int prefix,
+                 unsigned metric)
+{
+    char buf[MNL_SOCKET_BUFFER_SIZE];
+    struct nlmsghdr *nlh;
+    size_t len = family_len(family);
+    int idx;
+
+    if (!len || prefix < 0 || (size_t)prefix > len * 8)
+        return -EINVAL;
+    if ((idx = link_index(ifname)) < 0)
+        return idx;
+    nlh = ns_tun_route_msg(buf, add, family, net, prefix, idx, metric);
     return nl_transact(nlh);
 }
 
-int ns_tun_add_route4(const char *ifname, struct in_addr net, int prefix, unsigned metric)
+int ns_tun_add_route(const char *ifname, int family, const void *net, int prefix, unsigned metric)
 {
-    return route4(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, ifname, net, prefix, metric);
+    return route(true, ifname, family, net, prefix, metric);
 }
 
-int ns_tun_del_route4(const char *ifname, struct in_addr net, int prefix, unsigned metric)
+int ns_tun_del_route(const char *ifname, int family, const void *net, int prefix, unsigned metric)
 {
-    return route4(RTM_DELROUTE, 0, ifname, net, prefix, metric);
+    return route(false, ifname, family, net, prefix, metric);
+}
+
+int ns_tun_no_autoconf6(const char *ifname)
+{
+    char buf[MNL_SOCKET_BUFFER_SIZE];
+    struct nlmsghdr *nlh;
+    struct nlattr *spec, *inet6;
+    int idx = link_index(ifname);
+
+    if (idx < 0)
+        return idx;
+    nlh = link_msg(buf, idx);
+    spec = mnl_attr_nest_start(nlh, IFLA_AF_SPEC);
+    inet6 = mnl_attr_nest_start(nlh, AF_INET6);
+    mnl_attr_put_u8(nlh, IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE);
+    mnl_attr_nest_end(nlh, inet6);
+    mnl_attr_nest_end(nlh, spec);
+    return nl_transact(nlh);
 }
 
 struct addr_dump {
-    struct ns_tun_addr4 *out;
+    struct ns_tun_addr *out;
     size_t n, max;
 };
 
@@ -267,7 +309,8 @@ static int addr_attr(const struct nlattr *a, void *data)
 
     if (mnl_attr_type_valid(a, IFA_MAX) < 0)
         return MNL_CB_OK; /* an attribute newer than our headers */
-    if ((type == IFA_LOCAL || type == IFA_ADDRESS) && mnl_attr_validate(a, MNL_TYPE_U32) < 0)
+    if ((type == IFA_LOCAL || type == IFA_ADDRESS) && mnl_attr_get_payload_len(a) != 4 &&
+        mnl_attr_get_payload_len(a) != 16)
         return MNL_CB_ERROR;
     tb[type] = a;
     return MNL_CB_OK;
@@ -275,14 +318,19 @@ static int addr_attr(const struct nlattr *a, void *data)
 
 static int put_addr(struct addr_dump *d, const struct nlattr *a, const struct ifaddrmsg *ifa)
 {
-    struct ns_tun_addr4 *o;
+    size_t len = family_len(ifa->ifa_family);
+    struct ns_tun_addr *o;
 
+    if (mnl_attr_get_payload_len(a) != len)
+        return MNL_CB_OK; /* not an address of the message's family */
     if (d->n == d->max) {
         errno = ENOBUFS;
         return MNL_CB_ERROR;
     }
     o = &d->out[d->n++];
-    memcpy(&o->addr, mnl_attr_get_payload(a), sizeof(o->addr));
+    memset(o->addr, 0, sizeof(o->addr));
+    o->family = ifa->ifa_family;
+    memcpy(o->addr, mnl_attr_get_payload(a), len);
     o->prefix = ifa->ifa_prefixlen;
     if (!if_indextoname(ifa->ifa_index, o->ifname))
         strcpy(o->ifname, "?");
@@ -296,7 +344,8 @@ static int on_addr(const struct nlmsghdr *nlh, void *data)
     const struct nlattr *local, *peer;
     int rv;
 
-    if (nlh->nlmsg_type != RTM_NEWADDR || ifa->ifa_family != AF_INET)
+    if (nlh->nlmsg_type != RTM_NEWADDR ||
+        (ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6))
         return MNL_CB_OK;
     if (mnl_attr_parse(nlh, sizeof(*ifa), addr_attr, tb) < 0)
         return MNL_CB_ERROR;
@@ -306,12 +355,14 @@ static int on_addr(const struct nlmsghdr *nlh, void *data)
         return MNL_CB_OK;
     rv = put_addr(data, local, ifa);
     if (rv == MNL_CB_OK && peer &&
-        memcmp(mnl_attr_get_payload(peer), mnl_attr_get_payload(local), 4) != 0)
+        mnl_attr_get_payload_len(peer) == mnl_attr_get_payload_len(local) &&
+        memcmp(mnl_attr_get_payload(peer), mnl_attr_get_payload(local),
+               mnl_attr_get_payload_len(local)) != 0)
         rv = put_addr(data, peer, ifa);
     return rv;
 }
 
-int ns_tun_list_addr4(struct ns_tun_addr4 *out, size_t max)
+int ns_tun_list_addr(struct ns_tun_addr *out, size_t max)
 {
     char buf[MNL_SOCKET_BUFFER_SIZE];
     struct addr_dump d = {.out = out, .max = max};
@@ -322,7 +373,7 @@ int ns_tun_list_addr4(struct ns_tun_addr4 *out, size_t max)
     nlh->nlmsg_type = RTM_GETADDR;
     nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
     ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
-    ifa->ifa_family = AF_INET;
+    ifa->ifa_family = AF_UNSPEC;
     rv = nl_run(nlh, on_addr, &d);
     return rv < 0 ? rv : (int)d.n;
 }

@@ -340,8 +340,13 @@ int gw_flow_source(struct gw_flow *f, int family, uint16_t *cport, bool *preserv
         cfam = AF_INET;
     /* A client inside a reach route is answered through this TUN: connect from its own
      * address (source preservation); anyone else gets a virtual IP. */
-    *preserve = family == AF_INET && cfam == AF_INET && gw_reach_covers(f->gw, caddr);
+    *preserve = family == cfam && (family == AF_INET ? gw_reach_covers(f->gw, caddr)
+                                                     : gw_reach_covers6(f->gw, caddr));
     if (family == AF_INET6) {
+        if (*preserve) {
+            memcpy(f->vip6.s6_addr, caddr, 16);
+            return 0;
+        }
         if (gw_vip_acquire6(f->gw->vips6, cfam, caddr, &f->vip6) < 0)
             return -1;
         f->has_vip6 = true;
@@ -554,9 +559,15 @@ int gw_flow_send_data(nghttp2_session *s, nghttp2_frame *fr, const uint8_t *hd, 
     return rv;
 }
 
+/* "198.51.100.10:22" or "[2001:db8:51::10]:22" */
 static void format_ep(char *buf, size_t len, const ip_addr_t *ip, u16_t port)
 {
-    char a[INET_ADDRSTRLEN];
+    char a[INET6_ADDRSTRLEN];
+    if (IP_IS_V6(ip)) {
+        inet_ntop(AF_INET6, ip_2_ip6(ip)->addr, a, sizeof(a));
+        snprintf(buf, len, "[%s]:%u", a, port);
+        return;
+    }
     inet_ntop(AF_INET, &ip_2_ip4(ip)->addr, a, sizeof(a));
     snprintf(buf, len, "%s:%u", a, port);
 }

@@ -185,6 +185,19 @@ static void reload(void *data)
     st_notify_reloaded(&gw->notify);
 }
 
+/* No link-local address, DAD or router solicitations on the TUN: lwIP has no use for them.
+ * Only a failure other than "no IPv6 in this kernel" stops the gateway. */
+static int no_autoconf6(const char *ifname)
+{
+    int rv = ns_tun_no_autoconf6(ifname);
+
+    if (rv == -EAFNOSUPPORT || rv == -EOPNOTSUPP) {
+        st_warn("TUN %s: IPv6 autoconfiguration left on: %s", ifname, strerror(-rv));
+        return 0;
+    }
+    return rv;
+}
+
 static int setup_tun(struct gw_server *gw)
 {
     const struct gw_config *cfg = &gw->cfg;
@@ -204,7 +217,7 @@ static int setup_tun(struct gw_server *gw)
     if ((rv = ns_tun_set_mtu(gw->ifname, cfg->tun_mtu)) < 0 ||
         (rv = ns_tun_add_addr4(gw->ifname, gw->tun_addr, cfg->virtual_pool.prefix)) < 0 ||
         (rv = ns_tun_add_addr6(gw->ifname, &gw->tun_addr6, cfg->virtual_pool6.prefix)) < 0 ||
-        (rv = ns_tun_set_up(gw->ifname)) < 0) {
+        (rv = no_autoconf6(gw->ifname)) < 0 || (rv = ns_tun_set_up(gw->ifname)) < 0) {
         st_err("TUN %s: configuring: %s", gw->ifname, strerror(-rv));
         close(fd);
         return -1;
@@ -268,6 +281,7 @@ static void log_stats(void *data)
             "icmp_live=%llu icmp_opened=%llu dgram_out=%llu dgram_in=%llu dgram_dropped=%llu "
             "dgram_expired=%llu dgram_refused=%llu dgram_queued=%llu vips=%zu tun_rx=%llu "
             "tun_tx=%llu tun_rx_gso=%llu tun_tx_gso=%llu tun_rx_drops=%llu tun_tx_drops=%llu "
+            "tun_rx_ptb=%llu tun_tx_pmtu=%llu "
             "tunnel_zc_bytes=%llu web_requests=%llu origin_live=%zu origin_opened=%llu "
             "origin_idle=%zu origin_waiting=%zu origin_waited=%llu origin_queue_full=%llu "
             "origin_retries=%llu origin_stalls=%llu rss_kb=%ld dgram_frames=%llu",
@@ -280,6 +294,7 @@ static void log_stats(void *data)
             (unsigned long long)gw->nif.rx_packets, (unsigned long long)gw->nif.tx_packets,
             (unsigned long long)gw->nif.rx_gso, (unsigned long long)gw->nif.tx_gso,
             (unsigned long long)gw->nif.rx_drops, (unsigned long long)gw->nif.tx_drops,
+            (unsigned long long)gw->nif.rx_ptb, (unsigned long long)gw->nif.tx_pmtu,
             (unsigned long long)gw->zc_bytes, (unsigned long long)gw->web_requests,
             gw->origin_conns, (unsigned long long)gw->origin_opened, gw->n_origin_idle,
             gw->origins.waiting, (unsigned long long)gw->origin_waited,

@@ -24,7 +24,7 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 
 int gw_reach_init(struct gw_server *gw)
 {
-    struct tcp_pcb *pcb = tcp_new();
+    struct tcp_pcb *pcb = tcp_new_ip_type(IPADDR_TYPE_ANY); /* IPv4 and IPv6 */
     if (!pcb)
         return -ENOMEM;
     ip_set_option(pcb, SOF_ANYPORT); /* netstack patch: accept SYNs to any address and port */
@@ -46,12 +46,24 @@ int gw_reach_init(struct gw_server *gw)
         .family = AF_INET, .addr = {a, b, c, d}, .prefix = p                                       \
     }
 
+#define V6(a0, a1, p)                                                                              \
+    {                                                                                              \
+        .family = AF_INET6, .addr = {a0, a1}, .prefix = p                                          \
+    }
+
 static const struct st_cidr special[] = {
-    V4(0, 0, 0, 0, 8),   V4(127, 0, 0, 0, 8), V4(169, 254, 0, 0, 16),
-    V4(224, 0, 0, 0, 4), V4(240, 0, 0, 0, 4),
+    V4(0, 0, 0, 0, 8),   V4(127, 0, 0, 0, 8), V4(169, 254, 0, 0, 16), V4(224, 0, 0, 0, 4),
+    V4(240, 0, 0, 0, 4), V6(0, 0, 8),         V6(0xfe, 0x80, 10),     V6(0xff, 0, 8),
 };
 static const char *const special_names[] = {
-    "\"this network\"", "loopback", "link-local", "multicast", "reserved and broadcast",
+    "\"this network\"",
+    "loopback",
+    "link-local",
+    "multicast",
+    "reserved and broadcast",
+    "unspecified, loopback and IPv4-mapped",
+    "IPv6 link-local",
+    "IPv6 multicast",
 };
 
 const struct st_cidr *gw_reach_special(size_t *n)
@@ -82,7 +94,7 @@ static enum gw_reach_verdict check_hosts(const struct st_cidr *r, const struct g
                                          size_t *which)
 {
     for (size_t i = 0; i < g->n_edges; i++)
-        if (st_cidr_contains(r, AF_INET, (const uint8_t *)&g->edges[i].s_addr))
+        if (st_cidr_contains(r, g->edges[i].family, g->edges[i].addr))
             return refuse(GW_REACH_EDGE, i, which);
     for (size_t i = 0; i < g->n_local; i++)
         if (overlap(r, &g->local[i].net))
@@ -96,21 +108,22 @@ static enum gw_reach_verdict check_hosts(const struct st_cidr *r, const struct g
 enum gw_reach_verdict gw_reach_check(const struct st_cidr *r, const struct gw_reach_guard *g,
                                      size_t *which)
 {
-    if (r->family != AF_INET)
-        return refuse(GW_REACH_NOT_IPV4, 0, which);
+    if (r->family != AF_INET && r->family != AF_INET6)
+        return refuse(GW_REACH_FAMILY, 0, which);
     if (r->prefix == 0)
         return refuse(GW_REACH_DEFAULT, 0, which);
-    if (r->prefix < GW_REACH_MIN_PREFIX)
-        return refuse(GW_REACH_BROAD, 0, which);
+    size_t floor = r->family == AF_INET ? GW_REACH_MIN_PREFIX : GW_REACH_MIN_PREFIX6;
+    if (r->prefix < floor)
+        return refuse(GW_REACH_BROAD, floor, which);
     for (size_t i = 0; i < sizeof(special) / sizeof(special[0]); i++)
         if (overlap(r, &special[i]))
             return refuse(GW_REACH_SPECIAL, i, which);
     return check_hosts(r, g, which);
 }
 
-static void fmt_v4(const void *addr, char *buf, size_t len)
+static void fmt_addr(int family, const void *addr, char *buf, size_t len)
 {
-    if (!inet_ntop(AF_INET, addr, buf, (socklen_t)len))
+    if (!inet_ntop(family, addr, buf, (socklen_t)len))
         snprintf(buf, len, "?");
 }
 
@@ -124,25 +137,25 @@ int gw_reach_explain(enum gw_reach_verdict v, const struct gw_reach_guard *g, si
     case GW_REACH_OK:
         n = snprintf(buf, len, "allowed");
         break;
-    case GW_REACH_NOT_IPV4:
-        n = snprintf(buf, len, "only IPv4 is captured yet");
+    case GW_REACH_FAMILY:
+        n = snprintf(buf, len, "neither IPv4 nor IPv6");
         break;
     case GW_REACH_DEFAULT:
         n = snprintf(buf, len, "a default route would take all of this host's traffic");
         break;
     case GW_REACH_BROAD:
-        n = snprintf(buf, len, "shorter than /%d", GW_REACH_MIN_PREFIX);
+        n = snprintf(buf, len, "shorter than /%zu", which);
         break;
     case GW_REACH_SPECIAL:
         st_cidr_format(&special[which], a, sizeof(a));
         n = snprintf(buf, len, "overlaps %s (%s)", a, special_names[which]);
         break;
     case GW_REACH_EDGE:
-        fmt_v4(&g->edges[which], a, sizeof(a));
+        fmt_addr(g->edges[which].family, g->edges[which].addr, a, sizeof(a));
         n = snprintf(buf, len, "contains the edge address %s this gateway dials", a);
         break;
     case GW_REACH_LOCAL:
-        fmt_v4(g->local[which].addr, a, sizeof(a));
+        fmt_addr(g->local[which].net.family, g->local[which].addr, a, sizeof(a));
         n = snprintf(buf, len, "overlaps %s/%u on %s, a network of this host", a,
                      g->local[which].net.prefix, g->local[which].ifname);
         break;
@@ -177,19 +190,33 @@ size_t gw_reach_merge(struct st_cidr *set, size_t n, size_t max, const struct st
     return n;
 }
 
+static void local_set(struct gw_reach_local *l, int family, const void *addr, int prefix,
+                      const char *ifname)
+{
+    size_t len = family == AF_INET ? 4 : 16;
+    int max = (int)len * 8;
+
+    memset(l, 0, sizeof(*l));
+    l->net.family = family;
+    l->net.prefix = (uint8_t)(prefix < 0 ? 0 : prefix > max ? max : prefix);
+    memcpy(l->addr, addr, len);
+    for (size_t i = 0; i < len; i++) {
+        int keep = l->net.prefix - (int)i * 8;
+        l->net.addr[i] = l->addr[i] & (keep >= 8 ? 0xff : keep <= 0 ? 0 : 0xff << (8 - keep));
+    }
+    snprintf(l->ifname, sizeof(l->ifname), "%s", ifname);
+}
+
 void gw_reach_local_set(struct gw_reach_local *l, struct in_addr addr, int prefix,
                         const char *ifname)
 {
-    uint32_t mask = prefix <= 0 ? 0 : prefix >= 32 ? ~0u : ~0u << (32 - prefix);
-    uint32_t net = ntohl(addr.s_addr) & mask;
+    local_set(l, AF_INET, &addr, prefix, ifname);
+}
 
-    memset(l, 0, sizeof(*l));
-    l->net.family = AF_INET;
-    l->net.prefix = (uint8_t)(prefix < 0 ? 0 : prefix > 32 ? 32 : prefix);
-    net = htonl(net);
-    memcpy(l->net.addr, &net, 4);
-    memcpy(l->addr, &addr.s_addr, 4);
-    snprintf(l->ifname, sizeof(l->ifname), "%s", ifname);
+void gw_reach_local_set6(struct gw_reach_local *l, const struct in6_addr *addr, int prefix,
+                         const char *ifname)
+{
+    local_set(l, AF_INET6, addr, prefix, ifname);
 }
 
 /* ---- the kernel's table ---- */
@@ -218,16 +245,27 @@ static size_t wanted(const struct gw_server *gw, struct st_cidr *out, size_t *dr
     return n;
 }
 
-static void add_edge(struct in_addr *e, size_t *n, size_t max, const struct st_sockaddr *a)
+static void add_edge(struct st_cidr *e, size_t *n, size_t max, const struct st_sockaddr *a)
 {
-    if (a->ss.ss_family != AF_INET || *n == max)
+    const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&a->ss;
+    const struct sockaddr_in *s4 = (const struct sockaddr_in *)&a->ss;
+
+    if ((a->ss.ss_family != AF_INET && a->ss.ss_family != AF_INET6) || *n == max)
         return;
-    e[(*n)++] = ((const struct sockaddr_in *)&a->ss)->sin_addr;
+    e[*n] = (struct st_cidr){.family = a->ss.ss_family};
+    if (a->ss.ss_family == AF_INET) {
+        memcpy(e[*n].addr, &s4->sin_addr, 4);
+        e[*n].prefix = 32;
+    } else {
+        memcpy(e[*n].addr, &s6->sin6_addr, 16);
+        e[*n].prefix = 128;
+    }
+    (*n)++;
 }
 
-/* The IPv4 edge addresses: the current targets and those of every connection. Returns
- * the count or -ENOMEM. */
-static int edge_addrs(const struct gw_server *gw, struct in_addr **out)
+/* The edge addresses: the current targets and those of every connection. Returns the count
+ * or -ENOMEM. */
+static int edge_addrs(const struct gw_server *gw, struct st_cidr **out)
 {
     size_t max = gw->n_targets + gw->n_conns, n = 0;
 
@@ -248,14 +286,14 @@ static int edge_addrs(const struct gw_server *gw, struct in_addr **out)
 /* The host's addresses; -errno when they cannot be read (then nothing changes). */
 static int local_addrs(struct gw_reach_local *out)
 {
-    struct ns_tun_addr4 *a = calloc(GW_REACH_MAX_LOCAL, sizeof(*a));
+    struct ns_tun_addr *a = calloc(GW_REACH_MAX_LOCAL, sizeof(*a));
     int n;
 
     if (!a)
         return -ENOMEM;
-    n = ns_tun_list_addr4(a, GW_REACH_MAX_LOCAL);
+    n = ns_tun_list_addr(a, GW_REACH_MAX_LOCAL);
     for (int i = 0; i < n; i++)
-        gw_reach_local_set(&out[i], a[i].addr, a[i].prefix, a[i].ifname);
+        local_set(&out[i], a[i].family, a[i].addr, a[i].prefix, a[i].ifname);
     free(a);
     return n;
 }
@@ -271,7 +309,7 @@ static bool in_set(const struct st_cidr *set, size_t n, const struct st_cidr *c)
 struct sync {
     struct gw_server *gw;
     struct gw_reach_guard guard;
-    struct in_addr *edges;                  /* owned: guard.edges */
+    struct st_cidr *edges;                  /* owned: guard.edges */
     struct st_cidr ok[GW_REACH_MAX_ROUTES]; /* wanted and allowed */
     size_t n_ok;
     struct st_cidr warned[GW_REACH_MAX_ROUTES]; /* refused in this pass */
@@ -303,11 +341,9 @@ static void withdraw_unwanted(struct sync *s)
             i++;
             continue;
         }
-        struct in_addr net;
-        memcpy(&net, r->addr, 4);
         st_cidr_format(r, txt, sizeof(txt));
-        int rv =
-            ns_tun_del_route4(gw->ifname, net, r->prefix, (unsigned)gw->cfg.reach_route_metric);
+        int rv = ns_tun_del_route(gw->ifname, r->family, r->addr, r->prefix,
+                                  (unsigned)gw->cfg.reach_route_metric);
         if (rv < 0 && rv != -ESRCH) {
             st_err("reach: withdrawing %s from %s: %s (will retry)", txt, gw->ifname,
                    strerror(-rv));
@@ -334,10 +370,8 @@ static void install_new(struct sync *s)
             refused(s, r, why);
             continue;
         }
-        struct in_addr net;
-        memcpy(&net, r->addr, 4);
         unsigned metric = (unsigned)gw->cfg.reach_route_metric;
-        int rv = ns_tun_add_route4(gw->ifname, net, r->prefix, metric);
+        int rv = ns_tun_add_route(gw->ifname, r->family, r->addr, r->prefix, metric);
         if (rv == -EEXIST) {
             snprintf(why, sizeof(why), "the main table has it already with metric %u", metric);
             refused(s, r, why);
@@ -436,10 +470,20 @@ void gw_reach_routes(struct gw_server *gw, struct gw_reach_offer *offer,
     gw_reach_sync(gw);
 }
 
-bool gw_reach_covers(const struct gw_server *gw, const uint8_t addr[4])
+static bool covers(const struct gw_server *gw, int family, const uint8_t *addr)
 {
     for (size_t i = 0; i < gw->n_reach_routes; i++)
-        if (st_cidr_contains(&gw->reach_routes[i], AF_INET, addr))
+        if (st_cidr_contains(&gw->reach_routes[i], family, addr))
             return true;
     return false;
+}
+
+bool gw_reach_covers(const struct gw_server *gw, const uint8_t addr[4])
+{
+    return covers(gw, AF_INET, addr);
+}
+
+bool gw_reach_covers6(const struct gw_server *gw, const uint8_t addr[16])
+{
+    return covers(gw, AF_INET6, addr);
 }

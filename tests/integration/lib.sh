@@ -135,6 +135,13 @@ start_sshd() {
         -o PasswordAuthentication=no -o KbdInteractiveAuthentication=no
     wait_for 15 "$name listening" listening "$ns" "$addr:22"
 }
+# ssh_connection NS KEYDIR ADDR ERRFILE: logs in from NS to the start_sshd server on ADDR
+# (keys in KEYDIR) and prints the $SSH_CONNECTION the server saw; ssh's stderr in ERRFILE
+ssh_connection() {
+    # shellcheck disable=SC2016  # expanded by the remote shell
+    in_ns "$1" timeout 60 ssh "${SSH_OPTS[@]}" -i "$2/user_key" "root@$3" 'echo $SSH_CONNECTION' \
+        2>"$4"
+}
 # shellcheck disable=SC2034  # used by the scenarios that source this file
 SSH_OPTS=(-F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=no
     -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=20)

@@ -21,12 +21,21 @@ static struct in_addr ip4(const char *s)
     return a;
 }
 
+static struct in6_addr ip6(const char *s)
+{
+    struct in6_addr a;
+    ck_assert_int_eq(inet_pton(AF_INET6, s, &a), 1);
+    return a;
+}
+
 /* The site-1 bastion of the lab: eth0 192.0.2.10/24 toward the edges, lan0 198.51.100.1/24,
  * lo, the TUN st0 100.64.0.1/10; it dials the edge 192.0.2.1 and exposes 198.51.100.0/24
- * and 203.0.113.0/25 (the latter on no interface). */
-static struct gw_reach_local local[4];
-static struct in_addr edges[2];
-static struct st_cidr own[2];
+ * and 203.0.113.0/25 (the latter on no interface). IPv6: eth0 2001:db8:2::10/64, lan0
+ * 2001:db8:51::1/64 and its link-local, st0 2001:db8:64::1/96, an edge at
+ * 2001:db8:18::1, 2001:db8:51::/64 exposed. */
+static struct gw_reach_local local[8];
+static struct st_cidr edges[3];
+static struct st_cidr own[3];
 static struct gw_reach_guard guard;
 
 static void setup(void)
@@ -35,12 +44,20 @@ static void setup(void)
     gw_reach_local_set(&local[1], ip4("192.0.2.10"), 24, "eth0");
     gw_reach_local_set(&local[2], ip4("198.51.100.1"), 24, "lan0");
     gw_reach_local_set(&local[3], ip4("100.64.0.1"), 10, "st0");
-    edges[0] = ip4("192.0.2.1");
-    edges[1] = ip4("198.18.0.7"); /* an edge outside every local network */
+    struct in6_addr a6[4] = {ip6("2001:db8:2::10"), ip6("2001:db8:51::1"), ip6("fe80::1"),
+                             ip6("2001:db8:64::1")};
+    gw_reach_local_set6(&local[4], &a6[0], 64, "eth0");
+    gw_reach_local_set6(&local[5], &a6[1], 64, "lan0");
+    gw_reach_local_set6(&local[6], &a6[2], 64, "lan0");
+    gw_reach_local_set6(&local[7], &a6[3], 96, "st0");
+    edges[0] = cidr("192.0.2.1/32");
+    edges[1] = cidr("198.18.0.7/32"); /* an edge outside every local network */
+    edges[2] = cidr("2001:db8:18::1/128");
     own[0] = cidr("198.51.100.0/24");
     own[1] = cidr("203.0.113.0/25");
+    own[2] = cidr("2001:db8:51::/64");
     guard = (struct gw_reach_guard){
-        .local = local, .n_local = 4, .edges = edges, .n_edges = 2, .own = own, .n_own = 2};
+        .local = local, .n_local = 8, .edges = edges, .n_edges = 3, .own = own, .n_own = 3};
 }
 
 static enum gw_reach_verdict check(const char *s, size_t *which)
@@ -86,7 +103,7 @@ START_TEST(test_special_ranges)
 {
     size_t n, which;
     const struct st_cidr *sp = gw_reach_special(&n);
-    ck_assert_uint_eq(n, 5);
+    ck_assert_uint_eq(n, 8);
     char txt[32];
     st_cidr_format(&sp[2], txt, sizeof(txt));
     ck_assert_str_eq(txt, "169.254.0.0/16");
@@ -152,12 +169,13 @@ START_TEST(test_own_routes)
 }
 END_TEST
 
-START_TEST(test_not_ipv4_and_empty_guard)
+START_TEST(test_family_and_empty_guard)
 {
     struct gw_reach_guard none = {0};
-    struct st_cidr c = cidr("2001:db8::/32");
-    ck_assert_int_eq(gw_reach_check(&c, &guard, NULL), GW_REACH_NOT_IPV4);
-    ck_assert_str_eq(why("2001:db8::/32"), "only IPv4 is captured yet");
+    struct st_cidr c = cidr("2001:db8:113::/64");
+    ck_assert_int_eq(gw_reach_check(&c, &guard, NULL), GW_REACH_OK);
+    c.family = AF_UNIX;
+    ck_assert_int_eq(gw_reach_check(&c, &guard, NULL), GW_REACH_FAMILY);
     c = cidr("198.51.100.0/25");
     ck_assert_int_eq(gw_reach_check(&c, &none, NULL), GW_REACH_OK);
     c = cidr("198.0.0.0/8"); /* the floor itself */
@@ -194,6 +212,57 @@ START_TEST(test_local_set)
     gw_reach_local_set(&l, ip4("198.51.100.77"), 0, "x");
     st_cidr_format(&l.net, txt, sizeof(txt));
     ck_assert_str_eq(txt, "0.0.0.0/0");
+}
+END_TEST
+
+START_TEST(test_ipv6)
+{
+    size_t which;
+    ck_assert_int_eq(check("2001:db8:113::/64", NULL), GW_REACH_OK);
+    ck_assert_int_eq(check("2001:db8:113::10/128", NULL), GW_REACH_OK);
+    ck_assert_int_eq(check("fd00:51::/48", NULL), GW_REACH_OK); /* ULA is a private network */
+    ck_assert_int_eq(check("::/0", NULL), GW_REACH_DEFAULT);
+    ck_assert_int_eq(check("2000::/3", &which), GW_REACH_BROAD);
+    ck_assert_str_eq(why("2000::/3"), "shorter than /16");
+    ck_assert_int_eq(check("2001::/16", NULL), GW_REACH_EDGE); /* the floor, but an edge */
+    ck_assert_str_eq(why("::1/128"), "overlaps ::/8 (unspecified, loopback and IPv4-mapped)");
+    ck_assert_str_eq(why("::ffff:198.51.100.0/120"),
+                     "overlaps ::/8 (unspecified, loopback and IPv4-mapped)");
+    ck_assert_str_eq(why("fe80::/64"), "overlaps fe80::/10 (IPv6 link-local)");
+    ck_assert_str_eq(why("ff02::/16"), "overlaps ff00::/8 (IPv6 multicast)");
+    ck_assert_str_eq(why("2001:db8:18::/64"),
+                     "contains the edge address 2001:db8:18::1 this gateway dials");
+    ck_assert_str_eq(why("2001:db8:2::/64"),
+                     "overlaps 2001:db8:2::10/64 on eth0, a network of this host");
+    ck_assert_str_eq(why("2001:db8:64::/96"),
+                     "overlaps 2001:db8:64::1/96 on st0, a network of this host");
+    ck_assert_str_eq(why("2001:db8:51::/64"),
+                     "overlaps 2001:db8:51::1/64 on lan0, a network of this host");
+    own[2] = cidr("2001:db8:52::/64");
+    ck_assert_str_eq(why("2001:db8:52::/56"),
+                     "overlaps 2001:db8:52::/64 of this gateway's expose.routes");
+    /* IPv4 and IPv6 never overlap: ::/8 does not catch 0.0.0.0/8 twice */
+    ck_assert_int_eq(check("198.18.200.0/24", NULL), GW_REACH_OK);
+}
+END_TEST
+
+START_TEST(test_local_set6)
+{
+    struct gw_reach_local l;
+    struct in6_addr a = ip6("2001:db8:51::77");
+    char txt[64];
+    gw_reach_local_set6(&l, &a, 60, "lan0");
+    st_cidr_format(&l.net, txt, sizeof(txt));
+    ck_assert_str_eq(txt, "2001:db8:51::/60");
+    ck_assert_mem_eq(l.addr, &a, 16);
+    gw_reach_local_set6(&l, &a, 200, "lan0"); /* clamped */
+    st_cidr_format(&l.net, txt, sizeof(txt));
+    ck_assert_str_eq(txt, "2001:db8:51::77/128");
+    gw_reach_local_set6(&l, &a, 61, "lan0");
+    ck_assert_uint_eq(l.net.addr[7], 0);
+    a.s6_addr[7] = 0xff;
+    gw_reach_local_set6(&l, &a, 61, "lan0");
+    ck_assert_uint_eq(l.net.addr[7], 0xf8);
 }
 END_TEST
 
@@ -239,7 +308,9 @@ static Suite *gw_reach_suite(void)
     tcase_add_test(tc, test_edge_address);
     tcase_add_test(tc, test_host_networks);
     tcase_add_test(tc, test_own_routes);
-    tcase_add_test(tc, test_not_ipv4_and_empty_guard);
+    tcase_add_test(tc, test_family_and_empty_guard);
+    tcase_add_test(tc, test_ipv6);
+    tcase_add_test(tc, test_local_set6);
     tcase_add_test(tc, test_host_point_to_point);
     tcase_add_test(tc, test_local_set);
     tcase_add_test(tc, test_explain_short_buffer);
