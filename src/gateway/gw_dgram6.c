@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "gw_dgram_int.h"
+#include "gw_reach.h"
 #include "gw_server.h"
 #include "st_addr.h"
 #include "st_capsule.h"
@@ -169,7 +170,7 @@ static int to_client(struct gw_server *gw, uint8_t *pkt, const struct st_ipv6_in
 /* Reach: an echo request from the TUN to a reach route opens (or joins) a flow. */
 static int reach_echo(struct gw_server *gw, uint8_t *pkt, const struct st_ipv6_info *ip)
 {
-    if (!gw->cfg.reach || !gw_dgram_reach_covers(gw, AF_INET6, ip->dst) || gw->drain.draining)
+    if (!gw->cfg.reach || !gw_reach_covers6(gw, ip->dst) || gw->drain.draining)
         return 0;
     if (ip->hlen != ST_IPV6_HLEN) { /* no extension headers into the tunnel */
         gw->dgram.drops++;

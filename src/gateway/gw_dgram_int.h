@@ -50,10 +50,6 @@ struct gw_dgram *gw_dgram_find_icmp(struct gw_server *gw, bool reach, int family
 struct gw_dgram *gw_dgram_reach_open(struct gw_server *gw, bool icmp, int family,
                                      const uint8_t *pkt, size_t len, const uint8_t *client,
                                      uint16_t cport, const uint8_t *target, uint16_t tport);
-/* Reach: may a packet to addr (family) enter the tunnel? IPv4: an installed reach route.
- * IPv6: an installed reach route, or (while the gateway installs IPv4 routes only) a route
- * the edge offered on a current connection. */
-bool gw_dgram_reach_covers(const struct gw_server *gw, int family, const uint8_t *addr);
 
 /* Expose: an ICMP error pkt[0..len) quoting a datagram src -> dst (family) whose UDP header
  * starts at udp (4 bytes present) that one of our UDP flows sent goes back on its stream as

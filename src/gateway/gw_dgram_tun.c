@@ -56,25 +56,6 @@ static void unreachable(struct gw_server *gw, const uint8_t *pkt, size_t len, en
         ns_netif_send(&gw->nif, out, (size_t)n);
 }
 
-bool gw_dgram_reach_covers(const struct gw_server *gw, int family, const uint8_t *addr)
-{
-    if (family == AF_INET)
-        return gw_reach_covers(gw, addr);
-    for (size_t i = 0; i < gw->n_reach_routes; i++)
-        if (st_cidr_contains(&gw->reach_routes[i], AF_INET6, addr))
-            return true;
-    /* The IPv6 routes of a connection's ROUTES are not installed by this gateway yet (done
-     * by the reach routes work of issue 23; then the loop above suffices): carry what the
-     * edge offers, which the kernel routes into the TUN only if someone installed it. */
-    for (size_t i = 0; i < gw->n_conns; i++) {
-        const struct gw_reach_offer *o = &gw->conns[i]->reach_offer;
-        for (size_t j = 0; o->set && j < o->n; j++)
-            if (st_cidr_contains(&o->routes[j], AF_INET6, addr))
-                return true;
-    }
-    return false;
-}
-
 /* A packet entering the tunnel with TTL 1 dies here: ICMP time exceeded from lwIP's own
  * address (a neighbour on the TUN, so the bastion accepts it), as a router would. */
 static bool expired(struct gw_server *gw, const uint8_t *pkt, size_t len)
@@ -200,7 +181,7 @@ static void catch6(struct gw_server *gw, struct pbuf *p, const ip_addr_t *addr, 
     const struct ip6_hdr *iph = ip6_current_header();
     uint8_t *pkt = gw_dgram_scratch;
     const uint8_t *target = (const uint8_t *)ip6_current_dest_addr()->addr;
-    if (!gw->cfg.reach || !gw_dgram_reach_covers(gw, AF_INET6, target) || gw->drain.draining ||
+    if (!gw->cfg.reach || !gw_reach_covers6(gw, target) || gw->drain.draining ||
         pbuf_add_header(p, 8) != 0 || ST_IPV6_HLEN + p->tot_len > GW_DGRAM_PKT_MAX) {
         pbuf_free(p);
         return;

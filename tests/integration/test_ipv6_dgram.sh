@@ -29,14 +29,13 @@ mkdir -p "$dir"
 cleanup_dir() { rm -rf "$dir"; }
 on_cleanup cleanup_dir
 
-# The gateways install IPv4 reach routes only so far; the IPv6 ones (the reach routes work
-# of issue 23) are added by hand here, if missing. Drop this once the gateway installs them.
-for pair in "st-bastion2 2001:db8:51::/64" "st-bastion 2001:db8:113::/64"; do
-    read -r ns net <<<"$pair"
-    if [[ -z $(in_ns "$ns" ip -6 route show "$net") ]]; then
-        in_ns "$ns" ip -6 route add "$net" dev st0
-    fi
-done
+# The gateways install the IPv6 reach routes their tunnels may reach (site 2: the lab's
+# may-reach 2001:db8:51::10/128; site 1: all of site 2's 2001:db8:113::/64).
+routes6() {
+    [[ -n $(in_ns st-bastion2 ip -6 route show 2001:db8:51::10/128 proto 83) &&
+        -n $(in_ns st-bastion ip -6 route show 2001:db8:113::/64 proto 83) ]]
+}
+wait_for 10 "the gateways' IPv6 reach routes into st0" routes6
 
 # --- a resolver on site 1's IPv6 host (2001:db8:51::10:53, UDP and TCP)
 {
