@@ -27,6 +27,11 @@
 #define LWIP_IPV6_DHCP6 0
 #define LWIP_IPV6_SEND_ROUTER_SOLICIT 0
 #define LWIP_ND6_QUEUEING 0
+/* no router advertisements on a TUN: lwIP's IPv6 MTU is then netif->mtu itself. With RA
+ * updates on, netif->mtu6 is copied from mtu inside netif_add, before ns_netif_init sets
+ * the TUN's MTU, and stayed 0: IPv6 was never fragmented (a reply larger than the TUN MTU
+ * left whole and died at the next hop) and TCP announced TCP_MSS instead of MTU - 60 */
+#define LWIP_ND6_ALLOW_RA_UPDATES 0
 #define LWIP_IPV6_FRAG 1
 #define LWIP_IPV6_REASS 1
 /* 64-bit pointers: the reassembly helper does not fit the 8-byte fragment header, so lwIP

@@ -43,9 +43,10 @@ on_cleanup cleanup
 
 # The lab lets site 2 reach two IPv4 hosts of site 1 only: add site 1's IPv6 prefix (the
 # edge sends the new ROUTES at once; the lab's configuration is rewritten by the next up)
-sed -i "s|^    may-reach: \[198.51.100.10/32, 198.51.100.53/32\]\$|    may-reach: [198.51.100.10/32, 198.51.100.53/32, '2001:db8:51::/64']|" \
+sed -i "s|^    may-reach: \[198.51.100.10/32, 198.51.100.53/32[^]]*\]\$|    may-reach: [198.51.100.10/32, 198.51.100.53/32, '2001:db8:51::/64']|" \
     "$EDGE_CONFIG"
-grep -q "2001:db8:51::/64'\]$" "$EDGE_CONFIG" || fail "site 2's may-reach not found in $EDGE_CONFIG"
+grep -q "^    may-reach: \[.*'2001:db8:51::/64'\]$" "$EDGE_CONFIG" ||
+    fail "site 2's may-reach not found in $EDGE_CONFIG"
 hup_reload "$(cat "$(edge_pidfile 1)")" "$EDGE_LOG"
 
 # routes: the other site's IPv6 prefix via st0, installed by the gateway (proto 83)
