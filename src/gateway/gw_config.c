@@ -178,7 +178,8 @@ static int get_token(struct st_cfg *c, const struct st_cfg_node *root, struct gw
     return set_token(c, tok, s, cfg);
 }
 
-/* expose.allow-local: the guard's exceptions (gw_guard.h), IPv4 CIDRs; may be empty. */
+/* expose.allow-local: the guard's exceptions (gw_guard.h), IPv4 and IPv6 CIDRs; may be
+ * empty. */
 static int get_allow_local(struct st_cfg *c, const struct st_cfg_node *v, struct gw_config *cfg)
 {
     int rc;
@@ -192,10 +193,6 @@ static int get_allow_local(struct st_cfg *c, const struct st_cfg_node *v, struct
         const struct st_cfg_node *e = v->children[i];
         if ((rc = st_cfg_cidr(c, e, &cfg->allow_local[i])) < 0)
             return rc;
-        if (cfg->allow_local[i].family != AF_INET)
-            return st_cfg_fail(c, e->line,
-                               "'%s': '%s' is not an IPv4 CIDR (the guard covers IPv4 only)",
-                               e->path, e->scalar);
     }
     return 0;
 }

@@ -89,10 +89,10 @@ int gw_guard_set_host(struct gw_guard *g, const uint32_t *addrs, size_t n)
     return 0;
 }
 
-static bool allowed(const struct gw_guard *g, const uint8_t *addr)
+static bool allowed(const struct gw_guard *g, int family, const uint8_t *addr)
 {
     for (size_t i = 0; i < g->n_allow; i++)
-        if (st_cidr_contains(&g->allow[i], AF_INET, addr))
+        if (st_cidr_contains(&g->allow[i], family, addr))
             return true;
     return false;
 }
@@ -111,6 +111,8 @@ int gw_guard_set_host6(struct gw_guard *g, const uint8_t (*addrs)[16], size_t n)
 
 static const char *check6(const struct gw_guard *g, const uint8_t *addr)
 {
+    if (allowed(g, AF_INET6, addr))
+        return NULL;
     for (size_t i = 0; i < sizeof(fixed6) / sizeof(fixed6[0]); i++)
         if (st_cidr_contains(&fixed6[i], AF_INET6, addr))
             return fixed6_names[i];
@@ -137,7 +139,7 @@ const char *gw_guard_check(const struct gw_guard *g, int family, const uint8_t *
         return check6(g, addr);
     if (family != AF_INET)
         return "neither IPv4 nor IPv6";
-    if (allowed(g, addr))
+    if (allowed(g, AF_INET, addr))
         return NULL;
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
         if (st_cidr_contains(&fixed[i], AF_INET, addr))

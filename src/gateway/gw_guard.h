@@ -12,7 +12,8 @@
  *
  * The host's addresses follow the kernel: re-read when an RTMGRP_IPV4_IFADDR event arrives
  * on a netlink socket, and on reload. IPv6 destinations: the host's IPv6 addresses
- * (RTMGRP_IPV6_IFADDR), ::, ::1, ::ffff:0:0/96, fe80::/10 and ff00::/8. */
+ * (RTMGRP_IPV6_IFADDR), ::, ::1, ::ffff:0:0/96, fe80::/10 and ff00::/8, unless
+ * expose.allow-local lists them as well. */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -37,7 +38,7 @@ struct gw_guard {
     size_t n_host6;
 };
 
-/* Replaces the allow list with a copy of allow[0..n) (IPv4 entries; others never match),
+/* Replaces the allow list with a copy of allow[0..n) (IPv4 and IPv6 entries),
  * adding 169.254.0.0/16 when link_local is set. 0, or -ENOMEM (the old list stays). */
 int gw_guard_set_allow(struct gw_guard *g, const struct st_cidr *allow, size_t n, bool link_local);
 /* Replaces the host's address set with a copy of addrs[0..n) (network byte order). 0, or
@@ -48,7 +49,7 @@ int gw_guard_set_host6(struct gw_guard *g, const uint8_t (*addrs)[16], size_t n)
 /* Why the guard refuses a flow to addr (4 bytes for AF_INET, 16 for AF_INET6), e.g.
  * "loopback" or "an address of this host", or NULL when it may go. Pure. IPv6: the
  * unspecified address, ::1, IPv4-mapped, link-local (fe80::/10), multicast (ff00::/8) and
- * the host's addresses, with no allow-local exception (IPv4 only). Another family: refused. */
+ * the host's addresses, unless the allow list covers addr. Another family: refused. */
 const char *gw_guard_check(const struct gw_guard *g, int family, const uint8_t *addr);
 /* gw_guard_check(...) != NULL. */
 bool gw_guard_blocked(const struct gw_guard *g, int family, const uint8_t *addr);

@@ -3,6 +3,7 @@
 # site 1's gateway dials edges 1 and 2 only.
 #   a. 100 MiB through edge 3's CONNECT proxy to site 1 (relayed to edge 1 or 2): sha256
 #      equal both ways; edge 3 logs the relay connection, the holder the relayed edge
+#      (and 4 MiB from the IPv6 host [2001:db8:51::10]:8000)
 #   b. a client without the fleet certificate is refused on the relay port; one with a user
 #      certificate of the lab CA too (another CA)
 #   c. the holder checks the policy again: a token edge 3 accepts but the holder does not
@@ -19,7 +20,7 @@ lab_up --edges 3 --sites 2
 dir=$LAB_DIR/t-relay
 rm -rf "$dir"
 mkdir -p "$dir/srv"
-cleanup_dir() { rm -rf "$dir"; }
+cleanup_dir() { rm -rf "$dir" "$LAB_DIR/www/t-relay6.bin"; }
 on_cleanup cleanup_dir
 random_file "$dir/srv/big.bin" $((100 * 1024))
 want=$(sha256_file "$dir/srv/big.bin")
@@ -39,6 +40,13 @@ assert_match 'relay.*lab-edge-[12]' "$(cat "$EDGE_LOG_3")" "edge 3 logs its rela
 held=$(cat "$EDGE_LOG" "$EDGE_LOG_2")
 assert_match 'relay 192\.0\.2\.3:[0-9]+: edge lab-edge-3 connected' "$held" \
     "the holding edge logs edge 3's relay connection"
+
+# an IPv6 target (issue 23), relayed the same way: st-priv's web server on 2001:db8:51::10
+random_file "$LAB_DIR/www/t-relay6.bin" $((4 * 1024))
+rcurl -g -m 60 -o "$dir/down6.bin" "http://[2001:db8:51::10]:8000/t-relay6.bin" ||
+    fail "relayed download from [2001:db8:51::10]:8000 failed"
+assert_eq "$(sha256_file "$LAB_DIR/www/t-relay6.bin")" "$(sha256_file "$dir/down6.bin")" \
+    "relayed download from an IPv6 target sha256"
 
 # ---- b. the relay port wants the fleet's certificates
 for n in 1 2; do

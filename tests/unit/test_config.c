@@ -270,7 +270,7 @@ START_TEST(test_gw_errors)
 }
 END_TEST
 
-/* expose.allow-local: the guard's exceptions (IPv4 CIDRs, possibly none). */
+/* expose.allow-local: the guard's exceptions (IPv4 and IPv6 CIDRs, possibly none). */
 START_TEST(test_gw_allow_local)
 {
     struct gw_config cfg;
@@ -299,6 +299,13 @@ START_TEST(test_gw_allow_local)
     ck_assert_uint_eq(cfg.n_allow_local, 0);
     ck_assert(cfg.allow_link_local);
     gw_config_fini(&cfg);
+    ck_assert_msg(gw_parse(&cfg, WITH_TOKEN("expose:\n  routes: ['2001:db8:51::/64']\n"
+                                            "  allow-local: ['2001:db8:51::1']\n")) == 0,
+                  "%s", err);
+    ck_assert_uint_eq(cfg.n_allow_local, 1);
+    st_cidr_format(&cfg.allow_local[0], buf, sizeof(buf));
+    ck_assert_str_eq(buf, "2001:db8:51::1/128");
+    gw_config_fini(&cfg);
 
     gw_bad(WITH_TOKEN("expose:\n  routes: [198.51.100.0/24]\n  allow-local: [198.51.100.1/24]\n"),
            "gw.yaml:7: 'expose.allow-local[0]': invalid CIDR '198.51.100.1/24': host bits set (the "
@@ -312,10 +319,6 @@ START_TEST(test_gw_allow_local)
            "gw.yaml:7: 'expose.allow-local[0]': invalid CIDR '192.0.2.0/33': bad prefix length");
     gw_bad(WITH_TOKEN("expose:\n  routes: [198.51.100.0/24]\n  allow-local: 127.0.0.1/32\n"),
            "gw.yaml:7: 'expose.allow-local' must be a list");
-    gw_bad(WITH_TOKEN("expose:\n  routes: [198.51.100.0/24]\n  allow-local:\n"
-                      "    - 2001:db8::1/128\n"),
-           "gw.yaml:8: 'expose.allow-local[0]': '2001:db8::1/128' is not an IPv4 CIDR (the "
-           "guard covers IPv4 only)");
     gw_bad(WITH_TOKEN("expose:\n  routes: [198.51.100.0/24]\n  allow-local: [{a: b}]\n"),
            "gw.yaml:7: 'expose.allow-local[0]' must be a CIDR string");
 }

@@ -156,15 +156,20 @@ START_TEST(test_allow_local)
     expect(&g, "192.0.2.10", "an address of this host");
     expect(&g, "127.0.0.53", NULL);
     expect(&g, "224.0.0.1", "multicast");
-    /* an IPv6 entry never lets anything through (allow-local is IPv4 only) */
+    /* IPv6 entries: ::1/128 lets ::1 through, nothing else of IPv6's fixed ranges */
     uint8_t v6[16] = {[15] = 1};
-    ck_assert(gw_guard_blocked(&g, AF_INET6, v6));
+    ck_assert(!gw_guard_blocked(&g, AF_INET6, v6));
+    uint8_t ll[16] = {0xfe, 0x80, [15] = 1}, mc[16] = {0xff, 0x02, [15] = 1};
+    ck_assert(gw_guard_blocked(&g, AF_INET6, ll));
+    ck_assert(gw_guard_blocked(&g, AF_INET6, mc));
     /* a reload without the list: guarded again */
     ck_assert_int_eq(gw_guard_set_allow(&g, NULL, 0, false), 0);
     ck_assert_ptr_null(g.allow);
     expect(&g, "169.254.169.254", "link-local/metadata");
     expect(&g, "198.51.100.1", "an address of this host");
     expect(&g, "127.0.0.53", "loopback");
+    v6[15] = 1;
+    ck_assert(gw_guard_blocked(&g, AF_INET6, v6));
     gw_guard_fini(&g);
 }
 END_TEST
