@@ -162,6 +162,15 @@ static int rank_cmp(const void *pa, const void *pb)
     return a->i < b->i ? -1 : a->i > b->i;
 }
 
+/* Is t[i] another address of an edge among chosen[0..k) (the same SRV target name)? */
+static bool name_picked(const struct gw_edge_target *t, const size_t *chosen, size_t k, size_t i)
+{
+    for (size_t j = 0; j < k; j++)
+        if (strcmp(t[chosen[j]].name, t[i].name) == 0)
+            return true;
+    return false;
+}
+
 static int index_cmp(const void *pa, const void *pb)
 {
     size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
@@ -189,8 +198,16 @@ size_t gw_edges_select(const struct gw_edge_target *t, const struct gw_edge_stat
                              .weight = t[i].weight};
     }
     qsort(r, n, sizeof(*r), rank_cmp);
-    for (size_t k = 0; k < m; k++)
-        chosen[k] = r[k].i;
+    size_t k = 0;
+    /* first one address of each edge that is not down, then the rest in rank order */
+    for (size_t j = 0; j < n && k < m; j++)
+        if (!r[j].down && !name_picked(t, chosen, k, r[j].i)) {
+            chosen[k++] = r[j].i;
+            r[j].i = SIZE_MAX;
+        }
+    for (size_t j = 0; j < n && k < m; j++)
+        if (r[j].i != SIZE_MAX)
+            chosen[k++] = r[j].i;
     free(r);
     qsort(chosen, m, sizeof(*chosen), index_cmp);
     return m;

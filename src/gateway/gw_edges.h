@@ -55,7 +55,9 @@ struct gw_edge_state {
  * dial and writes their indices, ascending, to chosen. Rank, best first: not down (down_until
  * <= now) before down; priority ascending; measured RTT before unmeasured, then by whole
  * milliseconds of RTT (a chosen target's counted 25 % lower, so a move needs a clear gain);
- * weight descending; then the sort order. Returns the count written. */
+ * weight descending; then the sort order. The addresses of one SRV target (its A and AAAA
+ * records: the same name) are one edge: a second address of an edge already picked comes
+ * only after every edge that is not down has one. Returns the count written. */
 size_t gw_edges_select(const struct gw_edge_target *t, const struct gw_edge_state *st, size_t n,
                        unsigned count, uint64_t now, size_t *chosen);
 /* How long an edge marked down for the `fails`-th time (>= 1) is passed over. */

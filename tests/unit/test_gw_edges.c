@@ -257,6 +257,30 @@ START_TEST(test_select)
 }
 END_TEST
 
+/* A dual-stack SRV target (A and AAAA: one name, two addresses) is one edge: edge-count 2
+ * takes a second edge before the second address of the first. */
+START_TEST(test_select_dual_stack)
+{
+    struct gw_edge_target t[] = {
+        target("e1.test", "198.18.0.1:7844", 0, 1),
+        target("e1.test", "[2001:db8:2::1]:7844", 0, 1),
+        target("e2.test", "198.18.0.2:7844", 0, 1),
+        target("e2.test", "[2001:db8:2::2]:7844", 0, 1),
+    };
+    struct gw_edge_state st[4];
+
+    memset(st, 0, sizeof(st));
+    ck_assert_str_eq(select_of(t, st, 4, 2, 1000), "0,2");
+    ck_assert_str_eq(select_of(t, st, 4, 3, 1000), "0,1,2");
+    st[3].rtt_us = 1000; /* e2's IPv6 address is the fastest: it stands for e2 */
+    ck_assert_str_eq(select_of(t, st, 4, 2, 1000), "0,3");
+    /* e2 down (both addresses): e1's second address before e2 */
+    st[2].down_until = st[3].down_until = 5000;
+    ck_assert_str_eq(select_of(t, st, 4, 2, 1000), "0,1");
+    ck_assert_str_eq(select_of(t, st, 4, 3, 1000), "0,1,3");
+}
+END_TEST
+
 START_TEST(test_down_ms)
 {
     ck_assert_uint_eq(gw_edges_down_ms(1), GW_EDGES_DOWN_FIRST_MS);
@@ -314,6 +338,7 @@ static Suite *edges_suite(void)
     tcase_add_test(tc, test_assign_priorities);
     tcase_add_test(tc, test_assign_zero_weights);
     tcase_add_test(tc, test_select);
+    tcase_add_test(tc, test_select_dual_stack);
     tcase_add_test(tc, test_down_ms);
     tcase_add_test(tc, test_backoff);
     tcase_add_test(tc, test_refused_backoff);
