@@ -89,30 +89,65 @@ static unsigned long bound_at(const char *p)
     return *end == '}' ? (n > m ? n : m) : 0;
 }
 
+/* The end of the bracket expression starting at p ('['): its closing ']', or NULL. */
+static const char *bracket_end(const char *p)
+{
+    const char *q = p + 1;
+
+    if (*q == '^')
+        q++;
+    if (*q == ']')
+        q++;
+    for (; *q && *q != ']'; q++)
+        if (*q == '[' && q[1] && strchr(":.=", q[1])) { /* [:alpha:], [.x.], [=x=] */
+            const char *e = q + 2;
+            while (*e && !(e[0] == q[1] && e[1] == ']'))
+                e++;
+            if (!*e)
+                return NULL;
+            q = e + 1;
+        }
+    return *q ? q : NULL;
+}
+
 /* Over-estimates what regcomp will build: length times every repetition bound (a bound
- * that is not nested is counted as if it were), and times 2 for every '+' applied to a
- * group or to another repetition (glibc copies the operand of '+': "a++++..." or
- * "((a+)+)+..." double it each time). */
+ * that is not nested is counted as if it were), and times 2 for every repetition applied
+ * to a group (glibc copies the operand of '+': "((a+)+)+..." doubles it each time).
+ * Stacked repetition operators ("a++", "a+*", "a*{2}") are refused outright: they add
+ * nothing to one operator, POSIX leaves them undefined, and glibc's regcomp takes seconds
+ * to minutes on a few of them ("^/+++++*+++++x": 14 s). Bracket expressions are skipped. */
 static bool regex_too_costly(const char *s)
 {
     size_t len = strlen(s);
     unsigned long cost = len;
-    bool after_group_or_rep = false;
+    bool after_group = false, after_rep = false;
 
     if (len > REGEX_MAX_LEN)
         return true;
     for (const char *p = s; *p; p++) {
         if (*p == '\\' && p[1]) {
             p++;
-            after_group_or_rep = false;
+            after_group = after_rep = false;
             continue;
         }
-        unsigned long b = *p == '{' ? bound_at(p) : *p == '+' && after_group_or_rep ? 2 : 0;
+        if (*p == '[') {
+            const char *e = bracket_end(p);
+            if (!e)
+                return false; /* regcomp says what is wrong */
+            p = e;
+            after_group = after_rep = false;
+            continue;
+        }
+        bool rep = strchr("*+?", *p) || (*p == '{' && bound_at(p));
+        if (rep && after_rep)
+            return true;
+        unsigned long b = *p == '{' ? bound_at(p) : rep && after_group ? 2 : 0;
         if (b > 1 && (b > REGEX_MAX_COST || (cost *= b) > REGEX_MAX_COST))
             return true;
         if (*p == '{' && b)
             p = strchr(p, '}');
-        after_group_or_rep = strchr(")*+?}", *p) != NULL;
+        after_group = *p == ')';
+        after_rep = rep;
     }
     return false;
 }
