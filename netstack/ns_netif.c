@@ -11,6 +11,7 @@
 #include "lwip/inet_chksum.h"
 #include "lwip/ip.h"
 #include "lwip/pbuf.h"
+#include "ns_rxbatch.h"
 #include "ns_stack.h"
 
 #define NS_NETIF_MAX_IOV 64
@@ -506,6 +507,15 @@ int ns_netif_send(struct ns_netif *nif, const uint8_t *pkt, size_t len)
     return 0;
 }
 
+static void rx_free(struct ns_netif *nif)
+{
+    for (int i = 0; i < NS_NETIF_RX_BATCH; i++) {
+        if (nif->rx[i].p)
+            pbuf_free(nif->rx[i].p);
+        nif->rx[i].p = NULL;
+    }
+}
+
 int ns_netif_set_vnet(struct ns_netif *nif, bool on)
 {
     if (on && !nif->gso && !(nif->gso = calloc(1, sizeof(*nif->gso))))
@@ -519,10 +529,7 @@ int ns_netif_set_vnet(struct ns_netif *nif, bool on)
     /* vnet: TCP checksums are left partial for the kernel (tcp_partial); lwIP skips them */
     NETIF_SET_CHECKSUM_CTRL(&nif->netif, on ? NETIF_CHECKSUM_ENABLE_ALL & ~NETIF_CHECKSUM_GEN_TCP
                                             : NETIF_CHECKSUM_ENABLE_ALL);
-    if (nif->spare) { /* sized for the old mode */
-        pbuf_free(nif->spare);
-        nif->spare = NULL;
-    }
+    rx_free(nif); /* sized for the old mode */
     return 0;
 }
 
@@ -582,7 +589,7 @@ static int udp_gso_input(struct ns_netif *nif, const uint8_t *b, size_t n, size_
 }
 
 /* An unfragmented UDP datagram (IPv4, or IPv6 with UDP as the next header): lwIP hands it to
- * a pcb whose callback copies it out and frees it (ns_netif_read lends the spare for it). */
+ * a pcb whose callback copies it out and frees it (ns_netif_read lends the buffer for it). */
 static bool udp_lendable(const uint8_t *b, size_t n)
 {
     if (n >= 28 && b[0] >> 4 == 4)
@@ -590,108 +597,154 @@ static bool udp_lendable(const uint8_t *b, size_t n)
     return n >= 48 && b[0] >> 4 == 6 && b[6] == IP_PROTO_UDP;
 }
 
-/* Reads one packet: into the spare pbuf, which is handed on whole when the packet is large,
- * lent (with a reference of ours) for a UDP datagram, and copied into a fitting pbuf otherwise
- * (lwIP cannot shrink a malloc'd pbuf). Returns the pbuf, NULL with *err = 0 for an empty or
- * malformed read, or NULL with *err set. */
-static struct pbuf *read_one(struct ns_netif *nif, int *err, int *split)
+/* Makes rx ready for one read: a receive buffer sized for the mode (NS_NETIF_RX_MAX with vnet
+ * headers, the MTU without), restored after a lend; iov gets the header and the buffer.
+ * Returns the iovec count, or -ENOMEM. */
+static int rx_prepare(struct ns_netif *nif, struct ns_rxbuf *rx, struct virtio_net_hdr *vh,
+                      struct iovec *iov)
 {
     size_t cap = nif->vnet ? NS_NETIF_RX_MAX : nif->netif.mtu;
-    struct virtio_net_hdr vh = {0};
-    struct iovec iov[2];
-    struct pbuf *p;
-    ssize_t n;
 
-    if (!nif->spare) {
-        if (!(nif->spare = pbuf_alloc(PBUF_RAW, (u16_t)cap, PBUF_RAM))) {
-            *err = ENOMEM;
-            return NULL;
-        }
-        nif->spare_base = nif->spare->payload;
+    if (!rx->p) {
+        if (!(rx->p = pbuf_alloc(PBUF_RAW, (u16_t)cap, PBUF_RAM)))
+            return -ENOMEM;
+        rx->base = rx->p->payload;
     }
-    nif->spare->payload = nif->spare_base; /* lent last time: lwIP moved it */
-    nif->spare->len = nif->spare->tot_len = (u16_t)cap;
-    iov[0].iov_base = &vh;
-    iov[0].iov_len = sizeof(vh);
-    iov[1].iov_base = nif->spare->payload;
-    iov[1].iov_len = cap;
-    n = nif->vnet ? readv(nif->fd, iov, 2) : readv(nif->fd, iov + 1, 1);
-    *err = n < 0 ? errno : 0;
+    rx->p->payload = rx->base; /* lent last time: lwIP moved it */
+    rx->p->len = rx->p->tot_len = (u16_t)cap;
+    iov[0] = (struct iovec){.iov_base = vh, .iov_len = sizeof(*vh)};
+    iov[1] = (struct iovec){.iov_base = rx->p->payload, .iov_len = cap};
+    if (!nif->vnet) {
+        iov[0] = iov[1];
+        return 1;
+    }
+    return 2;
+}
+
+/* Takes a packet of n bytes read into rx (after its vnet header, if any): the buffer itself
+ * is handed on when the packet is large, lent (with a reference of ours) for a UDP datagram,
+ * and copied into a fitting pbuf otherwise (lwIP cannot shrink a malloc'd pbuf). Returns the
+ * pbuf, or NULL with *err = 0 for an empty or malformed read (or a UDP super-packet fed as
+ * *split datagrams), or NULL with *err = ENOMEM. */
+static struct pbuf *rx_take(struct ns_netif *nif, struct ns_rxbuf *rx,
+                            const struct virtio_net_hdr *vh, ssize_t n, int *err, int *split)
+{
+    struct pbuf *p;
+
+    *err = 0;
     if (n >= 0 && nif->vnet)
-        n = n >= (ssize_t)sizeof(vh) ? n - (ssize_t)sizeof(vh) : 0;
+        n = n >= (ssize_t)sizeof(*vh) ? n - (ssize_t)sizeof(*vh) : 0;
     if (n <= 0)
         return NULL;
     if (nif->vnet) {
-        nif->rx_gso += vh.gso_type != VIRTIO_NET_HDR_GSO_NONE;
-        if (vh.gso_type == VIRTIO_NET_HDR_GSO_UDP_L4) {
-            *split = udp_gso_input(nif, nif->spare->payload, (size_t)n, vh.gso_size);
+        nif->rx_gso += vh->gso_type != VIRTIO_NET_HDR_GSO_NONE;
+        if (vh->gso_type == VIRTIO_NET_HDR_GSO_UDP_L4) {
+            *split = udp_gso_input(nif, rx->p->payload, (size_t)n, vh->gso_size);
             return NULL; /* *split 0: not IPv4 UDP, dropped as malformed */
         }
-        finish_csum(&vh, nif->spare->payload, (size_t)n);
+        finish_csum(vh, rx->p->payload, (size_t)n);
     }
     if (n > NS_NETIF_RX_COPY) {
-        p = nif->spare;
-        nif->spare = NULL;
+        p = rx->p;
+        rx->p = NULL;
         pbuf_realloc(p, (u16_t)n);
         return p;
     }
-    if (udp_lendable(nif->spare->payload, (size_t)n)) {
-        p = nif->spare;
+    if (udp_lendable(rx->p->payload, (size_t)n)) {
+        p = rx->p;
         p->len = p->tot_len = (u16_t)n;
         pbuf_ref(p);
         return p;
     }
-    p = pbuf_alloc(PBUF_RAW, (u16_t)n, PBUF_RAM);
-    if (!p) {
+    if (!(p = pbuf_alloc(PBUF_RAW, (u16_t)n, PBUF_RAM))) {
         *err = ENOMEM;
         return NULL;
     }
-    memcpy(p->payload, nif->spare->payload, (size_t)n);
+    memcpy(p->payload, rx->p->payload, (size_t)n);
     return p;
+}
+
+/* Feeds one read's result (bytes, or -errno) in rx to lwIP; adds the packets to *count.
+ * Returns 0, -EAGAIN when the fd had nothing, or another -errno. */
+static int rx_one(struct ns_netif *nif, struct ns_rxbuf *rx, const struct virtio_net_hdr *vh,
+                  ssize_t res, int *count)
+{
+    int err, split = 0;
+    struct pbuf *p;
+
+    if (res == -EWOULDBLOCK || res == -EAGAIN)
+        return -EAGAIN;
+    if (res == -EINTR)
+        return 0;
+    if (res < 0)
+        return (int)res;
+    p = rx_take(nif, rx, vh, res, &err, &split);
+    if (split) { /* a UDP super-packet, already fed as datagrams */
+        *count += split;
+        nif->rx_packets += (uint64_t)split;
+        return 0;
+    }
+    if (!p) {
+        nif->rx_drops += err == 0; /* empty or malformed: skipped */
+        return -err;
+    }
+    (*count)++;
+    nif->rx_packets++;
+    if (nif->vnet && p->len == p->tot_len &&
+        ns_pmtu_learn(&nif->pmtu, p->payload, p->len, sys_now())) /* lwIP sees it too */
+        nif->rx_ptb++;
+    if (nif->icmp_hook && is_icmp(p->payload, p->len) &&
+        nif->icmp_hook(nif->icmp_arg, p->payload, p->len)) {
+        pbuf_free(p);
+        return 0;
+    }
+    if (nif->netif.input(p, &nif->netif) != ERR_OK) {
+        pbuf_free(p);
+        nif->rx_drops++;
+    }
+    if (p == rx->p && p->ref > 1) { /* lent, and kept: it is lwIP's now */
+        pbuf_free(p);
+        rx->p = NULL;
+    }
+    return 0;
 }
 
 int ns_netif_read(struct ns_netif *nif, int budget)
 {
-    struct pbuf *p;
-    int i, err, count = 0;
+    struct virtio_net_hdr vh[NS_NETIF_RX_BATCH];
+    struct iovec iov[NS_NETIF_RX_BATCH][2];
+    ssize_t res[NS_NETIF_RX_BATCH];
+    int count = 0, reads = 0, want = nif->rx_want ? nif->rx_want : NS_NETIF_RX_BATCH_MIN;
 
-    for (i = 0; i < budget; i++) {
-        int split = 0;
+    while (reads < budget) {
+        int i, iovcnt = 1, err = 0, n = nif->batch ? want : 1;
+        bool again = false;
 
-        p = read_one(nif, &err, &split);
-        if (split) { /* a UDP super-packet, already fed as datagrams */
-            count += split;
-            nif->rx_packets += (uint64_t)split;
-            continue;
+        if (n > budget - reads)
+            n = budget - reads;
+        for (i = 0; i < n; i++)
+            if ((iovcnt = rx_prepare(nif, &nif->rx[i], &vh[i], iov[i])) < 0)
+                return count ? count : -ENOMEM;
+        if (!(n = ns_rxbatch_reads(nif, iov, iovcnt, res, n)))
+            continue; /* batching refused: again with one readv */
+        reads += n;
+        for (i = 0; i < n; i++) {
+            int rc = rx_one(nif, &nif->rx[i], &vh[i], res[i], &count);
+            if (rc == -EAGAIN)
+                again = true;
+            else if (rc < 0 && !err)
+                err = rc;
         }
-        if (!p) {
-            if (err == EAGAIN || err == EWOULDBLOCK)
-                break;
-            if (err == 0 || err == EINTR) { /* empty datagram or signal: skip */
-                nif->rx_drops += err == 0;
-                continue;
-            }
-            return count ? count : -err;
-        }
-        count++;
-        nif->rx_packets++;
-        if (nif->vnet && p->len == p->tot_len &&
-            ns_pmtu_learn(&nif->pmtu, p->payload, p->len, sys_now())) /* lwIP sees it too */
-            nif->rx_ptb++;
-        if (nif->icmp_hook && is_icmp(p->payload, p->len) &&
-            nif->icmp_hook(nif->icmp_arg, p->payload, p->len)) {
-            pbuf_free(p);
-            continue;
-        }
-        if (nif->netif.input(p, &nif->netif) != ERR_OK) {
-            pbuf_free(p);
-            nif->rx_drops++;
-        }
-        if (p == nif->spare && p->ref > 1) { /* lent, and kept: it is lwIP's now */
-            pbuf_free(p);
-            nif->spare = NULL;
-        }
+        if (err)
+            return count ? count : err;
+        if (again)
+            break;
+        want = n * 2 > NS_NETIF_RX_BATCH ? NS_NETIF_RX_BATCH : n * 2; /* all had packets */
     }
+    /* the next wake-up starts with a batch the size of this one's packets (4 to 16) */
+    nif->rx_want = count < NS_NETIF_RX_BATCH_MIN ? NS_NETIF_RX_BATCH_MIN
+                   : count > NS_NETIF_RX_BATCH   ? NS_NETIF_RX_BATCH
+                                                 : count;
     return count;
 }
 
@@ -700,8 +753,9 @@ void ns_netif_fini(struct ns_netif *nif)
     ns_netif_flush(nif);
     free(nif->gso);
     nif->gso = NULL;
-    if (nif->spare)
-        pbuf_free(nif->spare);
-    nif->spare = NULL;
+    rx_free(nif);
+    if (nif->batch)
+        ns_rxbatch_close(nif->batch);
+    nif->batch = NULL;
     netif_remove(&nif->netif);
 }

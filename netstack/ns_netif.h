@@ -16,6 +16,20 @@
  * took the packet (lwIP never sees it), 0 to let lwIP handle it. */
 typedef int (*ns_netif_icmp_hook)(void *arg, uint8_t *pkt, size_t len);
 
+#define NS_NETIF_RX_BATCH 16 /* reads per system call with batched reads, at most */
+#define NS_NETIF_RX_BATCH_MIN                                                                      \
+    4 /* ... at least in the first of a wake-up, which reads as many                               \
+         as the last wake-up found; doubled while all find packets */
+
+/* A receive buffer: a pbuf sized for the largest read, and its payload as allocated (a buffer
+ * lent to lwIP for a UDP datagram comes back with the payload moved). */
+struct ns_rxbuf {
+    struct pbuf *p; /* NULL: allocated before the next read (the last one was handed on) */
+    void *base;
+};
+
+struct ns_rxbatch; /* ns_rxbatch.h */
+
 struct ns_netif {
     struct netif netif;
     int fd;    /* borrowed: ns_netif_fini does not close it */
@@ -27,9 +41,12 @@ struct ns_netif {
     struct ns_pmtu pmtu;          /* path MTU per IPv6 destination (ns_pmtu.h) */
     ns_netif_icmp_hook icmp_hook; /* optional */
     void *icmp_arg;
-    struct pbuf *spare; /* receive buffer for the next read */
-    void *spare_base;   /* its payload as allocated (a lent spare comes back moved) */
-    struct ns_gso *gso; /* TCP segments being coalesced (vnet only) */
+    struct ns_rxbuf rx[NS_NETIF_RX_BATCH]; /* rx[0] for one readv; all with batched reads */
+    struct ns_rxbatch *batch;              /* batched reads (ns_netif_batch_reads), or NULL */
+    int batch_err;       /* errno that turned batched reads off (at start or at a read), or 0 */
+    uint64_t rx_batches; /* system calls that read a batch */
+    int rx_want;         /* reads in the next wake-up's first batch (0: NS_NETIF_RX_BATCH_MIN) */
+    struct ns_gso *gso;  /* TCP segments being coalesced (vnet only) */
 };
 
 /* Adds a netif over a TUN-like fd (one IP packet per read/write, no PI header), sets it up,
@@ -45,6 +62,14 @@ int ns_netif_init(struct ns_netif *nif, int fd, struct in_addr addr, int prefix,
  * than their destination's path MTU (learned from ICMPv6 Packet Too Big, ns_pmtu.h) leave
  * with a TCPV6 GSO header that cuts them to it. Returns 0 or -ENOMEM. */
 int ns_netif_set_vnet(struct ns_netif *nif, bool on);
+
+/* Reads through io_uring from now on: up to NS_NETIF_RX_BATCH packets per system call instead
+ * of one `readv` each (a TUN has no recvmmsg). Every read is RWF_NOWAIT, so a batch completes
+ * inside the call that submits it, with a packet or EAGAIN: no read stays pending. Returns 0,
+ * or -errno (also in batch_err) where io_uring is not available (old kernel, seccomp,
+ * kernel.io_uring_disabled): reads stay one readv each. A kernel whose TUN refuses RWF_NOWAIT
+ * turns batching off at the first read, with batch_err set. */
+int ns_netif_batch_reads(struct ns_netif *nif);
 
 /* Writes the coalesced TCP segments still pending (vnet only; no-op otherwise). Call it
  * before the event loop sleeps: lwIP's output stays in one batch until then. */

@@ -395,9 +395,9 @@ ingress_direct() {
         -c 500 http://198.51.100.10:8080/)
 }
 
-# gw_capsules NAME: "capsules frames" (dgram_in, dgram_frames) from a fresh SIGUSR1 stats line
-# of gateway NAME (gateway, gateway2); "0 0" when its build has no dgram_frames
-gw_capsules() {
+# gw_stats NAME KEY...: the KEYs' values (0 when absent) from a fresh SIGUSR1 stats line of
+# gateway NAME (gateway, gateway2), on one line
+gw_stats() {
     local log=$LAB_DIR/logs/$1.log n i
     n=$(grep -c ' stats: ' "$log" || true)
     kill -USR1 "$(cat "$LAB_DIR/run/$1.pid")"
@@ -405,9 +405,35 @@ gw_capsules() {
         (($(grep -c ' stats: ' "$log" || true) > n)) && break
         sleep 0.1
     done
+    shift
     grep ' stats: ' "$log" | tail -n 1 |
-        awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-            printf "%d %d\n", v["dgram_in"], v["dgram_frames"] }'
+        awk -v keys="$*" '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+            n = split(keys, k, " "); for (i = 1; i <= n; i++) printf "%d%s", v[k[i]], i < n ? " " : "\n" }'
+}
+# gw_capsules NAME: "capsules frames" (dgram_in, dgram_frames) of gateway NAME
+gw_capsules() { gw_stats "$1" dgram_in dgram_frames; }
+# udp_drops TAG: "tun gateways receiver": UDP datagrams dropped so far at the TUN devices'
+# own queues (st0's tx drops in both bastions: the gateway did not read in time), in the
+# gateways' datagram queues toward the tunnel (dgram_dropped; TAG tun only) and at the
+# receiving sockets (UdpRcvbufErrors in st-priv and st-priv2)
+udp_drops() {
+    local t=0 g=0 r=0 ns v
+    for ns in st-bastion st-bastion2; do
+        v=$(ip -n "$ns" -s link show st0 2>/dev/null | awk '/TX:/ { getline; print $4; exit }')
+        t=$((t + ${v:-0}))
+    done
+    if [[ $1 == tun ]]; then
+        read -r v < <(gw_stats gateway dgram_dropped)
+        g=$((g + v))
+        read -r v < <(gw_stats gateway2 dgram_dropped)
+        g=$((g + v))
+    fi
+    for ns in st-priv st-priv2; do
+        v=$(ip netns exec "$ns" nstat -asz UdpRcvbufErrors 2>/dev/null |
+            awk '$1 == "UdpRcvbufErrors" { print $2 }')
+        r=$((r + ${v:-0}))
+    done
+    echo "$t $g $r"
 }
 # udp_frames BEFORE_GW BEFORE_GW2: capsules per DATA frame of both gateways since the snapshots
 udp_frames() {
@@ -425,7 +451,7 @@ udp_frames() {
 # site 1 sends), and dnsperf, site 2 -> site 1; sets UDP_<TAG>_<RATE>, UDP_<TAG>_R_<RATE>
 # and DNS_<TAG>_*
 udp_bench() {
-    local tag=$1 rate out r c rev w v snap1 snap2
+    local tag=$1 rate out r c rev w v snap1 snap2 d0t d0g d0r d1 d2 d3
     iperf_server_keep st-priv 198.51.100.10
     if [[ $tag == tun ]]; then snap1=$(gw_capsules gateway) snap2=$(gw_capsules gateway2); fi
     for rate in $UDP_RATES; do
@@ -436,6 +462,7 @@ udp_bench() {
                 [[ $rate == "$UDP_WRATE" ]] || continue
                 w="-w $UDP_WBUF"
             fi
+            read -r d0t d0g d0r < <(udp_drops "$tag")
             echo "bench: $tag: iperf3 -u -b $rate -l 1400 $rev $w, ${SECS}s (st-priv2 ->" \
                 "st-priv${rev:+, st-priv sends})"
             # shellcheck disable=SC2086  # $rev: no argument or -R; $w: none or -w SIZE
@@ -445,6 +472,10 @@ s = json.load(sys.stdin)["end"]["sum"]
 rx = s["bits_per_second"] * (1 - s["lost_percent"] / 100)  # what arrived
 print("%.0f %.2f %d" % (rx / 1e6, s["lost_percent"], s.get("out_of_order", 0)))')
             printf -v "UDP_${tag}${rev:+_R}${w:+_W}_${rate}" '%s' "$out"
+            read -r d1 d2 d3 < <(udp_drops "$tag")
+            echo "bench:   $tag: datagrams dropped: $((d1 - d0t)) at the TUN queues (not read in" \
+                "time), $((d2 - d0g)) in the gateways' queues toward the tunnel, $((d3 - d0r)) at" \
+                "the receiver's socket buffer"
         done
     done
     if [[ $tag == tun ]]; then udp_frames "$snap1" "$snap2"; fi

@@ -13,13 +13,13 @@ APT_SOURCES="${ST_APT_SOURCES:-/etc/apt/sources.list.d/debian.sources}"
 # libhiredis-dev: RESP for the edge fleet registry (st_redis); redis-server: its unit tests.
 # libcap-dev: the privilege drop (user:); scdoc: man pages; lintian, systemd (for
 # systemd-analyze verify), adduser: scripts/package-check.sh builds, checks, installs and
-# removes the .deb.
+# removes the .deb. liburing-dev: batched TUN reads (netstack/ns_rxbatch.c).
 PACKAGES=(build-essential cmake pkg-config libssl-dev libnghttp2-dev libmnl-dev libyaml-dev
           libc-ares-dev check libhttp-parser-dev dpkg-dev xz-utils patch iproute2 iptables curl
           socat iperf3 openssh-client openssh-server openssl nghttp2-client procps python3
           ca-certificates git clang-format dnsmasq-base clang libclang-rt-14-dev
           bind9-dnsutils iputils-ping libjansson-dev prometheus libcap-dev scdoc lintian systemd
-          adduser python3-cryptography libhiredis-dev redis-server)
+          adduser python3-cryptography libhiredis-dev redis-server liburing-dev)
 
 log() { printf 'bootstrap-deps: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }

@@ -197,6 +197,7 @@ expose:
 tun:
   name: st0
   mtu: ${LAB_TUN_MTU:-1500}
+  batch-reads: ${LAB_TUN_BATCH:-true}
 virtual-pool: 100.64.0.0/10
 virtual-pool6: 2001:db8:64::/96
 EOF

@@ -19,6 +19,7 @@
 #   LAB_NO_DAEMONS=1  build only the network (no binaries needed)
 #   LAB_BAD_TOKEN=1   give site 1's gateway a wrong secret (do not wait for registration)
 #   LAB_TUN_MTU=N     the gateways' TUN MTU (default 1500)
+#   LAB_TUN_BATCH=false  the gateways read their TUN one packet per system call (tun.batch-reads)
 #   LAB_WAIT_SECS     bound for readiness waits (default 30)
 #   LAB_EDGE_EXTRA_YAML / LAB_GATEWAY_EXTRA_YAML  text appended to the generated configs
 #   LAB_GATEWAY_INGRESS_YAML  replaces site 1's `ingress:` block (default: the lab contract)

@@ -47,7 +47,7 @@ static const char *const top_keys[] = {
 };
 static const char *const expose_keys[] = {"routes", "connect-timeout", "allow-link-local",
                                           "allow-local", NULL};
-static const char *const tun_keys[] = {"name", "mtu", "offload", NULL};
+static const char *const tun_keys[] = {"name", "mtu", "offload", "batch-reads", NULL};
 static const char *const reach_keys[] = {"connections", "route-metric", NULL};
 
 static const char token_rules[] =
@@ -255,6 +255,8 @@ static int get_tun(struct st_cfg *c, const struct st_cfg_node *n, struct gw_conf
     }
     if ((v = st_cfg_get(n, "offload")) && (rc = st_cfg_bool(c, v, &cfg->tun_offload)) < 0)
         return rc;
+    if ((v = st_cfg_get(n, "batch-reads")) && (rc = st_cfg_bool(c, v, &cfg->tun_batch)) < 0)
+        return rc;
     return st_cfg_opt_int(c, n, "mtu", 576, 9000, 1, &cfg->tun_mtu);
 }
 
@@ -302,6 +304,7 @@ static void set_defaults(struct gw_config *cfg)
     strcpy(cfg->tun_name, "st0");
     cfg->tun_mtu = 1500;
     cfg->tun_offload = true;
+    cfg->tun_batch = true;
     st_cidr_parse("100.64.0.0/10", &cfg->virtual_pool);
     st_cidr_parse(GW_VIRTUAL_POOL6_DEFAULT, &cfg->virtual_pool6);
 }

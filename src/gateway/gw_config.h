@@ -50,6 +50,7 @@ struct gw_config {
     char tun_name[16];            /* tun.name: default "st0", <= 15 chars */
     int tun_mtu;                  /* tun.mtu: default 1500, 576..9000 */
     bool tun_offload;             /* tun.offload: vnet headers, TSO both ways; default true */
+    bool tun_batch;               /* tun.batch-reads: io_uring, 16 reads per call; default true */
     struct st_cidr virtual_pool;  /* virtual-pool: IPv4 CIDR, default 100.64.0.0/10, prefix <= 29 */
     struct st_cidr virtual_pool6; /* virtual-pool6: IPv6 CIDR /96../120, GW_VIRTUAL_POOL6_DEFAULT */
     struct gw_ingress ingress;    /* ingress: hostname rules (n_rules 0: none) */

@@ -30,7 +30,11 @@ static void on_tun(struct st_io *io, uint32_t ev)
 {
     (void)ev;
     struct gw_server *gw = io->data;
+    bool batched = gw->nif.batch;
     int n = ns_netif_read(&gw->nif, TUN_READ_BUDGET);
+    if (batched && !gw->nif.batch)
+        st_warn("TUN %s: batched reads turned off: %s; one read per packet", gw->ifname,
+                strerror(gw->nif.batch_err));
     if (n < 0)
         st_warn("TUN %s read: %s", gw->ifname, strerror(-n));
     else if (n == TUN_READ_BUDGET)
@@ -237,6 +241,9 @@ static int setup_tun(struct gw_server *gw)
     }
     if (cfg->tun_offload && !offload)
         st_warn("TUN %s: the kernel refused IFF_VNET_HDR; running without offloads", gw->ifname);
+    if (cfg->tun_batch && (rv = ns_netif_batch_reads(&gw->nif)) < 0)
+        st_warn("TUN %s: batched reads unavailable (io_uring: %s); one read per packet", gw->ifname,
+                strerror(-rv));
     gw->loop.idle_cb = flush_tun;
     gw->loop.idle_data = gw;
     gw->nif.icmp_hook = gw_dgram_icmp_hook;
@@ -248,8 +255,8 @@ static int setup_tun(struct gw_server *gw)
     char pool[64], pool6[64];
     st_cidr_format(&cfg->virtual_pool, pool, sizeof(pool));
     st_cidr_format(&cfg->virtual_pool6, pool6, sizeof(pool6));
-    st_info("TUN %s up (mtu %d, offload %s), virtual pool %s and %s", gw->ifname, cfg->tun_mtu,
-            offload ? "on" : "off", pool, pool6);
+    st_info("TUN %s up (mtu %d, offload %s, batched reads %s), virtual pool %s and %s", gw->ifname,
+            cfg->tun_mtu, offload ? "on" : "off", gw->nif.batch ? "on" : "off", pool, pool6);
     return 0;
 }
 
@@ -281,7 +288,7 @@ static void log_stats(void *data)
             "icmp_live=%llu icmp_opened=%llu dgram_out=%llu dgram_in=%llu dgram_dropped=%llu "
             "dgram_expired=%llu dgram_refused=%llu dgram_queued=%llu vips=%zu tun_rx=%llu "
             "tun_tx=%llu tun_rx_gso=%llu tun_tx_gso=%llu tun_rx_drops=%llu tun_tx_drops=%llu "
-            "tun_rx_ptb=%llu tun_tx_pmtu=%llu "
+            "tun_rx_ptb=%llu tun_tx_pmtu=%llu tun_rx_batches=%llu "
             "tunnel_zc_bytes=%llu web_requests=%llu origin_live=%zu origin_opened=%llu "
             "origin_idle=%zu origin_waiting=%zu origin_waited=%llu origin_queue_full=%llu "
             "origin_retries=%llu origin_stalls=%llu rss_kb=%ld dgram_frames=%llu",
@@ -295,11 +302,12 @@ static void log_stats(void *data)
             (unsigned long long)gw->nif.rx_gso, (unsigned long long)gw->nif.tx_gso,
             (unsigned long long)gw->nif.rx_drops, (unsigned long long)gw->nif.tx_drops,
             (unsigned long long)gw->nif.rx_ptb, (unsigned long long)gw->nif.tx_pmtu,
-            (unsigned long long)gw->zc_bytes, (unsigned long long)gw->web_requests,
-            gw->origin_conns, (unsigned long long)gw->origin_opened, gw->n_origin_idle,
-            gw->origins.waiting, (unsigned long long)gw->origin_waited,
-            (unsigned long long)gw->origin_queue_full, (unsigned long long)gw->origin_retries,
-            (unsigned long long)gw->origin_stalls, rss_kb(), (unsigned long long)d->frames);
+            (unsigned long long)gw->nif.rx_batches, (unsigned long long)gw->zc_bytes,
+            (unsigned long long)gw->web_requests, gw->origin_conns,
+            (unsigned long long)gw->origin_opened, gw->n_origin_idle, gw->origins.waiting,
+            (unsigned long long)gw->origin_waited, (unsigned long long)gw->origin_queue_full,
+            (unsigned long long)gw->origin_retries, (unsigned long long)gw->origin_stalls, rss_kb(),
+            (unsigned long long)d->frames);
 }
 
 static int run(struct gw_server *gw)

@@ -174,6 +174,9 @@ static void tun(struct gw_server *gw, struct st_mbuf *b)
                    (const char *[]){"direction", "rx", NULL}, n->rx_drops);
     st_metrics_u64(b, "subtunnel_tun_dropped_packets_total",
                    (const char *[]){"direction", "tx", NULL}, n->tx_drops);
+    st_metrics_one(b, "subtunnel_tun_read_batches_total", ST_MCOUNTER,
+                   "System calls that read a batch of packets from the TUN (tun.batch-reads).",
+                   n->rx_batches);
 }
 
 static void lwip(struct st_mbuf *b)

@@ -76,6 +76,18 @@ for glog in "$LAB_DIR/logs/gateway.log" "$GATEWAY_LOG_2"; do
     ((frames > 0 && frames <= caps)) ||
         fail "$(basename "$glog"): $frames DATA frames for $caps capsules"
     pass "$(basename "$glog"): $caps capsules in $frames DATA frames"
+    # tun.batch-reads (default on): the datagrams above came through io_uring batches, or
+    # the gateway said at start why it reads one packet per call
+    if grep -q 'batched reads on' "$glog"; then
+        batches=$(gw_stat "$glog" tun_rx_batches)
+        rx=$(gw_stat "$glog" tun_rx)
+        ((batches > 0 && rx >= batches)) ||
+            fail "$(basename "$glog"): $rx TUN packets in $batches batched reads"
+        pass "$(basename "$glog"): $rx TUN packets read in $batches batched calls"
+    else
+        assert_match "batched reads unavailable" "$(cat "$glog")" \
+            "$(basename "$glog"): says why reads are not batched"
+    fi
 done
 
 # --- MASQUE client at the edge's access listener (TLS + ALPN h2, and h2c)

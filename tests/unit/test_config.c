@@ -106,6 +106,8 @@ START_TEST(test_gw_good_defaults)
     ck_assert(!cfg.allow_link_local);
     ck_assert_str_eq(cfg.tun_name, "st0");
     ck_assert_int_eq(cfg.tun_mtu, 1500);
+    ck_assert(cfg.tun_offload);
+    ck_assert(cfg.tun_batch);
     st_cidr_format(&cfg.virtual_pool, buf, sizeof(buf));
     ck_assert_str_eq(buf, "100.64.0.0/10");
     st_cidr_format(&cfg.virtual_pool6, buf, sizeof(buf));
@@ -142,6 +144,7 @@ START_TEST(test_gw_good_full)
              "tun:\n"
              "  name: st-site1\n"
              "  mtu: 9000\n"
+             "  batch-reads: false\n"
              "virtual-pool: 100.64.8.0/29\n"
              "virtual-pool6: fd00:64::/104\n"
              "udp-idle-timeout: 86400\n"
@@ -165,6 +168,7 @@ START_TEST(test_gw_good_full)
     ck_assert(cfg.allow_link_local);
     ck_assert_str_eq(cfg.tun_name, "st-site1");
     ck_assert_int_eq(cfg.tun_mtu, 9000);
+    ck_assert(!cfg.tun_batch);
     st_cidr_format(&cfg.virtual_pool, buf, sizeof(buf));
     ck_assert_str_eq(buf, "100.64.8.0/29");
     st_cidr_format(&cfg.virtual_pool6, buf, sizeof(buf));
@@ -219,6 +223,8 @@ START_TEST(test_gw_errors)
            "gw.yaml:7: unknown key 'snat' in 'expose'");
     gw_bad(WITH_TOKEN("expose:\n  routes: [nonsense]\n"),
            "gw.yaml:6: 'expose.routes[0]': invalid CIDR 'nonsense': not an IP address or CIDR");
+    gw_bad(WITH_TOKEN("tun:\n  batch-reads: 16\n"),
+           "gw.yaml:6: 'tun.batch-reads' must be true or false");
     gw_bad(WITH_TOKEN("tun:\n  mtu: 575\n"),
            "gw.yaml:6: 'tun.mtu' is 575, must be between 576 and 9000");
     gw_bad(WITH_TOKEN("tun:\n  name: a-very-long-name\n"),

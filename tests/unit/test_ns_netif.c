@@ -481,6 +481,89 @@ START_TEST(test_vnet_partial_csum_completed)
 }
 END_TEST
 
+struct udp_order {
+    int calls;
+    int seq[64];
+};
+
+static void on_udp_order(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *src,
+                         u16_t sport)
+{
+    struct udp_order *r = arg;
+    char b[8] = {0};
+
+    (void)pcb;
+    (void)src;
+    (void)sport;
+    pbuf_copy_partial(p, b, sizeof(b) - 1, 0);
+    if (r->calls < 64)
+        r->seq[r->calls] = atoi(b + 2);
+    r->calls++;
+    pbuf_free(p);
+}
+
+/* Sends n datagrams "n=0 ..." to port 53 (each padded to a different length). */
+static void send_numbered(int from, int n)
+{
+    static char data[1300];
+    struct pkt k;
+
+    for (int i = from; i < from + n; i++) {
+        int len = snprintf(data, sizeof(data), "n=%d ", i);
+        memset(data + len, 'a' + i % 26, (size_t)(100 + i * 20));
+        data[len + 100 + i * 20] = 0;
+        udp_pkt(&k, "192.0.2.1", 5353, "203.0.113.5", 53, data);
+        send_vnet(NULL, k.b, k.len);
+    }
+}
+
+/* Batched reads (io_uring, RWF_NOWAIT): 40 datagrams waiting are read in batches of 4, 8, 16
+ * and 16 (the last finds 12 and EAGAIN), every one reaches lwIP once and in order, and a
+ * budget cuts a batch. Where the kernel refuses io_uring, reads go on one by one. */
+START_TEST(test_batch_reads_in_order)
+{
+    struct udp_pcb *u = udp_new();
+    struct udp_order r = {0};
+    int rc = ns_netif_batch_reads(&nif);
+
+    ck_assert_ptr_nonnull(u);
+    ck_assert_int_eq(udp_bind(u, IP4_ADDR_ANY, 53), ERR_OK);
+    udp_recv(u, on_udp_order, &r);
+    if (rc < 0) { /* no io_uring here: the fallback must still read everything */
+        fprintf(stderr, "test_batch_reads_in_order: io_uring unavailable (%s), one read each\n",
+                strerror(-rc));
+        ck_assert_int_eq(nif.batch_err, -rc);
+        ck_assert_ptr_null(nif.batch);
+    }
+    send_numbered(0, 40);
+    ck_assert_int_eq(ns_netif_read(&nif, 256), 40);
+    ck_assert_int_eq(r.calls, 40);
+    for (int i = 0; i < 40; i++)
+        ck_assert_int_eq(r.seq[i], i);
+    ck_assert_uint_eq(nif.rx_packets, 40);
+    ck_assert_uint_eq(nif.rx_drops, 0);
+    if (rc == 0) {
+        ck_assert_int_eq(nif.batch_err, 0);
+        ck_assert_uint_eq(nif.rx_batches, 4);
+    }
+    /* a budget of 10 reads: batches of 4 and 6; the rest on the next call */
+    send_numbered(40, 15);
+    ck_assert_int_eq(ns_netif_read(&nif, 10), 10);
+    ck_assert_int_eq(ns_netif_read(&nif, 10), 5);
+    ck_assert_int_eq(r.calls, 55);
+    for (int i = 40; i < 55 && i < 64; i++)
+        ck_assert_int_eq(r.seq[i], i);
+    ck_assert_int_eq(ns_netif_read(&nif, 10), 0); /* EAGAIN */
+    udp_remove(u);
+}
+END_TEST
+
+static void setup_batch(void)
+{
+    setup_vnet();
+    ck_assert_int_eq(ns_netif_batch_reads(&nif), 0);
+}
+
 static Suite *ns_netif_suite(void)
 {
     Suite *s = suite_create("ns_netif");
@@ -502,6 +585,17 @@ static Suite *ns_netif_suite(void)
     tcase_add_test(tc, test_vnet_coalesce_send);
     tcase_add_test(tc, test_vnet_flush_keeps_order);
     tcase_add_test(tc, test_vnet_udp_coalesce);
+    tcase_add_test(tc, test_vnet_udp_gso_receive);
+    tcase_add_test(tc, test_vnet_partial_csum_completed);
+    tcase_add_test(tc, test_batch_reads_in_order);
+    suite_add_tcase(s, tc);
+    /* the same with batched reads (io_uring): every buffer a batch lends or hands on */
+    tc = tcase_create("batched");
+    tcase_add_checked_fixture(tc, setup_batch, teardown);
+    tcase_add_test(tc, test_listen_any_destination);
+    tcase_add_test(tc, test_connect_from_foreign_source);
+    tcase_add_test(tc, test_read_counters);
+    tcase_add_test(tc, test_vnet_gso_receive);
     tcase_add_test(tc, test_vnet_udp_gso_receive);
     tcase_add_test(tc, test_vnet_partial_csum_completed);
     suite_add_tcase(s, tc);
