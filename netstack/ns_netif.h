@@ -16,10 +16,11 @@
  * took the packet (lwIP never sees it), 0 to let lwIP handle it. */
 typedef int (*ns_netif_icmp_hook)(void *arg, uint8_t *pkt, size_t len);
 
-#define NS_NETIF_RX_BATCH 16 /* reads per system call with batched reads, at most */
-#define NS_NETIF_RX_BATCH_MIN                                                                      \
-    4 /* ... at least in the first of a wake-up, which reads as many                               \
-         as the last wake-up found; doubled while all find packets */
+/* Batched reads: at most NS_NETIF_RX_BATCH reads per system call. The first batch of a
+ * wake-up reads as many as the last wake-up found, at least NS_NETIF_RX_BATCH_MIN; batches
+ * double while every read finds a packet. */
+#define NS_NETIF_RX_BATCH 16
+#define NS_NETIF_RX_BATCH_MIN 4
 
 /* A receive buffer: a pbuf sized for the largest read, and its payload as allocated (a buffer
  * lent to lwIP for a UDP datagram comes back with the payload moved). */

@@ -551,7 +551,7 @@ START_TEST(test_batch_reads_in_order)
     ck_assert_int_eq(ns_netif_read(&nif, 10), 10);
     ck_assert_int_eq(ns_netif_read(&nif, 10), 5);
     ck_assert_int_eq(r.calls, 55);
-    for (int i = 40; i < 55 && i < 64; i++)
+    for (int i = 40; i < 55; i++)
         ck_assert_int_eq(r.seq[i], i);
     ck_assert_int_eq(ns_netif_read(&nif, 10), 0); /* EAGAIN */
     udp_remove(u);
