@@ -740,17 +740,36 @@ int st_cfg_time(struct st_cfg *cfg, const struct st_cfg_node *node, int64_t *out
     return rc;
 }
 
-int st_cfg_build(struct st_cfg *c, int rc, const char *name, void *out,
-                 int (*build)(struct st_cfg *c, void *out), void (*fini)(void *out), char *err,
-                 size_t errlen)
+/* Turns the tree in c (rc from st_cfg_parse or st_cfg_load) into out; releases the tree. */
+static int build_typed(const struct st_cfg_type *type, struct st_cfg *c, int rc, const char *name,
+                       void *out, char *err, size_t errlen)
 {
     if (rc < 0)
         return rc;
-    rc = build(c, out);
+    rc = type->build(c, out);
     if (rc == -ENOMEM && err && errlen)
         snprintf(err, errlen, "%s: out of memory", name);
     st_cfg_fini(c);
     if (rc < 0)
-        fini(out);
+        type->fini(out);
     return rc;
+}
+
+int st_cfg_parse_typed(const struct st_cfg_type *type, const char *text, size_t len,
+                       const char *name, void *out, char *err, size_t errlen)
+{
+    struct st_cfg c;
+
+    memset(out, 0, type->size);
+    return build_typed(type, &c, st_cfg_parse(&c, text, len, name, err, errlen), name, out, err,
+                       errlen);
+}
+
+int st_cfg_load_typed(const struct st_cfg_type *type, const char *path, void *out, char *err,
+                      size_t errlen)
+{
+    struct st_cfg c;
+
+    memset(out, 0, type->size);
+    return build_typed(type, &c, st_cfg_load(&c, path, err, errlen), path, out, err, errlen);
 }

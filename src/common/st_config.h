@@ -42,12 +42,20 @@ int st_cfg_parse(struct st_cfg *cfg, const char *text, size_t len, const char *n
 int st_cfg_load(struct st_cfg *cfg, const char *path, char *err, size_t errlen);
 /* Frees the tree and the name; keeps nothing. Accepts a zeroed cfg. */
 void st_cfg_fini(struct st_cfg *cfg);
-/* Turns a parsed tree (rc from st_cfg_parse/st_cfg_load) into a typed config with
- * build(c, out), then releases the tree. On failure calls fini(out) and returns the
- * negative code; -ENOMEM becomes "NAME: out of memory" in err. */
-int st_cfg_build(struct st_cfg *c, int rc, const char *name, void *out,
-                 int (*build)(struct st_cfg *c, void *out), void (*fini)(void *out), char *err,
-                 size_t errlen);
+/* A daemon's typed config: build(c, out) turns a parsed tree into the zeroed size-byte out;
+ * fini(out) releases what a failed build left. */
+struct st_cfg_type {
+    size_t size;
+    int (*build)(struct st_cfg *c, void *out);
+    void (*fini)(void *out);
+};
+/* Parses text (as st_cfg_parse) or reads path (as st_cfg_load) into out, zeroed first and
+ * built by type->build; the tree is released. On failure out is released with type->fini
+ * and the negative code returned; -ENOMEM becomes "NAME: out of memory" in err. */
+int st_cfg_parse_typed(const struct st_cfg_type *type, const char *text, size_t len,
+                       const char *name, void *out, char *err, size_t errlen);
+int st_cfg_load_typed(const struct st_cfg_type *type, const char *path, void *out, char *err,
+                      size_t errlen);
 
 /* Writes "NAME:LINE: <fmt...>" into the error buffer; always returns -EINVAL. */
 int st_cfg_fail(struct st_cfg *cfg, int line, const char *fmt, ...)

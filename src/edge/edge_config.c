@@ -689,7 +689,7 @@ static int from_tree(struct st_cfg *c, struct edge_config *cfg)
     return get_access(c, root, cfg);
 }
 
-/* Converts a parsed tree (rc from st_cfg_parse/load) into cfg; releases the tree. */
+/* Fills a zeroed config from a parsed tree: defaults, then what the file says. */
 static int build(struct st_cfg *c, void *out)
 {
     int rc = set_defaults(out);
@@ -701,27 +701,17 @@ static void fini(void *out)
     edge_config_fini(out);
 }
 
-static int finish(struct st_cfg *c, int rc, const char *name, struct edge_config *cfg, char *err,
-                  size_t errlen)
-{
-    return st_cfg_build(c, rc, name, cfg, build, fini, err, errlen);
-}
+static const struct st_cfg_type edge_config_type = {sizeof(struct edge_config), build, fini};
 
 int edge_config_parse(const char *text, size_t len, const char *name, struct edge_config *cfg,
                       char *err, size_t errlen)
 {
-    struct st_cfg c;
-
-    memset(cfg, 0, sizeof(*cfg));
-    return finish(&c, st_cfg_parse(&c, text, len, name, err, errlen), name, cfg, err, errlen);
+    return st_cfg_parse_typed(&edge_config_type, text, len, name, cfg, err, errlen);
 }
 
 int edge_config_load(const char *path, struct edge_config *cfg, char *err, size_t errlen)
 {
-    struct st_cfg c;
-
-    memset(cfg, 0, sizeof(*cfg));
-    return finish(&c, st_cfg_load(&c, path, err, errlen), path, cfg, err, errlen);
+    return st_cfg_load_typed(&edge_config_type, path, cfg, err, errlen);
 }
 
 void edge_config_fini(struct edge_config *cfg)

@@ -392,28 +392,17 @@ static void fini(void *out)
     gw_config_fini(out);
 }
 
-/* Converts a parsed tree (rc from st_cfg_parse/load) into cfg; releases the tree. */
-static int finish(struct st_cfg *c, int rc, const char *name, struct gw_config *cfg, char *err,
-                  size_t errlen)
-{
-    return st_cfg_build(c, rc, name, cfg, build, fini, err, errlen);
-}
+static const struct st_cfg_type gw_config_type = {sizeof(struct gw_config), build, fini};
 
 int gw_config_parse(const char *text, size_t len, const char *name, struct gw_config *cfg,
                     char *err, size_t errlen)
 {
-    struct st_cfg c;
-
-    memset(cfg, 0, sizeof(*cfg));
-    return finish(&c, st_cfg_parse(&c, text, len, name, err, errlen), name, cfg, err, errlen);
+    return st_cfg_parse_typed(&gw_config_type, text, len, name, cfg, err, errlen);
 }
 
 int gw_config_load(const char *path, struct gw_config *cfg, char *err, size_t errlen)
 {
-    struct st_cfg c;
-
-    memset(cfg, 0, sizeof(*cfg));
-    return finish(&c, st_cfg_load(&c, path, err, errlen), path, cfg, err, errlen);
+    return st_cfg_load_typed(&gw_config_type, path, cfg, err, errlen);
 }
 
 void gw_config_fini(struct gw_config *cfg)
