@@ -1,12 +1,16 @@
 /* The fleet registry's decoders: the first byte picks RESP replies (st_redis_parser, fed in
  * two pieces split where the second byte says), a tunnel value (edge_fentry_decode), a fleet
  * message applied to a cache (edge_fmsg_decode, edge_fcache_apply, then every lookup), or a
- * registry URL (st_redis_url_parse). What decodes must hold the limits it promises. */
+ * registry URL (st_redis_url_parse). What decodes must hold the limits it promises, and a
+ * decoded entry or message encoded again must decode to the same value. */
 #include "edge_fcache.h"
 #include "fuzz.h"
 #include "st_redis.h"
 
 #include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 
 static void check_reply(const struct st_redis_reply *r, int depth)
@@ -47,6 +51,64 @@ static void resp(const uint8_t *d, size_t n)
     st_redis_parser_free(p);
 }
 
+static bool same_entry(const struct edge_fentry *a, const struct edge_fentry *b)
+{
+    if (a->n_routes != b->n_routes || a->n_hostnames != b->n_hostnames || a->conns != b->conns)
+        return false;
+    for (size_t i = 0; i < a->n_routes; i++) {
+        const struct st_cidr *x = &a->routes[i], *y = &b->routes[i];
+        if (x->family != y->family || x->prefix != y->prefix ||
+            memcmp(x->addr, y->addr, x->family == AF_INET ? 4 : 16) != 0)
+            return false;
+    }
+    for (size_t i = 0; i < a->n_hostnames; i++)
+        if (strcmp(a->hostnames[i], b->hostnames[i]) != 0)
+            return false;
+    return true;
+}
+
+/* The JSON of a decoded entry, NULL on ENOMEM. */
+static char *entry_json(const struct edge_fentry *e)
+{
+    return edge_fentry_encode(e->routes, e->n_routes, (const char *const *)e->hostnames,
+                              e->n_hostnames, e->conns);
+}
+
+/* decode(encode(e)) == e */
+static void entry_again(const struct edge_fentry *e)
+{
+    struct edge_fentry back = {0};
+    char err[160], *j = entry_json(e);
+    if (!j)
+        return;
+    FUZZ_ASSERT(edge_fentry_decode(j, strlen(j), &back, err, sizeof(err)) == 0);
+    FUZZ_ASSERT(same_entry(e, &back));
+    edge_fentry_fini(&back);
+    free(j);
+}
+
+/* decode(encode(m)) == m */
+static void message_again(const struct edge_fmsg *m)
+{
+    bool up = m->kind == EDGE_FMSG_UP, tunnel = up || m->kind == EDGE_FMSG_DOWN;
+    char err[160], *v = up ? entry_json(&m->entry) : NULL;
+    if (up && !v)
+        return;
+    char *j = edge_fmsg_encode(m->kind, m->edge, m->inst, m->seq, tunnel ? m->entry.tunnel : NULL,
+                               v, m->relay);
+    struct edge_fmsg back;
+    if (j) {
+        FUZZ_ASSERT(edge_fmsg_decode(j, strlen(j), &back, err, sizeof(err)) == 0);
+        FUZZ_ASSERT(back.kind == m->kind && back.inst == m->inst && back.seq == m->seq);
+        FUZZ_ASSERT(strcmp(back.edge, m->edge) == 0 && strcmp(back.relay, m->relay) == 0);
+        FUZZ_ASSERT(strcmp(back.entry.tunnel, m->entry.tunnel) == 0);
+        FUZZ_ASSERT(!up || same_entry(&back.entry, &m->entry));
+        edge_fmsg_fini(&back);
+    }
+    free(j);
+    free(v);
+}
+
 static void entry(const uint8_t *d, size_t n)
 {
     struct edge_fentry e = {0};
@@ -57,6 +119,7 @@ static void entry(const uint8_t *d, size_t n)
         FUZZ_ASSERT(e.n_routes <= EDGE_FLEET_LIST_MAX && e.n_hostnames <= EDGE_FLEET_LIST_MAX);
         for (size_t i = 0; i < e.n_hostnames; i++)
             FUZZ_ASSERT(st_hostname_valid(e.hostnames[i], true));
+        entry_again(&e);
     }
     edge_fentry_fini(&e);
 }
@@ -73,6 +136,7 @@ static void message(const uint8_t *d, size_t n)
     FUZZ_ASSERT(rc == 0 || rc == -EBADMSG || rc == -ENOMEM);
     if (rc == 0) {
         FUZZ_ASSERT(edge_fleet_id_valid(m.edge));
+        message_again(&m);
         /* a known edge one step behind, so that up/down apply */
         FUZZ_ASSERT(edge_fcache_replace(&c, m.edge, "", m.inst, m.seq - 1, NULL, 0, 100, 1) == 0);
         edge_fcache_apply(&c, &m, 0, 1000);
