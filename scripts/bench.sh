@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench.sh [tunnel|ingress|udp|flows|latency|scale|fleet|all]: subtunnel beside plain kernel routing across the same
+# bench.sh [tunnel|ingress|udp|flows|latency|scale|fleet|slowpeers|all]: subtunnel beside plain kernel routing across the same
 # namespaces, in the same run; prints Gbit/s or requests/s, ratios and peak RSS.
 #   tunnel   single-flow iperf3, the CONNECT path: st-client -> edge proxy -> tunnel ->
 #            gateway -> st-priv, twice: iperf3 as a proxy-aware client (proxychains4 does
@@ -35,6 +35,9 @@
 #            edge 3 (relayed) beside edge 1 (direct) and kernel routing, short CONNECT flows/s
 #            relayed vs direct, the registry's commands per relayed flow
 #            (scripts/bench-fleet.sh; not part of all)
+#   slowpeers  requests through the access proxy and visitor requests, idle and while 2000
+#            slow peers hold connections on each edge listener: the delay they add
+#            (scripts/bench-slowpeers.sh; not part of all)
 #   all      (default) tunnel + ingress + udp + flows + the transparent site-to-site path (lab
 #            --sites 2): st-priv -> reach gateway -> edge -> expose gateway -> st-priv2,
 #            beside OpenVPN 2.6 between the same bastions (UDP, AES-128-GCM, userspace
@@ -54,9 +57,10 @@ LAB=$REPO/scripts/lab.sh
 MODE=${1:-all}
 SECS=${BENCH_SECS:-10}
 REPS=${BENCH_REPS:-3} # iperf3 runs per throughput figure (the median is printed)
-[[ $MODE =~ ^(tunnel|ingress|udp|flows|latency|scale|fleet|all)$ ]] ||
-    { echo "usage: $0 [tunnel|ingress|udp|flows|latency|scale|fleet|all]" >&2; exit 2; }
+[[ $MODE =~ ^(tunnel|ingress|udp|flows|latency|scale|fleet|slowpeers|all)$ ]] ||
+    { echo "usage: $0 [tunnel|ingress|udp|flows|latency|scale|fleet|slowpeers|all]" >&2; exit 2; }
 if [[ $MODE == scale ]]; then exec bash "$REPO/scripts/bench-scale.sh"; fi
+if [[ $MODE == slowpeers ]]; then exec bash "$REPO/scripts/bench-slowpeers.sh"; fi
 [[ $(id -u) -eq 0 ]] || { echo "bench.sh needs root" >&2; exit 1; }
 command -v iperf3 >/dev/null || { echo "iperf3 missing" >&2; exit 1; }
 command -v h2load >/dev/null || { echo "h2load missing (nghttp2-client)" >&2; exit 1; }

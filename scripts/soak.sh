@@ -9,10 +9,12 @@
 #   churn    site 2's gateway restarted every third round; both daemons reloaded (SIGHUP)
 #            every round
 # Samples: RSS (KiB) and open fds of the edge and both gateways, the gateways' live TCP and
-# UDP flows. Prints a table, then the growth from the end of round 2 (warm) to the last
-# round; exits 1 when any daemon died or a check failed, 2 when RSS grew by more than
-# SOAK_MAX_GROWTH_KB (default 16384) or fds by more than 16. Not part of CI: the figures
-# of a 30-minute run are in docs/operations.md.
+# UDP flows, and the lwIP objects both gateways hold (every pool: pcbs, segments, pbufs;
+# from /metrics). Prints a table, then the growth from the end of round 2 (warm) to the
+# last round; exits 1 when any daemon died or a check failed, 2 when RSS grew by more than
+# SOAK_MAX_GROWTH_KB (default 16384), fds by more than 16, or lwIP objects by more than
+# SOAK_MAX_LWIP_GROWTH (default 512). Not part of CI: the figures of a 30-minute run are
+# in docs/operations.md.
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export BUILD_DIR=${BUILD_DIR:-$REPO/build}
@@ -21,6 +23,7 @@ LAB=$REPO/scripts/lab.sh
 HTTPD=$REPO/tests/integration/httpd.py
 MINUTES=${1:-30}
 MAX_GROWTH=${SOAK_MAX_GROWTH_KB:-16384}
+MAX_LWIP_GROWTH=${SOAK_MAX_LWIP_GROWTH:-512}
 if ! [[ $MINUTES =~ ^[0-9]+$ ]] || ((MINUTES < 3 || MINUTES > 1440)); then
     echo "usage: $0 [MINUTES 3..1440]" >&2
     exit 2
@@ -71,6 +74,11 @@ stat_of() { # stat_of LOGNAME KEY: from a fresh SIGUSR1 stats line
     grep 'stats:' "$log" | tail -n 1 | grep -o "$2=[0-9]*" | cut -d= -f2
 }
 sha_of() { sha256sum | cut -c1-64; }
+# lwip_of URL: the lwIP objects in use in every pool of the gateway whose metrics are at URL
+lwip_of() {
+    ip netns exec st-edge curl -sS -m 5 "$1/metrics" 2>/dev/null |
+        awk '/^subtunnel_lwip_pool_objects\{/ {n += $NF; seen = 1} END {print seen ? n : -1}'
+}
 
 visitors() {
     ip netns exec st-client timeout 120 h2load -n 2000 -c 10 -m 4 \
@@ -106,7 +114,8 @@ round() {
 }
 
 declare -a rows
-printf -v hdr '%-5s %9s %9s %9s %6s %6s %6s %7s %7s' round edge_kb gw_kb gw2_kb e_fds g_fds g2_fds tcp udp
+printf -v hdr '%-5s %9s %9s %9s %6s %6s %6s %7s %7s %7s %7s' round edge_kb gw_kb gw2_kb e_fds \
+    g_fds g2_fds tcp udp g_lwip g2_lwip
 say "$MINUTES rounds, one a minute"
 for ((r = 1; r <= MINUTES; r++)); do
     t0=$SECONDS
@@ -114,9 +123,10 @@ for ((r = 1; r <= MINUTES; r++)); do
     for d in edge gateway gateway2; do
         kill -0 "$(pid_of "$d")" 2>/dev/null || { say "FAIL: $d died"; exit 1; }
     done
-    printf -v row '%-5s %9s %9s %9s %6s %6s %6s %7s %7s' "$r" "$(rss edge)" "$(rss gateway)" \
-        "$(rss gateway2)" "$(fds edge)" "$(fds gateway)" "$(fds gateway2)" \
-        "$(stat_of gateway tcp_live)" "$(stat_of gateway udp_live)"
+    printf -v row '%-5s %9s %9s %9s %6s %6s %6s %7s %7s %7s %7s' "$r" "$(rss edge)" \
+        "$(rss gateway)" "$(rss gateway2)" "$(fds edge)" "$(fds gateway)" "$(fds gateway2)" \
+        "$(stat_of gateway tcp_live)" "$(stat_of gateway udp_live)" \
+        "$(lwip_of "$GATEWAY_METRICS")" "$(lwip_of "$GATEWAY2_METRICS")"
     rows+=("$row")
     say "$row"
     left=$((60 - (SECONDS - t0)))
@@ -125,16 +135,22 @@ done
 
 echo "$hdr"
 printf '%s\n' "${rows[@]}"
-read -r _ e2 g2 gg2 fe2 fg2 fgg2 _ _ <<<"${rows[1]}"
-read -r _ eN gN ggN feN fgN fggN _ _ <<<"${rows[-1]}"
+read -r _ e2 g2 gg2 fe2 fg2 fgg2 _ _ l2 ll2 <<<"${rows[1]}"
+read -r _ eN gN ggN feN fgN fggN _ _ lN llN <<<"${rows[-1]}"
 echo "growth from round 2 to round $MINUTES: edge $((eN - e2)) KiB, gateway $((gN - g2)) KiB," \
     "gateway2 $((ggN - gg2)) KiB; fds edge $((feN - fe2)), gateway $((fgN - fg2))," \
-    "gateway2 $((fggN - fgg2))"
+    "gateway2 $((fggN - fgg2)); lwIP objects gateway $((lN - l2)), gateway2 $((llN - ll2))"
 ((bad == 0)) || { say "$bad checks failed"; exit 1; }
 for g in $((eN - e2)) $((gN - g2)) $((ggN - gg2)); do
     ((g <= MAX_GROWTH)) || { say "RSS grew by more than $MAX_GROWTH KiB"; exit 2; }
 done
 for g in $((feN - fe2)) $((fgN - fg2)) $((fggN - fgg2)); do
     ((g <= 16)) || { say "open fds grew by more than 16"; exit 2; }
+done
+for l in "$l2" "$ll2" "$lN" "$llN"; do
+    ((l >= 0)) || { say "no lwIP pool figures in a gateway's /metrics"; exit 2; }
+done
+for g in $((lN - l2)) $((llN - ll2)); do
+    ((g <= MAX_LWIP_GROWTH)) || { say "lwIP objects grew by more than $MAX_LWIP_GROWTH"; exit 2; }
 done
 say "OK"

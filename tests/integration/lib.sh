@@ -267,6 +267,23 @@ kill_relay_holder() {
         relay_closed "$RELAY_DEAD"
 }
 
+# plimit PID PRLIMIT_ARGS...: prlimit on the daemon PID. On another process it needs
+# CAP_SYS_RESOURCE (some containers' root lacks it) or the same user: run it as the user the
+# daemon switched to (LAB_USER), when it did.
+plimit() {
+    local pid=$1 uid gid
+    shift
+    uid=$(awk '/^Uid:/ {print $2}' "/proc/$pid/status")
+    gid=$(awk '/^Gid:/ {print $2}' "/proc/$pid/status")
+    if [[ $uid == 0 ]]; then
+        prlimit --pid "$pid" "$@"
+    else
+        setpriv --reuid="$uid" --regid="$gid" --clear-groups prlimit --pid "$pid" "$@"
+    fi
+}
+# cpu_ticks PID: user + system CPU time of PID so far, in clock ticks (getconf CLK_TCK)
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
 # pcurl ARGS...: curl in st-client through the edge's CONNECT proxy (tunnel mode)
 pcurl() {
     in_ns st-client curl -sS -p -x "$EDGE_PROXY" -U "lab:$ACCESS_TOKEN" "$@"

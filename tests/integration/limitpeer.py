@@ -15,6 +15,9 @@ h2connect.py, HPACK decoding from masque.py). Every mode is bounded by --timeout
       prints "SID:STATUS:PROXY-STATUS" for each, then closes
   limitpeer.py flood HOST:PORT --host H --count N
       N HTTP/1.1 GETs for H on one keep-alive connection; prints "STATUS xN"
+  limitpeer.py settings HOST:PORT [--tls --ca FILE --sni NAME]
+      the HTTP/2 preface and an empty SETTINGS; prints the server's first SETTINGS as
+      "streams=S window=W frame=F"
   limitpeer.py reach HOST:PORT --ca FILE --sni NAME [--token T] [--count N]
       a reach connection (ALPN subtunnel-reach): prints the edge's first SETTINGS as
       "anon streams=S window=W frame=F"; then up to N CONNECT streams each reset at once
@@ -202,6 +205,20 @@ def reach_stream(sid, token):
     return raw_frame(HEADERS, END_HEADERS, sid, block) + raw_frame(RST, 0, sid, struct.pack(">I", 8))
 
 
+def mode_settings(args):
+    sock = connect(args)
+    conn = Conn(sock)
+    sock.sendall(PREFACE)
+    conn.frame(SETTINGS, 0, 0)
+    deadline = time.monotonic() + args.timeout
+    while time.monotonic() < deadline:
+        ftype, flags, _, payload = conn.read_frame()
+        if ftype == SETTINGS and not flags & ACK:
+            print(settings_text(payload), flush=True)
+            return 0
+    raise H2Error("no SETTINGS in time")
+
+
 def mode_reach(args):
     """Streams go in batches of 100 with a PING after them, each batch in one write (one TLS
     record) and the PING's ACK awaited, so the edge has read everything sent when it closes
@@ -244,7 +261,8 @@ def mode_reach(args):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("mode", choices=["preface", "idle", "streams", "posts", "flood", "reach"])
+    ap.add_argument("mode", choices=["preface", "idle", "streams", "posts", "flood", "settings",
+                                     "reach"])
     ap.add_argument("target")
     ap.add_argument("--tls", action="store_true")
     ap.add_argument("--ca")

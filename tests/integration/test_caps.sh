@@ -156,31 +156,19 @@ in_ns st-client python3 "$PEER" tunnel 198.18.0.1:8080 --target "$PRIV_IP:8000" 
     --result "$WORK/t.result" --timeout 120 &
 BG+=($!)
 wait_for 20 "a CONNECT tunnel before the shortage" test -s "$WORK/t.ready"
-# prlimit on another process needs CAP_SYS_RESOURCE (some containers' root lacks it) or
-# the same user: run it as the user the edge switched to (LAB_USER), when it did
-edge_uid=$(awk '/^Uid:/ {print $2}' "/proc/$EDGE_PID/status")
-edge_gid=$(awk '/^Gid:/ {print $2}' "/proc/$EDGE_PID/status")
-plimit() {
-    if [[ $edge_uid == 0 ]]; then
-        prlimit "$@"
-    else
-        setpriv --reuid="$edge_uid" --regid="$edge_gid" --clear-groups prlimit "$@"
-    fi
-}
-orig_soft=$(plimit --pid "$EDGE_PID" --nofile --noheadings --raw -o SOFT | tr -d ' ')
+orig_soft=$(plimit "$EDGE_PID" --nofile --noheadings --raw -o SOFT | tr -d ' ')
 maxfd=$(find "/proc/$EDGE_PID/fd" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort -n | tail -n 1)
 limit=$((maxfd + 11))
 free=$((limit - $(edge_fds)))
 log "edge descriptors: $(edge_fds) open, the highest $maxfd ($(readlink "/proc/$EDGE_PID/fd/$maxfd"));" \
     "a soft limit of $limit leaves $free"
-plimit --pid "$EDGE_PID" --nofile="$limit:" # the soft limit only: it can be raised again
+plimit "$EDGE_PID" --nofile="$limit:" # the soft limit only: it can be raised again
 hold h5 198.18.0.1:80 $((free + 5)) 0
 pausing='accept: Too many open files: pausing listener visitor \(HTTP/1\.1\) 198\.18\.0\.1:80'
 wait_for 10 "the listener to pause" grep -qE "$pausing" "$EDGE_LOG"
-cpu() { awk '{print $14 + $15}' "/proc/$EDGE_PID/stat"; }
-c0=$(cpu)
+c0=$(cpu_ticks "$EDGE_PID")
 sleep 3
-c1=$(cpu)
+c1=$(cpu_ticks "$EDGE_PID")
 tck=$(getconf CLK_TCK)
 ((c1 - c0 < tck / 2)) || fail "the edge used $(((c1 - c0) * 1000 / tck)) ms of CPU in 3 s while paused"
 pass "no busy loop while paused ($(((c1 - c0) * 1000 / tck)) ms of CPU in 3 s)"
@@ -196,7 +184,7 @@ pass "a visitor request once the idle connections closed"
 wait_for 10 "the listener to log its resumption" grep -qE "$resumed" "$EDGE_LOG"
 assert_eq 1 "$(log_count "$pausing")" "the pause logged once"
 assert_eq 1 "$(log_count "$resumed")" "the resumption logged once"
-plimit --pid "$EDGE_PID" --nofile="$orig_soft:"
+plimit "$EDGE_PID" --nofile="$orig_soft:"
 
 # ---- 6. tunnel-max-flows and user-max-flows
 reload_edge "tunnel-max-flows: 3"

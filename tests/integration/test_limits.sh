@@ -3,8 +3,9 @@
 # request-timeout (access h2c :8080, visitor h2 :443), a visitor connection left without
 # streams is closed after idle-timeout, visitor-max-streams refuses the streams past the
 # cap while a new connection still works, tunnel-max-requests answers 503 past its cap,
-# and a flood of refusals logs at most log-refusals lines per second plus a
-# "suppressed" summary that accounts for the rest.
+# a flood of refusals logs at most log-refusals lines per second plus a "suppressed"
+# summary that accounts for the rest, reach connections get small SETTINGS until a valid
+# token, and each HTTP/2 listener announces its streams per connection.
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -110,3 +111,13 @@ assert_match "^anon streams=100 .*
 goaway=11$" "$r" "up to 1200 resets without a valid token end in GOAWAY(ENHANCE_YOUR_CALM)"
 assert_match "reach .*: too many stream resets before authentication: closing" \
     "$(cat "$EDGE_LOG")" "pre-authentication reset limit logged"
+
+# 7. the streams each HTTP/2 listener allows per connection (past it nghttp2 answers
+#    REFUSED_STREAM, as section 4 shows for visitors): users 1000, visitors visitor-max-streams
+assert_eq "streams=1000 window=2097152 frame=65536" \
+    "$(in_ns st-client python3 "$PEER" settings 198.18.0.1:8080)" "SETTINGS of the access listener (h2c)"
+assert_eq "streams=1000 window=2097152 frame=65536" \
+    "$(in_ns st-client python3 "$PEER" settings 198.18.0.1:8443 --tls --ca "$CA_FILE" --sni edge.lab.test)" \
+    "SETTINGS of the access TLS listener"
+assert_match "^streams=4 " "$(in_ns st-client python3 "$PEER" settings 198.18.0.1:443 "${TLS[@]}")" \
+    "SETTINGS of the visitor listener (visitor-max-streams: 4)"
