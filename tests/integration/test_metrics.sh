@@ -16,6 +16,7 @@ require_root
 require_cmd curl promtool python3
 export LAB_EDGE_EXTRA_YAML=$'log-format: json'
 export LAB_GATEWAY_EXTRA_YAML=$'log-format: json\nheartbeat-interval: 1\nheartbeat-count: 3'
+# shellcheck disable=SC2119
 lab_up
 
 dir=$LAB_DIR/t-metrics

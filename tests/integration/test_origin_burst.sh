@@ -38,6 +38,7 @@ LAB_INGRESS_EXTRA_RULES='  - hostname: burst.lab.test
     origin: {max-connecting: 1, connect-timeout: 30}'
 # shellcheck disable=SC2090
 export LAB_EDGE_HOSTNAMES LAB_INGRESS_EXTRA_RULES
+# shellcheck disable=SC2119
 lab_up
 
 dir=$LAB_DIR/t-origin-burst

@@ -31,6 +31,7 @@ bound() { grep -q ready "$dir/py.out"; }
 for ((i = 0; i < 50; i++)); do bound && break; sleep 0.1; done
 bound || fail "notify.py did not bind $dir/notify.sock"
 
+# shellcheck disable=SC2119
 NOTIFY_SOCKET=$dir/notify.sock WATCHDOG_USEC=1000000 lab_up
 [[ $LAB_USER != none ]] || fail "the lab runs its daemons as root (LAB_USER=none; lab.sh up" \
     "says why, e.g. a LAB_DIR that nobody cannot enter)"

@@ -15,6 +15,7 @@ TUNLOAD=$BUILD_DIR/st-tunload
 EDGE_BIN=$BUILD_DIR/subtunnel-edge
 [[ -x $TUNLOAD && -x $EDGE_BIN ]] || fail "st-tunload / subtunnel-edge not built in $BUILD_DIR"
 
+# shellcheck disable=SC2119
 LAB_NO_DAEMONS=1 lab_up
 D=$LAB_DIR/tunload
 rm -rf "$D"
