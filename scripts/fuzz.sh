@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # fuzz.sh: builds the libFuzzer harnesses (clang, build-fuzz/) and runs each of them in turn
 # for SECONDS (default 300) on its committed seeds (tests/fuzz/corpus/<name>) plus what it
-# found before (build-fuzz/fuzz-corpus/<name>, not committed). One job at a time.
+# found before (build-fuzz/fuzz-corpus/<name>, not committed). ST_FUZZ_JOBS harnesses run
+# at once (default: the number of CPUs), each a single libFuzzer process.
 # Usage: scripts/fuzz.sh [SECONDS] [NAME...]   (NAME: capsule, ctrl, ... default all)
 # A crash, leak, sanitizer report, timeout (10 s per input) or RSS over 1 GiB fails the
 # harness; its input is saved as build-fuzz/fuzz-artifacts/<name>-crash-... (reproduce with
@@ -25,18 +26,32 @@ if ((${#names[@]} == 0)); then
         names+=("${n%.c}")
     done
 fi
+jobs=${ST_FUZZ_JOBS:-$(nproc)}
+[[ $jobs =~ ^[1-9][0-9]*$ ]] || { echo "fuzz.sh: ST_FUZZ_JOBS must be a positive integer" >&2; exit 2; }
 mkdir -p "$dir/fuzz-artifacts" "$dir/fuzz-logs"
-pass=0 fail=0 failed=()
-for n in "${names[@]}"; do
-    bin=$dir/tests/fuzz/fuzz_$n seeds=tests/fuzz/corpus/$n work=$dir/fuzz-corpus/$n
-    log=$dir/fuzz-logs/$n.log
+
+# fuzz_one NAME: runs one harness; its log in fuzz-logs/NAME.log, exit status 0 if it passed
+fuzz_one() {
+    local n=$1 bin=$dir/tests/fuzz/fuzz_$1 seeds=tests/fuzz/corpus/$1 work=$dir/fuzz-corpus/$1
     mkdir -p "$work"
     [[ -d $seeds ]] || seeds=
-    echo "fuzz: fuzz_$n for ${secs}s (log $log)"
-    if ASAN_OPTIONS=detect_leaks=1 \
+    ASAN_OPTIONS=detect_leaks=1 \
         "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=1024 \
         -print_final_stats=1 -artifact_prefix="$dir/fuzz-artifacts/$n-" \
-        "$work" ${seeds:+"$seeds"} >"$log" 2>&1; then
+        "$work" ${seeds:+"$seeds"} >"$dir/fuzz-logs/$n.log" 2>&1
+}
+
+declare -A pid_of
+for n in "${names[@]}"; do
+    while (($(jobs -rp | wc -l) >= jobs)); do wait -n || true; done
+    echo "fuzz: fuzz_$n for ${secs}s (log $dir/fuzz-logs/$n.log)"
+    fuzz_one "$n" &
+    pid_of[$n]=$!
+done
+pass=0 fail=0 failed=()
+for n in "${names[@]}"; do
+    log=$dir/fuzz-logs/$n.log
+    if wait "${pid_of[$n]}"; then
         pass=$((pass + 1))
         echo "fuzz: fuzz_$n passed ($(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$log" |
             grep -Eo '[0-9]+$' || echo '?') runs)"

@@ -81,7 +81,8 @@ ctest --test-dir "$BUILD_DIR" --output-on-failure 2>&1 | tee "$logs/release.log"
 stage "Release stage" "$brc" "$logs/release.log"
 ((brc == 0)) || rc=$brc
 # Fuzzing: each libFuzzer harness on its seed corpus plus ST_FUZZ_SECONDS (default 15) of
-# fuzzing (19 harnesses: about 6 minutes with the build); ST_SKIP_FUZZ=1 skips it, as does a missing clang.
+# fuzzing (19 harnesses, one per CPU at once: about 4 minutes with the build on 2 CPUs);
+# ST_SKIP_FUZZ=1 skips it, as does a missing clang.
 fuzzline=
 if [[ ${ST_SKIP_FUZZ:-0} != 1 ]] && command -v clang >/dev/null 2>&1; then
     echo "== fuzzing (${BUILD_DIR}-fuzz, libFuzzer, ${ST_FUZZ_SECONDS:-15} s per harness)"
