@@ -31,35 +31,18 @@ static int batch_open(struct ns_rxbatch **out)
     return 0;
 }
 
-int ns_rxbatch_settle(ssize_t *res, int n)
-{
-    int i, refused = 0;
-
-    for (i = 0; i < n; i++)
-        refused += res[i] == -EOPNOTSUPP || res[i] == -EINVAL;
-    if (refused == n)
-        return -EOPNOTSUPP;
-    if (!refused)
-        return 0;
-    for (i = 0; i < n; i++) /* nothing read there: read again, one readv at a time */
-        if (res[i] == -EOPNOTSUPP || res[i] == -EINVAL)
-            res[i] = -EINTR;
-    return 1;
-}
-
 /* Reads up to n packets from fd in one system call: read i goes into iov[i] (iovcnt vectors),
  * each RWF_NOWAIT so that it completes at once; res[i] gets its byte count or -errno
- * (-EAGAIN: nothing more to read). Returns 0, 1 when the kernel refused some reads of the
- * batch (ns_rxbatch_settle), or -errno when the batch did not run or the kernel refused
- * every read (-EOPNOTSUPP): then no packet was read. A read that did not complete at once
- * (never seen) keeps its buffer and reports -EINPROGRESS in res[i], as does the return
- * value (after the other results were set). */
+ * (-EAGAIN: nothing more to read). Returns 0, or -errno when the batch did not run or the
+ * kernel refused non-blocking reads on fd (-EOPNOTSUPP, -EINVAL): then no packet was read.
+ * A read that did not complete at once (never seen) keeps its buffer and reports
+ * -EINPROGRESS in res[i], as does the return value (after the other results were set). */
 static int batch_read(struct ns_rxbatch *b, int fd, struct iovec (*iov)[2], int iovcnt,
                       ssize_t *res, int n)
 {
     struct io_uring_cqe *cqe;
     unsigned head, seen = 0;
-    int i, rc;
+    int i, rc, refused = 0;
 
     for (i = 0; i < n; i++) {
         struct io_uring_sqe *sqe = io_uring_get_sqe(&b->ring);
@@ -80,12 +63,13 @@ static int batch_read(struct ns_rxbatch *b, int fd, struct iovec (*iov)[2], int 
         uint64_t k = io_uring_cqe_get_data64(cqe);
         if (k < (uint64_t)n)
             res[k] = cqe->res;
+        refused += cqe->res == -EOPNOTSUPP || cqe->res == -EINVAL;
         seen++;
     }
     io_uring_cq_advance(&b->ring, seen);
-    if (seen < (unsigned)n)
-        return -EINPROGRESS;
-    return ns_rxbatch_settle(res, n);
+    if (refused == n)
+        return -EOPNOTSUPP;
+    return seen < (unsigned)n ? -EINPROGRESS : 0;
 }
 
 int ns_netif_batch_reads(struct ns_netif *nif)
@@ -111,13 +95,9 @@ int ns_rxbatch_reads(struct ns_netif *nif, struct iovec (*iov)[2], int iovcnt, s
     }
     /* refused (io_uring, or RWF_NOWAIT on this fd): one readv each from now on; a read left
      * pending (-EINPROGRESS, never seen) keeps its buffer, which is given up */
-    nif->batch_err = rc > 0 ? EOPNOTSUPP : -rc;
+    nif->batch_err = -rc;
     ns_rxbatch_close(nif->batch);
     nif->batch = NULL;
-    if (rc > 0) { /* some reads were refused, the others are this batch's packets */
-        nif->rx_batches++;
-        return n;
-    }
     if (rc != -EINPROGRESS)
         return 0;
     for (int i = 0; i < n; i++)

@@ -11,14 +11,8 @@
 /* Reads n packets (n > 1 only with batched reads) into nif->rx[0..n), read i through iov[i]
  * (iovcnt vectors); res[i] gets its byte count or -errno (-EAGAIN: nothing more to read).
  * Returns n, or 0 when the kernel refused batching just now (nif->batch_err; nothing was
- * read). After a refusal, of the whole batch or of some of its reads, reads are one readv
- * each from now on. */
+ * read, and reads are one readv each from now on). */
 int ns_rxbatch_reads(struct ns_netif *nif, struct iovec (*iov)[2], int iovcnt, ssize_t *res, int n);
-
-/* Looks at one batch's results: 0 when the kernel refused none of the reads (-EOPNOTSUPP or
- * -EINVAL on RWF_NOWAIT), -EOPNOTSUPP when it refused all of them, and 1 when it refused
- * some: their results become -EINTR (nothing read; read again), the others stay as read. */
-int ns_rxbatch_settle(ssize_t *res, int n);
 
 void ns_rxbatch_close(struct ns_rxbatch *b);
 

@@ -1,9 +1,6 @@
 /* ns_netif + the lwIP accept-any patch, over a socketpair standing in for the TUN fd
  * (ns_harness.h); vnet offloads (GSO receive, coalesced sends, partial checksums). */
-#include <errno.h>
-
 #include "ns_harness.h"
-#include "ns_rxbatch.h"
 
 START_TEST(test_listen_any_destination)
 {
@@ -561,28 +558,6 @@ START_TEST(test_batch_reads_in_order)
 }
 END_TEST
 
-/* The kernel refusing some reads of a batch (RWF_NOWAIT: -EOPNOTSUPP or -EINVAL) keeps the
- * packets of the others and has the refused ones read again; refusing all of them turns
- * batching off; a batch with none refused is left as read. */
-START_TEST(test_batch_settle)
-{
-    ssize_t none[3] = {60, 80, -EAGAIN};
-    ssize_t some[4] = {60, -EOPNOTSUPP, 80, -EINVAL};
-    ssize_t all[2] = {-EINVAL, -EOPNOTSUPP};
-
-    ck_assert_int_eq(ns_rxbatch_settle(none, 3), 0);
-    ck_assert_int_eq(none[0], 60);
-    ck_assert_int_eq(none[1], 80);
-    ck_assert_int_eq(none[2], -EAGAIN);
-    ck_assert_int_eq(ns_rxbatch_settle(some, 4), 1);
-    ck_assert_int_eq(some[0], 60);
-    ck_assert_int_eq(some[1], -EINTR);
-    ck_assert_int_eq(some[2], 80);
-    ck_assert_int_eq(some[3], -EINTR);
-    ck_assert_int_eq(ns_rxbatch_settle(all, 2), -EOPNOTSUPP);
-}
-END_TEST
-
 static void setup_batch(void)
 {
     setup_vnet();
@@ -613,7 +588,6 @@ static Suite *ns_netif_suite(void)
     tcase_add_test(tc, test_vnet_udp_gso_receive);
     tcase_add_test(tc, test_vnet_partial_csum_completed);
     tcase_add_test(tc, test_batch_reads_in_order);
-    tcase_add_test(tc, test_batch_settle);
     suite_add_tcase(s, tc);
     /* the same with batched reads (io_uring): every buffer a batch lends or hands on */
     tc = tcase_create("batched");
