@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# fuzz.sh: builds the libFuzzer harnesses (clang, build-fuzz/) and runs each of them in turn
+# fuzz.sh: builds the libFuzzer harnesses (clang, build-fuzz/) and runs each of them
 # for SECONDS (default 300) on its committed seeds (tests/fuzz/corpus/<name>) plus what it
 # found before (build-fuzz/fuzz-corpus/<name>, not committed). ST_FUZZ_JOBS harnesses run
 # at once (default: the number of CPUs), each a single libFuzzer process.
@@ -42,6 +42,11 @@ fuzz_one() {
 }
 
 declare -A pid_of
+# an interrupted run stops its harnesses too
+trap 'kill "${pid_of[@]}" 2>/dev/null; exit 130' INT TERM
+uniq=()
+for n in "${names[@]}"; do [[ " ${uniq[*]} " == *" $n "* ]] || uniq+=("$n"); done
+names=("${uniq[@]}")
 for n in "${names[@]}"; do
     while (($(jobs -rp | wc -l) >= jobs)); do wait -n || true; done
     echo "fuzz: fuzz_$n for ${secs}s (log $dir/fuzz-logs/$n.log)"

@@ -71,7 +71,9 @@ stat_of() { # stat_of LOGNAME KEY: from a fresh SIGUSR1 stats line
         (($(grep -c 'stats:' "$log" || true) > n)) && break
         sleep 0.1
     done
-    grep 'stats:' "$log" | tail -n 1 | grep -o "$2=[0-9]*" | cut -d= -f2
+    local v
+    v=$(grep 'stats:' "$log" | tail -n 1 | grep -o "$2=[0-9]*" | cut -d= -f2) || true
+    echo "${v:--1}" # a missing value keeps its column
 }
 sha_of() { sha256sum | cut -c1-64; }
 # lwip_of URL: the lwIP objects in use in every pool of the gateway whose metrics are at URL

@@ -692,8 +692,9 @@ void gw_dgram_start(struct gw_flow *f, const char *path)
         d->gw->dgram.refused++;
         st_info("%s flow %s -> %s: refused: %s", icmp ? "icmp" : "udp", f->client, f->authority,
                 why);
-        gw_flow_respond(f, 503,
-                        "subtunnel; error=connection_limit_reached; details=\"datagram flows\"");
+        char ps[160];
+        snprintf(ps, sizeof(ps), "subtunnel; error=connection_limit_reached; details=\"%s\"", why);
+        gw_flow_respond(f, 503, ps);
         return;
     }
     if (!icmp && gw_dgram_open_pcb(d, d->local, d->cport, d->target, d->tport) < 0) {

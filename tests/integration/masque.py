@@ -7,8 +7,11 @@ TLS+ALPN h2 (or h2c with --h2c) and exchanges UDP payloads with the target as
 DATAGRAM capsules (RFC 9297: type 0, context id 0) in the stream's DATA:
 
   masque.py --proxy HOST:PORT [--ca FILE --servername NAME | --h2c] [--h1]
-            [--cert FILE --key FILE] [--header NAME:VALUE]...
-            --token TOKEN --target IP:PORT MODE [--timeout S]
+            [--cert FILE --key FILE] [--header NAME:VALUE]... [--bind IP]
+            --token TOKEN --target IP:PORT MODE [--timeout S] [--hold FILE]
+
+  --bind IP connects to the proxy from IP. --hold FILE: after a successful run, keeps
+  the flow open (answering the proxy's control frames) until FILE exists, at most 120 s.
 
   --token "" sends no Proxy-Authorization (a client certificate may stand in).
 
@@ -521,7 +524,8 @@ def open_masque(args):
     path = ip_path(args.target) if args.ping else udp_path(args.target)
     host, port = split_hostport(args.proxy)
     deadline = time.monotonic() + args.connect_timeout
-    sock = socket.create_connection((host, port), timeout=args.connect_timeout)
+    sock = socket.create_connection((host, port), timeout=args.connect_timeout,
+                                    source_address=(args.bind, 0) if args.bind else None)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # one frame per datagram
     try:
         if args.h1:
@@ -707,6 +711,24 @@ def run_ping(conn, args):
     return 0 if len(replies) == args.count else 1
 
 
+def hold(conn, path, limit=120):
+    """Keeps the flow open until path exists (at most limit seconds), answering the proxy's
+    control frames; fails if the proxy ends the stream meanwhile."""
+    sys.stdout.flush()
+    deadline = time.monotonic() + limit
+    while not os.path.exists(path):
+        if time.monotonic() >= deadline:
+            raise H2Error("--hold: %s did not appear within %d s" % (path, limit))
+        if isinstance(conn, H1Conn):
+            time.sleep(0.2)
+            continue
+        fr = conn.poll_frame(time.monotonic() + 0.2)
+        if fr is not None:
+            conn.dispatch(*fr)
+        if conn.stream_closed:
+            raise H2Error("the proxy ended the stream while it was held")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description="MASQUE connect-udp client (RFC 9298 over HTTP/2)")
     ap.add_argument("--proxy")
@@ -732,6 +754,8 @@ def main(argv=None):
     ap.add_argument("--qtype", choices=sorted(QTYPES), default="A")
     ap.add_argument("--timeout", type=float, default=3)
     ap.add_argument("--connect-timeout", type=float, default=10)
+    ap.add_argument("--bind", metavar="IP")
+    ap.add_argument("--hold", metavar="FILE")
     args = ap.parse_args(argv)
     if args.selftest:
         from masque_selftest import selftest  # only here: it imports this module
@@ -753,8 +777,12 @@ def main(argv=None):
             return 2
         try:
             if args.ping:
-                return run_ping(conn, args)
-            return run_dns(conn, args) if args.dns else run_echo(conn, args)
+                rc = run_ping(conn, args)
+            else:
+                rc = run_dns(conn, args) if args.dns else run_echo(conn, args)
+            if rc == 0 and args.hold:
+                hold(conn, args.hold)
+            return rc
         finally:
             close(conn)
     except (H2Error, OSError, ValueError) as e:

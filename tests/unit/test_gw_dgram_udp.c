@@ -436,7 +436,8 @@ START_TEST(test_quota_per_client_and_host)
         open_flow("connect-udp", "/.well-known/masque/udp/198.51.100.54/53/", CLIENT, true);
     struct rec *r = rec_of(&ex, c->sid);
     ck_assert_int_eq(r->status, 503);
-    ck_assert_ptr_nonnull(strstr(r->proxy_status, "connection_limit_reached"));
+    ck_assert_str_eq(r->proxy_status, "subtunnel; error=connection_limit_reached; "
+                                      "details=\"too many datagram flows for this client\"");
     ck_assert(!c->connected);
     /* other users still get 198.51.100.53, until three flows go to that one host */
     struct gw_flow *d = open_flow("connect-udp", UDP_PATH, "203.0.113.8:4000", true);
@@ -444,6 +445,9 @@ START_TEST(test_quota_per_client_and_host)
     ck_assert(d->connected && e->connected);
     struct gw_flow *g = open_flow("connect-udp", UDP_PATH, "203.0.113.10:4000", true);
     ck_assert_int_eq(rec_of(&ex, g->sid)->status, 503);
+    ck_assert_str_eq(rec_of(&ex, g->sid)->proxy_status,
+                     "subtunnel; error=connection_limit_reached; "
+                     "details=\"too many datagram flows to this host\"");
     ck_assert_uint_eq(gw_quota_count(&gw.dgram_hosts, AF_INET, (const uint8_t *)"\xc6\x33\x64\x35"),
                       3);
     /* a flow ends: its user and its host have room again */

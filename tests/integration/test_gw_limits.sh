@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# The gateway out of descriptors (issue 19): its soft RLIMIT_NOFILE is lowered under the
-# running daemon so that no new descriptor fits, and one of its four tunnel connections is
-# reset at the edge (ss -K).
+# The gateway's limits against what users and the host do to it (issue 19), with real clients:
+# 1. datagram-flows-per-client 2 and datagram-flows-per-host 3 (set at start): MASQUE
+#    connect-udp flows held open from two client addresses; the client's third and the
+#    host's fourth get 503 with the reason, the log says it, and once the held flows end
+#    new ones work;
+# 2. out of descriptors: the soft RLIMIT_NOFILE is lowered under the running gateway so
+#    that no new descriptor fits, and one of its four tunnel connections is reset at the
+#    edge (ss -K).
 #  - the reconnect's socket() fails: logged once however often it is retried, with the
 #    normal backoff (no busy loop), and the three other connections go on;
 #  - a flow opened during the shortage works, and a new CONNECT works too (the gateway
@@ -15,10 +20,13 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_root
 require_cmd curl python3 prlimit ss setpriv
+export LAB_GATEWAY_EXTRA_YAML="datagram-flows-per-client: 2
+datagram-flows-per-host: 3"
 # shellcheck disable=SC2119
 lab_up
 
 PEER=$ST_SOURCE_DIR/tests/integration/capspeer.py
+MASQUE=$ST_SOURCE_DIR/tests/integration/masque.py
 GW_PID=$(cat "$LAB_DIR/run/gateway.pid")
 CONTENT="hello from st-priv (198.51.100.10)"
 WORK=$(mktemp -d)
@@ -31,6 +39,57 @@ cleanup_work() {
 on_cleanup cleanup_work
 
 wait_for 30 "4 registered tunnel connections" gw_is "4 1"
+
+# ---- 1. datagram flows per client and per host
+start_bg gw-limits-echo st-priv python3 "$ST_SOURCE_DIR/tests/integration/udpecho.py" \
+    --listen "$PRIV_IP:7"
+wait_for 10 "the UDP echo server" grep -q ready "$LAB_DIR/logs/gw-limits-echo.log"
+in_ns st-client ip addr add 198.18.0.11/24 dev eth0 # a second user address
+# udp NAME SOURCE [masque.py args]: a connect-udp flow from SOURCE through the access proxy
+# to the echo server, one datagram echoed; output and exit code in $WORK/NAME.out, .rc
+udp() {
+    local name=$1 src=$2 rc=0
+    shift 2
+    in_ns st-client python3 "$MASQUE" --proxy 198.18.0.1:8080 --h2c --token "$ACCESS_TOKEN" \
+        --bind "$src" --target "$PRIV_IP:7" --echo 100 --count 1 "$@" >"$WORK/$name.out" 2>&1 ||
+        rc=$?
+    echo "$rc" >"$WORK/$name.rc"
+}
+# hold NAME SOURCE: such a flow kept open in the background until $WORK/NAME.release exists
+hold() {
+    udp "$1" "$2" --hold "$WORK/$1.release" &
+    BG+=($!)
+    wait_for 20 "flow $1 to be echoed" grep -q 'echoed 1/1' "$WORK/$1.out"
+}
+hold a1 198.18.0.10
+hold a2 198.18.0.10
+udp a3 198.18.0.10
+assert_eq 2 "$(cat "$WORK/a3.rc")" "a third connect-udp flow of one client refused"
+assert_match 'answered 503' "$(cat "$WORK/a3.out")" "... with 503"
+assert_match 'proxy-status: .*error=connection_limit_reached.*too many datagram flows for this client' \
+    "$(cat "$WORK/a3.out")" "... naming the per-client cap"
+hold b1 198.18.0.11
+udp b2 198.18.0.11
+assert_eq 2 "$(cat "$WORK/b2.rc")" "a fourth flow to the host (another client's second) refused"
+assert_match 'proxy-status: .*error=connection_limit_reached.*too many datagram flows to this host' \
+    "$(cat "$WORK/b2.out")" "... naming the per-host cap"
+assert_match 'too many datagram flows for this client' "$(cat "$GATEWAY_LOG")" "the per-client refusal logged"
+assert_match 'too many datagram flows to this host' "$(cat "$GATEWAY_LOG")" "the per-host refusal logged"
+touch "$WORK/a1.release" "$WORK/a2.release" "$WORK/b1.release"
+held_done() { [[ -s $WORK/a1.rc && -s $WORK/a2.rc && -s $WORK/b1.rc ]]; }
+wait_for 20 "the held flows to end" held_done
+assert_eq "0 0 0" "$(cat "$WORK/a1.rc" "$WORK/a2.rc" "$WORK/b1.rc" | xargs)" "the held flows ended cleanly"
+# the counts come back as the gateway sees the streams end (each end travels on its own
+# tunnel connection, so retry until all three are seen)
+flow_ok() { udp "$@" && [[ $(cat "$WORK/$1.rc") == 0 ]]; }
+gw_udp_live() { [[ $(gw_stat "$GATEWAY_LOG" udp_live) == "$1" ]]; }
+wait_for 20 "the held flows to be released at the gateway" gw_udp_live 0
+flow_ok a4 198.18.0.10 || fail "a new flow once the held ones ended: $(cat "$WORK/a4.out")"
+pass "a new flow once the held ones ended"
+flow_ok a5 198.18.0.10 --count 20 || fail "a flow of 20 datagrams: $(cat "$WORK/a5.out")"
+pass "another flow of that client, 20 datagrams echoed"
+
+# ---- 2. out of descriptors
 connect_ok() { [[ $(pcurl -m 10 "http://$PRIV_IP:8000/file" 2>/dev/null) == "$CONTENT" ]]; }
 connect_ok || fail "a CONNECT before the shortage"
 
@@ -58,6 +117,9 @@ orig_soft=$(plimit "$GW_PID" --nofile --noheadings --raw -o SOFT | tr -d ' ')
 log "gateway: the connection from port $sport is descriptor $victim_fd, the lowest free one" \
     "is $free_fd; soft limit $orig_soft lowered to $limit"
 plimit "$GW_PID" --nofile="$limit:" # the soft limit only: it can be raised again
+for ((fd = 0; fd < limit; fd++)); do # nothing closed meanwhile (this lab opens no other)
+    [[ -e /proc/$GW_PID/fd/$fd ]] || fail "descriptor $fd (below the limit $limit) is free"
+done
 
 short='edge connection [0-9]+: socket: Too many open files: retrying with the reconnect backoff'
 again='edge connection [0-9]+: sockets can be opened again'
