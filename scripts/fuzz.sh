@@ -30,12 +30,13 @@ jobs=${ST_FUZZ_JOBS:-$(nproc)}
 [[ $jobs =~ ^[1-9][0-9]*$ ]] || { echo "fuzz.sh: ST_FUZZ_JOBS must be a positive integer" >&2; exit 2; }
 mkdir -p "$dir/fuzz-artifacts" "$dir/fuzz-logs"
 
-# fuzz_one NAME: runs one harness; its log in fuzz-logs/NAME.log, exit status 0 if it passed
+# fuzz_one NAME: becomes one harness (run it in the background); its log in
+# fuzz-logs/NAME.log, exit status 0 if it passed
 fuzz_one() {
     local n=$1 bin=$dir/tests/fuzz/fuzz_$1 seeds=tests/fuzz/corpus/$1 work=$dir/fuzz-corpus/$1
     mkdir -p "$work"
     [[ -d $seeds ]] || seeds=
-    ASAN_OPTIONS=detect_leaks=1 \
+    ASAN_OPTIONS=detect_leaks=1 exec \
         "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=1024 \
         -print_final_stats=1 -artifact_prefix="$dir/fuzz-artifacts/$n-" \
         "$work" ${seeds:+"$seeds"} >"$dir/fuzz-logs/$n.log" 2>&1
@@ -63,7 +64,8 @@ for n in "${names[@]}"; do
     else
         fail=$((fail + 1)) failed+=("$n")
         echo "fuzz: fuzz_$n FAILED:"
-        grep -E 'ERROR|SUMMARY|assertion failed|Test unit written' "$log" | head -n 8 | sed 's/^/    /'
+        { grep -E 'ERROR|SUMMARY|assertion failed|Test unit written' "$log" || tail -n 3 "$log"; } |
+            head -n 8 | sed 's/^/    /'
     fi
 done
 echo "fuzz: ${#names[@]} harnesses, $pass passed, $fail failed${failed[*]:+ (${failed[*]})}"
