@@ -283,6 +283,18 @@ plimit() {
 }
 # cpu_ticks PID: user + system CPU time of PID so far, in clock ticks (getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# assert_no_spin PID WHAT: PID (a daemon that waits for something, WHAT: "the edge ... while
+# paused") uses under half a second of CPU in 3 s, i.e. it does not busy-loop
+assert_no_spin() {
+    local c0 c1 tck ms
+    c0=$(cpu_ticks "$1")
+    sleep 3
+    c1=$(cpu_ticks "$1")
+    tck=$(getconf CLK_TCK)
+    ms=$(((c1 - c0) * 1000 / tck))
+    ((c1 - c0 < tck / 2)) || fail "$2: $ms ms of CPU in 3 s"
+    pass "no busy loop: $2 ($ms ms of CPU in 3 s)"
+}
 
 # pcurl ARGS...: curl in st-client through the edge's CONNECT proxy (tunnel mode)
 pcurl() {
